@@ -1,0 +1,191 @@
+"""Data-sharing agreements: the central register.
+
+Contents follow the ICO data sharing code (purpose, parties, data items, lawful basis, special
+category / criminal offence data, individual rights, retention and deletion, security, breach
+handling, review, termination, sanctions). State changes only through
+``governance.agreements.services``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from governance.organisations.models import Organisation
+
+
+class AgreementStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted for approval"
+    APPROVED = "approved", "Approved (not yet started)"
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    TERMINATED = "terminated", "Terminated"
+    SUPERSEDED = "superseded", "Superseded by an amendment"
+
+
+# States in which images may flow under the agreement (checked by the watchlist upload, later).
+SHARING_STATES = {AgreementStatus.ACTIVE}
+ENDED_STATES = {AgreementStatus.EXPIRED, AgreementStatus.TERMINATED, AgreementStatus.SUPERSEDED}
+
+
+class CustodyCategory(models.TextChoices):
+    """Who may be on a watchlist (College of Policing LFR guidance; the King's Cross images were
+    people "arrested and charged/cautioned/reprimanded or given a formal warning")."""
+
+    ARRESTED = "arrested", "Arrested"
+    CHARGED = "charged", "Charged"
+    CAUTIONED = "cautioned", "Cautioned"
+    REPRIMANDED = "reprimanded", "Reprimanded"
+    FORMAL_WARNING = "formal_warning", "Given a formal warning"
+    WANTED = "wanted", "Wanted by police or the courts"
+    MISSING = "missing", "Missing person"
+    VULNERABLE = "vulnerable", "Vulnerable person"
+    RISK_OF_HARM = "risk_of_harm", "At risk of harm to self or others"
+
+
+class Section35Basis(models.TextChoices):
+    """DPA 2018 s.35(5): sensitive processing for law enforcement needs strict necessity plus a
+    Schedule 8 condition (or consent, s.35(4), which is not available for watchlists)."""
+
+    STRICTLY_NECESSARY = "s35_5", "s.35(5) strictly necessary for the law enforcement purpose"
+
+
+class Schedule8Condition(models.TextChoices):
+    STATUTORY_PURPOSES = "sch8_1", "Sch. 8 para 1: statutory etc. purposes"
+    JUSTICE = "sch8_2", "Sch. 8 para 2: administration of justice"
+    VITAL_INTERESTS = "sch8_3", "Sch. 8 para 3: protecting individual's vital interests"
+    SAFEGUARDING = "sch8_4", "Sch. 8 para 4: safeguarding of children and individuals at risk"
+    LEGAL_CLAIMS = "sch8_6", "Sch. 8 para 6: legal claims"
+    JUDICIAL_ACTS = "sch8_7", "Sch. 8 para 7: judicial acts"
+    FRAUD = "sch8_8", "Sch. 8 para 8: preventing fraud"
+
+
+def signed_document_path(instance: Agreement, filename: str) -> str:
+    return f"agreements/{instance.reference}/v{instance.version}/{filename}"
+
+
+class Agreement(models.Model):
+    reference = models.CharField(max_length=40, db_index=True, help_text="Register reference, shared by all versions")
+    version = models.PositiveIntegerField(default=1)
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT, db_index=True)
+
+    # Parties.
+    supplying_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="agreements_supplying",
+        help_text="The police force or unit that supplies watchlist images.",
+    )
+    receiving_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="agreements_receiving",
+        help_text="The operator that receives them and runs face recognition.",
+    )
+
+    # ICO data sharing code contents.
+    purpose = models.TextField()
+    data_items = models.TextField(help_text="Exactly which data items are shared.")
+    lawful_basis = models.CharField(max_length=10, choices=Section35Basis.choices, default=Section35Basis.STRICTLY_NECESSARY)
+    schedule8_condition = models.CharField(max_length=10, choices=Schedule8Condition.choices)
+    special_category_data = models.TextField(blank=True, help_text="Special category and criminal offence data shared, and why.")
+    permitted_custody_categories = models.JSONField(default=list)
+    max_images = models.PositiveIntegerField(help_text="Most watchlist images that may be shared at any one time.")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    review_on = models.DateField()
+    # Retention terms. Non-match biometric data is deleted immediately, always: not a term.
+    match_retention_days = models.PositiveIntegerField(default=30, help_text="Days alert data is kept after a match.")
+    watchlist_erasure_hours = models.PositiveIntegerField(
+        default=24, help_text="Hours within which the operator erases watchlist data after the agreement ends or an image is withdrawn."
+    )
+    police_reviewer_required = models.BooleanField(default=True, help_text="A police reviewer must be one of the two confirmations.")
+    individual_rights = models.TextField(help_text="How subject access and other rights requests are handled.")
+    security_measures = models.TextField()
+    breach_handling = models.TextField()
+    termination_terms = models.TextField()
+    sanctions = models.TextField()
+    signed_document = models.FileField(upload_to=signed_document_path, blank=True)
+    signed_document_sha256 = models.CharField(max_length=64, blank=True)
+
+    # Lifecycle facts.
+    drafted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    regulator_notified_on = models.DateField(null=True, blank=True)
+    regulator_notification_reference = models.CharField(max_length=120, blank=True)
+    regulator_notified_by = models.CharField(max_length=200, blank=True)
+    regulator = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="agreements_notified")
+    countersigned_at = models.DateTimeField(null=True, blank=True)
+    countersigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_by_name = models.CharField(max_length=200, blank=True)
+    approving_organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="agreements_approved")
+    activated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    termination_reason = models.TextField(blank=True)
+    terminated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    # Versions and renewals.
+    previous_version = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version")
+    predecessor = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="successors")
+    amendment_summary = models.TextField(blank=True)
+
+    # An agreement entered into the register after the fact (e.g. King's Cross 2016-2018), kept as
+    # a record of what happened rather than something Oversight approved.
+    recorded_retrospectively = models.BooleanField(default=False)
+    historical_notes = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_on", "reference", "-version"]
+        permissions = [
+            ("submit_agreement", "Can submit an agreement for approval"),
+            ("approve_agreement", "Can approve an agreement (force level only)"),
+            ("countersign_agreement", "Can countersign an agreement for the operator"),
+            ("terminate_agreement", "Can terminate an agreement"),
+            ("notify_regulator_agreement", "Can record the regulator notification"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["reference", "version"], name="agreement_reference_version_unique"),
+            models.CheckConstraint(name="agreement_ends_after_start", condition=models.Q(ends_on__gte=models.F("starts_on"))),
+            models.CheckConstraint(name="agreement_max_images_positive", condition=models.Q(max_images__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} v{self.version} — {self.title}"
+
+    @property
+    def supplying_force(self) -> Organisation | None:
+        return self.supplying_organisation.force
+
+    @property
+    def is_sharing(self) -> bool:
+        return self.status in SHARING_STATES
+
+    @property
+    def review_overdue(self) -> bool:
+        return self.status in {AgreementStatus.APPROVED, AgreementStatus.ACTIVE} and self.review_on < timezone.localdate()
+
+    @property
+    def days_to_expiry(self) -> int | None:
+        if self.status not in {AgreementStatus.APPROVED, AgreementStatus.ACTIVE}:
+            return None
+        return (self.ends_on - timezone.localdate()).days
+
+    def custody_category_labels(self) -> list[str]:
+        labels = dict(CustodyCategory.choices)
+        return [labels.get(value, value) for value in self.permitted_custody_categories]
+
+
+# Direct-foreign-key object permissions: deleting an agreement deletes its permission rows with it
+# (guardian's generic tables would leave orphans).
+class AgreementUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Agreement, on_delete=models.CASCADE)
+
+
+class AgreementGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Agreement, on_delete=models.CASCADE)

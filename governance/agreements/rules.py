@@ -1,0 +1,86 @@
+"""The rules an agreement must satisfy, each named so it can be found from DOMAIN.md.
+
+``agreement_rule_breaches`` evaluates them against any agreement — including one recorded
+retrospectively, like King's Cross 2016-2018 — so the register can show exactly what is wrong.
+The lifecycle services enforce the same rules before they let an agreement move forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from governance.agreements.models import Agreement, AgreementStatus
+
+# Fields the ICO data sharing code expects every agreement to state.
+ICO_REQUIRED_FIELDS: tuple[tuple[str, str], ...] = (
+    ("purpose", "purpose"),
+    ("data_items", "data items shared"),
+    ("schedule8_condition", "Schedule 8 condition"),
+    ("individual_rights", "how individual rights are handled"),
+    ("security_measures", "security"),
+    ("breach_handling", "breach handling"),
+    ("termination_terms", "termination"),
+    ("sanctions", "sanctions"),
+)
+
+
+@dataclass(frozen=True)
+class RuleBreach:
+    code: str
+    title: str
+    explanation: str
+    severity: str = "breach"  # "breach" or "warning"
+
+
+APPROVED_OR_LATER = {
+    AgreementStatus.APPROVED,
+    AgreementStatus.ACTIVE,
+    AgreementStatus.EXPIRED,
+    AgreementStatus.TERMINATED,
+    AgreementStatus.SUPERSEDED,
+}
+
+
+def ico_missing_contents(agreement: Agreement) -> list[str]:
+    missing = [label for field, label in ICO_REQUIRED_FIELDS if not str(getattr(agreement, field) or "").strip()]
+    if not agreement.permitted_custody_categories:
+        missing.append("permitted custody categories")
+    return missing
+
+
+def agreement_rule_breaches(agreement: Agreement) -> list[RuleBreach]:
+    """Every rule this agreement breaks (or warns about), for its page and the dashboard."""
+    breaches: list[RuleBreach] = []
+    went_live = agreement.status in APPROVED_OR_LATER
+    if went_live and agreement.approving_organisation and not agreement.approving_organisation.is_force_level:
+        breaches.append(RuleBreach(
+            "local_level_approval",
+            "Approved at local level",
+            f"Approved by {agreement.approving_organisation}, a unit, not by the force. Agreements must be "
+            "approved above local level (Met policy after King's Cross forbids local-level agreements).",
+        ))
+    if went_live and not agreement.approving_organisation:
+        breaches.append(RuleBreach("no_recorded_approval", "No recorded approval", "Nobody is recorded as having approved this agreement."))
+    if went_live and not agreement.regulator_notified_on:
+        breaches.append(RuleBreach(
+            "regulator_not_notified",
+            "Regulator never notified",
+            "The agreement was not notified to the regulator / Surveillance Camera Commissioner, so oversight bodies "
+            "and the public could not know of it (Surveillance Camera Code principles 3 and 10).",
+        ))
+    if went_live and not agreement.countersigned_at and not agreement.recorded_retrospectively:
+        breaches.append(RuleBreach("not_countersigned", "Not countersigned", "The operator has not countersigned the agreement."))
+    if went_live and not agreement.signed_document:
+        breaches.append(RuleBreach("no_signed_document", "No signed document", "No signed copy of the agreement is held in the register."))
+    missing = ico_missing_contents(agreement)
+    if went_live and missing:
+        breaches.append(RuleBreach(
+            "ico_contents_missing",
+            "Contents missing",
+            "The ICO data sharing code expects the agreement to state: " + ", ".join(missing) + ".",
+        ))
+    if agreement.review_overdue:
+        breaches.append(RuleBreach(
+            "review_overdue", "Review date passed", f"The review was due on {agreement.review_on:%d %B %Y}.", severity="warning"
+        ))
+    return breaches

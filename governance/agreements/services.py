@@ -1,0 +1,446 @@
+"""The lifecycle of a data-sharing agreement: draft → submitted → approved → active →
+expired / terminated (and superseded by an approved amendment).
+
+Every function here is an entry point: it opens its own transaction, checks who may act, checks
+the rule, changes state and records the s.62 audit event in that same transaction.
+
+Who may do what:
+- a DPO of either party drafts, edits (while draft) and submits;
+- the operator's DPO countersigns;
+- a DPO of a party records the regulator notification;
+- only a DPO of the **supplying force itself** approves — never a unit (the "no local agreements"
+  rule), and only once the regulator notification, the countersignature, the signed document and
+  every ICO content are present;
+- activation and expiry happen by date (``agreements_apply_dates``, run by beat), without a click.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from governance.agreements.models import (
+    ENDED_STATES,
+    Agreement,
+    AgreementStatus,
+    CustodyCategory,
+)
+from governance.agreements.rules import agreement_rule_breaches, ico_missing_contents
+from governance.audit.models import AuditAction
+from governance.audit.services import audit_record
+from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.organisations.models import Organisation, OrganisationKind, User
+from governance.organisations.roles import REGULATORS_GROUP_NAME
+
+# Fields a drafter provides; lifecycle fields are set only by the services below.
+EDITABLE_FIELDS: tuple[str, ...] = (
+    "title", "supplying_organisation", "receiving_organisation", "purpose", "data_items", "lawful_basis",
+    "schedule8_condition", "special_category_data", "permitted_custody_categories", "max_images", "starts_on",
+    "ends_on", "review_on", "match_retention_days", "watchlist_erasure_hours", "police_reviewer_required",
+    "individual_rights", "security_measures", "breach_handling", "termination_terms", "sanctions",
+)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _parties(agreement: Agreement) -> set[int]:
+    """Organisations party to the agreement: supplier, its force, and the operator."""
+    ids = {agreement.supplying_organisation_id, agreement.receiving_organisation_id}
+    force = agreement.supplying_organisation.force
+    if force:
+        ids.add(force.pk)
+    return ids
+
+
+def _require_party_with_permission(actor: User, agreement: Agreement, permission: str) -> None:
+    """Non-parties get NotFound (no access looks like not found); parties without the role get 403."""
+    if not actor.has_perm("governance.view_agreement", agreement):
+        raise NotFound("No such agreement.")
+    if actor.organisation_id not in _parties(agreement) or not actor.has_perm(f"governance.{permission}"):
+        raise PermissionRefused("Your role does not allow this action on this agreement.")
+
+
+def _require_status(agreement: Agreement, *allowed: AgreementStatus, action: str) -> None:
+    if agreement.status not in allowed:
+        allowed_labels = " or ".join(AgreementStatus(s).label.lower() for s in allowed)
+        raise StateConflict(
+            f"Cannot {action}: the agreement is {agreement.get_status_display().lower()}, it must be {allowed_labels}.",
+            code="invalid_state",
+        )
+
+
+def _full_clean(agreement: Agreement) -> None:
+    try:
+        agreement.full_clean(exclude=["signed_document"])
+    except ValidationError as error:
+        raise ValidationFailed("The agreement is not valid.", details=error.message_dict) from error
+    unknown = set(agreement.permitted_custody_categories) - set(CustodyCategory.values)
+    if unknown:
+        raise ValidationFailed("Unknown custody categories.", code="unknown_custody_category", details=sorted(unknown))
+    if agreement.supplying_organisation.kind not in {OrganisationKind.POLICE_FORCE, OrganisationKind.POLICE_UNIT}:
+        raise ValidationFailed("The supplying party must be a police force or unit.", code="supplier_not_police")
+    if agreement.receiving_organisation.kind != OrganisationKind.OPERATOR:
+        raise ValidationFailed("The receiving party must be an operator.", code="receiver_not_operator")
+    if agreement.review_on > agreement.ends_on:
+        raise ValidationFailed("The review date must fall before the agreement ends.", code="review_after_end")
+
+
+def _grant_party_access(agreement: Agreement) -> None:
+    """Parties (and the supplying unit's force) see the agreement; every regulator reads it."""
+    from django.contrib.auth.models import Group
+
+    for organisation in Organisation.objects.filter(pk__in=_parties(agreement)).select_related("access_group"):
+        assign_perm("governance.view_agreement", organisation.access_group, agreement)
+        assign_perm("governance.change_agreement", organisation.access_group, agreement)
+    assign_perm("governance.view_agreement", Group.objects.get(name=REGULATORS_GROUP_NAME), agreement)
+
+
+def _snapshot(agreement: Agreement) -> dict[str, Any]:
+    return {
+        name: (str(getattr(agreement, name + "_id")) if name.endswith("organisation") else getattr(agreement, name))
+        for name in EDITABLE_FIELDS
+    }
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    return {k: [str(before[k]), str(after[k])] for k in after if before.get(k) != after[k]}
+
+
+def _next_reference() -> str:
+    year = timezone.localdate().year
+    count = Agreement.objects.filter(reference__startswith=f"DSA-{year}-").values("reference").distinct().count()
+    return f"DSA-{year}-{count + 1:04d}"
+
+
+# --- drafting ------------------------------------------------------------------------------------
+
+def agreement_draft(*, actor: User, fields: dict[str, Any]) -> Agreement:
+    """Create a draft agreement. The actor's organisation must be one of the parties."""
+    if not actor.has_perm("governance.add_agreement"):
+        raise PermissionRefused("Only a data protection officer can draft an agreement.")
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed("Unknown agreement fields.", details=sorted(unknown))
+    with transaction.atomic():
+        agreement = Agreement(**fields, reference=_next_reference(), version=1, drafted_by=actor)
+        _full_clean(agreement)
+        if actor.organisation_id not in _parties(agreement):
+            raise PermissionRefused("You can only draft agreements your organisation is party to.", code="not_a_party")
+        agreement.save()
+        _grant_party_access(agreement)
+        audit_record(action=AuditAction.COLLECTION, event="agreement.drafted", actor=actor, target=agreement,
+                     details={"reference": agreement.reference, "version": agreement.version})
+    return agreement
+
+
+def agreement_update(*, actor: User, agreement: Agreement, fields: dict[str, Any]) -> Agreement:
+    """Edit a draft. Submitted or approved agreements change only through an amendment."""
+    _require_party_with_permission(actor, agreement, "change_agreement")
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed("Unknown agreement fields.", details=sorted(unknown))
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        _require_status(agreement, AgreementStatus.DRAFT, action="edit the agreement")
+        before = _snapshot(agreement)
+        for name, value in fields.items():
+            setattr(agreement, name, value)
+        _full_clean(agreement)
+        if actor.organisation_id not in _parties(agreement):
+            raise PermissionRefused("You can only keep agreements your organisation is party to.", code="not_a_party")
+        agreement.save()
+        _grant_party_access(agreement)
+        audit_record(action=AuditAction.ALTERATION, event="agreement.edited", actor=actor, target=agreement,
+                     details={"changes": _changes(before, _snapshot(agreement))})
+    return agreement
+
+
+PDF_MAGIC = b"%PDF-"
+
+
+def agreement_attach_signed_document(*, actor: User, agreement: Agreement, document: UploadedFile) -> Agreement:
+    """Attach the signed copy (PDF only, size-limited); allowed until approval."""
+    _require_party_with_permission(actor, agreement, "change_agreement")
+    if document.size > settings.OVERSIGHT_MAX_DOCUMENT_BYTES:
+        raise ValidationFailed(
+            f"The signed document is larger than {settings.OVERSIGHT_MAX_DOCUMENT_BYTES // (1024 * 1024)} MB.",
+            code="file_too_large",
+        )
+    head = document.read(len(PDF_MAGIC))
+    document.seek(0)
+    if head != PDF_MAGIC:
+        raise ValidationFailed("The signed document must be a PDF file.", code="not_a_pdf")
+    digest = hashlib.sha256()
+    for chunk in document.chunks():
+        digest.update(chunk)
+    document.seek(0)
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        _require_status(agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="attach the signed document")
+        agreement.signed_document.save(f"signed-{agreement.reference}-v{agreement.version}.pdf", document, save=False)
+        agreement.signed_document_sha256 = digest.hexdigest()
+        agreement.save(update_fields=["signed_document", "signed_document_sha256", "updated_at"])
+        audit_record(action=AuditAction.COLLECTION, event="agreement.document_attached", actor=actor, target=agreement,
+                     details={"sha256": agreement.signed_document_sha256, "bytes": document.size})
+    return agreement
+
+
+# --- approval ------------------------------------------------------------------------------------
+
+def agreement_submit(*, actor: User, agreement: Agreement) -> Agreement:
+    """Submit a complete draft for force-level approval."""
+    _require_party_with_permission(actor, agreement, "submit_agreement")
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        _require_status(agreement, AgreementStatus.DRAFT, action="submit the agreement")
+        missing = ico_missing_contents(agreement)
+        if missing:
+            raise ValidationFailed(
+                "The agreement is incomplete: the ICO data sharing code expects " + ", ".join(missing) + ".",
+                code="ico_contents_missing", details=missing,
+            )
+        agreement.status = AgreementStatus.SUBMITTED
+        agreement.submitted_at = timezone.now()
+        agreement.submitted_by = actor
+        agreement.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
+        audit_record(action=AuditAction.ALTERATION, event="agreement.submitted", actor=actor, target=agreement)
+    return agreement
+
+
+def agreement_record_regulator_notification(
+    *, actor: User, agreement: Agreement, notified_on: date, reference: str, notified_by: str,
+    regulator: Organisation | None = None,
+) -> Agreement:
+    """Record that the regulator was told of the agreement — a precondition of approval."""
+    _require_party_with_permission(actor, agreement, "notify_regulator_agreement")
+    if not reference.strip() or not notified_by.strip():
+        raise ValidationFailed("Give the notification's reference and who sent it.", code="notification_incomplete")
+    if notified_on > timezone.localdate():
+        raise ValidationFailed("The notification date cannot be in the future.", code="notification_in_future")
+    if regulator is not None and regulator.kind != OrganisationKind.REGULATOR:
+        raise ValidationFailed("The notified body must be a regulator.", code="not_a_regulator")
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        _require_status(agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="record the regulator notification")
+        agreement.regulator_notified_on = notified_on
+        agreement.regulator_notification_reference = reference.strip()
+        agreement.regulator_notified_by = notified_by.strip()
+        agreement.regulator = regulator
+        agreement.save(update_fields=[
+            "regulator_notified_on", "regulator_notification_reference", "regulator_notified_by", "regulator", "updated_at",
+        ])
+        audit_record(action=AuditAction.ALTERATION, event="agreement.regulator_notified", actor=actor, target=agreement,
+                     details={"notified_on": notified_on.isoformat(), "reference": reference.strip(),
+                              "regulator": regulator.short_name if regulator else None})
+    return agreement
+
+
+def agreement_countersign(*, actor: User, agreement: Agreement) -> Agreement:
+    """The receiving operator's DPO countersigns a submitted agreement."""
+    _require_party_with_permission(actor, agreement, "countersign_agreement")
+    if actor.organisation_id != agreement.receiving_organisation_id:
+        raise PermissionRefused("Only the receiving operator countersigns.", code="not_the_operator")
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        _require_status(agreement, AgreementStatus.SUBMITTED, action="countersign")
+        if agreement.countersigned_at:
+            return agreement
+        agreement.countersigned_at = timezone.now()
+        agreement.countersigned_by = actor
+        agreement.save(update_fields=["countersigned_at", "countersigned_by", "updated_at"])
+        audit_record(action=AuditAction.ALTERATION, event="agreement.countersigned", actor=actor, target=agreement)
+    return agreement
+
+
+def agreement_approve(*, actor: User, agreement: Agreement) -> Agreement:
+    """Force-level approval. Refused for units, and until notification, countersignature and the
+    signed document are in place. An approved agreement whose start date has come is activated
+    at once; an approved amendment supersedes the version it amends."""
+    _require_party_with_permission(actor, agreement, "approve_agreement")
+    organisation = actor.organisation
+    if not organisation.is_force_level:
+        raise PermissionRefused(
+            "Agreements must be approved above local level: a unit cannot approve an agreement, its force must.",
+            code="local_level_approval",
+        )
+    if organisation.pk != (agreement.supplying_force.pk if agreement.supplying_force else None):
+        raise PermissionRefused("Only the supplying force approves its agreements.", code="not_the_supplying_force")
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        _require_status(agreement, AgreementStatus.SUBMITTED, action="approve")
+        if not agreement.regulator_notified_on:
+            raise StateConflict(
+                "Approval is refused until the regulator notification is recorded (date, reference, who sent it).",
+                code="regulator_not_notified",
+            )
+        if not agreement.countersigned_at:
+            raise StateConflict("Approval is refused until the operator has countersigned.", code="not_countersigned")
+        if not agreement.signed_document:
+            raise StateConflict("Approval is refused until the signed document is attached.", code="no_signed_document")
+        agreement.status = AgreementStatus.APPROVED
+        agreement.approved_at = timezone.now()
+        agreement.approved_by = actor
+        agreement.approved_by_name = str(actor)
+        agreement.approving_organisation = organisation
+        agreement.save(update_fields=[
+            "status", "approved_at", "approved_by", "approved_by_name", "approving_organisation", "updated_at",
+        ])
+        audit_record(action=AuditAction.ALTERATION, event="agreement.approved", actor=actor, target=agreement)
+        if agreement.previous_version_id:
+            _supersede(agreement.previous_version, by=agreement)
+        _apply_dates(agreement, today=timezone.localdate())
+    return agreement
+
+
+def _supersede(old: Agreement, *, by: Agreement) -> None:
+    old = Agreement.objects.select_for_update().get(pk=old.pk)
+    if old.status in ENDED_STATES:
+        return
+    old.status = AgreementStatus.SUPERSEDED
+    old.ended_at = timezone.now()
+    old.save(update_fields=["status", "ended_at", "updated_at"])
+    audit_record(action=AuditAction.ALTERATION, event="agreement.superseded", actor=None, target=old,
+                 details={"superseded_by_version": by.version})
+
+
+# --- dates -----------------------------------------------------------------------------------------
+
+def _apply_dates(agreement: Agreement, *, today: date) -> str | None:
+    """Activate or expire one locked agreement by its dates. Returns what happened."""
+    if agreement.status == AgreementStatus.APPROVED and agreement.starts_on <= today <= agreement.ends_on:
+        agreement.status = AgreementStatus.ACTIVE
+        agreement.activated_at = timezone.now()
+        agreement.save(update_fields=["status", "activated_at", "updated_at"])
+        audit_record(action=AuditAction.ALTERATION, event="agreement.activated", actor=None, target=agreement,
+                     details={"starts_on": agreement.starts_on.isoformat()})
+        return "activated"
+    if agreement.status in {AgreementStatus.APPROVED, AgreementStatus.ACTIVE} and agreement.ends_on < today:
+        agreement.status = AgreementStatus.EXPIRED
+        agreement.ended_at = timezone.now()
+        agreement.save(update_fields=["status", "ended_at", "updated_at"])
+        audit_record(action=AuditAction.ALTERATION, event="agreement.expired", actor=None, target=agreement,
+                     details={"ends_on": agreement.ends_on.isoformat()})
+        return "expired"
+    return None
+
+
+def agreements_apply_dates(*, today: date | None = None) -> dict[str, int]:
+    """Activate approved agreements whose start date has come; expire those whose end has passed.
+
+    Run by beat (and the embedded scheduler). Idempotent; each agreement is its own transaction,
+    locked with ``select_for_update`` so two runs never double-apply.
+    """
+    today = today or timezone.localdate()
+    counts = {"activated": 0, "expired": 0}
+    due = Agreement.objects.filter(
+        status__in=[AgreementStatus.APPROVED, AgreementStatus.ACTIVE]
+    ).values_list("pk", flat=True)
+    for pk in list(due):
+        with transaction.atomic():
+            agreement = Agreement.objects.select_for_update().get(pk=pk)
+            outcome = _apply_dates(agreement, today=today)
+            if outcome:
+                counts[outcome] += 1
+    return counts
+
+
+# --- ending, amending, renewing -------------------------------------------------------------------
+
+def agreement_terminate(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
+    """End an approved or active agreement before its end date. Watchlist data must then be erased
+    within the agreement's set hours (retention)."""
+    _require_party_with_permission(actor, agreement, "terminate_agreement")
+    if not reason.strip():
+        raise ValidationFailed("Give the reason for termination.", code="reason_required")
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        _require_status(agreement, AgreementStatus.APPROVED, AgreementStatus.ACTIVE, action="terminate")
+        agreement.status = AgreementStatus.TERMINATED
+        agreement.ended_at = timezone.now()
+        agreement.termination_reason = reason.strip()
+        agreement.terminated_by = actor
+        agreement.save(update_fields=["status", "ended_at", "termination_reason", "terminated_by", "updated_at"])
+        audit_record(action=AuditAction.ALTERATION, event="agreement.terminated", actor=actor, target=agreement,
+                     justification=reason.strip())
+    return agreement
+
+
+def _copy_terms(source: Agreement) -> dict[str, Any]:
+    return {name: getattr(source, name) for name in EDITABLE_FIELDS}
+
+
+def agreement_amend(*, actor: User, agreement: Agreement, summary: str) -> Agreement:
+    """Start an amendment: a new draft *version* of the same agreement. The current version stays
+    in force until the amendment is approved, then is superseded."""
+    _require_party_with_permission(actor, agreement, "add_agreement")
+    if not summary.strip():
+        raise ValidationFailed("Describe what the amendment changes.", code="summary_required")
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        _require_status(agreement, AgreementStatus.APPROVED, AgreementStatus.ACTIVE, action="amend")
+        if Agreement.objects.filter(previous_version=agreement).exists():
+            raise StateConflict("An amendment of this version already exists.", code="amendment_exists")
+        amendment = Agreement(
+            **_copy_terms(agreement), reference=agreement.reference, version=agreement.version + 1,
+            previous_version=agreement, predecessor=agreement.predecessor, amendment_summary=summary.strip(),
+            drafted_by=actor,
+        )
+        _full_clean(amendment)
+        amendment.save()
+        _grant_party_access(amendment)
+        audit_record(action=AuditAction.COLLECTION, event="agreement.amendment_drafted", actor=actor, target=amendment,
+                     justification=summary.strip(), details={"amends_version": agreement.version})
+    return amendment
+
+
+def agreement_renew(*, actor: User, agreement: Agreement, starts_on: date, ends_on: date, review_on: date) -> Agreement:
+    """Start a renewal: a *successor* agreement (new reference) with the same terms and new dates."""
+    _require_party_with_permission(actor, agreement, "add_agreement")
+    if starts_on <= agreement.starts_on:
+        raise ValidationFailed("A renewal must start after the agreement it renews.", code="renewal_starts_too_early")
+    with transaction.atomic():
+        terms = _copy_terms(agreement) | {"starts_on": starts_on, "ends_on": ends_on, "review_on": review_on}
+        successor = Agreement(**terms, reference=_next_reference(), version=1, predecessor=agreement, drafted_by=actor)
+        _full_clean(successor)
+        successor.save()
+        _grant_party_access(successor)
+        audit_record(action=AuditAction.COLLECTION, event="agreement.renewal_drafted", actor=actor, target=successor,
+                     details={"renews": f"{agreement.reference} v{agreement.version}"})
+    return successor
+
+
+def agreement_record_historical(
+    *, actor: User | None, fields: dict[str, Any], status: AgreementStatus, approving_organisation: Organisation | None,
+    approved_by_name: str, historical_notes: str, regulator_notified_on: date | None = None,
+    reference: str | None = None,
+) -> Agreement:
+    """Enter an agreement made outside Oversight into the register *as a record of what happened*.
+
+    Nothing is enforced on it (it is already past), but ``agreement_rule_breaches`` shows every
+    rule it broke. Used for King's Cross 2016-2018: approved by a borough unit, never notified.
+    """
+    if status not in {AgreementStatus.ACTIVE, AgreementStatus.EXPIRED, AgreementStatus.TERMINATED}:
+        raise ValidationFailed("A historical record is of an agreement that was in force.", code="invalid_state")
+    with transaction.atomic():
+        agreement = Agreement(
+            **fields, reference=reference or _next_reference(), version=1, status=status,
+            approving_organisation=approving_organisation, approved_by_name=approved_by_name,
+            regulator_notified_on=regulator_notified_on, recorded_retrospectively=True,
+            historical_notes=historical_notes, drafted_by=actor,
+        )
+        _full_clean(agreement)
+        agreement.save()
+        _grant_party_access(agreement)
+        audit_record(
+            action=AuditAction.COLLECTION, event="agreement.recorded_retrospectively", actor=actor, target=agreement,
+            details={"status": str(status), "rule_breaches": [b.code for b in agreement_rule_breaches(agreement)]},
+        )
+    return agreement

@@ -1,0 +1,96 @@
+"""The audit log required by DPA 2018 s.62.
+
+Each event records one of the six s.62 operations (collection, alteration, consultation, disclosure
+— including transfers —, combination, erasure), who did it, when, the justification, and for a
+disclosure who received the data. Events are append-only and hash-chained (see ``chain.py``): each
+event carries a digest of its own content and a chain hash over the previous event's chain hash, so
+that editing, deleting or reordering rows is detectable; seals (HMAC of the chain head with a key
+kept outside the database) catch a rewrite that recomputes every later hash.
+
+Redaction (retention) replaces personal fields with nothing but keeps each field's digest, so the
+chain still verifies after personal data is gone.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditAction(models.TextChoices):
+    """The operations DPA 2018 s.62(1) requires a log of."""
+
+    COLLECTION = "collection", "Collection"
+    ALTERATION = "alteration", "Alteration"
+    CONSULTATION = "consultation", "Consultation"
+    DISCLOSURE = "disclosure", "Disclosure (incl. transfer)"
+    COMBINATION = "combination", "Combination"
+    ERASURE = "erasure", "Erasure"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Audit events are append-only; use audit_event_redact() for retention.")
+
+    def delete(self):
+        raise PermissionError("Audit events are append-only and cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    # Position in the chain: gapless, assigned under a lock so concurrent writers cannot fork it.
+    sequence = models.BigIntegerField(unique=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices, db_index=True)
+    event = models.CharField(max_length=80, db_index=True, help_text="What happened, e.g. agreement.approved")
+    # Actor: a reference plus copies that outlive the user's deletion.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_organisation = models.CharField(max_length=200, blank=True)
+    justification = models.TextField(blank=True)
+    recipient = models.CharField(max_length=300, blank=True, help_text="Who received the data (disclosures)")
+    target_type = models.CharField(max_length=80, db_index=True)
+    target_id = models.CharField(max_length=64, db_index=True)
+    target_label = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    # Integrity.
+    field_digests = models.JSONField(default=dict, help_text="SHA-256 per content field, kept through redaction")
+    content_digest = models.CharField(max_length=64)
+    previous_hash = models.CharField(max_length=64)
+    chain_hash = models.CharField(max_length=64, unique=True)
+    # HMAC of chain_hash with the seal key (outside the database): a rewrite that recomputes every
+    # later hash still cannot recompute these, so verification names the first rewritten event.
+    signature = models.CharField(max_length=64)
+    redacted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sequence"]
+        permissions = [("export_auditevent", "Can export the audit log")]
+        indexes = [models.Index(fields=["target_type", "target_id", "sequence"], name="audit_target_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.event} {self.target_type}:{self.target_id}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only and cannot be deleted.")
+
+
+class AuditSeal(models.Model):
+    """An HMAC over the chain head at a moment, keyed with ``settings.AUDIT_SEAL_KEY``.
+
+    The key lives outside the database, so someone able to rewrite audit rows (and recompute every
+    later chain hash) still cannot produce a matching seal.
+    """
+
+    sequence = models.BigIntegerField(db_index=True)
+    chain_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["sequence", "sealed_at"]
+
+    def __str__(self) -> str:
+        return f"seal @#{self.sequence}"

@@ -1,0 +1,9 @@
+"""Django's entry point for the governance models; each subdomain keeps its own module."""
+
+from governance.agreements.models import (  # noqa: F401
+    Agreement,
+    AgreementGroupObjectPermission,
+    AgreementUserObjectPermission,
+)
+from governance.audit.models import AuditEvent, AuditSeal  # noqa: F401
+from governance.organisations.models import Organisation, User  # noqa: F401

@@ -1,0 +1,66 @@
+"""Roles: Django groups that carry model permissions.
+
+What a role may do in general lives here; *to which objects* it may do it is decided by guardian
+object permissions granted to the user's organisation (see ``governance.agreements.services``).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    DPO = "dpo", "Data protection officer"
+    FORCE_SUBMITTER = "force_submitter", "Force submitter"
+    REVIEWER = "reviewer", "Reviewer"
+    POLICE_REVIEWER = "police_reviewer", "Police reviewer"
+    REGULATOR = "regulator", "Regulator (read-only)"
+    ADMIN = "admin", "Administrator"
+
+    @property
+    def group_name(self) -> str:
+        return f"role:{self.value}"
+
+
+# Model permissions each role carries (app_label.codename).
+ROLE_PERMISSIONS: dict[Role, set[str]] = {
+    Role.DPO: {
+        "governance.view_agreement",
+        "governance.add_agreement",
+        "governance.change_agreement",
+        "governance.submit_agreement",
+        "governance.approve_agreement",
+        "governance.countersign_agreement",
+        "governance.terminate_agreement",
+        "governance.notify_regulator_agreement",
+        "governance.view_auditevent",
+        "governance.export_auditevent",
+    },
+    Role.FORCE_SUBMITTER: {"governance.view_agreement"},
+    Role.REVIEWER: {"governance.view_agreement"},
+    Role.POLICE_REVIEWER: {"governance.view_agreement"},
+    Role.REGULATOR: {"governance.view_agreement", "governance.view_auditevent"},
+    Role.ADMIN: {"governance.view_agreement", "governance.view_auditevent"},
+}
+
+# Every regulator user is in this group; every agreement grants it read access, so regulators read
+# the whole register (metadata only) including agreements made after they joined.
+REGULATORS_GROUP_NAME = "oversight:regulators"
+
+
+def role_groups_sync(*, using: str = "default") -> None:
+    """Create the role groups and set their permissions exactly as ``ROLE_PERMISSIONS`` says."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role.group_name)
+        wanted = []
+        for dotted in sorted(perms):
+            app_label, codename = dotted.split(".")
+            wanted.extend(Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+    Group.objects.using(using).get_or_create(name=REGULATORS_GROUP_NAME)
+
+
+def role_groups_sync_after_migrate(sender, using: str = "default", **kwargs) -> None:
+    role_groups_sync(using=using)

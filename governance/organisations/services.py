@@ -1,0 +1,74 @@
+"""Organisations, users and their roles. Every change is audited in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from governance.audit.models import AuditAction
+from governance.audit.services import audit_record
+from governance.errors import ValidationFailed
+from governance.organisations.models import Organisation, OrganisationKind, User
+from governance.organisations.roles import REGULATORS_GROUP_NAME, Role, role_groups_sync
+
+
+def organisation_create(
+    *, actor: User | None, name: str, short_name: str, kind: OrganisationKind | str, parent: Organisation | None = None,
+    contact_email: str = "",
+) -> Organisation:
+    """Create an organisation and the access group its members share."""
+    if kind == OrganisationKind.POLICE_UNIT and (parent is None or parent.kind != OrganisationKind.POLICE_FORCE):
+        raise ValidationFailed("A police unit must belong to a police force.", code="unit_needs_force")
+    if kind != OrganisationKind.POLICE_UNIT and parent is not None:
+        raise ValidationFailed("Only police units have a parent organisation.", code="unexpected_parent")
+    with transaction.atomic():
+        group = Group.objects.create(name=f"org:{short_name}")
+        organisation = Organisation(
+            name=name, short_name=short_name, kind=kind, parent=parent, access_group=group, contact_email=contact_email
+        )
+        organisation.full_clean()
+        organisation.save()
+        audit_record(
+            action=AuditAction.COLLECTION, event="organisation.created", actor=actor, target=organisation,
+            details={"kind": str(kind), "parent": parent.short_name if parent else None},
+        )
+    return organisation
+
+
+def user_create(
+    *, actor: User | None, username: str, organisation: Organisation, roles: Iterable[Role], password: str | None = None,
+    first_name: str = "", last_name: str = "", email: str = "", job_title: str = "",
+) -> User:
+    """Create a user in an organisation with the given roles.
+
+    Roles must fit the organisation: police reviewers and force submitters are police, regulator
+    read-only users belong to a regulator.
+    """
+    roles = list(roles)
+    if Role.REGULATOR in roles and organisation.kind != OrganisationKind.REGULATOR:
+        raise ValidationFailed("Only members of a regulator can hold the regulator role.", code="role_mismatch")
+    if {Role.POLICE_REVIEWER, Role.FORCE_SUBMITTER} & set(roles) and not organisation.is_police:
+        raise ValidationFailed("Police roles belong to members of a police force or unit.", code="role_mismatch")
+    with transaction.atomic():
+        role_groups_sync()
+        user = User(
+            username=username, organisation=organisation, first_name=first_name, last_name=last_name,
+            email=email, job_title=job_title, is_staff=Role.ADMIN in roles,
+        )
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save()
+        groups = [organisation.access_group, *Group.objects.filter(name__in=[r.group_name for r in roles])]
+        if Role.REGULATOR in roles:
+            groups.append(Group.objects.get(name=REGULATORS_GROUP_NAME))
+        user.groups.set(groups)
+        audit_record(
+            action=AuditAction.COLLECTION, event="user.created", actor=actor, target=user,
+            details={"organisation": organisation.short_name, "roles": [r.value for r in roles]},
+        )
+    return user

@@ -1,0 +1,38 @@
+"""Periodic governance work, scheduled by ``CELERY_BEAT_SCHEDULE`` (settings).
+
+Arguments are plain JSON; each task calls one idempotent service, so a retry or a second beat
+never does double work.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from governance.agreements.services import agreements_apply_dates
+from governance.audit.services import audit_chain_verify, audit_seal_chain_head
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="governance.tasks.agreements_apply_dates", acks_late=True)
+def agreements_apply_dates_task() -> dict[str, int]:
+    counts = agreements_apply_dates()
+    if any(counts.values()):
+        logger.info("Agreement dates applied: %s", counts)
+    return counts
+
+
+@shared_task(name="governance.tasks.audit_seal_chain_head", acks_late=True)
+def audit_seal_chain_head_task() -> int | None:
+    seal = audit_seal_chain_head()
+    return seal.sequence if seal else None
+
+
+@shared_task(name="governance.tasks.audit_verify_chain", acks_late=True)
+def audit_verify_chain_task() -> bool:
+    report = audit_chain_verify()
+    if not report.ok:
+        logger.error("Audit chain verification FAILED at event #%s: %s", report.first_broken_sequence, report.problems[:5])
+    return report.ok

@@ -1,0 +1,79 @@
+from django import forms
+
+from governance.agreements.models import Agreement, CustodyCategory
+from governance.agreements.services import EDITABLE_FIELDS
+from governance.organisations.models import Organisation, OrganisationKind
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class AgreementForm(forms.ModelForm):
+    permitted_custody_categories = forms.MultipleChoiceField(
+        choices=CustodyCategory.choices, widget=forms.CheckboxSelectMultiple,
+        help_text="Who may be on the watchlist under this agreement.",
+    )
+
+    class Meta:
+        model = Agreement
+        fields = list(EDITABLE_FIELDS)
+        widgets = {
+            "starts_on": DateInput(), "ends_on": DateInput(), "review_on": DateInput(),
+            **{name: forms.Textarea(attrs={"rows": 3}) for name in (
+                "purpose", "data_items", "special_category_data", "individual_rights", "security_measures",
+                "breach_handling", "termination_terms", "sanctions",
+            )},
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supplying_organisation"].queryset = Organisation.objects.filter(
+            kind__in=[OrganisationKind.POLICE_FORCE, OrganisationKind.POLICE_UNIT]
+        )
+        self.fields["receiving_organisation"].queryset = Organisation.objects.filter(kind=OrganisationKind.OPERATOR)
+
+    def validate_unique(self):
+        """Uniqueness of (reference, version) is the service's business."""
+
+
+class RegulatorNotificationForm(forms.Form):
+    notified_on = forms.DateField(widget=DateInput())
+    reference = forms.CharField(max_length=120)
+    notified_by = forms.CharField(max_length=200, help_text="Who sent the notification.")
+    regulator = forms.ModelChoiceField(queryset=Organisation.objects.filter(kind=OrganisationKind.REGULATOR), required=False)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class AmendForm(forms.Form):
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="What the amendment changes")
+
+
+class RenewForm(forms.Form):
+    starts_on = forms.DateField(widget=DateInput())
+    ends_on = forms.DateField(widget=DateInput())
+    review_on = forms.DateField(widget=DateInput())
+
+
+class SignedDocumentForm(forms.Form):
+    document = forms.FileField(help_text="The signed agreement, as a PDF.")
+
+
+class AuditSearchForm(forms.Form):
+    text = forms.CharField(required=False, label="Search")
+    action = forms.ChoiceField(required=False, choices=[("", "Any s.62 action")])
+    date_from = forms.DateField(required=False, widget=DateInput())
+    date_to = forms.DateField(required=False, widget=DateInput())
+    justification = forms.CharField(
+        required=False, max_length=500,
+        help_text="Why you are consulting the log (recorded: DPA 2018 s.62 consultation).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        from governance.audit.models import AuditAction
+
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "Any s.62 action"), *AuditAction.choices]

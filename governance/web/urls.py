@@ -1,0 +1,19 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from governance.web import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("sign-in/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path("agreements/", views.agreement_register, name="agreement-list"),
+    path("agreements/new/", views.agreement_create, name="agreement-create"),
+    path("agreements/<int:pk>/", views.agreement_detail, name="agreement-detail"),
+    path("agreements/<int:pk>/edit/", views.agreement_edit, name="agreement-edit"),
+    path("agreements/<int:pk>/action/", views.agreement_action, name="agreement-action"),
+    path("agreements/<int:pk>/amend/", views.agreement_amend, name="agreement-amend"),
+    path("agreements/<int:pk>/renew/", views.agreement_renew, name="agreement-renew"),
+    path("agreements/<int:pk>/document/", views.agreement_document, name="agreement-document"),
+    path("audit/", views.audit_log, name="audit-log"),
+]

@@ -1,0 +1,302 @@
+"""The DPO's web pages. Thin: parse the form → selector → one service → render.
+
+Errors raised by services (``ApplicationError``) are shown to the user as messages; objects of
+another organisation are 404, exactly like objects that do not exist.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from governance.agreements import services as agreement_services
+from governance.agreements.models import AgreementStatus
+from governance.agreements.rules import agreement_rule_breaches
+from governance.agreements.selectors import (
+    agreement_get,
+    agreement_history,
+    agreement_list,
+    agreement_versions,
+    dashboard_figures,
+)
+from governance.audit.models import AuditAction
+from governance.audit.selectors import audit_events_search
+from governance.audit.services import audit_log_consult, audit_record
+from governance.errors import ApplicationError, NotFound, PermissionRefused
+from governance.organisations.models import Organisation
+from governance.web.forms import (
+    AgreementForm,
+    AmendForm,
+    AuditSearchForm,
+    ReasonForm,
+    RegulatorNotificationForm,
+    RenewForm,
+    SignedDocumentForm,
+)
+
+
+def _not_found_as_404(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from error
+        except PermissionRefused as error:
+            return render(request, "errors/403.html", {"message": error.message}, status=403)
+
+    return wrapper
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "governance/dashboard.html", {"figures": dashboard_figures(user=request.user)})
+
+
+@login_required
+def agreement_register(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    organisation = request.GET.get("organisation", "")
+    search = request.GET.get("q", "").strip()
+    agreements = agreement_list(user=request.user, status=status, organisation=organisation, search=search)
+    page = Paginator(agreements, 25).get_page(request.GET.get("page"))
+    return render(request, "governance/agreement_list.html", {
+        "page": page,
+        "statuses": AgreementStatus.choices,
+        "organisations": Organisation.objects.order_by("name"),
+        "filters": {"status": status, "organisation": organisation, "q": search},
+        "can_draft": request.user.has_perm("governance.add_agreement"),
+    })
+
+
+@login_required
+@_not_found_as_404
+def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    agreement = agreement_get(user=request.user, pk=pk)
+    user = request.user
+    return render(request, "governance/agreement_detail.html", {
+        "agreement": agreement,
+        "breaches": agreement_rule_breaches(agreement),
+        "history": agreement_history(agreement=agreement).select_related(None),
+        "versions": agreement_versions(user=user, agreement=agreement),
+        "successors": agreement.successors.all(),
+        "is_party": user.organisation_id in agreement_services._parties(agreement),
+        "perms": {
+            "change": user.has_perm("governance.change_agreement", agreement) and user.has_perm("governance.change_agreement"),
+            "submit": user.has_perm("governance.submit_agreement"),
+            "approve": user.has_perm("governance.approve_agreement") and user.organisation is not None
+            and user.organisation.is_force_level,
+            "countersign": user.has_perm("governance.countersign_agreement")
+            and user.organisation_id == agreement.receiving_organisation_id,
+            "notify": user.has_perm("governance.notify_regulator_agreement"),
+            "terminate": user.has_perm("governance.terminate_agreement"),
+            "add": user.has_perm("governance.add_agreement"),
+        },
+        "notification_form": RegulatorNotificationForm(),
+        "reason_form": ReasonForm(),
+        "amend_form": AmendForm(),
+        "renew_form": RenewForm(),
+        "document_form": SignedDocumentForm(),
+    })
+
+
+@login_required
+def agreement_create(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("governance.add_agreement"):
+        return render(request, "errors/403.html", {"message": "Only a data protection officer can draft an agreement."}, status=403)
+    form = AgreementForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agreement = agreement_services.agreement_draft(actor=request.user, fields=form.cleaned_data)
+        except ApplicationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"Draft {agreement.reference} created.")
+            return redirect("agreement-detail", pk=agreement.pk)
+    return render(request, "governance/agreement_form.html", {"form": form, "title": "Draft a data-sharing agreement"})
+
+
+@login_required
+@_not_found_as_404
+def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    agreement = agreement_get(user=request.user, pk=pk)
+    form = AgreementForm(request.POST or None, instance=agreement)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in agreement_services.EDITABLE_FIELDS}
+        try:
+            agreement_services.agreement_update(actor=request.user, agreement=agreement_get(user=request.user, pk=pk), fields=fields)
+        except ApplicationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Draft saved.")
+            return redirect("agreement-detail", pk=pk)
+    return render(request, "governance/agreement_form.html", {"form": form, "title": f"Edit {agreement}", "agreement": agreement})
+
+
+def _form_error(form, error: ApplicationError) -> None:
+    form.add_error(None, error.message)
+    if isinstance(error.details, dict):
+        for field, problems in error.details.items():
+            if field in form.fields:
+                form.add_error(field, problems)
+
+
+def _run_action(request: HttpRequest, pk: int) -> tuple[str, str]:
+    """Dispatch one lifecycle action to its service; returns (message level, text)."""
+    action = request.POST.get("action", "")
+    agreement = agreement_get(user=request.user, pk=pk)
+    actor = request.user
+    if action == "submit":
+        agreement_services.agreement_submit(actor=actor, agreement=agreement)
+        return "success", "Submitted for force-level approval."
+    if action == "countersign":
+        agreement_services.agreement_countersign(actor=actor, agreement=agreement)
+        return "success", "Countersigned for the operator."
+    if action == "approve":
+        agreement = agreement_services.agreement_approve(actor=actor, agreement=agreement)
+        return "success", f"Approved. The agreement is now {agreement.get_status_display().lower()}."
+    if action == "notify":
+        form = RegulatorNotificationForm(request.POST)
+        if not form.is_valid():
+            return "error", "Regulator notification: " + _errors_text(form)
+        agreement_services.agreement_record_regulator_notification(actor=actor, agreement=agreement, **form.cleaned_data)
+        return "success", "Regulator notification recorded."
+    if action == "terminate":
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            return "error", "Termination: " + _errors_text(form)
+        agreement_services.agreement_terminate(actor=actor, agreement=agreement, reason=form.cleaned_data["reason"])
+        return "success", "Agreement terminated. Watchlist data must now be erased within the agreed hours."
+    if action == "document":
+        form = SignedDocumentForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return "error", "Signed document: " + _errors_text(form)
+        agreement_services.agreement_attach_signed_document(actor=actor, agreement=agreement, document=form.cleaned_data["document"])
+        return "success", "Signed document attached."
+    raise NotFound("Unknown action.")
+
+
+def _errors_text(form) -> str:
+    return "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+
+
+@login_required
+@require_POST
+@_not_found_as_404
+def agreement_action(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        level, text = _run_action(request, pk)
+    except NotFound:
+        raise
+    except ApplicationError as error:
+        level, text = "error", error.message
+    getattr(messages, level)(request, text)
+    return redirect("agreement-detail", pk=pk)
+
+
+@login_required
+@require_POST
+@_not_found_as_404
+def agreement_amend(request: HttpRequest, pk: int) -> HttpResponse:
+    agreement = agreement_get(user=request.user, pk=pk)
+    form = AmendForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError("Describe what the amendment changes.")
+        amendment = agreement_services.agreement_amend(actor=request.user, agreement=agreement, summary=form.cleaned_data["summary"])
+    except NotFound:
+        raise
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("agreement-detail", pk=pk)
+    messages.success(request, f"Amendment (version {amendment.version}) drafted. The current version stays in force until it is approved.")
+    return redirect("agreement-edit", pk=amendment.pk)
+
+
+@login_required
+@require_POST
+@_not_found_as_404
+def agreement_renew(request: HttpRequest, pk: int) -> HttpResponse:
+    agreement = agreement_get(user=request.user, pk=pk)
+    form = RenewForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError("Renewal: " + _errors_text(form))
+        successor = agreement_services.agreement_renew(actor=request.user, agreement=agreement, **form.cleaned_data)
+    except NotFound:
+        raise
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("agreement-detail", pk=pk)
+    messages.success(request, f"Renewal {successor.reference} drafted.")
+    return redirect("agreement-edit", pk=successor.pk)
+
+
+@login_required
+@_not_found_as_404
+def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
+    agreement = agreement_get(user=request.user, pk=pk)
+    if not agreement.signed_document:
+        raise Http404("No signed document.")
+    with transaction.atomic():
+        audit_record(action=AuditAction.CONSULTATION, event="agreement.document_read", actor=request.user, target=agreement,
+                     justification="Signed agreement downloaded from the register")
+    return FileResponse(agreement.signed_document.open("rb"), as_attachment=True,
+                        filename=f"{agreement.reference}-v{agreement.version}-signed.pdf", content_type="application/pdf")
+
+
+# --- audit log -------------------------------------------------------------------------------------
+
+@login_required
+@_not_found_as_404
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form = AuditSearchForm(request.GET or None)
+    context = {"form": form, "page": None}
+    if form.is_valid() and request.GET:
+        filters = {k: v for k, v in form.cleaned_data.items() if k != "justification"}
+        justification = form.cleaned_data["justification"].strip()
+        if not justification:
+            form.add_error("justification", "Say why you are consulting the audit log; it is recorded.")
+        else:
+            events = audit_events_search(user=request.user, **filters)
+            audit_log_consult(user=request.user, filters=filters, justification=justification,
+                              exported=request.GET.get("format") == "csv")
+            if request.GET.get("format") == "csv":
+                return _audit_csv(events)
+            context["page"] = Paginator(events, 50).get_page(request.GET.get("page"))
+            context["query"] = request.GET.copy()
+            context["query"].pop("page", None)
+    elif not request.user.has_perm("governance.view_auditevent"):
+        raise PermissionRefused("Your role cannot read the audit log.")
+    return render(request, "governance/audit_log.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _audit_csv(events) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    header = ["sequence", "occurred_at", "action", "event", "actor", "organisation", "justification", "recipient",
+              "target_type", "target_id", "target", "chain_hash"]
+
+    def rows():
+        yield writer.writerow(header)
+        for e in events.iterator(chunk_size=2000):
+            yield writer.writerow([e.sequence, e.occurred_at.isoformat(), e.action, e.event, e.actor_username,
+                                   e.actor_organisation, e.justification, e.recipient, e.target_type, e.target_id,
+                                   e.target_label, e.chain_hash])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="oversight-audit-log.csv"'
+    return response
