@@ -231,6 +231,20 @@ ENCRYPTION_KEYS = env.list(
 if PRODUCTION and not ENCRYPTION_KEYS:
     raise ImproperlyConfigured("OVERSIGHT_ENCRYPTION_KEYS must be set when OVERSIGHT_MODE=production.")
 AGREEMENT_EXPIRY_WARNING_DAYS = env.int("OVERSIGHT_EXPIRY_WARNING_DAYS", default=60)
+# Watchlist uploads (governance.watchlist): bytes, pixels (checked from the header, before decoding:
+# decompression bombs) and the smallest side that can hold an enrolable face.
+OVERSIGHT_WATCHLIST_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_MAX_BYTES", default=10 * 1024 * 1024)
+OVERSIGHT_WATCHLIST_MAX_PIXELS = env.int("OVERSIGHT_WATCHLIST_MAX_PIXELS", default=40_000_000)
+OVERSIGHT_WATCHLIST_MIN_SIDE = env.int("OVERSIGHT_WATCHLIST_MIN_SIDE", default=48)
+OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS", default=20)
+# Enrolment: a face's shorter box side must reach this many pixels; faces smaller than
+# ENROLMENT_COMPETING_FACE_RATIO x the largest face are background, not competing candidates.
+OVERSIGHT_ENROLMENT_MIN_FACE_PX = env.int("OVERSIGHT_ENROLMENT_MIN_FACE_PX", default=40)
+OVERSIGHT_ENROLMENT_COMPETING_FACE_RATIO = env.float("OVERSIGHT_ENROLMENT_COMPETING_FACE_RATIO", default=0.6)
+# Per-token request limit for the police API, counted in the shared cache (CACHE_URL), "N/second|minute|hour".
+OVERSIGHT_API_RATE_LIMIT = env.str("OVERSIGHT_API_RATE_LIMIT", default="600/minute")
+# How long an Idempotency-Key's first response is kept for replay.
+OVERSIGHT_IDEMPOTENCY_HOURS = env.int("OVERSIGHT_IDEMPOTENCY_HOURS", default=48)
 FACES_DIR = Path(env.str("OVERSIGHT_FACES_DIR", default=str(BASE_DIR.parent / "shared" / "faces")))
 RECOGNITION = {
     "WEIGHTS_PATH": Path(env.str("RECOGNITION_WEIGHTS_PATH", default=str(VAR_DIR / "models" / "facenet-casia-webface.pt"))),
@@ -259,5 +273,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("OVERSIGHT_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # PDF rendering is chatty at INFO (font subsetting); keep its warnings only.
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

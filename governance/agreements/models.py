@@ -83,7 +83,8 @@ class Agreement(models.Model):
         help_text="The operator that receives them and runs face recognition.",
     )
 
-    # ICO data sharing code contents.
+    # ICO data sharing code contents. Blank is allowed while drafting (and in historical records);
+    # agreement_submit refuses an agreement until every one is stated.
     purpose = models.TextField()
     data_items = models.TextField(help_text="Exactly which data items are shared.")
     lawful_basis = models.CharField(max_length=10, choices=Section35Basis.choices, default=Section35Basis.STRICTLY_NECESSARY)
@@ -100,11 +101,11 @@ class Agreement(models.Model):
         default=24, help_text="Hours within which the operator erases watchlist data after the agreement ends or an image is withdrawn."
     )
     police_reviewer_required = models.BooleanField(default=True, help_text="A police reviewer must be one of the two confirmations.")
-    individual_rights = models.TextField(help_text="How subject access and other rights requests are handled.")
-    security_measures = models.TextField()
-    breach_handling = models.TextField()
-    termination_terms = models.TextField()
-    sanctions = models.TextField()
+    individual_rights = models.TextField(blank=True, help_text="How subject access and other rights requests are handled.")
+    security_measures = models.TextField(blank=True)
+    breach_handling = models.TextField(blank=True)
+    termination_terms = models.TextField(blank=True)
+    sanctions = models.TextField(blank=True)
     signed_document = models.FileField(upload_to=signed_document_path, blank=True)
     signed_document_sha256 = models.CharField(max_length=64, blank=True)
 

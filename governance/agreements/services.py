@@ -51,7 +51,7 @@ EDITABLE_FIELDS: tuple[str, ...] = (
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _parties(agreement: Agreement) -> set[int]:
+def agreement_party_ids(agreement: Agreement) -> set[int]:
     """Organisations party to the agreement: supplier, its force, and the operator."""
     ids = {agreement.supplying_organisation_id, agreement.receiving_organisation_id}
     force = agreement.supplying_organisation.force
@@ -64,7 +64,7 @@ def _require_party_with_permission(actor: User, agreement: Agreement, permission
     """Non-parties get NotFound (no access looks like not found); parties without the role get 403."""
     if not actor.has_perm("governance.view_agreement", agreement):
         raise NotFound("No such agreement.")
-    if actor.organisation_id not in _parties(agreement) or not actor.has_perm(f"governance.{permission}"):
+    if actor.organisation_id not in agreement_party_ids(agreement) or not actor.has_perm(f"governance.{permission}"):
         raise PermissionRefused("Your role does not allow this action on this agreement.")
 
 
@@ -97,7 +97,7 @@ def _grant_party_access(agreement: Agreement) -> None:
     """Parties (and the supplying unit's force) see the agreement; every regulator reads it."""
     from django.contrib.auth.models import Group
 
-    for organisation in Organisation.objects.filter(pk__in=_parties(agreement)).select_related("access_group"):
+    for organisation in Organisation.objects.filter(pk__in=agreement_party_ids(agreement)).select_related("access_group"):
         assign_perm("governance.view_agreement", organisation.access_group, agreement)
         assign_perm("governance.change_agreement", organisation.access_group, agreement)
     assign_perm("governance.view_agreement", Group.objects.get(name=REGULATORS_GROUP_NAME), agreement)
@@ -132,7 +132,7 @@ def agreement_draft(*, actor: User, fields: dict[str, Any]) -> Agreement:
     with transaction.atomic():
         agreement = Agreement(**fields, reference=_next_reference(), version=1, drafted_by=actor)
         _full_clean(agreement)
-        if actor.organisation_id not in _parties(agreement):
+        if actor.organisation_id not in agreement_party_ids(agreement):
             raise PermissionRefused("You can only draft agreements your organisation is party to.", code="not_a_party")
         agreement.save()
         _grant_party_access(agreement)
@@ -154,7 +154,7 @@ def agreement_update(*, actor: User, agreement: Agreement, fields: dict[str, Any
         for name, value in fields.items():
             setattr(agreement, name, value)
         _full_clean(agreement)
-        if actor.organisation_id not in _parties(agreement):
+        if actor.organisation_id not in agreement_party_ids(agreement):
             raise PermissionRefused("You can only keep agreements your organisation is party to.", code="not_a_party")
         agreement.save()
         _grant_party_access(agreement)
@@ -420,7 +420,7 @@ def agreement_renew(*, actor: User, agreement: Agreement, starts_on: date, ends_
 def agreement_record_historical(
     *, actor: User | None, fields: dict[str, Any], status: AgreementStatus, approving_organisation: Organisation | None,
     approved_by_name: str, historical_notes: str, regulator_notified_on: date | None = None,
-    reference: str | None = None,
+    reference: str | None = None, termination_reason: str = "",
 ) -> Agreement:
     """Enter an agreement made outside Oversight into the register *as a record of what happened*.
 
@@ -434,7 +434,7 @@ def agreement_record_historical(
             **fields, reference=reference or _next_reference(), version=1, status=status,
             approving_organisation=approving_organisation, approved_by_name=approved_by_name,
             regulator_notified_on=regulator_notified_on, recorded_retrospectively=True,
-            historical_notes=historical_notes, drafted_by=actor,
+            historical_notes=historical_notes, drafted_by=actor, termination_reason=termination_reason,
         )
         _full_clean(agreement)
         agreement.save()

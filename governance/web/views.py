@@ -89,7 +89,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": agreement_history(agreement=agreement).select_related(None),
         "versions": agreement_versions(user=user, agreement=agreement),
         "successors": agreement.successors.all(),
-        "is_party": user.organisation_id in agreement_services._parties(agreement),
+        "is_party": user.organisation_id in agreement_services.agreement_party_ids(agreement),
         "perms": {
             "change": user.has_perm("governance.change_agreement", agreement) and user.has_perm("governance.change_agreement"),
             "submit": user.has_perm("governance.submit_agreement"),
@@ -129,6 +129,8 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
 @_not_found_as_404
 def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = agreement_get(user=request.user, pk=pk)
+    if request.user.organisation_id not in agreement_services.agreement_party_ids(agreement) or not request.user.has_perm("governance.change_agreement"):
+        raise PermissionRefused("Your role does not allow editing this agreement.")
     form = AgreementForm(request.POST or None, instance=agreement)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in agreement_services.EDITABLE_FIELDS}

@@ -1,0 +1,111 @@
+"""Load the King's Cross scenario through the services, so its audit trail is real.
+
+Idempotent: does nothing if the scenario's organisations already exist. Demo users get the demo
+password only outside production mode; in production the command refuses to create logins.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from governance.agreements import services as agreements
+from governance.agreements.documents import agreement_render_pdf
+from governance.agreements.models import AgreementStatus
+from governance.organisations.models import Organisation, User
+from governance.organisations.roles import Role
+from governance.organisations.services import organisation_create, user_create
+
+DEMO_PASSWORD = "oversight-demo-2026"
+SCENARIO_FILE = settings.BASE_DIR / "fixtures" / "kings_cross.json"
+
+
+class Command(BaseCommand):
+    help = "Load the King's Cross scenario (organisations, demo users, agreements) through the services."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--file", default=str(SCENARIO_FILE))
+
+    def handle(self, *args, file: str, **options):
+        if settings.PRODUCTION:
+            raise CommandError("The demo scenario and its logins are never loaded in production mode.")
+        scenario = json.loads(Path(file).read_text())
+        first = scenario["organisations"][0]["short_name"]
+        if Organisation.objects.filter(short_name=first).exists():
+            self.stdout.write("Scenario already loaded.")
+            return
+        with transaction.atomic():
+            orgs = self._organisations(scenario)
+            users = self._users(scenario, orgs)
+            self._historical(scenario, orgs)
+            self._current(scenario, orgs, users)
+        self.stdout.write(self.style.SUCCESS(f"King's Cross scenario loaded: {len(orgs)} organisations, {len(users)} users."))
+
+    def _organisations(self, scenario) -> dict[str, Organisation]:
+        orgs: dict[str, Organisation] = {}
+        for item in scenario["organisations"]:
+            orgs[item["short_name"]] = organisation_create(
+                actor=None, name=item["name"], short_name=item["short_name"], kind=item["kind"],
+                parent=orgs.get(item.get("parent")) if item.get("parent") else None,
+            )
+        return orgs
+
+    def _users(self, scenario, orgs) -> dict[str, User]:
+        users = {}
+        for item in scenario["users"]:
+            users[item["username"]] = user_create(
+                actor=None, username=item["username"], organisation=orgs[item["organisation"]],
+                roles=[Role(r) for r in item["roles"]], password=DEMO_PASSWORD,
+                first_name=item["first_name"], last_name=item["last_name"], job_title=item["job_title"],
+            )
+        return users
+
+    def _terms(self, scenario, item, orgs) -> dict:
+        terms = dict(scenario["common_terms"])
+        for key in ("title", "max_images", "police_reviewer_required", "individual_rights", "security_measures",
+                    "breach_handling", "termination_terms", "sanctions"):
+            terms[key] = item[key]
+        terms["supplying_organisation"] = orgs[item["supplying_organisation"]]
+        terms["receiving_organisation"] = orgs[item["receiving_organisation"]]
+        today = timezone.localdate()
+        for key in ("starts_on", "ends_on", "review_on"):
+            if key in item:
+                terms[key] = date.fromisoformat(item[key])
+            else:
+                terms[key] = today + timedelta(days=item[f"{key}_offset_days"])
+        return terms
+
+    def _historical(self, scenario, orgs) -> None:
+        for item in scenario["historical_agreements"]:
+            agreements.agreement_record_historical(
+                actor=None, fields=self._terms(scenario, item, orgs), status=AgreementStatus(item["status"]),
+                approving_organisation=orgs[item["approving_organisation"]], approved_by_name=item["approved_by_name"],
+                historical_notes=item["historical_notes"], reference=item["reference"],
+                termination_reason=item.get("termination_reason", ""),
+            )
+
+    def _current(self, scenario, orgs, users) -> None:
+        estate_dpo = users["dpo.estate"]
+        for item in scenario["current_agreements"]:
+            agreement = agreements.agreement_draft(actor=users[item["drafted_by"]], fields=self._terms(scenario, item, orgs))
+            agreements.agreement_record_regulator_notification(
+                actor=estate_dpo, agreement=agreement, notified_on=timezone.localdate() - timedelta(days=40),
+                reference=f"BSCC-{agreement.reference}", notified_by=str(estate_dpo), regulator=orgs[item["regulator"]],
+            )
+            pdf = agreement_render_pdf(agreement=agreement)
+            agreements.agreement_attach_signed_document(
+                actor=estate_dpo, agreement=agreement,
+                document=SimpleUploadedFile("signed.pdf", pdf, content_type="application/pdf"),
+            )
+            agreement = agreements.agreement_submit(actor=estate_dpo, agreement=agreement)
+            if item["lifecycle"] == "active":
+                agreements.agreement_countersign(actor=estate_dpo, agreement=agreement)
+                force_dpo = next(u for u in users.values() if u.organisation == agreement.supplying_force and u.has_role(Role.DPO))
+                agreements.agreement_approve(actor=force_dpo, agreement=agreement)

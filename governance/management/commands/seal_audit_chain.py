@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from governance.audit.services import audit_seal_chain_head
+
+
+class Command(BaseCommand):
+    help = "Seal the audit chain head now (beat does this every few minutes)."
+
+    def handle(self, *args, **options):
+        seal = audit_seal_chain_head()
+        self.stdout.write(f"Sealed at event #{seal.sequence}." if seal else "Chain head already sealed (or empty).")

@@ -1,0 +1,171 @@
+"""Shared test fixtures.
+
+Services a test needs (PostgreSQL, a Redis broker, the shared face set, Chromium) may be absent on
+a developer's machine: the test then skips with the reason. Under CI (``CI=true``) a missing
+service is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+UNDER_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip locally, fail under CI, when a service a test needs is missing."""
+    if condition:
+        return
+    if UNDER_CI:
+        pytest.fail(f"Required under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_configure(config):
+    if UNDER_CI:
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if engine != "django.db.backends.postgresql":
+            raise pytest.UsageError("CI=true but DATABASE_URL does not point at PostgreSQL.")
+        if not settings.CELERY_BROKER_URL:
+            raise pytest.UsageError("CI=true but CELERY_BROKER_URL is not set.")
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request):
+    """Tests run tasks in-process unless marked ``broker`` (then a real worker takes them)."""
+    from config.celery import app
+
+    eager = "broker" not in request.keywords
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Password hashing is deliberately slow; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def faces_dir() -> Path:
+    path = Path(settings.FACES_DIR)
+    require((path / "dev").is_dir(), f"the shared face set is not at {path} (set OVERSIGHT_FACES_DIR)")
+    return path
+
+
+@pytest.fixture
+def postgres():
+    require(settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql",
+            "needs PostgreSQL: set DATABASE_URL=postgres://...")
+
+
+@pytest.fixture
+def broker_url() -> str:
+    require(bool(settings.CELERY_BROKER_URL), "needs a Redis broker: set CELERY_BROKER_URL=redis://...")
+    return settings.CELERY_BROKER_URL
+
+
+# --- the cast ---------------------------------------------------------------------------------------
+
+class Cast:
+    """Organisations and users of the King's Cross story, created through the services."""
+
+    def __init__(self):
+        from governance.organisations.models import OrganisationKind
+        from governance.organisations.roles import Role
+        from governance.organisations.services import organisation_create, user_create
+
+        self.met = organisation_create(actor=None, name="Metropolitan Police Service", short_name="met", kind=OrganisationKind.POLICE_FORCE)
+        self.camden = organisation_create(actor=None, name="Met Camden BCU", short_name="met-camden", kind=OrganisationKind.POLICE_UNIT, parent=self.met)
+        self.btp = organisation_create(actor=None, name="British Transport Police", short_name="btp", kind=OrganisationKind.POLICE_FORCE)
+        self.estate = organisation_create(actor=None, name="King's Cross Estate Operator", short_name="kx-estate", kind=OrganisationKind.OPERATOR)
+        self.other_operator = organisation_create(actor=None, name="Other Mall Ltd", short_name="other-mall", kind=OrganisationKind.OPERATOR)
+        self.regulator_org = organisation_create(actor=None, name="Biometrics Commissioner", short_name="bscc", kind=OrganisationKind.REGULATOR)
+
+        def user(name, org, *roles):
+            return user_create(actor=None, username=name, organisation=org, roles=list(roles), password="correct-horse-battery-9")
+
+        self.estate_dpo = user("dpo.estate", self.estate, Role.DPO)
+        self.met_dpo = user("dpo.met", self.met, Role.DPO)
+        self.camden_dpo = user("dpo.camden", self.camden, Role.DPO)
+        self.btp_dpo = user("dpo.btp", self.btp, Role.DPO)
+        self.other_dpo = user("dpo.other", self.other_operator, Role.DPO)
+        self.estate_reviewer = user("reviewer.estate", self.estate, Role.REVIEWER)
+        self.regulator = user("regulator", self.regulator_org, Role.REGULATOR)
+        self.password = "correct-horse-battery-9"
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    return Cast()
+
+
+def agreement_terms(cast: Cast, **overrides) -> dict:
+    today = timezone.localdate()
+    terms = {
+        "title": "Estate LFR watchlist sharing",
+        "supplying_organisation": cast.camden,
+        "receiving_organisation": cast.estate,
+        "purpose": "Locate wanted people on the estate.",
+        "data_items": "Facial image, pseudonymous reference, custody category.",
+        "schedule8_condition": "sch8_1",
+        "special_category_data": "Biometric data.",
+        "permitted_custody_categories": ["wanted", "charged"],
+        "max_images": 20,
+        "starts_on": today - timedelta(days=1),
+        "ends_on": today + timedelta(days=365),
+        "review_on": today + timedelta(days=180),
+        "individual_rights": "Through the operator's DPO.",
+        "security_measures": "Encrypted at rest.",
+        "breach_handling": "Notify within 24 hours.",
+        "termination_terms": "30 days' notice.",
+        "sanctions": "Suspension.",
+    }
+    terms.update(overrides)
+    return terms
+
+
+def signed_pdf():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("signed.pdf", b"%PDF-1.4\n% test agreement\n%%EOF\n", content_type="application/pdf")
+
+
+@pytest.fixture
+def submitted_agreement(cast):
+    """A complete agreement, notified and countersigned, waiting for force approval."""
+    from governance.agreements import services
+
+    agreement = services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(cast))
+    services.agreement_record_regulator_notification(
+        actor=cast.estate_dpo, agreement=agreement, notified_on=date.today() - timedelta(days=3),
+        reference="BSCC-1", notified_by="Dana Okafor", regulator=cast.regulator_org,
+    )
+    services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
+    services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
+    services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
+    agreement.refresh_from_db()
+    return agreement
+
+
+@pytest.fixture
+def active_agreement(cast, submitted_agreement):
+    from governance.agreements import services
+
+    return services.agreement_approve(actor=cast.met_dpo, agreement=submitted_agreement)
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = Path(settings.BASE_DIR) / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
