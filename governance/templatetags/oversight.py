@@ -1,0 +1,18 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def details_text(details) -> str:
+    """An audit event's details as 'key: value' pairs, readable by a DPO."""
+    if not isinstance(details, dict) or not details:
+        return ""
+    parts = []
+    for key, value in details.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {' → '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(parts)
