@@ -17,13 +17,13 @@ IMAGE_SIZE = 160
 
 # Margin around the detector's box, in pixels of the 160x160 output (facenet-pytorch's convention: the box is grown by
 # margin * box_size / (160 - margin) before resizing). Chosen on the dev pairs; see CHOICE_EVIDENCE.
-MARGIN = 32
+MARGIN = 28
 
 # Average the embeddings of the crop and its mirror image. See CHOICE_EVIDENCE.
 FLIP_AVERAGE = False
 
 # Inference precision on CPU: "fp32" or "bf16". See CHOICE_EVIDENCE.
-PRECISION = "fp32"
+PRECISION = "bf16"
 
 CHOICE_EVIDENCE = "pending measurement"
 

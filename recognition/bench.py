@@ -1,0 +1,364 @@
+"""``python -m recognition.bench``: the engine's figures, printed and written to BENCHMARKS-engine.md.
+
+Benchmarks are separate from tests (house style): they print figures and do not assert timings. Every figure is
+measured on the production path (``FaceEngine``: MTCNN -> ``crop_faces`` -> embedder at the configured precision),
+except where a row says it measures an alternative (the preprocessing grid, the stock model, OpenCV DNN).
+
+Works with ``DJANGO_SETTINGS_MODULE`` set (reads ``settings.RECOGNITION``) or standalone with the engine's defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+
+def _setup_django() -> None:
+    if os.environ.get("DJANGO_SETTINGS_MODULE"):
+        import django
+
+        django.setup()
+
+
+def _machine() -> str:
+    import cv2
+    import torch
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    flags = ""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        flags = ", ".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in text)
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0))
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (no GPU on this machine)"
+    return (
+        f"{cpu} ({flags}), {cores} cores available, {mem:.0f} GiB RAM; GPU: {gpu}; Python {platform.python_version()}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), OpenCV {cv2.__version__}, numpy {np.__version__}"
+    )
+
+
+class Report:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, text: str = "") -> None:
+        print(text, flush=True)
+        self.lines.append(text)
+
+
+def _dev_faces(engine, faces_dir: Path):
+    """Production crops of the central face of each labelled dev image, plus the group-photo faces."""
+    from recognition.engine.evaluation import central_face_index, labelled_images, load_rgb
+
+    items = labelled_images(faces_dir)
+    images = [load_rgb(item.path) for item in items]
+    detections = engine.detect(images)
+    chosen, missing = [], 0
+    for image, faces in zip(images, detections):
+        index = central_face_index([f.box for f in faces], width=image.width, height=image.height)
+        chosen.append([faces[index]] if index is not None else [])
+        missing += index is None
+    multi = sorted((faces_dir / "dev" / "_multi").glob("*.jpg"))
+    multi_images = [load_rgb(p) for p in multi]
+    multi_faces = engine.detect(multi_images)
+    return items, images, chosen, missing, multi_images, multi_faces
+
+
+def _scores(vectors: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    return np.sum(vectors[pairs[:, 0]] * vectors[pairs[:, 1]], axis=1)
+
+
+def _impostor_extra(lfw: np.ndarray, multi: np.ndarray, multi_groups: list[int]) -> np.ndarray:
+    """Impostor scores between group-photo faces and LFW faces, and between faces of the same group photo."""
+    cross = (multi @ lfw.T).ravel()
+    within = []
+    for g in set(multi_groups):
+        idx = [i for i, v in enumerate(multi_groups) if v == g]
+        for a in range(len(idx)):
+            for b in range(a + 1, len(idx)):
+                within.append(float(multi[idx[a]] @ multi[idx[b]]))
+    return np.concatenate([cross, np.array(within, dtype=np.float32)])
+
+
+def section_verification(report: Report, engine, faces_dir: Path) -> dict:
+    from recognition.engine.evaluation import all_pairs, best_threshold_accuracy, kfold_accuracy, rates_at, wilson_interval
+    from recognition.engine.thresholds import TARGET_FMR, derive_threshold
+
+    items, images, chosen, missing, multi_images, multi_faces = _dev_faces(engine, faces_dir)
+    if missing:
+        report.add(f"WARNING: no face detected in {missing} labelled image(s); they are counted as non-matches.")
+    present = [i for i, faces in enumerate(chosen) if faces]
+    vectors = np.zeros((len(items), 512), dtype=np.float32)
+    vectors[present] = engine.embed_crops(engine.crops([images[i] for i in present], [chosen[i] for i in present]))
+    pairs, same = all_pairs([item.identity for item in items])
+    scores = _scores(vectors, pairs)
+    multi_vectors = engine.embed_crops(engine.crops(multi_images, multi_faces))
+    groups = [g for g, faces in enumerate(multi_faces) for _ in faces]
+    impostor_all = np.concatenate([scores[~same], _impostor_extra(vectors[present], multi_vectors, groups)])
+    threshold = engine.match_threshold
+    acc10, acc10_sd = kfold_accuracy(scores, same)
+    best_t, best_acc = best_threshold_accuracy(scores, same)
+    rates = rates_at(scores, same, threshold=threshold)
+    fm_all = int(np.sum(impostor_all >= threshold))
+    fm_ci = wilson_interval(fm_all, len(impostor_all))
+    derived = derive_threshold(impostor_all, target_fmr=TARGET_FMR)
+    report.add("## Verification on the dev faces (production path)")
+    report.add("")
+    report.add(f"- Images: {len(items)} labelled LFW images of {len({i.identity for i in items})} identities; "
+               f"pairs: {int(same.sum())} genuine, {int((~same).sum())} impostor (all pairs); "
+               f"plus {len(impostor_all) - int((~same).sum())} extra impostor pairs with the {len(multi_vectors)} "
+               f"group-photo faces (total impostor pairs {len(impostor_all)}).")
+    report.add(f"- 10-fold best-threshold accuracy (model-quality figure): **{acc10:.2%}** (fold sd {acc10_sd:.2%}); "
+               f"best single threshold on all pairs {best_t:.3f} gives {best_acc:.2%}.")
+    report.add(f"- Product threshold **{threshold:.2f}** (target FMR {TARGET_FMR:g} per comparison):")
+    report.add(f"  - FMR (LFW impostor pairs): {rates.false_matches}/{rates.impostor_pairs} = {rates.fmr:.3%} "
+               f"(95% Wilson {rates.fmr_ci[0]:.3%}-{rates.fmr_ci[1]:.3%})")
+    report.add(f"  - FMR (all impostor pairs): {fm_all}/{len(impostor_all)} = {fm_all / len(impostor_all):.3%} "
+               f"(95% Wilson {fm_ci[0]:.3%}-{fm_ci[1]:.3%})")
+    report.add(f"  - FNMR: {rates.false_non_matches}/{rates.genuine_pairs} = {rates.fnmr:.1%} "
+               f"(95% Wilson {rates.fnmr_ci[0]:.1%}-{rates.fnmr_ci[1]:.1%})")
+    report.add(f"- Threshold derivation re-run now: impostor mean {impostor_all.mean():.3f}, sd "
+               f"{impostor_all.std(ddof=1):.3f}, highest {impostor_all.max():.3f}; normal-tail estimate for FMR "
+               f"{TARGET_FMR:g} = {derived['parametric']:.3f}; empirical bound {derived['empirical']:.3f}; "
+               f"rounded up: **{derived['threshold']:.2f}** (constant in code: {threshold:.2f}).")
+    report.add("- The dev set is for choosing settings; it is far too small to show a per-comparison FMR of 1e-4 "
+               "directly, and no held-out LFW pairs are available on this machine, so the issue's held-out target "
+               "(>= 99.0%) is not measured here.")
+    report.add("")
+    return {"items": items, "images": images, "chosen": chosen, "multi_images": multi_images,
+            "multi_faces": multi_faces, "pairs": pairs, "same": same}
+
+
+def section_choice(report: Report, engine, data: dict) -> None:
+    """The grid that chose margin, flip averaging and precision (each cell a full re-embedding of the dev faces)."""
+    from recognition.engine.embedder import Embedder
+    from recognition.engine.evaluation import kfold_accuracy, separation
+    from recognition.engine.preprocessing import crop_faces
+    from recognition.engine.weights import load_state_dict
+
+    state = load_state_dict(engine.config.weights_path)
+    present = [i for i, faces in enumerate(data["chosen"]) if faces]
+    pairs, same = data["pairs"], data["same"]
+    keep = np.isin(pairs[:, 0], present) & np.isin(pairs[:, 1], present)
+    pairs, same = pairs[keep], same[keep]
+    report.add("## Preprocessing and precision choice (dev pairs, all cells on the same detections)")
+    report.add("")
+    report.add("| precision | margin | flip avg | 10-fold acc | d' | highest impostor | lowest genuine | FNMR at product threshold |")
+    report.add("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    fp32_ref, agree = None, float("nan")
+    for precision in ("fp32", "bf16"):
+        embedder = Embedder(state_dict=state, device=engine.device, precision=precision, batch_size=32,
+                            flip_average=False, verify_known_embedding=False)
+        for margin in (0, 16, 24, 28, 32, 44):
+            crops = np.zeros((len(data["images"]), 160, 160, 3), dtype=np.uint8)
+            for i in present:
+                crops[i] = crop_faces(data["images"][i], [data["chosen"][i][0].box], margin=margin)[0]
+            for flip in (False, True):
+                embedder.flip_average = flip
+                vectors = embedder.embed(crops)
+                if precision == "fp32" and margin == engine.margin and not flip:
+                    fp32_ref = vectors
+                if precision == "bf16" and margin == engine.margin and not flip and fp32_ref is not None:
+                    agree = float(np.min(np.sum(fp32_ref[present] * vectors[present], axis=1)))
+                scores = _scores(vectors, pairs)
+                acc, _ = kfold_accuracy(scores, same)
+                fnmr = float(np.mean(scores[same] < engine.match_threshold))
+                report.add(f"| {precision} | {margin} | {'yes' if flip else 'no'} | {acc:.2%} | "
+                           f"{separation(scores, same):.3f} | {scores[~same].max():.3f} | {scores[same].min():.3f} | "
+                           f"{fnmr:.1%} |")
+        del embedder
+    report.add("")
+    report.add(f"- Lowest cosine between bf16 and fp32 embeddings of the same production crops (margin "
+               f"{engine.margin}): {agree:.5f}.")
+    report.add(f"- Production: margin {engine.margin}, flip averaging {'on' if engine.flip_average else 'off'}, "
+               f"precision {engine.precision} (recognition/engine/preprocessing.py states why).")
+    report.add("")
+
+
+def _throughput(fn, crops: np.ndarray, *, batch: int, seconds: float) -> float:
+    fn(crops[:batch])  # warm-up: allocator, oneDNN primitives
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for offset in range(0, len(crops) - batch + 1, batch):
+            fn(crops[offset:offset + batch])
+            done += batch
+    return done / (time.perf_counter() - start)
+
+
+def section_throughput(report: Report, engine, data: dict, *, seconds: float) -> None:
+    import cv2
+    import torch
+    from facenet_pytorch import InceptionResnetV1
+
+    from recognition.engine.weights import graph_path, load_state_dict
+
+    crops = np.concatenate([
+        engine.crops([data["images"][i] for i, f in enumerate(data["chosen"]) if f],
+                     [f for f in data["chosen"] if f]),
+        engine.crops(data["multi_images"], data["multi_faces"]),
+    ])
+    crops = np.concatenate([crops] * max(1, -(-64 // len(crops))))[:64]
+    net = cv2.dnn.readNetFromTensorflow(str(graph_path()))
+
+    def opencv(batch: np.ndarray) -> None:
+        for crop in batch:  # the frozen graph only accepts batch 1
+            net.setInput(np.ascontiguousarray(((crop[None].astype(np.float32) - 127.5) / 128).transpose(0, 3, 1, 2)))
+            net.forward()
+
+    stock = InceptionResnetV1(pretrained=None, classify=False).eval()
+    stock.load_state_dict(load_state_dict(engine.config.weights_path))
+
+    def stock_fp32(batch: np.ndarray) -> None:
+        with torch.no_grad():
+            stock((torch.from_numpy(batch).permute(0, 3, 1, 2).float() - 127.5) / 128)
+
+    rows = []
+    cv_rate = _throughput(opencv, crops, batch=1, seconds=seconds)
+    for batch in (1, 32):
+        ours = _throughput(engine.embed_crops, crops, batch=batch, seconds=seconds)
+        base = _throughput(stock_fp32, crops, batch=batch, seconds=seconds)
+        rows.append((batch, ours, base))
+    report.add("## Embedding throughput (same production crops, same run, CPU)")
+    report.add("")
+    report.add("| batch | product embedder (faces/s) | stock InceptionResnetV1 fp32 (faces/s) | OpenCV DNN, original graph, batch 1 (faces/s) | product / OpenCV |")
+    report.add("| --- | --- | --- | --- | --- |")
+    for batch, ours, base in rows:
+        report.add(f"| {batch} | {ours:.1f} | {base:.1f} | {cv_rate:.1f} | {ours / cv_rate:.2f}x |")
+    report.add("")
+    report.add(f"- Product embedder: {engine.precision}, folded batch norms, channels-last, frozen TorchScript "
+               f"(oneDNN), flip averaging {'on' if engine.flip_average else 'off'}; {torch.get_num_threads()} threads.")
+    report.add("")
+
+
+def _frames(images) -> list:
+    """640x480 frames: each group photo scaled to fit and centred on black (a camera-sized frame with 3-7 faces)."""
+    from PIL import Image
+
+    frames = []
+    for image in images:
+        scale = min(640 / image.width, 480 / image.height)
+        resized = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
+        frame = Image.new("RGB", (640, 480))
+        frame.paste(resized, ((640 - resized.width) // 2, (480 - resized.height) // 2))
+        frames.append(frame)
+    return frames
+
+
+def section_end_to_end(report: Report, engine, data: dict, *, seconds: float) -> None:
+    frames = _frames(data["multi_images"])
+    faces_per_frame = [len(f) for f in engine.detect(frames)]
+    engine.analyse(frames[:1])
+    done, detect_time, start = 0, 0.0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for frame in frames:
+            t0 = time.perf_counter()
+            faces = engine.detect([frame])
+            detect_time += time.perf_counter() - t0
+            engine.embed_faces([frame], faces)
+            done += 1
+    elapsed = time.perf_counter() - start
+    report.add("## Detection + embedding end to end (640x480 frames from the group photos, one frame at a time)")
+    report.add("")
+    report.add(f"- Faces found per frame: {faces_per_frame}; **{done / elapsed:.1f} frames/s** "
+               f"({done} frames in {elapsed:.1f} s); detection takes {detect_time / elapsed:.0%} of the time.")
+    report.add(f"- Detector settings: min face size {engine.config.min_face_size} px, thresholds "
+               f"{list(engine.config.detection_thresholds)}.")
+    report.add("")
+
+
+def _rss_gib() -> float:
+    """Current resident set size of this process."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30
+
+
+def section_gallery(report: Report) -> None:
+    import torch
+
+    from recognition.engine.gallery import Gallery
+
+    report.add("## Gallery: exact top-5 search per probe (random unit vectors, CPU)")
+    report.add("")
+    report.add("| templates | ms per probe (mean) | ms per probe (p95) | template memory | process RSS growth | top-5 equal to fp32 brute force |")
+    report.add("| --- | --- | --- | --- | --- | --- |")
+    rng = np.random.default_rng(7)
+    for size in (10_000, 100_000, 1_000_000):
+        rss_before = _rss_gib()
+        gallery = Gallery(scope=f"bench-{size}", capacity=size)
+        for start in range(0, size, 100_000):
+            block = rng.standard_normal((min(100_000, size - start), 512), dtype=np.float32)
+            gallery.add(ids=np.arange(start, start + len(block)), vectors=block)
+        probes = rng.standard_normal((40 if size < 1_000_000 else 20, 512), dtype=np.float32)
+        rss_growth = _rss_gib() - rss_before
+        gallery.search(probes[:2], k=5)
+        times = []
+        for probe in probes:
+            t0 = time.perf_counter()
+            gallery.search(probe[None], k=5)
+            times.append((time.perf_counter() - t0) * 1000)
+        ids, _ = gallery.search(probes[:5], k=5)
+        stored = gallery._vectors[: len(gallery)]  # noqa: SLF001 - the benchmark checks exactness against it
+        unit = torch.from_numpy(probes[:5] / np.linalg.norm(probes[:5], axis=1, keepdims=True))
+        brute = torch.cat([stored[i:i + 65536].float() @ unit.T for i in range(0, len(gallery), 65536)])
+        best = torch.topk(brute, 5, dim=0).indices.T.numpy()
+        exact = all(set(ids[i]) == set(gallery.ids()[best[i]]) for i in range(5))
+        report.add(f"| {size:,} | {np.mean(times):.2f} | {np.percentile(times, 95):.2f} | "
+                   f"{gallery.nbytes / 2**20:.0f} MiB | {rss_growth:.2f} GiB | {'yes' if exact else 'NO'} (5 probes) |")
+        del stored, brute, gallery
+    report.add("")
+    report.add("- Templates are stored as float16 and scored with fp32 accumulation, then re-ranked exactly in fp32 "
+               "(recognition/engine/gallery.py); one probe at a time, as live matching searches.")
+    report.add("")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=Path("BENCHMARKS-engine.md"))
+    parser.add_argument("--seconds", type=float, default=8.0, help="Measuring time per throughput figure.")
+    parser.add_argument("--skip-choice", action="store_true", help="Skip the preprocessing/precision grid.")
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    _setup_django()
+    from recognition.engine.config import faces_dir, load_config
+    from recognition.engine.engine import FaceEngine
+
+    started = time.perf_counter()
+    engine = FaceEngine(config=load_config())
+    report = Report()
+    report.add("# Face engine benchmarks")
+    report.add("")
+    report.add(f"- Command: `python -m recognition.bench{' ' + ' '.join(argv if argv is not None else sys.argv[1:])}`")
+    report.add(f"- Machine: {_machine()}")
+    report.add("- GPU figures: none; no GPU was available to this run.")
+    report.add(f"- Faces: {faces_dir()}")
+    report.add("")
+    data = section_verification(report, engine, faces_dir())
+    if not args.skip_choice:
+        section_choice(report, engine, data)
+    section_throughput(report, engine, data, seconds=args.seconds)
+    section_end_to_end(report, engine, data, seconds=args.seconds)
+    section_gallery(report)
+    report.add(f"Total benchmark time: {time.perf_counter() - started:.0f} s.")
+    args.output.write_text("\n".join(report.lines) + "\n")
+    print(f"\nWritten to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

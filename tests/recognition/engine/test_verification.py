@@ -1,0 +1,75 @@
+"""Dev-set verification on the production path, at the product's threshold.
+
+Figures stated here (and measured by ``python -m recognition.bench``, BENCHMARKS-engine.md): 10-fold accuracy 99.3% on
+all 861 dev pairs, 0 false matches of 791 LFW impostor pairs at the default threshold, FNMR about 13-19% of 70
+genuine pairs. The test bounds leave room for thread-count rounding, not for a broken preprocessing path (a wrong
+margin, colour order or standardisation drops accuracy by several points; see the benchmark's grid).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recognition.engine.evaluation import (
+    all_pairs,
+    central_face_index,
+    kfold_accuracy,
+    labelled_images,
+    load_rgb,
+    rates_at,
+)
+from recognition.engine.gallery import Gallery
+
+pytestmark = pytest.mark.faces
+
+MIN_TENFOLD_ACCURACY = 0.985
+MAX_FALSE_MATCHES = 0  # of 791 LFW impostor pairs at the product threshold
+MAX_FNMR = 0.30
+
+
+@pytest.fixture
+def dev_templates(faces_dir, engine):
+    items = labelled_images(faces_dir)
+    images = [load_rgb(item.path) for item in items]
+    faces = []
+    for image, found in zip(images, engine.detect(images)):
+        index = central_face_index([f.box for f in found], width=image.width, height=image.height)
+        assert index is not None, "every labelled dev image has a detectable face"
+        faces.append([found[index]])
+    analysed = engine.embed_faces(images, faces)
+    return [item.identity for item in items], np.stack([faces[0].embedding for faces in analysed])
+
+
+def test_accuracy_and_error_rates_at_the_product_threshold(dev_templates, engine):
+    identities, vectors = dev_templates
+    assert vectors.dtype == np.float32 and vectors.shape == (42, 512)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    pairs, same = all_pairs(identities)
+    scores = np.sum(vectors[pairs[:, 0]] * vectors[pairs[:, 1]], axis=1)
+    accuracy, _ = kfold_accuracy(scores, same)
+    rates = rates_at(scores, same, threshold=engine.match_threshold)
+    assert (rates.genuine_pairs, rates.impostor_pairs) == (70, 791)
+    assert accuracy >= MIN_TENFOLD_ACCURACY
+    assert rates.false_matches <= MAX_FALSE_MATCHES
+    assert rates.fnmr <= MAX_FNMR
+
+
+def test_a_withdrawn_template_no_longer_matches(dev_templates, engine):
+    """Enrol one image per identity, probe with another image of the same person, withdraw, probe again."""
+    identities, vectors = dev_templates
+    first = {}
+    for index, identity in enumerate(identities):
+        first.setdefault(identity, index)
+    enrolled = sorted(first.values())
+    gallery = Gallery(scope="test-deployment")
+    gallery.add(ids=enrolled, vectors=vectors[enrolled])
+    target = first["Vladimir_Putin"]
+    probe = vectors[target + 1]
+    ids, scores = gallery.search(probe[None], k=1)
+    assert ids[0, 0] == target and scores[0, 0] >= engine.match_threshold
+
+    assert gallery.remove(ids=[target]) == 1
+    ids, scores = gallery.search(probe[None], k=len(enrolled))
+    assert target not in ids[0]
+    assert scores[0, 0] < engine.match_threshold
