@@ -245,6 +245,12 @@ OVERSIGHT_ENROLMENT_COMPETING_FACE_RATIO = env.float("OVERSIGHT_ENROLMENT_COMPET
 OVERSIGHT_API_RATE_LIMIT = env.str("OVERSIGHT_API_RATE_LIMIT", default="600/minute")
 # How long an Idempotency-Key's first response is kept for replay.
 OVERSIGHT_IDEMPOTENCY_HOURS = env.int("OVERSIGHT_IDEMPOTENCY_HOURS", default=48)
+# Distinct names for choice sets that share a field name ("status") in the OpenAPI schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "AgreementStatusEnum": "governance.agreements.models.AgreementStatus",
+    "WatchlistImageStatusEnum": "governance.watchlist.models.ImageStatus",
+    "LegalBasisEnum": "governance.agreements.models.Section35Basis",
+}
 FACES_DIR = Path(env.str("OVERSIGHT_FACES_DIR", default=str(BASE_DIR.parent / "shared" / "faces")))
 RECOGNITION = {
     "WEIGHTS_PATH": Path(env.str("RECOGNITION_WEIGHTS_PATH", default=str(VAR_DIR / "models" / "facenet-casia-webface.pt"))),

@@ -7,3 +7,11 @@ from governance.agreements.models import (  # noqa: F401
 )
 from governance.audit.models import AuditEvent, AuditSeal  # noqa: F401
 from governance.organisations.models import Organisation, User  # noqa: F401
+from governance.api.models import ApiToken, IdempotencyRecord  # noqa: F401, E402
+from governance.watchlist.models import (  # noqa: F401, E402
+    DeletionCertificate,
+    WatchlistImage,
+    WatchlistImageContent,
+    WatchlistImageGroupObjectPermission,
+    WatchlistImageUserObjectPermission,
+)

@@ -35,11 +35,23 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "governance.notify_regulator_agreement",
         "governance.view_auditevent",
         "governance.export_auditevent",
+        # Watchlist ledger (object permissions decide which images: bytes and withdrawal only on the supplying side).
+        "governance.view_watchlistimage",
+        "governance.view_watchlistimage_bytes",
+        "governance.withdraw_watchlistimage",
+        "governance.view_deletioncertificate",
     },
-    Role.FORCE_SUBMITTER: {"governance.view_agreement"},
+    Role.FORCE_SUBMITTER: {
+        "governance.view_agreement",
+        "governance.view_watchlistimage",
+        "governance.add_watchlistimage",
+        "governance.view_watchlistimage_bytes",
+        "governance.withdraw_watchlistimage",
+    },
     Role.REVIEWER: {"governance.view_agreement"},
     Role.POLICE_REVIEWER: {"governance.view_agreement"},
-    Role.REGULATOR: {"governance.view_agreement", "governance.view_auditevent"},
+    Role.REGULATOR: {"governance.view_agreement", "governance.view_auditevent", "governance.view_watchlistimage",
+                     "governance.view_deletioncertificate"},
     Role.ADMIN: {"governance.view_agreement", "governance.view_auditevent"},
 }
 

@@ -1,0 +1,183 @@
+"""Watchlist images and their provenance: the ledger the King's Cross arrangement never had.
+
+Every image records where it came from (supplying force or unit, agreement, who submitted it, over
+which channel), on what legal basis (DPA 2018 s.35 + a Schedule 8 condition), why the person is on a
+watchlist (custody category, custody or case reference, a pseudonymous subject reference — never a
+name), the SHA-256 of the bytes the force sent, and its life: received → enrolled | rejected →
+withdrawn → erased, with reasons and timestamps.
+
+The image bytes live in a separate row (``WatchlistImageContent``), encrypted with
+``governance.encryption``: listings never load them, and erasure deletes that row in the same
+transaction that writes the deletion certificate and the audit event. Keeping the ciphertext in the
+database rather than in files also makes "nothing half-stored" hold for any enclosing transaction
+(a bulk upload, the scenario loader): a rollback leaves no orphan file behind.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from governance.agreements.models import Agreement, CustodyCategory, Schedule8Condition, Section35Basis
+from governance.organisations.models import Organisation
+
+
+class ImageStatus(models.TextChoices):
+    RECEIVED = "received", "Received (awaiting enrolment)"
+    ENROLLED = "enrolled", "Enrolled"
+    REJECTED = "rejected", "Rejected at enrolment"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    ERASED = "erased", "Erased"
+
+
+# Images that count against an agreement's cap and block a duplicate upload.
+LIVE_STATUSES = (ImageStatus.RECEIVED, ImageStatus.ENROLLED, ImageStatus.REJECTED)
+
+
+class RejectionReason(models.TextChoices):
+    NO_FACE = "no_face", "No face found"
+    FACE_TOO_SMALL = "face_too_small", "Face too small to enrol"
+    MULTIPLE_FACES = "multiple_faces", "Several faces and no face box naming one"
+    FACE_BOX_EMPTY = "face_box_empty", "No face found inside the given face box"
+    UNREADABLE = "unreadable", "Image could not be decoded"
+    AGREEMENT_NOT_ACTIVE = "agreement_not_active", "Agreement no longer active"
+
+
+class TransferChannel(models.TextChoices):
+    API = "api", "Oversight API (token per force or unit)"
+    WEB = "web", "Oversight web upload"
+    CJSM_EMAIL = "cjsm_email", "Criminal-justice secure email"
+    OTHER = "other", "Other (see notes)"
+
+
+class WatchlistImage(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="watchlist_images")
+    supplying_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="watchlist_images_supplied",
+        help_text="The force or unit that supplied the image (the submitter's organisation).",
+    )
+    supplying_force = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+",
+        help_text="The force accountable for the image (the supplier itself, or the force of a supplying unit).",
+    )
+
+    # Provenance.
+    subject_reference = models.CharField(max_length=64, help_text="Pseudonymous reference; never a name.")
+    custody_category = models.CharField(max_length=20, choices=CustodyCategory.choices)
+    legal_basis = models.CharField(max_length=10, choices=Section35Basis.choices, default=Section35Basis.STRICTLY_NECESSARY)
+    schedule8_condition = models.CharField(max_length=10, choices=Schedule8Condition.choices)
+    custody_reference = models.CharField(max_length=120, help_text="Custody record or case reference.")
+    image_taken_on = models.DateField(help_text="When the photograph was taken (the most recent suitable image).")
+    shared_on = models.DateField(help_text="When the force shared the image with the operator.")
+    transfer_channel = models.CharField(max_length=20, choices=TransferChannel.choices, default=TransferChannel.API)
+    notes = models.TextField(blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_by_name = models.CharField(max_length=200, blank=True)
+    submitted_via_token = models.CharField(max_length=32, blank=True, help_text="Public key prefix of the API token used.")
+    received_at = models.DateTimeField()
+
+    # The bytes (facts only; the encrypted bytes are in WatchlistImageContent).
+    sha256 = models.CharField(
+        max_length=64, blank=True,
+        help_text="SHA-256 of the original bytes as the force sent them (blank only for historical records without bytes).",
+    )
+    stored_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the stored, metadata-free bytes.")
+    image_format = models.CharField(max_length=10, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    original_bytes = models.PositiveIntegerField(null=True, blank=True)
+    face_box = models.JSONField(null=True, blank=True, help_text="Optional [x1, y1, x2, y2] naming the face to enrol.")
+
+    # Life.
+    status = models.CharField(max_length=12, choices=ImageStatus.choices, default=ImageStatus.RECEIVED, db_index=True)
+    rejection_reason = models.CharField(max_length=30, choices=RejectionReason.choices, blank=True)
+    rejection_message = models.TextField(blank=True)
+    enrolled_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    withdrawn_by_name = models.CharField(max_length=200, blank=True)
+    withdrawal_reason = models.TextField(blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+    recorded_retrospectively = models.BooleanField(
+        default=False, help_text="Entered after the fact from the historical record (e.g. King's Cross 2016-2018).",
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        permissions = [
+            ("view_watchlistimage_bytes", "Can read a watchlist image's bytes (with a justification)"),
+            ("withdraw_watchlistimage", "Can withdraw a watchlist image"),
+        ]
+        constraints = [
+            # A duplicate is the same original bytes under the same agreement while the first copy is
+            # still held; once withdrawn and erased, the force may share it again.
+            models.UniqueConstraint(
+                fields=["agreement", "sha256"],
+                condition=models.Q(status__in=["received", "enrolled", "rejected"]) & ~models.Q(sha256=""),
+                name="watchlist_image_unique_live_sha256",
+            ),
+            models.CheckConstraint(
+                name="watchlist_image_rejected_has_reason",
+                condition=~models.Q(status="rejected") | ~models.Q(rejection_reason=""),
+            ),
+        ]
+        indexes = [models.Index(fields=["agreement", "status"], name="watchlist_agreement_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Watchlist image #{self.pk} ({self.subject_reference})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class WatchlistImageContent(models.Model):
+    """The encrypted image bytes. One row per image; deleted on erasure."""
+
+    ENCRYPTED_FIELDS = ("ciphertext",)
+
+    image = models.OneToOneField(WatchlistImage, on_delete=models.CASCADE, primary_key=True, related_name="content")
+    ciphertext = models.BinaryField(help_text="Fernet token of the metadata-free image bytes.")
+    key_id = models.CharField(max_length=16, help_text="Fingerprint of the key that encrypted it (rotation).")
+    content_type = models.CharField(max_length=40)
+
+    def __str__(self) -> str:
+        return f"encrypted bytes of image #{self.image_id}"
+
+
+class WatchlistImageUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(WatchlistImage, on_delete=models.CASCADE)
+
+
+class WatchlistImageGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(WatchlistImage, on_delete=models.CASCADE)
+
+
+class DeletionCertificate(models.Model):
+    """A record that personal data was erased: what, when, why, under which rule, by whom.
+
+    Generic on purpose (``subject_type`` / ``subject_id``) so that retention sweeps and subject
+    requests record their erasures the same way. Holds a SHA-256 of what was erased — evidence of
+    *which* bytes went, without keeping them.
+    """
+
+    subject_type = models.CharField(max_length=80, db_index=True, help_text="e.g. governance.watchlistimage")
+    subject_id = models.CharField(max_length=64, db_index=True)
+    subject_label = models.CharField(max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of what was erased.")
+    reason = models.TextField()
+    rule = models.CharField(max_length=80, help_text="Why it was due, e.g. withdrawal or a retention rule.")
+    erased_at = models.DateTimeField()
+    erased_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    erased_by_name = models.CharField(max_length=200, blank=True)
+    run_id = models.CharField(max_length=64, blank=True, null=True, help_text="Retention run that erased it, if any.")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-erased_at", "-pk"]
+        indexes = [models.Index(fields=["subject_type", "subject_id"], name="deletion_cert_subject_idx")]
+
+    def __str__(self) -> str:
+        return f"Deletion certificate #{self.pk}: {self.subject_type}:{self.subject_id}"

@@ -1,0 +1,78 @@
+"""Reads of the watchlist ledger, always scoped to what the user may see.
+
+A force sees its own images and its units'; a unit its own; the operator's staff and regulators see
+the provenance metadata of images under agreements they are party to / oversee. Object permissions
+only (``accept_global_perms=False``): a role's model-level permission never widens the set.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from governance.audit.models import AuditEvent
+from governance.errors import NotFound
+from governance.organisations.models import User
+from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage
+
+
+def images_visible_to(user: User) -> QuerySet[WatchlistImage]:
+    if not getattr(user, "is_authenticated", False) or not user.has_perm("governance.view_watchlistimage"):
+        return WatchlistImage.objects.none()
+    return get_objects_for_user(
+        user, "governance.view_watchlistimage", klass=WatchlistImage, accept_global_perms=False,
+    ).select_related("agreement", "supplying_organisation", "supplying_force")
+
+
+def image_list(
+    *, user: User, agreement_id: int | None = None, organisation: str = "", status: str = "", search: str = "",
+) -> QuerySet[WatchlistImage]:
+    images = images_visible_to(user)
+    if agreement_id:
+        images = images.filter(agreement_id=agreement_id)
+    if organisation:
+        images = images.filter(Q(supplying_organisation__short_name=organisation) | Q(supplying_force__short_name=organisation))
+    if status:
+        images = images.filter(status=status)
+    if search:
+        images = images.filter(
+            Q(subject_reference__icontains=search) | Q(custody_reference__icontains=search) | Q(sha256__iexact=search)
+        )
+    return images.order_by("-received_at", "-pk")
+
+
+def image_get(*, user: User, pk) -> WatchlistImage:
+    try:
+        return images_visible_to(user).get(pk=pk)
+    except (WatchlistImage.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such watchlist image.") from None
+
+
+def image_history(*, image: WatchlistImage) -> QuerySet[AuditEvent]:
+    """The image's life straight from the audit log: collection, consultations, enrolment, erasure."""
+    return AuditEvent.objects.filter(target_type="governance.watchlistimage", target_id=str(image.pk)).order_by("sequence")
+
+
+def image_certificates(*, image: WatchlistImage) -> QuerySet[DeletionCertificate]:
+    return DeletionCertificate.objects.filter(details__watchlist_image=image.pk).order_by("erased_at", "pk")
+
+
+def ledger_summary(*, user: User) -> list[dict]:
+    """Counts per agreement and status for the images the user may see (the ledger's overview)."""
+    rows = (
+        images_visible_to(user).order_by()
+        .values("agreement_id", "agreement__reference", "agreement__title", "agreement__max_images", "status")
+        .annotate(n=Count("pk"))
+    )
+    summary: dict[int, dict] = {}
+    for row in rows:
+        entry = summary.setdefault(row["agreement_id"], {
+            "agreement_id": row["agreement_id"], "reference": row["agreement__reference"],
+            "title": row["agreement__title"], "max_images": row["agreement__max_images"],
+            "counts": {s: 0 for s in ImageStatus.values},
+        })
+        entry["counts"][row["status"]] = row["n"]
+    for entry in summary.values():
+        c = entry["counts"]
+        entry["live"] = c["received"] + c["enrolled"] + c["rejected"]
+    return sorted(summary.values(), key=lambda e: e["reference"])

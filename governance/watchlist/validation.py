@@ -1,0 +1,136 @@
+"""Checking and cleaning the bytes a force uploads, before anything is stored.
+
+The bytes come from outside, so: the type is sniffed from the leading bytes (never the file name or
+the declared content type), only JPEG, PNG and WebP are accepted, the size is capped, and the pixel
+count is read from the *header* and refused before any pixel is decoded (a decompression bomb is a
+few kilobytes that decode to gigabytes). The image is then fully decoded (a truncated file is
+refused here, not in the enrolment worker) and re-encoded without any metadata, so EXIF — GPS
+position, device serial numbers, capture software — never reaches storage. EXIF orientation is
+applied first so the stored pixels look as the force saw them.
+
+Deliberately independent of ``recognition.engine`` (governance does not import recognition).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+from django.conf import settings
+from PIL import Image, ImageOps
+
+from governance.watchlist.errors import ImageRefused, ImageTooLarge
+
+_JPEG = b"\xff\xd8\xff"
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def sniff_format(data: bytes) -> str | None:
+    if data.startswith(_JPEG):
+        return "JPEG"
+    if data.startswith(_PNG):
+        return "PNG"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _other_image_type(data: bytes) -> str | None:
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[:2] == b"BM":
+        return "BMP"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
+        return "HEIF/AVIF"
+    return None
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    """What is stored: metadata-free bytes, and facts about the original upload."""
+
+    data: bytes
+    format: str
+    content_type: str
+    width: int
+    height: int
+    original_sha256: str
+    original_bytes: int
+
+
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+def max_bytes() -> int:
+    return settings.OVERSIGHT_WATCHLIST_MAX_BYTES
+
+
+def max_pixels() -> int:
+    return settings.OVERSIGHT_WATCHLIST_MAX_PIXELS
+
+
+def image_clean(data: bytes) -> CleanImage:
+    """Validate and re-encode uploaded bytes; raise ``ImageRefused`` with a stable code otherwise.
+
+    Codes: ``empty_file``, ``file_too_large``, ``unsupported_type``, ``not_an_image``,
+    ``too_many_pixels``, ``corrupt_image``, ``image_too_small``.
+    """
+    if not data:
+        raise ImageRefused("The image file is empty.", code="empty_file")
+    if len(data) > max_bytes():
+        raise ImageTooLarge(
+            f"The image is {len(data):,} bytes; the limit is {max_bytes():,} bytes.", code="file_too_large",
+            details={"bytes": len(data), "limit": max_bytes()},
+        )
+    kind = sniff_format(data)
+    if kind is None:
+        other = _other_image_type(data)
+        if other:
+            raise ImageRefused(f"{other} images are not accepted; send JPEG, PNG or WebP.", code="unsupported_type")
+        raise ImageRefused("The file is not a JPEG, PNG or WebP image.", code="not_an_image")
+    original_sha256 = hashlib.sha256(data).hexdigest()
+    with warnings.catch_warnings():
+        # Our own explicit limit below replaces Pillow's global bomb warning.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=[kind])  # reads the header only
+        except Image.DecompressionBombError:
+            raise ImageRefused("The image has too many pixels.", code="too_many_pixels") from None
+        except Exception:  # noqa: BLE001 - Pillow raises many types for unparseable headers
+            raise ImageRefused(f"The file starts like {kind} but its header cannot be read.", code="not_an_image") from None
+        width, height = image.size
+        if width * height > max_pixels():
+            raise ImageRefused(
+                f"The image is {width}x{height} ({width * height:,} pixels); the limit is {max_pixels():,} pixels.",
+                code="too_many_pixels", details={"width": width, "height": height, "limit": max_pixels()},
+            )
+        minimum = settings.OVERSIGHT_WATCHLIST_MIN_SIDE
+        if min(width, height) < minimum:
+            raise ImageRefused(
+                f"The image is {width}x{height}; each side must be at least {minimum} pixels to hold a usable face.",
+                code="image_too_small",
+            )
+        try:
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            image = image.convert("RGB")
+        except Image.DecompressionBombError:
+            raise ImageRefused("The image has too many pixels.", code="too_many_pixels") from None
+        except Exception:  # noqa: BLE001 - truncated/corrupt data surfaces as OSError, SyntaxError, ValueError...
+            raise ImageRefused(f"The {kind} data is truncated or corrupt.", code="corrupt_image") from None
+    out = io.BytesIO()
+    # Re-encoding writes pixels only: no EXIF, XMP, ICC or text chunks are carried over.
+    if kind == "JPEG":
+        image.save(out, format="JPEG", quality=95, subsampling=0)
+    elif kind == "PNG":
+        image.save(out, format="PNG")
+    else:
+        image.save(out, format="WEBP", quality=95)
+    return CleanImage(
+        data=out.getvalue(), format=kind, content_type=CONTENT_TYPES[kind], width=image.width, height=image.height,
+        original_sha256=original_sha256, original_bytes=len(data),
+    )

@@ -1,0 +1,200 @@
+"""Enrolment: watchlist image → one face template, and the template's erasure on withdrawal.
+
+Flow (ARCHITECTURE.md, "Image in"): the upload commits → ``image_received`` enqueues
+``recognition.tasks.enrol_watchlist_image`` after commit → ``watchlist_image_enrol`` decrypts the
+bytes, detects faces, picks the one to enrol, embeds it and stores the template encrypted → every
+worker's galleries are told to reload (``recognition.selectors.gallery_version_bump``).
+
+Face choice (why an image can be rejected):
+- no face detected → ``no_face``;
+- a face box given with the upload → the detected face overlapping it best (IoU ≥ 0.3), else
+  ``face_box_empty``;
+- otherwise the largest face, unless another face of usable size competes with it (shorter side at
+  least ``OVERSIGHT_ENROLMENT_COMPETING_FACE_RATIO`` of the largest's) → ``multiple_faces``: enrolling
+  the wrong person of a group photo would put a bystander on a watchlist;
+- the chosen face's shorter side below ``OVERSIGHT_ENROLMENT_MIN_FACE_PX`` → ``face_too_small``
+  (small faces give unreliable templates and more false alerts).
+
+Idempotent: the image must still be ``received`` and a template is unique per image; the slow
+engine work happens outside any transaction and the result is committed under a row lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from governance import encryption
+from governance.agreements.models import AgreementStatus
+from governance.watchlist.models import ImageStatus, RejectionReason, WatchlistImage
+from governance.watchlist.registry import ErasedItem, register_image_handler
+from governance.watchlist.services import (
+    watchlist_image_bytes_for_processing,
+    watchlist_image_record_enrolment,
+    watchlist_image_record_rejection,
+)
+from recognition.models import FaceTemplate
+
+logger = logging.getLogger(__name__)
+
+MIN_BOX_IOU = 0.3
+
+
+@dataclass(frozen=True)
+class FaceChoice:
+    face: object | None
+    reason: str = ""
+    message: str = ""
+
+
+def _side(box) -> float:
+    return min(box[2] - box[0], box[3] - box[1])
+
+
+def _iou(a, b) -> float:
+    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def choose_face(faces, face_box=None) -> FaceChoice:
+    """Pick the face to enrol, or say why none can be (reason codes of ``RejectionReason``)."""
+    min_px = settings.OVERSIGHT_ENROLMENT_MIN_FACE_PX
+    if not faces:
+        return FaceChoice(None, RejectionReason.NO_FACE, "No face was found in the image.")
+    if face_box is not None:
+        scored = sorted(((f, _iou(f.box, face_box)) for f in faces), key=lambda pair: pair[1], reverse=True)
+        face, overlap = scored[0]
+        if overlap < MIN_BOX_IOU:
+            return FaceChoice(None, RejectionReason.FACE_BOX_EMPTY, "No detected face lies inside the given face box.")
+    else:
+        ordered = sorted(faces, key=lambda f: _side(f.box), reverse=True)
+        face = ordered[0]
+        largest = _side(face.box)
+        ratio = settings.OVERSIGHT_ENROLMENT_COMPETING_FACE_RATIO
+        competing = [f for f in ordered[1:] if _side(f.box) >= min_px and _side(f.box) >= ratio * largest]
+        if competing and largest >= min_px:
+            return FaceChoice(
+                None, RejectionReason.MULTIPLE_FACES,
+                f"{len(competing) + 1} faces of usable size were found; upload again with a face box naming the person.",
+            )
+    if _side(face.box) < min_px:
+        return FaceChoice(
+            None, RejectionReason.FACE_TOO_SMALL,
+            f"The face is {_side(face.box):.0f} pixels across; at least {min_px} are needed for a reliable template.",
+        )
+    return FaceChoice(face)
+
+
+def _engine_label(engine) -> str:
+    return f"{getattr(engine, 'weights_kind', '?')}/{getattr(engine, 'precision', '?')}/{getattr(engine, 'device', '?')}"
+
+
+def watchlist_image_enrol(*, image_id: int) -> str:
+    """Enrol one image; returns the outcome ("enrolled", "rejected:<code>", or "skipped:<why>").
+
+    Transaction: none during engine work; one ``atomic`` with the image row locked to commit the
+    template and status (audit ``combination``) or the rejection (audit ``alteration``). Safe to run
+    twice, concurrently or after a worker died mid-way.
+    """
+    from recognition.engine import ImageRejected, decode_image, get_engine
+
+    image = WatchlistImage.objects.select_related("agreement").filter(pk=image_id).first()
+    if image is None:
+        return "skipped:missing"
+    if image.status != ImageStatus.RECEIVED or FaceTemplate.objects.filter(image_id=image_id).exists():
+        return f"skipped:{image.status}"
+    choice: FaceChoice
+    embedding = None
+    engine = None
+    if image.agreement.status != AgreementStatus.ACTIVE:
+        choice = FaceChoice(None, RejectionReason.AGREEMENT_NOT_ACTIVE, "The agreement is no longer active.")
+    else:
+        data = watchlist_image_bytes_for_processing(image_id=image_id)
+        if data is None:
+            return "skipped:no_bytes"
+        try:
+            picture = decode_image(data, max_pixels=settings.OVERSIGHT_WATCHLIST_MAX_PIXELS)
+        except ImageRejected as rejected:
+            choice = FaceChoice(None, RejectionReason.UNREADABLE, rejected.message)
+        else:
+            engine = get_engine()
+            choice = choose_face(engine.detect([picture])[0], image.face_box)
+            if choice.face is not None:
+                embedding = engine.embed_faces([picture], [[choice.face]])[0][0].embedding
+        del data
+    with transaction.atomic():
+        image = WatchlistImage.objects.select_for_update().select_related("agreement").get(pk=image_id)
+        if image.status != ImageStatus.RECEIVED or FaceTemplate.objects.filter(image_id=image_id).exists():
+            return f"skipped:{image.status}"
+        if choice.face is None:
+            watchlist_image_record_rejection(image=image, reason=choice.reason, message=choice.message)
+            return f"rejected:{choice.reason}"
+        vector = np.asarray(embedding, dtype=np.float32).reshape(512)
+        template = FaceTemplate.objects.create(
+            image=image, agreement=image.agreement, ciphertext=encryption.encrypt(vector.tobytes()),
+            key_id=encryption.key_fingerprint(), face_box=[round(float(v), 1) for v in choice.face.box],
+            detection_probability=float(choice.face.probability), engine=_engine_label(engine), created_at=timezone.now(),
+        )
+        watchlist_image_record_enrolment(
+            image=image, template=template,
+            details={"face_side_px": round(_side(choice.face.box)), "face_box_given": image.face_box is not None},
+        )
+        transaction.on_commit(_after_gallery_change(add={image.agreement_id: [(image.pk, vector)]}))
+    return "enrolled"
+
+
+def template_vector(template: FaceTemplate) -> np.ndarray:
+    return np.frombuffer(encryption.decrypt(template.ciphertext), dtype=np.float32).reshape(512)
+
+
+def _after_gallery_change(*, add: dict | None = None, remove: list[int] | None = None):
+    def notify() -> None:
+        from recognition.selectors import gallery_local_apply, gallery_version_bump
+
+        gallery_local_apply(add=add or {}, remove=remove or [])
+        gallery_version_bump()
+
+    return notify
+
+
+class TemplateHandler:
+    """Recognition's part in the watchlist image's life (see ``governance.watchlist.registry``)."""
+
+    name = "recognition.face_template"
+
+    def image_received(self, image: WatchlistImage) -> None:
+        image_id = image.pk
+
+        def enqueue() -> None:
+            from recognition.tasks import enrol_watchlist_image
+
+            enrol_watchlist_image.delay(image_id)
+
+        # robust: a broker hiccup (or, in the embedded default, an engine error while the task runs
+        # in-process) must not turn the already-committed upload into a 500. The image stays
+        # ``received`` and ``recognition.tasks.enrol_pending_images`` picks it up again.
+        transaction.on_commit(enqueue, robust=True)
+
+    def image_erasing(self, image: WatchlistImage, *, actor, reason: str) -> list[ErasedItem]:
+        template = FaceTemplate.objects.select_for_update().filter(image_id=image.pk).first()
+        if template is None:
+            return []
+        digest = hashlib.sha256(bytes(template.ciphertext)).hexdigest()
+        template_id = template.pk
+        template.delete()
+        # Stop matching at once: this process's galleries drop the id and every other worker
+        # rebuilds on its next search (version bump), right after commit.
+        transaction.on_commit(_after_gallery_change(remove=[image.pk]))
+        return [ErasedItem(subject_type="recognition.facetemplate", subject_id=str(template_id), sha256=digest,
+                           label=f"Face template of watchlist image #{image.pk}")]
+
+
+register_image_handler(TemplateHandler())
