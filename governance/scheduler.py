@@ -31,6 +31,8 @@ class EmbeddedBeat(threading.Thread):
         """Run every entry that is due (all of them on the first call). Returns their names."""
         from config.celery import app
 
+        # Task modules are discovered lazily; the web process has not imported them yet.
+        app.loader.import_default_modules()
         ran = []
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
             schedule = maybe_schedule(entry["schedule"], app=app)

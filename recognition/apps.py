@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class RecognitionConfig(AppConfig):
     name = "recognition"
     verbose_name = "Recognition"
+
+    def ready(self) -> None:
+        from celery.signals import worker_process_init
+
+        worker_process_init.connect(_load_engine_in_worker_process, weak=False)
+
+
+def _load_engine_in_worker_process(**kwargs) -> None:
+    """Load the face engine once per Celery worker process, after the fork (torch state is not
+    fork-safe, and the web process must never pay for it at import time). A worker whose weights
+    are missing or fail verification stops here, loudly, instead of matching with anything else."""
+    from recognition.engine import get_engine
+
+    get_engine()
