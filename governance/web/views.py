@@ -90,6 +90,8 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "versions": agreement_versions(user=user, agreement=agreement),
         "successors": agreement.successors.all(),
         "is_party": user.organisation_id in agreement_services.agreement_party_ids(agreement),
+        "show_actions": agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, AgreementStatus.APPROVED,
+                                             AgreementStatus.ACTIVE},
         "perms": {
             "change": user.has_perm("governance.change_agreement", agreement) and user.has_perm("governance.change_agreement"),
             "submit": user.has_perm("governance.submit_agreement"),
