@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "governance",
+    "governance.retention",
     "recognition",
 ]
 
@@ -212,6 +213,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.audit_seal_chain_head",
         "schedule": timedelta(minutes=env.int("OVERSIGHT_AUDIT_SEAL_MINUTES", default=15)),
     },
+    "retention-sweep": {
+        "task": "governance.retention.tasks.retention_sweep",
+        "schedule": timedelta(minutes=env.int("OVERSIGHT_RETENTION_SWEEP_MINUTES", default=15)),
+    },
     "audit-verify-nightly": {
         "task": "governance.tasks.audit_verify_chain",
         "schedule": crontab(hour=3, minute=17),
@@ -230,6 +235,11 @@ ENCRYPTION_KEYS = env.list(
 )
 if PRODUCTION and not ENCRYPTION_KEYS:
     raise ImproperlyConfigured("OVERSIGHT_ENCRYPTION_KEYS must be set when OVERSIGHT_MODE=production.")
+# Audit events keep their personal fields (justification, recipient, details) this long, then are
+# redacted, not deleted (DPA 2018 s.62 logs must outlive the data to verify lawfulness).
+AUDIT_PERSONAL_DATA_RETENTION_DAYS = env.int("OVERSIGHT_AUDIT_PERSONAL_DATA_RETENTION_DAYS", default=6 * 365)
+# A due item not erased this long after its due time is overdue (sweeps run every 15 minutes).
+RETENTION_OVERDUE_GRACE_MINUTES = env.int("OVERSIGHT_RETENTION_OVERDUE_GRACE_MINUTES", default=60)
 AGREEMENT_EXPIRY_WARNING_DAYS = env.int("OVERSIGHT_EXPIRY_WARNING_DAYS", default=60)
 # Watchlist uploads (governance.watchlist): bytes, pixels (checked from the header, before decoding:
 # decompression bombs) and the smallest side that can hold an enrolable face.

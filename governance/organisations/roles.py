@@ -35,6 +35,10 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "governance.notify_regulator_agreement",
         "governance.view_auditevent",
         "governance.export_auditevent",
+        "retention.view_retentionrun",
+        "retention.view_legalhold",
+        "retention.add_legalhold",
+        "retention.change_legalhold",
         # Watchlist ledger (object permissions decide which images: bytes and withdrawal only on the supplying side).
         "governance.view_watchlistimage",
         "governance.view_watchlistimage_bytes",
@@ -50,7 +54,8 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
     },
     Role.REVIEWER: {"governance.view_agreement"},
     Role.POLICE_REVIEWER: {"governance.view_agreement"},
-    Role.REGULATOR: {"governance.view_agreement", "governance.view_auditevent", "governance.view_watchlistimage",
+    Role.REGULATOR: {"governance.view_agreement", "governance.view_auditevent", "retention.view_retentionrun",
+                     "retention.view_legalhold", "governance.view_watchlistimage",
                      "governance.view_deletioncertificate"},
     Role.ADMIN: {"governance.view_agreement", "governance.view_auditevent"},
 }

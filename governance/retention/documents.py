@@ -1,0 +1,15 @@
+"""Deletion certificates as PDF (WeasyPrint)."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+
+def certificates_render_pdf(*, certificates: list, title: str, run=None) -> bytes:
+    from weasyprint import HTML
+
+    html = render_to_string("retention/certificates_pdf.html", {
+        "certificates": certificates, "title": title, "run": run, "generated_at": timezone.now(),
+    })
+    return HTML(string=html).write_pdf()

@@ -1,0 +1,81 @@
+"""Legal holds and retention runs. What was erased is recorded as a ``DeletionCertificate``
+(governance.watchlist.models), one per erased item, carrying the run's id."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class HoldScope(models.TextChoices):
+    """What a legal hold covers. An agreement hold covers every image and alert under it."""
+
+    ALERT = "alert", "An alert"
+    WATCHLIST_IMAGE = "watchlist_image", "A watchlist image"
+    AGREEMENT = "agreement", "An agreement (all its images and alerts)"
+
+
+class LegalHoldQuerySet(models.QuerySet):
+    def in_force(self, at=None):
+        at = at or timezone.now()
+        return self.filter(released_at__isnull=True).filter(Q(until__isnull=True) | Q(until__gt=at))
+
+
+class LegalHold(models.Model):
+    """Blocks erasure of what it covers (e.g. data needed for criminal proceedings) until released
+    or until its end date passes."""
+
+    scope = models.CharField(max_length=20, choices=HoldScope.choices)
+    target_id = models.CharField(max_length=64)
+    target_label = models.CharField(max_length=300, blank=True)
+    reason = models.TextField()
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    placed_at = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField(null=True, blank=True, help_text="The hold lapses at this time; empty = until released.")
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    release_reason = models.TextField(blank=True)
+
+    objects = LegalHoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-placed_at"]
+        indexes = [models.Index(fields=["scope", "target_id"], name="legal_hold_target_idx")]
+
+    def __str__(self) -> str:
+        return f"Legal hold on {self.get_scope_display().lower()} {self.target_label or self.target_id}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.released_at is None and (self.until is None or self.until > timezone.now())
+
+
+class RetentionRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    INTERRUPTED = "interrupted", "Interrupted (a later run finished its work)"
+
+
+class RetentionRun(models.Model):
+    run_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=RetentionRunStatus.choices, default=RetentionRunStatus.RUNNING)
+    triggered_by = models.CharField(max_length=150, default="schedule")
+    erased_counts = models.JSONField(default=dict, help_text="Items erased per rule.")
+    held_counts = models.JSONField(default=dict, help_text="Items due but blocked by a legal hold, per rule.")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Retention run {self.run_id} ({self.get_status_display().lower()})"
+
+    @property
+    def total_erased(self) -> int:
+        return sum(self.erased_counts.values())

@@ -1,0 +1,172 @@
+"""Enforcing retention: legal holds and the sweep.
+
+The sweep finds every item a registered rule says is due, skips what a legal hold covers, and
+erases the rest in bounded batches, one transaction per batch. It can be killed at any moment:
+a batch either committed (its items are erased and certified, so no longer due) or rolled back
+(its items are still due and the next run takes them) — nothing is erased twice, nothing missed.
+Two sweeps never run at once (a PostgreSQL advisory lock, released if the process dies; a cache
+lock on the embedded default).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from governance.audit.models import AuditAction
+from governance.audit.services import audit_record
+from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.organisations.models import User
+from governance.retention.models import HoldScope, LegalHold, RetentionRun, RetentionRunStatus
+from governance.retention.registry import RetentionRule, retention_rules
+
+_SWEEP_LOCK_ID = 620_063
+_SWEEP_CACHE_LOCK = "oversight:retention-sweep-lock"
+
+
+class SweepAlreadyRunning(StateConflict):
+    default_code = "sweep_already_running"
+
+
+@contextlib.contextmanager
+def _sweep_lock() -> Iterator[None]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SWEEP_LOCK_ID])
+            if not cursor.fetchone()[0]:
+                raise SweepAlreadyRunning("Another retention sweep is running.")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_SWEEP_LOCK_ID])
+    else:
+        if not cache.add(_SWEEP_CACHE_LOCK, "1", timeout=3600):
+            raise SweepAlreadyRunning("Another retention sweep is running.")
+        try:
+            yield
+        finally:
+            cache.delete(_SWEEP_CACHE_LOCK)
+
+
+def _holds_in_force(at: datetime) -> set[tuple[str, str]]:
+    return set(LegalHold.objects.in_force(at).values_list("scope", "target_id"))
+
+
+def _is_held(rule: RetentionRule, item, holds: set[tuple[str, str]]) -> bool:
+    return any(key in holds for key in rule.hold_keys(item))
+
+
+@dataclass
+class RetentionPreview:
+    """What a sweep would do now (``--dry-run``)."""
+
+    at: datetime
+    due: dict[str, int] = field(default_factory=dict)
+    held: dict[str, int] = field(default_factory=dict)
+
+
+def retention_preview(*, at: datetime | None = None, sample: int = 0) -> RetentionPreview:
+    at = at or timezone.now()
+    holds = _holds_in_force(at)
+    preview = RetentionPreview(at=at)
+    for rule in retention_rules():
+        due = rule.due(at)
+        held = sum(1 for item in due.iterator(chunk_size=2000) if _is_held(rule, item, holds)) if holds else 0
+        preview.due[rule.code] = due.count() - held
+        preview.held[rule.code] = held
+    return preview
+
+
+def retention_sweep(*, at: datetime | None = None, batch_size: int = 500, triggered_by: str = "schedule") -> RetentionRun:
+    """Erase everything due. Idempotent and restartable; see the module docstring.
+
+    Each batch: lock up to ``batch_size`` due rows (skipping rows another transaction holds),
+    erase the unheld ones through their rule (which writes certificates and audit events), and
+    commit. ``at`` is for tests and benchmarks; the schedule uses now.
+    """
+    with _sweep_lock():
+        RetentionRun.objects.filter(status=RetentionRunStatus.RUNNING).update(
+            status=RetentionRunStatus.INTERRUPTED, finished_at=timezone.now()
+        )
+        run = RetentionRun.objects.create(triggered_by=triggered_by)
+        run_id = str(run.run_id)
+        for rule in retention_rules():
+            erased = held = 0
+            last_pk = None
+            while True:
+                now = at or timezone.now()
+                holds = _holds_in_force(now)
+                with transaction.atomic():
+                    batch = rule.due(now).order_by("pk")
+                    if last_pk is not None:
+                        batch = batch.filter(pk__gt=last_pk)
+                    if connection.features.has_select_for_update_skip_locked:
+                        # Lock only the rows being erased, never the tables a rule joins through.
+                        of = ("self",) if connection.features.has_select_for_update_of else ()
+                        batch = batch.select_for_update(skip_locked=True, of=of)
+                    items = list(batch[:batch_size])
+                    if not items:
+                        break
+                    for item in items:
+                        if _is_held(rule, item, holds):
+                            held += 1
+                        else:
+                            erased += rule.erase(item, run_id)
+                    last_pk = items[-1].pk
+                    run.erased_counts[rule.code] = erased
+                    run.held_counts[rule.code] = held
+                    run.save(update_fields=["erased_counts", "held_counts"])
+            run.erased_counts[rule.code] = erased
+            run.held_counts[rule.code] = held
+        run.status = RetentionRunStatus.FINISHED
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "finished_at", "erased_counts", "held_counts"])
+        return run
+
+
+# --- legal holds ---------------------------------------------------------------------------------
+
+def legal_hold_place(
+    *, actor: User, scope: HoldScope | str, target_id: str, target_label: str, reason: str, until: datetime | None = None,
+) -> LegalHold:
+    """Place a legal hold (DPO only). While in force it blocks erasure of what it covers."""
+    if not actor.has_perm("retention.add_legalhold"):
+        raise PermissionRefused("Only a data protection officer can place a legal hold.")
+    if scope not in HoldScope.values:
+        raise ValidationFailed("Unknown hold scope.", code="unknown_scope")
+    if not reason.strip():
+        raise ValidationFailed("Give the reason for the hold.", code="reason_required")
+    if until is not None and until <= timezone.now():
+        raise ValidationFailed("A hold must end in the future.", code="hold_in_past")
+    with transaction.atomic():
+        hold = LegalHold.objects.create(scope=scope, target_id=str(target_id), target_label=target_label[:300],
+                                        reason=reason.strip(), placed_by=actor, until=until)
+        audit_record(action=AuditAction.ALTERATION, event="legal_hold.placed", actor=actor, target=hold,
+                     justification=reason.strip(),
+                     details={"scope": str(scope), "target_id": str(target_id), "until": until.isoformat() if until else None})
+    return hold
+
+
+def legal_hold_release(*, actor: User, hold: LegalHold, reason: str) -> LegalHold:
+    if not actor.has_perm("retention.change_legalhold"):
+        raise PermissionRefused("Only a data protection officer can release a legal hold.")
+    if not reason.strip():
+        raise ValidationFailed("Give the reason for releasing the hold.", code="reason_required")
+    with transaction.atomic():
+        hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
+        if hold.released_at:
+            return hold
+        hold.released_at = timezone.now()
+        hold.released_by = actor
+        hold.release_reason = reason.strip()
+        hold.save(update_fields=["released_at", "released_by", "release_reason"])
+        audit_record(action=AuditAction.ALTERATION, event="legal_hold.released", actor=actor, target=hold,
+                     justification=reason.strip())
+    return hold

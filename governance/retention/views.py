@@ -1,0 +1,113 @@
+"""Retention dashboard, legal holds and deletion certificates (DPO pages). Thin views."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from governance.errors import ApplicationError
+from governance.retention.documents import certificates_render_pdf
+from governance.retention.models import HoldScope, LegalHold
+from governance.retention.selectors import (
+    certificate_as_dict,
+    deletion_certificate_get,
+    deletion_certificates,
+    retention_run_get,
+    retention_status,
+)
+from governance.retention.services import legal_hold_place, legal_hold_release
+from governance.web.views import _not_found_as_404
+
+
+class LegalHoldForm(forms.Form):
+    scope = forms.ChoiceField(choices=HoldScope.choices)
+    target_id = forms.CharField(max_length=64, label="Record id")
+    target_label = forms.CharField(max_length=300, required=False, label="Description")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+
+class ReleaseForm(forms.Form):
+    reason = forms.CharField(max_length=2000)
+
+
+@login_required
+@_not_found_as_404
+def retention_dashboard(request: HttpRequest) -> HttpResponse:
+    status = retention_status(user=request.user)
+    return render(request, "retention/dashboard.html", {
+        **status, "hold_form": LegalHoldForm(), "release_form": ReleaseForm(),
+        "certificates": deletion_certificates(user=request.user)[:25],
+        "can_hold": request.user.has_perm("retention.add_legalhold"),
+    })
+
+
+@login_required
+@require_POST
+@_not_found_as_404
+def legal_hold_create(request: HttpRequest) -> HttpResponse:
+    form = LegalHoldForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError("Legal hold: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        legal_hold_place(actor=request.user, **form.cleaned_data)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Legal hold placed: erasure of what it covers is blocked until it is released or lapses.")
+    return redirect("retention-dashboard")
+
+
+@login_required
+@require_POST
+@_not_found_as_404
+def legal_hold_end(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ReleaseForm(request.POST)
+    hold = LegalHold.objects.filter(pk=pk).first()
+    try:
+        if hold is None:
+            raise ApplicationError("No such legal hold.")
+        if not form.is_valid():
+            raise ApplicationError("Give the reason for releasing the hold.")
+        legal_hold_release(actor=request.user, hold=hold, reason=form.cleaned_data["reason"])
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Legal hold released.")
+    return redirect("retention-dashboard")
+
+
+def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@_not_found_as_404
+def certificate_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    certificate = deletion_certificate_get(user=request.user, pk=pk)
+    if fmt == "json":
+        return JsonResponse(certificate_as_dict(certificate), json_dumps_params={"indent": 2})
+    pdf = certificates_render_pdf(certificates=[certificate], title=f"Deletion certificate #{certificate.pk}")
+    return _pdf_response(pdf, f"deletion-certificate-{certificate.pk}.pdf")
+
+
+@login_required
+@_not_found_as_404
+def run_certificates_download(request: HttpRequest, run_id: str, fmt: str) -> HttpResponse:
+    run = retention_run_get(user=request.user, run_id=run_id)
+    certificates = list(deletion_certificates(user=request.user, run_id=str(run.run_id)))
+    if fmt == "json":
+        return JsonResponse({
+            "run": str(run.run_id), "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None, "status": run.status,
+            "erased_counts": run.erased_counts, "held_counts": run.held_counts,
+            "certificates": [certificate_as_dict(c) for c in certificates],
+        }, json_dumps_params={"indent": 2})
+    pdf = certificates_render_pdf(certificates=certificates, title=f"Retention run {run.run_id}", run=run)
+    return _pdf_response(pdf, f"retention-run-{run.run_id}.pdf")
