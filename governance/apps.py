@@ -10,4 +10,6 @@ class GovernanceConfig(AppConfig):
 
         from governance.organisations.roles import role_groups_sync_after_migrate
 
-        post_migrate.connect(role_groups_sync_after_migrate, sender=self)
+        # Not limited to this app: permissions of apps migrated after governance (retention,
+        # deployments) exist only once their own post_migrate has run.
+        post_migrate.connect(role_groups_sync_after_migrate, dispatch_uid="oversight-role-groups-sync")
