@@ -14,8 +14,11 @@ highest impostor score), rounded up to 0.01. The benchmark re-derives it and pri
 and 95% Wilson intervals (BENCHMARKS-engine.md).
 
 Dev-set figures at the time of choosing (bf16, margin 28, no flip; ``python -m recognition.bench``): impostor scores
-mean 0.050, sd 0.132 over 1,550 pairs, highest 0.479; normal-tail threshold for FMR 1e-4 = 0.541; empirical FMR at
-0.55 = 0/1,550 (Wilson 95% upper bound 0.25%); FNMR at 0.55 = 10/70 = 14.3% (95% CI 7.9%-24.3%).
+mean 0.044, sd 0.137 over 1,550 pairs, highest 0.575 (two small faces, 25 and 36 px, of different people in one group
+photo: low resolution raises impostor scores, which is why the group faces are in the impostor set); normal-tail
+threshold for FMR 1e-4 = 0.555; empirical bound 0.575; so 0.58. At 0.58: FMR 0/1,550 (95% Wilson upper bound 0.25%),
+FNMR 11/70 = 15.7% (95% Wilson 9.0%-26.0%). The accuracy-maximising threshold on the same pairs is 0.44, which would
+have let through false matches at a rate this data cannot bound below about 0.5%.
 """
 
 from __future__ import annotations
