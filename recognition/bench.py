@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     from recognition.engine.config import faces_dir, load_config
     from recognition.engine.engine import FaceEngine
 
-    started = time.perf_counter()
+    started, load_start = time.perf_counter(), os.getloadavg()[0]
     engine = FaceEngine(config=load_config())
     report = Report()
     report.add("# Face engine benchmarks")
@@ -371,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     section_throughput(report, engine, data, seconds=args.seconds)
     section_end_to_end(report, engine, data, seconds=args.seconds)
     section_gallery(report)
-    report.add(f"Total benchmark time: {time.perf_counter() - started:.0f} s.")
+    report.add(f"Total benchmark time: {time.perf_counter() - started:.0f} s. Load average at start {load_start:.2f}, at end "
+               f"{os.getloadavg()[0]:.2f} (on a {len(os.sched_getaffinity(0))}-core machine; a load above the core count "
+               f"means other processes shared the CPUs and the timings are pessimistic).")
     args.output.write_text("\n".join(report.lines) + "\n")
     print(f"\nWritten to {args.output}")
     return 0

@@ -150,7 +150,13 @@ def _run_fp32(model: nn.Module, crops: np.ndarray, device: torch.device) -> np.n
 def _verify_known_embedding(model: nn.Module, device: torch.device) -> None:
     """Refuse to run when the weights do not reproduce the pinned embedding of ``known_input()``."""
     expected = np.asarray(KNOWN_EMBEDDING_PREFIX, dtype=np.float32)
-    actual = _run_fp32(model, known_input(), device)[0, : len(expected)]
+    # CUDA convolutions default to TF32 (10-bit mantissa), which alone could exceed the tolerance: check in true fp32.
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        actual = _run_fp32(model, known_input(), device)[0, : len(expected)]
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
     if len(expected) == 0 or not np.allclose(actual, expected, atol=KNOWN_EMBEDDING_TOLERANCE, rtol=0):
         raise WeightsError(
             "The embedder's weights do not reproduce the known CASIA-WebFace embedding, so the weights file is not the "
