@@ -247,9 +247,10 @@ OVERSIGHT_WATCHLIST_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_MAX_BYTES", default
 OVERSIGHT_WATCHLIST_MAX_PIXELS = env.int("OVERSIGHT_WATCHLIST_MAX_PIXELS", default=40_000_000)
 OVERSIGHT_WATCHLIST_MIN_SIDE = env.int("OVERSIGHT_WATCHLIST_MIN_SIDE", default=48)
 OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS", default=20)
-# Enrolment: a face's shorter box side must reach this many pixels; faces smaller than
+# Enrolment: a face's shorter box side must reach this many pixels (a template from a face upsampled
+# from fewer is unreliable and raises false alerts); faces smaller than
 # ENROLMENT_COMPETING_FACE_RATIO x the largest face are background, not competing candidates.
-OVERSIGHT_ENROLMENT_MIN_FACE_PX = env.int("OVERSIGHT_ENROLMENT_MIN_FACE_PX", default=40)
+OVERSIGHT_ENROLMENT_MIN_FACE_PX = env.int("OVERSIGHT_ENROLMENT_MIN_FACE_PX", default=60)
 OVERSIGHT_ENROLMENT_COMPETING_FACE_RATIO = env.float("OVERSIGHT_ENROLMENT_COMPETING_FACE_RATIO", default=0.6)
 # Per-token request limit for the police API, counted in the shared cache (CACHE_URL), "N/second|minute|hour".
 OVERSIGHT_API_RATE_LIMIT = env.str("OVERSIGHT_API_RATE_LIMIT", default="600/minute")

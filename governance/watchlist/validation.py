@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from governance.watchlist.errors import ImageRefused, ImageTooLarge
 
@@ -115,6 +115,10 @@ def image_clean(data: bytes) -> CleanImage:
                 code="image_too_small",
             )
         try:
+            # WeasyPrint (agreement PDFs) sets this Pillow global to True when imported, which would
+            # make a truncated upload decode "successfully" with grey padding. Watchlist images must
+            # be complete, so insist on strict decoding every time.
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
             image.load()
             image = ImageOps.exif_transpose(image)
             image = image.convert("RGB")

@@ -17,3 +17,10 @@ urlpatterns = [
     path("agreements/<int:pk>/document/", views.agreement_document, name="agreement-document"),
     path("audit/", views.audit_log, name="audit-log"),
 ]
+
+from governance.web import watchlist_views  # noqa: E402
+
+urlpatterns += [
+    path("watchlist/", watchlist_views.watchlist_ledger, name="watchlist-ledger"),
+    path("watchlist/<int:pk>/", watchlist_views.watchlist_image_detail, name="watchlist-image-detail"),
+]

@@ -237,3 +237,17 @@ def test_status_stays_received_without_a_commit(camden_api, active_agreement):
     # Enrolment runs after commit only; inside the test transaction nothing was enqueued.
     response = upload(camden_api, active_agreement)
     assert WatchlistImage.objects.get(pk=response.json()["id"]).status == ImageStatus.RECEIVED
+
+
+def test_truncated_upload_refused_even_after_weasyprint_loosened_pillow(camden_api, active_agreement):
+    from PIL import ImageFile
+
+    import weasyprint  # noqa: F401  (sets ImageFile.LOAD_TRUNCATED_IMAGES = True on import)
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        data = synthetic_jpeg(71)
+        response = upload(camden_api, active_agreement, data[: len(data) // 2])
+        assert response.status_code == 422 and error_code(response) == "corrupt_image"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False

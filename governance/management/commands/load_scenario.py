@@ -46,6 +46,7 @@ class Command(BaseCommand):
             users = self._users(scenario, orgs)
             self._historical(scenario, orgs)
             self._current(scenario, orgs, users)
+            self._kings_cross_images(orgs)
         self.stdout.write(self.style.SUCCESS(f"King's Cross scenario loaded: {len(orgs)} organisations, {len(users)} users."))
 
     def _organisations(self, scenario) -> dict[str, Organisation]:
@@ -109,3 +110,17 @@ class Command(BaseCommand):
                 agreements.agreement_countersign(actor=estate_dpo, agreement=agreement)
                 force_dpo = next(u for u in users.values() if u.organisation == agreement.supplying_force and u.has_role(Role.DPO))
                 agreements.agreement_approve(actor=force_dpo, agreement=agreement)
+
+    def _kings_cross_images(self, orgs) -> None:
+        """The seven images' provenance (watchlist ledger), with stand-in bytes where the dev face set exists."""
+        from governance.agreements.models import Agreement
+        from governance.watchlist.scenario import load_kings_cross_images
+
+        agreement = Agreement.objects.get(reference="KX-2016-BCU", version=1)
+        count, with_bytes = load_kings_cross_images(agreement=agreement, supplier=orgs["met-camden"],
+                                                    faces_dir=settings.FACES_DIR)
+        if with_bytes < count:
+            self.stdout.write(f"Note: {settings.FACES_DIR / 'dev'} not found; the {count} King's Cross images were "
+                              f"recorded with provenance only ({with_bytes} with image bytes).")
+        else:
+            self.stdout.write(f"{count} King's Cross watchlist images recorded (stand-in faces from the dev set).")
