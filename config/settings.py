@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "governance",
     "governance.retention",
     "recognition",
+    "recognition.deployments",
 ]
 
 MIDDLEWARE = [
@@ -221,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.audit_verify_chain",
         "schedule": crontab(hour=3, minute=17),
     },
+    "deployments-end-due": {
+        "task": "recognition.deployments.tasks.deployments_end_due",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # --- Oversight ------------------------------------------------------------------------------
@@ -262,6 +267,21 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "WatchlistImageStatusEnum": "governance.watchlist.models.ImageStatus",
     "LegalBasisEnum": "governance.agreements.models.Section35Basis",
 }
+# Live deployments (recognition.deployments). Frames: limits checked before queueing; bytes wait in
+# the frame store (Redis without persistence, default the broker) for at most FRAME_TTL seconds;
+# a frame older than FRAME_MAX_AGE when a worker reaches it is dropped (counted as shed), as is a
+# frame arriving while a camera already has FRAMES_IN_FLIGHT_PER_CAMERA waiting (429).
+OVERSIGHT_FRAME_STORE_URL = env.str("OVERSIGHT_FRAME_STORE_URL", default="")
+OVERSIGHT_FRAME_MAX_BYTES = env.int("OVERSIGHT_FRAME_MAX_BYTES", default=4 * 1024 * 1024)
+OVERSIGHT_FRAME_MAX_PIXELS = env.int("OVERSIGHT_FRAME_MAX_PIXELS", default=3840 * 2160)
+OVERSIGHT_FRAME_TTL_SECONDS = env.int("OVERSIGHT_FRAME_TTL_SECONDS", default=30)
+OVERSIGHT_FRAME_MAX_AGE_SECONDS = env.int("OVERSIGHT_FRAME_MAX_AGE_SECONDS", default=20)
+OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA = env.int("OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA", default=8)
+# Repeat sightings of one watchlist image at one deployment within this window attach to the open alert.
+OVERSIGHT_ALERT_DEDUP_MINUTES = env.int("OVERSIGHT_ALERT_DEDUP_MINUTES", default=10)
+OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS = env.int("OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS", default=24)
+# Disclosures without a reported outcome after this many days are chased on the dashboard.
+OVERSIGHT_OUTCOME_CHASE_DAYS = env.int("OVERSIGHT_OUTCOME_CHASE_DAYS", default=7)
 FACES_DIR = Path(env.str("OVERSIGHT_FACES_DIR", default=str(BASE_DIR.parent / "shared" / "faces")))
 RECOGNITION = {
     "WEIGHTS_PATH": Path(env.str("RECOGNITION_WEIGHTS_PATH", default=str(VAR_DIR / "models" / "facenet-casia-webface.pt"))),

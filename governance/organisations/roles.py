@@ -60,6 +60,20 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
     Role.ADMIN: {"governance.view_agreement", "governance.view_auditevent"},
 }
 
+# Deployments, alerts and disclosures (recognition.deployments): object permissions on each
+# deployment decide *which* (the operator's, the supplying forces'; regulators read all).
+_DEPLOYMENT_ROLE_PERMISSIONS: dict[Role, set[str]] = {
+    Role.DPO: {"deployments.view_deployment", "deployments.add_deployment", "deployments.change_deployment",
+               "deployments.operate_deployment", "deployments.disclose_alerts_deployment",
+               "deployments.view_disclosure", "deployments.report_outcome_disclosure"},
+    Role.REVIEWER: {"deployments.view_deployment", "deployments.review_alerts_deployment"},
+    Role.POLICE_REVIEWER: {"deployments.view_deployment", "deployments.review_alerts_deployment"},
+    Role.FORCE_SUBMITTER: {"deployments.view_disclosure", "deployments.report_outcome_disclosure"},
+    Role.REGULATOR: {"deployments.view_deployment", "deployments.view_disclosure"},
+}
+for _role, _perms in _DEPLOYMENT_ROLE_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
+
 # Every regulator user is in this group; every agreement grants it read access, so regulators read
 # the whole register (metadata only) including agreements made after they joined.
 REGULATORS_GROUP_NAME = "oversight:regulators"

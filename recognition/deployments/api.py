@@ -1,0 +1,208 @@
+"""REST API: camera gateways post frames; police forces read disclosures and report outcomes.
+
+Views stay thin: authenticate → selector → one service → serialize. Errors come out in the one
+shape of ``governance.api.errors`` (``ApplicationError`` subclasses carry their status).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.uploadhandler import MemoryFileUploadHandler, StopUpload
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import authentication, exceptions, serializers, status
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance.errors import NotFound, PermissionRefused
+from recognition.deployments import selectors, services
+from recognition.deployments.errors import FrameRefused, FramesShed, FrameTooLarge, MatchingUnavailable
+from recognition.deployments.ingest import frame_submit
+from recognition.deployments.models import Disclosure, Outcome
+
+# --- camera gateways -----------------------------------------------------------------------------
+
+
+class CameraPrincipal:
+    """The authenticated party of a frame upload: a camera gateway holding that camera's key."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    pk = None
+
+    def __init__(self, camera) -> None:
+        self.camera = camera
+
+    def __str__(self) -> str:
+        return f"camera gateway {self.camera.ingest_key_prefix}"
+
+
+class CameraKeyAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Camera <key>``: the per-camera key (only its SHA-256 is stored)."""
+
+    keyword = "Camera"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode(errors="replace") != self.keyword:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Invalid camera key header.")
+        camera = services.camera_for_ingest_key(header[1].decode(errors="replace"))
+        if camera is None:
+            raise exceptions.AuthenticationFailed("Invalid camera key.")
+        return CameraPrincipal(camera), camera
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class _BoundedMemoryUploadHandler(MemoryFileUploadHandler):
+    """Frames stay in memory, always (Django would spool a large upload to a temporary file), and an
+    upload over the limit is cut off while it streams in."""
+
+    exceeded = False
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.activated = True
+        self._received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self._received += len(raw_data)
+        if self._received > settings.OVERSIGHT_FRAME_MAX_BYTES:
+            self.exceeded = True
+            raise StopUpload(connection_reset=False)
+        return super().receive_data_chunk(raw_data, start)
+
+
+class FrameUploadApi(APIView):
+    authentication_classes = [CameraKeyAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser]
+    throttle_classes: list = []  # overload is handled by load shedding, per camera
+
+    def initialize_request(self, request, *args, **kwargs):
+        self._upload_handler = _BoundedMemoryUploadHandler(request)
+        request.upload_handlers = [self._upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="camera_frame_upload",
+        request={"multipart/form-data": inline_serializer("FrameUpload", {"frame": serializers.FileField()})},
+        responses={202: inline_serializer("FrameAccepted", {"camera": serializers.IntegerField(),
+                                                              "received_at": serializers.DateTimeField(),
+                                                              "in_flight": serializers.IntegerField()}),
+                   409: OpenApiResponse(description="The camera's deployment is not live."),
+                   413: OpenApiResponse(description="Frame too large."),
+                   415: OpenApiResponse(description="Not JPEG or PNG."),
+                   429: OpenApiResponse(description="Shed: too many frames in flight for this camera."),
+                   503: OpenApiResponse(description="Matching unavailable.")},
+        auth=[{"cameraKey": []}],
+    )
+    def post(self, request, pk: int):
+        camera = request.auth
+        if camera is None or camera.pk != pk:
+            raise NotFound("No such camera.")
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.OVERSIGHT_FRAME_MAX_BYTES + 64 * 1024:
+            raise FrameTooLarge(f"A frame may be at most {settings.OVERSIGHT_FRAME_MAX_BYTES // 1024} KiB.")
+        upload = request.FILES.get("frame")
+        if self._upload_handler.exceeded:
+            raise FrameTooLarge(f"A frame may be at most {settings.OVERSIGHT_FRAME_MAX_BYTES // 1024} KiB.")
+        if upload is None:
+            raise FrameRefused("Send the frame as the multipart field 'frame'.", code="frame_missing")
+        if upload.size > settings.OVERSIGHT_FRAME_MAX_BYTES:
+            raise FrameTooLarge(f"A frame may be at most {settings.OVERSIGHT_FRAME_MAX_BYTES // 1024} KiB.")
+        data = upload.read()
+        upload.close()
+        try:
+            receipt = frame_submit(camera=camera, data=data)
+        except (FramesShed, MatchingUnavailable) as refusal:
+            from governance.api.errors import application_exception_handler
+
+            response = application_exception_handler(refusal, {})
+            response["Retry-After"] = str(refusal.retry_after_seconds)
+            return response
+        finally:
+            del data
+        return Response({"camera": camera.pk, "received_at": receipt.received_at, "in_flight": receipt.in_flight},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+# --- disclosures for police forces ------------------------------------------------------------------
+
+
+class DisclosureSerializer(serializers.ModelSerializer):
+    alert = serializers.IntegerField(source="alert_id")
+    deployment = serializers.CharField(source="alert.deployment.reference")
+    site = serializers.CharField(source="alert.deployment.site")
+    camera = serializers.CharField(source="alert.camera.name")
+    camera_location = serializers.CharField(source="alert.camera.location")
+    subject_reference = serializers.CharField(source="alert.subject_reference")
+    watchlist_image = serializers.IntegerField(source="alert.watchlist_image_id", allow_null=True)
+    score = serializers.FloatField(source="alert.score")
+    first_seen_at = serializers.DateTimeField(source="alert.first_seen_at")
+    last_seen_at = serializers.DateTimeField(source="alert.last_seen_at")
+    sightings = serializers.IntegerField(source="alert.sightings")
+    recipient_organisation = serializers.CharField(source="recipient_organisation.short_name")
+
+    class Meta:
+        model = Disclosure
+        fields = ["id", "alert", "deployment", "site", "camera", "camera_location", "subject_reference",
+                  "watchlist_image", "score", "first_seen_at", "last_seen_at", "sightings", "recipient_organisation",
+                  "recipient", "channel", "justification", "disclosed_at", "disclosed_by_name", "outcome",
+                  "outcome_notes", "outcome_reported_at", "outcome_reported_by_name"]
+        read_only_fields = fields
+
+
+class OutcomeSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+
+
+def _require_view_disclosures(user) -> None:
+    if not user.has_perm("deployments.view_disclosure"):
+        raise PermissionRefused("Your role cannot read disclosures.")
+
+
+class DisclosureListApi(ListAPIView):
+    """Disclosures addressed to the caller's force or unit (a force also sees its units')."""
+
+    serializer_class = DisclosureSerializer
+
+    def get_queryset(self):
+        _require_view_disclosures(self.request.user)
+        queryset = selectors.disclosures_received_by(self.request.user)
+        if self.request.query_params.get("outcome") == "missing":
+            queryset = queryset.filter(outcome="")
+        return queryset
+
+
+class DisclosureDetailApi(RetrieveAPIView):
+    serializer_class = DisclosureSerializer
+
+    def get_object(self):
+        _require_view_disclosures(self.request.user)
+        try:
+            return selectors.disclosures_received_by(self.request.user).get(pk=self.kwargs["pk"])
+        except Disclosure.DoesNotExist:
+            raise NotFound("No such disclosure.") from None
+
+
+class DisclosureOutcomeApi(APIView):
+    @extend_schema(request=OutcomeSerializer, responses={200: DisclosureSerializer})
+    def post(self, request, pk: int):
+        try:
+            disclosure = selectors.disclosures_received_by(request.user).get(pk=pk)
+        except Disclosure.DoesNotExist:
+            raise NotFound("No such disclosure.") from None
+        serializer = OutcomeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        disclosure = services.disclosure_record_outcome(
+            actor=request.user, disclosure=disclosure, outcome=serializer.validated_data["outcome"],
+            notes=serializer.validated_data.get("notes", ""),
+        )
+        return Response(DisclosureSerializer(disclosure).data)

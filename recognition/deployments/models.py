@@ -1,0 +1,272 @@
+"""Deployments of live face recognition, their cameras, alerts, reviews and disclosures.
+
+What is deliberately *not* here: anything about a face that did not match. A probe below the
+deployment's threshold leaves no row — only the hourly aggregate ``FaceScanCounter`` (DPA 2018
+s.35: every face scanned is sensitive processing; Met policy: non-match biometric data is deleted
+immediately and automatically). Frame bytes never reach the database either (see ``frames.py``).
+
+State changes only through ``recognition.deployments.services``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from governance.agreements.models import Agreement
+from governance.organisations.models import Organisation
+from governance.watchlist.models import WatchlistImage
+
+
+class DeploymentStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    LIVE = "live", "Live"
+    PAUSED = "paused", "Paused (needs a new watchlist review to go live again)"
+    ENDED = "ended", "Ended"
+
+
+class Deployment(models.Model):
+    """One overt operation: a site, a time window, the agreements whose images form its watchlist.
+
+    College of Policing LFR guidance and Bridges v South Wales Police (2020): an Authorising Officer
+    approves each deployment, and the written reasons for *who* is on the watchlist and *why this
+    place* are recorded (the two discretions the court found unconstrained).
+    """
+
+    reference = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    operator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="deployments")
+    site = models.CharField(max_length=200, help_text="Where: the estate, street or venue.")
+    purpose = models.TextField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    agreements = models.ManyToManyField(Agreement, related_name="deployments",
+                                        help_text="Agreements whose (active) images form the watchlist.")
+
+    authorising_officer_name = models.CharField(max_length=200)
+    authorising_officer_rank = models.CharField(max_length=80)
+    authorising_officer_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    authorised_at = models.DateTimeField()
+    watchlist_justification = models.TextField(help_text="Who is on the watchlist and why (categories, necessity).")
+    location_justification = models.TextField(help_text="Why this place and this time.")
+
+    match_threshold = models.FloatField(help_text="Cosine similarity at or above which a probe raises an alert.")
+    # A threshold below the engine default is a documented, authorised decision (NPL 2023: more false
+    # alerts, falling disproportionately on Black subjects, at 0.58 and 0.56 than at 0.6).
+    threshold_justification = models.TextField(blank=True)
+    threshold_approved_by_name = models.CharField(max_length=200, blank=True)
+    threshold_approved_at = models.DateTimeField(null=True, blank=True)
+
+    public_notice = models.TextField(help_text="Signage, website and press notice: what the public was told, where.")
+    public_notice_given_on = models.DateField()
+
+    status = models.CharField(max_length=10, choices=DeploymentStatus.choices, default=DeploymentStatus.PLANNED,
+                              db_index=True)
+    went_live_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at", "reference"]
+        permissions = [
+            ("operate_deployment", "Can take a deployment live, pause or end it and record watchlist reviews"),
+            ("review_alerts_deployment", "Can review a deployment's alerts"),
+            ("disclose_alerts_deployment", "Can disclose a deployment's confirmed alerts"),
+        ]
+        constraints = [
+            models.CheckConstraint(name="deployment_window_ordered", condition=models.Q(ends_at__gt=models.F("starts_at"))),
+            models.CheckConstraint(name="deployment_threshold_range",
+                                   condition=models.Q(match_threshold__gt=0) & models.Q(match_threshold__lte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.name}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == DeploymentStatus.LIVE
+
+
+class DeploymentUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Deployment, on_delete=models.CASCADE)
+
+
+class DeploymentGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Deployment, on_delete=models.CASCADE)
+
+
+class Camera(models.Model):
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="cameras")
+    name = models.CharField(max_length=120)
+    location = models.CharField(max_length=200)
+    direction = models.CharField(max_length=120, help_text="Which way it faces, e.g. 'north along Granary Square'.")
+    # The camera gateway's credential: only a SHA-256 digest of the secret is kept (like the API
+    # tokens); the prefix identifies it in logs and the audit trail.
+    ingest_key_prefix = models.CharField(max_length=12, blank=True, db_index=True)
+    ingest_key_digest = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["deployment", "name"]
+        constraints = [models.UniqueConstraint(fields=["deployment", "name"], name="camera_name_unique_per_deployment")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location})"
+
+
+class WatchlistReview(models.Model):
+    """The pre-deployment watchlist review: required before *each* go-live (College of Policing)."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="watchlist_reviews")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_by_name = models.CharField(max_length=200)
+    reviewed_at = models.DateTimeField()
+    image_count = models.PositiveIntegerField(help_text="Enrolled images the watchlist held when it was reviewed.")
+    image_ids = models.JSONField(default=list, help_text="Which images (ids) were reviewed.")
+    notes = models.TextField()
+    used_for_go_live_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-reviewed_at"]
+
+    def __str__(self) -> str:
+        return f"Watchlist review of {self.deployment.reference} at {self.reviewed_at:%Y-%m-%d %H:%M}"
+
+
+class FaceScanCounter(models.Model):
+    """Aggregate figures per camera per hour — all that remains of faces that did not match."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="counters")
+    hour = models.DateTimeField(help_text="Start of the hour (UTC).")
+    faces_scanned = models.PositiveBigIntegerField(default=0)
+    frames_processed = models.PositiveBigIntegerField(default=0)
+    frames_shed = models.PositiveBigIntegerField(default=0)
+    frames_refused = models.PositiveBigIntegerField(default=0)
+    alerts_raised = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-hour", "camera"]
+        constraints = [models.UniqueConstraint(fields=["camera", "hour"], name="face_scan_counter_camera_hour_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.camera} {self.hour:%Y-%m-%d %H}:00"
+
+
+class AlertStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting review"
+    CONFIRMED = "confirmed", "Confirmed by two reviewers"
+    FALSE_ALERT = "false_alert", "Closed as a false alert"
+
+
+class Alert(models.Model):
+    """A probe that scored at or above the deployment's threshold against a watchlist image."""
+
+    ENCRYPTED_FIELDS = ("probe_crop",)
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="alerts")
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="alerts")
+    # Null once the image is erased (withdrawal, retention): the alert record outlives it.
+    watchlist_image = models.ForeignKey(WatchlistImage, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="alerts")
+    subject_reference = models.CharField(max_length=64, help_text="Pseudonymous reference copied from the image.")
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="alerts")
+    score = models.FloatField(help_text="Best cosine similarity seen.")
+    threshold = models.FloatField(help_text="The deployment's threshold when the alert was raised.")
+    first_seen_at = models.DateTimeField(db_index=True)
+    last_seen_at = models.DateTimeField()
+    sightings = models.PositiveIntegerField(default=1)
+    probe_crop = models.BinaryField(help_text="Fernet token of the JPEG face crop of the best sighting.")
+    probe_key_id = models.CharField(max_length=16)
+    retention_due_at = models.DateTimeField(db_index=True)
+    # Set while repeat sightings may attach (same image, same deployment, within the dedup window).
+    # Unique, so two workers seeing the same person at once cannot both open an alert.
+    open_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.PENDING, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["-first_seen_at"]
+
+    def __str__(self) -> str:
+        return f"Alert #{self.pk} ({self.subject_reference}, {self.deployment.reference})"
+
+
+class ReviewDecision(models.TextChoices):
+    CONFIRM = "confirm", "Confirm: it is the person"
+    REJECT = "reject", "Reject"
+
+
+class RejectionReason(models.TextChoices):
+    FALSE_ALERT = "false_alert", "False alert"
+    POOR_IMAGE = "poor_image", "Image too poor to judge"
+    NOT_THE_PERSON = "not_the_person", "Not the person"
+
+
+class AlertReview(models.Model):
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reviewer_name = models.CharField(max_length=200)
+    reviewer_organisation = models.CharField(max_length=200, blank=True)
+    as_police_reviewer = models.BooleanField(default=False)
+    decision = models.CharField(max_length=10, choices=ReviewDecision.choices)
+    reason = models.CharField(max_length=20, choices=RejectionReason.choices, blank=True)
+    notes = models.TextField(blank=True)
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["decided_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "reviewer"], name="alert_review_one_per_reviewer"),
+            models.CheckConstraint(name="alert_review_rejection_has_reason",
+                                   condition=~models.Q(decision="reject") | ~models.Q(reason="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.reviewer_name} on alert #{self.alert_id}"
+
+
+class DisclosureChannel(models.TextChoices):
+    CJSM_EMAIL = "cjsm_email", "Criminal-justice secure email (CJSM)"
+    OVERSIGHT_API = "oversight_api", "Oversight API (force collects)"
+    TELEPHONE = "telephone", "Telephone to the force control room"
+    IN_PERSON = "in_person", "In person to an officer on site"
+
+
+class Outcome(models.TextChoices):
+    NO_ACTION = "no_action", "No action taken"
+    NOT_LOCATED = "not_located", "Not located"
+    SPOKEN_TO = "spoken_to", "Spoken to"
+    SAFEGUARDED = "safeguarded", "Safeguarded (missing or vulnerable person)"
+    ARRESTED = "arrested", "Arrested"
+    WRONG_PERSON = "wrong_person", "Not the person on the watchlist"
+    OTHER = "other", "Other (see notes)"
+
+
+class Disclosure(models.Model):
+    """A confirmed alert sent to the force that supplied the image (a DPA 2018 s.62 disclosure)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="disclosures")
+    recipient_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="disclosures_received")
+    recipient = models.CharField(max_length=300, help_text="Who received it, e.g. the LFR desk's CJSM address.")
+    channel = models.CharField(max_length=20, choices=DisclosureChannel.choices)
+    justification = models.TextField()
+    disclosed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    disclosed_by_name = models.CharField(max_length=200)
+    disclosed_at = models.DateTimeField(db_index=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    outcome_notes = models.TextField(blank=True)
+    outcome_reported_at = models.DateTimeField(null=True, blank=True)
+    outcome_reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    outcome_reported_by_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-disclosed_at"]
+        permissions = [("report_outcome_disclosure", "Can report what the force did after a disclosure")]
+
+    def __str__(self) -> str:
+        return f"Disclosure #{self.pk} of alert #{self.alert_id} to {self.recipient_organisation}"

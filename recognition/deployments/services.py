@@ -1,0 +1,588 @@
+"""Deployments, cameras, watchlist reviews, alerts, two-person review, disclosures and outcomes.
+
+Every function here is an entry point: it checks who may act (role permission *and* a guardian
+object permission on the deployment, granted to organisations), opens its own transaction, checks
+the rule, changes state and writes its s.62 audit event in that same transaction.
+
+Who may do what (roles in ``governance.organisations.roles``; objects by organisation):
+- the operator's DPO plans a deployment, adds cameras, records the watchlist review, takes it live,
+  pauses and ends it, and discloses confirmed alerts;
+- reviewers of the operator and police reviewers of the supplying forces review alerts;
+- the supplying force (or unit) reports the outcome of a disclosure addressed to it;
+- regulators read everything, change nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from governance import encryption
+from governance.agreements.models import Agreement, AgreementStatus
+from governance.audit.models import AuditAction
+from governance.audit.services import audit_record
+from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.organisations.models import Organisation, OrganisationKind, User
+from governance.organisations.roles import REGULATORS_GROUP_NAME, Role
+from governance.watchlist.models import ImageStatus, WatchlistImage
+from recognition.deployments.models import (
+    Alert,
+    AlertReview,
+    AlertStatus,
+    Camera,
+    Deployment,
+    DeploymentStatus,
+    Disclosure,
+    DisclosureChannel,
+    FaceScanCounter,
+    Outcome,
+    RejectionReason,
+    ReviewDecision,
+    WatchlistReview,
+)
+
+MIN_TEXT_CHARS = 10
+
+DEPLOYMENT_FIELDS: tuple[str, ...] = (
+    "name", "site", "purpose", "starts_at", "ends_at", "authorising_officer_name", "authorising_officer_rank",
+    "authorising_officer_organisation", "authorised_at", "watchlist_justification", "location_justification",
+    "match_threshold", "threshold_justification", "threshold_approved_by_name", "public_notice",
+    "public_notice_given_on",
+)
+
+
+def _name(actor: User | None) -> str:
+    return (actor.get_full_name() or actor.get_username()) if actor else "system"
+
+
+def default_match_threshold() -> float:
+    """The engine's default operating threshold (read from configuration: no model is loaded)."""
+    from recognition.engine.config import load_config
+
+    return float(load_config().match_threshold)
+
+
+# --- permissions -------------------------------------------------------------------------------
+
+def _require(actor: User, deployment: Deployment, perm: str, refusal: str) -> None:
+    """No view access looks like not found (404); visible but without the role or grant is 403."""
+    if not actor.has_perm("deployments.view_deployment", deployment):
+        raise NotFound("No such deployment.")
+    if not (actor.has_perm(f"deployments.{perm}") and actor.has_perm(f"deployments.{perm}", deployment)):
+        raise PermissionRefused(refusal)
+
+
+def _grant_access(deployment: Deployment) -> None:
+    """Operator: everything; supplying forces and units: read and review (police reviewers);
+    every regulator: read."""
+    operator_perms = ("view_deployment", "change_deployment", "operate_deployment", "review_alerts_deployment",
+                      "disclose_alerts_deployment")
+    for perm in operator_perms:
+        assign_perm(f"deployments.{perm}", deployment.operator.access_group, deployment)
+    suppliers: set[int] = set()
+    for agreement in deployment.agreements.select_related("supplying_organisation"):
+        suppliers.add(agreement.supplying_organisation_id)
+        if agreement.supplying_organisation.parent_id:
+            suppliers.add(agreement.supplying_organisation.parent_id)
+    for organisation in Organisation.objects.filter(pk__in=suppliers).select_related("access_group"):
+        assign_perm("deployments.view_deployment", organisation.access_group, deployment)
+        assign_perm("deployments.review_alerts_deployment", organisation.access_group, deployment)
+    assign_perm("deployments.view_deployment", Group.objects.get(name=REGULATORS_GROUP_NAME), deployment)
+
+
+def _next_reference() -> str:
+    year = timezone.localdate().year
+    count = Deployment.objects.filter(reference__startswith=f"LFR-{year}-").count()
+    return f"LFR-{year}-{count + 1:04d}"
+
+
+def _text_required(value: str, field: str, message: str, errors: dict[str, list[str]]) -> None:
+    if len((value or "").strip()) < MIN_TEXT_CHARS:
+        errors.setdefault(field, []).append(message)
+
+
+def _check_threshold(deployment: Deployment) -> None:
+    """A threshold below the engine default is a recorded, approved decision (NPL 2023)."""
+    default = default_match_threshold()
+    if deployment.match_threshold < default - 1e-9:
+        errors: dict[str, list[str]] = {}
+        _text_required(deployment.threshold_justification, "threshold_justification",
+                       "Explain why a threshold below the default is necessary.", errors)
+        if not deployment.threshold_approved_by_name.strip():
+            errors["threshold_approved_by_name"] = ["Name who approved the lower threshold."]
+        if errors:
+            raise ValidationFailed(
+                f"A threshold below the default {default:.2f} raises more false alerts, and the NPL's 2023 test "
+                "found them falling disproportionately on Black subjects below 0.6; it needs a recorded justification "
+                "and the name of who approved it.", code="threshold_justification_required", details=errors,
+            )
+        deployment.threshold_approved_at = deployment.threshold_approved_at or timezone.now()
+    else:
+        deployment.threshold_approved_at = None
+
+
+def _usable_agreements(*, operator: Organisation, agreements: list[Agreement]) -> None:
+    if not agreements:
+        raise ValidationFailed("Choose at least one agreement for the watchlist.", code="no_agreement")
+    for agreement in agreements:
+        if agreement.receiving_organisation_id != operator.pk:
+            raise ValidationFailed(f"{agreement.reference} does not share images with {operator}.",
+                                   code="agreement_not_for_operator")
+        if agreement.status != AgreementStatus.ACTIVE:
+            raise ValidationFailed(f"{agreement.reference} is {agreement.get_status_display().lower()}; only active "
+                                   "agreements can supply a watchlist.", code="agreement_not_active")
+
+
+# --- deployments ---------------------------------------------------------------------------------
+
+def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[str, Any]) -> Deployment:
+    """Plan a deployment for the actor's operator. Refuses: not a DPO of an operator, missing
+    written justifications, inactive or foreign agreements, an unjustified lower threshold."""
+    if not actor.has_perm("deployments.add_deployment") or actor.organisation is None \
+            or actor.organisation.kind != OrganisationKind.OPERATOR:
+        raise PermissionRefused("Only an operator's data protection officer can plan a deployment.")
+    unknown = set(fields) - set(DEPLOYMENT_FIELDS)
+    if unknown:
+        raise ValidationFailed("Unknown deployment fields.", details=sorted(unknown))
+    fields = dict(fields)
+    if fields.get("match_threshold") in (None, ""):
+        fields["match_threshold"] = default_match_threshold()
+    fields.setdefault("authorised_at", timezone.now())
+    deployment = Deployment(**fields, operator=actor.organisation, created_by=actor)
+    errors: dict[str, list[str]] = {}
+    _text_required(deployment.watchlist_justification, "watchlist_justification",
+                   "State who is on the watchlist and why (Bridges v South Wales Police).", errors)
+    _text_required(deployment.location_justification, "location_justification",
+                   "State why cameras are used at this place and time.", errors)
+    _text_required(deployment.public_notice, "public_notice", "Record the public notice and signage.", errors)
+    if errors:
+        raise ValidationFailed("The deployment's written justifications are incomplete.", code="justification_required",
+                               details=errors)
+    if deployment.authorising_officer_organisation_id and \
+            not deployment.authorising_officer_organisation.is_police:
+        raise ValidationFailed("The Authorising Officer must be a police officer.", code="authorising_officer_not_police")
+    _usable_agreements(operator=actor.organisation, agreements=agreements)
+    _check_threshold(deployment)
+    with transaction.atomic():
+        deployment.reference = _next_reference()
+        try:
+            deployment.full_clean(exclude=["reference"])
+        except ValidationError as error:
+            raise ValidationFailed("The deployment is not valid.", details=error.message_dict) from error
+        deployment.save()
+        deployment.agreements.set(agreements)
+        _grant_access(deployment)
+        audit_record(
+            action=AuditAction.COLLECTION, event="deployment.planned", actor=actor, target=deployment,
+            justification=deployment.watchlist_justification,
+            details={"reference": deployment.reference, "agreements": [a.reference for a in agreements],
+                     "threshold": deployment.match_threshold, "site": deployment.site,
+                     "authorising_officer": f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}",
+                     "window": [deployment.starts_at.isoformat(), deployment.ends_at.isoformat()]},
+        )
+    return deployment
+
+
+def deployment_set_threshold(*, actor: User, deployment: Deployment, threshold: float, justification: str = "",
+                             approved_by_name: str = "") -> Deployment:
+    """Change the operating threshold (lower than the default only with justification + approver)."""
+    _require(actor, deployment, "operate_deployment", "Your role cannot change this deployment.")
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        if deployment.status == DeploymentStatus.ENDED:
+            raise StateConflict("The deployment has ended.", code="deployment_ended")
+        before = deployment.match_threshold
+        deployment.match_threshold = float(threshold)
+        deployment.threshold_justification = justification
+        deployment.threshold_approved_by_name = approved_by_name
+        deployment.threshold_approved_at = None
+        if not 0 < deployment.match_threshold <= 1:
+            raise ValidationFailed("The threshold is a cosine similarity between 0 and 1.", code="invalid_threshold")
+        _check_threshold(deployment)
+        deployment.save(update_fields=["match_threshold", "threshold_justification", "threshold_approved_by_name",
+                                       "threshold_approved_at"])
+        audit_record(action=AuditAction.ALTERATION, event="deployment.threshold_changed", actor=actor,
+                     target=deployment, justification=justification,
+                     details={"from": before, "to": deployment.match_threshold, "approved_by": approved_by_name})
+    return deployment
+
+
+def camera_add(*, actor: User, deployment: Deployment, name: str, location: str, direction: str) -> Camera:
+    _require(actor, deployment, "operate_deployment", "Your role cannot add cameras to this deployment.")
+    with transaction.atomic():
+        camera = Camera(deployment=deployment, name=name, location=location, direction=direction)
+        try:
+            camera.full_clean()
+        except ValidationError as error:
+            raise ValidationFailed("The camera is not valid.", details=error.message_dict) from error
+        camera.save()
+        audit_record(action=AuditAction.ALTERATION, event="camera.added", actor=actor, target=deployment,
+                     details={"camera": camera.pk, "name": name, "location": location, "direction": direction})
+    return camera
+
+
+def camera_issue_ingest_key(*, actor: User, camera: Camera) -> str:
+    """Issue (or replace) the camera gateway's key; returns the secret once, keeps its digest."""
+    _require(actor, camera.deployment, "operate_deployment", "Your role cannot issue camera keys.")
+    secret = "cam_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        camera = Camera.objects.select_for_update().get(pk=camera.pk)
+        camera.ingest_key_prefix = secret[:12]
+        camera.ingest_key_digest = hashlib.sha256(secret.encode()).hexdigest()
+        camera.save(update_fields=["ingest_key_prefix", "ingest_key_digest"])
+        audit_record(action=AuditAction.ALTERATION, event="camera.key_issued", actor=actor, target=camera.deployment,
+                     details={"camera": camera.pk, "key_prefix": camera.ingest_key_prefix})
+    return secret
+
+
+def camera_for_ingest_key(secret: str) -> Camera | None:
+    if not secret.startswith("cam_"):
+        return None
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    camera = Camera.objects.select_related("deployment").filter(ingest_key_prefix=secret[:12]).first()
+    if camera is None or not secrets.compare_digest(camera.ingest_key_digest, digest):
+        return None
+    return camera
+
+
+def watchlist_images_for(deployment: Deployment):
+    """The enrolled images the deployment would match against now: active agreements only."""
+    return WatchlistImage.objects.filter(
+        agreement__in=deployment.agreements.filter(status=AgreementStatus.ACTIVE), status=ImageStatus.ENROLLED,
+    ).order_by("pk")
+
+
+def watchlist_review_record(*, actor: User, deployment: Deployment, notes: str) -> WatchlistReview:
+    """Record the pre-deployment watchlist review: who, when, which images (counted here, not typed)."""
+    _require(actor, deployment, "operate_deployment", "Your role cannot review this deployment's watchlist.")
+    errors: dict[str, list[str]] = {}
+    _text_required(notes, "notes", "Record what was checked (currency, necessity, categories).", errors)
+    if errors:
+        raise ValidationFailed("The watchlist review needs notes.", code="review_notes_required", details=errors)
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        if deployment.status == DeploymentStatus.ENDED:
+            raise StateConflict("The deployment has ended.", code="deployment_ended")
+        image_ids = list(watchlist_images_for(deployment).values_list("pk", flat=True))
+        review = WatchlistReview.objects.create(
+            deployment=deployment, reviewed_by=actor, reviewed_by_name=_name(actor), reviewed_at=timezone.now(),
+            image_count=len(image_ids), image_ids=image_ids, notes=notes.strip(),
+        )
+        audit_record(action=AuditAction.CONSULTATION, event="deployment.watchlist_reviewed", actor=actor,
+                     target=deployment, justification=notes.strip(),
+                     details={"review": review.pk, "image_count": len(image_ids), "image_ids": image_ids})
+    return review
+
+
+def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
+    """Go live. Refuses outside the window, without an active agreement, or without a fresh
+    watchlist review (one made for this go-live, recent, and of exactly the images now enrolled)."""
+    _require(actor, deployment, "operate_deployment", "Your role cannot take this deployment live.")
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        now = timezone.now()
+        if deployment.status not in {DeploymentStatus.PLANNED, DeploymentStatus.PAUSED}:
+            raise StateConflict(f"The deployment is {deployment.get_status_display().lower()}.", code="invalid_state")
+        if not deployment.starts_at <= now < deployment.ends_at:
+            raise StateConflict(
+                f"The deployment may only run between {timezone.localtime(deployment.starts_at):%d %b %Y %H:%M} and "
+                f"{timezone.localtime(deployment.ends_at):%d %b %Y %H:%M}.", code="outside_window")
+        if not deployment.agreements.filter(status=AgreementStatus.ACTIVE).exists():
+            raise StateConflict("None of the deployment's agreements is active.", code="no_active_agreement")
+        review = deployment.watchlist_reviews.order_by("-reviewed_at", "-pk").first()
+        max_age = timedelta(hours=settings.OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS)
+        if review is None or review.used_for_go_live_at is not None:
+            raise StateConflict("The watchlist must be reviewed before each go-live.", code="watchlist_review_required")
+        if now - review.reviewed_at > max_age:
+            raise StateConflict(f"The last watchlist review is older than {max_age.total_seconds() / 3600:.0f} hours; "
+                                "review it again.", code="watchlist_review_stale")
+        current = list(watchlist_images_for(deployment).values_list("pk", flat=True))
+        if current != list(review.image_ids):
+            raise StateConflict("The watchlist changed since it was reviewed; review it again.",
+                                code="watchlist_changed_since_review",
+                                details={"reviewed": review.image_count, "now": len(current)})
+        review.used_for_go_live_at = now
+        review.save(update_fields=["used_for_go_live_at"])
+        deployment.status = DeploymentStatus.LIVE
+        deployment.went_live_at = now
+        deployment.save(update_fields=["status", "went_live_at"])
+        audit_record(action=AuditAction.ALTERATION, event="deployment.went_live", actor=actor, target=deployment,
+                     details={"watchlist_review": review.pk, "image_count": len(current),
+                              "threshold": deployment.match_threshold})
+    return deployment
+
+
+def deployment_pause(*, actor: User, deployment: Deployment, reason: str) -> Deployment:
+    _require(actor, deployment, "operate_deployment", "Your role cannot pause this deployment.")
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        if deployment.status != DeploymentStatus.LIVE:
+            raise StateConflict("Only a live deployment can be paused.", code="invalid_state")
+        deployment.status = DeploymentStatus.PAUSED
+        deployment.save(update_fields=["status"])
+        audit_record(action=AuditAction.ALTERATION, event="deployment.paused", actor=actor, target=deployment,
+                     justification=reason)
+    return deployment
+
+
+def deployment_end(*, actor: User | None, deployment: Deployment, reason: str) -> Deployment:
+    """End a deployment (``actor`` None: the schedule ended it at ``ends_at``). Idempotent."""
+    if actor is not None:
+        _require(actor, deployment, "operate_deployment", "Your role cannot end this deployment.")
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        if deployment.status == DeploymentStatus.ENDED:
+            return deployment
+        deployment.status = DeploymentStatus.ENDED
+        deployment.ended_at = timezone.now()
+        deployment.end_reason = reason
+        deployment.save(update_fields=["status", "ended_at", "end_reason"])
+        audit_record(action=AuditAction.ALTERATION, event="deployment.ended", actor=actor, target=deployment,
+                     justification=reason)
+    return deployment
+
+
+def deployments_end_due(*, batch_size: int = 100) -> int:
+    """Beat: end every deployment whose window has closed. Idempotent; commits per deployment."""
+    due = list(Deployment.objects.exclude(status=DeploymentStatus.ENDED).filter(ends_at__lte=timezone.now())
+               .order_by("ends_at").values_list("pk", flat=True)[:batch_size])
+    for pk in due:
+        deployment_end(actor=None, deployment=Deployment(pk=pk), reason="The deployment's time window closed.")
+    return len(due)
+
+
+# --- counters ------------------------------------------------------------------------------------
+
+def counters_add(*, camera_id: int, at: datetime | None = None, **increments: int) -> None:
+    """Add to the camera's hourly counters (the only trace of faces that did not match)."""
+    increments = {k: v for k, v in increments.items() if v}
+    if not increments:
+        return
+    hour = (at or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    FaceScanCounter.objects.get_or_create(camera_id=camera_id, hour=hour)
+    FaceScanCounter.objects.filter(camera_id=camera_id, hour=hour).update(
+        **{name: F(name) + value for name, value in increments.items()})
+
+
+# --- alerts --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sighting:
+    deployment_id: int
+    camera_id: int
+    image_id: int
+    score: float
+    threshold: float
+    crop_jpeg: bytes
+    seen_at: datetime
+
+
+def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
+    """Raise an alert, or attach the sighting to the open one for the same image and deployment
+    (within ``OVERSIGHT_ALERT_DEDUP_MINUTES`` of its last sighting). Returns (alert, created).
+
+    Concurrency: ``open_key`` is unique, so when two workers see the same person at once, one
+    insert wins and the other's fails; it retries and attaches. Audit: ``combination`` (a probe
+    matched against the watchlist) when raised; attached sightings only update the alert.
+    Returns (None, False) when the image is no longer enrolled (withdrawn since the gallery was read).
+    """
+    window = timedelta(minutes=settings.OVERSIGHT_ALERT_DEDUP_MINUTES)
+    open_key = f"{sighting.deployment_id}:{sighting.image_id}"
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                alert = Alert.objects.select_for_update().filter(open_key=open_key).first()
+                if alert is not None and alert.last_seen_at >= sighting.seen_at - window:
+                    alert.sightings = F("sightings") + 1
+                    alert.last_seen_at = max(alert.last_seen_at, sighting.seen_at)
+                    fields = ["sightings", "last_seen_at"]
+                    if sighting.score > alert.score:  # keep the best view for the reviewers
+                        alert.score = sighting.score
+                        alert.probe_crop = encryption.encrypt(sighting.crop_jpeg)
+                        alert.probe_key_id = encryption.key_fingerprint()
+                        fields += ["score", "probe_crop", "probe_key_id"]
+                    alert.save(update_fields=fields)
+                    alert.refresh_from_db(fields=["sightings"])
+                    return alert, False
+                if alert is not None:
+                    Alert.objects.filter(pk=alert.pk).update(open_key=None)
+                image = (WatchlistImage.objects.select_related("agreement")
+                         .filter(pk=sighting.image_id, status=ImageStatus.ENROLLED).first())
+                if image is None:
+                    return None, False
+                alert = Alert.objects.create(
+                    deployment_id=sighting.deployment_id, camera_id=sighting.camera_id, watchlist_image=image,
+                    subject_reference=image.subject_reference, agreement=image.agreement, score=sighting.score,
+                    threshold=sighting.threshold, first_seen_at=sighting.seen_at, last_seen_at=sighting.seen_at,
+                    probe_crop=encryption.encrypt(sighting.crop_jpeg), probe_key_id=encryption.key_fingerprint(),
+                    retention_due_at=sighting.seen_at + timedelta(days=image.agreement.match_retention_days),
+                    open_key=open_key,
+                )
+                audit_record(
+                    action=AuditAction.COMBINATION, event="alert.raised", actor=None, target=alert,
+                    details={"deployment": sighting.deployment_id, "camera": sighting.camera_id,
+                             "watchlist_image": image.pk, "score": round(sighting.score, 4),
+                             "threshold": sighting.threshold, "retention_due_at": alert.retention_due_at.isoformat()},
+                )
+                return alert, True
+        except IntegrityError:
+            continue  # another worker opened it first: attach on the next pass
+    raise StateConflict("Could not record the sighting after repeated conflicts.", code="alert_conflict")
+
+
+def _is_police_reviewer(user: User) -> bool:
+    return bool(user.organisation and user.organisation.is_police and user.has_role(Role.POLICE_REVIEWER))
+
+
+def _police_reviewer_required(alert: Alert) -> bool:
+    return bool(alert.agreement.police_reviewer_required)
+
+
+def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", notes: str = "") -> Alert:
+    """One reviewer's independent decision.
+
+    Rules: one decision per reviewer (the same person twice is refused); a rejection needs a reason
+    and closes the alert as a false alert at once; confirmation needs two *different* reviewers, and
+    where the agreement requires it one of them must be a police reviewer (a confirmation that could
+    not complete that rule is refused, so the second decision is left for a police reviewer).
+    Audited: ``alteration`` per decision, plus the closing event.
+    """
+    _require(actor, alert.deployment, "review_alerts_deployment", "Your role cannot review alerts.")
+    if decision not in ReviewDecision.values:
+        raise ValidationFailed("The decision is confirm or reject.", code="invalid_decision")
+    if decision == ReviewDecision.REJECT and reason not in RejectionReason.values:
+        raise ValidationFailed("A rejection needs a reason: false alert, poor image or not the person.",
+                               code="rejection_reason_required", details={"reasons": RejectionReason.values})
+    if decision == ReviewDecision.CONFIRM:
+        reason = ""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().select_related("agreement", "deployment").get(pk=alert.pk)
+        if alert.status != AlertStatus.PENDING:
+            raise StateConflict(f"The alert is already {alert.get_status_display().lower()}.", code="alert_closed")
+        earlier = list(alert.reviews.all())
+        if any(r.reviewer_id == actor.pk for r in earlier):
+            raise StateConflict("You have already reviewed this alert; a second reviewer must decide.",
+                                code="already_reviewed")
+        police = _is_police_reviewer(actor)
+        confirmations = [r for r in earlier if r.decision == ReviewDecision.CONFIRM]
+        if decision == ReviewDecision.CONFIRM and _police_reviewer_required(alert) and confirmations \
+                and not police and not any(r.as_police_reviewer for r in confirmations):
+            raise PermissionRefused("The agreement requires a police reviewer to be one of the two confirmations.",
+                                    code="police_reviewer_required")
+        now = timezone.now()
+        review = AlertReview.objects.create(
+            alert=alert, reviewer=actor, reviewer_name=_name(actor),
+            reviewer_organisation=str(actor.organisation or ""), as_police_reviewer=police, decision=decision,
+            reason=reason, notes=notes.strip(), decided_at=now,
+        )
+        audit_record(action=AuditAction.ALTERATION, event="alert.reviewed", actor=actor, target=alert,
+                     justification=notes.strip() or reason,
+                     details={"decision": decision, "reason": reason, "police_reviewer": police, "review": review.pk})
+        if decision == ReviewDecision.REJECT:
+            alert.status = AlertStatus.FALSE_ALERT
+            alert.close_reason = reason
+            alert.closed_at = now
+            alert.save(update_fields=["status", "close_reason", "closed_at"])
+            audit_record(action=AuditAction.ALTERATION, event="alert.closed_false", actor=actor, target=alert,
+                         justification=reason, details={"reason": reason})
+        else:
+            confirmers = {r.reviewer_id for r in confirmations} | {actor.pk}
+            police_ok = not _police_reviewer_required(alert) or police or any(r.as_police_reviewer for r in confirmations)
+            if len(confirmers) >= 2 and police_ok:
+                alert.status = AlertStatus.CONFIRMED
+                alert.closed_at = now
+                alert.save(update_fields=["status", "closed_at"])
+                audit_record(action=AuditAction.ALTERATION, event="alert.confirmed", actor=actor, target=alert,
+                             details={"reviewers": sorted(confirmers)})
+    return alert
+
+
+def alert_probe_crop(*, actor: User, alert: Alert, justification: str = "Two-person review of the alert.") -> bytes:
+    """Decrypt the probe crop for a reviewer or DPO: a ``consultation`` event with the justification."""
+    _require(actor, alert.deployment, "review_alerts_deployment", "Your role cannot see alert images.")
+    with transaction.atomic():
+        audit_record(action=AuditAction.CONSULTATION, event="alert.probe_viewed", actor=actor, target=alert,
+                     justification=justification)
+    return encryption.decrypt(bytes(alert.probe_crop))
+
+
+# --- disclosure and outcome ----------------------------------------------------------------------
+
+def alert_disclose(*, actor: User, alert: Alert, recipient_organisation: Organisation, recipient: str,
+                   channel: str, justification: str) -> Disclosure:
+    """Disclose a confirmed alert to the force (or unit) that supplied the image: a s.62
+    ``disclosure`` event naming the recipient, with the justification and channel."""
+    _require(actor, alert.deployment, "disclose_alerts_deployment", "Your role cannot disclose alerts.")
+    errors: dict[str, list[str]] = {}
+    _text_required(justification, "justification", "Explain why the disclosure is necessary.", errors)
+    if not recipient.strip():
+        errors["recipient"] = ["Name who receives it (person, desk or secure mailbox)."]
+    if channel not in DisclosureChannel.values:
+        errors["channel"] = ["Unknown channel."]
+    if errors:
+        raise ValidationFailed("The disclosure is incomplete.", code="disclosure_incomplete", details=errors)
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().select_related("agreement__supplying_organisation").get(pk=alert.pk)
+        if alert.status != AlertStatus.CONFIRMED:
+            raise StateConflict("Only an alert confirmed by two reviewers can be disclosed.", code="alert_not_confirmed")
+        supplier = alert.agreement.supplying_organisation
+        allowed = {supplier.pk} | ({supplier.parent_id} if supplier.parent_id else set())
+        if recipient_organisation.pk not in allowed:
+            raise ValidationFailed(f"Alerts under {alert.agreement.reference} may only be disclosed to {supplier} "
+                                   "or its force.", code="recipient_not_supplier")
+        disclosure = Disclosure.objects.create(
+            alert=alert, recipient_organisation=recipient_organisation, recipient=recipient.strip(), channel=channel,
+            justification=justification.strip(), disclosed_by=actor, disclosed_by_name=_name(actor),
+            disclosed_at=timezone.now(),
+        )
+        audit_record(action=AuditAction.DISCLOSURE, event="alert.disclosed", actor=actor, target=alert,
+                     justification=justification.strip(), recipient=f"{recipient_organisation.name}: {recipient.strip()}",
+                     details={"disclosure": disclosure.pk, "channel": channel,
+                              "recipient_organisation": recipient_organisation.short_name})
+    return disclosure
+
+
+def _may_receive(user: User, disclosure: Disclosure) -> bool:
+    organisation = user.organisation
+    if organisation is None or not organisation.is_police:
+        return False
+    recipient = disclosure.recipient_organisation
+    return organisation.pk == recipient.pk or recipient.parent_id == organisation.pk
+
+
+def disclosure_record_outcome(*, actor: User, disclosure: Disclosure, outcome: str, notes: str = "") -> Disclosure:
+    """The receiving force reports what it did. Once only; audited as an ``alteration``."""
+    if not _may_receive(actor, disclosure):
+        raise NotFound("No such disclosure.")
+    if not actor.has_perm("deployments.report_outcome_disclosure"):
+        raise PermissionRefused("Your role cannot report outcomes.")
+    if outcome not in Outcome.values:
+        raise ValidationFailed("Unknown outcome.", code="invalid_outcome", details={"outcomes": Outcome.values})
+    if outcome == Outcome.OTHER and not notes.strip():
+        raise ValidationFailed("Describe the outcome in the notes.", code="notes_required")
+    with transaction.atomic():
+        disclosure = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
+        if disclosure.outcome:
+            raise StateConflict("The outcome has already been reported.", code="outcome_already_reported")
+        disclosure.outcome = outcome
+        disclosure.outcome_notes = notes.strip()
+        disclosure.outcome_reported_at = timezone.now()
+        disclosure.outcome_reported_by = actor
+        disclosure.outcome_reported_by_name = _name(actor)
+        disclosure.save(update_fields=["outcome", "outcome_notes", "outcome_reported_at", "outcome_reported_by",
+                                       "outcome_reported_by_name"])
+        audit_record(action=AuditAction.ALTERATION, event="disclosure.outcome_reported", actor=actor,
+                     target=disclosure.alert, justification=notes.strip(),
+                     details={"disclosure": disclosure.pk, "outcome": outcome})
+    return disclosure

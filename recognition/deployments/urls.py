@@ -1,0 +1,16 @@
+from django.urls import path
+
+from recognition.deployments import views
+
+urlpatterns = [
+    path("", views.deployment_list, name="deployment-list"),
+    path("new/", views.deployment_create, name="deployment-create"),
+    path("<int:pk>/", views.deployment_detail, name="deployment-detail"),
+    path("<int:pk>/action/", views.deployment_action, name="deployment-action"),
+    path("review/", views.review_queue, name="review-queue"),
+    path("review/queue.json", views.review_queue_json, name="review-queue-json"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert-detail"),
+    path("alerts/<int:pk>/review/", views.alert_review, name="alert-review"),
+    path("alerts/<int:pk>/disclose/", views.alert_disclose, name="alert-disclose"),
+    path("disclosures/", views.disclosure_list, name="disclosure-list"),
+]

@@ -1,0 +1,267 @@
+"""Web pages: deployments (DPO), the live review queue (reviewers), alerts and disclosures.
+
+Thin: parse → selector → one service → render/redirect. ``ApplicationError``s become a message on
+the page (4xx), never a 500; another organisation's object is a 404.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from governance.agreements.models import AgreementStatus
+from governance.agreements.selectors import agreements_visible_to
+from governance.errors import ApplicationError, NotFound, PermissionRefused
+from governance.organisations.models import Organisation
+from recognition.deployments import selectors, services
+from recognition.deployments.models import (
+    AlertStatus,
+    DeploymentStatus,
+    DisclosureChannel,
+    RejectionReason,
+    ReviewDecision,
+)
+
+
+def _handled(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from error
+        except PermissionRefused as error:
+            return render(request, "errors/403.html", {"message": error.message}, status=403)
+
+    return wrapper
+
+
+def _back_with_error(request: HttpRequest, error: ApplicationError, to: str, *args) -> HttpResponse:
+    messages.error(request, error.message)
+    return redirect(to, *args)
+
+
+# --- deployments -------------------------------------------------------------------------------
+
+class DeploymentForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    site = forms.CharField(max_length=200)
+    purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    starts_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    ends_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    agreements = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple,
+                                                help_text="Only active agreements with your organisation.")
+    authorising_officer_name = forms.CharField(max_length=200)
+    authorising_officer_rank = forms.CharField(max_length=80)
+    authorising_officer_organisation = forms.ModelChoiceField(queryset=Organisation.objects.none())
+    watchlist_justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
+                                              help_text="Who is on the watchlist and why.")
+    location_justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
+                                             help_text="Why this place and this time.")
+    match_threshold = forms.FloatField(required=False, min_value=0.01, max_value=1.0)
+    threshold_justification = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    threshold_approved_by_name = forms.CharField(required=False, max_length=200)
+    public_notice = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    public_notice_given_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agreements"].queryset = agreements_visible_to(user).filter(
+            status=AgreementStatus.ACTIVE, receiving_organisation=user.organisation)
+        self.fields["authorising_officer_organisation"].queryset = Organisation.objects.filter(
+            kind__in=["police_force", "police_unit"]).order_by("name")
+        self.fields["match_threshold"].help_text = (
+            f"Default {services.default_match_threshold():.2f}. Lower only with a justification and approver.")
+
+
+@login_required
+def deployment_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "deployments/deployment_list.html", {
+        "deployments": selectors.deployments_visible_to(request.user).order_by("-starts_at"),
+        "can_plan": request.user.has_perm("deployments.add_deployment"),
+    })
+
+
+@login_required
+@_handled
+def deployment_create(request: HttpRequest) -> HttpResponse:
+    form = DeploymentForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        agreements = list(data.pop("agreements"))
+        try:
+            deployment = services.deployment_plan(actor=request.user, agreements=agreements, fields=data)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+            for field, problems in (error.details or {}).items() if isinstance(error.details, dict) else []:
+                if field in form.fields:
+                    form.add_error(field, problems)
+        else:
+            messages.success(request, f"Deployment {deployment.reference} planned.")
+            return redirect("deployment-detail", deployment.pk)
+    return render(request, "deployments/deployment_form.html", {"form": form})
+
+
+@login_required
+@_handled
+def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = selectors.deployment_get(user=request.user, pk=pk)
+    user = request.user
+    can_operate = user.has_perm("deployments.operate_deployment") and user.has_perm(
+        "deployments.operate_deployment", deployment)
+    return render(request, "deployments/deployment_detail.html", {
+        "deployment": deployment,
+        "cameras": deployment.cameras.all(),
+        "reviews": deployment.watchlist_reviews.all()[:10],
+        "figures": selectors.deployment_figures(deployment=deployment),
+        "alerts": selectors.alerts_visible_to(user).filter(deployment=deployment)[:50],
+        "watchlist_count": services.watchlist_images_for(deployment).count(),
+        "can_operate": can_operate,
+        "statuses": DeploymentStatus,
+        "new_key": request.session.pop("camera_key", None),
+    })
+
+
+@login_required
+@require_POST
+@_handled
+def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = selectors.deployment_get(user=request.user, pk=pk)
+    action = request.POST.get("action", "")
+    try:
+        if action == "review":
+            services.watchlist_review_record(actor=request.user, deployment=deployment, notes=request.POST.get("notes", ""))
+            messages.success(request, "Watchlist review recorded.")
+        elif action == "go_live":
+            services.deployment_go_live(actor=request.user, deployment=deployment)
+            messages.success(request, "The deployment is live.")
+        elif action == "pause":
+            services.deployment_pause(actor=request.user, deployment=deployment, reason=request.POST.get("reason", ""))
+            messages.success(request, "Paused. A new watchlist review is needed before going live again.")
+        elif action == "end":
+            services.deployment_end(actor=request.user, deployment=deployment,
+                                    reason=request.POST.get("reason", "") or "Ended by the operator.")
+            messages.success(request, "The deployment has ended.")
+        elif action == "add_camera":
+            services.camera_add(actor=request.user, deployment=deployment, name=request.POST.get("name", ""),
+                                location=request.POST.get("location", ""), direction=request.POST.get("direction", ""))
+            messages.success(request, "Camera added.")
+        elif action == "camera_key":
+            camera = deployment.cameras.filter(pk=request.POST.get("camera")).first()
+            if camera is None:
+                raise NotFound("No such camera.")
+            request.session["camera_key"] = {"camera": camera.name,
+                                             "key": services.camera_issue_ingest_key(actor=request.user, camera=camera)}
+        else:
+            messages.error(request, "Unknown action.")
+    except (NotFound, PermissionRefused):
+        raise
+    except ApplicationError as error:
+        return _back_with_error(request, error, "deployment-detail", deployment.pk)
+    return redirect("deployment-detail", deployment.pk)
+
+
+# --- review queue ----------------------------------------------------------------------------------
+
+@login_required
+@_handled
+def review_queue(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("deployments.review_alerts_deployment"):
+        raise PermissionRefused("Only reviewers see the review queue.")
+    return render(request, "deployments/review_queue.html", {"alerts": selectors.review_queue(user=request.user)})
+
+
+@login_required
+@require_GET
+@_handled
+def review_queue_json(request: HttpRequest) -> JsonResponse:
+    """Polled every ~2 s by the queue page. Holds no image and no other reviewer's decision."""
+    if not request.user.has_perm("deployments.review_alerts_deployment"):
+        raise PermissionRefused("Only reviewers see the review queue.")
+    response = JsonResponse({"alerts": selectors.review_queue(user=request.user)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@_handled
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = selectors.alert_get(user=request.user, pk=pk)
+    user = request.user
+    can_review = user.has_perm("deployments.review_alerts_deployment") and user.has_perm(
+        "deployments.review_alerts_deployment", alert.deployment)
+    crop = None
+    if can_review:
+        crop = base64.b64encode(services.alert_probe_crop(actor=user, alert=alert)).decode()
+    reviews = selectors.alert_reviews_visible(user=user, alert=alert)
+    decided = alert.reviews.filter(reviewer=user).exists()
+    can_disclose = alert.status == AlertStatus.CONFIRMED and user.has_perm(
+        "deployments.disclose_alerts_deployment") and user.has_perm("deployments.disclose_alerts_deployment",
+                                                                    alert.deployment)
+    supplier = alert.agreement.supplying_organisation
+    recipients = [supplier] + ([supplier.parent] if supplier.parent_id else [])
+    response = render(request, "deployments/alert_detail.html", {
+        "alert": alert, "crop": crop, "reviews": reviews, "decided": decided,
+        "can_review": can_review and alert.status == AlertStatus.PENDING and not decided,
+        "can_disclose": can_disclose, "recipients": recipients, "channels": DisclosureChannel.choices,
+        "reasons": RejectionReason.choices, "disclosures": alert.disclosures.all(),
+    })
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+@_handled
+def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = selectors.alert_get(user=request.user, pk=pk)
+    decision = request.POST.get("decision", "")
+    try:
+        alert = services.alert_review(actor=request.user, alert=alert, decision=decision,
+                                      reason=request.POST.get("reason", ""), notes=request.POST.get("notes", ""))
+    except (NotFound, PermissionRefused) as error:
+        if isinstance(error, PermissionRefused) and error.code == "police_reviewer_required":
+            return _back_with_error(request, error, "alert-detail", pk)
+        raise
+    except ApplicationError as error:
+        return _back_with_error(request, error, "alert-detail", pk)
+    label = dict(ReviewDecision.choices)[decision].split(":")[0]
+    messages.success(request, f"Your decision ({label.lower()}) is recorded. The alert is "
+                              f"{alert.get_status_display().lower()}.")
+    return redirect("alert-detail", pk)
+
+
+@login_required
+@require_POST
+@_handled
+def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = selectors.alert_get(user=request.user, pk=pk)
+    organisation = Organisation.objects.filter(pk=request.POST.get("recipient_organisation") or 0).first()
+    if organisation is None:
+        messages.error(request, "Choose the receiving force or unit.")
+        return redirect("alert-detail", pk)
+    try:
+        services.alert_disclose(actor=request.user, alert=alert, recipient_organisation=organisation,
+                                recipient=request.POST.get("recipient", ""), channel=request.POST.get("channel", ""),
+                                justification=request.POST.get("justification", ""))
+    except (NotFound, PermissionRefused):
+        raise
+    except ApplicationError as error:
+        return _back_with_error(request, error, "alert-detail", pk)
+    messages.success(request, f"Disclosed to {organisation}. The disclosure is in the audit log.")
+    return redirect("alert-detail", pk)
+
+
+@login_required
+def disclosure_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "deployments/disclosure_list.html", {
+        "disclosures": selectors.disclosures_visible_to(request.user)[:200],
+    })

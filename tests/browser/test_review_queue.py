@@ -1,0 +1,92 @@
+"""Two reviewers have the review queue open; a new alert appears in both without a reload, and
+each confirms it independently (the second is a police reviewer, as the agreement requires)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.browser.conftest import CHROMIUM
+from tests.conftest import require
+from tests.recognition.deployments.conftest import (  # noqa: F401 - fixtures
+    enrolled_image_row,
+    live_deployment,
+    people,
+    planned_deployment,
+    raise_alert,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def two_reviewers_browser():
+    require(shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        contexts = [browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB") for _ in range(2)]
+        pages = [context.new_page() for context in contexts]
+        for page in pages:
+            page.set_default_timeout(15000)
+        yield pages
+        for context in contexts:
+            context.close()
+        browser.close()
+
+
+def sign_in(page, live_server, username, password):
+    page.goto(f"{live_server.url}/sign-in/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("header.top")
+
+
+def test_new_alert_appears_without_reload_and_two_reviewers_confirm(
+        two_reviewers_browser, live_server, cast, people, live_deployment, active_agreement, artifacts_dir):
+    operator_page, police_page = two_reviewers_browser
+    sign_in(operator_page, live_server, people.reviewer_a.username, cast.password)
+    sign_in(police_page, live_server, people.police_reviewer.username, cast.password)
+    for page in (operator_page, police_page):
+        page.click("text=Review queue")
+        page.wait_for_selector("#review-queue tr.empty")
+        # Mark the document: a reload would lose this property.
+        page.evaluate("window.__noReload = true")
+
+    image = enrolled_image_row(active_agreement, cast.camden, subject="KX-SUBJ-0042")
+    alert = raise_alert(live_deployment, image, score=0.81)
+
+    for page in (operator_page, police_page):
+        row = page.wait_for_selector(f"#review-queue tr[data-alert='{alert.pk}']", timeout=10000)
+        assert "KX-SUBJ-0042" in row.inner_text() and "awaiting you" in row.inner_text()
+        assert page.evaluate("window.__noReload") is True
+    operator_page.screenshot(path=str(artifacts_dir / "review-queue-new-alert.png"), full_page=True)
+
+    # First reviewer confirms; the police reviewer's queue still says nothing about that decision.
+    operator_page.click(f"#review-queue tr[data-alert='{alert.pk}'] a")
+    operator_page.click("#confirm")
+    operator_page.wait_for_selector("text=Waiting for a second, independent reviewer")
+    police_page.wait_for_timeout(2500)  # at least one poll after the first decision
+    police_row = police_page.inner_text(f"#review-queue tr[data-alert='{alert.pk}']")
+    assert "awaiting you" in police_row and "confirm" not in police_row.lower()
+
+    police_page.click(f"#review-queue tr[data-alert='{alert.pk}'] a")
+    assert police_page.locator("#decisions").count() == 0  # the first decision is hidden until they decide
+    police_page.click("#confirm")
+    police_page.wait_for_selector("#alert-status:has-text('Confirmed')")
+    assert police_page.locator("#decisions tbody tr").count() == 2
+    police_page.screenshot(path=str(artifacts_dir / "review-alert-confirmed.png"), full_page=True)
+
+    # The operator's queue empties by itself.
+    operator_page.click("text=Review queue")
+    operator_page.wait_for_selector("#review-queue tr.empty")
+    alert.refresh_from_db()
+    assert alert.status == "confirmed"

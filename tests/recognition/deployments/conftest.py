@@ -1,0 +1,147 @@
+"""Fixtures for deployments, live matching, review and disclosure."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from governance.organisations.roles import Role
+from governance.organisations.services import user_create
+
+
+class People:
+    def __init__(self, cast):
+        def user(name, org, *roles):
+            return user_create(actor=None, username=name, organisation=org, roles=list(roles), password=cast.password)
+
+        self.reviewer_a = cast.estate_reviewer
+        self.reviewer_b = user("reviewer2.estate", cast.estate, Role.REVIEWER)
+        self.police_reviewer = user("reviewer.camden", cast.camden, Role.POLICE_REVIEWER)
+        self.camden_submitter = user("api.camden", cast.camden, Role.FORCE_SUBMITTER)
+        self.btp_submitter = user("api.btp", cast.btp, Role.FORCE_SUBMITTER)
+
+
+@pytest.fixture
+def people(cast) -> People:
+    return People(cast)
+
+
+def deployment_fields(cast, **overrides) -> dict:
+    now = timezone.now()
+    fields = {
+        "name": "Granary Square overt LFR",
+        "site": "King's Cross estate, Granary Square",
+        "purpose": "Locate people wanted by the courts for serious offences.",
+        "starts_at": now - timedelta(hours=1),
+        "ends_at": now + timedelta(hours=8),
+        "authorising_officer_name": "A. Example",
+        "authorising_officer_rank": "Superintendent",
+        "authorising_officer_organisation": cast.met,
+        "watchlist_justification": "People wanted on warrant for violent offences, images under DSA with Camden.",
+        "location_justification": "Repeated robberies in the square; intelligence that wanted people frequent it.",
+        "public_notice": "Signs at every entrance; notice on the estate website 48 hours ahead.",
+        "public_notice_given_on": timezone.localdate() - timedelta(days=2),
+    }
+    fields.update(overrides)
+    return fields
+
+
+@pytest.fixture
+def planned_deployment(cast, active_agreement):
+    from recognition.deployments import services
+
+    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement],
+                                          fields=deployment_fields(cast))
+    deployment.camera = services.camera_add(actor=cast.estate_dpo, deployment=deployment, name="GS-1",
+                                            location="Granary Square, north steps", direction="South towards the canal")
+    return deployment
+
+
+def go_live(cast, deployment):
+    from recognition.deployments import services
+
+    services.watchlist_review_record(actor=cast.estate_dpo, deployment=deployment,
+                                     notes="All images current, wanted category only, none older than 12 months.")
+    return services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+
+
+@pytest.fixture
+def live_deployment(cast, planned_deployment):
+    deployment = go_live(cast, planned_deployment)
+    deployment.camera = planned_deployment.camera
+    return deployment
+
+
+def enrolled_image_row(agreement, supplier, *, subject="KX-SUBJ-0001"):
+    """A watchlist image row marked enrolled (for rule tests that need no engine)."""
+    from governance.watchlist.models import ImageStatus, WatchlistImage
+
+    today = timezone.localdate()
+    return WatchlistImage.objects.create(
+        agreement=agreement, supplying_organisation=supplier, supplying_force=supplier.force or supplier,
+        subject_reference=subject, custody_category="wanted", schedule8_condition="sch8_1",
+        custody_reference="CUST/1", image_taken_on=today - timedelta(days=10), shared_on=today,
+        received_at=timezone.now(), status=ImageStatus.ENROLLED, sha256=subject.encode().hex()[:64],
+    )
+
+
+def raise_alert(deployment, image, *, score=0.9, seen_at=None):
+    from recognition.deployments.services import Sighting, alert_record_sighting
+
+    alert, _created = alert_record_sighting(sighting=Sighting(
+        deployment_id=deployment.pk, camera_id=deployment.cameras.first().pk, image_id=image.pk, score=score,
+        threshold=deployment.match_threshold, crop_jpeg=b"\xff\xd8\xff-test-crop", seen_at=seen_at or timezone.now(),
+    ))
+    return alert
+
+
+# --- faces -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def engine():
+    """The process's engine (weights converted by the setup step; skipped if absent)."""
+    from recognition.engine.config import load_config
+    from tests.conftest import require
+
+    require(load_config().weights_path.is_file(), "engine weights missing (run the setup step)")
+    from recognition.engine import get_engine
+
+    return get_engine()
+
+
+def jpeg(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=92)
+    return out.getvalue()
+
+
+def compose_frame(faces_dir: Path, photos: list[str], *, size=(640, 480)) -> bytes:
+    """A camera-like frame: dev photos (250x250 LFW faces) side by side on a grey street."""
+    from PIL import Image
+
+    frame = Image.new("RGB", size, (96, 100, 104))
+    x = 10
+    for name in photos:
+        person = name.rsplit("_", 1)[0]
+        photo = Image.open(faces_dir / "dev" / person / f"{name}.jpg").convert("RGB").resize((200, 200))
+        frame.paste(photo, (x, 140))
+        x += 210
+    return jpeg(frame)
+
+
+def upload_and_enrol(agreement, submitter, faces_dir: Path, photo: str, *, subject: str):
+    """Enrol through H2's real path: upload service → (on commit) enrolment task in-process."""
+    from governance.watchlist.services import Provenance, watchlist_image_upload
+
+    person = photo.rsplit("_", 1)[0]
+    data = (faces_dir / "dev" / person / f"{photo}.jpg").read_bytes()
+    image = watchlist_image_upload(
+        actor=submitter, agreement_id=agreement.pk, image_bytes=data,
+        provenance=Provenance(subject_reference=subject, custody_category="wanted", custody_reference="CUST/9/1",
+                              image_taken_on=timezone.localdate() - timedelta(days=20)),
+    )
+    return image

@@ -1,0 +1,139 @@
+"""Planning and going live: the Authorising Officer's record, the threshold, the watchlist review."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from governance.audit.models import AuditEvent
+from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
+from recognition.deployments import services
+from recognition.deployments.models import DeploymentStatus
+from tests.recognition.deployments.conftest import deployment_fields, enrolled_image_row, go_live
+
+pytestmark = pytest.mark.django_db
+
+
+def test_lower_threshold_without_justification_and_approver_is_refused(cast, active_agreement):
+    with pytest.raises(ValidationFailed) as refused:
+        services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement],
+                                 fields=deployment_fields(cast, match_threshold=0.5))
+    assert refused.value.code == "threshold_justification_required"
+    with pytest.raises(ValidationFailed):
+        services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(
+            cast, match_threshold=0.5, threshold_justification="Poor lighting under the canopy lowers scores."))
+    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(
+        cast, match_threshold=0.5, threshold_justification="Poor lighting under the canopy lowers scores.",
+        threshold_approved_by_name="Ch Supt B. Example"))
+    assert deployment.threshold_approved_at is not None
+    planned = AuditEvent.objects.get(event="deployment.planned", target_id=str(deployment.pk))
+    assert planned.details["threshold"] == 0.5
+
+
+def test_default_threshold_comes_from_the_engine_and_raising_it_needs_no_justification(cast, active_agreement):
+    from recognition.engine.config import load_config
+
+    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement],
+                                          fields=deployment_fields(cast))
+    assert deployment.match_threshold == pytest.approx(load_config().match_threshold)
+    services.deployment_set_threshold(actor=cast.estate_dpo, deployment=deployment, threshold=0.7)
+    with pytest.raises(ValidationFailed):
+        services.deployment_set_threshold(actor=cast.estate_dpo, deployment=deployment, threshold=0.4)
+
+
+def test_written_justifications_are_required(cast, active_agreement):
+    with pytest.raises(ValidationFailed) as refused:
+        services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement],
+                                 fields=deployment_fields(cast, watchlist_justification="", location_justification="x"))
+    assert set(refused.value.details) == {"watchlist_justification", "location_justification"}
+
+
+def test_only_active_agreements_with_the_operator_and_only_its_dpo(cast, submitted_agreement, active_agreement):
+    with pytest.raises(PermissionRefused):
+        services.deployment_plan(actor=cast.estate_reviewer, agreements=[active_agreement], fields=deployment_fields(cast))
+    with pytest.raises(PermissionRefused):
+        services.deployment_plan(actor=cast.met_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
+    with pytest.raises(ValidationFailed) as refused:
+        services.deployment_plan(actor=cast.other_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
+    assert refused.value.code == "agreement_not_for_operator"
+
+
+def test_go_live_without_a_watchlist_review_is_refused(cast, planned_deployment):
+    with pytest.raises(StateConflict) as refused:
+        services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+    assert refused.value.code == "watchlist_review_required"
+    deployment = go_live(cast, planned_deployment)
+    assert deployment.status == DeploymentStatus.LIVE
+
+
+def test_each_go_live_needs_its_own_review(cast, live_deployment):
+    services.deployment_pause(actor=cast.estate_dpo, deployment=live_deployment, reason="Rain, cameras blinded.")
+    with pytest.raises(StateConflict) as refused:
+        services.deployment_go_live(actor=cast.estate_dpo, deployment=live_deployment)
+    assert refused.value.code == "watchlist_review_required"
+    assert go_live(cast, live_deployment).status == DeploymentStatus.LIVE
+
+
+def test_a_review_goes_stale_and_a_changed_watchlist_needs_a_new_review(cast, active_agreement):
+    planned_deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement],
+                                                  fields=deployment_fields(cast, ends_at=timezone.now() + timedelta(days=3)))
+    services.watchlist_review_record(actor=cast.estate_dpo, deployment=planned_deployment,
+                                     notes="Reviewed: all wanted, all current.")
+    enrolled_image_row(active_agreement, cast.camden)
+    with pytest.raises(StateConflict) as refused:
+        services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+    assert refused.value.code == "watchlist_changed_since_review"
+    services.watchlist_review_record(actor=cast.estate_dpo, deployment=planned_deployment,
+                                     notes="Reviewed again after the new image.")
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        with pytest.raises(StateConflict) as stale:
+            services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+    assert stale.value.code == "watchlist_review_stale"
+
+
+def test_go_live_outside_the_window_is_refused(cast, active_agreement):
+    now = timezone.now()
+    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(
+        cast, starts_at=now + timedelta(hours=2), ends_at=now + timedelta(hours=6)))
+    services.watchlist_review_record(actor=cast.estate_dpo, deployment=deployment, notes="Reviewed the day before.")
+    with pytest.raises(StateConflict) as refused:
+        services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+    assert refused.value.code == "outside_window"
+
+
+def test_go_live_needs_an_active_agreement(cast, planned_deployment, active_agreement):
+    from governance.agreements.models import Agreement, AgreementStatus
+
+    Agreement.objects.filter(pk=active_agreement.pk).update(status=AgreementStatus.TERMINATED)
+    services.watchlist_review_record(actor=cast.estate_dpo, deployment=planned_deployment, notes="Reviewed: none left.")
+    with pytest.raises(StateConflict) as refused:
+        services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+    assert refused.value.code == "no_active_agreement"
+
+
+def test_deployment_ends_by_itself_at_ends_at(cast, live_deployment):
+    from recognition.deployments.tasks import deployments_end_due
+
+    assert deployments_end_due() == 0
+    with time_machine.travel(live_deployment.ends_at + timedelta(minutes=1)):
+        assert deployments_end_due() == 1
+        assert deployments_end_due() == 0
+    live_deployment.refresh_from_db()
+    assert live_deployment.status == DeploymentStatus.ENDED
+    event = AuditEvent.objects.get(event="deployment.ended", target_id=str(live_deployment.pk))
+    assert event.actor_username == "system"
+
+
+def test_other_organisations_cannot_see_and_regulators_cannot_operate(cast, planned_deployment):
+    with pytest.raises(NotFound):
+        services.watchlist_review_record(actor=cast.other_dpo, deployment=planned_deployment, notes="Not mine at all.")
+    with pytest.raises(PermissionRefused):
+        services.watchlist_review_record(actor=cast.regulator, deployment=planned_deployment, notes="Regulators read.")
+    from recognition.deployments.selectors import deployments_visible_to
+
+    assert list(deployments_visible_to(cast.regulator)) == [planned_deployment]
+    assert list(deployments_visible_to(cast.other_dpo)) == []
+    assert list(deployments_visible_to(cast.camden_dpo)) == [planned_deployment]  # supplying unit

@@ -1,0 +1,121 @@
+"""Frame ingestion: authentication, limits, refusal outside a live deployment, load shedding."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+from rest_framework.test import APIClient
+
+from recognition.deployments import frames, services
+from recognition.deployments.models import FaceScanCounter
+
+pytestmark = pytest.mark.django_db
+
+
+def small_jpeg(size=(64, 48)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (90, 90, 90)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def camera_client(cast, camera) -> APIClient:
+    secret = services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Camera {secret}")
+    return client
+
+
+def post_frame(client, camera, data: bytes, name="f.jpg"):
+    return client.post(f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile(name, data)},
+                       format="multipart")
+
+
+def counters(camera) -> dict:
+    row = FaceScanCounter.objects.filter(camera=camera).first()
+    return {} if row is None else {k: getattr(row, k) for k in
+                                   ("faces_scanned", "frames_processed", "frames_shed", "frames_refused", "alerts_raised")}
+
+
+def test_frames_outside_a_live_deployment_are_refused(cast, planned_deployment):
+    camera = planned_deployment.camera
+    response = post_frame(camera_client(cast, camera), camera, small_jpeg())
+    assert response.status_code == 409 and response.json()["error"]["code"] == "deployment_not_live"
+    assert counters(camera)["frames_refused"] == 1
+
+
+def test_frames_after_the_deployment_ended_are_refused(cast, live_deployment):
+    services.deployment_end(actor=cast.estate_dpo, deployment=live_deployment, reason="Operation complete.")
+    response = post_frame(camera_client(cast, live_deployment.camera), live_deployment.camera, small_jpeg())
+    assert response.status_code == 409
+
+
+def test_a_frame_without_faces_is_processed_and_only_counted(cast, live_deployment, monkeypatch):
+    class NoFaces:
+        def analyse(self, images):
+            return [[] for _ in images]
+
+    monkeypatch.setattr("recognition.engine.get_engine", lambda: NoFaces())
+    camera = live_deployment.camera
+    response = post_frame(camera_client(cast, camera), camera, small_jpeg())
+    assert response.status_code == 202, response.content
+    assert counters(camera) == {"faces_scanned": 0, "frames_processed": 1, "frames_shed": 0, "frames_refused": 0,
+                                "alerts_raised": 0}
+    assert frames.inflight_count(camera.pk) == 0
+
+
+def test_camera_keys_are_checked(cast, live_deployment, active_agreement):
+    camera = live_deployment.camera
+    anonymous = APIClient()
+    assert post_frame(anonymous, camera, small_jpeg()).status_code == 401
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION="Camera cam_not-a-real-key")
+    assert post_frame(wrong, camera, small_jpeg()).status_code == 401
+    other = services.camera_add(actor=cast.estate_dpo, deployment=live_deployment, name="GS-2", location="East gate",
+                                direction="West")
+    client = camera_client(cast, camera)
+    assert post_frame(client, other, small_jpeg()).status_code == 404
+    # A session user (even the DPO) cannot post frames: only a camera gateway's key.
+    session = APIClient()
+    session.force_authenticate(cast.estate_dpo)
+    assert post_frame(session, camera, small_jpeg()).status_code in (401, 403, 404)
+
+
+def test_bad_frames_are_refused(cast, live_deployment, settings):
+    camera = live_deployment.camera
+    client = camera_client(cast, camera)
+    assert post_frame(client, camera, b"GIF89a" + b"\0" * 100, "f.gif").status_code == 415
+    assert post_frame(client, camera, b"not an image at all").status_code == 415
+    settings.OVERSIGHT_FRAME_MAX_PIXELS = 100
+    response = post_frame(client, camera, small_jpeg())
+    assert response.status_code == 400 and response.json()["error"]["code"] == "too_many_pixels"
+    settings.OVERSIGHT_FRAME_MAX_BYTES = 200
+    assert post_frame(client, camera, small_jpeg((400, 400))).status_code == 413
+    missing = client.post(f"/api/v1/cameras/{camera.pk}/frames/", {}, format="multipart")
+    assert missing.status_code == 400
+
+
+def test_overload_sheds_frames_and_counts_them(cast, live_deployment, settings):
+    camera = live_deployment.camera
+    settings.OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA = 2
+    client = camera_client(cast, camera)
+    frames.inflight_acquire(camera.pk)
+    frames.inflight_acquire(camera.pk)  # two frames already waiting for a worker
+    try:
+        response = post_frame(client, camera, small_jpeg())
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "frames_shed" and response["Retry-After"] == "1"
+        assert counters(camera)["frames_shed"] == 1
+        assert frames.inflight_count(camera.pk) == 2
+    finally:
+        frames.inflight_release(camera.pk)
+        frames.inflight_release(camera.pk)
+
+
+def test_frame_store_deletes_on_read():
+    key = frames.frame_put(b"bytes")
+    assert frames.frame_take(key) == b"bytes"
+    assert frames.frame_take(key) is None
+    assert frames.frame_take("not-a-frame-key") is None
