@@ -7,6 +7,7 @@ watchlist operation. Bounded to a few hundred generated requests so it stays in 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 import schemathesis
@@ -19,6 +20,23 @@ from tests.governance.watchlist.support import upload
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 EXAMPLES_PER_OPERATION = 50
+
+
+@contextmanager
+def _keep_test_connection():
+    """Calling the WSGI app directly fires request_started/finished, whose handler closes the database
+    connection (and with it the test's transaction on PostgreSQL). Django's test client disconnects it
+    around each of its own requests (and reconnects it after), so do the same around the fuzz run."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_no_input_causes_a_server_error(camden_api, active_agreement, settings):
@@ -47,7 +65,8 @@ def test_no_input_causes_a_server_error(camden_api, active_agreement, settings):
             if response.status_code >= 500:
                 failures.append((case.method, case.formatted_path, response.status_code, response.get_data()[:300]))
 
-        exercise()
+        with _keep_test_connection():
+            exercise()
 
     print(f"fuzz: {counts['requests']} requests, statuses {sorted(counts['by_status'].items())}")
     assert counts["requests"] >= 200
