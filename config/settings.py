@@ -162,7 +162,7 @@ OVERSIGHT_MAX_DOCUMENT_BYTES = env.int("OVERSIGHT_MAX_DOCUMENT_BYTES", default=2
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "governance.api.tokens.RegisteredTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: every view states what it allows.

@@ -8,6 +8,10 @@ class RecognitionConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import worker_process_init
 
+        # Registers recognition's watchlist-image handlers (enrol on upload, erase templates on
+        # withdrawal) with governance's registry.
+        from recognition import enrolment  # noqa: F401
+
         worker_process_init.connect(_load_engine_in_worker_process, weak=False)
 
 

@@ -32,7 +32,3 @@ class FaceTemplate(models.Model):
     def __str__(self) -> str:
         return f"Face template of image #{self.image_id}"
 
-
-# Registers recognition's handlers for watchlist images (enrol on upload, erase templates on
-# withdrawal). Imported here because models modules are loaded for every process at django.setup().
-from recognition import enrolment  # noqa: E402, F401

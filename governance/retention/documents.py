@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from governance.pdf import render_pdf
+
 
 def certificates_render_pdf(*, certificates: list, title: str, run=None) -> bytes:
-    from weasyprint import HTML
-
     html = render_to_string("retention/certificates_pdf.html", {
         "certificates": certificates, "title": title, "run": run, "generated_at": timezone.now(),
     })
-    return HTML(string=html).write_pdf()
+    return render_pdf(html)
