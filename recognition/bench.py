@@ -192,14 +192,28 @@ def section_choice(report: Report, engine, data: dict) -> None:
     report.add("")
 
 
-def _throughput(fn, crops: np.ndarray, *, batch: int, seconds: float) -> float:
-    fn(crops[:batch])  # warm-up: allocator, oneDNN primitives
+def _rate(fn, crops: np.ndarray, *, batch: int, seconds: float) -> float:
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         for offset in range(0, len(crops) - batch + 1, batch):
             fn(crops[offset:offset + batch])
             done += batch
     return done / (time.perf_counter() - start)
+
+
+def _best_of_rounds(contenders: dict, crops: np.ndarray, *, seconds: float, rounds: int = 4) -> dict:
+    """Interleave the contenders in short rounds and keep each one's best round.
+
+    The reference machine is shared (other processes come and go); interleaving exposes every contender to the same
+    background load, and the best round is the least disturbed estimate of what each can do.
+    """
+    for fn, batch in contenders.values():
+        fn(crops[:batch])  # warm-up: allocator, oneDNN primitives
+    best = {name: 0.0 for name in contenders}
+    for _ in range(rounds):
+        for name, (fn, batch) in contenders.items():
+            best[name] = max(best[name], _rate(fn, crops, batch=batch, seconds=seconds / rounds))
+    return best
 
 
 def section_throughput(report: Report, engine, data: dict, *, seconds: float) -> None:
@@ -229,19 +243,21 @@ def section_throughput(report: Report, engine, data: dict, *, seconds: float) ->
         with torch.no_grad():
             stock((torch.from_numpy(batch).permute(0, 3, 1, 2).float() - 127.5) / 128)
 
-    rows = []
-    cv_rate = _throughput(opencv, crops, batch=1, seconds=seconds)
-    for batch in (1, 32):
-        ours = _throughput(engine.embed_crops, crops, batch=batch, seconds=seconds)
-        base = _throughput(stock_fp32, crops, batch=batch, seconds=seconds)
-        rows.append((batch, ours, base))
+    best = _best_of_rounds({
+        "opencv": (opencv, 1),
+        "ours-1": (engine.embed_crops, 1), "stock-1": (stock_fp32, 1),
+        "ours-32": (engine.embed_crops, 32), "stock-32": (stock_fp32, 32),
+    }, crops, seconds=seconds)
+    cv_rate = best["opencv"]
     report.add("## Embedding throughput (same production crops, same run, CPU)")
     report.add("")
     report.add("| batch | product embedder (faces/s) | stock InceptionResnetV1 fp32 (faces/s) | OpenCV DNN, original graph, batch 1 (faces/s) | product / OpenCV |")
     report.add("| --- | --- | --- | --- | --- |")
-    for batch, ours, base in rows:
+    for batch in (1, 32):
+        ours, base = best[f"ours-{batch}"], best[f"stock-{batch}"]
         report.add(f"| {batch} | {ours:.1f} | {base:.1f} | {cv_rate:.1f} | {ours / cv_rate:.2f}x |")
     report.add("")
+    report.add(f"- Each figure is the best of 4 interleaved rounds ({seconds / 4:.1f} s each) of the five contenders.")
     report.add(f"- Product embedder: {engine.precision}, folded batch norms, channels-last, frozen TorchScript "
                f"(oneDNN), flip averaging {'on' if engine.flip_average else 'off'}; {torch.get_num_threads()} threads.")
     report.add("")
@@ -282,17 +298,21 @@ def section_end_to_end(report: Report, engine, data: dict, *, seconds: float) ->
                 device=engine.device, min_face_size=min_size, thresholds=engine.config.detection_thresholds)
             faces_per_frame = [len(f) for f in engine.detect(frames)]
             engine.analyse(frames[:1])
-            done, detect_time, start = 0, 0.0, time.perf_counter()
-            while time.perf_counter() - start < seconds:
-                for frame in frames:
-                    t0 = time.perf_counter()
-                    faces = engine.detect([frame])
-                    detect_time += time.perf_counter() - t0
-                    engine.embed_faces([frame], faces)
-                    done += 1
-            elapsed = time.perf_counter() - start
+            best_rate, best_share = 0.0, 0.0
+            for _ in range(4):  # best of 4 rounds, as for throughput (shared machine)
+                done, detect_time, start = 0, 0.0, time.perf_counter()
+                while time.perf_counter() - start < seconds / 4:
+                    for frame in frames:
+                        t0 = time.perf_counter()
+                        faces = engine.detect([frame])
+                        detect_time += time.perf_counter() - t0
+                        engine.embed_faces([frame], faces)
+                        done += 1
+                elapsed = time.perf_counter() - start
+                if done / elapsed > best_rate:
+                    best_rate, best_share = done / elapsed, detect_time / elapsed
             label = f"{min_size} (production default)" if min_size == engine.config.min_face_size else str(min_size)
-            report.add(f"| {label} | {faces_per_frame} | **{done / elapsed:.1f}** | {detect_time / elapsed:.0%} |")
+            report.add(f"| {label} | {faces_per_frame} | **{best_rate:.1f}** | {best_share:.0%} |")
     finally:
         engine.detector = production
     report.add("")
@@ -347,7 +367,7 @@ def section_gallery(report: Report) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS-engine.md"))
-    parser.add_argument("--seconds", type=float, default=8.0, help="Measuring time per throughput figure.")
+    parser.add_argument("--seconds", type=float, default=12.0, help="Measuring time per throughput figure.")
     parser.add_argument("--skip-choice", action="store_true", help="Skip the preprocessing/precision grid.")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
