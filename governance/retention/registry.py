@@ -7,7 +7,9 @@ A rule provides:
   the sweep pages through it by primary key);
 - ``hold_keys(item)``: the (scope, target id) pairs whose legal hold would block erasing it;
 - ``erase(item, run_id)``: erase one item *inside the caller's transaction*, writing its deletion
-  certificates and audit event; returns how many things were erased; must be idempotent.
+  certificates and audit event; returns how many things were erased; must be idempotent;
+- optionally ``erase_batch(items, run_id)``: the same for a whole batch at once (bulk updates, one
+  audit event naming every item), for kinds of data that fall due in the hundreds of thousands.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class RetentionRule:
     erase: Callable[[Any, str | None], int]
     hold_keys: Callable[[Any], list[tuple[str, str]]] = field(default=lambda item: [])
     describe: Callable[[Any], str] = field(default=str)
+    erase_batch: Callable[[list[Any], str | None], int] | None = None
 
 
 _RULES: dict[str, RetentionRule] = {}

@@ -114,10 +114,12 @@ def retention_sweep(*, at: datetime | None = None, batch_size: int = 500, trigge
                     items = list(batch[:batch_size])
                     if not items:
                         break
-                    for item in items:
-                        if _is_held(rule, item, holds):
-                            held += 1
-                        else:
+                    unheld = [item for item in items if not _is_held(rule, item, holds)]
+                    held += len(items) - len(unheld)
+                    if rule.erase_batch is not None:
+                        erased += rule.erase_batch(unheld, run_id) if unheld else 0
+                    else:
+                        for item in unheld:
                             erased += rule.erase(item, run_id)
                     last_pk = items[-1].pk
                     run.erased_counts[rule.code] = erased
