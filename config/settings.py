@@ -280,6 +280,8 @@ OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA = env.int("OVERSIGHT_FRAMES_IN_FLIGHT_PER_
 # Repeat sightings of one watchlist image at one deployment within this window attach to the open alert.
 OVERSIGHT_ALERT_DEDUP_MINUTES = env.int("OVERSIGHT_ALERT_DEDUP_MINUTES", default=10)
 OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS = env.int("OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS", default=24)
+# Review decisions and disclosure details are kept this long, then deleted / redacted (retention).
+OVERSIGHT_REVIEW_RECORD_RETENTION_DAYS = env.int("OVERSIGHT_REVIEW_RECORD_RETENTION_DAYS", default=2 * 365)
 # Disclosures without a reported outcome after this many days are chased on the dashboard.
 OVERSIGHT_OUTCOME_CHASE_DAYS = env.int("OVERSIGHT_OUTCOME_CHASE_DAYS", default=7)
 FACES_DIR = Path(env.str("OVERSIGHT_FACES_DIR", default=str(BASE_DIR.parent / "shared" / "faces")))

@@ -45,11 +45,11 @@ class EmbeddedBeat(threading.Thread):
                 ran.append(name)
             except Exception:  # keep the scheduler alive; the failure is logged with its traceback
                 logger.exception("Scheduled task %s failed", name)
-            finally:
-                close_old_connections()
         return ran
 
     def run(self) -> None:
         while not self.stopped.is_set():
             self.run_due()
+            # This thread's own database connection, as a request thread would after a request.
+            close_old_connections()
             self.stopped.wait(self.poll_seconds)

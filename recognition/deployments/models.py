@@ -174,7 +174,7 @@ class Alert(models.Model):
                                         related_name="alerts")
     subject_reference = models.CharField(max_length=64, help_text="Pseudonymous reference copied from the image.")
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="alerts")
-    score = models.FloatField(help_text="Best cosine similarity seen.")
+    score = models.FloatField(null=True, help_text="Best cosine similarity seen (erased with the crop at retention).")
     threshold = models.FloatField(help_text="The deployment's threshold when the alert was raised.")
     first_seen_at = models.DateTimeField(db_index=True)
     last_seen_at = models.DateTimeField()
@@ -188,9 +188,17 @@ class Alert(models.Model):
     status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.PENDING, db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=20, blank=True)
+    # Set when retention erased the alert data (crop, score, link to the image); the record of
+    # when and where an alert happened stays for statistics and the disclosure trail.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-first_seen_at"]
+        indexes = [
+            # The retention sweep's query: due and not yet erased, paged by primary key.
+            models.Index(fields=["retention_due_at", "id"], name="alert_retention_due_idx",
+                         condition=models.Q(erased_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return f"Alert #{self.pk} ({self.subject_reference}, {self.deployment.reference})"
@@ -263,6 +271,8 @@ class Disclosure(models.Model):
     outcome_reported_at = models.DateTimeField(null=True, blank=True)
     outcome_reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     outcome_reported_by_name = models.CharField(max_length=200, blank=True)
+    # Retention blanks the recipient, justification and notes after their own period.
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-disclosed_at"]

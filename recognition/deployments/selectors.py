@@ -56,7 +56,8 @@ def review_queue(*, user: User) -> list[dict]:
     decisions an alert already has (a pending alert with one decision could only be a
     confirmation). It says only whether *this* user has decided, and what.
     """
-    alerts = (Alert.objects.filter(deployment__in=deployments_reviewable_by(user), status=AlertStatus.PENDING)
+    alerts = (Alert.objects.filter(deployment__in=deployments_reviewable_by(user), status=AlertStatus.PENDING,
+                                   erased_at__isnull=True)
               .select_related("deployment", "camera", "agreement").order_by("first_seen_at"))
     mine = {r.alert_id: r for r in AlertReview.objects.filter(alert__in=alerts, reviewer=user)}
     rows = []
@@ -67,7 +68,7 @@ def review_queue(*, user: User) -> list[dict]:
             "deployment": alert.deployment.reference,
             "camera": alert.camera.name,
             "subject_reference": alert.subject_reference,
-            "score": round(alert.score, 3),
+            "score": round(alert.score, 3) if alert.score is not None else None,
             "threshold": alert.threshold,
             "first_seen_at": alert.first_seen_at.isoformat(),
             "last_seen_at": alert.last_seen_at.isoformat(),

@@ -350,7 +350,17 @@ def deployment_end(*, actor: User | None, deployment: Deployment, reason: str) -
         deployment.save(update_fields=["status", "ended_at", "end_reason"])
         audit_record(action=AuditAction.ALTERATION, event="deployment.ended", actor=actor, target=deployment,
                      justification=reason)
+        # Discard the deployment's gallery in every worker: a new gallery version makes each process
+        # drop its cached galleries; only live deployments ever build one again.
+        transaction.on_commit(_galleries_discard)
     return deployment
+
+
+def _galleries_discard() -> None:
+    from recognition.selectors import gallery_cache_clear, gallery_version_bump
+
+    gallery_version_bump()
+    gallery_cache_clear()
 
 
 def deployments_end_due(*, batch_size: int = 100) -> int:
@@ -468,6 +478,8 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
         reason = ""
     with transaction.atomic():
         alert = Alert.objects.select_for_update().select_related("agreement", "deployment").get(pk=alert.pk)
+        if alert.erased_at:
+            raise StateConflict("The alert's data was erased when its retention period ended.", code="alert_erased")
         if alert.status != AlertStatus.PENDING:
             raise StateConflict(f"The alert is already {alert.get_status_display().lower()}.", code="alert_closed")
         earlier = list(alert.reviews.all())
@@ -511,6 +523,8 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
 def alert_probe_crop(*, actor: User, alert: Alert, justification: str = "Two-person review of the alert.") -> bytes:
     """Decrypt the probe crop for a reviewer or DPO: a ``consultation`` event with the justification."""
     _require(actor, alert.deployment, "review_alerts_deployment", "Your role cannot see alert images.")
+    if alert.erased_at or not alert.probe_crop:
+        raise StateConflict("The alert's image was erased when its retention period ended.", code="alert_erased")
     with transaction.atomic():
         audit_record(action=AuditAction.CONSULTATION, event="alert.probe_viewed", actor=actor, target=alert,
                      justification=justification)
