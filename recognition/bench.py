@@ -354,10 +354,13 @@ def section_gallery(report: Report) -> None:
         rss_growth = _rss_gib() - rss_before
         gallery.search(probes[:2], k=5)
         times = []
-        for probe in probes:
-            t0 = time.perf_counter()
-            gallery.search(probe[None], k=5)
-            times.append((time.perf_counter() - t0) * 1000)
+        for probe in probes:  # best of 3 searches per probe: the machine is shared (see the load average below)
+            runs = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                gallery.search(probe[None], k=5)
+                runs.append((time.perf_counter() - t0) * 1000)
+            times.append(min(runs))
         ids, _ = gallery.search(probes[:5], k=5)
         stored = gallery._vectors[: len(gallery)]  # noqa: SLF001 - the benchmark checks exactness against it
         unit = torch.from_numpy(probes[:5] / np.linalg.norm(probes[:5], axis=1, keepdims=True))
@@ -376,7 +379,8 @@ def section_gallery(report: Report) -> None:
         del stored, brute, gallery
     report.add("")
     report.add("- Templates are stored as float16 and scored with fp32 accumulation, then re-ranked exactly in fp32 "
-               "(recognition/engine/gallery.py); one probe at a time, as live matching searches.")
+               "(recognition/engine/gallery.py); one probe at a time, as live matching searches; each probe's time is the "
+               "best of 3 identical searches.")
     report.add("")
 
 
