@@ -47,6 +47,10 @@ class Command(BaseCommand):
             self._historical(scenario, orgs)
             self._current(scenario, orgs, users)
             self._kings_cross_images(orgs)
+            self._current_watchlist(users)
+        # Enrolment ran on commit (in-process on the embedded default); now the deployment can be
+        # reviewed against exactly the enrolled images and go live.
+        self._live_deployment(orgs, users)
         self.stdout.write(self.style.SUCCESS(f"King's Cross scenario loaded: {len(orgs)} organisations, {len(users)} users."))
 
     def _organisations(self, scenario) -> dict[str, Organisation]:
@@ -124,3 +128,66 @@ class Command(BaseCommand):
                               f"recorded with provenance only ({with_bytes} with image bytes).")
         else:
             self.stdout.write(f"{count} King's Cross watchlist images recorded (stand-in faces from the dev set).")
+
+    # Stand-in faces for the current agreement's watchlist (pseudonymous references, never names).
+    CURRENT_WATCHLIST = (
+        ("Kofi_Annan/Kofi_Annan_0001.jpg", "MET-W-0001"),
+        ("Serena_Williams/Serena_Williams_0001.jpg", "MET-W-0002"),
+        ("Arnold_Schwarzenegger/Arnold_Schwarzenegger_0001.jpg", "MET-W-0003"),
+    )
+
+    def _current_agreement(self):
+        from governance.agreements.models import Agreement
+
+        return Agreement.objects.get(status=AgreementStatus.ACTIVE, supplying_organisation__short_name="met")
+
+    def _current_watchlist(self, users) -> None:
+        """Three images uploaded by Camden's submitter under the active Met agreement (enrolled on commit)."""
+        from governance.watchlist.services import Provenance, watchlist_image_upload
+
+        faces = settings.FACES_DIR / "dev"
+        if not faces.is_dir():
+            self.stdout.write(f"Note: {faces} not found; the live deployment has no watchlist images.")
+            return
+        agreement = self._current_agreement()
+        for photo, reference in self.CURRENT_WATCHLIST:
+            watchlist_image_upload(
+                actor=users["submitter.camden"], agreement_id=agreement.pk, image_bytes=(faces / photo).read_bytes(),
+                provenance=Provenance(subject_reference=reference, custody_category="charged",
+                                      custody_reference=f"CUST/{reference[-4:]}/2026",
+                                      image_taken_on=timezone.localdate() - timedelta(days=45)),
+            )
+
+    def _live_deployment(self, orgs, users) -> None:
+        """A live deployment at Granary Square with one camera, reviewed and authorised."""
+        from recognition.deployments import services as deployments
+
+        estate_dpo = users["dpo.estate"]
+        now = timezone.now()
+        deployment = deployments.deployment_plan(actor=estate_dpo, agreements=[self._current_agreement()], fields={
+            "name": "Granary Square overt LFR",
+            "site": "King's Cross estate, Granary Square",
+            "purpose": "Locate people charged with serious offences who are wanted on warrant.",
+            "starts_at": now - timedelta(hours=1),
+            "ends_at": now + timedelta(days=14),
+            "authorising_officer_name": "Supt. R. Baines",
+            "authorising_officer_rank": "Superintendent",
+            "authorising_officer_organisation": orgs["met"],
+            "watchlist_justification": "Only people charged with violent offences and wanted on warrant, supplied "
+                                       "under the force-level Met agreement; images under 12 months old.",
+            "location_justification": "Repeated robberies around Granary Square; intelligence that wanted people "
+                                      "use the square; overt, signed, limited to 14 days.",
+            "public_notice": "Signs at every entrance to the square; estate website notice 48 hours ahead.",
+            "public_notice_given_on": timezone.localdate() - timedelta(days=2),
+        })
+        camera = deployments.camera_add(actor=estate_dpo, deployment=deployment, name="GS-1",
+                                        location="Granary Square, north steps", direction="South towards the canal")
+        key = deployments.camera_issue_ingest_key(actor=estate_dpo, camera=camera)
+        deployments.watchlist_review_record(actor=estate_dpo, deployment=deployment,
+                                            notes="All images current, charged category only, none older than 12 months.")
+        deployments.deployment_go_live(actor=estate_dpo, deployment=deployment)
+        self.stdout.write(
+            f"Deployment {deployment.reference} is live with camera #{camera.pk} (GS-1). Send it frames with\n"
+            f"  python manage.py ingest_video VIDEO --camera {camera.pk}\n"
+            f"or POST /api/v1/cameras/{camera.pk}/frames/ with the header 'Authorization: Camera {key}'."
+        )

@@ -1,0 +1,35 @@
+"""The King's Cross scenario loads through the services into a product a newcomer can use at once."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from governance.agreements.models import Agreement, AgreementStatus
+from governance.agreements.rules import agreement_rule_breaches
+from governance.audit.services import audit_chain_verify
+
+pytestmark = [pytest.mark.faces, pytest.mark.slow]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scenario_has_the_register_a_live_deployment_and_an_intact_audit_trail(settings, faces_dir):
+    from governance.watchlist.models import ImageStatus, WatchlistImage
+    from recognition.deployments.models import Deployment, DeploymentStatus
+
+    settings.FACES_DIR = faces_dir
+    out = io.StringIO()
+    call_command("load_scenario", stdout=out)
+    historical = Agreement.objects.get(reference="KX-2016-BCU")
+    assert {b.code for b in agreement_rule_breaches(historical)} >= {"local_level_approval", "regulator_not_notified"}
+    current = Agreement.objects.get(status=AgreementStatus.ACTIVE)
+    assert agreement_rule_breaches(current) == []
+    assert WatchlistImage.objects.filter(agreement=current, status=ImageStatus.ENROLLED).count() == 3
+    deployment = Deployment.objects.get()
+    assert deployment.status == DeploymentStatus.LIVE and deployment.cameras.count() == 1
+    assert f"Deployment {deployment.reference} is live" in out.getvalue()
+    assert audit_chain_verify().ok
+    call_command("load_scenario", stdout=out)  # idempotent
+    assert "already loaded" in out.getvalue()
