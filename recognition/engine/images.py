@@ -10,10 +10,15 @@ header before any pixel is decoded (decompression-bomb guard).
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
+
+# Pillow's truncated-image tolerance is a process-wide flag that some libraries (WeasyPrint) switch on at import; a
+# truncated upload must still be rejected here, so decoding runs with the flag off under this lock.
+_STRICT_DECODE = threading.Lock()
 
 # Magic numbers of the accepted formats, checked before Pillow sees the bytes.
 _SIGNATURES = {
@@ -93,7 +98,12 @@ def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
                 f"The image is {width}x{height} ({width * height:,} pixels); the limit is {max_pixels:,} pixels.",
             )
         try:
-            image.load()
+            with _STRICT_DECODE:
+                tolerant, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+                try:
+                    image.load()
+                finally:
+                    ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
             image = ImageOps.exif_transpose(image)
             return image.convert("RGB")
         except (OSError, SyntaxError, ValueError) as exc:

@@ -76,3 +76,15 @@ def test_corrupt_png_body_is_rejected():
     with pytest.raises(ImageRejected) as caught:
         decode_image(bytes(data), max_pixels=LIMIT)
     assert caught.value.code in {"truncated_image", "not_an_image"}
+
+
+def test_truncated_images_are_rejected_even_when_pillow_is_set_to_tolerate_them(monkeypatch):
+    """Some libraries (WeasyPrint) switch Pillow's process-wide LOAD_TRUNCATED_IMAGES on at import."""
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    data = _encoded("JPEG", size=(400, 300))
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(data[: len(data) // 2], max_pixels=LIMIT)
+    assert caught.value.code == "truncated_image"
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the caller's setting is restored
