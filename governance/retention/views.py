@@ -20,7 +20,7 @@ from governance.retention.selectors import (
     retention_status,
 )
 from governance.retention.services import legal_hold_place, legal_hold_release
-from governance.web.views import _not_found_as_404
+from governance.web.errors import refusals_as_pages
 
 
 class LegalHoldForm(forms.Form):
@@ -36,7 +36,7 @@ class ReleaseForm(forms.Form):
 
 
 @login_required
-@_not_found_as_404
+@refusals_as_pages
 def retention_dashboard(request: HttpRequest) -> HttpResponse:
     status = retention_status(user=request.user)
     return render(request, "retention/dashboard.html", {
@@ -48,7 +48,7 @@ def retention_dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-@_not_found_as_404
+@refusals_as_pages
 def legal_hold_create(request: HttpRequest) -> HttpResponse:
     form = LegalHoldForm(request.POST)
     try:
@@ -64,7 +64,7 @@ def legal_hold_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-@_not_found_as_404
+@refusals_as_pages
 def legal_hold_end(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReleaseForm(request.POST)
     hold = LegalHold.objects.filter(pk=pk).first()
@@ -88,7 +88,7 @@ def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
 
 
 @login_required
-@_not_found_as_404
+@refusals_as_pages
 def certificate_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     certificate = deletion_certificate_get(user=request.user, pk=pk)
     if fmt == "json":
@@ -98,7 +98,7 @@ def certificate_download(request: HttpRequest, pk: int, fmt: str) -> HttpRespons
 
 
 @login_required
-@_not_found_as_404
+@refusals_as_pages
 def run_certificates_download(request: HttpRequest, run_id: str, fmt: str) -> HttpResponse:
     run = retention_run_get(user=request.user, run_id=run_id)
     certificates = list(deletion_certificates(user=request.user, run_id=str(run.run_id)))

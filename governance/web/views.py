@@ -7,8 +7,6 @@ another organisation are 404, exactly like objects that do not exist.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -32,6 +30,7 @@ from governance.audit.models import AuditAction
 from governance.audit.selectors import audit_events_search
 from governance.audit.services import audit_log_consult, audit_record
 from governance.errors import ApplicationError, NotFound, PermissionRefused
+from governance.web.errors import refusals_as_pages
 from governance.organisations.models import Organisation
 from governance.web.forms import (
     AgreementForm,
@@ -42,19 +41,6 @@ from governance.web.forms import (
     RenewForm,
     SignedDocumentForm,
 )
-
-
-def _not_found_as_404(view: Callable) -> Callable:
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from error
-        except PermissionRefused as error:
-            return render(request, "errors/403.html", {"message": error.message}, status=403)
-
-    return wrapper
 
 
 @login_required
@@ -79,7 +65,7 @@ def agreement_register(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_not_found_as_404
+@refusals_as_pages
 def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = agreement_get(user=request.user, pk=pk)
     user = request.user
@@ -128,7 +114,7 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_not_found_as_404
+@refusals_as_pages
 def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = agreement_get(user=request.user, pk=pk)
     if request.user.organisation_id not in agreement_services.agreement_party_ids(agreement) or not request.user.has_perm("governance.change_agreement"):
@@ -195,7 +181,7 @@ def _errors_text(form) -> str:
 
 @login_required
 @require_POST
-@_not_found_as_404
+@refusals_as_pages
 def agreement_action(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         level, text = _run_action(request, pk)
@@ -209,7 +195,7 @@ def agreement_action(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@_not_found_as_404
+@refusals_as_pages
 def agreement_amend(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = agreement_get(user=request.user, pk=pk)
     form = AmendForm(request.POST)
@@ -228,7 +214,7 @@ def agreement_amend(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@_not_found_as_404
+@refusals_as_pages
 def agreement_renew(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = agreement_get(user=request.user, pk=pk)
     form = RenewForm(request.POST)
@@ -246,7 +232,7 @@ def agreement_renew(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@_not_found_as_404
+@refusals_as_pages
 def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = agreement_get(user=request.user, pk=pk)
     if not agreement.signed_document:
@@ -261,7 +247,7 @@ def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
 # --- audit log -------------------------------------------------------------------------------------
 
 @login_required
-@_not_found_as_404
+@refusals_as_pages
 def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditSearchForm(request.GET or None)
     context = {"form": form, "page": None}

@@ -7,13 +7,11 @@ the page (4xx), never a 500; another organisation's object is a 404.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,6 +19,7 @@ from governance.agreements.models import AgreementStatus
 from governance.agreements.selectors import agreements_visible_to
 from governance.errors import ApplicationError, NotFound, PermissionRefused
 from governance.organisations.models import Organisation
+from governance.web.errors import refusals_as_pages
 from recognition.deployments import selectors, services
 from recognition.deployments.models import (
     AlertStatus,
@@ -29,19 +28,6 @@ from recognition.deployments.models import (
     RejectionReason,
     ReviewDecision,
 )
-
-
-def _handled(view: Callable) -> Callable:
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from error
-        except PermissionRefused as error:
-            return render(request, "errors/403.html", {"message": error.message}, status=403)
-
-    return wrapper
 
 
 def _back_with_error(request: HttpRequest, error: ApplicationError, to: str, *args) -> HttpResponse:
@@ -91,7 +77,7 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_handled
+@refusals_as_pages
 def deployment_create(request: HttpRequest) -> HttpResponse:
     form = DeploymentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -111,7 +97,7 @@ def deployment_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_handled
+@refusals_as_pages
 def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deployment = selectors.deployment_get(user=request.user, pk=pk)
     user = request.user
@@ -132,7 +118,7 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@_handled
+@refusals_as_pages
 def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
     deployment = selectors.deployment_get(user=request.user, pk=pk)
     action = request.POST.get("action", "")
@@ -172,7 +158,7 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
 # --- review queue ----------------------------------------------------------------------------------
 
 @login_required
-@_handled
+@refusals_as_pages
 def review_queue(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("deployments.review_alerts_deployment"):
         raise PermissionRefused("Only reviewers see the review queue.")
@@ -181,7 +167,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-@_handled
+@refusals_as_pages
 def review_queue_json(request: HttpRequest) -> JsonResponse:
     """Polled every ~2 s by the queue page. Holds no image and no other reviewer's decision."""
     if not request.user.has_perm("deployments.review_alerts_deployment"):
@@ -192,7 +178,7 @@ def review_queue_json(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
-@_handled
+@refusals_as_pages
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     alert = selectors.alert_get(user=request.user, pk=pk)
     user = request.user
@@ -220,7 +206,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@_handled
+@refusals_as_pages
 def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
     alert = selectors.alert_get(user=request.user, pk=pk)
     decision = request.POST.get("decision", "")
@@ -241,7 +227,7 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@_handled
+@refusals_as_pages
 def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
     alert = selectors.alert_get(user=request.user, pk=pk)
     organisation = Organisation.objects.filter(pk=request.POST.get("recipient_organisation") or 0).first()

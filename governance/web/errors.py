@@ -1,0 +1,27 @@
+"""How the web pages answer a refusal raised by a service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import Http404
+from django.shortcuts import render
+
+from governance.errors import NotFound, PermissionRefused
+
+
+def refusals_as_pages(view: Callable) -> Callable:
+    """``NotFound`` → 404 (another organisation's object looks exactly like a missing one);
+    ``PermissionRefused`` → the 403 page with the service's sentence."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from error
+        except PermissionRefused as error:
+            return render(request, "errors/403.html", {"message": error.message}, status=403)
+
+    return wrapper
