@@ -5,7 +5,7 @@
 Creates its own scenario in the (dedicated!) database it is pointed at, bulk-loads N alerts whose
 retention has passed, shows the sweep query's plan (it must use ``alert_retention_due_idx``, not a
 sequential scan), then runs the real ``retention_sweep`` and prints items erased per second.
-Prints figures and appends them to BENCHMARKS-retention.md. Not a test: nothing is asserted.
+Prints figures and records them in BENCHMARKS.md (its own section). Not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ from pathlib import Path
 
 import django
 
+from config.benchmarks import record_benchmark
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--alerts", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=2000)
-    parser.add_argument("--output", default="BENCHMARKS-retention.md")
+    parser.add_argument("--output", default="", help="Write here instead of BENCHMARKS.md's section.")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, transaction
     from django.utils import timezone
@@ -108,7 +109,10 @@ def main() -> None:
         "```",
         "",
     ]
-    Path(settings.BASE_DIR, args.output).write_text("\n".join(lines))
+    if args.output:
+        Path(args.output).write_text("\n".join(lines))
+    else:
+        record_benchmark("retention-sweep", "\n".join(lines))
 
 
 if __name__ == "__main__":
