@@ -43,7 +43,7 @@ migrate: install
 web: setup
 	$(VENV)/bin/gunicorn config.wsgi:application --bind $(ADDRPORT) --workers 3 --timeout 60
 worker: setup
-	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2
+	RECOGNITION_CPU_THREADS=$${RECOGNITION_CPU_THREADS:-1} $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2
 beat: setup
 	$(VENV)/bin/celery -A config beat --loglevel=INFO
 

@@ -288,6 +288,12 @@ FACES_DIR = Path(env.str("OVERSIGHT_FACES_DIR", default=str(BASE_DIR.parent / "s
 RECOGNITION = {
     "WEIGHTS_PATH": Path(env.str("RECOGNITION_WEIGHTS_PATH", default=str(VAR_DIR / "models" / "facenet-casia-webface.pt"))),
     "DEVICE": env.str("RECOGNITION_DEVICE", default="auto"),
+    # Threads per process for CPU inference: cores ÷ worker processes (the Makefile's worker sets 1 for
+    # its two processes on a 2-core machine); unset = all cores, right for one process.
+    "CPU_THREADS": env.int("RECOGNITION_CPU_THREADS", default=0) or None,
+    # "casia-webface" (the converted, pinned weights; checked against a known embedding at start-up)
+    # or "custom" for another InceptionResnetV1 state dict named by RECOGNITION_WEIGHTS_PATH.
+    "WEIGHTS_KIND": env.str("RECOGNITION_WEIGHTS_KIND", default="casia-webface"),
 }
 
 # --- Security hardening (production) --------------------------------------------------------

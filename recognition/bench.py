@@ -1,4 +1,4 @@
-"""``python -m recognition.bench``: the engine's figures, printed and written to BENCHMARKS-engine.md.
+"""``python -m recognition.bench``: the engine's figures, printed and written to BENCHMARKS.md (its section).
 
 Benchmarks are separate from tests (house style): they print figures and do not assert timings. Every figure is
 measured on the production path (``FaceEngine``: MTCNN -> ``crop_faces`` -> embedder at the configured precision),
@@ -10,6 +10,7 @@ Works with ``DJANGO_SETTINGS_MODULE`` set (reads ``settings.RECOGNITION``) or st
 from __future__ import annotations
 
 import argparse
+import re
 import os
 import platform
 import sys
@@ -386,7 +387,7 @@ def section_gallery(report: Report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=Path("BENCHMARKS-engine.md"))
+    parser.add_argument("--output", type=Path, default=None, help="Write here instead of BENCHMARKS.md's section.")
     parser.add_argument("--seconds", type=float, default=12.0, help="Measuring time per throughput figure.")
     parser.add_argument("--skip-choice", action="store_true", help="Skip the preprocessing/precision grid.")
     args = parser.parse_args(argv)
@@ -423,7 +424,13 @@ def main(argv: list[str] | None = None) -> int:
     report.add(f"Total benchmark time: {time.perf_counter() - started:.0f} s. Load average at start {load_start:.2f}, at end "
                f"{os.getloadavg()[0]:.2f} (on a {len(os.sched_getaffinity(0))}-core machine; a load above the core count "
                f"means other processes shared the CPUs and the timings are pessimistic).")
-    args.output.write_text("\n".join(report.lines) + "\n")
+    if args.output:
+        args.output.write_text("\n".join(report.lines) + "\n")
+    else:
+        from config.benchmarks import record_benchmark
+
+        text = re.sub(r"^## ", "### ", "\n".join(report.lines), flags=re.MULTILINE)
+        args.output = record_benchmark("engine", text.replace("# Face engine benchmarks", "## Face engine", 1))
     print(f"\nWritten to {args.output}")
     return 0
 

@@ -2,7 +2,7 @@
 
 Measures, on this machine: uploads/s sustained by the API (gunicorn) while a real Celery worker
 enrols in the background, p50/p95/p99 latency of the upload request itself (enrolment is
-asynchronous), and how fast the worker drains enrolment. Writes BENCHMARKS-watchlist.md.
+asynchronous), and how fast the worker drains enrolment. Records them in BENCHMARKS.md (its section).
 
 Needs PostgreSQL and Redis (``DATABASE_URL``, ``CELERY_BROKER_URL``; ``CACHE_URL`` recommended).
 Works in a separate database (``<name>_bench``, dropped and recreated) so nothing touches real data.
