@@ -62,3 +62,16 @@ def test_hold_on_the_agreement_blocks_alert_erasure_until_released(cast, people,
         run = retention_sweep()
     assert run.erased_counts[RULE] == 1
     assert Alert.objects.get(pk=alert.pk).erased_at is not None
+
+
+def test_ending_a_deployment_discards_cached_galleries_in_every_worker(cast, live_deployment, active_agreement,
+                                                                        django_capture_on_commit_callbacks):
+    from recognition import selectors
+    from recognition.deployments.services import deployment_end
+
+    selectors.gallery_for_agreements([active_agreement.pk])  # this worker holds the deployment's gallery
+    before = selectors.gallery_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        deployment_end(actor=cast.estate_dpo, deployment=live_deployment, reason="Operation finished")
+    assert selectors.gallery_version() != before  # every other worker rebuilds on next use, or never
+    assert not selectors._galleries  # and this one dropped its copy at once
