@@ -8,6 +8,9 @@ A rule provides:
 - ``hold_keys(item)``: the (scope, target id) pairs whose legal hold would block erasing it;
 - ``erase(item, run_id)``: erase one item *inside the caller's transaction*, writing its deletion
   certificates and audit event; returns how many things were erased; must be idempotent;
+- ``order``: the columns the sweep pages through ``due`` by (keyset pagination), matching the rule's
+  index, e.g. ``("retention_due_at", "pk")`` — so finding the next batch never scans rows that are
+  not due, however large the table grows;
 - optionally ``erase_batch(items, run_id)``: the same for a whole batch at once (bulk updates, one
   audit event naming every item), for kinds of data that fall due in the hundreds of thousands.
 """
@@ -32,6 +35,7 @@ class RetentionRule:
     hold_keys: Callable[[Any], list[tuple[str, str]]] = field(default=lambda item: [])
     describe: Callable[[Any], str] = field(default=str)
     erase_batch: Callable[[list[Any], str | None], int] | None = None
+    order: tuple[str, ...] = ("pk",)
 
 
 _RULES: dict[str, RetentionRule] = {}

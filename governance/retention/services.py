@@ -17,6 +17,7 @@ from datetime import datetime
 
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from governance.audit.models import AuditAction
@@ -53,6 +54,15 @@ def _sweep_lock() -> Iterator[None]:
             yield
         finally:
             cache.delete(_SWEEP_CACHE_LOCK)
+
+
+def _after(fields: tuple[str, ...], values: tuple) -> Q:
+    """Rows strictly after ``values`` in the order of ``fields`` (keyset pagination)."""
+    first, *rest = fields
+    condition = Q(**{f"{first}__gt": values[0]})
+    if rest:
+        condition |= Q(**{first: values[0]}) & _after(tuple(rest), values[1:])
+    return condition
 
 
 def _holds_in_force(at: datetime) -> set[tuple[str, str]]:
@@ -99,14 +109,14 @@ def retention_sweep(*, at: datetime | None = None, batch_size: int = 500, trigge
         run_id = str(run.run_id)
         for rule in retention_rules():
             erased = held = 0
-            last_pk = None
+            last = None
             while True:
                 now = at or timezone.now()
                 holds = _holds_in_force(now)
                 with transaction.atomic():
-                    batch = rule.due(now).order_by("pk")
-                    if last_pk is not None:
-                        batch = batch.filter(pk__gt=last_pk)
+                    batch = rule.due(now).order_by(*rule.order)
+                    if last is not None:
+                        batch = batch.filter(_after(rule.order, last))
                     if connection.features.has_select_for_update_skip_locked:
                         # Lock only the rows being erased, never the tables a rule joins through.
                         of = ("self",) if connection.features.has_select_for_update_of else ()
@@ -121,7 +131,7 @@ def retention_sweep(*, at: datetime | None = None, batch_size: int = 500, trigge
                     else:
                         for item in unheld:
                             erased += rule.erase(item, run_id)
-                    last_pk = items[-1].pk
+                    last = tuple(getattr(items[-1], name) for name in rule.order)
                     run.erased_counts[rule.code] = erased
                     run.held_counts[rule.code] = held
                     run.save(update_fields=["erased_counts", "held_counts"])

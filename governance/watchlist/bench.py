@@ -223,7 +223,7 @@ def main() -> None:
         "p99_ms": _percentile(latencies, 0.99) * 1000, "mean_ms": statistics.fmean(latencies) * 1000,
         "enrolled_per_s": done / drain_wall if drain_wall else 0.0,
     }
-    report = f"""# Watchlist upload benchmark
+    report = f"""## Watchlist uploads through the police API (with a real enrolment worker)
 
 `python -m governance.watchlist.bench --uploads {args.uploads} --clients {args.clients} --web-workers {args.web_workers} --enrol-workers {args.enrol_workers}`
 run on {date.today():%Y-%m-%d}: {os.cpu_count()} CPUs ({cpu}), PostgreSQL + Redis on the same machine, gunicorn

@@ -76,6 +76,7 @@ retention_rule_register(RetentionRule(
     due=_alerts_due,
     erase=lambda alert, run_id: alerts_erase_batch([alert], run_id),
     erase_batch=alerts_erase_batch,
+    order=("retention_due_at", "pk"),  # served by alert_retention_due_idx (partial: not yet erased)
     hold_keys=_alert_hold_keys,
     describe=lambda a: f"Alert #{a.pk} (due {timezone.localtime(a.retention_due_at):%d %b %Y %H:%M})",
 ))

@@ -1,7 +1,7 @@
 """``FaceEngine``: detector + embedder behind one object, built lazily once per process.
 
 One engine per process, shared by enrolment, live matching and subject-access search, so that the accuracy measured
-once (BENCHMARKS-engine.md) is the accuracy of every path. It is never built at import time: the web process imports
+once (BENCHMARKS.md) is the accuracy of every path. It is never built at import time: the web process imports
 this module without loading a model, and Celery builds it in ``worker_process_init`` (after fork, because torch's
 thread pools and CUDA contexts do not survive a fork).
 """

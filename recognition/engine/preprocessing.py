@@ -3,7 +3,7 @@
 Enrolment, live matching and subject-access search all go through ``crop_faces`` (then the embedder's fixed standardisation ``(x - 127.5) / 128``,
 which these weights were trained with), so the accuracy
 measured by the benchmark and the tests is the accuracy of every code path in the product. The constants below were
-chosen by measurement on the dev faces (``python -m recognition.bench``; figures in BENCHMARKS-engine.md).
+chosen by measurement on the dev faces (``python -m recognition.bench``; figures in BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Derivation (``derive_threshold``): the target is ``TARGET_FMR`` per comparison. 
 few to observe a rate of 1e-4 directly, so the threshold is the larger of (a) the normal-tail estimate
 ``mean + z(1 - target) * sd`` of the impostor cosine scores and (b) the empirical threshold at that rate (just above the
 highest impostor score), rounded up to 0.01. The benchmark re-derives it and prints both, with FMR/FNMR, sample sizes
-and 95% Wilson intervals (BENCHMARKS-engine.md).
+and 95% Wilson intervals (BENCHMARKS.md).
 
 Dev-set figures at the time of choosing (bf16, margin 28, no flip; ``python -m recognition.bench``): impostor scores
 mean 0.044, sd 0.137 over 1,550 pairs, highest 0.575 (two small faces, 25 and 36 px, of different people in one group

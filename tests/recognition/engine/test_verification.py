@@ -1,6 +1,6 @@
 """Dev-set verification on the production path, at the product's threshold.
 
-Figures stated here (and measured by ``python -m recognition.bench``, BENCHMARKS-engine.md): 10-fold accuracy 99.3% on
+Figures stated here (and measured by ``python -m recognition.bench``, BENCHMARKS.md): 10-fold accuracy 99.3% on
 all 861 dev pairs, 0 false matches of 791 LFW impostor pairs at the default threshold, FNMR about 13-19% of 70
 genuine pairs. The test bounds leave room for thread-count rounding, not for a broken preprocessing path (a wrong
 margin, colour order or standardisation drops accuracy by several points; see the benchmark's grid).
