@@ -94,13 +94,23 @@ def _full_clean(agreement: Agreement) -> None:
 
 
 def _grant_party_access(agreement: Agreement) -> None:
-    """Parties (and the supplying unit's force) see the agreement; every regulator reads it."""
+    """Parties (and the supplying unit's force) see the agreement; every regulator reads it; the
+    units of a supplying force read it too, since they upload under their force's agreements."""
     from django.contrib.auth.models import Group
 
     for organisation in Organisation.objects.filter(pk__in=agreement_party_ids(agreement)).select_related("access_group"):
         assign_perm("governance.view_agreement", organisation.access_group, agreement)
         assign_perm("governance.change_agreement", organisation.access_group, agreement)
+    for unit in Organisation.objects.filter(parent_id=agreement.supplying_organisation_id).select_related("access_group"):
+        assign_perm("governance.view_agreement", unit.access_group, agreement)
     assign_perm("governance.view_agreement", Group.objects.get(name=REGULATORS_GROUP_NAME), agreement)
+
+
+def agreements_grant_to_new_unit(*, unit: Organisation) -> None:
+    """A unit created after its force's agreements reads them like the units that existed then.
+    Runs inside ``organisation_create``'s transaction."""
+    for agreement in Agreement.objects.filter(supplying_organisation_id=unit.parent_id):
+        assign_perm("governance.view_agreement", unit.access_group, agreement)
 
 
 def _snapshot(agreement: Agreement) -> dict[str, Any]:

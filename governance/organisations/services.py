@@ -30,6 +30,10 @@ def organisation_create(
         )
         organisation.full_clean()
         organisation.save()
+        if organisation.kind == OrganisationKind.POLICE_UNIT:
+            from governance.agreements.services import agreements_grant_to_new_unit
+
+            agreements_grant_to_new_unit(unit=organisation)
         audit_record(
             action=AuditAction.COLLECTION, event="organisation.created", actor=actor, target=organisation,
             details={"kind": str(kind), "parent": parent.short_name if parent else None},

@@ -131,14 +131,9 @@ def _supplier_may_upload(organisation: Organisation | None, agreement: Agreement
 
 
 def _agreement_for_upload(actor: User, agreement_id: int) -> Agreement:
-    """The agreement if the actor may see it, or supplies under it as a unit of the supplying force
-    (a force-level agreement is granted to the force, not to each unit). Otherwise: not found."""
-    organisation = actor.organisation
-    visible = agreements_visible_to(actor)
-    if organisation is not None and organisation.parent_id:
-        visible = visible | Agreement.objects.filter(supplying_organisation_id=organisation.parent_id)
+    """The agreement if the actor may see it (units read their force's agreements). Otherwise: not found."""
     try:
-        return visible.distinct().get(pk=agreement_id)
+        return agreements_visible_to(actor).get(pk=agreement_id)
     except (Agreement.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFound("No such agreement.", code="agreement_not_found") from None
 

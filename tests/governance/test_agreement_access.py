@@ -121,3 +121,22 @@ def test_deleting_an_agreement_removes_its_object_permissions(cast, btp_agreemen
     pk = btp_agreement.pk
     btp_agreement.delete()
     assert not AgreementGroupObjectPermission.objects.filter(content_object_id=pk).exists()
+
+
+def test_units_read_their_forces_agreements_but_cannot_act_on_them(client, cast):
+    from governance.errors import PermissionRefused
+    from governance.organisations.models import OrganisationKind
+    from governance.organisations.services import organisation_create
+
+    force_agreement = services.agreement_draft(actor=cast.met_dpo, fields=agreement_terms(cast, supplying_organisation=cast.met))
+    login(client, cast.camden_dpo, cast)
+    assert client.get(f"/api/v1/agreements/{force_agreement.pk}/").status_code == 200
+    with pytest.raises(PermissionRefused):
+        services.agreement_submit(actor=cast.camden_dpo, agreement=force_agreement)
+    # A unit created later reads the force's existing agreements too; another force's unit does not.
+    islington = organisation_create(actor=None, name="Met Islington BCU", short_name="met-islington",
+                                    kind=OrganisationKind.POLICE_UNIT, parent=cast.met)
+    assert islington.access_group.agreementgroupobjectpermission_set.filter(content_object=force_agreement).exists()
+    btp_unit = organisation_create(actor=None, name="BTP London", short_name="btp-london",
+                                   kind=OrganisationKind.POLICE_UNIT, parent=cast.btp)
+    assert not btp_unit.access_group.agreementgroupobjectpermission_set.exists()
