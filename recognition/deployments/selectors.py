@@ -71,6 +71,8 @@ def review_queue(*, user: User) -> list[dict]:
             "score": round(alert.score, 3) if alert.score is not None else None,
             "threshold": alert.threshold,
             "first_seen_at": alert.first_seen_at.isoformat(),
+            # Shown in Europe/London whatever the reviewer's browser thinks.
+            "first_seen": timezone.localtime(alert.first_seen_at).strftime("%d %b %Y %H:%M:%S"),
             "last_seen_at": alert.last_seen_at.isoformat(),
             "sightings": alert.sightings,
             "police_reviewer_required": alert.agreement.police_reviewer_required,
