@@ -59,7 +59,7 @@ def load_config() -> EngineConfig:
     env_weights = os.environ.get("RECOGNITION_WEIGHTS_PATH")
     weights = raw.get("WEIGHTS_PATH") or env_weights or DEFAULT_WEIGHTS_PATH
     thresholds = raw.get("DETECTION_THRESHOLDS", (0.6, 0.7, 0.7))
-    cpu_threads = raw.get("CPU_THREADS")
+    cpu_threads = raw.get("CPU_THREADS") or os.environ.get("RECOGNITION_CPU_THREADS")
     known = {
         "WEIGHTS_PATH", "DEVICE", "MIN_FACE_SIZE", "DETECTION_THRESHOLDS", "MATCH_THRESHOLD", "BATCH_SIZE",
         "MAX_IMAGE_PIXELS", "CPU_THREADS",

@@ -28,23 +28,15 @@ class DetectedFace:
 
 
 class Detector:
-    """MTCNN over RGB PIL images with the configured minimum face size and stage thresholds."""
+    """MTCNN (``BatchedMTCNN``: facenet-pytorch's networks and algorithm, batched) over RGB PIL images."""
 
     def __init__(
         self, *, device: torch.device, min_face_size: int, thresholds: Sequence[float], factor: float = 0.709
     ) -> None:
-        from facenet_pytorch import MTCNN
+        from recognition.engine.mtcnn import BatchedMTCNN
 
         self.device = device
-        self.mtcnn = MTCNN(
-            keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds), factor=factor,
-            post_process=True, select_largest=False, device=device,
-        )
-        self.mtcnn.eval()
-        # Channels-last weights make every P/R/O-net convolution and max-pool run in oneDNN's NHWC layout: 0.162 ->
-        # 0.102 s per 640x480 frame on the 2-core reference machine, boxes unchanged to within 3e-5 px.
-        for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet):
-            net.to(memory_format=torch.channels_last)
+        self.mtcnn = BatchedMTCNN(device=device, min_face_size=min_face_size, thresholds=thresholds, factor=factor)
 
     def detect(self, images: Sequence[Image.Image]) -> list[list[DetectedFace]]:
         """Detect faces in each image; images of equal size are run as one batch (MTCNN batches need one size)."""
@@ -53,22 +45,18 @@ class Detector:
         for index, image in enumerate(images):
             by_size.setdefault(image.size, []).append(index)
         for indices in by_size.values():
-            batch = [np.asarray(images[i].convert("RGB")) for i in indices]
-            with torch.inference_mode():
-                boxes, probs, points = self.mtcnn.detect(np.stack(batch), landmarks=True)
-            for position, index in enumerate(indices):
-                results[index] = _faces(boxes[position], probs[position], points[position])
+            batch = torch.from_numpy(np.stack([np.asarray(images[i].convert("RGB")) for i in indices]))
+            for index, found in zip(indices, self.mtcnn.detect(batch)):
+                results[index] = _faces(found)
         return [r if r is not None else [] for r in results]
 
 
-def _faces(boxes, probs, points) -> list[DetectedFace]:
-    if boxes is None:
-        return []
-    faces = []
-    for box, prob, landmarks in zip(boxes, probs, points):
-        faces.append(DetectedFace(
+def _faces(found) -> list[DetectedFace]:
+    return [
+        DetectedFace(
             box=tuple(float(v) for v in box),  # type: ignore[arg-type]
-            probability=float(prob),
+            probability=float(probability),
             landmarks=tuple((float(x), float(y)) for x, y in landmarks),
-        ))
-    return faces
+        )
+        for box, probability, landmarks in zip(found.boxes, found.probabilities, found.landmarks)
+    ]
