@@ -288,6 +288,8 @@ FACES_DIR = Path(env.str("OVERSIGHT_FACES_DIR", default=str(BASE_DIR.parent / "s
 RECOGNITION = {
     "WEIGHTS_PATH": Path(env.str("RECOGNITION_WEIGHTS_PATH", default=str(VAR_DIR / "models" / "facenet-casia-webface.pt"))),
     "DEVICE": env.str("RECOGNITION_DEVICE", default="auto"),
+    # Smallest face the detector looks for, in pixels (recognition/engine/config.py says why 36).
+    "MIN_FACE_SIZE": env.int("RECOGNITION_MIN_FACE_SIZE", default=36),
     # Threads per process for CPU inference: cores ÷ worker processes (the Makefile's worker sets 1 for
     # its two processes on a 2-core machine); unset = all cores, right for one process.
     "CPU_THREADS": env.int("RECOGNITION_CPU_THREADS", default=0) or None,

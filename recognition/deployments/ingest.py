@@ -151,7 +151,7 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
         finally:
             del data
         engine = get_engine()
-        faces = engine.analyse([picture])[0]
+        faces = engine.analyse([picture], live=True)[0]
         raised = 0
         if faces:
             agreement_ids = list(deployment.agreements.filter(status=AgreementStatus.ACTIVE).values_list("pk", flat=True))

@@ -26,10 +26,19 @@ class EngineConfig:
 
     weights_path: Path = DEFAULT_WEIGHTS_PATH
     device: str = "auto"
-    min_face_size: int = 20
+    # Smallest face (box side, pixels) the detector looks for: 36, not MTCNN's customary 20. Below about 40 px these
+    # weights stop recognising people reliably (dev faces shrunk to 40/32/28/24/20 px: FNMR at the product threshold
+    # 27/29/35/48/66%, against 16% at their native ~95 px) and the highest impostor score climbs towards the threshold,
+    # so scanning smaller faces is sensitive processing (DPA 2018 s.35) with no reliable purpose. The detector's
+    # minimum sits a little below those 40 px because MTCNN localises faces at its first pyramid level coarsely: at 40
+    # the 44 px annotated group face is found at IoU 0.44, at 36 every annotated face at IoU >= 0.56, and the smallest
+    # (37 px) are all found. ``python -m recognition.bench`` (section "Recognition by face size") re-measures it. A
+    # deployment whose cameras see smaller faces can lower it (RECOGNITION_MIN_FACE_SIZE) as a recorded decision.
+    min_face_size: int = 36
     detection_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
     match_threshold: float = DEFAULT_MATCH_THRESHOLD
-    batch_size: int = 32
+    # Crops per embedder call; None = 32 on a CPU, 1024 on CUDA (where small batches leave the GPU idle).
+    batch_size: int | None = None
     max_image_pixels: int = 40_000_000
     cpu_threads: int | None = None
     extra: dict = field(default_factory=dict)
@@ -41,7 +50,10 @@ def _django_settings():
     ``settings.configured`` is only true once the lazy settings resolved; with ``DJANGO_SETTINGS_MODULE`` set the first
     attribute access resolves them, and a broken settings module raises rather than being mistaken for "no settings".
     """
-    from django.conf import settings
+    try:
+        from django.conf import settings
+    except ImportError:  # the engine alone (e.g. the benchmark on a GPU machine without the web stack)
+        return None
 
     if settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE"):
         return settings
@@ -60,6 +72,8 @@ def load_config() -> EngineConfig:
     weights = raw.get("WEIGHTS_PATH") or env_weights or DEFAULT_WEIGHTS_PATH
     thresholds = raw.get("DETECTION_THRESHOLDS", (0.6, 0.7, 0.7))
     cpu_threads = raw.get("CPU_THREADS") or os.environ.get("RECOGNITION_CPU_THREADS")
+    if "WEIGHTS_KIND" not in raw and os.environ.get("RECOGNITION_WEIGHTS_KIND"):
+        raw["WEIGHTS_KIND"] = os.environ["RECOGNITION_WEIGHTS_KIND"]
     known = {
         "WEIGHTS_PATH", "DEVICE", "MIN_FACE_SIZE", "DETECTION_THRESHOLDS", "MATCH_THRESHOLD", "BATCH_SIZE",
         "MAX_IMAGE_PIXELS", "CPU_THREADS",
@@ -67,10 +81,12 @@ def load_config() -> EngineConfig:
     return EngineConfig(
         weights_path=Path(weights),
         device=str(raw.get("DEVICE", os.environ.get("RECOGNITION_DEVICE", "auto"))),
-        min_face_size=int(raw.get("MIN_FACE_SIZE", 20)),
+        min_face_size=int(
+            raw.get("MIN_FACE_SIZE") or os.environ.get("RECOGNITION_MIN_FACE_SIZE") or EngineConfig.min_face_size
+        ),
         detection_thresholds=tuple(float(t) for t in thresholds),  # type: ignore[arg-type]
         match_threshold=float(raw.get("MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLD)),
-        batch_size=int(raw.get("BATCH_SIZE", 32)),
+        batch_size=int(raw["BATCH_SIZE"]) if raw.get("BATCH_SIZE") else None,
         max_image_pixels=int(raw.get("MAX_IMAGE_PIXELS", 40_000_000)),
         cpu_threads=int(cpu_threads) if cpu_threads else None,
         extra={k: v for k, v in raw.items() if k not in known},

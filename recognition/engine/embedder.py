@@ -11,6 +11,7 @@ when it is built.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 
@@ -19,6 +20,8 @@ import torch
 from torch import nn
 
 from recognition.engine.weights import WeightsError
+
+logger = logging.getLogger(__name__)
 
 EMBEDDING_SIZE = 512
 
@@ -76,6 +79,7 @@ class Embedder:
         batch_size: int,
         flip_average: bool,
         verify_known_embedding: bool,
+        compile_on_gpu: bool = True,
     ) -> None:
         """Build the model; with ``verify_known_embedding`` refuse weights that are not the converted CASIA graph.
 
@@ -104,26 +108,46 @@ class Embedder:
         self._dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
         self.model = model.to(dtype=self._dtype)
         self._runner = self._optimise(self.model) if device.type == "cpu" else self.model
+        # On CUDA, full batches run through torch.compile (Inductor fuses the ReLUs, concatenations and scaled residual
+        # additions that leave cuDNN's convolutions waiting on memory): 34,300 -> 68,500 faces/s at batch 1024 on an
+        # H100, embeddings unchanged (lowest cosine 1.00000). Only the full-batch shape is compiled (about 20 s, on the
+        # first full batch), so partial batches (a live frame's few faces) run eagerly and never trigger a recompile.
+        self._compiled = torch.compile(self.model, dynamic=False) if device.type == "cuda" and compile_on_gpu else None
 
-    def embed(self, crops: np.ndarray) -> np.ndarray:
-        """Embed uint8 crops (n, 160, 160, 3) in batches of ``batch_size``; returns float32 (n, 512), unit norm."""
+    def embed(self, crops: np.ndarray, *, flip_average: bool | None = None) -> np.ndarray:
+        """Embed uint8 crops (n, 160, 160, 3) in batches of ``batch_size``; returns float32 (n, 512), unit norm.
+
+        ``flip_average`` overrides the embedder's default for this call (templates and live probes differ).
+        """
         if len(crops) == 0:
             return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
+        flip = self.flip_average if flip_average is None else flip_average
         out = np.empty((len(crops), EMBEDDING_SIZE), dtype=np.float32)
         for start in range(0, len(crops), self.batch_size):
-            out[start:start + self.batch_size] = self._embed_batch(crops[start:start + self.batch_size])
+            out[start:start + self.batch_size] = self._embed_batch(crops[start:start + self.batch_size], flip)
         return out
 
     @torch.inference_mode()
-    def _embed_batch(self, crops: np.ndarray) -> np.ndarray:
+    def _embed_batch(self, crops: np.ndarray, flip_average: bool) -> np.ndarray:
         batch = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
         batch = batch.permute(0, 3, 1, 2).float().sub_(127.5).div_(128.0)  # fixed standardisation, NCHW view
         batch = batch.to(dtype=self._dtype).contiguous(memory_format=torch.channels_last)
-        embeddings = self._runner(batch).float()
-        if self.flip_average:
-            embeddings = embeddings + self._runner(batch.flip(3)).float()
+        embeddings = self.forward_standardised(batch).float()
+        if flip_average:
+            mirrored = batch.flip(3).contiguous(memory_format=torch.channels_last)
+            embeddings = embeddings + self.forward_standardised(mirrored).float()
         embeddings = torch.nn.functional.normalize(embeddings, p=2, dim=1)
         return embeddings.cpu().numpy()
+
+    def forward_standardised(self, batch: torch.Tensor) -> torch.Tensor:
+        """Raw (unnormalised) embeddings of a standardised channels-last batch in the embedder's precision."""
+        if self._compiled is not None and len(batch) == self.batch_size:
+            try:
+                return self._compiled(batch)
+            except Exception as exc:  # noqa: BLE001 - no compiler toolchain, or an Inductor failure: run eagerly
+                logger.warning("torch.compile of the embedder failed (%s); full batches run eagerly.", type(exc).__name__)
+                self._compiled = None
+        return self._runner(batch)
 
     def _optimise(self, model: nn.Module):
         """Freeze a TorchScript trace for oneDNN; refuse it unless it reproduces the eager model on the known input."""

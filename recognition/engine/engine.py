@@ -19,7 +19,7 @@ from PIL import Image
 
 from recognition.engine.config import EngineConfig, load_config
 from recognition.engine.detector import DetectedFace
-from recognition.engine.preprocessing import FLIP_AVERAGE, MARGIN, PRECISION, crop_faces
+from recognition.engine.preprocessing import FLIP_AVERAGE_LIVE, FLIP_AVERAGE_TEMPLATES, MARGIN, PRECISION, crop_faces
 
 logger = logging.getLogger(__name__)
 
@@ -63,23 +63,25 @@ class FaceEngine:
             raise WeightsError(f"RECOGNITION['WEIGHTS_KIND'] must be one of {WEIGHTS_KINDS}, not {kind!r}.")
         self.weights_kind = kind
         self.margin = MARGIN
-        self.flip_average = FLIP_AVERAGE
+        self.flip_average = FLIP_AVERAGE_TEMPLATES
+        self.flip_average_live = FLIP_AVERAGE_LIVE
         # bf16 is a CPU choice (measured there); on CUDA fp16 is the native fast type with the same accuracy check.
         self.precision = PRECISION if self.device.type == "cpu" or PRECISION == "fp32" else "fp16"
         self.embedder = Embedder(
             state_dict=load_state_dict(config.weights_path),
             device=self.device,
             precision=self.precision,
-            batch_size=config.batch_size,
+            batch_size=config.batch_size or (32 if self.device.type == "cpu" else 1024),
             flip_average=self.flip_average,
             verify_known_embedding=kind == "casia-webface",
+            compile_on_gpu=str(config.extra.get("COMPILE_ON_GPU", "1")).lower() not in ("0", "false", "no"),
         )
         self.detector = Detector(
             device=self.device, min_face_size=config.min_face_size, thresholds=config.detection_thresholds
         )
         logger.info(
-            "Face engine ready: device=%s precision=%s weights_kind=%s margin=%s flip=%s",
-            self.device, self.precision, kind, self.margin, self.flip_average,
+            "Face engine ready: device=%s precision=%s weights_kind=%s margin=%s flip(templates)=%s flip(live)=%s",
+            self.device, self.precision, kind, self.margin, self.flip_average, self.flip_average_live,
         )
 
     @property
@@ -97,15 +99,18 @@ class FaceEngine:
                  for image, image_faces in zip(images, faces, strict=True)]
         return np.concatenate(parts) if parts else np.zeros((0, 160, 160, 3), dtype=np.uint8)
 
-    def embed_crops(self, crops: np.ndarray) -> np.ndarray:
-        """Templates for production crops: float32 (n, 512), unit norm, batched."""
-        return self.embedder.embed(crops)
+    def embed_crops(self, crops: np.ndarray, *, live: bool = False) -> np.ndarray:
+        """Embeddings of production crops: float32 (n, 512), unit norm, batched.
+
+        Templates by default; ``live=True`` for probes from camera frames (no flip averaging, see preprocessing.py).
+        """
+        return self.embedder.embed(crops, flip_average=self.flip_average_live if live else self.flip_average)
 
     def embed_faces(
-        self, images: Sequence[Image.Image], faces: Sequence[Sequence[DetectedFace]]
+        self, images: Sequence[Image.Image], faces: Sequence[Sequence[DetectedFace]], *, live: bool = False
     ) -> list[list[FaceWithEmbedding]]:
         """Embed the given faces of each image; crops from all images go through the embedder in shared batches."""
-        embeddings = self.embed_crops(self.crops(images, faces))
+        embeddings = self.embed_crops(self.crops(images, faces), live=live)
         result: list[list[FaceWithEmbedding]] = []
         position = 0
         for image_faces in faces:
@@ -114,9 +119,9 @@ class FaceEngine:
             position += len(image_faces)
         return result
 
-    def analyse(self, images: Sequence[Image.Image]) -> list[list[FaceWithEmbedding]]:
-        """Detect and embed every face of each image (the enrolment, live-matching and search path)."""
-        return self.embed_faces(images, self.detect(images))
+    def analyse(self, images: Sequence[Image.Image], *, live: bool = False) -> list[list[FaceWithEmbedding]]:
+        """Detect and embed every face of each image: templates by default, live probes with ``live=True``."""
+        return self.embed_faces(images, self.detect(images), live=live)
 
 
 _lock = threading.Lock()
