@@ -575,8 +575,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from config.benchmarks import record_benchmark
 
+        # A GPU-only run (e.g. on a lent GPU machine) records its own section beside the CPU run's.
+        name, title = ("engine-gpu", "## Face engine on a GPU") if args.gpu_only else ("engine", "## Face engine")
         text = re.sub(r"^## ", "### ", "\n".join(report.lines), flags=re.MULTILINE)
-        args.output = record_benchmark("engine", text.replace("# Face engine benchmarks", "## Face engine", 1))
+        args.output = record_benchmark(name, text.replace("# Face engine benchmarks", title, 1))
     print(f"\nWritten to {args.output}")
     return 0
 

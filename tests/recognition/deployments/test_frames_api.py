@@ -52,14 +52,11 @@ def test_frames_after_the_deployment_ended_are_refused(cast, live_deployment):
     assert response.status_code == 409
 
 
-def test_a_frame_without_faces_is_processed_and_only_counted(cast, live_deployment, monkeypatch):
-    class NoFaces:
-        def analyse(self, images):
-            return [[] for _ in images]
-
-    monkeypatch.setattr("recognition.engine.get_engine", lambda: NoFaces())
+@pytest.mark.faces
+def test_a_frame_without_faces_is_processed_and_only_counted(cast, live_deployment, faces_dir):
+    """A real photo with no human face (a giraffe and a zebra) goes through the real engine and leaves only counts."""
     camera = live_deployment.camera
-    response = post_frame(camera_client(cast, camera), camera, small_jpeg())
+    response = post_frame(camera_client(cast, camera), camera, (faces_dir / "dev" / "_none" / "giraffe.jpg").read_bytes())
     assert response.status_code == 202, response.content
     assert counters(camera) == {"faces_scanned": 0, "frames_processed": 1, "frames_shed": 0, "frames_refused": 0,
                                 "alerts_raised": 0}
