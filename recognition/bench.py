@@ -590,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, measured, met in report.targets:
         report.add(f"| {name} | {measured} | {'yes' if met else '**no**'} |")
     if not cuda:
-        report.add("| GPU figures | no GPU on this machine | not measured |")
+        report.add("| GPU figures | no GPU on this machine (a GPU run records the engine-gpu section) | not measured here |")
     report.add("| >= 99.0% on held-out LFW pairs | no held-out pairs on this machine (dev set only) | not measured |")
     report.add("")
     report.add(f"Total benchmark time: {time.perf_counter() - started:.0f} s. Load average at start {load_start:.2f}, at end "
