@@ -327,16 +327,16 @@ def section_throughput(report: Report, engine, data: dict, *, seconds: float) ->
     report.add("")
 
 
-def _frames(images) -> list:
-    """640x480 frames: each group photo scaled to fit and centred on black (a camera-sized frame with 3-7 faces)."""
+def _frames(images, width: int = 640, height: int = 480) -> list:
+    """Camera-sized frames: each group photo scaled to fit and centred on black (a frame with 3-7 faces)."""
     from PIL import Image
 
     frames = []
     for image in images:
-        scale = min(640 / image.width, 480 / image.height)
+        scale = min(width / image.width, height / image.height)
         resized = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
-        frame = Image.new("RGB", (640, 480))
-        frame.paste(resized, ((640 - resized.width) // 2, (480 - resized.height) // 2))
+        frame = Image.new("RGB", (width, height))
+        frame.paste(resized, ((width - resized.width) // 2, (height - resized.height) // 2))
         frames.append(frame)
     return frames
 
@@ -361,6 +361,20 @@ class StockDetector:
                                                    landmarks=tuple((float(x), float(y)) for x, y in lm))
                                       for box, p, lm in zip(b, pr, pt)]
                 for b, pr, pt in zip(boxes, probs, points)]
+
+
+def compared_detectors(engine) -> list[tuple[str, int, object]]:
+    """(label, minimum face size, detector): the production detector, the same at MTCNN's customary 20 px, and stock
+    facenet-pytorch MTCNN at 20 px (the detector the batched one replaces, with the same results)."""
+    from recognition.engine.detector import Detector
+
+    production, thresholds = engine.config.min_face_size, engine.config.detection_thresholds
+    rows: list[tuple[str, int, object]] = [("batched MTCNN (production)", production, engine.detector)]
+    if production != 20:
+        rows.append(("batched MTCNN", 20, Detector(device=engine.device, min_face_size=20, thresholds=thresholds)))
+    rows.append(("facenet-pytorch MTCNN (stock)", 20,
+                 StockDetector(device=engine.device, min_face_size=20, thresholds=thresholds)))
+    return rows
 
 
 def frames_per_second(engine, detector, frames, *, seconds: float, batch: int = 1, rounds: int = 4):
@@ -393,21 +407,13 @@ def section_end_to_end(report: Report, engine, data: dict, *, seconds: float) ->
     Rows: the production detector at the production minimum face size, the same at MTCNN's customary 20 px, and
     facenet-pytorch's stock MTCNN at 20 px (the detector this engine's batched MTCNN replaces; same results).
     """
-    from recognition.engine.detector import Detector
-
     frames = _frames(data["multi_images"])
-    production = engine.config.min_face_size
     thresholds = engine.config.detection_thresholds
     report.add("## Detection + embedding end to end (640x480 frames from the group photos, one frame at a time)")
     report.add("")
     report.add("| detector | MIN_FACE_SIZE | faces found per frame (annotated: 7, 3, 7) | frames/s | share of time in detection |")
     report.add("| --- | --- | --- | --- | --- |")
-    rows = [("batched MTCNN (production)", production, engine.detector)]
-    if production != 20:
-        rows.append(("batched MTCNN", 20, Detector(device=engine.device, min_face_size=20, thresholds=thresholds)))
-    rows.append(("facenet-pytorch MTCNN (stock)", 20,
-                 StockDetector(device=engine.device, min_face_size=20, thresholds=thresholds)))
-    for label, min_size, detector in rows:
+    for label, min_size, detector in compared_detectors(engine):
         faces_per_frame = [len(f) for f in detector.detect(frames)]
         rate, share = frames_per_second(engine, detector, frames, seconds=seconds)
         report.add(f"| {label} | {min_size} | {faces_per_frame} | **{rate:.1f}** | {share:.0%} |")

@@ -197,38 +197,16 @@ def _embedding_options(product, model, standardise, resident, *, seconds: float)
     return lines
 
 
-def _frames_1080p(images) -> list:
-    """1920x1080 frames: each group photo scaled to fit and centred on black."""
-    from PIL import Image
-
-    frames = []
-    for image in images:
-        scale = min(1920 / image.width, 1080 / image.height)
-        resized = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
-        frame = Image.new("RGB", (1920, 1080))
-        frame.paste(resized, ((1920 - resized.width) // 2, (1080 - resized.height) // 2))
-        frames.append(frame)
-    return frames
-
-
 def _section_end_to_end(report, engine, data, *, seconds: float) -> None:
-    from recognition.bench import StockDetector, frames_per_second
-    from recognition.engine.detector import Detector
+    from recognition.bench import _frames, compared_detectors, frames_per_second
 
-    frames = _frames_1080p(data["multi_images"])
-    thresholds = engine.config.detection_thresholds
-    production = engine.config.min_face_size
+    frames = _frames(data["multi_images"], 1920, 1080)
     report.add("## GPU: detection + embedding end to end (1920x1080 frames from the group photos)")
     report.add("")
     report.add("| detector | MIN_FACE_SIZE | frames per call | faces found per frame | frames/s | share of time in detection |")
     report.add("| --- | --- | --- | --- | --- | --- |")
-    detectors = [("batched MTCNN (production)", production, engine.detector)]
-    if production != 20:
-        detectors.append(("batched MTCNN", 20, Detector(device=engine.device, min_face_size=20, thresholds=thresholds)))
-    detectors.append(("facenet-pytorch MTCNN (stock)", 20,
-                      StockDetector(device=engine.device, min_face_size=20, thresholds=thresholds)))
     best_single = 0.0
-    for label, min_size, detector in detectors:
+    for label, min_size, detector in compared_detectors(engine):
         found = [len(f) for f in detector.detect(frames)]
         for batch in (1, 16):
             stream = frames * (16 if batch > 1 else 1)
