@@ -59,6 +59,8 @@ def main() -> None:
     log = Path(tempfile.mkdtemp(prefix="oversight-bench-")) / "worker.log"
     s = connection.settings_dict
     env = {**os.environ, "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{test_db}"}
+    # As the Makefile's worker does: the cores are shared between the worker processes, one torch pool each.
+    env.setdefault("RECOGNITION_CPU_THREADS", str(max(1, len(os.sched_getaffinity(0)) // args.concurrency)))
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={args.concurrency}",
          "--pool=solo" if args.concurrency == 1 else "--pool=prefork", "-Q", queue, "--without-gossip",
@@ -190,7 +192,9 @@ def _run(args, worker, log) -> None:
     p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
     lines = [
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
-        f"worker: {args.concurrency} process(es), pool {'solo' if args.concurrency == 1 else 'prefork'}",
+        f"worker: {args.concurrency} process(es), pool {'solo' if args.concurrency == 1 else 'prefork'}, "
+        f"{os.environ.get('RECOGNITION_CPU_THREADS') or max(1, len(os.sched_getaffinity(0)) // args.concurrency)} "
+        f"torch thread(s) each",
         f"throughput: {len(frames)} frames (640x480, {faces_total} faces incl. warm-up) in {elapsed:.2f} s = "
         f"{len(frames) / elapsed:.2f} frames/s; upload request median {statistics.median(request_times) * 1000:.1f} ms",
         f"latency upload → alert in queue JSON over {len(latencies)} trials: median {statistics.median(latencies) * 1000:.0f} ms,"
@@ -199,8 +203,10 @@ def _run(args, worker, log) -> None:
     print("\n".join(lines))
     from config.benchmarks import record_benchmark
 
-    record_benchmark("live-pipeline", "\n".join([
-        "## Live pipeline: frames through API → Redis → worker → engine → gallery; upload → alert in the queue",
+    name = "live-pipeline" if args.concurrency == 1 else f"live-pipeline-{args.concurrency}-workers"
+    title = "" if args.concurrency == 1 else f" ({args.concurrency} worker processes)"
+    record_benchmark(name, "\n".join([
+        f"## Live pipeline{title}: frames through API → Redis → worker → engine → gallery; upload → alert in the queue",
         "",
         f"- Command: `python -m recognition.deployments.bench --frames {args.frames} --trials {args.trials} "
         f"--concurrency {args.concurrency}` (PostgreSQL, Redis broker, a real `celery worker` process); "
