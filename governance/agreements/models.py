@@ -101,6 +101,12 @@ class Agreement(models.Model):
         default=24, help_text="Hours within which the operator erases watchlist data after the agreement ends or an image is withdrawn."
     )
     police_reviewer_required = models.BooleanField(default=True, help_text="A police reviewer must be one of the two confirmations.")
+    # Whether the receiving operator's reviewers may see the watchlist image (as a small, never-stored thumbnail)
+    # beside an alert's camera crop. Off unless agreed: without it they review with the crop and provenance only.
+    operator_reviewers_see_image = models.BooleanField(
+        default=False,
+        help_text="The operator's reviewers may see a thumbnail of the watchlist image beside an alert (each view audited).",
+    )
     individual_rights = models.TextField(blank=True, help_text="How subject access and other rights requests are handled.")
     security_measures = models.TextField(blank=True)
     breach_handling = models.TextField(blank=True)

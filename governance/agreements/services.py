@@ -45,7 +45,7 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "title", "supplying_organisation", "receiving_organisation", "purpose", "data_items", "lawful_basis",
     "schedule8_condition", "special_category_data", "permitted_custody_categories", "max_images", "starts_on",
     "ends_on", "review_on", "match_retention_days", "watchlist_erasure_hours", "police_reviewer_required",
-    "individual_rights", "security_measures", "breach_handling", "termination_terms", "sanctions",
+    "operator_reviewers_see_image", "individual_rights", "security_measures", "breach_handling", "termination_terms", "sanctions",
 )
 
 

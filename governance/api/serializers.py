@@ -23,7 +23,7 @@ class AgreementSerializer(serializers.ModelSerializer):
             "id", "reference", "version", "title", "status", "supplying_organisation", "receiving_organisation",
             "purpose", "data_items", "lawful_basis", "schedule8_condition", "special_category_data",
             "permitted_custody_categories", "max_images", "starts_on", "ends_on", "review_on",
-            "match_retention_days", "watchlist_erasure_hours", "police_reviewer_required",
+            "match_retention_days", "watchlist_erasure_hours", "police_reviewer_required", "operator_reviewers_see_image",
             "regulator_notified_on", "regulator_notification_reference", "approved_at", "approving_organisation",
             "countersigned_at", "recorded_retrospectively", "rule_breaches",
         ]

@@ -531,6 +531,53 @@ def alert_probe_crop(*, actor: User, alert: Alert, justification: str = "Two-per
     return encryption.decrypt(bytes(alert.probe_crop))
 
 
+# Longest side of the watchlist thumbnail shown beside an alert: enough to compare faces, not a copy of the image.
+WATCHLIST_THUMBNAIL_PX = 240
+
+
+def alert_watchlist_thumbnail(*, actor: User, alert: Alert, justification: str = "Two-person review of the alert.") -> bytes:
+    """A small JPEG of the watchlist image an alert matched, for a reviewer to compare with the camera crop.
+
+    Made from the encrypted image on each view and never stored. Who may see it: reviewers of the deployment who are on
+    the supplying side and may read the image itself, and the operator's reviewers only where the agreement says so
+    (``operator_reviewers_see_image``). Each view is a ``consultation`` of the watchlist image (DPA 2018 s.62).
+    """
+    from io import BytesIO
+
+    from governance.watchlist.services import watchlist_image_bytes_for_processing
+    from recognition.engine import ImageRejected, decode_image
+
+    _require(actor, alert.deployment, "review_alerts_deployment", "Your role cannot see alert images.")
+    image = alert.watchlist_image
+    erased = StateConflict("The watchlist image was erased; only its provenance remains.", code="watchlist_image_erased")
+    if image is None:
+        raise erased
+    supplying_side = actor.has_perm("governance.view_watchlistimage_bytes") and actor.has_perm(
+        "governance.view_watchlistimage_bytes", image)
+    # The agreement's current terms (a caller's cached alert may predate an amendment).
+    shared = Agreement.objects.filter(pk=alert.agreement_id, operator_reviewers_see_image=True).exists()
+    if not supplying_side and not shared:
+        raise PermissionRefused("The agreement does not let the operator's reviewers see watchlist images.",
+                                code="watchlist_image_not_shared_for_review")
+    data = watchlist_image_bytes_for_processing(image_id=image.pk)
+    if data is None:
+        raise erased
+    try:
+        picture = decode_image(data, max_pixels=settings.OVERSIGHT_WATCHLIST_MAX_PIXELS)
+    except ImageRejected as exc:  # accepted at upload, so only a damaged store gets here
+        raise StateConflict("The watchlist image could not be read.", code="watchlist_image_unreadable") from exc
+    finally:
+        del data
+    picture.thumbnail((WATCHLIST_THUMBNAIL_PX, WATCHLIST_THUMBNAIL_PX))
+    out = BytesIO()
+    picture.save(out, format="JPEG", quality=85)
+    with transaction.atomic():
+        audit_record(action=AuditAction.CONSULTATION, event="watchlist_image.viewed_for_review", actor=actor,
+                     target=image, justification=justification,
+                     details={"alert": alert.pk, "agreement": alert.agreement.reference})
+    return out.getvalue()
+
+
 # --- disclosure and outcome ----------------------------------------------------------------------
 
 def alert_disclose(*, actor: User, alert: Alert, recipient_organisation: Organisation, recipient: str,

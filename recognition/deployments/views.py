@@ -184,9 +184,14 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     can_review = user.has_perm("deployments.review_alerts_deployment") and user.has_perm(
         "deployments.review_alerts_deployment", alert.deployment)
-    crop = None
+    crop = watchlist_thumbnail = None
+    watchlist_note = ""
     if can_review:
         crop = base64.b64encode(services.alert_probe_crop(actor=user, alert=alert)).decode()
+        try:
+            watchlist_thumbnail = base64.b64encode(services.alert_watchlist_thumbnail(actor=user, alert=alert)).decode()
+        except ApplicationError as refusal:  # shown beside the crop, the review itself goes on
+            watchlist_note = refusal.message
     reviews = selectors.alert_reviews_visible(user=user, alert=alert)
     decided = alert.reviews.filter(reviewer=user).exists()
     can_disclose = alert.status == AlertStatus.CONFIRMED and user.has_perm(
@@ -196,6 +201,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     recipients = [supplier] + ([supplier.parent] if supplier.parent_id else [])
     response = render(request, "deployments/alert_detail.html", {
         "alert": alert, "crop": crop, "reviews": reviews, "decided": decided,
+        "watchlist_thumbnail": watchlist_thumbnail, "watchlist_note": watchlist_note,
         "can_review": can_review and alert.status == AlertStatus.PENDING and not decided,
         "can_disclose": can_disclose, "recipients": recipients, "channels": DisclosureChannel.choices,
         "reasons": RejectionReason.choices, "disclosures": alert.disclosures.all(),

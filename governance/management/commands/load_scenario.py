@@ -74,6 +74,7 @@ class Command(BaseCommand):
 
     def _terms(self, scenario, item, orgs) -> dict:
         terms = dict(scenario["common_terms"])
+        terms["operator_reviewers_see_image"] = bool(item.get("operator_reviewers_see_image", False))
         for key in ("title", "max_images", "police_reviewer_required", "individual_rights", "security_measures",
                     "breach_handling", "termination_terms", "sanctions"):
             terms[key] = item[key]
