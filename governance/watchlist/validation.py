@@ -8,7 +8,8 @@ refused here, not in the enrolment worker) and re-encoded without any metadata, 
 position, device serial numbers, capture software — never reaches storage. EXIF orientation is
 applied first so the stored pixels look as the force saw them.
 
-Deliberately independent of ``recognition.engine`` (governance does not import recognition).
+Type sniffing is shared with the face engine through ``governance.imagetypes`` (governance does not import
+recognition; recognition may import governance).
 """
 
 from __future__ import annotations
@@ -21,33 +22,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, ImageFile, ImageOps
 
+from governance.imagetypes import CONTENT_TYPES, other_image_type, sniff_format
 from governance.watchlist.errors import ImageRefused, ImageTooLarge
-
-_JPEG = b"\xff\xd8\xff"
-_PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def sniff_format(data: bytes) -> str | None:
-    if data.startswith(_JPEG):
-        return "JPEG"
-    if data.startswith(_PNG):
-        return "PNG"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    return None
-
-
-def _other_image_type(data: bytes) -> str | None:
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if data[:2] == b"BM":
-        return "BMP"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
-        return "HEIF/AVIF"
-    return None
-
 
 @dataclass(frozen=True)
 class CleanImage:
@@ -60,9 +36,6 @@ class CleanImage:
     height: int
     original_sha256: str
     original_bytes: int
-
-
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 def max_bytes() -> int:
@@ -88,7 +61,7 @@ def image_clean(data: bytes) -> CleanImage:
         )
     kind = sniff_format(data)
     if kind is None:
-        other = _other_image_type(data)
+        other = other_image_type(data)
         if other:
             raise ImageRefused(f"{other} images are not accepted; send JPEG, PNG or WebP.", code="unsupported_type")
         raise ImageRefused("The file is not a JPEG, PNG or WebP image.", code="not_an_image")

@@ -51,7 +51,7 @@ def _check_frame(data: bytes) -> None:
     from the header (decompression bombs). The worker decodes it fully (``decode_image``)."""
     from PIL import Image
 
-    from recognition.engine.images import sniff_format
+    from governance.imagetypes import sniff_format
 
     if not data:
         raise FrameRefused("The frame is empty.", code="empty_frame")

@@ -16,17 +16,11 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile, ImageOps
 
+from governance.imagetypes import other_image_type, sniff_format
+
 # Pillow's truncated-image tolerance is a process-wide flag that some libraries (WeasyPrint) switch on at import; a
 # truncated upload must still be rejected here, so decoding runs with the flag off under this lock.
 _STRICT_DECODE = threading.Lock()
-
-# Magic numbers of the accepted formats, checked before Pillow sees the bytes.
-_SIGNATURES = {
-    "JPEG": (b"\xff\xd8\xff",),
-    "PNG": (b"\x89PNG\r\n\x1a\n",),
-}
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
-
 
 @dataclass(frozen=True)
 class ImageRejected(Exception):
@@ -42,29 +36,6 @@ class ImageRejected(Exception):
         return f"{self.code}: {self.message}"
 
 
-def sniff_format(data: bytes) -> str | None:
-    """Return "JPEG", "PNG" or "WEBP" from the leading bytes, else None."""
-    for name, signatures in _SIGNATURES.items():
-        if any(data.startswith(sig) for sig in signatures):
-            return name
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    return None
-
-
-def _describe_other(data: bytes) -> str | None:
-    """Name common image types we refuse, so the message says "unsupported" rather than "not an image"."""
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if data[:2] == b"BM":
-        return "BMP"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
-        return "HEIF/AVIF"
-    return None
-
-
 def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
     """Decode JPEG/PNG/WebP bytes into an RGB ``PIL.Image`` with EXIF orientation applied.
 
@@ -76,7 +47,7 @@ def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
         raise ImageRejected("empty_file", "The file is empty.")
     kind = sniff_format(data)
     if kind is None:
-        other = _describe_other(data)
+        other = other_image_type(data)
         if other:
             raise ImageRejected("unsupported_type", f"{other} images are not accepted; send JPEG, PNG or WebP.")
         raise ImageRejected("not_an_image", "The file is not a JPEG, PNG or WebP image.")

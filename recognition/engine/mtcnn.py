@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
+from facenet_pytorch.models.utils.detect_face import batched_nms_numpy, bbreg, generateBoundingBox, rerec
 from torchvision.ops import batched_nms
 
 # facenet-pytorch splits R/O-Net inputs into chunks of 512 boxes to bound GPU memory; a chunk of 24x24 or 48x48 crops
@@ -47,8 +49,6 @@ class BatchedMTCNN:
         self, *, device: torch.device, min_face_size: int, thresholds: tuple[float, float, float] | list[float],
         factor: float = 0.709,
     ) -> None:
-        from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
-
         if len(thresholds) != 3:
             raise ValueError("MTCNN needs three stage thresholds.")
         self.device = device
@@ -88,8 +88,6 @@ class BatchedMTCNN:
 
     # Stage 1 (P-Net over the pyramid), exactly as facenet-pytorch's ``detect_face``.
     def _propose(self, table: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from facenet_pytorch.models.utils.detect_face import generateBoundingBox, rerec
-
         found, found_index = [], []
         for scale in self.scales(height, width):
             level = _area_resize_frames(table, int(height * scale + 1), int(width * scale + 1))
@@ -111,8 +109,6 @@ class BatchedMTCNN:
 
     # Stage 2 (R-Net on 24x24 crops of every candidate).
     def _refine(self, table, boxes, frame_index, height, width):
-        from facenet_pytorch.models.utils.detect_face import bbreg, rerec
-
         boxes, frame_index, crops = self._crops(table, boxes, frame_index, height, width, 24)
         regression, probabilities = self._run(self.rnet, crops)
         score = probabilities[:, 1]
@@ -125,8 +121,6 @@ class BatchedMTCNN:
 
     # Stage 3 (O-Net on 48x48 crops): final boxes, probabilities and landmarks, then the "Min" NMS.
     def _output(self, table, boxes, frame_index, height, width):
-        from facenet_pytorch.models.utils.detect_face import batched_nms_numpy, bbreg
-
         boxes, frame_index, crops = self._crops(table, boxes, frame_index, height, width, 48)
         regression, landmarks, probabilities = self._run(self.onet, crops)
         score = probabilities[:, 1]
