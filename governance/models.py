@@ -5,7 +5,7 @@ from governance.agreements.models import (  # noqa: F401
     AgreementGroupObjectPermission,
     AgreementUserObjectPermission,
 )
-from governance.audit.models import AuditEvent, AuditSeal  # noqa: F401
+from governance.audit.models import AuditEvent, AuditEventOrganisation, AuditSeal  # noqa: F401
 from governance.organisations.models import Organisation, User  # noqa: F401
 from governance.api.models import ApiToken, IdempotencyRecord  # noqa: F401, E402
 from governance.watchlist.models import (  # noqa: F401, E402

@@ -31,7 +31,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import encryption
-from governance.agreements.models import AgreementStatus
 from governance.watchlist.models import ImageStatus, RejectionReason, WatchlistImage
 from governance.watchlist.registry import ErasedItem, register_image_handler
 from governance.watchlist.services import (
@@ -114,7 +113,7 @@ def watchlist_image_enrol(*, image_id: int) -> str:
     choice: FaceChoice
     embedding = None
     engine = None
-    if image.agreement.status != AgreementStatus.ACTIVE:
+    if not image.agreement.is_sharing:
         choice = FaceChoice(None, RejectionReason.AGREEMENT_NOT_ACTIVE, "The agreement is no longer active.")
     else:
         data = watchlist_image_bytes_for_processing(image_id=image_id)
@@ -195,6 +194,24 @@ class TemplateHandler:
         transaction.on_commit(_after_gallery_change(remove=[image.pk]))
         return [ErasedItem(subject_type="recognition.facetemplate", subject_id=str(template_id), sha256=digest,
                            label=f"Face template of watchlist image #{image.pk}")]
+
+    def images_moved(self, *, image_ids: list[int]) -> None:
+        """An approved amendment carried these images to its version: their templates follow, and every
+        worker's galleries rebuild (they are keyed by agreement) after commit."""
+        if not image_ids:
+            return
+        from django.db.models import OuterRef, Subquery
+
+        FaceTemplate.objects.filter(image_id__in=image_ids).update(
+            agreement_id=Subquery(WatchlistImage.objects.filter(pk=OuterRef("image_id")).values("agreement_id")[:1]))
+
+        def rebuild() -> None:
+            from recognition.selectors import gallery_cache_clear, gallery_version_bump
+
+            gallery_version_bump()
+            gallery_cache_clear()
+
+        transaction.on_commit(rebuild)
 
 
 register_image_handler(TemplateHandler())

@@ -26,7 +26,9 @@ from recognition.models import FaceTemplate
 GALLERY_VERSION_KEY = "recognition:gallery-version"
 
 _lock = threading.Lock()
-_galleries: dict[frozenset[int], tuple[str, object]] = {}
+# Keyed by (agreement ids, watchlist review id or None): a live deployment's gallery holds only the
+# images of the watchlist review in force (the watchlist reviewed is the watchlist matched).
+_galleries: dict[tuple[frozenset[int], int | None], tuple[str, object]] = {}
 
 
 def gallery_version() -> str:
@@ -41,47 +43,55 @@ def gallery_version_bump() -> None:
     cache.set(GALLERY_VERSION_KEY, uuid.uuid4().hex, timeout=None)
 
 
-def _build(agreement_ids: frozenset[int]):
+def _build(agreement_ids: frozenset[int], review_id: int | None):
+    from recognition.deployments.models import WatchlistReview
     from recognition.engine import Gallery
     from recognition.enrolment import template_vector
 
-    templates = list(
-        FaceTemplate.objects.filter(agreement_id__in=agreement_ids, image__status="enrolled")
-        .only("image_id", "ciphertext").order_by("image_id")
-    )
+    # The image's current agreement (an approved amendment carries images over to its version).
+    templates = FaceTemplate.objects.filter(image__agreement_id__in=agreement_ids, image__status="enrolled")
+    if review_id is not None:
+        reviewed = WatchlistReview.objects.filter(pk=review_id).values_list("image_ids", flat=True).first() or []
+        templates = templates.filter(image_id__in=reviewed)
+    templates = list(templates.only("image_id", "ciphertext").order_by("image_id"))
     gallery = Gallery(scope=",".join(str(i) for i in sorted(agreement_ids)), capacity=len(templates))
     if templates:
         gallery.add(ids=[t.image_id for t in templates], vectors=np.stack([template_vector(t) for t in templates]))
     return gallery
 
 
-def gallery_for_agreements(agreement_ids: Iterable[int]):
-    """The gallery of enrolled templates under these agreements (a ``recognition.engine.Gallery``).
+def gallery_for_agreements(agreement_ids: Iterable[int], *, review_id: int | None = None):
+    """The gallery of enrolled templates under these agreements (a ``recognition.engine.Gallery``),
+    narrowed to the images of watchlist review ``review_id`` when given (live matching).
 
     Cheap when nothing changed (one cache read); rebuilt after any enrolment or withdrawal anywhere.
     Callers (live matching) call it for every batch of probes rather than holding the object.
     """
-    key = frozenset(int(i) for i in agreement_ids)
+    key = (frozenset(int(i) for i in agreement_ids), review_id)
     version = gallery_version()  # read before the templates: a change after this forces a rebuild next time
     with _lock:
         cached = _galleries.get(key)
         if cached is not None and cached[0] == version:
             return cached[1]
-    gallery = _build(key)
+    gallery = _build(*key)
     with _lock:
         _galleries[key] = (version, gallery)
     return gallery
 
 
 def gallery_local_apply(*, add: dict[int, list[tuple[int, np.ndarray]]], remove: list[int]) -> None:
-    """Apply a committed change to this process's cached galleries in place."""
+    """Apply a committed change to this process's cached galleries in place. A new image joins
+    only galleries not bound to a watchlist review: a live deployment's gallery gains images only
+    through a new review."""
     with _lock:
         galleries = list(_galleries.items())
-    for key, (_, gallery) in galleries:
+    for (agreement_ids, review_id), (_, gallery) in galleries:
         if remove:
             gallery.remove(ids=remove)
+        if review_id is not None:
+            continue
         for agreement_id, items in add.items():
-            if agreement_id in key and items:
+            if agreement_id in agreement_ids and items:
                 gallery.add(ids=[i for i, _ in items], vectors=np.stack([v for _, v in items]))
 
 

@@ -67,6 +67,21 @@ def signed_document_path(instance: Agreement, filename: str) -> str:
     return f"agreements/{instance.reference}/v{instance.version}/{filename}"
 
 
+class AgreementQuerySet(models.QuerySet):
+    def sharing(self) -> AgreementQuerySet:
+        """Agreements under which images flow now ("is this agreement sharing", ``SHARING_STATES``)."""
+        return self.filter(status__in=SHARING_STATES)
+
+    def sharing_versions(self) -> AgreementQuerySet:
+        """For agreements chosen earlier (a deployment's): the version of each that is sharing now.
+
+        An approved amendment supersedes the version it amends and carries its images over
+        (``watchlist_images_carry_to_amendment``), so what was chosen follows the amendment; a
+        renewal is a new agreement (new reference) and must be chosen anew.
+        """
+        return Agreement.objects.filter(reference__in=self.values("reference"), status__in=SHARING_STATES)
+
+
 class Agreement(models.Model):
     reference = models.CharField(max_length=40, db_index=True, help_text="Register reference, shared by all versions")
     version = models.PositiveIntegerField(default=1)
@@ -147,6 +162,8 @@ class Agreement(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = AgreementQuerySet.as_manager()
+
     class Meta:
         ordering = ["-starts_on", "reference", "-version"]
         permissions = [
@@ -171,7 +188,12 @@ class Agreement(models.Model):
 
     @property
     def is_sharing(self) -> bool:
+        """"Is this agreement sharing": images flow under it and deployments match them (``SHARING_STATES``)."""
         return self.status in SHARING_STATES
+
+    def concerned_organisation_ids(self) -> set[int]:
+        """The organisations an event about this agreement concerns (audit scoping): both parties."""
+        return {self.supplying_organisation_id, self.receiving_organisation_id}
 
     @property
     def review_overdue(self) -> bool:

@@ -7,23 +7,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
+from governance.access import agreements_visible_to
 from governance.agreements.models import Agreement, AgreementStatus
 from governance.agreements.rules import RuleBreach, agreement_rule_breaches
 from governance.audit.models import AuditEvent
-from governance.errors import NotFound
 from governance.organisations.models import User
-
-
-def agreements_visible_to(user: User) -> QuerySet[Agreement]:
-    """Agreements the user's organisation is party to (a force also sees its units'); regulators
-    see all. Object permissions only: ``accept_global_perms=False``, because a role's model-level
-    view permission must never widen this to every organisation's agreements."""
-    return get_objects_for_user(
-        user, "governance.view_agreement", klass=Agreement, accept_global_perms=False
-    ).select_related("supplying_organisation", "supplying_organisation__parent", "receiving_organisation",
-                     "approving_organisation")
 
 
 def agreement_list(*, user: User, status: str = "", organisation: str = "", search: str = "", attention: bool = False) -> QuerySet[Agreement]:
@@ -39,13 +28,6 @@ def agreement_list(*, user: User, status: str = "", organisation: str = "", sear
     if search:
         agreements = agreements.filter(Q(reference__icontains=search) | Q(title__icontains=search) | Q(purpose__icontains=search))
     return agreements.order_by("-starts_on", "reference", "-version")
-
-
-def agreement_get(*, user: User, pk: int) -> Agreement:
-    try:
-        return agreements_visible_to(user).get(pk=pk)
-    except (Agreement.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such agreement.") from None
 
 
 def agreement_versions(*, user: User, agreement: Agreement) -> QuerySet[Agreement]:

@@ -33,10 +33,11 @@ from governance.agreements.models import (
     AgreementStatus,
     CustodyCategory,
 )
+from governance.access import agreement_check, agreement_party_ids, agreement_reader_ids
 from governance.agreements.rules import agreement_rule_breaches, ico_missing_contents
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
-from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
 
@@ -50,23 +51,6 @@ EDITABLE_FIELDS: tuple[str, ...] = (
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def agreement_party_ids(agreement: Agreement) -> set[int]:
-    """Organisations party to the agreement: supplier, its force, and the operator."""
-    ids = {agreement.supplying_organisation_id, agreement.receiving_organisation_id}
-    force = agreement.supplying_organisation.force
-    if force:
-        ids.add(force.pk)
-    return ids
-
-
-def _require_party_with_permission(actor: User, agreement: Agreement, permission: str) -> None:
-    """Non-parties get NotFound (no access looks like not found); parties without the role get 403."""
-    if not actor.has_perm("governance.view_agreement", agreement):
-        raise NotFound("No such agreement.")
-    if actor.organisation_id not in agreement_party_ids(agreement) or not actor.has_perm(f"governance.{permission}"):
-        raise PermissionRefused("Your role does not allow this action on this agreement.")
-
 
 def _require_status(agreement: Agreement, *allowed: AgreementStatus, action: str) -> None:
     if agreement.status not in allowed:
@@ -93,17 +77,29 @@ def _full_clean(agreement: Agreement) -> None:
         raise ValidationFailed("The review date must fall before the agreement ends.", code="review_after_end")
 
 
-def _grant_party_access(agreement: Agreement) -> None:
-    """Parties (and the supplying unit's force) see the agreement; every regulator reads it; the
-    units of a supplying force read it too, since they upload under their force's agreements."""
+def _sync_party_access(agreement: Agreement) -> None:
+    """Grant exactly the agreement's current readers access, and revoke everyone else's, in the
+    caller's transaction: parties (and the supplying unit's force) read and change it, the
+    supplying force's units read it (they upload under it), every regulator reads it. A changed
+    party therefore loses access at the moment the change commits."""
     from django.contrib.auth.models import Group
 
-    for organisation in Organisation.objects.filter(pk__in=agreement_party_ids(agreement)).select_related("access_group"):
-        assign_perm("governance.view_agreement", organisation.access_group, agreement)
+    from governance.agreements.models import AgreementGroupObjectPermission
+
+    parties = Organisation.objects.filter(pk__in=agreement_party_ids(agreement)).select_related("access_group")
+    readers = Organisation.objects.filter(pk__in=agreement_reader_ids(agreement)).select_related("access_group")
+    regulators = Group.objects.get(name=REGULATORS_GROUP_NAME)
+    wanted = {(o.access_group_id, "view_agreement") for o in readers}
+    wanted |= {(o.access_group_id, "change_agreement") for o in parties}
+    wanted.add((regulators.pk, "view_agreement"))
+    for row in AgreementGroupObjectPermission.objects.filter(content_object=agreement).select_related("permission"):
+        if (row.group_id, row.permission.codename) not in wanted:
+            row.delete()
+    for organisation in parties:
         assign_perm("governance.change_agreement", organisation.access_group, agreement)
-    for unit in Organisation.objects.filter(parent_id=agreement.supplying_organisation_id).select_related("access_group"):
-        assign_perm("governance.view_agreement", unit.access_group, agreement)
-    assign_perm("governance.view_agreement", Group.objects.get(name=REGULATORS_GROUP_NAME), agreement)
+    for organisation in readers:
+        assign_perm("governance.view_agreement", organisation.access_group, agreement)
+    assign_perm("governance.view_agreement", regulators, agreement)
 
 
 def agreements_grant_to_new_unit(*, unit: Organisation) -> None:
@@ -111,6 +107,10 @@ def agreements_grant_to_new_unit(*, unit: Organisation) -> None:
     Runs inside ``organisation_create``'s transaction."""
     for agreement in Agreement.objects.filter(supplying_organisation_id=unit.parent_id):
         assign_perm("governance.view_agreement", unit.access_group, agreement)
+
+
+def _parties(agreement: Agreement) -> tuple[int, int]:
+    return agreement.supplying_organisation_id, agreement.receiving_organisation_id
 
 
 def _snapshot(agreement: Agreement) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def agreement_draft(*, actor: User, fields: dict[str, Any]) -> Agreement:
         if actor.organisation_id not in agreement_party_ids(agreement):
             raise PermissionRefused("You can only draft agreements your organisation is party to.", code="not_a_party")
         agreement.save()
-        _grant_party_access(agreement)
+        _sync_party_access(agreement)
         audit_record(action=AuditAction.COLLECTION, event="agreement.drafted", actor=actor, target=agreement,
                      details={"reference": agreement.reference, "version": agreement.version})
     return agreement
@@ -153,7 +153,7 @@ def agreement_draft(*, actor: User, fields: dict[str, Any]) -> Agreement:
 
 def agreement_update(*, actor: User, agreement: Agreement, fields: dict[str, Any]) -> Agreement:
     """Edit a draft. Submitted or approved agreements change only through an amendment."""
-    _require_party_with_permission(actor, agreement, "change_agreement")
+    agreement_check(actor, agreement, to="change")
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationFailed("Unknown agreement fields.", details=sorted(unknown))
@@ -163,11 +163,17 @@ def agreement_update(*, actor: User, agreement: Agreement, fields: dict[str, Any
         before = _snapshot(agreement)
         for name, value in fields.items():
             setattr(agreement, name, value)
+        if agreement.previous_version_id and _parties(agreement) != _parties(agreement.previous_version):
+            raise ValidationFailed(
+                "An amendment keeps the agreement's parties; a different supplier or operator needs a new agreement.",
+                code="amendment_keeps_parties",
+                details={"supplying_organisation": ["An amendment cannot change the parties."]},
+            )
         _full_clean(agreement)
         if actor.organisation_id not in agreement_party_ids(agreement):
             raise PermissionRefused("You can only keep agreements your organisation is party to.", code="not_a_party")
         agreement.save()
-        _grant_party_access(agreement)
+        _sync_party_access(agreement)
         audit_record(action=AuditAction.ALTERATION, event="agreement.edited", actor=actor, target=agreement,
                      details={"changes": _changes(before, _snapshot(agreement))})
     return agreement
@@ -178,7 +184,7 @@ PDF_MAGIC = b"%PDF-"
 
 def agreement_attach_signed_document(*, actor: User, agreement: Agreement, document: UploadedFile) -> Agreement:
     """Attach the signed copy (PDF only, size-limited); allowed until approval."""
-    _require_party_with_permission(actor, agreement, "change_agreement")
+    agreement_check(actor, agreement, to="change")
     if document.size > settings.OVERSIGHT_MAX_DOCUMENT_BYTES:
         raise ValidationFailed(
             f"The signed document is larger than {settings.OVERSIGHT_MAX_DOCUMENT_BYTES // (1024 * 1024)} MB.",
@@ -207,7 +213,7 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
 
 def agreement_submit(*, actor: User, agreement: Agreement) -> Agreement:
     """Submit a complete draft for force-level approval."""
-    _require_party_with_permission(actor, agreement, "submit_agreement")
+    agreement_check(actor, agreement, to="submit")
     with transaction.atomic():
         agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.DRAFT, action="submit the agreement")
@@ -230,7 +236,7 @@ def agreement_record_regulator_notification(
     regulator: Organisation | None = None,
 ) -> Agreement:
     """Record that the regulator was told of the agreement — a precondition of approval."""
-    _require_party_with_permission(actor, agreement, "notify_regulator_agreement")
+    agreement_check(actor, agreement, to="notify")
     if not reference.strip() or not notified_by.strip():
         raise ValidationFailed("Give the notification's reference and who sent it.", code="notification_incomplete")
     if notified_on > timezone.localdate():
@@ -255,9 +261,7 @@ def agreement_record_regulator_notification(
 
 def agreement_countersign(*, actor: User, agreement: Agreement) -> Agreement:
     """The receiving operator's DPO countersigns a submitted agreement."""
-    _require_party_with_permission(actor, agreement, "countersign_agreement")
-    if actor.organisation_id != agreement.receiving_organisation_id:
-        raise PermissionRefused("Only the receiving operator countersigns.", code="not_the_operator")
+    agreement_check(actor, agreement, to="countersign")
     with transaction.atomic():
         agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.SUBMITTED, action="countersign")
@@ -274,15 +278,8 @@ def agreement_approve(*, actor: User, agreement: Agreement) -> Agreement:
     """Force-level approval. Refused for units, and until notification, countersignature and the
     signed document are in place. An approved agreement whose start date has come is activated
     at once; an approved amendment supersedes the version it amends."""
-    _require_party_with_permission(actor, agreement, "approve_agreement")
+    agreement_check(actor, agreement, to="approve")
     organisation = actor.organisation
-    if not organisation.is_force_level:
-        raise PermissionRefused(
-            "Agreements must be approved above local level: a unit cannot approve an agreement, its force must.",
-            code="local_level_approval",
-        )
-    if organisation.pk != (agreement.supplying_force.pk if agreement.supplying_force else None):
-        raise PermissionRefused("Only the supplying force approves its agreements.", code="not_the_supplying_force")
     with transaction.atomic():
         agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.SUBMITTED, action="approve")
@@ -311,14 +308,23 @@ def agreement_approve(*, actor: User, agreement: Agreement) -> Agreement:
 
 
 def _supersede(old: Agreement, *, by: Agreement) -> None:
+    """The approved amendment takes over: the old version ends, and the images held under it carry
+    over to the amendment where its terms permit them (category, cap). What does not carry stays
+    under the superseded version, whose retention rule then erases it: no state strands data."""
+    from governance.watchlist.services import watchlist_images_carry_to_amendment
+
     old = Agreement.objects.select_for_update().get(pk=old.pk)
     if old.status in ENDED_STATES:
         return
+    if _parties(old) != _parties(by):  # never reachable through agreement_update; kept as the rule's last line
+        raise StateConflict("An amendment must keep the parties of the agreement it amends.",
+                            code="amendment_keeps_parties")
     old.status = AgreementStatus.SUPERSEDED
     old.ended_at = timezone.now()
     old.save(update_fields=["status", "ended_at", "updated_at"])
     audit_record(action=AuditAction.ALTERATION, event="agreement.superseded", actor=None, target=old,
                  details={"superseded_by_version": by.version})
+    watchlist_images_carry_to_amendment(old=old, new=by)
 
 
 # --- dates -----------------------------------------------------------------------------------------
@@ -367,7 +373,7 @@ def agreements_apply_dates(*, today: date | None = None) -> dict[str, int]:
 def agreement_terminate(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """End an approved or active agreement before its end date. Watchlist data must then be erased
     within the agreement's set hours (retention)."""
-    _require_party_with_permission(actor, agreement, "terminate_agreement")
+    agreement_check(actor, agreement, to="terminate")
     if not reason.strip():
         raise ValidationFailed("Give the reason for termination.", code="reason_required")
     with transaction.atomic():
@@ -390,7 +396,7 @@ def _copy_terms(source: Agreement) -> dict[str, Any]:
 def agreement_amend(*, actor: User, agreement: Agreement, summary: str) -> Agreement:
     """Start an amendment: a new draft *version* of the same agreement. The current version stays
     in force until the amendment is approved, then is superseded."""
-    _require_party_with_permission(actor, agreement, "add_agreement")
+    agreement_check(actor, agreement, to="amend")
     if not summary.strip():
         raise ValidationFailed("Describe what the amendment changes.", code="summary_required")
     with transaction.atomic():
@@ -405,7 +411,7 @@ def agreement_amend(*, actor: User, agreement: Agreement, summary: str) -> Agree
         )
         _full_clean(amendment)
         amendment.save()
-        _grant_party_access(amendment)
+        _sync_party_access(amendment)
         audit_record(action=AuditAction.COLLECTION, event="agreement.amendment_drafted", actor=actor, target=amendment,
                      justification=summary.strip(), details={"amends_version": agreement.version})
     return amendment
@@ -413,7 +419,7 @@ def agreement_amend(*, actor: User, agreement: Agreement, summary: str) -> Agree
 
 def agreement_renew(*, actor: User, agreement: Agreement, starts_on: date, ends_on: date, review_on: date) -> Agreement:
     """Start a renewal: a *successor* agreement (new reference) with the same terms and new dates."""
-    _require_party_with_permission(actor, agreement, "add_agreement")
+    agreement_check(actor, agreement, to="renew")
     if starts_on <= agreement.starts_on:
         raise ValidationFailed("A renewal must start after the agreement it renews.", code="renewal_starts_too_early")
     with transaction.atomic():
@@ -421,7 +427,7 @@ def agreement_renew(*, actor: User, agreement: Agreement, starts_on: date, ends_
         successor = Agreement(**terms, reference=_next_reference(), version=1, predecessor=agreement, drafted_by=actor)
         _full_clean(successor)
         successor.save()
-        _grant_party_access(successor)
+        _sync_party_access(successor)
         audit_record(action=AuditAction.COLLECTION, event="agreement.renewal_drafted", actor=actor, target=successor,
                      details={"renews": f"{agreement.reference} v{agreement.version}"})
     return successor
@@ -448,7 +454,7 @@ def agreement_record_historical(
         )
         _full_clean(agreement)
         agreement.save()
-        _grant_party_access(agreement)
+        _sync_party_access(agreement)
         audit_record(
             action=AuditAction.COLLECTION, event="agreement.recorded_retrospectively", actor=actor, target=agreement,
             details={"status": str(status), "rule_breaches": [b.code for b in agreement_rule_breaches(agreement)]},

@@ -36,6 +36,9 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-issued_at"]
 
+    def concerned_organisation_ids(self) -> set[int]:
+        return {self.organisation_id}
+
     def __str__(self) -> str:
         return f"API token {self.token_key}… ({self.organisation.short_name})"
 

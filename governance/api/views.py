@@ -3,7 +3,8 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 
-from governance.agreements.selectors import agreement_get, agreement_list
+from governance.access import agreement_for
+from governance.agreements.selectors import agreement_list
 from governance.api.serializers import AgreementSerializer
 
 
@@ -23,4 +24,4 @@ class AgreementDetailApi(generics.RetrieveAPIView):
     serializer_class = AgreementSerializer
 
     def get_object(self):
-        return agreement_get(user=self.request.user, pk=self.kwargs["pk"])
+        return agreement_for(self.request.user, self.kwargs["pk"])

@@ -76,6 +76,23 @@ class AuditEvent(models.Model):
         raise PermissionError("Audit events are append-only and cannot be deleted.")
 
 
+class AuditEventOrganisation(models.Model):
+    """An organisation an audit event is about: the actor's, and the parties of the record it names.
+
+    Kept beside the chained row rather than in it (a row is never updated; these are inserted in the
+    same transaction), so the log can be scoped by organisation with an index instead of a scan.
+    """
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="organisation_links")
+    organisation = models.ForeignKey("governance.Organisation", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "event"], name="audit_event_org_unique")]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} concerns organisation {self.organisation_id}"
+
+
 class AuditSeal(models.Model):
     """An HMAC over the chain head at a moment, keyed with ``settings.AUDIT_SEAL_KEY``.
 

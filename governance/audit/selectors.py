@@ -8,8 +8,8 @@ from datetime import date, datetime, time
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from governance.access import audit_events_visible_to
 from governance.audit.models import AuditEvent
-from governance.errors import PermissionRefused
 from governance.organisations.models import User
 
 
@@ -17,9 +17,8 @@ def audit_events_search(
     *, user: User, action: str = "", text: str = "", date_from: date | None = None, date_to: date | None = None,
     target_type: str = "",
 ) -> QuerySet[AuditEvent]:
-    if not user.has_perm("governance.view_auditevent"):
-        raise PermissionRefused("Your role cannot read the audit log.")
-    events = AuditEvent.objects.all()
+    """Events the user may read (``audit_events_visible_to``: their organisation's, all for regulators)."""
+    events = audit_events_visible_to(user)
     if action:
         events = events.filter(action=action)
     if target_type:

@@ -6,6 +6,7 @@ so the event and the change it describes commit or roll back together.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from governance.audit import chain
-from governance.audit.models import AuditAction, AuditEvent, AuditSeal
+from governance.audit.models import AuditAction, AuditEvent, AuditEventOrganisation, AuditSeal
 from governance.errors import PermissionRefused
 
 # Arbitrary constant identifying the audit chain's advisory lock on PostgreSQL.
@@ -52,12 +53,17 @@ def audit_record(
     justification: str = "",
     recipient: str = "",
     details: dict[str, Any] | None = None,
+    organisations: Iterable[int | None] = (),
 ) -> AuditEvent:
     """Append one s.62 event to the chain.
 
     Transaction: must run inside the caller's ``transaction.atomic()`` (it takes the chain lock for
     the rest of that transaction). ``target`` is a model instance or ``(type, id, label)``.
     Never put biometric data (templates, image bytes) in ``details``.
+
+    The event is recorded as concerning the actor's organisation, the organisations the target
+    names (``target.concerned_organisation_ids()``) and any ``organisations`` ids given (for a
+    tuple target, e.g. a batch): that is what scopes the log (``governance.access``).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record() must be called inside the service's transaction.")
@@ -97,6 +103,13 @@ def audit_record(
     new.chain_hash = chain.chain_hash(previous_hash, new.content_digest, sequence)
     new.signature = chain.event_signature(settings.AUDIT_SEAL_KEY, sequence, new.chain_hash)
     new.save(force_insert=True)
+    concerned = set(organisations)
+    if organisation is not None:
+        concerned.add(organisation.pk)
+    if hasattr(target, "concerned_organisation_ids"):
+        concerned |= set(target.concerned_organisation_ids())
+    AuditEventOrganisation.objects.bulk_create(
+        [AuditEventOrganisation(event=new, organisation_id=pk) for pk in sorted(i for i in concerned if i)])
     return new
 
 

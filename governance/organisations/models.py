@@ -58,6 +58,9 @@ class Organisation(models.Model):
         after King's Cross forbids borough-level agreements)."""
         return self.kind == OrganisationKind.POLICE_FORCE
 
+    def concerned_organisation_ids(self) -> set[int]:
+        return {self.pk} | ({self.parent_id} if self.parent_id else set())
+
     @property
     def force(self) -> Organisation | None:
         if self.kind == OrganisationKind.POLICE_FORCE:
@@ -78,6 +81,9 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def concerned_organisation_ids(self) -> set[int]:
+        return {self.organisation_id} if self.organisation_id else set()
 
     @property
     def role_names(self) -> list[str]:

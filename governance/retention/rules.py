@@ -13,7 +13,16 @@ from governance.agreements.models import Agreement, AgreementStatus
 from governance.audit.models import AuditEvent
 from governance.audit.services import audit_event_redact
 from governance.retention.models import HoldScope
-from governance.retention.registry import RetentionRule, retention_rule_register
+from governance.retention.registry import HoldTarget, RetentionRule, hold_target_register, retention_rule_register, \
+    visible_by_parties
+
+
+def _audit_events_visible(actor, queryset: QuerySet) -> QuerySet:
+    from governance.access import audit_events_visible_to, role_allows
+
+    if not role_allows(actor, "governance.view_auditevent"):
+        return queryset.none()
+    return queryset.filter(pk__in=audit_events_visible_to(actor).values("pk"))
 
 
 # --- audit events: personal fields redacted after the configured period --------------------------
@@ -37,14 +46,32 @@ retention_rule_register(RetentionRule(
     due=_audit_events_due,
     erase=_audit_event_erase,
     describe=lambda e: f"Audit event #{e.sequence}",
+    visible=_audit_events_visible,
 ))
 
 
 # --- watchlist images: erased within the agreement's hours after it ends --------------------------
 
+# What happens to watchlist images in each state of their agreement: every state maps to an
+# outcome, so no state can strand data (an image under a superseded version was once neither
+# matched nor erased). Images only arrive under a sharing agreement; an amendment carries them on.
+WATCHLIST_RETENTION_BY_STATE: dict[str, str] = {
+    AgreementStatus.DRAFT: "none held (images are only received under an active agreement)",
+    AgreementStatus.SUBMITTED: "none held (images are only received under an active agreement)",
+    AgreementStatus.APPROVED: "held for the amendment's start (carried over from the version it supersedes)",
+    AgreementStatus.ACTIVE: "held and matched",
+    AgreementStatus.EXPIRED: "erased within the agreement's hours after its last day",
+    AgreementStatus.TERMINATED: "erased within the agreement's hours after termination",
+    AgreementStatus.SUPERSEDED: "carried to the amendment where its terms permit; the rest erased within the hours",
+}
+
+
 def agreement_sharing_ended_at(agreement: Agreement) -> datetime | None:
     """When sharing under the agreement stopped: termination time, or the end of its last day."""
     if agreement.status == AgreementStatus.TERMINATED and agreement.ended_at:
+        return agreement.ended_at
+    if agreement.status == AgreementStatus.SUPERSEDED and agreement.ended_at:
+        # Images the amendment did not carry over (``watchlist_images_carry_to_amendment``).
         return agreement.ended_at
     if agreement.status == AgreementStatus.EXPIRED:
         day_after = agreement.ends_on + timedelta(days=1)
@@ -60,7 +87,8 @@ def agreement_watchlist_erasure_due_at(agreement: Agreement) -> datetime | None:
 def _watchlist_images_due(at: datetime) -> QuerySet:
     from governance.watchlist.models import ImageStatus, WatchlistImage
 
-    ended = Agreement.objects.filter(status__in=[AgreementStatus.EXPIRED, AgreementStatus.TERMINATED])
+    ended = Agreement.objects.filter(
+        status__in=[AgreementStatus.EXPIRED, AgreementStatus.TERMINATED, AgreementStatus.SUPERSEDED])
     due_agreements = [a.pk for a in ended if (due := agreement_watchlist_erasure_due_at(a)) and due <= at]
     return WatchlistImage.objects.filter(agreement_id__in=due_agreements).exclude(status=ImageStatus.ERASED)
 
@@ -80,9 +108,40 @@ retention_rule_register(RetentionRule(
     code="watchlist_image.agreement_ended",
     title="Watchlist images after their agreement ends",
     description="The operator's copies of watchlist images and their templates are erased within the agreement's "
-                "set hours after it expires or is terminated (Met policy: within 24 hours after a deployment ends).",
+                "set hours after it expires, is terminated or is superseded (images its amendment did not carry over) (Met policy: within 24 hours after a deployment ends).",
     due=_watchlist_images_due,
     erase=_watchlist_image_erase,
     hold_keys=lambda image: [(HoldScope.WATCHLIST_IMAGE.value, str(image.pk)), (HoldScope.AGREEMENT.value, str(image.agreement_id))],
     describe=str,
+    visible=visible_by_parties(supplier="supplying_organisation_id", operator="agreement__receiving_organisation_id"),
+))
+
+
+# --- what a legal hold can be placed on (recognition registers alerts) ----------------------------
+
+def _agreements_party_to(actor) -> QuerySet:
+    from governance.access import agreements_visible_to, parties_filter
+
+    return agreements_visible_to(actor).filter(
+        parties_filter(actor, supplier="supplying_organisation_id", operator="receiving_organisation_id"))
+
+
+def _images_party_to(actor) -> QuerySet:
+    from governance.access import images_visible_to
+    from governance.watchlist.models import ImageStatus
+
+    return images_visible_to(actor).exclude(status=ImageStatus.ERASED)
+
+
+hold_target_register(HoldTarget(
+    scope=HoldScope.AGREEMENT.value, title="Agreement (all its images and alerts)",
+    candidates=_agreements_party_to,
+    parties=lambda a: (a.supplying_organisation_id, a.receiving_organisation_id),
+    label=lambda a: f"{a.reference} v{a.version} — {a.title}",
+))
+hold_target_register(HoldTarget(
+    scope=HoldScope.WATCHLIST_IMAGE.value, title="Watchlist image",
+    candidates=_images_party_to,
+    parties=lambda i: (i.supplying_organisation_id, i.agreement.receiving_organisation_id),
+    label=lambda i: f"Image #{i.pk} {i.subject_reference} ({i.agreement.reference})",
 ))

@@ -9,15 +9,17 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from governance.errors import NotFound, PermissionRefused
+from governance.access import (
+    certificate_for,
+    certificates_visible_to,
+    holds_visible_to,
+    is_regulator,
+    run_for,
+    runs_visible_to,
+)
 from governance.organisations.models import User
-from governance.retention.models import LegalHold, RetentionRun, RetentionRunStatus
-from governance.retention.registry import RetentionRule, retention_rules
-
-
-def _require_view(user: User) -> None:
-    if not user.has_perm("retention.view_retentionrun"):
-        raise PermissionRefused("Your role cannot see retention enforcement.")
+from governance.retention.models import RetentionRunStatus
+from governance.retention.registry import RetentionRule, hold_targets, retention_rules
 
 
 @dataclass
@@ -30,22 +32,23 @@ class RuleStatus:
 
 
 def retention_status(*, user: User, days_ahead: int = 7, at: datetime | None = None) -> dict:
-    """Per rule: what is due now, what is overdue (should already be gone), what falls due soon."""
-    _require_view(user)
+    """Per rule: what is due now, what is overdue (should already be gone), what falls due soon —
+    of the items the user's organisation may see (each rule's ``visible``)."""
+    runs = runs_visible_to(user)
     now = at or timezone.now()
     grace = timedelta(minutes=settings.RETENTION_OVERDUE_GRACE_MINUTES)
     rules = []
     for rule in retention_rules():
-        due_now = rule.due(now).count()
-        overdue_qs = rule.due(now - grace)
+        due_now = rule.visible(user, rule.due(now)).count()
+        overdue_qs = rule.visible(user, rule.due(now - grace))
         overdue = overdue_qs.count()
         rules.append(RuleStatus(
             rule=rule, due_now=due_now, overdue=overdue,
-            due_soon=max(rule.due(now + timedelta(days=days_ahead)).count() - due_now, 0),
+            due_soon=max(rule.visible(user, rule.due(now + timedelta(days=days_ahead))).count() - due_now, 0),
             overdue_examples=[rule.describe(item) for item in overdue_qs.order_by("pk")[:5]],
         ))
-    last_finished = RetentionRun.objects.filter(status=RetentionRunStatus.FINISHED).first()
-    running = RetentionRun.objects.filter(status=RetentionRunStatus.RUNNING).first()
+    last_finished = runs.filter(status=RetentionRunStatus.FINISHED).first()
+    running = runs.filter(status=RetentionRunStatus.RUNNING).first()
     total_overdue = sum(r.overdue for r in rules)
     reason = ""
     if total_overdue:
@@ -61,36 +64,43 @@ def retention_status(*, user: User, days_ahead: int = 7, at: datetime | None = N
     return {
         "rules": rules, "total_overdue": total_overdue, "overdue_reason": reason, "days_ahead": days_ahead,
         "last_finished": last_finished, "running": running,
-        "holds": LegalHold.objects.in_force(now).select_related("placed_by"),
-        "runs": RetentionRun.objects.all()[:20],
+        "holds": holds_visible_to(user).in_force(now).select_related("placed_by", "placed_by_organisation"),
+        "runs": runs_with_counts(user=user, runs=list(runs[:20])),
     }
 
 
-def retention_run_get(*, user: User, run_id: str) -> RetentionRun:
-    _require_view(user)
-    try:
-        return RetentionRun.objects.get(run_id=run_id)
-    except (RetentionRun.DoesNotExist, ValueError):
-        raise NotFound("No such retention run.") from None
+def runs_with_counts(*, user: User, runs: list) -> list[tuple]:
+    """Each run with what it erased of the user's organisation's records (its certificates);
+    the run's totals across every organisation only for regulators."""
+    from django.db.models import Count
+
+    mine = dict(certificates_visible_to(user).filter(run_id__in=[str(r.run_id) for r in runs]).order_by()
+                .values_list("run_id").annotate(n=Count("pk")))
+    return [(run, mine.get(str(run.run_id), 0), run.total_erased if is_regulator(user) else None) for run in runs]
+
+
+def retention_run_get(*, user: User, run_id: str):
+    return run_for(user, run_id)
 
 
 def deletion_certificates(*, user: User, run_id: str | None = None) -> QuerySet:
-    from governance.watchlist.models import DeletionCertificate
-
-    _require_view(user)
-    certificates = DeletionCertificate.objects.all()
+    certificates = certificates_visible_to(user)
     if run_id:
         certificates = certificates.filter(run_id=run_id)
     return certificates.order_by("-erased_at", "-pk")
 
 
 def deletion_certificate_get(*, user: User, pk: int):
-    try:
-        return deletion_certificates(user=user).get(pk=pk)
-    except Exception as error:
-        if isinstance(error, PermissionRefused):
-            raise
-        raise NotFound("No such deletion certificate.") from None
+    return certificate_for(user, pk)
+
+
+def hold_target_choices(*, user: User, per_kind: int = 200) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The legal-hold picker: for each kind of record, the ones the user's organisation is party to."""
+    groups = []
+    for target in hold_targets():
+        records = target.candidates(user).order_by("-pk")[:per_kind]
+        groups.append((target.title, [(f"{target.scope}:{r.pk}", target.label(r)) for r in records]))
+    return groups
 
 
 def certificate_as_dict(certificate) -> dict:

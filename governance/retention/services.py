@@ -22,9 +22,11 @@ from django.utils import timezone
 
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
-from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import User
-from governance.retention.models import HoldScope, LegalHold, RetentionRun, RetentionRunStatus
+from governance.access import hold_for
+from governance.retention.models import LegalHold, RetentionRun, RetentionRunStatus
+from governance.retention.registry import hold_target
 from governance.retention.registry import RetentionRule, retention_rules
 
 _SWEEP_LOCK_ID = 620_063
@@ -145,30 +147,40 @@ def retention_sweep(*, at: datetime | None = None, batch_size: int = 500, trigge
 
 # --- legal holds ---------------------------------------------------------------------------------
 
-def legal_hold_place(
-    *, actor: User, scope: HoldScope | str, target_id: str, target_label: str, reason: str, until: datetime | None = None,
-) -> LegalHold:
-    """Place a legal hold (DPO only). While in force it blocks erasure of what it covers."""
-    if not actor.has_perm("retention.add_legalhold"):
+def legal_hold_place(*, actor: User, target: str, reason: str, until: datetime | None = None) -> LegalHold:
+    """Place a legal hold on a record the actor's organisation is party to (DPO only). While in
+    force it blocks erasure of what it covers. ``target`` is ``"<scope>:<id>"`` from the picker
+    (``hold_target_choices``); anything the organisation is not party to — or that does not exist —
+    is not found. Transaction: its own; audited as an ``alteration``."""
+    if not actor.has_perm("retention.add_legalhold") or actor.organisation is None:
         raise PermissionRefused("Only a data protection officer can place a legal hold.")
-    if scope not in HoldScope.values:
-        raise ValidationFailed("Unknown hold scope.", code="unknown_scope")
+    scope, _, target_id = str(target).partition(":")
+    kind = hold_target(scope)
+    if kind is None:
+        raise ValidationFailed("Choose what the hold covers.", code="unknown_scope")
+    record = kind.candidates(actor).filter(pk=target_id).first() if target_id.isdigit() else None
+    if record is None:
+        raise NotFound("No such record to hold.", code="hold_target_not_found")
     if not reason.strip():
         raise ValidationFailed("Give the reason for the hold.", code="reason_required")
     if until is not None and until <= timezone.now():
         raise ValidationFailed("A hold must end in the future.", code="hold_in_past")
+    supplier, operator = kind.parties(record)
     with transaction.atomic():
-        hold = LegalHold.objects.create(scope=scope, target_id=str(target_id), target_label=target_label[:300],
-                                        reason=reason.strip(), placed_by=actor, until=until)
+        hold = LegalHold.objects.create(
+            scope=scope, target_id=str(record.pk), target_label=kind.label(record)[:300], reason=reason.strip(),
+            placed_by=actor, until=until, supplier_organisation_id=supplier, operator_organisation_id=operator,
+            placed_by_organisation=actor.organisation,
+        )
         audit_record(action=AuditAction.ALTERATION, event="legal_hold.placed", actor=actor, target=hold,
                      justification=reason.strip(),
-                     details={"scope": str(scope), "target_id": str(target_id), "until": until.isoformat() if until else None})
+                     details={"scope": scope, "target_id": str(record.pk), "until": until.isoformat() if until else None})
     return hold
 
 
 def legal_hold_release(*, actor: User, hold: LegalHold, reason: str) -> LegalHold:
-    if not actor.has_perm("retention.change_legalhold"):
-        raise PermissionRefused("Only a data protection officer can release a legal hold.")
+    """Release a hold: only the side that placed it (its organisation or that organisation's force)."""
+    hold = hold_for(actor, hold.pk, to="release")
     if not reason.strip():
         raise ValidationFailed("Give the reason for releasing the hold.", code="reason_required")
     with transaction.atomic():

@@ -11,11 +11,12 @@ from django.views.decorators.http import require_POST
 
 from governance.errors import ApplicationError
 from governance.retention.documents import certificates_render_pdf
-from governance.retention.models import HoldScope, LegalHold
+from governance.access import can_release_hold, hold_for, is_regulator, role_allows
 from governance.retention.selectors import (
     certificate_as_dict,
     deletion_certificate_get,
     deletion_certificates,
+    hold_target_choices,
     retention_run_get,
     retention_status,
 )
@@ -24,11 +25,14 @@ from governance.web.errors import refusals_as_pages
 
 
 class LegalHoldForm(forms.Form):
-    scope = forms.ChoiceField(choices=HoldScope.choices)
-    target_id = forms.CharField(max_length=64, label="Record id")
-    target_label = forms.CharField(max_length=300, required=False, label="Description")
+    target = forms.ChoiceField(label="What the hold covers",
+                               help_text="Only records your organisation is party to.")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [("", "Choose…"), *hold_target_choices(user=user)]
 
 
 class ReleaseForm(forms.Form):
@@ -38,11 +42,14 @@ class ReleaseForm(forms.Form):
 @login_required
 @refusals_as_pages
 def retention_dashboard(request: HttpRequest) -> HttpResponse:
-    status = retention_status(user=request.user)
+    user = request.user
+    status = retention_status(user=user)
+    can_hold = role_allows(user, "retention.add_legalhold")
     return render(request, "retention/dashboard.html", {
-        **status, "hold_form": LegalHoldForm(), "release_form": ReleaseForm(),
-        "certificates": deletion_certificates(user=request.user)[:25],
-        "can_hold": request.user.has_perm("retention.add_legalhold"),
+        **status, "hold_form": LegalHoldForm(user=user) if can_hold else None, "release_form": ReleaseForm(),
+        "holds": [(h, can_release_hold(user, h)) for h in status["holds"]],
+        "certificates": deletion_certificates(user=user)[:25],
+        "can_hold": can_hold,
     })
 
 
@@ -50,7 +57,7 @@ def retention_dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 @refusals_as_pages
 def legal_hold_create(request: HttpRequest) -> HttpResponse:
-    form = LegalHoldForm(request.POST)
+    form = LegalHoldForm(request.POST, user=request.user)
     try:
         if not form.is_valid():
             raise ApplicationError("Legal hold: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
@@ -67,10 +74,8 @@ def legal_hold_create(request: HttpRequest) -> HttpResponse:
 @refusals_as_pages
 def legal_hold_end(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReleaseForm(request.POST)
-    hold = LegalHold.objects.filter(pk=pk).first()
+    hold = hold_for(request.user, pk, to="release")
     try:
-        if hold is None:
-            raise ApplicationError("No such legal hold.")
         if not form.is_valid():
             raise ApplicationError("Give the reason for releasing the hold.")
         legal_hold_release(actor=request.user, hold=hold, reason=form.cleaned_data["reason"])
@@ -106,7 +111,8 @@ def run_certificates_download(request: HttpRequest, run_id: str, fmt: str) -> Ht
         return JsonResponse({
             "run": str(run.run_id), "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None, "status": run.status,
-            "erased_counts": run.erased_counts, "held_counts": run.held_counts,
+            # The run's totals cover every organisation: regulators only; others get their certificates.
+            **({"erased_counts": run.erased_counts, "held_counts": run.held_counts} if is_regulator(request.user) else {}),
             "certificates": [certificate_as_dict(c) for c in certificates],
         }, json_dumps_params={"indent": 2})
     pdf = certificates_render_pdf(certificates=certificates, title=f"Retention run {run.run_id}", run=run)

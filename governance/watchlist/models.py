@@ -125,6 +125,10 @@ class WatchlistImage(models.Model):
         ]
         indexes = [models.Index(fields=["agreement", "status"], name="watchlist_agreement_status_idx")]
 
+    def concerned_organisation_ids(self) -> set[int]:
+        """The supplier and the operator the image went to (audit scoping)."""
+        return {self.supplying_organisation_id, self.agreement.receiving_organisation_id}
+
     def __str__(self) -> str:
         return f"Watchlist image #{self.pk} ({self.subject_reference})"
 
@@ -174,10 +178,19 @@ class DeletionCertificate(models.Model):
     erased_by_name = models.CharField(max_length=200, blank=True)
     run_id = models.CharField(max_length=64, blank=True, null=True, help_text="Retention run that erased it, if any.")
     details = models.JSONField(default=dict, blank=True)
+    # The two sides of the sharing the erased item belonged to: who may read the certificate
+    # (``governance.access.certificates_visible_to``).
+    supplier_organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
+                                              related_name="+")
+    operator_organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
+                                              related_name="+")
 
     class Meta:
         ordering = ["-erased_at", "-pk"]
         indexes = [models.Index(fields=["subject_type", "subject_id"], name="deletion_cert_subject_idx")]
+
+    def concerned_organisation_ids(self) -> set[int]:
+        return {i for i in (self.supplier_organisation_id, self.operator_organisation_id) if i}
 
     def __str__(self) -> str:
         return f"Deletion certificate #{self.pk}: {self.subject_type}:{self.subject_id}"

@@ -35,6 +35,10 @@ class WatchlistImageHandler(Protocol):
     def image_erasing(self, image: WatchlistImage, *, actor: User | None, reason: str) -> list[ErasedItem]:
         """Called inside the erasure's transaction: erase what was derived from the image, return what went."""
 
+    def images_moved(self, *, image_ids: list[int]) -> None:
+        """Called inside the transaction that moved these images to another agreement (an approved
+        amendment carrying them over): anything keyed by agreement must follow after commit."""
+
 
 _handlers: dict[str, WatchlistImageHandler] = {}
 

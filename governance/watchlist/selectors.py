@@ -8,20 +8,17 @@ only (``accept_global_perms=False``): a role's model-level permission never wide
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
-from guardian.shortcuts import get_objects_for_user
-
+from governance.access import image_for, images_visible_to
 from governance.audit.models import AuditEvent
-from governance.errors import NotFound
 from governance.organisations.models import User
 from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage
 
 
-def images_visible_to(user: User) -> QuerySet[WatchlistImage]:
-    if not getattr(user, "is_authenticated", False) or not user.has_perm("governance.view_watchlistimage"):
-        return WatchlistImage.objects.none()
-    return get_objects_for_user(
-        user, "governance.view_watchlistimage", klass=WatchlistImage, accept_global_perms=False,
-    ).select_related("agreement", "supplying_organisation", "supplying_force")
+def watchlist_images_matchable(agreements) -> QuerySet[WatchlistImage]:
+    """Which images a deployment may match: the enrolled images held under the version of each of
+    its agreements that is sharing now. (Live matching narrows this further to the images of the
+    watchlist review in force: ``recognition.deployments.services.matched_watchlist``.)"""
+    return WatchlistImage.objects.filter(agreement__in=agreements.sharing_versions(), status=ImageStatus.ENROLLED)
 
 
 def image_list(
@@ -42,10 +39,7 @@ def image_list(
 
 
 def image_get(*, user: User, pk) -> WatchlistImage:
-    try:
-        return images_visible_to(user).get(pk=pk)
-    except (WatchlistImage.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such watchlist image.") from None
+    return image_for(user, pk)
 
 
 def image_history(*, image: WatchlistImage) -> QuerySet[AuditEvent]:

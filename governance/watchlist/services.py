@@ -32,8 +32,8 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from governance import encryption
-from governance.agreements.models import Agreement, AgreementStatus, CustodyCategory, Schedule8Condition, Section35Basis
-from governance.agreements.selectors import agreements_visible_to
+from governance.agreements.models import Agreement, CustodyCategory, Schedule8Condition, Section35Basis
+from governance.access import agreement_for, image_check
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
@@ -132,16 +132,13 @@ def _supplier_may_upload(organisation: Organisation | None, agreement: Agreement
 
 def _agreement_for_upload(actor: User, agreement_id: int) -> Agreement:
     """The agreement if the actor may see it (units read their force's agreements). Otherwise: not found."""
-    try:
-        return agreements_visible_to(actor).get(pk=agreement_id)
-    except (Agreement.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise NotFound("No such agreement.", code="agreement_not_found") from None
+    return agreement_for(actor, agreement_id)
 
 
 def agreement_check_accepts_images(agreement: Agreement, *, on: date | None = None) -> None:
     """Raise ``AgreementRefusesImage`` unless images may flow under the agreement today."""
     today = on or timezone.localdate()
-    if agreement.status != AgreementStatus.ACTIVE:
+    if not agreement.is_sharing:
         raise AgreementRefusesImage(
             f"Agreement {agreement.reference} is {agreement.get_status_display().lower()}; images can only be shared "
             "under an active agreement.", code="agreement_not_active", details={"status": agreement.status},
@@ -302,13 +299,6 @@ def watchlist_image_record_historical(
                        enforce_cap=True, retrospective=True, supplying_organisation=supplying_organisation)
 
 
-def _require_object_permission(actor: User, image: WatchlistImage, perm: str, refusal: str, code: str) -> None:
-    if not actor.has_perm("governance.view_watchlistimage", image) or not actor.has_perm("governance.view_watchlistimage"):
-        raise NotFound("No such watchlist image.")
-    if not (actor.has_perm(f"governance.{perm}") and actor.has_perm(f"governance.{perm}", image)):
-        raise PermissionRefused(refusal, code=code)
-
-
 def watchlist_image_read_bytes(*, actor: User, image: WatchlistImage, justification: str, token_key: str = "") -> tuple[bytes, str]:
     """Decrypt an image's bytes for a user of the supplying side; audit ``consultation`` with the justification.
 
@@ -316,9 +306,7 @@ def watchlist_image_read_bytes(*, actor: User, image: WatchlistImage, justificat
     Regulators and the operator's staff see metadata only: 403 here. Transaction: its own.
     """
     justification = (justification or "").strip()
-    _require_object_permission(actor, image, "view_watchlistimage_bytes",
-                               "Your organisation or role may see this image's provenance but not the image itself.",
-                               "bytes_not_permitted")
+    image_check(actor, image, to="bytes")
     if len(justification) < MIN_JUSTIFICATION_CHARS:
         raise JustificationRequired(
             f"Say why you need to see this image (at least {MIN_JUSTIFICATION_CHARS} characters): "
@@ -377,8 +365,7 @@ def watchlist_image_withdraw(*, actor: User, image: WatchlistImage, reason: str,
     transaction and tell every worker's gallery after commit. Idempotent refusal: an image already
     withdrawn is a ``StateConflict``.
     """
-    _require_object_permission(actor, image, "withdraw_watchlistimage",
-                               "Only the supplying force or unit can withdraw this image.", "withdraw_not_permitted")
+    image_check(actor, image, to="withdraw")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("Give a reason for the withdrawal; it is kept on the deletion certificate.", code="reason_required")
@@ -430,6 +417,8 @@ def watchlist_image_erase(
                 subject_type=item.subject_type, subject_id=item.subject_id, subject_label=item.label[:300],
                 sha256=item.sha256, reason=reason, rule=rule, erased_at=now, erased_by=actor,
                 erased_by_name=_actor_name(actor), run_id=run_id,
+                supplier_organisation_id=image.supplying_organisation_id,
+                operator_organisation_id=image.agreement.receiving_organisation_id,
                 details={"watchlist_image": image.pk, "agreement": image.agreement.reference,
                          "original_sha256": image.sha256},
             )
@@ -444,3 +433,28 @@ def watchlist_image_erase(
                      "erased": [f"{i.subject_type}:{i.subject_id}" for i in erased]},
         )
     return certificates
+
+
+def watchlist_images_carry_to_amendment(*, old: Agreement, new: Agreement) -> list[int]:
+    """Images held under a superseded version continue under the amendment that replaced it, where
+    the amendment permits them (custody category; the cap, oldest first). Runs inside the
+    approval's transaction; audited as one ``alteration`` naming every image carried.
+
+    Images it does not carry stay under the superseded version and are erased by its retention
+    rule (``watchlist_image.agreement_ended``) within the agreement's hours.
+    """
+    held = list(WatchlistImage.objects.select_for_update().filter(agreement=old, status__in=LIVE_STATUSES)
+                .order_by("received_at", "pk"))
+    if not held:
+        return []
+    room = max(new.max_images - WatchlistImage.objects.filter(agreement=new, status__in=LIVE_STATUSES).count(), 0)
+    carried = [image.pk for image in held if image.custody_category in new.permitted_custody_categories][:room]
+    WatchlistImage.objects.filter(pk__in=carried).update(agreement=new)
+    audit_record(
+        action=AuditAction.ALTERATION, event="watchlist_images.carried_to_amendment", actor=None, target=new,
+        details={"from_version": old.version, "to_version": new.version, "carried": carried,
+                 "left_for_erasure": [image.pk for image in held if image.pk not in set(carried)]},
+    )
+    for handler in image_handlers():
+        handler.images_moved(image_ids=carried)
+    return carried

@@ -16,11 +16,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from governance.access import agreement_for, can_agreement, role_allows
 from governance.agreements import services as agreement_services
 from governance.agreements.models import AgreementStatus
 from governance.agreements.rules import agreement_rule_breaches
 from governance.agreements.selectors import (
-    agreement_get,
     agreement_history,
     agreement_list,
     agreement_versions,
@@ -60,14 +60,14 @@ def agreement_register(request: HttpRequest) -> HttpResponse:
         "statuses": AgreementStatus.choices,
         "organisations": Organisation.objects.order_by("name"),
         "filters": {"status": status, "organisation": organisation, "q": search},
-        "can_draft": request.user.has_perm("governance.add_agreement"),
+        "can_draft": role_allows(request.user, "governance.add_agreement"),
     })
 
 
 @login_required
 @refusals_as_pages
 def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    agreement = agreement_get(user=request.user, pk=pk)
+    agreement = agreement_for(request.user, pk)
     user = request.user
     return render(request, "governance/agreement_detail.html", {
         "agreement": agreement,
@@ -75,20 +75,13 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": agreement_history(agreement=agreement).select_related(None),
         "versions": agreement_versions(user=user, agreement=agreement),
         "successors": agreement.successors.all(),
-        "is_party": user.organisation_id in agreement_services.agreement_party_ids(agreement),
+        "is_party": can_agreement(user, agreement, "amend") or can_agreement(user, agreement, "change"),
         "show_actions": agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, AgreementStatus.APPROVED,
                                              AgreementStatus.ACTIVE},
         "perms": {
-            "change": user.has_perm("governance.change_agreement", agreement) and user.has_perm("governance.change_agreement"),
-            "submit": user.has_perm("governance.submit_agreement"),
-            "approve": user.has_perm("governance.approve_agreement") and user.organisation is not None
-            and user.organisation.is_force_level,
-            "countersign": user.has_perm("governance.countersign_agreement")
-            and user.organisation_id == agreement.receiving_organisation_id,
-            "notify": user.has_perm("governance.notify_regulator_agreement"),
-            "terminate": user.has_perm("governance.terminate_agreement"),
-            "add": user.has_perm("governance.add_agreement"),
-        },
+            to: can_agreement(user, agreement, to)
+            for to in ("change", "submit", "approve", "countersign", "notify", "terminate")
+        } | {"add": can_agreement(user, agreement, "amend")},
         "notification_form": RegulatorNotificationForm(),
         "reason_form": ReasonForm(),
         "amend_form": AmendForm(),
@@ -99,7 +92,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def agreement_create(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("governance.add_agreement"):
+    if not role_allows(request.user, "governance.add_agreement"):
         return render(request, "errors/403.html", {"message": "Only a data protection officer can draft an agreement."}, status=403)
     form = AgreementForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -116,14 +109,12 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @refusals_as_pages
 def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    agreement = agreement_get(user=request.user, pk=pk)
-    if request.user.organisation_id not in agreement_services.agreement_party_ids(agreement) or not request.user.has_perm("governance.change_agreement"):
-        raise PermissionRefused("Your role does not allow editing this agreement.")
+    agreement = agreement_for(request.user, pk, to="change")
     form = AgreementForm(request.POST or None, instance=agreement)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in agreement_services.EDITABLE_FIELDS}
         try:
-            agreement_services.agreement_update(actor=request.user, agreement=agreement_get(user=request.user, pk=pk), fields=fields)
+            agreement_services.agreement_update(actor=request.user, agreement=agreement, fields=fields)
         except ApplicationError as error:
             _form_error(form, error)
         else:
@@ -143,7 +134,7 @@ def _form_error(form, error: ApplicationError) -> None:
 def _run_action(request: HttpRequest, pk: int) -> tuple[str, str]:
     """Dispatch one lifecycle action to its service; returns (message level, text)."""
     action = request.POST.get("action", "")
-    agreement = agreement_get(user=request.user, pk=pk)
+    agreement = agreement_for(request.user, pk)
     actor = request.user
     if action == "submit":
         agreement_services.agreement_submit(actor=actor, agreement=agreement)
@@ -197,7 +188,7 @@ def agreement_action(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @refusals_as_pages
 def agreement_amend(request: HttpRequest, pk: int) -> HttpResponse:
-    agreement = agreement_get(user=request.user, pk=pk)
+    agreement = agreement_for(request.user, pk)
     form = AmendForm(request.POST)
     try:
         if not form.is_valid():
@@ -216,7 +207,7 @@ def agreement_amend(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @refusals_as_pages
 def agreement_renew(request: HttpRequest, pk: int) -> HttpResponse:
-    agreement = agreement_get(user=request.user, pk=pk)
+    agreement = agreement_for(request.user, pk)
     form = RenewForm(request.POST)
     try:
         if not form.is_valid():
@@ -234,7 +225,7 @@ def agreement_renew(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @refusals_as_pages
 def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
-    agreement = agreement_get(user=request.user, pk=pk)
+    agreement = agreement_for(request.user, pk)
     if not agreement.signed_document:
         raise Http404("No signed document.")
     with transaction.atomic():
@@ -265,7 +256,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             context["page"] = Paginator(events, 50).get_page(request.GET.get("page"))
             context["query"] = request.GET.copy()
             context["query"].pop("page", None)
-    elif not request.user.has_perm("governance.view_auditevent"):
+    elif not role_allows(request.user, "governance.view_auditevent"):
         raise PermissionRefused("Your role cannot read the audit log.")
     return render(request, "governance/audit_log.html", context)
 

@@ -16,8 +16,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.access import role_allows
 from governance.errors import NotFound, PermissionRefused
-from recognition.deployments import selectors, services
+from recognition.deployments import access, services
 from recognition.deployments.errors import FrameRefused, FramesShed, FrameTooLarge, MatchingUnavailable
 from recognition.deployments.ingest import frame_submit
 from recognition.deployments.models import Disclosure, Outcome
@@ -164,18 +165,28 @@ class OutcomeSerializer(serializers.Serializer):
 
 
 def _require_view_disclosures(user) -> None:
-    if not user.has_perm("deployments.view_disclosure"):
+    if not role_allows(user, "deployments.view_disclosure"):
         raise PermissionRefused("Your role cannot read disclosures.")
 
 
+def _disclosure_received(user, pk):
+    """A disclosure of an alert on an image the caller's supply chain supplied; otherwise not found."""
+    _require_view_disclosures(user)
+    try:
+        return access.disclosures_received_by(user).get(pk=pk)
+    except (Disclosure.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such disclosure.") from None
+
+
 class DisclosureListApi(ListAPIView):
-    """Disclosures addressed to the caller's force or unit (a force also sees its units')."""
+    """Disclosures of alerts on images the caller's unit or force supplied (addressed to the unit or
+    its force: both see them; a force also sees its units')."""
 
     serializer_class = DisclosureSerializer
 
     def get_queryset(self):
         _require_view_disclosures(self.request.user)
-        queryset = selectors.disclosures_received_by(self.request.user)
+        queryset = access.disclosures_received_by(self.request.user)
         if self.request.query_params.get("outcome") == "missing":
             queryset = queryset.filter(outcome="")
         return queryset
@@ -185,20 +196,13 @@ class DisclosureDetailApi(RetrieveAPIView):
     serializer_class = DisclosureSerializer
 
     def get_object(self):
-        _require_view_disclosures(self.request.user)
-        try:
-            return selectors.disclosures_received_by(self.request.user).get(pk=self.kwargs["pk"])
-        except Disclosure.DoesNotExist:
-            raise NotFound("No such disclosure.") from None
+        return _disclosure_received(self.request.user, self.kwargs["pk"])
 
 
 class DisclosureOutcomeApi(APIView):
     @extend_schema(request=OutcomeSerializer, responses={200: DisclosureSerializer})
     def post(self, request, pk: int):
-        try:
-            disclosure = selectors.disclosures_received_by(request.user).get(pk=pk)
-        except Disclosure.DoesNotExist:
-            raise NotFound("No such disclosure.") from None
+        disclosure = _disclosure_received(request.user, pk)
         serializer = OutcomeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         disclosure = services.disclosure_record_outcome(

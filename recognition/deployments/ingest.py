@@ -17,7 +17,6 @@ from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 from django.utils import timezone
 
-from governance.agreements.models import AgreementStatus
 from recognition.deployments import frames
 from recognition.deployments.errors import (
     DeploymentNotLive,
@@ -28,7 +27,7 @@ from recognition.deployments.errors import (
     MatchingUnavailable,
 )
 from recognition.deployments.models import Camera, Deployment, DeploymentStatus
-from recognition.deployments.services import Sighting, alert_record_sighting, counters_add
+from recognition.deployments.services import Sighting, alert_record_sighting, counters_add, matched_watchlist
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +153,8 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
         faces = engine.analyse([picture], live=True)[0]
         raised = 0
         if faces:
-            agreement_ids = list(deployment.agreements.filter(status=AgreementStatus.ACTIVE).values_list("pk", flat=True))
-            gallery = gallery_for_agreements(agreement_ids) if agreement_ids else None
+            review_id, agreement_ids = matched_watchlist(deployment)
+            gallery = gallery_for_agreements(agreement_ids, review_id=review_id) if agreement_ids and review_id else None
             if gallery is not None and len(gallery):
                 import numpy as np
 

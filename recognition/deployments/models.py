@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from governance.agreements.models import Agreement
 from governance.organisations.models import Organisation
@@ -64,6 +63,11 @@ class Deployment(models.Model):
     status = models.CharField(max_length=10, choices=DeploymentStatus.choices, default=DeploymentStatus.PLANNED,
                               db_index=True)
     went_live_at = models.DateTimeField(null=True, blank=True)
+    # The watchlist review whose images are being matched: set at go-live, and replaced by a review
+    # recorded while live. Images enrolled since join only through such a review (the watchlist
+    # reviewed is the watchlist matched).
+    matched_review = models.ForeignKey("WatchlistReview", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+")
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -90,13 +94,10 @@ class Deployment(models.Model):
     def is_live(self) -> bool:
         return self.status == DeploymentStatus.LIVE
 
+    def concerned_organisation_ids(self) -> set[int]:
+        """The operator and every supplier of its agreements (audit scoping)."""
+        return {self.operator_id, *self.agreements.values_list("supplying_organisation_id", flat=True)}
 
-class DeploymentUserObjectPermission(UserObjectPermissionBase):
-    content_object = models.ForeignKey(Deployment, on_delete=models.CASCADE)
-
-
-class DeploymentGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey(Deployment, on_delete=models.CASCADE)
 
 
 class Camera(models.Model):
@@ -174,6 +175,9 @@ class Alert(models.Model):
                                         related_name="alerts")
     subject_reference = models.CharField(max_length=64, help_text="Pseudonymous reference copied from the image.")
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="alerts")
+    # Who supplied the matched image (copied from it; outlives its erasure): whose supply chain sees
+    # and reviews the alert (``recognition.deployments.access``).
+    supplying_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     score = models.FloatField(null=True, help_text="Best cosine similarity seen (erased with the crop at retention).")
     threshold = models.FloatField(help_text="The deployment's threshold when the alert was raised.")
     first_seen_at = models.DateTimeField(db_index=True)
@@ -202,6 +206,16 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"Alert #{self.pk} ({self.subject_reference}, {self.deployment.reference})"
+
+    def concerned_organisation_ids(self) -> set[int]:
+        return {self.supplying_organisation_id, self.deployment.operator_id}
+
+    @property
+    def status_label(self) -> str:
+        """The status in words, naming why a rejected alert was closed (not always "false alert")."""
+        if self.status == AlertStatus.FALSE_ALERT and self.close_reason:
+            return f"Closed: {RejectionReason(self.close_reason).label.lower()}"
+        return self.get_status_display()
 
 
 class ReviewDecision(models.TextChoices):

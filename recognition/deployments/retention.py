@@ -24,14 +24,16 @@ from django.utils import timezone
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.retention.models import HoldScope
-from governance.retention.registry import RetentionRule, retention_rule_register
+from governance.retention.registry import HoldTarget, RetentionRule, hold_target_register, retention_rule_register, \
+    visible_by_parties
 from governance.watchlist.models import DeletionCertificate
 from recognition.deployments.models import Alert, AlertReview, Disclosure
 
 
 def _alerts_due(at: datetime) -> QuerySet:
-    return Alert.objects.filter(retention_due_at__lte=at, erased_at__isnull=True).only(
-        "pk", "agreement_id", "watchlist_image_id", "probe_crop", "retention_due_at", "deployment_id")
+    return Alert.objects.filter(retention_due_at__lte=at, erased_at__isnull=True).select_related("deployment").only(
+        "pk", "agreement_id", "watchlist_image_id", "probe_crop", "retention_due_at", "deployment_id",
+        "supplying_organisation_id", "deployment__operator_id")
 
 
 def _alert_hold_keys(alert: Alert) -> list[tuple[str, str]]:
@@ -50,6 +52,7 @@ def alerts_erase_batch(alerts: list[Alert], run_id: str | None) -> int:
             subject_type="deployments.alert", subject_id=str(a.pk), subject_label=f"Alert #{a.pk} probe crop and score",
             sha256=hashlib.sha256(bytes(a.probe_crop)).hexdigest(), reason="Match retention period ended",
             rule="alert.match_retention", erased_at=now, erased_by_name="Oversight retention sweep", run_id=run_id,
+            supplier_organisation_id=a.supplying_organisation_id, operator_organisation_id=a.deployment.operator_id,
             details={"deployment": a.deployment_id, "agreement": a.agreement_id,
                      "retention_due_at": a.retention_due_at.isoformat(), "sha256_of": "stored encrypted crop"},
         )
@@ -64,6 +67,7 @@ def alerts_erase_batch(alerts: list[Alert], run_id: str | None) -> int:
         target=("deployments.alert", f"{pks[0]}..{pks[-1]}", f"{len(pks)} alerts"),
         justification="Match retention period ended (agreement terms)",
         details={"rule": "alert.match_retention", "run_id": run_id, "alerts": pks},
+        organisations={i for a in alerts for i in (a.supplying_organisation_id, a.deployment.operator_id)},
     )
     return len(pks)
 
@@ -78,6 +82,7 @@ retention_rule_register(RetentionRule(
     erase_batch=alerts_erase_batch,
     order=("retention_due_at", "pk"),  # served by alert_retention_due_idx (partial: not yet erased)
     hold_keys=_alert_hold_keys,
+    visible=visible_by_parties(supplier="supplying_organisation_id", operator="deployment__operator_id"),
     describe=lambda a: f"Alert #{a.pk} (due {timezone.localtime(a.retention_due_at):%d %b %Y %H:%M})",
 ))
 
@@ -89,7 +94,7 @@ def _records_cutoff(at: datetime) -> datetime:
 
 
 def _reviews_due(at: datetime) -> QuerySet:
-    return AlertReview.objects.filter(decided_at__lt=_records_cutoff(at)).select_related("alert")
+    return AlertReview.objects.filter(decided_at__lt=_records_cutoff(at)).select_related("alert__deployment")
 
 
 def _review_erase(review: AlertReview, run_id: str | None) -> int:
@@ -98,15 +103,19 @@ def _review_erase(review: AlertReview, run_id: str | None) -> int:
         sha256=hashlib.sha256(f"{review.reviewer_name}|{review.decision}|{review.reason}|{review.notes}".encode()).hexdigest(),
         reason="Review record retention period ended", rule="alert_review.record_retention", erased_at=timezone.now(),
         erased_by_name="Oversight retention sweep", run_id=run_id, details={"alert": review.alert_id},
+        supplier_organisation_id=review.alert.supplying_organisation_id,
+        operator_organisation_id=review.alert.deployment.operator_id,
     )
     audit_record(action=AuditAction.ERASURE, event="alert_review.erased", actor=None, target=review,
-                 justification="Review record retention period ended", details={"run_id": run_id, "alert": review.alert_id})
+                 justification="Review record retention period ended", details={"run_id": run_id, "alert": review.alert_id},
+                 organisations=review.alert.concerned_organisation_ids())
     review.delete()
     return 1
 
 
 def _disclosures_due(at: datetime) -> QuerySet:
-    return Disclosure.objects.filter(disclosed_at__lt=_records_cutoff(at), redacted_at__isnull=True)
+    return Disclosure.objects.filter(disclosed_at__lt=_records_cutoff(at), redacted_at__isnull=True).select_related(
+        "alert__deployment")
 
 
 def _disclosure_erase(disclosure: Disclosure, run_id: str | None) -> int:
@@ -116,12 +125,14 @@ def _disclosure_erase(disclosure: Disclosure, run_id: str | None) -> int:
         reason="Disclosure record retention period ended (recipient, justification and notes redacted; outcome kept)",
         rule="disclosure.record_retention", erased_at=timezone.now(), erased_by_name="Oversight retention sweep",
         run_id=run_id, details={"alert": disclosure.alert_id},
+        supplier_organisation_id=disclosure.alert.supplying_organisation_id,
+        operator_organisation_id=disclosure.alert.deployment.operator_id,
     )
     Disclosure.objects.filter(pk=disclosure.pk).update(recipient="", justification="", outcome_notes="",
                                                        redacted_at=timezone.now())
     audit_record(action=AuditAction.ERASURE, event="disclosure.redacted", actor=None, target=("deployments.disclosure",
                  str(disclosure.pk), f"Disclosure #{disclosure.pk}"), justification="Disclosure record retention period ended",
-                 details={"run_id": run_id})
+                 details={"run_id": run_id}, organisations=disclosure.alert.concerned_organisation_ids())
     return 1
 
 
@@ -134,6 +145,7 @@ retention_rule_register(RetentionRule(
     title="Review records after their period",
     description="Reviewers' decisions and notes are kept for the review-record period, then deleted.",
     due=_reviews_due, erase=_review_erase, hold_keys=_record_hold_keys,
+    visible=visible_by_parties(supplier="alert__supplying_organisation_id", operator="alert__deployment__operator_id"),
     describe=lambda r: f"Review #{r.pk} of alert #{r.alert_id}",
 ))
 retention_rule_register(RetentionRule(
@@ -142,5 +154,21 @@ retention_rule_register(RetentionRule(
     description="Who received a disclosure and why are kept for the disclosure-record period (the s.62 audit event "
                 "keeps the fact of it), then redacted; the police outcome stays for reporting.",
     due=_disclosures_due, erase=_disclosure_erase, hold_keys=_record_hold_keys,
+    visible=visible_by_parties(supplier="alert__supplying_organisation_id", operator="alert__deployment__operator_id"),
     describe=lambda d: f"Disclosure #{d.pk} of alert #{d.alert_id}",
+))
+
+
+def _alerts_party_to(actor) -> QuerySet:
+    from recognition.deployments.access import alerts_visible_to
+
+    return alerts_visible_to(actor).filter(erased_at__isnull=True)
+
+
+hold_target_register(HoldTarget(
+    scope=HoldScope.ALERT.value, title="Alert",
+    candidates=_alerts_party_to,
+    parties=lambda a: (a.supplying_organisation_id, a.deployment.operator_id),
+    label=lambda a: f"Alert #{a.pk} {a.subject_reference} ({a.deployment.reference}, "
+                    f"{timezone.localtime(a.first_seen_at):%d %b %Y %H:%M})",
 ))

@@ -1,52 +1,17 @@
-"""Reads of deployments, alerts and disclosures, always scoped to what the user may see.
-
-Object permissions only (``accept_global_perms=False``): a role's model permission never widens a
-list to other organisations' deployments.
-"""
+"""Reads of deployments, alerts and disclosures, always scoped to what the user may see
+(``recognition.deployments.access``: scope follows the supplier of the matched image)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
-from governance.errors import NotFound
 from governance.organisations.models import User
+from recognition.deployments.access import alerts_reviewable_by, disclosures_visible_to
 from recognition.deployments.models import Alert, AlertReview, AlertStatus, Deployment, Disclosure, FaceScanCounter
-
-
-def deployments_visible_to(user: User) -> QuerySet[Deployment]:
-    return get_objects_for_user(user, "deployments.view_deployment", klass=Deployment,
-                                accept_global_perms=False).select_related("operator")
-
-
-def deployment_get(*, user: User, pk) -> Deployment:
-    try:
-        return deployments_visible_to(user).get(pk=pk)
-    except (Deployment.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such deployment.") from None
-
-
-def deployments_reviewable_by(user: User) -> QuerySet[Deployment]:
-    if not user.has_perm("deployments.review_alerts_deployment"):
-        return Deployment.objects.none()
-    return get_objects_for_user(user, "deployments.review_alerts_deployment", klass=Deployment,
-                                accept_global_perms=False)
-
-
-def alerts_visible_to(user: User) -> QuerySet[Alert]:
-    return Alert.objects.filter(deployment__in=deployments_visible_to(user)).select_related(
-        "deployment", "camera", "agreement", "watchlist_image")
-
-
-def alert_get(*, user: User, pk) -> Alert:
-    try:
-        return alerts_visible_to(user).get(pk=pk)
-    except (Alert.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such alert.") from None
 
 
 def review_queue(*, user: User) -> list[dict]:
@@ -56,8 +21,7 @@ def review_queue(*, user: User) -> list[dict]:
     decisions an alert already has (a pending alert with one decision could only be a
     confirmation). It says only whether *this* user has decided, and what.
     """
-    alerts = (Alert.objects.filter(deployment__in=deployments_reviewable_by(user), status=AlertStatus.PENDING,
-                                   erased_at__isnull=True)
+    alerts = (alerts_reviewable_by(user).filter(status=AlertStatus.PENDING, erased_at__isnull=True)
               .select_related("deployment", "camera", "agreement").order_by("first_seen_at"))
     mine = {r.alert_id: r for r in AlertReview.objects.filter(alert__in=alerts, reviewer=user)}
     rows = []
@@ -87,27 +51,6 @@ def alert_reviews_visible(*, user: User, alert: Alert):
     if alert.status != AlertStatus.PENDING or any(r.reviewer_id == user.pk for r in reviews):
         return reviews
     return []
-
-
-def disclosures_visible_to(user: User) -> QuerySet[Disclosure]:
-    """Police: disclosures addressed to their force or unit (a force sees its units'). Operator and
-    regulators: disclosures of deployments they can see."""
-    if not user.has_perm("deployments.view_disclosure"):
-        return Disclosure.objects.none()
-    organisation = user.organisation
-    condition = Q(alert__deployment__in=deployments_visible_to(user))
-    if organisation is not None and organisation.is_police:
-        condition = Q(recipient_organisation=organisation) | Q(recipient_organisation__parent=organisation)
-    return Disclosure.objects.filter(condition).select_related(
-        "alert", "alert__deployment", "alert__camera", "recipient_organisation").order_by("-disclosed_at")
-
-
-def disclosures_received_by(user: User) -> QuerySet[Disclosure]:
-    """For the police API: only those addressed to the caller's force or unit."""
-    organisation = user.organisation
-    if organisation is None or not organisation.is_police or not user.has_perm("deployments.view_disclosure"):
-        return Disclosure.objects.none()
-    return disclosures_visible_to(user)
 
 
 def disclosures_awaiting_outcome(*, user: User) -> QuerySet[Disclosure]:

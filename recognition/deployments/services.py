@@ -1,14 +1,15 @@
 """Deployments, cameras, watchlist reviews, alerts, two-person review, disclosures and outcomes.
 
-Every function here is an entry point: it checks who may act (role permission *and* a guardian
-object permission on the deployment, granted to organisations), opens its own transaction, checks
-the rule, changes state and writes its s.62 audit event in that same transaction.
+Every function here is an entry point: it checks who may act (``recognition.deployments.access``),
+opens its own transaction, checks the rule, changes state and writes its s.62 audit event in that
+same transaction.
 
-Who may do what (roles in ``governance.organisations.roles``; objects by organisation):
+Who may do what (roles in ``governance.organisations.roles``; scope in the access module):
 - the operator's DPO plans a deployment, adds cameras, records the watchlist review, takes it live,
   pauses and ends it, and discloses confirmed alerts;
-- reviewers of the operator and police reviewers of the supplying forces review alerts;
-- the supplying force (or unit) reports the outcome of a disclosure addressed to it;
+- reviewers of the operator and police reviewers of the side that supplied the matched image
+  review an alert; another supplier of the same deployment never sees it;
+- the supplying unit or its force reports the outcome of a disclosure;
 - regulators read everything, change nothing.
 """
 
@@ -21,21 +22,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 
 from governance import encryption
-from governance.agreements.models import Agreement, AgreementStatus
+from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
-from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.access import is_police_reviewer
 from governance.organisations.models import Organisation, OrganisationKind, User
-from governance.organisations.roles import REGULATORS_GROUP_NAME, Role
 from governance.watchlist.models import ImageStatus, WatchlistImage
+from governance.watchlist.selectors import watchlist_images_matchable
+from recognition.deployments.access import alert_check, deployment_check, disclosure_for, disclosure_recipients
 from recognition.deployments.models import (
     Alert,
     AlertReview,
@@ -71,34 +72,6 @@ def default_match_threshold() -> float:
     from recognition.engine.config import load_config
 
     return float(load_config().match_threshold)
-
-
-# --- permissions -------------------------------------------------------------------------------
-
-def _require(actor: User, deployment: Deployment, perm: str, refusal: str) -> None:
-    """No view access looks like not found (404); visible but without the role or grant is 403."""
-    if not actor.has_perm("deployments.view_deployment", deployment):
-        raise NotFound("No such deployment.")
-    if not (actor.has_perm(f"deployments.{perm}") and actor.has_perm(f"deployments.{perm}", deployment)):
-        raise PermissionRefused(refusal)
-
-
-def _grant_access(deployment: Deployment) -> None:
-    """Operator: everything; supplying forces and units: read and review (police reviewers);
-    every regulator: read."""
-    operator_perms = ("view_deployment", "change_deployment", "operate_deployment", "review_alerts_deployment",
-                      "disclose_alerts_deployment")
-    for perm in operator_perms:
-        assign_perm(f"deployments.{perm}", deployment.operator.access_group, deployment)
-    suppliers: set[int] = set()
-    for agreement in deployment.agreements.select_related("supplying_organisation"):
-        suppliers.add(agreement.supplying_organisation_id)
-        if agreement.supplying_organisation.parent_id:
-            suppliers.add(agreement.supplying_organisation.parent_id)
-    for organisation in Organisation.objects.filter(pk__in=suppliers).select_related("access_group"):
-        assign_perm("deployments.view_deployment", organisation.access_group, deployment)
-        assign_perm("deployments.review_alerts_deployment", organisation.access_group, deployment)
-    assign_perm("deployments.view_deployment", Group.objects.get(name=REGULATORS_GROUP_NAME), deployment)
 
 
 def _next_reference() -> str:
@@ -139,7 +112,7 @@ def _usable_agreements(*, operator: Organisation, agreements: list[Agreement]) -
         if agreement.receiving_organisation_id != operator.pk:
             raise ValidationFailed(f"{agreement.reference} does not share images with {operator}.",
                                    code="agreement_not_for_operator")
-        if agreement.status != AgreementStatus.ACTIVE:
+        if not agreement.is_sharing:
             raise ValidationFailed(f"{agreement.reference} is {agreement.get_status_display().lower()}; only active "
                                    "agreements can supply a watchlist.", code="agreement_not_active")
 
@@ -182,7 +155,6 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
             raise ValidationFailed("The deployment is not valid.", details=error.message_dict) from error
         deployment.save()
         deployment.agreements.set(agreements)
-        _grant_access(deployment)
         audit_record(
             action=AuditAction.COLLECTION, event="deployment.planned", actor=actor, target=deployment,
             justification=deployment.watchlist_justification,
@@ -197,7 +169,7 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
 def deployment_set_threshold(*, actor: User, deployment: Deployment, threshold: float, justification: str = "",
                              approved_by_name: str = "") -> Deployment:
     """Change the operating threshold (lower than the default only with justification + approver)."""
-    _require(actor, deployment, "operate_deployment", "Your role cannot change this deployment.")
+    deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
         if deployment.status == DeploymentStatus.ENDED:
@@ -219,7 +191,7 @@ def deployment_set_threshold(*, actor: User, deployment: Deployment, threshold: 
 
 
 def camera_add(*, actor: User, deployment: Deployment, name: str, location: str, direction: str) -> Camera:
-    _require(actor, deployment, "operate_deployment", "Your role cannot add cameras to this deployment.")
+    deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
         camera = Camera(deployment=deployment, name=name, location=location, direction=direction)
         try:
@@ -234,7 +206,7 @@ def camera_add(*, actor: User, deployment: Deployment, name: str, location: str,
 
 def camera_issue_ingest_key(*, actor: User, camera: Camera) -> str:
     """Issue (or replace) the camera gateway's key; returns the secret once, keeps its digest."""
-    _require(actor, camera.deployment, "operate_deployment", "Your role cannot issue camera keys.")
+    deployment_check(actor, camera.deployment, to="operate")
     secret = "cam_" + secrets.token_urlsafe(32)
     with transaction.atomic():
         camera = Camera.objects.select_for_update().get(pk=camera.pk)
@@ -257,15 +229,21 @@ def camera_for_ingest_key(secret: str) -> Camera | None:
 
 
 def watchlist_images_for(deployment: Deployment):
-    """The enrolled images the deployment would match against now: active agreements only."""
-    return WatchlistImage.objects.filter(
-        agreement__in=deployment.agreements.filter(status=AgreementStatus.ACTIVE), status=ImageStatus.ENROLLED,
-    ).order_by("pk")
+    """The images a watchlist review of this deployment covers now (``watchlist_images_matchable``)."""
+    return watchlist_images_matchable(deployment.agreements.all()).order_by("pk")
+
+
+def matched_watchlist(deployment: Deployment) -> tuple[int | None, list[int]]:
+    """What live matching searches: the watchlist review in force and the ids of the agreements
+    sharing now. The watchlist reviewed is the watchlist matched — an image enrolled after the
+    review joins only through a new review; one withdrawn or no longer shared drops out at once."""
+    agreement_ids = list(deployment.agreements.sharing_versions().values_list("pk", flat=True))
+    return deployment.matched_review_id, agreement_ids
 
 
 def watchlist_review_record(*, actor: User, deployment: Deployment, notes: str) -> WatchlistReview:
     """Record the pre-deployment watchlist review: who, when, which images (counted here, not typed)."""
-    _require(actor, deployment, "operate_deployment", "Your role cannot review this deployment's watchlist.")
+    deployment_check(actor, deployment, to="operate")
     errors: dict[str, list[str]] = {}
     _text_required(notes, "notes", "Record what was checked (currency, necessity, categories).", errors)
     if errors:
@@ -279,16 +257,21 @@ def watchlist_review_record(*, actor: User, deployment: Deployment, notes: str) 
             deployment=deployment, reviewed_by=actor, reviewed_by_name=_name(actor), reviewed_at=timezone.now(),
             image_count=len(image_ids), image_ids=image_ids, notes=notes.strip(),
         )
+        applied = deployment.status == DeploymentStatus.LIVE
+        if applied:  # a review while live becomes the watchlist matched from now on
+            deployment.matched_review = review
+            deployment.save(update_fields=["matched_review"])
         audit_record(action=AuditAction.CONSULTATION, event="deployment.watchlist_reviewed", actor=actor,
                      target=deployment, justification=notes.strip(),
-                     details={"review": review.pk, "image_count": len(image_ids), "image_ids": image_ids})
+                     details={"review": review.pk, "image_count": len(image_ids), "image_ids": image_ids,
+                              "applied_to_live_matching": applied})
     return review
 
 
 def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
     """Go live. Refuses outside the window, without an active agreement, or without a fresh
     watchlist review (one made for this go-live, recent, and of exactly the images now enrolled)."""
-    _require(actor, deployment, "operate_deployment", "Your role cannot take this deployment live.")
+    deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
         now = timezone.now()
@@ -298,7 +281,7 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
             raise StateConflict(
                 f"The deployment may only run between {timezone.localtime(deployment.starts_at):%d %b %Y %H:%M} and "
                 f"{timezone.localtime(deployment.ends_at):%d %b %Y %H:%M}.", code="outside_window")
-        if not deployment.agreements.filter(status=AgreementStatus.ACTIVE).exists():
+        if not deployment.agreements.sharing_versions().exists():
             raise StateConflict("None of the deployment's agreements is active.", code="no_active_agreement")
         review = deployment.watchlist_reviews.order_by("-reviewed_at", "-pk").first()
         max_age = timedelta(hours=settings.OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS)
@@ -316,7 +299,8 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
         review.save(update_fields=["used_for_go_live_at"])
         deployment.status = DeploymentStatus.LIVE
         deployment.went_live_at = now
-        deployment.save(update_fields=["status", "went_live_at"])
+        deployment.matched_review = review
+        deployment.save(update_fields=["status", "went_live_at", "matched_review"])
         audit_record(action=AuditAction.ALTERATION, event="deployment.went_live", actor=actor, target=deployment,
                      details={"watchlist_review": review.pk, "image_count": len(current),
                               "threshold": deployment.match_threshold})
@@ -324,7 +308,7 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
 
 
 def deployment_pause(*, actor: User, deployment: Deployment, reason: str) -> Deployment:
-    _require(actor, deployment, "operate_deployment", "Your role cannot pause this deployment.")
+    deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
         if deployment.status != DeploymentStatus.LIVE:
@@ -339,7 +323,7 @@ def deployment_pause(*, actor: User, deployment: Deployment, reason: str) -> Dep
 def deployment_end(*, actor: User | None, deployment: Deployment, reason: str) -> Deployment:
     """End a deployment (``actor`` None: the schedule ended it at ``ends_at``). Idempotent."""
     if actor is not None:
-        _require(actor, deployment, "operate_deployment", "Your role cannot end this deployment.")
+        deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
         if deployment.status == DeploymentStatus.ENDED:
@@ -433,6 +417,7 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
                     return None, False
                 alert = Alert.objects.create(
                     deployment_id=sighting.deployment_id, camera_id=sighting.camera_id, watchlist_image=image,
+                    supplying_organisation_id=image.supplying_organisation_id,
                     subject_reference=image.subject_reference, agreement=image.agreement, score=sighting.score,
                     threshold=sighting.threshold, first_seen_at=sighting.seen_at, last_seen_at=sighting.seen_at,
                     probe_crop=encryption.encrypt(sighting.crop_jpeg), probe_key_id=encryption.key_fingerprint(),
@@ -451,10 +436,6 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
     raise StateConflict("Could not record the sighting after repeated conflicts.", code="alert_conflict")
 
 
-def _is_police_reviewer(user: User) -> bool:
-    return bool(user.organisation and user.organisation.is_police and user.has_role(Role.POLICE_REVIEWER))
-
-
 def _police_reviewer_required(alert: Alert) -> bool:
     return bool(alert.agreement.police_reviewer_required)
 
@@ -468,7 +449,7 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
     not complete that rule is refused, so the second decision is left for a police reviewer).
     Audited: ``alteration`` per decision, plus the closing event.
     """
-    _require(actor, alert.deployment, "review_alerts_deployment", "Your role cannot review alerts.")
+    alert_check(actor, alert, to="review")
     if decision not in ReviewDecision.values:
         raise ValidationFailed("The decision is confirm or reject.", code="invalid_decision")
     if decision == ReviewDecision.REJECT and reason not in RejectionReason.values:
@@ -486,7 +467,7 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
         if any(r.reviewer_id == actor.pk for r in earlier):
             raise StateConflict("You have already reviewed this alert; a second reviewer must decide.",
                                 code="already_reviewed")
-        police = _is_police_reviewer(actor)
+        police = is_police_reviewer(actor)
         confirmations = [r for r in earlier if r.decision == ReviewDecision.CONFIRM]
         if decision == ReviewDecision.CONFIRM and _police_reviewer_required(alert) and confirmations \
                 and not police and not any(r.as_police_reviewer for r in confirmations):
@@ -522,7 +503,7 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
 
 def alert_probe_crop(*, actor: User, alert: Alert, justification: str = "Two-person review of the alert.") -> bytes:
     """Decrypt the probe crop for a reviewer or DPO: a ``consultation`` event with the justification."""
-    _require(actor, alert.deployment, "review_alerts_deployment", "Your role cannot see alert images.")
+    alert_check(actor, alert, to="crop")
     if alert.erased_at or not alert.probe_crop:
         raise StateConflict("The alert's image was erased when its retention period ended.", code="alert_erased")
     with transaction.atomic():
@@ -536,29 +517,27 @@ WATCHLIST_THUMBNAIL_PX = 240
 
 
 def alert_watchlist_thumbnail(*, actor: User, alert: Alert, justification: str = "Two-person review of the alert.") -> bytes:
-    """A small JPEG of the watchlist image an alert matched, for a reviewer to compare with the camera crop.
+    """A small JPEG of the enrolled face of the watchlist image an alert matched, for a reviewer to
+    compare with the camera crop.
 
-    Made from the encrypted image on each view and never stored. Who may see it: reviewers of the deployment who are on
-    the supplying side and may read the image itself, and the operator's reviewers only where the agreement says so
-    (``operator_reviewers_see_image``). Each view is a ``consultation`` of the watchlist image (DPA 2018 s.62).
+    Made from the encrypted image on each view and never stored; cut to the face that was enrolled
+    (a group photo shows the one face on the watchlist, not the bystanders). Who may see it:
+    ``can_see_watchlist_thumbnail`` (the supplying side's reviewers; the operator's only where the
+    agreement says so). Each view is a ``consultation`` of the watchlist image (DPA 2018 s.62).
     """
     from io import BytesIO
 
     from governance.watchlist.services import watchlist_image_bytes_for_processing
     from recognition.engine import ImageRejected, decode_image
+    from recognition.models import FaceTemplate
 
-    _require(actor, alert.deployment, "review_alerts_deployment", "Your role cannot see alert images.")
     image = alert.watchlist_image
     erased = StateConflict("The watchlist image was erased; only its provenance remains.", code="watchlist_image_erased")
+    # The agreement's current terms (a caller's cached alert may predate an amendment).
+    alert.agreement = Agreement.objects.get(pk=alert.agreement_id)
+    alert_check(actor, alert, to="thumbnail")
     if image is None:
         raise erased
-    supplying_side = actor.has_perm("governance.view_watchlistimage_bytes") and actor.has_perm(
-        "governance.view_watchlistimage_bytes", image)
-    # The agreement's current terms (a caller's cached alert may predate an amendment).
-    shared = Agreement.objects.filter(pk=alert.agreement_id, operator_reviewers_see_image=True).exists()
-    if not supplying_side and not shared:
-        raise PermissionRefused("The agreement does not let the operator's reviewers see watchlist images.",
-                                code="watchlist_image_not_shared_for_review")
     data = watchlist_image_bytes_for_processing(image_id=image.pk)
     if data is None:
         raise erased
@@ -568,6 +547,9 @@ def alert_watchlist_thumbnail(*, actor: User, alert: Alert, justification: str =
         raise StateConflict("The watchlist image could not be read.", code="watchlist_image_unreadable") from exc
     finally:
         del data
+    box = FaceTemplate.objects.filter(image_id=image.pk).values_list("face_box", flat=True).first()
+    if box:
+        picture = picture.crop(_face_with_margin(box, picture.size))
     picture.thumbnail((WATCHLIST_THUMBNAIL_PX, WATCHLIST_THUMBNAIL_PX))
     out = BytesIO()
     picture.save(out, format="JPEG", quality=85)
@@ -578,13 +560,20 @@ def alert_watchlist_thumbnail(*, actor: User, alert: Alert, justification: str =
     return out.getvalue()
 
 
+def _face_with_margin(box, size: tuple[int, int], margin: float = 0.4) -> tuple[int, int, int, int]:
+    """The enrolled face box grown by ``margin`` of its size on each side (hair, chin), inside the image."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    return (max(0, int(x1 - dx)), max(0, int(y1 - dy)), min(size[0], int(x2 + dx)), min(size[1], int(y2 + dy)))
+
+
 # --- disclosure and outcome ----------------------------------------------------------------------
 
 def alert_disclose(*, actor: User, alert: Alert, recipient_organisation: Organisation, recipient: str,
                    channel: str, justification: str) -> Disclosure:
     """Disclose a confirmed alert to the force (or unit) that supplied the image: a s.62
     ``disclosure`` event naming the recipient, with the justification and channel."""
-    _require(actor, alert.deployment, "disclose_alerts_deployment", "Your role cannot disclose alerts.")
+    alert_check(actor, alert, to="disclose")
     errors: dict[str, list[str]] = {}
     _text_required(justification, "justification", "Explain why the disclosure is necessary.", errors)
     if not recipient.strip():
@@ -594,14 +583,13 @@ def alert_disclose(*, actor: User, alert: Alert, recipient_organisation: Organis
     if errors:
         raise ValidationFailed("The disclosure is incomplete.", code="disclosure_incomplete", details=errors)
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("agreement__supplying_organisation").get(pk=alert.pk)
+        alert = Alert.objects.select_for_update().select_related("agreement", "supplying_organisation__parent").get(
+            pk=alert.pk)
         if alert.status != AlertStatus.CONFIRMED:
             raise StateConflict("Only an alert confirmed by two reviewers can be disclosed.", code="alert_not_confirmed")
-        supplier = alert.agreement.supplying_organisation
-        allowed = {supplier.pk} | ({supplier.parent_id} if supplier.parent_id else set())
-        if recipient_organisation.pk not in allowed:
-            raise ValidationFailed(f"Alerts under {alert.agreement.reference} may only be disclosed to {supplier} "
-                                   "or its force.", code="recipient_not_supplier")
+        if recipient_organisation.pk not in {o.pk for o in disclosure_recipients(alert)}:
+            raise ValidationFailed(f"This alert may only be disclosed to {alert.supplying_organisation}, which supplied "
+                                   "the image, or its force.", code="recipient_not_supplier")
         disclosure = Disclosure.objects.create(
             alert=alert, recipient_organisation=recipient_organisation, recipient=recipient.strip(), channel=channel,
             justification=justification.strip(), disclosed_by=actor, disclosed_by_name=_name(actor),
@@ -614,20 +602,9 @@ def alert_disclose(*, actor: User, alert: Alert, recipient_organisation: Organis
     return disclosure
 
 
-def _may_receive(user: User, disclosure: Disclosure) -> bool:
-    organisation = user.organisation
-    if organisation is None or not organisation.is_police:
-        return False
-    recipient = disclosure.recipient_organisation
-    return organisation.pk == recipient.pk or recipient.parent_id == organisation.pk
-
-
 def disclosure_record_outcome(*, actor: User, disclosure: Disclosure, outcome: str, notes: str = "") -> Disclosure:
-    """The receiving force reports what it did. Once only; audited as an ``alteration``."""
-    if not _may_receive(actor, disclosure):
-        raise NotFound("No such disclosure.")
-    if not actor.has_perm("deployments.report_outcome_disclosure"):
-        raise PermissionRefused("Your role cannot report outcomes.")
+    """The supplying unit or its force reports what it did. Once only; audited as an ``alteration``."""
+    disclosure = disclosure_for(actor, disclosure.pk, to="report_outcome")
     if outcome not in Outcome.values:
         raise ValidationFailed("Unknown outcome.", code="invalid_outcome", details={"outcomes": Outcome.values})
     if outcome == Outcome.OTHER and not notes.strip():

@@ -13,4 +13,5 @@ urlpatterns = [
     path("alerts/<int:pk>/review/", views.alert_review, name="alert-review"),
     path("alerts/<int:pk>/disclose/", views.alert_disclose, name="alert-disclose"),
     path("disclosures/", views.disclosure_list, name="disclosure-list"),
+    path("disclosures/<int:pk>/outcome/", views.disclosure_outcome, name="disclosure-outcome"),
 ]

@@ -15,16 +15,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from governance.agreements.models import AgreementStatus
-from governance.agreements.selectors import agreements_visible_to
+from governance.access import agreements_visible_to, role_allows
 from governance.errors import ApplicationError, NotFound, PermissionRefused
 from governance.organisations.models import Organisation
 from governance.web.errors import refusals_as_pages
-from recognition.deployments import selectors, services
+from recognition.deployments import access, selectors, services
 from recognition.deployments.models import (
     AlertStatus,
     DeploymentStatus,
     DisclosureChannel,
+    Outcome,
     RejectionReason,
     ReviewDecision,
 )
@@ -60,8 +60,8 @@ class DeploymentForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agreements"].queryset = agreements_visible_to(user).filter(
-            status=AgreementStatus.ACTIVE, receiving_organisation=user.organisation)
+        self.fields["agreements"].queryset = agreements_visible_to(user).sharing().filter(
+            receiving_organisation=user.organisation)
         self.fields["authorising_officer_organisation"].queryset = Organisation.objects.filter(
             kind__in=["police_force", "police_unit"]).order_by("name")
         self.fields["match_threshold"].help_text = (
@@ -71,8 +71,9 @@ class DeploymentForm(forms.Form):
 @login_required
 def deployment_list(request: HttpRequest) -> HttpResponse:
     return render(request, "deployments/deployment_list.html", {
-        "deployments": selectors.deployments_visible_to(request.user).order_by("-starts_at"),
-        "can_plan": request.user.has_perm("deployments.add_deployment"),
+        "deployments": access.deployments_visible_to(request.user).order_by("-starts_at"),
+        "can_plan": role_allows(request.user, "deployments.add_deployment")
+        and request.user.organisation.kind == "operator",
     })
 
 
@@ -99,17 +100,20 @@ def deployment_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @refusals_as_pages
 def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    deployment = selectors.deployment_get(user=request.user, pk=pk)
+    deployment = access.deployment_for(request.user, pk)
     user = request.user
-    can_operate = user.has_perm("deployments.operate_deployment") and user.has_perm(
-        "deployments.operate_deployment", deployment)
+    can_operate = access.can_operate_deployment(user, deployment)
+    covered = list(services.watchlist_images_for(deployment).values_list("pk", flat=True))
+    matched = set(deployment.matched_review.image_ids) if deployment.matched_review_id else set()
     return render(request, "deployments/deployment_detail.html", {
         "deployment": deployment,
         "cameras": deployment.cameras.all(),
         "reviews": deployment.watchlist_reviews.all()[:10],
         "figures": selectors.deployment_figures(deployment=deployment),
-        "alerts": selectors.alerts_visible_to(user).filter(deployment=deployment)[:50],
-        "watchlist_count": services.watchlist_images_for(deployment).count(),
+        "alerts": access.alerts_visible_to(user).filter(deployment=deployment)[:50],
+        "watchlist_count": len(covered),
+        "matched_count": len(matched & set(covered)),
+        "awaiting_review_count": len(set(covered) - matched) if deployment.matched_review_id else 0,
         "can_operate": can_operate,
         "statuses": DeploymentStatus,
         "new_key": request.session.pop("camera_key", None),
@@ -120,7 +124,7 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @refusals_as_pages
 def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
-    deployment = selectors.deployment_get(user=request.user, pk=pk)
+    deployment = access.deployment_for(request.user, pk)
     action = request.POST.get("action", "")
     try:
         if action == "review":
@@ -160,7 +164,7 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @refusals_as_pages
 def review_queue(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("deployments.review_alerts_deployment"):
+    if not role_allows(request.user, "deployments.review_alerts_deployment"):
         raise PermissionRefused("Only reviewers see the review queue.")
     return render(request, "deployments/review_queue.html", {"alerts": selectors.review_queue(user=request.user)})
 
@@ -170,7 +174,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 @refusals_as_pages
 def review_queue_json(request: HttpRequest) -> JsonResponse:
     """Polled every ~2 s by the queue page. Holds no image and no other reviewer's decision."""
-    if not request.user.has_perm("deployments.review_alerts_deployment"):
+    if not role_allows(request.user, "deployments.review_alerts_deployment"):
         raise PermissionRefused("Only reviewers see the review queue.")
     response = JsonResponse({"alerts": selectors.review_queue(user=request.user)})
     response["Cache-Control"] = "no-store"
@@ -180,31 +184,33 @@ def review_queue_json(request: HttpRequest) -> JsonResponse:
 @login_required
 @refusals_as_pages
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = selectors.alert_get(user=request.user, pk=pk)
+    alert = access.alert_for(request.user, pk)
     user = request.user
-    can_review = user.has_perm("deployments.review_alerts_deployment") and user.has_perm(
-        "deployments.review_alerts_deployment", alert.deployment)
+    can_review = access.can_review_alert(user, alert)
     crop = watchlist_thumbnail = None
-    watchlist_note = ""
-    if can_review:
-        crop = base64.b64encode(services.alert_probe_crop(actor=user, alert=alert)).decode()
+    watchlist_note = image_note = ""
+    if can_review and alert.erased_at:
+        image_note = "The alert's images were erased when its retention period ended; the record remains."
+    elif can_review:
+        try:
+            crop = base64.b64encode(services.alert_probe_crop(actor=user, alert=alert)).decode()
+        except ApplicationError as refusal:
+            image_note = refusal.message
         try:
             watchlist_thumbnail = base64.b64encode(services.alert_watchlist_thumbnail(actor=user, alert=alert)).decode()
         except ApplicationError as refusal:  # shown beside the crop, the review itself goes on
             watchlist_note = refusal.message
     reviews = selectors.alert_reviews_visible(user=user, alert=alert)
     decided = alert.reviews.filter(reviewer=user).exists()
-    can_disclose = alert.status == AlertStatus.CONFIRMED and user.has_perm(
-        "deployments.disclose_alerts_deployment") and user.has_perm("deployments.disclose_alerts_deployment",
-                                                                    alert.deployment)
-    supplier = alert.agreement.supplying_organisation
-    recipients = [supplier] + ([supplier.parent] if supplier.parent_id else [])
+    disclosures = list(alert.disclosures.all())
     response = render(request, "deployments/alert_detail.html", {
-        "alert": alert, "crop": crop, "reviews": reviews, "decided": decided,
+        "alert": alert, "crop": crop, "reviews": reviews, "decided": decided, "image_note": image_note,
         "watchlist_thumbnail": watchlist_thumbnail, "watchlist_note": watchlist_note,
-        "can_review": can_review and alert.status == AlertStatus.PENDING and not decided,
-        "can_disclose": can_disclose, "recipients": recipients, "channels": DisclosureChannel.choices,
-        "reasons": RejectionReason.choices, "disclosures": alert.disclosures.all(),
+        "can_review": can_review and alert.status == AlertStatus.PENDING and not decided and not alert.erased_at,
+        "can_disclose": access.can_disclose_alert(user, alert), "recipients": access.disclosure_recipients(alert),
+        "channels": DisclosureChannel.choices, "reasons": RejectionReason.choices,
+        "disclosures": [(d, access.can_report_outcome(user, d) and not d.outcome) for d in disclosures],
+        "outcomes": Outcome.choices,
     })
     response["Cache-Control"] = "no-store"
     return response
@@ -214,7 +220,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @refusals_as_pages
 def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = selectors.alert_get(user=request.user, pk=pk)
+    alert = access.alert_for(request.user, pk)
     decision = request.POST.get("decision", "")
     try:
         alert = services.alert_review(actor=request.user, alert=alert, decision=decision,
@@ -235,8 +241,9 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @refusals_as_pages
 def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = selectors.alert_get(user=request.user, pk=pk)
-    organisation = Organisation.objects.filter(pk=request.POST.get("recipient_organisation") or 0).first()
+    alert = access.alert_for(request.user, pk)
+    chosen = request.POST.get("recipient_organisation") or ""
+    organisation = next((o for o in access.disclosure_recipients(alert) if str(o.pk) == chosen), None)
     if organisation is None:
         messages.error(request, "Choose the receiving force or unit.")
         return redirect("alert-detail", pk)
@@ -254,6 +261,28 @@ def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def disclosure_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    disclosures = list(access.disclosures_visible_to(user).select_related("alert__supplying_organisation")[:200])
     return render(request, "deployments/disclosure_list.html", {
-        "disclosures": selectors.disclosures_visible_to(request.user)[:200],
+        "disclosures": [(d, access.can_report_outcome(user, d) and not d.outcome) for d in disclosures],
+        "outcomes": Outcome.choices,
     })
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def disclosure_outcome(request: HttpRequest, pk: int) -> HttpResponse:
+    """Police record what they did with a disclosure (the same service as the API's outcome endpoint)."""
+    disclosure = access.disclosure_for(request.user, pk, to="report_outcome")
+    back = request.POST.get("next") if request.POST.get("next") in {"alert", "list"} else "list"
+    try:
+        services.disclosure_record_outcome(actor=request.user, disclosure=disclosure,
+                                           outcome=request.POST.get("outcome", ""), notes=request.POST.get("notes", ""))
+    except (NotFound, PermissionRefused):
+        raise
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Outcome recorded for disclosure #{disclosure.pk}.")
+    return redirect("alert-detail", disclosure.alert_id) if back == "alert" else redirect("disclosure-list")

@@ -52,8 +52,8 @@ def test_images_go_within_the_set_hours_after_termination_and_holds_block_until_
     agreement_terminate(actor=cast.met_dpo, agreement=active_agreement, reason="Operator ceased LFR")
     terminated_at = timezone.now()
     held_image = images[0]
-    legal_hold_place(actor=cast.estate_dpo, scope=HoldScope.WATCHLIST_IMAGE, target_id=str(held_image.pk),
-                     target_label=str(held_image), reason="Needed for a prosecution", until=terminated_at + timedelta(hours=48))
+    legal_hold_place(actor=cast.estate_dpo, target=f"{HoldScope.WATCHLIST_IMAGE.value}:{held_image.pk}",
+                     reason="Needed for a prosecution", until=terminated_at + timedelta(hours=48))
 
     with time_machine.travel(terminated_at + timedelta(hours=23), tick=False):
         run = retention_sweep()

@@ -52,8 +52,8 @@ def test_hold_on_the_agreement_blocks_alert_erasure_until_released(cast, people,
     from governance.retention.services import legal_hold_release
 
     alert = raise_alert(live_deployment, enrolled_image_row(active_agreement, cast.camden))
-    hold = legal_hold_place(actor=cast.estate_dpo, scope=HoldScope.AGREEMENT, target_id=str(active_agreement.pk),
-                            target_label=str(active_agreement), reason="Civil claim pending")
+    hold = legal_hold_place(actor=cast.estate_dpo, target=f"{HoldScope.AGREEMENT.value}:{active_agreement.pk}",
+                            reason="Civil claim pending")
     later = alert.retention_due_at + timedelta(days=2)
     with time_machine.travel(later, tick=False):
         run = retention_sweep()

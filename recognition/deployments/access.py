@@ -1,0 +1,182 @@
+"""Who may see and do what with deployments, alerts, reviews and disclosures.
+
+The same shape as ``governance.access`` (and built on its scope rules): one ``<entity>_for(actor,
+pk, to=...)`` per kind of object, ``NotFound`` alike for missing and for another organisation's,
+``PermissionRefused`` for a visible object the actor's role may not act on, and ``can_*``
+predicates for the buttons.
+
+Scope follows supply. A deployment concerns its operator and the supplying organisations of its
+agreements. An alert — and its reviews, crops, thumbnail and disclosures — concerns the operator
+and the organisation that supplied the *matched image* (``Alert.supplying_organisation``), within
+its supply chain (the unit that supplied it and its force; a force's own images, the force and its
+units). Another supplier of the same deployment never sees it. Regulators read every record's
+metadata; they review nothing and see no image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from governance.access import is_police_reviewer, parties_filter, role_allows, supply_chain_ids
+from governance.errors import NotFound, PermissionRefused
+from recognition.deployments.models import Alert, AlertStatus, Deployment, Disclosure
+
+# --- deployments -----------------------------------------------------------------------------------
+
+
+def deployments_visible_to(actor: Any) -> QuerySet[Deployment]:
+    if not role_allows(actor, "deployments.view_deployment"):
+        return Deployment.objects.none()
+    return (Deployment.objects.filter(parties_filter(actor, supplier="agreements__supplying_organisation_id",
+                                                     operator="operator_id"))
+            .distinct().select_related("operator"))
+
+
+def can_operate_deployment(actor: Any, deployment: Deployment) -> bool:
+    """The operator's DPO runs its deployments (cameras, watchlist review, go-live, pause, end)."""
+    return role_allows(actor, "deployments.operate_deployment") and actor.organisation_id == deployment.operator_id
+
+
+def deployment_for(actor: Any, pk: Any, *, to: str = "view") -> Deployment:
+    try:
+        deployment = deployments_visible_to(actor).get(pk=pk)
+    except (Deployment.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such deployment.") from None
+    return deployment_check(actor, deployment, to=to)
+
+
+def deployment_check(actor: Any, deployment: Deployment, *, to: str) -> Deployment:
+    if not deployments_visible_to(actor).filter(pk=deployment.pk).exists():
+        raise NotFound("No such deployment.")
+    if to == "operate" and not can_operate_deployment(actor, deployment):
+        raise PermissionRefused("Only the operator's data protection officer runs this deployment.")
+    return deployment
+
+
+# --- alerts --------------------------------------------------------------------------------------
+
+
+def alerts_visible_to(actor: Any) -> QuerySet[Alert]:
+    if not role_allows(actor, "deployments.view_deployment"):
+        return Alert.objects.none()
+    return Alert.objects.filter(parties_filter(actor, supplier="supplying_organisation_id",
+                                               operator="deployment__operator_id")).select_related(
+        "deployment", "camera", "agreement", "watchlist_image", "supplying_organisation")
+
+
+def is_supply_side(actor: Any, alert: Alert) -> bool:
+    """The actor acts for the organisation that supplied the matched image (or its force or units)."""
+    organisation = getattr(actor, "organisation", None)
+    return bool(organisation and organisation.is_police
+                and alert.supplying_organisation_id in supply_chain_ids(organisation))
+
+
+def can_review_alert(actor: Any, alert: Alert) -> bool:
+    """Reviewers of the operator and police reviewers of the supplying side review an alert."""
+    if not role_allows(actor, "deployments.review_alerts_deployment"):
+        return False
+    if actor.organisation_id == alert.deployment.operator_id:
+        return True
+    return is_police_reviewer(actor) and is_supply_side(actor, alert)
+
+
+def can_see_watchlist_thumbnail(actor: Any, alert: Alert) -> bool:
+    """Beside the crop: for the supplying side's reviewers always (it is their image); for the
+    operator's reviewers only where the agreement lets them (``operator_reviewers_see_image``)."""
+    if not can_review_alert(actor, alert):
+        return False
+    if is_supply_side(actor, alert):
+        return True
+    return bool(alert.agreement.operator_reviewers_see_image)
+
+
+def can_disclose_alert(actor: Any, alert: Alert) -> bool:
+    return (role_allows(actor, "deployments.disclose_alerts_deployment")
+            and actor.organisation_id == alert.deployment.operator_id and alert.status == AlertStatus.CONFIRMED)
+
+
+def disclosure_recipients(alert: Alert) -> list:
+    """Who a confirmed alert may be disclosed to: the organisation that supplied the image, and its force."""
+    supplier = alert.supplying_organisation
+    return [supplier] + ([supplier.parent] if supplier.parent_id else [])
+
+
+_ALERT_REFUSALS = {
+    "review": (can_review_alert, "Your role cannot review this alert."),
+    "crop": (can_review_alert, "Your role cannot see alert images."),
+    "thumbnail": (can_see_watchlist_thumbnail,
+                  "The agreement does not let the operator's reviewers see watchlist images."),
+    "disclose": (lambda actor, alert: role_allows(actor, "deployments.disclose_alerts_deployment")
+                 and actor.organisation_id == alert.deployment.operator_id,
+                 "Only the operator's data protection officer discloses alerts."),
+}
+
+
+def alert_check(actor: Any, alert: Alert, *, to: str) -> Alert:
+    if not alerts_visible_to(actor).filter(pk=alert.pk).exists():
+        raise NotFound("No such alert.")
+    if to != "view":
+        allowed, message = _ALERT_REFUSALS[to]
+        if not allowed(actor, alert):
+            code = "watchlist_image_not_shared_for_review" if to == "thumbnail" else "permission_refused"
+            raise PermissionRefused(message, code=code)
+    return alert
+
+
+def alert_for(actor: Any, pk: Any, *, to: str = "view") -> Alert:
+    try:
+        alert = alerts_visible_to(actor).get(pk=pk)
+    except (Alert.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such alert.") from None
+    return alert_check(actor, alert, to=to)
+
+
+def alerts_reviewable_by(actor: Any) -> QuerySet[Alert]:
+    """The review queue's alerts: the operator's reviewers see their deployments' alerts; police
+    reviewers those on images their supply chain supplied."""
+    if not role_allows(actor, "deployments.review_alerts_deployment"):
+        return Alert.objects.none()
+    organisation = actor.organisation
+    if organisation.is_police:
+        if not is_police_reviewer(actor):
+            return Alert.objects.none()
+        return Alert.objects.filter(supplying_organisation_id__in=supply_chain_ids(organisation))
+    return Alert.objects.filter(deployment__operator_id=organisation.pk)
+
+
+# --- disclosures -----------------------------------------------------------------------------------
+
+
+def disclosures_visible_to(actor: Any) -> QuerySet[Disclosure]:
+    """Disclosures of alerts the actor may see: the operator's, the supplying side's (addressed to
+    the supplying unit or its force, both see them), every one for regulators."""
+    if not role_allows(actor, "deployments.view_disclosure"):
+        return Disclosure.objects.none()
+    return Disclosure.objects.filter(parties_filter(
+        actor, supplier="alert__supplying_organisation_id", operator="alert__deployment__operator_id",
+    )).select_related("alert", "alert__deployment", "alert__camera", "recipient_organisation").order_by("-disclosed_at")
+
+
+def disclosures_received_by(actor: Any) -> QuerySet[Disclosure]:
+    """For the police API: the disclosures of alerts on images the caller's supply chain supplied."""
+    organisation = getattr(actor, "organisation", None)
+    if organisation is None or not organisation.is_police:
+        return Disclosure.objects.none()
+    return disclosures_visible_to(actor)
+
+
+def can_report_outcome(actor: Any, disclosure: Disclosure) -> bool:
+    return role_allows(actor, "deployments.report_outcome_disclosure") and is_supply_side(actor, disclosure.alert)
+
+
+def disclosure_for(actor: Any, pk: Any, *, to: str = "view") -> Disclosure:
+    try:
+        disclosure = disclosures_visible_to(actor).select_related("alert__supplying_organisation").get(pk=pk)
+    except (Disclosure.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such disclosure.") from None
+    if to == "report_outcome" and not can_report_outcome(actor, disclosure):
+        raise PermissionRefused("Only the force or unit that supplied the image reports the outcome.",
+                                code="not_the_supplier")
+    return disclosure
