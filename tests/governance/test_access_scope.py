@@ -15,19 +15,16 @@ from governance.audit.services import audit_chain_verify
 from governance.errors import NotFound, PermissionRefused, ValidationFailed
 from governance.retention.models import HoldScope
 from governance.retention.services import legal_hold_place, legal_hold_release
-from governance.watchlist.models import ImageStatus, WatchlistImage
+from governance.watchlist.models import ImageStatus
 from tests.conftest import agreement_terms, signed_pdf
+from tests.factories import WatchlistImageFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _image(agreement, supplier, subject, category="wanted"):
-    today = timezone.localdate()
-    return WatchlistImage.objects.create(
-        agreement=agreement, supplying_organisation=supplier, supplying_force=supplier.force or supplier,
-        subject_reference=subject, custody_category=category, schedule8_condition="sch8_1", custody_reference="C/1",
-        image_taken_on=today - timedelta(days=5), shared_on=today, received_at=timezone.now(),
-        status=ImageStatus.ENROLLED, sha256=subject.encode().hex()[:64])
+    return WatchlistImageFactory(agreement=agreement, supplying_organisation=supplier, subject_reference=subject,
+                                 custody_category=category)
 
 
 # --- finding 3: the audit log ------------------------------------------------------------------

@@ -78,15 +78,9 @@ def live_deployment(cast, planned_deployment):
 
 def enrolled_image_row(agreement, supplier, *, subject="KX-SUBJ-0001"):
     """A watchlist image row marked enrolled (for rule tests that need no engine)."""
-    from governance.watchlist.models import ImageStatus, WatchlistImage
+    from tests.factories import WatchlistImageFactory
 
-    today = timezone.localdate()
-    return WatchlistImage.objects.create(
-        agreement=agreement, supplying_organisation=supplier, supplying_force=supplier.force or supplier,
-        subject_reference=subject, custody_category="wanted", schedule8_condition="sch8_1",
-        custody_reference="CUST/1", image_taken_on=today - timedelta(days=10), shared_on=today,
-        received_at=timezone.now(), status=ImageStatus.ENROLLED, sha256=subject.encode().hex()[:64],
-    )
+    return WatchlistImageFactory(agreement=agreement, supplying_organisation=supplier, subject_reference=subject)
 
 
 def raise_alert(deployment, image, *, score=0.9, seen_at=None):

@@ -132,7 +132,7 @@ def test_other_organisations_cannot_see_and_regulators_cannot_operate(cast, plan
         services.watchlist_review_record(actor=cast.other_dpo, deployment=planned_deployment, notes="Not mine at all.")
     with pytest.raises(PermissionRefused):
         services.watchlist_review_record(actor=cast.regulator, deployment=planned_deployment, notes="Regulators read.")
-    from recognition.deployments.selectors import deployments_visible_to
+    from recognition.deployments.access import deployments_visible_to
 
     assert list(deployments_visible_to(cast.regulator)) == [planned_deployment]
     assert list(deployments_visible_to(cast.other_dpo)) == []
