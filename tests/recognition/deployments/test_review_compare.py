@@ -82,3 +82,39 @@ def test_people_who_cannot_review_the_deployment_get_no_image(alert, cast, activ
     _share_images_with_reviewers(active_agreement, True)
     with pytest.raises(PermissionRefused):
         services.alert_watchlist_thumbnail(actor=cast.estate_dpo, alert=alert)
+
+
+def test_the_supplying_police_reviewer_sees_the_thumbnail_whatever_the_operator_term(client, alert, people,
+                                                                                     active_agreement):
+    _share_images_with_reviewers(active_agreement, False)
+    client.force_login(people.police_reviewer)
+    page = client.get(reverse("alert-detail", args=[alert.pk])).content.decode()
+    assert 'id="probe-crop"' in page and 'id="watchlist-thumbnail"' in page
+    assert _views(alert.watchlist_image) == 1
+
+
+def test_a_group_photo_thumbnail_shows_the_enrolled_face_not_the_whole_photo(alert, people, active_agreement,
+                                                                             faces_dir):
+    """The watchlist image is a group photo; only one face in it was enrolled (the upload's face box)."""
+    import csv
+
+    from django.utils import timezone
+
+    from recognition.models import FaceTemplate
+
+    with open(faces_dir / "multi_face_boxes.csv") as handle:
+        row = next(csv.DictReader(handle))
+    data = (faces_dir / "dev" / row["file"]).read_bytes()
+    WatchlistImageContent.objects.filter(image_id=alert.watchlist_image_id).update(ciphertext=encryption.encrypt(data))
+    whole = Image.open(io.BytesIO(data))
+    left, top, width, height = (float(row[k]) for k in ("left", "top", "width", "height"))
+    box = [left, top, left + width, top + height]
+    FaceTemplate.objects.create(image_id=alert.watchlist_image_id, agreement=active_agreement, ciphertext=b"-",
+                                key_id="-", face_box=box, detection_probability=0.99, engine="test",
+                                created_at=timezone.now())
+    _share_images_with_reviewers(active_agreement, True)
+    shown = Image.open(io.BytesIO(services.alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)))
+    # The face box grown by 40% a side keeps the face's proportions, not the photo's.
+    box_ratio = (box[2] - box[0]) / (box[3] - box[1])
+    assert abs(shown.width / shown.height - box_ratio) < 0.1
+    assert abs(shown.width / shown.height - whole.width / whole.height) > 0.2
