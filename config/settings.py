@@ -252,6 +252,9 @@ OVERSIGHT_WATCHLIST_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_MAX_BYTES", default
 OVERSIGHT_WATCHLIST_MAX_PIXELS = env.int("OVERSIGHT_WATCHLIST_MAX_PIXELS", default=40_000_000)
 OVERSIGHT_WATCHLIST_MIN_SIDE = env.int("OVERSIGHT_WATCHLIST_MIN_SIDE", default=48)
 OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS", default=20)
+# The bulk endpoint's JSON body (base64 images inflate by a third), counted while it streams in and
+# refused with 413 before parsing; the same bound Django puts on any other request body in memory.
+OVERSIGHT_WATCHLIST_BULK_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)
 # Enrolment: a face's shorter box side must reach this many pixels (a template from a face upsampled
 # from fewer is unreliable and raises false alerts); faces smaller than
 # ENROLMENT_COMPETING_FACE_RATIO x the largest face are background, not competing candidates.
