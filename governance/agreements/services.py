@@ -39,6 +39,7 @@ from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
+from governance.references import next_free_reference, save_with_next_reference
 
 # Fields a drafter provides; lifecycle fields are set only by the services below.
 EDITABLE_FIELDS: tuple[str, ...] = (
@@ -77,9 +78,11 @@ def _require_status(agreement: Agreement, *allowed: AgreementStatus, action: str
         )
 
 
-def _full_clean(agreement: Agreement) -> None:
+def _full_clean(agreement: Agreement, *, new_reference: bool = False) -> None:
+    """``new_reference``: the reference is the next free number, about to be claimed by
+    ``_save_new_agreement`` (the unique index decides, not a check here that another request can race)."""
     try:
-        agreement.full_clean(exclude=["signed_document"])
+        agreement.full_clean(exclude=["signed_document", "reference"] if new_reference else ["signed_document"])
     except ValidationError as error:
         raise ValidationFailed("The agreement is not valid.", details=error.message_dict) from error
     unknown = set(agreement.permitted_custody_categories) - set(CustodyCategory.values)
@@ -125,9 +128,16 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[An
 
 
 def _next_reference() -> str:
-    year = timezone.localdate().year
-    count = Agreement.objects.filter(reference__startswith=f"DSA-{year}-").values("reference").distinct().count()
-    return f"DSA-{year}-{count + 1:04d}"
+    return next_free_reference(Agreement.objects.all(), f"DSA-{timezone.localdate().year}-")
+
+
+def _save_new_agreement(agreement: Agreement) -> None:
+    """Save a new agreement (version 1) under the next free register reference, safe against another
+    agreement being created at the same moment (see ``governance.references``)."""
+    save_with_next_reference(
+        agreement, next_reference=_next_reference,
+        taken=lambda reference: Agreement.objects.filter(reference=reference, version=agreement.version).exists(),
+    )
 
 
 # --- drafting ------------------------------------------------------------------------------------
@@ -141,10 +151,10 @@ def agreement_draft(*, actor: User, fields: dict[str, Any]) -> Agreement:
         raise ValidationFailed("Unknown agreement fields.", details=sorted(unknown))
     with transaction.atomic():
         agreement = Agreement(**fields, reference=_next_reference(), version=1, drafted_by=actor)
-        _full_clean(agreement)
+        _full_clean(agreement, new_reference=True)
         if actor.organisation_id not in agreement_party_ids(agreement):
             raise PermissionRefused("You can only draft agreements your organisation is party to.", code="not_a_party")
-        agreement.save()
+        _save_new_agreement(agreement)
         _grant_party_access(agreement)
         audit_record(action=AuditAction.COLLECTION, event="agreement.drafted", actor=actor, target=agreement,
                      details={"reference": agreement.reference, "version": agreement.version})
@@ -419,8 +429,8 @@ def agreement_renew(*, actor: User, agreement: Agreement, starts_on: date, ends_
     with transaction.atomic():
         terms = _copy_terms(agreement) | {"starts_on": starts_on, "ends_on": ends_on, "review_on": review_on}
         successor = Agreement(**terms, reference=_next_reference(), version=1, predecessor=agreement, drafted_by=actor)
-        _full_clean(successor)
-        successor.save()
+        _full_clean(successor, new_reference=True)
+        _save_new_agreement(successor)
         _grant_party_access(successor)
         audit_record(action=AuditAction.COLLECTION, event="agreement.renewal_drafted", actor=actor, target=successor,
                      details={"renews": f"{agreement.reference} v{agreement.version}"})
@@ -446,8 +456,11 @@ def agreement_record_historical(
             regulator_notified_on=regulator_notified_on, recorded_retrospectively=True,
             historical_notes=historical_notes, drafted_by=actor, termination_reason=termination_reason,
         )
-        _full_clean(agreement)
-        agreement.save()
+        _full_clean(agreement, new_reference=not reference)
+        if reference:
+            agreement.save()  # the reference it had outside Oversight
+        else:
+            _save_new_agreement(agreement)
         _grant_party_access(agreement)
         audit_record(
             action=AuditAction.COLLECTION, event="agreement.recorded_retrospectively", actor=actor, target=agreement,

@@ -35,6 +35,7 @@ from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME, Role
+from governance.references import next_free_reference, save_with_next_reference
 from governance.watchlist.models import ImageStatus, WatchlistImage
 from recognition.deployments.models import (
     Alert,
@@ -102,9 +103,7 @@ def _grant_access(deployment: Deployment) -> None:
 
 
 def _next_reference() -> str:
-    year = timezone.localdate().year
-    count = Deployment.objects.filter(reference__startswith=f"LFR-{year}-").count()
-    return f"LFR-{year}-{count + 1:04d}"
+    return next_free_reference(Deployment.objects.all(), f"LFR-{timezone.localdate().year}-")
 
 
 def _text_required(value: str, field: str, message: str, errors: dict[str, list[str]]) -> None:
@@ -180,7 +179,9 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
             deployment.full_clean(exclude=["reference"])
         except ValidationError as error:
             raise ValidationFailed("The deployment is not valid.", details=error.message_dict) from error
-        deployment.save()
+        # The next free reference, safe against another deployment planned at the same moment.
+        save_with_next_reference(deployment, next_reference=_next_reference,
+                                 taken=lambda reference: Deployment.objects.filter(reference=reference).exists())
         deployment.agreements.set(agreements)
         _grant_access(deployment)
         audit_record(
