@@ -226,6 +226,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recognition.deployments.tasks.deployments_end_due",
         "schedule": timedelta(minutes=1),
     },
+    # Recovery: images left ``received`` (their enrolment task lost) are enqueued again.
+    "enrol-pending-images": {
+        "task": "recognition.tasks.enrol_pending_images",
+        "schedule": timedelta(minutes=env.int("OVERSIGHT_ENROLMENT_RECOVERY_MINUTES", default=5)),
+    },
 }
 
 # --- Oversight ------------------------------------------------------------------------------
