@@ -78,7 +78,8 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_party": user.organisation_id in agreement_services.agreement_party_ids(agreement),
         "show_actions": agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, AgreementStatus.APPROVED,
                                              AgreementStatus.ACTIVE},
-        "perms": {
+        # Not "perms": that name is Django's permission wrapper, which the navigation in base.html reads.
+        "can": {
             "change": user.has_perm("governance.change_agreement", agreement) and user.has_perm("governance.change_agreement"),
             "submit": user.has_perm("governance.submit_agreement"),
             "approve": user.has_perm("governance.approve_agreement") and user.organisation is not None
