@@ -33,7 +33,7 @@ from governance.agreements.models import (
     AgreementStatus,
     CustodyCategory,
 )
-from governance.agreements.rules import agreement_rule_breaches, ico_missing_contents
+from governance.agreements.rules import agreement_date_problems, agreement_rule_breaches, ico_missing_contents
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
@@ -81,6 +81,11 @@ def _require_status(agreement: Agreement, *allowed: AgreementStatus, action: str
 def _full_clean(agreement: Agreement, *, new_reference: bool = False) -> None:
     """``new_reference``: the reference is the next free number, about to be claimed by
     ``_save_new_agreement`` (the unique index decides, not a check here that another request can race)."""
+    dates = agreement_date_problems(starts_on=agreement.starts_on, ends_on=agreement.ends_on,
+                                    review_on=agreement.review_on)
+    if dates:
+        raise ValidationFailed(dates[0].message, code=dates[0].code,
+                               details={problem.field: [problem.message] for problem in dates})
     try:
         agreement.full_clean(exclude=["signed_document", "reference"] if new_reference else ["signed_document"])
     except ValidationError as error:
@@ -92,8 +97,6 @@ def _full_clean(agreement: Agreement, *, new_reference: bool = False) -> None:
         raise ValidationFailed("The supplying party must be a police force or unit.", code="supplier_not_police")
     if agreement.receiving_organisation.kind != OrganisationKind.OPERATOR:
         raise ValidationFailed("The receiving party must be an operator.", code="receiver_not_operator")
-    if agreement.review_on > agreement.ends_on:
-        raise ValidationFailed("The review date must fall before the agreement ends.", code="review_after_end")
 
 
 def _grant_party_access(agreement: Agreement) -> None:
