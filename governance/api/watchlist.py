@@ -53,7 +53,13 @@ def _provenance_refusal(errors: dict) -> ProvenanceInvalid:
     if "image" in errors and errors.keys() == {"image"}:
         return ProvenanceInvalid("Attach the image file as 'image'.", code="missing_image", details=errors)
     if codes & {"required", "blank", "null"}:
-        return ProvenanceInvalid("Provenance is incomplete.", code="missing_provenance", details=errors)
+        missing = sorted(
+            field for field, field_errors in errors.items()
+            if {getattr(e, "code", "") for e in (field_errors if isinstance(field_errors, list) else [field_errors])}
+            & {"required", "blank", "null"}
+        )
+        return ProvenanceInvalid(f"Provenance is incomplete: {', '.join(missing)}.", code="missing_provenance",
+                                 details=errors)
     return ProvenanceInvalid("Provenance is not valid.", code="invalid_provenance", details=errors)
 
 

@@ -179,7 +179,8 @@ def main() -> None:
                         return
                     n, data = queue.pop()
                 fields = {"agreement": str(agreement_id), "subject_reference": f"BENCH-{n:06d}",
-                          "custody_category": "wanted", "custody_reference": f"B/{n}", "image_taken_on": "2026-01-01"}
+                          "custody_category": "wanted", "custody_reference": f"B/{n}", "image_taken_on": "2026-01-01",
+                          "legal_basis": "s35_5"}
                 started = time.perf_counter()
                 response = session.post(base, data=fields, files={"image": (f"{n}.jpg", data, "image/jpeg")},
                                         headers={**headers, "Idempotency-Key": f"bench-{n}"}, timeout=60)
