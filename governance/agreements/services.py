@@ -39,6 +39,7 @@ from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
+from governance.pdf import UnreadablePdf, pdf_page_count
 from governance.references import next_free_reference, save_with_next_reference
 
 # Fields a drafter provides; lifecycle fields are set only by the services below.
@@ -187,10 +188,15 @@ def agreement_update(*, actor: User, agreement: Agreement, fields: dict[str, Any
 
 
 PDF_MAGIC = b"%PDF-"
+SIGNED_DOCUMENT_REFUSALS = {
+    "not_a_pdf": "The signed document must be a PDF that opens in a PDF reader; this file is not one.",
+    "pdf_password_protected": "The signed document must open without a password; attach an unprotected copy.",
+}
 
 
 def agreement_attach_signed_document(*, actor: User, agreement: Agreement, document: UploadedFile) -> Agreement:
-    """Attach the signed copy (PDF only, size-limited); allowed until approval."""
+    """Attach the signed copy, allowed until approval: at most OVERSIGHT_MAX_DOCUMENT_BYTES, and a PDF that
+    a reader opens without a password (checked with pypdf, not only by its first bytes)."""
     _require_party_with_permission(actor, agreement, "change_agreement")
     if document.size > settings.OVERSIGHT_MAX_DOCUMENT_BYTES:
         raise ValidationFailed(
@@ -199,8 +205,14 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
         )
     head = document.read(len(PDF_MAGIC))
     document.seek(0)
-    if head != PDF_MAGIC:
-        raise ValidationFailed("The signed document must be a PDF file.", code="not_a_pdf")
+    try:
+        if head != PDF_MAGIC:
+            raise UnreadablePdf("not_a_pdf")
+        pages = pdf_page_count(document)
+    except UnreadablePdf as unreadable:
+        raise ValidationFailed(SIGNED_DOCUMENT_REFUSALS[unreadable.code], code=unreadable.code) from None
+    finally:
+        document.seek(0)
     digest = hashlib.sha256()
     for chunk in document.chunks():
         digest.update(chunk)
@@ -212,7 +224,7 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
         agreement.signed_document_sha256 = digest.hexdigest()
         agreement.save(update_fields=["signed_document", "signed_document_sha256", "updated_at"])
         audit_record(action=AuditAction.COLLECTION, event="agreement.document_attached", actor=actor, target=agreement,
-                     details={"sha256": agreement.signed_document_sha256, "bytes": document.size})
+                     details={"sha256": agreement.signed_document_sha256, "bytes": document.size, "pages": pages})
     return agreement
 
 

@@ -99,8 +99,10 @@ def _seed(days: int = 30) -> tuple[int, str]:
     })
     services.agreement_record_regulator_notification(actor=op_dpo, agreement=agreement, notified_on=today, reference="B",
                                                      notified_by="bench", regulator=regulator)
+    from governance.agreements.documents import agreement_render_pdf
+
     services.agreement_attach_signed_document(actor=op_dpo, agreement=agreement, document=SimpleUploadedFile(
-        "s.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"))
+        "s.pdf", agreement_render_pdf(agreement=agreement), content_type="application/pdf"))
     services.agreement_submit(actor=op_dpo, agreement=agreement)
     services.agreement_countersign(actor=op_dpo, agreement=agreement)
     agreement = services.agreement_approve(actor=force_dpo, agreement=services.Agreement.objects.get(pk=agreement.pk))
