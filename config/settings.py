@@ -169,6 +169,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "governance.api.errors.application_exception_handler",
+    # JSON bodies are read with a size bound and a nesting limit (DRF's own parser has neither).
+    "DEFAULT_PARSER_CLASSES": [
+        "governance.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
@@ -226,6 +232,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recognition.deployments.tasks.deployments_end_due",
         "schedule": timedelta(minutes=1),
     },
+    # Recovery: images left ``received`` (their enrolment task lost) are enqueued again.
+    "enrol-pending-images": {
+        "task": "recognition.tasks.enrol_pending_images",
+        "schedule": timedelta(minutes=env.int("OVERSIGHT_ENROLMENT_RECOVERY_MINUTES", default=5)),
+    },
 }
 
 # --- Oversight ------------------------------------------------------------------------------
@@ -252,6 +263,9 @@ OVERSIGHT_WATCHLIST_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_MAX_BYTES", default
 OVERSIGHT_WATCHLIST_MAX_PIXELS = env.int("OVERSIGHT_WATCHLIST_MAX_PIXELS", default=40_000_000)
 OVERSIGHT_WATCHLIST_MIN_SIDE = env.int("OVERSIGHT_WATCHLIST_MIN_SIDE", default=48)
 OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS", default=20)
+# The bulk endpoint's JSON body (base64 images inflate by a third), counted while it streams in and
+# refused with 413 before parsing; the same bound Django puts on any other request body in memory.
+OVERSIGHT_WATCHLIST_BULK_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)
 # Enrolment: a face's shorter box side must reach this many pixels (a template from a face upsampled
 # from fewer is unreliable and raises false alerts); faces smaller than
 # ENROLMENT_COMPETING_FACE_RATIO x the largest face are background, not competing candidates.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +13,9 @@ logger = logging.getLogger(__name__)
 @shared_task(
     name="recognition.tasks.enrol_watchlist_image",
     acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError, DatabaseError),
+    # Transient only (a dropped connection, a failover, a lock timeout). An IntegrityError or a bad
+    # query fails the same way on every try: it must surface at once, not after five retries.
+    autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=2,
     retry_backoff_max=60,
     max_retries=5,
@@ -35,7 +37,10 @@ def enrol_watchlist_image(image_id: int) -> str:
 
 @shared_task(name="recognition.tasks.enrol_pending_images", acks_late=True)
 def enrol_pending_images(limit: int = 200) -> int:
-    """Re-enqueue images still ``received`` (e.g. the broker was down when they were uploaded)."""
+    """Re-enqueue images still ``received`` (e.g. the broker was down when they were uploaded, or the
+    task was lost with a worker). On the beat schedule (``enrol-pending-images``); at most ``limit``
+    a run. Enqueuing an image whose own task is merely slow is harmless: enrolment is idempotent and
+    locks the image row before it writes."""
     from datetime import timedelta
 
     from django.utils import timezone

@@ -135,9 +135,18 @@ def agreement_terms(cast: Cast, **overrides) -> dict:
 
 
 def signed_pdf():
-    from django.core.files.uploadedfile import SimpleUploadedFile
+    """A real (one blank A4 page) PDF: the service opens the signed document with a PDF reader."""
+    import io
 
-    return SimpleUploadedFile("signed.pdf", b"%PDF-1.4\n% test agreement\n%%EOF\n", content_type="application/pdf")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.add_metadata({"/Title": "Signed test agreement"})
+    out = io.BytesIO()
+    writer.write(out)
+    return SimpleUploadedFile("signed.pdf", out.getvalue(), content_type="application/pdf")
 
 
 @pytest.fixture

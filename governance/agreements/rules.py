@@ -8,6 +8,7 @@ The lifecycle services enforce the same rules before they let an agreement move 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from governance.agreements.models import Agreement, AgreementStatus
 
@@ -39,6 +40,31 @@ APPROVED_OR_LATER = {
     AgreementStatus.TERMINATED,
     AgreementStatus.SUPERSEDED,
 }
+
+
+@dataclass(frozen=True)
+class DateProblem:
+    field: str
+    code: str
+    message: str
+
+
+def agreement_date_problems(
+    *, starts_on: date | None, ends_on: date | None, review_on: date | None
+) -> list[DateProblem]:
+    """The order of an agreement's dates: it ends on or after it starts, and its review falls within
+    it. One rule for the form (field errors) and the services (coded refusals); a missing date is
+    left to the required-field checks."""
+    problems = []
+    if starts_on and ends_on and ends_on < starts_on:
+        problems.append(DateProblem("ends_on", "ends_before_start", "The end date must be on or after the start date."))
+    if starts_on and review_on and review_on < starts_on:
+        problems.append(DateProblem("review_on", "review_before_start",
+                                    "The review date must be on or after the start date."))
+    elif ends_on and review_on and review_on > ends_on:
+        problems.append(DateProblem("review_on", "review_after_end",
+                                    "The review date must fall before the agreement ends."))
+    return problems
 
 
 def ico_missing_contents(agreement: Agreement) -> list[str]:

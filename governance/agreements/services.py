@@ -34,12 +34,14 @@ from governance.agreements.models import (
     CustodyCategory,
 )
 from governance.access import agreement_check, agreement_party_ids, agreement_reader_ids
-from governance.agreements.rules import agreement_rule_breaches, ico_missing_contents
+from governance.agreements.rules import agreement_date_problems, agreement_rule_breaches, ico_missing_contents
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
+from governance.pdf import UnreadablePdf, pdf_page_count
+from governance.references import next_free_reference, save_with_next_reference
 
 # Fields a drafter provides; lifecycle fields are set only by the services below.
 EDITABLE_FIELDS: tuple[str, ...] = (
@@ -61,9 +63,16 @@ def _require_status(agreement: Agreement, *allowed: AgreementStatus, action: str
         )
 
 
-def _full_clean(agreement: Agreement) -> None:
+def _full_clean(agreement: Agreement, *, new_reference: bool = False) -> None:
+    """``new_reference``: the reference is the next free number, about to be claimed by
+    ``_save_new_agreement`` (the unique index decides, not a check here that another request can race)."""
+    dates = agreement_date_problems(starts_on=agreement.starts_on, ends_on=agreement.ends_on,
+                                    review_on=agreement.review_on)
+    if dates:
+        raise ValidationFailed(dates[0].message, code=dates[0].code,
+                               details={problem.field: [problem.message] for problem in dates})
     try:
-        agreement.full_clean(exclude=["signed_document"])
+        agreement.full_clean(exclude=["signed_document", "reference"] if new_reference else ["signed_document"])
     except ValidationError as error:
         raise ValidationFailed("The agreement is not valid.", details=error.message_dict) from error
     unknown = set(agreement.permitted_custody_categories) - set(CustodyCategory.values)
@@ -73,8 +82,6 @@ def _full_clean(agreement: Agreement) -> None:
         raise ValidationFailed("The supplying party must be a police force or unit.", code="supplier_not_police")
     if agreement.receiving_organisation.kind != OrganisationKind.OPERATOR:
         raise ValidationFailed("The receiving party must be an operator.", code="receiver_not_operator")
-    if agreement.review_on > agreement.ends_on:
-        raise ValidationFailed("The review date must fall before the agreement ends.", code="review_after_end")
 
 
 def _sync_party_access(agreement: Agreement) -> None:
@@ -125,9 +132,16 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[An
 
 
 def _next_reference() -> str:
-    year = timezone.localdate().year
-    count = Agreement.objects.filter(reference__startswith=f"DSA-{year}-").values("reference").distinct().count()
-    return f"DSA-{year}-{count + 1:04d}"
+    return next_free_reference(Agreement.objects.all(), f"DSA-{timezone.localdate().year}-")
+
+
+def _save_new_agreement(agreement: Agreement) -> None:
+    """Save a new agreement (version 1) under the next free register reference, safe against another
+    agreement being created at the same moment (see ``governance.references``)."""
+    save_with_next_reference(
+        agreement, next_reference=_next_reference,
+        taken=lambda reference: Agreement.objects.filter(reference=reference, version=agreement.version).exists(),
+    )
 
 
 # --- drafting ------------------------------------------------------------------------------------
@@ -141,10 +155,10 @@ def agreement_draft(*, actor: User, fields: dict[str, Any]) -> Agreement:
         raise ValidationFailed("Unknown agreement fields.", details=sorted(unknown))
     with transaction.atomic():
         agreement = Agreement(**fields, reference=_next_reference(), version=1, drafted_by=actor)
-        _full_clean(agreement)
+        _full_clean(agreement, new_reference=True)
         if actor.organisation_id not in agreement_party_ids(agreement):
             raise PermissionRefused("You can only draft agreements your organisation is party to.", code="not_a_party")
-        agreement.save()
+        _save_new_agreement(agreement)
         _sync_party_access(agreement)
         audit_record(action=AuditAction.COLLECTION, event="agreement.drafted", actor=actor, target=agreement,
                      details={"reference": agreement.reference, "version": agreement.version})
@@ -180,10 +194,15 @@ def agreement_update(*, actor: User, agreement: Agreement, fields: dict[str, Any
 
 
 PDF_MAGIC = b"%PDF-"
+SIGNED_DOCUMENT_REFUSALS = {
+    "not_a_pdf": "The signed document must be a PDF that opens in a PDF reader; this file is not one.",
+    "pdf_password_protected": "The signed document must open without a password; attach an unprotected copy.",
+}
 
 
 def agreement_attach_signed_document(*, actor: User, agreement: Agreement, document: UploadedFile) -> Agreement:
-    """Attach the signed copy (PDF only, size-limited); allowed until approval."""
+    """Attach the signed copy, allowed until approval: at most OVERSIGHT_MAX_DOCUMENT_BYTES, and a PDF that
+    a reader opens without a password (checked with pypdf, not only by its first bytes)."""
     agreement_check(actor, agreement, to="change")
     if document.size > settings.OVERSIGHT_MAX_DOCUMENT_BYTES:
         raise ValidationFailed(
@@ -192,8 +211,14 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
         )
     head = document.read(len(PDF_MAGIC))
     document.seek(0)
-    if head != PDF_MAGIC:
-        raise ValidationFailed("The signed document must be a PDF file.", code="not_a_pdf")
+    try:
+        if head != PDF_MAGIC:
+            raise UnreadablePdf("not_a_pdf")
+        pages = pdf_page_count(document)
+    except UnreadablePdf as unreadable:
+        raise ValidationFailed(SIGNED_DOCUMENT_REFUSALS[unreadable.code], code=unreadable.code) from None
+    finally:
+        document.seek(0)
     digest = hashlib.sha256()
     for chunk in document.chunks():
         digest.update(chunk)
@@ -205,7 +230,7 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
         agreement.signed_document_sha256 = digest.hexdigest()
         agreement.save(update_fields=["signed_document", "signed_document_sha256", "updated_at"])
         audit_record(action=AuditAction.COLLECTION, event="agreement.document_attached", actor=actor, target=agreement,
-                     details={"sha256": agreement.signed_document_sha256, "bytes": document.size})
+                     details={"sha256": agreement.signed_document_sha256, "bytes": document.size, "pages": pages})
     return agreement
 
 
@@ -425,8 +450,8 @@ def agreement_renew(*, actor: User, agreement: Agreement, starts_on: date, ends_
     with transaction.atomic():
         terms = _copy_terms(agreement) | {"starts_on": starts_on, "ends_on": ends_on, "review_on": review_on}
         successor = Agreement(**terms, reference=_next_reference(), version=1, predecessor=agreement, drafted_by=actor)
-        _full_clean(successor)
-        successor.save()
+        _full_clean(successor, new_reference=True)
+        _save_new_agreement(successor)
         _sync_party_access(successor)
         audit_record(action=AuditAction.COLLECTION, event="agreement.renewal_drafted", actor=actor, target=successor,
                      details={"renews": f"{agreement.reference} v{agreement.version}"})
@@ -452,8 +477,11 @@ def agreement_record_historical(
             regulator_notified_on=regulator_notified_on, recorded_retrospectively=True,
             historical_notes=historical_notes, drafted_by=actor, termination_reason=termination_reason,
         )
-        _full_clean(agreement)
-        agreement.save()
+        _full_clean(agreement, new_reference=not reference)
+        if reference:
+            agreement.save()  # the reference it had outside Oversight
+        else:
+            _save_new_agreement(agreement)
         _sync_party_access(agreement)
         audit_record(
             action=AuditAction.COLLECTION, event="agreement.recorded_retrospectively", actor=actor, target=agreement,

@@ -14,11 +14,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api.idempotency import idempotent
+from governance.api.parsers import BoundedJSONParser, BulkJSONParser
 from governance.api.tokens import RegisteredTokenAuthentication, TokenRateThrottle, request_token_key
 from governance.api.watchlist_serializers import (
     BulkItemSerializer,
@@ -52,7 +53,13 @@ def _provenance_refusal(errors: dict) -> ProvenanceInvalid:
     if "image" in errors and errors.keys() == {"image"}:
         return ProvenanceInvalid("Attach the image file as 'image'.", code="missing_image", details=errors)
     if codes & {"required", "blank", "null"}:
-        return ProvenanceInvalid("Provenance is incomplete.", code="missing_provenance", details=errors)
+        missing = sorted(
+            field for field, field_errors in errors.items()
+            if {getattr(e, "code", "") for e in (field_errors if isinstance(field_errors, list) else [field_errors])}
+            & {"required", "blank", "null"}
+        )
+        return ProvenanceInvalid(f"Provenance is incomplete: {', '.join(missing)}.", code="missing_provenance",
+                                 details=errors)
     return ProvenanceInvalid("Provenance is not valid.", code="invalid_provenance", details=errors)
 
 
@@ -124,7 +131,7 @@ class WatchlistImageListApi(WatchlistApi):
 
 
 class WatchlistImageDetailApi(WatchlistApi):
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
 
     @extend_schema(tags=["watchlist"], operation_id="watchlist_images_retrieve",
                    responses={200: WatchlistImageDetailSerializer, 401: ERRORS[401], 404: ERRORS[404]})
@@ -193,14 +200,15 @@ def _bulk(request, items: list) -> Response:
 
 
 class WatchlistImageBulkApi(WatchlistApi):
-    parser_classes = [JSONParser]
+    parser_classes = [BulkJSONParser]
 
     @extend_schema(
         tags=["watchlist"], operation_id="watchlist_images_bulk",
         summary="Upload several images; each succeeds or fails on its own",
         description="Body: {\"items\": [{...upload fields..., \"image_base64\": \"...\"}]}. Returns 200 with a result "
                     "per item (the created image, or the refusal with its code). At most "
-                    "OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS items.",
+                    "OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS items and OVERSIGHT_WATCHLIST_BULK_MAX_BYTES bytes of body "
+                    "(a larger body is refused with 413 before it is parsed).",
         parameters=[IDEMPOTENCY_HEADER],
         request=BulkUploadSerializer,
         responses={200: BulkResultSerializer, **{c: ERRORS[c] for c in (400, 401, 403, 413, 422, 429)}},

@@ -51,7 +51,8 @@ class ProvenanceInputSerializer(serializers.Serializer):
     custody_reference = serializers.CharField(max_length=120, help_text="Custody record or case reference.")
     image_taken_on = serializers.DateField()
     shared_on = serializers.DateField(required=False, help_text="Defaults to today.")
-    legal_basis = serializers.ChoiceField(choices=Section35Basis.choices, required=False, default=Section35Basis.STRICTLY_NECESSARY)
+    # Required, never defaulted: the force states the basis of every image it shares (College of Policing).
+    legal_basis = serializers.ChoiceField(choices=Section35Basis.choices, help_text="DPA 2018 s.35 basis for sharing this image.")
     schedule8_condition = serializers.ChoiceField(choices=Schedule8Condition.choices, required=False,
                                                   help_text="Defaults to the agreement's condition.")
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
@@ -62,7 +63,7 @@ class ProvenanceInputSerializer(serializers.Serializer):
         return Provenance(
             subject_reference=data["subject_reference"], custody_category=data["custody_category"],
             custody_reference=data["custody_reference"], image_taken_on=data["image_taken_on"],
-            shared_on=data.get("shared_on"), legal_basis=data.get("legal_basis") or Section35Basis.STRICTLY_NECESSARY,
+            shared_on=data.get("shared_on"), legal_basis=data["legal_basis"],
             schedule8_condition=data.get("schedule8_condition", ""), transfer_channel=TransferChannel.API,
             notes=data.get("notes", ""), face_box=data.get("face_box"),
         )

@@ -99,8 +99,10 @@ def _seed(days: int = 30) -> tuple[int, str]:
     })
     services.agreement_record_regulator_notification(actor=op_dpo, agreement=agreement, notified_on=today, reference="B",
                                                      notified_by="bench", regulator=regulator)
+    from governance.agreements.documents import agreement_render_pdf
+
     services.agreement_attach_signed_document(actor=op_dpo, agreement=agreement, document=SimpleUploadedFile(
-        "s.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"))
+        "s.pdf", agreement_render_pdf(agreement=agreement), content_type="application/pdf"))
     services.agreement_submit(actor=op_dpo, agreement=agreement)
     services.agreement_countersign(actor=op_dpo, agreement=agreement)
     agreement = services.agreement_approve(actor=force_dpo, agreement=services.Agreement.objects.get(pk=agreement.pk))
@@ -179,7 +181,8 @@ def main() -> None:
                         return
                     n, data = queue.pop()
                 fields = {"agreement": str(agreement_id), "subject_reference": f"BENCH-{n:06d}",
-                          "custody_category": "wanted", "custody_reference": f"B/{n}", "image_taken_on": "2026-01-01"}
+                          "custody_category": "wanted", "custody_reference": f"B/{n}", "image_taken_on": "2026-01-01",
+                          "legal_basis": "s35_5"}
                 started = time.perf_counter()
                 response = session.post(base, data=fields, files={"image": (f"{n}.jpg", data, "image/jpeg")},
                                         headers={**headers, "Idempotency-Key": f"bench-{n}"}, timeout=60)

@@ -31,8 +31,13 @@ class ImageStatus(models.TextChoices):
     ERASED = "erased", "Erased"
 
 
-# Images that count against an agreement's cap and block a duplicate upload.
+# Images held under an agreement: they count against its cap (a rejected image's bytes are still
+# held until it is withdrawn or erased).
 LIVE_STATUSES = (ImageStatus.RECEIVED, ImageStatus.ENROLLED, ImageStatus.REJECTED)
+# Images that make another upload of the same bytes a duplicate: those waiting for enrolment or
+# enrolled. A rejected image stays as the record of the failed attempt and does not block the
+# corrected resubmission (e.g. the same photo with a face box).
+DUPLICATE_BLOCKING_STATUSES = (ImageStatus.RECEIVED, ImageStatus.ENROLLED)
 
 
 class RejectionReason(models.TextChoices):
@@ -112,11 +117,12 @@ class WatchlistImage(models.Model):
         ]
         constraints = [
             # A duplicate is the same original bytes under the same agreement while the first copy is
-            # still held; once withdrawn and erased, the force may share it again.
+            # waiting for enrolment or enrolled (DUPLICATE_BLOCKING_STATUSES); once rejected, withdrawn
+            # or erased, the force may share it again.
             models.UniqueConstraint(
                 fields=["agreement", "sha256"],
-                condition=models.Q(status__in=["received", "enrolled", "rejected"]) & ~models.Q(sha256=""),
-                name="watchlist_image_unique_live_sha256",
+                condition=models.Q(status__in=list(DUPLICATE_BLOCKING_STATUSES)) & ~models.Q(sha256=""),
+                name="watchlist_image_unique_pending_or_enrolled_sha256",
             ),
             models.CheckConstraint(
                 name="watchlist_image_rejected_has_reason",

@@ -49,6 +49,7 @@ from governance.watchlist.errors import (
     ProvenanceInvalid,
 )
 from governance.watchlist.models import (
+    DUPLICATE_BLOCKING_STATUSES,
     LIVE_STATUSES,
     DeletionCertificate,
     ImageStatus,
@@ -230,7 +231,8 @@ def _create(
         )
     sha256 = clean.original_sha256 if clean else sha256
     if sha256:
-        existing = live.filter(sha256=sha256).values_list("pk", flat=True).first()
+        blocking = WatchlistImage.objects.filter(agreement=agreement, status__in=DUPLICATE_BLOCKING_STATUSES)
+        existing = blocking.filter(sha256=sha256).values_list("pk", flat=True).first()
         if existing:
             raise DuplicateImage(
                 f"This image (same SHA-256) is already held under agreement {agreement.reference}.",

@@ -1,6 +1,7 @@
 from django import forms
 
 from governance.agreements.models import Agreement, CustodyCategory
+from governance.agreements.rules import agreement_date_problems
 from governance.agreements.services import EDITABLE_FIELDS
 from governance.organisations.models import Organisation, OrganisationKind
 
@@ -35,6 +36,14 @@ class AgreementForm(forms.ModelForm):
 
     def validate_unique(self):
         """Uniqueness of (reference, version) is the service's business."""
+
+    def clean(self):
+        cleaned = super().clean()
+        # Errors on the date fields themselves (the database constraint would otherwise speak, by name).
+        for problem in agreement_date_problems(starts_on=cleaned.get("starts_on"), ends_on=cleaned.get("ends_on"),
+                                               review_on=cleaned.get("review_on")):
+            self.add_error(problem.field, problem.message)
+        return cleaned
 
 
 class RegulatorNotificationForm(forms.Form):

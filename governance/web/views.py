@@ -78,7 +78,8 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_party": can_agreement(user, agreement, "amend") or can_agreement(user, agreement, "change"),
         "show_actions": agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, AgreementStatus.APPROVED,
                                              AgreementStatus.ACTIVE},
-        "perms": {
+        # Not "perms": that name is Django's permission wrapper, which the navigation in base.html reads.
+        "can": {
             to: can_agreement(user, agreement, to)
             for to in ("change", "submit", "approve", "countersign", "notify", "terminate")
         } | {"add": can_agreement(user, agreement, "amend")},

@@ -79,6 +79,16 @@ class _BoundedMemoryUploadHandler(MemoryFileUploadHandler):
         return super().receive_data_chunk(raw_data, start)
 
 
+def _declared_length(request) -> int:
+    """The request's Content-Length as a byte count; anything else (a word, a sign, a fraction) is a
+    malformed request the gateway must fix, refused before the body is read."""
+    raw = str(request.META.get("CONTENT_LENGTH") or "0").strip()
+    if not (raw.isascii() and raw.isdigit()):
+        raise FrameRefused("The Content-Length header must be a whole number of bytes.", code="invalid_content_length",
+                           details={"content_length": raw[:40]})
+    return int(raw)
+
+
 class FrameUploadApi(APIView):
     authentication_classes = [CameraKeyAuthentication]
     permission_classes = [IsAuthenticated]
@@ -96,6 +106,7 @@ class FrameUploadApi(APIView):
         responses={202: inline_serializer("FrameAccepted", {"camera": serializers.IntegerField(),
                                                               "received_at": serializers.DateTimeField(),
                                                               "in_flight": serializers.IntegerField()}),
+                   400: OpenApiResponse(description="No frame, a malformed Content-Length, or too many pixels."),
                    409: OpenApiResponse(description="The camera's deployment is not live."),
                    413: OpenApiResponse(description="Frame too large."),
                    415: OpenApiResponse(description="Not JPEG or PNG."),
@@ -107,7 +118,7 @@ class FrameUploadApi(APIView):
         camera = request.auth
         if camera is None or camera.pk != pk:
             raise NotFound("No such camera.")
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = _declared_length(request)
         if length > settings.OVERSIGHT_FRAME_MAX_BYTES + 64 * 1024:
             raise FrameTooLarge(f"A frame may be at most {settings.OVERSIGHT_FRAME_MAX_BYTES // 1024} KiB.")
         upload = request.FILES.get("frame")

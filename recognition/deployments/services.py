@@ -34,6 +34,7 @@ from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.access import is_police_reviewer
 from governance.organisations.models import Organisation, OrganisationKind, User
+from governance.references import next_free_reference, save_with_next_reference
 from governance.watchlist.models import ImageStatus, WatchlistImage
 from governance.watchlist.selectors import watchlist_images_matchable
 from recognition.deployments.access import alert_check, deployment_check, disclosure_for, disclosure_recipients
@@ -75,9 +76,7 @@ def default_match_threshold() -> float:
 
 
 def _next_reference() -> str:
-    year = timezone.localdate().year
-    count = Deployment.objects.filter(reference__startswith=f"LFR-{year}-").count()
-    return f"LFR-{year}-{count + 1:04d}"
+    return next_free_reference(Deployment.objects.all(), f"LFR-{timezone.localdate().year}-")
 
 
 def _text_required(value: str, field: str, message: str, errors: dict[str, list[str]]) -> None:
@@ -153,7 +152,9 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
             deployment.full_clean(exclude=["reference"])
         except ValidationError as error:
             raise ValidationFailed("The deployment is not valid.", details=error.message_dict) from error
-        deployment.save()
+        # The next free reference, safe against another deployment planned at the same moment.
+        save_with_next_reference(deployment, next_reference=_next_reference,
+                                 taken=lambda reference: Deployment.objects.filter(reference=reference).exists())
         deployment.agreements.set(agreements)
         audit_record(
             action=AuditAction.COLLECTION, event="deployment.planned", actor=actor, target=deployment,

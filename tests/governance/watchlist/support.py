@@ -38,6 +38,7 @@ def provenance_fields(agreement_, **overrides) -> dict:
         "custody_category": "wanted",
         "custody_reference": "CUST/01/2345",
         "image_taken_on": (today - timedelta(days=30)).isoformat(),
+        "legal_basis": "s35_5",
     }
     fields.update(overrides)
     return fields

@@ -116,3 +116,18 @@ def test_frame_store_deletes_on_read():
     assert frames.frame_take(key) == b"bytes"
     assert frames.frame_take(key) is None
     assert frames.frame_take("not-a-frame-key") is None
+
+
+@pytest.mark.parametrize("declared", ["not-a-number", "12abc", "-5"])
+def test_a_malformed_content_length_is_a_coded_400(cast, live_deployment, declared):
+    """A gateway (or anything in front of it) sending a Content-Length that is not a byte count gets a
+    refusal it can act on, not a server error, and nothing is counted as processed."""
+    camera = live_deployment.camera
+    client = camera_client(cast, camera)
+    response = client.post(f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile("f.jpg", small_jpeg())},
+                           format="multipart", CONTENT_LENGTH=declared)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "invalid_content_length"
+    assert counters(camera).get("frames_processed", 0) == 0
+    # The camera keeps working: the next, well-formed frame is accepted for matching or shed, never refused.
+    assert post_frame(client, camera, small_jpeg()).status_code != 400
