@@ -33,10 +33,16 @@ from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.access import is_police_reviewer
-from governance.organisations.models import Organisation, OrganisationKind, User
+from governance.organisations.models import Organisation, User
 from governance.watchlist.models import ImageStatus, WatchlistImage
 from governance.watchlist.selectors import watchlist_images_matchable
-from recognition.deployments.access import alert_check, deployment_check, disclosure_for, disclosure_recipients
+from recognition.deployments.access import (
+    alert_check,
+    can_plan_deployment,
+    deployment_check,
+    disclosure_for,
+    disclosure_recipients,
+)
 from recognition.deployments.models import (
     Alert,
     AlertReview,
@@ -122,8 +128,7 @@ def _usable_agreements(*, operator: Organisation, agreements: list[Agreement]) -
 def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[str, Any]) -> Deployment:
     """Plan a deployment for the actor's operator. Refuses: not a DPO of an operator, missing
     written justifications, inactive or foreign agreements, an unjustified lower threshold."""
-    if not actor.has_perm("deployments.add_deployment") or actor.organisation is None \
-            or actor.organisation.kind != OrganisationKind.OPERATOR:
+    if not can_plan_deployment(actor):
         raise PermissionRefused("Only an operator's data protection officer can plan a deployment.")
     unknown = set(fields) - set(DEPLOYMENT_FIELDS)
     if unknown:

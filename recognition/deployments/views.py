@@ -72,14 +72,15 @@ class DeploymentForm(forms.Form):
 def deployment_list(request: HttpRequest) -> HttpResponse:
     return render(request, "deployments/deployment_list.html", {
         "deployments": access.deployments_visible_to(request.user).order_by("-starts_at"),
-        "can_plan": role_allows(request.user, "deployments.add_deployment")
-        and request.user.organisation.kind == "operator",
+        "can_plan": access.can_plan_deployment(request.user),
     })
 
 
 @login_required
 @refusals_as_pages
 def deployment_create(request: HttpRequest) -> HttpResponse:
+    if not access.can_plan_deployment(request.user):
+        raise PermissionRefused("Only an operator's data protection officer can plan a deployment.")
     form = DeploymentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
