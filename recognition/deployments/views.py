@@ -108,6 +108,8 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     matched = set(deployment.matched_review.image_ids) if deployment.matched_review_id else set()
     return render(request, "deployments/deployment_detail.html", {
         "deployment": deployment,
+        # Only the agreements the reader is party to: one supplier never learns another's agreement.
+        "agreements": agreements_visible_to(user).filter(pk__in=deployment.agreements.values("pk")).order_by("pk"),
         "cameras": deployment.cameras.all(),
         "reviews": deployment.watchlist_reviews.all()[:10],
         "figures": selectors.deployment_figures(deployment=deployment),
