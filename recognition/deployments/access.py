@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 
 from governance.access import is_police_reviewer, parties_filter, role_allows, supply_chain_ids
 from governance.errors import NotFound, PermissionRefused
+from governance.organisations.models import OrganisationKind
 from recognition.deployments.models import Alert, AlertStatus, Deployment, Disclosure
 
 # --- deployments -----------------------------------------------------------------------------------
@@ -32,6 +33,13 @@ def deployments_visible_to(actor: Any) -> QuerySet[Deployment]:
     return (Deployment.objects.filter(parties_filter(actor, supplier="agreements__supplying_organisation_id",
                                                      operator="operator_id"))
             .distinct().select_related("operator"))
+
+
+def can_plan_deployment(actor: Any) -> bool:
+    """An operator's data protection officer plans its deployments (the form, the button, the service)."""
+    organisation = getattr(actor, "organisation", None)
+    return (role_allows(actor, "deployments.add_deployment") and organisation is not None
+            and organisation.kind == OrganisationKind.OPERATOR)
 
 
 def can_operate_deployment(actor: Any, deployment: Deployment) -> bool:

@@ -95,8 +95,10 @@ class Deployment(models.Model):
         return self.status == DeploymentStatus.LIVE
 
     def concerned_organisation_ids(self) -> set[int]:
-        """The operator and every supplier of its agreements (audit scoping)."""
-        return {self.operator_id, *self.agreements.values_list("supplying_organisation_id", flat=True)}
+        """The operator (audit scoping). A deployment's own events (planning, watchlist reviews,
+        go-live) name every agreement it uses, so a supplier reading them would learn of the other
+        suppliers' agreements; each supplier reads the events of the alerts on its own images."""
+        return {self.operator_id}
 
 
 

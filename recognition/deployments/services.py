@@ -33,11 +33,17 @@ from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.access import is_police_reviewer
-from governance.organisations.models import Organisation, OrganisationKind, User
+from governance.organisations.models import Organisation, User
 from governance.references import next_free_reference, save_with_next_reference
 from governance.watchlist.models import ImageStatus, WatchlistImage
 from governance.watchlist.selectors import watchlist_images_matchable
-from recognition.deployments.access import alert_check, deployment_check, disclosure_for, disclosure_recipients
+from recognition.deployments.access import (
+    alert_check,
+    can_plan_deployment,
+    deployment_check,
+    disclosure_for,
+    disclosure_recipients,
+)
 from recognition.deployments.models import (
     Alert,
     AlertReview,
@@ -121,8 +127,7 @@ def _usable_agreements(*, operator: Organisation, agreements: list[Agreement]) -
 def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[str, Any]) -> Deployment:
     """Plan a deployment for the actor's operator. Refuses: not a DPO of an operator, missing
     written justifications, inactive or foreign agreements, an unjustified lower threshold."""
-    if not actor.has_perm("deployments.add_deployment") or actor.organisation is None \
-            or actor.organisation.kind != OrganisationKind.OPERATOR:
+    if not can_plan_deployment(actor):
         raise PermissionRefused("Only an operator's data protection officer can plan a deployment.")
     unknown = set(fields) - set(DEPLOYMENT_FIELDS)
     if unknown:
@@ -584,8 +589,10 @@ def alert_disclose(*, actor: User, alert: Alert, recipient_organisation: Organis
     if errors:
         raise ValidationFailed("The disclosure is incomplete.", code="disclosure_incomplete", details=errors)
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("agreement", "supplying_organisation__parent").get(
-            pk=alert.pk)
+        # Lock the alert row only: PostgreSQL refuses FOR UPDATE on the outer join to a unit's
+        # (nullable) parent force.
+        alert = Alert.objects.select_for_update(of=("self",)).select_related(
+            "agreement", "supplying_organisation__parent").get(pk=alert.pk)
         if alert.status != AlertStatus.CONFIRMED:
             raise StateConflict("Only an alert confirmed by two reviewers can be disclosed.", code="alert_not_confirmed")
         if recipient_organisation.pk not in {o.pk for o in disclosure_recipients(alert)}:

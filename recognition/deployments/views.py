@@ -72,14 +72,15 @@ class DeploymentForm(forms.Form):
 def deployment_list(request: HttpRequest) -> HttpResponse:
     return render(request, "deployments/deployment_list.html", {
         "deployments": access.deployments_visible_to(request.user).order_by("-starts_at"),
-        "can_plan": role_allows(request.user, "deployments.add_deployment")
-        and request.user.organisation.kind == "operator",
+        "can_plan": access.can_plan_deployment(request.user),
     })
 
 
 @login_required
 @refusals_as_pages
 def deployment_create(request: HttpRequest) -> HttpResponse:
+    if not access.can_plan_deployment(request.user):
+        raise PermissionRefused("Only an operator's data protection officer can plan a deployment.")
     form = DeploymentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -107,6 +108,8 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     matched = set(deployment.matched_review.image_ids) if deployment.matched_review_id else set()
     return render(request, "deployments/deployment_detail.html", {
         "deployment": deployment,
+        # Only the agreements the reader is party to: one supplier never learns another's agreement.
+        "agreements": agreements_visible_to(user).filter(pk__in=deployment.agreements.values("pk")).order_by("pk"),
         "cameras": deployment.cameras.all(),
         "reviews": deployment.watchlist_reviews.all()[:10],
         "figures": selectors.deployment_figures(deployment=deployment),

@@ -25,7 +25,7 @@ def backfill(apps, schema_editor):
               for a in Alert.objects.values("pk", "supplying_organisation_id", "deployment__operator_id")}
     deployments = {}
     for d in Deployment.objects.all():
-        deployments[str(d.pk)] = {d.operator_id, *d.agreements.values_list("supplying_organisation_id", flat=True)}
+        deployments[str(d.pk)] = {d.operator_id}  # as Deployment.concerned_organisation_ids
     links = []
     for event in AuditEvent.objects.filter(target_type__in=["deployments.alert", "deployments.deployment"]).only(
             "pk", "target_type", "target_id", "details").iterator(chunk_size=BATCH):

@@ -1,0 +1,468 @@
+"""The route-by-role matrix (issue 10): every named route, requested by every actor, answers as the
+access layer (``governance.access``, ``recognition.deployments.access``) says.
+
+The routes come from the URL resolver; ``ROUTES`` gives each one an expectation, so a new route
+without one fails ``test_every_route_has_an_expectation`` (and an expectation for a route that has
+gone fails too). One world — two operators, two forces (the Met with its Camden unit, and BTP), a
+regulator, and a live estate deployment using a Camden and a BTP agreement — is built once through
+the services for the whole module (inside a transaction rolled back at the end); each request runs
+in its own savepoint, so a POST that succeeds changes nothing for the next case.
+
+What an actor gets, in the order the access layer decides it:
+
+- anonymous: the sign-in page (web) or 401 (API);
+- a role the route is not for at all (``gate``): 403 — the same for every organisation, it says
+  nothing about any record;
+- a record the actor may not see (``see``): 404, exactly like a missing one — another
+  organisation's record, or one the actor's role has no read permission for (the access functions
+  return an empty set for such a role: ``deployments_visible_to``, ``images_visible_to``,
+  ``disclosures_visible_to``);
+- a visible record the actor may not act on (``act``): 403, or on the pages that show a refusal as
+  a message on the page they came from (agreement actions, legal holds) a redirect carrying that
+  error message ("refused");
+- otherwise the page or the resource (2xx, a redirect without an error, or a 400 for a body the
+  actor is allowed to send but which is incomplete).
+
+Every 200 is also read for another organisation's records: the text that identifies each record of
+the world (agreement references, subject references, the hold's reason, the disclosure's
+recipient) must never reach an actor outside the organisations that record concerns — lists,
+searches and exports included. Known faults are listed in ``KNOWN_FAULTS`` (strict expected
+failures, each with its reason) until they are fixed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib import messages
+from django.contrib.messages import get_messages
+from django.db import transaction
+from django.test import Client, override_settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from tests.conftest import Cast, agreement_terms, signed_pdf
+
+# --- actors --------------------------------------------------------------------------------------
+
+ANON = "anonymous"
+ESTATE = {"estate.dpo", "estate.reviewer", "estate.admin"}
+OTHER = {"other.dpo", "other.reviewer"}
+MET = {"met.dpo"}
+CAMDEN = {"camden.dpo", "camden.reviewer", "camden.submitter"}
+BTP = {"btp.dpo", "btp.reviewer", "btp.submitter"}
+REGULATOR = {"regulator"}
+USERS = ESTATE | OTHER | MET | CAMDEN | BTP | REGULATOR
+TOKENS = {"token.camden", "token.btp"}  # the force submitters' API tokens (API routes only)
+CAMERAS = {"camera.gs1", "camera.gs2"}  # camera gateway keys (the frame API only)
+
+DPOS = {"estate.dpo", "other.dpo", "met.dpo", "camden.dpo", "btp.dpo"}
+REVIEWERS = {"estate.reviewer", "other.reviewer"}
+POLICE_REVIEWERS = {"camden.reviewer", "btp.reviewer"}
+SUBMITTERS = {"camden.submitter", "btp.submitter"} | TOKENS
+MET_CHAIN = MET | CAMDEN | {"token.camden"}  # the Met and its Camden unit: one supply chain
+BTP_CHAIN = BTP | {"token.btp"}
+ROLE_VIEW_DEPLOYMENT = DPOS | REVIEWERS | POLICE_REVIEWERS | REGULATOR
+ROLE_VIEW_DISCLOSURE = DPOS | SUBMITTERS | REGULATOR
+ROLE_VIEW_IMAGE = DPOS | SUBMITTERS | REGULATOR
+ROLE_RETENTION = DPOS | REGULATOR
+ROLE_AUDIT = DPOS | REGULATOR | {"estate.admin"}
+
+
+# --- expectations ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Route:
+    """One route's expectation. ``gate``: who the route is for (others 403, whatever the record);
+    ``see``: who sees the record (others 404); ``act``: who may do it (others ``denied``)."""
+
+    name: str
+    method: str = "get"
+    obj: str | None = None  # the world's record the route is requested for
+    gate: frozenset | None = None
+    see: frozenset | None = None
+    act: frozenset | None = None
+    denied: str = "403"
+    api: bool = False
+    public: str | None = None  # everyone, anonymous included, gets this
+    body: str | None = None  # the world's POST body for it
+    camera: bool = False  # authenticated by a camera's key only
+    query: str | None = None  # the world's GET parameters for it
+    actors: frozenset = field(default=frozenset(USERS))
+
+    def expected(self, actor: str) -> str:
+        if self.public:
+            return self.public
+        if self.camera and actor not in CAMERAS or actor == ANON:
+            return "401" if self.api else "login"
+        for allowed, refusal in ((self.gate, self.denied), (self.see, "404"), (self.act, self.denied)):
+            if allowed is not None and actor not in allowed:
+                return refusal
+        return "ok"
+
+
+def R(name, **kw) -> Route:
+    for key in ("gate", "see", "act"):
+        if kw.get(key) is not None:
+            kw[key] = frozenset(kw[key])
+    if kw.get("api"):
+        kw.setdefault("actors", frozenset(USERS | TOKENS))
+    kw["actors"] = frozenset(kw.get("actors", USERS)) | {ANON}
+    return Route(name, **kw)
+
+
+# Who reads an agreement: its parties (a force's units too) and regulators; every role.
+CAMDEN_AGREEMENT_READERS = ESTATE | MET_CHAIN | REGULATOR
+OTHER_DRAFT_READERS = OTHER | BTP_CHAIN | REGULATOR
+# A deployment: its operator and the suppliers of its agreements (roles that view deployments).
+DEPLOYMENT_READERS = ROLE_VIEW_DEPLOYMENT & (ESTATE | MET_CHAIN | BTP_CHAIN | REGULATOR)
+# An alert: the operator and the supply chain of the matched image, never another supplier.
+CAMDEN_ALERT_READERS = ROLE_VIEW_DEPLOYMENT & (ESTATE | MET_CHAIN | REGULATOR)
+BTP_ALERT_READERS = ROLE_VIEW_DEPLOYMENT & (ESTATE | BTP_CHAIN | REGULATOR)
+CAMDEN_DISCLOSURE_READERS = ROLE_VIEW_DISCLOSURE & (ESTATE | MET_CHAIN | REGULATOR)
+CAMDEN_IMAGE_READERS = ROLE_VIEW_IMAGE & (ESTATE | MET_CHAIN | REGULATOR)
+CAMDEN_RECORD_RETENTION = ROLE_RETENTION & (ESTATE | MET_CHAIN | REGULATOR)
+AGREEMENT_DPOS = {"estate.dpo", "met.dpo", "camden.dpo"}  # the Camden agreement's parties' DPOs
+
+ROUTES: list[Route] = [
+    # Public
+    R("login", public="ok"),
+    R("logout", method="post", public="login"),
+    R("api-schema", public="ok"),
+    R("api-docs", public="ok"),
+    R("admin", act={"estate.admin"}, denied="login"),  # the admin site (staff only), one entry for all its routes
+    # Agreements
+    R("dashboard"),
+    R("agreement-list"),
+    R("agreement-create", gate=DPOS),
+    R("agreement-detail", obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS),
+    R("agreement-detail", obj="other_draft", see=OTHER_DRAFT_READERS),
+    R("agreement-edit", obj="other_draft", see=OTHER_DRAFT_READERS, act={"other.dpo", "btp.dpo"}),
+    R("agreement-document", obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS),
+    R("agreement-action", method="post", obj="camden_agreement", body="terminate", see=CAMDEN_AGREEMENT_READERS,
+      act=AGREEMENT_DPOS, denied="refused"),
+    R("agreement-amend", method="post", obj="camden_agreement", body="amend", see=CAMDEN_AGREEMENT_READERS,
+      act=AGREEMENT_DPOS, denied="refused"),
+    R("agreement-renew", method="post", obj="camden_agreement", body="renew", see=CAMDEN_AGREEMENT_READERS,
+      act=AGREEMENT_DPOS, denied="refused"),
+    R("api-agreement-list", api=True),
+    R("api-agreement-detail", api=True, obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS),
+    # Audit log
+    R("audit-log", gate=ROLE_AUDIT),
+    R("audit-log", query="search", gate=ROLE_AUDIT),
+    R("audit-log", query="csv", gate=DPOS),  # exporting needs governance.export_auditevent
+    # Watchlist
+    R("watchlist-ledger"),
+    R("watchlist-image-detail", obj="camden_image", see=CAMDEN_IMAGE_READERS),
+    R("api-watchlist-image-list", api=True),
+    R("api-watchlist-image-bulk", api=True, method="post", body="bulk", act=SUBMITTERS),
+    R("api-watchlist-image-detail", api=True, obj="camden_image", see=CAMDEN_IMAGE_READERS),
+    R("api-watchlist-image-bytes", api=True, obj="camden_image", see=CAMDEN_IMAGE_READERS,
+      act=ROLE_VIEW_IMAGE & MET_CHAIN),
+    # Retention
+    R("retention-dashboard", gate=ROLE_RETENTION),
+    R("legal-hold-create", method="post", body="hold", act=AGREEMENT_DPOS, denied="refused"),
+    R("legal-hold-release", method="post", obj="hold", body="release", gate=ROLE_RETENTION,
+      see=CAMDEN_RECORD_RETENTION, act={"estate.dpo"}),
+    R("deletion-certificate", obj="certificate", gate=ROLE_RETENTION, see=CAMDEN_RECORD_RETENTION),
+    R("retention-run-certificates", obj="run", gate=ROLE_RETENTION),
+    # Deployments, review, disclosures
+    R("deployment-list"),
+    R("deployment-create", gate={"estate.dpo", "other.dpo"}),
+    R("deployment-detail", obj="deployment", see=DEPLOYMENT_READERS),
+    R("deployment-action", method="post", obj="deployment", body="add_camera", see=DEPLOYMENT_READERS,
+      act={"estate.dpo"}),
+    R("review-queue", gate=REVIEWERS | POLICE_REVIEWERS),
+    R("review-queue-json", gate=REVIEWERS | POLICE_REVIEWERS),
+    R("alert-detail", obj="camden_alert", see=CAMDEN_ALERT_READERS),
+    R("alert-detail", obj="btp_alert", see=BTP_ALERT_READERS),
+    R("alert-review", method="post", obj="btp_alert", body="reject", see=BTP_ALERT_READERS,
+      act={"estate.reviewer", "btp.reviewer"}),
+    R("alert-disclose", method="post", obj="camden_alert", body="disclose", see=CAMDEN_ALERT_READERS,
+      act={"estate.dpo"}),
+    R("disclosure-list"),
+    R("disclosure-outcome", method="post", obj="camden_disclosure", body="outcome", see=CAMDEN_DISCLOSURE_READERS,
+      act=ROLE_VIEW_DISCLOSURE & MET_CHAIN),
+    R("api-disclosure-list", api=True, gate=ROLE_VIEW_DISCLOSURE),
+    # The police API: disclosures received by the caller's supply chain (police only).
+    R("api-disclosure-detail", api=True, obj="camden_disclosure", gate=ROLE_VIEW_DISCLOSURE,
+      see=ROLE_VIEW_DISCLOSURE & MET_CHAIN),
+    R("api-disclosure-outcome", api=True, method="post", obj="camden_disclosure", body="api_outcome",
+      gate=ROLE_VIEW_DISCLOSURE, see=ROLE_VIEW_DISCLOSURE & MET_CHAIN),
+    # Camera gateways: only a camera's own key posts its frames (no frame attached: 400).
+    R("api-camera-frames", api=True, method="post", obj="camera", body="empty",
+      camera=True, actors=USERS | TOKENS | CAMERAS, see={"camera.gs1"}),
+]
+
+# Known faults: (route, record, actor) → why. Each stays an expected failure (strict) until fixed.
+KNOWN_FAULTS: dict[tuple[str, str | None, str], str] = {}
+
+
+# --- the resolver ----------------------------------------------------------------------------------
+
+def resolver_routes() -> set[str]:
+    """Every named route; the admin site's routes are one entry, ``admin``. An unnamed route
+    outside the admin site is listed by its pattern (it cannot be given an expectation)."""
+    names: set[str] = set()
+
+    def walk(patterns, prefix: str, namespace: str | None) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern):
+                if namespace == "admin":
+                    names.add("admin")
+                elif namespace:
+                    names.add(f"{namespace}:{pattern.name or prefix + str(pattern.pattern)}")
+                else:
+                    names.add(pattern.name or f"unnamed route {prefix}{pattern.pattern}")
+
+    walk(get_resolver().url_patterns, "", None)
+    return names
+
+
+def test_every_route_has_an_expectation():
+    routes = resolver_routes()
+    expected = {route.name for route in ROUTES}
+    assert sorted(routes - expected) == [], "routes without an expectation in ROUTES"
+    assert sorted(expected - routes) == [], "expectations for routes that no longer exist"
+    assert len(ROUTES) == len({(r.name, r.obj, r.query) for r in ROUTES}), "a route and record listed twice"
+    assert set(KNOWN_FAULTS) <= {(r.name, r.obj or r.query, a) for r in ROUTES for a in r.actors}
+
+
+# --- the world -------------------------------------------------------------------------------------
+
+def _active_agreement(cast, supplier, approver, reference):
+    from governance.agreements import services
+
+    agreement = services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(
+        cast, title=f"{supplier.short_name} sharing", supplying_organisation=supplier))
+    services.agreement_record_regulator_notification(
+        actor=cast.estate_dpo, agreement=agreement, notified_on=date.today() - timedelta(days=3),
+        reference=reference, notified_by="Dana Okafor", regulator=cast.regulator_org)
+    services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
+    services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
+    services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
+    return services.agreement_approve(actor=approver, agreement=agreement)
+
+
+class World:
+    """The fixture world, built through the services (two operators, two forces, a regulator)."""
+
+    def __init__(self):
+        from governance.agreements.services import agreement_draft
+        from governance.api.tokens import api_token_issue
+        from governance.organisations.roles import Role
+        from governance.organisations.services import user_create
+        from governance.retention.services import legal_hold_place, retention_sweep
+        from governance.watchlist.models import DeletionCertificate
+        from governance.watchlist.services import (
+            Provenance,
+            watchlist_image_upload,
+            watchlist_image_withdraw,
+        )
+        from recognition.deployments import services
+        from recognition.deployments.models import DisclosureChannel
+        from tests.governance.watchlist.support import synthetic_jpeg
+        from tests.recognition.deployments.conftest import People
+        from tests.recognition.deployments.test_supply_scope import TwoForces
+
+        cast = self.cast = Cast()
+        people = People(cast)
+
+        def user(name, org, *roles):
+            return user_create(actor=None, username=name, organisation=org, roles=list(roles), password=cast.password)
+
+        self.camden_agreement = _active_agreement(cast, cast.camden, cast.met_dpo, "BSCC-1")
+        self.btp_agreement = _active_agreement(cast, cast.btp, cast.btp_dpo, "BSCC-2")
+        two = TwoForces(cast, people, self.camden_agreement, self.btp_agreement)
+        self.deployment, self.camden_alert, self.btp_alert = two.deployment, two.camden_alert, two.btp_alert
+        self.camera = self.deployment.cameras.get()
+        second_camera = services.camera_add(actor=cast.estate_dpo, deployment=self.deployment, name="GS-2",
+                                            location="South steps", direction="North")
+        self.camera_keys = {
+            "camera.gs1": services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=self.camera),
+            "camera.gs2": services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=second_camera),
+        }
+        # The Camden alert confirmed by the estate and Camden's police reviewer, disclosed to Camden.
+        services.alert_review(actor=people.reviewer_a, alert=self.camden_alert, decision="confirm")
+        services.alert_review(actor=people.police_reviewer, alert=self.camden_alert, decision="confirm")
+        self.camden_disclosure = services.alert_disclose(
+            actor=cast.estate_dpo, alert=self.camden_alert, recipient_organisation=cast.camden,
+            recipient="Camden LFR desk", channel=DisclosureChannel.CJSM_EMAIL,
+            justification="Confirmed match of a person wanted on warrant.")
+        # Watchlist images with bytes (uploaded by Camden's submitter): one kept, one withdrawn.
+        def upload(seed, subject):
+            return watchlist_image_upload(
+                actor=people.camden_submitter, agreement_id=self.camden_agreement.pk, image_bytes=synthetic_jpeg(seed),
+                provenance=Provenance(subject_reference=subject, custody_category="wanted",
+                                      custody_reference="CUST/9/1",
+                                      image_taken_on=timezone.localdate() - timedelta(days=20)))
+
+        self.camden_image = upload(1, "MET-U-0001")
+        withdrawn = watchlist_image_withdraw(actor=people.camden_submitter, image=upload(2, "MET-U-0002"),
+                                             reason="Arrested; no longer wanted.")
+        self.certificate = DeletionCertificate.objects.filter(details__watchlist_image=withdrawn.pk).first()
+        self.hold = legal_hold_place(actor=cast.estate_dpo, target=f"agreement:{self.camden_agreement.pk}",
+                                     reason="Civil claim pending")
+        self.run = retention_sweep(triggered_by="matrix")
+        self.other_draft = agreement_draft(actor=cast.other_dpo, fields=agreement_terms(
+            cast, title="Other Mall draft", supplying_organisation=cast.btp, receiving_organisation=cast.other_operator))
+
+        self.users = {
+            "estate.dpo": cast.estate_dpo, "estate.reviewer": cast.estate_reviewer,
+            "estate.admin": user("admin.estate", cast.estate, Role.ADMIN),
+            "other.dpo": cast.other_dpo, "other.reviewer": user("reviewer.other", cast.other_operator, Role.REVIEWER),
+            "met.dpo": cast.met_dpo,
+            "camden.dpo": cast.camden_dpo, "camden.reviewer": people.police_reviewer,
+            "camden.submitter": people.camden_submitter,
+            "btp.dpo": cast.btp_dpo, "btp.reviewer": two.btp_reviewer, "btp.submitter": people.btp_submitter,
+            "regulator": cast.regulator,
+        }
+        self.tokens = {
+            "token.camden": api_token_issue(actor=None, organisation=cast.camden, user=people.camden_submitter)[1],
+            "token.btp": api_token_issue(actor=None, organisation=cast.btp, user=people.btp_submitter)[1],
+        }
+
+    def kwargs(self, route: Route) -> dict:
+        if route.obj is None:
+            return {}
+        record = getattr(self, route.obj)
+        if route.obj == "certificate":
+            return {"pk": record.pk, "fmt": "json"}
+        if route.obj == "run":
+            return {"run_id": record.run_id, "fmt": "json"}
+        return {"pk": record.pk}
+
+    def query(self, route: Route) -> dict:
+        search = {"justification": "Route matrix: who reads what.", "text": ""}
+        return {None: {}, "search": search, "csv": search | {"format": "csv"}}[route.query]
+
+    def markers(self) -> list[tuple[str, frozenset]]:
+        """Text that identifies a record, and the organisations' actors who may ever read it: on any
+        page or resource, an actor of another organisation must never get it."""
+        camden_side = ESTATE | MET_CHAIN | REGULATOR
+        return [
+            (self.camden_agreement.reference, camden_side),
+            (self.btp_agreement.reference, ESTATE | BTP_CHAIN | REGULATOR),
+            (self.other_draft.reference, OTHER | BTP_CHAIN | REGULATOR),
+            (self.deployment.reference, ESTATE | MET_CHAIN | BTP_CHAIN | REGULATOR),
+            (self.camden_alert.subject_reference, camden_side),
+            (self.btp_alert.subject_reference, ESTATE | BTP_CHAIN | REGULATOR),
+            (self.camden_image.subject_reference, camden_side),
+            (self.hold.reason, camden_side),
+            (self.camden_disclosure.recipient, camden_side),
+        ]
+
+    def body(self, route: Route) -> tuple[dict, str | None]:
+        """The POST body: one that succeeds for an actor who may act (the case runs in a savepoint)."""
+        today = timezone.localdate()
+        cast = self.cast
+        bodies = {
+            None: {}, "empty": {},
+            "terminate": {"action": "terminate", "reason": "Route matrix."},
+            "amend": {"summary": "Route matrix amendment."},
+            "renew": {"starts_on": today + timedelta(days=366), "ends_on": today + timedelta(days=700),
+                      "review_on": today + timedelta(days=500)},
+            "hold": {"target": f"agreement:{self.camden_agreement.pk}", "reason": "Route matrix."},
+            "release": {"reason": "Route matrix."},
+            "add_camera": {"action": "add_camera", "name": "GS-9", "location": "East gate", "direction": "West"},
+            "reject": {"decision": "reject", "reason": "poor_image", "notes": "Route matrix."},
+            "disclose": {"recipient_organisation": cast.camden.pk, "recipient": "Camden LFR desk",
+                         "channel": "cjsm_email", "justification": "Route matrix."},
+            "outcome": {"outcome": "arrested", "notes": "Route matrix."},
+        }
+        if route.body == "bulk":
+            return {"items": [{"agreement": self.camden_agreement.pk}]}, "application/json"
+        if route.body == "api_outcome":
+            return {"outcome": "arrested", "notes": "Route matrix."}, "application/json"
+        return bodies[route.body], None
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
+    media = tmp_path_factory.mktemp("matrix-media")
+    with django_db_blocker.unblock(), override_settings(
+        MEDIA_ROOT=media, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    ), transaction.atomic():
+        # Inside this transaction nothing commits: after-commit work (enrolment of the uploaded
+        # images) never runs, so the world is the same on every machine.
+        built = World()
+        built.media = media
+        # One client for every case (its middleware loads once) and one session per user, signed
+        # in here; each case rolls back what its request changed (a sign-out, a new camera).
+        built.client = Client()
+        built.sessions = {}
+        for actor, user in built.users.items():
+            built.client.force_login(user)
+            built.sessions[actor] = built.client.cookies[django_settings.SESSION_COOKIE_NAME].value
+            built.client.cookies.clear()
+        yield built
+        transaction.set_rollback(True)
+
+
+# --- the requests ----------------------------------------------------------------------------------
+
+def _outcome(response) -> str:
+    if response.status_code in (301, 302, 303):
+        location = response["Location"]
+        if location.startswith((reverse("login"), reverse("admin:login"))):
+            return "login"
+        refused = [m for m in get_messages(response.wsgi_request) if m.level == messages.ERROR]
+        return "refused" if refused else "ok"
+    if response.status_code < 300 or response.status_code == 400:
+        return "ok"
+    return str(response.status_code)
+
+
+def _cases():
+    for route in ROUTES:
+        for actor in sorted(route.actors):
+            marks = []
+            fault = KNOWN_FAULTS.get((route.name, route.obj or route.query, actor))
+            if fault:
+                marks.append(pytest.mark.xfail(reason=fault, strict=True))
+            yield pytest.param(route, actor, id=f"{route.name}[{route.obj or route.query or '-'}]-{actor}", marks=marks)
+
+
+@pytest.mark.parametrize(("route", "actor"), list(_cases()))
+def test_route_answers_each_actor_as_the_access_layer_says(route, actor, world, db, settings):
+    settings.MEDIA_ROOT = world.media
+    client = world.client
+    client.cookies.clear()
+    headers = {}
+    if actor in world.users:
+        client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[actor]
+    elif actor in TOKENS:
+        headers["HTTP_AUTHORIZATION"] = f"Token {world.tokens[actor]}"
+    elif actor in CAMERAS:
+        headers["HTTP_AUTHORIZATION"] = f"Camera {world.camera_keys[actor]}"
+    url = reverse("admin:index") if route.name == "admin" else reverse(route.name, kwargs=world.kwargs(route))
+    if route.method == "post":
+        data, content_type = world.body(route)
+        extra = {"content_type": content_type} if content_type else {}
+        response = client.post(url, data, **extra, **headers)
+    else:
+        response = client.get(url, world.query(route), **headers)
+    got = _outcome(response)
+    assert got == route.expected(actor), (
+        f"{route.method.upper()} {url} as {actor}: got {got} ({response.status_code}), "
+        f"expected {route.expected(actor)}")
+    if response.status_code == 200:
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        text = content.decode(errors="replace")
+        leaked = [marker for marker, readers in world.markers() if actor not in readers and marker in text]
+        context = [text[max(0, text.find(m) - 300):text.find(m) + 100] for m in leaked]
+        assert leaked == [], f"{route.method.upper()} {url} as {actor} shows another organisation's records: {context}"
+
+
+def test_the_world_gives_every_record_a_known_owner(world, db):
+    assert uuid.UUID(str(world.run.run_id))
+    assert world.certificate is not None and world.certificate.supplier_organisation_id == world.cast.camden.pk
+    assert world.hold.supplier_organisation_id == world.cast.camden.pk
+    assert world.camden_alert.supplying_organisation_id == world.cast.camden.pk
+    assert world.btp_alert.supplying_organisation_id == world.cast.btp.pk
