@@ -11,3 +11,5 @@ class DeploymentsConfig(AppConfig):
     def ready(self) -> None:
         # Registers alert, review and disclosure retention rules with governance's registry.
         from recognition.deployments import retention  # noqa: F401
+        # Describes deployments, the running weights and the engine's measured accuracy to DPIAs.
+        from recognition.deployments import dpia  # noqa: F401
