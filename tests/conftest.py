@@ -189,7 +189,7 @@ def dpia_sections(**overrides) -> dict:
         "dpo_advice_by_name": "Dana Okafor",
         "dpo_advice_followed": True,
         "subject_views": "Residents' association consulted; concerns about signage addressed.",
-        "review_on": today + timedelta(days=180),
+        "review_on": today + timedelta(days=360),  # after the agreements' own review date (180 days)
     }
     fields.update(overrides)
     return fields

@@ -201,3 +201,18 @@ class DPIADeployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment_reference} — {self.deployment_name}"
+
+    @staticmethod
+    def _rate(errors: int, trials: int, interval: list[float]) -> str:
+        return (f"{errors}/{trials:,} = {100 * errors / trials:.2f}% "
+                f"(95% Wilson interval {100 * interval[0]:.2f}%–{100 * interval[1]:.2f}%)") if trials else "not measured"
+
+    @property
+    def fmr_text(self) -> str:
+        m = self.measured
+        return self._rate(m["fmr_errors"], m["fmr_trials"], m["fmr_ci"]) if m else "not measured"
+
+    @property
+    def fnmr_text(self) -> str:
+        m = self.measured
+        return self._rate(m["fnmr_errors"], m["fnmr_trials"], m["fnmr_ci"]) if m else "not measured"

@@ -52,7 +52,7 @@ class DeploymentSource:
     running_weights: Callable[[], tuple[str, str]]  # (sha256, label) of the weights the engine runs now
     evidence_at: Callable[[float], AccuracyEvidence | None]
     # How the false-match rate moves across thresholds near the operating one (the cost of lowering it).
-    evidence_curve: Callable[[], list[AccuracyEvidence]] = field(default=lambda: [])
+    evidence_curve: Callable[[], list[AccuracyEvidence]] = field(default=list)
 
 
 _SOURCE: list[DeploymentSource] = []

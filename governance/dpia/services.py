@@ -23,7 +23,14 @@ from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.dpia import registry
 from governance.dpia.access import can_draft_dpia, dpia_check
-from governance.dpia.models import DPIA, DPIADeployment, DPIARisk, DPIAStatus, Likelihood, RiskLevel, Severity
+from governance.dpia.models import (
+    DPIA,
+    DPIADeployment,
+    DPIARisk,
+    DPIAStatus,
+    Likelihood,
+    Severity,
+)
 from governance.dpia.rules import (
     agreement_dpia_problem,
     deployment_dpia_problem,

@@ -13,7 +13,12 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from governance.dpia.registry import AccuracyEvidence, DeploymentFacts, DeploymentSource, deployment_source_register
+from governance.dpia.registry import (
+    AccuracyEvidence,
+    DeploymentFacts,
+    DeploymentSource,
+    deployment_source_register,
+)
 
 # The engine's own measured figures (BENCHMARKS.md, "Live matching": flip-averaged templates against
 # camera probes, both orders of every pair, CPU, the converted CASIA-WebFace weights). Only the

@@ -15,8 +15,19 @@ from governance.dpia import services as dpias
 from governance.dpia.access import dpia_for, dpias_visible_to
 from governance.dpia.models import DPIA, DPIAStatus
 from governance.dpia.selectors import dpia_compare
-from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
-from tests.conftest import agreement_terms, approved_dpia, dpia_risk, dpia_sections, signed_pdf
+from governance.errors import (
+    NotFound,
+    PermissionRefused,
+    StateConflict,
+    ValidationFailed,
+)
+from tests.conftest import (
+    agreement_terms,
+    approved_dpia,
+    dpia_risk,
+    dpia_sections,
+    signed_pdf,
+)
 
 pytestmark = pytest.mark.django_db
 
