@@ -92,8 +92,8 @@ def _facts(deployment) -> DeploymentFacts:
          + " after the agreement ends or an image is withdrawn."),
         ("Review", "Two distinct reviewers confirm each alert"
          + (" (one a police reviewer)" if any(a.police_reviewer_required for a in agreements) else "") + "."),
-        ("Authorised by", f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}, "
-         f"{deployment.authorising_officer_organisation}"),
+        ("Authorised by", (f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}, "
+                           f"{deployment.authorising_officer_organisation}")),
         ("Public notice", deployment.public_notice),
     ]
     return DeploymentFacts(

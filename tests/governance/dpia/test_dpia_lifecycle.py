@@ -161,9 +161,8 @@ def test_agreement_approval_refused_without_a_dpia(cast):
 def test_agreement_approval_refused_past_the_dpia_review_date(cast):
     agreement = ready_agreement(cast)
     approved_dpia(cast, agreements=[agreement], review_on=timezone.localdate() + timedelta(days=10))
-    with time_machine.travel(timezone.now() + timedelta(days=11)):
-        with pytest.raises(StateConflict) as refused:
-            agreements.agreement_approve(actor=cast.met_dpo, agreement=agreement)
+    with time_machine.travel(timezone.now() + timedelta(days=11)), pytest.raises(StateConflict) as refused:
+        agreements.agreement_approve(actor=cast.met_dpo, agreement=agreement)
     assert refused.value.code == "dpia_review_overdue"
     assert agreements.agreement_approve(actor=cast.met_dpo, agreement=agreement).status == "active"
 
