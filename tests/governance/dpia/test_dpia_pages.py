@@ -101,3 +101,29 @@ def test_the_pdf_reads_as_a_signed_document(cast, planned_deployment, artifacts_
         for page in (1, 5):
             subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page), "-singlefile",
                             str(artifacts_dir / "dpia.pdf"), str(artifacts_dir / f"dpia-page-{page}")], check=True)
+
+
+def test_a_review_date_warns_on_the_dashboard_and_on_what_the_dpia_covers(client, cast, active_agreement,
+                                                                         planned_deployment):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    dpia = approved_dpia(cast, deployments=[planned_deployment], review_on=timezone.localdate() + timedelta(days=45))
+    client.force_login(cast.estate_dpo)
+    deployment_page = reverse("deployment-detail", args=[planned_deployment.pk])
+    assert "dpia-warning" not in client.get(reverse("dashboard")).content.decode()
+    with time_machine.travel(timezone.now() + timedelta(days=20)):
+        client.force_login(cast.estate_dpo)  # sessions expire; sign in again at the later date
+        dashboard = client.get(reverse("dashboard")).content.decode()
+        assert f"{dpia.reference} v1 is due for review on" in dashboard
+        assert f"{dpia.reference} v1 is due for review on" in client.get(deployment_page).content.decode()
+    covering_agreement = DPIA.objects.get(agreements=active_agreement)
+    with time_machine.travel(timezone.now() + timedelta(days=400)):
+        client.force_login(cast.estate_dpo)
+        page = client.get(reverse("agreement-detail", args=[active_agreement.pk])).content.decode()
+        assert f"{covering_agreement.reference} v1 was due for review on" in page
+    with time_machine.travel(timezone.now() + timedelta(days=20)):
+        client.force_login(cast.other_dpo)  # another organisation's DPIAs raise no warning on its dashboard
+        assert dpia.reference not in client.get(reverse("dashboard")).content.decode()
