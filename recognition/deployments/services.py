@@ -272,7 +272,10 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
     """Go live. Refuses outside the window, without an active agreement, without a fresh
     watchlist review (one made for this go-live, recent, and of exactly the images now enrolled), or
     without an approved, in-date DPIA covering the deployment and citing the running weights."""
-    from governance.dpia.services import dpia_require_for_deployment, dpias_flag_weights_changed
+    from governance.dpia.services import (
+        dpia_require_for_deployment,
+        dpias_flag_weights_changed,
+    )
 
     deployment_check(actor, deployment, to="operate")
     # Other weights than the DPIA cites: flag it for review (its own transaction, so the flag stands

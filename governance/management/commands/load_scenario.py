@@ -113,7 +113,10 @@ class Command(BaseCommand):
             agreement = agreements.agreement_submit(actor=estate_dpo, agreement=agreement)
             # DPIAs (governance.dpia.scenario): approved for the Met agreement before the force approves it;
             # a draft for the BTP one, whose high residual risk waits for prior consultation.
-            from governance.dpia.scenario import scenario_dpia_awaiting_consultation, scenario_dpia_for_agreement
+            from governance.dpia.scenario import (
+                scenario_dpia_awaiting_consultation,
+                scenario_dpia_for_agreement,
+            )
 
             if item["lifecycle"] == "active":
                 self._dpia = scenario_dpia_for_agreement(actor=estate_dpo, agreement=agreement)
