@@ -81,18 +81,16 @@ def _snapshot(dpia: DPIA) -> dict[str, str]:
 
 
 def _sync_scope(dpia: DPIA) -> None:
-    """The organisations the DPIA concerns, stored where the visibility query can use them."""
+    """The organisations the DPIA concerns, stored where the visibility query can use them: the
+    controller and its force, the parties of each agreement it covers, and the operator of each
+    deployment it covers. Not every supplier of a covered deployment: the DPIA names all of that
+    deployment's agreements, and one force must not read another's (as for deployment events)."""
     ids = {dpia.controller_id}
     if dpia.controller.parent_id:
         ids.add(dpia.controller.parent_id)
     for agreement in dpia.agreements.select_related("supplying_organisation"):
         ids |= agreement_party_ids(agreement)
-    source = registry.deployment_source()
-    for row in dpia.deployments.all():
-        ids.add(row.operator_id)
-        facts = source.describe(row.deployment_id) if source else None
-        if facts is not None:
-            ids |= set(facts.supplier_ids)
+    ids |= set(dpia.deployments.values_list("operator_id", flat=True))
     dpia.concerned_organisations.set(Organisation.objects.filter(pk__in=ids))
 
 

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from governance.access import agreement_party_ids, agreements_visible_to
+from governance.access import agreement_party_ids, agreements_visible_to, role_allows
 from governance.audit.models import AuditEvent
 from governance.dpia import selectors
 from governance.dpia import services as dpias
@@ -53,7 +53,10 @@ def _show_errors(request, error: ApplicationError) -> None:
 
 
 @login_required
+@refusals_as_pages
 def dpia_list(request: HttpRequest) -> HttpResponse:
+    if not role_allows(request.user, "governance.view_dpia"):
+        raise PermissionRefused("Your role does not read DPIAs.")
     status = request.GET.get("status", "")
     return render(request, "dpia/dpia_list.html", {
         "dpias": selectors.dpia_list(user=request.user, status=status), "statuses": DPIAStatus.choices,
