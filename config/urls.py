@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("", include("governance.web.urls")),
     path("retention/", include("governance.retention.urls")),
+    path("dpias/", include("governance.dpia.urls")),
     path("api/v1/", include("governance.api.urls")),
     path("api/v1/", include("recognition.deployments.api_urls")),
     path("deployments/", include("recognition.deployments.urls")),

@@ -15,3 +15,4 @@ from governance.watchlist.models import (  # noqa: F401, E402
     WatchlistImageGroupObjectPermission,
     WatchlistImageUserObjectPermission,
 )
+from governance.dpia.models import DPIA, DPIADeployment, DPIARisk  # noqa: F401, E402

@@ -162,6 +162,7 @@ def submitted_agreement(cast):
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
+    approved_dpia(cast, agreements=[agreement])  # the DPIA gate on approval (governance.dpia)
     agreement.refresh_from_db()
     return agreement
 
@@ -178,3 +179,50 @@ def artifacts_dir() -> Path:
     path = Path(settings.BASE_DIR) / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+# --- DPIAs (governance.dpia): agreement approval and go-live need an approved one covering them ----
+
+def dpia_sections(**overrides) -> dict:
+    today = timezone.localdate()
+    fields = {
+        "title": "Live facial recognition on the estate",
+        "nature": "Faces seen by two overt cameras are compared with a watchlist supplied by police.",
+        "scope": "Everyone passing the cameras: several thousand people a day; watchlist of at most 20 images.",
+        "context": "A public-facing private estate; people do not expect to be identified there.",
+        "purposes": "Locate people wanted by the courts for serious offences.",
+        "necessity": "Officers on foot could not find wanted people in crowds of this size.",
+        "proportionality": "Overt, time-limited, threshold at the engine default, two-person review.",
+        "safeguards": "Non-matches deleted at once; alert data kept 30 days; access logged.",
+        "dpo_advice": "Proceed only with the threshold at 0.58 or above and monthly bias monitoring.",
+        "dpo_advice_by_name": "Dana Okafor",
+        "dpo_advice_followed": True,
+        "subject_views": "Residents' association consulted; concerns about signage addressed.",
+        "review_on": today + timedelta(days=360),  # after the agreements' own review date (180 days)
+    }
+    fields.update(overrides)
+    return fields
+
+
+def dpia_risk(**overrides) -> dict:
+    risk = {"title": "Misidentification", "description": "A passer-by is wrongly stopped.", "likelihood": 2,
+            "severity": 3, "measures": "Two-person review before any disclosure.", "residual_risk": "medium"}
+    risk.update(overrides)
+    return risk
+
+
+def approved_dpia(cast, *, agreements=(), deployments=(), actor=None, **overrides):
+    """An approved DPIA covering the agreements and deployments, written through the services."""
+    from governance.dpia import services as dpias
+
+    actor = actor or cast.estate_dpo
+    dpia = dpias.dpia_draft(actor=actor, fields=dpia_sections(**overrides))
+    if agreements:
+        dpias.dpia_set_agreements(actor=actor, dpia=dpia, agreement_ids=[a.pk for a in agreements])
+    for deployment in deployments:
+        dpias.dpia_cover_deployment(actor=actor, dpia=dpia, deployment_id=deployment.pk,
+                                    demographic_evidence="NPL 2023: no significant demographic difference at 0.6.",
+                                    monitoring_plan="Monthly review of false alerts by apparent sex and ethnicity.")
+    dpias.dpia_risk_add(actor=actor, dpia=dpia, fields=dpia_risk())
+    dpias.dpia_submit(actor=actor, dpia=dpia)
+    return dpias.dpia_approve(actor=actor, dpia=dpia, capacity="Controller's senior responsible owner")

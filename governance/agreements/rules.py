@@ -105,6 +105,14 @@ def agreement_rule_breaches(agreement: Agreement) -> list[RuleBreach]:
             "Contents missing",
             "The ICO data sharing code expects the agreement to state: " + ", ".join(missing) + ".",
         ))
+    if went_live or agreement.status == AgreementStatus.SUBMITTED:
+        from governance.dpia.rules import agreement_dpia_problem
+
+        problem = agreement_dpia_problem(agreement)
+        if problem is not None:
+            title = "No DPIA" if problem.code == "dpia_missing" else "DPIA not in force"
+            breaches.append(RuleBreach(problem.code, title, problem.message,
+                                       severity="breach" if went_live else "warning"))
     if agreement.review_overdue:
         breaches.append(RuleBreach(
             "review_overdue", "Review date passed", f"The review was due on {agreement.review_on:%d %B %Y}.", severity="warning"

@@ -317,6 +317,10 @@ def agreement_approve(*, actor: User, agreement: Agreement) -> Agreement:
             raise StateConflict("Approval is refused until the operator has countersigned.", code="not_countersigned")
         if not agreement.signed_document:
             raise StateConflict("Approval is refused until the signed document is attached.", code="no_signed_document")
+        # DPIA gate (governance.dpia): an approved, in-date DPIA must cover the agreement.
+        from governance.dpia.services import dpia_require_for_agreement
+
+        dpia_require_for_agreement(agreement=agreement)
         agreement.status = AgreementStatus.APPROVED
         agreement.approved_at = timezone.now()
         agreement.approved_by = actor

@@ -74,6 +74,15 @@ _DEPLOYMENT_ROLE_PERMISSIONS: dict[Role, set[str]] = {
 for _role, _perms in _DEPLOYMENT_ROLE_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
 
+# DPIAs (governance.dpia): the controller's DPO writes and signs off; regulators read.
+_DPIA_ROLE_PERMISSIONS: dict[Role, set[str]] = {
+    Role.DPO: {"governance.view_dpia", "governance.add_dpia", "governance.change_dpia", "governance.submit_dpia",
+               "governance.approve_dpia"},
+    Role.REGULATOR: {"governance.view_dpia"},
+}
+for _role, _perms in _DPIA_ROLE_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
+
 # Every regulator user is in this group; every agreement grants it read access, so regulators read
 # the whole register (metadata only) including agreements made after they joined.
 REGULATORS_GROUP_NAME = "oversight:regulators"

@@ -9,5 +9,9 @@ class DeploymentsConfig(AppConfig):
     verbose_name = "Deployments and alerts"
 
     def ready(self) -> None:
-        # Registers alert, review and disclosure retention rules with governance's registry.
-        from recognition.deployments import retention  # noqa: F401
+        # retention: registers alert, review and disclosure retention rules with governance's registry.
+        # dpia: describes deployments, the running weights and the engine's measured accuracy to DPIAs.
+        from recognition.deployments import (
+            dpia,  # noqa: F401
+            retention,  # noqa: F401
+        )

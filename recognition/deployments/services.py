@@ -275,9 +275,18 @@ def watchlist_review_record(*, actor: User, deployment: Deployment, notes: str) 
 
 
 def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
-    """Go live. Refuses outside the window, without an active agreement, or without a fresh
-    watchlist review (one made for this go-live, recent, and of exactly the images now enrolled)."""
+    """Go live. Refuses outside the window, without an active agreement, without a fresh
+    watchlist review (one made for this go-live, recent, and of exactly the images now enrolled), or
+    without an approved, in-date DPIA covering the deployment and citing the running weights."""
+    from governance.dpia.services import (
+        dpia_require_for_deployment,
+        dpias_flag_weights_changed,
+    )
+
     deployment_check(actor, deployment, to="operate")
+    # Other weights than the DPIA cites: flag it for review (its own transaction, so the flag stands
+    # although this go-live is then refused below).
+    dpias_flag_weights_changed()
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
         now = timezone.now()
@@ -301,6 +310,8 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
             raise StateConflict("The watchlist changed since it was reviewed; review it again.",
                                 code="watchlist_changed_since_review",
                                 details={"reviewed": review.image_count, "now": len(current)})
+        # DPIA gate (governance.dpia): approved, in date, citing the weights the engine runs.
+        dpia_require_for_deployment(deployment_id=deployment.pk)
         review.used_for_go_live_at = now
         review.save(update_fields=["used_for_go_live_at"])
         deployment.status = DeploymentStatus.LIVE

@@ -67,6 +67,12 @@ def test_dpo_creates_submits_and_force_approves_an_agreement(browser_page, live_
     page.click("button[value=countersign]")
     page.wait_for_selector("text=Countersigned for the operator.")
     page.click("text=Sign out")
+    # Approval needs an approved DPIA covering the agreement (governance.dpia; its own browser journey is
+    # tests/browser/test_dpia_journey.py).
+    from governance.agreements.models import Agreement
+    from tests.conftest import approved_dpia
+
+    approved_dpia(cast, agreements=[Agreement.objects.get(title="Browser-drafted estate agreement")])
 
     # The force-level DPO approves; the agreement goes live at once (its start date has come).
     sign_in(page, live_server, "dpo.met", cast.password)

@@ -13,7 +13,7 @@ from governance.agreements.models import AgreementStatus
 from governance.agreements.rules import agreement_rule_breaches
 from governance.audit.models import AuditEvent
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
-from tests.conftest import agreement_terms, signed_pdf
+from tests.conftest import agreement_terms, approved_dpia, signed_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,7 @@ def test_approved_agreement_activates_and_expires_by_date_without_a_click(cast):
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
+    approved_dpia(cast, agreements=[agreement])
     agreement = services.agreement_approve(actor=cast.met_dpo, agreement=agreement)
     assert agreement.status == AgreementStatus.APPROVED
 

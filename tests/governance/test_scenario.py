@@ -31,5 +31,15 @@ def test_scenario_has_the_register_a_live_deployment_and_an_intact_audit_trail(s
     assert deployment.status == DeploymentStatus.LIVE and deployment.cameras.count() == 1
     assert f"Deployment {deployment.reference} is live" in out.getvalue()
     assert audit_chain_verify().ok
+    # DPIAs (governance.dpia): the 2016 agreement had none; the current one and the live deployment do.
+    from governance.dpia.models import DPIA, DPIAStatus
+    from governance.dpia.rules import prior_consultation_required
+
+    assert "dpia_missing" in {b.code for b in agreement_rule_breaches(historical)}
+    covering = DPIA.objects.get(status=DPIAStatus.APPROVED)
+    assert covering.version == 2 and covering.deployments.get().deployment_id == deployment.pk
+    assert covering.agreements.get() == current and covering.previous_version.status == DPIAStatus.SUPERSEDED
+    waiting = DPIA.objects.get(status=DPIAStatus.DRAFT)
+    assert prior_consultation_required(waiting) and not waiting.consultation_recorded
     call_command("load_scenario", stdout=out)  # idempotent
     assert "already loaded" in out.getvalue()

@@ -111,6 +111,17 @@ class Command(BaseCommand):
                 document=SimpleUploadedFile("signed.pdf", pdf, content_type="application/pdf"),
             )
             agreement = agreements.agreement_submit(actor=estate_dpo, agreement=agreement)
+            # DPIAs (governance.dpia.scenario): approved for the Met agreement before the force approves it;
+            # a draft for the BTP one, whose high residual risk waits for prior consultation.
+            from governance.dpia.scenario import (
+                scenario_dpia_awaiting_consultation,
+                scenario_dpia_for_agreement,
+            )
+
+            if item["lifecycle"] == "active":
+                self._dpia = scenario_dpia_for_agreement(actor=estate_dpo, agreement=agreement)
+            else:
+                scenario_dpia_awaiting_consultation(actor=estate_dpo, agreement=agreement)
             if item["lifecycle"] == "active":
                 agreements.agreement_countersign(actor=estate_dpo, agreement=agreement)
                 force_dpo = next(u for u in users.values() if u.organisation == agreement.supplying_force and u.has_role(Role.DPO))
@@ -184,6 +195,9 @@ class Command(BaseCommand):
         camera = deployments.camera_add(actor=estate_dpo, deployment=deployment, name="GS-1",
                                         location="Granary Square, north steps", direction="South towards the canal")
         key = deployments.camera_issue_ingest_key(actor=estate_dpo, camera=camera)
+        from governance.dpia.scenario import scenario_dpia_cover_deployment
+
+        scenario_dpia_cover_deployment(actor=estate_dpo, dpia=self._dpia, deployment_id=deployment.pk)
         deployments.watchlist_review_record(actor=estate_dpo, deployment=deployment,
                                             notes="All images current, charged category only, none older than 12 months.")
         deployments.deployment_go_live(actor=estate_dpo, deployment=deployment)

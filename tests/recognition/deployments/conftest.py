@@ -62,8 +62,12 @@ def planned_deployment(cast, active_agreement):
 
 
 def go_live(cast, deployment):
+    from governance.dpia.rules import dpias_covering_deployment
     from recognition.deployments import services
+    from tests.conftest import approved_dpia
 
+    if not dpias_covering_deployment(deployment.pk).exists():  # the DPIA gate on go-live (governance.dpia)
+        approved_dpia(cast, deployments=[deployment])
     services.watchlist_review_record(actor=cast.estate_dpo, deployment=deployment,
                                      notes="All images current, wanted category only, none older than 12 months.")
     return services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)

@@ -1,0 +1,79 @@
+"""Who may see and do what with DPIAs: the same shape as ``governance.access`` and built on its rules.
+
+A DPIA concerns the organisations stored on it (``DPIA.concerned_organisations``: the controller,
+its force, the parties of the agreements and deployments it covers); members of those
+organisations' supply chains read it, regulators read every DPIA, nobody else sees it (404). Only
+the controller's DPO writes, sends for review, approves or rejects — a regulator changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from governance.access import _organisation, is_regulator, role_allows, supply_chain_ids
+from governance.dpia.models import DPIA
+from governance.errors import NotFound, PermissionRefused
+
+
+def dpias_visible_to(actor: Any) -> QuerySet[DPIA]:
+    if _organisation(actor) is None or not role_allows(actor, "governance.view_dpia"):
+        return DPIA.objects.none()
+    queryset = DPIA.objects.select_related("controller")
+    if is_regulator(actor):
+        return queryset
+    ids = DPIA.concerned_organisations.through.objects.filter(
+        organisation_id__in=supply_chain_ids(_organisation(actor))).values("dpia_id")
+    return queryset.filter(pk__in=ids)
+
+
+_DPIA_ACTIONS: dict[str, str] = {
+    "change": "governance.change_dpia",
+    "consult": "governance.change_dpia",
+    "submit": "governance.submit_dpia",
+    "approve": "governance.approve_dpia",
+    "reject": "governance.approve_dpia",
+    "revise": "governance.add_dpia",
+}
+
+
+def dpia_refusal(actor: Any, dpia: DPIA, to: str) -> PermissionRefused | None:
+    """Why the actor may not do ``to`` to a DPIA they can see (``None``: they may). States are the
+    services' concern; this is who acts: the controller's DPO, with the role's permission."""
+    permission = _DPIA_ACTIONS[to]
+    organisation = _organisation(actor)
+    if organisation is None or not actor.has_perm(permission):
+        return PermissionRefused("Your role does not allow this action on a DPIA.")
+    if organisation.pk != dpia.controller_id:
+        return PermissionRefused(f"Only {dpia.controller}, the controller, acts on this DPIA.", code="not_the_controller")
+    return None
+
+
+def can_dpia(actor: Any, dpia: DPIA, to: str) -> bool:
+    """The button test."""
+    if to == "view":
+        return dpias_visible_to(actor).filter(pk=dpia.pk).exists()
+    return dpia_refusal(actor, dpia, to) is None
+
+
+def dpia_check(actor: Any, dpia: DPIA, *, to: str) -> DPIA:
+    if not dpias_visible_to(actor).filter(pk=dpia.pk).exists():
+        raise NotFound("No such DPIA.", code="dpia_not_found")
+    if to != "view":
+        refusal = dpia_refusal(actor, dpia, to)
+        if refusal is not None:
+            raise refusal
+    return dpia
+
+
+def dpia_for(actor: Any, pk: Any, *, to: str = "view") -> DPIA:
+    try:
+        dpia = dpias_visible_to(actor).get(pk=pk)
+    except (DPIA.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such DPIA.", code="dpia_not_found") from None
+    return dpia_check(actor, dpia, to=to)
+
+
+def can_draft_dpia(actor: Any) -> bool:
+    return role_allows(actor, "governance.add_dpia") and not is_regulator(actor)

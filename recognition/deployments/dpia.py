@@ -1,0 +1,124 @@
+"""Recognition's side of the DPIA: registered with ``governance.dpia.registry`` in ``ready()``.
+
+Governance asks here what a deployment is (its data and lifecycle, computed from the deployment
+and its agreements), which weights the engine runs (SHA-256 of the weights file, as loaded), and
+the engine's measured accuracy at a threshold. No model is loaded: the hash is of the file the
+engine loads, cached by path, size and modification time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from django.utils import timezone
+
+from governance.dpia.registry import (
+    AccuracyEvidence,
+    DeploymentFacts,
+    DeploymentSource,
+    deployment_source_register,
+)
+
+# The engine's own measured figures (BENCHMARKS.md, "Live matching": flip-averaged templates against
+# camera probes, both orders of every pair, CPU, the converted CASIA-WebFace weights). Only the
+# thresholds actually measured are listed: a DPIA never cites an interpolated figure.
+DEV_SET = ("Oversight dev face set: 42 labelled LFW faces and 17 group-photo faces (26-97 px), live-matching form; "
+           "BENCHMARKS.md (python -m recognition.bench). Too small to show a per-comparison FMR of 1e-4 directly, "
+           "and without demographic labels: it is not evidence of equal performance across groups.")
+MEASURED_CASIA: dict[float, AccuracyEvidence] = {
+    0.58: AccuracyEvidence(threshold=0.58, fmr_errors=0, fmr_trials=1582, fmr_ci=(0.0, 0.00242),
+                           fnmr_errors=22, fnmr_trials=140, fnmr_ci=(0.106, 0.226), dataset=DEV_SET),
+}
+
+_hash_cache: dict[tuple[str, int, int], str] = {}
+
+
+def _weights_path() -> Path:
+    from recognition.engine.config import load_config
+
+    return load_config().weights_path
+
+
+def _weights_kind() -> str:
+    from recognition.engine.config import load_config
+
+    return str(load_config().extra.get("WEIGHTS_KIND", "casia-webface"))
+
+
+def running_weights() -> tuple[str, str]:
+    """(SHA-256, label) of the weights file the engine loads; ("", ...) when it is not installed."""
+    path = _weights_path()
+    try:
+        stat = path.stat()
+    except OSError:
+        return "", f"{path.name} (not installed)"
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _hash_cache:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        _hash_cache[key] = digest.hexdigest()
+    return _hash_cache[key], f"{path.name} ({_weights_kind()})"
+
+
+def evidence_at(threshold: float) -> AccuracyEvidence | None:
+    if _weights_kind() != "casia-webface":
+        return None  # other weights: re-run the benchmark before citing figures (README)
+    return MEASURED_CASIA.get(round(float(threshold), 2))
+
+
+def evidence_curve() -> list[AccuracyEvidence]:
+    return [MEASURED_CASIA[t] for t in sorted(MEASURED_CASIA)] if _weights_kind() == "casia-webface" else []
+
+
+def _facts(deployment) -> DeploymentFacts:
+    agreements = list(deployment.agreements.select_related("supplying_organisation"))
+    local = timezone.localtime
+    lifecycle = [
+        ("Site", deployment.site),
+        ("Window", f"{local(deployment.starts_at):%d %b %Y %H:%M} – {local(deployment.ends_at):%d %b %Y %H:%M}"),
+        ("Cameras", "; ".join(f"{c.name}: {c.location}, facing {c.direction}" for c in deployment.cameras.all())
+         or "none yet"),
+        ("Watchlist from", "; ".join(f"{a.reference} v{a.version} ({a.supplying_organisation})" for a in agreements)),
+        ("Operating threshold", f"{deployment.match_threshold:.2f}"
+         + (f" (below the default; justified: {deployment.threshold_justification})"
+            if deployment.threshold_justification else "")),
+        ("Faces that raise no alert", "Biometric data deleted immediately; only hourly counts are kept."),
+        ("Alert data", "Kept " + ", ".join(sorted({f"{a.match_retention_days} days" for a in agreements}))
+         + " after the match, then erased by the retention sweep."),
+        ("Watchlist data", "Erased within " + ", ".join(sorted({f"{a.watchlist_erasure_hours} hours" for a in agreements}))
+         + " after the agreement ends or an image is withdrawn."),
+        ("Review", "Two distinct reviewers confirm each alert"
+         + (" (one a police reviewer)" if any(a.police_reviewer_required for a in agreements) else "") + "."),
+        ("Authorised by", (f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}, "
+                           f"{deployment.authorising_officer_organisation}")),
+        ("Public notice", deployment.public_notice),
+    ]
+    return DeploymentFacts(
+        pk=deployment.pk, reference=deployment.reference, name=deployment.name, operator_id=deployment.operator_id,
+        supplier_ids=frozenset(a.supplying_organisation_id for a in agreements),
+        agreement_references=frozenset(a.reference for a in agreements), status=deployment.status,
+        threshold=float(deployment.match_threshold), lifecycle=lifecycle,
+    )
+
+
+def describe(pk: int) -> DeploymentFacts | None:
+    from recognition.deployments.models import Deployment
+
+    deployment = (Deployment.objects.select_related("authorising_officer_organisation")
+                  .prefetch_related("cameras").filter(pk=pk).first())
+    return _facts(deployment) if deployment else None
+
+
+def operated_by(organisation_id: int) -> list[DeploymentFacts]:
+    from recognition.deployments.models import Deployment, DeploymentStatus
+
+    return [_facts(d) for d in Deployment.objects.filter(operator_id=organisation_id)
+            .exclude(status=DeploymentStatus.ENDED).select_related("authorising_officer_organisation")]
+
+
+deployment_source_register(DeploymentSource(describe=describe, operated_by=operated_by,
+                                            running_weights=running_weights, evidence_at=evidence_at,
+                                            evidence_curve=evidence_curve))
