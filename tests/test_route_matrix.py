@@ -45,7 +45,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from tests.conftest import Cast, agreement_terms, signed_pdf
+from tests.conftest import Cast, agreement_terms, approved_dpia, signed_pdf
 
 # --- actors --------------------------------------------------------------------------------------
 
@@ -127,6 +127,10 @@ CAMDEN_DISCLOSURE_READERS = ROLE_VIEW_DISCLOSURE & (ESTATE | MET_CHAIN | REGULAT
 CAMDEN_IMAGE_READERS = ROLE_VIEW_IMAGE & (ESTATE | MET_CHAIN | REGULATOR)
 CAMDEN_RECORD_RETENTION = ROLE_RETENTION & (ESTATE | MET_CHAIN | REGULATOR)
 AGREEMENT_DPOS = {"estate.dpo", "met.dpo", "camden.dpo"}  # the Camden agreement's parties' DPOs
+# A DPIA: read by the supply chains of the organisations it concerns (controller, the covered
+# agreement's parties) and regulators, in roles that read DPIAs; the controller's DPO acts.
+ROLE_DPIA = DPOS | REGULATOR
+CAMDEN_DPIA_READERS = ROLE_DPIA & (ESTATE | MET_CHAIN | REGULATOR)
 
 ROUTES: list[Route] = [
     # Public
@@ -137,6 +141,13 @@ ROUTES: list[Route] = [
     R("admin", act={"estate.admin"}, denied="login"),  # the admin site (staff only), one entry for all its routes
     # Agreements
     R("dashboard"),
+    R("dpia-list", gate=ROLE_DPIA),
+    R("dpia-create", gate=DPOS),
+    R("dpia-detail", obj="camden_dpia", see=CAMDEN_DPIA_READERS),
+    R("dpia-compare", obj="camden_dpia", see=CAMDEN_DPIA_READERS),
+    R("dpia-pdf", obj="camden_dpia", see=CAMDEN_DPIA_READERS),
+    R("dpia-edit", obj="camden_dpia", see=CAMDEN_DPIA_READERS, act={"estate.dpo"}),
+    R("dpia-action", method="post", obj="camden_dpia", body="revise", see=CAMDEN_DPIA_READERS, act={"estate.dpo"}),
     R("agreement-list"),
     R("agreement-create", gate=DPOS),
     R("agreement-detail", obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS),
@@ -247,6 +258,7 @@ def _active_agreement(cast, supplier, approver, reference):
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
+    approved_dpia(cast, agreements=[agreement])  # the DPIA gate on approval
     return services.agreement_approve(actor=approver, agreement=agreement)
 
 
@@ -278,6 +290,9 @@ class World:
             return user_create(actor=None, username=name, organisation=org, roles=list(roles), password=cast.password)
 
         self.camden_agreement = _active_agreement(cast, cast.camden, cast.met_dpo, "BSCC-1")
+        from governance.dpia.models import DPIA
+
+        self.camden_dpia = DPIA.objects.get(agreements=self.camden_agreement)
         self.btp_agreement = _active_agreement(cast, cast.btp, cast.btp_dpo, "BSCC-2")
         two = TwoForces(cast, people, self.camden_agreement, self.btp_agreement)
         self.deployment, self.camden_alert, self.btp_alert = two.deployment, two.camden_alert, two.btp_alert
@@ -365,6 +380,7 @@ class World:
         bodies = {
             None: {}, "empty": {},
             "terminate": {"action": "terminate", "reason": "Route matrix."},
+            "revise": {"action": "revise", "change_summary": "Route matrix: yearly review of the assessment."},
             "amend": {"summary": "Route matrix amendment."},
             "renew": {"starts_on": today + timedelta(days=366), "ends_on": today + timedelta(days=700),
                       "review_on": today + timedelta(days=500)},

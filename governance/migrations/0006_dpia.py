@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0004_access_scope'),
+        ('governance', '0005_watchlist_rejected_does_not_block_resubmission'),
     ]
 
     operations = [
