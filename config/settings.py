@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "governance",
     "governance.retention",
     "recognition",
@@ -73,8 +77,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "governance.signin.middleware.SessionGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -118,6 +126,8 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://oversight")}
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "governance.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses sign-in while the account or the address is locked out (django-axes).
+    "governance.signin.backends.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -128,6 +138,27 @@ GUARDIAN_RENDER_403 = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# Second factor (django-otp: TOTP plus single-use recovery codes). Required of every user in
+# production (every role reaches personal data); in the demo only of those who enrolled one.
+OVERSIGHT_REQUIRE_SECOND_FACTOR = env.bool("OVERSIGHT_REQUIRE_SECOND_FACTOR", default=PRODUCTION)
+OVERSIGHT_RECOVERY_CODES = env.int("OVERSIGHT_RECOVERY_CODES", default=10)
+OTP_TOTP_ISSUER = env.str("OVERSIGHT_TOTP_ISSUER", default="Oversight")
+# A session unused for this long is signed out (the review queue's own polling does not count).
+OVERSIGHT_SESSION_IDLE_MINUTES = env.int("OVERSIGHT_SESSION_IDLE_MINUTES", default=30)
+# Lockout of repeated sign-in failures (django-axes), per account and, separately, per address:
+# after FAILURE_LIMIT failures either one is refused (429) for LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = env.int("OVERSIGHT_SIGNIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("OVERSIGHT_SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "governance.signin.client.client_address"
+# Sign-ins are recorded in the audit log; axes keeps only its failure counters.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+# Proxies in front of Oversight that append to X-Forwarded-For (production: the TLS proxy).
+OVERSIGHT_TRUSTED_PROXY_COUNT = env.int("OVERSIGHT_TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -232,6 +263,12 @@ CELERY_BEAT_SCHEDULE = {
 # Key that seals the audit chain head. It must live outside the database (environment or a secrets
 # manager) so that someone who can rewrite the audit table cannot also forge the seals.
 AUDIT_SEAL_KEY = _required_in_production("OVERSIGHT_AUDIT_SEAL_KEY", "development-audit-seal-key")
+# Rotation: put the new key in OVERSIGHT_AUDIT_SEAL_KEY and the old ones here. Every event and seal
+# names the key that signed it (its public fingerprint), so old entries keep verifying.
+AUDIT_SEAL_OLD_KEYS = env.list("OVERSIGHT_AUDIT_SEAL_OLD_KEYS", default=[])
+# Ed25519 private key (base64 of the 32-byte seed) signing the checkpoints an outside party keeps
+# (manage.py audit_checkpoint). Unlike the seal key, its public half can be published.
+AUDIT_CHECKPOINT_KEY = env.str("OVERSIGHT_AUDIT_CHECKPOINT_KEY", default="")
 # Keys encrypting image bytes and face templates at rest (Fernet, urlsafe base64). The first key
 # encrypts; all keys decrypt, so a new key can be prepended and old data re-encrypted over time.
 ENCRYPTION_KEYS = env.list(
@@ -300,7 +337,8 @@ RECOGNITION = {
 
 # --- Security hardening (production) --------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 3600
+# Absolute limit of a session; the idle limit (OVERSIGHT_SESSION_IDLE_MINUTES) is usually hit first.
+SESSION_COOKIE_AGE = env.int("OVERSIGHT_SESSION_MAX_HOURS", default=8) * 3600
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -32,6 +32,12 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_CHAIN_LOCK_ID])
 
 
+def seal_keys() -> dict[str, str]:
+    """Every configured seal key by its public id: the current one signs, all of them verify."""
+    keys = [settings.AUDIT_SEAL_KEY, *settings.AUDIT_SEAL_OLD_KEYS]
+    return {chain.seal_key_id(key): key for key in keys if key}
+
+
 def _target_of(target: Any) -> tuple[str, str, str]:
     if isinstance(target, tuple):
         target_type, target_id, label = target
@@ -96,6 +102,7 @@ def audit_record(
     new.previous_hash = previous_hash
     new.chain_hash = chain.chain_hash(previous_hash, new.content_digest, sequence)
     new.signature = chain.event_signature(settings.AUDIT_SEAL_KEY, sequence, new.chain_hash)
+    new.signature_key_id = chain.seal_key_id(settings.AUDIT_SEAL_KEY)
     new.save(force_insert=True)
     return new
 
@@ -146,7 +153,7 @@ def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
     rewritten with every later hash recomputed (signature and seals, which need the outside key),
     and a truncated tail (a seal pointing past the last event). Read-only; streams in batches.
     """
-    key = settings.AUDIT_SEAL_KEY
+    keys = seal_keys()
     report = ChainVerification()
     expected_sequence = 1
     previous_hash = chain.GENESIS_HASH
@@ -177,14 +184,22 @@ def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
             report.fail(seq, f"Event #{seq}: link to the previous event is broken.")
         if chain.chain_hash(event.previous_hash, event.content_digest, seq) != event.chain_hash:
             report.fail(seq, f"Event #{seq}: chain hash does not match.")
-        if chain.event_signature(key, seq, event.chain_hash) != event.signature:
+        candidates = list(keys.values()) if not event.signature_key_id else [keys.get(event.signature_key_id)]
+        if None in candidates:
+            report.fail(seq, f"Event #{seq}: signed with seal key {event.signature_key_id}, which is not configured "
+                             "(add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).")
+        elif not any(chain.event_signature(k, seq, event.chain_hash) == event.signature for k in candidates):
             report.fail(seq, f"Event #{seq}: signature invalid (row rewritten outside Oversight, or wrong key).")
         hashes_by_sequence[seq] = event.chain_hash
         previous_hash = event.chain_hash
         expected_sequence = seq + 1
     for seal in AuditSeal.objects.order_by("sequence", "sealed_at"):
         report.seals_checked += 1
-        if seal.signature != chain.seal_signature(key, seal.sequence, seal.chain_hash):
+        key = keys.get(seal.key_id)
+        if key is None:
+            report.fail(seal.sequence, f"Seal at #{seal.sequence} was made with seal key {seal.key_id}, which is not "
+                                       "configured (add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).")
+        elif seal.signature != chain.seal_signature(key, seal.sequence, seal.chain_hash):
             report.fail(seal.sequence, f"Seal at #{seal.sequence} ({seal.sealed_at:%Y-%m-%d %H:%M}) has an invalid signature.")
         elif seal.sequence > last_sequence:
             report.fail(last_sequence + 1, f"Seal at #{seal.sequence} points past the last event #{last_sequence}: events were removed.")
@@ -205,10 +220,23 @@ def audit_event_redact(*, event: AuditEvent, reason: str) -> None:
     event.refresh_from_db()
 
 
+# On PostgreSQL a trigger (migration governance 0005) refuses every UPDATE and DELETE of an audit
+# row, except an UPDATE that only blanks the redactable fields of a not-yet-redacted row, and that
+# only while this transaction-local setting is on. This function is the one place that sets it.
+REDACTION_SETTING = "oversight.audit_redaction"
+
+
 def _redact_row(pk: int, blank: dict[str, Any]) -> None:
     from django.db.models import QuerySet
 
-    QuerySet(model=AuditEvent).filter(pk=pk).update(**blank, redacted_at=timezone.now())
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'on', true)", [REDACTION_SETTING])
+        QuerySet(model=AuditEvent).filter(pk=pk).update(**blank, redacted_at=timezone.now())
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'off', true)", [REDACTION_SETTING])
 
 
 def audit_log_consult(*, user, filters: dict, justification: str, exported: bool) -> None:
