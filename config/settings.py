@@ -363,5 +363,7 @@ LOGGING = {
         # PDF rendering is chatty at INFO (font subsetting); keep its warnings only.
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; the audit log records them (without passwords).
+        "axes": {"level": "WARNING"},
     },
 }

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
@@ -37,13 +37,13 @@ def _next_url(request: HttpRequest) -> str:
     if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
                                                      require_https=request.is_secure()):
         return candidate
-    return settings.LOGIN_REDIRECT_URL
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def _with_next(name: str, request: HttpRequest):
     response = redirect(name)
     nxt = _next_url(request)
-    if nxt != settings.LOGIN_REDIRECT_URL:
+    if nxt != resolve_url(settings.LOGIN_REDIRECT_URL):
         from urllib.parse import urlencode
 
         response["Location"] += "?" + urlencode({"next": nxt})
