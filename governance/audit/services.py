@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -249,3 +250,60 @@ def audit_log_consult(*, user, filters: dict, justification: str, exported: bool
             actor=user, target=("governance.auditlog", "-", "Audit log"), justification=justification,
             details={"filters": {k: str(v) for k, v in filters.items() if v}},
         )
+
+
+# --- checkpoints and the integrity export (what an outside party keeps and checks) -----------------
+
+def _checkpoint_private_key():
+    from governance.audit import checkpoint
+
+    value = settings.AUDIT_CHECKPOINT_KEY
+    if not value:
+        if getattr(settings, "PRODUCTION", False):
+            raise ImproperlyConfigured("OVERSIGHT_AUDIT_CHECKPOINT_KEY must be set to sign checkpoints in production.")
+        import base64
+        import hashlib
+
+        value = base64.b64encode(hashlib.sha256(b"oversight-development-checkpoint-key").digest()).decode()
+    return checkpoint.private_key_from_setting(value)
+
+
+def audit_checkpoint_public_key() -> str:
+    from governance.audit import checkpoint
+
+    return checkpoint.public_key_pem(_checkpoint_private_key())
+
+
+def audit_checkpoint_create() -> dict[str, Any] | None:
+    """A signed statement of the current chain head (sequence and chain hash) to publish.
+
+    Read-only: takes the chain lock only to read a head no append is half-way through.
+    """
+    from governance.audit import checkpoint
+
+    with transaction.atomic():
+        _lock_chain()
+        head = AuditEvent.objects.order_by("-sequence").only("sequence", "chain_hash").first()
+    if head is None:
+        return None
+    return checkpoint.checkpoint_sign(_checkpoint_private_key(), sequence=head.sequence, chain_hash=head.chain_hash,
+                                      issued_at=timezone.now().isoformat(timespec="seconds"))
+
+
+def audit_integrity_export(*, batch_size: int = 5000):
+    """Yield the integrity export line by line (JSON): a header, then every event's digests, links and
+    non-personal fields. Personal fields travel as digests only, so the export can be handed to an
+    outside verifier. Streams in batches; read-only."""
+    import json
+
+    from governance.audit import checkpoint
+
+    yield json.dumps({"format": checkpoint.EXPORT_FORMAT, "exported_at": timezone.now().isoformat(timespec="seconds")})
+    for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=batch_size):
+        values = {name: getattr(event, name) for name in checkpoint.EXPORTED_VALUES}
+        values["occurred_at"] = values["occurred_at"].isoformat(timespec="microseconds")
+        yield json.dumps({
+            "sequence": event.sequence, "values": values, "field_digests": event.field_digests,
+            "content_digest": event.content_digest, "previous_hash": event.previous_hash,
+            "chain_hash": event.chain_hash, "redacted": event.redacted_at is not None,
+        }, sort_keys=True)

@@ -8,6 +8,8 @@ answers JSON 403, so no new view can forget the check.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
@@ -15,7 +17,12 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from governance.signin.services import second_factor_enrolled, second_factor_required, session_verified, signin_event_record
+from governance.signin.services import (
+    second_factor_enrolled,
+    second_factor_required,
+    session_verified,
+    signin_event_record,
+)
 
 LAST_ACTIVITY_KEY = "oversight_last_activity"
 # Pages open before the second factor.
@@ -62,3 +69,23 @@ class SessionGuardMiddleware:
         response = redirect(target)
         response["Location"] += f"?next={request.get_full_path()}" if request.method == "GET" else ""
         return response
+
+
+_SESSION_KEY_SHAPE = re.compile(r"[a-z0-9]{8,64}")
+
+
+class SessionCookieShapeMiddleware:
+    """Drop a session cookie that cannot be a session key (Django makes them [a-z0-9]{32}).
+
+    A forged cookie with a NUL byte or other junk otherwise reaches the session table's query and
+    PostgreSQL refuses it (500). Before SessionMiddleware: the request simply has no session.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if key is not None and not _SESSION_KEY_SHAPE.fullmatch(key):
+            del request.COOKIES[settings.SESSION_COOKIE_NAME]
+        return self.get_response(request)

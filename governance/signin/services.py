@@ -66,7 +66,7 @@ def signin_event_record(*, request: HttpRequest, event: str, user=None, username
     with transaction.atomic():
         audit_record(
             action=AuditAction.AUTHENTICATION, event=event, actor=user, target=_user_target(user, username),
-            details={"address": client_address(request), **details},
+            details={"address": client_address(request) or "unknown", **details},
         )
 
 
@@ -103,7 +103,7 @@ def recovery_codes_issue(*, user, request: HttpRequest) -> list[str]:
         codes = [StaticToken.random_token() for _ in range(settings.OVERSIGHT_RECOVERY_CODES)]
         StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
         audit_record(action=AuditAction.AUTHENTICATION, event="second_factor.recovery_codes_issued", actor=user,
-                     target=_user_target(user), details={"address": client_address(request), "count": len(codes)})
+                     target=_user_target(user), details={"address": client_address(request) or "unknown", "count": len(codes)})
     return codes
 
 
@@ -124,7 +124,7 @@ def totp_confirm(*, request: HttpRequest, token: str) -> list[str] | None:
         pending.device.confirmed = True
         pending.device.save(update_fields=["confirmed"])
         audit_record(action=AuditAction.AUTHENTICATION, event="second_factor.enrolled", actor=user,
-                     target=_user_target(user), details={"address": client_address(request), "kind": "totp"})
+                     target=_user_target(user), details={"address": client_address(request) or "unknown", "kind": "totp"})
     otp_login(request, pending.device)
     return recovery_codes_issue(user=user, request=request)
 

@@ -8,7 +8,13 @@ from django.db import DatabaseError, connection, transaction
 
 from governance.audit import chain
 from governance.audit.models import AuditAction, AuditEvent, AuditSeal
-from governance.audit.services import REDACTION_SETTING, audit_chain_verify, audit_event_redact, audit_record, audit_seal_chain_head
+from governance.audit.services import (
+    REDACTION_SETTING,
+    audit_chain_verify,
+    audit_event_redact,
+    audit_record,
+    audit_seal_chain_head,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,15 +54,13 @@ def test_raw_delete_is_refused_by_postgresql(postgres):
 def test_the_redaction_setting_allows_blanking_only(postgres):
     """Someone who finds the redaction switch still cannot rewrite: only blanking a row once."""
     [event] = record()
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config(%s, 'on', true)", [REDACTION_SETTING])
-            cursor.execute(f"UPDATE {TABLE} SET justification = 'forged', redacted_at = now() WHERE id = %s", [event.pk])
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config(%s, 'on', true)", [REDACTION_SETTING])
-            cursor.execute(f"UPDATE {TABLE} SET justification = '', recipient = '', target_label = '', details = '{{}}', "
-                           f"redacted_at = now(), event = 'test.other' WHERE id = %s", [event.pk])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, 'on', true)", [REDACTION_SETTING])
+        cursor.execute(f"UPDATE {TABLE} SET justification = 'forged', redacted_at = now() WHERE id = %s", [event.pk])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, 'on', true)", [REDACTION_SETTING])
+        cursor.execute(f"UPDATE {TABLE} SET justification = '', recipient = '', target_label = '', details = '{{}}', "
+                       f"redacted_at = now(), event = 'test.other' WHERE id = %s", [event.pk])
     with pytest.raises(DatabaseError, match="append-only"):
         sql(f"UPDATE {TABLE} SET justification = '', recipient = '', target_label = '', details = '{{}}', "
             f"redacted_at = now() WHERE id = %s", [event.pk])  # the right change, without the switch
