@@ -248,6 +248,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat's record of last runs lives under var/ (ignored), never in the checkout.
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The one beat schedule. In the embedded default ``manage.py serve`` runs it on a thread.
 CELERY_BEAT_SCHEDULE = {
     "agreements-apply-dates": {
@@ -355,7 +357,11 @@ SESSION_COOKIE_AGE = env.int("OVERSIGHT_SESSION_MAX_HOURS", default=8) * 3600
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Bearer token Prometheus sends to scrape /metrics; without one, production does not serve it.
+OVERSIGHT_METRICS_TOKEN = env.str("OVERSIGHT_METRICS_TOKEN", default="")
 if PRODUCTION:
+    # Load balancers probe health over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True

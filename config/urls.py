@@ -5,11 +5,16 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from governance.ops import health, metrics
+
 _docs_view = SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 if settings.PRODUCTION:  # the docs page (and the schema, SPECTACULAR_SETTINGS) only behind sign-in
     _docs_view = login_required(_docs_view)
 
 urlpatterns = [
+    path("health/live/", health.live, name="health-live"),
+    path("health/ready/", health.ready, name="health-ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("governance.web.urls")),
     path("retention/", include("governance.retention.urls")),
     path("api/v1/", include("governance.api.urls")),
