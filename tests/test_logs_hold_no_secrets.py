@@ -45,10 +45,10 @@ def test_logs_hold_no_secret_and_no_biometric_data(client, cast, settings, caplo
     token = api._credentials["HTTP_AUTHORIZATION"].split()[1]
     image = synthetic_jpeg(seed=77)
     created = upload(api, active_agreement, image)
+    assert created.status_code == 201, created.content
     justification = "Briefing on the subject for operation Heron"
-    if created.status_code == 201:
-        api.get(f"/api/v1/watchlist-images/{created.json()['id']}/image/", HTTP_X_JUSTIFICATION=justification)
-    api.get(f"/api/v1/watchlist-images/1/image/?justification={justification.replace(' ', '+')}")
+    assert api.get(f"/api/v1/watchlist-images/{created.json()['id']}/image/", HTTP_X_JUSTIFICATION=justification).status_code == 200
+    assert api.get(f"/api/v1/watchlist-images/1/image/?justification={justification.replace(' ', '+')}").status_code == 400
     secrets_seen += [token, justification]
 
     # A camera posting a frame.
@@ -59,7 +59,7 @@ def test_logs_hold_no_secret_and_no_biometric_data(client, cast, settings, caplo
     camera_client = APIClient()
     camera_client.credentials(HTTP_AUTHORIZATION=f"Camera {camera_key}")
     frame = small_jpeg()
-    post_frame(camera_client, camera, frame)
+    assert post_frame(camera_client, camera, frame).status_code == 202
     secrets_seen.append(camera_key)
 
     text = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
