@@ -74,6 +74,12 @@ def _check_frame(data: bytes) -> None:
     if width * height > settings.OVERSIGHT_FRAME_MAX_PIXELS:
         raise FrameRefused(f"The frame has {width * height:,} pixels; the limit is "
                            f"{settings.OVERSIGHT_FRAME_MAX_PIXELS:,}.", code="too_many_pixels")
+    smallest = settings.RECOGNITION["MIN_FACE_SIZE"]
+    if min(width, height) < smallest:
+        # Could not hold the smallest face the detector looks for (and the detector has no scale
+        # to search at: the hostile-input corpus's 1x1 frame crashed the worker).
+        raise FrameRefused(f"The frame is {width}x{height}; each side must be at least {smallest} pixels.",
+                           code="frame_too_small")
 
 
 def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
