@@ -21,6 +21,7 @@ from PIL import Image
 
 TRAILER = b"PK\x03\x04<html><script>alert('polyglot')</script></html>"
 EXIF_MARKER = "HostileCam-GPS"
+COMMENT_MARKER = b"Photographed by DC Example at 12 Acacia Avenue"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ def _exif_gps_jpeg() -> bytes:
     return _save(_noise(seed=3), "JPEG", exif=exif.tobytes())
 
 
+def _with_comment(jpeg: bytes, comment: bytes) -> bytes:
+    """A COM segment right after the start-of-image marker."""
+    return jpeg[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + jpeg[2:]
+
+
 def _animated(fmt: str) -> bytes:
     frames = [_noise(seed=s) for s in (4, 5, 6)]
     out = io.BytesIO()
@@ -98,6 +104,7 @@ def cases() -> list[Case]:
         Case("script.svg", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="200" height="200">'
                            b"<script>alert(1)</script><rect width='200' height='200'/></svg>", "refuse", "SVG with a script"),
         Case("photo.heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200, "refuse", "HEIC"),
+        Case("comment.jpg", _with_comment(_save(_noise(seed=11), "JPEG"), COMMENT_MARKER), "accept", "JPEG with a comment segment naming someone"),
         Case("cmyk.jpg", _save(_noise(seed=7, mode="CMYK"), "JPEG"), "accept", "CMYK JPEG"),
         Case("exif-gps.jpg", _exif_gps_jpeg(), "accept", "JPEG with EXIF GPS and camera make"),
         Case("animated.gif", _animated("GIF"), "refuse", "animated GIF (not an accepted type)"),

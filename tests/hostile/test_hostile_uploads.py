@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.governance.watchlist.support import provenance_fields, token_client, upload
-from tests.hostile.corpus import EXIF_MARKER, TRAILER, cases
+from tests.hostile.corpus import COMMENT_MARKER, EXIF_MARKER, TRAILER, cases
 from tests.recognition.deployments.conftest import live_deployment, planned_deployment  # noqa: F401 - fixtures
 from tests.recognition.deployments.test_frames_api import camera_client, post_frame
 
@@ -42,6 +42,7 @@ def assert_clean_copy(api, image_id: int, name: str) -> None:
     stored = response.content
     assert TRAILER not in stored and b"<script" not in stored, f"{name}: trailer kept"
     assert EXIF_MARKER.encode() not in stored, f"{name}: EXIF kept"
+    assert COMMENT_MARKER not in stored, f"{name}: JPEG comment kept"
     with Image.open(io.BytesIO(stored)) as image:
         image.verify()
 
@@ -102,3 +103,15 @@ def test_hostile_files_through_the_camera_frame_endpoint(cast, live_deployment):
         processed=Sum("frames_processed"), refused=Sum("frames_refused"), shed=Sum("frames_shed"))
     # Frames refused at the door (4xx) are not counted as refused by the worker: only taken ones are.
     assert (totals["processed"] or 0) + (totals["refused"] or 0) + (totals["shed"] or 0) == len(taken), (totals, taken)
+
+
+def test_the_same_pixels_with_a_polyglot_trailer_or_other_exif_are_a_duplicate(api, active_agreement):
+    from tests.hostile.corpus import _noise, _save, _with_comment
+
+    original = _save(_noise(seed=41), "JPEG")
+    first = upload(api, active_agreement, original, subject_reference="KX-HOSTILE-D1")
+    assert first.status_code == 201
+    for number, variant in enumerate([original + TRAILER, _with_comment(original, COMMENT_MARKER)]):
+        again = upload(api, active_agreement, variant, subject_reference=f"KX-HOSTILE-D{number + 2}")
+        assert again.status_code == 409, again.content[:200]
+        assert again.json()["error"]["details"]["existing_image"] == first.json()["id"]
