@@ -9,6 +9,7 @@ answers JSON 403, so no new view can forget the check.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -67,7 +68,8 @@ class SessionGuardMiddleware:
                                            "details": None}}, status=403)
         target = "second-factor" if second_factor_enrolled(user) else "second-factor-setup"
         response = redirect(target)
-        response["Location"] += f"?next={request.get_full_path()}" if request.method == "GET" else ""
+        if request.method == "GET":
+            response["Location"] += "?" + urlencode({"next": request.get_full_path()})
         return response
 
 
