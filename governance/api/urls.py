@@ -7,7 +7,7 @@ urlpatterns = [
     path("agreements/<int:pk>/", views.AgreementDetailApi.as_view(), name="api-agreement-detail"),
 ]
 
-from governance.api import watchlist
+from governance.api import watchlist  # noqa: E402
 
 urlpatterns += [
     path("watchlist-images/", watchlist.WatchlistImageListApi.as_view(), name="api-watchlist-image-list"),

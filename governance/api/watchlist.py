@@ -19,11 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api.idempotency import idempotent
-from governance.api.tokens import (
-    RegisteredTokenAuthentication,
-    TokenRateThrottle,
-    request_token_key,
-)
+from governance.api.tokens import RegisteredTokenAuthentication, TokenRateThrottle, request_token_key
 from governance.api.watchlist_serializers import (
     BulkItemSerializer,
     BulkResultSerializer,
@@ -37,11 +33,7 @@ from governance.errors import ApplicationError, ValidationFailed
 from governance.watchlist.errors import ImageTooLarge, ProvenanceInvalid
 from governance.watchlist.models import ImageStatus
 from governance.watchlist.selectors import image_get, image_list
-from governance.watchlist.services import (
-    watchlist_image_read_bytes,
-    watchlist_image_upload,
-    watchlist_image_withdraw,
-)
+from governance.watchlist.services import watchlist_image_read_bytes, watchlist_image_upload, watchlist_image_withdraw
 from governance.watchlist.validation import max_bytes
 
 IDEMPOTENCY_HEADER = OpenApiParameter(

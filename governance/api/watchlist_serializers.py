@@ -10,16 +10,8 @@ import json
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from governance.agreements.models import (
-    CustodyCategory,
-    Schedule8Condition,
-    Section35Basis,
-)
-from governance.watchlist.models import (
-    DeletionCertificate,
-    TransferChannel,
-    WatchlistImage,
-)
+from governance.agreements.models import CustodyCategory, Schedule8Condition, Section35Basis
+from governance.watchlist.models import DeletionCertificate, TransferChannel, WatchlistImage
 from governance.watchlist.services import Provenance
 
 

@@ -33,22 +33,11 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from governance import encryption
-from governance.agreements.models import (
-    Agreement,
-    AgreementStatus,
-    CustodyCategory,
-    Schedule8Condition,
-    Section35Basis,
-)
+from governance.agreements.models import Agreement, AgreementStatus, CustodyCategory, Schedule8Condition, Section35Basis
 from governance.agreements.selectors import agreements_visible_to
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
-from governance.errors import (
-    NotFound,
-    PermissionRefused,
-    StateConflict,
-    ValidationFailed,
-)
+from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
 from governance.watchlist.errors import (

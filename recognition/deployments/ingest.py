@@ -30,11 +30,7 @@ from recognition.deployments.errors import (
     MatchingUnavailable,
 )
 from recognition.deployments.models import Camera, Deployment, DeploymentStatus
-from recognition.deployments.services import (
-    Sighting,
-    alert_record_sighting,
-    counters_add,
-)
+from recognition.deployments.services import Sighting, alert_record_sighting, counters_add
 
 logger = logging.getLogger(__name__)
 
