@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 ADDRPORT ?= 127.0.0.1:8000
 
-.PHONY: demo test setup install lock lint weights migrate worker beat web check clean
+.PHONY: demo test setup install lock lint weights migrate static worker beat web check clean
 
 ## demo: set everything up and run the product on the embedded default (SQLite, in-process tasks)
 demo: setup
@@ -18,7 +18,9 @@ demo: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-setup: install weights migrate
+setup: install weights migrate static
+
+static: install
 	$(PY) manage.py collectstatic --noinput -v0
 
 install: $(STAMP)
@@ -56,12 +58,13 @@ weights: install
 migrate: install
 	$(PY) manage.py migrate --noinput -v0
 
-## Scaled-out form (set DATABASE_URL and CELERY_BROKER_URL first), one command each:
-web: setup
+## Scaled-out form (set DATABASE_URL and CELERY_BROKER_URL first), one command each. None of them
+## migrates: run `make migrate` once per release, from one machine, before starting them.
+web: install static
 	$(VENV)/bin/gunicorn config.wsgi:application --bind $(ADDRPORT) --workers 3 --timeout 60
-worker: setup
-	RECOGNITION_CPU_THREADS=$${RECOGNITION_CPU_THREADS:-1} $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2
-beat: setup
+worker: install weights
+	RECOGNITION_CPU_THREADS=$${RECOGNITION_CPU_THREADS:-1} $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=$${WORKER_CONCURRENCY:-2}
+beat: install
 	$(VENV)/bin/celery -A config beat --loglevel=INFO
 
 check: install

@@ -60,6 +60,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "django_prometheus",
     "governance",
     "governance.retention",
     "recognition",
@@ -67,14 +72,26 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a malformed Content-Length is refused before any layer int()s it (metrics did: a 500).
+    "governance.api.middleware.ContentLengthMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that errors from any later layer still reach API clients as JSON (and 503 on outages).
+    "governance.api.middleware.ApiEdgeMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "governance.signin.middleware.SessionCookieShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "governance.signin.middleware.SessionGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -118,6 +135,8 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://oversight")}
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "governance.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses sign-in while the account or the address is locked out (django-axes).
+    "governance.signin.backends.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -128,6 +147,27 @@ GUARDIAN_RENDER_403 = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# Second factor (django-otp: TOTP plus single-use recovery codes). Required of every user in
+# production (every role reaches personal data); in the demo only of those who enrolled one.
+OVERSIGHT_REQUIRE_SECOND_FACTOR = env.bool("OVERSIGHT_REQUIRE_SECOND_FACTOR", default=PRODUCTION)
+OVERSIGHT_RECOVERY_CODES = env.int("OVERSIGHT_RECOVERY_CODES", default=10)
+OTP_TOTP_ISSUER = env.str("OVERSIGHT_TOTP_ISSUER", default="Oversight")
+# A session unused for this long is signed out (the review queue's own polling does not count).
+OVERSIGHT_SESSION_IDLE_MINUTES = env.int("OVERSIGHT_SESSION_IDLE_MINUTES", default=30)
+# Lockout of repeated sign-in failures (django-axes), per account and, separately, per address:
+# after FAILURE_LIMIT failures either one is refused (429) for LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = env.int("OVERSIGHT_SIGNIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("OVERSIGHT_SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "governance.signin.client.client_address"
+# Sign-ins are recorded in the audit log; axes keeps only its failure counters.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+# Proxies in front of Oversight that append to X-Forwarded-For (production: the TLS proxy).
+OVERSIGHT_TRUSTED_PROXY_COUNT = env.int("OVERSIGHT_TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -175,6 +215,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # Every endpoint is rate-limited per token / user / address (the camera frame endpoint sheds load
+    # per camera instead, and says so).
+    "DEFAULT_THROTTLE_CLASSES": ["governance.api.tokens.TokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
@@ -193,6 +236,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema describes every endpoint: in production only signed-in users (or API tokens) read it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"] if PRODUCTION
+    else ["rest_framework.permissions.AllowAny"],
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -210,6 +256,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat's record of last runs lives under var/ (ignored), never in the checkout.
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The one beat schedule. In the embedded default ``manage.py serve`` runs it on a thread.
 CELERY_BEAT_SCHEDULE = {
     "agreements-apply-dates": {
@@ -243,6 +291,12 @@ CELERY_BEAT_SCHEDULE = {
 # Key that seals the audit chain head. It must live outside the database (environment or a secrets
 # manager) so that someone who can rewrite the audit table cannot also forge the seals.
 AUDIT_SEAL_KEY = _required_in_production("OVERSIGHT_AUDIT_SEAL_KEY", "development-audit-seal-key")
+# Rotation: put the new key in OVERSIGHT_AUDIT_SEAL_KEY and the old ones here. Every event and seal
+# names the key that signed it (its public fingerprint), so old entries keep verifying.
+AUDIT_SEAL_OLD_KEYS = env.list("OVERSIGHT_AUDIT_SEAL_OLD_KEYS", default=[])
+# Ed25519 private key (base64 of the 32-byte seed) signing the checkpoints an outside party keeps
+# (manage.py audit_checkpoint). Unlike the seal key, its public half can be published.
+AUDIT_CHECKPOINT_KEY = env.str("OVERSIGHT_AUDIT_CHECKPOINT_KEY", default="")
 # Keys encrypting image bytes and face templates at rest (Fernet, urlsafe base64). The first key
 # encrypts; all keys decrypt, so a new key can be prepended and old data re-encrypted over time.
 ENCRYPTION_KEYS = env.list(
@@ -314,11 +368,16 @@ RECOGNITION = {
 
 # --- Security hardening (production) --------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 3600
+# Absolute limit of a session; the idle limit (OVERSIGHT_SESSION_IDLE_MINUTES) is usually hit first.
+SESSION_COOKIE_AGE = env.int("OVERSIGHT_SESSION_MAX_HOURS", default=8) * 3600
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Bearer token Prometheus sends to scrape /metrics; without one, production does not serve it.
+OVERSIGHT_METRICS_TOKEN = env.str("OVERSIGHT_METRICS_TOKEN", default="")
 if PRODUCTION:
+    # Load balancers probe health over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
@@ -326,6 +385,23 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Content-Security-Policy (django-csp): no inline script or style anywhere ------------------
+# Watchlist thumbnails and camera crops are shown as data: URIs (never stored as files).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 # --- Logging: nothing biometric is ever logged; task arguments are ids only -----------------
 LOGGING = {
@@ -339,5 +415,7 @@ LOGGING = {
         # PDF rendering is chatty at INFO (font subsetting); keep its warnings only.
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; the audit log records them (without passwords).
+        "axes": {"level": "WARNING"},
     },
 }

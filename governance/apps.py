@@ -13,3 +13,7 @@ class GovernanceConfig(AppConfig):
         # Not limited to this app: permissions of apps migrated after governance (retention,
         # deployments) exist only once their own post_migrate has run.
         post_migrate.connect(role_groups_sync_after_migrate, dispatch_uid="oversight-role-groups-sync")
+
+        from governance.ops.metrics import register as register_metrics
+
+        register_metrics()

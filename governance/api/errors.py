@@ -16,6 +16,14 @@ def _body(code: str, message: str, details=None) -> dict:
 
 
 def application_exception_handler(exc, context):
+    from governance.api.middleware import dependency_outage
+
+    if dependency_outage(exc):
+        # PostgreSQL or Redis unreachable (e.g. during the camera-key lookup): retry later, not a bug.
+        response = Response(_body("unavailable", "A service Oversight depends on is unavailable; retry shortly."),
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, ApplicationError):
         return Response(_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, Http404):

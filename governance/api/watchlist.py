@@ -141,14 +141,15 @@ class WatchlistImageDetailApi(WatchlistApi):
     @extend_schema(
         tags=["watchlist"], operation_id="watchlist_images_withdraw",
         summary="Withdraw an image: it stops matching at once; bytes and template are erased",
-        parameters=[OpenApiParameter("reason", OpenApiTypes.STR, required=True,
-                                     description="Why (kept on the deletion certificate); also accepted in the body")],
+        parameters=[OpenApiParameter("X-Reason", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     description="Why (kept on the deletion certificate); or 'reason' in the body. "
+                                                 "Never in the query string (refused: URLs land in access logs)")],
         request=None,
         responses={200: WatchlistImageDetailSerializer, **{c: ERRORS[c] for c in (400, 401, 403, 404, 409, 429)}},
     )
     def delete(self, request, pk: int):
         image = image_get(user=request.user, pk=pk)
-        reason = request.query_params.get("reason") or (request.data.get("reason") if hasattr(request.data, "get") else "")
+        reason = request.headers.get("X-Reason") or (request.data.get("reason") if hasattr(request.data, "get") else "")
         image = watchlist_image_withdraw(actor=request.user, image=image, reason=str(reason or ""),
                                          token_key=request_token_key(request))
         return Response(WatchlistImageDetailSerializer(image).data)
@@ -159,15 +160,15 @@ class WatchlistImageBytesApi(WatchlistApi):
         tags=["watchlist"], operation_id="watchlist_images_image",
         summary="The image bytes (supplying force or unit only); every read is logged with its justification",
         parameters=[
-            OpenApiParameter("justification", OpenApiTypes.STR, description="Why you need the image (or X-Justification header)"),
-            OpenApiParameter("X-Justification", OpenApiTypes.STR, OpenApiParameter.HEADER),
+            OpenApiParameter("X-Justification", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+                             description="Why you need the image (recorded). Never in the query string (refused)"),
         ],
         responses={(200, "image/*"): OpenApiTypes.BINARY, **{c: ERRORS[c] for c in (400, 401, 403, 404, 429)},
                    410: OpenApiResponse(ErrorSerializer, description="Erased")},
     )
     def get(self, request, pk: int):
         image = image_get(user=request.user, pk=pk)
-        justification = request.headers.get("X-Justification") or request.query_params.get("justification", "")
+        justification = request.headers.get("X-Justification", "")
         data, content_type = watchlist_image_read_bytes(actor=request.user, image=image, justification=justification,
                                                         token_key=request_token_key(request))
         response = HttpResponse(data, content_type=content_type)

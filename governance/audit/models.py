@@ -26,6 +26,9 @@ class AuditAction(models.TextChoices):
     DISCLOSURE = "disclosure", "Disclosure (incl. transfer)"
     COMBINATION = "combination", "Combination"
     ERASURE = "erasure", "Erasure"
+    # Not an s.62 operation: sign-ins, failures, lockouts and second-factor changes, kept in the same
+    # tamper-evident chain because they answer "who could have done this" for every event above.
+    AUTHENTICATION = "authentication", "Sign-in and account security"
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -60,6 +63,9 @@ class AuditEvent(models.Model):
     # HMAC of chain_hash with the seal key (outside the database): a rewrite that recomputes every
     # later hash still cannot recompute these, so verification names the first rewritten event.
     signature = models.CharField(max_length=64)
+    # Which seal key made ``signature`` (chain.seal_key_id), so keys can be rotated. Empty on events
+    # written before key ids existed: those verify against any configured key.
+    signature_key_id = models.CharField(max_length=16, blank=True, default="")
     redacted_at = models.DateTimeField(null=True, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
@@ -93,6 +99,14 @@ class AuditEventOrganisation(models.Model):
         return f"event {self.event_id} concerns organisation {self.organisation_id}"
 
 
+class AuditSealQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Audit seals are append-only.")
+
+    def delete(self):
+        raise PermissionError("Audit seals are append-only and cannot be deleted.")
+
+
 class AuditSeal(models.Model):
     """An HMAC over the chain head at a moment, keyed with ``settings.AUDIT_SEAL_KEY``.
 
@@ -105,6 +119,8 @@ class AuditSeal(models.Model):
     sealed_at = models.DateTimeField()
     key_id = models.CharField(max_length=16)
     signature = models.CharField(max_length=64)
+
+    objects = AuditSealQuerySet.as_manager()
 
     class Meta:
         ordering = ["sequence", "sealed_at"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -31,6 +32,12 @@ def _lock_chain() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_CHAIN_LOCK_ID])
+
+
+def seal_keys() -> dict[str, str]:
+    """Every configured seal key by its public id: the current one signs, all of them verify."""
+    keys = [settings.AUDIT_SEAL_KEY, *settings.AUDIT_SEAL_OLD_KEYS]
+    return {chain.seal_key_id(key): key for key in keys if key}
 
 
 def _target_of(target: Any) -> tuple[str, str, str]:
@@ -102,6 +109,7 @@ def audit_record(
     new.previous_hash = previous_hash
     new.chain_hash = chain.chain_hash(previous_hash, new.content_digest, sequence)
     new.signature = chain.event_signature(settings.AUDIT_SEAL_KEY, sequence, new.chain_hash)
+    new.signature_key_id = chain.seal_key_id(settings.AUDIT_SEAL_KEY)
     new.save(force_insert=True)
     concerned = set(organisations)
     if organisation is not None:
@@ -159,7 +167,7 @@ def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
     rewritten with every later hash recomputed (signature and seals, which need the outside key),
     and a truncated tail (a seal pointing past the last event). Read-only; streams in batches.
     """
-    key = settings.AUDIT_SEAL_KEY
+    keys = seal_keys()
     report = ChainVerification()
     expected_sequence = 1
     previous_hash = chain.GENESIS_HASH
@@ -190,14 +198,22 @@ def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
             report.fail(seq, f"Event #{seq}: link to the previous event is broken.")
         if chain.chain_hash(event.previous_hash, event.content_digest, seq) != event.chain_hash:
             report.fail(seq, f"Event #{seq}: chain hash does not match.")
-        if chain.event_signature(key, seq, event.chain_hash) != event.signature:
+        candidates = list(keys.values()) if not event.signature_key_id else [keys.get(event.signature_key_id)]
+        if None in candidates:
+            report.fail(seq, f"Event #{seq}: signed with seal key {event.signature_key_id}, which is not configured "
+                             "(add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).")
+        elif not any(chain.event_signature(k, seq, event.chain_hash) == event.signature for k in candidates):
             report.fail(seq, f"Event #{seq}: signature invalid (row rewritten outside Oversight, or wrong key).")
         hashes_by_sequence[seq] = event.chain_hash
         previous_hash = event.chain_hash
         expected_sequence = seq + 1
     for seal in AuditSeal.objects.order_by("sequence", "sealed_at"):
         report.seals_checked += 1
-        if seal.signature != chain.seal_signature(key, seal.sequence, seal.chain_hash):
+        key = keys.get(seal.key_id)
+        if key is None:
+            report.fail(seal.sequence, f"Seal at #{seal.sequence} was made with seal key {seal.key_id}, which is not "
+                                       "configured (add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).")
+        elif seal.signature != chain.seal_signature(key, seal.sequence, seal.chain_hash):
             report.fail(seal.sequence, f"Seal at #{seal.sequence} ({seal.sealed_at:%Y-%m-%d %H:%M}) has an invalid signature.")
         elif seal.sequence > last_sequence:
             report.fail(last_sequence + 1, f"Seal at #{seal.sequence} points past the last event #{last_sequence}: events were removed.")
@@ -218,10 +234,23 @@ def audit_event_redact(*, event: AuditEvent, reason: str) -> None:
     event.refresh_from_db()
 
 
+# On PostgreSQL a trigger (migration governance 0005) refuses every UPDATE and DELETE of an audit
+# row, except an UPDATE that only blanks the redactable fields of a not-yet-redacted row, and that
+# only while this transaction-local setting is on. This function is the one place that sets it.
+REDACTION_SETTING = "oversight.audit_redaction"
+
+
 def _redact_row(pk: int, blank: dict[str, Any]) -> None:
     from django.db.models import QuerySet
 
-    QuerySet(model=AuditEvent).filter(pk=pk).update(**blank, redacted_at=timezone.now())
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'on', true)", [REDACTION_SETTING])
+        QuerySet(model=AuditEvent).filter(pk=pk).update(**blank, redacted_at=timezone.now())
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'off', true)", [REDACTION_SETTING])
 
 
 def audit_log_consult(*, user, filters: dict, justification: str, exported: bool) -> None:
@@ -234,3 +263,60 @@ def audit_log_consult(*, user, filters: dict, justification: str, exported: bool
             actor=user, target=("governance.auditlog", "-", "Audit log"), justification=justification,
             details={"filters": {k: str(v) for k, v in filters.items() if v}},
         )
+
+
+# --- checkpoints and the integrity export (what an outside party keeps and checks) -----------------
+
+def _checkpoint_private_key():
+    from governance.audit import checkpoint
+
+    value = settings.AUDIT_CHECKPOINT_KEY
+    if not value:
+        if getattr(settings, "PRODUCTION", False):
+            raise ImproperlyConfigured("OVERSIGHT_AUDIT_CHECKPOINT_KEY must be set to sign checkpoints in production.")
+        import base64
+        import hashlib
+
+        value = base64.b64encode(hashlib.sha256(b"oversight-development-checkpoint-key").digest()).decode()
+    return checkpoint.private_key_from_setting(value)
+
+
+def audit_checkpoint_public_key() -> str:
+    from governance.audit import checkpoint
+
+    return checkpoint.public_key_pem(_checkpoint_private_key())
+
+
+def audit_checkpoint_create() -> dict[str, Any] | None:
+    """A signed statement of the current chain head (sequence and chain hash) to publish.
+
+    Read-only: takes the chain lock only to read a head no append is half-way through.
+    """
+    from governance.audit import checkpoint
+
+    with transaction.atomic():
+        _lock_chain()
+        head = AuditEvent.objects.order_by("-sequence").only("sequence", "chain_hash").first()
+    if head is None:
+        return None
+    return checkpoint.checkpoint_sign(_checkpoint_private_key(), sequence=head.sequence, chain_hash=head.chain_hash,
+                                      issued_at=timezone.now().isoformat(timespec="seconds"))
+
+
+def audit_integrity_export(*, batch_size: int = 5000):
+    """Yield the integrity export line by line (JSON): a header, then every event's digests, links and
+    non-personal fields. Personal fields travel as digests only, so the export can be handed to an
+    outside verifier. Streams in batches; read-only."""
+    import json
+
+    from governance.audit import checkpoint
+
+    yield json.dumps({"format": checkpoint.EXPORT_FORMAT, "exported_at": timezone.now().isoformat(timespec="seconds")})
+    for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=batch_size):
+        values = {name: getattr(event, name) for name in checkpoint.EXPORTED_VALUES}
+        values["occurred_at"] = values["occurred_at"].isoformat(timespec="microseconds")
+        yield json.dumps({
+            "sequence": event.sequence, "values": values, "field_digests": event.field_digests,
+            "content_digest": event.content_digest, "previous_hash": event.previous_hash,
+            "chain_hash": event.chain_hash, "redacted": event.redacted_at is not None,
+        }, sort_keys=True)

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
@@ -230,12 +231,16 @@ def _create(
             "are already held; withdraw one first.", code="image_cap_reached", details={"max_images": agreement.max_images},
         )
     sha256 = clean.original_sha256 if clean else sha256
+    stored_sha256 = hashlib.sha256(clean.data).hexdigest() if clean else ""
     if sha256:
         blocking = WatchlistImage.objects.filter(agreement=agreement, status__in=DUPLICATE_BLOCKING_STATUSES)
-        existing = blocking.filter(sha256=sha256).values_list("pk", flat=True).first()
+        # Also the canonical (re-encoded, metadata-free) bytes: the same pixels with a polyglot
+        # trailer or different EXIF are the same image, though the uploaded bytes differ.
+        same = Q(sha256=sha256) | Q(stored_sha256=stored_sha256) if stored_sha256 else Q(sha256=sha256)
+        existing = blocking.filter(same).values_list("pk", flat=True).first()
         if existing:
             raise DuplicateImage(
-                f"This image (same SHA-256) is already held under agreement {agreement.reference}.",
+                f"This image (same bytes or same pixels) is already held under agreement {agreement.reference}.",
                 details={"existing_image": existing},
             )
     supplier = supplying_organisation or actor.organisation
@@ -247,7 +252,7 @@ def _create(
         shared_on=provenance.shared_on, transfer_channel=provenance.transfer_channel, notes=provenance.notes,
         face_box=provenance.face_box, submitted_by=actor, submitted_by_name=_actor_name(actor) if actor else "",
         submitted_via_token=token_key, received_at=timezone.now(), sha256=sha256,
-        stored_sha256=hashlib.sha256(clean.data).hexdigest() if clean else "",
+        stored_sha256=stored_sha256,
         image_format=clean.format if clean else "", width=clean.width if clean else None,
         height=clean.height if clean else None, original_bytes=clean.original_bytes if clean else None,
         recorded_retrospectively=retrospective,

@@ -25,6 +25,7 @@ from PIL import Image, ImageFile, ImageOps
 from governance.imagetypes import CONTENT_TYPES, other_image_type, sniff_format
 from governance.watchlist.errors import ImageRefused, ImageTooLarge
 
+
 @dataclass(frozen=True)
 class CleanImage:
     """What is stored: metadata-free bytes, and facts about the original upload."""
@@ -100,7 +101,9 @@ def image_clean(data: bytes) -> CleanImage:
         except Exception:  # noqa: BLE001 - truncated/corrupt data surfaces as OSError, SyntaxError, ValueError...
             raise ImageRefused(f"The {kind} data is truncated or corrupt.", code="corrupt_image") from None
     out = io.BytesIO()
-    # Re-encoding writes pixels only: no EXIF, XMP, ICC or text chunks are carried over.
+    # Re-encoding writes pixels only: no EXIF, XMP, ICC or text chunks are carried over. Pillow
+    # would copy a JPEG comment (COM segment) from ``info`` into the new file: forget it all.
+    image.info = {}
     if kind == "JPEG":
         image.save(out, format="JPEG", quality=95, subsampling=0)
     elif kind == "PNG":

@@ -241,22 +241,23 @@ def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @refusals_as_pages
 def audit_log(request: HttpRequest) -> HttpResponse:
-    form = AuditSearchForm(request.GET or None)
+    """Search or export the audit log. A POST, never a GET: the justification (and search text that
+    may name someone) must not land in URLs, browser history or the proxy's access log."""
+    form = AuditSearchForm(request.POST if request.method == "POST" else None)
     context = {"form": form, "page": None}
-    if form.is_valid() and request.GET:
+    if request.method == "POST" and form.is_valid():
         filters = {k: v for k, v in form.cleaned_data.items() if k != "justification"}
         justification = form.cleaned_data["justification"].strip()
+        exported = request.POST.get("format") == "csv"
         if not justification:
             form.add_error("justification", "Say why you are consulting the audit log; it is recorded.")
         else:
             events = audit_events_search(user=request.user, **filters)
-            audit_log_consult(user=request.user, filters=filters, justification=justification,
-                              exported=request.GET.get("format") == "csv")
-            if request.GET.get("format") == "csv":
+            # Every page read is recorded (a "page 2" request is a consultation like any other).
+            audit_log_consult(user=request.user, filters=filters, justification=justification, exported=exported)
+            if exported:
                 return _audit_csv(events)
-            context["page"] = Paginator(events, 50).get_page(request.GET.get("page"))
-            context["query"] = request.GET.copy()
-            context["query"].pop("page", None)
+            context["page"] = Paginator(events, 50).get_page(request.POST.get("page"))
     elif not role_allows(request.user, "governance.view_auditevent"):
         raise PermissionRefused("Your role cannot read the audit log.")
     return render(request, "governance/audit_log.html", context)

@@ -14,8 +14,10 @@ seconds in memory is never written to an RDB/AOF file. CI's Redis runs without p
 Embedded default (no broker, tasks run in the calling process): the same interface over a
 process-local dictionary, which never leaves memory either.
 
-Also here: the per-camera **in-flight counter** used for load shedding (``INCR``/``DECR`` with an
-expiry, so a worker killed mid-frame cannot leak a slot for longer than the TTL).
+Also here: the per-camera **in-flight count** used for load shedding. Each waiting frame holds a
+slot named by its frame key, with its own expiry (a Redis sorted set scored by expiry time): a
+worker killed mid-frame leaks its slot only until that slot expires, even while the camera keeps
+posting (one counter whose expiry every new frame refreshed never came down again).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class _MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._data: dict[str, tuple[float, bytes]] = {}
-        self._counters: dict[str, int] = {}
+        self._counters: dict[str, dict[str, float]] = {}
 
     def put(self, key: str, data: bytes, ttl: int) -> None:
         with self._lock:
@@ -63,19 +65,22 @@ class _MemoryStore:
             return None
         return item[1]
 
-    def incr(self, key: str, ttl: int) -> int:
+    def slot_acquire(self, key: str, slot: str, ttl: int) -> int:
         with self._lock:
-            self._counters[key] = self._counters.get(key, 0) + 1
-            return self._counters[key]
+            now = time.time()
+            slots = {k: v for k, v in self._counters.get(key, {}).items() if v > now}
+            slots[slot] = now + ttl
+            self._counters[key] = slots
+            return len(slots)
 
-    def decr(self, key: str) -> int:
+    def slot_release(self, key: str, slot: str) -> None:
         with self._lock:
-            self._counters[key] = max(0, self._counters.get(key, 0) - 1)
-            return self._counters[key]
+            self._counters.get(key, {}).pop(slot, None)
 
-    def get_count(self, key: str) -> int:
+    def slot_count(self, key: str) -> int:
         with self._lock:
-            return self._counters.get(key, 0)
+            now = time.time()
+            return sum(1 for expiry in self._counters.get(key, {}).values() if expiry > now)
 
 
 _memory = _MemoryStore()
@@ -91,22 +96,21 @@ class _RedisStore:
     def take(self, key: str) -> bytes | None:
         return self.client.getdel(key)
 
-    def incr(self, key: str, ttl: int) -> int:
-        pipe = self.client.pipeline()
-        pipe.incr(key)
+    def slot_acquire(self, key: str, slot: str, ttl: int) -> int:
+        now = time.time()
+        pipe = self.client.pipeline()  # MULTI/EXEC: the count is of this moment's live slots
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zadd(key, {slot: now + ttl})
+        pipe.zcard(key)
         pipe.expire(key, ttl)
-        value, _ = pipe.execute()
-        return int(value)
+        _, _, count, _ = pipe.execute()
+        return int(count)
 
-    def decr(self, key: str) -> int:
-        value = int(self.client.decr(key))
-        if value < 0:  # the key expired (TTL) while frames were in flight: never count below zero
-            self.client.set(key, 0, ex=60)
-            value = 0
-        return value
+    def slot_release(self, key: str, slot: str) -> None:
+        self.client.zrem(key, slot)
 
-    def get_count(self, key: str) -> int:
-        return int(self.client.get(key) or 0)
+    def slot_count(self, key: str) -> int:
+        return int(self.client.zcount(key, time.time(), "+inf"))
 
 
 def store():
@@ -114,9 +118,13 @@ def store():
     return _RedisStore(url) if url.startswith(("redis://", "rediss://", "unix://")) else _memory
 
 
-def frame_put(data: bytes) -> str:
+def frame_key_new() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(18)
+
+
+def frame_put(data: bytes, key: str | None = None) -> str:
     """Hold the bytes in memory for at most ``OVERSIGHT_FRAME_TTL_SECONDS``; return the random key."""
-    key = KEY_PREFIX + secrets.token_urlsafe(18)
+    key = key or frame_key_new()
     store().put(key, data, settings.OVERSIGHT_FRAME_TTL_SECONDS)
     return key
 
@@ -132,13 +140,20 @@ def frame_discard(key: str) -> None:
     frame_take(key)
 
 
-def inflight_acquire(camera_id: int) -> int:
-    return store().incr(f"{INFLIGHT_PREFIX}{camera_id}", settings.OVERSIGHT_FRAME_TTL_SECONDS * 4)
+def _slot_ttl() -> int:
+    # A frame older than FRAME_MAX_AGE is shed by the worker anyway, and its bytes are gone after
+    # FRAME_TTL; a slot outliving both can only be a leak.
+    return max(settings.OVERSIGHT_FRAME_TTL_SECONDS, settings.OVERSIGHT_FRAME_MAX_AGE_SECONDS) * 2
 
 
-def inflight_release(camera_id: int) -> int:
-    return store().decr(f"{INFLIGHT_PREFIX}{camera_id}")
+def inflight_acquire(camera_id: int, slot: str) -> int:
+    """Take a slot for one frame (named by its frame key); return how many this camera now holds."""
+    return store().slot_acquire(f"{INFLIGHT_PREFIX}{camera_id}", slot, _slot_ttl())
+
+
+def inflight_release(camera_id: int, slot: str) -> None:
+    store().slot_release(f"{INFLIGHT_PREFIX}{camera_id}", slot)
 
 
 def inflight_count(camera_id: int) -> int:
-    return store().get_count(f"{INFLIGHT_PREFIX}{camera_id}")
+    return store().slot_count(f"{INFLIGHT_PREFIX}{camera_id}")

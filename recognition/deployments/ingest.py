@@ -8,14 +8,16 @@ the database, a file, the cache or a log. What remains is a number in ``FaceScan
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from kombu.exceptions import OperationalError as KombuOperationalError
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from recognition.deployments import frames
 from recognition.deployments.errors import (
@@ -67,6 +69,12 @@ def _check_frame(data: bytes) -> None:
     if width * height > settings.OVERSIGHT_FRAME_MAX_PIXELS:
         raise FrameRefused(f"The frame has {width * height:,} pixels; the limit is "
                            f"{settings.OVERSIGHT_FRAME_MAX_PIXELS:,}.", code="too_many_pixels")
+    smallest = settings.RECOGNITION["MIN_FACE_SIZE"]
+    if min(width, height) < smallest:
+        # Could not hold the smallest face the detector looks for (and the detector has no scale
+        # to search at: the hostile-input corpus's 1x1 frame crashed the worker).
+        raise FrameRefused(f"The frame is {width}x{height}; each side must be at least {smallest} pixels.",
+                           code="frame_too_small")
 
 
 def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
@@ -86,20 +94,28 @@ def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
     if not _deployment_running(deployment, now):
         counters_add(camera_id=camera.pk, at=now, frames_refused=1)
         raise DeploymentNotLive("The camera's deployment is not live: frames are refused.")
-    in_flight = frames.inflight_acquire(camera.pk)
-    if in_flight > settings.OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA:
-        frames.inflight_release(camera.pk)
+    key = frames.frame_key_new()
+    try:
+        in_flight = frames.inflight_acquire(camera.pk, key)
+        if in_flight > settings.OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA:
+            frames.inflight_release(camera.pk, key)
+            counters_add(camera_id=camera.pk, at=now, frames_shed=1)
+            raise FramesShed("Too many frames from this camera are waiting; this one was dropped.")
+        frames.frame_put(data, key)
+    except (RedisError, OSError) as error:
+        # The frame store is down: nothing was queued, so the camera is told to retry (503), not 500.
         counters_add(camera_id=camera.pk, at=now, frames_shed=1)
-        raise FramesShed("Too many frames from this camera are waiting; this one was dropped.")
-    key = frames.frame_put(data)
+        logger.warning("Frame for camera %s dropped: frame store unavailable (%s)", camera.pk, type(error).__name__)
+        raise MatchingUnavailable("The matching service is unavailable; the frame was dropped.") from None
     del data
     try:
         # argsrepr: the worker log, events and monitoring show a placeholder, not even the key.
         process_frame.apply_async(args=[key, camera.pk, now.isoformat()], argsrepr=f"(<frame>, camera={camera.pk})",
                                   kwargsrepr="{}", ignore_result=True)
     except (KombuOperationalError, OSError) as error:
-        frames.frame_discard(key)
-        frames.inflight_release(camera.pk)
+        with contextlib.suppress(RedisError, OSError):  # the broker's Redis may be the frame store
+            frames.frame_discard(key)
+            frames.inflight_release(camera.pk, key)
         counters_add(camera_id=camera.pk, at=now, frames_shed=1)
         logger.warning("Frame for camera %s dropped: broker unavailable (%s)", camera.pk, type(error).__name__)
         raise MatchingUnavailable("The matching service is unavailable; the frame was dropped.") from None
@@ -172,4 +188,4 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
         del faces, picture
         return "processed"
     finally:
-        frames.inflight_release(camera_id)
+        frames.inflight_release(camera_id, frame_key)

@@ -44,7 +44,7 @@ def test_another_forces_image_is_404(btp_api, image_id):
     for response in (
         btp_api.get(f"/api/v1/watchlist-images/{image_id}/"),
         btp_api.get(f"/api/v1/watchlist-images/{image_id}/image/", **JUSTIFY),
-        btp_api.delete(f"/api/v1/watchlist-images/{image_id}/?reason=not+ours"),
+        btp_api.delete(f"/api/v1/watchlist-images/{image_id}/", HTTP_X_REASON="not ours"),
     ):
         assert response.status_code == 404, response.content
     assert WatchlistImage.objects.get(pk=image_id).status == ImageStatus.RECEIVED
@@ -53,7 +53,7 @@ def test_another_forces_image_is_404(btp_api, image_id):
 def test_force_sees_and_manages_its_units_images(met_api, image_id):
     assert [r["id"] for r in met_api.get("/api/v1/watchlist-images/").json()["results"]] == [image_id]
     assert met_api.get(f"/api/v1/watchlist-images/{image_id}/image/", **JUSTIFY).status_code == 200
-    assert met_api.delete(f"/api/v1/watchlist-images/{image_id}/?reason=Force+review").status_code == 200
+    assert met_api.delete(f"/api/v1/watchlist-images/{image_id}/", HTTP_X_REASON="Force review").status_code == 200
 
 
 def test_unit_does_not_see_a_sibling_units_images(cast, image_id):
@@ -74,7 +74,7 @@ def test_operator_and_regulator_see_metadata_never_bytes(cast, image_id, who):
     assert api.get(f"/api/v1/watchlist-images/{image_id}/").status_code == 200
     response = api.get(f"/api/v1/watchlist-images/{image_id}/image/", **JUSTIFY)
     assert response.status_code == 403 and error_code(response) == "bytes_not_permitted"
-    withdraw = api.delete(f"/api/v1/watchlist-images/{image_id}/?reason=nope")
+    withdraw = api.delete(f"/api/v1/watchlist-images/{image_id}/", HTTP_X_REASON="nope")
     assert withdraw.status_code == 403
 
 
@@ -87,7 +87,7 @@ def test_reading_bytes_requires_justification_and_is_audited(camden_api, image_i
     refused = camden_api.get(f"/api/v1/watchlist-images/{image_id}/image/")
     assert refused.status_code == 400 and error_code(refused) == "justification_required"
     assert not AuditEvent.objects.filter(event="watchlist_image.bytes_read").exists()
-    response = camden_api.get(f"/api/v1/watchlist-images/{image_id}/image/?justification=Briefing+for+operation+Kestrel")
+    response = camden_api.get(f"/api/v1/watchlist-images/{image_id}/image/", HTTP_X_JUSTIFICATION="Briefing for operation Kestrel")
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     event = AuditEvent.objects.get(event="watchlist_image.bytes_read")
     assert event.action == "consultation" and event.justification == "Briefing for operation Kestrel"
@@ -116,7 +116,7 @@ def test_withdrawal_erases_bytes_with_certificate_and_audit(camden_api, image_id
                       ("erasure", "watchlist_image.erased")]
     gone = camden_api.get(f"/api/v1/watchlist-images/{image_id}/image/", **JUSTIFY)
     assert gone.status_code == 410 and error_code(gone) == "image_erased"
-    again = camden_api.delete(f"/api/v1/watchlist-images/{image_id}/?reason=again")
+    again = camden_api.delete(f"/api/v1/watchlist-images/{image_id}/", HTTP_X_REASON="again")
     assert again.status_code == 409 and error_code(again) == "already_withdrawn"
 
 

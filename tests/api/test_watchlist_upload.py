@@ -153,7 +153,7 @@ def test_duplicate_refused_until_withdrawn(camden_api, active_agreement):
     response = upload(camden_api, active_agreement, seed=5, subject_reference="OTHER-REF")
     assert response.status_code == 409 and error_code(response) == "duplicate_image"
     assert response.json()["error"]["details"]["existing_image"] == first.json()["id"]
-    withdrawn = camden_api.delete(f"/api/v1/watchlist-images/{first.json()['id']}/?reason=Wrong+person")
+    withdrawn = camden_api.delete(f"/api/v1/watchlist-images/{first.json()['id']}/", HTTP_X_REASON="Wrong person")
     assert withdrawn.status_code == 200
     assert upload(camden_api, active_agreement, seed=5).status_code == 201
 
@@ -223,7 +223,7 @@ def test_png_and_webp_accepted_and_kept_in_their_format(camden_api, active_agree
         response = upload(camden_api, active_agreement, synthetic_jpeg(seed, fmt=fmt), name="x.bin")
         assert response.status_code == 201, response.content
         assert response.json()["image_format"] == fmt
-        read = camden_api.get(f"/api/v1/watchlist-images/{response.json()['id']}/image/?justification=format+check+for+test")
+        read = camden_api.get(f"/api/v1/watchlist-images/{response.json()['id']}/image/", HTTP_X_JUSTIFICATION="format check for test")
         assert read["Content-Type"] == content_type
 
 

@@ -95,15 +95,19 @@ def test_unit_dpo_sees_refusal_message_not_an_error_page(client, cast, submitted
 
 def test_audit_log_search_requires_justification_and_is_itself_audited(client, cast, active_agreement):
     login(client, cast.estate_dpo, cast)
-    response = client.get(reverse("audit-log"), {"text": "agreement"})
+    response = client.post(reverse("audit-log"), {"text": "agreement"})
     assert "Say why" in response.content.decode()
     before = AuditEvent.objects.count()
+    # The justification never travels in a URL: a GET carrying one searches nothing and records nothing.
     response = client.get(reverse("audit-log"), {"text": "agreement", "justification": "Quarterly self-monitoring"})
+    assert 'method="post"' in response.content.decode() and "agreement.approved" not in response.content.decode()
+    assert AuditEvent.objects.count() == before
+    response = client.post(reverse("audit-log"), {"text": "agreement", "justification": "Quarterly self-monitoring"})
     assert "agreement.approved" in response.content.decode()
     consult = AuditEvent.objects.order_by("-sequence").first()
     assert AuditEvent.objects.count() == before + 1
     assert (consult.event, consult.action, consult.justification) == ("audit_log.searched", "consultation", "Quarterly self-monitoring")
-    csv_response = client.get(reverse("audit-log"), {"justification": "Export for the regulator", "format": "csv"})
+    csv_response = client.post(reverse("audit-log"), {"justification": "Export for the regulator", "format": "csv"})
     body = b"".join(csv_response.streaming_content).decode()
     assert body.splitlines()[0].startswith("sequence,occurred_at,action")
     assert AuditEvent.objects.order_by("-sequence").first().event == "audit_log.exported"

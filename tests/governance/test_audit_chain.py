@@ -32,13 +32,25 @@ def record(n: int, actor=None) -> list[AuditEvent]:
     return events
 
 
+def _triggers_bypassed():
+    """On PostgreSQL the append-only trigger refuses these writes (tests/governance/
+    test_audit_immutable.py shows it); here the attacker is a superuser who turned triggers off
+    for the session, and verification must still catch what they did."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+
+
 def raw_update(pk: int, **fields) -> None:
     """Write to the table behind Oversight's back, as an attacker with database access would."""
-    QuerySet(model=AuditEvent).filter(pk=pk).update(**fields)
+    with transaction.atomic():
+        _triggers_bypassed()
+        QuerySet(model=AuditEvent).filter(pk=pk).update(**fields)
 
 
 def raw_delete(pk: int) -> None:
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        _triggers_bypassed()
         cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id = %s", [pk])
 
 

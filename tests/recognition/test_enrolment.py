@@ -130,7 +130,7 @@ def test_withdrawal_stops_matching_at_once_and_audits_the_whole_cycle(
     assert held.search(probe, k=1)[0][0, 0] == kofi.pk
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = camden_api.delete(f"/api/v1/watchlist-images/{kofi.pk}/?reason=Arrested+elsewhere")
+        response = camden_api.delete(f"/api/v1/watchlist-images/{kofi.pk}/", HTTP_X_REASON="Arrested elsewhere")
     assert response.status_code == 200
 
     # In this process, even the gallery object held from before no longer returns it.
@@ -163,7 +163,7 @@ def test_another_workers_cached_gallery_is_rebuilt_after_a_withdrawal(
     # Simulate the withdrawal happening in another process: this process's galleries are not touched.
     monkeypatch.setattr(selectors, "gallery_local_apply", lambda **kwargs: None)
     with django_capture_on_commit_callbacks(execute=True):
-        assert camden_api.delete(f"/api/v1/watchlist-images/{image.pk}/?reason=Withdrawn").status_code == 200
+        assert camden_api.delete(f"/api/v1/watchlist-images/{image.pk}/", HTTP_X_REASON="Withdrawn").status_code == 200
     assert image.pk in cached.ids().tolist()  # the stale object (other worker's memory)...
     rebuilt = selectors.gallery_for_agreements([active_agreement.pk])
     assert rebuilt is not cached and image.pk not in rebuilt.ids().tolist()  # ...is replaced on the next search

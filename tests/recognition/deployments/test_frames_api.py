@@ -98,8 +98,8 @@ def test_overload_sheds_frames_and_counts_them(cast, live_deployment, settings):
     camera = live_deployment.camera
     settings.OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA = 2
     client = camera_client(cast, camera)
-    frames.inflight_acquire(camera.pk)
-    frames.inflight_acquire(camera.pk)  # two frames already waiting for a worker
+    frames.inflight_acquire(camera.pk, "waiting-1")
+    frames.inflight_acquire(camera.pk, "waiting-2")  # two frames already waiting for a worker
     try:
         response = post_frame(client, camera, small_jpeg())
         assert response.status_code == 429
@@ -107,8 +107,8 @@ def test_overload_sheds_frames_and_counts_them(cast, live_deployment, settings):
         assert counters(camera)["frames_shed"] == 1
         assert frames.inflight_count(camera.pk) == 2
     finally:
-        frames.inflight_release(camera.pk)
-        frames.inflight_release(camera.pk)
+        frames.inflight_release(camera.pk, "waiting-1")
+        frames.inflight_release(camera.pk, "waiting-2")
 
 
 def test_frame_store_deletes_on_read():
@@ -131,3 +131,28 @@ def test_a_malformed_content_length_is_a_coded_400(cast, live_deployment, declar
     assert counters(camera).get("frames_processed", 0) == 0
     # The camera keeps working: the next, well-formed frame is accepted for matching or shed, never refused.
     assert post_frame(client, camera, small_jpeg()).status_code != 400
+
+
+def test_a_leaked_in_flight_slot_expires_while_the_camera_keeps_posting(cast, live_deployment, settings):
+    """A worker killed mid-frame never releases its slot; the slot must still expire on its own even
+    though the camera posts all the while (one shared counter's expiry was refreshed by every frame)."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    camera = live_deployment.camera
+    settings.OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA = 2
+    client = camera_client(cast, camera)
+    frames.inflight_acquire(camera.pk, "killed-worker-1")
+    frames.inflight_acquire(camera.pk, "killed-worker-2")
+    assert post_frame(client, camera, small_jpeg()).status_code == 429
+    start = timezone.now()
+    ttl = max(settings.OVERSIGHT_FRAME_TTL_SECONDS, settings.OVERSIGHT_FRAME_MAX_AGE_SECONDS) * 2
+    for step in range(1, 4):  # the camera keeps posting (and being shed) while the slots age
+        with time_machine.travel(start + timedelta(seconds=step * ttl / 4), tick=False):
+            assert post_frame(client, camera, small_jpeg()).status_code == 429
+    with time_machine.travel(start + timedelta(seconds=ttl + 1), tick=False):
+        assert frames.inflight_count(camera.pk) == 0
+        assert frames.inflight_acquire(camera.pk, "next-frame") == 1
+        frames.inflight_release(camera.pk, "next-frame")

@@ -1,0 +1,1 @@
+"""Operations: health endpoints for the load balancer and orchestrator, Prometheus metrics."""

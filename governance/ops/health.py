@@ -1,0 +1,67 @@
+"""Liveness and readiness.
+
+``/health/live/``: the process answers (no dependency is touched: a database outage must not get
+every web process restarted). ``/health/ready/``: this process can do its work — PostgreSQL answers,
+the broker answers (when one is configured), the face-recognition weights file is in place. 200 or
+503 with one word per check; never an error message, a host name or a credential.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger("oversight.health")
+
+
+def _database() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return cursor.fetchone() == (1,)
+
+
+def _broker() -> bool | None:
+    url = settings.CELERY_BROKER_URL
+    if not url:
+        return None  # embedded default: tasks run in-process
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return bool(client.ping())
+    finally:
+        client.close()
+
+
+def _weights() -> bool:
+    path = settings.RECOGNITION["WEIGHTS_PATH"]
+    return path.is_file() and path.stat().st_size > 0
+
+
+CHECKS = {"database": _database, "broker": _broker, "weights": _weights}
+
+
+@never_cache
+@require_GET
+def live(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def ready(request):
+    results: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        try:
+            outcome = check()
+        except Exception as error:  # noqa: BLE001 - any failure means not ready; the kind is logged
+            logger.warning("Readiness check %s failed: %s", name, error.__class__.__name__)
+            outcome = False
+        results[name] = "skipped" if outcome is None else ("ok" if outcome else "failing")
+    ok = all(value != "failing" for value in results.values())
+    return JsonResponse({"status": "ok" if ok else "failing", "checks": results}, status=200 if ok else 503)

@@ -1,0 +1,60 @@
+"""Health endpoints and Prometheus metrics, against the real database and broker."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from recognition.deployments import services
+from tests.recognition.deployments.conftest import live_deployment, planned_deployment  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db
+
+
+def test_liveness_touches_nothing_and_readiness_checks_each_dependency(client, settings):
+    assert client.get("/health/live/").json() == {"status": "ok"}
+    ready = client.get("/health/ready/")
+    assert ready.status_code == 200
+    expected_broker = "ok" if settings.CELERY_BROKER_URL else "skipped"
+    # make test converts the weights before running the suite
+    assert ready.json()["checks"] == {"database": "ok", "broker": expected_broker, "weights": "ok"}
+
+
+def test_readiness_fails_without_the_weights_or_the_broker(client, settings, tmp_path):
+    settings.RECOGNITION = {**settings.RECOGNITION, "WEIGHTS_PATH": tmp_path / "missing.pt"}
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    response = client.get("/health/ready/")
+    assert response.status_code == 503
+    assert response.json()["checks"]["weights"] == "failing" and response.json()["checks"]["broker"] == "failing"
+    assert "127.0.0.1" not in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_fails_while_postgresql_is_unreachable(client):
+    original = dict(connection.settings_dict)
+    if original["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+    connection.close()
+    connection.settings_dict["PORT"] = "1"
+    try:
+        response = client.get("/health/ready/")
+        live = client.get("/health/live/")
+    finally:
+        connection.close()
+        connection.settings_dict.update(original)
+    assert response.status_code == 503 and response.json()["checks"]["database"] == "failing"
+    assert live.status_code == 200
+
+
+def test_metrics_report_frames_alerts_queue_and_sweep_lag(client, cast, live_deployment, settings):  # noqa: F811
+    settings.OVERSIGHT_METRICS_TOKEN = "scrape-secret"
+    assert client.get("/metrics").status_code == 401
+    services.counters_add(camera_id=live_deployment.camera.pk, frames_shed=3, frames_processed=5)
+    body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content.decode()
+    assert 'oversight_frames_total{outcome="shed"} 3.0' in body
+    assert 'oversight_frames_total{outcome="processed"} 5.0' in body
+    assert "oversight_retention_seconds_since_last_sweep" in body
+    assert 'oversight_retention_overdue_items{rule="audit_event.personal_fields"} 0.0' in body
+    assert "django_http_requests_total_by_method_total" in body
+    if settings.CELERY_BROKER_URL:
+        assert 'oversight_task_queue_depth{queue="celery"}' in body

@@ -1,0 +1,71 @@
+"""What Oversight writes to its logs while people sign in (and fail), police upload through the API
+and cameras post frames: never a password, a TOTP key or code, an API token or camera key, image
+bytes or a justification."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.governance.signin.totp import totp_code
+from tests.governance.watchlist.support import synthetic_jpeg, token_client, upload
+from tests.recognition.deployments.conftest import live_deployment, planned_deployment  # noqa: F401 - fixtures
+from tests.recognition.deployments.test_frames_api import post_frame, small_jpeg
+
+pytestmark = pytest.mark.django_db
+
+
+def test_logs_hold_no_secret_and_no_biometric_data(client, cast, settings, caplog, live_deployment, active_agreement):  # noqa: F811
+    from governance.organisations.roles import Role
+    from governance.organisations.services import user_create
+    from recognition.deployments import services
+
+    caplog.set_level(logging.DEBUG)
+    settings.OVERSIGHT_REQUIRE_SECOND_FACTOR = True
+    secrets_seen: list[str] = [cast.password, "wrong-password-for-log-test"]
+
+    # Sign-in: a failure, a success with enrolment, a wrong code.
+    client.post(reverse("login"), {"username": cast.estate_dpo.username, "password": "wrong-password-for-log-test"})
+    client.post(reverse("login"), {"username": cast.estate_dpo.username, "password": cast.password})
+    page = client.get(reverse("second-factor-setup")).content.decode()
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    code = totp_code(secret)
+    codes_page = client.post(reverse("second-factor-setup"), {"token": code}).content.decode()
+    recovery = re.findall(r"<li>([a-z0-9]+)</li>", codes_page)
+    secrets_seen += [secret, code, *recovery]
+
+    # The police API: an upload, a read with a justification, a refused query-string justification.
+    submitter = user_create(actor=None, username="api.camden.logs", organisation=cast.camden,
+                            roles=[Role.FORCE_SUBMITTER], password=cast.password)
+    api = token_client(submitter)
+    token = api._credentials["HTTP_AUTHORIZATION"].split()[1]
+    image = synthetic_jpeg(seed=77)
+    created = upload(api, active_agreement, image)
+    assert created.status_code == 201, created.content
+    justification = "Briefing on the subject for operation Heron"
+    assert api.get(f"/api/v1/watchlist-images/{created.json()['id']}/image/", HTTP_X_JUSTIFICATION=justification).status_code == 200
+    assert api.get(f"/api/v1/watchlist-images/1/image/?justification={justification.replace(' ', '+')}").status_code == 400
+    secrets_seen += [token, justification]
+
+    # A camera posting a frame.
+    camera = live_deployment.camera
+    camera_key = services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
+    from rest_framework.test import APIClient
+
+    camera_client = APIClient()
+    camera_client.credentials(HTTP_AUTHORIZATION=f"Camera {camera_key}")
+    frame = small_jpeg()
+    assert post_frame(camera_client, camera, frame).status_code == 202
+    secrets_seen.append(camera_key)
+
+    text = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert caplog.records, "nothing was logged: the test would prove nothing"
+    for secret_value in secrets_seen:
+        assert secret_value not in text, f"a secret reached the logs: {secret_value[:4]}…"
+    for data in (image, frame):
+        assert base64.b64encode(data[:48]).decode()[:40] not in text
+        assert data[:48].hex() not in text
