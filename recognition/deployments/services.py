@@ -583,7 +583,7 @@ def alert_disclose(*, actor: User, alert: Alert, recipient_organisation: Organis
     if errors:
         raise ValidationFailed("The disclosure is incomplete.", code="disclosure_incomplete", details=errors)
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("agreement", "supplying_organisation__parent").get(
+        alert = Alert.objects.select_for_update(of=("self",)).select_related("agreement", "supplying_organisation__parent").get(
             pk=alert.pk)
         if alert.status != AlertStatus.CONFIRMED:
             raise StateConflict("Only an alert confirmed by two reviewers can be disclosed.", code="alert_not_confirmed")
