@@ -13,3 +13,6 @@ class GovernanceConfig(AppConfig):
         # Not limited to this app: permissions of apps migrated after governance (retention,
         # deployments) exist only once their own post_migrate has run.
         post_migrate.connect(role_groups_sync_after_migrate, dispatch_uid="oversight-role-groups-sync")
+
+        # Governance's report figures (recognition registers its own) and the quarterly report task.
+        from governance.reports import figures, tasks  # noqa: F401

@@ -15,3 +15,4 @@ from governance.watchlist.models import (  # noqa: F401, E402
     WatchlistImageGroupObjectPermission,
     WatchlistImageUserObjectPermission,
 )
+from governance.reports.models import PublishedReport  # noqa: F401, E402

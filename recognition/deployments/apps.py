@@ -9,5 +9,5 @@ class DeploymentsConfig(AppConfig):
     verbose_name = "Deployments and alerts"
 
     def ready(self) -> None:
-        # Registers alert, review and disclosure retention rules with governance's registry.
-        from recognition.deployments import retention  # noqa: F401
+        # Registers alert, review and disclosure retention rules and the report figures with governance's registries.
+        from recognition.deployments import report_figures, retention  # noqa: F401
