@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -140,11 +140,13 @@ def published_report(request: HttpRequest, slug: str) -> HttpResponse:
         published = published_report_by_slug(slug)
     except NotFound as error:
         raise Http404(error.message) from error
+    start = timezone.localtime(published.period_start)
+    last_day = timezone.localtime(published.period_end) - timedelta(days=1)
     report = Report(
         kind=published.kind,
         title=published.title,
-        subtitle=f"{published.period_start:%d %b %Y} to {published.period_end:%d %b %Y} · published "
-        f"{published.published_at:%d %b %Y}",
+        subtitle=f"{start:%d %b %Y} to {last_day:%d %b %Y} · published "
+        f"{timezone.localtime(published.published_at):%d %b %Y}",
         sections=sections_from_json(published.content),
     )
     return _respond(

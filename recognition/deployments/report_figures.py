@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate, TruncHour
+from django.utils import timezone
 
 from governance.reports.registry import (
     Chart,
@@ -227,7 +228,7 @@ def deployment_figures(scope: ReportScope) -> list[Section]:
                 "faces.per_hour",
                 "Faces scanned per hour",
                 "bar",
-                [f"{r['h']:%d %b %H:00}" for r in per_hour],
+                [f"{timezone.localtime(r['h']):%d %b %H:00}" for r in per_hour],
                 {"Faces scanned": [r["faces"] for r in per_hour]},
                 y_label="Faces",
             )
@@ -276,7 +277,7 @@ def deployment_figures(scope: ReportScope) -> list[Section]:
                 Table(
                     "faces_per_hour",
                     "Faces scanned per hour",
-                    ["Hour (UTC)", "Faces scanned", "Alerts raised"],
+                    ["Hour", "Faces scanned", "Alerts raised"],
                     [[r["h"], r["faces"], r["alerts"]] for r in per_hour],
                 ),
                 outcomes,
