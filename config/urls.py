@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("recognition.deployments.api_urls")),
     path("deployments/", include("recognition.deployments.urls")),
     path("reports/", include("governance.reports.urls")),
+    path("breaches/", include("governance.breaches.urls")),
     path("published/", include(published_report_urls)),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

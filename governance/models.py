@@ -16,3 +16,4 @@ from governance.watchlist.models import (  # noqa: F401, E402
     WatchlistImageUserObjectPermission,
 )
 from governance.reports.models import PublishedReport  # noqa: F401, E402
+from governance.breaches.models import Breach  # noqa: F401, E402
