@@ -15,4 +15,4 @@ class GovernanceConfig(AppConfig):
         post_migrate.connect(role_groups_sync_after_migrate, dispatch_uid="oversight-role-groups-sync")
 
         # Governance's report figures (recognition registers its own) and the quarterly report task.
-        from governance.reports import figures, tasks  # noqa: F401
+        from governance.reports import figures, pack, tasks  # noqa: F401

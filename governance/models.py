@@ -15,5 +15,5 @@ from governance.watchlist.models import (  # noqa: F401, E402
     WatchlistImageGroupObjectPermission,
     WatchlistImageUserObjectPermission,
 )
-from governance.reports.models import PublishedReport  # noqa: F401, E402
+from governance.reports.models import PrincipleCommentary, PublishedReport  # noqa: F401, E402
 from governance.breaches.models import Breach  # noqa: F401, E402

@@ -40,3 +40,28 @@ class PublishedReport(models.Model):
 
     def concerned_organisation_ids(self) -> set[int]:
         return {self.organisation_id}
+
+
+class PrincipleCommentary(models.Model):
+    """The DPO's own commentary on one Surveillance Camera Code principle, shown beside the evidence
+    the records give (``governance.reports.pack``). One current text per organisation and principle."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    principle = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    updated_at = models.DateTimeField()
+    updated_by_name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["organisation", "principle"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "principle"], name="principle_commentary_unique"),
+            models.CheckConstraint(name="principle_commentary_1_to_12",
+                                   condition=models.Q(principle__gte=1) & models.Q(principle__lte=12)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: principle {self.principle}"
+
+    def concerned_organisation_ids(self) -> set[int]:
+        return {self.organisation_id}

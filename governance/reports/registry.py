@@ -121,3 +121,29 @@ def report_sections(kind: str, scope: ReportScope) -> list[Section]:
     for provider in figure_providers(kind):
         sections.extend(provider.compute(scope))
     return sections
+
+
+# --- evidence for the Surveillance Camera Code self-assessment (the regulator pack) ----------------
+
+@dataclass(frozen=True)
+class EvidenceProvider:
+    """``compute(scope) -> {principle number: [evidence sentences]}``, from records the reader may see."""
+
+    code: str
+    compute: Callable[[ReportScope], dict[int, list[str]]]
+
+
+_EVIDENCE: dict[str, EvidenceProvider] = {}
+
+
+def principle_evidence_register(provider: EvidenceProvider) -> EvidenceProvider:
+    _EVIDENCE[provider.code] = provider
+    return provider
+
+
+def principle_evidence(scope: ReportScope) -> dict[int, list[str]]:
+    evidence: dict[int, list[str]] = {}
+    for provider in sorted(_EVIDENCE.values(), key=lambda p: p.code):
+        for number, lines in provider.compute(scope).items():
+            evidence.setdefault(number, []).extend(lines)
+    return evidence

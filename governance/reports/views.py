@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from governance.access import agreements_visible_to, is_regulator, role_allows
-from governance.errors import NotFound
+from governance.errors import ApplicationError, NotFound
 from governance.organisations.models import Organisation, OrganisationKind
 from governance.reports.documents import report_context, report_csv, report_pdf, sections_from_json
+from governance.reports.pack import PRINCIPLES, principle_commentary_set, regulator_pack
 from governance.reports.selectors import (
     REPORT_PERMISSION,
     Report,
@@ -158,3 +159,30 @@ def published_report(request: HttpRequest, slug: str) -> HttpResponse:
         template="reports/published.html",
         generated_at=published.published_at,
     )
+
+
+@login_required
+@refusals_as_pages
+def regulator_pack_view(request: HttpRequest) -> HttpResponse:
+    report = regulator_pack(request.user)
+    can_comment = role_allows(request.user, PUBLISH_PERMISSION) and not is_regulator(request.user)
+    return _respond(request, report, request.GET.get("format", "html"), base_url=reverse("report-regulator-pack"),
+                    filename="regulator-pack", template="reports/pack.html",
+                    extra={"can_comment": can_comment, "principles": PRINCIPLES.items()})
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def principle_commentary(request: HttpRequest) -> HttpResponse:
+    try:
+        principle = int(request.POST.get("principle", ""))
+    except ValueError:
+        principle = 0
+    try:
+        principle_commentary_set(actor=request.user, principle=principle, text=request.POST.get("text", ""))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Commentary on principle {principle} saved.")
+    return redirect("report-regulator-pack")

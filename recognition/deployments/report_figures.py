@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from governance.reports.registry import (
     Chart,
+    EvidenceProvider,
     Figure,
     FigureProvider,
     ReportScope,
@@ -27,6 +28,7 @@ from governance.reports.registry import (
     Section,
     Table,
     figure_provider_register,
+    principle_evidence_register,
     report_subject_register,
 )
 from recognition.deployments.access import (
@@ -43,7 +45,9 @@ from recognition.deployments.models import (
     FaceScanCounter,
     Outcome,
     RejectionReason,
+    WatchlistReview,
 )
+from recognition.deployments.services import default_match_threshold
 
 FALSE_ALERT_REASONS = (RejectionReason.FALSE_ALERT, RejectionReason.NOT_THE_PERSON)
 NOT_RECORDED = "Not recorded: the agreement predates Oversight and no record of this was kept."
@@ -390,3 +394,56 @@ report_subject_register(
         label=lambda d: f"{d.reference} — {d.name}",
     )
 )
+
+
+# --- the regulator pack: deployments, and evidence for the Surveillance Camera Code --------------
+
+def regulator_pack_figures(scope: ReportScope) -> list[Section]:
+    deployments = _deployments(scope).order_by("starts_at")
+    rows = []
+    for d in deployments:
+        counts = alert_counts(_alerts(scope).filter(deployment=d))
+        rows.append([d.reference, d.operator.name, d.site, d.starts_at, d.ends_at, d.get_status_display(),
+                     f"{d.match_threshold:.2f}", f"{d.authorising_officer_rank} {d.authorising_officer_name}",
+                     d.public_notice_given_on, _faces_scanned([d]), counts["total"], counts["false"]])
+    return [Section(code="deployments", title="Deployments",
+                    figures=[Figure("deployments", "Deployments", len(rows))],
+                    tables=[Table("deployments", "Deployments",
+                                  ["Reference", "Operator", "Site", "From", "To", "Status", "Threshold",
+                                   "Authorised by", "Public notice", "Faces scanned", "Alerts", "False alerts"],
+                                  rows)])]
+
+
+def _evidence(scope: ReportScope) -> dict[int, list[str]]:
+    from governance.reports.pack import share_of
+
+    deployments = list(_deployments(scope))
+    went_live = [d for d in deployments if d.went_live_at]
+    noticed = sum(1 for d in went_live if d.public_notice_given_on <= d.went_live_at.date())
+    # A threshold below the engine's calibrated default is a documented, authorised decision (NPL 2023:
+    # lower thresholds raise more false alerts, falling disproportionately on Black subjects).
+    default = default_match_threshold()
+    lowered = [d for d in deployments if d.match_threshold < default]
+    documented = sum(1 for d in lowered if d.threshold_justification and d.threshold_approved_by_name)
+    counts = alert_counts(_alerts(scope))
+    disclosures = _disclosures(scope)
+    arrests = disclosures.filter(outcome=Outcome.ARRESTED).count()
+    reviews = WatchlistReview.objects.filter(deployment__in=deployments, used_for_go_live_at__isnull=False).count()
+    return {
+        3: [f"Deployments with public notice given before going live: {share_of(noticed, len(went_live))}."],
+        4: [f"Deployments with a named Authorising Officer: "
+            f"{share_of(sum(1 for d in deployments if d.authorising_officer_name), len(deployments))}."],
+        7: [f"Disclosures to police, each logged with recipient and justification: {disclosures.count()}; "
+            f"outcomes not yet reported: {disclosures.filter(outcome='').count()}."],
+        8: [f"Deployments with a threshold below the engine default ({default:.2f}): {len(lowered)}, of which "
+            f"documented and approved: "
+            f"{documented}."],
+        11: [f"Alerts: {counts['total']}; true alerts among reviewed: {true_alert_rate(counts)}; "
+             f"arrests reported: {arrests}."],
+        12: [f"Watchlist reviews used for a go-live: {reviews} (deployments that went live: {len(went_live)})."],
+    }
+
+
+figure_provider_register(FigureProvider(code="recognition.regulator_pack", kind="regulator_pack",
+                                        compute=regulator_pack_figures, order=50))
+principle_evidence_register(EvidenceProvider(code="recognition", compute=_evidence))

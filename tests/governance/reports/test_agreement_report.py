@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime
 
 import pytest
@@ -46,7 +47,7 @@ def test_current_agreement_figures_match_the_hand_count(cast, activity):
     assert figures["holds.total"] == 0
 
 
-def test_kings_cross_2016_shows_what_is_known_and_what_was_never_recorded(cast):
+def test_kings_cross_2016_shows_what_is_known_and_what_was_never_recorded(cast, client, artifacts_dir):
     agreement = kings_cross_2016(cast)
     retention_sweep()  # the demo's first sweep, years after the terms required
     assert WatchlistImage.objects.filter(agreement=agreement, status="erased").count() == 7
@@ -85,6 +86,13 @@ def test_kings_cross_2016_shows_what_is_known_and_what_was_never_recorded(cast):
         assert "retrospectively" in row[5]
     notes = " ".join(note for section in report.sections for note in section.notes)
     assert "Recorded retrospectively" in notes and "Never recorded" in notes
+    client.force_login(cast.estate_dpo)
+    page = client.get(f"/reports/agreement/{agreement.pk}/").content.decode()
+    assert "Never recorded" in page and "retrospectively" in page
+    pdf = client.get(f"/reports/agreement/{agreement.pk}/?format=pdf")
+    (artifacts_dir / "agreement-report-kx2016.pdf").write_bytes(pdf.content)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(artifacts_dir / "agreement-report-kx2016.pdf"),
+                    str(artifacts_dir / "agreement-report-kx2016")], check=True)
 
 
 def test_scope_another_organisation_gets_not_found_and_the_regulator_reads_all(cast, activity, client):
