@@ -89,7 +89,8 @@ def _images_section(agreement: Agreement, images) -> Section:
         # Historical images were entered from the public account; whether they were enrolled,
         # matched or withdrawn at the time was never recorded.
         figures[1] = Figure("images.enrolled", "Enrolled", None, "No record of enrolment was kept at the time.")
-        figures[2] = Figure("images.rejected", "Rejected at enrolment", None, "No record of enrolment was kept at the time.")
+        figures[2] = Figure("images.rejected", "Rejected at enrolment", None,
+                            "No record of enrolment was kept at the time.")
         figures[3] = Figure(
             "images.withdrawn", "Withdrawn by the supplier", None, "No record of any withdrawal was kept at the time."
         )
