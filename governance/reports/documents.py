@@ -105,7 +105,7 @@ def report_csv(*, title: str, sections: list[Section]) -> str:
                 [
                     section.title,
                     figure.label,
-                    figure_text(figure).replace(",", "") if isinstance(figure.value, int) else figure_text(figure),
+                    str(figure.value) if isinstance(figure.value, int) else figure_text(figure),
                     figure.note,
                 ]
             )

@@ -115,3 +115,20 @@ def test_scope_another_organisation_gets_not_found_and_the_regulator_reads_all(c
     client.force_login(cast.regulator)
     assert client.get(url).status_code == 200
     assert client.get(url + "?format=csv").status_code == 200
+
+
+def test_legal_holds_are_counted_and_every_table_is_in_the_csv(cast, activity, client):
+    from governance.retention.services import legal_hold_place
+
+    held = activity.images[0]
+    legal_hold_place(actor=cast.estate_dpo, target=f"watchlist_image:{held.pk}", reason="Needed for a prosecution")
+    report = report_for(cast.estate_dpo, "agreement", activity.agreement.pk)
+    figures = figures_of(report)
+    assert figures["holds.total"] == 1 and figures["holds.in_force"] == 1
+    assert table_of(report, "holds")[0][4] == "Needed for a prosecution"
+    client.force_login(cast.estate_dpo)
+    csv = client.get(f"/reports/agreement/{activity.agreement.pk}/?format=csv").content.decode()
+    for section in report.sections:
+        for table in section.tables:
+            assert table.title in csv
+    assert "Images shared,7" in csv
