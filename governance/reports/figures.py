@@ -30,6 +30,8 @@ from governance.retention.rules import agreement_watchlist_erasure_due_at
 from governance.watchlist.models import ImageStatus, RejectionReason
 
 NEVER_RECORDED = "Never recorded"
+# The page and the PDF list this many erasures (the figures count them all; the CSV lists them all).
+ERASURE_PAGE_ROWS = 100
 
 
 def duration_words(delta: timedelta) -> str:
@@ -182,7 +184,9 @@ def _erasures_section(agreement: Agreement, images, holds) -> Section:
                 "erasures",
                 "Erasures (due time from the agreement's terms)",
                 ["Image", "Due by", "Erased at", "Verdict", "How late", "Why"],
-                rows,
+                # What needs attention first: overdue, then late, then on time.
+                sorted(rows, key=lambda row: 2 if row[3] == "On time" else 1 if row[3] == "Late" else 0),
+                page_rows=ERASURE_PAGE_ROWS,
             )
         ],
         charts=[

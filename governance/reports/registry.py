@@ -39,10 +39,14 @@ class Figure:
 
 @dataclass(frozen=True)
 class Table:
+    """``page_rows``: how many rows the page and the PDF show (the rest are counted there and listed
+    in full in the CSV); ``None`` shows every row."""
+
     code: str
     title: str
     columns: list[str]
     rows: list[list[Any]]
+    page_rows: int | None = None
 
 
 @dataclass(frozen=True)
