@@ -6,13 +6,13 @@ Registered from ``GovernanceConfig.ready``. Every queryset starts from the acces
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from governance.access import agreement_for, holds_visible_to, images_visible_to, role_allows
-from governance.agreements.models import Agreement, CustodyCategory
+from governance.agreements.models import ENDED_STATES, Agreement, CustodyCategory
 from governance.agreements.rules import agreement_rule_breaches
 from governance.reports.registry import (
     Chart,
@@ -27,7 +27,7 @@ from governance.reports.registry import (
 )
 from governance.retention.models import HoldScope
 from governance.retention.rules import agreement_watchlist_erasure_due_at
-from governance.watchlist.models import ImageStatus, RejectionReason
+from governance.watchlist.models import LIVE_STATUSES, ImageStatus, RejectionReason
 
 NEVER_RECORDED = "Never recorded"
 # The page and the PDF list this many erasures (the figures count them all; the CSV lists them all).
@@ -73,19 +73,28 @@ def _late_reason(image, due: datetime, held_until: datetime | None) -> str:
 
 
 def _images_section(agreement: Agreement, images) -> Section:
+    """Counted in the database: an agreement may carry thousands of images."""
     categories = dict(CustodyCategory.choices)
     reasons = dict(RejectionReason.choices)
-    by_category = Counter(image.custody_category for image in images)
-    by_supplier = Counter(image.supplying_organisation.name for image in images)
-    rejected = [image for image in images if image.rejection_reason]
-    by_reason = Counter(image.rejection_reason for image in rejected)
+    images = images.order_by()
+    by_category = dict(images.values_list("custody_category").annotate(n=Count("pk")))
+    by_supplier = dict(images.values_list("supplying_organisation__name").annotate(n=Count("pk")))
+    by_reason = dict(images.exclude(rejection_reason="").values_list("rejection_reason").annotate(n=Count("pk")))
+    counts = images.aggregate(
+        shared=Count("pk"),
+        enrolled=Count("pk", filter=Q(enrolled_at__isnull=False)),
+        rejected=Count("pk", filter=~Q(rejection_reason="")),
+        withdrawn=Count("pk", filter=Q(withdrawn_at__isnull=False)),
+        erased=Count("pk", filter=Q(status=ImageStatus.ERASED)),
+        held=Count("pk", filter=Q(status__in=LIVE_STATUSES)),
+    )
     figures = [
-        Figure("images.shared", "Images shared", len(images)),
-        Figure("images.enrolled", "Enrolled", sum(1 for i in images if i.enrolled_at)),
-        Figure("images.rejected", "Rejected at enrolment", len(rejected)),
-        Figure("images.withdrawn", "Withdrawn by the supplier", sum(1 for i in images if i.withdrawn_at)),
-        Figure("images.erased", "Erased", sum(1 for i in images if i.status == ImageStatus.ERASED)),
-        Figure("images.held", "Held now", sum(1 for i in images if i.is_live)),
+        Figure("images.shared", "Images shared", counts["shared"]),
+        Figure("images.enrolled", "Enrolled", counts["enrolled"]),
+        Figure("images.rejected", "Rejected at enrolment", counts["rejected"]),
+        Figure("images.withdrawn", "Withdrawn by the supplier", counts["withdrawn"]),
+        Figure("images.erased", "Erased", counts["erased"]),
+        Figure("images.held", "Held now", counts["held"]),
     ]
     if agreement.recorded_retrospectively:
         # Historical images were entered from the public account; whether they were enrolled,
@@ -126,15 +135,17 @@ def _images_section(agreement: Agreement, images) -> Section:
 def _erasures_section(agreement: Agreement, images, holds) -> Section:
     now = timezone.now()
     held_until: dict[int, datetime] = {}
+    by_pk = {str(image.pk): image for image in images}
+    by_agreement: dict[str, list] = {}
+    for image in images:
+        by_agreement.setdefault(str(image.agreement_id), []).append(image)
     for hold in holds:
         if hold.scope in (HoldScope.AGREEMENT, HoldScope.WATCHLIST_IMAGE):
             end = hold.released_at or hold.until or now
-            for image in images:
-                covers = (hold.scope == HoldScope.AGREEMENT and hold.target_id == str(image.agreement_id)) or (
-                    hold.scope == HoldScope.WATCHLIST_IMAGE and hold.target_id == str(image.pk)
-                )
-                if covers:
-                    held_until[image.pk] = max(held_until.get(image.pk, end), end)
+            key = hold.target_id
+            for image in by_agreement.get(key, []) if hold.scope == HoldScope.AGREEMENT else \
+                    ([by_pk[key]] if key in by_pk else []):
+                held_until[image.pk] = max(held_until.get(image.pk, end), end)
     rows, on_time, late, overdue = [], 0, 0, 0
     for image in images:
         due = image_erasure_due_at(image)
@@ -258,17 +269,25 @@ def _record_section(agreement: Agreement) -> Section:
     return Section(code="agreement", title="The agreement", figures=figures, notes=notes)
 
 
-def agreement_figures(scope: ReportScope) -> list[Section]:
-    agreement: Agreement = scope.subject
-    images = list(
-        images_visible_to(scope.actor)
-        .filter(agreement__reference=agreement.reference)
-        .select_related("agreement", "supplying_organisation")
+def erasure_candidates(images):
+    """The images that can have an erasure due time (withdrawn, or under an ended agreement), loaded
+    with only what ``image_erasure_due_at`` and the erasure table read."""
+    return list(
+        images.filter(Q(withdrawn_at__isnull=False) | Q(agreement__status__in=ENDED_STATES))
+        .select_related(None)
+        .select_related("agreement")
+        .only("pk", "subject_reference", "withdrawn_at", "erased_at", "received_at", "recorded_retrospectively",
+              "agreement__status", "agreement__ended_at", "agreement__ends_on", "agreement__watchlist_erasure_hours")
         .order_by("received_at", "pk")
     )
+
+
+def agreement_figures(scope: ReportScope) -> list[Section]:
+    agreement: Agreement = scope.subject
+    images = images_visible_to(scope.actor).filter(agreement__reference=agreement.reference)
+    candidates = erasure_candidates(images)
     holds = []
     if role_allows(scope.actor, "retention.view_retentionrun"):
-        image_ids = [str(image.pk) for image in images]
         version_ids = [
             str(pk) for pk in Agreement.objects.filter(reference=agreement.reference).values_list("pk", flat=True)
         ]
@@ -277,6 +296,9 @@ def agreement_figures(scope: ReportScope) -> list[Section]:
             .filter(scope__in=[HoldScope.AGREEMENT, HoldScope.WATCHLIST_IMAGE])
             .order_by("placed_at")
         )
+        held_images = [int(h.target_id) for h in holds
+                       if h.scope == HoldScope.WATCHLIST_IMAGE and h.target_id.isdigit()]
+        image_ids = {str(pk) for pk in images.filter(pk__in=held_images).values_list("pk", flat=True)}
         holds = [
             h
             for h in holds
@@ -286,7 +308,7 @@ def agreement_figures(scope: ReportScope) -> list[Section]:
     return [
         _record_section(agreement),
         _images_section(agreement, images),
-        _erasures_section(agreement, images, holds),
+        _erasures_section(agreement, candidates, holds),
         _holds_section(holds),
     ]
 

@@ -20,7 +20,7 @@ from governance.audit.services import audit_record
 from governance.breaches.access import breaches_visible_to
 from governance.breaches.rules import breach_commissioner_clock, breach_subjects_state
 from governance.errors import PermissionRefused, ValidationFailed
-from governance.reports.figures import image_erasure_due_at
+from governance.reports.figures import erasure_candidates, image_erasure_due_at
 from governance.reports.models import PrincipleCommentary, PublishedReport
 from governance.reports.registry import (
     EvidenceProvider,
@@ -72,9 +72,8 @@ def _governance_evidence(scope: ReportScope) -> dict[int, list[str]]:
         5: [f"Agreements with every ICO data sharing code content stated: "
             f"{share_of(sum(1 for a in agreements if not ico_missing_contents(a)), count)}."],
     }
-    images = list(images_visible_to(actor).select_related("agreement"))
     on_time = late = 0
-    for image in images:
+    for image in erasure_candidates(images_visible_to(actor)):
         due = image_erasure_due_at(image)
         if due and image.erased_at:
             on_time += image.erased_at <= due
@@ -84,11 +83,11 @@ def _governance_evidence(scope: ReportScope) -> dict[int, list[str]]:
     last = _published(actor).order_by("-published_at").first()
     evidence[10] = [f"Last published transparency report: {last.published_at:%d %b %Y} ({last.title})." if last
                     else "No transparency report has been published."]
-    live = [i for i in images if i.status in (ImageStatus.ENROLLED, ImageStatus.RECEIVED)]
     today = timezone.localdate()
-    if live:
-        ages = [(today - i.image_taken_on).days for i in live]
-        evidence[12] = [f"Watchlist images held: {len(live)}; image age median {median(ages):.0f} days, oldest "
+    ages = [(today - taken).days for taken in images_visible_to(actor).order_by().filter(
+        status__in=(ImageStatus.ENROLLED, ImageStatus.RECEIVED)).values_list("image_taken_on", flat=True)]
+    if ages:
+        evidence[12] = [f"Watchlist images held: {len(ages)}; image age median {median(ages):.0f} days, oldest "
                         f"{max(ages)} days; older than a year: {sum(1 for a in ages if a > 365)}."]
     else:
         evidence[12] = ["No watchlist images are held."]
