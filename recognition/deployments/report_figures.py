@@ -109,7 +109,7 @@ def true_alert_rate(counts: dict[str, int]) -> str:
 
 def _outcome_table(disclosures) -> tuple[Table, int]:
     labels = dict(Outcome.choices)
-    counts = Counter(disclosures.values_list("outcome", flat=True))
+    counts = Counter(dict(disclosures.order_by().values_list("outcome").annotate(n=Count("pk"))))
     missing = counts.pop("", 0)
     rows = [[labels.get(value, value), n] for value, n in sorted(counts.items())]
     rows.append(["Outcome not yet reported", missing])
@@ -195,7 +195,8 @@ def agreement_figures(scope: ReportScope) -> list[Section]:
     counts = alert_counts(alerts)
     outcomes, missing = _outcome_table(disclosures)
     reasons = dict(RejectionReason.choices)
-    rejections = Counter(alerts.filter(status=AlertStatus.FALSE_ALERT).values_list("close_reason", flat=True))
+    rejections = Counter(dict(alerts.filter(status=AlertStatus.FALSE_ALERT).order_by().values_list("close_reason")
+                              .annotate(n=Count("pk"))))
     deployment_rows = [
         [d.reference, d.name, d.site, d.starts_at, d.ends_at, d.get_status_display()]
         for d in deployments.order_by("starts_at")
