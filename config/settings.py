@@ -276,6 +276,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.audit_verify_chain",
         "schedule": crontab(hour=3, minute=17),
     },
+    # The published transparency report for the quarter just ended (idempotent per period).
+    "reports-transparency-quarterly": {
+        "task": "governance.reports.tasks.transparency_reports_quarterly",
+        "schedule": crontab(day_of_month=1, month_of_year="1,4,7,10", hour=2, minute=30),
+    },
     "deployments-end-due": {
         "task": "recognition.deployments.tasks.deployments_end_due",
         "schedule": timedelta(minutes=1),

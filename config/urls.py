@@ -11,6 +11,8 @@ _docs_view = SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 if settings.PRODUCTION:  # the docs page (and the schema, SPECTACULAR_SETTINGS) only behind sign-in
     _docs_view = login_required(_docs_view)
 
+from governance.reports.urls import public_urlpatterns as published_report_urls
+
 urlpatterns = [
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),
@@ -21,10 +23,13 @@ urlpatterns = [
     path("api/v1/", include("governance.api.urls")),
     path("api/v1/", include("recognition.deployments.api_urls")),
     path("deployments/", include("recognition.deployments.urls")),
+    path("reports/", include("governance.reports.urls")),
+    path("breaches/", include("governance.breaches.urls")),
+    path("published/", include(published_report_urls)),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/v1/docs/", _docs_view, name="api-docs"),
     # One sign-in page for everyone (lockout, second factor, audit): the admin's own login redirects to it.
-    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True), name="admin-login"),
     path("admin/", admin.site.urls),
 ]

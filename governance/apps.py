@@ -17,3 +17,5 @@ class GovernanceConfig(AppConfig):
         from governance.ops.metrics import register as register_metrics
 
         register_metrics()
+        # Governance's report figures (recognition registers its own) and the quarterly report task.
+        from governance.reports import figures, pack, tasks  # noqa: F401

@@ -16,3 +16,5 @@ from governance.watchlist.models import (  # noqa: F401, E402
     WatchlistImageUserObjectPermission,
 )
 from governance.dpia.models import DPIA, DPIADeployment, DPIARisk  # noqa: F401, E402
+from governance.reports.models import PrincipleCommentary, PublishedReport  # noqa: F401, E402
+from governance.breaches.models import Breach  # noqa: F401, E402

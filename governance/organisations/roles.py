@@ -44,6 +44,11 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "governance.view_watchlistimage_bytes",
         "governance.withdraw_watchlistimage",
         "governance.view_deletioncertificate",
+        "governance.view_reports",
+        "governance.publish_reports",
+        "governance.view_breach",
+        "governance.add_breach",
+        "governance.change_breach",
     },
     Role.FORCE_SUBMITTER: {
         "governance.view_agreement",
@@ -56,7 +61,8 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
     Role.POLICE_REVIEWER: {"governance.view_agreement"},
     Role.REGULATOR: {"governance.view_agreement", "governance.view_auditevent", "retention.view_retentionrun",
                      "retention.view_legalhold", "governance.view_watchlistimage",
-                     "governance.view_deletioncertificate"},
+                     "governance.view_deletioncertificate", "governance.view_reports",
+                     "governance.view_breach"},
     Role.ADMIN: {"governance.view_agreement", "governance.view_auditevent"},
 }
 

@@ -11,7 +11,9 @@ class DeploymentsConfig(AppConfig):
     def ready(self) -> None:
         # retention: registers alert, review and disclosure retention rules with governance's registry.
         # dpia: describes deployments, the running weights and the engine's measured accuracy to DPIAs.
+        # report_figures: recognition's figures for the reports (faces scanned, alerts, outcomes).
         from recognition.deployments import (
             dpia,  # noqa: F401
+            report_figures,  # noqa: F401
             retention,  # noqa: F401
         )

@@ -158,7 +158,9 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
         rows_after = _row_counts()
         changed = {label: rows_after[label] - rows_before.get(label, 0) for label in rows_after
                    if rows_after[label] != rows_before.get(label, 0)}
-        assert changed == {"deployments.FaceScanCounter": 1, "deployments.Alert": 1, "governance.AuditEvent": 1}, changed
+        # The alert.raised event names the operator and the supplier of the matched image (two scope rows).
+        assert changed == {"deployments.FaceScanCounter": 1, "deployments.Alert": 1, "governance.AuditEvent": 1,
+                           "governance.AuditEventOrganisation": 2}, changed
         assert list(AuditEvent.objects.filter(sequence__gt=sequence_before).values_list("event", flat=True)) == ["alert.raised"]
         assert _files(worker_media) | _files(Path(settings.MEDIA_ROOT)) == media_before
         assert _files(worker_tmp) == set(), _files(worker_tmp)

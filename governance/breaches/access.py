@@ -1,0 +1,34 @@
+"""Who reads and records breaches (the shape of ``governance.access``): an organisation's DPO its
+own breaches and its units'; regulators every organisation's; anyone else nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from governance.access import answerable_ids, is_regulator, role_allows
+from governance.breaches.models import Breach
+from governance.errors import NotFound, PermissionRefused
+
+
+def breaches_visible_to(actor: Any) -> QuerySet[Breach]:
+    if not role_allows(actor, "governance.view_breach"):
+        return Breach.objects.none()
+    if is_regulator(actor):
+        return Breach.objects.select_related("organisation")
+    return Breach.objects.filter(organisation_id__in=answerable_ids(actor.organisation)).select_related("organisation")
+
+
+def can_change_breach(actor: Any, breach: Breach) -> bool:
+    return role_allows(actor, "governance.change_breach") and actor.organisation_id == breach.organisation_id
+
+
+def breach_for(actor: Any, pk: Any, *, to: str = "view") -> Breach:
+    try:
+        breach = breaches_visible_to(actor).get(pk=pk)
+    except (Breach.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such breach.") from None
+    if to == "change" and not can_change_breach(actor, breach):
+        raise PermissionRefused("Only the organisation that recorded the breach updates it.")
+    return breach

@@ -1,0 +1,154 @@
+"""The breach register's pages. Thin: form → one service → redirect; reads through ``breaches_visible_to``."""
+
+from __future__ import annotations
+
+import csv
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from governance.access import role_allows
+from governance.breaches import services
+from governance.breaches.access import breach_for, breaches_visible_to, can_change_breach
+from governance.breaches.models import Breach
+from governance.breaches.rules import breach_commissioner_clock, breach_subjects_state
+from governance.errors import ApplicationError
+from governance.web.errors import refusals_as_pages
+
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"})
+
+
+class BreachForm(forms.ModelForm):
+    class Meta:
+        model = Breach
+        fields = list(services.FIELDS)
+        widgets = {"occurred_at": DATETIME, "discovered_at": DATETIME}
+
+
+class CommissionerForm(forms.Form):
+    notified_at = forms.DateTimeField(widget=DATETIME)
+    reference = forms.CharField(max_length=120)
+    delay_reason = forms.CharField(widget=forms.Textarea, required=False)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea)
+
+
+class SubjectsForm(forms.Form):
+    notified_at = forms.DateTimeField(widget=DATETIME, required=False)
+    how = forms.CharField(required=False)
+    not_told_reason = forms.CharField(widget=forms.Textarea, required=False)
+
+
+def _rows(breaches):
+    return [(b, breach_commissioner_clock(b), breach_subjects_state(b)) for b in breaches]
+
+
+@login_required
+@refusals_as_pages
+def breach_register(request: HttpRequest) -> HttpResponse:
+    if not role_allows(request.user, "governance.view_breach"):
+        return render(request, "errors/403.html", {"message": "Your role cannot read the breach register."}, status=403)
+    breaches = breaches_visible_to(request.user)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="breach-register.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                "Reference",
+                "Organisation",
+                "Title",
+                "Discovered",
+                "Risk",
+                "People affected",
+                "Commissioner",
+                "People told",
+            ]
+        )
+        for b, clock, subjects in _rows(breaches):
+            writer.writerow(
+                [
+                    b.reference,
+                    b.organisation.name,
+                    b.title,
+                    b.discovered_at.isoformat(),
+                    b.get_risk_display(),
+                    b.people_affected if b.people_affected is not None else "",
+                    clock.text,
+                    subjects,
+                ]
+            )
+        return response
+    form = BreachForm(request.POST or None) if role_allows(request.user, "governance.add_breach") else None
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            breach = services.breach_record(actor=request.user, fields=form.cleaned_data)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            return redirect("breach-detail", pk=breach.pk)
+    return render(request, "breaches/register.html", {"rows": _rows(breaches[:200]), "form": form})
+
+
+@login_required
+@refusals_as_pages
+def breach_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    breach = breach_for(request.user, pk)
+    return render(
+        request,
+        "breaches/detail.html",
+        {
+            "breach": breach,
+            "clock": breach_commissioner_clock(breach),
+            "subjects": breach_subjects_state(breach),
+            "can_change": can_change_breach(request.user, breach),
+            "commissioner_form": CommissionerForm(),
+            "reason_form": ReasonForm(),
+            "subjects_form": SubjectsForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def breach_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    breach = breach_for(request.user, pk, to="change")
+    form_class = {"commissioner": CommissionerForm, "not-notified": ReasonForm, "subjects": SubjectsForm}.get(action)
+    if form_class is None:
+        return redirect("breach-detail", pk=pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Check the form: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect("breach-detail", pk=pk)
+    data = form.cleaned_data
+    try:
+        if action == "commissioner":
+            services.breach_commissioner_notified(
+                actor=request.user,
+                breach=breach,
+                notified_at=data["notified_at"],
+                reference=data["reference"],
+                delay_reason=data["delay_reason"],
+            )
+        elif action == "not-notified":
+            services.breach_commissioner_not_notified(actor=request.user, breach=breach, reason=data["reason"])
+        else:
+            services.breach_subjects_informed(
+                actor=request.user,
+                breach=breach,
+                notified_at=data["notified_at"],
+                how=data["how"],
+                not_told_reason=data["not_told_reason"],
+            )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Recorded.")
+    return redirect("breach-detail", pk=pk)

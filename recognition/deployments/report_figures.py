@@ -1,0 +1,475 @@
+"""Recognition's report figures, registered with governance's report registry (loaded from
+``DeploymentsConfig.ready``): deployments, faces scanned, alerts, reviews, disclosures, outcomes.
+
+Every queryset starts from the access layer (``deployments_visible_to``, ``alerts_visible_to``,
+``disclosures_visible_to``). The scheduled transparency job has no actor (``scope.actor is None``)
+and reads exactly one operator's records (``scope.operator_id``); nothing else runs without one.
+
+"False alert" follows the published police figures: an alert the reviewers closed because it was
+not the person (reasons ``false_alert`` and ``not_the_person``); one closed because the image was
+too poor to judge is counted apart, as neither true nor false.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate, TruncHour
+from django.utils import timezone
+
+from governance.reports.registry import (
+    Chart,
+    EvidenceProvider,
+    Figure,
+    FigureProvider,
+    ReportScope,
+    ReportSubject,
+    Section,
+    Table,
+    figure_provider_register,
+    principle_evidence_register,
+    report_subject_register,
+)
+from recognition.deployments.access import (
+    alerts_visible_to,
+    deployment_for,
+    deployments_visible_to,
+    disclosures_visible_to,
+)
+from recognition.deployments.models import (
+    Alert,
+    AlertStatus,
+    Deployment,
+    Disclosure,
+    FaceScanCounter,
+    Outcome,
+    RejectionReason,
+    WatchlistReview,
+)
+from recognition.deployments.services import default_match_threshold
+
+FALSE_ALERT_REASONS = (RejectionReason.FALSE_ALERT, RejectionReason.NOT_THE_PERSON)
+NOT_RECORDED = "Not recorded: the agreement predates Oversight and no record of this was kept."
+
+
+def _deployments(scope: ReportScope):
+    if scope.actor is None:
+        return Deployment.objects.filter(operator_id=scope.operator_id)
+    queryset = deployments_visible_to(scope.actor)
+    return queryset.filter(operator_id=scope.operator_id) if scope.operator_id else queryset
+
+
+def _alerts(scope: ReportScope):
+    if scope.actor is None:
+        return Alert.objects.filter(deployment__operator_id=scope.operator_id)
+    queryset = alerts_visible_to(scope.actor)
+    return queryset.filter(deployment__operator_id=scope.operator_id) if scope.operator_id else queryset
+
+
+def _disclosures(scope: ReportScope):
+    if scope.actor is None:
+        return Disclosure.objects.filter(alert__deployment__operator_id=scope.operator_id)
+    queryset = disclosures_visible_to(scope.actor)
+    return queryset.filter(alert__deployment__operator_id=scope.operator_id) if scope.operator_id else queryset
+
+
+def _in_period(queryset, field: str, scope: ReportScope):
+    if scope.period_start:
+        queryset = queryset.filter(**{f"{field}__gte": scope.period_start})
+    if scope.period_end:
+        queryset = queryset.filter(**{f"{field}__lt": scope.period_end})
+    return queryset
+
+
+def false_alert_rate(faces_scanned: int, false_alerts: int) -> str:
+    """The public figures' form: false alerts per faces scanned, "1 in 6,000"."""
+    if not faces_scanned:
+        return "—"
+    if not false_alerts:
+        return f"none in {faces_scanned:,} faces scanned"
+    return f"1 in {round(faces_scanned / false_alerts):,} faces scanned"
+
+
+def alert_counts(alerts) -> dict[str, int]:
+    counts = alerts.aggregate(
+        total=Count("pk"),
+        confirmed=Count("pk", filter=Q(status=AlertStatus.CONFIRMED)),
+        false=Count("pk", filter=Q(status=AlertStatus.FALSE_ALERT, close_reason__in=FALSE_ALERT_REASONS)),
+        unjudged=Count("pk", filter=Q(status=AlertStatus.FALSE_ALERT) & ~Q(close_reason__in=FALSE_ALERT_REASONS)),
+        pending=Count("pk", filter=Q(status=AlertStatus.PENDING)),
+    )
+    return counts
+
+
+def true_alert_rate(counts: dict[str, int]) -> str:
+    judged = counts["confirmed"] + counts["false"]
+    return f"{round(100 * counts['confirmed'] / judged)}% ({counts['confirmed']} of {judged})" if judged else "—"
+
+
+def _outcome_table(disclosures) -> tuple[Table, int]:
+    labels = dict(Outcome.choices)
+    counts = Counter(dict(disclosures.order_by().values_list("outcome").annotate(n=Count("pk"))))
+    missing = counts.pop("", 0)
+    rows = [[labels.get(value, value), n] for value, n in sorted(counts.items())]
+    rows.append(["Outcome not yet reported", missing])
+    return Table("outcomes", "Police outcomes of disclosures", ["Outcome", "Disclosures"], rows), missing
+
+
+def _alerts_over_time(alerts) -> Chart | None:
+    per_day = (
+        alerts.annotate(day=TruncDate("first_seen_at"))
+        .values("day")
+        .annotate(
+            total=Count("pk"),
+            false=Count("pk", filter=Q(status=AlertStatus.FALSE_ALERT, close_reason__in=FALSE_ALERT_REASONS)),
+        )
+        .order_by("day")
+    )
+    per_day = list(per_day)
+    if not per_day:
+        return None
+    return Chart(
+        "alerts.over_time",
+        "Alerts and false alerts by day",
+        "bar",
+        [f"{row['day']:%d %b %Y}" for row in per_day],
+        {"Alerts": [row["total"] for row in per_day], "False alerts": [row["false"] for row in per_day]},
+        y_label="Alerts",
+    )
+
+
+def _faces_scanned(deployments) -> int:
+    return (
+        FaceScanCounter.objects.filter(camera__deployment__in=deployments).aggregate(n=Sum("faces_scanned"))["n"] or 0
+    )
+
+
+# Hour by hour while a deployment is short; day by day (average and peak hour) beyond three days,
+# so a three-month deployment's page and PDF stay a few pages long and its chart readable.
+HOURLY_UP_TO = 72
+
+
+def _faces_by_day(per_hour) -> list[dict]:
+    days: dict = {}
+    for row in per_hour:
+        day = timezone.localtime(row["h"]).date()
+        entry = days.setdefault(day, {"day": day, "hours": 0, "faces": 0, "alerts": 0, "peak": 0})
+        entry["hours"] += 1
+        entry["faces"] += row["faces"]
+        entry["alerts"] += row["alerts"]
+        entry["peak"] = max(entry["peak"], row["faces"])
+    return list(days.values())
+
+
+def _faces_chart(per_hour) -> Chart:
+    if len(per_hour) <= HOURLY_UP_TO:
+        return Chart("faces.per_hour", "Faces scanned per hour", "bar",
+                     [f"{timezone.localtime(r['h']):%d %b %H:00}" for r in per_hour],
+                     {"Faces scanned": [r["faces"] for r in per_hour]}, y_label="Faces")
+    days = _faces_by_day(per_hour)
+    return Chart("faces.per_hour", "Faces scanned per hour (average and peak hour, by day)", "line",
+                 [f"{d['day']:%d %b}" for d in days],
+                 {"Average per hour": [round(d["faces"] / d["hours"]) for d in days],
+                  "Peak hour": [d["peak"] for d in days]}, y_label="Faces per hour")
+
+
+def _faces_table(per_hour) -> Table:
+    if len(per_hour) <= HOURLY_UP_TO:
+        return Table("faces_per_hour", "Faces scanned per hour", ["Hour", "Faces scanned", "Alerts raised"],
+                     [[r["h"], r["faces"], r["alerts"]] for r in per_hour])
+    return Table("faces_per_hour", "Faces scanned per hour, by day",
+                 ["Day", "Hours counted", "Faces scanned", "Average per hour", "Peak hour", "Alerts raised"],
+                 [[d["day"], d["hours"], d["faces"], round(d["faces"] / d["hours"]), d["peak"], d["alerts"]]
+                  for d in _faces_by_day(per_hour)])
+
+
+# --- the agreement report: what recognition did with the agreement's images ------------------------
+
+
+def agreement_figures(scope: ReportScope) -> list[Section]:
+    agreement = scope.subject
+    deployments = _deployments(scope).filter(agreements__reference=agreement.reference).distinct()
+    alerts = _alerts(scope).filter(agreement__reference=agreement.reference)
+    disclosures = _disclosures(scope).filter(alert__agreement__reference=agreement.reference)
+    counts = alert_counts(alerts)
+    outcomes, missing = _outcome_table(disclosures)
+    reasons = dict(RejectionReason.choices)
+    rejections = Counter(dict(alerts.filter(status=AlertStatus.FALSE_ALERT).order_by().values_list("close_reason")
+                              .annotate(n=Count("pk"))))
+    deployment_rows = [
+        [d.reference, d.name, d.site, d.starts_at, d.ends_at, d.get_status_display()]
+        for d in deployments.order_by("starts_at")
+    ]
+    unknown = agreement.recorded_retrospectively and not deployment_rows
+
+    def figure(code, label, value):
+        return Figure(code, label, None, NOT_RECORDED) if unknown else Figure(code, label, value)
+
+    chart = _alerts_over_time(alerts)
+    return [
+        Section(
+            code="use",
+            title="What was done with the images",
+            figures=[
+                figure("deployments", "Deployments that used them", len(deployment_rows)),
+                figure("faces_scanned", "Faces scanned by those deployments", _faces_scanned(deployments)),
+                figure("alerts", "Alerts on its images", counts["total"]),
+                figure("confirmations", "Confirmed by two reviewers", counts["confirmed"]),
+                figure("rejections", "Rejected by reviewers", counts["false"] + counts["unjudged"]),
+                figure("disclosures", "Disclosed to police", disclosures.count()),
+                figure("outcomes_missing", "Police outcomes not yet reported", missing),
+            ],
+            tables=[
+                Table(
+                    "deployments",
+                    "Deployments that used its images",
+                    ["Reference", "Name", "Site", "From", "To", "Status"],
+                    deployment_rows,
+                ),
+                Table(
+                    "alerts.rejections",
+                    "Alerts rejected by reason",
+                    ["Reason", "Alerts"],
+                    [[reasons.get(r, r or "—"), n] for r, n in sorted(rejections.items())],
+                ),
+                outcomes,
+            ],
+            charts=[chart] if chart else [],
+            notes=[
+                "Faces scanned counts every face the deployments' cameras checked against their whole watchlist, "
+                "which may hold images of other agreements."
+            ]
+            if deployment_rows
+            else [],
+        )
+    ]
+
+
+# --- the deployment report -----------------------------------------------------------------------
+
+
+def deployment_figures(scope: ReportScope) -> list[Section]:
+    deployment: Deployment = scope.subject
+    alerts = _alerts(scope).filter(deployment=deployment)
+    disclosures = _disclosures(scope).filter(alert__deployment=deployment)
+    counters = FaceScanCounter.objects.filter(camera__deployment=deployment)
+    faces = counters.aggregate(n=Sum("faces_scanned"))["n"] or 0
+    counts = alert_counts(alerts)
+    outcomes, missing = _outcome_table(disclosures)
+    per_hour = list(
+        counters.annotate(h=TruncHour("hour"))
+        .values("h")
+        .annotate(faces=Sum("faces_scanned"), alerts=Sum("alerts_raised"))
+        .order_by("h")
+    )
+    reviews = deployment.watchlist_reviews.order_by("reviewed_at")
+    cameras = deployment.cameras.order_by("name")
+    charts = []
+    if per_hour:
+        charts.append(_faces_chart(per_hour))
+    chart = _alerts_over_time(alerts)
+    if chart:
+        charts.append(chart)
+    by_camera = defaultdict(int)
+    for camera_name, n in counters.values_list("camera__name").annotate(n=Sum("faces_scanned")):
+        by_camera[camera_name] = n
+    return [
+        Section(
+            code="deployment",
+            title="The deployment",
+            figures=[
+                Figure(
+                    "window", "Window", f"{deployment.starts_at:%d %b %Y %H:%M} – {deployment.ends_at:%d %b %Y %H:%M}"
+                ),
+                Figure("status", "Status", deployment.get_status_display()),
+                Figure("cameras", "Cameras", cameras.count()),
+                Figure("threshold", "Match threshold", f"{deployment.match_threshold:.2f}"),
+                Figure("faces_scanned", "Faces scanned", faces),
+                Figure("alerts", "Alerts", counts["total"]),
+                Figure("confirmed", "Confirmed (true alerts)", counts["confirmed"]),
+                Figure("false_alerts", "False alerts", counts["false"]),
+                Figure("unjudged", "Closed as too poor to judge", counts["unjudged"]),
+                Figure("pending", "Awaiting review", counts["pending"]),
+                Figure("false_alert_rate", "False-alert rate", false_alert_rate(faces, counts["false"])),
+                Figure("true_alert_rate", "True alerts among reviewed alerts", true_alert_rate(counts)),
+                Figure("disclosures", "Disclosed to police", disclosures.count()),
+                Figure("outcomes_missing", "Police outcomes not yet reported", missing),
+            ],
+            tables=[
+                Table(
+                    "cameras",
+                    "Cameras",
+                    ["Camera", "Location", "Facing", "Faces scanned"],
+                    [[c.name, c.location, c.direction, by_camera.get(c.name, 0)] for c in cameras],
+                ),
+                Table(
+                    "watchlist_reviews",
+                    "Watchlist reviews and go-lives",
+                    ["Reviewed at", "Reviewed by", "Images on the watchlist", "Used for go-live at"],
+                    [[r.reviewed_at, r.reviewed_by_name, r.image_count, r.used_for_go_live_at] for r in reviews],
+                ),
+                _faces_table(per_hour),
+                outcomes,
+            ],
+            charts=charts,
+        )
+    ]
+
+
+# --- the transparency report: no personal data, only counts per deployment -----------------------
+
+
+def transparency_figures(scope: ReportScope) -> list[Section]:
+    deployments = _deployments(scope)
+    if scope.period_start:
+        deployments = deployments.filter(ends_at__gt=scope.period_start)
+    if scope.period_end:
+        deployments = deployments.filter(starts_at__lt=scope.period_end)
+    deployments = list(deployments.filter(went_live_at__isnull=False).order_by("starts_at"))
+    alerts = _in_period(_alerts(scope), "first_seen_at", scope)
+    disclosures = _in_period(_disclosures(scope), "alert__first_seen_at", scope)
+    counters = _in_period(FaceScanCounter.objects.filter(camera__deployment__in=deployments), "hour", scope)
+    rows, totals = [], Counter()
+    for deployment in deployments:
+        faces = counters.filter(camera__deployment=deployment).aggregate(n=Sum("faces_scanned"))["n"] or 0
+        counts = alert_counts(alerts.filter(deployment=deployment))
+        arrests = disclosures.filter(alert__deployment=deployment, outcome=Outcome.ARRESTED).count()
+        rows.append(
+            [
+                deployment.reference,
+                deployment.site,
+                deployment.starts_at.date(),
+                deployment.ends_at.date(),
+                f"{deployment.match_threshold:.2f}",
+                faces,
+                counts["total"],
+                counts["confirmed"],
+                counts["false"],
+                arrests,
+            ]
+        )
+        totals.update(
+            faces=faces, alerts=counts["total"], confirmed=counts["confirmed"], false=counts["false"], arrests=arrests
+        )
+    charts = []
+    if rows:
+        charts.append(
+            Chart(
+                "transparency.alerts",
+                "Alerts and false alerts by deployment",
+                "bar",
+                [r[0] for r in rows],
+                {"Alerts": [r[6] for r in rows], "False alerts": [r[8] for r in rows]},
+                y_label="Alerts",
+            )
+        )
+    return [
+        Section(
+            code="transparency",
+            title="Live facial recognition in this period",
+            figures=[
+                Figure("deployments", "Deployments", len(rows)),
+                Figure("faces_scanned", "Faces scanned", totals["faces"]),
+                Figure("alerts", "Alerts", totals["alerts"]),
+                Figure("confirmed", "Confirmed alerts", totals["confirmed"]),
+                Figure("false_alerts", "False alerts", totals["false"]),
+                Figure("false_alert_rate", "False-alert rate", false_alert_rate(totals["faces"], totals["false"])),
+                Figure("arrests", "Arrests reported by police", totals["arrests"]),
+            ],
+            tables=[
+                Table(
+                    "deployments",
+                    "Deployments",
+                    [
+                        "Deployment",
+                        "Site",
+                        "From",
+                        "To",
+                        "Threshold",
+                        "Faces scanned",
+                        "Alerts",
+                        "Confirmed",
+                        "False alerts",
+                        "Arrests",
+                    ],
+                    rows,
+                )
+            ],
+            charts=charts,
+            notes=[
+                "Faces that raised no alert were deleted immediately; only hourly counts remain. No person on a "
+                "watchlist, reviewer or officer is named in this report."
+            ],
+        )
+    ]
+
+
+figure_provider_register(
+    FigureProvider(code="recognition.agreement", kind="agreement", compute=agreement_figures, order=50)
+)
+figure_provider_register(FigureProvider(code="recognition.deployment", kind="deployment", compute=deployment_figures))
+figure_provider_register(
+    FigureProvider(code="recognition.transparency", kind="transparency", compute=transparency_figures)
+)
+report_subject_register(
+    ReportSubject(
+        kind="deployment",
+        title="Deployment report",
+        lookup=lambda actor, pk: deployment_for(actor, pk),
+        label=lambda d: f"{d.reference} — {d.name}",
+    )
+)
+
+
+# --- the regulator pack: deployments, and evidence for the Surveillance Camera Code --------------
+
+def regulator_pack_figures(scope: ReportScope) -> list[Section]:
+    deployments = _deployments(scope).order_by("starts_at")
+    rows = []
+    for d in deployments:
+        counts = alert_counts(_alerts(scope).filter(deployment=d))
+        rows.append([d.reference, d.operator.name, d.site, d.starts_at, d.ends_at, d.get_status_display(),
+                     f"{d.match_threshold:.2f}", f"{d.authorising_officer_rank} {d.authorising_officer_name}",
+                     d.public_notice_given_on, _faces_scanned([d]), counts["total"], counts["false"]])
+    return [Section(code="deployments", title="Deployments",
+                    figures=[Figure("deployments", "Deployments", len(rows))],
+                    tables=[Table("deployments", "Deployments",
+                                  ["Reference", "Operator", "Site", "From", "To", "Status", "Threshold",
+                                   "Authorised by", "Public notice", "Faces scanned", "Alerts", "False alerts"],
+                                  rows)])]
+
+
+def _evidence(scope: ReportScope) -> dict[int, list[str]]:
+    from governance.reports.pack import share_of
+
+    deployments = list(_deployments(scope))
+    went_live = [d for d in deployments if d.went_live_at]
+    noticed = sum(1 for d in went_live if d.public_notice_given_on <= d.went_live_at.date())
+    # A threshold below the engine's calibrated default is a documented, authorised decision (NPL 2023:
+    # lower thresholds raise more false alerts, falling disproportionately on Black subjects).
+    default = default_match_threshold()
+    lowered = [d for d in deployments if d.match_threshold < default]
+    documented = sum(1 for d in lowered if d.threshold_justification and d.threshold_approved_by_name)
+    counts = alert_counts(_alerts(scope))
+    disclosures = _disclosures(scope)
+    arrests = disclosures.filter(outcome=Outcome.ARRESTED).count()
+    reviews = WatchlistReview.objects.filter(deployment__in=deployments, used_for_go_live_at__isnull=False).count()
+    return {
+        3: [f"Deployments with public notice given before going live: {share_of(noticed, len(went_live))}."],
+        4: [f"Deployments with a named Authorising Officer: "
+            f"{share_of(sum(1 for d in deployments if d.authorising_officer_name), len(deployments))}."],
+        7: [f"Disclosures to police, each logged with recipient and justification: {disclosures.count()}; "
+            f"outcomes not yet reported: {disclosures.filter(outcome='').count()}."],
+        8: [f"Deployments with a threshold below the engine default ({default:.2f}): {len(lowered)}, of which "
+            f"documented and approved: "
+            f"{documented}."],
+        11: [f"Alerts: {counts['total']}; true alerts among reviewed: {true_alert_rate(counts)}; "
+             f"arrests reported: {arrests}."],
+        12: [f"Watchlist reviews used for a go-live: {reviews} (deployments that went live: {len(went_live)})."],
+    }
+
+
+figure_provider_register(FigureProvider(code="recognition.regulator_pack", kind="regulator_pack",
+                                        compute=regulator_pack_figures, order=50))
+principle_evidence_register(EvidenceProvider(code="recognition", compute=_evidence))
