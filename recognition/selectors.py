@@ -10,6 +10,12 @@ made the change, cached galleries are also updated in place, so even a gallery o
 still holds stops returning a withdrawn id.
 
 Ids in a gallery are watchlist image ids (what an alert refers to).
+
+Backends: a gallery holds the templates of one backend (detector + embedder + weights) only, the
+one whose engine makes the probes searched against it; the live backend is the last audited
+switch-over (``ActiveBackend``, ``recognition.switchover``), else the one in settings. The live
+choice is cached briefly in the shared cache and set there by the switch itself, so every worker
+moves to the new backend on its next frame, with its galleries of the new backend's templates.
 """
 
 from __future__ import annotations
@@ -21,12 +27,39 @@ from collections.abc import Iterable
 import numpy as np
 from django.core.cache import cache
 
-from recognition.models import FaceTemplate
+from recognition.models import ActiveBackend, FaceTemplate
 
 GALLERY_VERSION_KEY = "recognition:gallery-version"
+ACTIVE_BACKEND_KEY = "recognition:active-backend"
+# How long a worker may act on a cached live choice if the switch's own cache write was lost (eviction, a per-process
+# cache): the switch sets the key after commit, so normally the change is seen on the next frame.
+ACTIVE_BACKEND_CACHE_SECONDS = 30
 
 _lock = threading.Lock()
-_galleries: dict[frozenset[int], tuple[str, object]] = {}
+_galleries: dict[tuple[str, frozenset[int]], tuple[str, object]] = {}
+
+
+def live_backend_choice() -> str | None:
+    """The live ``"detector+embedder"`` after a switch-over, or None before any (settings.RECOGNITION decides)."""
+    value = cache.get(ACTIVE_BACKEND_KEY)
+    if value is None:
+        value = ActiveBackend.objects.filter(pk=1).values_list("choice", flat=True).first() or ""
+        cache.set(ACTIVE_BACKEND_KEY, value, timeout=ACTIVE_BACKEND_CACHE_SECONDS)
+    return value or None
+
+
+def live_backend() -> str:
+    """``FaceEngine.backend`` of the live templates (computed without loading a model)."""
+    from recognition.engine.engine import backend_id, config_for
+
+    return backend_id(config_for(live_backend_choice()))
+
+
+def live_engine():
+    """The engine of the live backend: what enrolment, live matching and search must use (built once per process)."""
+    from recognition.engine import get_engine
+
+    return get_engine(live_backend_choice())
 
 
 def gallery_version() -> str:
@@ -41,47 +74,58 @@ def gallery_version_bump() -> None:
     cache.set(GALLERY_VERSION_KEY, uuid.uuid4().hex, timeout=None)
 
 
-def _build(agreement_ids: frozenset[int]):
+def _build(backend: str, agreement_ids: frozenset[int]):
     from recognition.engine import Gallery
     from recognition.enrolment import template_vector
 
     templates = list(
-        FaceTemplate.objects.filter(agreement_id__in=agreement_ids, image__status="enrolled")
+        FaceTemplate.objects.filter(backend=backend, agreement_id__in=agreement_ids, image__status="enrolled")
         .only("image_id", "ciphertext").order_by("image_id")
     )
-    gallery = Gallery(scope=",".join(str(i) for i in sorted(agreement_ids)), capacity=len(templates))
+    vectors = [template_vector(t) for t in templates]
+    dimension = len(vectors[0]) if vectors else _dimension_of(backend)
+    gallery = Gallery(scope=",".join(str(i) for i in sorted(agreement_ids)), capacity=len(templates),
+                      dimension=dimension, backend=backend)
     if templates:
-        gallery.add(ids=[t.image_id for t in templates], vectors=np.stack([template_vector(t) for t in templates]))
+        gallery.add(ids=[t.image_id for t in templates], vectors=np.stack(vectors))
     return gallery
 
 
-def gallery_for_agreements(agreement_ids: Iterable[int]):
-    """The gallery of enrolled templates under these agreements (a ``recognition.engine.Gallery``).
+def _dimension_of(backend: str) -> int:
+    return 128 if "+sface-" in backend else 512
 
-    Cheap when nothing changed (one cache read); rebuilt after any enrolment or withdrawal anywhere.
-    Callers (live matching) call it for every batch of probes rather than holding the object.
+
+def gallery_for_agreements(agreement_ids: Iterable[int], *, backend: str | None = None):
+    """The gallery of enrolled templates of one backend under these agreements (a ``recognition.engine.Gallery``).
+
+    ``backend``: the ``FaceEngine.backend`` of the engine that made the probes (None = the live backend). Cheap when
+    nothing changed (one cache read); rebuilt after any enrolment, withdrawal or switch-over anywhere. Callers (live
+    matching) call it for every batch of probes rather than holding the object.
     """
-    key = frozenset(int(i) for i in agreement_ids)
+    backend = backend or live_backend()
+    key = (backend, frozenset(int(i) for i in agreement_ids))
     version = gallery_version()  # read before the templates: a change after this forces a rebuild next time
     with _lock:
         cached = _galleries.get(key)
         if cached is not None and cached[0] == version:
             return cached[1]
-    gallery = _build(key)
+    gallery = _build(*key)
     with _lock:
         _galleries[key] = (version, gallery)
     return gallery
 
 
-def gallery_local_apply(*, add: dict[int, list[tuple[int, np.ndarray]]], remove: list[int]) -> None:
-    """Apply a committed change to this process's cached galleries in place."""
+def gallery_local_apply(*, add: dict[int, list[tuple[int, np.ndarray]]], remove: list[int], backend: str = "") -> None:
+    """Apply a committed change to this process's cached galleries in place (additions only to ``backend``'s)."""
     with _lock:
         galleries = list(_galleries.items())
-    for key, (_, gallery) in galleries:
+    for (gallery_backend, agreements), (_, gallery) in galleries:
         if remove:
             gallery.remove(ids=remove)
+        if gallery_backend != backend:
+            continue
         for agreement_id, items in add.items():
-            if agreement_id in key and items:
+            if agreement_id in agreements and items:
                 gallery.add(ids=[i for i, _ in items], vectors=np.stack([v for _, v in items]))
 
 

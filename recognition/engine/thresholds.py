@@ -36,7 +36,15 @@ from statistics import NormalDist
 import numpy as np
 
 TARGET_FMR = 1e-4
-DEFAULT_MATCH_THRESHOLD = 0.58
+DEFAULT_MATCH_THRESHOLD = 0.58  # FaceNet (CASIA-WebFace) with MTCNN crops; see above and IMPOSTOR_SET below
+
+# Per embedder (each with its default detector), derived by the same rule (``derive_threshold``) on the impostor set.
+DEFAULT_THRESHOLDS = {"facenet": DEFAULT_MATCH_THRESHOLD, "sface": 0.42}
+
+
+def default_threshold(embedder: str) -> float:
+    """The default match threshold of an embedder's templates (a deployment may differ only as a recorded decision)."""
+    return DEFAULT_THRESHOLDS[embedder]
 
 
 def derive_threshold(impostor_scores: np.ndarray, *, target_fmr: float = TARGET_FMR) -> dict[str, float]:
