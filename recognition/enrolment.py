@@ -31,9 +31,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import encryption
+from governance.agreements.models import AgreementStatus
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
-from governance.agreements.models import AgreementStatus
 from governance.watchlist.models import ImageStatus, RejectionReason, WatchlistImage
 from governance.watchlist.registry import ErasedItem, register_image_handler
 from governance.watchlist.services import (

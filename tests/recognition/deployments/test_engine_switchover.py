@@ -18,7 +18,11 @@ from recognition.deployments.models import Alert, Deployment
 from recognition.engine import get_engine
 from recognition.models import ActiveBackend, FaceTemplate
 from recognition.switchover import SwitchRefused, engine_reenrol_all, engine_switch
-from tests.recognition.deployments.conftest import compose_frame, go_live, upload_and_enrol
+from tests.recognition.deployments.conftest import (
+    compose_frame,
+    go_live,
+    upload_and_enrol,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.faces, pytest.mark.slow]
 
