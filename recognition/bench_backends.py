@@ -263,9 +263,11 @@ def section_backends(report, *, faces_dir: Path, seconds: float, impostor_cache:
                    f"{lfm:,}/{len(live):,} = {lfm / len(live):.2e} ({llo:.2e}-{lhi:.2e}) |")
         report.add(f"  - {label}: {source}.")
     report.add("")
-    report.add("- The highest impostor scores (0.9+) are the same photograph or the same person filed under two names in "
-               "LFW; the empirical tail at 1e-4 is set by hundreds of pairs, not by those few. The live column's interval "
-               "counts each unordered pair once (both orders of a pair are not independent).")
+    report.add("- The highest impostor scores are LFW labelling, not the models: the same person under two names "
+               "(Noer Moeis / Noer Muis, Doc Rivers / Glenn Rivers, Chyung Dai-chul / Dai Chul Chyung), twins (Tamara / "
+               "Tia Mowry) and near-identical photos of two names; the empirical tail at 1e-4 is set by hundreds of "
+               "pairs, not by those few. The live column's interval counts each unordered pair once (both orders of a "
+               "pair are not independent).")
     report.add("")
     report.add("### Recognition by face size (live probes from shrunk dev photos vs native templates)")
     report.add("")
