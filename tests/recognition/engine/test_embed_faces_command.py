@@ -13,7 +13,7 @@ from PIL import Image
 
 from recognition.engine.images import decode_image
 
-pytestmark = pytest.mark.faces
+pytestmark = [pytest.mark.faces, pytest.mark.django_db]
 
 
 def test_output_format_and_templates(faces_dir, default_engine, tmp_path):
