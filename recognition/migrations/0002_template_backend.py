@@ -4,6 +4,22 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def keep_existing_templates_live(apps, schema_editor):
+    """An installation upgraded with templates keeps matching with the engine that made them.
+
+    The settings' default backend is now YuNet + SFace; without this row, an upgraded installation would look for
+    SFace templates it does not have and match nothing. The operator moves with ``manage.py switch_engine``.
+    """
+    FaceTemplate = apps.get_model("recognition", "FaceTemplate")
+    ActiveBackend = apps.get_model("recognition", "ActiveBackend")
+    if FaceTemplate.objects.exists() and not ActiveBackend.objects.exists():
+        from django.utils import timezone
+
+        ActiveBackend.objects.create(pk=1, backend="mtcnn+facenet-casia-webface", choice="mtcnn+facenet",
+                                     switched_at=timezone.now(), switched_by="migration 0002 (templates made before "
+                                                                             "backends were recorded)")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -45,4 +61,5 @@ class Migration(migrations.Migration):
             model_name='facetemplate',
             constraint=models.UniqueConstraint(fields=('image', 'backend'), name='face_template_one_per_image_backend'),
         ),
+        migrations.RunPython(keep_existing_templates_live, migrations.RunPython.noop),
     ]

@@ -166,3 +166,27 @@ def test_templates_of_two_backends_never_share_a_gallery(active_agreement):
         gallery.add(ids=[1], vectors=np.ones((1, 512), dtype=np.float32))
     with pytest.raises(ValueError, match="128-d"):
         gallery.search(np.ones((1, 512), dtype=np.float32), k=1)
+
+
+def test_an_upgraded_installation_keeps_matching_with_the_engine_that_made_its_templates(cast, active_agreement):
+    """Migration 0002: templates made before backends were recorded are FaceNet's, so FaceNet stays live until a
+    switch_engine, although the settings' default is now YuNet + SFace."""
+    import importlib
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from governance import encryption
+    from recognition.models import LEGACY_BACKEND
+    from tests.recognition.deployments.conftest import enrolled_image_row
+
+    image = enrolled_image_row(active_agreement, cast.camden)
+    FaceTemplate.objects.create(image=image, agreement=active_agreement, key_id=encryption.key_fingerprint(),
+                                ciphertext=encryption.encrypt(np.ones(512, dtype=np.float32).tobytes()),
+                                face_box=[0, 0, 90, 90], detection_probability=0.99, engine="casia-webface/bf16/cpu",
+                                created_at=timezone.now())
+    assert selectors.live_backend() != LEGACY_BACKEND  # the settings' default before the migration step
+    cache.delete(selectors.ACTIVE_BACKEND_KEY)
+    importlib.import_module("recognition.migrations.0002_template_backend").keep_existing_templates_live(apps, None)
+    assert selectors.live_backend() == LEGACY_BACKEND
+    assert selectors.gallery_for_agreements([active_agreement.pk]).ids().tolist() == [image.pk]
