@@ -361,8 +361,14 @@ FACES_DIR = Path(env.str("OVERSIGHT_FACES_DIR", default=str(BASE_DIR.parent / "s
 RECOGNITION = {
     "WEIGHTS_PATH": Path(env.str("RECOGNITION_WEIGHTS_PATH", default=str(VAR_DIR / "models" / "facenet-casia-webface.pt"))),
     "DEVICE": env.str("RECOGNITION_DEVICE", default="auto"),
-    # Smallest face the detector looks for, in pixels (recognition/engine/config.py says why 36).
-    "MIN_FACE_SIZE": env.int("RECOGNITION_MIN_FACE_SIZE", default=36),
+    # The backend a fresh installation starts with: detector "yunet" or "mtcnn", embedder "sface" or "facenet"
+    # (docs/engine.md; the default chosen by measurement in BENCHMARKS.md). After the first
+    # `manage.py switch_engine`, the audited switch decides instead.
+    "DETECTOR": env.str("RECOGNITION_DETECTOR", default="yunet"),
+    "EMBEDDER": env.str("RECOGNITION_EMBEDDER", default="sface"),
+    # Smallest face the detector looks for, in pixels; unset = the detector's own default (36 for MTCNN, 20 for
+    # YuNet's tighter boxes; recognition/engine/config.py says why).
+    "MIN_FACE_SIZE": env.int("RECOGNITION_MIN_FACE_SIZE", default=0) or None,
     # Threads per process for CPU inference: cores ÷ worker processes (the Makefile's worker sets 1 for
     # its two processes on a 2-core machine); unset = all cores, right for one process.
     "CPU_THREADS": env.int("RECOGNITION_CPU_THREADS", default=0) or None,

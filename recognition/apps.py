@@ -19,6 +19,6 @@ def _load_engine_in_worker_process(**kwargs) -> None:
     """Load the face engine once per Celery worker process, after the fork (torch state is not
     fork-safe, and the web process must never pay for it at import time). A worker whose weights
     are missing or fail verification stops here, loudly, instead of matching with anything else."""
-    from recognition.engine import get_engine
+    from recognition.selectors import live_engine
 
-    get_engine()
+    live_engine()

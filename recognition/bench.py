@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 import os
 import platform
+import re
 import sys
 import time
 import warnings
@@ -77,7 +77,11 @@ class Report:
 
 def _dev_faces(engine, faces_dir: Path):
     """Production crops of the central face of each labelled dev image, plus the group-photo faces."""
-    from recognition.engine.evaluation import central_face_index, labelled_images, load_rgb
+    from recognition.engine.evaluation import (
+        central_face_index,
+        labelled_images,
+        load_rgb,
+    )
 
     items = labelled_images(faces_dir)
     images = [load_rgb(item.path) for item in items]
@@ -127,14 +131,20 @@ def _impostor_extra(lfw: np.ndarray, multi: np.ndarray, multi_groups: list[int])
 
 
 def section_verification(report: Report, engine, faces_dir: Path, *, title: str = "Verification on the dev faces (production path)") -> dict:
-    from recognition.engine.evaluation import all_pairs, best_threshold_accuracy, kfold_accuracy, rates_at, wilson_interval
+    from recognition.engine.evaluation import (
+        all_pairs,
+        best_threshold_accuracy,
+        kfold_accuracy,
+        rates_at,
+        wilson_interval,
+    )
     from recognition.engine.thresholds import TARGET_FMR, derive_threshold
 
     items, images, chosen, missing, multi_images, multi_faces = _dev_faces(engine, faces_dir)
     if missing:
         report.add(f"WARNING: no face detected in {missing} labelled image(s); they are counted as non-matches.")
     present = [i for i, faces in enumerate(chosen) if faces]
-    vectors = np.zeros((len(items), 512), dtype=np.float32)
+    vectors = np.zeros((len(items), engine.embedding_size), dtype=np.float32)
     vectors[present] = engine.embed_crops(engine.crops([images[i] for i in present], [chosen[i] for i in present]))
     pairs, same = all_pairs([item.identity for item in items])
     scores = _scores(vectors, pairs)
@@ -152,7 +162,7 @@ def section_verification(report: Report, engine, faces_dir: Path, *, title: str 
     # every LFW template. Two group faces against each other compare two faces under the enrolment minimum
     # (OVERSIGHT_ENROLMENT_MIN_FACE_PX), which never happens in the product; they are reported, not used.
     group_probes = engine.embed_crops(engine.crops(multi_images, multi_faces), live=True)
-    within_group = _impostor_extra(np.zeros((0, 512), dtype=np.float32), multi_vectors, groups)
+    within_group = _impostor_extra(np.zeros((0, engine.embedding_size), dtype=np.float32), multi_vectors, groups)
     impostor_all = np.concatenate([scores[~same], (group_probes @ vectors[present].T).ravel()])
     threshold = engine.match_threshold
     acc10, acc10_sd = kfold_accuracy(scores, same)
@@ -439,7 +449,7 @@ def section_face_size(report: Report, engine, data: dict) -> None:
 
     images, chosen = data["images"], data["chosen"]
     present = [i for i, faces in enumerate(chosen) if faces]
-    templates = np.zeros((len(images), 512), dtype=np.float32)
+    templates = np.zeros((len(images), engine.embedding_size), dtype=np.float32)
     templates[present] = engine.embed_crops(engine.crops([images[i] for i in present], [chosen[i] for i in present]))
     identities = np.array([item.identity for item in data["items"]])
     detector = Detector(device=engine.device, min_face_size=12, thresholds=engine.config.detection_thresholds)
@@ -520,7 +530,7 @@ def section_gallery(report: Report) -> None:
                 runs.append((time.perf_counter() - t0) * 1000)
             times.append(min(runs))
         ids, _ = gallery.search(probes[:5], k=5)
-        stored = gallery._vectors[: len(gallery)]  # noqa: SLF001 - the benchmark checks exactness against it
+        stored = gallery._vectors[: len(gallery)]
         unit = torch.from_numpy(probes[:5] / np.linalg.norm(probes[:5], axis=1, keepdims=True))
         brute = torch.cat([stored[i:i + 65536].float() @ unit.T for i in range(0, len(gallery), 65536)])
         best = torch.topk(brute, 5, dim=0).indices.T.numpy()
@@ -548,13 +558,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=12.0, help="Measuring time per throughput figure.")
     parser.add_argument("--skip-choice", action="store_true", help="Skip the preprocessing/precision grid.")
     parser.add_argument("--gpu-only", action="store_true", help="Only the GPU sections (needs CUDA).")
+    parser.add_argument("--backends-only", action="store_true",
+                        help="Only the 'Backends side by side' section (recorded as its own section, engine-backends).")
+    parser.add_argument("--impostor-cache", type=Path, default=None,
+                        help="Folder for the impostor-set embeddings (reused when present: embedding 4,069 images "
+                             "takes 15-40 min per backend on 2 shared cores).")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     _setup_django()
-    from recognition.engine.config import faces_dir, load_config
-    from recognition.engine.engine import FaceEngine
-
     import torch
+
+    from recognition.engine.config import faces_dir
+    from recognition.engine.engine import FaceEngine
 
     started, load_start = time.perf_counter(), os.getloadavg()[0]
     report = Report()
@@ -574,8 +589,19 @@ def main(argv: list[str] | None = None) -> int:
         report.add("- GPU figures: none; no GPU was available to this run.")
     report.add(f"- Faces: {faces_dir()}")
     report.add("")
-    if not args.gpu_only:
-        engine = FaceEngine(config=dataclasses.replace(load_config(), device="cpu"))
+    if args.backends_only:
+        from recognition.bench_backends import section_backends
+
+        section_backends(report, faces_dir=faces_dir(), seconds=args.seconds, impostor_cache=args.impostor_cache)
+        flush()
+    elif not args.gpu_only:
+        from recognition.bench_backends import section_backends
+        from recognition.engine.engine import config_for
+
+        section_backends(report, faces_dir=faces_dir(), seconds=args.seconds, impostor_cache=args.impostor_cache)
+        flush()
+        # The sections below measure the FaceNet path's own choices (margin, precision, MTCNN minimum face size).
+        engine = FaceEngine(config=dataclasses.replace(config_for("mtcnn+facenet"), device="cpu"))
         data = section_verification(report, engine, faces_dir())
         if not args.skip_choice:
             section_choice(report, engine, data)
@@ -585,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
         section_gallery(report)
         del engine
         flush()
-    if cuda:
+    if cuda and not args.backends_only:
         from recognition.bench_gpu import run_gpu_sections
 
         run_gpu_sections(report, faces_dir=faces_dir(), seconds=args.seconds, flush=flush)
@@ -597,7 +623,8 @@ def main(argv: list[str] | None = None) -> int:
         report.add(f"| {name} | {measured} | {'yes' if met else '**no**'} |")
     if not cuda:
         report.add("| GPU figures | no GPU on this machine (a GPU run records the engine-gpu section) | not measured here |")
-    report.add("| >= 99.0% on held-out LFW pairs | no held-out pairs on this machine (dev set only) | not measured |")
+    if not args.backends_only:
+        report.add("| >= 99.0% on held-out LFW pairs | no held-out pairs on this machine (dev set only) | not measured |")
     report.add("")
     report.add(f"Total benchmark time: {time.perf_counter() - started:.0f} s. Load average at start {load_start:.2f}, at end "
                f"{os.getloadavg()[0]:.2f} (on a {len(os.sched_getaffinity(0))}-core machine; a load above the core count "
@@ -609,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
 
         # A GPU-only run (e.g. on a lent GPU machine) records its own section beside the CPU run's.
         name, title = ("engine-gpu", "## Face engine on a GPU") if args.gpu_only else ("engine", "## Face engine")
+        if args.backends_only:
+            name, title = "engine-backends", "## Face engine backends"
         text = re.sub(r"^## ", "### ", "\n".join(report.lines), flags=re.MULTILINE)
         args.output = record_benchmark(name, text.replace("# Face engine benchmarks", title, 1))
     print(f"\nWritten to {args.output}")

@@ -31,6 +31,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import encryption
+from governance.audit.models import AuditAction
+from governance.audit.services import audit_record
 from governance.watchlist.models import ImageStatus, RejectionReason, WatchlistImage
 from governance.watchlist.registry import ErasedItem, register_image_handler
 from governance.watchlist.services import (
@@ -96,6 +98,16 @@ def _engine_label(engine) -> str:
     return f"{getattr(engine, 'weights_kind', '?')}/{getattr(engine, 'precision', '?')}/{getattr(engine, 'device', '?')}"
 
 
+def _template_fields(engine, face, embedding) -> dict:
+    """The stored form of one template: encrypted vector, the face it came from, and the backend that made it."""
+    vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
+    return {
+        "ciphertext": encryption.encrypt(vector.tobytes()), "key_id": encryption.key_fingerprint(),
+        "face_box": [round(float(v), 1) for v in face.box], "detection_probability": float(face.probability),
+        "engine": _engine_label(engine), "backend": engine.backend, "created_at": timezone.now(),
+    }
+
+
 def watchlist_image_enrol(*, image_id: int) -> str:
     """Enrol one image; returns the outcome ("enrolled", "rejected:<code>", or "skipped:<why>").
 
@@ -103,7 +115,8 @@ def watchlist_image_enrol(*, image_id: int) -> str:
     template and status (audit ``combination``) or the rejection (audit ``alteration``). Safe to run
     twice, concurrently or after a worker died mid-way.
     """
-    from recognition.engine import ImageRejected, decode_image, get_engine
+    from recognition.engine import ImageRejected, decode_image
+    from recognition.selectors import live_engine
 
     image = WatchlistImage.objects.select_related("agreement").filter(pk=image_id).first()
     if image is None:
@@ -124,7 +137,7 @@ def watchlist_image_enrol(*, image_id: int) -> str:
         except ImageRejected as rejected:
             choice = FaceChoice(None, RejectionReason.UNREADABLE, rejected.message)
         else:
-            engine = get_engine()
+            engine = live_engine()
             choice = choose_face(engine.detect([picture])[0], image.face_box)
             if choice.face is not None:
                 embedding = engine.embed_faces([picture], [[choice.face]])[0][0].embedding
@@ -136,29 +149,78 @@ def watchlist_image_enrol(*, image_id: int) -> str:
         if choice.face is None:
             watchlist_image_record_rejection(image=image, reason=choice.reason, message=choice.message)
             return f"rejected:{choice.reason}"
-        vector = np.asarray(embedding, dtype=np.float32).reshape(512)
-        template = FaceTemplate.objects.create(
-            image=image, agreement=image.agreement, ciphertext=encryption.encrypt(vector.tobytes()),
-            key_id=encryption.key_fingerprint(), face_box=[round(float(v), 1) for v in choice.face.box],
-            detection_probability=float(choice.face.probability), engine=_engine_label(engine), created_at=timezone.now(),
-        )
+        fields = _template_fields(engine, choice.face, embedding)
+        template = FaceTemplate.objects.create(image=image, agreement=image.agreement, **fields)
         watchlist_image_record_enrolment(
             image=image, template=template,
-            details={"face_side_px": round(_side(choice.face.box)), "face_box_given": image.face_box is not None},
+            details={"face_side_px": round(_side(choice.face.box)), "face_box_given": image.face_box is not None,
+                     "backend": engine.backend},
         )
-        transaction.on_commit(_after_gallery_change(add={image.agreement_id: [(image.pk, vector)]}))
+        vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        transaction.on_commit(_after_gallery_change(add={image.agreement_id: [(image.pk, vector)]},
+                                                    backend=engine.backend))
     return "enrolled"
 
 
+def template_reenrol(*, image_id: int, engine) -> str:
+    """Make the template of an enrolled image under ``engine``'s backend, beside its live one (model change).
+
+    The face is the one enrolled before: the detection overlapping the live template's face box best (IoU >= 0.3),
+    so a group photo never swaps the enrolled person for a bystander. Returns "reenrolled", "present" (already done:
+    idempotent), "skipped:<why>" or "no_face:<code>" (the new backend does not find that face; nothing is written).
+
+    Transaction: none during engine work; one ``atomic`` with the image row locked to write the template and its
+    audit event (``combination``: a new biometric template derived from the image). No gallery is told: templates
+    of a backend that is not live are in no gallery until the switch-over (``recognition.switchover``).
+    """
+    from recognition.engine import ImageRejected, decode_image
+
+    image = WatchlistImage.objects.filter(pk=image_id).first()
+    if image is None or image.status != ImageStatus.ENROLLED:
+        return "skipped:not_enrolled"
+    if FaceTemplate.objects.filter(image_id=image_id, backend=engine.backend).exists():
+        return "present"
+    live = FaceTemplate.objects.filter(image_id=image_id).exclude(backend=engine.backend).order_by("-pk").first()
+    data = watchlist_image_bytes_for_processing(image_id=image_id)
+    if data is None:
+        return "skipped:no_bytes"
+    try:
+        picture = decode_image(data, max_pixels=settings.OVERSIGHT_WATCHLIST_MAX_PIXELS)
+    except ImageRejected:
+        return f"no_face:{RejectionReason.UNREADABLE}"
+    finally:
+        del data
+    face_box = live.face_box if live is not None else image.face_box
+    choice = choose_face(engine.detect([picture])[0], face_box)
+    if choice.face is None:
+        return f"no_face:{choice.reason}"
+    embedding = engine.embed_faces([picture], [[choice.face]])[0][0].embedding
+    del picture
+    with transaction.atomic():
+        image = WatchlistImage.objects.select_for_update().select_related("agreement").get(pk=image_id)
+        if image.status != ImageStatus.ENROLLED:
+            return "skipped:not_enrolled"
+        if FaceTemplate.objects.filter(image_id=image_id, backend=engine.backend).exists():
+            return "present"
+        template = FaceTemplate.objects.create(image=image, agreement=image.agreement,
+                                               **_template_fields(engine, choice.face, embedding))
+        audit_record(
+            action=AuditAction.COMBINATION, event="face_template.reenrolled", actor=None, target=image,
+            details={"template": f"{template._meta.label_lower}:{template.pk}", "backend": engine.backend,
+                     "agreement": image.agreement.reference, "face_side_px": round(_side(choice.face.box))},
+        )
+    return "reenrolled"
+
+
 def template_vector(template: FaceTemplate) -> np.ndarray:
-    return np.frombuffer(encryption.decrypt(template.ciphertext), dtype=np.float32).reshape(512)
+    return np.frombuffer(encryption.decrypt(template.ciphertext), dtype=np.float32).reshape(-1)
 
 
-def _after_gallery_change(*, add: dict | None = None, remove: list[int] | None = None):
+def _after_gallery_change(*, add: dict | None = None, remove: list[int] | None = None, backend: str = ""):
     def notify() -> None:
         from recognition.selectors import gallery_local_apply, gallery_version_bump
 
-        gallery_local_apply(add=add or {}, remove=remove or [])
+        gallery_local_apply(add=add or {}, remove=remove or [], backend=backend)
         gallery_version_bump()
 
     return notify
@@ -183,17 +245,18 @@ class TemplateHandler:
         transaction.on_commit(enqueue, robust=True)
 
     def image_erasing(self, image: WatchlistImage, *, actor, reason: str) -> list[ErasedItem]:
-        template = FaceTemplate.objects.select_for_update().filter(image_id=image.pk).first()
-        if template is None:
+        # Every template of the image, whichever backend made it (the live one and any kept for switching back).
+        templates = list(FaceTemplate.objects.select_for_update().filter(image_id=image.pk).order_by("pk"))
+        if not templates:
             return []
-        digest = hashlib.sha256(bytes(template.ciphertext)).hexdigest()
-        template_id = template.pk
-        template.delete()
+        erased = [ErasedItem(subject_type="recognition.facetemplate", subject_id=str(t.pk),
+                             sha256=hashlib.sha256(bytes(t.ciphertext)).hexdigest(),
+                             label=f"Face template of watchlist image #{image.pk} ({t.backend})") for t in templates]
+        FaceTemplate.objects.filter(pk__in=[t.pk for t in templates]).delete()
         # Stop matching at once: this process's galleries drop the id and every other worker
         # rebuilds on its next search (version bump), right after commit.
         transaction.on_commit(_after_gallery_change(remove=[image.pk]))
-        return [ErasedItem(subject_type="recognition.facetemplate", subject_id=str(template_id), sha256=digest,
-                           label=f"Face template of watchlist image #{image.pk}")]
+        return erased
 
     def images_moved(self, *, image_ids: list[int]) -> None:
         """An approved amendment carried these images to its version: their templates follow, and every

@@ -46,5 +46,5 @@ def watchlist_image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "image": image,
         "history": image_history(image=image),
         "certificates": image_certificates(image=image),
-        "template": getattr(image, "face_template", None) if image.status == ImageStatus.ENROLLED else None,
+        "template": image.face_templates.order_by("-pk").first() if image.status == ImageStatus.ENROLLED else None,
     })

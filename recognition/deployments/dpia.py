@@ -20,39 +20,54 @@ from governance.dpia.registry import (
     deployment_source_register,
 )
 
-# The engine's own measured figures (BENCHMARKS.md, "Live matching": flip-averaged templates against
-# camera probes, both orders of every pair, CPU, the converted CASIA-WebFace weights). Only the
+# The engine's own measured figures per backend (BENCHMARKS.md; python -m recognition.bench). Only
 # thresholds actually measured are listed: a DPIA never cites an interpolated figure.
 DEV_SET = ("Oversight dev face set: 42 labelled LFW faces and 17 group-photo faces (26-97 px), live-matching form; "
            "BENCHMARKS.md (python -m recognition.bench). Too small to show a per-comparison FMR of 1e-4 directly, "
            "and without demographic labels: it is not evidence of equal performance across groups.")
-MEASURED_CASIA: dict[float, AccuracyEvidence] = {
-    0.58: AccuracyEvidence(threshold=0.58, fmr_errors=0, fmr_trials=1582, fmr_ci=(0.0, 0.00242),
-                           fnmr_errors=22, fnmr_trials=140, fnmr_ci=(0.106, 0.226), dataset=DEV_SET),
+IMPOSTOR_SET = ("False matches: shared/faces/impostors (4,069 LFW people, one image each: 8,276,346 impostor pairs); "
+                "false non-matches: the dev set's 70 genuine pairs (BENCHMARKS.md, 'Backends side by side'). No "
+                "demographic labels: not evidence of equal performance across groups.")
+
+
+def _zero_errors_upper(trials: int, alpha: float = 0.05) -> float:
+    """Exact (Clopper-Pearson) upper bound of a rate with no errors in ``trials``."""
+    return 1 - (alpha / 2) ** (1 / trials)
+
+
+MEASURED: dict[str, dict[float, AccuracyEvidence]] = {
+    "facenet-casia-webface": {
+        0.58: AccuracyEvidence(threshold=0.58, fmr_errors=0, fmr_trials=1582, fmr_ci=(0.0, 0.00242),
+                               fnmr_errors=22, fnmr_trials=140, fnmr_ci=(0.106, 0.226), dataset=DEV_SET),
+    },
+    "sface-2021dec-int8bq": {
+        0.42: AccuracyEvidence(threshold=0.42, fmr_errors=639, fmr_trials=8_276_346, fmr_ci=(7.1e-5, 8.3e-5),
+                               fnmr_errors=0, fnmr_trials=70, fnmr_ci=(0.0, round(_zero_errors_upper(70), 4)),
+                               dataset=IMPOSTOR_SET),
+    },
 }
 
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
 
-def _weights_path() -> Path:
-    from recognition.engine.config import load_config
+def _live_config():
+    from recognition.engine.engine import config_for
+    from recognition.selectors import live_backend_choice
 
-    return load_config().weights_path
-
-
-def _weights_kind() -> str:
-    from recognition.engine.config import load_config
-
-    return str(load_config().extra.get("WEIGHTS_KIND", "casia-webface"))
+    return config_for(live_backend_choice())
 
 
-def running_weights() -> tuple[str, str]:
-    """(SHA-256, label) of the weights file the engine loads; ("", ...) when it is not installed."""
-    path = _weights_path()
-    try:
-        stat = path.stat()
-    except OSError:
-        return "", f"{path.name} (not installed)"
+def _embedder_family() -> str:
+    """Which measured figures apply: the live embedder and, for FaceNet, which weights."""
+    config = _live_config()
+    if config.embedder == "sface":
+        return "sface-2021dec-int8bq"
+    kind = str(config.extra.get("WEIGHTS_KIND", "casia-webface"))
+    return "facenet-casia-webface" if kind == "casia-webface" else f"facenet-{kind}"
+
+
+def _file_sha256(path: Path) -> str:
+    stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _hash_cache:
         digest = hashlib.sha256()
@@ -60,17 +75,33 @@ def running_weights() -> tuple[str, str]:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
         _hash_cache[key] = digest.hexdigest()
-    return _hash_cache[key], f"{path.name} ({_weights_kind()})"
+    return _hash_cache[key]
+
+
+def running_weights() -> tuple[str, str]:
+    """(SHA-256, label) of the embedder weights the live engine loads; ("", ...) when not installed.
+
+    SFace: the bundled model file (its SHA-256 is pinned; the engine refuses any other). FaceNet:
+    the converted weights file."""
+    from recognition.engine import zoo
+
+    config = _live_config()
+    try:
+        path = zoo.bundled_path(zoo.SFACE_FILE) if config.embedder == "sface" else Path(config.weights_path)
+        return _file_sha256(path), f"{path.name} ({_embedder_family()})"
+    except (OSError, zoo.WeightsError) as missing:
+        return "", f"{config.embedder} weights not installed ({missing})"
 
 
 def evidence_at(threshold: float) -> AccuracyEvidence | None:
-    if _weights_kind() != "casia-webface":
-        return None  # other weights: re-run the benchmark before citing figures (README)
-    return MEASURED_CASIA.get(round(float(threshold), 2))
+    """The live engine's measured figures at ``threshold`` (None: not measured with these weights —
+    re-run the benchmark before citing figures, README)."""
+    return MEASURED.get(_embedder_family(), {}).get(round(float(threshold), 2))
 
 
 def evidence_curve() -> list[AccuracyEvidence]:
-    return [MEASURED_CASIA[t] for t in sorted(MEASURED_CASIA)] if _weights_kind() == "casia-webface" else []
+    figures = MEASURED.get(_embedder_family(), {})
+    return [figures[t] for t in sorted(figures)]
 
 
 def _facts(deployment) -> DeploymentFacts:

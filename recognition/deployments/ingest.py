@@ -69,12 +69,19 @@ def _check_frame(data: bytes) -> None:
     if width * height > settings.OVERSIGHT_FRAME_MAX_PIXELS:
         raise FrameRefused(f"The frame has {width * height:,} pixels; the limit is "
                            f"{settings.OVERSIGHT_FRAME_MAX_PIXELS:,}.", code="too_many_pixels")
-    smallest = settings.RECOGNITION["MIN_FACE_SIZE"]
+    smallest = _min_frame_side()
     if min(width, height) < smallest:
-        # Could not hold the smallest face the detector looks for (and the detector has no scale
-        # to search at: the hostile-input corpus's 1x1 frame crashed the worker).
-        raise FrameRefused(f"The frame is {width}x{height}; each side must be at least {smallest} pixels.",
-                           code="frame_too_small")
+        raise FrameRefused(f"The frame is {width}x{height} pixels; the detector needs at least {smallest} pixels on "
+                           "each side (its minimum face size).", code="frame_too_small")
+
+
+def _min_frame_side() -> int:
+    """The live detector's minimum face size: no face it looks for fits in a frame with a shorter side (no model
+    is loaded to know it)."""
+    from recognition.engine.engine import config_for
+    from recognition.selectors import live_backend_choice
+
+    return int(config_for(live_backend_choice()).min_face_size)
 
 
 def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
@@ -139,8 +146,8 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
     (still live, inside its window) and the agreements (only active ones supply the gallery). The
     in-flight slot is released whatever happens. Returns a short outcome word (no biometric data).
     """
-    from recognition.engine import ImageRejected, decode_image, get_engine
-    from recognition.selectors import gallery_for_agreements
+    from recognition.engine import ImageRejected, decode_image
+    from recognition.selectors import gallery_for_agreements, live_engine
 
     try:
         data = frames.frame_take(frame_key)
@@ -165,12 +172,13 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
             return "unreadable"
         finally:
             del data
-        engine = get_engine()
+        engine = live_engine()  # taken once: this frame's probes and gallery are of one backend, even mid-switch
         faces = engine.analyse([picture], live=True)[0]
         raised = 0
         if faces:
             review_id, agreement_ids = matched_watchlist(deployment)
-            gallery = gallery_for_agreements(agreement_ids, review_id=review_id) if agreement_ids and review_id else None
+            gallery = (gallery_for_agreements(agreement_ids, backend=engine.backend, review_id=review_id)
+                       if agreement_ids and review_id else None)
             if gallery is not None and len(gallery):
                 import numpy as np
 

@@ -75,10 +75,11 @@ def _name(actor: User | None) -> str:
 
 
 def default_match_threshold() -> float:
-    """The engine's default operating threshold (read from configuration: no model is loaded)."""
-    from recognition.engine.config import load_config
+    """The live backend's default operating threshold (read from configuration: no model is loaded)."""
+    from recognition.engine.engine import config_for
+    from recognition.selectors import live_backend_choice
 
-    return float(load_config().match_threshold)
+    return float(config_for(live_backend_choice()).match_threshold)
 
 
 def _next_reference() -> str:

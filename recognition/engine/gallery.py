@@ -30,16 +30,20 @@ _GROWTH = 1.25
 
 
 class Gallery:
-    """In-memory exact top-k cosine search over unit-norm 512-d templates with integer ids.
+    """In-memory exact top-k cosine search over unit-norm templates (512-d FaceNet, 128-d SFace) with integer ids.
 
     Thread-safe for concurrent ``search`` and mutation within a process. Ids are unique: adding an id that is present
     replaces its template (re-enrolment with a newer image).
     """
 
-    def __init__(self, *, scope: str = "", capacity: int = 0) -> None:
+    def __init__(self, *, scope: str = "", capacity: int = 0, dimension: int = EMBEDDING_SIZE, backend: str = "") -> None:
         self.scope = scope
+        # The backend whose templates this gallery holds: probes must come from the same one (a score between
+        # embeddings of two models means nothing), which the callers check with ``backend``.
+        self.backend = backend
+        self.dimension = int(dimension)
         self._lock = threading.RLock()
-        self._vectors = torch.empty((capacity, EMBEDDING_SIZE), dtype=torch.float16)
+        self._vectors = torch.empty((capacity, self.dimension), dtype=torch.float16)
         self._ids = np.empty(capacity, dtype=np.int64)
         self._size = 0
 
@@ -59,7 +63,10 @@ class Gallery:
     def add(self, *, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
         """Add templates (re-normalised to unit length); existing ids are replaced. Rejects non-finite or zero rows."""
         ids_arr = np.asarray(ids, dtype=np.int64).reshape(-1)
-        vecs = np.asarray(vectors, dtype=np.float32).reshape(-1, EMBEDDING_SIZE)
+        vecs = np.asarray(vectors, dtype=np.float32)
+        if vecs.shape[-1:] != (self.dimension,):  # a template of another model: refuse, never reshape it to fit
+            raise ValueError(f"Templates of this gallery are {self.dimension}-d, not {vecs.shape[-1:]}.")
+        vecs = vecs.reshape(-1, self.dimension)
         if len(ids_arr) != len(vecs):
             raise ValueError(f"{len(ids_arr)} ids but {len(vecs)} vectors.")
         if len(np.unique(ids_arr)) != len(ids_arr):
@@ -104,7 +111,10 @@ class Gallery:
 
         Where the gallery holds fewer than k templates, the missing slots have id -1 and score -inf.
         """
-        probes = np.asarray(probes, dtype=np.float32).reshape(-1, EMBEDDING_SIZE)
+        probes = np.asarray(probes, dtype=np.float32)
+        if probes.shape[-1:] != (self.dimension,):
+            raise ValueError(f"Probes for this gallery must be {self.dimension}-d, not {probes.shape[-1:]}.")
+        probes = probes.reshape(-1, self.dimension)
         probes = probes / np.maximum(np.linalg.norm(probes, axis=1, keepdims=True), 1e-12)
         out_ids = np.full((len(probes), k), -1, dtype=np.int64)
         out_scores = np.full((len(probes), k), -np.inf, dtype=np.float32)
@@ -135,7 +145,7 @@ class Gallery:
         if needed <= capacity:
             return
         new_capacity = max(needed, int(capacity * _GROWTH) + 1024)
-        vectors = torch.empty((new_capacity, EMBEDDING_SIZE), dtype=torch.float16)
+        vectors = torch.empty((new_capacity, self.dimension), dtype=torch.float16)
         vectors[: self._size] = self._vectors[: self._size]
         ids = np.empty(new_capacity, dtype=np.int64)
         ids[: self._size] = self._ids[: self._size]

@@ -77,6 +77,12 @@ class BatchedMTCNN:
         if frames.dim() != 4 or frames.shape[-1] != 3 or frames.dtype != torch.uint8:
             raise ValueError("frames must be a uint8 tensor of shape (N, H, W, 3).")
         count, height, width = (int(v) for v in frames.shape[:3])
+        if not self.scales(height, width):
+            # A frame whose shorter side is below the minimum face size has no pyramid level, so it cannot contain a
+            # face the detector looks for: an empty result, not ``torch.cat`` of nothing (which raised, a 500).
+            empty = np.zeros((0, 4), dtype=np.float32)
+            return [FrameDetections(boxes=empty, probabilities=np.zeros(0, dtype=np.float32),
+                                    landmarks=np.zeros((0, 5, 2), dtype=np.float32)) for _ in range(count)]
         table = _summed_area_table(frames.to(self.device, non_blocking=True))
         boxes, frame_index = self._propose(table, height, width)
         if len(boxes):

@@ -36,6 +36,7 @@ def _fresh_galleries():
 
     selectors.gallery_cache_clear()
     cache.delete(selectors.GALLERY_VERSION_KEY)
+    cache.delete(selectors.ACTIVE_BACKEND_KEY)
     yield
     selectors.gallery_cache_clear()
 
@@ -59,7 +60,8 @@ def test_upload_enrols_after_commit_with_an_encrypted_template(
     assert image.status == ImageStatus.ENROLLED and image.enrolled_at
     template = FaceTemplate.objects.get(image=image)
     vector = template_vector(template)
-    assert vector.shape == (512,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-3
+    assert vector.shape == (engine.embedding_size,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-3
+    assert template.backend == engine.backend
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT ciphertext FROM {FaceTemplate._meta.db_table} WHERE id = %s", [template.pk])
         raw = bytes(cursor.fetchone()[0])

@@ -32,12 +32,12 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", type=Path, help="Image files or folders (searched recursively).")
 
     def handle(self, *args, paths: list[Path], **options) -> None:
-        from recognition.engine.engine import get_engine
         from recognition.engine.images import ImageRejected, decode_image
         from recognition.engine.weights import WeightsError
+        from recognition.selectors import live_engine
 
         try:
-            engine = get_engine()
+            engine = live_engine()  # the live backend's templates (after a switch_engine, not the settings' pair)
         except WeightsError as exc:
             raise CommandError(str(exc)) from exc
         for path in iter_image_paths(paths):

@@ -156,3 +156,17 @@ def test_a_leaked_in_flight_slot_expires_while_the_camera_keeps_posting(cast, li
         assert frames.inflight_count(camera.pk) == 0
         assert frames.inflight_acquire(camera.pk, "next-frame") == 1
         frames.inflight_release(camera.pk, "next-frame")
+
+
+def test_a_frame_too_small_for_the_detector_is_a_coded_400(cast, live_deployment):
+    """No face of the detector's minimum size fits: refused before queueing (it used to reach the engine and 500)."""
+    from recognition.deployments.ingest import _min_frame_side
+
+    camera = live_deployment.camera
+    client = camera_client(cast, camera)
+    smallest = _min_frame_side()
+    response = post_frame(client, camera, small_jpeg((smallest - 1, 200)))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "frame_too_small"
+    assert str(smallest) in response.json()["error"]["message"]
+    assert frames.inflight_count(camera.pk) == 0
+    assert post_frame(client, camera, small_jpeg((smallest, smallest))).status_code == 202

@@ -18,9 +18,35 @@ def weights_path():
     return path
 
 
+# Every backend the product supports; tests of behaviour common to all of them run once per backend.
+BACKENDS = ("yunet+sface", "mtcnn+facenet")
+
+
 @pytest.fixture(scope="session")
-def engine(weights_path):
-    """The process's engine, exactly as enrolment, live matching and the embed_faces command get it."""
+def default_engine(weights_path):
+    """The process's engine for the configured backend, exactly as the embed_faces command gets it."""
     from recognition.engine.engine import get_engine
 
     return get_engine()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request, weights_path):
+    """Each backend's engine, as enrolment, live matching and search get it once that backend is live."""
+    from recognition.engine.engine import get_engine
+
+    return get_engine(request.param)
+
+
+@pytest.fixture(scope="session")
+def facenet_engine(weights_path):
+    from recognition.engine.engine import get_engine
+
+    return get_engine("mtcnn+facenet")
+
+
+@pytest.fixture(scope="session")
+def sface_engine():
+    from recognition.engine.engine import get_engine
+
+    return get_engine("yunet+sface")

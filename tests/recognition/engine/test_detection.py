@@ -19,6 +19,12 @@ def _iou(a, b) -> float:
     return inter / union if union else 0.0
 
 
+# The annotations are square boxes; YuNet's boxes are narrower and taller (brow to chin), so one of its correct
+# detections of a 45 px annotated face overlaps the square at IoU 0.49. 0.4 still needs the right face: a neighbour's
+# box overlaps an annotated one at IoU 0 in these photos.
+MIN_IOU = {"mtcnn": 0.5, "yunet": 0.4}
+
+
 def test_all_seventeen_annotated_faces_are_found(faces_dir, engine):
     with open(faces_dir / "multi_face_boxes.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -32,7 +38,7 @@ def test_all_seventeen_annotated_faces_are_found(faces_dir, engine):
     for name, found in zip(files, detections):
         for annotated in by_file[name]:
             best = max((_iou(annotated, face.box) for face in found), default=0.0)
-            assert best >= 0.5, f"{name}: annotated face {annotated} not found (best IoU {best:.2f})"
+            assert best >= MIN_IOU[engine.detector_name], f"{name}: annotated face {annotated} not found (best IoU {best:.2f})"
         for face in found:
             assert 0.0 <= face.probability <= 1.0 and len(face.landmarks) == 5
 

@@ -13,10 +13,11 @@ from PIL import Image
 
 from recognition.engine.images import decode_image
 
-pytestmark = pytest.mark.faces
+pytestmark = [pytest.mark.faces, pytest.mark.django_db]
 
 
-def test_output_format_and_templates(faces_dir, engine, tmp_path):
+def test_output_format_and_templates(faces_dir, default_engine, tmp_path):
+    engine = default_engine
     group = faces_dir / "dev" / "_multi" / "2008_002506.jpg"
     nested = tmp_path / "folder" / "nested"
     nested.mkdir(parents=True)
@@ -42,7 +43,7 @@ def test_output_format_and_templates(faces_dir, engine, tmp_path):
         assert set(face) == {"box", "probability", "embedding"}
         assert len(face["box"]) == 4 and 0.0 <= face["probability"] <= 1.0
         vector = np.asarray(face["embedding"], dtype=np.float32)
-        assert vector.shape == (512,)
+        assert vector.shape == (engine.embedding_size,)
         assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
         np.testing.assert_allclose(vector, reference.embedding, atol=1e-6)  # the product's template, same path
 

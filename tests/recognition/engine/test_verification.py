@@ -26,7 +26,10 @@ pytestmark = pytest.mark.faces
 
 MIN_TENFOLD_ACCURACY = 0.985
 MAX_FALSE_MATCHES = 0  # of 791 LFW impostor pairs at the product threshold
-MAX_FNMR = 0.30
+# FaceNet (CASIA-WebFace) loses 13-19% of the 70 genuine pairs at 0.58-0.59; SFace at its threshold far fewer
+# (BENCHMARKS.md); each bound leaves room for rounding, not for a broken alignment, crop or colour order.
+MAX_FNMR = {"facenet": 0.30, "sface": 0.10}
+EMBEDDING_SIZE = {"facenet": 512, "sface": 128}
 
 
 @pytest.fixture
@@ -57,7 +60,7 @@ def dev_live_probes(dev_faces, engine):
 
 def test_accuracy_and_error_rates_at_the_product_threshold(dev_templates, engine):
     identities, vectors = dev_templates
-    assert vectors.dtype == np.float32 and vectors.shape == (42, 512)
+    assert vectors.dtype == np.float32 and vectors.shape == (42, EMBEDDING_SIZE[engine.embedder_name])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     pairs, same = all_pairs(identities)
     scores = np.sum(vectors[pairs[:, 0]] * vectors[pairs[:, 1]], axis=1)
@@ -66,7 +69,7 @@ def test_accuracy_and_error_rates_at_the_product_threshold(dev_templates, engine
     assert (rates.genuine_pairs, rates.impostor_pairs) == (70, 791)
     assert accuracy >= MIN_TENFOLD_ACCURACY
     assert rates.false_matches <= MAX_FALSE_MATCHES
-    assert rates.fnmr <= MAX_FNMR
+    assert rates.fnmr <= MAX_FNMR[engine.embedder_name]
 
 
 def test_live_probes_against_templates_at_the_product_threshold(dev_templates, dev_live_probes, engine):
@@ -82,7 +85,7 @@ def test_live_probes_against_templates_at_the_product_threshold(dev_templates, d
     rates = rates_at(scores, same, threshold=engine.match_threshold)
     assert accuracy >= MIN_TENFOLD_ACCURACY
     assert rates.false_matches <= MAX_FALSE_MATCHES
-    assert rates.fnmr <= MAX_FNMR
+    assert rates.fnmr <= MAX_FNMR[engine.embedder_name]
 
 
 def test_templates_average_the_mirror_image(dev_faces, engine):
@@ -103,7 +106,7 @@ def test_a_withdrawn_template_no_longer_matches(dev_templates, engine):
     for index, identity in enumerate(identities):
         first.setdefault(identity, index)
     enrolled = sorted(first.values())
-    gallery = Gallery(scope="test-deployment")
+    gallery = Gallery(scope="test-deployment", dimension=vectors.shape[1])
     gallery.add(ids=enrolled, vectors=vectors[enrolled])
     target = first["Vladimir_Putin"]
     probe = vectors[target + 1]

@@ -36,12 +36,13 @@ def test_conversion_refuses_a_graph_with_another_hash():
 
 
 @pytest.mark.faces
-def test_converted_model_matches_opencv_on_the_original_graph(faces_dir, engine, weights_path):
+def test_converted_model_matches_opencv_on_the_original_graph(faces_dir, facenet_engine, weights_path):
     """>= 10 real dev crops from the production path; fp32 cosine >= 0.99999 against OpenCV DNN on graph_final.pb."""
     import cv2
 
     items = labelled_images(faces_dir)[::3]
     images = [load_rgb(item.path) for item in items]
+    engine = facenet_engine
     detections = engine.detect(images)
     faces = []
     for image, found in zip(images, detections):
@@ -62,8 +63,12 @@ def test_converted_model_matches_opencv_on_the_original_graph(faces_dir, engine,
         assert cosine >= 0.99999
 
 
+def _facenet_config():
+    return dataclasses.replace(load_config(), detector="mtcnn", embedder="facenet")
+
+
 def test_engine_refuses_to_start_without_weights(tmp_path):
-    config = dataclasses.replace(load_config(), weights_path=tmp_path / "absent.pt")
+    config = dataclasses.replace(_facenet_config(), weights_path=tmp_path / "absent.pt")
     with pytest.raises(WeightsError, match="convert_facenet_weights"):
         FaceEngine(config=config)
 
@@ -72,7 +77,7 @@ def test_engine_refuses_an_unloadable_weights_file(tmp_path):
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"this is not a torch checkpoint")
     with pytest.raises(WeightsError, match="could not be loaded"):
-        FaceEngine(config=dataclasses.replace(load_config(), weights_path=broken))
+        FaceEngine(config=dataclasses.replace(_facenet_config(), weights_path=broken))
 
 
 def test_engine_refuses_weights_that_fail_the_known_embedding(tmp_path):
@@ -84,7 +89,7 @@ def test_engine_refuses_weights_that_fail_the_known_embedding(tmp_path):
     save_state_dict_atomic(state_dict=InceptionResnetV1(pretrained=None, classify=False).state_dict(),
                            path=random_weights)
     with pytest.raises(WeightsError, match="known CASIA-WebFace embedding"):
-        FaceEngine(config=dataclasses.replace(load_config(), weights_path=random_weights))
+        FaceEngine(config=dataclasses.replace(_facenet_config(), weights_path=random_weights))
 
 
 def test_convert_command_writes_loadable_weights(tmp_path, weights_path):
