@@ -87,7 +87,10 @@ def running_weights() -> tuple[str, str]:
 
     config = _live_config()
     try:
-        path = zoo.bundled_path(zoo.SFACE_FILE) if config.embedder == "sface" else Path(config.weights_path)
+        if config.embedder == "sface":
+            path = config.sface_path or zoo.bundled_path(zoo.SFACE_FILE)
+        else:
+            path = Path(config.weights_path)
         return _file_sha256(path), f"{path.name} ({_embedder_family()})"
     except (OSError, zoo.WeightsError) as missing:
         return "", f"{config.embedder} weights not installed ({missing})"

@@ -91,7 +91,7 @@ def test_the_pdf_reads_as_a_signed_document(cast, planned_deployment, artifacts_
         assert heading in flat, heading
     assert "Misidentification" in flat and "Disproportionate false alerts on Black subjects" in flat
     assert "ICO-PC-77" in flat and planned_deployment.reference in flat
-    assert "0/1,582" in flat and "22/140" in flat  # the engine's measured figures at the threshold
+    assert "639/8,276,346" in flat and "0/70" in flat  # the live engine's (SFace) measured figures at 0.42
     assert "Approved for King's Cross Estate Operator by dpo.estate, Controller's senior responsible owner" in flat
     assert "Bias monitoring made monthly." in flat and "Superseded" in flat  # versions and their sign-offs
     assert f"Page 1 of {len(reader.pages)}" not in flat  # the cover carries no page number

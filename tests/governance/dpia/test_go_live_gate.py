@@ -37,7 +37,8 @@ def test_go_live_with_a_covering_dpia_and_its_evidence(cast, planned_deployment)
     dpia = approved_dpia(cast, deployments=[planned_deployment])
     row = dpia.deployments.get()
     assert row.threshold == planned_deployment.match_threshold
-    assert row.measured["fmr_trials"] == 1582 and row.measured["fnmr_errors"] == 22
+    # The live engine's (YuNet + SFace by default) measured figures at its 0.42 threshold.
+    assert row.measured["fmr_trials"] == 8_276_346 and row.measured["fnmr_errors"] == 0
     assert len(row.weights_sha256) == 64
     reviewed(cast, planned_deployment)
     assert services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment).status == "live"
@@ -58,7 +59,8 @@ def test_other_running_weights_flag_the_dpia_and_refuse_go_live(cast, planned_de
     dpia = approved_dpia(cast, deployments=[planned_deployment])
     other = tmp_path / "other-weights.pt"
     other.write_bytes(b"not the weights the DPIA's evidence was measured with")
-    settings.RECOGNITION = {**getattr(settings, "RECOGNITION", {}), "WEIGHTS_PATH": str(other)}
+    # The live embedder's weights file replaced (SFace by default; FaceNet's WEIGHTS_PATH likewise).
+    settings.RECOGNITION = {**getattr(settings, "RECOGNITION", {}), "SFACE_PATH": str(other), "WEIGHTS_PATH": str(other)}
     reviewed(cast, planned_deployment)
     with pytest.raises(StateConflict) as refused:
         services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
