@@ -44,7 +44,9 @@ def _required_in_production(name: str, development_default: str) -> str:
 
 SECRET_KEY = _required_in_production("DJANGO_SECRET_KEY", "development-only-not-secret-" + "x" * 40)
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -237,7 +239,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema describes every endpoint: in production only signed-in users (or API tokens) read it.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"] if PRODUCTION
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"]
+    if PRODUCTION
     else ["rest_framework.permissions.AllowAny"],
 }
 
@@ -359,7 +362,9 @@ OVERSIGHT_REVIEW_RECORD_RETENTION_DAYS = env.int("OVERSIGHT_REVIEW_RECORD_RETENT
 OVERSIGHT_OUTCOME_CHASE_DAYS = env.int("OVERSIGHT_OUTCOME_CHASE_DAYS", default=7)
 FACES_DIR = Path(env.str("OVERSIGHT_FACES_DIR", default=str(BASE_DIR.parent / "shared" / "faces")))
 RECOGNITION = {
-    "WEIGHTS_PATH": Path(env.str("RECOGNITION_WEIGHTS_PATH", default=str(VAR_DIR / "models" / "facenet-casia-webface.pt"))),
+    "WEIGHTS_PATH": Path(
+        env.str("RECOGNITION_WEIGHTS_PATH", default=str(VAR_DIR / "models" / "facenet-casia-webface.pt"))
+    ),
     "DEVICE": env.str("RECOGNITION_DEVICE", default="auto"),
     # The backend a fresh installation starts with: detector "yunet" or "mtcnn", embedder "sface" or "facenet"
     # (docs/engine.md; the default chosen by measurement in BENCHMARKS.md). After the first

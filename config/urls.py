@@ -6,12 +6,11 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from governance.ops import health, metrics
+from governance.reports.urls import public_urlpatterns as published_report_urls
 
 _docs_view = SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 if settings.PRODUCTION:  # the docs page (and the schema, SPECTACULAR_SETTINGS) only behind sign-in
     _docs_view = login_required(_docs_view)
-
-from governance.reports.urls import public_urlpatterns as published_report_urls
 
 urlpatterns = [
     path("health/live/", health.live, name="health-live"),

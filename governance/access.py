@@ -103,6 +103,7 @@ def role_allows(actor: Any, permission: str) -> bool:
 
 # --- agreements --------------------------------------------------------------------------------
 
+
 def agreements_visible_to(actor: Any) -> QuerySet[Agreement]:
     """Agreements the actor's organisation is party to (a force's units read its agreements, also
     units created later); regulators read the whole register. Object permissions only
@@ -111,8 +112,9 @@ def agreements_visible_to(actor: Any) -> QuerySet[Agreement]:
         return Agreement.objects.none()
     return get_objects_for_user(
         actor, "governance.view_agreement", klass=Agreement, accept_global_perms=False
-    ).select_related("supplying_organisation", "supplying_organisation__parent", "receiving_organisation",
-                     "approving_organisation")
+    ).select_related(
+        "supplying_organisation", "supplying_organisation__parent", "receiving_organisation", "approving_organisation"
+    )
 
 
 def agreement_party_ids(agreement: Agreement) -> set[int]:
@@ -156,10 +158,13 @@ def agreement_refusal(actor: Any, agreement: Agreement, to: str) -> PermissionRe
         if not organisation.is_force_level:
             return PermissionRefused(
                 "Agreements must be approved above local level: a unit cannot approve an agreement, its force must.",
-                code="local_level_approval")
+                code="local_level_approval",
+            )
         force = agreement.supplying_force
         if force is None or organisation.pk != force.pk:
-            return PermissionRefused("Only the supplying force approves its agreements.", code="not_the_supplying_force")
+            return PermissionRefused(
+                "Only the supplying force approves its agreements.", code="not_the_supplying_force"
+            )
     if to == "countersign" and organisation.pk != agreement.receiving_organisation_id:
         return PermissionRefused("Only the receiving operator countersigns.", code="not_the_operator")
     return None
@@ -193,6 +198,7 @@ def agreement_for(actor: Any, pk: Any, *, to: str = "view") -> Agreement:
 
 # --- watchlist images ------------------------------------------------------------------------------
 
+
 def images_visible_to(actor: Any):
     """A force sees its own images and its units'; a unit its own; the operator's staff and
     regulators the provenance metadata of images under agreements they are party to / oversee."""
@@ -201,16 +207,24 @@ def images_visible_to(actor: Any):
     if _organisation(actor) is None or not actor.has_perm("governance.view_watchlistimage"):
         return WatchlistImage.objects.none()
     return get_objects_for_user(
-        actor, "governance.view_watchlistimage", klass=WatchlistImage, accept_global_perms=False,
+        actor,
+        "governance.view_watchlistimage",
+        klass=WatchlistImage,
+        accept_global_perms=False,
     ).select_related("agreement", "supplying_organisation", "supplying_force")
 
 
 _IMAGE_ACTIONS = {
-    "bytes": ("governance.view_watchlistimage_bytes",
-              "Your organisation or role may see this image's provenance but not the image itself.",
-              "bytes_not_permitted"),
-    "withdraw": ("governance.withdraw_watchlistimage",
-                 "Only the supplying force or unit can withdraw this image.", "withdraw_not_permitted"),
+    "bytes": (
+        "governance.view_watchlistimage_bytes",
+        "Your organisation or role may see this image's provenance but not the image itself.",
+        "bytes_not_permitted",
+    ),
+    "withdraw": (
+        "governance.withdraw_watchlistimage",
+        "Only the supplying force or unit can withdraw this image.",
+        "withdraw_not_permitted",
+    ),
 }
 
 
@@ -242,6 +256,7 @@ def image_for(actor: Any, pk: Any, *, to: str = "view"):
 
 # --- audit log -------------------------------------------------------------------------------------
 
+
 def audit_events_visible_to(actor: Any):
     """Events about the actor's organisation (and its units): its objects and its members' actions.
     Regulators read every event. Raises ``PermissionRefused`` for a role without the audit log."""
@@ -252,11 +267,13 @@ def audit_events_visible_to(actor: Any):
     if is_regulator(actor):
         return AuditEvent.objects.all()
     concerned = AuditEventOrganisation.objects.filter(
-        event_id=OuterRef("pk"), organisation_id__in=answerable_ids(_organisation(actor)))
+        event_id=OuterRef("pk"), organisation_id__in=answerable_ids(_organisation(actor))
+    )
     return AuditEvent.objects.filter(Exists(concerned))
 
 
 # --- retention: legal holds, runs and deletion certificates ----------------------------------------
+
 
 def can_view_retention(actor: Any) -> bool:
     return role_allows(actor, "retention.view_retentionrun")
@@ -272,8 +289,9 @@ def holds_visible_to(actor: Any):
     from governance.retention.models import LegalHold
 
     _require_retention(actor)
-    return LegalHold.objects.filter(parties_filter(actor, supplier="supplier_organisation_id",
-                                                   operator="operator_organisation_id"))
+    return LegalHold.objects.filter(
+        parties_filter(actor, supplier="supplier_organisation_id", operator="operator_organisation_id")
+    )
 
 
 def can_release_hold(actor: Any, hold) -> bool:
@@ -293,8 +311,9 @@ def hold_for(actor: Any, pk: Any, *, to: str = "view"):
     except (LegalHold.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFound("No such legal hold.") from None
     if to == "release" and not can_release_hold(actor, hold):
-        raise PermissionRefused("Only the organisation that placed the hold (or its force) can release it.",
-                                code="not_the_hold_owner")
+        raise PermissionRefused(
+            "Only the organisation that placed the hold (or its force) can release it.", code="not_the_hold_owner"
+        )
     return hold
 
 
@@ -304,8 +323,9 @@ def certificates_visible_to(actor: Any):
     _require_retention(actor)
     if not actor.has_perm("governance.view_deletioncertificate"):
         raise PermissionRefused("Your role cannot read deletion certificates.")
-    return DeletionCertificate.objects.filter(parties_filter(actor, supplier="supplier_organisation_id",
-                                                             operator="operator_organisation_id"))
+    return DeletionCertificate.objects.filter(
+        parties_filter(actor, supplier="supplier_organisation_id", operator="operator_organisation_id")
+    )
 
 
 def certificate_for(actor: Any, pk: Any):
@@ -333,4 +353,3 @@ def run_for(actor: Any, run_id: Any):
         return runs_visible_to(actor).get(run_id=run_id)
     except (RetentionRun.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such retention run.") from None
-

@@ -57,4 +57,4 @@ def key_fingerprint() -> str:
     import hashlib
 
     first = settings.ENCRYPTION_KEYS[0]
-    return hashlib.sha256((first if isinstance(first, bytes) else first.encode())).hexdigest()[:12]
+    return hashlib.sha256(first if isinstance(first, bytes) else first.encode()).hexdigest()[:12]

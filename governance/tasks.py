@@ -34,5 +34,7 @@ def audit_seal_chain_head_task() -> int | None:
 def audit_verify_chain_task() -> bool:
     report = audit_chain_verify()
     if not report.ok:
-        logger.error("Audit chain verification FAILED at event #%s: %s", report.first_broken_sequence, report.problems[:5])
+        logger.error(
+            "Audit chain verification FAILED at event #%s: %s", report.first_broken_sequence, report.problems[:5]
+        )
     return report.ok

@@ -39,11 +39,13 @@ class StockFacenet:
 
         self._engine = facenet_engine
         self.match_threshold = facenet_engine.match_threshold
-        self.detector = StockDetector(device=torch.device("cpu"), min_face_size=20,
-                                      thresholds=facenet_engine.config.detection_thresholds)
+        self.detector = StockDetector(
+            device=torch.device("cpu"), min_face_size=20, thresholds=facenet_engine.config.detection_thresholds
+        )
         model = InceptionResnetV1(pretrained=None, classify=False)
-        weights = {k: v for k, v in load_state_dict(facenet_engine.config.weights_path).items()
-                   if not k.startswith("logits.")}
+        weights = {
+            k: v for k, v in load_state_dict(facenet_engine.config.weights_path).items() if not k.startswith("logits.")
+        }
         model.load_state_dict(weights)
         self.model = model.eval()
 
@@ -92,20 +94,31 @@ def _dev(engine, faces_dir: Path) -> dict:
     probes[present] = engine.embed_crops(crops, live=True)
     pairs, same = all_pairs([item.identity for item in items])
     scores = np.sum(templates[pairs[:, 0]] * templates[pairs[:, 1]], axis=1)
-    live = np.concatenate([np.sum(templates[pairs[:, 0]] * probes[pairs[:, 1]], axis=1),
-                           np.sum(probes[pairs[:, 0]] * templates[pairs[:, 1]], axis=1)])
+    live = np.concatenate(
+        [
+            np.sum(templates[pairs[:, 0]] * probes[pairs[:, 1]], axis=1),
+            np.sum(probes[pairs[:, 0]] * templates[pairs[:, 1]], axis=1),
+        ]
+    )
     live_same = np.concatenate([same, same])
     threshold = engine.match_threshold
     group = sorted((faces_dir / "dev" / "_multi").glob("*.jpg"))
     none = sorted((faces_dir / "dev" / "_none").glob("*.jpg"))
     return {
-        "missing": len(items) - len(present), "accuracy": kfold_accuracy(scores, same)[0],
-        "d": separation(scores, same), "rates": rates_at(scores, same, threshold=threshold),
-        "live_rates": rates_at(live, live_same, threshold=threshold), "highest_impostor": float(scores[~same].max()),
+        "missing": len(items) - len(present),
+        "accuracy": kfold_accuracy(scores, same)[0],
+        "d": separation(scores, same),
+        "rates": rates_at(scores, same, threshold=threshold),
+        "live_rates": rates_at(live, live_same, threshold=threshold),
+        "highest_impostor": float(scores[~same].max()),
         "lowest_genuine": float(scores[same].min()),
         "group_faces": sum(len(f) for f in engine.detect([load_rgb(p) for p in group])),
         "none_faces": sum(len(f) for f in engine.detect([load_rgb(p) for p in none])),
-        "items": items, "images": images, "chosen": chosen, "templates": templates, "present": present,
+        "items": items,
+        "images": images,
+        "chosen": chosen,
+        "templates": templates,
+        "present": present,
     }
 
 
@@ -146,13 +159,17 @@ def _size_rows(engine, dev: dict, reference: dict, widths=(20, 24, 28, 32, 40, 6
             box = reference["chosen"][i][0].box
             scale = width / (box[2] - box[0])
             image = dev["images"][i]
-            small = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                                 Image.Resampling.BILINEAR)
+            small = image.resize(
+                (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR
+            )
             frame = Image.new("RGB", (640, 480))
             frame.paste(small, (200, 150))
             centre = (200 + (box[0] + box[2]) / 2 * scale, 150 + (box[1] + box[3]) / 2 * scale)
-            found = [f for f in engine.size_detector.detect([frame])[0]
-                     if f.box[0] <= centre[0] <= f.box[2] and f.box[1] <= centre[1] <= f.box[3]]
+            found = [
+                f
+                for f in engine.size_detector.detect([frame])[0]
+                if f.box[0] <= centre[0] <= f.box[2] and f.box[1] <= centre[1] <= f.box[3]
+            ]
             if not found:
                 continue
             detected += 1
@@ -215,37 +232,49 @@ def section_backends(report, *, faces_dir: Path, seconds: float, impostor_cache:
     sface = engines[BACKENDS[0][0]]
     from recognition.engine import zoo
 
-    sface.size_detector = YuNetDetector(model=zoo.verified_bytes(zoo.bundled_path(zoo.YUNET_FILE),
-                                                                 sha256=zoo.YUNET_SHA256), min_face_size=8)
-    facenet.size_detector = Detector(device=facenet.device, min_face_size=12,
-                                     thresholds=facenet.config.detection_thresholds)
+    sface.size_detector = YuNetDetector(
+        model=zoo.verified_bytes(zoo.bundled_path(zoo.YUNET_FILE), sha256=zoo.YUNET_SHA256), min_face_size=8
+    )
+    facenet.size_detector = Detector(
+        device=facenet.device, min_face_size=12, thresholds=facenet.config.detection_thresholds
+    )
     default = f"{load_config().detector}+{load_config().embedder}"
     licences = {label: LICENCES[choice] for label, choice in BACKENDS} | {stock_label: LICENCES["stock"]}
 
     report.add("## Backends side by side (one run, same frames and faces)")
     report.add("")
-    report.add(f"- Default backend in settings: `{default}`. Each backend at its own threshold (derived by the same "
-               f"rule, `thresholds.derive_threshold`, target FMR {TARGET_FMR:g} per comparison).")
+    report.add(
+        f"- Default backend in settings: `{default}`. Each backend at its own threshold (derived by the same "
+        f"rule, `thresholds.derive_threshold`, target FMR {TARGET_FMR:g} per comparison)."
+    )
     report.add("")
     dev = {name: _dev(engine, faces_dir) for name, engine in engines.items()}
-    report.add("### Dev faces (42 labelled LFW images, 70 genuine / 791 impostor pairs; 17 annotated group faces; "
-               "3 no-face photos)")
+    report.add(
+        "### Dev faces (42 labelled LFW images, 70 genuine / 791 impostor pairs; 17 annotated group faces; "
+        "3 no-face photos)"
+    )
     report.add("")
-    report.add("| backend | threshold | 10-fold accuracy | d' | FNMR templates | FNMR live probe vs template | "
-               "FMR | highest impostor / lowest genuine | group faces found | faces in no-face photos | licence |")
+    report.add(
+        "| backend | threshold | 10-fold accuracy | d' | FNMR templates | FNMR live probe vs template | "
+        "FMR | highest impostor / lowest genuine | group faces found | faces in no-face photos | licence |"
+    )
     report.add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, engine in engines.items():
         d = dev[name]
         r, lr = d["rates"], d["live_rates"]
-        report.add(f"| {name} | {engine.match_threshold:.2f} | {d['accuracy']:.2%} | {d['d']:.2f} | "
-                   f"{r.false_non_matches}/{r.genuine_pairs} = {r.fnmr:.1%} | {lr.false_non_matches}/{lr.genuine_pairs} "
-                   f"= {lr.fnmr:.1%} | {r.false_matches}/{r.impostor_pairs} | {d['highest_impostor']:.3f} / "
-                   f"{d['lowest_genuine']:.3f} | {d['group_faces']} | {d['none_faces']} | {licences[name]} |")
+        report.add(
+            f"| {name} | {engine.match_threshold:.2f} | {d['accuracy']:.2%} | {d['d']:.2f} | "
+            f"{r.false_non_matches}/{r.genuine_pairs} = {r.fnmr:.1%} | {lr.false_non_matches}/{lr.genuine_pairs} "
+            f"= {lr.fnmr:.1%} | {r.false_matches}/{r.impostor_pairs} | {d['highest_impostor']:.3f} / "
+            f"{d['lowest_genuine']:.3f} | {d['group_faces']} | {d['none_faces']} | {licences[name]} |"
+        )
     report.add("")
     report.add("### Threshold on the impostor set (`shared/faces/impostors`: 4,069 people, one image each)")
     report.add("")
-    report.add("| backend | faces | pairs | impostor mean / sd / highest | normal-tail / empirical at the target | derived "
-               "| FMR at the threshold in code (95% Wilson) | same, live probe vs template |")
+    report.add(
+        "| backend | faces | pairs | impostor mean / sd / highest | normal-tail / empirical at the target | derived "
+        "| FMR at the threshold in code (95% Wilson) | same, live probe vs template |"
+    )
     report.add("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, _choice in BACKENDS:
         engine = engines[label]
@@ -257,21 +286,27 @@ def section_backends(report, *, faces_dir: Path, seconds: float, impostor_cache:
         fm, lfm = int(np.sum(tt >= t)), int(np.sum(live >= t))
         lo, hi = wilson_interval(fm, len(tt))
         llo, lhi = wilson_interval(lfm // 2, len(live) // 2)
-        report.add(f"| {label} | {n} ({missing} without a face) | {len(tt):,} | {tt.mean():.3f} / {tt.std(ddof=1):.3f} / "
-                   f"{tt.max():.3f} | {derived['parametric']:.3f} / {derived['empirical']:.3f} | "
-                   f"**{derived['threshold']:.2f}** | {t:.2f}: {fm:,} = {fm / len(tt):.2e} ({lo:.2e}-{hi:.2e}) | "
-                   f"{lfm:,}/{len(live):,} = {lfm / len(live):.2e} ({llo:.2e}-{lhi:.2e}) |")
+        report.add(
+            f"| {label} | {n} ({missing} without a face) | {len(tt):,} | {tt.mean():.3f} / {tt.std(ddof=1):.3f} / "
+            f"{tt.max():.3f} | {derived['parametric']:.3f} / {derived['empirical']:.3f} | "
+            f"**{derived['threshold']:.2f}** | {t:.2f}: {fm:,} = {fm / len(tt):.2e} ({lo:.2e}-{hi:.2e}) | "
+            f"{lfm:,}/{len(live):,} = {lfm / len(live):.2e} ({llo:.2e}-{lhi:.2e}) |"
+        )
         report.add(f"  - {label}: {source}.")
     report.add("")
-    report.add("- The highest impostor scores are LFW labelling, not the models: the same person under two names "
-               "(Noer Moeis / Noer Muis, Doc Rivers / Glenn Rivers, Chyung Dai-chul / Dai Chul Chyung), twins (Tamara / "
-               "Tia Mowry) and near-identical photos of two names; the empirical tail at 1e-4 is set by hundreds of "
-               "pairs, not by those few. The live column's interval counts each unordered pair once (both orders of a "
-               "pair are not independent).")
+    report.add(
+        "- The highest impostor scores are LFW labelling, not the models: the same person under two names "
+        "(Noer Moeis / Noer Muis, Doc Rivers / Glenn Rivers, Chyung Dai-chul / Dai Chul Chyung), twins (Tamara / "
+        "Tia Mowry) and near-identical photos of two names; the empirical tail at 1e-4 is set by hundreds of "
+        "pairs, not by those few. The live column's interval counts each unordered pair once (both orders of a "
+        "pair are not independent)."
+    )
     report.add("")
     report.add("### Recognition by face size (live probes from shrunk dev photos vs native templates)")
     report.add("")
-    report.add("| face width (px, MTCNN box) | " + " | ".join(f"{label}: detected, FNMR" for label, _ in BACKENDS) + " |")
+    report.add(
+        "| face width (px, MTCNN box) | " + " | ".join(f"{label}: detected, FNMR" for label, _ in BACKENDS) + " |"
+    )
     report.add("| --- | " + " | ".join("---" for _ in BACKENDS) + " |")
     sizes = {label: _size_rows(engines[label], dev[label], dev[BACKENDS[1][0]]) for label, _ in BACKENDS}
     for width in next(iter(sizes.values())):
@@ -281,22 +316,31 @@ def section_backends(report, *, faces_dir: Path, seconds: float, impostor_cache:
             cells.append(f"{detected}/{total}, {fnmr:.1%}")
         report.add(f"| {width} | " + " | ".join(cells) + " |")
     report.add("")
-    report.add("- Detectors here look for faces down to 8 px (YuNet) / 12 px (MTCNN) so that the embedder, not the "
-               "detector's minimum, is measured; each backend at its own threshold.")
+    report.add(
+        "- Detectors here look for faces down to 8 px (YuNet) / 12 px (MTCNN) so that the embedder, not the "
+        "detector's minimum, is measured; each backend at its own threshold."
+    )
     report.add("")
     multi = [load_rgb(p) for p in sorted((faces_dir / "dev" / "_multi").glob("*.jpg"))]
     frame_sizes = {(640, 480): multi, (1280, 720): multi}
     results = _throughput(engines, frame_sizes, seconds=seconds)
-    report.add(f"### CPU throughput end to end (decoded frame -> faces -> live embeddings), one frame per call, "
-               f"best of 4 interleaved rounds, {seconds:.0f} s per frame size")
+    report.add(
+        f"### CPU throughput end to end (decoded frame -> faces -> live embeddings), one frame per call, "
+        f"best of 4 interleaved rounds, {seconds:.0f} s per frame size"
+    )
     report.add("")
     report.add("| backend | frame | faces found per frame (annotated 7, 3, 7) | frames/s | embedding ms per face |")
     report.add("| --- | --- | --- | --- | --- |")
     for (name, size), entry in results.items():
-        report.add(f"| {name} | {size[0]}x{size[1]} | {entry['faces']} | **{entry['rate']:.1f}** | "
-                   f"{entry['ms_per_face']:.1f} |")
+        report.add(
+            f"| {name} | {size[0]}x{size[1]} | {entry['faces']} | **{entry['rate']:.1f}** | "
+            f"{entry['ms_per_face']:.1f} |"
+        )
         if name == next(label for label, choice in BACKENDS if choice == default):
             target = 25 if size == (640, 480) else 15
-            report.target(f"Default backend ({default}) >= {target} frames/s end to end at {size[0]}x{size[1]}",
-                          f"{entry['rate']:.1f} frames/s", entry["rate"] >= target)
+            report.target(
+                f"Default backend ({default}) >= {target} frames/s end to end at {size[0]}x{size[1]}",
+                f"{entry['rate']:.1f} frames/s",
+                entry["rate"] >= target,
+            )
     report.add("")

@@ -17,6 +17,7 @@ import numpy as np
 DEVICE = "cuda"
 BATCHES = (1, 32, 256, 1024)
 
+
 def _sync() -> None:
     import torch
 
@@ -43,8 +44,10 @@ def gpu_description() -> str:
     import torch
 
     props = torch.cuda.get_device_properties(0)
-    return (f"{props.name} ({props.multi_processor_count} SMs, {props.total_memory / 2**30:.0f} GiB), torch "
-            f"{torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}")
+    return (
+        f"{props.name} ({props.multi_processor_count} SMs, {props.total_memory / 2**30:.0f} GiB), torch "
+        f"{torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"
+    )
 
 
 def run_gpu_sections(report, *, faces_dir, seconds: float, flush) -> None:
@@ -74,10 +77,12 @@ def run_gpu_sections(report, *, faces_dir, seconds: float, flush) -> None:
 
 def _dev_crops(engine, data) -> np.ndarray:
     present = [i for i, faces in enumerate(data["chosen"]) if faces]
-    return np.concatenate([
-        engine.crops([data["images"][i] for i in present], [data["chosen"][i] for i in present]),
-        engine.crops(data["multi_images"], data["multi_faces"]),
-    ])
+    return np.concatenate(
+        [
+            engine.crops([data["images"][i] for i in present], [data["chosen"][i] for i in present]),
+            engine.crops(data["multi_images"], data["multi_faces"]),
+        ]
+    )
 
 
 def _section_precision(report, engine, data) -> None:
@@ -88,11 +93,19 @@ def _section_precision(report, engine, data) -> None:
     from recognition.engine.weights import load_state_dict
 
     crops = _dev_crops(engine, data)
-    reference = Embedder(state_dict=load_state_dict(engine.config.weights_path), device=torch.device("cpu"),
-                         precision="fp32", batch_size=32, flip_average=False, verify_known_embedding=False)
+    reference = Embedder(
+        state_dict=load_state_dict(engine.config.weights_path),
+        device=torch.device("cpu"),
+        precision="fp32",
+        batch_size=32,
+        flip_average=False,
+        verify_known_embedding=False,
+    )
     agreement = float(np.min(np.sum(reference.embed(crops) * engine.embed_crops(crops, live=True), axis=1)))
-    report.add(f"- Lowest cosine between the GPU's {engine.precision} embeddings and fp32 CPU embeddings of the same "
-               f"{len(crops)} production crops: {agreement:.5f}.")
+    report.add(
+        f"- Lowest cosine between the GPU's {engine.precision} embeddings and fp32 CPU embeddings of the same "
+        f"{len(crops)} production crops: {agreement:.5f}."
+    )
     report.add("")
 
 
@@ -138,7 +151,9 @@ def _section_embedding(report, engine, data, *, seconds: float) -> None:
 
     report.add("## GPU: embedding throughput (faces/s; crops already in GPU memory unless the row says otherwise)")
     report.add("")
-    report.add("| batch | product (fp16, channels-last, folded BN; compiled at its full batch size) | product incl. host copies (`embed_crops`) | stock fp32 | stock fp16 channels-last (issue's reference config) |")
+    report.add(
+        "| batch | product (fp16, channels-last, folded BN; compiled at its full batch size) | product incl. host copies (`embed_crops`) | stock fp32 | stock fp16 channels-last (issue's reference config) |"
+    )
     report.add("| --- | --- | --- | --- | --- |")
     best = 0.0
     for batch in BATCHES:
@@ -149,12 +164,14 @@ def _section_embedding(report, engine, data, *, seconds: float) -> None:
         best = max(best, ours)
         report.add(f"| {batch} | **{ours:,.0f}** | {whole:,.0f} | {base32:,.0f} | {base16:,.0f} |")
     report.add("")
-    report.add(f"- `embed_crops` batches at the engine's batch size ({engine.embedder.batch_size}); the product rows "
-               "run the production forward on one batch of the given size: a full batch goes through the compiled "
-               "graph (torch.compile, default mode), smaller batches run eagerly. Templates (flip averaging) cost "
-               "twice a live probe.")
+    report.add(
+        f"- `embed_crops` batches at the engine's batch size ({engine.embedder.batch_size}); the product rows "
+        "run the production forward on one batch of the given size: a full batch goes through the compiled "
+        "graph (torch.compile, default mode), smaller batches run eagerly. Templates (flip averaging) cost "
+        "twice a live probe."
+    )
     report.target("GPU embedding >= 60,000 faces/s", f"{best:,.0f} faces/s (best product batch)", best >= 60_000)
-    del stock32, stock16
+    stock32 = stock16 = None  # free GPU memory before the next section (the closures above are done)
     eager = embedder._compiled
     embedder._compiled = None  # the options below are measured against the eager model
     options = _embedding_options(product, model, lambda b: standardise(b, dtype), resident, seconds=seconds)
@@ -203,7 +220,9 @@ def _section_end_to_end(report, engine, data, *, seconds: float) -> None:
     frames = _frames(data["multi_images"], 1920, 1080)
     report.add("## GPU: detection + embedding end to end (1920x1080 frames from the group photos)")
     report.add("")
-    report.add("| detector | MIN_FACE_SIZE | frames per call | faces found per frame | frames/s | share of time in detection |")
+    report.add(
+        "| detector | MIN_FACE_SIZE | frames per call | faces found per frame | frames/s | share of time in detection |"
+    )
     report.add("| --- | --- | --- | --- | --- | --- |")
     best_single = 0.0
     for label, min_size, detector in compared_detectors(engine):
@@ -215,12 +234,19 @@ def _section_end_to_end(report, engine, data, *, seconds: float) -> None:
             if detector is engine.detector and batch == 1:
                 best_single = rate
             if detector is engine.detector and batch > 1:
-                report.target("GPU end to end >= 40 frames/s on 1920x1080 (production settings, batches of 16)",
-                              f"{rate:.1f} frames/s", rate >= 40)
+                report.target(
+                    "GPU end to end >= 40 frames/s on 1920x1080 (production settings, batches of 16)",
+                    f"{rate:.1f} frames/s",
+                    rate >= 40,
+                )
     report.add("")
-    report.add(f"- One frame per call (as the live task runs today) gives {best_single:.1f} frames/s on the production "
-               "settings: per-call work (frame conversion, a device round trip per detector stage) dominates, so a GPU "
-               "deployment reaches the batched figure only by handing a worker several frames at once.")
-    report.add("- Frames are decoded in advance (PIL images in memory); each call converts them to a tensor, detects, "
-               "crops on the CPU and embeds live probes on the GPU, as `FaceEngine` does for a live frame.")
+    report.add(
+        f"- One frame per call (as the live task runs today) gives {best_single:.1f} frames/s on the production "
+        "settings: per-call work (frame conversion, a device round trip per detector stage) dominates, so a GPU "
+        "deployment reaches the batched figure only by handing a worker several frames at once."
+    )
+    report.add(
+        "- Frames are decoded in advance (PIL images in memory); each call converts them to a tensor, detects, "
+        "crops on the CPU and embeds live probes on the GPU, as `FaceEngine` does for a live frame."
+    )
     report.add("")

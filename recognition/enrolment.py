@@ -83,28 +83,36 @@ def choose_face(faces, face_box=None) -> FaceChoice:
         competing = [f for f in ordered[1:] if _side(f.box) >= min_px and _side(f.box) >= ratio * largest]
         if competing and largest >= min_px:
             return FaceChoice(
-                None, RejectionReason.MULTIPLE_FACES,
+                None,
+                RejectionReason.MULTIPLE_FACES,
                 f"{len(competing) + 1} faces of usable size were found; upload again with a face box naming the person.",
             )
     if _side(face.box) < min_px:
         return FaceChoice(
-            None, RejectionReason.FACE_TOO_SMALL,
+            None,
+            RejectionReason.FACE_TOO_SMALL,
             f"The face is {_side(face.box):.0f} pixels across; at least {min_px} are needed for a reliable template.",
         )
     return FaceChoice(face)
 
 
 def _engine_label(engine) -> str:
-    return f"{getattr(engine, 'weights_kind', '?')}/{getattr(engine, 'precision', '?')}/{getattr(engine, 'device', '?')}"
+    return (
+        f"{getattr(engine, 'weights_kind', '?')}/{getattr(engine, 'precision', '?')}/{getattr(engine, 'device', '?')}"
+    )
 
 
 def _template_fields(engine, face, embedding) -> dict:
     """The stored form of one template: encrypted vector, the face it came from, and the backend that made it."""
     vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
     return {
-        "ciphertext": encryption.encrypt(vector.tobytes()), "key_id": encryption.key_fingerprint(),
-        "face_box": [round(float(v), 1) for v in face.box], "detection_probability": float(face.probability),
-        "engine": _engine_label(engine), "backend": engine.backend, "created_at": timezone.now(),
+        "ciphertext": encryption.encrypt(vector.tobytes()),
+        "key_id": encryption.key_fingerprint(),
+        "face_box": [round(float(v), 1) for v in face.box],
+        "detection_probability": float(face.probability),
+        "engine": _engine_label(engine),
+        "backend": engine.backend,
+        "created_at": timezone.now(),
     }
 
 
@@ -152,13 +160,18 @@ def watchlist_image_enrol(*, image_id: int) -> str:
         fields = _template_fields(engine, choice.face, embedding)
         template = FaceTemplate.objects.create(image=image, agreement=image.agreement, **fields)
         watchlist_image_record_enrolment(
-            image=image, template=template,
-            details={"face_side_px": round(_side(choice.face.box)), "face_box_given": image.face_box is not None,
-                     "backend": engine.backend},
+            image=image,
+            template=template,
+            details={
+                "face_side_px": round(_side(choice.face.box)),
+                "face_box_given": image.face_box is not None,
+                "backend": engine.backend,
+            },
         )
         vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
-        transaction.on_commit(_after_gallery_change(add={image.agreement_id: [(image.pk, vector)]},
-                                                    backend=engine.backend))
+        transaction.on_commit(
+            _after_gallery_change(add={image.agreement_id: [(image.pk, vector)]}, backend=engine.backend)
+        )
     return "enrolled"
 
 
@@ -202,12 +215,20 @@ def template_reenrol(*, image_id: int, engine) -> str:
             return "skipped:not_enrolled"
         if FaceTemplate.objects.filter(image_id=image_id, backend=engine.backend).exists():
             return "present"
-        template = FaceTemplate.objects.create(image=image, agreement=image.agreement,
-                                               **_template_fields(engine, choice.face, embedding))
+        template = FaceTemplate.objects.create(
+            image=image, agreement=image.agreement, **_template_fields(engine, choice.face, embedding)
+        )
         audit_record(
-            action=AuditAction.COMBINATION, event="face_template.reenrolled", actor=None, target=image,
-            details={"template": f"{template._meta.label_lower}:{template.pk}", "backend": engine.backend,
-                     "agreement": image.agreement.reference, "face_side_px": round(_side(choice.face.box))},
+            action=AuditAction.COMBINATION,
+            event="face_template.reenrolled",
+            actor=None,
+            target=image,
+            details={
+                "template": f"{template._meta.label_lower}:{template.pk}",
+                "backend": engine.backend,
+                "agreement": image.agreement.reference,
+                "face_side_px": round(_side(choice.face.box)),
+            },
         )
     return "reenrolled"
 
@@ -249,9 +270,15 @@ class TemplateHandler:
         templates = list(FaceTemplate.objects.select_for_update().filter(image_id=image.pk).order_by("pk"))
         if not templates:
             return []
-        erased = [ErasedItem(subject_type="recognition.facetemplate", subject_id=str(t.pk),
-                             sha256=hashlib.sha256(bytes(t.ciphertext)).hexdigest(),
-                             label=f"Face template of watchlist image #{image.pk} ({t.backend})") for t in templates]
+        erased = [
+            ErasedItem(
+                subject_type="recognition.facetemplate",
+                subject_id=str(t.pk),
+                sha256=hashlib.sha256(bytes(t.ciphertext)).hexdigest(),
+                label=f"Face template of watchlist image #{image.pk} ({t.backend})",
+            )
+            for t in templates
+        ]
         FaceTemplate.objects.filter(pk__in=[t.pk for t in templates]).delete()
         # Stop matching at once: this process's galleries drop the id and every other worker
         # rebuilds on its next search (version bump), right after commit.
@@ -266,7 +293,8 @@ class TemplateHandler:
         from django.db.models import OuterRef, Subquery
 
         FaceTemplate.objects.filter(image_id__in=image_ids).update(
-            agreement_id=Subquery(WatchlistImage.objects.filter(pk=OuterRef("image_id")).values("agreement_id")[:1]))
+            agreement_id=Subquery(WatchlistImage.objects.filter(pk=OuterRef("image_id")).values("agreement_id")[:1])
+        )
 
         def rebuild() -> None:
             from recognition.selectors import gallery_cache_clear, gallery_version_bump

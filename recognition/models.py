@@ -31,14 +31,16 @@ class FaceTemplate(models.Model):
     image = models.ForeignKey(WatchlistImage, on_delete=models.PROTECT, related_name="face_templates")
     # Denormalised so a gallery for a set of agreements is one indexed query.
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="face_templates")
-    ciphertext = models.BinaryField(help_text="Fernet token of the float32 unit-norm embedding (512-d FaceNet, "
-                                              "128-d SFace).")
+    ciphertext = models.BinaryField(
+        help_text="Fernet token of the float32 unit-norm embedding (512-d FaceNet, 128-d SFace)."
+    )
     key_id = models.CharField(max_length=16)
     face_box = models.JSONField(help_text="[x1, y1, x2, y2] of the enrolled face in the stored image.")
     detection_probability = models.FloatField()
     engine = models.CharField(max_length=120, help_text="Weights kind, precision and device that produced it.")
     backend = models.CharField(
-        max_length=160, default=LEGACY_BACKEND,
+        max_length=160,
+        default=LEGACY_BACKEND,
         help_text="Detector, embedder and weights that produced it (FaceEngine.backend); galleries never mix them.",
     )
     created_at = models.DateTimeField()
@@ -54,7 +56,6 @@ class FaceTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"Face template of image #{self.image_id}"
-
 
 
 class ActiveBackend(models.Model):

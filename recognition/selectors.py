@@ -42,7 +42,6 @@ _lock = threading.Lock()
 _galleries: dict[tuple[str, frozenset[int], int | None], tuple[str, object]] = {}
 
 
-
 def live_backend_choice() -> str | None:
     """The live ``"detector+embedder"`` after a switch-over, or None before any (settings.RECOGNITION decides)."""
     value = cache.get(ACTIVE_BACKEND_KEY)
@@ -84,16 +83,21 @@ def _build(backend: str, agreement_ids: frozenset[int], review_id: int | None):
     from recognition.enrolment import template_vector
 
     # The image's current agreement (an approved amendment carries images over to its version).
-    templates = FaceTemplate.objects.filter(backend=backend, image__agreement_id__in=agreement_ids,
-                                            image__status="enrolled")
+    templates = FaceTemplate.objects.filter(
+        backend=backend, image__agreement_id__in=agreement_ids, image__status="enrolled"
+    )
     if review_id is not None:
         reviewed = WatchlistReview.objects.filter(pk=review_id).values_list("image_ids", flat=True).first() or []
         templates = templates.filter(image_id__in=reviewed)
     templates = list(templates.only("image_id", "ciphertext").order_by("image_id"))
     vectors = [template_vector(t) for t in templates]
     dimension = len(vectors[0]) if vectors else _dimension_of(backend)
-    gallery = Gallery(scope=",".join(str(i) for i in sorted(agreement_ids)), capacity=len(templates),
-                      dimension=dimension, backend=backend)
+    gallery = Gallery(
+        scope=",".join(str(i) for i in sorted(agreement_ids)),
+        capacity=len(templates),
+        dimension=dimension,
+        backend=backend,
+    )
     if templates:
         gallery.add(ids=[t.image_id for t in templates], vectors=np.stack(vectors))
     return gallery

@@ -52,8 +52,12 @@ class ReenrolmentReport:
 def images_lacking(backend: str) -> list[int]:
     """Enrolled images with no template of ``backend`` (what a switch to it would leave out of every gallery)."""
     has = FaceTemplate.objects.filter(backend=backend).values("image_id")
-    return list(WatchlistImage.objects.filter(status=ImageStatus.ENROLLED).exclude(pk__in=has)
-                .order_by("pk").values_list("pk", flat=True))
+    return list(
+        WatchlistImage.objects.filter(status=ImageStatus.ENROLLED)
+        .exclude(pk__in=has)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def engine_reenrol_all(*, choice: str, progress=None) -> ReenrolmentReport:
@@ -124,18 +128,36 @@ def engine_switch(*, choice: str, actor_name: str) -> ActiveBackend:
         for deployment in running:
             deployment.match_threshold = new_default
             deployment.save(update_fields=["match_threshold"])
-            audit_record(action=AuditAction.ALTERATION, event="deployment.threshold_changed", actor=None,
-                         target=deployment, details={"from": old_default, "to": new_default,
-                                                     "reason": f"default of the new backend {target}"})
+            audit_record(
+                action=AuditAction.ALTERATION,
+                event="deployment.threshold_changed",
+                actor=None,
+                target=deployment,
+                details={"from": old_default, "to": new_default, "reason": f"default of the new backend {target}"},
+            )
             rebased.append(deployment.reference)
-        row, _ = ActiveBackend.objects.update_or_create(pk=1, defaults={
-            "backend": target, "choice": choice, "switched_at": timezone.now(), "switched_by": actor_name[:150],
-        })
+        row, _ = ActiveBackend.objects.update_or_create(
+            pk=1,
+            defaults={
+                "backend": target,
+                "choice": choice,
+                "switched_at": timezone.now(),
+                "switched_by": actor_name[:150],
+            },
+        )
         audit_record(
-            action=AuditAction.ALTERATION, event="recognition.backend_switched", actor=None,
-            target=ACTIVE_BACKEND_TARGET, justification=f"Requested by {actor_name}",
-            details={"from": current, "to": target, "templates": FaceTemplate.objects.filter(backend=target).count(),
-                     "default_threshold": {"from": old_default, "to": new_default}, "deployments_rebased": rebased},
+            action=AuditAction.ALTERATION,
+            event="recognition.backend_switched",
+            actor=None,
+            target=ACTIVE_BACKEND_TARGET,
+            justification=f"Requested by {actor_name}",
+            details={
+                "from": current,
+                "to": target,
+                "templates": FaceTemplate.objects.filter(backend=target).count(),
+                "default_threshold": {"from": old_default, "to": new_default},
+                "deployments_rebased": rebased,
+            },
         )
 
         def publish() -> None:

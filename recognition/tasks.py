@@ -48,9 +48,13 @@ def enrol_pending_images(limit: int = 200) -> int:
     from governance.watchlist.models import ImageStatus, WatchlistImage
 
     stale = timezone.now() - timedelta(minutes=2)
-    ids = list(WatchlistImage.objects.filter(status=ImageStatus.RECEIVED, received_at__lt=stale,
-                                             recorded_retrospectively=False, content__isnull=False)
-               .order_by("pk").values_list("pk", flat=True)[:limit])
+    ids = list(
+        WatchlistImage.objects.filter(
+            status=ImageStatus.RECEIVED, received_at__lt=stale, recorded_retrospectively=False, content__isnull=False
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     for image_id in ids:
         enrol_watchlist_image.delay(image_id)
     return len(ids)

@@ -64,8 +64,10 @@ def faces_dir() -> Path:
 
 @pytest.fixture
 def postgres():
-    require(settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql",
-            "needs PostgreSQL: set DATABASE_URL=postgres://...")
+    require(
+        settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql",
+        "needs PostgreSQL: set DATABASE_URL=postgres://...",
+    )
 
 
 @pytest.fixture
@@ -76,6 +78,7 @@ def broker_url() -> str:
 
 # --- the cast ---------------------------------------------------------------------------------------
 
+
 class Cast:
     """Organisations and users of the King's Cross story, created through the services."""
 
@@ -84,15 +87,33 @@ class Cast:
         from governance.organisations.roles import Role
         from governance.organisations.services import organisation_create, user_create
 
-        self.met = organisation_create(actor=None, name="Metropolitan Police Service", short_name="met", kind=OrganisationKind.POLICE_FORCE)
-        self.camden = organisation_create(actor=None, name="Met Camden BCU", short_name="met-camden", kind=OrganisationKind.POLICE_UNIT, parent=self.met)
-        self.btp = organisation_create(actor=None, name="British Transport Police", short_name="btp", kind=OrganisationKind.POLICE_FORCE)
-        self.estate = organisation_create(actor=None, name="King's Cross Estate Operator", short_name="kx-estate", kind=OrganisationKind.OPERATOR)
-        self.other_operator = organisation_create(actor=None, name="Other Mall Ltd", short_name="other-mall", kind=OrganisationKind.OPERATOR)
-        self.regulator_org = organisation_create(actor=None, name="Biometrics Commissioner", short_name="bscc", kind=OrganisationKind.REGULATOR)
+        self.met = organisation_create(
+            actor=None, name="Metropolitan Police Service", short_name="met", kind=OrganisationKind.POLICE_FORCE
+        )
+        self.camden = organisation_create(
+            actor=None,
+            name="Met Camden BCU",
+            short_name="met-camden",
+            kind=OrganisationKind.POLICE_UNIT,
+            parent=self.met,
+        )
+        self.btp = organisation_create(
+            actor=None, name="British Transport Police", short_name="btp", kind=OrganisationKind.POLICE_FORCE
+        )
+        self.estate = organisation_create(
+            actor=None, name="King's Cross Estate Operator", short_name="kx-estate", kind=OrganisationKind.OPERATOR
+        )
+        self.other_operator = organisation_create(
+            actor=None, name="Other Mall Ltd", short_name="other-mall", kind=OrganisationKind.OPERATOR
+        )
+        self.regulator_org = organisation_create(
+            actor=None, name="Biometrics Commissioner", short_name="bscc", kind=OrganisationKind.REGULATOR
+        )
 
         def user(name, org, *roles):
-            return user_create(actor=None, username=name, organisation=org, roles=list(roles), password="correct-horse-battery-9")
+            return user_create(
+                actor=None, username=name, organisation=org, roles=list(roles), password="correct-horse-battery-9"
+            )
 
         self.estate_dpo = user("dpo.estate", self.estate, Role.DPO)
         self.met_dpo = user("dpo.met", self.met, Role.DPO)
@@ -156,8 +177,12 @@ def submitted_agreement(cast):
 
     agreement = services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(cast))
     services.agreement_record_regulator_notification(
-        actor=cast.estate_dpo, agreement=agreement, notified_on=date.today() - timedelta(days=3),
-        reference="BSCC-1", notified_by="Dana Okafor", regulator=cast.regulator_org,
+        actor=cast.estate_dpo,
+        agreement=agreement,
+        notified_on=date.today() - timedelta(days=3),
+        reference="BSCC-1",
+        notified_by="Dana Okafor",
+        regulator=cast.regulator_org,
     )
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
@@ -183,6 +208,7 @@ def artifacts_dir() -> Path:
 
 # --- DPIAs (governance.dpia): agreement approval and go-live need an approved one covering them ----
 
+
 def dpia_sections(**overrides) -> dict:
     today = timezone.localdate()
     fields = {
@@ -205,8 +231,14 @@ def dpia_sections(**overrides) -> dict:
 
 
 def dpia_risk(**overrides) -> dict:
-    risk = {"title": "Misidentification", "description": "A passer-by is wrongly stopped.", "likelihood": 2,
-            "severity": 3, "measures": "Two-person review before any disclosure.", "residual_risk": "medium"}
+    risk = {
+        "title": "Misidentification",
+        "description": "A passer-by is wrongly stopped.",
+        "likelihood": 2,
+        "severity": 3,
+        "measures": "Two-person review before any disclosure.",
+        "residual_risk": "medium",
+    }
     risk.update(overrides)
     return risk
 
@@ -220,9 +252,13 @@ def approved_dpia(cast, *, agreements=(), deployments=(), actor=None, **override
     if agreements:
         dpias.dpia_set_agreements(actor=actor, dpia=dpia, agreement_ids=[a.pk for a in agreements])
     for deployment in deployments:
-        dpias.dpia_cover_deployment(actor=actor, dpia=dpia, deployment_id=deployment.pk,
-                                    demographic_evidence="NPL 2023: no significant demographic difference at 0.6.",
-                                    monitoring_plan="Monthly review of false alerts by apparent sex and ethnicity.")
+        dpias.dpia_cover_deployment(
+            actor=actor,
+            dpia=dpia,
+            deployment_id=deployment.pk,
+            demographic_evidence="NPL 2023: no significant demographic difference at 0.6.",
+            monitoring_plan="Monthly review of false alerts by apparent sex and ethnicity.",
+        )
     dpias.dpia_risk_add(actor=actor, dpia=dpia, fields=dpia_risk())
     dpias.dpia_submit(actor=actor, dpia=dpia)
     return dpias.dpia_approve(actor=actor, dpia=dpia, capacity="Controller's senior responsible owner")

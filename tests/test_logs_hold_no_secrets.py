@@ -39,16 +39,28 @@ def test_logs_hold_no_secret_and_no_biometric_data(client, cast, settings, caplo
     secrets_seen += [secret, code, *recovery]
 
     # The police API: an upload, a read with a justification, a refused query-string justification.
-    submitter = user_create(actor=None, username="api.camden.logs", organisation=cast.camden,
-                            roles=[Role.FORCE_SUBMITTER], password=cast.password)
+    submitter = user_create(
+        actor=None,
+        username="api.camden.logs",
+        organisation=cast.camden,
+        roles=[Role.FORCE_SUBMITTER],
+        password=cast.password,
+    )
     api = token_client(submitter)
     token = api._credentials["HTTP_AUTHORIZATION"].split()[1]
     image = synthetic_jpeg(seed=77)
     created = upload(api, active_agreement, image)
     assert created.status_code == 201, created.content
     justification = "Briefing on the subject for operation Heron"
-    assert api.get(f"/api/v1/watchlist-images/{created.json()['id']}/image/", HTTP_X_JUSTIFICATION=justification).status_code == 200
-    assert api.get(f"/api/v1/watchlist-images/1/image/?justification={justification.replace(' ', '+')}").status_code == 400
+    assert (
+        api.get(
+            f"/api/v1/watchlist-images/{created.json()['id']}/image/", HTTP_X_JUSTIFICATION=justification
+        ).status_code
+        == 200
+    )
+    assert (
+        api.get(f"/api/v1/watchlist-images/1/image/?justification={justification.replace(' ', '+')}").status_code == 400
+    )
     secrets_seen += [token, justification]
 
     # A camera posting a frame.

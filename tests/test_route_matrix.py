@@ -75,6 +75,7 @@ ROLE_AUDIT = DPOS | REGULATOR | {"estate.admin"}
 
 # --- expectations ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Route:
     """One route's expectation. ``gate``: who the route is for (others 403, whatever the record);
@@ -163,8 +164,14 @@ ROUTES: list[Route] = [
     # Breaches: the organisation that recorded one (and its force) reads it; the regulator all.
     R("breach-register", gate=ROLE_BREACHES),
     R("breach-detail", obj="breach", see=ROLE_BREACHES & (ESTATE | REGULATOR)),
-    R("breach-action", method="post", obj="breach", body="not_notified", see=ROLE_BREACHES & (ESTATE | REGULATOR),
-      act={"estate.dpo"}),
+    R(
+        "breach-action",
+        method="post",
+        obj="breach",
+        body="not_notified",
+        see=ROLE_BREACHES & (ESTATE | REGULATOR),
+        act={"estate.dpo"},
+    ),
     # Operations: probes are public. Metrics (counts, no personal data) need the bearer token where
     # OVERSIGHT_METRICS_TOKEN is set and are off in production without one; open in the test settings.
     R("health-live", public="ok"),
@@ -180,12 +187,33 @@ ROUTES: list[Route] = [
     R("agreement-detail", obj="other_draft", see=OTHER_DRAFT_READERS),
     R("agreement-edit", obj="other_draft", see=OTHER_DRAFT_READERS, act={"other.dpo", "btp.dpo"}),
     R("agreement-document", obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS),
-    R("agreement-action", method="post", obj="camden_agreement", body="terminate", see=CAMDEN_AGREEMENT_READERS,
-      act=AGREEMENT_DPOS, denied="refused"),
-    R("agreement-amend", method="post", obj="camden_agreement", body="amend", see=CAMDEN_AGREEMENT_READERS,
-      act=AGREEMENT_DPOS, denied="refused"),
-    R("agreement-renew", method="post", obj="camden_agreement", body="renew", see=CAMDEN_AGREEMENT_READERS,
-      act=AGREEMENT_DPOS, denied="refused"),
+    R(
+        "agreement-action",
+        method="post",
+        obj="camden_agreement",
+        body="terminate",
+        see=CAMDEN_AGREEMENT_READERS,
+        act=AGREEMENT_DPOS,
+        denied="refused",
+    ),
+    R(
+        "agreement-amend",
+        method="post",
+        obj="camden_agreement",
+        body="amend",
+        see=CAMDEN_AGREEMENT_READERS,
+        act=AGREEMENT_DPOS,
+        denied="refused",
+    ),
+    R(
+        "agreement-renew",
+        method="post",
+        obj="camden_agreement",
+        body="renew",
+        see=CAMDEN_AGREEMENT_READERS,
+        act=AGREEMENT_DPOS,
+        denied="refused",
+    ),
     R("api-agreement-list", api=True),
     R("api-agreement-detail", api=True, obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS),
     # Audit log
@@ -199,41 +227,97 @@ ROUTES: list[Route] = [
     R("api-watchlist-image-list", api=True),
     R("api-watchlist-image-bulk", api=True, method="post", body="bulk", act=SUBMITTERS),
     R("api-watchlist-image-detail", api=True, obj="camden_image", see=CAMDEN_IMAGE_READERS),
-    R("api-watchlist-image-bytes", api=True, obj="camden_image", see=CAMDEN_IMAGE_READERS,
-      act=ROLE_VIEW_IMAGE & MET_CHAIN),
+    R(
+        "api-watchlist-image-bytes",
+        api=True,
+        obj="camden_image",
+        see=CAMDEN_IMAGE_READERS,
+        act=ROLE_VIEW_IMAGE & MET_CHAIN,
+    ),
     # Retention
     R("retention-dashboard", gate=ROLE_RETENTION),
     R("legal-hold-create", method="post", body="hold", act=AGREEMENT_DPOS, denied="refused"),
-    R("legal-hold-release", method="post", obj="hold", body="release", gate=ROLE_RETENTION,
-      see=CAMDEN_RECORD_RETENTION, act={"estate.dpo"}),
+    R(
+        "legal-hold-release",
+        method="post",
+        obj="hold",
+        body="release",
+        gate=ROLE_RETENTION,
+        see=CAMDEN_RECORD_RETENTION,
+        act={"estate.dpo"},
+    ),
     R("deletion-certificate", obj="certificate", gate=ROLE_RETENTION, see=CAMDEN_RECORD_RETENTION),
     R("retention-run-certificates", obj="run", gate=ROLE_RETENTION),
     # Deployments, review, disclosures
     R("deployment-list"),
     R("deployment-create", gate={"estate.dpo", "other.dpo"}),
     R("deployment-detail", obj="deployment", see=DEPLOYMENT_READERS),
-    R("deployment-action", method="post", obj="deployment", body="add_camera", see=DEPLOYMENT_READERS,
-      act={"estate.dpo"}),
+    R(
+        "deployment-action",
+        method="post",
+        obj="deployment",
+        body="add_camera",
+        see=DEPLOYMENT_READERS,
+        act={"estate.dpo"},
+    ),
     R("review-queue", gate=REVIEWERS | POLICE_REVIEWERS),
     R("review-queue-json", gate=REVIEWERS | POLICE_REVIEWERS),
     R("alert-detail", obj="camden_alert", see=CAMDEN_ALERT_READERS),
     R("alert-detail", obj="btp_alert", see=BTP_ALERT_READERS),
-    R("alert-review", method="post", obj="btp_alert", body="reject", see=BTP_ALERT_READERS,
-      act={"estate.reviewer", "btp.reviewer"}),
-    R("alert-disclose", method="post", obj="camden_alert", body="disclose", see=CAMDEN_ALERT_READERS,
-      act={"estate.dpo"}),
+    R(
+        "alert-review",
+        method="post",
+        obj="btp_alert",
+        body="reject",
+        see=BTP_ALERT_READERS,
+        act={"estate.reviewer", "btp.reviewer"},
+    ),
+    R(
+        "alert-disclose",
+        method="post",
+        obj="camden_alert",
+        body="disclose",
+        see=CAMDEN_ALERT_READERS,
+        act={"estate.dpo"},
+    ),
     R("disclosure-list"),
-    R("disclosure-outcome", method="post", obj="camden_disclosure", body="outcome", see=CAMDEN_DISCLOSURE_READERS,
-      act=ROLE_VIEW_DISCLOSURE & MET_CHAIN),
+    R(
+        "disclosure-outcome",
+        method="post",
+        obj="camden_disclosure",
+        body="outcome",
+        see=CAMDEN_DISCLOSURE_READERS,
+        act=ROLE_VIEW_DISCLOSURE & MET_CHAIN,
+    ),
     R("api-disclosure-list", api=True, gate=ROLE_VIEW_DISCLOSURE),
     # The police API: disclosures received by the caller's supply chain (police only).
-    R("api-disclosure-detail", api=True, obj="camden_disclosure", gate=ROLE_VIEW_DISCLOSURE,
-      see=ROLE_VIEW_DISCLOSURE & MET_CHAIN),
-    R("api-disclosure-outcome", api=True, method="post", obj="camden_disclosure", body="api_outcome",
-      gate=ROLE_VIEW_DISCLOSURE, see=ROLE_VIEW_DISCLOSURE & MET_CHAIN),
+    R(
+        "api-disclosure-detail",
+        api=True,
+        obj="camden_disclosure",
+        gate=ROLE_VIEW_DISCLOSURE,
+        see=ROLE_VIEW_DISCLOSURE & MET_CHAIN,
+    ),
+    R(
+        "api-disclosure-outcome",
+        api=True,
+        method="post",
+        obj="camden_disclosure",
+        body="api_outcome",
+        gate=ROLE_VIEW_DISCLOSURE,
+        see=ROLE_VIEW_DISCLOSURE & MET_CHAIN,
+    ),
     # Camera gateways: only a camera's own key posts its frames (no frame attached: 400).
-    R("api-camera-frames", api=True, method="post", obj="camera", body="empty",
-      camera=True, actors=USERS | TOKENS | CAMERAS, see={"camera.gs1"}),
+    R(
+        "api-camera-frames",
+        api=True,
+        method="post",
+        obj="camera",
+        body="empty",
+        camera=True,
+        actors=USERS | TOKENS | CAMERAS,
+        see={"camera.gs1"},
+    ),
 ]
 
 # Known faults: (route, record, actor) → why. Each stays an expected failure (strict) until fixed.
@@ -241,6 +325,7 @@ KNOWN_FAULTS: dict[tuple[str, str | None, str], str] = {}
 
 
 # --- the resolver ----------------------------------------------------------------------------------
+
 
 def resolver_routes() -> set[str]:
     """Every named route; the admin site's routes are one entry, ``admin``. An unnamed route
@@ -274,14 +359,22 @@ def test_every_route_has_an_expectation():
 
 # --- the world -------------------------------------------------------------------------------------
 
+
 def _active_agreement(cast, supplier, approver, reference):
     from governance.agreements import services
 
-    agreement = services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(
-        cast, title=f"{supplier.short_name} sharing", supplying_organisation=supplier))
+    agreement = services.agreement_draft(
+        actor=cast.estate_dpo,
+        fields=agreement_terms(cast, title=f"{supplier.short_name} sharing", supplying_organisation=supplier),
+    )
     services.agreement_record_regulator_notification(
-        actor=cast.estate_dpo, agreement=agreement, notified_on=date.today() - timedelta(days=3),
-        reference=reference, notified_by="Dana Okafor", regulator=cast.regulator_org)
+        actor=cast.estate_dpo,
+        agreement=agreement,
+        notified_on=date.today() - timedelta(days=3),
+        reference=reference,
+        notified_by="Dana Okafor",
+        regulator=cast.regulator_org,
+    )
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
@@ -322,17 +415,26 @@ class World:
         self.camden_dpia = DPIA.objects.get(agreements=self.camden_agreement)
         from governance.breaches.services import breach_record
 
-        self.breach = breach_record(actor=cast.estate_dpo, fields={
-            "title": "Export emailed to the wrong address", "what_happened": "An alert export went outside.",
-            "discovered_at": timezone.now() - timedelta(hours=5), "data_affected": "Crops of 2 alerts.",
-            "people_affected": 2, "people_affected_description": "People who raised alerts.", "risk": "unlikely",
-            "risk_assessment": "Recipient known and deleted it."})
+        self.breach = breach_record(
+            actor=cast.estate_dpo,
+            fields={
+                "title": "Export emailed to the wrong address",
+                "what_happened": "An alert export went outside.",
+                "discovered_at": timezone.now() - timedelta(hours=5),
+                "data_affected": "Crops of 2 alerts.",
+                "people_affected": 2,
+                "people_affected_description": "People who raised alerts.",
+                "risk": "unlikely",
+                "risk_assessment": "Recipient known and deleted it.",
+            },
+        )
         self.btp_agreement = _active_agreement(cast, cast.btp, cast.btp_dpo, "BSCC-2")
         two = TwoForces(cast, people, self.camden_agreement, self.btp_agreement)
         self.deployment, self.camden_alert, self.btp_alert = two.deployment, two.camden_alert, two.btp_alert
         self.camera = self.deployment.cameras.get()
-        second_camera = services.camera_add(actor=cast.estate_dpo, deployment=self.deployment, name="GS-2",
-                                            location="South steps", direction="North")
+        second_camera = services.camera_add(
+            actor=cast.estate_dpo, deployment=self.deployment, name="GS-2", location="South steps", direction="North"
+        )
         self.camera_keys = {
             "camera.gs1": services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=self.camera),
             "camera.gs2": services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=second_camera),
@@ -341,40 +443,66 @@ class World:
         services.alert_review(actor=people.reviewer_a, alert=self.camden_alert, decision="confirm")
         services.alert_review(actor=people.police_reviewer, alert=self.camden_alert, decision="confirm")
         self.camden_disclosure = services.alert_disclose(
-            actor=cast.estate_dpo, alert=self.camden_alert, recipient_organisation=cast.camden,
-            recipient="Camden LFR desk", channel=DisclosureChannel.CJSM_EMAIL,
-            justification="Confirmed match of a person wanted on warrant.")
+            actor=cast.estate_dpo,
+            alert=self.camden_alert,
+            recipient_organisation=cast.camden,
+            recipient="Camden LFR desk",
+            channel=DisclosureChannel.CJSM_EMAIL,
+            justification="Confirmed match of a person wanted on warrant.",
+        )
+
         # Watchlist images with bytes (uploaded by Camden's submitter): one kept, one withdrawn.
         def upload(seed, subject):
             return watchlist_image_upload(
-                actor=people.camden_submitter, agreement_id=self.camden_agreement.pk, image_bytes=synthetic_jpeg(seed),
-                provenance=Provenance(subject_reference=subject, custody_category="wanted",
-                                      custody_reference="CUST/9/1",
-                                      image_taken_on=timezone.localdate() - timedelta(days=20)))
+                actor=people.camden_submitter,
+                agreement_id=self.camden_agreement.pk,
+                image_bytes=synthetic_jpeg(seed),
+                provenance=Provenance(
+                    subject_reference=subject,
+                    custody_category="wanted",
+                    custody_reference="CUST/9/1",
+                    image_taken_on=timezone.localdate() - timedelta(days=20),
+                ),
+            )
 
         self.camden_image = upload(1, "MET-U-0001")
-        withdrawn = watchlist_image_withdraw(actor=people.camden_submitter, image=upload(2, "MET-U-0002"),
-                                             reason="Arrested; no longer wanted.")
+        withdrawn = watchlist_image_withdraw(
+            actor=people.camden_submitter, image=upload(2, "MET-U-0002"), reason="Arrested; no longer wanted."
+        )
         self.certificate = DeletionCertificate.objects.filter(details__watchlist_image=withdrawn.pk).first()
-        self.hold = legal_hold_place(actor=cast.estate_dpo, target=f"agreement:{self.camden_agreement.pk}",
-                                     reason="Civil claim pending")
+        self.hold = legal_hold_place(
+            actor=cast.estate_dpo, target=f"agreement:{self.camden_agreement.pk}", reason="Civil claim pending"
+        )
         self.run = retention_sweep(triggered_by="matrix")
         from governance.reports.services import transparency_report_publish
 
         now = timezone.now()
-        self.published = transparency_report_publish(actor=cast.estate_dpo, operator=cast.estate,
-                                                     start=now - timedelta(days=90), end=now)
-        self.other_draft = agreement_draft(actor=cast.other_dpo, fields=agreement_terms(
-            cast, title="Other Mall draft", supplying_organisation=cast.btp, receiving_organisation=cast.other_operator))
+        self.published = transparency_report_publish(
+            actor=cast.estate_dpo, operator=cast.estate, start=now - timedelta(days=90), end=now
+        )
+        self.other_draft = agreement_draft(
+            actor=cast.other_dpo,
+            fields=agreement_terms(
+                cast,
+                title="Other Mall draft",
+                supplying_organisation=cast.btp,
+                receiving_organisation=cast.other_operator,
+            ),
+        )
 
         self.users = {
-            "estate.dpo": cast.estate_dpo, "estate.reviewer": cast.estate_reviewer,
+            "estate.dpo": cast.estate_dpo,
+            "estate.reviewer": cast.estate_reviewer,
             "estate.admin": user("admin.estate", cast.estate, Role.ADMIN),
-            "other.dpo": cast.other_dpo, "other.reviewer": user("reviewer.other", cast.other_operator, Role.REVIEWER),
+            "other.dpo": cast.other_dpo,
+            "other.reviewer": user("reviewer.other", cast.other_operator, Role.REVIEWER),
             "met.dpo": cast.met_dpo,
-            "camden.dpo": cast.camden_dpo, "camden.reviewer": people.police_reviewer,
+            "camden.dpo": cast.camden_dpo,
+            "camden.reviewer": people.police_reviewer,
             "camden.submitter": people.camden_submitter,
-            "btp.dpo": cast.btp_dpo, "btp.reviewer": two.btp_reviewer, "btp.submitter": people.btp_submitter,
+            "btp.dpo": cast.btp_dpo,
+            "btp.reviewer": two.btp_reviewer,
+            "btp.submitter": people.btp_submitter,
             "regulator": cast.regulator,
         }
         self.tokens = {
@@ -423,20 +551,28 @@ class World:
         today = timezone.localdate()
         cast = self.cast
         bodies = {
-            None: {}, "empty": {},
+            None: {},
+            "empty": {},
             "terminate": {"action": "terminate", "reason": "Route matrix."},
             "revise": {"action": "revise", "change_summary": "Route matrix: yearly review of the assessment."},
             "commentary": {"principle": "6", "text": "Route matrix: erasures reviewed monthly."},
             "not_notified": {"reason": "Route matrix: low risk, no notification needed, reasons recorded."},
             "amend": {"summary": "Route matrix amendment."},
-            "renew": {"starts_on": today + timedelta(days=366), "ends_on": today + timedelta(days=700),
-                      "review_on": today + timedelta(days=500)},
+            "renew": {
+                "starts_on": today + timedelta(days=366),
+                "ends_on": today + timedelta(days=700),
+                "review_on": today + timedelta(days=500),
+            },
             "hold": {"target": f"agreement:{self.camden_agreement.pk}", "reason": "Route matrix."},
             "release": {"reason": "Route matrix."},
             "add_camera": {"action": "add_camera", "name": "GS-9", "location": "East gate", "direction": "West"},
             "reject": {"decision": "reject", "reason": "poor_image", "notes": "Route matrix."},
-            "disclose": {"recipient_organisation": cast.camden.pk, "recipient": "Camden LFR desk",
-                         "channel": "cjsm_email", "justification": "Route matrix."},
+            "disclose": {
+                "recipient_organisation": cast.camden.pk,
+                "recipient": "Camden LFR desk",
+                "channel": "cjsm_email",
+                "justification": "Route matrix.",
+            },
             "outcome": {"outcome": "arrested", "notes": "Route matrix."},
         }
         if route.body == "bulk":
@@ -449,9 +585,14 @@ class World:
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     media = tmp_path_factory.mktemp("matrix-media")
-    with django_db_blocker.unblock(), override_settings(
-        MEDIA_ROOT=media, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-    ), transaction.atomic():
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            MEDIA_ROOT=media,
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        ),
+        transaction.atomic(),
+    ):
         # Inside this transaction nothing commits: after-commit work (enrolment of the uploaded
         # images) never runs, so the world is the same on every machine.
         built = World()
@@ -469,6 +610,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 # --- the requests ----------------------------------------------------------------------------------
+
 
 def _outcome(response) -> str:
     if response.status_code in (301, 302, 303):
@@ -515,13 +657,13 @@ def test_route_answers_each_actor_as_the_access_layer_says(route, actor, world, 
         response = client.get(url, world.query(route), **headers)
     got = _outcome(response)
     assert got == route.expected(actor), (
-        f"{route.method.upper()} {url} as {actor}: got {got} ({response.status_code}), "
-        f"expected {route.expected(actor)}")
+        f"{route.method.upper()} {url} as {actor}: got {got} ({response.status_code}), expected {route.expected(actor)}"
+    )
     if response.status_code == 200 and not route.public:  # a published report is public by design
         content = b"".join(response.streaming_content) if response.streaming else response.content
         text = content.decode(errors="replace")
         leaked = [marker for marker, readers in world.markers() if actor not in readers and marker in text]
-        context = [text[max(0, text.find(m) - 300):text.find(m) + 100] for m in leaked]
+        context = [text[max(0, text.find(m) - 300) : text.find(m) + 100] for m in leaked]
         assert leaked == [], f"{route.method.upper()} {url} as {actor} shows another organisation's records: {context}"
 
 

@@ -86,15 +86,21 @@ class Agreement(models.Model):
     reference = models.CharField(max_length=40, db_index=True, help_text="Register reference, shared by all versions")
     version = models.PositiveIntegerField(default=1)
     title = models.CharField(max_length=200)
-    status = models.CharField(max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT, db_index=True
+    )
 
     # Parties.
     supplying_organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="agreements_supplying",
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="agreements_supplying",
         help_text="The police force or unit that supplies watchlist images.",
     )
     receiving_organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="agreements_receiving",
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="agreements_receiving",
         help_text="The operator that receives them and runs face recognition.",
     )
 
@@ -102,9 +108,13 @@ class Agreement(models.Model):
     # agreement_submit refuses an agreement until every one is stated.
     purpose = models.TextField()
     data_items = models.TextField(help_text="Exactly which data items are shared.")
-    lawful_basis = models.CharField(max_length=10, choices=Section35Basis.choices, default=Section35Basis.STRICTLY_NECESSARY)
+    lawful_basis = models.CharField(
+        max_length=10, choices=Section35Basis.choices, default=Section35Basis.STRICTLY_NECESSARY
+    )
     schedule8_condition = models.CharField(max_length=10, choices=Schedule8Condition.choices)
-    special_category_data = models.TextField(blank=True, help_text="Special category and criminal offence data shared, and why.")
+    special_category_data = models.TextField(
+        blank=True, help_text="Special category and criminal offence data shared, and why."
+    )
     permitted_custody_categories = models.JSONField(default=list)
     max_images = models.PositiveIntegerField(help_text="Most watchlist images that may be shared at any one time.")
     starts_on = models.DateField()
@@ -113,16 +123,21 @@ class Agreement(models.Model):
     # Retention terms. Non-match biometric data is deleted immediately, always: not a term.
     match_retention_days = models.PositiveIntegerField(default=30, help_text="Days alert data is kept after a match.")
     watchlist_erasure_hours = models.PositiveIntegerField(
-        default=24, help_text="Hours within which the operator erases watchlist data after the agreement ends or an image is withdrawn."
+        default=24,
+        help_text="Hours within which the operator erases watchlist data after the agreement ends or an image is withdrawn.",
     )
-    police_reviewer_required = models.BooleanField(default=True, help_text="A police reviewer must be one of the two confirmations.")
+    police_reviewer_required = models.BooleanField(
+        default=True, help_text="A police reviewer must be one of the two confirmations."
+    )
     # Whether the receiving operator's reviewers may see the watchlist image (as a small, never-stored thumbnail)
     # beside an alert's camera crop. Off unless agreed: without it they review with the crop and provenance only.
     operator_reviewers_see_image = models.BooleanField(
         default=False,
         help_text="The operator's reviewers may see a thumbnail of the watchlist image beside an alert (each view audited).",
     )
-    individual_rights = models.TextField(blank=True, help_text="How subject access and other rights requests are handled.")
+    individual_rights = models.TextField(
+        blank=True, help_text="How subject access and other rights requests are handled."
+    )
     security_measures = models.TextField(blank=True)
     breach_handling = models.TextField(blank=True)
     termination_terms = models.TextField(blank=True)
@@ -131,26 +146,42 @@ class Agreement(models.Model):
     signed_document_sha256 = models.CharField(max_length=64, blank=True)
 
     # Lifecycle facts.
-    drafted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     regulator_notified_on = models.DateField(null=True, blank=True)
     regulator_notification_reference = models.CharField(max_length=120, blank=True)
     regulator_notified_by = models.CharField(max_length=200, blank=True)
-    regulator = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="agreements_notified")
+    regulator = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="agreements_notified"
+    )
     countersigned_at = models.DateTimeField(null=True, blank=True)
-    countersigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    countersigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     approved_by_name = models.CharField(max_length=200, blank=True)
-    approving_organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="agreements_approved")
+    approving_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="agreements_approved"
+    )
     activated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     termination_reason = models.TextField(blank=True)
-    terminated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    terminated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     # Versions and renewals.
-    previous_version = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version")
+    previous_version = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+    )
     predecessor = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="successors")
     amendment_summary = models.TextField(blank=True)
 
@@ -175,7 +206,9 @@ class Agreement(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["reference", "version"], name="agreement_reference_version_unique"),
-            models.CheckConstraint(name="agreement_ends_after_start", condition=models.Q(ends_on__gte=models.F("starts_on"))),
+            models.CheckConstraint(
+                name="agreement_ends_after_start", condition=models.Q(ends_on__gte=models.F("starts_on"))
+            ),
             models.CheckConstraint(name="agreement_max_images_positive", condition=models.Q(max_images__gt=0)),
         ]
 
@@ -188,7 +221,7 @@ class Agreement(models.Model):
 
     @property
     def is_sharing(self) -> bool:
-        """"Is this agreement sharing": images flow under it and deployments match them (``SHARING_STATES``)."""
+        """ "Is this agreement sharing": images flow under it and deployments match them (``SHARING_STATES``)."""
         return self.status in SHARING_STATES
 
     def concerned_organisation_ids(self) -> set[int]:
@@ -197,7 +230,9 @@ class Agreement(models.Model):
 
     @property
     def review_overdue(self) -> bool:
-        return self.status in {AgreementStatus.APPROVED, AgreementStatus.ACTIVE} and self.review_on < timezone.localdate()
+        return (
+            self.status in {AgreementStatus.APPROVED, AgreementStatus.ACTIVE} and self.review_on < timezone.localdate()
+        )
 
     @property
     def days_to_expiry(self) -> int | None:

@@ -59,11 +59,13 @@ def agreement_date_problems(
     if starts_on and ends_on and ends_on < starts_on:
         problems.append(DateProblem("ends_on", "ends_before_start", "The end date must be on or after the start date."))
     if starts_on and review_on and review_on < starts_on:
-        problems.append(DateProblem("review_on", "review_before_start",
-                                    "The review date must be on or after the start date."))
+        problems.append(
+            DateProblem("review_on", "review_before_start", "The review date must be on or after the start date.")
+        )
     elif ends_on and review_on and review_on > ends_on:
-        problems.append(DateProblem("review_on", "review_after_end",
-                                    "The review date must fall before the agreement ends."))
+        problems.append(
+            DateProblem("review_on", "review_after_end", "The review date must fall before the agreement ends.")
+        )
     return problems
 
 
@@ -79,42 +81,64 @@ def agreement_rule_breaches(agreement: Agreement) -> list[RuleBreach]:
     breaches: list[RuleBreach] = []
     went_live = agreement.status in APPROVED_OR_LATER
     if went_live and agreement.approving_organisation and not agreement.approving_organisation.is_force_level:
-        breaches.append(RuleBreach(
-            "local_level_approval",
-            "Approved at local level",
-            f"Approved by {agreement.approving_organisation}, a unit, not by the force. Agreements must be "
-            "approved above local level (Met policy after King's Cross forbids local-level agreements).",
-        ))
+        breaches.append(
+            RuleBreach(
+                "local_level_approval",
+                "Approved at local level",
+                f"Approved by {agreement.approving_organisation}, a unit, not by the force. Agreements must be "
+                "approved above local level (Met policy after King's Cross forbids local-level agreements).",
+            )
+        )
     if went_live and not agreement.approving_organisation:
-        breaches.append(RuleBreach("no_recorded_approval", "No recorded approval", "Nobody is recorded as having approved this agreement."))
+        breaches.append(
+            RuleBreach(
+                "no_recorded_approval", "No recorded approval", "Nobody is recorded as having approved this agreement."
+            )
+        )
     if went_live and not agreement.regulator_notified_on:
-        breaches.append(RuleBreach(
-            "regulator_not_notified",
-            "Regulator never notified",
-            "The agreement was not notified to the regulator / Surveillance Camera Commissioner, so oversight bodies "
-            "and the public could not know of it (Surveillance Camera Code principles 3 and 10).",
-        ))
+        breaches.append(
+            RuleBreach(
+                "regulator_not_notified",
+                "Regulator never notified",
+                "The agreement was not notified to the regulator / Surveillance Camera Commissioner, so oversight bodies "
+                "and the public could not know of it (Surveillance Camera Code principles 3 and 10).",
+            )
+        )
     if went_live and not agreement.countersigned_at and not agreement.recorded_retrospectively:
-        breaches.append(RuleBreach("not_countersigned", "Not countersigned", "The operator has not countersigned the agreement."))
+        breaches.append(
+            RuleBreach("not_countersigned", "Not countersigned", "The operator has not countersigned the agreement.")
+        )
     if went_live and not agreement.signed_document:
-        breaches.append(RuleBreach("no_signed_document", "No signed document", "No signed copy of the agreement is held in the register."))
+        breaches.append(
+            RuleBreach(
+                "no_signed_document", "No signed document", "No signed copy of the agreement is held in the register."
+            )
+        )
     missing = ico_missing_contents(agreement)
     if went_live and missing:
-        breaches.append(RuleBreach(
-            "ico_contents_missing",
-            "Contents missing",
-            "The ICO data sharing code expects the agreement to state: " + ", ".join(missing) + ".",
-        ))
+        breaches.append(
+            RuleBreach(
+                "ico_contents_missing",
+                "Contents missing",
+                "The ICO data sharing code expects the agreement to state: " + ", ".join(missing) + ".",
+            )
+        )
     if went_live or agreement.status == AgreementStatus.SUBMITTED:
         from governance.dpia.rules import agreement_dpia_problem
 
         problem = agreement_dpia_problem(agreement)
         if problem is not None:
             title = "No DPIA" if problem.code == "dpia_missing" else "DPIA not in force"
-            breaches.append(RuleBreach(problem.code, title, problem.message,
-                                       severity="breach" if went_live else "warning"))
+            breaches.append(
+                RuleBreach(problem.code, title, problem.message, severity="breach" if went_live else "warning")
+            )
     if agreement.review_overdue:
-        breaches.append(RuleBreach(
-            "review_overdue", "Review date passed", f"The review was due on {agreement.review_on:%d %B %Y}.", severity="warning"
-        ))
+        breaches.append(
+            RuleBreach(
+                "review_overdue",
+                "Review date passed",
+                f"The review was due on {agreement.review_on:%d %B %Y}.",
+                severity="warning",
+            )
+        )
     return breaches

@@ -15,7 +15,9 @@ from governance.audit.models import AuditEvent
 from governance.organisations.models import User
 
 
-def agreement_list(*, user: User, status: str = "", organisation: str = "", search: str = "", attention: bool = False) -> QuerySet[Agreement]:
+def agreement_list(
+    *, user: User, status: str = "", organisation: str = "", search: str = "", attention: bool = False
+) -> QuerySet[Agreement]:
     agreements = agreements_visible_to(user)
     if status:
         agreements = agreements.filter(status=status)
@@ -26,7 +28,9 @@ def agreement_list(*, user: User, status: str = "", organisation: str = "", sear
             | Q(receiving_organisation__short_name=organisation)
         )
     if search:
-        agreements = agreements.filter(Q(reference__icontains=search) | Q(title__icontains=search) | Q(purpose__icontains=search))
+        agreements = agreements.filter(
+            Q(reference__icontains=search) | Q(title__icontains=search) | Q(purpose__icontains=search)
+        )
     return agreements.order_by("-starts_on", "reference", "-version")
 
 
@@ -36,7 +40,9 @@ def agreement_versions(*, user: User, agreement: Agreement) -> QuerySet[Agreemen
 
 def agreement_history(*, agreement: Agreement) -> QuerySet[AuditEvent]:
     """The agreement's full history, straight from the audit log."""
-    return AuditEvent.objects.filter(target_type="governance.agreement", target_id=str(agreement.pk)).order_by("sequence")
+    return AuditEvent.objects.filter(target_type="governance.agreement", target_id=str(agreement.pk)).order_by(
+        "sequence"
+    )
 
 
 def dashboard_figures(*, user: User) -> dict:

@@ -27,13 +27,13 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from governance.access import agreement_check, agreement_party_ids, agreement_reader_ids
 from governance.agreements.models import (
     ENDED_STATES,
     Agreement,
     AgreementStatus,
     CustodyCategory,
 )
-from governance.access import agreement_check, agreement_party_ids, agreement_reader_ids
 from governance.agreements.rules import agreement_date_problems, agreement_rule_breaches, ico_missing_contents
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
@@ -45,14 +45,33 @@ from governance.references import next_free_reference, save_with_next_reference
 
 # Fields a drafter provides; lifecycle fields are set only by the services below.
 EDITABLE_FIELDS: tuple[str, ...] = (
-    "title", "supplying_organisation", "receiving_organisation", "purpose", "data_items", "lawful_basis",
-    "schedule8_condition", "special_category_data", "permitted_custody_categories", "max_images", "starts_on",
-    "ends_on", "review_on", "match_retention_days", "watchlist_erasure_hours", "police_reviewer_required",
-    "operator_reviewers_see_image", "individual_rights", "security_measures", "breach_handling", "termination_terms", "sanctions",
+    "title",
+    "supplying_organisation",
+    "receiving_organisation",
+    "purpose",
+    "data_items",
+    "lawful_basis",
+    "schedule8_condition",
+    "special_category_data",
+    "permitted_custody_categories",
+    "max_images",
+    "starts_on",
+    "ends_on",
+    "review_on",
+    "match_retention_days",
+    "watchlist_erasure_hours",
+    "police_reviewer_required",
+    "operator_reviewers_see_image",
+    "individual_rights",
+    "security_measures",
+    "breach_handling",
+    "termination_terms",
+    "sanctions",
 )
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
 
 def _require_status(agreement: Agreement, *allowed: AgreementStatus, action: str) -> None:
     if agreement.status not in allowed:
@@ -66,11 +85,13 @@ def _require_status(agreement: Agreement, *allowed: AgreementStatus, action: str
 def _full_clean(agreement: Agreement, *, new_reference: bool = False) -> None:
     """``new_reference``: the reference is the next free number, about to be claimed by
     ``_save_new_agreement`` (the unique index decides, not a check here that another request can race)."""
-    dates = agreement_date_problems(starts_on=agreement.starts_on, ends_on=agreement.ends_on,
-                                    review_on=agreement.review_on)
+    dates = agreement_date_problems(
+        starts_on=agreement.starts_on, ends_on=agreement.ends_on, review_on=agreement.review_on
+    )
     if dates:
-        raise ValidationFailed(dates[0].message, code=dates[0].code,
-                               details={problem.field: [problem.message] for problem in dates})
+        raise ValidationFailed(
+            dates[0].message, code=dates[0].code, details={problem.field: [problem.message] for problem in dates}
+        )
     try:
         agreement.full_clean(exclude=["signed_document", "reference"] if new_reference else ["signed_document"])
     except ValidationError as error:
@@ -139,12 +160,14 @@ def _save_new_agreement(agreement: Agreement) -> None:
     """Save a new agreement (version 1) under the next free register reference, safe against another
     agreement being created at the same moment (see ``governance.references``)."""
     save_with_next_reference(
-        agreement, next_reference=_next_reference,
+        agreement,
+        next_reference=_next_reference,
         taken=lambda reference: Agreement.objects.filter(reference=reference, version=agreement.version).exists(),
     )
 
 
 # --- drafting ------------------------------------------------------------------------------------
+
 
 def agreement_draft(*, actor: User, fields: dict[str, Any]) -> Agreement:
     """Create a draft agreement. The actor's organisation must be one of the parties."""
@@ -160,8 +183,13 @@ def agreement_draft(*, actor: User, fields: dict[str, Any]) -> Agreement:
             raise PermissionRefused("You can only draft agreements your organisation is party to.", code="not_a_party")
         _save_new_agreement(agreement)
         _sync_party_access(agreement)
-        audit_record(action=AuditAction.COLLECTION, event="agreement.drafted", actor=actor, target=agreement,
-                     details={"reference": agreement.reference, "version": agreement.version})
+        audit_record(
+            action=AuditAction.COLLECTION,
+            event="agreement.drafted",
+            actor=actor,
+            target=agreement,
+            details={"reference": agreement.reference, "version": agreement.version},
+        )
     return agreement
 
 
@@ -188,8 +216,13 @@ def agreement_update(*, actor: User, agreement: Agreement, fields: dict[str, Any
             raise PermissionRefused("You can only keep agreements your organisation is party to.", code="not_a_party")
         agreement.save()
         _sync_party_access(agreement)
-        audit_record(action=AuditAction.ALTERATION, event="agreement.edited", actor=actor, target=agreement,
-                     details={"changes": _changes(before, _snapshot(agreement))})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="agreement.edited",
+            actor=actor,
+            target=agreement,
+            details={"changes": _changes(before, _snapshot(agreement))},
+        )
     return agreement
 
 
@@ -225,16 +258,24 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
     document.seek(0)
     with transaction.atomic():
         agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
-        _require_status(agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="attach the signed document")
+        _require_status(
+            agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="attach the signed document"
+        )
         agreement.signed_document.save(f"signed-{agreement.reference}-v{agreement.version}.pdf", document, save=False)
         agreement.signed_document_sha256 = digest.hexdigest()
         agreement.save(update_fields=["signed_document", "signed_document_sha256", "updated_at"])
-        audit_record(action=AuditAction.COLLECTION, event="agreement.document_attached", actor=actor, target=agreement,
-                     details={"sha256": agreement.signed_document_sha256, "bytes": document.size, "pages": pages})
+        audit_record(
+            action=AuditAction.COLLECTION,
+            event="agreement.document_attached",
+            actor=actor,
+            target=agreement,
+            details={"sha256": agreement.signed_document_sha256, "bytes": document.size, "pages": pages},
+        )
     return agreement
 
 
 # --- approval ------------------------------------------------------------------------------------
+
 
 def agreement_submit(*, actor: User, agreement: Agreement) -> Agreement:
     """Submit a complete draft for force-level approval."""
@@ -246,7 +287,8 @@ def agreement_submit(*, actor: User, agreement: Agreement) -> Agreement:
         if missing:
             raise ValidationFailed(
                 "The agreement is incomplete: the ICO data sharing code expects " + ", ".join(missing) + ".",
-                code="ico_contents_missing", details=missing,
+                code="ico_contents_missing",
+                details=missing,
             )
         agreement.status = AgreementStatus.SUBMITTED
         agreement.submitted_at = timezone.now()
@@ -257,7 +299,12 @@ def agreement_submit(*, actor: User, agreement: Agreement) -> Agreement:
 
 
 def agreement_record_regulator_notification(
-    *, actor: User, agreement: Agreement, notified_on: date, reference: str, notified_by: str,
+    *,
+    actor: User,
+    agreement: Agreement,
+    notified_on: date,
+    reference: str,
+    notified_by: str,
     regulator: Organisation | None = None,
 ) -> Agreement:
     """Record that the regulator was told of the agreement — a precondition of approval."""
@@ -270,17 +317,33 @@ def agreement_record_regulator_notification(
         raise ValidationFailed("The notified body must be a regulator.", code="not_a_regulator")
     with transaction.atomic():
         agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
-        _require_status(agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="record the regulator notification")
+        _require_status(
+            agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="record the regulator notification"
+        )
         agreement.regulator_notified_on = notified_on
         agreement.regulator_notification_reference = reference.strip()
         agreement.regulator_notified_by = notified_by.strip()
         agreement.regulator = regulator
-        agreement.save(update_fields=[
-            "regulator_notified_on", "regulator_notification_reference", "regulator_notified_by", "regulator", "updated_at",
-        ])
-        audit_record(action=AuditAction.ALTERATION, event="agreement.regulator_notified", actor=actor, target=agreement,
-                     details={"notified_on": notified_on.isoformat(), "reference": reference.strip(),
-                              "regulator": regulator.short_name if regulator else None})
+        agreement.save(
+            update_fields=[
+                "regulator_notified_on",
+                "regulator_notification_reference",
+                "regulator_notified_by",
+                "regulator",
+                "updated_at",
+            ]
+        )
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="agreement.regulator_notified",
+            actor=actor,
+            target=agreement,
+            details={
+                "notified_on": notified_on.isoformat(),
+                "reference": reference.strip(),
+                "regulator": regulator.short_name if regulator else None,
+            },
+        )
     return agreement
 
 
@@ -326,9 +389,16 @@ def agreement_approve(*, actor: User, agreement: Agreement) -> Agreement:
         agreement.approved_by = actor
         agreement.approved_by_name = str(actor)
         agreement.approving_organisation = organisation
-        agreement.save(update_fields=[
-            "status", "approved_at", "approved_by", "approved_by_name", "approving_organisation", "updated_at",
-        ])
+        agreement.save(
+            update_fields=[
+                "status",
+                "approved_at",
+                "approved_by",
+                "approved_by_name",
+                "approving_organisation",
+                "updated_at",
+            ]
+        )
         audit_record(action=AuditAction.ALTERATION, event="agreement.approved", actor=actor, target=agreement)
         if agreement.previous_version_id:
             _supersede(agreement.previous_version, by=agreement)
@@ -346,17 +416,24 @@ def _supersede(old: Agreement, *, by: Agreement) -> None:
     if old.status in ENDED_STATES:
         return
     if _parties(old) != _parties(by):  # never reachable through agreement_update; kept as the rule's last line
-        raise StateConflict("An amendment must keep the parties of the agreement it amends.",
-                            code="amendment_keeps_parties")
+        raise StateConflict(
+            "An amendment must keep the parties of the agreement it amends.", code="amendment_keeps_parties"
+        )
     old.status = AgreementStatus.SUPERSEDED
     old.ended_at = timezone.now()
     old.save(update_fields=["status", "ended_at", "updated_at"])
-    audit_record(action=AuditAction.ALTERATION, event="agreement.superseded", actor=None, target=old,
-                 details={"superseded_by_version": by.version})
+    audit_record(
+        action=AuditAction.ALTERATION,
+        event="agreement.superseded",
+        actor=None,
+        target=old,
+        details={"superseded_by_version": by.version},
+    )
     watchlist_images_carry_to_amendment(old=old, new=by)
 
 
 # --- dates -----------------------------------------------------------------------------------------
+
 
 def _apply_dates(agreement: Agreement, *, today: date) -> str | None:
     """Activate or expire one locked agreement by its dates. Returns what happened."""
@@ -364,15 +441,25 @@ def _apply_dates(agreement: Agreement, *, today: date) -> str | None:
         agreement.status = AgreementStatus.ACTIVE
         agreement.activated_at = timezone.now()
         agreement.save(update_fields=["status", "activated_at", "updated_at"])
-        audit_record(action=AuditAction.ALTERATION, event="agreement.activated", actor=None, target=agreement,
-                     details={"starts_on": agreement.starts_on.isoformat()})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="agreement.activated",
+            actor=None,
+            target=agreement,
+            details={"starts_on": agreement.starts_on.isoformat()},
+        )
         return "activated"
     if agreement.status in {AgreementStatus.APPROVED, AgreementStatus.ACTIVE} and agreement.ends_on < today:
         agreement.status = AgreementStatus.EXPIRED
         agreement.ended_at = timezone.now()
         agreement.save(update_fields=["status", "ended_at", "updated_at"])
-        audit_record(action=AuditAction.ALTERATION, event="agreement.expired", actor=None, target=agreement,
-                     details={"ends_on": agreement.ends_on.isoformat()})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="agreement.expired",
+            actor=None,
+            target=agreement,
+            details={"ends_on": agreement.ends_on.isoformat()},
+        )
         return "expired"
     return None
 
@@ -385,9 +472,9 @@ def agreements_apply_dates(*, today: date | None = None) -> dict[str, int]:
     """
     today = today or timezone.localdate()
     counts = {"activated": 0, "expired": 0}
-    due = Agreement.objects.filter(
-        status__in=[AgreementStatus.APPROVED, AgreementStatus.ACTIVE]
-    ).values_list("pk", flat=True)
+    due = Agreement.objects.filter(status__in=[AgreementStatus.APPROVED, AgreementStatus.ACTIVE]).values_list(
+        "pk", flat=True
+    )
     for pk in list(due):
         with transaction.atomic():
             agreement = Agreement.objects.select_for_update().get(pk=pk)
@@ -398,6 +485,7 @@ def agreements_apply_dates(*, today: date | None = None) -> dict[str, int]:
 
 
 # --- ending, amending, renewing -------------------------------------------------------------------
+
 
 def agreement_terminate(*, actor: User, agreement: Agreement, reason: str) -> Agreement:
     """End an approved or active agreement before its end date. Watchlist data must then be erased
@@ -413,8 +501,13 @@ def agreement_terminate(*, actor: User, agreement: Agreement, reason: str) -> Ag
         agreement.termination_reason = reason.strip()
         agreement.terminated_by = actor
         agreement.save(update_fields=["status", "ended_at", "termination_reason", "terminated_by", "updated_at"])
-        audit_record(action=AuditAction.ALTERATION, event="agreement.terminated", actor=actor, target=agreement,
-                     justification=reason.strip())
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="agreement.terminated",
+            actor=actor,
+            target=agreement,
+            justification=reason.strip(),
+        )
     return agreement
 
 
@@ -434,15 +527,25 @@ def agreement_amend(*, actor: User, agreement: Agreement, summary: str) -> Agree
         if Agreement.objects.filter(previous_version=agreement).exists():
             raise StateConflict("An amendment of this version already exists.", code="amendment_exists")
         amendment = Agreement(
-            **_copy_terms(agreement), reference=agreement.reference, version=agreement.version + 1,
-            previous_version=agreement, predecessor=agreement.predecessor, amendment_summary=summary.strip(),
+            **_copy_terms(agreement),
+            reference=agreement.reference,
+            version=agreement.version + 1,
+            previous_version=agreement,
+            predecessor=agreement.predecessor,
+            amendment_summary=summary.strip(),
             drafted_by=actor,
         )
         _full_clean(amendment)
         amendment.save()
         _sync_party_access(amendment)
-        audit_record(action=AuditAction.COLLECTION, event="agreement.amendment_drafted", actor=actor, target=amendment,
-                     justification=summary.strip(), details={"amends_version": agreement.version})
+        audit_record(
+            action=AuditAction.COLLECTION,
+            event="agreement.amendment_drafted",
+            actor=actor,
+            target=amendment,
+            justification=summary.strip(),
+            details={"amends_version": agreement.version},
+        )
     return amendment
 
 
@@ -457,15 +560,27 @@ def agreement_renew(*, actor: User, agreement: Agreement, starts_on: date, ends_
         _full_clean(successor, new_reference=True)
         _save_new_agreement(successor)
         _sync_party_access(successor)
-        audit_record(action=AuditAction.COLLECTION, event="agreement.renewal_drafted", actor=actor, target=successor,
-                     details={"renews": f"{agreement.reference} v{agreement.version}"})
+        audit_record(
+            action=AuditAction.COLLECTION,
+            event="agreement.renewal_drafted",
+            actor=actor,
+            target=successor,
+            details={"renews": f"{agreement.reference} v{agreement.version}"},
+        )
     return successor
 
 
 def agreement_record_historical(
-    *, actor: User | None, fields: dict[str, Any], status: AgreementStatus, approving_organisation: Organisation | None,
-    approved_by_name: str, historical_notes: str, regulator_notified_on: date | None = None,
-    reference: str | None = None, termination_reason: str = "",
+    *,
+    actor: User | None,
+    fields: dict[str, Any],
+    status: AgreementStatus,
+    approving_organisation: Organisation | None,
+    approved_by_name: str,
+    historical_notes: str,
+    regulator_notified_on: date | None = None,
+    reference: str | None = None,
+    termination_reason: str = "",
 ) -> Agreement:
     """Enter an agreement made outside Oversight into the register *as a record of what happened*.
 
@@ -476,10 +591,17 @@ def agreement_record_historical(
         raise ValidationFailed("A historical record is of an agreement that was in force.", code="invalid_state")
     with transaction.atomic():
         agreement = Agreement(
-            **fields, reference=reference or _next_reference(), version=1, status=status,
-            approving_organisation=approving_organisation, approved_by_name=approved_by_name,
-            regulator_notified_on=regulator_notified_on, recorded_retrospectively=True,
-            historical_notes=historical_notes, drafted_by=actor, termination_reason=termination_reason,
+            **fields,
+            reference=reference or _next_reference(),
+            version=1,
+            status=status,
+            approving_organisation=approving_organisation,
+            approved_by_name=approved_by_name,
+            regulator_notified_on=regulator_notified_on,
+            recorded_retrospectively=True,
+            historical_notes=historical_notes,
+            drafted_by=actor,
+            termination_reason=termination_reason,
         )
         _full_clean(agreement, new_reference=not reference)
         if reference:
@@ -488,7 +610,10 @@ def agreement_record_historical(
             _save_new_agreement(agreement)
         _sync_party_access(agreement)
         audit_record(
-            action=AuditAction.COLLECTION, event="agreement.recorded_retrospectively", actor=actor, target=agreement,
+            action=AuditAction.COLLECTION,
+            event="agreement.recorded_retrospectively",
+            actor=actor,
+            target=agreement,
             details={"status": str(status), "rule_breaches": [b.code for b in agreement_rule_breaches(agreement)]},
         )
     return agreement

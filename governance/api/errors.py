@@ -20,8 +20,10 @@ def application_exception_handler(exc, context):
 
     if dependency_outage(exc):
         # PostgreSQL or Redis unreachable (e.g. during the camera-key lookup): retry later, not a bug.
-        response = Response(_body("unavailable", "A service Oversight depends on is unavailable; retry shortly."),
-                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response = Response(
+            _body("unavailable", "A service Oversight depends on is unavailable; retry shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
         response["Retry-After"] = "5"
         return response
     if isinstance(exc, ApplicationError):

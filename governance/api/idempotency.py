@@ -91,8 +91,14 @@ def idempotent(request, handler: Callable[[], Response]) -> Response:
         with transaction.atomic():
             # Inserted first: a concurrent request with the same key waits on this row's unique index.
             record = IdempotencyRecord.objects.create(
-                scope=scope, key=key, request_fingerprint=fingerprint, method=request.method, path=request.path[:300],
-                response_status=0, response_body={}, created_at=timezone.now(),
+                scope=scope,
+                key=key,
+                request_fingerprint=fingerprint,
+                method=request.method,
+                path=request.path[:300],
+                response_status=0,
+                response_body={},
+                created_at=timezone.now(),
             )
             response = handler()
             if not 200 <= response.status_code < 300:

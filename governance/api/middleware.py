@@ -35,8 +35,10 @@ _MESSAGES = {
 
 def api_error(status: int, code: str | None = None, message: str | None = None, details=None) -> JsonResponse:
     default_code, default_message = _MESSAGES.get(status, ("error", "The request failed."))
-    response = JsonResponse({"error": {"code": code or default_code, "message": message or default_message,
-                                       "details": details}}, status=status)
+    response = JsonResponse(
+        {"error": {"code": code or default_code, "message": message or default_message, "details": details}},
+        status=status,
+    )
     if status == 503:
         response["Retry-After"] = "5"
     return response
@@ -64,9 +66,12 @@ class ApiEdgeMiddleware:
             return self.get_response(request)
         named = sorted({key for key in request.GET if key.lower() in REASON_PARAMETERS})
         if named:
-            return api_error(400, "reason_in_query_string",
-                             "Justifications and reasons go in the X-Justification / X-Reason header or the body, "
-                             "never in the URL.", {"parameters": named})
+            return api_error(
+                400,
+                "reason_in_query_string",
+                "Justifications and reasons go in the X-Justification / X-Reason header or the body, never in the URL.",
+                {"parameters": named},
+            )
         response = self.get_response(request)
         content_type = response.get("Content-Type", "")
         if response.status_code >= 400 and "json" not in content_type:
@@ -77,14 +82,23 @@ class ApiEdgeMiddleware:
         if not request.path_info.startswith(API_PREFIX):
             return None
         if dependency_outage(exception):
-            logger.warning("API %s %s: dependency unavailable (%s)", request.method, request.path_info,
-                           exception.__class__.__name__)
+            logger.warning(
+                "API %s %s: dependency unavailable (%s)",
+                request.method,
+                request.path_info,
+                exception.__class__.__name__,
+            )
             return api_error(503)
         if isinstance(exception, DatabaseError):
             logger.error("API %s %s: database error", request.method, request.path_info, exc_info=exception)
             return api_error(500)
-        logger.error("API %s %s: unhandled %s", request.method, request.path_info, exception.__class__.__name__,
-                     exc_info=exception)
+        logger.error(
+            "API %s %s: unhandled %s",
+            request.method,
+            request.path_info,
+            exception.__class__.__name__,
+            exc_info=exception,
+        )
         return api_error(500)
 
 

@@ -50,7 +50,12 @@ def _name(actor: User | None) -> str:
 
 
 def api_token_issue(
-    *, actor: User | None, organisation: Organisation, user: User, days: int = 90, label: str = "",
+    *,
+    actor: User | None,
+    organisation: Organisation,
+    user: User,
+    days: int = 90,
+    label: str = "",
 ) -> tuple[ApiToken, str]:
     """Issue a token for a force's or unit's service account; returns (register entry, secret).
 
@@ -71,13 +76,26 @@ def api_token_issue(
     with transaction.atomic():
         knox_token, secret = AuthToken.objects.create(user=user, expiry=timedelta(days=days))
         entry = ApiToken.objects.create(
-            digest=knox_token.digest, token_key=knox_token.token_key, organisation=organisation, user=user,
-            label=label, issued_at=timezone.now(), issued_by_name=_name(actor), expires_at=knox_token.expiry,
+            digest=knox_token.digest,
+            token_key=knox_token.token_key,
+            organisation=organisation,
+            user=user,
+            label=label,
+            issued_at=timezone.now(),
+            issued_by_name=_name(actor),
+            expires_at=knox_token.expiry,
         )
         audit_record(
-            action=AuditAction.ALTERATION, event="api_token.issued", actor=actor, target=entry,
-            details={"organisation": organisation.short_name, "user": user.username, "token": entry.token_key,
-                     "expires_at": entry.expires_at.isoformat()},
+            action=AuditAction.ALTERATION,
+            event="api_token.issued",
+            actor=actor,
+            target=entry,
+            details={
+                "organisation": organisation.short_name,
+                "user": user.username,
+                "token": entry.token_key,
+                "expires_at": entry.expires_at.isoformat(),
+            },
         )
     return entry, secret
 
@@ -96,7 +114,11 @@ def api_token_revoke(*, actor: User | None, entry: ApiToken, reason: str) -> Api
         entry.revocation_reason = reason
         entry.save(update_fields=["revoked_at", "revoked_by_name", "revocation_reason"])
         audit_record(
-            action=AuditAction.ALTERATION, event="api_token.revoked", actor=actor, target=entry, justification=reason,
+            action=AuditAction.ALTERATION,
+            event="api_token.revoked",
+            actor=actor,
+            target=entry,
+            justification=reason,
             details={"organisation": entry.organisation.short_name, "token": entry.token_key},
         )
     return entry
@@ -115,7 +137,10 @@ def _record_use(auth_token: AuthToken) -> None:
         ApiToken.objects.filter(pk=entry.pk).update(last_used_at=now, use_count=F("use_count") + 1)
         if first:
             audit_record(
-                action=AuditAction.CONSULTATION, event="api_token.first_used", actor=auth_token.user, target=entry,
+                action=AuditAction.CONSULTATION,
+                event="api_token.first_used",
+                actor=auth_token.user,
+                target=entry,
                 details={"organisation": entry.organisation.short_name, "token": entry.token_key},
             )
 
@@ -177,7 +202,11 @@ try:  # the OpenAPI schema names the token scheme (drf-spectacular's knox suppor
         name = "apiToken"
 
         def get_security_definition(self, auto_schema):
-            return {"type": "apiKey", "in": "header", "name": "Authorization",
-                    "description": 'A force or unit API token: "Authorization: Token <secret>".'}
+            return {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": 'A force or unit API token: "Authorization: Token <secret>".',
+            }
 except ImportError:  # pragma: no cover
     pass

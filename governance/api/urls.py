@@ -13,5 +13,7 @@ urlpatterns += [
     path("watchlist-images/", watchlist.WatchlistImageListApi.as_view(), name="api-watchlist-image-list"),
     path("watchlist-images/bulk/", watchlist.WatchlistImageBulkApi.as_view(), name="api-watchlist-image-bulk"),
     path("watchlist-images/<int:pk>/", watchlist.WatchlistImageDetailApi.as_view(), name="api-watchlist-image-detail"),
-    path("watchlist-images/<int:pk>/image/", watchlist.WatchlistImageBytesApi.as_view(), name="api-watchlist-image-bytes"),
+    path(
+        "watchlist-images/<int:pk>/image/", watchlist.WatchlistImageBytesApi.as_view(), name="api-watchlist-image-bytes"
+    ),
 ]

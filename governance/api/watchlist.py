@@ -38,28 +38,45 @@ from governance.watchlist.services import watchlist_image_read_bytes, watchlist_
 from governance.watchlist.validation import max_bytes
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Makes a retried upload safe: the same key with the same request replays the first response.",
 )
-ERRORS = {code: OpenApiResponse(ErrorSerializer, description=text) for code, text in {
-    400: "Invalid request or provenance", 401: "No valid token", 403: "Role or organisation may not do this",
-    404: "No such object (or not yours)", 409: "Agreement state, cap or duplicate", 413: "File too large",
-    422: "Not an acceptable image, category not permitted, or key reused", 429: "Rate limit; see Retry-After",
-}.items()}
+ERRORS = {
+    code: OpenApiResponse(ErrorSerializer, description=text)
+    for code, text in {
+        400: "Invalid request or provenance",
+        401: "No valid token",
+        403: "Role or organisation may not do this",
+        404: "No such object (or not yours)",
+        409: "Agreement state, cap or duplicate",
+        413: "File too large",
+        422: "Not an acceptable image, category not permitted, or key reused",
+        429: "Rate limit; see Retry-After",
+    }.items()
+}
 
 
 def _provenance_refusal(errors: dict) -> ProvenanceInvalid:
-    codes = {getattr(e, "code", "") for field_errors in errors.values() for e in (field_errors if isinstance(field_errors, list) else [field_errors])}
+    codes = {
+        getattr(e, "code", "")
+        for field_errors in errors.values()
+        for e in (field_errors if isinstance(field_errors, list) else [field_errors])
+    }
     if "image" in errors and errors.keys() == {"image"}:
         return ProvenanceInvalid("Attach the image file as 'image'.", code="missing_image", details=errors)
     if codes & {"required", "blank", "null"}:
         missing = sorted(
-            field for field, field_errors in errors.items()
+            field
+            for field, field_errors in errors.items()
             if {getattr(e, "code", "") for e in (field_errors if isinstance(field_errors, list) else [field_errors])}
             & {"required", "blank", "null"}
         )
-        return ProvenanceInvalid(f"Provenance is incomplete: {', '.join(missing)}.", code="missing_provenance",
-                                 details=errors)
+        return ProvenanceInvalid(
+            f"Provenance is incomplete: {', '.join(missing)}.", code="missing_provenance", details=errors
+        )
     return ProvenanceInvalid("Provenance is not valid.", code="invalid_provenance", details=errors)
 
 
@@ -77,11 +94,15 @@ def _upload_one(request, serializer) -> Response:
     upload = serializer.validated_data["image"]
     if upload.size > max_bytes():
         raise ImageTooLarge(
-            f"The image is {upload.size:,} bytes; the limit is {max_bytes():,} bytes.", code="file_too_large",
+            f"The image is {upload.size:,} bytes; the limit is {max_bytes():,} bytes.",
+            code="file_too_large",
         )
     image = watchlist_image_upload(
-        actor=request.user, agreement_id=serializer.validated_data["agreement"], image_bytes=upload.read(),
-        provenance=serializer.provenance(), token_key=request_token_key(request),
+        actor=request.user,
+        agreement_id=serializer.validated_data["agreement"],
+        image_bytes=upload.read(),
+        provenance=serializer.provenance(),
+        token_key=request_token_key(request),
     )
     return Response(WatchlistImageSerializer(image).data, status=status.HTTP_201_CREATED)
 
@@ -90,7 +111,8 @@ class WatchlistImageListApi(WatchlistApi):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
-        tags=["watchlist"], operation_id="watchlist_images_list",
+        tags=["watchlist"],
+        operation_id="watchlist_images_list",
         summary="Your organisation's watchlist images, with status and rejection reasons",
         parameters=[
             OpenApiParameter("agreement", OpenApiTypes.INT, description="Only images under this agreement"),
@@ -107,18 +129,23 @@ class WatchlistImageListApi(WatchlistApi):
             raise ValidationFailed("Unknown status.", code="invalid_filter", details={"status": ImageStatus.values})
         if agreement and not agreement.isdigit():
             raise ValidationFailed("agreement must be an id.", code="invalid_filter")
-        images = image_list(user=request.user, agreement_id=int(agreement) if agreement else None,
-                            status=status_filter, search=params.get("search", "")[:100])
+        images = image_list(
+            user=request.user,
+            agreement_id=int(agreement) if agreement else None,
+            status=status_filter,
+            search=params.get("search", "")[:100],
+        )
         paginator = WatchlistImagePagination()
         page = paginator.paginate_queryset(images, request, view=self)
         return paginator.get_paginated_response(WatchlistImageSerializer(page, many=True).data)
 
     @extend_schema(
-        tags=["watchlist"], operation_id="watchlist_images_upload",
+        tags=["watchlist"],
+        operation_id="watchlist_images_upload",
         summary="Upload one watchlist image with its provenance",
         description="Checked against the agreement (active, party, category, cap, duplicate) and the bytes "
-                    "(type, size, pixels). Stored encrypted; enrolment follows asynchronously — poll the image's "
-                    "status (received → enrolled | rejected).",
+        "(type, size, pixels). Stored encrypted; enrolment follows asynchronously — poll the image's "
+        "status (received → enrolled | rejected).",
         parameters=[IDEMPOTENCY_HEADER],
         request={"multipart/form-data": WatchlistImageUploadSerializer},
         responses={201: WatchlistImageSerializer, **{c: ERRORS[c] for c in (400, 401, 403, 404, 409, 413, 422, 429)}},
@@ -133,44 +160,65 @@ class WatchlistImageListApi(WatchlistApi):
 class WatchlistImageDetailApi(WatchlistApi):
     parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(tags=["watchlist"], operation_id="watchlist_images_retrieve",
-                   responses={200: WatchlistImageDetailSerializer, 401: ERRORS[401], 404: ERRORS[404]})
+    @extend_schema(
+        tags=["watchlist"],
+        operation_id="watchlist_images_retrieve",
+        responses={200: WatchlistImageDetailSerializer, 401: ERRORS[401], 404: ERRORS[404]},
+    )
     def get(self, request, pk: int):
         return Response(WatchlistImageDetailSerializer(image_get(user=request.user, pk=pk)).data)
 
     @extend_schema(
-        tags=["watchlist"], operation_id="watchlist_images_withdraw",
+        tags=["watchlist"],
+        operation_id="watchlist_images_withdraw",
         summary="Withdraw an image: it stops matching at once; bytes and template are erased",
-        parameters=[OpenApiParameter("X-Reason", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                     description="Why (kept on the deletion certificate); or 'reason' in the body. "
-                                                 "Never in the query string (refused: URLs land in access logs)")],
+        parameters=[
+            OpenApiParameter(
+                "X-Reason",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Why (kept on the deletion certificate); or 'reason' in the body. "
+                "Never in the query string (refused: URLs land in access logs)",
+            )
+        ],
         request=None,
         responses={200: WatchlistImageDetailSerializer, **{c: ERRORS[c] for c in (400, 401, 403, 404, 409, 429)}},
     )
     def delete(self, request, pk: int):
         image = image_get(user=request.user, pk=pk)
         reason = request.headers.get("X-Reason") or (request.data.get("reason") if hasattr(request.data, "get") else "")
-        image = watchlist_image_withdraw(actor=request.user, image=image, reason=str(reason or ""),
-                                         token_key=request_token_key(request))
+        image = watchlist_image_withdraw(
+            actor=request.user, image=image, reason=str(reason or ""), token_key=request_token_key(request)
+        )
         return Response(WatchlistImageDetailSerializer(image).data)
 
 
 class WatchlistImageBytesApi(WatchlistApi):
     @extend_schema(
-        tags=["watchlist"], operation_id="watchlist_images_image",
+        tags=["watchlist"],
+        operation_id="watchlist_images_image",
         summary="The image bytes (supplying force or unit only); every read is logged with its justification",
         parameters=[
-            OpenApiParameter("X-Justification", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
-                             description="Why you need the image (recorded). Never in the query string (refused)"),
+            OpenApiParameter(
+                "X-Justification",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Why you need the image (recorded). Never in the query string (refused)",
+            ),
         ],
-        responses={(200, "image/*"): OpenApiTypes.BINARY, **{c: ERRORS[c] for c in (400, 401, 403, 404, 429)},
-                   410: OpenApiResponse(ErrorSerializer, description="Erased")},
+        responses={
+            (200, "image/*"): OpenApiTypes.BINARY,
+            **{c: ERRORS[c] for c in (400, 401, 403, 404, 429)},
+            410: OpenApiResponse(ErrorSerializer, description="Erased"),
+        },
     )
     def get(self, request, pk: int):
         image = image_get(user=request.user, pk=pk)
         justification = request.headers.get("X-Justification", "")
-        data, content_type = watchlist_image_read_bytes(actor=request.user, image=image, justification=justification,
-                                                        token_key=request_token_key(request))
+        data, content_type = watchlist_image_read_bytes(
+            actor=request.user, image=image, justification=justification, token_key=request_token_key(request)
+        )
         response = HttpResponse(data, content_type=content_type)
         response["Cache-Control"] = "no-store"
         response["Content-Disposition"] = f'inline; filename="watchlist-image-{image.pk}"'
@@ -185,14 +233,26 @@ def _bulk(request, items: list) -> Response:
             if not item.is_valid():
                 raise _provenance_refusal(item.errors)
             image = watchlist_image_upload(
-                actor=request.user, agreement_id=item.validated_data["agreement"],
-                image_bytes=item.validated_data["image_base64"], provenance=item.provenance(),
+                actor=request.user,
+                agreement_id=item.validated_data["agreement"],
+                image_bytes=item.validated_data["image_base64"],
+                provenance=item.provenance(),
                 token_key=request_token_key(request),
             )
         except ApplicationError as error:
-            results.append({"index": index, "ok": False, "image": None,
-                            "error": {"code": error.code, "message": error.message, "details": error.details,
-                                      "status": error.status_code}})
+            results.append(
+                {
+                    "index": index,
+                    "ok": False,
+                    "image": None,
+                    "error": {
+                        "code": error.code,
+                        "message": error.message,
+                        "details": error.details,
+                        "status": error.status_code,
+                    },
+                }
+            )
         else:
             results.append({"index": index, "ok": True, "image": WatchlistImageSerializer(image).data, "error": None})
     created = sum(1 for r in results if r["ok"])
@@ -204,12 +264,13 @@ class WatchlistImageBulkApi(WatchlistApi):
     parser_classes = [BulkJSONParser]
 
     @extend_schema(
-        tags=["watchlist"], operation_id="watchlist_images_bulk",
+        tags=["watchlist"],
+        operation_id="watchlist_images_bulk",
         summary="Upload several images; each succeeds or fails on its own",
-        description="Body: {\"items\": [{...upload fields..., \"image_base64\": \"...\"}]}. Returns 200 with a result "
-                    "per item (the created image, or the refusal with its code). At most "
-                    "OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS items and OVERSIGHT_WATCHLIST_BULK_MAX_BYTES bytes of body "
-                    "(a larger body is refused with 413 before it is parsed).",
+        description='Body: {"items": [{...upload fields..., "image_base64": "..."}]}. Returns 200 with a result '
+        "per item (the created image, or the refusal with its code). At most "
+        "OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS items and OVERSIGHT_WATCHLIST_BULK_MAX_BYTES bytes of body "
+        "(a larger body is refused with 413 before it is parsed).",
         parameters=[IDEMPOTENCY_HEADER],
         request=BulkUploadSerializer,
         responses={200: BulkResultSerializer, **{c: ERRORS[c] for c in (400, 401, 403, 413, 422, 429)}},
@@ -217,7 +278,9 @@ class WatchlistImageBulkApi(WatchlistApi):
     def post(self, request):
         serializer = BulkUploadSerializer(data=request.data)
         if not serializer.is_valid():
-            raise ValidationFailed("Send {\"items\": [...]} with at least one item.", code="invalid_bulk", details=serializer.errors)
+            raise ValidationFailed(
+                'Send {"items": [...]} with at least one item.', code="invalid_bulk", details=serializer.errors
+            )
         items = serializer.validated_data["items"]
         limit = settings.OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS
         if len(items) > limit:

@@ -15,9 +15,16 @@ from governance.watchlist.models import DeletionCertificate, TransferChannel, Wa
 from governance.watchlist.services import Provenance
 
 
-@extend_schema_field({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
-                      "description": "Optional face box [x1, y1, x2, y2] in pixels naming the face to enrol "
-                                     "(multipart: \"x1,y1,x2,y2\" or a JSON list)."})
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "number"},
+        "minItems": 4,
+        "maxItems": 4,
+        "description": "Optional face box [x1, y1, x2, y2] in pixels naming the face to enrol "
+        '(multipart: "x1,y1,x2,y2" or a JSON list).',
+    }
+)
 class FaceBoxField(serializers.Field):
     default_error_messages = {"invalid": "A face box is four numbers: x1,y1,x2,y2."}
 
@@ -45,32 +52,44 @@ class FaceBoxField(serializers.Field):
 
 
 class ProvenanceInputSerializer(serializers.Serializer):
-    agreement = serializers.IntegerField(min_value=1, max_value=2**62, help_text="Id of the agreement the image is shared under.")
+    agreement = serializers.IntegerField(
+        min_value=1, max_value=2**62, help_text="Id of the agreement the image is shared under."
+    )
     subject_reference = serializers.CharField(max_length=64, help_text="Pseudonymous subject reference; never a name.")
     custody_category = serializers.ChoiceField(choices=CustodyCategory.choices)
     custody_reference = serializers.CharField(max_length=120, help_text="Custody record or case reference.")
     image_taken_on = serializers.DateField()
     shared_on = serializers.DateField(required=False, help_text="Defaults to today.")
     # Required, never defaulted: the force states the basis of every image it shares (College of Policing).
-    legal_basis = serializers.ChoiceField(choices=Section35Basis.choices, help_text="DPA 2018 s.35 basis for sharing this image.")
-    schedule8_condition = serializers.ChoiceField(choices=Schedule8Condition.choices, required=False,
-                                                  help_text="Defaults to the agreement's condition.")
+    legal_basis = serializers.ChoiceField(
+        choices=Section35Basis.choices, help_text="DPA 2018 s.35 basis for sharing this image."
+    )
+    schedule8_condition = serializers.ChoiceField(
+        choices=Schedule8Condition.choices, required=False, help_text="Defaults to the agreement's condition."
+    )
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     face_box = FaceBoxField(required=False, allow_null=True, default=None)
 
     def provenance(self) -> Provenance:
         data = self.validated_data
         return Provenance(
-            subject_reference=data["subject_reference"], custody_category=data["custody_category"],
-            custody_reference=data["custody_reference"], image_taken_on=data["image_taken_on"],
-            shared_on=data.get("shared_on"), legal_basis=data["legal_basis"],
-            schedule8_condition=data.get("schedule8_condition", ""), transfer_channel=TransferChannel.API,
-            notes=data.get("notes", ""), face_box=data.get("face_box"),
+            subject_reference=data["subject_reference"],
+            custody_category=data["custody_category"],
+            custody_reference=data["custody_reference"],
+            image_taken_on=data["image_taken_on"],
+            shared_on=data.get("shared_on"),
+            legal_basis=data["legal_basis"],
+            schedule8_condition=data.get("schedule8_condition", ""),
+            transfer_channel=TransferChannel.API,
+            notes=data.get("notes", ""),
+            face_box=data.get("face_box"),
         )
 
 
 class WatchlistImageUploadSerializer(ProvenanceInputSerializer):
-    image = serializers.FileField(allow_empty_file=True, help_text="JPEG, PNG or WebP; type sniffed from the bytes; EXIF is stripped.")
+    image = serializers.FileField(
+        allow_empty_file=True, help_text="JPEG, PNG or WebP; type sniffed from the bytes; EXIF is stripped."
+    )
 
 
 class Base64ImageField(serializers.CharField):
@@ -87,14 +106,27 @@ class BulkItemSerializer(ProvenanceInputSerializer):
 
 
 class BulkUploadSerializer(serializers.Serializer):
-    items = serializers.ListField(child=serializers.DictField(), min_length=1,
-                                  help_text="Each item: the fields of a single upload, with image_base64 for the bytes.")
+    items = serializers.ListField(
+        child=serializers.DictField(),
+        min_length=1,
+        help_text="Each item: the fields of a single upload, with image_base64 for the bytes.",
+    )
 
 
 class DeletionCertificateSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeletionCertificate
-        fields = ["id", "subject_type", "subject_id", "sha256", "reason", "rule", "erased_at", "erased_by_name", "run_id"]
+        fields = [
+            "id",
+            "subject_type",
+            "subject_id",
+            "sha256",
+            "reason",
+            "rule",
+            "erased_at",
+            "erased_by_name",
+            "run_id",
+        ]
         read_only_fields = fields
 
 
@@ -106,11 +138,36 @@ class WatchlistImageSerializer(serializers.ModelSerializer):
     class Meta:
         model = WatchlistImage
         fields = [
-            "id", "agreement", "agreement_reference", "supplying_organisation", "supplying_force", "subject_reference",
-            "custody_category", "legal_basis", "schedule8_condition", "custody_reference", "image_taken_on", "shared_on",
-            "transfer_channel", "notes", "submitted_by_name", "received_at", "sha256", "image_format", "width", "height",
-            "face_box", "status", "rejection_reason", "rejection_message", "enrolled_at", "rejected_at", "withdrawn_at",
-            "withdrawal_reason", "erased_at", "recorded_retrospectively",
+            "id",
+            "agreement",
+            "agreement_reference",
+            "supplying_organisation",
+            "supplying_force",
+            "subject_reference",
+            "custody_category",
+            "legal_basis",
+            "schedule8_condition",
+            "custody_reference",
+            "image_taken_on",
+            "shared_on",
+            "transfer_channel",
+            "notes",
+            "submitted_by_name",
+            "received_at",
+            "sha256",
+            "image_format",
+            "width",
+            "height",
+            "face_box",
+            "status",
+            "rejection_reason",
+            "rejection_message",
+            "enrolled_at",
+            "rejected_at",
+            "withdrawn_at",
+            "withdrawal_reason",
+            "erased_at",
+            "recorded_retrospectively",
         ]
         read_only_fields = fields
 

@@ -38,8 +38,11 @@ def private_key_from_setting(value: str) -> Ed25519PrivateKey:
 
 
 def public_key_pem(private_key: Ed25519PrivateKey) -> str:
-    return private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def public_key_from_pem(pem: str | bytes) -> Ed25519PublicKey:
@@ -59,9 +62,16 @@ def _signed_bytes(fields: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
 
-def checkpoint_sign(private_key: Ed25519PrivateKey, *, sequence: int, chain_hash: str, issued_at: str) -> dict[str, Any]:
-    fields = {"format": CHECKPOINT_FORMAT, "sequence": sequence, "chain_hash": chain_hash, "issued_at": issued_at,
-              "key_id": key_id(private_key.public_key())}
+def checkpoint_sign(
+    private_key: Ed25519PrivateKey, *, sequence: int, chain_hash: str, issued_at: str
+) -> dict[str, Any]:
+    fields = {
+        "format": CHECKPOINT_FORMAT,
+        "sequence": sequence,
+        "chain_hash": chain_hash,
+        "issued_at": issued_at,
+        "key_id": key_id(private_key.public_key()),
+    }
     fields["signature"] = base64.b64encode(private_key.sign(_signed_bytes(fields))).decode()
     return fields
 

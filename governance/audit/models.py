@@ -46,7 +46,9 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=20, choices=AuditAction.choices, db_index=True)
     event = models.CharField(max_length=80, db_index=True, help_text="What happened, e.g. agreement.approved")
     # Actor: a reference plus copies that outlive the user's deletion.
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_username = models.CharField(max_length=150, blank=True)
     actor_organisation = models.CharField(max_length=200, blank=True)
     justification = models.TextField(blank=True)

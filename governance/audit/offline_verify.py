@@ -70,13 +70,19 @@ def verify(lines: Iterable[str], checkpoints: list[dict], public_key_pem: str) -
     last = expected - 1
     for cp in checkpoints:
         if not checkpoint.checkpoint_valid(public_key, cp):
-            problems.append(f"Checkpoint at #{cp.get('sequence')} ({cp.get('issued_at')}): signature invalid for this key.")
+            problems.append(
+                f"Checkpoint at #{cp.get('sequence')} ({cp.get('issued_at')}): signature invalid for this key."
+            )
             continue
         seq = cp["sequence"]
         if seq > last:
-            problems.append(f"Checkpoint at #{seq} ({cp['issued_at']}) is past the export's last event #{last}: events removed.")
+            problems.append(
+                f"Checkpoint at #{seq} ({cp['issued_at']}) is past the export's last event #{last}: events removed."
+            )
         elif hashes.get(seq) != cp["chain_hash"]:
-            problems.append(f"Checkpoint at #{seq} ({cp['issued_at']}) does not match: events up to #{seq} were rewritten.")
+            problems.append(
+                f"Checkpoint at #{seq} ({cp['issued_at']}) does not match: events up to #{seq} were rewritten."
+            )
     return problems
 
 

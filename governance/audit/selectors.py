@@ -14,7 +14,12 @@ from governance.organisations.models import User
 
 
 def audit_events_search(
-    *, user: User, action: str = "", text: str = "", date_from: date | None = None, date_to: date | None = None,
+    *,
+    user: User,
+    action: str = "",
+    text: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
     target_type: str = "",
 ) -> QuerySet[AuditEvent]:
     """Events the user may read (``audit_events_visible_to``: their organisation's, all for regulators)."""
@@ -25,8 +30,12 @@ def audit_events_search(
         events = events.filter(target_type=target_type)
     if text:
         events = events.filter(
-            Q(event__icontains=text) | Q(actor_username__icontains=text) | Q(target_label__icontains=text)
-            | Q(justification__icontains=text) | Q(recipient__icontains=text) | Q(target_id=text)
+            Q(event__icontains=text)
+            | Q(actor_username__icontains=text)
+            | Q(target_label__icontains=text)
+            | Q(justification__icontains=text)
+            | Q(recipient__icontains=text)
+            | Q(target_id=text)
         )
     tz = timezone.get_current_timezone()
     if date_from:

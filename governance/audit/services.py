@@ -117,7 +117,8 @@ def audit_record(
     if hasattr(target, "concerned_organisation_ids"):
         concerned |= set(target.concerned_organisation_ids())
     AuditEventOrganisation.objects.bulk_create(
-        [AuditEventOrganisation(event=new, organisation_id=pk) for pk in sorted(i for i in concerned if i)])
+        [AuditEventOrganisation(event=new, organisation_id=pk) for pk in sorted(i for i in concerned if i)]
+    )
     return new
 
 
@@ -200,8 +201,11 @@ def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
             report.fail(seq, f"Event #{seq}: chain hash does not match.")
         candidates = list(keys.values()) if not event.signature_key_id else [keys.get(event.signature_key_id)]
         if None in candidates:
-            report.fail(seq, f"Event #{seq}: signed with seal key {event.signature_key_id}, which is not configured "
-                             "(add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).")
+            report.fail(
+                seq,
+                f"Event #{seq}: signed with seal key {event.signature_key_id}, which is not configured "
+                "(add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).",
+            )
         elif not any(chain.event_signature(k, seq, event.chain_hash) == event.signature for k in candidates):
             report.fail(seq, f"Event #{seq}: signature invalid (row rewritten outside Oversight, or wrong key).")
         hashes_by_sequence[seq] = event.chain_hash
@@ -211,14 +215,25 @@ def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
         report.seals_checked += 1
         key = keys.get(seal.key_id)
         if key is None:
-            report.fail(seal.sequence, f"Seal at #{seal.sequence} was made with seal key {seal.key_id}, which is not "
-                                       "configured (add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).")
+            report.fail(
+                seal.sequence,
+                f"Seal at #{seal.sequence} was made with seal key {seal.key_id}, which is not "
+                "configured (add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).",
+            )
         elif seal.signature != chain.seal_signature(key, seal.sequence, seal.chain_hash):
-            report.fail(seal.sequence, f"Seal at #{seal.sequence} ({seal.sealed_at:%Y-%m-%d %H:%M}) has an invalid signature.")
+            report.fail(
+                seal.sequence, f"Seal at #{seal.sequence} ({seal.sealed_at:%Y-%m-%d %H:%M}) has an invalid signature."
+            )
         elif seal.sequence > last_sequence:
-            report.fail(last_sequence + 1, f"Seal at #{seal.sequence} points past the last event #{last_sequence}: events were removed.")
+            report.fail(
+                last_sequence + 1,
+                f"Seal at #{seal.sequence} points past the last event #{last_sequence}: events were removed.",
+            )
         elif hashes_by_sequence.get(seal.sequence) != seal.chain_hash:
-            report.fail(seal.sequence, f"Seal at #{seal.sequence} does not match the chain: events up to #{seal.sequence} were rewritten.")
+            report.fail(
+                seal.sequence,
+                f"Seal at #{seal.sequence} does not match the chain: events up to #{seal.sequence} were rewritten.",
+            )
     return report
 
 
@@ -259,13 +274,17 @@ def audit_log_consult(*, user, filters: dict, justification: str, exported: bool
         raise PermissionRefused("Your role cannot export the audit log.")
     with transaction.atomic():
         audit_record(
-            action=AuditAction.CONSULTATION, event="audit_log.exported" if exported else "audit_log.searched",
-            actor=user, target=("governance.auditlog", "-", "Audit log"), justification=justification,
+            action=AuditAction.CONSULTATION,
+            event="audit_log.exported" if exported else "audit_log.searched",
+            actor=user,
+            target=("governance.auditlog", "-", "Audit log"),
+            justification=justification,
             details={"filters": {k: str(v) for k, v in filters.items() if v}},
         )
 
 
 # --- checkpoints and the integrity export (what an outside party keeps and checks) -----------------
+
 
 def _checkpoint_private_key():
     from governance.audit import checkpoint
@@ -299,8 +318,12 @@ def audit_checkpoint_create() -> dict[str, Any] | None:
         head = AuditEvent.objects.order_by("-sequence").only("sequence", "chain_hash").first()
     if head is None:
         return None
-    return checkpoint.checkpoint_sign(_checkpoint_private_key(), sequence=head.sequence, chain_hash=head.chain_hash,
-                                      issued_at=timezone.now().isoformat(timespec="seconds"))
+    return checkpoint.checkpoint_sign(
+        _checkpoint_private_key(),
+        sequence=head.sequence,
+        chain_hash=head.chain_hash,
+        issued_at=timezone.now().isoformat(timespec="seconds"),
+    )
 
 
 def audit_integrity_export(*, batch_size: int = 5000):
@@ -315,8 +338,15 @@ def audit_integrity_export(*, batch_size: int = 5000):
     for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=batch_size):
         values = {name: getattr(event, name) for name in checkpoint.EXPORTED_VALUES}
         values["occurred_at"] = values["occurred_at"].isoformat(timespec="microseconds")
-        yield json.dumps({
-            "sequence": event.sequence, "values": values, "field_digests": event.field_digests,
-            "content_digest": event.content_digest, "previous_hash": event.previous_hash,
-            "chain_hash": event.chain_hash, "redacted": event.redacted_at is not None,
-        }, sort_keys=True)
+        yield json.dumps(
+            {
+                "sequence": event.sequence,
+                "values": values,
+                "field_digests": event.field_digests,
+                "content_digest": event.content_digest,
+                "previous_hash": event.previous_hash,
+                "chain_hash": event.chain_hash,
+                "redacted": event.redacted_at is not None,
+            },
+            sort_keys=True,
+        )

@@ -24,7 +24,8 @@ def dpias_visible_to(actor: Any) -> QuerySet[DPIA]:
     if is_regulator(actor):
         return queryset
     ids = DPIA.concerned_organisations.through.objects.filter(
-        organisation_id__in=supply_chain_ids(_organisation(actor))).values("dpia_id")
+        organisation_id__in=supply_chain_ids(_organisation(actor))
+    ).values("dpia_id")
     return queryset.filter(pk__in=ids)
 
 
@@ -46,7 +47,9 @@ def dpia_refusal(actor: Any, dpia: DPIA, to: str) -> PermissionRefused | None:
     if organisation is None or not actor.has_perm(permission):
         return PermissionRefused("Your role does not allow this action on a DPIA.")
     if organisation.pk != dpia.controller_id:
-        return PermissionRefused(f"Only {dpia.controller}, the controller, acts on this DPIA.", code="not_the_controller")
+        return PermissionRefused(
+            f"Only {dpia.controller}, the controller, acts on this DPIA.", code="not_the_controller"
+        )
     return None
 
 

@@ -14,11 +14,14 @@ from governance.pdf import render_pdf
 
 def dpia_document_context(*, dpia: DPIA, versions=None) -> dict:
     return {
-        "dpia": dpia, "risks": list(dpia.risks.all()), "matrix": selectors.risk_matrix(dpia),
+        "dpia": dpia,
+        "risks": list(dpia.risks.all()),
+        "matrix": selectors.risk_matrix(dpia),
         "agreements": list(dpia.agreements.select_related("supplying_organisation", "receiving_organisation")),
         "deployments": selectors.deployment_facts(dpia),
-        "versions": list(versions if versions is not None else DPIA.objects.filter(reference=dpia.reference)
-                         .order_by("version")),
+        "versions": list(
+            versions if versions is not None else DPIA.objects.filter(reference=dpia.reference).order_by("version")
+        ),
         "generated_at": timezone.now(),
     }
 

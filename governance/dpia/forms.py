@@ -14,17 +14,34 @@ class DateInput(forms.DateInput):
 
 class DPIASectionsForm(forms.ModelForm):
     dpo_advice_followed = forms.TypedChoiceField(
-        label="Was the DPO's advice followed?", required=False, empty_value=None,
+        label="Was the DPO's advice followed?",
+        required=False,
+        empty_value=None,
         choices=[("", "Not yet decided"), ("yes", "Yes"), ("no", "No")],
-        coerce=lambda value: {"yes": True, "no": False}.get(value))
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+    )
 
     class Meta:
         model = DPIA
         fields = list(EDITABLE_FIELDS)
-        widgets = {"review_on": DateInput(),
-                   **{name: forms.Textarea(attrs={"rows": 3}) for name in (
-                       "nature", "scope", "context", "purposes", "necessity", "proportionality", "safeguards",
-                       "dpo_advice", "dpo_advice_response", "subject_views")}}
+        widgets = {
+            "review_on": DateInput(),
+            **{
+                name: forms.Textarea(attrs={"rows": 3})
+                for name in (
+                    "nature",
+                    "scope",
+                    "context",
+                    "purposes",
+                    "necessity",
+                    "proportionality",
+                    "safeguards",
+                    "dpo_advice",
+                    "dpo_advice_response",
+                    "subject_views",
+                )
+            },
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,8 +66,10 @@ class AgreementsForm(forms.Form):
 
 class CoverDeploymentForm(forms.Form):
     deployment = forms.TypedChoiceField(coerce=int)
-    demographic_evidence = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
-                                           label="Evidence relied on for demographic performance at this threshold")
+    demographic_evidence = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Evidence relied on for demographic performance at this threshold",
+    )
     monitoring_plan = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Monitoring plan")
 
     def __init__(self, *args, choices=(), **kwargs):

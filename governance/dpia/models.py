@@ -63,8 +63,12 @@ class DPIA(models.Model):
     version = models.PositiveIntegerField(default=1)
     title = models.CharField(max_length=200)
     status = models.CharField(max_length=12, choices=DPIAStatus.choices, default=DPIAStatus.DRAFT, db_index=True)
-    controller = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="dpias",
-                                   help_text="The controller whose DPIA this is: it writes and signs it off.")
+    controller = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="dpias",
+        help_text="The controller whose DPIA this is: it writes and signs it off.",
+    )
 
     # Art. 35(7)(a): a systematic description of the processing and its purposes.
     nature = models.TextField(blank=True, help_text="What the processing does: collection, matching, storage, sharing.")
@@ -93,16 +97,26 @@ class DPIA(models.Model):
     # Scope (data, not code): the organisations the DPIA concerns — the controller, its force, and
     # the parties of what it covers. Kept by the services whenever coverage changes.
     concerned_organisations = models.ManyToManyField(Organisation, related_name="+", blank=True)
-    agreements = models.ManyToManyField(Agreement, related_name="dpias", blank=True,
-                                        help_text="Agreements covered (by reference: their amendments too).")
+    agreements = models.ManyToManyField(
+        Agreement,
+        related_name="dpias",
+        blank=True,
+        help_text="Agreements covered (by reference: their amendments too).",
+    )
 
-    drafted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_by_name = models.CharField(max_length=200, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     approved_by_name = models.CharField(max_length=200, blank=True)
-    approved_by_capacity = models.CharField(max_length=200, blank=True, help_text="In what capacity the controller signed off.")
+    approved_by_capacity = models.CharField(
+        max_length=200, blank=True, help_text="In what capacity the controller signed off."
+    )
     rejected_at = models.DateTimeField(null=True, blank=True)
     rejected_by_name = models.CharField(max_length=200, blank=True)
     rejection_reason = models.TextField(blank=True)
@@ -110,7 +124,9 @@ class DPIA(models.Model):
     flagged_for_review_at = models.DateTimeField(null=True, blank=True)
     flag_reason = models.TextField(blank=True)
 
-    previous_version = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version")
+    previous_version = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+    )
     change_summary = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -182,14 +198,20 @@ class DPIADeployment(models.Model):
     """
 
     dpia = models.ForeignKey(DPIA, on_delete=models.CASCADE, related_name="deployments")
-    deployment_id = models.PositiveIntegerField(db_index=True, help_text="recognition's Deployment (not a foreign key: governance does not import recognition)")
+    deployment_id = models.PositiveIntegerField(
+        db_index=True, help_text="recognition's Deployment (not a foreign key: governance does not import recognition)"
+    )
     deployment_reference = models.CharField(max_length=40)
     deployment_name = models.CharField(max_length=200)
     operator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     threshold = models.FloatField(help_text="The operating threshold the evidence is for.")
-    demographic_evidence = models.TextField(help_text="Evidence relied on for demographic performance at that threshold.")
+    demographic_evidence = models.TextField(
+        help_text="Evidence relied on for demographic performance at that threshold."
+    )
     monitoring_plan = models.TextField(help_text="How performance across groups is monitored while deployed.")
-    measured = models.JSONField(default=dict, help_text="The engine's own FMR/FNMR at the threshold, with intervals and dataset.")
+    measured = models.JSONField(
+        default=dict, help_text="The engine's own FMR/FNMR at the threshold, with intervals and dataset."
+    )
     weights_sha256 = models.CharField(max_length=64)
     weights_label = models.CharField(max_length=200, blank=True)
 
@@ -204,8 +226,14 @@ class DPIADeployment(models.Model):
 
     @staticmethod
     def _rate(errors: int, trials: int, interval: list[float]) -> str:
-        return (f"{errors}/{trials:,} = {100 * errors / trials:.2f}% "
-                f"(95% Wilson interval {100 * interval[0]:.2f}%–{100 * interval[1]:.2f}%)") if trials else "not measured"
+        return (
+            (
+                f"{errors}/{trials:,} = {100 * errors / trials:.2f}% "
+                f"(95% Wilson interval {100 * interval[0]:.2f}%–{100 * interval[1]:.2f}%)"
+            )
+            if trials
+            else "not measured"
+        )
 
     @property
     def fmr_text(self) -> str:

@@ -40,9 +40,16 @@ class AccuracyEvidence:
     dataset: str
 
     def as_json(self) -> dict[str, Any]:
-        return {"threshold": self.threshold, "fmr_errors": self.fmr_errors, "fmr_trials": self.fmr_trials,
-                "fmr_ci": list(self.fmr_ci), "fnmr_errors": self.fnmr_errors, "fnmr_trials": self.fnmr_trials,
-                "fnmr_ci": list(self.fnmr_ci), "dataset": self.dataset}
+        return {
+            "threshold": self.threshold,
+            "fmr_errors": self.fmr_errors,
+            "fmr_trials": self.fmr_trials,
+            "fmr_ci": list(self.fmr_ci),
+            "fnmr_errors": self.fnmr_errors,
+            "fnmr_trials": self.fnmr_trials,
+            "fnmr_ci": list(self.fnmr_ci),
+            "dataset": self.dataset,
+        }
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,18 @@ def dpia_in_force_problem(dpia: DPIA, *, today: date | None = None) -> DPIAProbl
     if dpia.status != DPIAStatus.APPROVED:
         return DPIAProblem("dpia_not_approved", f"{dpia.reference} v{dpia.version} is not approved.", dpia)
     if dpia.review_on < today:
-        return DPIAProblem("dpia_review_overdue",
-                           f"{dpia.reference} v{dpia.version} was due for review on {dpia.review_on:%d %B %Y}; "
-                           "review it (a new version) before relying on it.", dpia)
+        return DPIAProblem(
+            "dpia_review_overdue",
+            f"{dpia.reference} v{dpia.version} was due for review on {dpia.review_on:%d %B %Y}; "
+            "review it (a new version) before relying on it.",
+            dpia,
+        )
     if dpia.flagged_for_review_at:
-        return DPIAProblem("dpia_flagged_for_review",
-                           f"{dpia.reference} v{dpia.version} is flagged for review: {dpia.flag_reason}", dpia)
+        return DPIAProblem(
+            "dpia_flagged_for_review",
+            f"{dpia.reference} v{dpia.version} is flagged for review: {dpia.flag_reason}",
+            dpia,
+        )
     return None
 
 
@@ -60,9 +66,14 @@ def _first_in_force(candidates: QuerySet[DPIA], *, missing: DPIAProblem) -> DPIA
 
 def agreement_dpia_problem(agreement) -> DPIAProblem | None:
     """Is there an approved, in-date DPIA covering this agreement? (``None``: yes)."""
-    return _first_in_force(dpias_covering_agreement(agreement), missing=DPIAProblem(
-        "dpia_missing", f"No approved DPIA covers {agreement.reference}: the sharing of biometric watchlist images "
-        "is high-risk processing and needs one before approval (UK GDPR Art. 35; DPA 2018 s.64)."))
+    return _first_in_force(
+        dpias_covering_agreement(agreement),
+        missing=DPIAProblem(
+            "dpia_missing",
+            f"No approved DPIA covers {agreement.reference}: the sharing of biometric watchlist images "
+            "is high-risk processing and needs one before approval (UK GDPR Art. 35; DPA 2018 s.64).",
+        ),
+    )
 
 
 def deployment_dpia_problem(deployment_id: int, *, running_weights_sha256: str | None) -> DPIAProblem | None:
@@ -70,27 +81,40 @@ def deployment_dpia_problem(deployment_id: int, *, running_weights_sha256: str |
     with the weights the engine runs now? (``None``: yes)."""
     candidates = dpias_covering_deployment(deployment_id)
     if not candidates.exists():
-        return DPIAProblem("dpia_missing", "No approved DPIA covers this deployment; it cannot go live without one "
-                           "(UK GDPR Art. 35; DPA 2018 s.64).")
+        return DPIAProblem(
+            "dpia_missing",
+            "No approved DPIA covers this deployment; it cannot go live without one (UK GDPR Art. 35; DPA 2018 s.64).",
+        )
     if running_weights_sha256 is not None:
-        candidates = candidates.filter(deployments__deployment_id=deployment_id,
-                                       deployments__weights_sha256=running_weights_sha256)
+        candidates = candidates.filter(
+            deployments__deployment_id=deployment_id, deployments__weights_sha256=running_weights_sha256
+        )
         if not candidates.exists():
             return DPIAProblem(
                 "dpia_cites_other_weights",
                 "The engine runs weights other than those the DPIA's accuracy evidence was measured with: the "
                 "processing changed, so the DPIA must be reviewed (a new version) before the deployment goes live "
-                "(UK GDPR Art. 35(11)).")
+                "(UK GDPR Art. 35(11)).",
+            )
     return _first_in_force(candidates, missing=DPIAProblem("dpia_missing", "No approved DPIA covers this deployment."))
 
 
 def dpia_submission_gaps(dpia: DPIA) -> list[str]:
     """What Art. 35(7) / s.64 expect a DPIA to state that this one does not yet."""
-    gaps = [label for name, label in (
-        ("nature", "the nature of the processing"), ("scope", "its scope"), ("context", "its context"),
-        ("purposes", "its purposes"), ("necessity", "necessity"), ("proportionality", "proportionality"),
-        ("dpo_advice", "the DPO's advice"), ("subject_views", "the views of data subjects or their representatives"),
-    ) if not getattr(dpia, name).strip()]
+    gaps = [
+        label
+        for name, label in (
+            ("nature", "the nature of the processing"),
+            ("scope", "its scope"),
+            ("context", "its context"),
+            ("purposes", "its purposes"),
+            ("necessity", "necessity"),
+            ("proportionality", "proportionality"),
+            ("dpo_advice", "the DPO's advice"),
+            ("subject_views", "the views of data subjects or their representatives"),
+        )
+        if not getattr(dpia, name).strip()
+    ]
     if dpia.dpo_advice_followed is None:
         gaps.append("whether the DPO's advice was followed")
     elif dpia.dpo_advice_followed is False and not dpia.dpo_advice_response.strip():

@@ -13,8 +13,21 @@ from governance.dpia import services as dpias
 from governance.dpia.models import DPIA
 
 SCENARIO_FILE = settings.BASE_DIR / "fixtures" / "kings_cross_dpia.json"
-_SECTION_KEYS = ("title", "nature", "scope", "context", "purposes", "necessity", "proportionality", "safeguards",
-                 "dpo_advice", "dpo_advice_by_name", "dpo_advice_followed", "dpo_advice_response", "subject_views")
+_SECTION_KEYS = (
+    "title",
+    "nature",
+    "scope",
+    "context",
+    "purposes",
+    "necessity",
+    "proportionality",
+    "safeguards",
+    "dpo_advice",
+    "dpo_advice_by_name",
+    "dpo_advice_followed",
+    "dpo_advice_response",
+    "subject_views",
+)
 
 
 def _content() -> dict:

@@ -57,14 +57,17 @@ def _risks_text(dpia: DPIA) -> str:
     return "\n".join(
         f"{r.title}: {r.description} Likelihood {r.get_likelihood_display()}, severity {r.get_severity_display()}. "
         f"Measures: {r.measures} Residual risk {r.get_residual_risk_display()}."
-        for r in dpia.risks.all())
+        for r in dpia.risks.all()
+    )
 
 
 def _coverage_text(dpia: DPIA) -> str:
     lines = [f"Agreement {a.reference} v{a.version}: {a.title}" for a in dpia.agreements.all()]
-    lines += [f"Deployment {d.deployment_reference}: {d.deployment_name}, threshold {d.threshold:.2f}, weights "
-              f"{d.weights_sha256[:12]}…; evidence: {d.demographic_evidence} Monitoring: {d.monitoring_plan}"
-              for d in dpia.deployments.all()]
+    lines += [
+        f"Deployment {d.deployment_reference}: {d.deployment_name}, threshold {d.threshold:.2f}, weights "
+        f"{d.weights_sha256[:12]}…; evidence: {d.demographic_evidence} Monitoring: {d.monitoring_plan}"
+        for d in dpia.deployments.all()
+    ]
     return "\n".join(lines)
 
 
@@ -112,8 +115,9 @@ def dpia_compare(left: DPIA, right: DPIA) -> list[CompareRow]:
     """Two versions side by side, section by section, with removed and added words marked."""
     rows = []
     for (key, label, a), (_, _, b) in zip(dpia_snapshot(left), dpia_snapshot(right), strict=True):
-        marked_left, marked_right = _marked(a, b) if a != b else (escape(a).replace("\n", "<br>"),
-                                                                  escape(b).replace("\n", "<br>"))
+        marked_left, marked_right = (
+            _marked(a, b) if a != b else (escape(a).replace("\n", "<br>"), escape(b).replace("\n", "<br>"))
+        )
         rows.append(CompareRow(key, label, marked_left, marked_right, a != b))
     return rows
 
@@ -123,10 +127,16 @@ def risk_matrix(dpia: DPIA) -> list[dict[str, Any]]:
     risks = list(dpia.risks.all())
     rows = []
     for likelihood in sorted(Likelihood, reverse=True):
-        cells = [{"severity": severity, "level": risk_level(likelihood, severity).value,
-                  "risks": [(i + 1, r) for i, r in enumerate(risks)
-                            if r.likelihood == likelihood and r.severity == severity]}
-                 for severity in Severity]
+        cells = [
+            {
+                "severity": severity,
+                "level": risk_level(likelihood, severity).value,
+                "risks": [
+                    (i + 1, r) for i, r in enumerate(risks) if r.likelihood == likelihood and r.severity == severity
+                ],
+            }
+            for severity in Severity
+        ]
         rows.append({"likelihood": likelihood, "cells": cells})
     return rows
 

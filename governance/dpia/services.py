@@ -42,8 +42,20 @@ from governance.organisations.models import Organisation, User
 
 # The sections a DPO writes (Art. 35(7); s.64). Coverage, risks and sign-offs have their own services.
 EDITABLE_FIELDS: tuple[str, ...] = (
-    "title", "nature", "scope", "context", "purposes", "necessity", "proportionality", "safeguards",
-    "dpo_advice", "dpo_advice_by_name", "dpo_advice_followed", "dpo_advice_response", "subject_views", "review_on",
+    "title",
+    "nature",
+    "scope",
+    "context",
+    "purposes",
+    "necessity",
+    "proportionality",
+    "safeguards",
+    "dpo_advice",
+    "dpo_advice_by_name",
+    "dpo_advice_followed",
+    "dpo_advice_response",
+    "subject_views",
+    "review_on",
 )
 RISK_FIELDS: tuple[str, ...] = ("title", "description", "likelihood", "severity", "measures", "residual_risk")
 
@@ -55,8 +67,10 @@ def _name(actor: User | None) -> str:
 def _require_status(dpia: DPIA, *allowed: str, action: str) -> None:
     if dpia.status not in allowed:
         labels = " or ".join(DPIAStatus(s).label.lower() for s in allowed)
-        raise StateConflict(f"Cannot {action}: the DPIA is {dpia.get_status_display().lower()}, it must be {labels}.",
-                            code="invalid_state")
+        raise StateConflict(
+            f"Cannot {action}: the DPIA is {dpia.get_status_display().lower()}, it must be {labels}.",
+            code="invalid_state",
+        )
 
 
 def _locked(dpia: DPIA) -> DPIA:
@@ -96,6 +110,7 @@ def _sync_scope(dpia: DPIA) -> None:
 
 # --- drafting ------------------------------------------------------------------------------------
 
+
 def dpia_draft(*, actor: User, fields: dict[str, Any]) -> DPIA:
     """Start a DPIA (version 1, draft) with the actor's organisation as the controller."""
     if not can_draft_dpia(actor):
@@ -108,8 +123,13 @@ def dpia_draft(*, actor: User, fields: dict[str, Any]) -> DPIA:
         _clean(dpia)
         dpia.save()
         _sync_scope(dpia)
-        audit_record(action=AuditAction.COLLECTION, event="dpia.drafted", actor=actor, target=dpia,
-                     details={"reference": dpia.reference, "version": dpia.version})
+        audit_record(
+            action=AuditAction.COLLECTION,
+            event="dpia.drafted",
+            actor=actor,
+            target=dpia,
+            details={"reference": dpia.reference, "version": dpia.version},
+        )
     return dpia
 
 
@@ -130,8 +150,13 @@ def dpia_update(*, actor: User, dpia: DPIA, fields: dict[str, Any]) -> DPIA:
         after = _snapshot(dpia)
         changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
         if changes:
-            audit_record(action=AuditAction.ALTERATION, event="dpia.edited", actor=actor, target=dpia,
-                         details={"changed": sorted(changes)})
+            audit_record(
+                action=AuditAction.ALTERATION,
+                event="dpia.edited",
+                actor=actor,
+                target=dpia,
+                details={"changed": sorted(changes)},
+            )
     return dpia
 
 
@@ -149,20 +174,30 @@ def dpia_set_agreements(*, actor: User, dpia: DPIA, agreement_ids: list[int]) ->
                 raise ValidationFailed(f"{dpia.controller} is not party to {agreement.reference}.", code="not_a_party")
         dpia.agreements.set(chosen)
         _sync_scope(dpia)
-        audit_record(action=AuditAction.ALTERATION, event="dpia.agreements_set", actor=actor, target=dpia,
-                     details={"agreements": sorted(f"{a.reference} v{a.version}" for a in chosen)})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="dpia.agreements_set",
+            actor=actor,
+            target=dpia,
+            details={"agreements": sorted(f"{a.reference} v{a.version}" for a in chosen)},
+        )
     return dpia
 
 
 def _evidence_fields(source: registry.DeploymentSource, threshold: float) -> dict[str, Any]:
     sha256, label = source.running_weights()
     evidence = source.evidence_at(threshold)
-    return {"threshold": threshold, "weights_sha256": sha256, "weights_label": label,
-            "measured": evidence.as_json() if evidence else {}}
+    return {
+        "threshold": threshold,
+        "weights_sha256": sha256,
+        "weights_label": label,
+        "measured": evidence.as_json() if evidence else {},
+    }
 
 
-def dpia_cover_deployment(*, actor: User, dpia: DPIA, deployment_id: int, demographic_evidence: str,
-                          monitoring_plan: str) -> DPIADeployment:
+def dpia_cover_deployment(
+    *, actor: User, dpia: DPIA, deployment_id: int, demographic_evidence: str, monitoring_plan: str
+) -> DPIADeployment:
     """Add (or update) a deployment the DPIA covers, with its equality and accuracy evidence. The
     threshold, the engine's measured figures and the weights' SHA-256 come from recognition."""
     dpia_check(actor, dpia, to="change")
@@ -171,20 +206,32 @@ def dpia_cover_deployment(*, actor: User, dpia: DPIA, deployment_id: int, demogr
     if facts is None:
         raise ValidationFailed("No such deployment.", code="deployment_not_found")
     if dpia.controller_id != facts.operator_id and dpia.controller_id not in facts.supplier_ids:
-        raise ValidationFailed(f"{dpia.controller} neither operates nor supplies {facts.reference}.",
-                               code="not_a_party")
+        raise ValidationFailed(
+            f"{dpia.controller} neither operates nor supplies {facts.reference}.", code="not_a_party"
+        )
     with transaction.atomic():
         dpia = _locked(dpia)
         _require_status(dpia, DPIAStatus.DRAFT, action="change what the DPIA covers")
-        row, _ = DPIADeployment.objects.update_or_create(dpia=dpia, deployment_id=facts.pk, defaults={
-            "deployment_reference": facts.reference, "deployment_name": facts.name, "operator_id": facts.operator_id,
-            "demographic_evidence": demographic_evidence.strip(), "monitoring_plan": monitoring_plan.strip(),
-            **_evidence_fields(source, facts.threshold),
-        })
+        row, _ = DPIADeployment.objects.update_or_create(
+            dpia=dpia,
+            deployment_id=facts.pk,
+            defaults={
+                "deployment_reference": facts.reference,
+                "deployment_name": facts.name,
+                "operator_id": facts.operator_id,
+                "demographic_evidence": demographic_evidence.strip(),
+                "monitoring_plan": monitoring_plan.strip(),
+                **_evidence_fields(source, facts.threshold),
+            },
+        )
         _sync_scope(dpia)
-        audit_record(action=AuditAction.ALTERATION, event="dpia.deployment_covered", actor=actor, target=dpia,
-                     details={"deployment": facts.reference, "threshold": row.threshold,
-                              "weights_sha256": row.weights_sha256})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="dpia.deployment_covered",
+            actor=actor,
+            target=dpia,
+            details={"deployment": facts.reference, "threshold": row.threshold, "weights_sha256": row.weights_sha256},
+        )
     return row
 
 
@@ -198,8 +245,13 @@ def dpia_uncover_deployment(*, actor: User, dpia: DPIA, deployment_id: int) -> N
             return
         row.delete()
         _sync_scope(dpia)
-        audit_record(action=AuditAction.ALTERATION, event="dpia.deployment_uncovered", actor=actor, target=dpia,
-                     details={"deployment": row.deployment_reference})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="dpia.deployment_uncovered",
+            actor=actor,
+            target=dpia,
+            details={"deployment": row.deployment_reference},
+        )
 
 
 def _risk_values(fields: dict[str, Any]) -> dict[str, Any]:
@@ -227,9 +279,18 @@ def dpia_risk_add(*, actor: User, dpia: DPIA, fields: dict[str, Any]) -> DPIARis
         risk = DPIARisk(dpia=dpia, position=dpia.risks.count() + 1, **values)
         _clean(risk, exclude=["dpia"])
         risk.save()
-        audit_record(action=AuditAction.ALTERATION, event="dpia.risk_added", actor=actor, target=dpia,
-                     details={"risk": risk.title, "likelihood": risk.likelihood, "severity": risk.severity,
-                              "residual_risk": risk.residual_risk})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="dpia.risk_added",
+            actor=actor,
+            target=dpia,
+            details={
+                "risk": risk.title,
+                "likelihood": risk.likelihood,
+                "severity": risk.severity,
+                "residual_risk": risk.residual_risk,
+            },
+        )
     return risk
 
 
@@ -244,8 +305,13 @@ def dpia_risk_update(*, actor: User, risk: DPIARisk, fields: dict[str, Any]) -> 
             setattr(risk, name, value)
         _clean(risk, exclude=["dpia"])
         risk.save()
-        audit_record(action=AuditAction.ALTERATION, event="dpia.risk_edited", actor=actor, target=dpia,
-                     details={"risk": risk.title, "changed": sorted(values)})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="dpia.risk_edited",
+            actor=actor,
+            target=dpia,
+            details={"risk": risk.title, "changed": sorted(values)},
+        )
     return risk
 
 
@@ -255,12 +321,18 @@ def dpia_risk_remove(*, actor: User, risk: DPIARisk) -> None:
         dpia = _locked(risk.dpia)
         _require_status(dpia, DPIAStatus.DRAFT, action="change the risks")
         DPIARisk.objects.filter(pk=risk.pk, dpia=dpia).delete()
-        audit_record(action=AuditAction.ALTERATION, event="dpia.risk_removed", actor=actor, target=dpia,
-                     details={"risk": risk.title})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="dpia.risk_removed",
+            actor=actor,
+            target=dpia,
+            details={"risk": risk.title},
+        )
 
 
-def dpia_record_prior_consultation(*, actor: User, dpia: DPIA, consulted_on: date, reference: str,
-                                   outcome: str) -> DPIA:
+def dpia_record_prior_consultation(
+    *, actor: User, dpia: DPIA, consulted_on: date, reference: str, outcome: str
+) -> DPIA:
     """Record the prior consultation with the Commissioner (s.65 / Art. 36): date, reference, outcome."""
     dpia_check(actor, dpia, to="consult")
     if not reference.strip() or not outcome.strip():
@@ -274,12 +346,18 @@ def dpia_record_prior_consultation(*, actor: User, dpia: DPIA, consulted_on: dat
         dpia.consultation_reference = reference.strip()
         dpia.consultation_outcome = outcome.strip()
         dpia.save(update_fields=["consultation_on", "consultation_reference", "consultation_outcome", "updated_at"])
-        audit_record(action=AuditAction.ALTERATION, event="dpia.prior_consultation_recorded", actor=actor,
-                     target=dpia, details={"consulted_on": consulted_on.isoformat(), "reference": reference.strip()})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="dpia.prior_consultation_recorded",
+            actor=actor,
+            target=dpia,
+            details={"consulted_on": consulted_on.isoformat(), "reference": reference.strip()},
+        )
     return dpia
 
 
 # --- review and sign-off -------------------------------------------------------------------------
+
 
 def dpia_submit(*, actor: User, dpia: DPIA) -> DPIA:
     """Send a complete draft for the controller's review. Refused while a section is missing."""
@@ -289,8 +367,9 @@ def dpia_submit(*, actor: User, dpia: DPIA) -> DPIA:
         _require_status(dpia, DPIAStatus.DRAFT, action="send the DPIA for review")
         gaps = dpia_submission_gaps(dpia)
         if gaps:
-            raise ValidationFailed("The DPIA is incomplete: it must state " + ", ".join(gaps) + ".",
-                                   code="dpia_incomplete", details=gaps)
+            raise ValidationFailed(
+                "The DPIA is incomplete: it must state " + ", ".join(gaps) + ".", code="dpia_incomplete", details=gaps
+            )
         dpia.status = DPIAStatus.IN_REVIEW
         dpia.submitted_at = timezone.now()
         dpia.submitted_by_name = _name(actor)
@@ -311,26 +390,46 @@ def dpia_approve(*, actor: User, dpia: DPIA, capacity: str = "") -> DPIA:
             raise StateConflict(
                 "A residual risk stays high: the Commissioner must be consulted before the processing starts "
                 "(DPA 2018 s.65 / UK GDPR Art. 36). Record the consultation (date, reference, outcome) first.",
-                code="prior_consultation_required")
+                code="prior_consultation_required",
+            )
         if dpia.review_on < timezone.localdate():
-            raise StateConflict("The review date has passed; set a new one before approving.",
-                                code="dpia_review_overdue")
+            raise StateConflict(
+                "The review date has passed; set a new one before approving.", code="dpia_review_overdue"
+            )
         dpia.status = DPIAStatus.APPROVED
         dpia.approved_at = timezone.now()
         dpia.approved_by = actor
         dpia.approved_by_name = _name(actor)
         dpia.approved_by_capacity = capacity.strip() or actor.job_title or "Data protection officer"
-        dpia.save(update_fields=["status", "approved_at", "approved_by", "approved_by_name", "approved_by_capacity",
-                                 "updated_at"])
-        audit_record(action=AuditAction.ALTERATION, event="dpia.approved", actor=actor, target=dpia,
-                     details={"version": dpia.version, "capacity": dpia.approved_by_capacity})
+        dpia.save(
+            update_fields=[
+                "status",
+                "approved_at",
+                "approved_by",
+                "approved_by_name",
+                "approved_by_capacity",
+                "updated_at",
+            ]
+        )
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="dpia.approved",
+            actor=actor,
+            target=dpia,
+            details={"version": dpia.version, "capacity": dpia.approved_by_capacity},
+        )
         previous = dpia.previous_version
         if previous is not None and previous.status == DPIAStatus.APPROVED:
             previous = _locked(previous)
             previous.status = DPIAStatus.SUPERSEDED
             previous.save(update_fields=["status", "updated_at"])
-            audit_record(action=AuditAction.ALTERATION, event="dpia.superseded", actor=actor, target=previous,
-                         details={"superseded_by_version": dpia.version})
+            audit_record(
+                action=AuditAction.ALTERATION,
+                event="dpia.superseded",
+                actor=actor,
+                target=previous,
+                details={"superseded_by_version": dpia.version},
+            )
     return dpia
 
 
@@ -346,8 +445,9 @@ def dpia_reject(*, actor: User, dpia: DPIA, reason: str) -> DPIA:
         dpia.rejected_by_name = _name(actor)
         dpia.rejection_reason = reason.strip()
         dpia.save(update_fields=["status", "rejected_at", "rejected_by_name", "rejection_reason", "updated_at"])
-        audit_record(action=AuditAction.ALTERATION, event="dpia.rejected", actor=actor, target=dpia,
-                     justification=reason.strip())
+        audit_record(
+            action=AuditAction.ALTERATION, event="dpia.rejected", actor=actor, target=dpia, justification=reason.strip()
+        )
     return dpia
 
 
@@ -365,32 +465,54 @@ def dpia_revise(*, actor: User, dpia: DPIA, change_summary: str) -> DPIA:
             raise StateConflict("A newer version of this DPIA already exists.", code="newer_version_exists")
         new = DPIA.objects.create(
             **{name: getattr(old, name) for name in EDITABLE_FIELDS},
-            reference=old.reference, version=old.version + 1, controller=old.controller, drafted_by=actor,
-            consultation_on=old.consultation_on, consultation_reference=old.consultation_reference,
-            consultation_outcome=old.consultation_outcome, previous_version=old, change_summary=change_summary.strip(),
+            reference=old.reference,
+            version=old.version + 1,
+            controller=old.controller,
+            drafted_by=actor,
+            consultation_on=old.consultation_on,
+            consultation_reference=old.consultation_reference,
+            consultation_outcome=old.consultation_outcome,
+            previous_version=old,
+            change_summary=change_summary.strip(),
         )
         new.agreements.set(old.agreements.all())
-        DPIARisk.objects.bulk_create([
-            DPIARisk(dpia=new, position=r.position, **{name: getattr(r, name) for name in RISK_FIELDS})
-            for r in old.risks.all()])
+        DPIARisk.objects.bulk_create(
+            [
+                DPIARisk(dpia=new, position=r.position, **{name: getattr(r, name) for name in RISK_FIELDS})
+                for r in old.risks.all()
+            ]
+        )
         source = registry.deployment_source()
         for row in old.deployments.all():
-            values = {"deployment_reference": row.deployment_reference, "deployment_name": row.deployment_name,
-                      "operator_id": row.operator_id, "demographic_evidence": row.demographic_evidence,
-                      "monitoring_plan": row.monitoring_plan, "threshold": row.threshold,
-                      "weights_sha256": row.weights_sha256, "weights_label": row.weights_label,
-                      "measured": row.measured}
+            values = {
+                "deployment_reference": row.deployment_reference,
+                "deployment_name": row.deployment_name,
+                "operator_id": row.operator_id,
+                "demographic_evidence": row.demographic_evidence,
+                "monitoring_plan": row.monitoring_plan,
+                "threshold": row.threshold,
+                "weights_sha256": row.weights_sha256,
+                "weights_label": row.weights_label,
+                "measured": row.measured,
+            }
             facts = source.describe(row.deployment_id) if source else None
             if facts is not None:
                 values.update(_evidence_fields(source, facts.threshold))
             DPIADeployment.objects.create(dpia=new, deployment_id=row.deployment_id, **values)
         _sync_scope(new)
-        audit_record(action=AuditAction.COLLECTION, event="dpia.revised", actor=actor, target=new,
-                     justification=change_summary.strip(), details={"from_version": old.version})
+        audit_record(
+            action=AuditAction.COLLECTION,
+            event="dpia.revised",
+            actor=actor,
+            target=new,
+            justification=change_summary.strip(),
+            details={"from_version": old.version},
+        )
     return new
 
 
 # --- the processing changed ------------------------------------------------------------------------
+
 
 def dpias_flag_weights_changed() -> int:
     """Flag for review every approved DPIA whose accuracy evidence cites weights other than those the
@@ -404,21 +526,33 @@ def dpias_flag_weights_changed() -> int:
         return 0  # weights not installed: the engine cannot run at all, nothing to compare
     flagged = 0
     with transaction.atomic():
-        stale = (DPIA.objects.filter(status=DPIAStatus.APPROVED, flagged_for_review_at=None, deployments__isnull=False)
-                 .exclude(deployments__weights_sha256=running).values_list("pk", flat=True).distinct())
+        stale = (
+            DPIA.objects.filter(status=DPIAStatus.APPROVED, flagged_for_review_at=None, deployments__isnull=False)
+            .exclude(deployments__weights_sha256=running)
+            .values_list("pk", flat=True)
+            .distinct()
+        )
         for dpia in DPIA.objects.select_for_update().filter(pk__in=list(stale), flagged_for_review_at=None):
             cited = sorted(set(dpia.deployments.values_list("weights_sha256", flat=True)))
             dpia.flagged_for_review_at = timezone.now()
-            dpia.flag_reason = (f"the engine now runs weights {running[:12]}… ({label}); the accuracy evidence "
-                                f"was measured with {', '.join(c[:12] + '…' for c in cited)}.")
+            dpia.flag_reason = (
+                f"the engine now runs weights {running[:12]}… ({label}); the accuracy evidence "
+                f"was measured with {', '.join(c[:12] + '…' for c in cited)}."
+            )
             dpia.save(update_fields=["flagged_for_review_at", "flag_reason", "updated_at"])
-            audit_record(action=AuditAction.ALTERATION, event="dpia.flagged_for_review", actor=None, target=dpia,
-                         details={"running_weights_sha256": running, "cited_weights_sha256": cited})
+            audit_record(
+                action=AuditAction.ALTERATION,
+                event="dpia.flagged_for_review",
+                actor=None,
+                target=dpia,
+                details={"running_weights_sha256": running, "cited_weights_sha256": cited},
+            )
             flagged += 1
     return flagged
 
 
 # --- the gates ---------------------------------------------------------------------------------------
+
 
 def dpia_require_for_agreement(*, agreement: Agreement) -> None:
     """Raise ``StateConflict`` unless an approved, in-date DPIA covers the agreement (called by
@@ -436,5 +570,3 @@ def dpia_require_for_deployment(*, deployment_id: int) -> None:
     problem = deployment_dpia_problem(deployment_id, running_weights_sha256=running)
     if problem is not None:
         raise StateConflict(problem.message, code=problem.code)
-
-

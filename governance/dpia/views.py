@@ -36,9 +36,11 @@ from governance.web.errors import refusals_as_pages
 
 
 def _agreement_choices(user, dpia) -> list[tuple[str, str]]:
-    return [(str(a.pk), f"{a.reference} v{a.version} — {a.title} ({a.get_status_display()})")
-            for a in agreements_visible_to(user).exclude(status="superseded")
-            if dpia.controller_id in agreement_party_ids(a)]
+    return [
+        (str(a.pk), f"{a.reference} v{a.version} — {a.title} ({a.get_status_display()})")
+        for a in agreements_visible_to(user).exclude(status="superseded")
+        if dpia.controller_id in agreement_party_ids(a)
+    ]
 
 
 def _deployment_choices(user) -> list[tuple[int, str]]:
@@ -58,9 +60,16 @@ def dpia_list(request: HttpRequest) -> HttpResponse:
     if not role_allows(request.user, "governance.view_dpia"):
         raise PermissionRefused("Your role does not read DPIAs.")
     status = request.GET.get("status", "")
-    return render(request, "dpia/dpia_list.html", {
-        "dpias": selectors.dpia_list(user=request.user, status=status), "statuses": DPIAStatus.choices,
-        "status": status, "can_draft": can_draft_dpia(request.user)})
+    return render(
+        request,
+        "dpia/dpia_list.html",
+        {
+            "dpias": selectors.dpia_list(user=request.user, status=status),
+            "statuses": DPIAStatus.choices,
+            "status": status,
+            "can_draft": can_draft_dpia(request.user),
+        },
+    )
 
 
 @login_required
@@ -102,24 +111,39 @@ def dpia_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     dpia = dpia_for(user, pk)
     versions = selectors.dpia_versions(user=user, dpia=dpia)
-    history = AuditEvent.objects.filter(target_type="governance.dpia",
-                                        target_id__in=[str(v.pk) for v in versions]).order_by("sequence")
+    history = AuditEvent.objects.filter(
+        target_type="governance.dpia", target_id__in=[str(v.pk) for v in versions]
+    ).order_by("sequence")
     can = {to: can_dpia(user, dpia, to) for to in ("change", "submit", "approve", "reject", "revise", "consult")}
-    return render(request, "dpia/dpia_detail.html", {
-        "dpia": dpia, "can": can, "versions": versions, "history": history,
-        "matrix": selectors.risk_matrix(dpia), "risks": list(dpia.risks.all()),
-        "deployments": selectors.deployment_facts(dpia), "running_weights": selectors.running_weights(),
-        "evidence_curve": selectors.evidence_curve(),
-        "gaps": dpia_submission_gaps(dpia) if dpia.status == DPIAStatus.DRAFT else [],
-        "needs_consultation": prior_consultation_required(dpia),
-        "in_force_problem": dpia_in_force_problem(dpia) if dpia.status == DPIAStatus.APPROVED else None,
-        "warning": dpia_review_warning(dpia),
-        "risk_form": RiskForm(), "consultation_form": ConsultationForm(), "reason_form": ReasonForm(),
-        "revise_form": ReviseForm(), "approve_form": ApproveForm(initial={"capacity": user.job_title}),
-        "agreements_form": AgreementsForm(choices=_agreement_choices(user, dpia) if can["change"] else [],
-                                          initial={"agreements": [str(a.pk) for a in dpia.agreements.all()]}),
-        "deployment_form": CoverDeploymentForm(choices=_deployment_choices(user) if can["change"] else []),
-    })
+    return render(
+        request,
+        "dpia/dpia_detail.html",
+        {
+            "dpia": dpia,
+            "can": can,
+            "versions": versions,
+            "history": history,
+            "matrix": selectors.risk_matrix(dpia),
+            "risks": list(dpia.risks.all()),
+            "deployments": selectors.deployment_facts(dpia),
+            "running_weights": selectors.running_weights(),
+            "evidence_curve": selectors.evidence_curve(),
+            "gaps": dpia_submission_gaps(dpia) if dpia.status == DPIAStatus.DRAFT else [],
+            "needs_consultation": prior_consultation_required(dpia),
+            "in_force_problem": dpia_in_force_problem(dpia) if dpia.status == DPIAStatus.APPROVED else None,
+            "warning": dpia_review_warning(dpia),
+            "risk_form": RiskForm(),
+            "consultation_form": ConsultationForm(),
+            "reason_form": ReasonForm(),
+            "revise_form": ReviseForm(),
+            "approve_form": ApproveForm(initial={"capacity": user.job_title}),
+            "agreements_form": AgreementsForm(
+                choices=_agreement_choices(user, dpia) if can["change"] else [],
+                initial={"agreements": [str(a.pk) for a in dpia.agreements.all()]},
+            ),
+            "deployment_form": CoverDeploymentForm(choices=_deployment_choices(user) if can["change"] else []),
+        },
+    )
 
 
 @login_required
@@ -175,9 +199,13 @@ def dpia_action(request: HttpRequest, pk: int) -> HttpResponse:
             if not form.is_valid():
                 messages.error(request, "Choose a deployment and give the evidence and the monitoring plan.")
             else:
-                dpias.dpia_cover_deployment(actor=user, dpia=dpia, deployment_id=form.cleaned_data["deployment"],
-                                            demographic_evidence=form.cleaned_data["demographic_evidence"],
-                                            monitoring_plan=form.cleaned_data["monitoring_plan"])
+                dpias.dpia_cover_deployment(
+                    actor=user,
+                    dpia=dpia,
+                    deployment_id=form.cleaned_data["deployment"],
+                    demographic_evidence=form.cleaned_data["demographic_evidence"],
+                    monitoring_plan=form.cleaned_data["monitoring_plan"],
+                )
                 messages.success(request, "Deployment covered, with the engine's measured figures.")
         elif action == "deployment_remove":
             dpias.dpia_uncover_deployment(actor=user, dpia=dpia, deployment_id=int(request.POST.get("deployment", 0)))
@@ -203,8 +231,11 @@ def dpia_compare(request: HttpRequest, pk: int) -> HttpResponse:
         raise NotFound("No such version of this DPIA.")
     if left.version > right.version:
         left, right = right, left
-    return render(request, "dpia/dpia_compare.html", {
-        "left": left, "right": right, "rows": selectors.dpia_compare(left, right), "versions": versions})
+    return render(
+        request,
+        "dpia/dpia_compare.html",
+        {"left": left, "right": right, "rows": selectors.dpia_compare(left, right), "versions": versions},
+    )
 
 
 @login_required

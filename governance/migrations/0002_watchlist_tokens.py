@@ -6,168 +6,390 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('governance', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("governance", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WatchlistImage',
+            name="WatchlistImage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subject_reference', models.CharField(help_text='Pseudonymous reference; never a name.', max_length=64)),
-                ('custody_category', models.CharField(choices=[('arrested', 'Arrested'), ('charged', 'Charged'), ('cautioned', 'Cautioned'), ('reprimanded', 'Reprimanded'), ('formal_warning', 'Given a formal warning'), ('wanted', 'Wanted by police or the courts'), ('missing', 'Missing person'), ('vulnerable', 'Vulnerable person'), ('risk_of_harm', 'At risk of harm to self or others')], max_length=20)),
-                ('legal_basis', models.CharField(choices=[('s35_5', 's.35(5) strictly necessary for the law enforcement purpose')], default='s35_5', max_length=10)),
-                ('schedule8_condition', models.CharField(choices=[('sch8_1', 'Sch. 8 para 1: statutory etc. purposes'), ('sch8_2', 'Sch. 8 para 2: administration of justice'), ('sch8_3', "Sch. 8 para 3: protecting individual's vital interests"), ('sch8_4', 'Sch. 8 para 4: safeguarding of children and individuals at risk'), ('sch8_6', 'Sch. 8 para 6: legal claims'), ('sch8_7', 'Sch. 8 para 7: judicial acts'), ('sch8_8', 'Sch. 8 para 8: preventing fraud')], max_length=10)),
-                ('custody_reference', models.CharField(help_text='Custody record or case reference.', max_length=120)),
-                ('image_taken_on', models.DateField(help_text='When the photograph was taken (the most recent suitable image).')),
-                ('shared_on', models.DateField(help_text='When the force shared the image with the operator.')),
-                ('transfer_channel', models.CharField(choices=[('api', 'Oversight API (token per force or unit)'), ('web', 'Oversight web upload'), ('cjsm_email', 'Criminal-justice secure email'), ('other', 'Other (see notes)')], default='api', max_length=20)),
-                ('notes', models.TextField(blank=True)),
-                ('submitted_by_name', models.CharField(blank=True, max_length=200)),
-                ('submitted_via_token', models.CharField(blank=True, help_text='Public key prefix of the API token used.', max_length=32)),
-                ('received_at', models.DateTimeField()),
-                ('sha256', models.CharField(blank=True, help_text='SHA-256 of the original bytes as the force sent them (blank only for historical records without bytes).', max_length=64)),
-                ('stored_sha256', models.CharField(blank=True, help_text='SHA-256 of the stored, metadata-free bytes.', max_length=64)),
-                ('image_format', models.CharField(blank=True, max_length=10)),
-                ('width', models.PositiveIntegerField(blank=True, null=True)),
-                ('height', models.PositiveIntegerField(blank=True, null=True)),
-                ('original_bytes', models.PositiveIntegerField(blank=True, null=True)),
-                ('face_box', models.JSONField(blank=True, help_text='Optional [x1, y1, x2, y2] naming the face to enrol.', null=True)),
-                ('status', models.CharField(choices=[('received', 'Received (awaiting enrolment)'), ('enrolled', 'Enrolled'), ('rejected', 'Rejected at enrolment'), ('withdrawn', 'Withdrawn'), ('erased', 'Erased')], db_index=True, default='received', max_length=12)),
-                ('rejection_reason', models.CharField(blank=True, choices=[('no_face', 'No face found'), ('face_too_small', 'Face too small to enrol'), ('multiple_faces', 'Several faces and no face box naming one'), ('face_box_empty', 'No face found inside the given face box'), ('unreadable', 'Image could not be decoded'), ('agreement_not_active', 'Agreement no longer active')], max_length=30)),
-                ('rejection_message', models.TextField(blank=True)),
-                ('enrolled_at', models.DateTimeField(blank=True, null=True)),
-                ('rejected_at', models.DateTimeField(blank=True, null=True)),
-                ('withdrawn_at', models.DateTimeField(blank=True, null=True)),
-                ('withdrawn_by_name', models.CharField(blank=True, max_length=200)),
-                ('withdrawal_reason', models.TextField(blank=True)),
-                ('erased_at', models.DateTimeField(blank=True, null=True)),
-                ('recorded_retrospectively', models.BooleanField(default=False, help_text="Entered after the fact from the historical record (e.g. King's Cross 2016-2018).")),
-                ('agreement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='watchlist_images', to='governance.agreement')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('supplying_force', models.ForeignKey(help_text='The force accountable for the image (the supplier itself, or the force of a supplying unit).', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation')),
-                ('supplying_organisation', models.ForeignKey(help_text="The force or unit that supplied the image (the submitter's organisation).", on_delete=django.db.models.deletion.PROTECT, related_name='watchlist_images_supplied', to='governance.organisation')),
-                ('withdrawn_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "subject_reference",
+                    models.CharField(help_text="Pseudonymous reference; never a name.", max_length=64),
+                ),
+                (
+                    "custody_category",
+                    models.CharField(
+                        choices=[
+                            ("arrested", "Arrested"),
+                            ("charged", "Charged"),
+                            ("cautioned", "Cautioned"),
+                            ("reprimanded", "Reprimanded"),
+                            ("formal_warning", "Given a formal warning"),
+                            ("wanted", "Wanted by police or the courts"),
+                            ("missing", "Missing person"),
+                            ("vulnerable", "Vulnerable person"),
+                            ("risk_of_harm", "At risk of harm to self or others"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "legal_basis",
+                    models.CharField(
+                        choices=[("s35_5", "s.35(5) strictly necessary for the law enforcement purpose")],
+                        default="s35_5",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "schedule8_condition",
+                    models.CharField(
+                        choices=[
+                            ("sch8_1", "Sch. 8 para 1: statutory etc. purposes"),
+                            ("sch8_2", "Sch. 8 para 2: administration of justice"),
+                            ("sch8_3", "Sch. 8 para 3: protecting individual's vital interests"),
+                            ("sch8_4", "Sch. 8 para 4: safeguarding of children and individuals at risk"),
+                            ("sch8_6", "Sch. 8 para 6: legal claims"),
+                            ("sch8_7", "Sch. 8 para 7: judicial acts"),
+                            ("sch8_8", "Sch. 8 para 8: preventing fraud"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("custody_reference", models.CharField(help_text="Custody record or case reference.", max_length=120)),
+                (
+                    "image_taken_on",
+                    models.DateField(help_text="When the photograph was taken (the most recent suitable image)."),
+                ),
+                ("shared_on", models.DateField(help_text="When the force shared the image with the operator.")),
+                (
+                    "transfer_channel",
+                    models.CharField(
+                        choices=[
+                            ("api", "Oversight API (token per force or unit)"),
+                            ("web", "Oversight web upload"),
+                            ("cjsm_email", "Criminal-justice secure email"),
+                            ("other", "Other (see notes)"),
+                        ],
+                        default="api",
+                        max_length=20,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("submitted_by_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "submitted_via_token",
+                    models.CharField(blank=True, help_text="Public key prefix of the API token used.", max_length=32),
+                ),
+                ("received_at", models.DateTimeField()),
+                (
+                    "sha256",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the original bytes as the force sent them (blank only for historical records without bytes).",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "stored_sha256",
+                    models.CharField(
+                        blank=True, help_text="SHA-256 of the stored, metadata-free bytes.", max_length=64
+                    ),
+                ),
+                ("image_format", models.CharField(blank=True, max_length=10)),
+                ("width", models.PositiveIntegerField(blank=True, null=True)),
+                ("height", models.PositiveIntegerField(blank=True, null=True)),
+                ("original_bytes", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "face_box",
+                    models.JSONField(
+                        blank=True, help_text="Optional [x1, y1, x2, y2] naming the face to enrol.", null=True
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received (awaiting enrolment)"),
+                            ("enrolled", "Enrolled"),
+                            ("rejected", "Rejected at enrolment"),
+                            ("withdrawn", "Withdrawn"),
+                            ("erased", "Erased"),
+                        ],
+                        db_index=True,
+                        default="received",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "rejection_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("no_face", "No face found"),
+                            ("face_too_small", "Face too small to enrol"),
+                            ("multiple_faces", "Several faces and no face box naming one"),
+                            ("face_box_empty", "No face found inside the given face box"),
+                            ("unreadable", "Image could not be decoded"),
+                            ("agreement_not_active", "Agreement no longer active"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("rejection_message", models.TextField(blank=True)),
+                ("enrolled_at", models.DateTimeField(blank=True, null=True)),
+                ("rejected_at", models.DateTimeField(blank=True, null=True)),
+                ("withdrawn_at", models.DateTimeField(blank=True, null=True)),
+                ("withdrawn_by_name", models.CharField(blank=True, max_length=200)),
+                ("withdrawal_reason", models.TextField(blank=True)),
+                ("erased_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "recorded_retrospectively",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Entered after the fact from the historical record (e.g. King's Cross 2016-2018).",
+                    ),
+                ),
+                (
+                    "agreement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="watchlist_images",
+                        to="governance.agreement",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "supplying_force",
+                    models.ForeignKey(
+                        help_text="The force accountable for the image (the supplier itself, or the force of a supplying unit).",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="governance.organisation",
+                    ),
+                ),
+                (
+                    "supplying_organisation",
+                    models.ForeignKey(
+                        help_text="The force or unit that supplied the image (the submitter's organisation).",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="watchlist_images_supplied",
+                        to="governance.organisation",
+                    ),
+                ),
+                (
+                    "withdrawn_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-pk'],
-                'permissions': [('view_watchlistimage_bytes', "Can read a watchlist image's bytes (with a justification)"), ('withdraw_watchlistimage', 'Can withdraw a watchlist image')],
+                "ordering": ["-received_at", "-pk"],
+                "permissions": [
+                    ("view_watchlistimage_bytes", "Can read a watchlist image's bytes (with a justification)"),
+                    ("withdraw_watchlistimage", "Can withdraw a watchlist image"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=128, unique=True)),
-                ('token_key', models.CharField(db_index=True, help_text='Public prefix of the token (not secret).', max_length=32)),
-                ('label', models.CharField(blank=True, max_length=120)),
-                ('issued_at', models.DateTimeField()),
-                ('issued_by_name', models.CharField(blank=True, max_length=200)),
-                ('expires_at', models.DateTimeField()),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_by_name', models.CharField(blank=True, max_length=200)),
-                ('revocation_reason', models.TextField(blank=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('use_count', models.PositiveBigIntegerField(default=0)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='api_tokens', to='governance.organisation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("digest", models.CharField(max_length=128, unique=True)),
+                (
+                    "token_key",
+                    models.CharField(
+                        db_index=True, help_text="Public prefix of the token (not secret).", max_length=32
+                    ),
+                ),
+                ("label", models.CharField(blank=True, max_length=120)),
+                ("issued_at", models.DateTimeField()),
+                ("issued_by_name", models.CharField(blank=True, max_length=200)),
+                ("expires_at", models.DateTimeField()),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_by_name", models.CharField(blank=True, max_length=200)),
+                ("revocation_reason", models.TextField(blank=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("use_count", models.PositiveBigIntegerField(default=0)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="api_tokens",
+                        to="governance.organisation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issued_at'],
+                "ordering": ["-issued_at"],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(help_text='token:<digest prefix> or user:<id>', max_length=160)),
-                ('key', models.CharField(max_length=255)),
-                ('request_fingerprint', models.CharField(max_length=64)),
-                ('method', models.CharField(max_length=10)),
-                ('path', models.CharField(max_length=300)),
-                ('response_status', models.PositiveSmallIntegerField()),
-                ('response_body', models.JSONField()),
-                ('created_at', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scope", models.CharField(help_text="token:<digest prefix> or user:<id>", max_length=160)),
+                ("key", models.CharField(max_length=255)),
+                ("request_fingerprint", models.CharField(max_length=64)),
+                ("method", models.CharField(max_length=10)),
+                ("path", models.CharField(max_length=300)),
+                ("response_status", models.PositiveSmallIntegerField()),
+                ("response_body", models.JSONField()),
+                ("created_at", models.DateTimeField(db_index=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('scope', 'key'), name='idempotency_scope_key_unique')],
+                "constraints": [models.UniqueConstraint(fields=("scope", "key"), name="idempotency_scope_key_unique")],
             },
         ),
         migrations.CreateModel(
-            name='WatchlistImageContent',
+            name="WatchlistImageContent",
             fields=[
-                ('image', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='content', serialize=False, to='governance.watchlistimage')),
-                ('ciphertext', models.BinaryField(help_text='Fernet token of the metadata-free image bytes.')),
-                ('key_id', models.CharField(help_text='Fingerprint of the key that encrypted it (rotation).', max_length=16)),
-                ('content_type', models.CharField(max_length=40)),
+                (
+                    "image",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="content",
+                        serialize=False,
+                        to="governance.watchlistimage",
+                    ),
+                ),
+                ("ciphertext", models.BinaryField(help_text="Fernet token of the metadata-free image bytes.")),
+                (
+                    "key_id",
+                    models.CharField(help_text="Fingerprint of the key that encrypted it (rotation).", max_length=16),
+                ),
+                ("content_type", models.CharField(max_length=40)),
             ],
         ),
         migrations.CreateModel(
-            name='WatchlistImageGroupObjectPermission',
+            name="WatchlistImageGroupObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='governance.watchlistimage')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "content_object",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="governance.watchlistimage"),
+                ),
+                ("group", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group")),
+                ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='WatchlistImageUserObjectPermission',
+            name="WatchlistImageUserObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='governance.watchlistimage')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "content_object",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="governance.watchlistimage"),
+                ),
+                ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
+                ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='DeletionCertificate',
+            name="DeletionCertificate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subject_type', models.CharField(db_index=True, help_text='e.g. governance.watchlistimage', max_length=80)),
-                ('subject_id', models.CharField(db_index=True, max_length=64)),
-                ('subject_label', models.CharField(blank=True, max_length=300)),
-                ('sha256', models.CharField(blank=True, help_text='SHA-256 of what was erased.', max_length=64)),
-                ('reason', models.TextField()),
-                ('rule', models.CharField(help_text='Why it was due, e.g. withdrawal or a retention rule.', max_length=80)),
-                ('erased_at', models.DateTimeField()),
-                ('erased_by_name', models.CharField(blank=True, max_length=200)),
-                ('run_id', models.CharField(blank=True, help_text='Retention run that erased it, if any.', max_length=64, null=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('erased_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "subject_type",
+                    models.CharField(db_index=True, help_text="e.g. governance.watchlistimage", max_length=80),
+                ),
+                ("subject_id", models.CharField(db_index=True, max_length=64)),
+                ("subject_label", models.CharField(blank=True, max_length=300)),
+                ("sha256", models.CharField(blank=True, help_text="SHA-256 of what was erased.", max_length=64)),
+                ("reason", models.TextField()),
+                (
+                    "rule",
+                    models.CharField(help_text="Why it was due, e.g. withdrawal or a retention rule.", max_length=80),
+                ),
+                ("erased_at", models.DateTimeField()),
+                ("erased_by_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "run_id",
+                    models.CharField(
+                        blank=True, help_text="Retention run that erased it, if any.", max_length=64, null=True
+                    ),
+                ),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "erased_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-erased_at', '-pk'],
-                'indexes': [models.Index(fields=['subject_type', 'subject_id'], name='deletion_cert_subject_idx')],
+                "ordering": ["-erased_at", "-pk"],
+                "indexes": [models.Index(fields=["subject_type", "subject_id"], name="deletion_cert_subject_idx")],
             },
         ),
         migrations.AddIndex(
-            model_name='watchlistimage',
-            index=models.Index(fields=['agreement', 'status'], name='watchlist_agreement_status_idx'),
+            model_name="watchlistimage",
+            index=models.Index(fields=["agreement", "status"], name="watchlist_agreement_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='watchlistimage',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['received', 'enrolled', 'rejected']), models.Q(('sha256', ''), _negated=True)), fields=('agreement', 'sha256'), name='watchlist_image_unique_live_sha256'),
+            model_name="watchlistimage",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("status__in", ["received", "enrolled", "rejected"]), models.Q(("sha256", ""), _negated=True)
+                ),
+                fields=("agreement", "sha256"),
+                name="watchlist_image_unique_live_sha256",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='watchlistimage',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'rejected'), _negated=True), models.Q(('rejection_reason', ''), _negated=True), _connector='OR'), name='watchlist_image_rejected_has_reason'),
+            model_name="watchlistimage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "rejected"), _negated=True),
+                    models.Q(("rejection_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="watchlist_image_rejected_has_reason",
+            ),
         ),
         migrations.AlterUniqueTogether(
-            name='watchlistimagegroupobjectpermission',
-            unique_together={('group', 'permission', 'content_object')},
+            name="watchlistimagegroupobjectpermission",
+            unique_together={("group", "permission", "content_object")},
         ),
         migrations.AlterUniqueTogether(
-            name='watchlistimageuserobjectpermission',
-            unique_together={('user', 'permission', 'content_object')},
+            name="watchlistimageuserobjectpermission",
+            unique_together={("user", "permission", "content_object")},
         ),
     ]

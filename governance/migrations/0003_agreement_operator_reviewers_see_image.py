@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0002_watchlist_tokens'),
+        ("governance", "0002_watchlist_tokens"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='agreement',
-            name='operator_reviewers_see_image',
-            field=models.BooleanField(default=False, help_text="The operator's reviewers may see a thumbnail of the watchlist image beside an alert (each view audited)."),
+            model_name="agreement",
+            name="operator_reviewers_see_image",
+            field=models.BooleanField(
+                default=False,
+                help_text="The operator's reviewers may see a thumbnail of the watchlist image beside an alert (each view audited).",
+            ),
         ),
     ]

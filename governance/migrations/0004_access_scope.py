@@ -14,10 +14,15 @@ def _governance_target_organisations(apps):
     User = apps.get_model("governance", "User")
     by_target = {}
     for a in Agreement.objects.values("pk", "supplying_organisation_id", "receiving_organisation_id"):
-        by_target[("governance.agreement", str(a["pk"]))] = {a["supplying_organisation_id"], a["receiving_organisation_id"]}
+        by_target[("governance.agreement", str(a["pk"]))] = {
+            a["supplying_organisation_id"],
+            a["receiving_organisation_id"],
+        }
     for i in WatchlistImage.objects.values("pk", "supplying_organisation_id", "agreement__receiving_organisation_id"):
-        by_target[("governance.watchlistimage", str(i["pk"]))] = {i["supplying_organisation_id"],
-                                                                 i["agreement__receiving_organisation_id"]}
+        by_target[("governance.watchlistimage", str(i["pk"]))] = {
+            i["supplying_organisation_id"],
+            i["agreement__receiving_organisation_id"],
+        }
     for o in Organisation.objects.values("pk", "parent_id"):
         by_target[("governance.organisation", str(o["pk"]))] = {o["pk"], o["parent_id"]}
     for u in User.objects.values("pk", "organisation_id"):
@@ -36,8 +41,11 @@ def backfill(apps, schema_editor):
     actor_org = dict(User.objects.values_list("pk", "organisation_id"))
     by_target = _governance_target_organisations(apps)
     links = []
-    for event in AuditEvent.objects.order_by("sequence").only("pk", "actor_id", "target_type", "target_id").iterator(
-            chunk_size=BATCH):
+    for event in (
+        AuditEvent.objects.order_by("sequence")
+        .only("pk", "actor_id", "target_type", "target_id")
+        .iterator(chunk_size=BATCH)
+    ):
         ids = set(by_target.get((event.target_type, event.target_id), set()))
         ids.add(actor_org.get(event.actor_id))
         links.extend(Link(event_id=event.pk, organisation_id=i) for i in ids if i)
@@ -45,42 +53,72 @@ def backfill(apps, schema_editor):
             Link.objects.bulk_create(links, ignore_conflicts=True)
             links = []
     Link.objects.bulk_create(links, ignore_conflicts=True)
-    images = {i["pk"]: i for i in WatchlistImage.objects.values("pk", "supplying_organisation_id",
-                                                                 "agreement__receiving_organisation_id")}
+    images = {
+        i["pk"]: i
+        for i in WatchlistImage.objects.values(
+            "pk", "supplying_organisation_id", "agreement__receiving_organisation_id"
+        )
+    }
     for certificate in Certificate.objects.filter(supplier_organisation__isnull=True).iterator(chunk_size=BATCH):
         image = images.get((certificate.details or {}).get("watchlist_image"))
         if image:
             Certificate.objects.filter(pk=certificate.pk).update(
                 supplier_organisation_id=image["supplying_organisation_id"],
-                operator_organisation_id=image["agreement__receiving_organisation_id"])
+                operator_organisation_id=image["agreement__receiving_organisation_id"],
+            )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0003_agreement_operator_reviewers_see_image'),
+        ("governance", "0003_agreement_operator_reviewers_see_image"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='deletioncertificate',
-            name='operator_organisation',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation'),
+            model_name="deletioncertificate",
+            name="operator_organisation",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="governance.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='deletioncertificate',
-            name='supplier_organisation',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation'),
+            model_name="deletioncertificate",
+            name="supplier_organisation",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="governance.organisation",
+            ),
         ),
         migrations.CreateModel(
-            name='AuditEventOrganisation',
+            name="AuditEventOrganisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='organisation_links', to='governance.auditevent')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="organisation_links",
+                        to="governance.auditevent",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="governance.organisation"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'event'), name='audit_event_org_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("organisation", "event"), name="audit_event_org_unique")
+                ],
             },
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),

@@ -6,105 +6,236 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0005_watchlist_rejected_does_not_block_resubmission'),
+        ("governance", "0005_watchlist_rejected_does_not_block_resubmission"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DPIA',
+            name="DPIA",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(db_index=True, help_text='Shared by all versions', max_length=40)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('title', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('in_review', 'In review'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('superseded', 'Superseded by a later version')], db_index=True, default='draft', max_length=12)),
-                ('nature', models.TextField(blank=True, help_text='What the processing does: collection, matching, storage, sharing.')),
-                ('scope', models.TextField(blank=True, help_text='How much, how often, how widely, whose data.')),
-                ('context', models.TextField(blank=True, help_text='Relationship with the people, their expectations, the setting.')),
-                ('purposes', models.TextField(blank=True)),
-                ('necessity', models.TextField(blank=True, help_text='Why this processing is strictly necessary (s.35(5)).')),
-                ('proportionality', models.TextField(blank=True, help_text='Why less intrusive means would not do; safeguards.')),
-                ('safeguards', models.TextField(blank=True)),
-                ('dpo_advice', models.TextField(blank=True)),
-                ('dpo_advice_by_name', models.CharField(blank=True, max_length=200)),
-                ('dpo_advice_followed', models.BooleanField(blank=True, null=True)),
-                ('dpo_advice_response', models.TextField(blank=True, help_text='Where the advice was not followed: why.')),
-                ('subject_views', models.TextField(blank=True)),
-                ('review_on', models.DateField(help_text='When the DPIA must be reviewed (sooner if the processing changes).')),
-                ('consultation_on', models.DateField(blank=True, null=True)),
-                ('consultation_reference', models.CharField(blank=True, max_length=120)),
-                ('consultation_outcome', models.TextField(blank=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_by_name', models.CharField(blank=True, max_length=200)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_by_name', models.CharField(blank=True, max_length=200)),
-                ('approved_by_capacity', models.CharField(blank=True, help_text='In what capacity the controller signed off.', max_length=200)),
-                ('rejected_at', models.DateTimeField(blank=True, null=True)),
-                ('rejected_by_name', models.CharField(blank=True, max_length=200)),
-                ('rejection_reason', models.TextField(blank=True)),
-                ('flagged_for_review_at', models.DateTimeField(blank=True, null=True)),
-                ('flag_reason', models.TextField(blank=True)),
-                ('change_summary', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('agreements', models.ManyToManyField(blank=True, help_text='Agreements covered (by reference: their amendments too).', related_name='dpias', to='governance.agreement')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('concerned_organisations', models.ManyToManyField(blank=True, related_name='+', to='governance.organisation')),
-                ('controller', models.ForeignKey(help_text='The controller whose DPIA this is: it writes and signs it off.', on_delete=django.db.models.deletion.PROTECT, related_name='dpias', to='governance.organisation')),
-                ('drafted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('previous_version', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='next_version', to='governance.dpia')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reference", models.CharField(db_index=True, help_text="Shared by all versions", max_length=40)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("in_review", "In review"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("superseded", "Superseded by a later version"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "nature",
+                    models.TextField(
+                        blank=True, help_text="What the processing does: collection, matching, storage, sharing."
+                    ),
+                ),
+                ("scope", models.TextField(blank=True, help_text="How much, how often, how widely, whose data.")),
+                (
+                    "context",
+                    models.TextField(
+                        blank=True, help_text="Relationship with the people, their expectations, the setting."
+                    ),
+                ),
+                ("purposes", models.TextField(blank=True)),
+                (
+                    "necessity",
+                    models.TextField(blank=True, help_text="Why this processing is strictly necessary (s.35(5))."),
+                ),
+                (
+                    "proportionality",
+                    models.TextField(blank=True, help_text="Why less intrusive means would not do; safeguards."),
+                ),
+                ("safeguards", models.TextField(blank=True)),
+                ("dpo_advice", models.TextField(blank=True)),
+                ("dpo_advice_by_name", models.CharField(blank=True, max_length=200)),
+                ("dpo_advice_followed", models.BooleanField(blank=True, null=True)),
+                (
+                    "dpo_advice_response",
+                    models.TextField(blank=True, help_text="Where the advice was not followed: why."),
+                ),
+                ("subject_views", models.TextField(blank=True)),
+                (
+                    "review_on",
+                    models.DateField(help_text="When the DPIA must be reviewed (sooner if the processing changes)."),
+                ),
+                ("consultation_on", models.DateField(blank=True, null=True)),
+                ("consultation_reference", models.CharField(blank=True, max_length=120)),
+                ("consultation_outcome", models.TextField(blank=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("submitted_by_name", models.CharField(blank=True, max_length=200)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("approved_by_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "approved_by_capacity",
+                    models.CharField(
+                        blank=True, help_text="In what capacity the controller signed off.", max_length=200
+                    ),
+                ),
+                ("rejected_at", models.DateTimeField(blank=True, null=True)),
+                ("rejected_by_name", models.CharField(blank=True, max_length=200)),
+                ("rejection_reason", models.TextField(blank=True)),
+                ("flagged_for_review_at", models.DateTimeField(blank=True, null=True)),
+                ("flag_reason", models.TextField(blank=True)),
+                ("change_summary", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "agreements",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Agreements covered (by reference: their amendments too).",
+                        related_name="dpias",
+                        to="governance.agreement",
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "concerned_organisations",
+                    models.ManyToManyField(blank=True, related_name="+", to="governance.organisation"),
+                ),
+                (
+                    "controller",
+                    models.ForeignKey(
+                        help_text="The controller whose DPIA this is: it writes and signs it off.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dpias",
+                        to="governance.organisation",
+                    ),
+                ),
+                (
+                    "drafted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "previous_version",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="next_version",
+                        to="governance.dpia",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'DPIA',
-                'ordering': ['reference', '-version'],
-                'permissions': [('submit_dpia', 'Can send a DPIA for review'), ('approve_dpia', 'Can approve or reject a DPIA for the controller')],
+                "verbose_name": "DPIA",
+                "ordering": ["reference", "-version"],
+                "permissions": [
+                    ("submit_dpia", "Can send a DPIA for review"),
+                    ("approve_dpia", "Can approve or reject a DPIA for the controller"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DPIADeployment',
+            name="DPIADeployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deployment_id', models.PositiveIntegerField(db_index=True, help_text="recognition's Deployment (not a foreign key: governance does not import recognition)")),
-                ('deployment_reference', models.CharField(max_length=40)),
-                ('deployment_name', models.CharField(max_length=200)),
-                ('threshold', models.FloatField(help_text='The operating threshold the evidence is for.')),
-                ('demographic_evidence', models.TextField(help_text='Evidence relied on for demographic performance at that threshold.')),
-                ('monitoring_plan', models.TextField(help_text='How performance across groups is monitored while deployed.')),
-                ('measured', models.JSONField(default=dict, help_text="The engine's own FMR/FNMR at the threshold, with intervals and dataset.")),
-                ('weights_sha256', models.CharField(max_length=64)),
-                ('weights_label', models.CharField(blank=True, max_length=200)),
-                ('dpia', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deployments', to='governance.dpia')),
-                ('operator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "deployment_id",
+                    models.PositiveIntegerField(
+                        db_index=True,
+                        help_text="recognition's Deployment (not a foreign key: governance does not import recognition)",
+                    ),
+                ),
+                ("deployment_reference", models.CharField(max_length=40)),
+                ("deployment_name", models.CharField(max_length=200)),
+                ("threshold", models.FloatField(help_text="The operating threshold the evidence is for.")),
+                (
+                    "demographic_evidence",
+                    models.TextField(help_text="Evidence relied on for demographic performance at that threshold."),
+                ),
+                (
+                    "monitoring_plan",
+                    models.TextField(help_text="How performance across groups is monitored while deployed."),
+                ),
+                (
+                    "measured",
+                    models.JSONField(
+                        default=dict,
+                        help_text="The engine's own FMR/FNMR at the threshold, with intervals and dataset.",
+                    ),
+                ),
+                ("weights_sha256", models.CharField(max_length=64)),
+                ("weights_label", models.CharField(blank=True, max_length=200)),
+                (
+                    "dpia",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="deployments", to="governance.dpia"
+                    ),
+                ),
+                (
+                    "operator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="governance.organisation"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['dpia', 'deployment_reference'],
+                "ordering": ["dpia", "deployment_reference"],
             },
         ),
         migrations.CreateModel(
-            name='DPIARisk',
+            name="DPIARisk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField()),
-                ('likelihood', models.PositiveSmallIntegerField(choices=[(1, 'Remote'), (2, 'Possible'), (3, 'Probable')])),
-                ('severity', models.PositiveSmallIntegerField(choices=[(1, 'Minimal'), (2, 'Significant'), (3, 'Severe')])),
-                ('measures', models.TextField(help_text='Measures to reduce or eliminate the risk.')),
-                ('residual_risk', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], max_length=8)),
-                ('dpia', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='risks', to='governance.dpia')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField()),
+                (
+                    "likelihood",
+                    models.PositiveSmallIntegerField(choices=[(1, "Remote"), (2, "Possible"), (3, "Probable")]),
+                ),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(choices=[(1, "Minimal"), (2, "Significant"), (3, "Severe")]),
+                ),
+                ("measures", models.TextField(help_text="Measures to reduce or eliminate the risk.")),
+                (
+                    "residual_risk",
+                    models.CharField(choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")], max_length=8),
+                ),
+                (
+                    "dpia",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="risks", to="governance.dpia"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['dpia', 'position', 'pk'],
+                "ordering": ["dpia", "position", "pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='dpia',
-            constraint=models.UniqueConstraint(fields=('reference', 'version'), name='dpia_reference_version_unique'),
+            model_name="dpia",
+            constraint=models.UniqueConstraint(fields=("reference", "version"), name="dpia_reference_version_unique"),
         ),
         migrations.AddConstraint(
-            model_name='dpiadeployment',
-            constraint=models.UniqueConstraint(fields=('dpia', 'deployment_id'), name='dpia_deployment_unique'),
+            model_name="dpiadeployment",
+            constraint=models.UniqueConstraint(fields=("dpia", "deployment_id"), name="dpia_deployment_unique"),
         ),
     ]

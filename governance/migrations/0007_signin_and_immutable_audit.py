@@ -66,6 +66,7 @@ def _on_postgresql(sql):
     def run(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
             schema_editor.execute(sql, params=None)
+
     return run
 
 
@@ -76,11 +77,19 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="auditevent",
             name="action",
-            field=models.CharField(choices=[
-                ("collection", "Collection"), ("alteration", "Alteration"), ("consultation", "Consultation"),
-                ("disclosure", "Disclosure (incl. transfer)"), ("combination", "Combination"), ("erasure", "Erasure"),
-                ("authentication", "Sign-in and account security"),
-            ], db_index=True, max_length=20),
+            field=models.CharField(
+                choices=[
+                    ("collection", "Collection"),
+                    ("alteration", "Alteration"),
+                    ("consultation", "Consultation"),
+                    ("disclosure", "Disclosure (incl. transfer)"),
+                    ("combination", "Combination"),
+                    ("erasure", "Erasure"),
+                    ("authentication", "Sign-in and account security"),
+                ],
+                db_index=True,
+                max_length=20,
+            ),
         ),
         migrations.AddField(
             model_name="auditevent",

@@ -6,78 +6,153 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0007_signin_and_immutable_audit'),
+        ("governance", "0007_signin_and_immutable_audit"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Breach',
+            name="Breach",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=40, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('what_happened', models.TextField()),
-                ('occurred_at', models.DateTimeField(blank=True, help_text='When it happened, if known.', null=True)),
-                ('discovered_at', models.DateTimeField(help_text='When the organisation became aware (the 72-hour clock starts).')),
-                ('data_affected', models.TextField(help_text='Which personal data (categories, approximate number of records).')),
-                ('people_affected', models.PositiveIntegerField(blank=True, help_text='Approximate number of people.', null=True)),
-                ('people_affected_description', models.TextField(blank=True, help_text='Categories of people affected.')),
-                ('risk', models.CharField(choices=[('unlikely', "Unlikely to result in a risk to people's rights and freedoms"), ('risk', "A risk to people's rights and freedoms"), ('high', "A high risk to people's rights and freedoms")], max_length=10)),
-                ('risk_assessment', models.TextField(help_text='Likely consequences and why the risk is rated so.')),
-                ('measures_taken', models.TextField(blank=True)),
-                ('commissioner_notified_at', models.DateTimeField(blank=True, null=True)),
-                ('commissioner_reference', models.CharField(blank=True, max_length=120)),
-                ('commissioner_delay_reason', models.TextField(blank=True, help_text='Art. 33(1): reasons for a notification after 72 hours.')),
-                ('commissioner_not_notified_reason', models.TextField(blank=True)),
-                ('subjects_notified_at', models.DateTimeField(blank=True, null=True)),
-                ('subjects_notified_how', models.TextField(blank=True)),
-                ('subjects_not_notified_reason', models.TextField(blank=True, help_text='Art. 34(3) / s.68: why they were not told.')),
-                ('recorded_by_name', models.CharField(max_length=200)),
-                ('recorded_at', models.DateTimeField()),
-                ('organisation', models.ForeignKey(help_text='The controller that records and answers for the breach.', on_delete=django.db.models.deletion.PROTECT, related_name='breaches', to='governance.organisation')),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reference", models.CharField(max_length=40, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("what_happened", models.TextField()),
+                ("occurred_at", models.DateTimeField(blank=True, help_text="When it happened, if known.", null=True)),
+                (
+                    "discovered_at",
+                    models.DateTimeField(help_text="When the organisation became aware (the 72-hour clock starts)."),
+                ),
+                (
+                    "data_affected",
+                    models.TextField(help_text="Which personal data (categories, approximate number of records)."),
+                ),
+                (
+                    "people_affected",
+                    models.PositiveIntegerField(blank=True, help_text="Approximate number of people.", null=True),
+                ),
+                (
+                    "people_affected_description",
+                    models.TextField(blank=True, help_text="Categories of people affected."),
+                ),
+                (
+                    "risk",
+                    models.CharField(
+                        choices=[
+                            ("unlikely", "Unlikely to result in a risk to people's rights and freedoms"),
+                            ("risk", "A risk to people's rights and freedoms"),
+                            ("high", "A high risk to people's rights and freedoms"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("risk_assessment", models.TextField(help_text="Likely consequences and why the risk is rated so.")),
+                ("measures_taken", models.TextField(blank=True)),
+                ("commissioner_notified_at", models.DateTimeField(blank=True, null=True)),
+                ("commissioner_reference", models.CharField(blank=True, max_length=120)),
+                (
+                    "commissioner_delay_reason",
+                    models.TextField(blank=True, help_text="Art. 33(1): reasons for a notification after 72 hours."),
+                ),
+                ("commissioner_not_notified_reason", models.TextField(blank=True)),
+                ("subjects_notified_at", models.DateTimeField(blank=True, null=True)),
+                ("subjects_notified_how", models.TextField(blank=True)),
+                (
+                    "subjects_not_notified_reason",
+                    models.TextField(blank=True, help_text="Art. 34(3) / s.68: why they were not told."),
+                ),
+                ("recorded_by_name", models.CharField(max_length=200)),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        help_text="The controller that records and answers for the breach.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="breaches",
+                        to="governance.organisation",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'breaches',
-                'ordering': ['-discovered_at'],
-                'indexes': [models.Index(fields=['organisation', 'discovered_at'], name='breach_org_discovered_idx')],
+                "verbose_name_plural": "breaches",
+                "ordering": ["-discovered_at"],
+                "indexes": [models.Index(fields=["organisation", "discovered_at"], name="breach_org_discovered_idx")],
             },
         ),
         migrations.CreateModel(
-            name='PrincipleCommentary',
+            name="PrincipleCommentary",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('principle', models.PositiveSmallIntegerField()),
-                ('text', models.TextField()),
-                ('updated_at', models.DateTimeField()),
-                ('updated_by_name', models.CharField(max_length=200)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("principle", models.PositiveSmallIntegerField()),
+                ("text", models.TextField()),
+                ("updated_at", models.DateTimeField()),
+                ("updated_by_name", models.CharField(max_length=200)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="governance.organisation"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organisation', 'principle'],
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'principle'), name='principle_commentary_unique'), models.CheckConstraint(condition=models.Q(('principle__gte', 1), ('principle__lte', 12)), name='principle_commentary_1_to_12')],
+                "ordering": ["organisation", "principle"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("organisation", "principle"), name="principle_commentary_unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(("principle__gte", 1), ("principle__lte", 12)),
+                        name="principle_commentary_1_to_12",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PublishedReport',
+            name="PublishedReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(help_text='Random: the public URL is not guessable.', max_length=40, unique=True)),
-                ('kind', models.CharField(default='transparency', max_length=20)),
-                ('title', models.CharField(max_length=300)),
-                ('period_start', models.DateTimeField()),
-                ('period_end', models.DateTimeField()),
-                ('content', models.JSONField(help_text="The report's sections, figures only.")),
-                ('published_at', models.DateTimeField()),
-                ('published_by_name', models.CharField(help_text="A person's name, or 'scheduled job'.", max_length=200)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='published_reports', to='governance.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "slug",
+                    models.CharField(help_text="Random: the public URL is not guessable.", max_length=40, unique=True),
+                ),
+                ("kind", models.CharField(default="transparency", max_length=20)),
+                ("title", models.CharField(max_length=300)),
+                ("period_start", models.DateTimeField()),
+                ("period_end", models.DateTimeField()),
+                ("content", models.JSONField(help_text="The report's sections, figures only.")),
+                ("published_at", models.DateTimeField()),
+                (
+                    "published_by_name",
+                    models.CharField(help_text="A person's name, or 'scheduled job'.", max_length=200),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="published_reports",
+                        to="governance.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-period_end', '-published_at'],
-                'permissions': [('view_reports', 'Can read accountability reports (scoped to what the reader may see)'), ('publish_reports', "Can publish the organisation's transparency report")],
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'kind', 'period_start', 'period_end'), name='published_report_one_per_period')],
+                "ordering": ["-period_end", "-published_at"],
+                "permissions": [
+                    ("view_reports", "Can read accountability reports (scoped to what the reader may see)"),
+                    ("publish_reports", "Can publish the organisation's transparency report"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organisation", "kind", "period_start", "period_end"),
+                        name="published_report_one_per_period",
+                    )
+                ],
             },
         ),
     ]

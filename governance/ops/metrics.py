@@ -36,7 +36,9 @@ class OversightCollector:
             GaugeMetricFamily("oversight_task_queue_depth", "Tasks waiting in the broker", labels=["queue"]),
             CounterMetricFamily("oversight_frames", "Camera frames by outcome", labels=["outcome"]),
             CounterMetricFamily("oversight_alerts", "Alerts raised, by review status", labels=["status"]),
-            GaugeMetricFamily("oversight_retention_overdue_items", "Items past erasure time plus grace", labels=["rule"]),
+            GaugeMetricFamily(
+                "oversight_retention_overdue_items", "Items past erasure time plus grace", labels=["rule"]
+            ),
             GaugeMetricFamily("oversight_retention_seconds_since_last_sweep", "Seconds since the last finished sweep"),
         ]
 
@@ -66,8 +68,9 @@ class OversightCollector:
                 client.close()
         yield depth
 
-        totals = FaceScanCounter.objects.aggregate(processed=Sum("frames_processed"), shed=Sum("frames_shed"),
-                                                   refused=Sum("frames_refused"))
+        totals = FaceScanCounter.objects.aggregate(
+            processed=Sum("frames_processed"), shed=Sum("frames_shed"), refused=Sum("frames_refused")
+        )
         frames = CounterMetricFamily("oversight_frames", "Camera frames by outcome", labels=["outcome"])
         for outcome, value in totals.items():
             frames.add_metric([outcome], value or 0)
@@ -80,16 +83,22 @@ class OversightCollector:
 
         now = timezone.now()
         grace = timedelta(minutes=settings.RETENTION_OVERDUE_GRACE_MINUTES)
-        overdue = GaugeMetricFamily("oversight_retention_overdue_items", "Items past erasure time plus grace",
-                                    labels=["rule"])
+        overdue = GaugeMetricFamily(
+            "oversight_retention_overdue_items", "Items past erasure time plus grace", labels=["rule"]
+        )
         for rule in retention_rules():
             overdue.add_metric([rule.code], rule.due(now - grace).count())
         yield overdue
 
-        last = RetentionRun.objects.filter(status=RetentionRunStatus.FINISHED, dry_run=False).order_by("-finished_at").first()
+        last = (
+            RetentionRun.objects.filter(status=RetentionRunStatus.FINISHED, dry_run=False)
+            .order_by("-finished_at")
+            .first()
+        )
         lag = (now - last.finished_at).total_seconds() if last and last.finished_at else math.nan
-        yield GaugeMetricFamily("oversight_retention_seconds_since_last_sweep", "Seconds since the last finished sweep",
-                                value=lag)
+        yield GaugeMetricFamily(
+            "oversight_retention_seconds_since_last_sweep", "Seconds since the last finished sweep", value=lag
+        )
 
 
 _registered = False

@@ -59,19 +59,31 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
     },
     Role.REVIEWER: {"governance.view_agreement"},
     Role.POLICE_REVIEWER: {"governance.view_agreement"},
-    Role.REGULATOR: {"governance.view_agreement", "governance.view_auditevent", "retention.view_retentionrun",
-                     "retention.view_legalhold", "governance.view_watchlistimage",
-                     "governance.view_deletioncertificate", "governance.view_reports",
-                     "governance.view_breach"},
+    Role.REGULATOR: {
+        "governance.view_agreement",
+        "governance.view_auditevent",
+        "retention.view_retentionrun",
+        "retention.view_legalhold",
+        "governance.view_watchlistimage",
+        "governance.view_deletioncertificate",
+        "governance.view_reports",
+        "governance.view_breach",
+    },
     Role.ADMIN: {"governance.view_agreement", "governance.view_auditevent"},
 }
 
 # Deployments, alerts and disclosures (recognition.deployments): object permissions on each
 # deployment decide *which* (the operator's, the supplying forces'; regulators read all).
 _DEPLOYMENT_ROLE_PERMISSIONS: dict[Role, set[str]] = {
-    Role.DPO: {"deployments.view_deployment", "deployments.add_deployment", "deployments.change_deployment",
-               "deployments.operate_deployment", "deployments.disclose_alerts_deployment",
-               "deployments.view_disclosure", "deployments.report_outcome_disclosure"},
+    Role.DPO: {
+        "deployments.view_deployment",
+        "deployments.add_deployment",
+        "deployments.change_deployment",
+        "deployments.operate_deployment",
+        "deployments.disclose_alerts_deployment",
+        "deployments.view_disclosure",
+        "deployments.report_outcome_disclosure",
+    },
     Role.REVIEWER: {"deployments.view_deployment", "deployments.review_alerts_deployment"},
     Role.POLICE_REVIEWER: {"deployments.view_deployment", "deployments.review_alerts_deployment"},
     Role.FORCE_SUBMITTER: {"deployments.view_disclosure", "deployments.report_outcome_disclosure"},
@@ -82,8 +94,13 @@ for _role, _perms in _DEPLOYMENT_ROLE_PERMISSIONS.items():
 
 # DPIAs (governance.dpia): the controller's DPO writes and signs off; regulators read.
 _DPIA_ROLE_PERMISSIONS: dict[Role, set[str]] = {
-    Role.DPO: {"governance.view_dpia", "governance.add_dpia", "governance.change_dpia", "governance.submit_dpia",
-               "governance.approve_dpia"},
+    Role.DPO: {
+        "governance.view_dpia",
+        "governance.add_dpia",
+        "governance.change_dpia",
+        "governance.submit_dpia",
+        "governance.approve_dpia",
+    },
     Role.REGULATOR: {"governance.view_dpia"},
 }
 for _role, _perms in _DPIA_ROLE_PERMISSIONS.items():

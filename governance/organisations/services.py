@@ -15,7 +15,12 @@ from governance.organisations.roles import REGULATORS_GROUP_NAME, Role, role_gro
 
 
 def organisation_create(
-    *, actor: User | None, name: str, short_name: str, kind: OrganisationKind | str, parent: Organisation | None = None,
+    *,
+    actor: User | None,
+    name: str,
+    short_name: str,
+    kind: OrganisationKind | str,
+    parent: Organisation | None = None,
     contact_email: str = "",
 ) -> Organisation:
     """Create an organisation and the access group its members share."""
@@ -35,15 +40,26 @@ def organisation_create(
 
             agreements_grant_to_new_unit(unit=organisation)
         audit_record(
-            action=AuditAction.COLLECTION, event="organisation.created", actor=actor, target=organisation,
+            action=AuditAction.COLLECTION,
+            event="organisation.created",
+            actor=actor,
+            target=organisation,
             details={"kind": str(kind), "parent": parent.short_name if parent else None},
         )
     return organisation
 
 
 def user_create(
-    *, actor: User | None, username: str, organisation: Organisation, roles: Iterable[Role], password: str | None = None,
-    first_name: str = "", last_name: str = "", email: str = "", job_title: str = "",
+    *,
+    actor: User | None,
+    username: str,
+    organisation: Organisation,
+    roles: Iterable[Role],
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    job_title: str = "",
 ) -> User:
     """Create a user in an organisation with the given roles.
 
@@ -58,8 +74,13 @@ def user_create(
     with transaction.atomic():
         role_groups_sync()
         user = User(
-            username=username, organisation=organisation, first_name=first_name, last_name=last_name,
-            email=email, job_title=job_title, is_staff=Role.ADMIN in roles,
+            username=username,
+            organisation=organisation,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            job_title=job_title,
+            is_staff=Role.ADMIN in roles,
         )
         if password:
             user.set_password(password)
@@ -72,7 +93,10 @@ def user_create(
             groups.append(Group.objects.get(name=REGULATORS_GROUP_NAME))
         user.groups.set(groups)
         audit_record(
-            action=AuditAction.COLLECTION, event="user.created", actor=actor, target=user,
+            action=AuditAction.COLLECTION,
+            event="user.created",
+            actor=actor,
+            target=user,
             details={"organisation": organisation.short_name, "roles": [r.value for r in roles]},
         )
     return user

@@ -26,12 +26,23 @@ import django
 
 def _terms(camden, estate, today) -> dict:
     return {
-        "title": "Benchmark watchlist sharing", "supplying_organisation": camden, "receiving_organisation": estate,
-        "purpose": "Benchmark.", "data_items": "Facial image, pseudonymous reference.", "schedule8_condition": "sch8_1",
-        "special_category_data": "Biometric data.", "permitted_custody_categories": ["wanted", "charged"],
-        "max_images": 20000, "starts_on": today - timedelta(days=200), "ends_on": today + timedelta(days=365),
-        "review_on": today + timedelta(days=180), "individual_rights": "DPO.", "security_measures": "Encrypted.",
-        "breach_handling": "24 hours.", "termination_terms": "30 days.", "sanctions": "Suspension.",
+        "title": "Benchmark watchlist sharing",
+        "supplying_organisation": camden,
+        "receiving_organisation": estate,
+        "purpose": "Benchmark.",
+        "data_items": "Facial image, pseudonymous reference.",
+        "schedule8_condition": "sch8_1",
+        "special_category_data": "Biometric data.",
+        "permitted_custody_categories": ["wanted", "charged"],
+        "max_images": 20000,
+        "starts_on": today - timedelta(days=200),
+        "ends_on": today + timedelta(days=365),
+        "review_on": today + timedelta(days=180),
+        "individual_rights": "DPO.",
+        "security_measures": "Encrypted.",
+        "breach_handling": "24 hours.",
+        "termination_terms": "30 days.",
+        "sanctions": "Suspension.",
     }
 
 
@@ -66,24 +77,38 @@ def main() -> None:  # noqa: PLR0915 - a straight script
     call_command("migrate", verbosity=0)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-    met = organisation_create(actor=None, name="Metropolitan Police Service", short_name="met",
-                              kind=OrganisationKind.POLICE_FORCE)
-    camden = organisation_create(actor=None, name="Met Camden BCU", short_name="met-camden",
-                                 kind=OrganisationKind.POLICE_UNIT, parent=met)
-    estate = organisation_create(actor=None, name="King's Cross Estate Operator", short_name="kx-estate",
-                                 kind=OrganisationKind.OPERATOR)
-    regulator_org = organisation_create(actor=None, name="Biometrics Commissioner", short_name="bscc",
-                                        kind=OrganisationKind.REGULATOR)
+    met = organisation_create(
+        actor=None, name="Metropolitan Police Service", short_name="met", kind=OrganisationKind.POLICE_FORCE
+    )
+    camden = organisation_create(
+        actor=None, name="Met Camden BCU", short_name="met-camden", kind=OrganisationKind.POLICE_UNIT, parent=met
+    )
+    estate = organisation_create(
+        actor=None, name="King's Cross Estate Operator", short_name="kx-estate", kind=OrganisationKind.OPERATOR
+    )
+    regulator_org = organisation_create(
+        actor=None, name="Biometrics Commissioner", short_name="bscc", kind=OrganisationKind.REGULATOR
+    )
     dpo = user_create(actor=None, username="dpo.estate", organisation=estate, roles=[Role.DPO], password="x-bench-1")
     met_dpo = user_create(actor=None, username="dpo.met", organisation=met, roles=[Role.DPO], password="x-bench-1")
-    regulator = user_create(actor=None, username="regulator", organisation=regulator_org, roles=[Role.REGULATOR],
-                            password="x-bench-1")
+    regulator = user_create(
+        actor=None, username="regulator", organisation=regulator_org, roles=[Role.REGULATOR], password="x-bench-1"
+    )
     today = timezone.localdate()
     agreement = agreements.agreement_draft(actor=dpo, fields=_terms(camden, estate, today))
-    agreements.agreement_record_regulator_notification(actor=dpo, agreement=agreement, notified_on=today,
-                                                       reference="BSCC-B", notified_by="Bench", regulator=regulator_org)
-    agreements.agreement_attach_signed_document(actor=dpo, agreement=agreement, document=SimpleUploadedFile(
-        "signed.pdf", b"%PDF-1.4\n%bench\n%%EOF\n", content_type="application/pdf"))
+    agreements.agreement_record_regulator_notification(
+        actor=dpo,
+        agreement=agreement,
+        notified_on=today,
+        reference="BSCC-B",
+        notified_by="Bench",
+        regulator=regulator_org,
+    )
+    agreements.agreement_attach_signed_document(
+        actor=dpo,
+        agreement=agreement,
+        document=SimpleUploadedFile("signed.pdf", b"%PDF-1.4\n%bench\n%%EOF\n", content_type="application/pdf"),
+    )
     agreements.agreement_submit(actor=dpo, agreement=agreement)
     agreements.agreement_countersign(actor=dpo, agreement=agreement)
     agreement = agreements.agreement_approve(actor=met_dpo, agreement=agreement)
@@ -114,29 +139,60 @@ def main() -> None:  # noqa: PLR0915 - a straight script
                     CASE WHEN i %% 10 = 0 THEN %s::timestamptz + make_interval(hours => 12 + 24 * (i %% 20 / 10))
                          ELSE NULL END, false
                 FROM generate_series(1, %s) AS i""",
-            [agreement.pk, camden.pk, met.pk, today, today, now - timedelta(days=100), now - timedelta(days=99),
-             now - timedelta(days=50), now - timedelta(days=50), args.images])
+            [
+                agreement.pk,
+                camden.pk,
+                met.pk,
+                today,
+                today,
+                now - timedelta(days=100),
+                now - timedelta(days=99),
+                now - timedelta(days=50),
+                now - timedelta(days=50),
+                args.images,
+            ],
+        )
     image_ids = list(Image.objects.values_list("pk", flat=True))
     from django.contrib.auth.models import Group, Permission
 
     view = Permission.objects.get(codename="view_watchlistimage")
     GroupPerm = apps.get_model("governance", "WatchlistImageGroupObjectPermission")
     groups = [estate.access_group, camden.access_group, Group.objects.get(name="oversight:regulators")]
-    GroupPerm.objects.bulk_create([GroupPerm(content_object_id=i, group=g, permission=view)
-                                   for i in image_ids for g in groups], batch_size=5000)
+    GroupPerm.objects.bulk_create(
+        [GroupPerm(content_object_id=i, group=g, permission=view) for i in image_ids for g in groups], batch_size=5000
+    )
 
     deployment = Deployment.objects.create(
-        reference="BENCH-1", name="Report benchmark", operator=estate, site="Granary Square",
-        purpose="Benchmark", starts_at=now - timedelta(days=90), ends_at=now + timedelta(days=1),
-        authorising_officer_name="Bench", authorising_officer_rank="Supt", authorising_officer_organisation=met,
-        authorised_at=now - timedelta(days=91), watchlist_justification="Bench", location_justification="Bench",
-        match_threshold=0.58, public_notice="Bench", public_notice_given_on=today - timedelta(days=92),
-        status="live", went_live_at=now - timedelta(days=90))
+        reference="BENCH-1",
+        name="Report benchmark",
+        operator=estate,
+        site="Granary Square",
+        purpose="Benchmark",
+        starts_at=now - timedelta(days=90),
+        ends_at=now + timedelta(days=1),
+        authorising_officer_name="Bench",
+        authorising_officer_rank="Supt",
+        authorising_officer_organisation=met,
+        authorised_at=now - timedelta(days=91),
+        watchlist_justification="Bench",
+        location_justification="Bench",
+        match_threshold=0.58,
+        public_notice="Bench",
+        public_notice_given_on=today - timedelta(days=92),
+        status="live",
+        went_live_at=now - timedelta(days=90),
+    )
     deployment.agreements.add(agreement)
     camera = Camera.objects.create(deployment=deployment, name="GS-1", location="Bench", direction="North")
-    Review.objects.create(deployment=deployment, reviewed_by_name="Bench", reviewed_at=now - timedelta(days=90),
-                          image_count=len(image_ids), image_ids=[], notes="Bench",
-                          used_for_go_live_at=now - timedelta(days=90))
+    Review.objects.create(
+        deployment=deployment,
+        reviewed_by_name="Bench",
+        reviewed_at=now - timedelta(days=90),
+        image_count=len(image_ids),
+        image_ids=[],
+        notes="Bench",
+        used_for_go_live_at=now - timedelta(days=90),
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {Alert._meta.db_table} (deployment_id, camera_id, watchlist_image_id, subject_reference,
@@ -147,19 +203,33 @@ def main() -> None:  # noqa: PLR0915 - a straight script
                     CASE WHEN i %% 10 < 7 THEN 'false_alert' WHEN i %% 10 < 9 THEN 'confirmed' ELSE 'pending' END,
                     CASE WHEN i %% 10 < 6 THEN 'false_alert' WHEN i %% 10 = 6 THEN 'poor_image' ELSE '' END
                 FROM generate_series(1, %s) AS i""",
-            [deployment.pk, camera.pk, image_ids[0], agreement.pk, camden.pk, now - timedelta(days=89),
-             now - timedelta(days=89), now + timedelta(days=30), args.alerts])
+            [
+                deployment.pk,
+                camera.pk,
+                image_ids[0],
+                agreement.pk,
+                camden.pk,
+                now - timedelta(days=89),
+                now - timedelta(days=89),
+                now + timedelta(days=30),
+                args.alerts,
+            ],
+        )
         cursor.execute(
             f"""INSERT INTO {Disclosure._meta.db_table} (alert_id, recipient_organisation_id, recipient, channel,
                     justification, disclosed_by_name, disclosed_at, outcome, outcome_notes, outcome_reported_by_name)
                 SELECT id, %s, 'LFR desk', 'cjsm_email', 'Bench', 'Bench', first_seen_at,
                     CASE WHEN id %% 3 = 0 THEN 'arrested' WHEN id %% 3 = 1 THEN 'not_located' ELSE '' END, '', ''
-                FROM {Alert._meta.db_table} WHERE status = 'confirmed'""", [camden.pk])
+                FROM {Alert._meta.db_table} WHERE status = 'confirmed'""",
+            [camden.pk],
+        )
         cursor.execute(
             f"""INSERT INTO {Counter._meta.db_table} (camera_id, hour, faces_scanned, frames_processed, frames_shed,
                     frames_refused, alerts_raised)
                 SELECT %s, date_trunc('hour', %s::timestamptz) - make_interval(hours => h), 2000 + (h %% 500), 7200,
-                    0, 0, 46 FROM generate_series(1, 24 * 89) AS h""", [camera.pk, now])
+                    0, 0, 46 FROM generate_series(1, 24 * 89) AS h""",
+            [camera.pk, now],
+        )
         # Audit events: the table size a real deployment reaches (reports read other tables; the
         # chain's hashes here are placeholders, never verified).
         first = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
@@ -170,12 +240,15 @@ def main() -> None:  # noqa: PLR0915 - a straight script
                 SELECT %s + i, %s::timestamptz + make_interval(secs => i * 7), 'consultation', 'bench.event', 'bench',
                     'bench', '', '', 'deployments.alert', (i %% 100000)::text, '', '{{}}'::jsonb, '{{}}'::jsonb,
                     md5(i::text) || md5(i::text), '', md5((i + 1)::text) || md5((-i)::text), ''
-                FROM generate_series(1, %s) AS i""", [first, now - timedelta(days=89), args.events])
+                FROM generate_series(1, %s) AS i""",
+            [first, now - timedelta(days=89), args.events],
+        )
         for table in (Image, Alert, Disclosure, Counter, AuditEvent):
             cursor.execute(f"ANALYZE {table._meta.db_table}")
     load_seconds = time.perf_counter() - started
-    print(f"Loaded {args.images:,} images, {args.alerts:,} alerts, {args.events:,} audit events "
-          f"in {load_seconds:.0f} s")
+    print(
+        f"Loaded {args.images:,} images, {args.alerts:,} alerts, {args.events:,} audit events in {load_seconds:.0f} s"
+    )
 
     from governance.reports.selectors import quarter_of
     from governance.reports.services import transparency_report_publish

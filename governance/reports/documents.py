@@ -68,8 +68,14 @@ def _display(sections: list[Section]) -> list[dict]:
         {
             "section": section,
             "figures": [{"figure": f, "text": figure_text(f)} for f in section.figures],
-            "tables": [{"table": t, "rows": [[cell(v) for v in row] for row in t.rows[: t.page_rows]],
-                    "more": max(len(t.rows) - t.page_rows, 0) if t.page_rows else 0} for t in section.tables],
+            "tables": [
+                {
+                    "table": t,
+                    "rows": [[cell(v) for v in row] for row in t.rows[: t.page_rows]],
+                    "more": max(len(t.rows) - t.page_rows, 0) if t.page_rows else 0,
+                }
+                for t in section.tables
+            ],
             "charts": [{"chart": c, "uri": chart_data_uri(c)} for c in section.charts],
         }
         for section in sections

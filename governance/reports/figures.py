@@ -100,8 +100,9 @@ def _images_section(agreement: Agreement, images) -> Section:
         # Historical images were entered from the public account; whether they were enrolled,
         # matched or withdrawn at the time was never recorded.
         figures[1] = Figure("images.enrolled", "Enrolled", None, "No record of enrolment was kept at the time.")
-        figures[2] = Figure("images.rejected", "Rejected at enrolment", None,
-                            "No record of enrolment was kept at the time.")
+        figures[2] = Figure(
+            "images.rejected", "Rejected at enrolment", None, "No record of enrolment was kept at the time."
+        )
         figures[3] = Figure(
             "images.withdrawn", "Withdrawn by the supplier", None, "No record of any withdrawal was kept at the time."
         )
@@ -143,8 +144,11 @@ def _erasures_section(agreement: Agreement, images, holds) -> Section:
         if hold.scope in (HoldScope.AGREEMENT, HoldScope.WATCHLIST_IMAGE):
             end = hold.released_at or hold.until or now
             key = hold.target_id
-            for image in by_agreement.get(key, []) if hold.scope == HoldScope.AGREEMENT else \
-                    ([by_pk[key]] if key in by_pk else []):
+            for image in (
+                by_agreement.get(key, [])
+                if hold.scope == HoldScope.AGREEMENT
+                else ([by_pk[key]] if key in by_pk else [])
+            ):
                 held_until[image.pk] = max(held_until.get(image.pk, end), end)
     rows, on_time, late, overdue = [], 0, 0, 0
     for image in images:
@@ -276,8 +280,18 @@ def erasure_candidates(images):
         images.filter(Q(withdrawn_at__isnull=False) | Q(agreement__status__in=ENDED_STATES))
         .select_related(None)
         .select_related("agreement")
-        .only("pk", "subject_reference", "withdrawn_at", "erased_at", "received_at", "recorded_retrospectively",
-              "agreement__status", "agreement__ended_at", "agreement__ends_on", "agreement__watchlist_erasure_hours")
+        .only(
+            "pk",
+            "subject_reference",
+            "withdrawn_at",
+            "erased_at",
+            "received_at",
+            "recorded_retrospectively",
+            "agreement__status",
+            "agreement__ended_at",
+            "agreement__ends_on",
+            "agreement__watchlist_erasure_hours",
+        )
         .order_by("received_at", "pk")
     )
 
@@ -296,8 +310,9 @@ def agreement_figures(scope: ReportScope) -> list[Section]:
             .filter(scope__in=[HoldScope.AGREEMENT, HoldScope.WATCHLIST_IMAGE])
             .order_by("placed_at")
         )
-        held_images = [int(h.target_id) for h in holds
-                       if h.scope == HoldScope.WATCHLIST_IMAGE and h.target_id.isdigit()]
+        held_images = [
+            int(h.target_id) for h in holds if h.scope == HoldScope.WATCHLIST_IMAGE and h.target_id.isdigit()
+        ]
         image_ids = {str(pk) for pk in images.filter(pk__in=held_images).values_list("pk", flat=True)}
         holds = [
             h

@@ -56,8 +56,9 @@ class PrincipleCommentary(models.Model):
         ordering = ["organisation", "principle"]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "principle"], name="principle_commentary_unique"),
-            models.CheckConstraint(name="principle_commentary_1_to_12",
-                                   condition=models.Q(principle__gte=1) & models.Q(principle__lte=12)),
+            models.CheckConstraint(
+                name="principle_commentary_1_to_12", condition=models.Q(principle__gte=1) & models.Q(principle__lte=12)
+            ),
         ]
 
     def __str__(self) -> str:

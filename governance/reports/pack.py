@@ -65,12 +65,18 @@ def _governance_evidence(scope: ReportScope) -> dict[int, list[str]]:
     evidence: dict[int, list[str]] = {
         1: [f"Agreements stating their purpose: {share_of(sum(1 for a in agreements if a.purpose.strip()), count)}."],
         2: ["DPIA records are not yet part of the pack (the DPIA register registers its evidence when it lands)."],
-        3: [f"Agreements notified to the regulator: "
-            f"{share_of(sum(1 for a in agreements if a.regulator_notified_on), count)}."],
-        4: [f"Agreements approved at force level: "
-            f"{share_of(sum(1 for b in breaches_by if not any(x.code == 'local_level_approval' for x in b)), count)}."],
-        5: [f"Agreements with every ICO data sharing code content stated: "
-            f"{share_of(sum(1 for a in agreements if not ico_missing_contents(a)), count)}."],
+        3: [
+            f"Agreements notified to the regulator: "
+            f"{share_of(sum(1 for a in agreements if a.regulator_notified_on), count)}."
+        ],
+        4: [
+            f"Agreements approved at force level: "
+            f"{share_of(sum(1 for b in breaches_by if not any(x.code == 'local_level_approval' for x in b)), count)}."
+        ],
+        5: [
+            f"Agreements with every ICO data sharing code content stated: "
+            f"{share_of(sum(1 for a in agreements if not ico_missing_contents(a)), count)}."
+        ],
     }
     on_time = late = 0
     for image in erasure_candidates(images_visible_to(actor)):
@@ -81,14 +87,24 @@ def _governance_evidence(scope: ReportScope) -> dict[int, list[str]]:
     evidence[6] = [f"Watchlist erasures on time against the agreements' terms: {share_of(on_time, on_time + late)}."]
     evidence[9] = [f"Breaches recorded: {breaches_visible_to(actor).count()}; image bytes are held encrypted at rest."]
     last = _published(actor).order_by("-published_at").first()
-    evidence[10] = [f"Last published transparency report: {last.published_at:%d %b %Y} ({last.title})." if last
-                    else "No transparency report has been published."]
+    evidence[10] = [
+        f"Last published transparency report: {last.published_at:%d %b %Y} ({last.title})."
+        if last
+        else "No transparency report has been published."
+    ]
     today = timezone.localdate()
-    ages = [(today - taken).days for taken in images_visible_to(actor).order_by().filter(
-        status__in=(ImageStatus.ENROLLED, ImageStatus.RECEIVED)).values_list("image_taken_on", flat=True)]
+    ages = [
+        (today - taken).days
+        for taken in images_visible_to(actor)
+        .order_by()
+        .filter(status__in=(ImageStatus.ENROLLED, ImageStatus.RECEIVED))
+        .values_list("image_taken_on", flat=True)
+    ]
     if ages:
-        evidence[12] = [f"Watchlist images held: {len(ages)}; image age median {median(ages):.0f} days, oldest "
-                        f"{max(ages)} days; older than a year: {sum(1 for a in ages if a > 365)}."]
+        evidence[12] = [
+            f"Watchlist images held: {len(ages)}; image age median {median(ages):.0f} days, oldest "
+            f"{max(ages)} days; older than a year: {sum(1 for a in ages if a > 365)}."
+        ]
     else:
         evidence[12] = ["No watchlist images are held."]
     return evidence
@@ -108,28 +124,98 @@ def _commentaries(actor: Any):
 def pack_figures(scope: ReportScope) -> list[Section]:
     actor = scope.actor
     agreements = list(agreements_visible_to(actor).order_by("reference", "version"))
-    register_rows = [[a.reference, a.version, a.title, a.supplying_organisation.name, a.receiving_organisation.name,
-                      a.get_status_display(), a.starts_on, a.ends_on,
-                      a.regulator_notified_on or "Never notified", a.regulator_notification_reference,
-                      ", ".join(b.title for b in agreement_rule_breaches(a)) or "—"] for a in agreements]
+    register_rows = [
+        [
+            a.reference,
+            a.version,
+            a.title,
+            a.supplying_organisation.name,
+            a.receiving_organisation.name,
+            a.get_status_display(),
+            a.starts_on,
+            a.ends_on,
+            a.regulator_notified_on or "Never notified",
+            a.regulator_notification_reference,
+            ", ".join(b.title for b in agreement_rule_breaches(a)) or "—",
+        ]
+        for a in agreements
+    ]
     breaches = list(breaches_visible_to(actor))
-    breach_rows = [[b.reference, b.organisation.name, b.title, b.discovered_at, b.get_risk_display(),
-                    b.people_affected, breach_commissioner_clock(b).text, breach_subjects_state(b)] for b in breaches]
+    breach_rows = [
+        [
+            b.reference,
+            b.organisation.name,
+            b.title,
+            b.discovered_at,
+            b.get_risk_display(),
+            b.people_affected,
+            breach_commissioner_clock(b).text,
+            breach_subjects_state(b),
+        ]
+        for b in breaches
+    ]
     return [
-        Section(code="register", title="Agreements register",
-                figures=[Figure("agreements", "Agreements", len(agreements)),
-                         Figure("agreements.unnotified", "Never notified to the regulator",
-                                sum(1 for a in agreements if not a.regulator_notified_on))],
-                tables=[Table("register", "Agreements and regulator notification",
-                              ["Reference", "Version", "Title", "Supplier", "Operator", "Status", "From", "To",
-                               "Regulator notified", "Notification ref.", "Rules broken"], register_rows)]),
-        Section(code="breaches", title="Personal data breaches",
-                figures=[Figure("breaches", "Breaches recorded", len(breaches)),
-                         Figure("breaches.overdue", "Commissioner notification overdue",
-                                sum(1 for b in breaches if breach_commissioner_clock(b).code == "overdue"))],
-                tables=[Table("breaches", "Breach register", ["Reference", "Organisation", "Title", "Found", "Risk",
-                                                              "People affected", "Commissioner", "People told"],
-                              breach_rows)]),
+        Section(
+            code="register",
+            title="Agreements register",
+            figures=[
+                Figure("agreements", "Agreements", len(agreements)),
+                Figure(
+                    "agreements.unnotified",
+                    "Never notified to the regulator",
+                    sum(1 for a in agreements if not a.regulator_notified_on),
+                ),
+            ],
+            tables=[
+                Table(
+                    "register",
+                    "Agreements and regulator notification",
+                    [
+                        "Reference",
+                        "Version",
+                        "Title",
+                        "Supplier",
+                        "Operator",
+                        "Status",
+                        "From",
+                        "To",
+                        "Regulator notified",
+                        "Notification ref.",
+                        "Rules broken",
+                    ],
+                    register_rows,
+                )
+            ],
+        ),
+        Section(
+            code="breaches",
+            title="Personal data breaches",
+            figures=[
+                Figure("breaches", "Breaches recorded", len(breaches)),
+                Figure(
+                    "breaches.overdue",
+                    "Commissioner notification overdue",
+                    sum(1 for b in breaches if breach_commissioner_clock(b).code == "overdue"),
+                ),
+            ],
+            tables=[
+                Table(
+                    "breaches",
+                    "Breach register",
+                    [
+                        "Reference",
+                        "Organisation",
+                        "Title",
+                        "Found",
+                        "Risk",
+                        "People affected",
+                        "Commissioner",
+                        "People told",
+                    ],
+                    breach_rows,
+                )
+            ],
+        ),
     ]
 
 
@@ -139,11 +225,27 @@ def self_assessment_section(scope: ReportScope) -> Section:
     regulator = is_regulator(scope.actor)
     for c in _commentaries(scope.actor):
         commentary.setdefault(c.principle, []).append(f"{c.organisation.name}: {c.text}" if regulator else c.text)
-    rows = [[number, title, " ".join(evidence.get(number, [])) or "No record-based evidence.",
-             " / ".join(commentary.get(number, [])) or "No commentary yet."] for number, title in PRINCIPLES.items()]
-    return Section(code="principles", title="Self-assessment: the 12 Surveillance Camera Code principles",
-                   tables=[Table("principles", "Principles, evidence from the records, and the DPO's commentary",
-                                 ["No.", "Principle", "Evidence from the records", "DPO's commentary"], rows)])
+    rows = [
+        [
+            number,
+            title,
+            " ".join(evidence.get(number, [])) or "No record-based evidence.",
+            " / ".join(commentary.get(number, [])) or "No commentary yet.",
+        ]
+        for number, title in PRINCIPLES.items()
+    ]
+    return Section(
+        code="principles",
+        title="Self-assessment: the 12 Surveillance Camera Code principles",
+        tables=[
+            Table(
+                "principles",
+                "Principles, evidence from the records, and the DPO's commentary",
+                ["No.", "Principle", "Evidence from the records", "DPO's commentary"],
+                rows,
+            )
+        ],
+    )
 
 
 def regulator_pack(actor: Any) -> Report:
@@ -163,15 +265,25 @@ def principle_commentary_set(*, actor: Any, principle: int, text: str) -> Princi
         raise ValidationFailed("Choose a principle (1-12) and write the commentary.")
     with transaction.atomic():
         commentary, _ = PrincipleCommentary.objects.update_or_create(
-            organisation=actor.organisation, principle=principle,
-            defaults={"text": text.strip(), "updated_at": timezone.now(),
-                      "updated_by_name": actor.get_full_name() or actor.username})
-        audit_record(action=AuditAction.ALTERATION, event="report.principle_commentary", actor=actor,
-                     target=commentary, details={"principle": principle})
+            organisation=actor.organisation,
+            principle=principle,
+            defaults={
+                "text": text.strip(),
+                "updated_at": timezone.now(),
+                "updated_by_name": actor.get_full_name() or actor.username,
+            },
+        )
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="report.principle_commentary",
+            actor=actor,
+            target=commentary,
+            details={"principle": principle},
+        )
     return commentary
 
 
-figure_provider_register(FigureProvider(code="governance.regulator_pack", kind="regulator_pack",
-                                        compute=pack_figures, order=10))
+figure_provider_register(
+    FigureProvider(code="governance.regulator_pack", kind="regulator_pack", compute=pack_figures, order=10)
+)
 principle_evidence_register(EvidenceProvider(code="governance", compute=_governance_evidence))
-

@@ -129,6 +129,7 @@ def report_sections(kind: str, scope: ReportScope) -> list[Section]:
 
 # --- evidence for the Surveillance Camera Code self-assessment (the regulator pack) ----------------
 
+
 @dataclass(frozen=True)
 class EvidenceProvider:
     """``compute(scope) -> {principle number: [evidence sentences]}``, from records the reader may see."""

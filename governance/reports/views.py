@@ -166,9 +166,15 @@ def published_report(request: HttpRequest, slug: str) -> HttpResponse:
 def regulator_pack_view(request: HttpRequest) -> HttpResponse:
     report = regulator_pack(request.user)
     can_comment = role_allows(request.user, PUBLISH_PERMISSION) and not is_regulator(request.user)
-    return _respond(request, report, request.GET.get("format", "html"), base_url=reverse("report-regulator-pack"),
-                    filename="regulator-pack", template="reports/pack.html",
-                    extra={"can_comment": can_comment, "principles": PRINCIPLES.items()})
+    return _respond(
+        request,
+        report,
+        request.GET.get("format", "html"),
+        base_url=reverse("report-regulator-pack"),
+        filename="regulator-pack",
+        template="reports/pack.html",
+        extra={"can_comment": can_comment, "principles": PRINCIPLES.items()},
+    )
 
 
 @login_required

@@ -9,7 +9,13 @@ from governance.pdf import render_pdf
 
 
 def certificates_render_pdf(*, certificates: list, title: str, run=None) -> bytes:
-    html = render_to_string("retention/certificates_pdf.html", {
-        "certificates": certificates, "title": title, "run": run, "generated_at": timezone.now(),
-    })
+    html = render_to_string(
+        "retention/certificates_pdf.html",
+        {
+            "certificates": certificates,
+            "title": title,
+            "run": run,
+            "generated_at": timezone.now(),
+        },
+    )
     return render_pdf(html)

@@ -35,18 +35,25 @@ class LegalHold(models.Model):
     reason = models.TextField()
     placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     placed_at = models.DateTimeField(default=timezone.now)
-    until = models.DateTimeField(null=True, blank=True, help_text="The hold lapses at this time; empty = until released.")
+    until = models.DateTimeField(
+        null=True, blank=True, help_text="The hold lapses at this time; empty = until released."
+    )
     released_at = models.DateTimeField(null=True, blank=True)
-    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     release_reason = models.TextField(blank=True)
     # Scope: the two sides of what is held (both read the hold) and the side that placed it (only
     # it, or its force, releases it). Set by ``legal_hold_place`` from the held record itself.
-    supplier_organisation = models.ForeignKey("governance.Organisation", null=True, on_delete=models.PROTECT,
-                                              related_name="+")
-    operator_organisation = models.ForeignKey("governance.Organisation", null=True, on_delete=models.PROTECT,
-                                              related_name="+")
-    placed_by_organisation = models.ForeignKey("governance.Organisation", null=True, on_delete=models.PROTECT,
-                                               related_name="+")
+    supplier_organisation = models.ForeignKey(
+        "governance.Organisation", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    operator_organisation = models.ForeignKey(
+        "governance.Organisation", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    placed_by_organisation = models.ForeignKey(
+        "governance.Organisation", null=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = LegalHoldQuerySet.as_manager()
 
@@ -58,8 +65,11 @@ class LegalHold(models.Model):
         return f"Legal hold on {self.get_scope_display().lower()} {self.target_label or self.target_id}"
 
     def concerned_organisation_ids(self) -> set[int]:
-        return {i for i in (self.supplier_organisation_id, self.operator_organisation_id,
-                            self.placed_by_organisation_id) if i}
+        return {
+            i
+            for i in (self.supplier_organisation_id, self.operator_organisation_id, self.placed_by_organisation_id)
+            if i
+        }
 
     @property
     def in_force(self) -> bool:

@@ -42,7 +42,9 @@ class RetentionRule:
     describe: Callable[[Any], str] = field(default=str)
     erase_batch: Callable[[list[Any], str | None], int] | None = None
     order: tuple[str, ...] = ("pk",)
-    visible: Callable[[Any, QuerySet], QuerySet] = field(default=lambda actor, queryset: _regulators_only(actor, queryset))
+    visible: Callable[[Any, QuerySet], QuerySet] = field(
+        default=lambda actor, queryset: _regulators_only(actor, queryset)
+    )
 
 
 def _regulators_only(actor: Any, queryset: QuerySet) -> QuerySet:
@@ -53,6 +55,7 @@ def _regulators_only(actor: Any, queryset: QuerySet) -> QuerySet:
 
 def visible_by_parties(*, supplier: str, operator: str | None) -> Callable[[Any, QuerySet], QuerySet]:
     """A rule's ``visible`` for items whose two sides are in these columns (``parties_filter``)."""
+
     def visible(actor: Any, queryset: QuerySet) -> QuerySet:
         from governance.access import parties_filter
 

@@ -13,8 +13,13 @@ from governance.agreements.models import Agreement, AgreementStatus
 from governance.audit.models import AuditEvent
 from governance.audit.services import audit_event_redact
 from governance.retention.models import HoldScope
-from governance.retention.registry import HoldTarget, RetentionRule, hold_target_register, retention_rule_register, \
-    visible_by_parties
+from governance.retention.registry import (
+    HoldTarget,
+    RetentionRule,
+    hold_target_register,
+    retention_rule_register,
+    visible_by_parties,
+)
 
 
 def _audit_events_visible(actor, queryset: QuerySet) -> QuerySet:
@@ -27,6 +32,7 @@ def _audit_events_visible(actor, queryset: QuerySet) -> QuerySet:
 
 # --- audit events: personal fields redacted after the configured period --------------------------
 
+
 def _audit_events_due(at: datetime) -> QuerySet:
     cutoff = at - timedelta(days=settings.AUDIT_PERSONAL_DATA_RETENTION_DAYS)
     return AuditEvent.objects.filter(occurred_at__lt=cutoff, redacted_at__isnull=True)
@@ -37,17 +43,19 @@ def _audit_event_erase(event: AuditEvent, run_id: str | None) -> int:
     return 1
 
 
-retention_rule_register(RetentionRule(
-    code="audit_event.personal_fields",
-    title="Audit events: personal fields redacted",
-    description="s.62 logs outlive the data they describe: after the configured period the event stays (what, "
-                "when, which record, who acted) but its justification, recipient, label and details are blanked. "
-                "Their digests stay, so the chain still verifies.",
-    due=_audit_events_due,
-    erase=_audit_event_erase,
-    describe=lambda e: f"Audit event #{e.sequence}",
-    visible=_audit_events_visible,
-))
+retention_rule_register(
+    RetentionRule(
+        code="audit_event.personal_fields",
+        title="Audit events: personal fields redacted",
+        description="s.62 logs outlive the data they describe: after the configured period the event stays (what, "
+        "when, which record, who acted) but its justification, recipient, label and details are blanked. "
+        "Their digests stay, so the chain still verifies.",
+        due=_audit_events_due,
+        erase=_audit_event_erase,
+        describe=lambda e: f"Audit event #{e.sequence}",
+        visible=_audit_events_visible,
+    )
+)
 
 
 # --- watchlist images: erased within the agreement's hours after it ends --------------------------
@@ -88,7 +96,8 @@ def _watchlist_images_due(at: datetime) -> QuerySet:
     from governance.watchlist.models import ImageStatus, WatchlistImage
 
     ended = Agreement.objects.filter(
-        status__in=[AgreementStatus.EXPIRED, AgreementStatus.TERMINATED, AgreementStatus.SUPERSEDED])
+        status__in=[AgreementStatus.EXPIRED, AgreementStatus.TERMINATED, AgreementStatus.SUPERSEDED]
+    )
     due_agreements = [a.pk for a in ended if (due := agreement_watchlist_erasure_due_at(a)) and due <= at]
     return WatchlistImage.objects.filter(agreement_id__in=due_agreements).exclude(status=ImageStatus.ERASED)
 
@@ -97,33 +106,45 @@ def _watchlist_image_erase(image, run_id: str | None) -> int:
     from governance.watchlist.services import watchlist_image_erase
 
     certificates = watchlist_image_erase(
-        image=image, actor=None, rule="agreement_ended", run_id=run_id,
+        image=image,
+        actor=None,
+        rule="agreement_ended",
+        run_id=run_id,
         reason=f"Agreement {image.agreement.reference} ended; watchlist data must be erased within "
-               f"{image.agreement.watchlist_erasure_hours} hours.",
+        f"{image.agreement.watchlist_erasure_hours} hours.",
     )
     return len(certificates)
 
 
-retention_rule_register(RetentionRule(
-    code="watchlist_image.agreement_ended",
-    title="Watchlist images after their agreement ends",
-    description="The operator's copies of watchlist images and their templates are erased within the agreement's "
-                "set hours after it expires, is terminated or is superseded (images its amendment did not carry over) (Met policy: within 24 hours after a deployment ends).",
-    due=_watchlist_images_due,
-    erase=_watchlist_image_erase,
-    hold_keys=lambda image: [(HoldScope.WATCHLIST_IMAGE.value, str(image.pk)), (HoldScope.AGREEMENT.value, str(image.agreement_id))],
-    describe=str,
-    visible=visible_by_parties(supplier="supplying_organisation_id", operator="agreement__receiving_organisation_id"),
-))
+retention_rule_register(
+    RetentionRule(
+        code="watchlist_image.agreement_ended",
+        title="Watchlist images after their agreement ends",
+        description="The operator's copies of watchlist images and their templates are erased within the agreement's "
+        "set hours after it expires, is terminated or is superseded (images its amendment did not carry over) (Met policy: within 24 hours after a deployment ends).",
+        due=_watchlist_images_due,
+        erase=_watchlist_image_erase,
+        hold_keys=lambda image: [
+            (HoldScope.WATCHLIST_IMAGE.value, str(image.pk)),
+            (HoldScope.AGREEMENT.value, str(image.agreement_id)),
+        ],
+        describe=str,
+        visible=visible_by_parties(
+            supplier="supplying_organisation_id", operator="agreement__receiving_organisation_id"
+        ),
+    )
+)
 
 
 # --- what a legal hold can be placed on (recognition registers alerts) ----------------------------
+
 
 def _agreements_party_to(actor) -> QuerySet:
     from governance.access import agreements_visible_to, parties_filter
 
     return agreements_visible_to(actor).filter(
-        parties_filter(actor, supplier="supplying_organisation_id", operator="receiving_organisation_id"))
+        parties_filter(actor, supplier="supplying_organisation_id", operator="receiving_organisation_id")
+    )
 
 
 def _images_party_to(actor) -> QuerySet:
@@ -133,15 +154,21 @@ def _images_party_to(actor) -> QuerySet:
     return images_visible_to(actor).exclude(status=ImageStatus.ERASED)
 
 
-hold_target_register(HoldTarget(
-    scope=HoldScope.AGREEMENT.value, title="Agreement (all its images and alerts)",
-    candidates=_agreements_party_to,
-    parties=lambda a: (a.supplying_organisation_id, a.receiving_organisation_id),
-    label=lambda a: f"{a.reference} v{a.version} — {a.title}",
-))
-hold_target_register(HoldTarget(
-    scope=HoldScope.WATCHLIST_IMAGE.value, title="Watchlist image",
-    candidates=_images_party_to,
-    parties=lambda i: (i.supplying_organisation_id, i.agreement.receiving_organisation_id),
-    label=lambda i: f"Image #{i.pk} {i.subject_reference} ({i.agreement.reference})",
-))
+hold_target_register(
+    HoldTarget(
+        scope=HoldScope.AGREEMENT.value,
+        title="Agreement (all its images and alerts)",
+        candidates=_agreements_party_to,
+        parties=lambda a: (a.supplying_organisation_id, a.receiving_organisation_id),
+        label=lambda a: f"{a.reference} v{a.version} — {a.title}",
+    )
+)
+hold_target_register(
+    HoldTarget(
+        scope=HoldScope.WATCHLIST_IMAGE.value,
+        title="Watchlist image",
+        candidates=_images_party_to,
+        parties=lambda i: (i.supplying_organisation_id, i.agreement.receiving_organisation_id),
+        label=lambda i: f"Image #{i.pk} {i.subject_reference} ({i.agreement.reference})",
+    )
+)

@@ -42,11 +42,15 @@ def retention_status(*, user: User, days_ahead: int = 7, at: datetime | None = N
         due_now = rule.visible(user, rule.due(now)).count()
         overdue_qs = rule.visible(user, rule.due(now - grace))
         overdue = overdue_qs.count()
-        rules.append(RuleStatus(
-            rule=rule, due_now=due_now, overdue=overdue,
-            due_soon=max(rule.visible(user, rule.due(now + timedelta(days=days_ahead))).count() - due_now, 0),
-            overdue_examples=[rule.describe(item) for item in overdue_qs.order_by("pk")[:5]],
-        ))
+        rules.append(
+            RuleStatus(
+                rule=rule,
+                due_now=due_now,
+                overdue=overdue,
+                due_soon=max(rule.visible(user, rule.due(now + timedelta(days=days_ahead))).count() - due_now, 0),
+                overdue_examples=[rule.describe(item) for item in overdue_qs.order_by("pk")[:5]],
+            )
+        )
     last_finished = runs.filter(status=RetentionRunStatus.FINISHED).first()
     running = runs.filter(status=RetentionRunStatus.RUNNING).first()
     total_overdue = sum(r.overdue for r in rules)
@@ -57,13 +61,19 @@ def retention_status(*, user: User, days_ahead: int = 7, at: datetime | None = N
         elif last_finished is None:
             reason = "No retention sweep has finished yet: is the scheduler (beat) running?"
         elif last_finished.finished_at < now - grace:
-            reason = (f"The last sweep finished at {timezone.localtime(last_finished.finished_at):%d %b %Y %H:%M}: "
-                      "the scheduler (beat) or the workers are not running.")
+            reason = (
+                f"The last sweep finished at {timezone.localtime(last_finished.finished_at):%d %b %Y %H:%M}: "
+                "the scheduler (beat) or the workers are not running."
+            )
         else:
             reason = "Items were due before the last sweep but were not erased: see the worker logs for erasure errors."
     return {
-        "rules": rules, "total_overdue": total_overdue, "overdue_reason": reason, "days_ahead": days_ahead,
-        "last_finished": last_finished, "running": running,
+        "rules": rules,
+        "total_overdue": total_overdue,
+        "overdue_reason": reason,
+        "days_ahead": days_ahead,
+        "last_finished": last_finished,
+        "running": running,
         "holds": holds_visible_to(user).in_force(now).select_related("placed_by", "placed_by_organisation"),
         "runs": runs_with_counts(user=user, runs=list(runs[:20])),
     }
@@ -74,8 +84,13 @@ def runs_with_counts(*, user: User, runs: list) -> list[tuple]:
     the run's totals across every organisation only for regulators."""
     from django.db.models import Count
 
-    mine = dict(certificates_visible_to(user).filter(run_id__in=[str(r.run_id) for r in runs]).order_by()
-                .values_list("run_id").annotate(n=Count("pk")))
+    mine = dict(
+        certificates_visible_to(user)
+        .filter(run_id__in=[str(r.run_id) for r in runs])
+        .order_by()
+        .values_list("run_id")
+        .annotate(n=Count("pk"))
+    )
     return [(run, mine.get(str(run.run_id), 0), run.total_erased if is_regulator(user) else None) for run in runs]
 
 
@@ -106,8 +121,12 @@ def hold_target_choices(*, user: User, per_kind: int = 200) -> list[tuple[str, l
 def certificate_as_dict(certificate) -> dict:
     return {
         "certificate": certificate.pk,
-        "what": {"type": certificate.subject_type, "id": certificate.subject_id, "label": certificate.subject_label,
-                 "sha256": certificate.sha256},
+        "what": {
+            "type": certificate.subject_type,
+            "id": certificate.subject_id,
+            "label": certificate.subject_label,
+            "sha256": certificate.sha256,
+        },
         "why": {"rule": certificate.rule, "reason": certificate.reason},
         "when": certificate.erased_at.isoformat(),
         "by": certificate.erased_by_name or "Oversight retention sweep",

@@ -20,14 +20,13 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from governance.access import hold_for
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import User
-from governance.access import hold_for
 from governance.retention.models import LegalHold, RetentionRun, RetentionRunStatus
-from governance.retention.registry import hold_target
-from governance.retention.registry import RetentionRule, retention_rules
+from governance.retention.registry import RetentionRule, hold_target, retention_rules
 
 _SWEEP_LOCK_ID = 620_063
 _SWEEP_CACHE_LOCK = "oversight:retention-sweep-lock"
@@ -96,7 +95,9 @@ def retention_preview(*, at: datetime | None = None, sample: int = 0) -> Retenti
     return preview
 
 
-def retention_sweep(*, at: datetime | None = None, batch_size: int = 500, triggered_by: str = "schedule") -> RetentionRun:
+def retention_sweep(
+    *, at: datetime | None = None, batch_size: int = 500, triggered_by: str = "schedule"
+) -> RetentionRun:
     """Erase everything due. Idempotent and restartable; see the module docstring.
 
     Each batch: lock up to ``batch_size`` due rows (skipping rows another transaction holds),
@@ -147,6 +148,7 @@ def retention_sweep(*, at: datetime | None = None, batch_size: int = 500, trigge
 
 # --- legal holds ---------------------------------------------------------------------------------
 
+
 def legal_hold_place(*, actor: User, target: str, reason: str, until: datetime | None = None) -> LegalHold:
     """Place a legal hold on a record the actor's organisation is party to (DPO only). While in
     force it blocks erasure of what it covers. ``target`` is ``"<scope>:<id>"`` from the picker
@@ -168,13 +170,24 @@ def legal_hold_place(*, actor: User, target: str, reason: str, until: datetime |
     supplier, operator = kind.parties(record)
     with transaction.atomic():
         hold = LegalHold.objects.create(
-            scope=scope, target_id=str(record.pk), target_label=kind.label(record)[:300], reason=reason.strip(),
-            placed_by=actor, until=until, supplier_organisation_id=supplier, operator_organisation_id=operator,
+            scope=scope,
+            target_id=str(record.pk),
+            target_label=kind.label(record)[:300],
+            reason=reason.strip(),
+            placed_by=actor,
+            until=until,
+            supplier_organisation_id=supplier,
+            operator_organisation_id=operator,
             placed_by_organisation=actor.organisation,
         )
-        audit_record(action=AuditAction.ALTERATION, event="legal_hold.placed", actor=actor, target=hold,
-                     justification=reason.strip(),
-                     details={"scope": scope, "target_id": str(record.pk), "until": until.isoformat() if until else None})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="legal_hold.placed",
+            actor=actor,
+            target=hold,
+            justification=reason.strip(),
+            details={"scope": scope, "target_id": str(record.pk), "until": until.isoformat() if until else None},
+        )
     return hold
 
 
@@ -191,6 +204,11 @@ def legal_hold_release(*, actor: User, hold: LegalHold, reason: str) -> LegalHol
         hold.released_by = actor
         hold.release_reason = reason.strip()
         hold.save(update_fields=["released_at", "released_by", "release_reason"])
-        audit_record(action=AuditAction.ALTERATION, event="legal_hold.released", actor=actor, target=hold,
-                     justification=reason.strip())
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="legal_hold.released",
+            actor=actor,
+            target=hold,
+            justification=reason.strip(),
+        )
     return hold

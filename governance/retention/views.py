@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from governance.access import can_release_hold, hold_for, is_regulator, role_allows
 from governance.errors import ApplicationError
 from governance.retention.documents import certificates_render_pdf
-from governance.access import can_release_hold, hold_for, is_regulator, role_allows
 from governance.retention.selectors import (
     certificate_as_dict,
     deletion_certificate_get,
@@ -25,8 +25,7 @@ from governance.web.errors import refusals_as_pages
 
 
 class LegalHoldForm(forms.Form):
-    target = forms.ChoiceField(label="What the hold covers",
-                               help_text="Only records your organisation is party to.")
+    target = forms.ChoiceField(label="What the hold covers", help_text="Only records your organisation is party to.")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
@@ -45,12 +44,18 @@ def retention_dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     status = retention_status(user=user)
     can_hold = role_allows(user, "retention.add_legalhold")
-    return render(request, "retention/dashboard.html", {
-        **status, "hold_form": LegalHoldForm(user=user) if can_hold else None, "release_form": ReleaseForm(),
-        "holds": [(h, can_release_hold(user, h)) for h in status["holds"]],
-        "certificates": deletion_certificates(user=user)[:25],
-        "can_hold": can_hold,
-    })
+    return render(
+        request,
+        "retention/dashboard.html",
+        {
+            **status,
+            "hold_form": LegalHoldForm(user=user) if can_hold else None,
+            "release_form": ReleaseForm(),
+            "holds": [(h, can_release_hold(user, h)) for h in status["holds"]],
+            "certificates": deletion_certificates(user=user)[:25],
+            "can_hold": can_hold,
+        },
+    )
 
 
 @login_required
@@ -65,7 +70,9 @@ def legal_hold_create(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Legal hold placed: erasure of what it covers is blocked until it is released or lapses.")
+        messages.success(
+            request, "Legal hold placed: erasure of what it covers is blocked until it is released or lapses."
+        )
     return redirect("retention-dashboard")
 
 
@@ -108,12 +115,21 @@ def run_certificates_download(request: HttpRequest, run_id: str, fmt: str) -> Ht
     run = retention_run_get(user=request.user, run_id=run_id)
     certificates = list(deletion_certificates(user=request.user, run_id=str(run.run_id)))
     if fmt == "json":
-        return JsonResponse({
-            "run": str(run.run_id), "started_at": run.started_at.isoformat(),
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None, "status": run.status,
-            # The run's totals cover every organisation: regulators only; others get their certificates.
-            **({"erased_counts": run.erased_counts, "held_counts": run.held_counts} if is_regulator(request.user) else {}),
-            "certificates": [certificate_as_dict(c) for c in certificates],
-        }, json_dumps_params={"indent": 2})
+        return JsonResponse(
+            {
+                "run": str(run.run_id),
+                "started_at": run.started_at.isoformat(),
+                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                "status": run.status,
+                # The run's totals cover every organisation: regulators only; others get their certificates.
+                **(
+                    {"erased_counts": run.erased_counts, "held_counts": run.held_counts}
+                    if is_regulator(request.user)
+                    else {}
+                ),
+                "certificates": [certificate_as_dict(c) for c in certificates],
+            },
+            json_dumps_params={"indent": 2},
+        )
     pdf = certificates_render_pdf(certificates=certificates, title=f"Retention run {run.run_id}", run=run)
     return _pdf_response(pdf, f"retention-run-{run.run_id}.pdf")

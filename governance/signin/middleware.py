@@ -27,7 +27,9 @@ from governance.signin.services import (
 
 LAST_ACTIVITY_KEY = "oversight_last_activity"
 # Pages open before the second factor.
-OPEN_BEFORE_SECOND_FACTOR = frozenset({"login", "logout", "second-factor", "second-factor-setup", "health-live", "health-ready"})
+OPEN_BEFORE_SECOND_FACTOR = frozenset(
+    {"login", "logout", "second-factor", "second-factor-setup", "health-live", "health-ready"}
+)
 # Requests a page makes by itself (the review queue's poll) are not the user being active.
 BACKGROUND_URL_NAMES = frozenset({"review-queue-json"})
 
@@ -51,21 +53,37 @@ class SessionGuardMiddleware:
         now = timezone.now().timestamp()
         last = request.session.get(LAST_ACTIVITY_KEY)
         if last is not None and now - last > settings.OVERSIGHT_SESSION_IDLE_MINUTES * 60:
-            signin_event_record(request=request, event="signin.idle_timeout", user=user,
-                                idle_minutes=int((now - last) // 60))
+            signin_event_record(
+                request=request, event="signin.idle_timeout", user=user, idle_minutes=int((now - last) // 60)
+            )
             logout(request)
             if _is_api(request):
-                return JsonResponse({"error": {"code": "session_expired", "message": "Your session expired; sign in again.",
-                                               "details": None}}, status=401)
+                return JsonResponse(
+                    {
+                        "error": {
+                            "code": "session_expired",
+                            "message": "Your session expired; sign in again.",
+                            "details": None,
+                        }
+                    },
+                    status=401,
+                )
             return redirect_to_login(request.get_full_path())
         if name not in BACKGROUND_URL_NAMES:
             request.session[LAST_ACTIVITY_KEY] = now
         if name in OPEN_BEFORE_SECOND_FACTOR or not second_factor_required(user) or session_verified(request):
             return None
         if _is_api(request):
-            return JsonResponse({"error": {"code": "second_factor_required",
-                                           "message": "Pass the second factor at /sign-in/second-factor/ first.",
-                                           "details": None}}, status=403)
+            return JsonResponse(
+                {
+                    "error": {
+                        "code": "second_factor_required",
+                        "message": "Pass the second factor at /sign-in/second-factor/ first.",
+                        "details": None,
+                    }
+                },
+                status=403,
+            )
         target = "second-factor" if second_factor_enrolled(user) else "second-factor-setup"
         response = redirect(target)
         if request.method == "GET":

@@ -27,6 +27,7 @@ TOTP_DEVICE_NAME = "Authenticator app"
 
 # --- rules --------------------------------------------------------------------------------------
 
+
 def second_factor_required(user) -> bool:
     """Whether this user must pass a second factor before reaching anything.
 
@@ -51,6 +52,7 @@ def session_verified(request: HttpRequest) -> bool:
 
 # --- audit of sign-in events -----------------------------------------------------------------------
 
+
 def _user_target(user=None, username: str = "") -> tuple[str, str, str]:
     if user is not None:
         return ("governance.user", str(user.pk), user.get_username())
@@ -65,12 +67,16 @@ def signin_event_record(*, request: HttpRequest, event: str, user=None, username
     """
     with transaction.atomic():
         audit_record(
-            action=AuditAction.AUTHENTICATION, event=event, actor=user, target=_user_target(user, username),
+            action=AuditAction.AUTHENTICATION,
+            event=event,
+            actor=user,
+            target=_user_target(user, username),
             details={"address": client_address(request) or "unknown", **details},
         )
 
 
 # --- enrolment --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PendingTotp:
@@ -102,8 +108,13 @@ def recovery_codes_issue(*, user, request: HttpRequest) -> list[str]:
         device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
         codes = [StaticToken.random_token() for _ in range(settings.OVERSIGHT_RECOVERY_CODES)]
         StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
-        audit_record(action=AuditAction.AUTHENTICATION, event="second_factor.recovery_codes_issued", actor=user,
-                     target=_user_target(user), details={"address": client_address(request) or "unknown", "count": len(codes)})
+        audit_record(
+            action=AuditAction.AUTHENTICATION,
+            event="second_factor.recovery_codes_issued",
+            actor=user,
+            target=_user_target(user),
+            details={"address": client_address(request) or "unknown", "count": len(codes)},
+        )
     return codes
 
 
@@ -123,8 +134,13 @@ def totp_confirm(*, request: HttpRequest, token: str) -> list[str] | None:
         TOTPDevice.objects.filter(user=user).exclude(pk=pending.device.pk).delete()
         pending.device.confirmed = True
         pending.device.save(update_fields=["confirmed"])
-        audit_record(action=AuditAction.AUTHENTICATION, event="second_factor.enrolled", actor=user,
-                     target=_user_target(user), details={"address": client_address(request) or "unknown", "kind": "totp"})
+        audit_record(
+            action=AuditAction.AUTHENTICATION,
+            event="second_factor.enrolled",
+            actor=user,
+            target=_user_target(user),
+            details={"address": client_address(request) or "unknown", "kind": "totp"},
+        )
     otp_login(request, pending.device)
     return recovery_codes_issue(user=user, request=request)
 
@@ -144,6 +160,7 @@ def second_factor_verify(*, request: HttpRequest, token: str) -> bool:
     otp_login(request, device)
     kind = "recovery_code" if isinstance(device, StaticDevice) else "totp"
     remaining = StaticToken.objects.filter(device__user=user).count()
-    signin_event_record(request=request, event="second_factor.verified", user=user, kind=kind,
-                        recovery_codes_left=remaining)
+    signin_event_record(
+        request=request, event="second_factor.verified", user=user, kind=kind, recovery_codes_left=remaining
+    )
     return True

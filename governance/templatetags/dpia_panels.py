@@ -14,8 +14,11 @@ register = template.Library()
 
 @register.inclusion_tag("dpia/_warnings.html", takes_context=True)
 def dpia_review_panel(context):
-    return {"warnings": dpia_warnings_visible_to(context["request"].user), "heading": "DPIAs due for review",
-            "empty": "No DPIA you can see is due for review within a month."}
+    return {
+        "warnings": dpia_warnings_visible_to(context["request"].user),
+        "heading": "DPIAs due for review",
+        "empty": "No DPIA you can see is due for review within a month.",
+    }
 
 
 @register.inclusion_tag("dpia/_warnings.html")
@@ -28,6 +31,8 @@ def dpia_deployment_warnings(deployment):
     from governance.dpia.rules import dpias_covering_deployment
 
     if not dpias_covering_deployment(deployment.pk).exists():
-        return {"warnings": [(None, "No approved DPIA covers this deployment: it cannot go live until one does.")],
-                "heading": None}
+        return {
+            "warnings": [(None, "No approved DPIA covers this deployment: it cannot go live until one does.")],
+            "heading": None,
+        }
     return {"warnings": dpia_warnings_for_deployment(deployment.pk), "heading": None}

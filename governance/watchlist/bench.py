@@ -58,8 +58,11 @@ def _images(count: int, faces_dir: Path) -> list[bytes]:
     """Distinct JPEGs: dev faces (or synthetic noise when absent), each with a unique invisible tweak."""
     from PIL import Image
 
-    sources = sorted(p for p in (faces_dir / "dev").glob("*/*.jpg") if not p.parent.name.startswith("_")) \
-        if (faces_dir / "dev").is_dir() else []
+    sources = (
+        sorted(p for p in (faces_dir / "dev").glob("*/*.jpg") if not p.parent.name.startswith("_"))
+        if (faces_dir / "dev").is_dir()
+        else []
+    )
     rng = random.Random(7)
     out = []
     for n in range(count):
@@ -76,33 +79,59 @@ def _images(count: int, faces_dir: Path) -> list[bytes]:
 
 def _seed(days: int = 30) -> tuple[int, str]:
     """Organisations, an active agreement and a token, through the services (so it is realistic)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     from governance.agreements import services
     from governance.api.tokens import api_token_issue
     from governance.organisations.models import OrganisationKind
     from governance.organisations.roles import Role
     from governance.organisations.services import organisation_create, user_create
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
-    force = organisation_create(actor=None, name="Bench Police", short_name="bench-force", kind=OrganisationKind.POLICE_FORCE)
-    operator = organisation_create(actor=None, name="Bench Operator", short_name="bench-op", kind=OrganisationKind.OPERATOR)
-    regulator = organisation_create(actor=None, name="Bench Regulator", short_name="bench-reg", kind=OrganisationKind.REGULATOR)
+    force = organisation_create(
+        actor=None, name="Bench Police", short_name="bench-force", kind=OrganisationKind.POLICE_FORCE
+    )
+    operator = organisation_create(
+        actor=None, name="Bench Operator", short_name="bench-op", kind=OrganisationKind.OPERATOR
+    )
+    regulator = organisation_create(
+        actor=None, name="Bench Regulator", short_name="bench-reg", kind=OrganisationKind.REGULATOR
+    )
     op_dpo = user_create(actor=None, username="bench.opdpo", organisation=operator, roles=[Role.DPO])
     force_dpo = user_create(actor=None, username="bench.forcedpo", organisation=force, roles=[Role.DPO])
     submitter = user_create(actor=None, username="bench.api", organisation=force, roles=[Role.FORCE_SUBMITTER])
     today = date.today()
-    agreement = services.agreement_draft(actor=op_dpo, fields={
-        "title": "Bench", "supplying_organisation": force, "receiving_organisation": operator, "purpose": "Benchmark",
-        "data_items": "Images", "schedule8_condition": "sch8_1", "special_category_data": "Biometric",
-        "permitted_custody_categories": ["wanted"], "max_images": 1_000_000, "starts_on": today - timedelta(days=1),
-        "ends_on": today + timedelta(days=300), "review_on": today + timedelta(days=100), "individual_rights": "x",
-        "security_measures": "x", "breach_handling": "x", "termination_terms": "x", "sanctions": "x",
-    })
-    services.agreement_record_regulator_notification(actor=op_dpo, agreement=agreement, notified_on=today, reference="B",
-                                                     notified_by="bench", regulator=regulator)
+    agreement = services.agreement_draft(
+        actor=op_dpo,
+        fields={
+            "title": "Bench",
+            "supplying_organisation": force,
+            "receiving_organisation": operator,
+            "purpose": "Benchmark",
+            "data_items": "Images",
+            "schedule8_condition": "sch8_1",
+            "special_category_data": "Biometric",
+            "permitted_custody_categories": ["wanted"],
+            "max_images": 1_000_000,
+            "starts_on": today - timedelta(days=1),
+            "ends_on": today + timedelta(days=300),
+            "review_on": today + timedelta(days=100),
+            "individual_rights": "x",
+            "security_measures": "x",
+            "breach_handling": "x",
+            "termination_terms": "x",
+            "sanctions": "x",
+        },
+    )
+    services.agreement_record_regulator_notification(
+        actor=op_dpo, agreement=agreement, notified_on=today, reference="B", notified_by="bench", regulator=regulator
+    )
     from governance.agreements.documents import agreement_render_pdf
 
-    services.agreement_attach_signed_document(actor=op_dpo, agreement=agreement, document=SimpleUploadedFile(
-        "s.pdf", agreement_render_pdf(agreement=agreement), content_type="application/pdf"))
+    services.agreement_attach_signed_document(
+        actor=op_dpo,
+        agreement=agreement,
+        document=SimpleUploadedFile("s.pdf", agreement_render_pdf(agreement=agreement), content_type="application/pdf"),
+    )
     services.agreement_submit(actor=op_dpo, agreement=agreement)
     services.agreement_countersign(actor=op_dpo, agreement=agreement)
     agreement = services.agreement_approve(actor=force_dpo, agreement=services.Agreement.objects.get(pk=agreement.pk))
@@ -131,8 +160,13 @@ def main() -> None:
         sys.exit("Needs DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://... (a real worker and database).")
     bench_url = _bench_database_url(database_url)
     _recreate_database(bench_url)
-    env = dict(os.environ, DATABASE_URL=bench_url, OVERSIGHT_API_RATE_LIMIT="1000000/minute",
-               CACHE_URL=os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/3"), DJANGO_SETTINGS_MODULE="config.settings")
+    env = dict(
+        os.environ,
+        DATABASE_URL=bench_url,
+        OVERSIGHT_API_RATE_LIMIT="1000000/minute",
+        CACHE_URL=os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/3"),
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
@@ -149,12 +183,48 @@ def main() -> None:
     port = _free_port()
     procs = []
     try:
-        procs.append(subprocess.Popen(
-            [python, "-m", "celery", "-A", "config", "worker", "-l", "WARNING", "-c", str(args.enrol_workers),
-             "--prefetch-multiplier", "1", "-n", f"bench-{port}@%h"], cwd=ROOT, env=env, start_new_session=True))
-        procs.append(subprocess.Popen(
-            [python, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.web_workers),
-             "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-l",
+                    "WARNING",
+                    "-c",
+                    str(args.enrol_workers),
+                    "--prefetch-multiplier",
+                    "1",
+                    "-n",
+                    f"bench-{port}@%h",
+                ],
+                cwd=ROOT,
+                env=env,
+                start_new_session=True,
+            )
+        )
+        procs.append(
+            subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi",
+                    "-b",
+                    f"127.0.0.1:{port}",
+                    "-w",
+                    str(args.web_workers),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=env,
+                start_new_session=True,
+            )
+        )
         import requests
 
         base = f"http://127.0.0.1:{port}/api/v1/watchlist-images/"
@@ -180,12 +250,22 @@ def main() -> None:
                     if not queue:
                         return
                     n, data = queue.pop()
-                fields = {"agreement": str(agreement_id), "subject_reference": f"BENCH-{n:06d}",
-                          "custody_category": "wanted", "custody_reference": f"B/{n}", "image_taken_on": "2026-01-01",
-                          "legal_basis": "s35_5"}
+                fields = {
+                    "agreement": str(agreement_id),
+                    "subject_reference": f"BENCH-{n:06d}",
+                    "custody_category": "wanted",
+                    "custody_reference": f"B/{n}",
+                    "image_taken_on": "2026-01-01",
+                    "legal_basis": "s35_5",
+                }
                 started = time.perf_counter()
-                response = session.post(base, data=fields, files={"image": (f"{n}.jpg", data, "image/jpeg")},
-                                        headers={**headers, "Idempotency-Key": f"bench-{n}"}, timeout=60)
+                response = session.post(
+                    base,
+                    data=fields,
+                    files={"image": (f"{n}.jpg", data, "image/jpeg")},
+                    headers={**headers, "Idempotency-Key": f"bench-{n}"},
+                    timeout=60,
+                )
                 elapsed = time.perf_counter() - started
                 with lock:
                     latencies.append(elapsed)
@@ -218,12 +298,24 @@ def main() -> None:
                 os.killpg(proc.pid, signal.SIGKILL)
 
     done = by_status["enrolled"] + by_status["rejected"]
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
     figures = {
         "uploads_per_s": accepted / upload_wall if upload_wall else 0.0,
-        "p50_ms": _percentile(latencies, 0.50) * 1000, "p95_ms": _percentile(latencies, 0.95) * 1000,
-        "p99_ms": _percentile(latencies, 0.99) * 1000, "mean_ms": statistics.fmean(latencies) * 1000,
+        "p50_ms": _percentile(latencies, 0.50) * 1000,
+        "p95_ms": _percentile(latencies, 0.95) * 1000,
+        "p99_ms": _percentile(latencies, 0.99) * 1000,
+        "mean_ms": statistics.fmean(latencies) * 1000,
         "enrolled_per_s": done / drain_wall if drain_wall else 0.0,
     }
     report = f"""## Watchlist uploads through the police API (with a real enrolment worker)
@@ -237,10 +329,10 @@ Images: distinct JPEGs of the dev face set (~10-15 kB, 250x250), each with an `I
 | figure | value |
 | --- | --- |
 | uploads accepted (201) | {accepted} of {args.uploads} (statuses: {dict(sorted(statuses.items()))}) |
-| **uploads/s sustained by the API** | **{figures['uploads_per_s']:.1f}** over {upload_wall:.1f} s |
-| upload request latency p50 / **p95** / p99 | {figures['p50_ms']:.0f} / **{figures['p95_ms']:.0f}** / {figures['p99_ms']:.0f} ms (mean {figures['mean_ms']:.0f} ms) |
+| **uploads/s sustained by the API** | **{figures["uploads_per_s"]:.1f}** over {upload_wall:.1f} s |
+| upload request latency p50 / **p95** / p99 | {figures["p50_ms"]:.0f} / **{figures["p95_ms"]:.0f}** / {figures["p99_ms"]:.0f} ms (mean {figures["mean_ms"]:.0f} ms) |
 | still awaiting enrolment when uploads finished | {pending_at_end} |
-| enrolment drained (enrolled + rejected) | {done} in {drain_wall:.1f} s from the first upload ({figures['enrolled_per_s']:.1f} images/s) |
+| enrolment drained (enrolled + rejected) | {done} in {drain_wall:.1f} s from the first upload ({figures["enrolled_per_s"]:.1f} images/s) |
 | final statuses | {by_status} |
 
 What an upload request does (all synchronous): token check (knox digest), rate-limit counter in Redis,

@@ -49,6 +49,16 @@ class JustificationRequired(ValidationFailed):
 
 
 __all__ = [
-    "AgreementRefusesImage", "CategoryNotPermitted", "DuplicateImage", "ImageGone", "ImageRefused", "ImageTooLarge",
-    "JustificationRequired", "NotAParty", "NotFound", "PermissionRefused", "ProvenanceInvalid", "StateConflict",
+    "AgreementRefusesImage",
+    "CategoryNotPermitted",
+    "DuplicateImage",
+    "ImageGone",
+    "ImageRefused",
+    "ImageTooLarge",
+    "JustificationRequired",
+    "NotAParty",
+    "NotFound",
+    "PermissionRefused",
+    "ProvenanceInvalid",
+    "StateConflict",
 ]

@@ -59,32 +59,43 @@ class TransferChannel(models.TextChoices):
 class WatchlistImage(models.Model):
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="watchlist_images")
     supplying_organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="watchlist_images_supplied",
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="watchlist_images_supplied",
         help_text="The force or unit that supplied the image (the submitter's organisation).",
     )
     supplying_force = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="+",
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="The force accountable for the image (the supplier itself, or the force of a supplying unit).",
     )
 
     # Provenance.
     subject_reference = models.CharField(max_length=64, help_text="Pseudonymous reference; never a name.")
     custody_category = models.CharField(max_length=20, choices=CustodyCategory.choices)
-    legal_basis = models.CharField(max_length=10, choices=Section35Basis.choices, default=Section35Basis.STRICTLY_NECESSARY)
+    legal_basis = models.CharField(
+        max_length=10, choices=Section35Basis.choices, default=Section35Basis.STRICTLY_NECESSARY
+    )
     schedule8_condition = models.CharField(max_length=10, choices=Schedule8Condition.choices)
     custody_reference = models.CharField(max_length=120, help_text="Custody record or case reference.")
     image_taken_on = models.DateField(help_text="When the photograph was taken (the most recent suitable image).")
     shared_on = models.DateField(help_text="When the force shared the image with the operator.")
     transfer_channel = models.CharField(max_length=20, choices=TransferChannel.choices, default=TransferChannel.API)
     notes = models.TextField(blank=True)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     submitted_by_name = models.CharField(max_length=200, blank=True)
-    submitted_via_token = models.CharField(max_length=32, blank=True, help_text="Public key prefix of the API token used.")
+    submitted_via_token = models.CharField(
+        max_length=32, blank=True, help_text="Public key prefix of the API token used."
+    )
     received_at = models.DateTimeField()
 
     # The bytes (facts only; the encrypted bytes are in WatchlistImageContent).
     sha256 = models.CharField(
-        max_length=64, blank=True,
+        max_length=64,
+        blank=True,
         help_text="SHA-256 of the original bytes as the force sent them (blank only for historical records without bytes).",
     )
     stored_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the stored, metadata-free bytes.")
@@ -101,12 +112,15 @@ class WatchlistImage(models.Model):
     enrolled_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
-    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     withdrawn_by_name = models.CharField(max_length=200, blank=True)
     withdrawal_reason = models.TextField(blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
     recorded_retrospectively = models.BooleanField(
-        default=False, help_text="Entered after the fact from the historical record (e.g. King's Cross 2016-2018).",
+        default=False,
+        help_text="Entered after the fact from the historical record (e.g. King's Cross 2016-2018).",
     )
 
     class Meta:
@@ -180,16 +194,20 @@ class DeletionCertificate(models.Model):
     reason = models.TextField()
     rule = models.CharField(max_length=80, help_text="Why it was due, e.g. withdrawal or a retention rule.")
     erased_at = models.DateTimeField()
-    erased_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     erased_by_name = models.CharField(max_length=200, blank=True)
     run_id = models.CharField(max_length=64, blank=True, null=True, help_text="Retention run that erased it, if any.")
     details = models.JSONField(default=dict, blank=True)
     # The two sides of the sharing the erased item belonged to: who may read the certificate
     # (``governance.access.certificates_visible_to``).
-    supplier_organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
-                                              related_name="+")
-    operator_organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT,
-                                              related_name="+")
+    supplier_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    operator_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-erased_at", "-pk"]

@@ -8,6 +8,7 @@ only (``accept_global_perms=False``): a role's model-level permission never wide
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+
 from governance.access import image_for, images_visible_to
 from governance.audit.models import AuditEvent
 from governance.organisations.models import User
@@ -22,13 +23,20 @@ def watchlist_images_matchable(agreements) -> QuerySet[WatchlistImage]:
 
 
 def image_list(
-    *, user: User, agreement_id: int | None = None, organisation: str = "", status: str = "", search: str = "",
+    *,
+    user: User,
+    agreement_id: int | None = None,
+    organisation: str = "",
+    status: str = "",
+    search: str = "",
 ) -> QuerySet[WatchlistImage]:
     images = images_visible_to(user)
     if agreement_id:
         images = images.filter(agreement_id=agreement_id)
     if organisation:
-        images = images.filter(Q(supplying_organisation__short_name=organisation) | Q(supplying_force__short_name=organisation))
+        images = images.filter(
+            Q(supplying_organisation__short_name=organisation) | Q(supplying_force__short_name=organisation)
+        )
     if status:
         images = images.filter(status=status)
     if search:
@@ -44,7 +52,9 @@ def image_get(*, user: User, pk) -> WatchlistImage:
 
 def image_history(*, image: WatchlistImage) -> QuerySet[AuditEvent]:
     """The image's life straight from the audit log: collection, consultations, enrolment, erasure."""
-    return AuditEvent.objects.filter(target_type="governance.watchlistimage", target_id=str(image.pk)).order_by("sequence")
+    return AuditEvent.objects.filter(target_type="governance.watchlistimage", target_id=str(image.pk)).order_by(
+        "sequence"
+    )
 
 
 def image_certificates(*, image: WatchlistImage) -> QuerySet[DeletionCertificate]:
@@ -54,17 +64,23 @@ def image_certificates(*, image: WatchlistImage) -> QuerySet[DeletionCertificate
 def ledger_summary(*, user: User) -> list[dict]:
     """Counts per agreement and status for the images the user may see (the ledger's overview)."""
     rows = (
-        images_visible_to(user).order_by()
+        images_visible_to(user)
+        .order_by()
         .values("agreement_id", "agreement__reference", "agreement__title", "agreement__max_images", "status")
         .annotate(n=Count("pk"))
     )
     summary: dict[int, dict] = {}
     for row in rows:
-        entry = summary.setdefault(row["agreement_id"], {
-            "agreement_id": row["agreement_id"], "reference": row["agreement__reference"],
-            "title": row["agreement__title"], "max_images": row["agreement__max_images"],
-            "counts": {s: 0 for s in ImageStatus.values},
-        })
+        entry = summary.setdefault(
+            row["agreement_id"],
+            {
+                "agreement_id": row["agreement_id"],
+                "reference": row["agreement__reference"],
+                "title": row["agreement__title"],
+                "max_images": row["agreement__max_images"],
+                "counts": {s: 0 for s in ImageStatus.values},
+            },
+        )
         entry["counts"][row["status"]] = row["n"]
     for entry in summary.values():
         c = entry["counts"]

@@ -33,8 +33,8 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from governance import encryption
-from governance.agreements.models import Agreement, CustodyCategory, Schedule8Condition, Section35Basis
 from governance.access import agreement_for, image_check
+from governance.agreements.models import Agreement, CustodyCategory, Schedule8Condition, Section35Basis
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
@@ -91,7 +91,8 @@ def provenance_clean(provenance: Provenance, *, agreement: Agreement) -> Provena
     missing = [name for name in PROVENANCE_REQUIRED if not getattr(provenance, name)]
     if missing:
         raise ProvenanceInvalid(
-            "Provenance is incomplete: " + ", ".join(missing) + ".", code="missing_provenance",
+            "Provenance is incomplete: " + ", ".join(missing) + ".",
+            code="missing_provenance",
             details={name: ["This field is required."] for name in missing},
         )
     errors: dict[str, list[str]] = {}
@@ -114,22 +115,36 @@ def provenance_clean(provenance: Provenance, *, agreement: Agreement) -> Provena
         errors["image_taken_on"] = ["The image cannot have been taken after it was shared."]
     box = provenance.face_box
     if box is not None:
-        if (not isinstance(box, (list, tuple)) or len(box) != 4
-                or not all(isinstance(v, (int, float)) and v >= 0 for v in box) or box[2] <= box[0] or box[3] <= box[1]):
+        if (
+            not isinstance(box, (list, tuple))
+            or len(box) != 4
+            or not all(isinstance(v, (int, float)) and v >= 0 for v in box)
+            or box[2] <= box[0]
+            or box[3] <= box[1]
+        ):
             errors["face_box"] = ["A face box is four non-negative numbers [x1, y1, x2, y2] with x2 > x1 and y2 > y1."]
     for name, limit in (("subject_reference", 64), ("custody_reference", 120)):
         if len(str(getattr(provenance, name))) > limit:
             errors[name] = [f"At most {limit} characters."]
     if errors:
         raise ProvenanceInvalid("Provenance is not valid.", details=errors)
-    return Provenance(**{**provenance.__dict__, "shared_on": shared_on, "schedule8_condition": schedule8,
-                         "face_box": [float(v) for v in box] if box is not None else None})
+    return Provenance(
+        **{
+            **provenance.__dict__,
+            "shared_on": shared_on,
+            "schedule8_condition": schedule8,
+            "face_box": [float(v) for v in box] if box is not None else None,
+        }
+    )
 
 
 def _supplier_may_upload(organisation: Organisation | None, agreement: Agreement) -> bool:
     if organisation is None or not organisation.is_police:
         return False
-    return organisation.pk == agreement.supplying_organisation_id or organisation.parent_id == agreement.supplying_organisation_id
+    return (
+        organisation.pk == agreement.supplying_organisation_id
+        or organisation.parent_id == agreement.supplying_organisation_id
+    )
 
 
 def _agreement_for_upload(actor: User, agreement_id: int) -> Agreement:
@@ -143,15 +158,19 @@ def agreement_check_accepts_images(agreement: Agreement, *, on: date | None = No
     if not agreement.is_sharing:
         raise AgreementRefusesImage(
             f"Agreement {agreement.reference} is {agreement.get_status_display().lower()}; images can only be shared "
-            "under an active agreement.", code="agreement_not_active", details={"status": agreement.status},
+            "under an active agreement.",
+            code="agreement_not_active",
+            details={"status": agreement.status},
         )
     if today < agreement.starts_on:
         raise AgreementRefusesImage(
-            f"Agreement {agreement.reference} starts on {agreement.starts_on:%d %B %Y}.", code="agreement_not_started",
+            f"Agreement {agreement.reference} starts on {agreement.starts_on:%d %B %Y}.",
+            code="agreement_not_started",
         )
     if today > agreement.ends_on:
         raise AgreementRefusesImage(
-            f"Agreement {agreement.reference} ended on {agreement.ends_on:%d %B %Y}.", code="agreement_ended",
+            f"Agreement {agreement.reference} ended on {agreement.ends_on:%d %B %Y}.",
+            code="agreement_ended",
         )
 
 
@@ -173,19 +192,29 @@ def _grant_image_access(image: WatchlistImage) -> None:
 
 def _store(image: WatchlistImage, clean: CleanImage) -> None:
     WatchlistImageContent.objects.create(
-        image=image, ciphertext=encryption.encrypt(clean.data), key_id=encryption.key_fingerprint(),
+        image=image,
+        ciphertext=encryption.encrypt(clean.data),
+        key_id=encryption.key_fingerprint(),
         content_type=clean.content_type,
     )
 
 
 def _locked_agreement(agreement_id: int) -> Agreement:
     # Serialises uploads per agreement so the cap and duplicate checks cannot race.
-    return Agreement.objects.select_for_update().select_related(
-        "supplying_organisation", "receiving_organisation").get(pk=agreement_id)
+    return (
+        Agreement.objects.select_for_update()
+        .select_related("supplying_organisation", "receiving_organisation")
+        .get(pk=agreement_id)
+    )
 
 
 def watchlist_image_upload(
-    *, actor: User, agreement_id: int, image_bytes: bytes, provenance: Provenance, token_key: str = "",
+    *,
+    actor: User,
+    agreement_id: int,
+    image_bytes: bytes,
+    provenance: Provenance,
+    token_key: str = "",
 ) -> WatchlistImage:
     """Validate an uploaded image against its agreement, store it encrypted, audit ``collection``.
 
@@ -216,19 +245,36 @@ def watchlist_image_upload(
     with transaction.atomic():
         agreement = _locked_agreement(agreement.pk)
         agreement_check_accepts_images(agreement)
-        return _create(actor=actor, agreement=agreement, clean=clean, provenance=provenance, token_key=token_key,
-                       enforce_cap=True, retrospective=False)
+        return _create(
+            actor=actor,
+            agreement=agreement,
+            clean=clean,
+            provenance=provenance,
+            token_key=token_key,
+            enforce_cap=True,
+            retrospective=False,
+        )
 
 
 def _create(
-    *, actor: User | None, agreement: Agreement, clean: CleanImage | None, provenance: Provenance, token_key: str,
-    enforce_cap: bool, retrospective: bool, supplying_organisation: Organisation | None = None, sha256: str = "",
+    *,
+    actor: User | None,
+    agreement: Agreement,
+    clean: CleanImage | None,
+    provenance: Provenance,
+    token_key: str,
+    enforce_cap: bool,
+    retrospective: bool,
+    supplying_organisation: Organisation | None = None,
+    sha256: str = "",
 ) -> WatchlistImage:
     live = WatchlistImage.objects.filter(agreement=agreement, status__in=LIVE_STATUSES)
     if enforce_cap and live.count() >= agreement.max_images:
         raise AgreementRefusesImage(
             f"Agreement {agreement.reference} allows at most {agreement.max_images} images at a time and that many "
-            "are already held; withdraw one first.", code="image_cap_reached", details={"max_images": agreement.max_images},
+            "are already held; withdraw one first.",
+            code="image_cap_reached",
+            details={"max_images": agreement.max_images},
         )
     sha256 = clean.original_sha256 if clean else sha256
     stored_sha256 = hashlib.sha256(clean.data).hexdigest() if clean else ""
@@ -245,16 +291,29 @@ def _create(
             )
     supplier = supplying_organisation or actor.organisation
     image = WatchlistImage(
-        agreement=agreement, supplying_organisation=supplier, supplying_force=supplier.force or supplier,
-        subject_reference=provenance.subject_reference, custody_category=provenance.custody_category,
-        legal_basis=provenance.legal_basis, schedule8_condition=provenance.schedule8_condition,
-        custody_reference=provenance.custody_reference, image_taken_on=provenance.image_taken_on,
-        shared_on=provenance.shared_on, transfer_channel=provenance.transfer_channel, notes=provenance.notes,
-        face_box=provenance.face_box, submitted_by=actor, submitted_by_name=_actor_name(actor) if actor else "",
-        submitted_via_token=token_key, received_at=timezone.now(), sha256=sha256,
+        agreement=agreement,
+        supplying_organisation=supplier,
+        supplying_force=supplier.force or supplier,
+        subject_reference=provenance.subject_reference,
+        custody_category=provenance.custody_category,
+        legal_basis=provenance.legal_basis,
+        schedule8_condition=provenance.schedule8_condition,
+        custody_reference=provenance.custody_reference,
+        image_taken_on=provenance.image_taken_on,
+        shared_on=provenance.shared_on,
+        transfer_channel=provenance.transfer_channel,
+        notes=provenance.notes,
+        face_box=provenance.face_box,
+        submitted_by=actor,
+        submitted_by_name=_actor_name(actor) if actor else "",
+        submitted_via_token=token_key,
+        received_at=timezone.now(),
+        sha256=sha256,
         stored_sha256=stored_sha256,
-        image_format=clean.format if clean else "", width=clean.width if clean else None,
-        height=clean.height if clean else None, original_bytes=clean.original_bytes if clean else None,
+        image_format=clean.format if clean else "",
+        width=clean.width if clean else None,
+        height=clean.height if clean else None,
+        original_bytes=clean.original_bytes if clean else None,
         recorded_retrospectively=retrospective,
     )
     try:
@@ -262,17 +321,25 @@ def _create(
             image.save(force_insert=True)
     except IntegrityError:
         # A concurrent upload of the same bytes won the race past the check above.
-        raise DuplicateImage(f"This image (same SHA-256) is already held under agreement {agreement.reference}.") from None
+        raise DuplicateImage(
+            f"This image (same SHA-256) is already held under agreement {agreement.reference}."
+        ) from None
     if clean:
         _store(image, clean)
     _grant_image_access(image)
     audit_record(
         action=AuditAction.COLLECTION,
         event="watchlist_image.recorded_retrospectively" if retrospective else "watchlist_image.received",
-        actor=actor, target=image,
+        actor=actor,
+        target=image,
         details={
-            "agreement": agreement.reference, "supplier": supplier.short_name, "custody_category": image.custody_category,
-            "channel": image.transfer_channel, "sha256": sha256, "token": token_key, "has_bytes": bool(clean),
+            "agreement": agreement.reference,
+            "supplier": supplier.short_name,
+            "custody_category": image.custody_category,
+            "channel": image.transfer_channel,
+            "sha256": sha256,
+            "token": token_key,
+            "has_bytes": bool(clean),
         },
     )
     if clean and not retrospective:
@@ -282,8 +349,13 @@ def _create(
 
 
 def watchlist_image_record_historical(
-    *, actor: User | None, agreement: Agreement, supplying_organisation: Organisation, provenance: Provenance,
-    image_bytes: bytes | None = None, note_without_bytes: str = "",
+    *,
+    actor: User | None,
+    agreement: Agreement,
+    supplying_organisation: Organisation,
+    provenance: Provenance,
+    image_bytes: bytes | None = None,
+    note_without_bytes: str = "",
 ) -> WatchlistImage:
     """Enter an image shared outside Oversight (King's Cross 2016-2018) as a record of what happened.
 
@@ -291,22 +363,38 @@ def watchlist_image_record_historical(
     supplying side, the category and cap still apply, and bytes (when any) are validated and
     encrypted exactly as an upload. Historical images are never enrolled.
     """
-    if not (supplying_organisation.pk == agreement.supplying_organisation_id
-            or supplying_organisation.parent_id == agreement.supplying_organisation_id):
+    if not (
+        supplying_organisation.pk == agreement.supplying_organisation_id
+        or supplying_organisation.parent_id == agreement.supplying_organisation_id
+    ):
         raise NotAParty(f"{supplying_organisation} does not supply images under agreement {agreement.reference}.")
     provenance = provenance_clean(provenance, agreement=agreement)
     if provenance.custody_category not in agreement.permitted_custody_categories:
-        raise CategoryNotPermitted(f"Agreement {agreement.reference} does not permit category {provenance.custody_category}.")
+        raise CategoryNotPermitted(
+            f"Agreement {agreement.reference} does not permit category {provenance.custody_category}."
+        )
     clean = image_clean(image_bytes) if image_bytes else None
     if not clean and note_without_bytes:
-        provenance = Provenance(**{**provenance.__dict__, "notes": (provenance.notes + "\n" + note_without_bytes).strip()})
+        provenance = Provenance(
+            **{**provenance.__dict__, "notes": (provenance.notes + "\n" + note_without_bytes).strip()}
+        )
     with transaction.atomic():
         agreement = _locked_agreement(agreement.pk)
-        return _create(actor=actor, agreement=agreement, clean=clean, provenance=provenance, token_key="",
-                       enforce_cap=True, retrospective=True, supplying_organisation=supplying_organisation)
+        return _create(
+            actor=actor,
+            agreement=agreement,
+            clean=clean,
+            provenance=provenance,
+            token_key="",
+            enforce_cap=True,
+            retrospective=True,
+            supplying_organisation=supplying_organisation,
+        )
 
 
-def watchlist_image_read_bytes(*, actor: User, image: WatchlistImage, justification: str, token_key: str = "") -> tuple[bytes, str]:
+def watchlist_image_read_bytes(
+    *, actor: User, image: WatchlistImage, justification: str, token_key: str = ""
+) -> tuple[bytes, str]:
     """Decrypt an image's bytes for a user of the supplying side; audit ``consultation`` with the justification.
 
     DPA 2018 s.62(3): a consultation log shows the justification, the date and time and who consulted.
@@ -327,8 +415,12 @@ def watchlist_image_read_bytes(*, actor: User, image: WatchlistImage, justificat
             raise NotFound("No image bytes are held for this record.", code="no_image_bytes")
         data = encryption.decrypt(content.ciphertext)
         audit_record(
-            action=AuditAction.CONSULTATION, event="watchlist_image.bytes_read", actor=actor, target=image,
-            justification=justification, details={"token": token_key, "agreement": image.agreement.reference},
+            action=AuditAction.CONSULTATION,
+            event="watchlist_image.bytes_read",
+            actor=actor,
+            target=image,
+            justification=justification,
+            details={"token": token_key, "agreement": image.agreement.reference},
         )
     return data, content.content_type
 
@@ -346,8 +438,15 @@ def watchlist_image_record_enrolment(*, image: WatchlistImage, template: Any, de
     image.enrolled_at = timezone.now()
     image.save(update_fields=["status", "enrolled_at"])
     audit_record(
-        action=AuditAction.COMBINATION, event="watchlist_image.enrolled", actor=None, target=image,
-        details={"template": f"{template._meta.label_lower}:{template.pk}", "agreement": image.agreement.reference, **details},
+        action=AuditAction.COMBINATION,
+        event="watchlist_image.enrolled",
+        actor=None,
+        target=image,
+        details={
+            "template": f"{template._meta.label_lower}:{template.pk}",
+            "agreement": image.agreement.reference,
+            **details,
+        },
     )
 
 
@@ -359,7 +458,10 @@ def watchlist_image_record_rejection(*, image: WatchlistImage, reason: Rejection
     image.rejected_at = timezone.now()
     image.save(update_fields=["status", "rejection_reason", "rejection_message", "rejected_at"])
     audit_record(
-        action=AuditAction.ALTERATION, event="watchlist_image.rejected", actor=None, target=image,
+        action=AuditAction.ALTERATION,
+        event="watchlist_image.rejected",
+        actor=None,
+        target=image,
         details={"reason": str(reason)},
     )
 
@@ -375,7 +477,9 @@ def watchlist_image_withdraw(*, actor: User, image: WatchlistImage, reason: str,
     image_check(actor, image, to="withdraw")
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Give a reason for the withdrawal; it is kept on the deletion certificate.", code="reason_required")
+        raise ValidationFailed(
+            "Give a reason for the withdrawal; it is kept on the deletion certificate.", code="reason_required"
+        )
     with transaction.atomic():
         image = WatchlistImage.objects.select_for_update().select_related("agreement").get(pk=image.pk)
         if image.status in {ImageStatus.WITHDRAWN, ImageStatus.ERASED}:
@@ -388,8 +492,12 @@ def watchlist_image_withdraw(*, actor: User, image: WatchlistImage, reason: str,
         image.withdrawal_reason = reason
         image.save(update_fields=["status", "withdrawn_at", "withdrawn_by", "withdrawn_by_name", "withdrawal_reason"])
         audit_record(
-            action=AuditAction.ALTERATION, event="watchlist_image.withdrawn", actor=actor, target=image,
-            justification=reason, details={"previous_status": previous, "token": token_key},
+            action=AuditAction.ALTERATION,
+            event="watchlist_image.withdrawn",
+            actor=actor,
+            target=image,
+            justification=reason,
+            details={"previous_status": previous, "token": token_key},
         )
         watchlist_image_erase(image=image, actor=actor, reason=reason, rule="withdrawal")
     image.refresh_from_db()
@@ -397,7 +505,12 @@ def watchlist_image_withdraw(*, actor: User, image: WatchlistImage, reason: str,
 
 
 def watchlist_image_erase(
-    *, image: WatchlistImage, actor: User | None, reason: str, rule: str, run_id: str | None = None,
+    *,
+    image: WatchlistImage,
+    actor: User | None,
+    reason: str,
+    rule: str,
+    run_id: str | None = None,
 ) -> list[DeletionCertificate]:
     """Erase an image's bytes and everything derived from it; certificates + ``erasure`` event.
 
@@ -412,22 +525,36 @@ def watchlist_image_erase(
         erased: list[ErasedItem] = []
         content = WatchlistImageContent.objects.filter(image_id=image.pk).first()
         if content is not None:
-            erased.append(ErasedItem(
-                subject_type="governance.watchlistimagecontent", subject_id=str(image.pk),
-                sha256=image.stored_sha256, label=f"Image bytes of {image}",
-            ))
+            erased.append(
+                ErasedItem(
+                    subject_type="governance.watchlistimagecontent",
+                    subject_id=str(image.pk),
+                    sha256=image.stored_sha256,
+                    label=f"Image bytes of {image}",
+                )
+            )
             content.delete()
         for handler in image_handlers():
             erased.extend(handler.image_erasing(image, actor=actor, reason=reason))
         certificates = [
             DeletionCertificate.objects.create(
-                subject_type=item.subject_type, subject_id=item.subject_id, subject_label=item.label[:300],
-                sha256=item.sha256, reason=reason, rule=rule, erased_at=now, erased_by=actor,
-                erased_by_name=_actor_name(actor), run_id=run_id,
+                subject_type=item.subject_type,
+                subject_id=item.subject_id,
+                subject_label=item.label[:300],
+                sha256=item.sha256,
+                reason=reason,
+                rule=rule,
+                erased_at=now,
+                erased_by=actor,
+                erased_by_name=_actor_name(actor),
+                run_id=run_id,
                 supplier_organisation_id=image.supplying_organisation_id,
                 operator_organisation_id=image.agreement.receiving_organisation_id,
-                details={"watchlist_image": image.pk, "agreement": image.agreement.reference,
-                         "original_sha256": image.sha256},
+                details={
+                    "watchlist_image": image.pk,
+                    "agreement": image.agreement.reference,
+                    "original_sha256": image.sha256,
+                },
             )
             for item in erased
         ]
@@ -435,9 +562,17 @@ def watchlist_image_erase(
         image.erased_at = now
         image.save(update_fields=["status", "erased_at"])
         audit_record(
-            action=AuditAction.ERASURE, event="watchlist_image.erased", actor=actor, target=image, justification=reason,
-            details={"rule": rule, "run_id": run_id, "certificates": [c.pk for c in certificates],
-                     "erased": [f"{i.subject_type}:{i.subject_id}" for i in erased]},
+            action=AuditAction.ERASURE,
+            event="watchlist_image.erased",
+            actor=actor,
+            target=image,
+            justification=reason,
+            details={
+                "rule": rule,
+                "run_id": run_id,
+                "certificates": [c.pk for c in certificates],
+                "erased": [f"{i.subject_type}:{i.subject_id}" for i in erased],
+            },
         )
     return certificates
 
@@ -450,17 +585,27 @@ def watchlist_images_carry_to_amendment(*, old: Agreement, new: Agreement) -> li
     Images it does not carry stay under the superseded version and are erased by its retention
     rule (``watchlist_image.agreement_ended``) within the agreement's hours.
     """
-    held = list(WatchlistImage.objects.select_for_update().filter(agreement=old, status__in=LIVE_STATUSES)
-                .order_by("received_at", "pk"))
+    held = list(
+        WatchlistImage.objects.select_for_update()
+        .filter(agreement=old, status__in=LIVE_STATUSES)
+        .order_by("received_at", "pk")
+    )
     if not held:
         return []
     room = max(new.max_images - WatchlistImage.objects.filter(agreement=new, status__in=LIVE_STATUSES).count(), 0)
     carried = [image.pk for image in held if image.custody_category in new.permitted_custody_categories][:room]
     WatchlistImage.objects.filter(pk__in=carried).update(agreement=new)
     audit_record(
-        action=AuditAction.ALTERATION, event="watchlist_images.carried_to_amendment", actor=None, target=new,
-        details={"from_version": old.version, "to_version": new.version, "carried": carried,
-                 "left_for_erasure": [image.pk for image in held if image.pk not in set(carried)]},
+        action=AuditAction.ALTERATION,
+        event="watchlist_images.carried_to_amendment",
+        actor=None,
+        target=new,
+        details={
+            "from_version": old.version,
+            "to_version": new.version,
+            "carried": carried,
+            "left_for_erasure": [image.pk for image in held if image.pk not in set(carried)],
+        },
     )
     for handler in image_handlers():
         handler.images_moved(image_ids=carried)

@@ -57,7 +57,8 @@ def image_clean(data: bytes) -> CleanImage:
         raise ImageRefused("The image file is empty.", code="empty_file")
     if len(data) > max_bytes():
         raise ImageTooLarge(
-            f"The image is {len(data):,} bytes; the limit is {max_bytes():,} bytes.", code="file_too_large",
+            f"The image is {len(data):,} bytes; the limit is {max_bytes():,} bytes.",
+            code="file_too_large",
             details={"bytes": len(data), "limit": max_bytes()},
         )
     kind = sniff_format(data)
@@ -75,12 +76,15 @@ def image_clean(data: bytes) -> CleanImage:
         except Image.DecompressionBombError:
             raise ImageRefused("The image has too many pixels.", code="too_many_pixels") from None
         except Exception:  # noqa: BLE001 - Pillow raises many types for unparseable headers
-            raise ImageRefused(f"The file starts like {kind} but its header cannot be read.", code="not_an_image") from None
+            raise ImageRefused(
+                f"The file starts like {kind} but its header cannot be read.", code="not_an_image"
+            ) from None
         width, height = image.size
         if width * height > max_pixels():
             raise ImageRefused(
                 f"The image is {width}x{height} ({width * height:,} pixels); the limit is {max_pixels():,} pixels.",
-                code="too_many_pixels", details={"width": width, "height": height, "limit": max_pixels()},
+                code="too_many_pixels",
+                details={"width": width, "height": height, "limit": max_pixels()},
             )
         minimum = settings.OVERSIGHT_WATCHLIST_MIN_SIDE
         if min(width, height) < minimum:
@@ -111,6 +115,11 @@ def image_clean(data: bytes) -> CleanImage:
     else:
         image.save(out, format="WEBP", quality=95)
     return CleanImage(
-        data=out.getvalue(), format=kind, content_type=CONTENT_TYPES[kind], width=image.width, height=image.height,
-        original_sha256=original_sha256, original_bytes=len(data),
+        data=out.getvalue(),
+        format=kind,
+        content_type=CONTENT_TYPES[kind],
+        width=image.width,
+        height=image.height,
+        original_sha256=original_sha256,
+        original_bytes=len(data),
     )

@@ -12,7 +12,8 @@ class DateInput(forms.DateInput):
 
 class AgreementForm(forms.ModelForm):
     permitted_custody_categories = forms.MultipleChoiceField(
-        choices=CustodyCategory.choices, widget=forms.CheckboxSelectMultiple,
+        choices=CustodyCategory.choices,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Who may be on the watchlist under this agreement.",
     )
 
@@ -20,11 +21,22 @@ class AgreementForm(forms.ModelForm):
         model = Agreement
         fields = list(EDITABLE_FIELDS)
         widgets = {
-            "starts_on": DateInput(), "ends_on": DateInput(), "review_on": DateInput(),
-            **{name: forms.Textarea(attrs={"rows": 3}) for name in (
-                "purpose", "data_items", "special_category_data", "individual_rights", "security_measures",
-                "breach_handling", "termination_terms", "sanctions",
-            )},
+            "starts_on": DateInput(),
+            "ends_on": DateInput(),
+            "review_on": DateInput(),
+            **{
+                name: forms.Textarea(attrs={"rows": 3})
+                for name in (
+                    "purpose",
+                    "data_items",
+                    "special_category_data",
+                    "individual_rights",
+                    "security_measures",
+                    "breach_handling",
+                    "termination_terms",
+                    "sanctions",
+                )
+            },
         }
 
     def __init__(self, *args, **kwargs):
@@ -40,8 +52,9 @@ class AgreementForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         # Errors on the date fields themselves (the database constraint would otherwise speak, by name).
-        for problem in agreement_date_problems(starts_on=cleaned.get("starts_on"), ends_on=cleaned.get("ends_on"),
-                                               review_on=cleaned.get("review_on")):
+        for problem in agreement_date_problems(
+            starts_on=cleaned.get("starts_on"), ends_on=cleaned.get("ends_on"), review_on=cleaned.get("review_on")
+        ):
             self.add_error(problem.field, problem.message)
         return cleaned
 
@@ -50,7 +63,9 @@ class RegulatorNotificationForm(forms.Form):
     notified_on = forms.DateField(widget=DateInput())
     reference = forms.CharField(max_length=120)
     notified_by = forms.CharField(max_length=200, help_text="Who sent the notification.")
-    regulator = forms.ModelChoiceField(queryset=Organisation.objects.filter(kind=OrganisationKind.REGULATOR), required=False)
+    regulator = forms.ModelChoiceField(
+        queryset=Organisation.objects.filter(kind=OrganisationKind.REGULATOR), required=False
+    )
 
 
 class ReasonForm(forms.Form):
@@ -58,7 +73,9 @@ class ReasonForm(forms.Form):
 
 
 class AmendForm(forms.Form):
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="What the amendment changes")
+    summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="What the amendment changes"
+    )
 
 
 class RenewForm(forms.Form):
@@ -77,7 +94,8 @@ class AuditSearchForm(forms.Form):
     date_from = forms.DateField(required=False, widget=DateInput())
     date_to = forms.DateField(required=False, widget=DateInput())
     justification = forms.CharField(
-        required=False, max_length=500,
+        required=False,
+        max_length=500,
         help_text="Why you are consulting the log (recorded: DPA 2018 s.62 consultation).",
     )
 

@@ -30,8 +30,8 @@ from governance.audit.models import AuditAction
 from governance.audit.selectors import audit_events_search
 from governance.audit.services import audit_log_consult, audit_record
 from governance.errors import ApplicationError, NotFound, PermissionRefused
-from governance.web.errors import refusals_as_pages
 from governance.organisations.models import Organisation
+from governance.web.errors import refusals_as_pages
 from governance.web.forms import (
     AgreementForm,
     AmendForm,
@@ -55,13 +55,17 @@ def agreement_register(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     agreements = agreement_list(user=request.user, status=status, organisation=organisation, search=search)
     page = Paginator(agreements, 25).get_page(request.GET.get("page"))
-    return render(request, "governance/agreement_list.html", {
-        "page": page,
-        "statuses": AgreementStatus.choices,
-        "organisations": Organisation.objects.order_by("name"),
-        "filters": {"status": status, "organisation": organisation, "q": search},
-        "can_draft": role_allows(request.user, "governance.add_agreement"),
-    })
+    return render(
+        request,
+        "governance/agreement_list.html",
+        {
+            "page": page,
+            "statuses": AgreementStatus.choices,
+            "organisations": Organisation.objects.order_by("name"),
+            "filters": {"status": status, "organisation": organisation, "q": search},
+            "can_draft": role_allows(request.user, "governance.add_agreement"),
+        },
+    )
 
 
 @login_required
@@ -69,32 +73,42 @@ def agreement_register(request: HttpRequest) -> HttpResponse:
 def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = agreement_for(request.user, pk)
     user = request.user
-    return render(request, "governance/agreement_detail.html", {
-        "agreement": agreement,
-        "breaches": agreement_rule_breaches(agreement),
-        "history": agreement_history(agreement=agreement).select_related(None),
-        "versions": agreement_versions(user=user, agreement=agreement),
-        "successors": agreement.successors.all(),
-        "is_party": can_agreement(user, agreement, "amend") or can_agreement(user, agreement, "change"),
-        "show_actions": agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, AgreementStatus.APPROVED,
-                                             AgreementStatus.ACTIVE},
-        # Not "perms": that name is Django's permission wrapper, which the navigation in base.html reads.
-        "can": {
-            to: can_agreement(user, agreement, to)
-            for to in ("change", "submit", "approve", "countersign", "notify", "terminate")
-        } | {"add": can_agreement(user, agreement, "amend")},
-        "notification_form": RegulatorNotificationForm(),
-        "reason_form": ReasonForm(),
-        "amend_form": AmendForm(),
-        "renew_form": RenewForm(),
-        "document_form": SignedDocumentForm(),
-    })
+    return render(
+        request,
+        "governance/agreement_detail.html",
+        {
+            "agreement": agreement,
+            "breaches": agreement_rule_breaches(agreement),
+            "history": agreement_history(agreement=agreement).select_related(None),
+            "versions": agreement_versions(user=user, agreement=agreement),
+            "successors": agreement.successors.all(),
+            "is_party": can_agreement(user, agreement, "amend") or can_agreement(user, agreement, "change"),
+            "show_actions": agreement.status
+            in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, AgreementStatus.APPROVED, AgreementStatus.ACTIVE},
+            # Not "perms": that name is Django's permission wrapper, which the navigation in base.html reads.
+            "can": {
+                to: can_agreement(user, agreement, to)
+                for to in ("change", "submit", "approve", "countersign", "notify", "terminate")
+            }
+            | {"add": can_agreement(user, agreement, "amend")},
+            "notification_form": RegulatorNotificationForm(),
+            "reason_form": ReasonForm(),
+            "amend_form": AmendForm(),
+            "renew_form": RenewForm(),
+            "document_form": SignedDocumentForm(),
+        },
+    )
 
 
 @login_required
 def agreement_create(request: HttpRequest) -> HttpResponse:
     if not role_allows(request.user, "governance.add_agreement"):
-        return render(request, "errors/403.html", {"message": "Only a data protection officer can draft an agreement."}, status=403)
+        return render(
+            request,
+            "errors/403.html",
+            {"message": "Only a data protection officer can draft an agreement."},
+            status=403,
+        )
     form = AgreementForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -121,7 +135,9 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Draft saved.")
             return redirect("agreement-detail", pk=pk)
-    return render(request, "governance/agreement_form.html", {"form": form, "title": f"Edit {agreement}", "agreement": agreement})
+    return render(
+        request, "governance/agreement_form.html", {"form": form, "title": f"Edit {agreement}", "agreement": agreement}
+    )
 
 
 def _form_error(form, error: ApplicationError) -> None:
@@ -150,7 +166,9 @@ def _run_action(request: HttpRequest, pk: int) -> tuple[str, str]:
         form = RegulatorNotificationForm(request.POST)
         if not form.is_valid():
             return "error", "Regulator notification: " + _errors_text(form)
-        agreement_services.agreement_record_regulator_notification(actor=actor, agreement=agreement, **form.cleaned_data)
+        agreement_services.agreement_record_regulator_notification(
+            actor=actor, agreement=agreement, **form.cleaned_data
+        )
         return "success", "Regulator notification recorded."
     if action == "terminate":
         form = ReasonForm(request.POST)
@@ -162,7 +180,9 @@ def _run_action(request: HttpRequest, pk: int) -> tuple[str, str]:
         form = SignedDocumentForm(request.POST, request.FILES)
         if not form.is_valid():
             return "error", "Signed document: " + _errors_text(form)
-        agreement_services.agreement_attach_signed_document(actor=actor, agreement=agreement, document=form.cleaned_data["document"])
+        agreement_services.agreement_attach_signed_document(
+            actor=actor, agreement=agreement, document=form.cleaned_data["document"]
+        )
         return "success", "Signed document attached."
     raise NotFound("Unknown action.")
 
@@ -194,13 +214,18 @@ def agreement_amend(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if not form.is_valid():
             raise ApplicationError("Describe what the amendment changes.")
-        amendment = agreement_services.agreement_amend(actor=request.user, agreement=agreement, summary=form.cleaned_data["summary"])
+        amendment = agreement_services.agreement_amend(
+            actor=request.user, agreement=agreement, summary=form.cleaned_data["summary"]
+        )
     except NotFound:
         raise
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("agreement-detail", pk=pk)
-    messages.success(request, f"Amendment (version {amendment.version}) drafted. The current version stays in force until it is approved.")
+    messages.success(
+        request,
+        f"Amendment (version {amendment.version}) drafted. The current version stays in force until it is approved.",
+    )
     return redirect("agreement-edit", pk=amendment.pk)
 
 
@@ -230,13 +255,23 @@ def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
     if not agreement.signed_document:
         raise Http404("No signed document.")
     with transaction.atomic():
-        audit_record(action=AuditAction.CONSULTATION, event="agreement.document_read", actor=request.user, target=agreement,
-                     justification="Signed agreement downloaded from the register")
-    return FileResponse(agreement.signed_document.open("rb"), as_attachment=True,
-                        filename=f"{agreement.reference}-v{agreement.version}-signed.pdf", content_type="application/pdf")
+        audit_record(
+            action=AuditAction.CONSULTATION,
+            event="agreement.document_read",
+            actor=request.user,
+            target=agreement,
+            justification="Signed agreement downloaded from the register",
+        )
+    return FileResponse(
+        agreement.signed_document.open("rb"),
+        as_attachment=True,
+        filename=f"{agreement.reference}-v{agreement.version}-signed.pdf",
+        content_type="application/pdf",
+    )
 
 
 # --- audit log -------------------------------------------------------------------------------------
+
 
 @login_required
 @refusals_as_pages
@@ -270,15 +305,40 @@ class _Echo:
 
 def _audit_csv(events) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
-    header = ["sequence", "occurred_at", "action", "event", "actor", "organisation", "justification", "recipient",
-              "target_type", "target_id", "target", "chain_hash"]
+    header = [
+        "sequence",
+        "occurred_at",
+        "action",
+        "event",
+        "actor",
+        "organisation",
+        "justification",
+        "recipient",
+        "target_type",
+        "target_id",
+        "target",
+        "chain_hash",
+    ]
 
     def rows():
         yield writer.writerow(header)
         for e in events.iterator(chunk_size=2000):
-            yield writer.writerow([e.sequence, e.occurred_at.isoformat(), e.action, e.event, e.actor_username,
-                                   e.actor_organisation, e.justification, e.recipient, e.target_type, e.target_id,
-                                   e.target_label, e.chain_hash])
+            yield writer.writerow(
+                [
+                    e.sequence,
+                    e.occurred_at.isoformat(),
+                    e.action,
+                    e.event,
+                    e.actor_username,
+                    e.actor_organisation,
+                    e.justification,
+                    e.recipient,
+                    e.target_type,
+                    e.target_id,
+                    e.target_label,
+                    e.chain_hash,
+                ]
+            )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="oversight-audit-log.csv"'

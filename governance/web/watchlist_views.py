@@ -22,18 +22,29 @@ def watchlist_ledger(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     search = request.GET.get("q", "").strip()[:100]
     images = image_list(
-        user=request.user, agreement_id=int(agreement_id) if agreement_id.isdigit() else None,
-        organisation=organisation, status=status if status in ImageStatus.values else "", search=search,
+        user=request.user,
+        agreement_id=int(agreement_id) if agreement_id.isdigit() else None,
+        organisation=organisation,
+        status=status if status in ImageStatus.values else "",
+        search=search,
     )
     summary = ledger_summary(user=request.user)
-    return render(request, "watchlist/ledger.html", {
-        "page": Paginator(images, 50).get_page(request.GET.get("page")),
-        "summary": summary,
-        "agreements": Agreement.objects.filter(pk__in=[row["agreement_id"] for row in summary]).order_by("reference"),
-        "forces": Organisation.objects.filter(kind__in=[OrganisationKind.POLICE_FORCE, OrganisationKind.POLICE_UNIT]).order_by("name"),
-        "statuses": ImageStatus.choices,
-        "filters": {"agreement": agreement_id, "organisation": organisation, "status": status, "q": search},
-    })
+    return render(
+        request,
+        "watchlist/ledger.html",
+        {
+            "page": Paginator(images, 50).get_page(request.GET.get("page")),
+            "summary": summary,
+            "agreements": Agreement.objects.filter(pk__in=[row["agreement_id"] for row in summary]).order_by(
+                "reference"
+            ),
+            "forces": Organisation.objects.filter(
+                kind__in=[OrganisationKind.POLICE_FORCE, OrganisationKind.POLICE_UNIT]
+            ).order_by("name"),
+            "statuses": ImageStatus.choices,
+            "filters": {"agreement": agreement_id, "organisation": organisation, "status": status, "q": search},
+        },
+    )
 
 
 @login_required
@@ -42,9 +53,13 @@ def watchlist_image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         image = image_get(user=request.user, pk=pk)
     except NotFound as error:
         raise Http404(error.message) from error
-    return render(request, "watchlist/image_detail.html", {
-        "image": image,
-        "history": image_history(image=image),
-        "certificates": image_certificates(image=image),
-        "template": image.face_templates.order_by("-pk").first() if image.status == ImageStatus.ENROLLED else None,
-    })
+    return render(
+        request,
+        "watchlist/image_detail.html",
+        {
+            "image": image,
+            "history": image_history(image=image),
+            "certificates": image_certificates(image=image),
+            "template": image.face_templates.order_by("-pk").first() if image.status == ImageStatus.ENROLLED else None,
+        },
+    )

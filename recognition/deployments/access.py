@@ -30,16 +30,23 @@ from recognition.deployments.models import Alert, AlertStatus, Deployment, Discl
 def deployments_visible_to(actor: Any) -> QuerySet[Deployment]:
     if not role_allows(actor, "deployments.view_deployment"):
         return Deployment.objects.none()
-    return (Deployment.objects.filter(parties_filter(actor, supplier="agreements__supplying_organisation_id",
-                                                     operator="operator_id"))
-            .distinct().select_related("operator"))
+    return (
+        Deployment.objects.filter(
+            parties_filter(actor, supplier="agreements__supplying_organisation_id", operator="operator_id")
+        )
+        .distinct()
+        .select_related("operator")
+    )
 
 
 def can_plan_deployment(actor: Any) -> bool:
     """An operator's data protection officer plans its deployments (the form, the button, the service)."""
     organisation = getattr(actor, "organisation", None)
-    return (role_allows(actor, "deployments.add_deployment") and organisation is not None
-            and organisation.kind == OrganisationKind.OPERATOR)
+    return (
+        role_allows(actor, "deployments.add_deployment")
+        and organisation is not None
+        and organisation.kind == OrganisationKind.OPERATOR
+    )
 
 
 def can_operate_deployment(actor: Any, deployment: Deployment) -> bool:
@@ -69,16 +76,17 @@ def deployment_check(actor: Any, deployment: Deployment, *, to: str) -> Deployme
 def alerts_visible_to(actor: Any) -> QuerySet[Alert]:
     if not role_allows(actor, "deployments.view_deployment"):
         return Alert.objects.none()
-    return Alert.objects.filter(parties_filter(actor, supplier="supplying_organisation_id",
-                                               operator="deployment__operator_id")).select_related(
-        "deployment", "camera", "agreement", "watchlist_image", "supplying_organisation")
+    return Alert.objects.filter(
+        parties_filter(actor, supplier="supplying_organisation_id", operator="deployment__operator_id")
+    ).select_related("deployment", "camera", "agreement", "watchlist_image", "supplying_organisation")
 
 
 def is_supply_side(actor: Any, alert: Alert) -> bool:
     """The actor acts for the organisation that supplied the matched image (or its force or units)."""
     organisation = getattr(actor, "organisation", None)
-    return bool(organisation and organisation.is_police
-                and alert.supplying_organisation_id in supply_chain_ids(organisation))
+    return bool(
+        organisation and organisation.is_police and alert.supplying_organisation_id in supply_chain_ids(organisation)
+    )
 
 
 def can_review_alert(actor: Any, alert: Alert) -> bool:
@@ -101,8 +109,11 @@ def can_see_watchlist_thumbnail(actor: Any, alert: Alert) -> bool:
 
 
 def can_disclose_alert(actor: Any, alert: Alert) -> bool:
-    return (role_allows(actor, "deployments.disclose_alerts_deployment")
-            and actor.organisation_id == alert.deployment.operator_id and alert.status == AlertStatus.CONFIRMED)
+    return (
+        role_allows(actor, "deployments.disclose_alerts_deployment")
+        and actor.organisation_id == alert.deployment.operator_id
+        and alert.status == AlertStatus.CONFIRMED
+    )
 
 
 def disclosure_recipients(alert: Alert) -> list:
@@ -114,11 +125,17 @@ def disclosure_recipients(alert: Alert) -> list:
 _ALERT_REFUSALS = {
     "review": (can_review_alert, "Your role cannot review this alert."),
     "crop": (can_review_alert, "Your role cannot see alert images."),
-    "thumbnail": (can_see_watchlist_thumbnail,
-                  "The agreement does not let the operator's reviewers see watchlist images."),
-    "disclose": (lambda actor, alert: role_allows(actor, "deployments.disclose_alerts_deployment")
-                 and actor.organisation_id == alert.deployment.operator_id,
-                 "Only the operator's data protection officer discloses alerts."),
+    "thumbnail": (
+        can_see_watchlist_thumbnail,
+        "The agreement does not let the operator's reviewers see watchlist images.",
+    ),
+    "disclose": (
+        lambda actor, alert: (
+            role_allows(actor, "deployments.disclose_alerts_deployment")
+            and actor.organisation_id == alert.deployment.operator_id
+        ),
+        "Only the operator's data protection officer discloses alerts.",
+    ),
 }
 
 
@@ -162,9 +179,17 @@ def disclosures_visible_to(actor: Any) -> QuerySet[Disclosure]:
     the supplying unit or its force, both see them), every one for regulators."""
     if not role_allows(actor, "deployments.view_disclosure"):
         return Disclosure.objects.none()
-    return Disclosure.objects.filter(parties_filter(
-        actor, supplier="alert__supplying_organisation_id", operator="alert__deployment__operator_id",
-    )).select_related("alert", "alert__deployment", "alert__camera", "recipient_organisation").order_by("-disclosed_at")
+    return (
+        Disclosure.objects.filter(
+            parties_filter(
+                actor,
+                supplier="alert__supplying_organisation_id",
+                operator="alert__deployment__operator_id",
+            )
+        )
+        .select_related("alert", "alert__deployment", "alert__camera", "recipient_organisation")
+        .order_by("-disclosed_at")
+    )
 
 
 def disclosures_received_by(actor: Any) -> QuerySet[Disclosure]:
@@ -185,6 +210,7 @@ def disclosure_for(actor: Any, pk: Any, *, to: str = "view") -> Disclosure:
     except (Disclosure.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFound("No such disclosure.") from None
     if to == "report_outcome" and not can_report_outcome(actor, disclosure):
-        raise PermissionRefused("Only the force or unit that supplied the image reports the outcome.",
-                                code="not_the_supplier")
+        raise PermissionRefused(
+            "Only the force or unit that supplied the image reports the outcome.", code="not_the_supplier"
+        )
     return disclosure

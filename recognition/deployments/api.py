@@ -84,8 +84,11 @@ def _declared_length(request) -> int:
     malformed request the gateway must fix, refused before the body is read."""
     raw = str(request.META.get("CONTENT_LENGTH") or "0").strip()
     if not (raw.isascii() and raw.isdigit()):
-        raise FrameRefused("The Content-Length header must be a whole number of bytes.", code="invalid_content_length",
-                           details={"content_length": raw[:40]})
+        raise FrameRefused(
+            "The Content-Length header must be a whole number of bytes.",
+            code="invalid_content_length",
+            details={"content_length": raw[:40]},
+        )
     return int(raw)
 
 
@@ -103,15 +106,22 @@ class FrameUploadApi(APIView):
     @extend_schema(
         operation_id="camera_frame_upload",
         request={"multipart/form-data": inline_serializer("FrameUpload", {"frame": serializers.FileField()})},
-        responses={202: inline_serializer("FrameAccepted", {"camera": serializers.IntegerField(),
-                                                              "received_at": serializers.DateTimeField(),
-                                                              "in_flight": serializers.IntegerField()}),
-                   400: OpenApiResponse(description="No frame, a malformed Content-Length, or too many pixels."),
-                   409: OpenApiResponse(description="The camera's deployment is not live."),
-                   413: OpenApiResponse(description="Frame too large."),
-                   415: OpenApiResponse(description="Not JPEG or PNG."),
-                   429: OpenApiResponse(description="Shed: too many frames in flight for this camera."),
-                   503: OpenApiResponse(description="Matching unavailable.")},
+        responses={
+            202: inline_serializer(
+                "FrameAccepted",
+                {
+                    "camera": serializers.IntegerField(),
+                    "received_at": serializers.DateTimeField(),
+                    "in_flight": serializers.IntegerField(),
+                },
+            ),
+            400: OpenApiResponse(description="No frame, a malformed Content-Length, or too many pixels."),
+            409: OpenApiResponse(description="The camera's deployment is not live."),
+            413: OpenApiResponse(description="Frame too large."),
+            415: OpenApiResponse(description="Not JPEG or PNG."),
+            429: OpenApiResponse(description="Shed: too many frames in flight for this camera."),
+            503: OpenApiResponse(description="Matching unavailable."),
+        },
         auth=[{"cameraKey": []}],
     )
     def post(self, request, pk: int):
@@ -140,8 +150,10 @@ class FrameUploadApi(APIView):
             return response
         finally:
             del data
-        return Response({"camera": camera.pk, "received_at": receipt.received_at, "in_flight": receipt.in_flight},
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {"camera": camera.pk, "received_at": receipt.received_at, "in_flight": receipt.in_flight},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 # --- disclosures for police forces ------------------------------------------------------------------
@@ -163,10 +175,30 @@ class DisclosureSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Disclosure
-        fields = ["id", "alert", "deployment", "site", "camera", "camera_location", "subject_reference",
-                  "watchlist_image", "score", "first_seen_at", "last_seen_at", "sightings", "recipient_organisation",
-                  "recipient", "channel", "justification", "disclosed_at", "disclosed_by_name", "outcome",
-                  "outcome_notes", "outcome_reported_at", "outcome_reported_by_name"]
+        fields = [
+            "id",
+            "alert",
+            "deployment",
+            "site",
+            "camera",
+            "camera_location",
+            "subject_reference",
+            "watchlist_image",
+            "score",
+            "first_seen_at",
+            "last_seen_at",
+            "sightings",
+            "recipient_organisation",
+            "recipient",
+            "channel",
+            "justification",
+            "disclosed_at",
+            "disclosed_by_name",
+            "outcome",
+            "outcome_notes",
+            "outcome_reported_at",
+            "outcome_reported_by_name",
+        ]
         read_only_fields = fields
 
 
@@ -217,7 +249,9 @@ class DisclosureOutcomeApi(APIView):
         serializer = OutcomeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         disclosure = services.disclosure_record_outcome(
-            actor=request.user, disclosure=disclosure, outcome=serializer.validated_data["outcome"],
+            actor=request.user,
+            disclosure=disclosure,
+            outcome=serializer.validated_data["outcome"],
             notes=serializer.validated_data.get("notes", ""),
         )
         return Response(DisclosureSerializer(disclosure).data)

@@ -58,14 +58,32 @@ def main() -> None:
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     log = Path(tempfile.mkdtemp(prefix="oversight-bench-")) / "worker.log"
     s = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{test_db}"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{test_db}",
+    }
     # As the Makefile's worker does: the cores are shared between the worker processes, one torch pool each.
     env.setdefault("RECOGNITION_CPU_THREADS", str(max(1, len(os.sched_getaffinity(0)) // args.concurrency)))
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={args.concurrency}",
-         "--pool=solo" if args.concurrency == 1 else "--pool=prefork", "-Q", queue, "--without-gossip",
-         "--without-mingle", "--loglevel=WARNING", f"--logfile={log}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            f"--concurrency={args.concurrency}",
+            "--pool=solo" if args.concurrency == 1 else "--pool=prefork",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+            f"--logfile={log}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
     )
     from config.celery import app
 
@@ -103,10 +121,17 @@ def _run(args, worker, log) -> None:
     from governance.watchlist.models import ImageStatus, WatchlistImage
     from recognition.deployments import services
     from recognition.deployments.models import FaceScanCounter
+
     # The scenario is built with the test suite's helpers (cast, agreement, deployment): the same
     # service calls, kept in one place.
     from tests.conftest import Cast, agreement_terms, signed_pdf
-    from tests.recognition.deployments.conftest import People, compose_frame, deployment_fields, go_live, upload_and_enrol
+    from tests.recognition.deployments.conftest import (
+        People,
+        compose_frame,
+        deployment_fields,
+        go_live,
+        upload_and_enrol,
+    )
 
     faces = Path(settings.FACES_DIR)
     cast = Cast()
@@ -117,8 +142,13 @@ def _run(args, worker, log) -> None:
 
     agreement = agreements.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(cast))
     agreements.agreement_record_regulator_notification(
-        actor=cast.estate_dpo, agreement=agreement, notified_on=date.today() - timedelta(days=3), reference="BENCH-1",
-        notified_by="Bench", regulator=cast.regulator_org)
+        actor=cast.estate_dpo,
+        agreement=agreement,
+        notified_on=date.today() - timedelta(days=3),
+        reference="BENCH-1",
+        notified_by="Bench",
+        regulator=cast.regulator_org,
+    )
     agreements.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     agreements.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     agreements.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
@@ -129,12 +159,15 @@ def _run(args, worker, log) -> None:
     _wait(lambda: WatchlistImage.objects.get(pk=image.pk).status != ImageStatus.RECEIVED, 300, worker, log, "enrolment")
     print(f"worker up and image enrolled in {time.monotonic() - started:.1f} s")
     deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[agreement], fields=deployment_fields(cast))
-    camera = services.camera_add(actor=cast.estate_dpo, deployment=deployment, name="BENCH-1", location="Bench",
-                                 direction="North")
+    camera = services.camera_add(
+        actor=cast.estate_dpo, deployment=deployment, name="BENCH-1", location="Bench", direction="North"
+    )
     go_live(cast, deployment)
     print("deployment live", flush=True)
     gateway = APIClient()
-    gateway.credentials(HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
+    gateway.credentials(
+        HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
+    )
     url = f"/api/v1/cameras/{camera.pk}/frames/"
 
     def post(data: bytes) -> float:
@@ -147,9 +180,10 @@ def _run(args, worker, log) -> None:
     def processed() -> int:
         return sum(FaceScanCounter.objects.filter(camera=camera).values_list("frames_processed", flat=True))
 
-    others = sorted(p.stem for p in (faces / "dev").glob("*/*.jpg")
-                    if not p.parent.name.startswith(("_", "Kofi_Annan")))
-    frames = [compose_frame(faces, others[i % len(others):i % len(others) + 2 + i % 2]) for i in range(args.frames)]
+    others = sorted(
+        p.stem for p in (faces / "dev").glob("*/*.jpg") if not p.parent.name.startswith(("_", "Kofi_Annan"))
+    )
+    frames = [compose_frame(faces, others[i % len(others) : i % len(others) + 2 + i % 2]) for i in range(args.frames)]
     warm = compose_frame(faces, others[:3])
     post(warm)
     print("warm-up frame posted", flush=True)
@@ -178,7 +212,9 @@ def _run(args, worker, log) -> None:
     latencies = []
     for trial in range(args.trials):
         seen = queue_ids()
-        target = compose_frame(faces, ["Kofi_Annan_0002" if trial % 2 == 0 else "Kofi_Annan_0003", others[trial % len(others)]])
+        target = compose_frame(
+            faces, ["Kofi_Annan_0002" if trial % 2 == 0 else "Kofi_Annan_0003", others[trial % len(others)]]
+        )
         t_upload = post(target)
         while True:
             if queue_ids() - seen:
@@ -205,15 +241,21 @@ def _run(args, worker, log) -> None:
 
     name = "live-pipeline" if args.concurrency == 1 else f"live-pipeline-{args.concurrency}-workers"
     title = "" if args.concurrency == 1 else f" ({args.concurrency} worker processes)"
-    record_benchmark(name, "\n".join([
-        f"## Live pipeline{title}: frames through API → Redis → worker → engine → gallery; upload → alert in the queue",
-        "",
-        f"- Command: `python -m recognition.deployments.bench --frames {args.frames} --trials {args.trials} "
-        f"--concurrency {args.concurrency}` (PostgreSQL, Redis broker, a real `celery worker` process); "
-        f"{time.strftime('%Y-%m-%d %H:%M')}",
-        *[f"- {line}" for line in lines],
-        "- The review queue page polls this JSON every 2 s, so a reviewer sees an alert within latency + ≤ 2 s.",
-    ]))
+    record_benchmark(
+        name,
+        "\n".join(
+            [
+                f"## Live pipeline{title}: frames through API → Redis → worker → engine → gallery; upload → alert in the queue",
+                "",
+                f"- Command: `python -m recognition.deployments.bench --frames {args.frames} --trials {args.trials} "
+                f"--concurrency {args.concurrency}` (PostgreSQL, Redis broker, a real `celery worker` process); "
+                f"{time.strftime('%Y-%m-%d %H:%M')}",
+                *[f"- {line}" for line in lines],
+                "- The review queue page polls this JSON every 2 s, so a reviewer sees an alert within latency + ≤ 2 s.",
+            ]
+        ),
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -22,12 +22,16 @@ from governance.dpia.registry import (
 
 # The engine's own measured figures per backend (BENCHMARKS.md; python -m recognition.bench). Only
 # thresholds actually measured are listed: a DPIA never cites an interpolated figure.
-DEV_SET = ("Oversight dev face set: 42 labelled LFW faces and 17 group-photo faces (26-97 px), live-matching form; "
-           "BENCHMARKS.md (python -m recognition.bench). Too small to show a per-comparison FMR of 1e-4 directly, "
-           "and without demographic labels: it is not evidence of equal performance across groups.")
-IMPOSTOR_SET = ("False matches: shared/faces/impostors (4,069 LFW people, one image each: 8,276,346 impostor pairs); "
-                "false non-matches: the dev set's 70 genuine pairs (BENCHMARKS.md, 'Backends side by side'). No "
-                "demographic labels: not evidence of equal performance across groups.")
+DEV_SET = (
+    "Oversight dev face set: 42 labelled LFW faces and 17 group-photo faces (26-97 px), live-matching form; "
+    "BENCHMARKS.md (python -m recognition.bench). Too small to show a per-comparison FMR of 1e-4 directly, "
+    "and without demographic labels: it is not evidence of equal performance across groups."
+)
+IMPOSTOR_SET = (
+    "False matches: shared/faces/impostors (4,069 LFW people, one image each: 8,276,346 impostor pairs); "
+    "false non-matches: the dev set's 70 genuine pairs (BENCHMARKS.md, 'Backends side by side'). No "
+    "demographic labels: not evidence of equal performance across groups."
+)
 
 
 def _zero_errors_upper(trials: int, alpha: float = 0.05) -> float:
@@ -37,13 +41,28 @@ def _zero_errors_upper(trials: int, alpha: float = 0.05) -> float:
 
 MEASURED: dict[str, dict[float, AccuracyEvidence]] = {
     "facenet-casia-webface": {
-        0.58: AccuracyEvidence(threshold=0.58, fmr_errors=0, fmr_trials=1582, fmr_ci=(0.0, 0.00242),
-                               fnmr_errors=22, fnmr_trials=140, fnmr_ci=(0.106, 0.226), dataset=DEV_SET),
+        0.58: AccuracyEvidence(
+            threshold=0.58,
+            fmr_errors=0,
+            fmr_trials=1582,
+            fmr_ci=(0.0, 0.00242),
+            fnmr_errors=22,
+            fnmr_trials=140,
+            fnmr_ci=(0.106, 0.226),
+            dataset=DEV_SET,
+        ),
     },
     "sface-2021dec-int8bq": {
-        0.42: AccuracyEvidence(threshold=0.42, fmr_errors=639, fmr_trials=8_276_346, fmr_ci=(7.1e-5, 8.3e-5),
-                               fnmr_errors=0, fnmr_trials=70, fnmr_ci=(0.0, round(_zero_errors_upper(70), 4)),
-                               dataset=IMPOSTOR_SET),
+        0.42: AccuracyEvidence(
+            threshold=0.42,
+            fmr_errors=639,
+            fmr_trials=8_276_346,
+            fmr_ci=(7.1e-5, 8.3e-5),
+            fnmr_errors=0,
+            fnmr_trials=70,
+            fnmr_ci=(0.0, round(_zero_errors_upper(70), 4)),
+            dataset=IMPOSTOR_SET,
+        ),
     },
 }
 
@@ -113,46 +132,90 @@ def _facts(deployment) -> DeploymentFacts:
     lifecycle = [
         ("Site", deployment.site),
         ("Window", f"{local(deployment.starts_at):%d %b %Y %H:%M} – {local(deployment.ends_at):%d %b %Y %H:%M}"),
-        ("Cameras", "; ".join(f"{c.name}: {c.location}, facing {c.direction}" for c in deployment.cameras.all())
-         or "none yet"),
+        (
+            "Cameras",
+            "; ".join(f"{c.name}: {c.location}, facing {c.direction}" for c in deployment.cameras.all()) or "none yet",
+        ),
         ("Watchlist from", "; ".join(f"{a.reference} v{a.version} ({a.supplying_organisation})" for a in agreements)),
-        ("Operating threshold", f"{deployment.match_threshold:.2f}"
-         + (f" (below the default; justified: {deployment.threshold_justification})"
-            if deployment.threshold_justification else "")),
+        (
+            "Operating threshold",
+            f"{deployment.match_threshold:.2f}"
+            + (
+                f" (below the default; justified: {deployment.threshold_justification})"
+                if deployment.threshold_justification
+                else ""
+            ),
+        ),
         ("Faces that raise no alert", "Biometric data deleted immediately; only hourly counts are kept."),
-        ("Alert data", "Kept " + ", ".join(sorted({f"{a.match_retention_days} days" for a in agreements}))
-         + " after the match, then erased by the retention sweep."),
-        ("Watchlist data", "Erased within " + ", ".join(sorted({f"{a.watchlist_erasure_hours} hours" for a in agreements}))
-         + " after the agreement ends or an image is withdrawn."),
-        ("Review", "Two distinct reviewers confirm each alert"
-         + (" (one a police reviewer)" if any(a.police_reviewer_required for a in agreements) else "") + "."),
-        ("Authorised by", (f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}, "
-                           f"{deployment.authorising_officer_organisation}")),
+        (
+            "Alert data",
+            "Kept "
+            + ", ".join(sorted({f"{a.match_retention_days} days" for a in agreements}))
+            + " after the match, then erased by the retention sweep.",
+        ),
+        (
+            "Watchlist data",
+            "Erased within "
+            + ", ".join(sorted({f"{a.watchlist_erasure_hours} hours" for a in agreements}))
+            + " after the agreement ends or an image is withdrawn.",
+        ),
+        (
+            "Review",
+            "Two distinct reviewers confirm each alert"
+            + (" (one a police reviewer)" if any(a.police_reviewer_required for a in agreements) else "")
+            + ".",
+        ),
+        (
+            "Authorised by",
+            (
+                f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}, "
+                f"{deployment.authorising_officer_organisation}"
+            ),
+        ),
         ("Public notice", deployment.public_notice),
     ]
     return DeploymentFacts(
-        pk=deployment.pk, reference=deployment.reference, name=deployment.name, operator_id=deployment.operator_id,
+        pk=deployment.pk,
+        reference=deployment.reference,
+        name=deployment.name,
+        operator_id=deployment.operator_id,
         supplier_ids=frozenset(a.supplying_organisation_id for a in agreements),
-        agreement_references=frozenset(a.reference for a in agreements), status=deployment.status,
-        threshold=float(deployment.match_threshold), lifecycle=lifecycle,
+        agreement_references=frozenset(a.reference for a in agreements),
+        status=deployment.status,
+        threshold=float(deployment.match_threshold),
+        lifecycle=lifecycle,
     )
 
 
 def describe(pk: int) -> DeploymentFacts | None:
     from recognition.deployments.models import Deployment
 
-    deployment = (Deployment.objects.select_related("authorising_officer_organisation")
-                  .prefetch_related("cameras").filter(pk=pk).first())
+    deployment = (
+        Deployment.objects.select_related("authorising_officer_organisation")
+        .prefetch_related("cameras")
+        .filter(pk=pk)
+        .first()
+    )
     return _facts(deployment) if deployment else None
 
 
 def operated_by(organisation_id: int) -> list[DeploymentFacts]:
     from recognition.deployments.models import Deployment, DeploymentStatus
 
-    return [_facts(d) for d in Deployment.objects.filter(operator_id=organisation_id)
-            .exclude(status=DeploymentStatus.ENDED).select_related("authorising_officer_organisation")]
+    return [
+        _facts(d)
+        for d in Deployment.objects.filter(operator_id=organisation_id)
+        .exclude(status=DeploymentStatus.ENDED)
+        .select_related("authorising_officer_organisation")
+    ]
 
 
-deployment_source_register(DeploymentSource(describe=describe, operated_by=operated_by,
-                                            running_weights=running_weights, evidence_at=evidence_at,
-                                            evidence_curve=evidence_curve))
+deployment_source_register(
+    DeploymentSource(
+        describe=describe,
+        operated_by=operated_by,
+        running_weights=running_weights,
+        evidence_at=evidence_at,
+        evidence_curve=evidence_curve,
+    )
+)

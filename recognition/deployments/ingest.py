@@ -67,12 +67,17 @@ def _check_frame(data: bytes) -> None:
     except Exception:  # noqa: BLE001 - Pillow raises many types for bad headers
         raise FrameRefused("The frame's header cannot be read.", code="not_an_image") from None
     if width * height > settings.OVERSIGHT_FRAME_MAX_PIXELS:
-        raise FrameRefused(f"The frame has {width * height:,} pixels; the limit is "
-                           f"{settings.OVERSIGHT_FRAME_MAX_PIXELS:,}.", code="too_many_pixels")
+        raise FrameRefused(
+            f"The frame has {width * height:,} pixels; the limit is {settings.OVERSIGHT_FRAME_MAX_PIXELS:,}.",
+            code="too_many_pixels",
+        )
     smallest = _min_frame_side()
     if min(width, height) < smallest:
-        raise FrameRefused(f"The frame is {width}x{height} pixels; the detector needs at least {smallest} pixels on "
-                           "each side (its minimum face size).", code="frame_too_small")
+        raise FrameRefused(
+            f"The frame is {width}x{height} pixels; the detector needs at least {smallest} pixels on "
+            "each side (its minimum face size).",
+            code="frame_too_small",
+        )
 
 
 def _min_frame_side() -> int:
@@ -117,8 +122,12 @@ def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
     del data
     try:
         # argsrepr: the worker log, events and monitoring show a placeholder, not even the key.
-        process_frame.apply_async(args=[key, camera.pk, now.isoformat()], argsrepr=f"(<frame>, camera={camera.pk})",
-                                  kwargsrepr="{}", ignore_result=True)
+        process_frame.apply_async(
+            args=[key, camera.pk, now.isoformat()],
+            argsrepr=f"(<frame>, camera={camera.pk})",
+            kwargsrepr="{}",
+            ignore_result=True,
+        )
     except (KombuOperationalError, OSError) as error:
         with contextlib.suppress(RedisError, OSError):  # the broker's Redis may be the frame store
             frames.frame_discard(key)
@@ -177,8 +186,11 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
         raised = 0
         if faces:
             review_id, agreement_ids = matched_watchlist(deployment)
-            gallery = (gallery_for_agreements(agreement_ids, backend=engine.backend, review_id=review_id)
-                       if agreement_ids and review_id else None)
+            gallery = (
+                gallery_for_agreements(agreement_ids, backend=engine.backend, review_id=review_id)
+                if agreement_ids and review_id
+                else None
+            )
             if gallery is not None and len(gallery):
                 import numpy as np
 
@@ -187,10 +199,17 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
                 for face, image_id, score in zip(faces, ids[:, 0], scores[:, 0], strict=True):
                     if image_id < 0 or float(score) < threshold:
                         continue  # below threshold: this face leaves nothing behind
-                    alert, created = alert_record_sighting(sighting=Sighting(
-                        deployment_id=deployment.pk, camera_id=camera_id, image_id=int(image_id), score=float(score),
-                        threshold=threshold, crop_jpeg=_crop_jpeg(engine, picture, face), seen_at=now,
-                    ))
+                    alert, created = alert_record_sighting(
+                        sighting=Sighting(
+                            deployment_id=deployment.pk,
+                            camera_id=camera_id,
+                            image_id=int(image_id),
+                            score=float(score),
+                            threshold=threshold,
+                            crop_jpeg=_crop_jpeg(engine, picture, face),
+                            seen_at=now,
+                        )
+                    )
                     raised += int(created)
         counters_add(camera_id=camera_id, at=now, faces_scanned=len(faces), frames_processed=1, alerts_raised=raised)
         del faces, picture

@@ -40,8 +40,9 @@ class Deployment(models.Model):
     purpose = models.TextField()
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    agreements = models.ManyToManyField(Agreement, related_name="deployments",
-                                        help_text="Agreements whose (active) images form the watchlist.")
+    agreements = models.ManyToManyField(
+        Agreement, related_name="deployments", help_text="Agreements whose (active) images form the watchlist."
+    )
 
     authorising_officer_name = models.CharField(max_length=200)
     authorising_officer_rank = models.CharField(max_length=80)
@@ -60,18 +61,21 @@ class Deployment(models.Model):
     public_notice = models.TextField(help_text="Signage, website and press notice: what the public was told, where.")
     public_notice_given_on = models.DateField()
 
-    status = models.CharField(max_length=10, choices=DeploymentStatus.choices, default=DeploymentStatus.PLANNED,
-                              db_index=True)
+    status = models.CharField(
+        max_length=10, choices=DeploymentStatus.choices, default=DeploymentStatus.PLANNED, db_index=True
+    )
     went_live_at = models.DateTimeField(null=True, blank=True)
     # The watchlist review whose images are being matched: set at go-live, and replaced by a review
     # recorded while live. Images enrolled since join only through such a review (the watchlist
     # reviewed is the watchlist matched).
-    matched_review = models.ForeignKey("WatchlistReview", null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="+")
+    matched_review = models.ForeignKey(
+        "WatchlistReview", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -82,9 +86,13 @@ class Deployment(models.Model):
             ("disclose_alerts_deployment", "Can disclose a deployment's confirmed alerts"),
         ]
         constraints = [
-            models.CheckConstraint(name="deployment_window_ordered", condition=models.Q(ends_at__gt=models.F("starts_at"))),
-            models.CheckConstraint(name="deployment_threshold_range",
-                                   condition=models.Q(match_threshold__gt=0) & models.Q(match_threshold__lte=1)),
+            models.CheckConstraint(
+                name="deployment_window_ordered", condition=models.Q(ends_at__gt=models.F("starts_at"))
+            ),
+            models.CheckConstraint(
+                name="deployment_threshold_range",
+                condition=models.Q(match_threshold__gt=0) & models.Q(match_threshold__lte=1),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -99,7 +107,6 @@ class Deployment(models.Model):
         go-live) name every agreement it uses, so a supplier reading them would learn of the other
         suppliers' agreements; each supplier reads the events of the alerts on its own images."""
         return {self.operator_id}
-
 
 
 class Camera(models.Model):
@@ -173,8 +180,9 @@ class Alert(models.Model):
     deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="alerts")
     camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="alerts")
     # Null once the image is erased (withdrawal, retention): the alert record outlives it.
-    watchlist_image = models.ForeignKey(WatchlistImage, null=True, blank=True, on_delete=models.SET_NULL,
-                                        related_name="alerts")
+    watchlist_image = models.ForeignKey(
+        WatchlistImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
     subject_reference = models.CharField(max_length=64, help_text="Pseudonymous reference copied from the image.")
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="alerts")
     # Who supplied the matched image (copied from it; outlives its erasure): whose supply chain sees
@@ -202,8 +210,11 @@ class Alert(models.Model):
         ordering = ["-first_seen_at"]
         indexes = [
             # The retention sweep's query: due and not yet erased, paged by primary key.
-            models.Index(fields=["retention_due_at", "id"], name="alert_retention_due_idx",
-                         condition=models.Q(erased_at__isnull=True)),
+            models.Index(
+                fields=["retention_due_at", "id"],
+                name="alert_retention_due_idx",
+                condition=models.Q(erased_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -246,8 +257,9 @@ class AlertReview(models.Model):
         ordering = ["decided_at"]
         constraints = [
             models.UniqueConstraint(fields=["alert", "reviewer"], name="alert_review_one_per_reviewer"),
-            models.CheckConstraint(name="alert_review_rejection_has_reason",
-                                   condition=~models.Q(decision="reject") | ~models.Q(reason="")),
+            models.CheckConstraint(
+                name="alert_review_rejection_has_reason", condition=~models.Q(decision="reject") | ~models.Q(reason="")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -275,7 +287,9 @@ class Disclosure(models.Model):
     """A confirmed alert sent to the force that supplied the image (a DPA 2018 s.62 disclosure)."""
 
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="disclosures")
-    recipient_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="disclosures_received")
+    recipient_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="disclosures_received"
+    )
     recipient = models.CharField(max_length=300, help_text="Who received it, e.g. the LFR desk's CJSM address.")
     channel = models.CharField(max_length=20, choices=DisclosureChannel.choices)
     justification = models.TextField()
@@ -285,7 +299,9 @@ class Disclosure(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     outcome_notes = models.TextField(blank=True)
     outcome_reported_at = models.DateTimeField(null=True, blank=True)
-    outcome_reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    outcome_reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     outcome_reported_by_name = models.CharField(max_length=200, blank=True)
     # Retention blanks the recipient, justification and notes after their own period.
     redacted_at = models.DateTimeField(null=True, blank=True)

@@ -164,24 +164,42 @@ def _faces_by_day(per_hour) -> list[dict]:
 
 def _faces_chart(per_hour) -> Chart:
     if len(per_hour) <= HOURLY_UP_TO:
-        return Chart("faces.per_hour", "Faces scanned per hour", "bar",
-                     [f"{timezone.localtime(r['h']):%d %b %H:00}" for r in per_hour],
-                     {"Faces scanned": [r["faces"] for r in per_hour]}, y_label="Faces")
+        return Chart(
+            "faces.per_hour",
+            "Faces scanned per hour",
+            "bar",
+            [f"{timezone.localtime(r['h']):%d %b %H:00}" for r in per_hour],
+            {"Faces scanned": [r["faces"] for r in per_hour]},
+            y_label="Faces",
+        )
     days = _faces_by_day(per_hour)
-    return Chart("faces.per_hour", "Faces scanned per hour (average and peak hour, by day)", "line",
-                 [f"{d['day']:%d %b}" for d in days],
-                 {"Average per hour": [round(d["faces"] / d["hours"]) for d in days],
-                  "Peak hour": [d["peak"] for d in days]}, y_label="Faces per hour")
+    return Chart(
+        "faces.per_hour",
+        "Faces scanned per hour (average and peak hour, by day)",
+        "line",
+        [f"{d['day']:%d %b}" for d in days],
+        {"Average per hour": [round(d["faces"] / d["hours"]) for d in days], "Peak hour": [d["peak"] for d in days]},
+        y_label="Faces per hour",
+    )
 
 
 def _faces_table(per_hour) -> Table:
     if len(per_hour) <= HOURLY_UP_TO:
-        return Table("faces_per_hour", "Faces scanned per hour", ["Hour", "Faces scanned", "Alerts raised"],
-                     [[r["h"], r["faces"], r["alerts"]] for r in per_hour])
-    return Table("faces_per_hour", "Faces scanned per hour, by day",
-                 ["Day", "Hours counted", "Faces scanned", "Average per hour", "Peak hour", "Alerts raised"],
-                 [[d["day"], d["hours"], d["faces"], round(d["faces"] / d["hours"]), d["peak"], d["alerts"]]
-                  for d in _faces_by_day(per_hour)])
+        return Table(
+            "faces_per_hour",
+            "Faces scanned per hour",
+            ["Hour", "Faces scanned", "Alerts raised"],
+            [[r["h"], r["faces"], r["alerts"]] for r in per_hour],
+        )
+    return Table(
+        "faces_per_hour",
+        "Faces scanned per hour, by day",
+        ["Day", "Hours counted", "Faces scanned", "Average per hour", "Peak hour", "Alerts raised"],
+        [
+            [d["day"], d["hours"], d["faces"], round(d["faces"] / d["hours"]), d["peak"], d["alerts"]]
+            for d in _faces_by_day(per_hour)
+        ],
+    )
 
 
 # --- the agreement report: what recognition did with the agreement's images ------------------------
@@ -195,8 +213,11 @@ def agreement_figures(scope: ReportScope) -> list[Section]:
     counts = alert_counts(alerts)
     outcomes, missing = _outcome_table(disclosures)
     reasons = dict(RejectionReason.choices)
-    rejections = Counter(dict(alerts.filter(status=AlertStatus.FALSE_ALERT).order_by().values_list("close_reason")
-                              .annotate(n=Count("pk"))))
+    rejections = Counter(
+        dict(
+            alerts.filter(status=AlertStatus.FALSE_ALERT).order_by().values_list("close_reason").annotate(n=Count("pk"))
+        )
+    )
     deployment_rows = [
         [d.reference, d.name, d.site, d.starts_at, d.ends_at, d.get_status_display()]
         for d in deployments.order_by("starts_at")
@@ -424,20 +445,56 @@ report_subject_register(
 
 # --- the regulator pack: deployments, and evidence for the Surveillance Camera Code --------------
 
+
 def regulator_pack_figures(scope: ReportScope) -> list[Section]:
     deployments = _deployments(scope).order_by("starts_at")
     rows = []
     for d in deployments:
         counts = alert_counts(_alerts(scope).filter(deployment=d))
-        rows.append([d.reference, d.operator.name, d.site, d.starts_at, d.ends_at, d.get_status_display(),
-                     f"{d.match_threshold:.2f}", f"{d.authorising_officer_rank} {d.authorising_officer_name}",
-                     d.public_notice_given_on, _faces_scanned([d]), counts["total"], counts["false"]])
-    return [Section(code="deployments", title="Deployments",
-                    figures=[Figure("deployments", "Deployments", len(rows))],
-                    tables=[Table("deployments", "Deployments",
-                                  ["Reference", "Operator", "Site", "From", "To", "Status", "Threshold",
-                                   "Authorised by", "Public notice", "Faces scanned", "Alerts", "False alerts"],
-                                  rows)])]
+        rows.append(
+            [
+                d.reference,
+                d.operator.name,
+                d.site,
+                d.starts_at,
+                d.ends_at,
+                d.get_status_display(),
+                f"{d.match_threshold:.2f}",
+                f"{d.authorising_officer_rank} {d.authorising_officer_name}",
+                d.public_notice_given_on,
+                _faces_scanned([d]),
+                counts["total"],
+                counts["false"],
+            ]
+        )
+    return [
+        Section(
+            code="deployments",
+            title="Deployments",
+            figures=[Figure("deployments", "Deployments", len(rows))],
+            tables=[
+                Table(
+                    "deployments",
+                    "Deployments",
+                    [
+                        "Reference",
+                        "Operator",
+                        "Site",
+                        "From",
+                        "To",
+                        "Status",
+                        "Threshold",
+                        "Authorised by",
+                        "Public notice",
+                        "Faces scanned",
+                        "Alerts",
+                        "False alerts",
+                    ],
+                    rows,
+                )
+            ],
+        )
+    ]
 
 
 def _evidence(scope: ReportScope) -> dict[int, list[str]]:
@@ -457,19 +514,28 @@ def _evidence(scope: ReportScope) -> dict[int, list[str]]:
     reviews = WatchlistReview.objects.filter(deployment__in=deployments, used_for_go_live_at__isnull=False).count()
     return {
         3: [f"Deployments with public notice given before going live: {share_of(noticed, len(went_live))}."],
-        4: [f"Deployments with a named Authorising Officer: "
-            f"{share_of(sum(1 for d in deployments if d.authorising_officer_name), len(deployments))}."],
-        7: [f"Disclosures to police, each logged with recipient and justification: {disclosures.count()}; "
-            f"outcomes not yet reported: {disclosures.filter(outcome='').count()}."],
-        8: [f"Deployments with a threshold below the engine default ({default:.2f}): {len(lowered)}, of which "
+        4: [
+            f"Deployments with a named Authorising Officer: "
+            f"{share_of(sum(1 for d in deployments if d.authorising_officer_name), len(deployments))}."
+        ],
+        7: [
+            f"Disclosures to police, each logged with recipient and justification: {disclosures.count()}; "
+            f"outcomes not yet reported: {disclosures.filter(outcome='').count()}."
+        ],
+        8: [
+            f"Deployments with a threshold below the engine default ({default:.2f}): {len(lowered)}, of which "
             f"documented and approved: "
-            f"{documented}."],
-        11: [f"Alerts: {counts['total']}; true alerts among reviewed: {true_alert_rate(counts)}; "
-             f"arrests reported: {arrests}."],
+            f"{documented}."
+        ],
+        11: [
+            f"Alerts: {counts['total']}; true alerts among reviewed: {true_alert_rate(counts)}; "
+            f"arrests reported: {arrests}."
+        ],
         12: [f"Watchlist reviews used for a go-live: {reviews} (deployments that went live: {len(went_live)})."],
     }
 
 
-figure_provider_register(FigureProvider(code="recognition.regulator_pack", kind="regulator_pack",
-                                        compute=regulator_pack_figures, order=50))
+figure_provider_register(
+    FigureProvider(code="recognition.regulator_pack", kind="regulator_pack", compute=regulator_pack_figures, order=50)
+)
 principle_evidence_register(EvidenceProvider(code="recognition", compute=_evidence))

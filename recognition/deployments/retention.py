@@ -24,16 +24,32 @@ from django.utils import timezone
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.retention.models import HoldScope
-from governance.retention.registry import HoldTarget, RetentionRule, hold_target_register, retention_rule_register, \
-    visible_by_parties
+from governance.retention.registry import (
+    HoldTarget,
+    RetentionRule,
+    hold_target_register,
+    retention_rule_register,
+    visible_by_parties,
+)
 from governance.watchlist.models import DeletionCertificate
 from recognition.deployments.models import Alert, AlertReview, Disclosure
 
 
 def _alerts_due(at: datetime) -> QuerySet:
-    return Alert.objects.filter(retention_due_at__lte=at, erased_at__isnull=True).select_related("deployment").only(
-        "pk", "agreement_id", "watchlist_image_id", "probe_crop", "retention_due_at", "deployment_id",
-        "supplying_organisation_id", "deployment__operator_id")
+    return (
+        Alert.objects.filter(retention_due_at__lte=at, erased_at__isnull=True)
+        .select_related("deployment")
+        .only(
+            "pk",
+            "agreement_id",
+            "watchlist_image_id",
+            "probe_crop",
+            "retention_due_at",
+            "deployment_id",
+            "supplying_organisation_id",
+            "deployment__operator_id",
+        )
+    )
 
 
 def _alert_hold_keys(alert: Alert) -> list[tuple[str, str]]:
@@ -47,23 +63,44 @@ def alerts_erase_batch(alerts: list[Alert], run_id: str | None) -> int:
     """Erase the data of these (locked, due, unheld) alerts inside the sweep's batch transaction."""
     now = timezone.now()
     pks = [a.pk for a in alerts]
-    DeletionCertificate.objects.bulk_create([
-        DeletionCertificate(
-            subject_type="deployments.alert", subject_id=str(a.pk), subject_label=f"Alert #{a.pk} probe crop and score",
-            sha256=hashlib.sha256(bytes(a.probe_crop)).hexdigest(), reason="Match retention period ended",
-            rule="alert.match_retention", erased_at=now, erased_by_name="Oversight retention sweep", run_id=run_id,
-            supplier_organisation_id=a.supplying_organisation_id, operator_organisation_id=a.deployment.operator_id,
-            details={"deployment": a.deployment_id, "agreement": a.agreement_id,
-                     "retention_due_at": a.retention_due_at.isoformat(), "sha256_of": "stored encrypted crop"},
-        )
-        for a in alerts
-    ], batch_size=1000)
+    DeletionCertificate.objects.bulk_create(
+        [
+            DeletionCertificate(
+                subject_type="deployments.alert",
+                subject_id=str(a.pk),
+                subject_label=f"Alert #{a.pk} probe crop and score",
+                sha256=hashlib.sha256(bytes(a.probe_crop)).hexdigest(),
+                reason="Match retention period ended",
+                rule="alert.match_retention",
+                erased_at=now,
+                erased_by_name="Oversight retention sweep",
+                run_id=run_id,
+                supplier_organisation_id=a.supplying_organisation_id,
+                operator_organisation_id=a.deployment.operator_id,
+                details={
+                    "deployment": a.deployment_id,
+                    "agreement": a.agreement_id,
+                    "retention_due_at": a.retention_due_at.isoformat(),
+                    "sha256_of": "stored encrypted crop",
+                },
+            )
+            for a in alerts
+        ],
+        batch_size=1000,
+    )
     Alert.objects.filter(pk__in=pks, erased_at__isnull=True).update(
-        probe_crop=b"", probe_key_id="", score=None, watchlist_image=None, subject_reference="", open_key=None,
+        probe_crop=b"",
+        probe_key_id="",
+        score=None,
+        watchlist_image=None,
+        subject_reference="",
+        open_key=None,
         erased_at=now,
     )
     audit_record(
-        action=AuditAction.ERASURE, event="alert.data_erased", actor=None,
+        action=AuditAction.ERASURE,
+        event="alert.data_erased",
+        actor=None,
         target=("deployments.alert", f"{pks[0]}..{pks[-1]}", f"{len(pks)} alerts"),
         justification="Match retention period ended (agreement terms)",
         details={"rule": "alert.match_retention", "run_id": run_id, "alerts": pks},
@@ -72,22 +109,25 @@ def alerts_erase_batch(alerts: list[Alert], run_id: str | None) -> int:
     return len(pks)
 
 
-retention_rule_register(RetentionRule(
-    code="alert.match_retention",
-    title="Alert data after the match retention period",
-    description="Probe crops and scores of alerts are erased when the agreement's match-retention period "
-                "(e.g. 30 days at King's Cross, 31 in Met policy) has passed; the record that an alert happened stays.",
-    due=_alerts_due,
-    erase=lambda alert, run_id: alerts_erase_batch([alert], run_id),
-    erase_batch=alerts_erase_batch,
-    order=("retention_due_at", "pk"),  # served by alert_retention_due_idx (partial: not yet erased)
-    hold_keys=_alert_hold_keys,
-    visible=visible_by_parties(supplier="supplying_organisation_id", operator="deployment__operator_id"),
-    describe=lambda a: f"Alert #{a.pk} (due {timezone.localtime(a.retention_due_at):%d %b %Y %H:%M})",
-))
+retention_rule_register(
+    RetentionRule(
+        code="alert.match_retention",
+        title="Alert data after the match retention period",
+        description="Probe crops and scores of alerts are erased when the agreement's match-retention period "
+        "(e.g. 30 days at King's Cross, 31 in Met policy) has passed; the record that an alert happened stays.",
+        due=_alerts_due,
+        erase=lambda alert, run_id: alerts_erase_batch([alert], run_id),
+        erase_batch=alerts_erase_batch,
+        order=("retention_due_at", "pk"),  # served by alert_retention_due_idx (partial: not yet erased)
+        hold_keys=_alert_hold_keys,
+        visible=visible_by_parties(supplier="supplying_organisation_id", operator="deployment__operator_id"),
+        describe=lambda a: f"Alert #{a.pk} (due {timezone.localtime(a.retention_due_at):%d %b %Y %H:%M})",
+    )
+)
 
 
 # --- review and disclosure records: their own period ---------------------------------------------
+
 
 def _records_cutoff(at: datetime) -> datetime:
     return at - timedelta(days=settings.OVERSIGHT_REVIEW_RECORD_RETENTION_DAYS)
@@ -99,40 +139,69 @@ def _reviews_due(at: datetime) -> QuerySet:
 
 def _review_erase(review: AlertReview, run_id: str | None) -> int:
     DeletionCertificate.objects.create(
-        subject_type="deployments.alertreview", subject_id=str(review.pk), subject_label=f"Review of alert #{review.alert_id}",
-        sha256=hashlib.sha256(f"{review.reviewer_name}|{review.decision}|{review.reason}|{review.notes}".encode()).hexdigest(),
-        reason="Review record retention period ended", rule="alert_review.record_retention", erased_at=timezone.now(),
-        erased_by_name="Oversight retention sweep", run_id=run_id, details={"alert": review.alert_id},
+        subject_type="deployments.alertreview",
+        subject_id=str(review.pk),
+        subject_label=f"Review of alert #{review.alert_id}",
+        sha256=hashlib.sha256(
+            f"{review.reviewer_name}|{review.decision}|{review.reason}|{review.notes}".encode()
+        ).hexdigest(),
+        reason="Review record retention period ended",
+        rule="alert_review.record_retention",
+        erased_at=timezone.now(),
+        erased_by_name="Oversight retention sweep",
+        run_id=run_id,
+        details={"alert": review.alert_id},
         supplier_organisation_id=review.alert.supplying_organisation_id,
         operator_organisation_id=review.alert.deployment.operator_id,
     )
-    audit_record(action=AuditAction.ERASURE, event="alert_review.erased", actor=None, target=review,
-                 justification="Review record retention period ended", details={"run_id": run_id, "alert": review.alert_id},
-                 organisations=review.alert.concerned_organisation_ids())
+    audit_record(
+        action=AuditAction.ERASURE,
+        event="alert_review.erased",
+        actor=None,
+        target=review,
+        justification="Review record retention period ended",
+        details={"run_id": run_id, "alert": review.alert_id},
+        organisations=review.alert.concerned_organisation_ids(),
+    )
     review.delete()
     return 1
 
 
 def _disclosures_due(at: datetime) -> QuerySet:
     return Disclosure.objects.filter(disclosed_at__lt=_records_cutoff(at), redacted_at__isnull=True).select_related(
-        "alert__deployment")
+        "alert__deployment"
+    )
 
 
 def _disclosure_erase(disclosure: Disclosure, run_id: str | None) -> int:
     DeletionCertificate.objects.create(
-        subject_type="deployments.disclosure", subject_id=str(disclosure.pk), subject_label=str(disclosure)[:300],
-        sha256=hashlib.sha256(f"{disclosure.recipient}|{disclosure.justification}|{disclosure.outcome_notes}".encode()).hexdigest(),
+        subject_type="deployments.disclosure",
+        subject_id=str(disclosure.pk),
+        subject_label=str(disclosure)[:300],
+        sha256=hashlib.sha256(
+            f"{disclosure.recipient}|{disclosure.justification}|{disclosure.outcome_notes}".encode()
+        ).hexdigest(),
         reason="Disclosure record retention period ended (recipient, justification and notes redacted; outcome kept)",
-        rule="disclosure.record_retention", erased_at=timezone.now(), erased_by_name="Oversight retention sweep",
-        run_id=run_id, details={"alert": disclosure.alert_id},
+        rule="disclosure.record_retention",
+        erased_at=timezone.now(),
+        erased_by_name="Oversight retention sweep",
+        run_id=run_id,
+        details={"alert": disclosure.alert_id},
         supplier_organisation_id=disclosure.alert.supplying_organisation_id,
         operator_organisation_id=disclosure.alert.deployment.operator_id,
     )
-    Disclosure.objects.filter(pk=disclosure.pk).update(recipient="", justification="", outcome_notes="",
-                                                       redacted_at=timezone.now())
-    audit_record(action=AuditAction.ERASURE, event="disclosure.redacted", actor=None, target=("deployments.disclosure",
-                 str(disclosure.pk), f"Disclosure #{disclosure.pk}"), justification="Disclosure record retention period ended",
-                 details={"run_id": run_id}, organisations=disclosure.alert.concerned_organisation_ids())
+    Disclosure.objects.filter(pk=disclosure.pk).update(
+        recipient="", justification="", outcome_notes="", redacted_at=timezone.now()
+    )
+    audit_record(
+        action=AuditAction.ERASURE,
+        event="disclosure.redacted",
+        actor=None,
+        target=("deployments.disclosure", str(disclosure.pk), f"Disclosure #{disclosure.pk}"),
+        justification="Disclosure record retention period ended",
+        details={"run_id": run_id},
+        organisations=disclosure.alert.concerned_organisation_ids(),
+    )
     return 1
 
 
@@ -140,23 +209,35 @@ def _record_hold_keys(record) -> list[tuple[str, str]]:
     return [(HoldScope.ALERT.value, str(record.alert_id))]
 
 
-retention_rule_register(RetentionRule(
-    code="alert_review.record_retention",
-    title="Review records after their period",
-    description="Reviewers' decisions and notes are kept for the review-record period, then deleted.",
-    due=_reviews_due, erase=_review_erase, hold_keys=_record_hold_keys,
-    visible=visible_by_parties(supplier="alert__supplying_organisation_id", operator="alert__deployment__operator_id"),
-    describe=lambda r: f"Review #{r.pk} of alert #{r.alert_id}",
-))
-retention_rule_register(RetentionRule(
-    code="disclosure.record_retention",
-    title="Disclosure details after their period",
-    description="Who received a disclosure and why are kept for the disclosure-record period (the s.62 audit event "
-                "keeps the fact of it), then redacted; the police outcome stays for reporting.",
-    due=_disclosures_due, erase=_disclosure_erase, hold_keys=_record_hold_keys,
-    visible=visible_by_parties(supplier="alert__supplying_organisation_id", operator="alert__deployment__operator_id"),
-    describe=lambda d: f"Disclosure #{d.pk} of alert #{d.alert_id}",
-))
+retention_rule_register(
+    RetentionRule(
+        code="alert_review.record_retention",
+        title="Review records after their period",
+        description="Reviewers' decisions and notes are kept for the review-record period, then deleted.",
+        due=_reviews_due,
+        erase=_review_erase,
+        hold_keys=_record_hold_keys,
+        visible=visible_by_parties(
+            supplier="alert__supplying_organisation_id", operator="alert__deployment__operator_id"
+        ),
+        describe=lambda r: f"Review #{r.pk} of alert #{r.alert_id}",
+    )
+)
+retention_rule_register(
+    RetentionRule(
+        code="disclosure.record_retention",
+        title="Disclosure details after their period",
+        description="Who received a disclosure and why are kept for the disclosure-record period (the s.62 audit event "
+        "keeps the fact of it), then redacted; the police outcome stays for reporting.",
+        due=_disclosures_due,
+        erase=_disclosure_erase,
+        hold_keys=_record_hold_keys,
+        visible=visible_by_parties(
+            supplier="alert__supplying_organisation_id", operator="alert__deployment__operator_id"
+        ),
+        describe=lambda d: f"Disclosure #{d.pk} of alert #{d.alert_id}",
+    )
+)
 
 
 def _alerts_party_to(actor) -> QuerySet:
@@ -165,10 +246,15 @@ def _alerts_party_to(actor) -> QuerySet:
     return alerts_visible_to(actor).filter(erased_at__isnull=True)
 
 
-hold_target_register(HoldTarget(
-    scope=HoldScope.ALERT.value, title="Alert",
-    candidates=_alerts_party_to,
-    parties=lambda a: (a.supplying_organisation_id, a.deployment.operator_id),
-    label=lambda a: f"Alert #{a.pk} {a.subject_reference} ({a.deployment.reference}, "
-                    f"{timezone.localtime(a.first_seen_at):%d %b %Y %H:%M})",
-))
+hold_target_register(
+    HoldTarget(
+        scope=HoldScope.ALERT.value,
+        title="Alert",
+        candidates=_alerts_party_to,
+        parties=lambda a: (a.supplying_organisation_id, a.deployment.operator_id),
+        label=lambda a: (
+            f"Alert #{a.pk} {a.subject_reference} ({a.deployment.reference}, "
+            f"{timezone.localtime(a.first_seen_at):%d %b %Y %H:%M})"
+        ),
+    )
+)

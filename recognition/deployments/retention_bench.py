@@ -49,12 +49,23 @@ def main() -> None:
     agreement = Agreement.objects.get(status=AgreementStatus.ACTIVE, recorded_retrospectively=False)
     now = timezone.now()
     deployment = Deployment.objects.create(
-        reference="BENCH-1", name="Retention benchmark", operator=agreement.receiving_organisation, site="Bench",
-        purpose="Benchmark", starts_at=now - timedelta(days=60), ends_at=now - timedelta(days=59),
-        authorising_officer_name="Bench", authorising_officer_rank="Supt",
-        authorising_officer_organisation=Organisation.objects.get(short_name="met"), authorised_at=now,
-        watchlist_justification="Bench", location_justification="Bench", match_threshold=0.58,
-        public_notice="Bench", public_notice_given_on=now.date(), status="ended",
+        reference="BENCH-1",
+        name="Retention benchmark",
+        operator=agreement.receiving_organisation,
+        site="Bench",
+        purpose="Benchmark",
+        starts_at=now - timedelta(days=60),
+        ends_at=now - timedelta(days=59),
+        authorising_officer_name="Bench",
+        authorising_officer_rank="Supt",
+        authorising_officer_organisation=Organisation.objects.get(short_name="met"),
+        authorised_at=now,
+        watchlist_justification="Bench",
+        location_justification="Bench",
+        match_threshold=0.58,
+        public_notice="Bench",
+        public_notice_given_on=now.date(),
+        status="ended",
     )
     camera = Camera.objects.create(deployment=deployment, name="Bench camera", location="Bench", direction="North")
     crop = os.urandom(180)  # about the size of a Fernet token of a small face crop, per alert below
@@ -69,8 +80,16 @@ def main() -> None:
                 SELECT %s, %s, 'KX-SUBJ-0001', %s, 0.9, 0.58, %s, %s, 1, %s, 'k',
                        %s + make_interval(days => 30 + (i %% 5)), 'pending', ''
                 FROM generate_series(1, %s) AS i""",
-            [deployment.pk, camera.pk, agreement.pk, now - timedelta(days=40), now - timedelta(days=40), crop,
-             now - timedelta(days=40), args.alerts],
+            [
+                deployment.pk,
+                camera.pk,
+                agreement.pk,
+                now - timedelta(days=40),
+                now - timedelta(days=40),
+                crop,
+                now - timedelta(days=40),
+                args.alerts,
+            ],
         )
     load_seconds = time.perf_counter() - started
     with connection.cursor() as cursor:

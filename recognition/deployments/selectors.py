@@ -21,27 +21,33 @@ def review_queue(*, user: User) -> list[dict]:
     decisions an alert already has (a pending alert with one decision could only be a
     confirmation). It says only whether *this* user has decided, and what.
     """
-    alerts = (alerts_reviewable_by(user).filter(status=AlertStatus.PENDING, erased_at__isnull=True)
-              .select_related("deployment", "camera", "agreement").order_by("first_seen_at"))
+    alerts = (
+        alerts_reviewable_by(user)
+        .filter(status=AlertStatus.PENDING, erased_at__isnull=True)
+        .select_related("deployment", "camera", "agreement")
+        .order_by("first_seen_at")
+    )
     mine = {r.alert_id: r for r in AlertReview.objects.filter(alert__in=alerts, reviewer=user)}
     rows = []
     for alert in alerts:
         review = mine.get(alert.pk)
-        rows.append({
-            "id": alert.pk,
-            "deployment": alert.deployment.reference,
-            "camera": alert.camera.name,
-            "subject_reference": alert.subject_reference,
-            "score": round(alert.score, 3) if alert.score is not None else None,
-            "threshold": alert.threshold,
-            "first_seen_at": alert.first_seen_at.isoformat(),
-            # Shown in Europe/London whatever the reviewer's browser thinks.
-            "first_seen": timezone.localtime(alert.first_seen_at).strftime("%d %b %Y %H:%M:%S"),
-            "last_seen_at": alert.last_seen_at.isoformat(),
-            "sightings": alert.sightings,
-            "police_reviewer_required": alert.agreement.police_reviewer_required,
-            "my_decision": review.decision if review else None,
-        })
+        rows.append(
+            {
+                "id": alert.pk,
+                "deployment": alert.deployment.reference,
+                "camera": alert.camera.name,
+                "subject_reference": alert.subject_reference,
+                "score": round(alert.score, 3) if alert.score is not None else None,
+                "threshold": alert.threshold,
+                "first_seen_at": alert.first_seen_at.isoformat(),
+                # Shown in Europe/London whatever the reviewer's browser thinks.
+                "first_seen": timezone.localtime(alert.first_seen_at).strftime("%d %b %Y %H:%M:%S"),
+                "last_seen_at": alert.last_seen_at.isoformat(),
+                "sightings": alert.sightings,
+                "police_reviewer_required": alert.agreement.police_reviewer_required,
+                "my_decision": review.decision if review else None,
+            }
+        )
     return rows
 
 
@@ -60,6 +66,10 @@ def disclosures_awaiting_outcome(*, user: User) -> QuerySet[Disclosure]:
 
 def deployment_figures(*, deployment: Deployment) -> dict:
     totals = FaceScanCounter.objects.filter(camera__deployment=deployment).aggregate(
-        faces=Sum("faces_scanned"), frames=Sum("frames_processed"), shed=Sum("frames_shed"),
-        refused=Sum("frames_refused"), alerts=Sum("alerts_raised"))
+        faces=Sum("faces_scanned"),
+        frames=Sum("frames_processed"),
+        shed=Sum("frames_shed"),
+        refused=Sum("frames_refused"),
+        alerts=Sum("alerts_raised"),
+    )
     return {k: v or 0 for k, v in totals.items()}

@@ -28,11 +28,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from governance import encryption
+from governance.access import is_police_reviewer
 from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
-from governance.access import is_police_reviewer
 from governance.organisations.models import Organisation, User
 from governance.references import next_free_reference, save_with_next_reference
 from governance.watchlist.models import ImageStatus, WatchlistImage
@@ -63,9 +63,21 @@ from recognition.deployments.models import (
 MIN_TEXT_CHARS = 10
 
 DEPLOYMENT_FIELDS: tuple[str, ...] = (
-    "name", "site", "purpose", "starts_at", "ends_at", "authorising_officer_name", "authorising_officer_rank",
-    "authorising_officer_organisation", "authorised_at", "watchlist_justification", "location_justification",
-    "match_threshold", "threshold_justification", "threshold_approved_by_name", "public_notice",
+    "name",
+    "site",
+    "purpose",
+    "starts_at",
+    "ends_at",
+    "authorising_officer_name",
+    "authorising_officer_rank",
+    "authorising_officer_organisation",
+    "authorised_at",
+    "watchlist_justification",
+    "location_justification",
+    "match_threshold",
+    "threshold_justification",
+    "threshold_approved_by_name",
+    "public_notice",
     "public_notice_given_on",
 )
 
@@ -96,15 +108,21 @@ def _check_threshold(deployment: Deployment) -> None:
     default = default_match_threshold()
     if deployment.match_threshold < default - 1e-9:
         errors: dict[str, list[str]] = {}
-        _text_required(deployment.threshold_justification, "threshold_justification",
-                       "Explain why a threshold below the default is necessary.", errors)
+        _text_required(
+            deployment.threshold_justification,
+            "threshold_justification",
+            "Explain why a threshold below the default is necessary.",
+            errors,
+        )
         if not deployment.threshold_approved_by_name.strip():
             errors["threshold_approved_by_name"] = ["Name who approved the lower threshold."]
         if errors:
             raise ValidationFailed(
                 f"A threshold below the default {default:.2f} raises more false alerts, and the NPL's 2023 test "
                 "found them falling disproportionately on Black subjects below 0.6; it needs a recorded justification "
-                "and the name of who approved it.", code="threshold_justification_required", details=errors,
+                "and the name of who approved it.",
+                code="threshold_justification_required",
+                details=errors,
             )
         deployment.threshold_approved_at = deployment.threshold_approved_at or timezone.now()
     else:
@@ -116,14 +134,19 @@ def _usable_agreements(*, operator: Organisation, agreements: list[Agreement]) -
         raise ValidationFailed("Choose at least one agreement for the watchlist.", code="no_agreement")
     for agreement in agreements:
         if agreement.receiving_organisation_id != operator.pk:
-            raise ValidationFailed(f"{agreement.reference} does not share images with {operator}.",
-                                   code="agreement_not_for_operator")
+            raise ValidationFailed(
+                f"{agreement.reference} does not share images with {operator}.", code="agreement_not_for_operator"
+            )
         if not agreement.is_sharing:
-            raise ValidationFailed(f"{agreement.reference} is {agreement.get_status_display().lower()}; only active "
-                                   "agreements can supply a watchlist.", code="agreement_not_active")
+            raise ValidationFailed(
+                f"{agreement.reference} is {agreement.get_status_display().lower()}; only active "
+                "agreements can supply a watchlist.",
+                code="agreement_not_active",
+            )
 
 
 # --- deployments ---------------------------------------------------------------------------------
+
 
 def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[str, Any]) -> Deployment:
     """Plan a deployment for the actor's operator. Refuses: not a DPO of an operator, missing
@@ -139,17 +162,27 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
     fields.setdefault("authorised_at", timezone.now())
     deployment = Deployment(**fields, operator=actor.organisation, created_by=actor)
     errors: dict[str, list[str]] = {}
-    _text_required(deployment.watchlist_justification, "watchlist_justification",
-                   "State who is on the watchlist and why (Bridges v South Wales Police).", errors)
-    _text_required(deployment.location_justification, "location_justification",
-                   "State why cameras are used at this place and time.", errors)
+    _text_required(
+        deployment.watchlist_justification,
+        "watchlist_justification",
+        "State who is on the watchlist and why (Bridges v South Wales Police).",
+        errors,
+    )
+    _text_required(
+        deployment.location_justification,
+        "location_justification",
+        "State why cameras are used at this place and time.",
+        errors,
+    )
     _text_required(deployment.public_notice, "public_notice", "Record the public notice and signage.", errors)
     if errors:
-        raise ValidationFailed("The deployment's written justifications are incomplete.", code="justification_required",
-                               details=errors)
-    if deployment.authorising_officer_organisation_id and \
-            not deployment.authorising_officer_organisation.is_police:
-        raise ValidationFailed("The Authorising Officer must be a police officer.", code="authorising_officer_not_police")
+        raise ValidationFailed(
+            "The deployment's written justifications are incomplete.", code="justification_required", details=errors
+        )
+    if deployment.authorising_officer_organisation_id and not deployment.authorising_officer_organisation.is_police:
+        raise ValidationFailed(
+            "The Authorising Officer must be a police officer.", code="authorising_officer_not_police"
+        )
     _usable_agreements(operator=actor.organisation, agreements=agreements)
     _check_threshold(deployment)
     with transaction.atomic():
@@ -159,22 +192,33 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
         except ValidationError as error:
             raise ValidationFailed("The deployment is not valid.", details=error.message_dict) from error
         # The next free reference, safe against another deployment planned at the same moment.
-        save_with_next_reference(deployment, next_reference=_next_reference,
-                                 taken=lambda reference: Deployment.objects.filter(reference=reference).exists())
+        save_with_next_reference(
+            deployment,
+            next_reference=_next_reference,
+            taken=lambda reference: Deployment.objects.filter(reference=reference).exists(),
+        )
         deployment.agreements.set(agreements)
         audit_record(
-            action=AuditAction.COLLECTION, event="deployment.planned", actor=actor, target=deployment,
+            action=AuditAction.COLLECTION,
+            event="deployment.planned",
+            actor=actor,
+            target=deployment,
             justification=deployment.watchlist_justification,
-            details={"reference": deployment.reference, "agreements": [a.reference for a in agreements],
-                     "threshold": deployment.match_threshold, "site": deployment.site,
-                     "authorising_officer": f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}",
-                     "window": [deployment.starts_at.isoformat(), deployment.ends_at.isoformat()]},
+            details={
+                "reference": deployment.reference,
+                "agreements": [a.reference for a in agreements],
+                "threshold": deployment.match_threshold,
+                "site": deployment.site,
+                "authorising_officer": f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}",
+                "window": [deployment.starts_at.isoformat(), deployment.ends_at.isoformat()],
+            },
         )
     return deployment
 
 
-def deployment_set_threshold(*, actor: User, deployment: Deployment, threshold: float, justification: str = "",
-                             approved_by_name: str = "") -> Deployment:
+def deployment_set_threshold(
+    *, actor: User, deployment: Deployment, threshold: float, justification: str = "", approved_by_name: str = ""
+) -> Deployment:
     """Change the operating threshold (lower than the default only with justification + approver)."""
     deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
@@ -189,11 +233,22 @@ def deployment_set_threshold(*, actor: User, deployment: Deployment, threshold: 
         if not 0 < deployment.match_threshold <= 1:
             raise ValidationFailed("The threshold is a cosine similarity between 0 and 1.", code="invalid_threshold")
         _check_threshold(deployment)
-        deployment.save(update_fields=["match_threshold", "threshold_justification", "threshold_approved_by_name",
-                                       "threshold_approved_at"])
-        audit_record(action=AuditAction.ALTERATION, event="deployment.threshold_changed", actor=actor,
-                     target=deployment, justification=justification,
-                     details={"from": before, "to": deployment.match_threshold, "approved_by": approved_by_name})
+        deployment.save(
+            update_fields=[
+                "match_threshold",
+                "threshold_justification",
+                "threshold_approved_by_name",
+                "threshold_approved_at",
+            ]
+        )
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="deployment.threshold_changed",
+            actor=actor,
+            target=deployment,
+            justification=justification,
+            details={"from": before, "to": deployment.match_threshold, "approved_by": approved_by_name},
+        )
     return deployment
 
 
@@ -206,8 +261,13 @@ def camera_add(*, actor: User, deployment: Deployment, name: str, location: str,
         except ValidationError as error:
             raise ValidationFailed("The camera is not valid.", details=error.message_dict) from error
         camera.save()
-        audit_record(action=AuditAction.ALTERATION, event="camera.added", actor=actor, target=deployment,
-                     details={"camera": camera.pk, "name": name, "location": location, "direction": direction})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="camera.added",
+            actor=actor,
+            target=deployment,
+            details={"camera": camera.pk, "name": name, "location": location, "direction": direction},
+        )
     return camera
 
 
@@ -220,8 +280,13 @@ def camera_issue_ingest_key(*, actor: User, camera: Camera) -> str:
         camera.ingest_key_prefix = secret[:12]
         camera.ingest_key_digest = hashlib.sha256(secret.encode()).hexdigest()
         camera.save(update_fields=["ingest_key_prefix", "ingest_key_digest"])
-        audit_record(action=AuditAction.ALTERATION, event="camera.key_issued", actor=actor, target=camera.deployment,
-                     details={"camera": camera.pk, "key_prefix": camera.ingest_key_prefix})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="camera.key_issued",
+            actor=actor,
+            target=camera.deployment,
+            details={"camera": camera.pk, "key_prefix": camera.ingest_key_prefix},
+        )
     return secret
 
 
@@ -261,17 +326,31 @@ def watchlist_review_record(*, actor: User, deployment: Deployment, notes: str) 
             raise StateConflict("The deployment has ended.", code="deployment_ended")
         image_ids = list(watchlist_images_for(deployment).values_list("pk", flat=True))
         review = WatchlistReview.objects.create(
-            deployment=deployment, reviewed_by=actor, reviewed_by_name=_name(actor), reviewed_at=timezone.now(),
-            image_count=len(image_ids), image_ids=image_ids, notes=notes.strip(),
+            deployment=deployment,
+            reviewed_by=actor,
+            reviewed_by_name=_name(actor),
+            reviewed_at=timezone.now(),
+            image_count=len(image_ids),
+            image_ids=image_ids,
+            notes=notes.strip(),
         )
         applied = deployment.status == DeploymentStatus.LIVE
         if applied:  # a review while live becomes the watchlist matched from now on
             deployment.matched_review = review
             deployment.save(update_fields=["matched_review"])
-        audit_record(action=AuditAction.CONSULTATION, event="deployment.watchlist_reviewed", actor=actor,
-                     target=deployment, justification=notes.strip(),
-                     details={"review": review.pk, "image_count": len(image_ids), "image_ids": image_ids,
-                              "applied_to_live_matching": applied})
+        audit_record(
+            action=AuditAction.CONSULTATION,
+            event="deployment.watchlist_reviewed",
+            actor=actor,
+            target=deployment,
+            justification=notes.strip(),
+            details={
+                "review": review.pk,
+                "image_count": len(image_ids),
+                "image_ids": image_ids,
+                "applied_to_live_matching": applied,
+            },
+        )
     return review
 
 
@@ -296,7 +375,9 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
         if not deployment.starts_at <= now < deployment.ends_at:
             raise StateConflict(
                 f"The deployment may only run between {timezone.localtime(deployment.starts_at):%d %b %Y %H:%M} and "
-                f"{timezone.localtime(deployment.ends_at):%d %b %Y %H:%M}.", code="outside_window")
+                f"{timezone.localtime(deployment.ends_at):%d %b %Y %H:%M}.",
+                code="outside_window",
+            )
         if not deployment.agreements.sharing_versions().exists():
             raise StateConflict("None of the deployment's agreements is active.", code="no_active_agreement")
         review = deployment.watchlist_reviews.order_by("-reviewed_at", "-pk").first()
@@ -304,13 +385,17 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
         if review is None or review.used_for_go_live_at is not None:
             raise StateConflict("The watchlist must be reviewed before each go-live.", code="watchlist_review_required")
         if now - review.reviewed_at > max_age:
-            raise StateConflict(f"The last watchlist review is older than {max_age.total_seconds() / 3600:.0f} hours; "
-                                "review it again.", code="watchlist_review_stale")
+            raise StateConflict(
+                f"The last watchlist review is older than {max_age.total_seconds() / 3600:.0f} hours; review it again.",
+                code="watchlist_review_stale",
+            )
         current = list(watchlist_images_for(deployment).values_list("pk", flat=True))
         if current != list(review.image_ids):
-            raise StateConflict("The watchlist changed since it was reviewed; review it again.",
-                                code="watchlist_changed_since_review",
-                                details={"reviewed": review.image_count, "now": len(current)})
+            raise StateConflict(
+                "The watchlist changed since it was reviewed; review it again.",
+                code="watchlist_changed_since_review",
+                details={"reviewed": review.image_count, "now": len(current)},
+            )
         # DPIA gate (governance.dpia): approved, in date, citing the weights the engine runs.
         dpia_require_for_deployment(deployment_id=deployment.pk)
         review.used_for_go_live_at = now
@@ -319,9 +404,17 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
         deployment.went_live_at = now
         deployment.matched_review = review
         deployment.save(update_fields=["status", "went_live_at", "matched_review"])
-        audit_record(action=AuditAction.ALTERATION, event="deployment.went_live", actor=actor, target=deployment,
-                     details={"watchlist_review": review.pk, "image_count": len(current),
-                              "threshold": deployment.match_threshold})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="deployment.went_live",
+            actor=actor,
+            target=deployment,
+            details={
+                "watchlist_review": review.pk,
+                "image_count": len(current),
+                "threshold": deployment.match_threshold,
+            },
+        )
     return deployment
 
 
@@ -333,8 +426,13 @@ def deployment_pause(*, actor: User, deployment: Deployment, reason: str) -> Dep
             raise StateConflict("Only a live deployment can be paused.", code="invalid_state")
         deployment.status = DeploymentStatus.PAUSED
         deployment.save(update_fields=["status"])
-        audit_record(action=AuditAction.ALTERATION, event="deployment.paused", actor=actor, target=deployment,
-                     justification=reason)
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="deployment.paused",
+            actor=actor,
+            target=deployment,
+            justification=reason,
+        )
     return deployment
 
 
@@ -350,8 +448,13 @@ def deployment_end(*, actor: User | None, deployment: Deployment, reason: str) -
         deployment.ended_at = timezone.now()
         deployment.end_reason = reason
         deployment.save(update_fields=["status", "ended_at", "end_reason"])
-        audit_record(action=AuditAction.ALTERATION, event="deployment.ended", actor=actor, target=deployment,
-                     justification=reason)
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="deployment.ended",
+            actor=actor,
+            target=deployment,
+            justification=reason,
+        )
         # Discard the deployment's gallery in every worker: a new gallery version makes each process
         # drop its cached galleries; only live deployments ever build one again.
         transaction.on_commit(_galleries_discard)
@@ -367,14 +470,19 @@ def _galleries_discard() -> None:
 
 def deployments_end_due(*, batch_size: int = 100) -> int:
     """Beat: end every deployment whose window has closed. Idempotent; commits per deployment."""
-    due = list(Deployment.objects.exclude(status=DeploymentStatus.ENDED).filter(ends_at__lte=timezone.now())
-               .order_by("ends_at").values_list("pk", flat=True)[:batch_size])
+    due = list(
+        Deployment.objects.exclude(status=DeploymentStatus.ENDED)
+        .filter(ends_at__lte=timezone.now())
+        .order_by("ends_at")
+        .values_list("pk", flat=True)[:batch_size]
+    )
     for pk in due:
         deployment_end(actor=None, deployment=Deployment(pk=pk), reason="The deployment's time window closed.")
     return len(due)
 
 
 # --- counters ------------------------------------------------------------------------------------
+
 
 def counters_add(*, camera_id: int, at: datetime | None = None, **increments: int) -> None:
     """Add to the camera's hourly counters (the only trace of faces that did not match)."""
@@ -384,10 +492,12 @@ def counters_add(*, camera_id: int, at: datetime | None = None, **increments: in
     hour = (at or timezone.now()).replace(minute=0, second=0, microsecond=0)
     FaceScanCounter.objects.get_or_create(camera_id=camera_id, hour=hour)
     FaceScanCounter.objects.filter(camera_id=camera_id, hour=hour).update(
-        **{name: F(name) + value for name, value in increments.items()})
+        **{name: F(name) + value for name, value in increments.items()}
+    )
 
 
 # --- alerts --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Sighting:
@@ -429,24 +539,42 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
                     return alert, False
                 if alert is not None:
                     Alert.objects.filter(pk=alert.pk).update(open_key=None)
-                image = (WatchlistImage.objects.select_related("agreement")
-                         .filter(pk=sighting.image_id, status=ImageStatus.ENROLLED).first())
+                image = (
+                    WatchlistImage.objects.select_related("agreement")
+                    .filter(pk=sighting.image_id, status=ImageStatus.ENROLLED)
+                    .first()
+                )
                 if image is None:
                     return None, False
                 alert = Alert.objects.create(
-                    deployment_id=sighting.deployment_id, camera_id=sighting.camera_id, watchlist_image=image,
+                    deployment_id=sighting.deployment_id,
+                    camera_id=sighting.camera_id,
+                    watchlist_image=image,
                     supplying_organisation_id=image.supplying_organisation_id,
-                    subject_reference=image.subject_reference, agreement=image.agreement, score=sighting.score,
-                    threshold=sighting.threshold, first_seen_at=sighting.seen_at, last_seen_at=sighting.seen_at,
-                    probe_crop=encryption.encrypt(sighting.crop_jpeg), probe_key_id=encryption.key_fingerprint(),
+                    subject_reference=image.subject_reference,
+                    agreement=image.agreement,
+                    score=sighting.score,
+                    threshold=sighting.threshold,
+                    first_seen_at=sighting.seen_at,
+                    last_seen_at=sighting.seen_at,
+                    probe_crop=encryption.encrypt(sighting.crop_jpeg),
+                    probe_key_id=encryption.key_fingerprint(),
                     retention_due_at=sighting.seen_at + timedelta(days=image.agreement.match_retention_days),
                     open_key=open_key,
                 )
                 audit_record(
-                    action=AuditAction.COMBINATION, event="alert.raised", actor=None, target=alert,
-                    details={"deployment": sighting.deployment_id, "camera": sighting.camera_id,
-                             "watchlist_image": image.pk, "score": round(sighting.score, 4),
-                             "threshold": sighting.threshold, "retention_due_at": alert.retention_due_at.isoformat()},
+                    action=AuditAction.COMBINATION,
+                    event="alert.raised",
+                    actor=None,
+                    target=alert,
+                    details={
+                        "deployment": sighting.deployment_id,
+                        "camera": sighting.camera_id,
+                        "watchlist_image": image.pk,
+                        "score": round(sighting.score, 4),
+                        "threshold": sighting.threshold,
+                        "retention_due_at": alert.retention_due_at.isoformat(),
+                    },
                 )
                 return alert, True
         except IntegrityError:
@@ -471,8 +599,11 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
     if decision not in ReviewDecision.values:
         raise ValidationFailed("The decision is confirm or reject.", code="invalid_decision")
     if decision == ReviewDecision.REJECT and reason not in RejectionReason.values:
-        raise ValidationFailed("A rejection needs a reason: false alert, poor image or not the person.",
-                               code="rejection_reason_required", details={"reasons": RejectionReason.values})
+        raise ValidationFailed(
+            "A rejection needs a reason: false alert, poor image or not the person.",
+            code="rejection_reason_required",
+            details={"reasons": RejectionReason.values},
+        )
     if decision == ReviewDecision.CONFIRM:
         reason = ""
     with transaction.atomic():
@@ -483,39 +614,71 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
             raise StateConflict(f"The alert is already {alert.get_status_display().lower()}.", code="alert_closed")
         earlier = list(alert.reviews.all())
         if any(r.reviewer_id == actor.pk for r in earlier):
-            raise StateConflict("You have already reviewed this alert; a second reviewer must decide.",
-                                code="already_reviewed")
+            raise StateConflict(
+                "You have already reviewed this alert; a second reviewer must decide.", code="already_reviewed"
+            )
         police = is_police_reviewer(actor)
         confirmations = [r for r in earlier if r.decision == ReviewDecision.CONFIRM]
-        if decision == ReviewDecision.CONFIRM and _police_reviewer_required(alert) and confirmations \
-                and not police and not any(r.as_police_reviewer for r in confirmations):
-            raise PermissionRefused("The agreement requires a police reviewer to be one of the two confirmations.",
-                                    code="police_reviewer_required")
+        if (
+            decision == ReviewDecision.CONFIRM
+            and _police_reviewer_required(alert)
+            and confirmations
+            and not police
+            and not any(r.as_police_reviewer for r in confirmations)
+        ):
+            raise PermissionRefused(
+                "The agreement requires a police reviewer to be one of the two confirmations.",
+                code="police_reviewer_required",
+            )
         now = timezone.now()
         review = AlertReview.objects.create(
-            alert=alert, reviewer=actor, reviewer_name=_name(actor),
-            reviewer_organisation=str(actor.organisation or ""), as_police_reviewer=police, decision=decision,
-            reason=reason, notes=notes.strip(), decided_at=now,
+            alert=alert,
+            reviewer=actor,
+            reviewer_name=_name(actor),
+            reviewer_organisation=str(actor.organisation or ""),
+            as_police_reviewer=police,
+            decision=decision,
+            reason=reason,
+            notes=notes.strip(),
+            decided_at=now,
         )
-        audit_record(action=AuditAction.ALTERATION, event="alert.reviewed", actor=actor, target=alert,
-                     justification=notes.strip() or reason,
-                     details={"decision": decision, "reason": reason, "police_reviewer": police, "review": review.pk})
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="alert.reviewed",
+            actor=actor,
+            target=alert,
+            justification=notes.strip() or reason,
+            details={"decision": decision, "reason": reason, "police_reviewer": police, "review": review.pk},
+        )
         if decision == ReviewDecision.REJECT:
             alert.status = AlertStatus.FALSE_ALERT
             alert.close_reason = reason
             alert.closed_at = now
             alert.save(update_fields=["status", "close_reason", "closed_at"])
-            audit_record(action=AuditAction.ALTERATION, event="alert.closed_false", actor=actor, target=alert,
-                         justification=reason, details={"reason": reason})
+            audit_record(
+                action=AuditAction.ALTERATION,
+                event="alert.closed_false",
+                actor=actor,
+                target=alert,
+                justification=reason,
+                details={"reason": reason},
+            )
         else:
             confirmers = {r.reviewer_id for r in confirmations} | {actor.pk}
-            police_ok = not _police_reviewer_required(alert) or police or any(r.as_police_reviewer for r in confirmations)
+            police_ok = (
+                not _police_reviewer_required(alert) or police or any(r.as_police_reviewer for r in confirmations)
+            )
             if len(confirmers) >= 2 and police_ok:
                 alert.status = AlertStatus.CONFIRMED
                 alert.closed_at = now
                 alert.save(update_fields=["status", "closed_at"])
-                audit_record(action=AuditAction.ALTERATION, event="alert.confirmed", actor=actor, target=alert,
-                             details={"reviewers": sorted(confirmers)})
+                audit_record(
+                    action=AuditAction.ALTERATION,
+                    event="alert.confirmed",
+                    actor=actor,
+                    target=alert,
+                    details={"reviewers": sorted(confirmers)},
+                )
     return alert
 
 
@@ -525,8 +688,13 @@ def alert_probe_crop(*, actor: User, alert: Alert, justification: str = "Two-per
     if alert.erased_at or not alert.probe_crop:
         raise StateConflict("The alert's image was erased when its retention period ended.", code="alert_erased")
     with transaction.atomic():
-        audit_record(action=AuditAction.CONSULTATION, event="alert.probe_viewed", actor=actor, target=alert,
-                     justification=justification)
+        audit_record(
+            action=AuditAction.CONSULTATION,
+            event="alert.probe_viewed",
+            actor=actor,
+            target=alert,
+            justification=justification,
+        )
     return encryption.decrypt(bytes(alert.probe_crop))
 
 
@@ -534,7 +702,9 @@ def alert_probe_crop(*, actor: User, alert: Alert, justification: str = "Two-per
 WATCHLIST_THUMBNAIL_PX = 240
 
 
-def alert_watchlist_thumbnail(*, actor: User, alert: Alert, justification: str = "Two-person review of the alert.") -> bytes:
+def alert_watchlist_thumbnail(
+    *, actor: User, alert: Alert, justification: str = "Two-person review of the alert."
+) -> bytes:
     """A small JPEG of the enrolled face of the watchlist image an alert matched, for a reviewer to
     compare with the camera crop.
 
@@ -550,7 +720,9 @@ def alert_watchlist_thumbnail(*, actor: User, alert: Alert, justification: str =
     from recognition.models import FaceTemplate
 
     image = alert.watchlist_image
-    erased = StateConflict("The watchlist image was erased; only its provenance remains.", code="watchlist_image_erased")
+    erased = StateConflict(
+        "The watchlist image was erased; only its provenance remains.", code="watchlist_image_erased"
+    )
     # The agreement's current terms (a caller's cached alert may predate an amendment).
     alert.agreement = Agreement.objects.get(pk=alert.agreement_id)
     alert_check(actor, alert, to="thumbnail")
@@ -572,9 +744,14 @@ def alert_watchlist_thumbnail(*, actor: User, alert: Alert, justification: str =
     out = BytesIO()
     picture.save(out, format="JPEG", quality=85)
     with transaction.atomic():
-        audit_record(action=AuditAction.CONSULTATION, event="watchlist_image.viewed_for_review", actor=actor,
-                     target=image, justification=justification,
-                     details={"alert": alert.pk, "agreement": alert.agreement.reference})
+        audit_record(
+            action=AuditAction.CONSULTATION,
+            event="watchlist_image.viewed_for_review",
+            actor=actor,
+            target=image,
+            justification=justification,
+            details={"alert": alert.pk, "agreement": alert.agreement.reference},
+        )
     return out.getvalue()
 
 
@@ -587,8 +764,10 @@ def _face_with_margin(box, size: tuple[int, int], margin: float = 0.4) -> tuple[
 
 # --- disclosure and outcome ----------------------------------------------------------------------
 
-def alert_disclose(*, actor: User, alert: Alert, recipient_organisation: Organisation, recipient: str,
-                   channel: str, justification: str) -> Disclosure:
+
+def alert_disclose(
+    *, actor: User, alert: Alert, recipient_organisation: Organisation, recipient: str, channel: str, justification: str
+) -> Disclosure:
     """Disclose a confirmed alert to the force (or unit) that supplied the image: a s.62
     ``disclosure`` event naming the recipient, with the justification and channel."""
     alert_check(actor, alert, to="disclose")
@@ -603,22 +782,44 @@ def alert_disclose(*, actor: User, alert: Alert, recipient_organisation: Organis
     with transaction.atomic():
         # Lock the alert row only: PostgreSQL refuses FOR UPDATE on the outer join to a unit's
         # (nullable) parent force.
-        alert = Alert.objects.select_for_update(of=("self",)).select_related(
-            "agreement", "supplying_organisation__parent").get(pk=alert.pk)
+        alert = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("agreement", "supplying_organisation__parent")
+            .get(pk=alert.pk)
+        )
         if alert.status != AlertStatus.CONFIRMED:
-            raise StateConflict("Only an alert confirmed by two reviewers can be disclosed.", code="alert_not_confirmed")
+            raise StateConflict(
+                "Only an alert confirmed by two reviewers can be disclosed.", code="alert_not_confirmed"
+            )
         if recipient_organisation.pk not in {o.pk for o in disclosure_recipients(alert)}:
-            raise ValidationFailed(f"This alert may only be disclosed to {alert.supplying_organisation}, which supplied "
-                                   "the image, or its force.", code="recipient_not_supplier")
+            raise ValidationFailed(
+                f"This alert may only be disclosed to {alert.supplying_organisation}, which supplied "
+                "the image, or its force.",
+                code="recipient_not_supplier",
+            )
         disclosure = Disclosure.objects.create(
-            alert=alert, recipient_organisation=recipient_organisation, recipient=recipient.strip(), channel=channel,
-            justification=justification.strip(), disclosed_by=actor, disclosed_by_name=_name(actor),
+            alert=alert,
+            recipient_organisation=recipient_organisation,
+            recipient=recipient.strip(),
+            channel=channel,
+            justification=justification.strip(),
+            disclosed_by=actor,
+            disclosed_by_name=_name(actor),
             disclosed_at=timezone.now(),
         )
-        audit_record(action=AuditAction.DISCLOSURE, event="alert.disclosed", actor=actor, target=alert,
-                     justification=justification.strip(), recipient=f"{recipient_organisation.name}: {recipient.strip()}",
-                     details={"disclosure": disclosure.pk, "channel": channel,
-                              "recipient_organisation": recipient_organisation.short_name})
+        audit_record(
+            action=AuditAction.DISCLOSURE,
+            event="alert.disclosed",
+            actor=actor,
+            target=alert,
+            justification=justification.strip(),
+            recipient=f"{recipient_organisation.name}: {recipient.strip()}",
+            details={
+                "disclosure": disclosure.pk,
+                "channel": channel,
+                "recipient_organisation": recipient_organisation.short_name,
+            },
+        )
     return disclosure
 
 
@@ -638,9 +839,21 @@ def disclosure_record_outcome(*, actor: User, disclosure: Disclosure, outcome: s
         disclosure.outcome_reported_at = timezone.now()
         disclosure.outcome_reported_by = actor
         disclosure.outcome_reported_by_name = _name(actor)
-        disclosure.save(update_fields=["outcome", "outcome_notes", "outcome_reported_at", "outcome_reported_by",
-                                       "outcome_reported_by_name"])
-        audit_record(action=AuditAction.ALTERATION, event="disclosure.outcome_reported", actor=actor,
-                     target=disclosure.alert, justification=notes.strip(),
-                     details={"disclosure": disclosure.pk, "outcome": outcome})
+        disclosure.save(
+            update_fields=[
+                "outcome",
+                "outcome_notes",
+                "outcome_reported_at",
+                "outcome_reported_by",
+                "outcome_reported_by_name",
+            ]
+        )
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="disclosure.outcome_reported",
+            actor=actor,
+            target=disclosure.alert,
+            justification=notes.strip(),
+            details={"disclosure": disclosure.pk, "outcome": outcome},
+        )
     return disclosure

@@ -37,21 +37,25 @@ def _back_with_error(request: HttpRequest, error: ApplicationError, to: str, *ar
 
 # --- deployments -------------------------------------------------------------------------------
 
+
 class DeploymentForm(forms.Form):
     name = forms.CharField(max_length=200)
     site = forms.CharField(max_length=200)
     purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     starts_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     ends_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    agreements = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple,
-                                                help_text="Only active agreements with your organisation.")
+    agreements = forms.ModelMultipleChoiceField(
+        queryset=None, widget=forms.CheckboxSelectMultiple, help_text="Only active agreements with your organisation."
+    )
     authorising_officer_name = forms.CharField(max_length=200)
     authorising_officer_rank = forms.CharField(max_length=80)
     authorising_officer_organisation = forms.ModelChoiceField(queryset=Organisation.objects.none())
-    watchlist_justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
-                                              help_text="Who is on the watchlist and why.")
-    location_justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
-                                             help_text="Why this place and this time.")
+    watchlist_justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Who is on the watchlist and why."
+    )
+    location_justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Why this place and this time."
+    )
     match_threshold = forms.FloatField(required=False, min_value=0.01, max_value=1.0)
     threshold_justification = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     threshold_approved_by_name = forms.CharField(required=False, max_length=200)
@@ -60,20 +64,27 @@ class DeploymentForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agreements"].queryset = agreements_visible_to(user).sharing().filter(
-            receiving_organisation=user.organisation)
+        self.fields["agreements"].queryset = (
+            agreements_visible_to(user).sharing().filter(receiving_organisation=user.organisation)
+        )
         self.fields["authorising_officer_organisation"].queryset = Organisation.objects.filter(
-            kind__in=["police_force", "police_unit"]).order_by("name")
-        self.fields["match_threshold"].help_text = (
-            f"Default {services.default_match_threshold():.2f}. Lower only with a justification and approver.")
+            kind__in=["police_force", "police_unit"]
+        ).order_by("name")
+        self.fields[
+            "match_threshold"
+        ].help_text = f"Default {services.default_match_threshold():.2f}. Lower only with a justification and approver."
 
 
 @login_required
 def deployment_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "deployments/deployment_list.html", {
-        "deployments": access.deployments_visible_to(request.user).order_by("-starts_at"),
-        "can_plan": access.can_plan_deployment(request.user),
-    })
+    return render(
+        request,
+        "deployments/deployment_list.html",
+        {
+            "deployments": access.deployments_visible_to(request.user).order_by("-starts_at"),
+            "can_plan": access.can_plan_deployment(request.user),
+        },
+    )
 
 
 @login_required
@@ -106,21 +117,25 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_operate = access.can_operate_deployment(user, deployment)
     covered = list(services.watchlist_images_for(deployment).values_list("pk", flat=True))
     matched = set(deployment.matched_review.image_ids) if deployment.matched_review_id else set()
-    return render(request, "deployments/deployment_detail.html", {
-        "deployment": deployment,
-        # Only the agreements the reader is party to: one supplier never learns another's agreement.
-        "agreements": agreements_visible_to(user).filter(pk__in=deployment.agreements.values("pk")).order_by("pk"),
-        "cameras": deployment.cameras.all(),
-        "reviews": deployment.watchlist_reviews.all()[:10],
-        "figures": selectors.deployment_figures(deployment=deployment),
-        "alerts": access.alerts_visible_to(user).filter(deployment=deployment)[:50],
-        "watchlist_count": len(covered),
-        "matched_count": len(matched & set(covered)),
-        "awaiting_review_count": len(set(covered) - matched) if deployment.matched_review_id else 0,
-        "can_operate": can_operate,
-        "statuses": DeploymentStatus,
-        "new_key": request.session.pop("camera_key", None),
-    })
+    return render(
+        request,
+        "deployments/deployment_detail.html",
+        {
+            "deployment": deployment,
+            # Only the agreements the reader is party to: one supplier never learns another's agreement.
+            "agreements": agreements_visible_to(user).filter(pk__in=deployment.agreements.values("pk")).order_by("pk"),
+            "cameras": deployment.cameras.all(),
+            "reviews": deployment.watchlist_reviews.all()[:10],
+            "figures": selectors.deployment_figures(deployment=deployment),
+            "alerts": access.alerts_visible_to(user).filter(deployment=deployment)[:50],
+            "watchlist_count": len(covered),
+            "matched_count": len(matched & set(covered)),
+            "awaiting_review_count": len(set(covered) - matched) if deployment.matched_review_id else 0,
+            "can_operate": can_operate,
+            "statuses": DeploymentStatus,
+            "new_key": request.session.pop("camera_key", None),
+        },
+    )
 
 
 @login_required
@@ -131,7 +146,9 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action", "")
     try:
         if action == "review":
-            services.watchlist_review_record(actor=request.user, deployment=deployment, notes=request.POST.get("notes", ""))
+            services.watchlist_review_record(
+                actor=request.user, deployment=deployment, notes=request.POST.get("notes", "")
+            )
             messages.success(request, "Watchlist review recorded.")
         elif action == "go_live":
             services.deployment_go_live(actor=request.user, deployment=deployment)
@@ -140,19 +157,29 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
             services.deployment_pause(actor=request.user, deployment=deployment, reason=request.POST.get("reason", ""))
             messages.success(request, "Paused. A new watchlist review is needed before going live again.")
         elif action == "end":
-            services.deployment_end(actor=request.user, deployment=deployment,
-                                    reason=request.POST.get("reason", "") or "Ended by the operator.")
+            services.deployment_end(
+                actor=request.user,
+                deployment=deployment,
+                reason=request.POST.get("reason", "") or "Ended by the operator.",
+            )
             messages.success(request, "The deployment has ended.")
         elif action == "add_camera":
-            services.camera_add(actor=request.user, deployment=deployment, name=request.POST.get("name", ""),
-                                location=request.POST.get("location", ""), direction=request.POST.get("direction", ""))
+            services.camera_add(
+                actor=request.user,
+                deployment=deployment,
+                name=request.POST.get("name", ""),
+                location=request.POST.get("location", ""),
+                direction=request.POST.get("direction", ""),
+            )
             messages.success(request, "Camera added.")
         elif action == "camera_key":
             camera = deployment.cameras.filter(pk=request.POST.get("camera")).first()
             if camera is None:
                 raise NotFound("No such camera.")
-            request.session["camera_key"] = {"camera": camera.name,
-                                             "key": services.camera_issue_ingest_key(actor=request.user, camera=camera)}
+            request.session["camera_key"] = {
+                "camera": camera.name,
+                "key": services.camera_issue_ingest_key(actor=request.user, camera=camera),
+            }
         else:
             messages.error(request, "Unknown action.")
     except (NotFound, PermissionRefused):
@@ -163,6 +190,7 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- review queue ----------------------------------------------------------------------------------
+
 
 @login_required
 @refusals_as_pages
@@ -206,15 +234,26 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reviews = selectors.alert_reviews_visible(user=user, alert=alert)
     decided = alert.reviews.filter(reviewer=user).exists()
     disclosures = list(alert.disclosures.all())
-    response = render(request, "deployments/alert_detail.html", {
-        "alert": alert, "crop": crop, "reviews": reviews, "decided": decided, "image_note": image_note,
-        "watchlist_thumbnail": watchlist_thumbnail, "watchlist_note": watchlist_note,
-        "can_review": can_review and alert.status == AlertStatus.PENDING and not decided and not alert.erased_at,
-        "can_disclose": access.can_disclose_alert(user, alert), "recipients": access.disclosure_recipients(alert),
-        "channels": DisclosureChannel.choices, "reasons": RejectionReason.choices,
-        "disclosures": [(d, access.can_report_outcome(user, d) and not d.outcome) for d in disclosures],
-        "outcomes": Outcome.choices,
-    })
+    response = render(
+        request,
+        "deployments/alert_detail.html",
+        {
+            "alert": alert,
+            "crop": crop,
+            "reviews": reviews,
+            "decided": decided,
+            "image_note": image_note,
+            "watchlist_thumbnail": watchlist_thumbnail,
+            "watchlist_note": watchlist_note,
+            "can_review": can_review and alert.status == AlertStatus.PENDING and not decided and not alert.erased_at,
+            "can_disclose": access.can_disclose_alert(user, alert),
+            "recipients": access.disclosure_recipients(alert),
+            "channels": DisclosureChannel.choices,
+            "reasons": RejectionReason.choices,
+            "disclosures": [(d, access.can_report_outcome(user, d) and not d.outcome) for d in disclosures],
+            "outcomes": Outcome.choices,
+        },
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -226,8 +265,13 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
     alert = access.alert_for(request.user, pk)
     decision = request.POST.get("decision", "")
     try:
-        alert = services.alert_review(actor=request.user, alert=alert, decision=decision,
-                                      reason=request.POST.get("reason", ""), notes=request.POST.get("notes", ""))
+        alert = services.alert_review(
+            actor=request.user,
+            alert=alert,
+            decision=decision,
+            reason=request.POST.get("reason", ""),
+            notes=request.POST.get("notes", ""),
+        )
     except (NotFound, PermissionRefused) as error:
         if isinstance(error, PermissionRefused) and error.code == "police_reviewer_required":
             return _back_with_error(request, error, "alert-detail", pk)
@@ -235,8 +279,9 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as error:
         return _back_with_error(request, error, "alert-detail", pk)
     label = dict(ReviewDecision.choices)[decision].split(":")[0]
-    messages.success(request, f"Your decision ({label.lower()}) is recorded. The alert is "
-                              f"{alert.get_status_display().lower()}.")
+    messages.success(
+        request, f"Your decision ({label.lower()}) is recorded. The alert is {alert.get_status_display().lower()}."
+    )
     return redirect("alert-detail", pk)
 
 
@@ -251,9 +296,14 @@ def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose the receiving force or unit.")
         return redirect("alert-detail", pk)
     try:
-        services.alert_disclose(actor=request.user, alert=alert, recipient_organisation=organisation,
-                                recipient=request.POST.get("recipient", ""), channel=request.POST.get("channel", ""),
-                                justification=request.POST.get("justification", ""))
+        services.alert_disclose(
+            actor=request.user,
+            alert=alert,
+            recipient_organisation=organisation,
+            recipient=request.POST.get("recipient", ""),
+            channel=request.POST.get("channel", ""),
+            justification=request.POST.get("justification", ""),
+        )
     except (NotFound, PermissionRefused):
         raise
     except ApplicationError as error:
@@ -266,10 +316,14 @@ def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
 def disclosure_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     disclosures = list(access.disclosures_visible_to(user).select_related("alert__supplying_organisation")[:200])
-    return render(request, "deployments/disclosure_list.html", {
-        "disclosures": [(d, access.can_report_outcome(user, d) and not d.outcome) for d in disclosures],
-        "outcomes": Outcome.choices,
-    })
+    return render(
+        request,
+        "deployments/disclosure_list.html",
+        {
+            "disclosures": [(d, access.can_report_outcome(user, d) and not d.outcome) for d in disclosures],
+            "outcomes": Outcome.choices,
+        },
+    )
 
 
 @login_required
@@ -280,8 +334,12 @@ def disclosure_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     disclosure = access.disclosure_for(request.user, pk, to="report_outcome")
     back = request.POST.get("next") if request.POST.get("next") in {"alert", "list"} else "list"
     try:
-        services.disclosure_record_outcome(actor=request.user, disclosure=disclosure,
-                                           outcome=request.POST.get("outcome", ""), notes=request.POST.get("notes", ""))
+        services.disclosure_record_outcome(
+            actor=request.user,
+            disclosure=disclosure,
+            outcome=request.POST.get("outcome", ""),
+            notes=request.POST.get("notes", ""),
+        )
     except (NotFound, PermissionRefused):
         raise
     except ApplicationError as error:

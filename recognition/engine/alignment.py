@@ -47,8 +47,9 @@ def similarity_transform(source: np.ndarray, target: np.ndarray = ARCFACE_TEMPLA
     return matrix
 
 
-def align_faces(image: Image.Image | np.ndarray, landmarks: Sequence[Sequence[Sequence[float]]],
-                *, size: int = ALIGNED_SIZE) -> np.ndarray:
+def align_faces(
+    image: Image.Image | np.ndarray, landmarks: Sequence[Sequence[Sequence[float]]], *, size: int = ALIGNED_SIZE
+) -> np.ndarray:
     """Warp each face (5 landmarks, image pixels) onto the template: uint8 (n, size, size, 3), same channel order.
 
     Bilinear warp (OpenCV's alignCrop uses the same); pixels outside the image are black, as there.

@@ -99,14 +99,26 @@ def load_config() -> EngineConfig:
     if "WEIGHTS_KIND" not in raw and os.environ.get("RECOGNITION_WEIGHTS_KIND"):
         raw["WEIGHTS_KIND"] = os.environ["RECOGNITION_WEIGHTS_KIND"]
     known = {
-        "WEIGHTS_PATH", "DEVICE", "MIN_FACE_SIZE", "DETECTION_THRESHOLDS", "MATCH_THRESHOLD", "BATCH_SIZE",
-        "MAX_IMAGE_PIXELS", "CPU_THREADS", "DETECTOR", "EMBEDDER", "YUNET_PATH", "SFACE_PATH",
+        "WEIGHTS_PATH",
+        "DEVICE",
+        "MIN_FACE_SIZE",
+        "DETECTION_THRESHOLDS",
+        "MATCH_THRESHOLD",
+        "BATCH_SIZE",
+        "MAX_IMAGE_PIXELS",
+        "CPU_THREADS",
+        "DETECTOR",
+        "EMBEDDER",
+        "YUNET_PATH",
+        "SFACE_PATH",
     }
     detector = str(raw.get("DETECTOR") or os.environ.get("RECOGNITION_DETECTOR") or DEFAULT_DETECTOR)
     embedder = str(raw.get("EMBEDDER") or os.environ.get("RECOGNITION_EMBEDDER") or DEFAULT_EMBEDDER)
     if detector not in DETECTORS or embedder not in EMBEDDERS:
-        raise ValueError(f"RECOGNITION DETECTOR must be one of {DETECTORS} and EMBEDDER one of {EMBEDDERS}, "
-                         f"not {detector!r} / {embedder!r}.")
+        raise ValueError(
+            f"RECOGNITION DETECTOR must be one of {DETECTORS} and EMBEDDER one of {EMBEDDERS}, "
+            f"not {detector!r} / {embedder!r}."
+        )
     return EngineConfig(
         weights_path=Path(weights),
         detector=detector,

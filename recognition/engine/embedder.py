@@ -29,7 +29,22 @@ EMBEDDING_SIZE = 512
 # Pinned from the conversion of graph_final.pb (SHA-256 pinned in weights.py); equal to OpenCV DNN's output on the original graph
 # within 2e-7; the tolerance covers BLAS/thread-count rounding but not any real change of weights.
 KNOWN_EMBEDDING_PREFIX = (
-    -0.000809, 0.055609, 0.041416, 0.009587, 0.005760, -0.015058, -0.071080, -0.060573, 0.000281, -0.032464, 0.079921, -0.031805, 0.001112, 0.011507, 0.005580, 0.024718,
+    -0.000809,
+    0.055609,
+    0.041416,
+    0.009587,
+    0.005760,
+    -0.015058,
+    -0.071080,
+    -0.060573,
+    0.000281,
+    -0.032464,
+    0.079921,
+    -0.031805,
+    0.001112,
+    0.011507,
+    0.005580,
+    0.024718,
 )
 KNOWN_EMBEDDING_TOLERANCE = 1e-4
 
@@ -124,7 +139,7 @@ class Embedder:
         flip = self.flip_average if flip_average is None else flip_average
         out = np.empty((len(crops), EMBEDDING_SIZE), dtype=np.float32)
         for start in range(0, len(crops), self.batch_size):
-            out[start:start + self.batch_size] = self._embed_batch(crops[start:start + self.batch_size], flip)
+            out[start : start + self.batch_size] = self._embed_batch(crops[start : start + self.batch_size], flip)
         return out
 
     @torch.inference_mode()
@@ -145,7 +160,9 @@ class Embedder:
             try:
                 return self._compiled(batch)
             except Exception as exc:  # noqa: BLE001 - no compiler toolchain, or an Inductor failure: run eagerly
-                logger.warning("torch.compile of the embedder failed (%s); full batches run eagerly.", type(exc).__name__)
+                logger.warning(
+                    "torch.compile of the embedder failed (%s); full batches run eagerly.", type(exc).__name__
+                )
                 self._compiled = None
         return self._runner(batch)
 

@@ -88,7 +88,11 @@ class FaceEngine:
             raise RuntimeError(f"Backend id mismatch: {self.backend} / {backend_id(config)}.")
         logger.info(
             "Face engine ready: backend=%s device=%s precision=%s flip(templates)=%s flip(live)=%s",
-            self.backend, self.device, self.precision, self.flip_average, self.flip_average_live,
+            self.backend,
+            self.device,
+            self.precision,
+            self.flip_average,
+            self.flip_average_live,
         )
 
     def _facenet(self, config: EngineConfig, batch_size: int):
@@ -126,8 +130,13 @@ class FaceEngine:
         # fp32 on CPU: bf16 measured slower for SFace's depthwise convolutions at the batch sizes of live frames
         # (BENCHMARKS.md); fp16 on CUDA.
         precision = "fp32" if self.device.type == "cpu" else "fp16"
-        embedder = SFaceEmbedder(model_bytes=model, device=self.device, precision=precision, batch_size=batch_size,
-                                 flip_average=self.flip_average)
+        embedder = SFaceEmbedder(
+            model_bytes=model,
+            device=self.device,
+            precision=precision,
+            batch_size=batch_size,
+            flip_average=self.flip_average,
+        )
         return embedder, f"sface-2021dec-int8bq-{zoo.SFACE_SHA256[:12]}"
 
     @property
@@ -152,11 +161,16 @@ class FaceEngine:
         if self.embedder_name == "sface":
             from recognition.engine.alignment import align_faces
 
-            parts = [align_faces(image, [f.landmarks for f in image_faces])
-                     for image, image_faces in zip(images, faces, strict=True) if image_faces]
+            parts = [
+                align_faces(image, [f.landmarks for f in image_faces])
+                for image, image_faces in zip(images, faces, strict=True)
+                if image_faces
+            ]
         else:
-            parts = [crop_faces(image, [f.box for f in image_faces], margin=self.margin)
-                     for image, image_faces in zip(images, faces, strict=True)]
+            parts = [
+                crop_faces(image, [f.box for f in image_faces], margin=self.margin)
+                for image, image_faces in zip(images, faces, strict=True)
+            ]
         size = self.crop_size
         return np.concatenate(parts) if parts else np.zeros((0, size, size, 3), dtype=np.uint8)
 
@@ -175,8 +189,9 @@ class FaceEngine:
         result: list[list[FaceWithEmbedding]] = []
         position = 0
         for image_faces in faces:
-            result.append([FaceWithEmbedding(face=f, embedding=embeddings[position + i])
-                           for i, f in enumerate(image_faces)])
+            result.append(
+                [FaceWithEmbedding(face=f, embedding=embeddings[position + i]) for i, f in enumerate(image_faces)]
+            )
             position += len(image_faces)
         return result
 
@@ -216,8 +231,13 @@ def config_for(choice: str | None = None) -> EngineConfig:
             from recognition.engine.config import DEFAULT_MIN_FACE_SIZE
             from recognition.engine.thresholds import default_threshold
 
-            config = replace(config, detector=detector, embedder=embedder,
-                             min_face_size=DEFAULT_MIN_FACE_SIZE[detector], match_threshold=default_threshold(embedder))
+            config = replace(
+                config,
+                detector=detector,
+                embedder=embedder,
+                min_face_size=DEFAULT_MIN_FACE_SIZE[detector],
+                match_threshold=default_threshold(embedder),
+            )
     return config
 
 
@@ -227,8 +247,10 @@ def parse_backend_choice(choice: str) -> tuple[str, str]:
 
     detector, _, embedder = choice.partition("+")
     if detector not in DETECTORS or embedder not in EMBEDDERS:
-        raise ValueError(f"A backend is DETECTOR+EMBEDDER with a detector of {DETECTORS} and an embedder of "
-                         f"{EMBEDDERS}, not {choice!r}.")
+        raise ValueError(
+            f"A backend is DETECTOR+EMBEDDER with a detector of {DETECTORS} and an embedder of "
+            f"{EMBEDDERS}, not {choice!r}."
+        )
     return detector, embedder
 
 

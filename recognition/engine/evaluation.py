@@ -160,7 +160,7 @@ def impostor_embeddings(engine, paths: Sequence[Path], *, chunk: int = 64) -> tu
     them; images where no face is found are left out. Returns ``(templates, probes, missing)``."""
     templates, probes, missing = [], [], 0
     for start in range(0, len(paths), chunk):
-        images = [load_rgb(p) for p in paths[start:start + chunk]]
+        images = [load_rgb(p) for p in paths[start : start + chunk]]
         detections = engine.detect(images)
         chosen_images, chosen_faces = [], []
         for image, faces in zip(images, detections):
@@ -210,6 +210,10 @@ def impostor_threshold(scores: np.ndarray, *, threshold: float, target_fmr: floa
     """``thresholds.derive_threshold`` on these impostor scores, and the FMR of ``threshold`` on them."""
     from recognition.engine.thresholds import derive_threshold
 
-    return ImpostorThreshold(pairs=len(scores), highest=float(scores.max()),
-                             derived=derive_threshold(scores, target_fmr=target_fmr), threshold=threshold,
-                             false_matches=int(np.sum(scores >= threshold)))
+    return ImpostorThreshold(
+        pairs=len(scores),
+        highest=float(scores.max()),
+        derived=derive_threshold(scores, target_fmr=target_fmr),
+        threshold=threshold,
+        false_matches=int(np.sum(scores >= threshold)),
+    )

@@ -36,7 +36,9 @@ class Gallery:
     replaces its template (re-enrolment with a newer image).
     """
 
-    def __init__(self, *, scope: str = "", capacity: int = 0, dimension: int = EMBEDDING_SIZE, backend: str = "") -> None:
+    def __init__(
+        self, *, scope: str = "", capacity: int = 0, dimension: int = EMBEDDING_SIZE, backend: str = ""
+    ) -> None:
         self.scope = scope
         # The backend whose templates this gallery holds: probes must come from the same one (a score between
         # embeddings of two models means nothing), which the callers check with ``backend``.
@@ -86,8 +88,8 @@ class Gallery:
                 ids_arr, unit = ids_arr[new], unit[torch.from_numpy(new)]
             self._reserve(self._size + len(ids_arr))
             end = self._size + len(ids_arr)
-            self._vectors[self._size:end] = unit
-            self._ids[self._size:end] = ids_arr
+            self._vectors[self._size : end] = unit
+            self._ids[self._size : end] = ids_arr
             self._size = end
 
     def remove(self, *, ids: np.ndarray | list[int]) -> int:

@@ -22,6 +22,7 @@ from governance.imagetypes import other_image_type, sniff_format
 # truncated upload must still be rejected here, so decoding runs with the flag off under this lock.
 _STRICT_DECODE = threading.Lock()
 
+
 @dataclass(frozen=True)
 class ImageRejected(Exception):
     """An input image the engine will not process; ``code`` is stable for APIs, ``message`` is for people.
@@ -79,7 +80,8 @@ def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
             return image.convert("RGB")
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageRejected(
-                "truncated_image", f"The {kind} data is truncated or corrupt and cannot be decoded ({type(exc).__name__})."
+                "truncated_image",
+                f"The {kind} data is truncated or corrupt and cannot be decoded ({type(exc).__name__}).",
             ) from None
         except Image.DecompressionBombError:
             raise ImageRejected("too_many_pixels", f"The image has more than {max_pixels:,} pixels.") from None

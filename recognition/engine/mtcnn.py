@@ -46,7 +46,11 @@ class BatchedMTCNN:
     """Detect every face in a batch of equal-sized frames (uint8 tensors, N x H x W x 3, RGB)."""
 
     def __init__(
-        self, *, device: torch.device, min_face_size: int, thresholds: tuple[float, float, float] | list[float],
+        self,
+        *,
+        device: torch.device,
+        min_face_size: int,
+        thresholds: tuple[float, float, float] | list[float],
         factor: float = 0.709,
     ) -> None:
         if len(thresholds) != 3:
@@ -81,8 +85,14 @@ class BatchedMTCNN:
             # A frame whose shorter side is below the minimum face size has no pyramid level, so it cannot contain a
             # face the detector looks for: an empty result, not ``torch.cat`` of nothing (which raised, a 500).
             empty = np.zeros((0, 4), dtype=np.float32)
-            return [FrameDetections(boxes=empty, probabilities=np.zeros(0, dtype=np.float32),
-                                    landmarks=np.zeros((0, 5, 2), dtype=np.float32)) for _ in range(count)]
+            return [
+                FrameDetections(
+                    boxes=empty,
+                    probabilities=np.zeros(0, dtype=np.float32),
+                    landmarks=np.zeros((0, 5, 2), dtype=np.float32),
+                )
+                for _ in range(count)
+            ]
         table = _summed_area_table(frames.to(self.device, non_blocking=True))
         boxes, frame_index = self._propose(table, height, width)
         if len(boxes):
@@ -107,10 +117,16 @@ class BatchedMTCNN:
         keep = batched_nms(boxes[:, :4], boxes[:, 4], frame_index, 0.7)
         boxes, frame_index = boxes[keep], frame_index[keep]
         width_, height_ = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-        boxes = torch.stack([
-            boxes[:, 0] + boxes[:, 5] * width_, boxes[:, 1] + boxes[:, 6] * height_,
-            boxes[:, 2] + boxes[:, 7] * width_, boxes[:, 3] + boxes[:, 8] * height_, boxes[:, 4],
-        ], dim=1)
+        boxes = torch.stack(
+            [
+                boxes[:, 0] + boxes[:, 5] * width_,
+                boxes[:, 1] + boxes[:, 6] * height_,
+                boxes[:, 2] + boxes[:, 7] * width_,
+                boxes[:, 3] + boxes[:, 8] * height_,
+                boxes[:, 4],
+            ],
+            dim=1,
+        )
         return rerec(boxes), frame_index
 
     # Stage 2 (R-Net on 24x24 crops of every candidate).
@@ -136,17 +152,20 @@ class BatchedMTCNN:
         frame_index, regression = frame_index[passed], regression[passed]
         box_width = (boxes[:, 2] - boxes[:, 0] + 1).unsqueeze(1)
         box_height = (boxes[:, 3] - boxes[:, 1] + 1).unsqueeze(1)
-        points = torch.stack((
-            box_width * landmarks[:, :5] + boxes[:, :1] - 1,
-            box_height * landmarks[:, 5:10] + boxes[:, 1:2] - 1,
-        ), dim=2)
+        points = torch.stack(
+            (
+                box_width * landmarks[:, :5] + boxes[:, :1] - 1,
+                box_height * landmarks[:, 5:10] + boxes[:, 1:2] - 1,
+            ),
+            dim=2,
+        )
         boxes = bbreg(boxes, regression)
         keep = batched_nms_numpy(boxes[:, :4], boxes[:, 4], frame_index, 0.7, "Min")
         return boxes[keep], frame_index[keep], points[keep]
 
     def _run(self, net, crops: torch.Tensor) -> tuple[torch.Tensor, ...]:
         inputs = ((crops - 127.5) * 0.0078125).contiguous(memory_format=torch.channels_last)
-        outputs = [net(inputs[start:start + self._chunk]) for start in range(0, len(inputs), self._chunk)]
+        outputs = [net(inputs[start : start + self._chunk]) for start in range(0, len(inputs), self._chunk)]
         return tuple(torch.cat(parts) for parts in zip(*outputs))
 
     def _crops(self, table, boxes, frame_index, height, width, size):
@@ -197,8 +216,12 @@ def _area_resize_frames(table: torch.Tensor, height: int, width: int) -> torch.T
     row_first, row_last = _cells(zero, zero + full_height, height)
     col_first, col_last = _cells(zero, zero + full_width, width)
     upper, lower = table.index_select(1, row_first), table.index_select(1, row_last)
-    total = (lower.index_select(2, col_last) - upper.index_select(2, col_last)
-             - lower.index_select(2, col_first) + upper.index_select(2, col_first))
+    total = (
+        lower.index_select(2, col_last)
+        - upper.index_select(2, col_last)
+        - lower.index_select(2, col_first)
+        + upper.index_select(2, col_first)
+    )
     heights = (row_last - row_first).view(1, -1, 1, 1).float()
     widths = (col_last - col_first).view(1, 1, -1, 1).float()
     return (total.float() / heights / widths).permute(0, 3, 1, 2)
@@ -227,7 +250,9 @@ def _split(boxes, points, frame_index, count) -> list[FrameDetections]:
     result = []
     for frame in range(count):
         mine = frame_index == frame
-        result.append(FrameDetections(
-            boxes=boxes[mine, :4].copy(), probabilities=boxes[mine, 4].copy(), landmarks=points[mine].copy()
-        ))
+        result.append(
+            FrameDetections(
+                boxes=boxes[mine, :4].copy(), probabilities=boxes[mine, 4].copy(), landmarks=points[mine].copy()
+            )
+        )
     return result

@@ -39,8 +39,16 @@ class SFaceEmbedder:
     embedding_size = SFACE_EMBEDDING_SIZE
     input_size = ALIGNED_SIZE
 
-    def __init__(self, *, model_bytes: bytes, device: torch.device, precision: str, batch_size: int,
-                 flip_average: bool, channel_order: str = "RGB") -> None:
+    def __init__(
+        self,
+        *,
+        model_bytes: bytes,
+        device: torch.device,
+        precision: str,
+        batch_size: int,
+        flip_average: bool,
+        channel_order: str = "RGB",
+    ) -> None:
         from recognition.engine.zoo import sface_module
 
         if precision not in ("fp32", "bf16", "fp16"):
@@ -63,7 +71,7 @@ class SFaceEmbedder:
         flip = self.flip_average if flip_average is None else flip_average
         out = np.empty((len(crops), SFACE_EMBEDDING_SIZE), dtype=np.float32)
         for start in range(0, len(crops), self.batch_size):
-            out[start:start + self.batch_size] = self._embed_batch(crops[start:start + self.batch_size], flip)
+            out[start : start + self.batch_size] = self._embed_batch(crops[start : start + self.batch_size], flip)
         return out
 
     def _to_input(self, crops: np.ndarray) -> torch.Tensor:

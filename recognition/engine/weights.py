@@ -164,14 +164,17 @@ def _torch_module_for(scope: str) -> str:
         match = re.fullmatch(pattern, scope)
         if match:
             return f"{parent}.{int(match.group(1)) - 1}.{table[match.group(2)]}"
-    for prefix, parent, table in (("Mixed_6a/", "mixed_6a", _MIXED_6A), ("Mixed_7a/", "mixed_7a", _MIXED_7A),
-                                  ("Block8/", "block8", _BLOCK8)):
+    for prefix, parent, table in (
+        ("Mixed_6a/", "mixed_6a", _MIXED_6A),
+        ("Mixed_7a/", "mixed_7a", _MIXED_7A),
+        ("Block8/", "block8", _BLOCK8),
+    ):
         if scope.startswith(prefix):
-            return f"{parent}.{table[scope[len(prefix):]]}"
+            return f"{parent}.{table[scope[len(prefix) :]]}"
     raise WeightsError(f"No facenet-pytorch module for graph scope {scope!r}.")
 
 
-def convert_constants(constants: dict[str, np.ndarray]) -> dict[str, "torch.Tensor"]:  # noqa: F821
+def convert_constants(constants: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:  # noqa: F821
     """Turn the graph's constants into a complete facenet-pytorch ``InceptionResnetV1`` (classify=False) state_dict.
 
     - ``<scope>/weights`` (HWIO) -> ``<module>.conv.weight`` (OIHW); the folded batch norm's ``Conv2D_bn_offset``
@@ -205,13 +208,15 @@ def convert_constants(constants: dict[str, np.ndarray]) -> dict[str, "torch.Tens
             raise WeightsError(f"Key {key!r} would be written twice.")
         tensor = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
         if tuple(tensor.shape) != tuple(target[key].shape):
-            raise WeightsError(f"Shape mismatch for {key}: graph {tuple(tensor.shape)} vs model {tuple(target[key].shape)}.")
+            raise WeightsError(
+                f"Shape mismatch for {key}: graph {tuple(tensor.shape)} vs model {tuple(target[key].shape)}."
+            )
         produced[key] = tensor
 
     for name, value in constants.items():
         if not name.startswith(prefix) or not name.endswith("/weights") or name.startswith(prefix + "Bottleneck/"):
             continue
-        scope = name[len(prefix):-len("/weights")]
+        scope = name[len(prefix) : -len("/weights")]
         module = _torch_module_for(scope)
         kernel = value.transpose(3, 2, 0, 1)  # HWIO -> OIHW
         used.add(name)
@@ -238,8 +243,16 @@ def convert_constants(constants: dict[str, np.ndarray]) -> dict[str, "torch.Tens
     put("last_bn.bias", constants[bottleneck + "BatchNorm/beta"])
     put("last_bn.running_mean", constants[bottleneck + "BatchNorm/moving_mean"])
     put("last_bn.running_var", constants[bottleneck + "BatchNorm/moving_variance"])
-    used.update(bottleneck + suffix for suffix in (
-        "weights", "BatchNorm/Const", "BatchNorm/beta", "BatchNorm/moving_mean", "BatchNorm/moving_variance"))
+    used.update(
+        bottleneck + suffix
+        for suffix in (
+            "weights",
+            "BatchNorm/Const",
+            "BatchNorm/beta",
+            "BatchNorm/moving_mean",
+            "BatchNorm/moving_variance",
+        )
+    )
 
     for key, value in target.items():
         if key.endswith("num_batches_tracked"):
@@ -248,7 +261,8 @@ def convert_constants(constants: dict[str, np.ndarray]) -> dict[str, "torch.Tens
     if missing:
         raise WeightsError(f"Conversion left {len(missing)} model tensors unset, e.g. {missing[:3]}.")
     unused = sorted(
-        name for name in constants
+        name
+        for name in constants
         if name.startswith(prefix) and (name.endswith(("/weights", "/biases", "_bn_offset"))) and name not in used
     )
     if unused:
@@ -258,8 +272,12 @@ def convert_constants(constants: dict[str, np.ndarray]) -> dict[str, "torch.Tens
 
 def _check_graph_scales(constants: dict[str, np.ndarray]) -> None:
     """The residual scale constants (``.../mul/x``) must equal those hard-wired in facenet-pytorch."""
-    expected = {r"Repeat/block35_\d+/mul/x": 0.17, r"Repeat_1/block17_\d+/mul/x": 0.10,
-                r"Repeat_2/block8_\d+/mul/x": 0.20, r"Block8/mul/x": 1.0}
+    expected = {
+        r"Repeat/block35_\d+/mul/x": 0.17,
+        r"Repeat_1/block17_\d+/mul/x": 0.10,
+        r"Repeat_2/block8_\d+/mul/x": 0.20,
+        r"Block8/mul/x": 1.0,
+    }
     seen = 0
     for name, value in constants.items():
         short = name.removeprefix("InceptionResnetV1/")
@@ -314,7 +332,9 @@ def load_state_dict(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling/zip error means the same thing to the operator
-        raise WeightsError(f"Face-embedding weights at {path} could not be loaded ({type(exc).__name__}); {hint}.") from exc
+        raise WeightsError(
+            f"Face-embedding weights at {path} could not be loaded ({type(exc).__name__}); {hint}."
+        ) from exc
     if not isinstance(state, dict) or "last_linear.weight" not in state:
         raise WeightsError(f"{path} is not an InceptionResnetV1 state_dict; {hint}.")
     return state

@@ -37,8 +37,14 @@ MAX_DETECTION_SIDE = 1280
 class YuNetDetector:
     """Every face of each RGB image: boxes, scores and YuNet's five landmarks, highest score first."""
 
-    def __init__(self, *, model: bytes, min_face_size: int, score_threshold: float = SCORE_THRESHOLD,
-                 max_side: int = MAX_DETECTION_SIDE) -> None:
+    def __init__(
+        self,
+        *,
+        model: bytes,
+        min_face_size: int,
+        score_threshold: float = SCORE_THRESHOLD,
+        max_side: int = MAX_DETECTION_SIDE,
+    ) -> None:
         self._model = np.frombuffer(model, dtype=np.uint8)
         self.min_face_size = int(min_face_size)
         self.score_threshold = float(score_threshold)
@@ -50,8 +56,13 @@ class YuNetDetector:
         detector = getattr(self._local, "detector", None)
         if detector is None:
             detector = cv2.FaceDetectorYN.create(
-                "onnx", self._model, np.zeros(0, dtype=np.uint8), (320, 320),
-                self.score_threshold, NMS_THRESHOLD, TOP_K,
+                "onnx",
+                self._model,
+                np.zeros(0, dtype=np.uint8),
+                (320, 320),
+                self.score_threshold,
+                NMS_THRESHOLD,
+                TOP_K,
             )
             self._local.detector = detector
         return detector
@@ -67,8 +78,9 @@ class YuNetDetector:
         pixels = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
         scale = min(1.0, self.max_side / max(width, height))
         if scale < 1.0:
-            pixels = cv2.resize(pixels, (max(1, round(width * scale)), max(1, round(height * scale))),
-                                interpolation=cv2.INTER_AREA)
+            pixels = cv2.resize(
+                pixels, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+            )
         detector = self._instance()
         detector.setInputSize((pixels.shape[1], pixels.shape[0]))
         _, rows = detector.detect(pixels)
@@ -84,8 +96,11 @@ class YuNetDetector:
             if x2 - x1 < 1 or y2 - y1 < 1:
                 continue
             points = (row[4:14] / scale).reshape(5, 2)
-            faces.append(DetectedFace(
-                box=(x1, y1, x2, y2), probability=float(min(1.0, row[14])),
-                landmarks=tuple((float(px), float(py)) for px, py in points),
-            ))
+            faces.append(
+                DetectedFace(
+                    box=(x1, y1, x2, y2),
+                    probability=float(min(1.0, row[14])),
+                    landmarks=tuple((float(px), float(py)) for px, py in points),
+                )
+            )
         return faces

@@ -68,8 +68,9 @@ def verified_bytes(path: Path, *, sha256: str) -> bytes:
 _OPSET17_SAME = {"BatchNormalization", "Conv", "Flatten", "Gemm", "Identity", "Mul", "PRelu", "Sub"}
 
 
-def _dequantize(quantized: np.ndarray, scales: np.ndarray, zero_points: np.ndarray, *, axis: int,
-                block_size: int) -> np.ndarray:
+def _dequantize(
+    quantized: np.ndarray, scales: np.ndarray, zero_points: np.ndarray, *, axis: int, block_size: int
+) -> np.ndarray:
     """ONNX ``DequantizeLinear`` with ``block_size`` (opset 21): ``(q - zero_point) * scale`` per block along axis."""
     q = quantized.astype(np.float32)
     if block_size:
@@ -100,8 +101,9 @@ def float_graph(data: bytes):
         attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         if node.op_type == "DequantizeLinear" and all(name in constants for name in node.input):
             q, scale, zero = (constants[name] for name in node.input)
-            constants[node.output[0]] = _dequantize(q, scale, zero, axis=int(attributes.get("axis", 1)),
-                                                    block_size=int(attributes.get("block_size", 0)))
+            constants[node.output[0]] = _dequantize(
+                q, scale, zero, axis=int(attributes.get("axis", 1)), block_size=int(attributes.get("block_size", 0))
+            )
         elif node.op_type == "Constant" and "value" in attributes:
             constants[node.output[0]] = numpy_helper.to_array(attributes["value"])
         elif node.op_type == "Reshape" and all(name in constants for name in node.input):
@@ -120,8 +122,11 @@ def float_graph(data: bytes):
     for output in graph.output:
         output.type.tensor_type.shape.dim[0].ClearField("dim_value")
         output.type.tensor_type.shape.dim[0].dim_param = "batch"
-    initializers = [numpy_helper.from_array(np.ascontiguousarray(constants[name]), name=name)
-                    for name in sorted(used) if name in constants]
+    initializers = [
+        numpy_helper.from_array(np.ascontiguousarray(constants[name]), name=name)
+        for name in sorted(used)
+        if name in constants
+    ]
     new_graph = helper.make_graph(nodes, graph.name, inputs, list(graph.output), initializer=initializers)
     # What is left (Conv, BatchNormalization, PRelu, Sub, Mul, Flatten, Identity, Gemm) means the same at opset 17,
     # the newest onnx2torch converts; the opset-21 part of the file was the blocked DequantizeLinear, folded above.

@@ -5,29 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('governance', '0002_watchlist_tokens'),
+        ("governance", "0002_watchlist_tokens"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FaceTemplate',
+            name="FaceTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ciphertext', models.BinaryField(help_text='Fernet token of the float32 (512,) unit-norm embedding.')),
-                ('key_id', models.CharField(max_length=16)),
-                ('face_box', models.JSONField(help_text='[x1, y1, x2, y2] of the enrolled face in the stored image.')),
-                ('detection_probability', models.FloatField()),
-                ('engine', models.CharField(help_text='Weights kind, precision and device that produced it.', max_length=120)),
-                ('created_at', models.DateTimeField()),
-                ('agreement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='face_templates', to='governance.agreement')),
-                ('image', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='face_template', to='governance.watchlistimage')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ciphertext", models.BinaryField(help_text="Fernet token of the float32 (512,) unit-norm embedding.")),
+                ("key_id", models.CharField(max_length=16)),
+                ("face_box", models.JSONField(help_text="[x1, y1, x2, y2] of the enrolled face in the stored image.")),
+                ("detection_probability", models.FloatField()),
+                (
+                    "engine",
+                    models.CharField(help_text="Weights kind, precision and device that produced it.", max_length=120),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "agreement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="face_templates",
+                        to="governance.agreement",
+                    ),
+                ),
+                (
+                    "image",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="face_template",
+                        to="governance.watchlistimage",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['agreement'], name='face_template_agreement_idx')],
+                "indexes": [models.Index(fields=["agreement"], name="face_template_agreement_idx")],
             },
         ),
     ]

@@ -15,51 +15,64 @@ def keep_existing_templates_live(apps, schema_editor):
     if FaceTemplate.objects.exists() and not ActiveBackend.objects.exists():
         from django.utils import timezone
 
-        ActiveBackend.objects.create(pk=1, backend="mtcnn+facenet-casia-webface", choice="mtcnn+facenet",
-                                     switched_at=timezone.now(), switched_by="migration 0002 (templates made before "
-                                                                             "backends were recorded)")
+        ActiveBackend.objects.create(
+            pk=1,
+            backend="mtcnn+facenet-casia-webface",
+            choice="mtcnn+facenet",
+            switched_at=timezone.now(),
+            switched_by="migration 0002 (templates made before backends were recorded)",
+        )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0003_agreement_operator_reviewers_see_image'),
-        ('recognition', '0001_face_templates'),
+        ("governance", "0003_agreement_operator_reviewers_see_image"),
+        ("recognition", "0001_face_templates"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ActiveBackend',
+            name="ActiveBackend",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('backend', models.CharField(help_text='FaceEngine.backend of the live templates.', max_length=160)),
-                ('choice', models.CharField(help_text='Detector and embedder, e.g. "yunet+sface".', max_length=40)),
-                ('switched_at', models.DateTimeField()),
-                ('switched_by', models.CharField(blank=True, max_length=150)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("backend", models.CharField(help_text="FaceEngine.backend of the live templates.", max_length=160)),
+                ("choice", models.CharField(help_text='Detector and embedder, e.g. "yunet+sface".', max_length=40)),
+                ("switched_at", models.DateTimeField()),
+                ("switched_by", models.CharField(blank=True, max_length=150)),
             ],
         ),
         migrations.AddField(
-            model_name='facetemplate',
-            name='backend',
-            field=models.CharField(default='mtcnn+facenet-casia-webface', help_text='Detector, embedder and weights that produced it (FaceEngine.backend); galleries never mix them.', max_length=160),
+            model_name="facetemplate",
+            name="backend",
+            field=models.CharField(
+                default="mtcnn+facenet-casia-webface",
+                help_text="Detector, embedder and weights that produced it (FaceEngine.backend); galleries never mix them.",
+                max_length=160,
+            ),
         ),
         migrations.AlterField(
-            model_name='facetemplate',
-            name='ciphertext',
-            field=models.BinaryField(help_text='Fernet token of the float32 unit-norm embedding (512-d FaceNet, 128-d SFace).'),
+            model_name="facetemplate",
+            name="ciphertext",
+            field=models.BinaryField(
+                help_text="Fernet token of the float32 unit-norm embedding (512-d FaceNet, 128-d SFace)."
+            ),
         ),
         migrations.AlterField(
-            model_name='facetemplate',
-            name='image',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='face_templates', to='governance.watchlistimage'),
+            model_name="facetemplate",
+            name="image",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="face_templates",
+                to="governance.watchlistimage",
+            ),
         ),
         migrations.AddIndex(
-            model_name='facetemplate',
-            index=models.Index(fields=['backend', 'agreement'], name='face_template_backend_idx'),
+            model_name="facetemplate",
+            index=models.Index(fields=["backend", "agreement"], name="face_template_backend_idx"),
         ),
         migrations.AddConstraint(
-            model_name='facetemplate',
-            constraint=models.UniqueConstraint(fields=('image', 'backend'), name='face_template_one_per_image_backend'),
+            model_name="facetemplate",
+            constraint=models.UniqueConstraint(fields=("image", "backend"), name="face_template_one_per_image_backend"),
         ),
         migrations.RunPython(keep_existing_templates_live, migrations.RunPython.noop),
     ]

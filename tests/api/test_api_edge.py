@@ -38,6 +38,7 @@ def api_views():
                 view = pattern.callback
                 cls = getattr(view, "cls", None) or getattr(view, "view_class", None)
                 found.append((route, cls))
+
     walk(get_resolver().url_patterns)
     return found
 
@@ -124,8 +125,12 @@ def test_no_template_served_to_browsers_has_inline_script_or_style():
             continue
         text = path.read_text()
         text = re.sub(r"\{#.*?#\}", "", text)
-        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(r"<style\b", text) \
-                or re.search(r"\sstyle=", text) or re.search(r"\son[a-z]+=", text):
+        if (
+            re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text)
+            or re.search(r"<style\b", text)
+            or re.search(r"\sstyle=", text)
+            or re.search(r"\son[a-z]+=", text)
+        ):
             offenders.append(str(path.relative_to(settings.BASE_DIR)))
     assert offenders == []
 
@@ -143,11 +148,23 @@ print(docs.status_code, docs.get('Location', ''))
 print(schema.status_code, schema['Content-Type'])
 """
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}}
-    env.update(OVERSIGHT_MODE="production", DJANGO_SETTINGS_MODULE="config.settings", DJANGO_SECRET_KEY="t" * 60,
-               OVERSIGHT_AUDIT_SEAL_KEY="test-seal", OVERSIGHT_ENCRYPTION_KEYS="b3ZlcnNpZ2h0LWRldmVsb3BtZW50LWtleS0zMmJ5dGU=",
-               DJANGO_ALLOWED_HOSTS="testserver")
-    result = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, check=False,
-                            text=True, timeout=120)
+    env.update(
+        OVERSIGHT_MODE="production",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SECRET_KEY="t" * 60,
+        OVERSIGHT_AUDIT_SEAL_KEY="test-seal",
+        OVERSIGHT_ENCRYPTION_KEYS="b3ZlcnNpZ2h0LWRldmVsb3BtZW50LWtleS0zMmJ5dGU=",
+        DJANGO_ALLOWED_HOSTS="testserver",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     docs, schema = result.stdout.strip().splitlines()[-2:]
     assert docs.startswith("302 /sign-in/")

@@ -61,8 +61,9 @@ def test_unit_does_not_see_a_sibling_units_images(cast, image_id):
     from governance.organisations.services import organisation_create
     from tests.governance.watchlist.support import make_submitter
 
-    hackney = organisation_create(actor=None, name="Met Hackney BCU", short_name="met-hackney",
-                                  kind=OrganisationKind.POLICE_UNIT, parent=cast.met)
+    hackney = organisation_create(
+        actor=None, name="Met Hackney BCU", short_name="met-hackney", kind=OrganisationKind.POLICE_UNIT, parent=cast.met
+    )
     sibling = token_client(make_submitter(cast, hackney, "api.hackney"))
     assert sibling.get("/api/v1/watchlist-images/").json()["results"] == []
     assert sibling.get(f"/api/v1/watchlist-images/{image_id}/").status_code == 404
@@ -87,7 +88,9 @@ def test_reading_bytes_requires_justification_and_is_audited(camden_api, image_i
     refused = camden_api.get(f"/api/v1/watchlist-images/{image_id}/image/")
     assert refused.status_code == 400 and error_code(refused) == "justification_required"
     assert not AuditEvent.objects.filter(event="watchlist_image.bytes_read").exists()
-    response = camden_api.get(f"/api/v1/watchlist-images/{image_id}/image/", HTTP_X_JUSTIFICATION="Briefing for operation Kestrel")
+    response = camden_api.get(
+        f"/api/v1/watchlist-images/{image_id}/image/", HTTP_X_JUSTIFICATION="Briefing for operation Kestrel"
+    )
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     event = AuditEvent.objects.get(event="watchlist_image.bytes_read")
     assert event.action == "consultation" and event.justification == "Briefing for operation Kestrel"
@@ -98,7 +101,9 @@ def test_withdrawal_erases_bytes_with_certificate_and_audit(camden_api, image_id
     missing_reason = camden_api.delete(f"/api/v1/watchlist-images/{image_id}/")
     assert missing_reason.status_code == 400 and error_code(missing_reason) == "reason_required"
     image = WatchlistImage.objects.get(pk=image_id)
-    response = camden_api.delete(f"/api/v1/watchlist-images/{image_id}/", {"reason": "Subject no longer wanted"}, format="json")
+    response = camden_api.delete(
+        f"/api/v1/watchlist-images/{image_id}/", {"reason": "Subject no longer wanted"}, format="json"
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "erased" and body["withdrawal_reason"] == "Subject no longer wanted"
@@ -110,10 +115,16 @@ def test_withdrawal_erases_bytes_with_certificate_and_audit(camden_api, image_id
     assert certificate.sha256 == image.stored_sha256 and certificate.rule == "withdrawal"
     assert certificate.erased_by_name == "api.camden" and certificate.reason == "Subject no longer wanted"
     assert body["deletion_certificates"][0]["sha256"] == image.stored_sha256
-    events = list(AuditEvent.objects.filter(target_type="governance.watchlistimage", target_id=str(image_id))
-                  .values_list("action", "event"))
-    assert events == [("collection", "watchlist_image.received"), ("alteration", "watchlist_image.withdrawn"),
-                      ("erasure", "watchlist_image.erased")]
+    events = list(
+        AuditEvent.objects.filter(target_type="governance.watchlistimage", target_id=str(image_id)).values_list(
+            "action", "event"
+        )
+    )
+    assert events == [
+        ("collection", "watchlist_image.received"),
+        ("alteration", "watchlist_image.withdrawn"),
+        ("erasure", "watchlist_image.erased"),
+    ]
     gone = camden_api.get(f"/api/v1/watchlist-images/{image_id}/image/", **JUSTIFY)
     assert gone.status_code == 410 and error_code(gone) == "image_erased"
     again = camden_api.delete(f"/api/v1/watchlist-images/{image_id}/", HTTP_X_REASON="again")
@@ -122,11 +133,19 @@ def test_withdrawal_erases_bytes_with_certificate_and_audit(camden_api, image_id
 
 def test_list_filters(camden_api, active_agreement, image_id):
     assert camden_api.get("/api/v1/watchlist-images/?status=erased").json()["results"] == []
-    assert len(camden_api.get(f"/api/v1/watchlist-images/?agreement={active_agreement.pk}&status=received").json()["results"]) == 1
+    assert (
+        len(
+            camden_api.get(f"/api/v1/watchlist-images/?agreement={active_agreement.pk}&status=received").json()[
+                "results"
+            ]
+        )
+        == 1
+    )
     assert camden_api.get("/api/v1/watchlist-images/?status=bogus").status_code == 400
 
 
 # --- idempotency -----------------------------------------------------------------------------------
+
 
 def test_idempotent_retry_returns_the_same_result_once(camden_api, active_agreement):
     key = {"HTTP_IDEMPOTENCY_KEY": "upload-2026-0001"}
@@ -164,6 +183,7 @@ def test_keys_are_scoped_to_the_token(cast, camden_submitter, camden_api, active
 
 
 # --- bulk ------------------------------------------------------------------------------------------
+
 
 def _item(agreement, seed, **overrides):
     item = provenance_fields(agreement, subject_reference=f"BULK-{seed}", **overrides)

@@ -45,7 +45,9 @@ def test_no_input_causes_a_server_error(camden_api, active_agreement, settings):
     raw = camden_api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert raw.status_code == 200
     document = json.loads(raw.content)
-    document["paths"] = {path: item for path, item in document["paths"].items() if path.startswith("/api/v1/watchlist-images")}
+    document["paths"] = {
+        path: item for path, item in document["paths"].items() if path.startswith("/api/v1/watchlist-images")
+    }
     assert len(document["paths"]) == 4
     schema = schemathesis.from_dict(document, app=get_wsgi_application())
     token = camden_api._credentials["HTTP_AUTHORIZATION"]
@@ -55,8 +57,14 @@ def test_no_input_causes_a_server_error(camden_api, active_agreement, settings):
     for result in schema.get_all_operations():
         operation = result.ok()
 
-        @hypothesis_settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, phases=[Phase.generate],
-                             suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        @hypothesis_settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
         @given(case=operation.as_strategy())
         def exercise(case):
             response = case.call_wsgi(headers={"Authorization": token})

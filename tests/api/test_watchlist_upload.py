@@ -42,11 +42,16 @@ def test_stored_bytes_are_encrypted_and_exif_is_stripped(camden_api, active_agre
     response = upload(camden_api, active_agreement, original)
     assert response.status_code == 201
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT ciphertext FROM {WatchlistImageContent._meta.db_table} WHERE image_id = %s", [response.json()["id"]])
+        cursor.execute(
+            f"SELECT ciphertext FROM {WatchlistImageContent._meta.db_table} WHERE image_id = %s",
+            [response.json()["id"]],
+        )
         raw = bytes(cursor.fetchone()[0])
     assert b"\xff\xd8\xff" not in raw and b"JFIF" not in raw and b"SecretCam" not in raw
-    read = camden_api.get(f"/api/v1/watchlist-images/{response.json()['id']}/image/",
-                          HTTP_X_JUSTIFICATION="Checking the stored copy for the test.")
+    read = camden_api.get(
+        f"/api/v1/watchlist-images/{response.json()['id']}/image/",
+        HTTP_X_JUSTIFICATION="Checking the stored copy for the test.",
+    )
     assert read.status_code == 200 and read["Content-Type"] == "image/jpeg"
     stored = read.content
     assert stored.startswith(b"\xff\xd8\xff")
@@ -71,12 +76,15 @@ def test_wrong_role_is_403(cast, active_agreement):
     assert response.status_code == 403 and error_code(response) == "role_cannot_upload"
 
 
-@pytest.mark.parametrize("change, code, status", [
-    ({"status": AgreementStatus.EXPIRED}, "agreement_not_active", 409),
-    ({"status": AgreementStatus.TERMINATED}, "agreement_not_active", 409),
-    ({"starts_on_delta": 2}, "agreement_not_started", 409),
-    ({"ends_on_delta": -1}, "agreement_ended", 409),
-])
+@pytest.mark.parametrize(
+    "change, code, status",
+    [
+        ({"status": AgreementStatus.EXPIRED}, "agreement_not_active", 409),
+        ({"status": AgreementStatus.TERMINATED}, "agreement_not_active", 409),
+        ({"starts_on_delta": 2}, "agreement_not_started", 409),
+        ({"ends_on_delta": -1}, "agreement_ended", 409),
+    ],
+)
 def test_agreement_state_and_dates_refused(camden_api, active_agreement, change, code, status):
     today = timezone.localdate()
     update = {}
@@ -111,9 +119,17 @@ def test_unit_may_supply_under_its_forces_agreement(cast, camden_api):
     from governance.agreements import services
     from tests.conftest import agreement_terms, approved_dpia, signed_pdf
 
-    agreement = services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(cast, supplying_organisation=cast.met))
-    services.agreement_record_regulator_notification(actor=cast.estate_dpo, agreement=agreement, notified_on=timezone.localdate(),
-                                                     reference="B-2", notified_by="x", regulator=cast.regulator_org)
+    agreement = services.agreement_draft(
+        actor=cast.estate_dpo, fields=agreement_terms(cast, supplying_organisation=cast.met)
+    )
+    services.agreement_record_regulator_notification(
+        actor=cast.estate_dpo,
+        agreement=agreement,
+        notified_on=timezone.localdate(),
+        reference="B-2",
+        notified_by="x",
+        regulator=cast.regulator_org,
+    )
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
@@ -158,13 +174,17 @@ def test_duplicate_refused_until_withdrawn(camden_api, active_agreement):
     assert upload(camden_api, active_agreement, seed=5).status_code == 201
 
 
-@pytest.mark.parametrize("payload, code, status", [
-    (b"this is a text file pretending to be a photo", "not_an_image", 422),
-    (b"GIF89a" + b"\x00" * 100, "unsupported_type", 422),
-    (b"", "empty_file", 422),
-    (synthetic_jpeg(1)[: len(synthetic_jpeg(1)) // 2], "corrupt_image", 422),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "not_an_image", 422),
-], ids=["text", "gif", "empty", "truncated-jpeg", "broken-png-header"])
+@pytest.mark.parametrize(
+    "payload, code, status",
+    [
+        (b"this is a text file pretending to be a photo", "not_an_image", 422),
+        (b"GIF89a" + b"\x00" * 100, "unsupported_type", 422),
+        (b"", "empty_file", 422),
+        (synthetic_jpeg(1)[: len(synthetic_jpeg(1)) // 2], "corrupt_image", 422),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "not_an_image", 422),
+    ],
+    ids=["text", "gif", "empty", "truncated-jpeg", "broken-png-header"],
+)
 def test_bytes_sniffed_not_trusted(camden_api, active_agreement, payload, code, status):
     response = upload(camden_api, active_agreement, payload, name="photo.jpg")
     assert response.status_code == status, response.content
@@ -184,7 +204,9 @@ def _png_header_only(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_refused_from_the_header(camden_api, active_agreement):
@@ -200,7 +222,9 @@ def test_pixel_limit_is_a_setting(camden_api, active_agreement, settings):
     assert response.status_code == 422 and error_code(response) == "too_many_pixels"
 
 
-@pytest.mark.parametrize("missing", ["subject_reference", "custody_category", "custody_reference", "image_taken_on", "agreement"])
+@pytest.mark.parametrize(
+    "missing", ["subject_reference", "custody_category", "custody_reference", "image_taken_on", "agreement"]
+)
 def test_missing_provenance(camden_api, active_agreement, missing):
     response = upload(camden_api, active_agreement, **{missing: None})
     assert response.status_code == 400 and error_code(response) == "missing_provenance"
@@ -223,7 +247,9 @@ def test_png_and_webp_accepted_and_kept_in_their_format(camden_api, active_agree
         response = upload(camden_api, active_agreement, synthetic_jpeg(seed, fmt=fmt), name="x.bin")
         assert response.status_code == 201, response.content
         assert response.json()["image_format"] == fmt
-        read = camden_api.get(f"/api/v1/watchlist-images/{response.json()['id']}/image/", HTTP_X_JUSTIFICATION="format check for test")
+        read = camden_api.get(
+            f"/api/v1/watchlist-images/{response.json()['id']}/image/", HTTP_X_JUSTIFICATION="format check for test"
+        )
         assert read["Content-Type"] == content_type
 
 
@@ -241,9 +267,8 @@ def test_status_stays_received_without_a_commit(camden_api, active_agreement):
 
 
 def test_truncated_upload_refused_even_after_weasyprint_loosened_pillow(camden_api, active_agreement):
-    from PIL import ImageFile
-
     import weasyprint  # noqa: F401  (sets ImageFile.LOAD_TRUNCATED_IMAGES = True on import)
+    from PIL import ImageFile
 
     ImageFile.LOAD_TRUNCATED_IMAGES = True
     try:

@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_dpo_writes_reviews_approves_a_dpia_and_takes_the_deployment_live(
-        browser_page, live_server, cast, planned_deployment, artifacts_dir):  # noqa: F811
+    browser_page, live_server, cast, planned_deployment, artifacts_dir
+):  # noqa: F811
     page = browser_page
     deployment_url = f"{live_server.url}/deployments/{planned_deployment.pk}/"
     sign_in(page, live_server, "dpo.estate", cast.password)

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from governance.agreements import services
 from tests.conftest import signed_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,9 +39,13 @@ def test_dpo_creates_submits_and_force_approves_an_agreement(browser_page, live_
     page.fill("#id_starts_on", (today - timedelta(days=1)).isoformat())
     page.fill("#id_ends_on", (today + timedelta(days=300)).isoformat())
     page.fill("#id_review_on", (today + timedelta(days=120)).isoformat())
-    for field, text in {"individual_rights": "Via the operator's DPO.", "security_measures": "Encrypted at rest.",
-                        "breach_handling": "Notify within 24 hours.", "termination_terms": "30 days' notice.",
-                        "sanctions": "Suspension of sharing."}.items():
+    for field, text in {
+        "individual_rights": "Via the operator's DPO.",
+        "security_measures": "Encrypted at rest.",
+        "breach_handling": "Notify within 24 hours.",
+        "termination_terms": "30 days' notice.",
+        "sanctions": "Suspension of sharing.",
+    }.items():
         page.fill(f"#id_{field}", text)
     page.click("text=Save draft")
     page.wait_for_selector("#agreement-status")
@@ -82,8 +85,14 @@ def test_dpo_creates_submits_and_force_approves_an_agreement(browser_page, live_
     page.wait_for_selector("text=Approved. The agreement is now active.")
     assert page.inner_text("#agreement-status") == "Active"
     history = page.inner_text("#history")
-    for event in ("agreement.drafted", "agreement.regulator_notified", "agreement.submitted", "agreement.countersigned",
-                  "agreement.approved", "agreement.activated"):
+    for event in (
+        "agreement.drafted",
+        "agreement.regulator_notified",
+        "agreement.submitted",
+        "agreement.countersigned",
+        "agreement.approved",
+        "agreement.activated",
+    ):
         assert event in history
     page.screenshot(path=str(artifacts_dir / "agreement.png"), full_page=True)
 

@@ -28,9 +28,17 @@ def two_reviewers_browser():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         contexts = [browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB") for _ in range(2)]
         pages = [context.new_page() for context in contexts]
@@ -51,7 +59,8 @@ def sign_in(page, live_server, username, password):
 
 
 def test_new_alert_appears_without_reload_and_two_reviewers_confirm(
-        two_reviewers_browser, live_server, cast, people, live_deployment, active_agreement, artifacts_dir):
+    two_reviewers_browser, live_server, cast, people, live_deployment, active_agreement, artifacts_dir
+):
     operator_page, police_page = two_reviewers_browser
     sign_in(operator_page, live_server, people.reviewer_a.username, cast.password)
     sign_in(police_page, live_server, people.police_reviewer.username, cast.password)

@@ -23,8 +23,12 @@ def login(client, user, cast):
 
 
 def test_anonymous_is_sent_to_sign_in(client, active_agreement):
-    for url in (reverse("dashboard"), reverse("agreement-list"), reverse("agreement-detail", args=[active_agreement.pk]),
-                reverse("audit-log")):
+    for url in (
+        reverse("dashboard"),
+        reverse("agreement-list"),
+        reverse("agreement-detail", args=[active_agreement.pk]),
+        reverse("audit-log"),
+    ):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
@@ -59,7 +63,9 @@ def test_regulator_reads_every_register_entry_but_cannot_change_any(client, cast
     assert refs == {active_agreement.reference, btp_agreement.reference}
     assert client.get(reverse("agreement-detail", args=[btp_agreement.pk])).status_code == 200
     # Attempted edits through the pages are refused and change nothing.
-    response = client.post(reverse("agreement-action", args=[active_agreement.pk]), {"action": "terminate", "reason": "x"}, follow=True)
+    response = client.post(
+        reverse("agreement-action", args=[active_agreement.pk]), {"action": "terminate", "reason": "x"}, follow=True
+    )
     active_agreement.refresh_from_db()
     assert active_agreement.status == "active"
     assert "does not allow" in response.content.decode()
@@ -69,8 +75,11 @@ def test_regulator_reads_every_register_entry_but_cannot_change_any(client, cast
 
 def test_regulator_cannot_edit_a_draft(client, cast, btp_agreement):
     login(client, cast.regulator, cast)
-    response = client.post(reverse("agreement-edit", args=[btp_agreement.pk]), agreement_terms(cast) | {
-        "supplying_organisation": cast.btp.pk, "receiving_organisation": cast.estate.pk, "max_images": 99})
+    response = client.post(
+        reverse("agreement-edit", args=[btp_agreement.pk]),
+        agreement_terms(cast)
+        | {"supplying_organisation": cast.btp.pk, "receiving_organisation": cast.estate.pk, "max_images": 99},
+    )
     btp_agreement.refresh_from_db()
     assert btp_agreement.max_images == 20
     assert response.status_code == 403
@@ -78,7 +87,9 @@ def test_regulator_cannot_edit_a_draft(client, cast, btp_agreement):
 
 def test_dpo_walks_the_lifecycle_through_the_pages(client, cast, submitted_agreement):
     login(client, cast.met_dpo, cast)
-    response = client.post(reverse("agreement-action", args=[submitted_agreement.pk]), {"action": "approve"}, follow=True)
+    response = client.post(
+        reverse("agreement-action", args=[submitted_agreement.pk]), {"action": "approve"}, follow=True
+    )
     assert "Approved" in response.content.decode()
     submitted_agreement.refresh_from_db()
     assert submitted_agreement.status == "active"
@@ -88,7 +99,9 @@ def test_dpo_walks_the_lifecycle_through_the_pages(client, cast, submitted_agree
 
 def test_unit_dpo_sees_refusal_message_not_an_error_page(client, cast, submitted_agreement):
     login(client, cast.camden_dpo, cast)
-    response = client.post(reverse("agreement-action", args=[submitted_agreement.pk]), {"action": "approve"}, follow=True)
+    response = client.post(
+        reverse("agreement-action", args=[submitted_agreement.pk]), {"action": "approve"}, follow=True
+    )
     assert response.status_code == 200
     assert "above local level" in response.content.decode()
 
@@ -106,7 +119,11 @@ def test_audit_log_search_requires_justification_and_is_itself_audited(client, c
     assert "agreement.approved" in response.content.decode()
     consult = AuditEvent.objects.order_by("-sequence").first()
     assert AuditEvent.objects.count() == before + 1
-    assert (consult.event, consult.action, consult.justification) == ("audit_log.searched", "consultation", "Quarterly self-monitoring")
+    assert (consult.event, consult.action, consult.justification) == (
+        "audit_log.searched",
+        "consultation",
+        "Quarterly self-monitoring",
+    )
     csv_response = client.post(reverse("audit-log"), {"justification": "Export for the regulator", "format": "csv"})
     body = b"".join(csv_response.streaming_content).decode()
     assert body.splitlines()[0].startswith("sequence,occurred_at,action")
@@ -132,15 +149,23 @@ def test_units_read_their_forces_agreements_but_cannot_act_on_them(client, cast)
     from governance.organisations.models import OrganisationKind
     from governance.organisations.services import organisation_create
 
-    force_agreement = services.agreement_draft(actor=cast.met_dpo, fields=agreement_terms(cast, supplying_organisation=cast.met))
+    force_agreement = services.agreement_draft(
+        actor=cast.met_dpo, fields=agreement_terms(cast, supplying_organisation=cast.met)
+    )
     login(client, cast.camden_dpo, cast)
     assert client.get(f"/api/v1/agreements/{force_agreement.pk}/").status_code == 200
     with pytest.raises(PermissionRefused):
         services.agreement_submit(actor=cast.camden_dpo, agreement=force_agreement)
     # A unit created later reads the force's existing agreements too; another force's unit does not.
-    islington = organisation_create(actor=None, name="Met Islington BCU", short_name="met-islington",
-                                    kind=OrganisationKind.POLICE_UNIT, parent=cast.met)
+    islington = organisation_create(
+        actor=None,
+        name="Met Islington BCU",
+        short_name="met-islington",
+        kind=OrganisationKind.POLICE_UNIT,
+        parent=cast.met,
+    )
     assert islington.access_group.agreementgroupobjectpermission_set.filter(content_object=force_agreement).exists()
-    btp_unit = organisation_create(actor=None, name="BTP London", short_name="btp-london",
-                                   kind=OrganisationKind.POLICE_UNIT, parent=cast.btp)
+    btp_unit = organisation_create(
+        actor=None, name="BTP London", short_name="btp-london", kind=OrganisationKind.POLICE_UNIT, parent=cast.btp
+    )
     assert not btp_unit.access_group.agreementgroupobjectpermission_set.exists()

@@ -38,7 +38,9 @@ def test_reviewer_role_cannot_draft(cast):
 
 
 def test_submit_refuses_incomplete_ico_contents(cast):
-    agreement = services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(cast, sanctions="", breach_handling=""))
+    agreement = services.agreement_draft(
+        actor=cast.estate_dpo, fields=agreement_terms(cast, sanctions="", breach_handling="")
+    )
     with pytest.raises(ValidationFailed) as refusal:
         services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     assert refusal.value.code == "ico_contents_missing"
@@ -50,7 +52,9 @@ def test_submit_refuses_incomplete_ico_contents(cast):
 def test_end_before_start_is_refused(cast):
     today = timezone.localdate()
     with pytest.raises(ValidationFailed):
-        services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(cast, starts_on=today, ends_on=today - timedelta(days=1)))
+        services.agreement_draft(
+            actor=cast.estate_dpo, fields=agreement_terms(cast, starts_on=today, ends_on=today - timedelta(days=1))
+        )
 
 
 def test_unit_level_approval_is_refused(cast, submitted_agreement):
@@ -80,7 +84,12 @@ def test_approval_refused_without_regulator_notification(cast):
 def test_approval_refused_without_countersignature(cast):
     agreement = services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(cast))
     services.agreement_record_regulator_notification(
-        actor=cast.met_dpo, agreement=agreement, notified_on=timezone.localdate(), reference="R-1", notified_by="M. Hale")
+        actor=cast.met_dpo,
+        agreement=agreement,
+        notified_on=timezone.localdate(),
+        reference="R-1",
+        notified_by="M. Hale",
+    )
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     with pytest.raises(StateConflict) as refusal:
@@ -106,10 +115,18 @@ def test_force_approval_activates_agreement_in_its_window(cast, submitted_agreem
 
 def test_approved_agreement_activates_and_expires_by_date_without_a_click(cast):
     today = timezone.localdate()
-    agreement = services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(
-        cast, starts_on=today + timedelta(days=10), ends_on=today + timedelta(days=40), review_on=today + timedelta(days=30)))
+    agreement = services.agreement_draft(
+        actor=cast.estate_dpo,
+        fields=agreement_terms(
+            cast,
+            starts_on=today + timedelta(days=10),
+            ends_on=today + timedelta(days=40),
+            review_on=today + timedelta(days=30),
+        ),
+    )
     services.agreement_record_regulator_notification(
-        actor=cast.estate_dpo, agreement=agreement, notified_on=today, reference="R-2", notified_by="D. Okafor")
+        actor=cast.estate_dpo, agreement=agreement, notified_on=today, reference="R-2", notified_by="D. Okafor"
+    )
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
@@ -152,18 +169,31 @@ def test_review_date_passing_raises_a_warning(cast, active_agreement):
 def test_terminate_needs_reason_and_is_audited_with_it(cast, active_agreement):
     with pytest.raises(ValidationFailed):
         services.agreement_terminate(actor=cast.met_dpo, agreement=active_agreement, reason=" ")
-    agreement = services.agreement_terminate(actor=cast.met_dpo, agreement=active_agreement, reason="Operator breached security terms")
+    agreement = services.agreement_terminate(
+        actor=cast.met_dpo, agreement=active_agreement, reason="Operator breached security terms"
+    )
     assert agreement.status == AgreementStatus.TERMINATED
     event = AuditEvent.objects.get(event="agreement.terminated")
     assert event.justification == "Operator breached security terms"
 
 
 def test_amendment_is_a_new_version_that_supersedes_on_approval(cast, active_agreement):
-    amendment = services.agreement_amend(actor=cast.estate_dpo, agreement=active_agreement, summary="Raise the image cap")
-    assert (amendment.reference, amendment.version, amendment.status) == (active_agreement.reference, 2, AgreementStatus.DRAFT)
+    amendment = services.agreement_amend(
+        actor=cast.estate_dpo, agreement=active_agreement, summary="Raise the image cap"
+    )
+    assert (amendment.reference, amendment.version, amendment.status) == (
+        active_agreement.reference,
+        2,
+        AgreementStatus.DRAFT,
+    )
     services.agreement_update(actor=cast.estate_dpo, agreement=amendment, fields={"max_images": 40})
     services.agreement_record_regulator_notification(
-        actor=cast.estate_dpo, agreement=amendment, notified_on=timezone.localdate(), reference="R-3", notified_by="D. Okafor")
+        actor=cast.estate_dpo,
+        agreement=amendment,
+        notified_on=timezone.localdate(),
+        reference="R-3",
+        notified_by="D. Okafor",
+    )
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=amendment, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=amendment)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=amendment)
@@ -177,8 +207,13 @@ def test_amendment_is_a_new_version_that_supersedes_on_approval(cast, active_agr
 
 def test_renewal_creates_a_successor(cast, active_agreement):
     start = active_agreement.ends_on + timedelta(days=1)
-    successor = services.agreement_renew(actor=cast.estate_dpo, agreement=active_agreement, starts_on=start,
-                                         ends_on=start + timedelta(days=365), review_on=start + timedelta(days=180))
+    successor = services.agreement_renew(
+        actor=cast.estate_dpo,
+        agreement=active_agreement,
+        starts_on=start,
+        ends_on=start + timedelta(days=365),
+        review_on=start + timedelta(days=180),
+    )
     assert successor.predecessor == active_agreement and successor.reference != active_agreement.reference
     assert successor.status == AgreementStatus.DRAFT
 
@@ -194,17 +229,26 @@ def test_signed_document_must_be_a_pdf(cast):
     agreement = services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(cast))
     with pytest.raises(ValidationFailed) as refusal:
         services.agreement_attach_signed_document(
-            actor=cast.estate_dpo, agreement=agreement, document=SimpleUploadedFile("x.pdf", b"\xff\xd8\xff not a pdf"))
+            actor=cast.estate_dpo, agreement=agreement, document=SimpleUploadedFile("x.pdf", b"\xff\xd8\xff not a pdf")
+        )
     assert refusal.value.code == "not_a_pdf"
 
 
 def test_historical_borough_agreement_shows_the_rules_it_broke(cast):
     agreement = services.agreement_record_historical(
-        actor=None, fields=agreement_terms(cast, breach_handling="", sanctions="", termination_terms="",
-                                           starts_on=timezone.localdate().replace(year=2016, month=5, day=1),
-                                           ends_on=timezone.localdate().replace(year=2018, month=3, day=31),
-                                           review_on=timezone.localdate().replace(year=2017, month=5, day=1)),
-        status=AgreementStatus.EXPIRED, approving_organisation=cast.camden, approved_by_name="Camden BCU",
+        actor=None,
+        fields=agreement_terms(
+            cast,
+            breach_handling="",
+            sanctions="",
+            termination_terms="",
+            starts_on=timezone.localdate().replace(year=2016, month=5, day=1),
+            ends_on=timezone.localdate().replace(year=2018, month=3, day=31),
+            review_on=timezone.localdate().replace(year=2017, month=5, day=1),
+        ),
+        status=AgreementStatus.EXPIRED,
+        approving_organisation=cast.camden,
+        approved_by_name="Camden BCU",
         historical_notes="Local agreement.",
     )
     codes = {b.code for b in agreement_rule_breaches(agreement)}

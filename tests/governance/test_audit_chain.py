@@ -24,11 +24,16 @@ def record(n: int, actor=None) -> list[AuditEvent]:
     events = []
     for i in range(n):
         with transaction.atomic():
-            events.append(audit_record(
-                action=AuditAction.CONSULTATION, event="test.read", actor=actor,
-                target=("test.thing", str(i), f"Thing {i}"), justification=f"Investigation {i}",
-                details={"i": i},
-            ))
+            events.append(
+                audit_record(
+                    action=AuditAction.CONSULTATION,
+                    event="test.read",
+                    actor=actor,
+                    target=("test.thing", str(i), f"Thing {i}"),
+                    justification=f"Investigation {i}",
+                    details={"i": i},
+                )
+            )
     return events
 
 
@@ -123,8 +128,14 @@ def test_rewritten_row_with_all_later_hashes_recomputed_is_detected():
         digests = {name: chain.field_digest(value) for name, value in values.items()}
         digest = chain.content_digest(digests)
         new_hash = chain.chain_hash(previous_hash, digest, event.sequence)
-        raw_update(event.pk, justification=event.justification, field_digests=digests, content_digest=digest,
-                   previous_hash=previous_hash, chain_hash=new_hash)
+        raw_update(
+            event.pk,
+            justification=event.justification,
+            field_digests=digests,
+            content_digest=digest,
+            previous_hash=previous_hash,
+            chain_hash=new_hash,
+        )
         previous_hash = new_hash
     report = audit_chain_verify()
     assert not report.ok
@@ -167,8 +178,12 @@ def test_concurrent_writers_cannot_fork_the_chain(postgres):
         try:
             for i in range(10):
                 with transaction.atomic():
-                    audit_record(action=AuditAction.COLLECTION, event="test.concurrent", actor=None,
-                                 target=("test.thing", f"{n}-{i}", "thing"))
+                    audit_record(
+                        action=AuditAction.COLLECTION,
+                        event="test.concurrent",
+                        actor=None,
+                        target=("test.thing", f"{n}-{i}", "thing"),
+                    )
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
         finally:

@@ -22,8 +22,13 @@ pytestmark = pytest.mark.django_db
 def record(n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         with transaction.atomic():
-            audit_record(action=AuditAction.CONSULTATION, event="test.read", actor=None,
-                         target=("test.thing", str(i), f"Thing {i}"), justification=f"Investigation {i}")
+            audit_record(
+                action=AuditAction.CONSULTATION,
+                event="test.read",
+                actor=None,
+                target=("test.thing", str(i), f"Thing {i}"),
+                justification=f"Investigation {i}",
+            )
 
 
 def offline_verify(export, public_key, *checkpoints) -> subprocess.CompletedProcess:
@@ -31,10 +36,19 @@ def offline_verify(export, public_key, *checkpoints) -> subprocess.CompletedProc
     args = [str(export), "--public-key", str(public_key)]
     for cp in checkpoints:
         args += ["--checkpoint", str(cp)]
-    code = ("import sys; sys.modules['django'] = None; "
-            "from governance.audit.offline_verify import main; sys.exit(main(sys.argv[1:]))")
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=settings.BASE_DIR, capture_output=True, text=True, check=False,
-                          env={"PATH": "/usr/bin:/bin"}, timeout=120)
+    code = (
+        "import sys; sys.modules['django'] = None; "
+        "from governance.audit.offline_verify import main; sys.exit(main(sys.argv[1:]))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -77,7 +91,9 @@ def test_an_honest_export_verifies_against_earlier_checkpoints(published):
     assert checkpoint["sequence"] == 3 and "signature" in checkpoint
     export = (published / "export.jsonl").read_text()
     assert "Investigation" not in export  # personal fields travel as digests only
-    result = offline_verify(published / "export.jsonl", published / "key.pem", published / "cp1.json", published / "cp2.json")
+    result = offline_verify(
+        published / "export.jsonl", published / "key.pem", published / "cp1.json", published / "cp2.json"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout
 
@@ -87,7 +103,9 @@ def test_a_self_consistent_rewrite_before_a_checkpoint_is_caught(published):
     events[1]["values"]["target_id"] = "someone-else"
     rechain(events, 1)
     save(published / "forged.jsonl", header, events)
-    result = offline_verify(published / "forged.jsonl", published / "key.pem", published / "cp1.json", published / "cp2.json")
+    result = offline_verify(
+        published / "forged.jsonl", published / "key.pem", published / "cp1.json", published / "cp2.json"
+    )
     assert result.returncode == 1
     assert "Checkpoint at #3" in result.stdout and "rewritten" in result.stdout
     assert "chain hash does not match" not in result.stdout  # the forgery is internally consistent

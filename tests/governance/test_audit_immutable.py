@@ -25,9 +25,17 @@ def record(n: int = 1, actor=None) -> list[AuditEvent]:
     events = []
     for i in range(n):
         with transaction.atomic():
-            events.append(audit_record(action=AuditAction.DISCLOSURE, event="test.disclosed", actor=actor,
-                                       target=("test.thing", str(i), f"Thing {i}"), justification=f"Case {i}",
-                                       recipient="DS Patel", details={"i": i}))
+            events.append(
+                audit_record(
+                    action=AuditAction.DISCLOSURE,
+                    event="test.disclosed",
+                    actor=actor,
+                    target=("test.thing", str(i), f"Thing {i}"),
+                    justification=f"Case {i}",
+                    recipient="DS Patel",
+                    details={"i": i},
+                )
+            )
     return events
 
 
@@ -59,11 +67,17 @@ def test_the_redaction_setting_allows_blanking_only(postgres):
         cursor.execute(f"UPDATE {TABLE} SET justification = 'forged', redacted_at = now() WHERE id = %s", [event.pk])
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config(%s, 'on', true)", [REDACTION_SETTING])
-        cursor.execute(f"UPDATE {TABLE} SET justification = '', recipient = '', target_label = '', details = '{{}}', "
-                       f"redacted_at = now(), event = 'test.other' WHERE id = %s", [event.pk])
+        cursor.execute(
+            f"UPDATE {TABLE} SET justification = '', recipient = '', target_label = '', details = '{{}}', "
+            f"redacted_at = now(), event = 'test.other' WHERE id = %s",
+            [event.pk],
+        )
     with pytest.raises(DatabaseError, match="append-only"):
-        sql(f"UPDATE {TABLE} SET justification = '', recipient = '', target_label = '', details = '{{}}', "
-            f"redacted_at = now() WHERE id = %s", [event.pk])  # the right change, without the switch
+        sql(
+            f"UPDATE {TABLE} SET justification = '', recipient = '', target_label = '', details = '{{}}', "
+            f"redacted_at = now() WHERE id = %s",
+            [event.pk],
+        )  # the right change, without the switch
 
 
 def test_the_redaction_service_still_works_and_the_chain_verifies(postgres):
@@ -105,9 +119,15 @@ def test_seal_key_rotation_keeps_old_entries_verifiable(settings):
     settings.AUDIT_SEAL_OLD_KEYS = [old_key]
     second = record(2)
     audit_seal_chain_head()
-    assert {e.signature_key_id for e in AuditEvent.objects.filter(pk__in=[e.pk for e in first])} == {chain.seal_key_id(old_key)}
-    assert {e.signature_key_id for e in AuditEvent.objects.filter(pk__in=[e.pk for e in second])} == {chain.seal_key_id(new_key)}
-    assert sorted(AuditSeal.objects.values_list("key_id", flat=True)) == sorted([chain.seal_key_id(old_key), chain.seal_key_id(new_key)])
+    assert {e.signature_key_id for e in AuditEvent.objects.filter(pk__in=[e.pk for e in first])} == {
+        chain.seal_key_id(old_key)
+    }
+    assert {e.signature_key_id for e in AuditEvent.objects.filter(pk__in=[e.pk for e in second])} == {
+        chain.seal_key_id(new_key)
+    }
+    assert sorted(AuditSeal.objects.values_list("key_id", flat=True)) == sorted(
+        [chain.seal_key_id(old_key), chain.seal_key_id(new_key)]
+    )
     assert audit_chain_verify().ok
     # Dropping the old key from the configuration is reported, naming the key the entries need.
     settings.AUDIT_SEAL_OLD_KEYS = []

@@ -26,8 +26,13 @@ def api(cast):
     from governance.organisations.roles import Role
     from governance.organisations.services import user_create
 
-    submitter = user_create(actor=None, username="api.camden.hostile", organisation=cast.camden,
-                            roles=[Role.FORCE_SUBMITTER], password=cast.password)
+    submitter = user_create(
+        actor=None,
+        username="api.camden.hostile",
+        organisation=cast.camden,
+        roles=[Role.FORCE_SUBMITTER],
+        password=cast.password,
+    )
     return token_client(submitter)
 
 
@@ -49,7 +54,9 @@ def assert_clean_copy(api, image_id: int, name: str) -> None:
 
 def test_hostile_files_through_the_single_upload_api(api, active_agreement):
     for number, case in enumerate(CASES):
-        response = upload(api, active_agreement, case.data, name=case.name, subject_reference=f"KX-HOSTILE-{number:03d}")
+        response = upload(
+            api, active_agreement, case.data, name=case.name, subject_reference=f"KX-HOSTILE-{number:03d}"
+        )
         assert response.status_code < 500, f"{case.name}: {response.status_code}"
         if case.expect == "accept" or (case.expect == "either" and response.status_code == 201):
             assert response.status_code == 201, f"{case.name}: {response.status_code} {response.content[:200]!r}"
@@ -61,13 +68,16 @@ def test_hostile_files_through_the_single_upload_api(api, active_agreement):
 def test_hostile_files_through_the_bulk_upload_api(api, active_agreement, settings):
     items = []
     for number, case in enumerate(CASES):
-        fields = {k: v for k, v in provenance_fields(active_agreement, subject_reference=f"KX-HOSTILE-B{number:03d}").items()
-                  if v is not None}
+        fields = {
+            k: v
+            for k, v in provenance_fields(active_agreement, subject_reference=f"KX-HOSTILE-B{number:03d}").items()
+            if v is not None
+        }
         items.append({**fields, "image_base64": base64.b64encode(case.data).decode()})
     batch = settings.OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS
     results = []
     for start in range(0, len(items), batch):
-        response = api.post("/api/v1/watchlist-images/bulk/", {"items": items[start:start + batch]}, format="json")
+        response = api.post("/api/v1/watchlist-images/bulk/", {"items": items[start : start + batch]}, format="json")
         assert response.status_code == 200, response.content[:300]
         results += response.json()["results"]
     assert len(results) == len(CASES)
@@ -100,7 +110,8 @@ def test_hostile_files_through_the_camera_frame_endpoint(cast, live_deployment):
             assert_coded_refusal(response.status_code, response.json(), case.name)
     assert "polyglot.jpg" in taken and "script.svg" not in taken and "bomb-10000x10000.png" not in taken
     totals = FaceScanCounter.objects.filter(camera=camera).aggregate(
-        processed=Sum("frames_processed"), refused=Sum("frames_refused"), shed=Sum("frames_shed"))
+        processed=Sum("frames_processed"), refused=Sum("frames_refused"), shed=Sum("frames_shed")
+    )
     # Frames refused at the door (4xx) are not counted as refused by the worker: only taken ones are.
     assert (totals["processed"] or 0) + (totals["refused"] or 0) + (totals["shed"] or 0) == len(taken), (totals, taken)
 

@@ -53,10 +53,18 @@ def _upload_and_enrol(api, agreement, data: bytes, capture, **fields) -> Watchli
 
 
 def test_upload_enrols_after_commit_with_an_encrypted_template(
-    engine, faces_dir, camden_api, active_agreement, django_capture_on_commit_callbacks,
+    engine,
+    faces_dir,
+    camden_api,
+    active_agreement,
+    django_capture_on_commit_callbacks,
 ):
-    image = _upload_and_enrol(camden_api, active_agreement, _face(faces_dir, "Kofi_Annan/Kofi_Annan_0001.jpg"),
-                              django_capture_on_commit_callbacks)
+    image = _upload_and_enrol(
+        camden_api,
+        active_agreement,
+        _face(faces_dir, "Kofi_Annan/Kofi_Annan_0001.jpg"),
+        django_capture_on_commit_callbacks,
+    )
     assert image.status == ImageStatus.ENROLLED and image.enrolled_at
     template = FaceTemplate.objects.get(image=image)
     vector = template_vector(template)
@@ -70,17 +78,29 @@ def test_upload_enrols_after_commit_with_an_encrypted_template(
     status = camden_api.get(f"/api/v1/watchlist-images/{image.pk}/").json()
     assert status["status"] == "enrolled"
     # The template of another photo of the same person is the best match in the gallery.
-    probe = engine.analyse([__import__("PIL.Image", fromlist=["Image"]).open(
-        faces_dir / "dev" / "Kofi_Annan" / "Kofi_Annan_0002.jpg").convert("RGB")], live=True)[0][0].embedding
+    probe = engine.analyse(
+        [
+            __import__("PIL.Image", fromlist=["Image"])
+            .open(faces_dir / "dev" / "Kofi_Annan" / "Kofi_Annan_0002.jpg")
+            .convert("RGB")
+        ],
+        live=True,
+    )[0][0].embedding
     ids, scores = selectors.gallery_for_agreements([active_agreement.pk]).search(probe[None, :], k=1)
     assert ids[0, 0] == image.pk and scores[0, 0] > engine.match_threshold
 
 
 def test_enrolment_is_idempotent(engine, faces_dir, camden_api, active_agreement, django_capture_on_commit_callbacks):
-    image = _upload_and_enrol(camden_api, active_agreement, _face(faces_dir, "Salma_Hayek/Salma_Hayek_0001.jpg"),
-                              django_capture_on_commit_callbacks)
+    image = _upload_and_enrol(
+        camden_api,
+        active_agreement,
+        _face(faces_dir, "Salma_Hayek/Salma_Hayek_0001.jpg"),
+        django_capture_on_commit_callbacks,
+    )
     assert watchlist_image_enrol(image_id=image.pk) == "skipped:enrolled"
-    WatchlistImage.objects.filter(pk=image.pk).update(status=ImageStatus.RECEIVED)  # as if the first run died after commit
+    WatchlistImage.objects.filter(pk=image.pk).update(
+        status=ImageStatus.RECEIVED
+    )  # as if the first run died after commit
     assert watchlist_image_enrol(image_id=image.pk) == "skipped:received"
     assert FaceTemplate.objects.filter(image=image).count() == 1
     assert AuditEvent.objects.filter(event="watchlist_image.enrolled", target_id=str(image.pk)).count() == 1
@@ -88,17 +108,29 @@ def test_enrolment_is_idempotent(engine, faces_dir, camden_api, active_agreement
 
 def _multi_boxes(faces_dir, name):
     with open(faces_dir / "multi_face_boxes.csv") as handle:
-        return [[float(r["left"]), float(r["top"]), float(r["left"]) + float(r["width"]), float(r["top"]) + float(r["height"])]
-                for r in csv.DictReader(handle) if r["file"] == f"_multi/{name}"]
+        return [
+            [
+                float(r["left"]),
+                float(r["top"]),
+                float(r["left"]) + float(r["width"]),
+                float(r["top"]) + float(r["height"]),
+            ]
+            for r in csv.DictReader(handle)
+            if r["file"] == f"_multi/{name}"
+        ]
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("_none/dogs.jpg", "no_face"),
-    ("_multi/2008_002506.jpg", "multiple_faces"),
-    ("_multi/2007_007763.jpg", "face_too_small"),
-])
-def test_rejections_carry_a_reason(engine, faces_dir, camden_api, active_agreement, django_capture_on_commit_callbacks,
-                                    name, reason):
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("_none/dogs.jpg", "no_face"),
+        ("_multi/2008_002506.jpg", "multiple_faces"),
+        ("_multi/2007_007763.jpg", "face_too_small"),
+    ],
+)
+def test_rejections_carry_a_reason(
+    engine, faces_dir, camden_api, active_agreement, django_capture_on_commit_callbacks, name, reason
+):
     image = _upload_and_enrol(camden_api, active_agreement, _face(faces_dir, name), django_capture_on_commit_callbacks)
     assert image.status == ImageStatus.REJECTED and image.rejection_reason == reason
     assert not FaceTemplate.objects.filter(image=image).exists()
@@ -108,10 +140,17 @@ def test_rejections_carry_a_reason(engine, faces_dir, camden_api, active_agreeme
     assert event.details == {"reason": reason}
 
 
-def test_face_box_picks_one_face_of_a_group(engine, faces_dir, camden_api, active_agreement, django_capture_on_commit_callbacks):
+def test_face_box_picks_one_face_of_a_group(
+    engine, faces_dir, camden_api, active_agreement, django_capture_on_commit_callbacks
+):
     box = _multi_boxes(faces_dir, "2008_002506.jpg")[0]
-    image = _upload_and_enrol(camden_api, active_agreement, _face(faces_dir, "_multi/2008_002506.jpg"),
-                              django_capture_on_commit_callbacks, face_box=",".join(str(v) for v in box))
+    image = _upload_and_enrol(
+        camden_api,
+        active_agreement,
+        _face(faces_dir, "_multi/2008_002506.jpg"),
+        django_capture_on_commit_callbacks,
+        face_box=",".join(str(v) for v in box),
+    )
     assert image.status == ImageStatus.ENROLLED
     template = FaceTemplate.objects.get(image=image)
     enrolled_box = template.face_box
@@ -120,12 +159,26 @@ def test_face_box_picks_one_face_of_a_group(engine, faces_dir, camden_api, activ
 
 
 def test_withdrawal_stops_matching_at_once_and_audits_the_whole_cycle(
-    engine, faces_dir, camden_api, active_agreement, django_capture_on_commit_callbacks, monkeypatch,
+    engine,
+    faces_dir,
+    camden_api,
+    active_agreement,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
 ):
-    kofi = _upload_and_enrol(camden_api, active_agreement, _face(faces_dir, "Kofi_Annan/Kofi_Annan_0001.jpg"),
-                             django_capture_on_commit_callbacks)
-    putin = _upload_and_enrol(camden_api, active_agreement, _face(faces_dir, "Vladimir_Putin/Vladimir_Putin_0001.jpg"),
-                              django_capture_on_commit_callbacks, subject_reference="KX-SUBJ-0002")
+    kofi = _upload_and_enrol(
+        camden_api,
+        active_agreement,
+        _face(faces_dir, "Kofi_Annan/Kofi_Annan_0001.jpg"),
+        django_capture_on_commit_callbacks,
+    )
+    putin = _upload_and_enrol(
+        camden_api,
+        active_agreement,
+        _face(faces_dir, "Vladimir_Putin/Vladimir_Putin_0001.jpg"),
+        django_capture_on_commit_callbacks,
+        subject_reference="KX-SUBJ-0002",
+    )
     probe = template_vector(FaceTemplate.objects.get(image=kofi))[None, :]
     held = selectors.gallery_for_agreements([active_agreement.pk])  # built before the withdrawal
     assert set(held.ids()) == {kofi.pk, putin.pk}
@@ -144,8 +197,11 @@ def test_withdrawal_stops_matching_at_once_and_audits_the_whole_cycle(
     assert not FaceTemplate.objects.filter(image=kofi).exists()
     certificates = camden_api.get(f"/api/v1/watchlist-images/{kofi.pk}/").json()["deletion_certificates"]
     assert {c["subject_type"] for c in certificates} == {"governance.watchlistimagecontent", "recognition.facetemplate"}
-    trail = list(AuditEvent.objects.filter(target_type="governance.watchlistimage", target_id=str(kofi.pk))
-                 .values_list("action", "event"))
+    trail = list(
+        AuditEvent.objects.filter(target_type="governance.watchlistimage", target_id=str(kofi.pk)).values_list(
+            "action", "event"
+        )
+    )
     assert trail == [
         ("collection", "watchlist_image.received"),
         ("combination", "watchlist_image.enrolled"),
@@ -155,11 +211,20 @@ def test_withdrawal_stops_matching_at_once_and_audits_the_whole_cycle(
 
 
 def test_another_workers_cached_gallery_is_rebuilt_after_a_withdrawal(
-    engine, faces_dir, camden_api, active_agreement, django_capture_on_commit_callbacks, monkeypatch,
+    engine,
+    faces_dir,
+    camden_api,
+    active_agreement,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
 ):
     """The version in the shared cache alone (no in-process update) makes a worker drop a withdrawn template."""
-    image = _upload_and_enrol(camden_api, active_agreement, _face(faces_dir, "Serena_Williams/Serena_Williams_0001.jpg"),
-                              django_capture_on_commit_callbacks)
+    image = _upload_and_enrol(
+        camden_api,
+        active_agreement,
+        _face(faces_dir, "Serena_Williams/Serena_Williams_0001.jpg"),
+        django_capture_on_commit_callbacks,
+    )
     cached = selectors.gallery_for_agreements([active_agreement.pk])
     assert image.pk in cached.ids().tolist()
     # Simulate the withdrawal happening in another process: this process's galleries are not touched.
@@ -171,10 +236,15 @@ def test_another_workers_cached_gallery_is_rebuilt_after_a_withdrawal(
     assert rebuilt is not cached and image.pk not in rebuilt.ids().tolist()  # ...is replaced on the next search
 
 
-def test_gallery_is_reused_while_nothing_changes(engine, faces_dir, camden_api, active_agreement,
-                                                 django_capture_on_commit_callbacks):
-    _upload_and_enrol(camden_api, active_agreement, _face(faces_dir, "Jiang_Zemin/Jiang_Zemin_0001.jpg"),
-                      django_capture_on_commit_callbacks)
+def test_gallery_is_reused_while_nothing_changes(
+    engine, faces_dir, camden_api, active_agreement, django_capture_on_commit_callbacks
+):
+    _upload_and_enrol(
+        camden_api,
+        active_agreement,
+        _face(faces_dir, "Jiang_Zemin/Jiang_Zemin_0001.jpg"),
+        django_capture_on_commit_callbacks,
+    )
     first = selectors.gallery_for_agreements([active_agreement.pk])
     assert selectors.gallery_for_agreements([active_agreement.pk]) is first
     assert len(selectors.gallery_for_agreements([active_agreement.pk + 999])) == 0

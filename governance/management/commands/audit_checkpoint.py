@@ -9,8 +9,10 @@ from governance.audit.services import (
 
 
 class Command(BaseCommand):
-    help = ("Write a signed checkpoint of the audit chain head (JSON) to publish or hand to the regulator; "
-            "--public-key prints the key that verifies checkpoints (publish it once).")
+    help = (
+        "Write a signed checkpoint of the audit chain head (JSON) to publish or hand to the regulator; "
+        "--public-key prints the key that verifies checkpoints (publish it once)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--output", "-o", help="file to write (default: standard output)")

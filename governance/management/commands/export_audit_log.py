@@ -4,8 +4,10 @@ from governance.audit.services import audit_integrity_export
 
 
 class Command(BaseCommand):
-    help = ("Write the audit log's integrity export (JSON lines: digests, links, non-personal fields) for "
-            "python -m governance.audit.offline_verify.")
+    help = (
+        "Write the audit log's integrity export (JSON lines: digests, links, non-personal fields) for "
+        "python -m governance.audit.offline_verify."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--output", "-o", required=True, help="file to write")

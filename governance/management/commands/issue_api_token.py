@@ -21,7 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--organisation", required=True, help="Short name of the force or unit")
-        parser.add_argument("--user", required=True, help="Service account username (created with the force submitter role if missing)")
+        parser.add_argument(
+            "--user", required=True, help="Service account username (created with the force submitter role if missing)"
+        )
         parser.add_argument("--days", type=int, default=90)
         parser.add_argument("--label", default="")
 
@@ -32,12 +34,19 @@ class Command(BaseCommand):
         try:
             account = User.objects.filter(username=user).first()
             if account is None:
-                account = user_create(actor=None, username=user, organisation=org, roles=[Role.FORCE_SUBMITTER],
-                                      job_title="API service account")
+                account = user_create(
+                    actor=None,
+                    username=user,
+                    organisation=org,
+                    roles=[Role.FORCE_SUBMITTER],
+                    job_title="API service account",
+                )
                 self.stdout.write(f"Created service account {user} in {org.short_name}.")
             entry, secret = api_token_issue(actor=None, organisation=org, user=account, days=days, label=label)
         except ApplicationError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
-        self.stdout.write(f"Token {entry.token_key}… for {org.short_name}/{account.username}, expires {entry.expires_at:%Y-%m-%d %H:%M %Z}.")
+        self.stdout.write(
+            f"Token {entry.token_key}… for {org.short_name}/{account.username}, expires {entry.expires_at:%Y-%m-%d %H:%M %Z}."
+        )
         self.stdout.write("Secret (shown once; send it as 'Authorization: Token <secret>'):")
         self.stdout.write(secret)

@@ -51,13 +51,18 @@ class Command(BaseCommand):
         # Enrolment ran on commit (in-process on the embedded default); now the deployment can be
         # reviewed against exactly the enrolled images and go live.
         self._live_deployment(orgs, users)
-        self.stdout.write(self.style.SUCCESS(f"King's Cross scenario loaded: {len(orgs)} organisations, {len(users)} users."))
+        self.stdout.write(
+            self.style.SUCCESS(f"King's Cross scenario loaded: {len(orgs)} organisations, {len(users)} users.")
+        )
 
     def _organisations(self, scenario) -> dict[str, Organisation]:
         orgs: dict[str, Organisation] = {}
         for item in scenario["organisations"]:
             orgs[item["short_name"]] = organisation_create(
-                actor=None, name=item["name"], short_name=item["short_name"], kind=item["kind"],
+                actor=None,
+                name=item["name"],
+                short_name=item["short_name"],
+                kind=item["kind"],
                 parent=orgs.get(item.get("parent")) if item.get("parent") else None,
             )
         return orgs
@@ -66,17 +71,30 @@ class Command(BaseCommand):
         users = {}
         for item in scenario["users"]:
             users[item["username"]] = user_create(
-                actor=None, username=item["username"], organisation=orgs[item["organisation"]],
-                roles=[Role(r) for r in item["roles"]], password=DEMO_PASSWORD,
-                first_name=item["first_name"], last_name=item["last_name"], job_title=item["job_title"],
+                actor=None,
+                username=item["username"],
+                organisation=orgs[item["organisation"]],
+                roles=[Role(r) for r in item["roles"]],
+                password=DEMO_PASSWORD,
+                first_name=item["first_name"],
+                last_name=item["last_name"],
+                job_title=item["job_title"],
             )
         return users
 
     def _terms(self, scenario, item, orgs) -> dict:
         terms = dict(scenario["common_terms"])
         terms["operator_reviewers_see_image"] = bool(item.get("operator_reviewers_see_image", False))
-        for key in ("title", "max_images", "police_reviewer_required", "individual_rights", "security_measures",
-                    "breach_handling", "termination_terms", "sanctions"):
+        for key in (
+            "title",
+            "max_images",
+            "police_reviewer_required",
+            "individual_rights",
+            "security_measures",
+            "breach_handling",
+            "termination_terms",
+            "sanctions",
+        ):
             terms[key] = item[key]
         terms["supplying_organisation"] = orgs[item["supplying_organisation"]]
         terms["receiving_organisation"] = orgs[item["receiving_organisation"]]
@@ -91,23 +109,34 @@ class Command(BaseCommand):
     def _historical(self, scenario, orgs) -> None:
         for item in scenario["historical_agreements"]:
             agreements.agreement_record_historical(
-                actor=None, fields=self._terms(scenario, item, orgs), status=AgreementStatus(item["status"]),
-                approving_organisation=orgs[item["approving_organisation"]], approved_by_name=item["approved_by_name"],
-                historical_notes=item["historical_notes"], reference=item["reference"],
+                actor=None,
+                fields=self._terms(scenario, item, orgs),
+                status=AgreementStatus(item["status"]),
+                approving_organisation=orgs[item["approving_organisation"]],
+                approved_by_name=item["approved_by_name"],
+                historical_notes=item["historical_notes"],
+                reference=item["reference"],
                 termination_reason=item.get("termination_reason", ""),
             )
 
     def _current(self, scenario, orgs, users) -> None:
         estate_dpo = users["dpo.estate"]
         for item in scenario["current_agreements"]:
-            agreement = agreements.agreement_draft(actor=users[item["drafted_by"]], fields=self._terms(scenario, item, orgs))
+            agreement = agreements.agreement_draft(
+                actor=users[item["drafted_by"]], fields=self._terms(scenario, item, orgs)
+            )
             agreements.agreement_record_regulator_notification(
-                actor=estate_dpo, agreement=agreement, notified_on=timezone.localdate() - timedelta(days=40),
-                reference=f"BSCC-{agreement.reference}", notified_by=str(estate_dpo), regulator=orgs[item["regulator"]],
+                actor=estate_dpo,
+                agreement=agreement,
+                notified_on=timezone.localdate() - timedelta(days=40),
+                reference=f"BSCC-{agreement.reference}",
+                notified_by=str(estate_dpo),
+                regulator=orgs[item["regulator"]],
             )
             pdf = agreement_render_pdf(agreement=agreement)
             agreements.agreement_attach_signed_document(
-                actor=estate_dpo, agreement=agreement,
+                actor=estate_dpo,
+                agreement=agreement,
                 document=SimpleUploadedFile("signed.pdf", pdf, content_type="application/pdf"),
             )
             agreement = agreements.agreement_submit(actor=estate_dpo, agreement=agreement)
@@ -124,7 +153,9 @@ class Command(BaseCommand):
                 scenario_dpia_awaiting_consultation(actor=estate_dpo, agreement=agreement)
             if item["lifecycle"] == "active":
                 agreements.agreement_countersign(actor=estate_dpo, agreement=agreement)
-                force_dpo = next(u for u in users.values() if u.organisation == agreement.supplying_force and u.has_role(Role.DPO))
+                force_dpo = next(
+                    u for u in users.values() if u.organisation == agreement.supplying_force and u.has_role(Role.DPO)
+                )
                 agreements.agreement_approve(actor=force_dpo, agreement=agreement)
 
     def _kings_cross_images(self, orgs) -> None:
@@ -133,11 +164,14 @@ class Command(BaseCommand):
         from governance.watchlist.scenario import load_kings_cross_images
 
         agreement = Agreement.objects.get(reference="KX-2016-BCU", version=1)
-        count, with_bytes = load_kings_cross_images(agreement=agreement, supplier=orgs["met-camden"],
-                                                    faces_dir=settings.FACES_DIR)
+        count, with_bytes = load_kings_cross_images(
+            agreement=agreement, supplier=orgs["met-camden"], faces_dir=settings.FACES_DIR
+        )
         if with_bytes < count:
-            self.stdout.write(f"Note: {settings.FACES_DIR / 'dev'} not found; the {count} King's Cross images were "
-                              f"recorded with provenance only ({with_bytes} with image bytes).")
+            self.stdout.write(
+                f"Note: {settings.FACES_DIR / 'dev'} not found; the {count} King's Cross images were "
+                f"recorded with provenance only ({with_bytes} with image bytes)."
+            )
         else:
             self.stdout.write(f"{count} King's Cross watchlist images recorded (stand-in faces from the dev set).")
 
@@ -164,10 +198,15 @@ class Command(BaseCommand):
         agreement = self._current_agreement()
         for photo, reference in self.CURRENT_WATCHLIST:
             watchlist_image_upload(
-                actor=users["submitter.camden"], agreement_id=agreement.pk, image_bytes=(faces / photo).read_bytes(),
-                provenance=Provenance(subject_reference=reference, custody_category="charged",
-                                      custody_reference=f"CUST/{reference[-4:]}/2026",
-                                      image_taken_on=timezone.localdate() - timedelta(days=45)),
+                actor=users["submitter.camden"],
+                agreement_id=agreement.pk,
+                image_bytes=(faces / photo).read_bytes(),
+                provenance=Provenance(
+                    subject_reference=reference,
+                    custody_category="charged",
+                    custody_reference=f"CUST/{reference[-4:]}/2026",
+                    image_taken_on=timezone.localdate() - timedelta(days=45),
+                ),
             )
 
     def _live_deployment(self, orgs, users) -> None:
@@ -176,30 +215,42 @@ class Command(BaseCommand):
 
         estate_dpo = users["dpo.estate"]
         now = timezone.now()
-        deployment = deployments.deployment_plan(actor=estate_dpo, agreements=[self._current_agreement()], fields={
-            "name": "Granary Square overt LFR",
-            "site": "King's Cross estate, Granary Square",
-            "purpose": "Locate people charged with serious offences who are wanted on warrant.",
-            "starts_at": now - timedelta(hours=1),
-            "ends_at": now + timedelta(days=14),
-            "authorising_officer_name": "Supt. R. Baines",
-            "authorising_officer_rank": "Superintendent",
-            "authorising_officer_organisation": orgs["met"],
-            "watchlist_justification": "Only people charged with violent offences and wanted on warrant, supplied "
-                                       "under the force-level Met agreement; images under 12 months old.",
-            "location_justification": "Repeated robberies around Granary Square; intelligence that wanted people "
-                                      "use the square; overt, signed, limited to 14 days.",
-            "public_notice": "Signs at every entrance to the square; estate website notice 48 hours ahead.",
-            "public_notice_given_on": timezone.localdate() - timedelta(days=2),
-        })
-        camera = deployments.camera_add(actor=estate_dpo, deployment=deployment, name="GS-1",
-                                        location="Granary Square, north steps", direction="South towards the canal")
+        deployment = deployments.deployment_plan(
+            actor=estate_dpo,
+            agreements=[self._current_agreement()],
+            fields={
+                "name": "Granary Square overt LFR",
+                "site": "King's Cross estate, Granary Square",
+                "purpose": "Locate people charged with serious offences who are wanted on warrant.",
+                "starts_at": now - timedelta(hours=1),
+                "ends_at": now + timedelta(days=14),
+                "authorising_officer_name": "Supt. R. Baines",
+                "authorising_officer_rank": "Superintendent",
+                "authorising_officer_organisation": orgs["met"],
+                "watchlist_justification": "Only people charged with violent offences and wanted on warrant, supplied "
+                "under the force-level Met agreement; images under 12 months old.",
+                "location_justification": "Repeated robberies around Granary Square; intelligence that wanted people "
+                "use the square; overt, signed, limited to 14 days.",
+                "public_notice": "Signs at every entrance to the square; estate website notice 48 hours ahead.",
+                "public_notice_given_on": timezone.localdate() - timedelta(days=2),
+            },
+        )
+        camera = deployments.camera_add(
+            actor=estate_dpo,
+            deployment=deployment,
+            name="GS-1",
+            location="Granary Square, north steps",
+            direction="South towards the canal",
+        )
         key = deployments.camera_issue_ingest_key(actor=estate_dpo, camera=camera)
         from governance.dpia.scenario import scenario_dpia_cover_deployment
 
         scenario_dpia_cover_deployment(actor=estate_dpo, dpia=self._dpia, deployment_id=deployment.pk)
-        deployments.watchlist_review_record(actor=estate_dpo, deployment=deployment,
-                                            notes="All images current, charged category only, none older than 12 months.")
+        deployments.watchlist_review_record(
+            actor=estate_dpo,
+            deployment=deployment,
+            notes="All images current, charged category only, none older than 12 months.",
+        )
         deployments.deployment_go_live(actor=estate_dpo, deployment=deployment)
         self.stdout.write(
             f"Deployment {deployment.reference} is live with camera #{camera.pk} (GS-1). Send it frames with\n"

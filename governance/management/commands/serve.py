@@ -25,9 +25,15 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nOversight is running at http://{host or '127.0.0.1'}:{port}/"))
         if not settings.PRODUCTION and User.objects.filter(username="dpo.estate").exists():
             self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-            for user in User.objects.filter(organisation__isnull=False).select_related("organisation").order_by("organisation__name", "username"):
+            for user in (
+                User.objects.filter(organisation__isnull=False)
+                .select_related("organisation")
+                .order_by("organisation__name", "username")
+            ):
                 self.stdout.write(f"  {user.username:<18} {', '.join(user.role_names):<32} {user.organisation}")
-        self.stdout.write(f"Tasks run in-process: {settings.CELERY_TASK_ALWAYS_EAGER}; scheduled jobs: {', '.join(settings.CELERY_BEAT_SCHEDULE)}\n")
+        self.stdout.write(
+            f"Tasks run in-process: {settings.CELERY_TASK_ALWAYS_EAGER}; scheduled jobs: {', '.join(settings.CELERY_BEAT_SCHEDULE)}\n"
+        )
         try:
             call_command("runserver", addrport, use_reloader=False, skip_checks=True)
         finally:

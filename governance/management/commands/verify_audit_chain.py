@@ -9,9 +9,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         report = audit_chain_verify()
         if report.ok:
-            self.stdout.write(self.style.SUCCESS(
-                f"Audit chain intact: {report.events_checked} events, {report.seals_checked} seals verified."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Audit chain intact: {report.events_checked} events, {report.seals_checked} seals verified."
+                )
+            )
             return
         for problem in report.problems[:50]:
             self.stderr.write(problem)

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,40 +16,86 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='RetentionRun',
+            name="RetentionRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('run_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('dry_run', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('finished', 'Finished'), ('interrupted', 'Interrupted (a later run finished its work)')], default='running', max_length=20)),
-                ('triggered_by', models.CharField(default='schedule', max_length=150)),
-                ('erased_counts', models.JSONField(default=dict, help_text='Items erased per rule.')),
-                ('held_counts', models.JSONField(default=dict, help_text='Items due but blocked by a legal hold, per rule.')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("run_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("dry_run", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("finished", "Finished"),
+                            ("interrupted", "Interrupted (a later run finished its work)"),
+                        ],
+                        default="running",
+                        max_length=20,
+                    ),
+                ),
+                ("triggered_by", models.CharField(default="schedule", max_length=150)),
+                ("erased_counts", models.JSONField(default=dict, help_text="Items erased per rule.")),
+                (
+                    "held_counts",
+                    models.JSONField(default=dict, help_text="Items due but blocked by a legal hold, per rule."),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='LegalHold',
+            name="LegalHold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(choices=[('alert', 'An alert'), ('watchlist_image', 'A watchlist image'), ('agreement', 'An agreement (all its images and alerts)')], max_length=20)),
-                ('target_id', models.CharField(max_length=64)),
-                ('target_label', models.CharField(blank=True, max_length=300)),
-                ('reason', models.TextField()),
-                ('placed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('until', models.DateTimeField(blank=True, help_text='The hold lapses at this time; empty = until released.', null=True)),
-                ('released_at', models.DateTimeField(blank=True, null=True)),
-                ('release_reason', models.TextField(blank=True)),
-                ('placed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('released_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("alert", "An alert"),
+                            ("watchlist_image", "A watchlist image"),
+                            ("agreement", "An agreement (all its images and alerts)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("target_id", models.CharField(max_length=64)),
+                ("target_label", models.CharField(blank=True, max_length=300)),
+                ("reason", models.TextField()),
+                ("placed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "until",
+                    models.DateTimeField(
+                        blank=True, help_text="The hold lapses at this time; empty = until released.", null=True
+                    ),
+                ),
+                ("released_at", models.DateTimeField(blank=True, null=True)),
+                ("release_reason", models.TextField(blank=True)),
+                (
+                    "placed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "released_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-placed_at'],
-                'indexes': [models.Index(fields=['scope', 'target_id'], name='legal_hold_target_idx')],
+                "ordering": ["-placed_at"],
+                "indexes": [models.Index(fields=["scope", "target_id"], name="legal_hold_target_idx")],
             },
         ),
     ]

@@ -22,36 +22,43 @@ def backfill(apps, schema_editor):
             if image:
                 supplier, operator = image.supplying_organisation_id, image.agreement.receiving_organisation_id
         placer = hold.placed_by.organisation_id if hold.placed_by_id else None
-        LegalHold.objects.filter(pk=hold.pk).update(supplier_organisation_id=supplier, operator_organisation_id=operator,
-                                                    placed_by_organisation_id=placer)
+        LegalHold.objects.filter(pk=hold.pk).update(
+            supplier_organisation_id=supplier, operator_organisation_id=operator, placed_by_organisation_id=placer
+        )
         ids = {supplier, operator, placer}
         for event in AuditEvent.objects.filter(target_type="retention.legalhold", target_id=str(hold.pk)):
-            Link.objects.bulk_create([Link(event_id=event.pk, organisation_id=i) for i in ids if i],
-                                     ignore_conflicts=True)
+            Link.objects.bulk_create(
+                [Link(event_id=event.pk, organisation_id=i) for i in ids if i], ignore_conflicts=True
+            )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0004_access_scope'),
-        ('retention', '0001_initial'),
+        ("governance", "0004_access_scope"),
+        ("retention", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='legalhold',
-            name='operator_organisation',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation'),
+            model_name="legalhold",
+            name="operator_organisation",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="governance.organisation"
+            ),
         ),
         migrations.AddField(
-            model_name='legalhold',
-            name='placed_by_organisation',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation'),
+            model_name="legalhold",
+            name="placed_by_organisation",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="governance.organisation"
+            ),
         ),
         migrations.AddField(
-            model_name='legalhold',
-            name='supplier_organisation',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation'),
+            model_name="legalhold",
+            name="supplier_organisation",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="governance.organisation"
+            ),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

@@ -6,215 +6,450 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('governance', '0002_watchlist_tokens'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("governance", "0002_watchlist_tokens"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Deployment',
+            name="Deployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('site', models.CharField(help_text='Where: the estate, street or venue.', max_length=200)),
-                ('purpose', models.TextField()),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('authorising_officer_name', models.CharField(max_length=200)),
-                ('authorising_officer_rank', models.CharField(max_length=80)),
-                ('authorised_at', models.DateTimeField()),
-                ('watchlist_justification', models.TextField(help_text='Who is on the watchlist and why (categories, necessity).')),
-                ('location_justification', models.TextField(help_text='Why this place and this time.')),
-                ('match_threshold', models.FloatField(help_text='Cosine similarity at or above which a probe raises an alert.')),
-                ('threshold_justification', models.TextField(blank=True)),
-                ('threshold_approved_by_name', models.CharField(blank=True, max_length=200)),
-                ('threshold_approved_at', models.DateTimeField(blank=True, null=True)),
-                ('public_notice', models.TextField(help_text='Signage, website and press notice: what the public was told, where.')),
-                ('public_notice_given_on', models.DateField()),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('live', 'Live'), ('paused', 'Paused (needs a new watchlist review to go live again)'), ('ended', 'Ended')], db_index=True, default='planned', max_length=10)),
-                ('went_live_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('end_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('agreements', models.ManyToManyField(help_text='Agreements whose (active) images form the watchlist.', related_name='deployments', to='governance.agreement')),
-                ('authorising_officer_organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('operator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='governance.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reference", models.CharField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("site", models.CharField(help_text="Where: the estate, street or venue.", max_length=200)),
+                ("purpose", models.TextField()),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("authorising_officer_name", models.CharField(max_length=200)),
+                ("authorising_officer_rank", models.CharField(max_length=80)),
+                ("authorised_at", models.DateTimeField()),
+                (
+                    "watchlist_justification",
+                    models.TextField(help_text="Who is on the watchlist and why (categories, necessity)."),
+                ),
+                ("location_justification", models.TextField(help_text="Why this place and this time.")),
+                (
+                    "match_threshold",
+                    models.FloatField(help_text="Cosine similarity at or above which a probe raises an alert."),
+                ),
+                ("threshold_justification", models.TextField(blank=True)),
+                ("threshold_approved_by_name", models.CharField(blank=True, max_length=200)),
+                ("threshold_approved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "public_notice",
+                    models.TextField(help_text="Signage, website and press notice: what the public was told, where."),
+                ),
+                ("public_notice_given_on", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("live", "Live"),
+                            ("paused", "Paused (needs a new watchlist review to go live again)"),
+                            ("ended", "Ended"),
+                        ],
+                        db_index=True,
+                        default="planned",
+                        max_length=10,
+                    ),
+                ),
+                ("went_live_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("end_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "agreements",
+                    models.ManyToManyField(
+                        help_text="Agreements whose (active) images form the watchlist.",
+                        related_name="deployments",
+                        to="governance.agreement",
+                    ),
+                ),
+                (
+                    "authorising_officer_organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="governance.organisation"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "operator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deployments",
+                        to="governance.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-starts_at', 'reference'],
-                'permissions': [('operate_deployment', 'Can take a deployment live, pause or end it and record watchlist reviews'), ('review_alerts_deployment', "Can review a deployment's alerts"), ('disclose_alerts_deployment', "Can disclose a deployment's confirmed alerts")],
+                "ordering": ["-starts_at", "reference"],
+                "permissions": [
+                    ("operate_deployment", "Can take a deployment live, pause or end it and record watchlist reviews"),
+                    ("review_alerts_deployment", "Can review a deployment's alerts"),
+                    ("disclose_alerts_deployment", "Can disclose a deployment's confirmed alerts"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Camera',
+            name="Camera",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('location', models.CharField(max_length=200)),
-                ('direction', models.CharField(help_text="Which way it faces, e.g. 'north along Granary Square'.", max_length=120)),
-                ('ingest_key_prefix', models.CharField(blank=True, db_index=True, max_length=12)),
-                ('ingest_key_digest', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cameras', to='deployments.deployment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                ("location", models.CharField(max_length=200)),
+                (
+                    "direction",
+                    models.CharField(
+                        help_text="Which way it faces, e.g. 'north along Granary Square'.", max_length=120
+                    ),
+                ),
+                ("ingest_key_prefix", models.CharField(blank=True, db_index=True, max_length=12)),
+                ("ingest_key_digest", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="cameras", to="deployments.deployment"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'name'],
+                "ordering": ["deployment", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subject_reference', models.CharField(help_text='Pseudonymous reference copied from the image.', max_length=64)),
-                ('score', models.FloatField(help_text='Best cosine similarity seen.')),
-                ('threshold', models.FloatField(help_text="The deployment's threshold when the alert was raised.")),
-                ('first_seen_at', models.DateTimeField(db_index=True)),
-                ('last_seen_at', models.DateTimeField()),
-                ('sightings', models.PositiveIntegerField(default=1)),
-                ('probe_crop', models.BinaryField(help_text='Fernet token of the JPEG face crop of the best sighting.')),
-                ('probe_key_id', models.CharField(max_length=16)),
-                ('retention_due_at', models.DateTimeField(db_index=True)),
-                ('open_key', models.CharField(blank=True, max_length=80, null=True, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'Awaiting review'), ('confirmed', 'Confirmed by two reviewers'), ('false_alert', 'Closed as a false alert')], db_index=True, default='pending', max_length=12)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('close_reason', models.CharField(blank=True, max_length=20)),
-                ('agreement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='governance.agreement')),
-                ('watchlist_image', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alerts', to='governance.watchlistimage')),
-                ('camera', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='deployments.camera')),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='deployments.deployment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "subject_reference",
+                    models.CharField(help_text="Pseudonymous reference copied from the image.", max_length=64),
+                ),
+                ("score", models.FloatField(help_text="Best cosine similarity seen.")),
+                ("threshold", models.FloatField(help_text="The deployment's threshold when the alert was raised.")),
+                ("first_seen_at", models.DateTimeField(db_index=True)),
+                ("last_seen_at", models.DateTimeField()),
+                ("sightings", models.PositiveIntegerField(default=1)),
+                (
+                    "probe_crop",
+                    models.BinaryField(help_text="Fernet token of the JPEG face crop of the best sighting."),
+                ),
+                ("probe_key_id", models.CharField(max_length=16)),
+                ("retention_due_at", models.DateTimeField(db_index=True)),
+                ("open_key", models.CharField(blank=True, max_length=80, null=True, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting review"),
+                            ("confirmed", "Confirmed by two reviewers"),
+                            ("false_alert", "Closed as a false alert"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("close_reason", models.CharField(blank=True, max_length=20)),
+                (
+                    "agreement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="alerts", to="governance.agreement"
+                    ),
+                ),
+                (
+                    "watchlist_image",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="alerts",
+                        to="governance.watchlistimage",
+                    ),
+                ),
+                (
+                    "camera",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="alerts", to="deployments.camera"
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="alerts", to="deployments.deployment"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-first_seen_at'],
+                "ordering": ["-first_seen_at"],
             },
         ),
         migrations.CreateModel(
-            name='DeploymentGroupObjectPermission',
+            name="DeploymentGroupObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='deployments.deployment')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "content_object",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="deployments.deployment"),
+                ),
+                ("group", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group")),
+                ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='DeploymentUserObjectPermission',
+            name="DeploymentUserObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='deployments.deployment')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "content_object",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="deployments.deployment"),
+                ),
+                ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
+                ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Disclosure',
+            name="Disclosure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('recipient', models.CharField(help_text="Who received it, e.g. the LFR desk's CJSM address.", max_length=300)),
-                ('channel', models.CharField(choices=[('cjsm_email', 'Criminal-justice secure email (CJSM)'), ('oversight_api', 'Oversight API (force collects)'), ('telephone', 'Telephone to the force control room'), ('in_person', 'In person to an officer on site')], max_length=20)),
-                ('justification', models.TextField()),
-                ('disclosed_by_name', models.CharField(max_length=200)),
-                ('disclosed_at', models.DateTimeField(db_index=True)),
-                ('outcome', models.CharField(blank=True, choices=[('no_action', 'No action taken'), ('not_located', 'Not located'), ('spoken_to', 'Spoken to'), ('safeguarded', 'Safeguarded (missing or vulnerable person)'), ('arrested', 'Arrested'), ('wrong_person', 'Not the person on the watchlist'), ('other', 'Other (see notes)')], max_length=20)),
-                ('outcome_notes', models.TextField(blank=True)),
-                ('outcome_reported_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome_reported_by_name', models.CharField(blank=True, max_length=200)),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='disclosures', to='deployments.alert')),
-                ('disclosed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('outcome_reported_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('recipient_organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='disclosures_received', to='governance.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "recipient",
+                    models.CharField(help_text="Who received it, e.g. the LFR desk's CJSM address.", max_length=300),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("cjsm_email", "Criminal-justice secure email (CJSM)"),
+                            ("oversight_api", "Oversight API (force collects)"),
+                            ("telephone", "Telephone to the force control room"),
+                            ("in_person", "In person to an officer on site"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("justification", models.TextField()),
+                ("disclosed_by_name", models.CharField(max_length=200)),
+                ("disclosed_at", models.DateTimeField(db_index=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("no_action", "No action taken"),
+                            ("not_located", "Not located"),
+                            ("spoken_to", "Spoken to"),
+                            ("safeguarded", "Safeguarded (missing or vulnerable person)"),
+                            ("arrested", "Arrested"),
+                            ("wrong_person", "Not the person on the watchlist"),
+                            ("other", "Other (see notes)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("outcome_notes", models.TextField(blank=True)),
+                ("outcome_reported_at", models.DateTimeField(blank=True, null=True)),
+                ("outcome_reported_by_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="disclosures", to="deployments.alert"
+                    ),
+                ),
+                (
+                    "disclosed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "outcome_reported_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "recipient_organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="disclosures_received",
+                        to="governance.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-disclosed_at'],
-                'permissions': [('report_outcome_disclosure', 'Can report what the force did after a disclosure')],
+                "ordering": ["-disclosed_at"],
+                "permissions": [("report_outcome_disclosure", "Can report what the force did after a disclosure")],
             },
         ),
         migrations.CreateModel(
-            name='FaceScanCounter',
+            name="FaceScanCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField(help_text='Start of the hour (UTC).')),
-                ('faces_scanned', models.PositiveBigIntegerField(default=0)),
-                ('frames_processed', models.PositiveBigIntegerField(default=0)),
-                ('frames_shed', models.PositiveBigIntegerField(default=0)),
-                ('frames_refused', models.PositiveBigIntegerField(default=0)),
-                ('alerts_raised', models.PositiveBigIntegerField(default=0)),
-                ('camera', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='counters', to='deployments.camera')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("hour", models.DateTimeField(help_text="Start of the hour (UTC).")),
+                ("faces_scanned", models.PositiveBigIntegerField(default=0)),
+                ("frames_processed", models.PositiveBigIntegerField(default=0)),
+                ("frames_shed", models.PositiveBigIntegerField(default=0)),
+                ("frames_refused", models.PositiveBigIntegerField(default=0)),
+                ("alerts_raised", models.PositiveBigIntegerField(default=0)),
+                (
+                    "camera",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="counters", to="deployments.camera"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-hour', 'camera'],
+                "ordering": ["-hour", "camera"],
             },
         ),
         migrations.CreateModel(
-            name='WatchlistReview',
+            name="WatchlistReview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reviewed_by_name', models.CharField(max_length=200)),
-                ('reviewed_at', models.DateTimeField()),
-                ('image_count', models.PositiveIntegerField(help_text='Enrolled images the watchlist held when it was reviewed.')),
-                ('image_ids', models.JSONField(default=list, help_text='Which images (ids) were reviewed.')),
-                ('notes', models.TextField()),
-                ('used_for_go_live_at', models.DateTimeField(blank=True, null=True)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='watchlist_reviews', to='deployments.deployment')),
-                ('reviewed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reviewed_by_name", models.CharField(max_length=200)),
+                ("reviewed_at", models.DateTimeField()),
+                (
+                    "image_count",
+                    models.PositiveIntegerField(help_text="Enrolled images the watchlist held when it was reviewed."),
+                ),
+                ("image_ids", models.JSONField(default=list, help_text="Which images (ids) were reviewed.")),
+                ("notes", models.TextField()),
+                ("used_for_go_live_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="watchlist_reviews",
+                        to="deployments.deployment",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-reviewed_at'],
+                "ordering": ["-reviewed_at"],
             },
         ),
         migrations.CreateModel(
-            name='AlertReview',
+            name="AlertReview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reviewer_name', models.CharField(max_length=200)),
-                ('reviewer_organisation', models.CharField(blank=True, max_length=200)),
-                ('as_police_reviewer', models.BooleanField(default=False)),
-                ('decision', models.CharField(choices=[('confirm', 'Confirm: it is the person'), ('reject', 'Reject')], max_length=10)),
-                ('reason', models.CharField(blank=True, choices=[('false_alert', 'False alert'), ('poor_image', 'Image too poor to judge'), ('not_the_person', 'Not the person')], max_length=20)),
-                ('notes', models.TextField(blank=True)),
-                ('decided_at', models.DateTimeField()),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='deployments.alert')),
-                ('reviewer', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reviewer_name", models.CharField(max_length=200)),
+                ("reviewer_organisation", models.CharField(blank=True, max_length=200)),
+                ("as_police_reviewer", models.BooleanField(default=False)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("confirm", "Confirm: it is the person"), ("reject", "Reject")], max_length=10
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("false_alert", "False alert"),
+                            ("poor_image", "Image too poor to judge"),
+                            ("not_the_person", "Not the person"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("decided_at", models.DateTimeField()),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reviews", to="deployments.alert"
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['decided_at'],
-                'constraints': [models.UniqueConstraint(fields=('alert', 'reviewer'), name='alert_review_one_per_reviewer'), models.CheckConstraint(condition=models.Q(models.Q(('decision', 'reject'), _negated=True), models.Q(('reason', ''), _negated=True), _connector='OR'), name='alert_review_rejection_has_reason')],
+                "ordering": ["decided_at"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("alert", "reviewer"), name="alert_review_one_per_reviewer"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("decision", "reject"), _negated=True),
+                            models.Q(("reason", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="alert_review_rejection_has_reason",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='deployment_window_ordered'),
+            model_name="deployment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="deployment_window_ordered"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.CheckConstraint(condition=models.Q(('match_threshold__gt', 0), ('match_threshold__lte', 1)), name='deployment_threshold_range'),
+            model_name="deployment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("match_threshold__gt", 0), ("match_threshold__lte", 1)),
+                name="deployment_threshold_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='camera',
-            constraint=models.UniqueConstraint(fields=('deployment', 'name'), name='camera_name_unique_per_deployment'),
+            model_name="camera",
+            constraint=models.UniqueConstraint(fields=("deployment", "name"), name="camera_name_unique_per_deployment"),
         ),
         migrations.AlterUniqueTogether(
-            name='deploymentgroupobjectpermission',
-            unique_together={('group', 'permission', 'content_object')},
+            name="deploymentgroupobjectpermission",
+            unique_together={("group", "permission", "content_object")},
         ),
         migrations.AlterUniqueTogether(
-            name='deploymentuserobjectpermission',
-            unique_together={('user', 'permission', 'content_object')},
+            name="deploymentuserobjectpermission",
+            unique_together={("user", "permission", "content_object")},
         ),
         migrations.AddConstraint(
-            model_name='facescancounter',
-            constraint=models.UniqueConstraint(fields=('camera', 'hour'), name='face_scan_counter_camera_hour_unique'),
+            model_name="facescancounter",
+            constraint=models.UniqueConstraint(fields=("camera", "hour"), name="face_scan_counter_camera_hour_unique"),
         ),
     ]

@@ -4,30 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0001_initial'),
-        ('governance', '0002_watchlist_tokens'),
+        ("deployments", "0001_initial"),
+        ("governance", "0002_watchlist_tokens"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='alert',
-            name='erased_at',
+            model_name="alert",
+            name="erased_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='disclosure',
-            name='redacted_at',
+            model_name="disclosure",
+            name="redacted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='alert',
-            name='score',
-            field=models.FloatField(help_text='Best cosine similarity seen (erased with the crop at retention).', null=True),
+            model_name="alert",
+            name="score",
+            field=models.FloatField(
+                help_text="Best cosine similarity seen (erased with the crop at retention).", null=True
+            ),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(condition=models.Q(('erased_at__isnull', True)), fields=['retention_due_at', 'id'], name='alert_retention_due_idx'),
+            model_name="alert",
+            index=models.Index(
+                condition=models.Q(("erased_at__isnull", True)),
+                fields=["retention_due_at", "id"],
+                name="alert_retention_due_idx",
+            ),
         ),
     ]

@@ -16,19 +16,30 @@ def backfill(apps, schema_editor):
     Link = apps.get_model("governance", "AuditEventOrganisation")
     Certificate = apps.get_model("governance", "DeletionCertificate")
     LegalHold = apps.get_model("retention", "LegalHold")
-    for alert in Alert.objects.filter(supplying_organisation__isnull=True).select_related(
-            "watchlist_image", "agreement").iterator(chunk_size=BATCH):
-        supplier = (alert.watchlist_image.supplying_organisation_id if alert.watchlist_image_id
-                    else alert.agreement.supplying_organisation_id)
+    for alert in (
+        Alert.objects.filter(supplying_organisation__isnull=True)
+        .select_related("watchlist_image", "agreement")
+        .iterator(chunk_size=BATCH)
+    ):
+        supplier = (
+            alert.watchlist_image.supplying_organisation_id
+            if alert.watchlist_image_id
+            else alert.agreement.supplying_organisation_id
+        )
         Alert.objects.filter(pk=alert.pk).update(supplying_organisation_id=supplier)
-    alerts = {a["pk"]: (a["supplying_organisation_id"], a["deployment__operator_id"])
-              for a in Alert.objects.values("pk", "supplying_organisation_id", "deployment__operator_id")}
+    alerts = {
+        a["pk"]: (a["supplying_organisation_id"], a["deployment__operator_id"])
+        for a in Alert.objects.values("pk", "supplying_organisation_id", "deployment__operator_id")
+    }
     deployments = {}
     for d in Deployment.objects.all():
         deployments[str(d.pk)] = {d.operator_id}  # as Deployment.concerned_organisation_ids
     links = []
-    for event in AuditEvent.objects.filter(target_type__in=["deployments.alert", "deployments.deployment"]).only(
-            "pk", "target_type", "target_id", "details").iterator(chunk_size=BATCH):
+    for event in (
+        AuditEvent.objects.filter(target_type__in=["deployments.alert", "deployments.deployment"])
+        .only("pk", "target_type", "target_id", "details")
+        .iterator(chunk_size=BATCH)
+    ):
         if event.target_type == "deployments.deployment":
             ids = deployments.get(event.target_id, set())
         else:
@@ -39,60 +50,74 @@ def backfill(apps, schema_editor):
             Link.objects.bulk_create(links, ignore_conflicts=True)
             links = []
     Link.objects.bulk_create(links, ignore_conflicts=True)
-    for certificate in Certificate.objects.filter(subject_type="deployments.alert",
-                                                  supplier_organisation__isnull=True).iterator(chunk_size=BATCH):
+    for certificate in Certificate.objects.filter(
+        subject_type="deployments.alert", supplier_organisation__isnull=True
+    ).iterator(chunk_size=BATCH):
         supplier, operator = alerts.get(int(certificate.subject_id), (None, None))
-        Certificate.objects.filter(pk=certificate.pk).update(supplier_organisation_id=supplier,
-                                                             operator_organisation_id=operator)
+        Certificate.objects.filter(pk=certificate.pk).update(
+            supplier_organisation_id=supplier, operator_organisation_id=operator
+        )
     for deployment in Deployment.objects.filter(status__in=["live", "paused"]):
-        review = deployment.watchlist_reviews.filter(used_for_go_live_at__isnull=False).order_by(
-            "-used_for_go_live_at").first()
+        review = (
+            deployment.watchlist_reviews.filter(used_for_go_live_at__isnull=False)
+            .order_by("-used_for_go_live_at")
+            .first()
+        )
         Deployment.objects.filter(pk=deployment.pk).update(matched_review=review)
     for hold in LegalHold.objects.filter(scope="alert"):
         supplier, operator = alerts.get(int(hold.target_id), (None, None)) if hold.target_id.isdigit() else (None, None)
-        LegalHold.objects.filter(pk=hold.pk).update(supplier_organisation_id=supplier, operator_organisation_id=operator)
+        LegalHold.objects.filter(pk=hold.pk).update(
+            supplier_organisation_id=supplier, operator_organisation_id=operator
+        )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0002_alert_retention'),
-        ('governance', '0004_access_scope'),
-        ('retention', '0002_access_scope'),
+        ("deployments", "0002_alert_retention"),
+        ("governance", "0004_access_scope"),
+        ("retention", "0002_access_scope"),
     ]
 
     operations = [
         migrations.AlterUniqueTogether(
-            name='deploymentuserobjectpermission',
+            name="deploymentuserobjectpermission",
             unique_together=None,
         ),
         migrations.RemoveField(
-            model_name='deploymentuserobjectpermission',
-            name='content_object',
+            model_name="deploymentuserobjectpermission",
+            name="content_object",
         ),
         migrations.RemoveField(
-            model_name='deploymentuserobjectpermission',
-            name='permission',
+            model_name="deploymentuserobjectpermission",
+            name="permission",
         ),
         migrations.RemoveField(
-            model_name='deploymentuserobjectpermission',
-            name='user',
+            model_name="deploymentuserobjectpermission",
+            name="user",
         ),
         migrations.AddField(
-            model_name='alert',
-            name='supplying_organisation',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.organisation'),
+            model_name="alert",
+            name="supplying_organisation",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="governance.organisation"
+            ),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='matched_review',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deployments.watchlistreview'),
+            model_name="deployment",
+            name="matched_review",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="deployments.watchlistreview",
+            ),
         ),
         migrations.DeleteModel(
-            name='DeploymentGroupObjectPermission',
+            name="DeploymentGroupObjectPermission",
         ),
         migrations.DeleteModel(
-            name='DeploymentUserObjectPermission',
+            name="DeploymentUserObjectPermission",
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

@@ -15,5 +15,8 @@ def unreported_outcomes_panel(context):
 
     user = context["request"].user
     show = role_allows(user, "deployments.view_disclosure")
-    return {"show": show, "days": settings.OVERSIGHT_OUTCOME_CHASE_DAYS,
-            "overdue": list(disclosures_awaiting_outcome(user=user)[:20]) if show else []}
+    return {
+        "show": show,
+        "days": settings.OVERSIGHT_OUTCOME_CHASE_DAYS,
+        "overdue": list(disclosures_awaiting_outcome(user=user)[:20]) if show else [],
+    }

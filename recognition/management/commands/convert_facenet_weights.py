@@ -42,8 +42,12 @@ class Command(BaseCommand):
             from recognition.engine.embedder import Embedder, resolve_device
 
             Embedder(
-                state_dict=state_dict, device=resolve_device("cpu"), precision="fp32", batch_size=1,
-                flip_average=False, verify_known_embedding=True,
+                state_dict=state_dict,
+                device=resolve_device("cpu"),
+                precision="fp32",
+                batch_size=1,
+                flip_average=False,
+                verify_known_embedding=True,
             )
             save_state_dict_atomic(state_dict=state_dict, path=target)
         except WeightsError as exc:

@@ -19,8 +19,7 @@ def iter_image_paths(paths: list[Path]) -> Iterator[Path]:
     are yielded too, so that each is reported with an error line instead of being skipped silently."""
     for path in paths:
         if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-                yield child
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
         else:
             yield path
 

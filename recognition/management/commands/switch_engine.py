@@ -51,8 +51,10 @@ class Command(BaseCommand):
             return
         lacking = images_lacking(report.backend)
         if lacking:
-            raise CommandError(f"Not switching: {len(lacking)} enrolled image(s) have no template under "
-                               f"{report.backend} ({lacking[:20]}); withdraw or replace them, then run again.")
+            raise CommandError(
+                f"Not switching: {len(lacking)} enrolled image(s) have no template under "
+                f"{report.backend} ({lacking[:20]}); withdraw or replace them, then run again."
+            )
         try:
             row = engine_switch(choice=backend, actor_name=by or f"manage.py switch_engine ({getpass.getuser()})")
         except ApplicationError as error:

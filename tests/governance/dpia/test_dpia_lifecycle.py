@@ -36,8 +36,13 @@ def ready_agreement(cast):
     """A submitted agreement with everything approval needs except a DPIA."""
     agreement = agreements.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(cast))
     agreements.agreement_record_regulator_notification(
-        actor=cast.estate_dpo, agreement=agreement, notified_on=timezone.localdate(), reference="BSCC-9",
-        notified_by="Dana Okafor", regulator=cast.regulator_org)
+        actor=cast.estate_dpo,
+        agreement=agreement,
+        notified_on=timezone.localdate(),
+        reference="BSCC-9",
+        notified_by="Dana Okafor",
+        regulator=cast.regulator_org,
+    )
     agreements.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     agreements.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     agreements.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
@@ -55,6 +60,7 @@ def draft(cast, agreement=None, **overrides):
 
 # --- states -----------------------------------------------------------------------------------------
 
+
 def test_draft_review_approve_with_audit_in_scope(cast):
     agreement = ready_agreement(cast)
     dpia = draft(cast, agreement)
@@ -64,8 +70,9 @@ def test_draft_review_approve_with_audit_in_scope(cast):
         dpias.dpia_update(actor=cast.estate_dpo, dpia=dpia, fields={"scope": "Smaller."})
     dpia = dpias.dpia_approve(actor=cast.estate_dpo, dpia=dpia, capacity="Senior responsible owner")
     assert dpia.status == DPIAStatus.APPROVED and dpia.approved_by_name == "dpo.estate"
-    events = list(AuditEvent.objects.filter(target_type="governance.dpia", target_id=str(dpia.pk))
-                  .values_list("event", flat=True))
+    events = list(
+        AuditEvent.objects.filter(target_type="governance.dpia", target_id=str(dpia.pk)).values_list("event", flat=True)
+    )
     assert events == ["dpia.drafted", "dpia.agreements_set", "dpia.risk_added", "dpia.submitted", "dpia.approved"]
     # The events concern the parties of what the DPIA covers: Camden's DPO reads them in the audit log.
     from governance.access import audit_events_visible_to
@@ -99,6 +106,7 @@ def test_reject_then_revise(cast):
 
 # --- versions ------------------------------------------------------------------------------------------
 
+
 def test_editing_an_approved_dpia_makes_a_new_version_and_the_old_one_covers_until_then(cast):
     agreement = ready_agreement(cast)
     v1 = approved_dpia(cast, agreements=[agreement])
@@ -107,8 +115,11 @@ def test_editing_an_approved_dpia_makes_a_new_version_and_the_old_one_covers_unt
     v2 = dpias.dpia_revise(actor=cast.estate_dpo, dpia=v1, change_summary="A third camera on the canal steps.")
     assert list(v2.agreements.all()) == [agreement] and v2.risks.count() == v1.risks.count()
     dpias.dpia_update(actor=cast.estate_dpo, dpia=v2, fields={"scope": "Three cameras; about 9,000 people a day."})
-    dpias.dpia_risk_add(actor=cast.estate_dpo, dpia=v2, fields=dpia_risk(title="Chilling effect on protest",
-                                                                          likelihood=1, residual_risk="low"))
+    dpias.dpia_risk_add(
+        actor=cast.estate_dpo,
+        dpia=v2,
+        fields=dpia_risk(title="Chilling effect on protest", likelihood=1, residual_risk="low"),
+    )
     # v1 still covers the agreement while v2 is drafted.
     assert agreements.agreement_approve(actor=cast.met_dpo, agreement=agreement).status == "active"
     with pytest.raises(StateConflict) as refused:  # one newer version at a time
@@ -128,24 +139,34 @@ def test_editing_an_approved_dpia_makes_a_new_version_and_the_old_one_covers_unt
 
 # --- prior consultation ----------------------------------------------------------------------------------
 
+
 def test_high_residual_risk_needs_prior_consultation(cast):
     dpia = draft(cast, ready_agreement(cast))
-    dpias.dpia_risk_add(actor=cast.estate_dpo, dpia=dpia, fields=dpia_risk(
-        title="Bias against Black subjects", likelihood=3, severity=3, residual_risk="high"))
+    dpias.dpia_risk_add(
+        actor=cast.estate_dpo,
+        dpia=dpia,
+        fields=dpia_risk(title="Bias against Black subjects", likelihood=3, severity=3, residual_risk="high"),
+    )
     dpias.dpia_submit(actor=cast.estate_dpo, dpia=dpia)
     with pytest.raises(StateConflict) as refused:
         dpias.dpia_approve(actor=cast.estate_dpo, dpia=dpia)
     assert refused.value.code == "prior_consultation_required"
     with pytest.raises(ValidationFailed):
-        dpias.dpia_record_prior_consultation(actor=cast.estate_dpo, dpia=dpia, consulted_on=timezone.localdate(),
-                                             reference="ICO-PC-1", outcome="")
+        dpias.dpia_record_prior_consultation(
+            actor=cast.estate_dpo, dpia=dpia, consulted_on=timezone.localdate(), reference="ICO-PC-1", outcome=""
+        )
     dpias.dpia_record_prior_consultation(
-        actor=cast.estate_dpo, dpia=dpia, consulted_on=timezone.localdate() - timedelta(days=1),
-        reference="ICO-PC-2026-017", outcome="No objection, subject to quarterly bias reports.")
+        actor=cast.estate_dpo,
+        dpia=dpia,
+        consulted_on=timezone.localdate() - timedelta(days=1),
+        reference="ICO-PC-2026-017",
+        outcome="No objection, subject to quarterly bias reports.",
+    )
     assert dpias.dpia_approve(actor=cast.estate_dpo, dpia=dpia).status == DPIAStatus.APPROVED
 
 
 # --- gates -------------------------------------------------------------------------------------------------
+
 
 def test_agreement_approval_refused_without_a_dpia(cast):
     agreement = ready_agreement(cast)
@@ -170,16 +191,27 @@ def test_agreement_approval_refused_past_the_dpia_review_date(cast):
 def test_kings_cross_style_historical_agreement_shows_no_dpia(cast):
     from governance.agreements.models import AgreementStatus
 
-    fields = agreement_terms(cast, starts_on=timezone.localdate().replace(year=2016),
-                             ends_on=timezone.localdate().replace(year=2018), review_on=timezone.localdate().replace(year=2017))
+    fields = agreement_terms(
+        cast,
+        starts_on=timezone.localdate().replace(year=2016),
+        ends_on=timezone.localdate().replace(year=2018),
+        review_on=timezone.localdate().replace(year=2017),
+    )
     agreement = agreements.agreement_record_historical(
-        actor=None, fields=fields, status=AgreementStatus.EXPIRED, approving_organisation=cast.camden,
-        approved_by_name="BCU commander", historical_notes="Recorded after the fact.", reference="KX-TEST")
+        actor=None,
+        fields=fields,
+        status=AgreementStatus.EXPIRED,
+        approving_organisation=cast.camden,
+        approved_by_name="BCU commander",
+        historical_notes="Recorded after the fact.",
+        reference="KX-TEST",
+    )
     breaches = {b.code: b for b in agreement_rule_breaches(agreement)}
     assert breaches["dpia_missing"].title == "No DPIA"
 
 
 # --- scoping ---------------------------------------------------------------------------------------------
+
 
 def test_scoping_another_organisations_dpia_is_404_and_regulators_read_only(cast):
     agreement = ready_agreement(cast)

@@ -30,8 +30,9 @@ def test_a_dpo_writes_sends_for_review_approves_and_compares_in_the_browser_page
     assert response.status_code == 302 and response["Location"] == reverse("dpia-detail", args=[dpia.pk])
     post_action(client, dpia, "agreements", agreements=[submitted_agreement.pk])
     post_action(client, dpia, "risk_add", **dpia_risk(title="Wrongful stop", likelihood=3, severity=2))
-    post_action(client, dpia, "risk_add", **dpia_risk(title="Function creep", likelihood=1, severity=3,
-                                                      residual_risk="low"))
+    post_action(
+        client, dpia, "risk_add", **dpia_risk(title="Function creep", likelihood=1, severity=3, residual_risk="low")
+    )
     page = client.get(reverse("dpia-detail", args=[dpia.pk])).content.decode()
     # The matrix: each risk placed in its likelihood × severity cell.
     assert re.search(r'data-likelihood="3" data-severity="2">\s*<span class="rm-risk" title="Wrongful stop">R1', page)
@@ -44,7 +45,9 @@ def test_a_dpo_writes_sends_for_review_approves_and_compares_in_the_browser_page
 
     post_action(client, dpia, "revise", change_summary="Risk of wrongful stops re-assessed after the pilot.")
     v2 = DPIA.objects.get(reference=dpia.reference, version=2)
-    response = client.post(reverse("dpia-edit", args=[v2.pk]), {**fields, "scope": "Two cameras, about 6,000 people a day."})
+    response = client.post(
+        reverse("dpia-edit", args=[v2.pk]), {**fields, "scope": "Two cameras, about 6,000 people a day."}
+    )
     assert response.status_code == 302
     compare = client.get(reverse("dpia-compare", args=[v2.pk])).content.decode()
     assert '<tr class="changed" data-section="scope">' in compare
@@ -74,20 +77,36 @@ def test_the_pdf_reads_as_a_signed_document(cast, planned_deployment, artifacts_
 
     v1 = approved_dpia(cast, deployments=[planned_deployment], title="Granary Square live facial recognition")
     v2 = dpias.dpia_revise(actor=cast.estate_dpo, dpia=v1, change_summary="Bias monitoring made monthly.")
-    dpias.dpia_risk_add(actor=cast.estate_dpo, dpia=v2, fields=dpia_risk(
-        title="Disproportionate false alerts on Black subjects", likelihood=2, severity=3, residual_risk="high"))
+    dpias.dpia_risk_add(
+        actor=cast.estate_dpo,
+        dpia=v2,
+        fields=dpia_risk(
+            title="Disproportionate false alerts on Black subjects", likelihood=2, severity=3, residual_risk="high"
+        ),
+    )
     dpias.dpia_submit(actor=cast.estate_dpo, dpia=v2)
-    dpias.dpia_record_prior_consultation(actor=cast.estate_dpo, dpia=v2, consulted_on=v1.approved_at.date(),
-                                         reference="ICO-PC-77", outcome="Proceed with monthly bias reports.")
+    dpias.dpia_record_prior_consultation(
+        actor=cast.estate_dpo,
+        dpia=v2,
+        consulted_on=v1.approved_at.date(),
+        reference="ICO-PC-77",
+        outcome="Proceed with monthly bias reports.",
+    )
     v2 = dpias.dpia_approve(actor=cast.estate_dpo, dpia=v2, capacity="Controller's senior responsible owner")
 
     pdf = dpia_render_pdf(dpia=v2)
     reader = PdfReader(io.BytesIO(pdf))
     text = "\n".join(page.extract_text() for page in reader.pages)
     flat = " ".join(text.split())
-    for heading in ("Contents", "1. Description of the processing", "2. Necessity and proportionality",
-                    "3. The data and its lifecycle", "4. Risks to rights and freedoms",
-                    "5. DPO's advice, data subjects' views, prior consultation", "6. Versions and sign-offs"):
+    for heading in (
+        "Contents",
+        "1. Description of the processing",
+        "2. Necessity and proportionality",
+        "3. The data and its lifecycle",
+        "4. Risks to rights and freedoms",
+        "5. DPO's advice, data subjects' views, prior consultation",
+        "6. Versions and sign-offs",
+    ):
         assert heading in flat, heading
     assert "Misidentification" in flat and "Disproportionate false alerts on Black subjects" in flat
     assert "ICO-PC-77" in flat and planned_deployment.reference in flat
@@ -99,12 +118,27 @@ def test_the_pdf_reads_as_a_signed_document(cast, planned_deployment, artifacts_
     (artifacts_dir / "dpia.pdf").write_bytes(pdf)
     if shutil.which("pdftoppm"):
         for page in (1, 5):
-            subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page), "-singlefile",
-                            str(artifacts_dir / "dpia.pdf"), str(artifacts_dir / f"dpia-page-{page}")], check=True)
+            subprocess.run(
+                [
+                    "pdftoppm",
+                    "-png",
+                    "-r",
+                    "60",
+                    "-f",
+                    str(page),
+                    "-l",
+                    str(page),
+                    "-singlefile",
+                    str(artifacts_dir / "dpia.pdf"),
+                    str(artifacts_dir / f"dpia-page-{page}"),
+                ],
+                check=True,
+            )
 
 
-def test_a_review_date_warns_on_the_dashboard_and_on_what_the_dpia_covers(client, cast, active_agreement,
-                                                                         planned_deployment):
+def test_a_review_date_warns_on_the_dashboard_and_on_what_the_dpia_covers(
+    client, cast, active_agreement, planned_deployment
+):
     from datetime import timedelta
 
     import time_machine

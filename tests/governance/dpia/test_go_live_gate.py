@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def reviewed(cast, deployment):
-    services.watchlist_review_record(actor=cast.estate_dpo, deployment=deployment,
-                                     notes="All images current, wanted category only.")
+    services.watchlist_review_record(
+        actor=cast.estate_dpo, deployment=deployment, notes="All images current, wanted category only."
+    )
 
 
 def test_go_live_refused_without_a_dpia(cast, planned_deployment):
@@ -45,8 +46,11 @@ def test_go_live_with_a_covering_dpia_and_its_evidence(cast, planned_deployment)
 
 
 def test_go_live_refused_past_the_review_date(cast, active_agreement):
-    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(
-        cast, ends_at=timezone.now() + timedelta(days=5)))
+    deployment = services.deployment_plan(
+        actor=cast.estate_dpo,
+        agreements=[active_agreement],
+        fields=deployment_fields(cast, ends_at=timezone.now() + timedelta(days=5)),
+    )
     approved_dpia(cast, deployments=[deployment], review_on=timezone.localdate() + timedelta(days=1))
     with time_machine.travel(timezone.now() + timedelta(days=2)):
         reviewed(cast, deployment)
@@ -60,7 +64,11 @@ def test_other_running_weights_flag_the_dpia_and_refuse_go_live(cast, planned_de
     other = tmp_path / "other-weights.pt"
     other.write_bytes(b"not the weights the DPIA's evidence was measured with")
     # The live embedder's weights file replaced (SFace by default; FaceNet's WEIGHTS_PATH likewise).
-    settings.RECOGNITION = {**getattr(settings, "RECOGNITION", {}), "SFACE_PATH": str(other), "WEIGHTS_PATH": str(other)}
+    settings.RECOGNITION = {
+        **getattr(settings, "RECOGNITION", {}),
+        "SFACE_PATH": str(other),
+        "WEIGHTS_PATH": str(other),
+    }
     reviewed(cast, planned_deployment)
     with pytest.raises(StateConflict) as refused:
         services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)

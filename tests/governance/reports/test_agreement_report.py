@@ -91,8 +91,17 @@ def test_kings_cross_2016_shows_what_is_known_and_what_was_never_recorded(cast, 
     assert "Never recorded" in page and "retrospectively" in page
     pdf = client.get(f"/reports/agreement/{agreement.pk}/?format=pdf")
     (artifacts_dir / "agreement-report-kx2016.pdf").write_bytes(pdf.content)
-    subprocess.run(["pdftoppm", "-png", "-r", "60", str(artifacts_dir / "agreement-report-kx2016.pdf"),
-                    str(artifacts_dir / "agreement-report-kx2016")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "60",
+            str(artifacts_dir / "agreement-report-kx2016.pdf"),
+            str(artifacts_dir / "agreement-report-kx2016"),
+        ],
+        check=True,
+    )
 
 
 def test_scope_another_organisation_gets_not_found_and_the_regulator_reads_all(cast, activity, client):

@@ -50,9 +50,20 @@ def test_a_police_force_reads_only_the_alerts_on_images_its_supply_chain_supplie
         report_for(cast.btp_dpo, "deployment", activity.deployment.pk)
 
 
-PERSONAL = ["MET-W-", "reviewer.estate", "reviewer2.estate", "reviewer.camden", "dpo.estate", "api.camden",
-            "Subject is wanted", "lfr.camden@met.cjsm.net", "CUST/", "A. Example",
-            "image/jpeg", "/9j/"]
+PERSONAL = [
+    "MET-W-",
+    "reviewer.estate",
+    "reviewer2.estate",
+    "reviewer.camden",
+    "dpo.estate",
+    "api.camden",
+    "Subject is wanted",
+    "lfr.camden@met.cjsm.net",
+    "CUST/",
+    "A. Example",
+    "image/jpeg",
+    "/9j/",
+]
 
 
 def test_transparency_report_is_published_at_a_public_address_with_no_personal_data(
@@ -62,8 +73,15 @@ def test_transparency_report_is_published_at_a_public_address_with_no_personal_d
     published = transparency_report_publish(actor=cast.estate_dpo, operator=cast.estate, start=start, end=end)
     assert transparency_report_publish(actor=cast.estate_dpo, operator=cast.estate, start=start, end=end) == published
     figures = {f["code"]: f["value"] for s in published.content for f in s["figures"]}
-    assert figures == {"deployments": 1, "faces_scanned": 12000, "alerts": 5, "confirmed": 2, "false_alerts": 1,
-                       "false_alert_rate": "1 in 12,000 faces scanned", "arrests": 1}
+    assert figures == {
+        "deployments": 1,
+        "faces_scanned": 12000,
+        "alerts": 5,
+        "confirmed": 2,
+        "false_alerts": 1,
+        "false_alert_rate": "1 in 12,000 faces scanned",
+        "arrests": 1,
+    }
     assert len(published.slug) >= 20
 
     url = f"/published/{published.slug}/"
@@ -77,8 +95,21 @@ def test_transparency_report_is_published_at_a_public_address_with_no_personal_d
     pdf_path.write_bytes(pdf.content)
     pdf_text = subprocess.run(["pdftotext", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout
     pdf_text = " ".join(pdf_text.split())
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf_path),
-                    str(artifacts_dir / "transparency-report")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "60",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(pdf_path),
+            str(artifacts_dir / "transparency-report"),
+        ],
+        check=True,
+    )
     html, text = page.content.decode(), csv.content.decode()
     assert "12000" in text and "1 in 12,000 faces scanned" in pdf_text and "Arrests" in html
     for document in (html, pdf_text, text, str(published.content)):
@@ -108,8 +139,10 @@ def test_the_quarterly_job_publishes_last_quarter_once_for_operators_that_ran_de
     assert published.organisation == cast.estate and published.published_by_name == "scheduled job"
     from django.conf import settings
 
-    assert settings.CELERY_BEAT_SCHEDULE["reports-transparency-quarterly"]["task"] == \
-        "governance.reports.tasks.transparency_reports_quarterly"
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["reports-transparency-quarterly"]["task"]
+        == "governance.reports.tasks.transparency_reports_quarterly"
+    )
 
 
 def test_report_page_pdf_and_chart_render(cast, activity, client, artifacts_dir):
@@ -124,8 +157,21 @@ def test_report_page_pdf_and_chart_render(cast, activity, client, artifacts_dir)
     assert "data:image/svg+xml;base64," in page.content.decode()
     pdf = client.get(url + "?format=pdf")
     (artifacts_dir / "deployment-report.pdf").write_bytes(pdf.content)
-    subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", str(artifacts_dir / "deployment-report.pdf"),
-                    str(artifacts_dir / "deployment-report")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "70",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(artifacts_dir / "deployment-report.pdf"),
+            str(artifacts_dir / "deployment-report"),
+        ],
+        check=True,
+    )
     report = report_for(cast.estate_dpo, "deployment", activity.deployment.pk)
     chart = next(c for s in report.sections for c in s.charts if c.code == "faces.per_hour")
     svg = chart_svg(chart)
@@ -134,7 +180,9 @@ def test_report_page_pdf_and_chart_render(cast, activity, client, artifacts_dir)
     # The chart exactly as the PDF embeds it, rasterised for the eye.
     chart_pdf = artifacts_dir / "chart-faces-per-hour.pdf"
     chart_pdf.write_bytes(render_pdf(f'<img style="width:100%" src="{chart_data_uri(chart)}">'))
-    subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(chart_pdf),
-                    str(artifacts_dir / "chart-faces-per-hour")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "80", "-singlefile", str(chart_pdf), str(artifacts_dir / "chart-faces-per-hour")],
+        check=True,
+    )
     csv = client.get(url + "?format=csv").content.decode()
     assert "Faces scanned per hour" in csv and "Watchlist reviews and go-lives" in csv

@@ -26,8 +26,11 @@ def test_the_pack_fills_the_principles_from_the_records(cast, activity, client, 
     retention_sweep()
     start, end = quarter_of(timezone.now())
     published = transparency_report_publish(actor=cast.estate_dpo, operator=cast.estate, start=start, end=end)
-    principle_commentary_set(actor=cast.estate_dpo, principle=6,
-                             text="The 2016 images were erased only when entered; the sweep now runs every 15 minutes.")
+    principle_commentary_set(
+        actor=cast.estate_dpo,
+        principle=6,
+        text="The 2016 images were erased only when entered; the sweep now runs every 15 minutes.",
+    )
 
     report = regulator_pack(cast.regulator)
     figures = figures_of(report)
@@ -54,8 +57,17 @@ def test_the_pack_fills_the_principles_from_the_records(cast, activity, client, 
     pdf = client.get("/reports/regulator-pack/?format=pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     (artifacts_dir / "regulator-pack.pdf").write_bytes(pdf.content)
-    subprocess.run(["pdftoppm", "-png", "-r", "60", str(artifacts_dir / "regulator-pack.pdf"),
-                    str(artifacts_dir / "regulator-pack")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "60",
+            str(artifacts_dir / "regulator-pack.pdf"),
+            str(artifacts_dir / "regulator-pack"),
+        ],
+        check=True,
+    )
 
 
 def test_scope_a_dpo_sees_only_its_own_records_and_reviewers_none(cast, activity):

@@ -30,9 +30,17 @@ def record_events(n: int) -> list[AuditEvent]:
     events = []
     for i in range(n):
         with transaction.atomic():
-            events.append(audit_record(action=AuditAction.DISCLOSURE, event="test.disclosed", actor=None,
-                                       target=("test.alert", str(i), f"Alert {i}"), justification="Match confirmed",
-                                       recipient="Met Camden BCU via CJSM", details={"i": i}))
+            events.append(
+                audit_record(
+                    action=AuditAction.DISCLOSURE,
+                    event="test.disclosed",
+                    actor=None,
+                    target=("test.alert", str(i), f"Alert {i}"),
+                    justification="Match confirmed",
+                    recipient="Met Camden BCU via CJSM",
+                    details={"i": i},
+                )
+            )
     return events
 
 
@@ -122,8 +130,12 @@ def test_sweep_killed_midway_then_rerun_erases_everything_exactly_once(postgres,
     total = 1500
     record_events(total)
     env = {**os.environ, "DATABASE_URL": _database_url(), "OVERSIGHT_AUDIT_PERSONAL_DATA_RETENTION_DAYS": "0"}
-    sweep = subprocess.Popen([sys.executable, "manage.py", "enforce_retention", "--batch-size", "10"], env=env,
-                             stdout=subprocess.DEVNULL, stderr=open(tmp_path / "sweep.log", "w"))
+    sweep = subprocess.Popen(
+        [sys.executable, "manage.py", "enforce_retention", "--batch-size", "10"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "sweep.log", "w"),
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if AuditEvent.objects.filter(redacted_at__isnull=False).count() >= 100:

@@ -36,13 +36,22 @@ def _fresh_galleries():
 
 
 def test_images_go_within_the_set_hours_after_termination_and_holds_block_until_they_lapse(
-    faces_dir, camden_api, active_agreement, cast, client, django_capture_on_commit_callbacks,
+    faces_dir,
+    camden_api,
+    active_agreement,
+    cast,
+    client,
+    django_capture_on_commit_callbacks,
 ):
     images = []
     for index, name in enumerate(FACES):
         with django_capture_on_commit_callbacks(execute=True):
-            response = upload(camden_api, active_agreement, (faces_dir / "dev" / name).read_bytes(),
-                              subject_reference=f"KX-SUBJ-{index:04d}")
+            response = upload(
+                camden_api,
+                active_agreement,
+                (faces_dir / "dev" / name).read_bytes(),
+                subject_reference=f"KX-SUBJ-{index:04d}",
+            )
         assert response.status_code == 201, response.content
         images.append(WatchlistImage.objects.get(pk=response.json()["id"]))
     assert all(i.status == ImageStatus.ENROLLED for i in WatchlistImage.objects.filter(pk__in=[i.pk for i in images]))
@@ -52,8 +61,12 @@ def test_images_go_within_the_set_hours_after_termination_and_holds_block_until_
     agreement_terminate(actor=cast.met_dpo, agreement=active_agreement, reason="Operator ceased LFR")
     terminated_at = timezone.now()
     held_image = images[0]
-    legal_hold_place(actor=cast.estate_dpo, target=f"{HoldScope.WATCHLIST_IMAGE.value}:{held_image.pk}",
-                     reason="Needed for a prosecution", until=terminated_at + timedelta(hours=48))
+    legal_hold_place(
+        actor=cast.estate_dpo,
+        target=f"{HoldScope.WATCHLIST_IMAGE.value}:{held_image.pk}",
+        reason="Needed for a prosecution",
+        until=terminated_at + timedelta(hours=48),
+    )
 
     with time_machine.travel(terminated_at + timedelta(hours=23), tick=False):
         run = retention_sweep()

@@ -141,10 +141,18 @@ def test_behind_the_proxy_the_forwarded_address_is_counted_not_the_proxy(client,
     for i in range(settings.AXES_FAILURE_LIMIT):
         # The client's own claim (left of the proxy's entry) is ignored.
         sign_in(client, f"nobody-{i}", "guess", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=f"1.1.1.{i}, 203.0.113.5")
-    assert sign_in(client, cast.met_dpo.username, cast.password, REMOTE_ADDR="10.9.9.9",
-                   HTTP_X_FORWARDED_FOR="203.0.113.5").status_code == 429
-    assert sign_in(client, cast.met_dpo.username, cast.password, REMOTE_ADDR="10.9.9.9",
-                   HTTP_X_FORWARDED_FOR="203.0.113.6").status_code == 302
+    assert (
+        sign_in(
+            client, cast.met_dpo.username, cast.password, REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="203.0.113.5"
+        ).status_code
+        == 429
+    )
+    assert (
+        sign_in(
+            client, cast.met_dpo.username, cast.password, REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="203.0.113.6"
+        ).status_code
+        == 302
+    )
 
 
 def test_idle_session_is_signed_out_and_background_polling_does_not_keep_it(client, cast, settings):

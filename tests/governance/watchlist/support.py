@@ -14,7 +14,9 @@ from governance.organisations.roles import Role
 from governance.organisations.services import user_create
 
 
-def synthetic_jpeg(seed: int = 0, size: tuple[int, int] = (160, 160), *, exif_gps: bool = False, fmt: str = "JPEG") -> bytes:
+def synthetic_jpeg(
+    seed: int = 0, size: tuple[int, int] = (160, 160), *, exif_gps: bool = False, fmt: str = "JPEG"
+) -> bytes:
     """A unique, valid image (noise seeded by ``seed``); optionally with an EXIF GPS block."""
     rng = random.Random(seed)
     image = Image.frombytes("RGB", size, bytes(rng.randrange(256) for _ in range(size[0] * size[1] * 3)))
@@ -45,8 +47,9 @@ def provenance_fields(agreement_, **overrides) -> dict:
 
 
 def make_submitter(cast, organisation, username: str):
-    return user_create(actor=None, username=username, organisation=organisation, roles=[Role.FORCE_SUBMITTER],
-                       password=cast.password)
+    return user_create(
+        actor=None, username=username, organisation=organisation, roles=[Role.FORCE_SUBMITTER], password=cast.password
+    )
 
 
 @pytest.fixture
@@ -91,13 +94,17 @@ def met_api(met_submitter):
     return token_client(met_submitter)
 
 
-def upload(client, agreement_, image: bytes | None = None, *, name: str = "photo.jpg", headers=None, seed: int = 1, **fields):
+def upload(
+    client, agreement_, image: bytes | None = None, *, name: str = "photo.jpg", headers=None, seed: int = 1, **fields
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     data = provenance_fields(agreement_, **fields)
     data = {k: v for k, v in data.items() if v is not None}
     if image is not False:
-        data["image"] = SimpleUploadedFile(name, image if image is not None else synthetic_jpeg(seed), content_type="image/jpeg")
+        data["image"] = SimpleUploadedFile(
+            name, image if image is not None else synthetic_jpeg(seed), content_type="image/jpeg"
+        )
     return client.post("/api/v1/watchlist-images/", data, format="multipart", **(headers or {}))
 
 

@@ -54,10 +54,16 @@ def deployment_fields(cast, **overrides) -> dict:
 def planned_deployment(cast, active_agreement):
     from recognition.deployments import services
 
-    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement],
-                                          fields=deployment_fields(cast))
-    deployment.camera = services.camera_add(actor=cast.estate_dpo, deployment=deployment, name="GS-1",
-                                            location="Granary Square, north steps", direction="South towards the canal")
+    deployment = services.deployment_plan(
+        actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast)
+    )
+    deployment.camera = services.camera_add(
+        actor=cast.estate_dpo,
+        deployment=deployment,
+        name="GS-1",
+        location="Granary Square, north steps",
+        direction="South towards the canal",
+    )
     return deployment
 
 
@@ -68,8 +74,11 @@ def go_live(cast, deployment):
 
     if not dpias_covering_deployment(deployment.pk).exists():  # the DPIA gate on go-live (governance.dpia)
         approved_dpia(cast, deployments=[deployment])
-    services.watchlist_review_record(actor=cast.estate_dpo, deployment=deployment,
-                                     notes="All images current, wanted category only, none older than 12 months.")
+    services.watchlist_review_record(
+        actor=cast.estate_dpo,
+        deployment=deployment,
+        notes="All images current, wanted category only, none older than 12 months.",
+    )
     return services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
 
 
@@ -90,14 +99,22 @@ def enrolled_image_row(agreement, supplier, *, subject="KX-SUBJ-0001"):
 def raise_alert(deployment, image, *, score=0.9, seen_at=None):
     from recognition.deployments.services import Sighting, alert_record_sighting
 
-    alert, _created = alert_record_sighting(sighting=Sighting(
-        deployment_id=deployment.pk, camera_id=deployment.cameras.first().pk, image_id=image.pk, score=score,
-        threshold=deployment.match_threshold, crop_jpeg=b"\xff\xd8\xff-test-crop", seen_at=seen_at or timezone.now(),
-    ))
+    alert, _created = alert_record_sighting(
+        sighting=Sighting(
+            deployment_id=deployment.pk,
+            camera_id=deployment.cameras.first().pk,
+            image_id=image.pk,
+            score=score,
+            threshold=deployment.match_threshold,
+            crop_jpeg=b"\xff\xd8\xff-test-crop",
+            seen_at=seen_at or timezone.now(),
+        )
+    )
     return alert
 
 
 # --- faces -------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def engine():
@@ -138,8 +155,14 @@ def upload_and_enrol(agreement, submitter, faces_dir: Path, photo: str, *, subje
     person = photo.rsplit("_", 1)[0]
     data = (faces_dir / "dev" / person / f"{photo}.jpg").read_bytes()
     image = watchlist_image_upload(
-        actor=submitter, agreement_id=agreement.pk, image_bytes=data,
-        provenance=Provenance(subject_reference=subject, custody_category="wanted", custody_reference="CUST/9/1",
-                              image_taken_on=timezone.localdate() - timedelta(days=20)),
+        actor=submitter,
+        agreement_id=agreement.pk,
+        image_bytes=data,
+        provenance=Provenance(
+            subject_reference=subject,
+            custody_category="wanted",
+            custody_reference="CUST/9/1",
+            image_taken_on=timezone.localdate() - timedelta(days=20),
+        ),
     )
     return image

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.utils import timezone
 
 from governance.audit.models import AuditEvent
 from governance.audit.services import audit_chain_verify
@@ -22,7 +21,9 @@ pytestmark = pytest.mark.django_db
 RULE = "alert.match_retention"
 
 
-def test_alert_data_is_erased_after_the_retention_period_and_not_before(cast, people, live_deployment, active_agreement):
+def test_alert_data_is_erased_after_the_retention_period_and_not_before(
+    cast, people, live_deployment, active_agreement
+):
     image = enrolled_image_row(active_agreement, cast.camden)
     alert = raise_alert(live_deployment, image)
     days = active_agreement.match_retention_days
@@ -37,7 +38,12 @@ def test_alert_data_is_erased_after_the_retention_period_and_not_before(cast, pe
         run = retention_sweep()
     assert run.erased_counts[RULE] == 1
     alert.refresh_from_db()
-    assert (bytes(alert.probe_crop), alert.score, alert.watchlist_image_id, alert.subject_reference) == (b"", None, None, "")
+    assert (bytes(alert.probe_crop), alert.score, alert.watchlist_image_id, alert.subject_reference) == (
+        b"",
+        None,
+        None,
+        "",
+    )
     assert alert.erased_at is not None and alert.deployment_id == live_deployment.pk  # the fact stays
     certificate = DeletionCertificate.objects.get(subject_type="deployments.alert", subject_id=str(alert.pk))
     assert certificate.run_id == str(run.run_id) and len(certificate.sha256) == 64
@@ -52,8 +58,9 @@ def test_hold_on_the_agreement_blocks_alert_erasure_until_released(cast, people,
     from governance.retention.services import legal_hold_release
 
     alert = raise_alert(live_deployment, enrolled_image_row(active_agreement, cast.camden))
-    hold = legal_hold_place(actor=cast.estate_dpo, target=f"{HoldScope.AGREEMENT.value}:{active_agreement.pk}",
-                            reason="Civil claim pending")
+    hold = legal_hold_place(
+        actor=cast.estate_dpo, target=f"{HoldScope.AGREEMENT.value}:{active_agreement.pk}", reason="Civil claim pending"
+    )
     later = alert.retention_due_at + timedelta(days=2)
     with time_machine.travel(later, tick=False):
         run = retention_sweep()
@@ -64,8 +71,9 @@ def test_hold_on_the_agreement_blocks_alert_erasure_until_released(cast, people,
     assert Alert.objects.get(pk=alert.pk).erased_at is not None
 
 
-def test_ending_a_deployment_discards_cached_galleries_in_every_worker(cast, live_deployment, active_agreement,
-                                                                        django_capture_on_commit_callbacks):
+def test_ending_a_deployment_discards_cached_galleries_in_every_worker(
+    cast, live_deployment, active_agreement, django_capture_on_commit_callbacks
+):
     from recognition import selectors
     from recognition.deployments.services import deployment_end
 

@@ -25,15 +25,28 @@ LOWER = round(load_config().match_threshold - 0.08, 2)
 
 def test_lower_threshold_without_justification_and_approver_is_refused(cast, active_agreement):
     with pytest.raises(ValidationFailed) as refused:
-        services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement],
-                                 fields=deployment_fields(cast, match_threshold=LOWER))
+        services.deployment_plan(
+            actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast, match_threshold=LOWER)
+        )
     assert refused.value.code == "threshold_justification_required"
     with pytest.raises(ValidationFailed):
-        services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(
-            cast, match_threshold=LOWER, threshold_justification="Poor lighting under the canopy lowers scores."))
-    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(
-        cast, match_threshold=LOWER, threshold_justification="Poor lighting under the canopy lowers scores.",
-        threshold_approved_by_name="Ch Supt B. Example"))
+        services.deployment_plan(
+            actor=cast.estate_dpo,
+            agreements=[active_agreement],
+            fields=deployment_fields(
+                cast, match_threshold=LOWER, threshold_justification="Poor lighting under the canopy lowers scores."
+            ),
+        )
+    deployment = services.deployment_plan(
+        actor=cast.estate_dpo,
+        agreements=[active_agreement],
+        fields=deployment_fields(
+            cast,
+            match_threshold=LOWER,
+            threshold_justification="Poor lighting under the canopy lowers scores.",
+            threshold_approved_by_name="Ch Supt B. Example",
+        ),
+    )
     assert deployment.threshold_approved_at is not None
     planned = AuditEvent.objects.get(event="deployment.planned", target_id=str(deployment.pk))
     assert planned.details["threshold"] == LOWER
@@ -42,8 +55,9 @@ def test_lower_threshold_without_justification_and_approver_is_refused(cast, act
 def test_default_threshold_comes_from_the_engine_and_raising_it_needs_no_justification(cast, active_agreement):
     from recognition.engine.config import load_config
 
-    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement],
-                                          fields=deployment_fields(cast))
+    deployment = services.deployment_plan(
+        actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast)
+    )
     assert deployment.match_threshold == pytest.approx(load_config().match_threshold)
     services.deployment_set_threshold(actor=cast.estate_dpo, deployment=deployment, threshold=0.7)
     with pytest.raises(ValidationFailed):
@@ -52,14 +66,19 @@ def test_default_threshold_comes_from_the_engine_and_raising_it_needs_no_justifi
 
 def test_written_justifications_are_required(cast, active_agreement):
     with pytest.raises(ValidationFailed) as refused:
-        services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement],
-                                 fields=deployment_fields(cast, watchlist_justification="", location_justification="x"))
+        services.deployment_plan(
+            actor=cast.estate_dpo,
+            agreements=[active_agreement],
+            fields=deployment_fields(cast, watchlist_justification="", location_justification="x"),
+        )
     assert set(refused.value.details) == {"watchlist_justification", "location_justification"}
 
 
 def test_only_active_agreements_with_the_operator_and_only_its_dpo(cast, submitted_agreement, active_agreement):
     with pytest.raises(PermissionRefused):
-        services.deployment_plan(actor=cast.estate_reviewer, agreements=[active_agreement], fields=deployment_fields(cast))
+        services.deployment_plan(
+            actor=cast.estate_reviewer, agreements=[active_agreement], fields=deployment_fields(cast)
+        )
     with pytest.raises(PermissionRefused):
         services.deployment_plan(actor=cast.met_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
     with pytest.raises(ValidationFailed) as refused:
@@ -84,16 +103,21 @@ def test_each_go_live_needs_its_own_review(cast, live_deployment):
 
 
 def test_a_review_goes_stale_and_a_changed_watchlist_needs_a_new_review(cast, active_agreement):
-    planned_deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement],
-                                                  fields=deployment_fields(cast, ends_at=timezone.now() + timedelta(days=3)))
-    services.watchlist_review_record(actor=cast.estate_dpo, deployment=planned_deployment,
-                                     notes="Reviewed: all wanted, all current.")
+    planned_deployment = services.deployment_plan(
+        actor=cast.estate_dpo,
+        agreements=[active_agreement],
+        fields=deployment_fields(cast, ends_at=timezone.now() + timedelta(days=3)),
+    )
+    services.watchlist_review_record(
+        actor=cast.estate_dpo, deployment=planned_deployment, notes="Reviewed: all wanted, all current."
+    )
     enrolled_image_row(active_agreement, cast.camden)
     with pytest.raises(StateConflict) as refused:
         services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert refused.value.code == "watchlist_changed_since_review"
-    services.watchlist_review_record(actor=cast.estate_dpo, deployment=planned_deployment,
-                                     notes="Reviewed again after the new image.")
+    services.watchlist_review_record(
+        actor=cast.estate_dpo, deployment=planned_deployment, notes="Reviewed again after the new image."
+    )
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         with pytest.raises(StateConflict) as stale:
             services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
@@ -102,8 +126,11 @@ def test_a_review_goes_stale_and_a_changed_watchlist_needs_a_new_review(cast, ac
 
 def test_go_live_outside_the_window_is_refused(cast, active_agreement):
     now = timezone.now()
-    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(
-        cast, starts_at=now + timedelta(hours=2), ends_at=now + timedelta(hours=6)))
+    deployment = services.deployment_plan(
+        actor=cast.estate_dpo,
+        agreements=[active_agreement],
+        fields=deployment_fields(cast, starts_at=now + timedelta(hours=2), ends_at=now + timedelta(hours=6)),
+    )
     services.watchlist_review_record(actor=cast.estate_dpo, deployment=deployment, notes="Reviewed the day before.")
     with pytest.raises(StateConflict) as refused:
         services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)

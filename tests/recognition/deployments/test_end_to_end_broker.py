@@ -100,7 +100,8 @@ def _wait(condition, timeout: float, worker, log: Path, what: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
-        postgres, broker_url, faces_dir, cast, people, active_agreement, planned_deployment, tmp_path, caplog):
+    postgres, broker_url, faces_dir, cast, people, active_agreement, planned_deployment, tmp_path, caplog
+):
     from config.celery import app
 
     caplog.set_level(logging.DEBUG)
@@ -108,28 +109,58 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
     worker_media, worker_tmp = tmp_path / "worker-media", tmp_path / "worker-tmp"
     worker_media.mkdir()
     worker_tmp.mkdir()
-    env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker_url,
-           "OVERSIGHT_MEDIA_ROOT": str(worker_media), "TMPDIR": str(worker_tmp), "RECOGNITION_DEVICE": "cpu"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "OVERSIGHT_MEDIA_ROOT": str(worker_media),
+        "TMPDIR": str(worker_tmp),
+        "RECOGNITION_DEVICE": "cpu",
+    }
     log = tmp_path / "worker.log"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--loglevel=INFO", f"--logfile={log}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+            f"--logfile={log}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
     )
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue  # enrolment and frames both go to this test's worker
     try:
         # Image in: upload (this process) → enrolment (the worker).
-        image = upload_and_enrol(active_agreement, people.camden_submitter, faces_dir, "Kofi_Annan_0001",
-                                 subject="KX-SUBJ-0007")
-        _wait(lambda: WatchlistImage.objects.get(pk=image.pk).status != ImageStatus.RECEIVED, 180, worker, log,
-              "enrolment")
+        image = upload_and_enrol(
+            active_agreement, people.camden_submitter, faces_dir, "Kofi_Annan_0001", subject="KX-SUBJ-0007"
+        )
+        _wait(
+            lambda: WatchlistImage.objects.get(pk=image.pk).status != ImageStatus.RECEIVED,
+            180,
+            worker,
+            log,
+            "enrolment",
+        )
         assert WatchlistImage.objects.get(pk=image.pk).status == ImageStatus.ENROLLED
 
         deployment = go_live(cast, planned_deployment)
         camera = planned_deployment.camera
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
+        )
 
         # Baselines for the no-persistence proof.
         rows_before = _row_counts()
@@ -139,12 +170,22 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
 
         frame_bytes = [compose_frame(faces_dir, photos) for photos in FRAMES]
         for data in frame_bytes:
-            response = client.post(f"/api/v1/cameras/{camera.pk}/frames/",
-                                   {"frame": SimpleUploadedFile("frame.jpg", data, content_type="image/jpeg")},
-                                   format="multipart")
+            response = client.post(
+                f"/api/v1/cameras/{camera.pk}/frames/",
+                {"frame": SimpleUploadedFile("frame.jpg", data, content_type="image/jpeg")},
+                format="multipart",
+            )
             assert response.status_code == 202, response.content
-        _wait(lambda: sum(FaceScanCounter.objects.filter(camera=camera).values_list("frames_processed", flat=True))
-              == len(FRAMES), 180, worker, log, "frames")
+        _wait(
+            lambda: (
+                sum(FaceScanCounter.objects.filter(camera=camera).values_list("frames_processed", flat=True))
+                == len(FRAMES)
+            ),
+            180,
+            worker,
+            log,
+            "frames",
+        )
 
         # One alert, for the enrolled person only; the second sighting attached to it.
         alerts = list(Alert.objects.filter(deployment=deployment))
@@ -156,12 +197,21 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
 
         # --- no persistence ------------------------------------------------------------------
         rows_after = _row_counts()
-        changed = {label: rows_after[label] - rows_before.get(label, 0) for label in rows_after
-                   if rows_after[label] != rows_before.get(label, 0)}
+        changed = {
+            label: rows_after[label] - rows_before.get(label, 0)
+            for label in rows_after
+            if rows_after[label] != rows_before.get(label, 0)
+        }
         # The alert.raised event names the operator and the supplier of the matched image (two scope rows).
-        assert changed == {"deployments.FaceScanCounter": 1, "deployments.Alert": 1, "governance.AuditEvent": 1,
-                           "governance.AuditEventOrganisation": 2}, changed
-        assert list(AuditEvent.objects.filter(sequence__gt=sequence_before).values_list("event", flat=True)) == ["alert.raised"]
+        assert changed == {
+            "deployments.FaceScanCounter": 1,
+            "deployments.Alert": 1,
+            "governance.AuditEvent": 1,
+            "governance.AuditEventOrganisation": 2,
+        }, changed
+        assert list(AuditEvent.objects.filter(sequence__gt=sequence_before).values_list("event", flat=True)) == [
+            "alert.raised"
+        ]
         assert _files(worker_media) | _files(Path(settings.MEDIA_ROOT)) == media_before
         assert _files(worker_tmp) == set(), _files(worker_tmp)
         for path in _files(Path(tempfile.gettempdir())) - temp_before:
@@ -185,33 +235,58 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
         assert "recognition.deployments.tasks.process_frame" in worker_log and "succeeded" in worker_log
 
         # --- review, disclosure, outcome ----------------------------------------------------------
-        assert services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm").status == AlertStatus.PENDING
+        assert (
+            services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm").status
+            == AlertStatus.PENDING
+        )
         alert = services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
         assert alert.status == AlertStatus.CONFIRMED
         disclosure = services.alert_disclose(
-            actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.camden,
-            recipient="Camden LFR desk, lfr.camden@met.cjsm.net", channel="cjsm_email",
-            justification="Subject wanted on warrant; time and place needed to locate them.")
+            actor=cast.estate_dpo,
+            alert=alert,
+            recipient_organisation=cast.camden,
+            recipient="Camden LFR desk, lfr.camden@met.cjsm.net",
+            channel="cjsm_email",
+            justification="Subject wanted on warrant; time and place needed to locate them.",
+        )
         from governance.api.tokens import api_token_issue
 
         _entry, secret = api_token_issue(actor=None, organisation=cast.camden, user=people.camden_submitter, days=7)
         police = APIClient()
         police.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
         assert [d["id"] for d in police.get("/api/v1/disclosures/").json()["results"]] == [disclosure.pk]
-        outcome = police.post(f"/api/v1/disclosures/{disclosure.pk}/outcome/",
-                              {"outcome": "arrested", "notes": "Arrested on warrant."}, format="json")
+        outcome = police.post(
+            f"/api/v1/disclosures/{disclosure.pk}/outcome/",
+            {"outcome": "arrested", "notes": "Arrested on warrant."},
+            format="json",
+        )
         assert outcome.status_code == 200, outcome.content
 
-        trail = list(AuditEvent.objects.filter(target_type="deployments.alert", target_id=str(alert.pk))
-                     .values_list("event", "action", "recipient"))
-        assert [e for e, _a, _r in trail] == ["alert.raised", "alert.reviewed", "alert.reviewed", "alert.confirmed",
-                                              "alert.disclosed", "disclosure.outcome_reported"]
+        trail = list(
+            AuditEvent.objects.filter(target_type="deployments.alert", target_id=str(alert.pk)).values_list(
+                "event", "action", "recipient"
+            )
+        )
+        assert [e for e, _a, _r in trail] == [
+            "alert.raised",
+            "alert.reviewed",
+            "alert.reviewed",
+            "alert.confirmed",
+            "alert.disclosed",
+            "disclosure.outcome_reported",
+        ]
         assert trail[4][1] == "disclosure" and "lfr.camden@met.cjsm.net" in trail[4][2]
-        deployment_events = set(AuditEvent.objects.filter(target_type="deployments.deployment",
-                                                          target_id=str(deployment.pk)).values_list("event", flat=True))
+        deployment_events = set(
+            AuditEvent.objects.filter(target_type="deployments.deployment", target_id=str(deployment.pk)).values_list(
+                "event", flat=True
+            )
+        )
         assert {"deployment.planned", "deployment.watchlist_reviewed", "deployment.went_live"} <= deployment_events
-        image_events = set(AuditEvent.objects.filter(target_type="governance.watchlistimage",
-                                                     target_id=str(image.pk)).values_list("action", flat=True))
+        image_events = set(
+            AuditEvent.objects.filter(target_type="governance.watchlistimage", target_id=str(image.pk)).values_list(
+                "action", flat=True
+            )
+        )
         assert {"collection", "combination"} <= image_events
         assert audit_chain_verify().ok
     finally:

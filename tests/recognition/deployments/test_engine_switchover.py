@@ -40,33 +40,42 @@ def _fresh_state():
 
 
 def _post(client, camera, data):
-    return client.post(f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile("f.jpg", data)},
-                       format="multipart")
+    return client.post(
+        f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile("f.jpg", data)}, format="multipart"
+    )
 
 
 def _assert_one_backend(gallery, backend):
     """The gallery's rows are exactly the enrolled templates of one backend, with that backend's dimension."""
-    expected = set(FaceTemplate.objects.filter(backend=backend, image__status=ImageStatus.ENROLLED)
-                   .values_list("image_id", flat=True))
+    expected = set(
+        FaceTemplate.objects.filter(backend=backend, image__status=ImageStatus.ENROLLED).values_list(
+            "image_id", flat=True
+        )
+    )
     assert gallery.backend == backend and set(gallery.ids().tolist()) == expected
     assert gallery.dimension == get_engine(SFACE if "sface" in backend else FACENET).embedding_size
 
 
 def test_switch_over_and_back_while_frames_keep_matching(
-        cast, people, planned_deployment, active_agreement, faces_dir, engine, django_capture_on_commit_callbacks):
+    cast, people, planned_deployment, active_agreement, faces_dir, engine, django_capture_on_commit_callbacks
+):
     sface, facenet = get_engine(SFACE), get_engine(FACENET)
     assert engine is sface  # the configured default backend
     with django_capture_on_commit_callbacks(execute=True):
-        kofi = upload_and_enrol(active_agreement, people.camden_submitter, faces_dir, "Kofi_Annan_0001",
-                                subject="KX-SUBJ-0101")
-        putin = upload_and_enrol(active_agreement, people.camden_submitter, faces_dir, "Vladimir_Putin_0001",
-                                 subject="KX-SUBJ-0102")
+        kofi = upload_and_enrol(
+            active_agreement, people.camden_submitter, faces_dir, "Kofi_Annan_0001", subject="KX-SUBJ-0101"
+        )
+        putin = upload_and_enrol(
+            active_agreement, people.camden_submitter, faces_dir, "Vladimir_Putin_0001", subject="KX-SUBJ-0102"
+        )
     assert set(FaceTemplate.objects.values_list("backend", flat=True)) == {sface.backend}
     deployment = go_live(cast, planned_deployment)
     assert deployment.match_threshold == pytest.approx(0.42)  # SFace's default
     camera = planned_deployment.camera
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
+    )
     frame = compose_frame(faces_dir, ["Kofi_Annan_0002", "Angelina_Jolie_0001"])
 
     def sightings() -> int:
@@ -87,8 +96,9 @@ def test_switch_over_and_back_while_frames_keep_matching(
 
     # An image enrolled after phase 1 has no FaceNet template: the switch is refused and nothing changes.
     with django_capture_on_commit_callbacks(execute=True):
-        serena = upload_and_enrol(active_agreement, people.camden_submitter, faces_dir, "Serena_Williams_0001",
-                                  subject="KX-SUBJ-0103")
+        serena = upload_and_enrol(
+            active_agreement, people.camden_submitter, faces_dir, "Serena_Williams_0001", subject="KX-SUBJ-0103"
+        )
     with pytest.raises(SwitchRefused) as refused:
         engine_switch(choice=FACENET, actor_name="test")
     assert refused.value.details == {"images": [serena.pk]}
@@ -139,10 +149,12 @@ def test_switch_over_and_back_while_frames_keep_matching(
 
 
 def test_a_threshold_decided_for_one_model_blocks_the_switch(
-        cast, people, planned_deployment, active_agreement, faces_dir, engine, django_capture_on_commit_callbacks):
+    cast, people, planned_deployment, active_agreement, faces_dir, engine, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        upload_and_enrol(active_agreement, people.camden_submitter, faces_dir, "Jiang_Zemin_0001",
-                         subject="KX-SUBJ-0104")
+        upload_and_enrol(
+            active_agreement, people.camden_submitter, faces_dir, "Jiang_Zemin_0001", subject="KX-SUBJ-0104"
+        )
     services.deployment_set_threshold(actor=cast.estate_dpo, deployment=planned_deployment, threshold=0.5)
     engine_reenrol_all(choice=FACENET)
     with pytest.raises(SwitchRefused) as refused:
@@ -181,10 +193,16 @@ def test_an_upgraded_installation_keeps_matching_with_the_engine_that_made_its_t
     from tests.recognition.deployments.conftest import enrolled_image_row
 
     image = enrolled_image_row(active_agreement, cast.camden)
-    FaceTemplate.objects.create(image=image, agreement=active_agreement, key_id=encryption.key_fingerprint(),
-                                ciphertext=encryption.encrypt(np.ones(512, dtype=np.float32).tobytes()),
-                                face_box=[0, 0, 90, 90], detection_probability=0.99, engine="casia-webface/bf16/cpu",
-                                created_at=timezone.now())
+    FaceTemplate.objects.create(
+        image=image,
+        agreement=active_agreement,
+        key_id=encryption.key_fingerprint(),
+        ciphertext=encryption.encrypt(np.ones(512, dtype=np.float32).tobytes()),
+        face_box=[0, 0, 90, 90],
+        detection_probability=0.99,
+        engine="casia-webface/bf16/cpu",
+        created_at=timezone.now(),
+    )
     assert selectors.live_backend() != LEGACY_BACKEND  # the settings' default before the migration step
     cache.delete(selectors.ACTIVE_BACKEND_KEY)
     importlib.import_module("recognition.migrations.0002_template_backend").keep_existing_templates_live(apps, None)

@@ -29,14 +29,21 @@ def camera_client(cast, camera) -> APIClient:
 
 
 def post_frame(client, camera, data: bytes, name="f.jpg"):
-    return client.post(f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile(name, data)},
-                       format="multipart")
+    return client.post(
+        f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile(name, data)}, format="multipart"
+    )
 
 
 def counters(camera) -> dict:
     row = FaceScanCounter.objects.filter(camera=camera).first()
-    return {} if row is None else {k: getattr(row, k) for k in
-                                   ("faces_scanned", "frames_processed", "frames_shed", "frames_refused", "alerts_raised")}
+    return (
+        {}
+        if row is None
+        else {
+            k: getattr(row, k)
+            for k in ("faces_scanned", "frames_processed", "frames_shed", "frames_refused", "alerts_raised")
+        }
+    )
 
 
 def test_frames_outside_a_live_deployment_are_refused(cast, planned_deployment):
@@ -56,10 +63,17 @@ def test_frames_after_the_deployment_ended_are_refused(cast, live_deployment):
 def test_a_frame_without_faces_is_processed_and_only_counted(cast, live_deployment, faces_dir):
     """A real photo with no human face (a giraffe and a zebra) goes through the real engine and leaves only counts."""
     camera = live_deployment.camera
-    response = post_frame(camera_client(cast, camera), camera, (faces_dir / "dev" / "_none" / "giraffe.jpg").read_bytes())
+    response = post_frame(
+        camera_client(cast, camera), camera, (faces_dir / "dev" / "_none" / "giraffe.jpg").read_bytes()
+    )
     assert response.status_code == 202, response.content
-    assert counters(camera) == {"faces_scanned": 0, "frames_processed": 1, "frames_shed": 0, "frames_refused": 0,
-                                "alerts_raised": 0}
+    assert counters(camera) == {
+        "faces_scanned": 0,
+        "frames_processed": 1,
+        "frames_shed": 0,
+        "frames_refused": 0,
+        "alerts_raised": 0,
+    }
     assert frames.inflight_count(camera.pk) == 0
 
 
@@ -70,8 +84,9 @@ def test_camera_keys_are_checked(cast, live_deployment, active_agreement):
     wrong = APIClient()
     wrong.credentials(HTTP_AUTHORIZATION="Camera cam_not-a-real-key")
     assert post_frame(wrong, camera, small_jpeg()).status_code == 401
-    other = services.camera_add(actor=cast.estate_dpo, deployment=live_deployment, name="GS-2", location="East gate",
-                                direction="West")
+    other = services.camera_add(
+        actor=cast.estate_dpo, deployment=live_deployment, name="GS-2", location="East gate", direction="West"
+    )
     client = camera_client(cast, camera)
     assert post_frame(client, other, small_jpeg()).status_code == 404
     # A session user (even the DPO) cannot post frames: only a camera gateway's key.
@@ -124,8 +139,12 @@ def test_a_malformed_content_length_is_a_coded_400(cast, live_deployment, declar
     refusal it can act on, not a server error, and nothing is counted as processed."""
     camera = live_deployment.camera
     client = camera_client(cast, camera)
-    response = client.post(f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile("f.jpg", small_jpeg())},
-                           format="multipart", CONTENT_LENGTH=declared)
+    response = client.post(
+        f"/api/v1/cameras/{camera.pk}/frames/",
+        {"frame": SimpleUploadedFile("f.jpg", small_jpeg())},
+        format="multipart",
+        CONTENT_LENGTH=declared,
+    )
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "invalid_content_length"
     assert counters(camera).get("frames_processed", 0) == 0

@@ -16,25 +16,36 @@ pytestmark = [pytest.mark.django_db, pytest.mark.faces, pytest.mark.slow]
 
 
 def post(client, camera, data):
-    return client.post(f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile("f.jpg", data)},
-                       format="multipart")
+    return client.post(
+        f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile("f.jpg", data)}, format="multipart"
+    )
 
 
 def test_enrolled_person_alerts_once_others_never_and_withdrawal_stops_matching(
-        cast, people, planned_deployment, active_agreement, faces_dir, engine, django_capture_on_commit_callbacks):
+    cast, people, planned_deployment, active_agreement, faces_dir, engine, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        image = upload_and_enrol(active_agreement, people.camden_submitter, faces_dir, "Kofi_Annan_0001",
-                                 subject="KX-SUBJ-0007")
+        image = upload_and_enrol(
+            active_agreement, people.camden_submitter, faces_dir, "Kofi_Annan_0001", subject="KX-SUBJ-0007"
+        )
     image.refresh_from_db()
     assert image.status == ImageStatus.ENROLLED, image.rejection_message
     deployment = go_live(cast, planned_deployment)
     camera = planned_deployment.camera
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
+    )
 
-    assert post(client, camera, compose_frame(faces_dir, ["Kofi_Annan_0002", "Angelina_Jolie_0001",
-                                                          "Vladimir_Putin_0001"])).status_code == 202
-    assert post(client, camera, compose_frame(faces_dir, ["Serena_Williams_0001", "Kofi_Annan_0003"])).status_code == 202
+    assert (
+        post(
+            client, camera, compose_frame(faces_dir, ["Kofi_Annan_0002", "Angelina_Jolie_0001", "Vladimir_Putin_0001"])
+        ).status_code
+        == 202
+    )
+    assert (
+        post(client, camera, compose_frame(faces_dir, ["Serena_Williams_0001", "Kofi_Annan_0003"])).status_code == 202
+    )
     assert post(client, camera, compose_frame(faces_dir, ["Salma_Hayek_0001", "Jiang_Zemin_0001"])).status_code == 202
 
     alerts = list(Alert.objects.all())

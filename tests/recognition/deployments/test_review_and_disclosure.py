@@ -46,13 +46,18 @@ def token_client(user):
 
 # --- alerts ------------------------------------------------------------------------------------
 
+
 def test_repeat_sightings_within_the_window_attach_to_one_alert(live_deployment, image, settings):
     first = raise_alert(live_deployment, image, score=0.7)
     again = raise_alert(live_deployment, image, score=0.8, seen_at=timezone.now() + timedelta(minutes=5))
     assert again.pk == first.pk
     again.refresh_from_db()
     assert again.sightings == 2 and again.score == pytest.approx(0.8)
-    later = raise_alert(live_deployment, image, seen_at=timezone.now() + timedelta(minutes=5 + settings.OVERSIGHT_ALERT_DEDUP_MINUTES + 1))
+    later = raise_alert(
+        live_deployment,
+        image,
+        seen_at=timezone.now() + timedelta(minutes=5 + settings.OVERSIGHT_ALERT_DEDUP_MINUTES + 1),
+    )
     assert later.pk != first.pk
     assert Alert.objects.count() == 2
     assert AuditEvent.objects.filter(event="alert.raised", action=AuditAction.COMBINATION).count() == 2
@@ -78,6 +83,7 @@ def test_a_withdrawn_image_raises_no_alert(live_deployment, image):
 
 # --- two-person review -------------------------------------------------------------------------------
 
+
 def test_the_same_reviewer_twice_is_refused(alert, people):
     services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
     with pytest.raises(StateConflict) as refused:
@@ -95,8 +101,11 @@ def test_a_police_reviewer_is_required_when_the_agreement_says_so(alert, people)
     assert refused.value.code == "police_reviewer_required"
     alert = services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
     assert alert.status == AlertStatus.CONFIRMED
-    events = list(AuditEvent.objects.filter(target_type="deployments.alert", target_id=str(alert.pk))
-                  .values_list("event", flat=True))
+    events = list(
+        AuditEvent.objects.filter(target_type="deployments.alert", target_id=str(alert.pk)).values_list(
+            "event", flat=True
+        )
+    )
     assert events == ["alert.raised", "alert.reviewed", "alert.reviewed", "alert.confirmed"]
 
 
@@ -105,7 +114,9 @@ def test_two_operator_reviewers_suffice_when_no_police_reviewer_is_required(aler
     services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
     alert.refresh_from_db()
     assert alert.status == AlertStatus.PENDING
-    assert services.alert_review(actor=people.reviewer_b, alert=alert, decision="confirm").status == AlertStatus.CONFIRMED
+    assert (
+        services.alert_review(actor=people.reviewer_b, alert=alert, decision="confirm").status == AlertStatus.CONFIRMED
+    )
 
 
 def test_one_rejection_with_a_reason_closes_the_alert_as_false(alert, people):
@@ -161,9 +172,13 @@ def test_review_queue_access(client, alert, cast, people):
 
 # --- disclosure and outcome ------------------------------------------------------------------------------
 
+
 def test_disclosure_needs_a_confirmed_alert_and_the_supplying_force(alert, cast, people):
-    kwargs = dict(recipient="LFR desk, lfr.camden@met.cjsm.net", channel="cjsm_email",
-                  justification="Subject is wanted on warrant; location and time needed to arrest.")
+    kwargs = dict(
+        recipient="LFR desk, lfr.camden@met.cjsm.net",
+        channel="cjsm_email",
+        justification="Subject is wanted on warrant; location and time needed to arrest.",
+    )
     with pytest.raises(StateConflict):
         services.alert_disclose(actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.camden, **kwargs)
     confirmed(alert, people)
@@ -172,7 +187,9 @@ def test_disclosure_needs_a_confirmed_alert_and_the_supplying_force(alert, cast,
     assert refused.value.code == "recipient_not_supplier"
     with pytest.raises(PermissionRefused):
         services.alert_disclose(actor=people.reviewer_a, alert=alert, recipient_organisation=cast.camden, **kwargs)
-    disclosure = services.alert_disclose(actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.camden, **kwargs)
+    disclosure = services.alert_disclose(
+        actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.camden, **kwargs
+    )
     event = AuditEvent.objects.get(event="alert.disclosed")
     assert event.action == AuditAction.DISCLOSURE
     assert "Met Camden BCU" in event.recipient and "lfr.camden@met.cjsm.net" in event.recipient
@@ -183,8 +200,13 @@ def test_disclosure_needs_a_confirmed_alert_and_the_supplying_force(alert, cast,
 def test_police_read_their_disclosures_and_report_the_outcome_through_the_api(alert, cast, people):
     confirmed(alert, people)
     disclosure = services.alert_disclose(
-        actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.camden, recipient="LFR desk (CJSM)",
-        channel="cjsm_email", justification="Wanted on warrant: location needed for arrest.")
+        actor=cast.estate_dpo,
+        alert=alert,
+        recipient_organisation=cast.camden,
+        recipient="LFR desk (CJSM)",
+        channel="cjsm_email",
+        justification="Wanted on warrant: location needed for arrest.",
+    )
     camden = token_client(people.camden_submitter)
     listing = camden.get("/api/v1/disclosures/")
     assert listing.status_code == 200
@@ -194,7 +216,10 @@ def test_police_read_their_disclosures_and_report_the_outcome_through_the_api(al
 
     btp = token_client(people.btp_submitter)
     assert btp.get("/api/v1/disclosures/").json()["results"] == []
-    assert btp.post(f"/api/v1/disclosures/{disclosure.pk}/outcome/", {"outcome": "arrested"}, format="json").status_code == 404
+    assert (
+        btp.post(f"/api/v1/disclosures/{disclosure.pk}/outcome/", {"outcome": "arrested"}, format="json").status_code
+        == 404
+    )
     assert APIClient().get("/api/v1/disclosures/").status_code == 401
     reviewer = APIClient()
     reviewer.force_authenticate(people.reviewer_a)
@@ -202,8 +227,11 @@ def test_police_read_their_disclosures_and_report_the_outcome_through_the_api(al
 
     bad = camden.post(f"/api/v1/disclosures/{disclosure.pk}/outcome/", {"outcome": "vanished"}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_failed"
-    done = camden.post(f"/api/v1/disclosures/{disclosure.pk}/outcome/",
-                       {"outcome": "arrested", "notes": "Arrested on warrant at 14:20."}, format="json")
+    done = camden.post(
+        f"/api/v1/disclosures/{disclosure.pk}/outcome/",
+        {"outcome": "arrested", "notes": "Arrested on warrant at 14:20."},
+        format="json",
+    )
     assert done.status_code == 200 and done.json()["outcome"] == "arrested"
     again = camden.post(f"/api/v1/disclosures/{disclosure.pk}/outcome/", {"outcome": "no_action"}, format="json")
     assert again.status_code == 409 and again.json()["error"]["code"] == "outcome_already_reported"
@@ -213,11 +241,17 @@ def test_police_read_their_disclosures_and_report_the_outcome_through_the_api(al
 def test_unreported_outcomes_are_chased_on_the_dashboard(client, alert, cast, people, settings):
     confirmed(alert, people)
     disclosure = services.alert_disclose(
-        actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.camden, recipient="LFR desk (CJSM)",
-        channel="cjsm_email", justification="Wanted on warrant: location needed for arrest.")
+        actor=cast.estate_dpo,
+        alert=alert,
+        recipient_organisation=cast.camden,
+        recipient="LFR desk (CJSM)",
+        channel="cjsm_email",
+        justification="Wanted on warrant: location needed for arrest.",
+    )
     client.force_login(cast.estate_dpo)
     assert "unreported-outcomes" not in client.get(reverse("dashboard")).content.decode()
     Disclosure.objects.filter(pk=disclosure.pk).update(
-        disclosed_at=timezone.now() - timedelta(days=settings.OVERSIGHT_OUTCOME_CHASE_DAYS + 1))
+        disclosed_at=timezone.now() - timedelta(days=settings.OVERSIGHT_OUTCOME_CHASE_DAYS + 1)
+    )
     page = client.get(reverse("dashboard")).content.decode()
     assert "unreported-outcomes" in page and f"Alert #{alert.pk}" in page

@@ -25,8 +25,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.faces]
 def alert(live_deployment, active_agreement, cast, faces_dir):
     image = enrolled_image_row(active_agreement, cast.camden)
     data = (faces_dir / "dev" / "Kofi_Annan" / "Kofi_Annan_0001.jpg").read_bytes()
-    WatchlistImageContent.objects.create(image=image, ciphertext=encryption.encrypt(data),
-                                         key_id=encryption.key_fingerprint(), content_type="image/jpeg")
+    WatchlistImageContent.objects.create(
+        image=image, ciphertext=encryption.encrypt(data), key_id=encryption.key_fingerprint(), content_type="image/jpeg"
+    )
     return raise_alert(live_deployment, image)
 
 
@@ -84,8 +85,9 @@ def test_people_who_cannot_review_the_deployment_get_no_image(alert, cast, activ
         services.alert_watchlist_thumbnail(actor=cast.estate_dpo, alert=alert)
 
 
-def test_the_supplying_police_reviewer_sees_the_thumbnail_whatever_the_operator_term(client, alert, people,
-                                                                                     active_agreement):
+def test_the_supplying_police_reviewer_sees_the_thumbnail_whatever_the_operator_term(
+    client, alert, people, active_agreement
+):
     _share_images_with_reviewers(active_agreement, False)
     client.force_login(people.police_reviewer)
     page = client.get(reverse("alert-detail", args=[alert.pk])).content.decode()
@@ -93,8 +95,9 @@ def test_the_supplying_police_reviewer_sees_the_thumbnail_whatever_the_operator_
     assert _views(alert.watchlist_image) == 1
 
 
-def test_a_group_photo_thumbnail_shows_the_enrolled_face_not_the_whole_photo(alert, people, active_agreement,
-                                                                             faces_dir):
+def test_a_group_photo_thumbnail_shows_the_enrolled_face_not_the_whole_photo(
+    alert, people, active_agreement, faces_dir
+):
     """The watchlist image is a group photo; only one face in it was enrolled (the upload's face box)."""
     import csv
 
@@ -109,9 +112,16 @@ def test_a_group_photo_thumbnail_shows_the_enrolled_face_not_the_whole_photo(ale
     whole = Image.open(io.BytesIO(data))
     left, top, width, height = (float(row[k]) for k in ("left", "top", "width", "height"))
     box = [left, top, left + width, top + height]
-    FaceTemplate.objects.create(image_id=alert.watchlist_image_id, agreement=active_agreement, ciphertext=b"-",
-                                key_id="-", face_box=box, detection_probability=0.99, engine="test",
-                                created_at=timezone.now())
+    FaceTemplate.objects.create(
+        image_id=alert.watchlist_image_id,
+        agreement=active_agreement,
+        ciphertext=b"-",
+        key_id="-",
+        face_box=box,
+        detection_probability=0.99,
+        engine="test",
+        created_at=timezone.now(),
+    )
     _share_images_with_reviewers(active_agreement, True)
     shown = Image.open(io.BytesIO(services.alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)))
     # The face box grown by 40% a side keeps the face's proportions, not the photo's.

@@ -23,11 +23,17 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def btp_agreement(cast):
-    agreement = agreements.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(
-        cast, title="BTP sharing", supplying_organisation=cast.btp))
+    agreement = agreements.agreement_draft(
+        actor=cast.estate_dpo, fields=agreement_terms(cast, title="BTP sharing", supplying_organisation=cast.btp)
+    )
     agreements.agreement_record_regulator_notification(
-        actor=cast.estate_dpo, agreement=agreement, notified_on=date.today() - timedelta(days=3),
-        reference="BSCC-2", notified_by="Dana Okafor", regulator=cast.regulator_org)
+        actor=cast.estate_dpo,
+        agreement=agreement,
+        notified_on=date.today() - timedelta(days=3),
+        reference="BSCC-2",
+        notified_by="Dana Okafor",
+        regulator=cast.regulator_org,
+    )
     agreements.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     agreements.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     agreements.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
@@ -37,18 +43,25 @@ def btp_agreement(cast):
 
 class TwoForces:
     def __init__(self, cast, people, camden_agreement, btp_agreement):
-        self.deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[camden_agreement, btp_agreement],
-                                                   fields=deployment_fields(cast))
-        services.camera_add(actor=cast.estate_dpo, deployment=self.deployment, name="GS-1", location="North steps",
-                            direction="South")
+        self.deployment = services.deployment_plan(
+            actor=cast.estate_dpo, agreements=[camden_agreement, btp_agreement], fields=deployment_fields(cast)
+        )
+        services.camera_add(
+            actor=cast.estate_dpo, deployment=self.deployment, name="GS-1", location="North steps", direction="South"
+        )
         self.camden_image = enrolled_image_row(camden_agreement, cast.camden, subject="MET-W-0001")
         self.btp_image = enrolled_image_row(btp_agreement, cast.btp, subject="BTP-W-0001")
         go_live(cast, self.deployment)
         self.deployment.refresh_from_db()
         self.camden_alert = raise_alert(self.deployment, self.camden_image)
         self.btp_alert = raise_alert(self.deployment, self.btp_image)
-        self.btp_reviewer = user_create(actor=None, username="reviewer.btp", organisation=cast.btp,
-                                        roles=[Role.POLICE_REVIEWER], password=cast.password)
+        self.btp_reviewer = user_create(
+            actor=None,
+            username="reviewer.btp",
+            organisation=cast.btp,
+            roles=[Role.POLICE_REVIEWER],
+            password=cast.password,
+        )
 
 
 @pytest.fixture
@@ -71,10 +84,16 @@ def test_the_supplying_unit_sees_the_deployment_its_alerts_and_the_queue(client,
     assert _queue(client, people.police_reviewer) == [two.camden_alert.pk]
     # The force sees what its unit supplied (a unit created later is covered the same way).
     assert access.alert_for(cast.met_dpo, two.camden_alert.pk) == two.camden_alert
-    westminster = organisation_create(actor=None, name="Met Westminster BCU", short_name="met-westminster",
-                                      kind="police_unit", parent=cast.met)
-    sibling = user_create(actor=None, username="reviewer.westminster", organisation=westminster,
-                          roles=[Role.POLICE_REVIEWER], password=cast.password)
+    westminster = organisation_create(
+        actor=None, name="Met Westminster BCU", short_name="met-westminster", kind="police_unit", parent=cast.met
+    )
+    sibling = user_create(
+        actor=None,
+        username="reviewer.westminster",
+        organisation=westminster,
+        roles=[Role.POLICE_REVIEWER],
+        password=cast.password,
+    )
     with pytest.raises(NotFound):  # a sibling unit supplied nothing of it
         access.alert_for(sibling, two.camden_alert.pk)
 
@@ -110,9 +129,15 @@ def test_the_london_loop_closes_police_reviewer_confirms_dpo_discloses_unit_toke
     assert alert.status == AlertStatus.CONFIRMED
 
     client.force_login(cast.estate_dpo)
-    response = client.post(reverse("alert-disclose", args=[alert.pk]), {
-        "recipient_organisation": cast.camden.pk, "recipient": "Camden LFR desk (CJSM)",
-        "channel": DisclosureChannel.CJSM_EMAIL, "justification": "Confirmed match of a person wanted on warrant."})
+    response = client.post(
+        reverse("alert-disclose", args=[alert.pk]),
+        {
+            "recipient_organisation": cast.camden.pk,
+            "recipient": "Camden LFR desk (CJSM)",
+            "channel": DisclosureChannel.CJSM_EMAIL,
+            "justification": "Confirmed match of a person wanted on warrant.",
+        },
+    )
     assert response.status_code == 302
     disclosure = alert.disclosures.get()
 
@@ -122,32 +147,46 @@ def test_the_london_loop_closes_police_reviewer_confirms_dpo_discloses_unit_toke
     api = {"HTTP_AUTHORIZATION": f"Token {secret}"}
     listed = client.get(reverse("api-disclosure-list"), **api)
     assert [d["id"] for d in listed.json()["results"]] == [disclosure.pk]
-    reported = client.post(reverse("api-disclosure-outcome", args=[disclosure.pk]),
-                           data={"outcome": "arrested", "notes": "Arrested on warrant."},
-                           content_type="application/json", **api)
+    reported = client.post(
+        reverse("api-disclosure-outcome", args=[disclosure.pk]),
+        data={"outcome": "arrested", "notes": "Arrested on warrant."},
+        content_type="application/json",
+        **api,
+    )
     assert reported.status_code == 200 and reported.json()["outcome"] == "arrested"
     # BTP's token finds nothing of Camden's.
     btp_submitter = people.btp_submitter
     _, btp_secret = api_token_issue(actor=None, organisation=cast.btp, user=btp_submitter)
     assert client.get(reverse("api-disclosure-list"), HTTP_AUTHORIZATION=f"Token {btp_secret}").json()["results"] == []
-    assert client.get(reverse("api-disclosure-detail", args=[disclosure.pk]),
-                      HTTP_AUTHORIZATION=f"Token {btp_secret}").status_code == 404
+    assert (
+        client.get(
+            reverse("api-disclosure-detail", args=[disclosure.pk]), HTTP_AUTHORIZATION=f"Token {btp_secret}"
+        ).status_code
+        == 404
+    )
 
 
 def test_police_record_an_outcome_in_the_web_ui(client, cast, people, two):
     alert = two.camden_alert
     services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
     services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
-    disclosure = services.alert_disclose(actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.met,
-                                         recipient="Met LFR desk", channel=DisclosureChannel.CJSM_EMAIL,
-                                         justification="Confirmed match of a person wanted on warrant.")
+    disclosure = services.alert_disclose(
+        actor=cast.estate_dpo,
+        alert=alert,
+        recipient_organisation=cast.met,
+        recipient="Met LFR desk",
+        channel=DisclosureChannel.CJSM_EMAIL,
+        justification="Confirmed match of a person wanted on warrant.",
+    )
     client.force_login(cast.btp_dpo)
     assert client.post(reverse("disclosure-outcome", args=[disclosure.pk]), {"outcome": "arrested"}).status_code == 404
     client.force_login(people.camden_submitter)  # addressed to the force: the supplying unit sees it too
     page = client.get(reverse("disclosure-list")).content.decode()
     assert 'class="outcome-form"' in page
-    response = client.post(reverse("disclosure-outcome", args=[disclosure.pk]),
-                           {"outcome": "spoken_to", "notes": "Spoken to, not the person wanted.", "next": "list"})
+    response = client.post(
+        reverse("disclosure-outcome", args=[disclosure.pk]),
+        {"outcome": "spoken_to", "notes": "Spoken to, not the person wanted.", "next": "list"},
+    )
     assert response.status_code == 302
     disclosure.refresh_from_db()
     assert disclosure.outcome == "spoken_to" and disclosure.outcome_reported_by == people.camden_submitter
@@ -164,17 +203,18 @@ def test_an_image_enrolled_after_go_live_joins_only_through_a_new_review(client,
     client.force_login(cast.estate_dpo)
     page = client.get(reverse("deployment-detail", args=[two.deployment.pk])).content.decode()
     assert "1 enrolled since that review is not matched" in page
-    services.watchlist_review_record(actor=cast.estate_dpo, deployment=two.deployment,
-                                     notes="New image checked: current, charged, necessary.")
+    services.watchlist_review_record(
+        actor=cast.estate_dpo, deployment=two.deployment, notes="New image checked: current, charged, necessary."
+    )
     two.deployment.refresh_from_db()
     review_id, _ = matched_watchlist(two.deployment)
     assert later.pk in WatchlistReview.objects.get(pk=review_id).image_ids
 
 
 def test_an_erased_alert_opens_as_a_record_not_a_500(client, cast, people, two):
-    from recognition.deployments.retention import alerts_erase_batch
-
     from django.db import transaction
+
+    from recognition.deployments.retention import alerts_erase_batch
 
     with transaction.atomic():
         alerts_erase_batch([access.alerts_visible_to(cast.regulator).get(pk=two.camden_alert.pk)], None)
@@ -185,8 +225,13 @@ def test_an_erased_alert_opens_as_a_record_not_a_500(client, cast, people, two):
 
 
 def test_a_rejection_says_why_and_the_notes_are_shown(client, cast, people, two):
-    services.alert_review(actor=people.reviewer_a, alert=two.camden_alert, decision="reject", reason="poor_image",
-                          notes="Face turned away, motion blur.")
+    services.alert_review(
+        actor=people.reviewer_a,
+        alert=two.camden_alert,
+        decision="reject",
+        reason="poor_image",
+        notes="Face turned away, motion blur.",
+    )
     client.force_login(people.reviewer_a)
     page = client.get(reverse("alert-detail", args=[two.camden_alert.pk])).content.decode()
     assert "Closed: image too poor to judge" in page

@@ -38,7 +38,9 @@ def test_all_seventeen_annotated_faces_are_found(faces_dir, engine):
     for name, found in zip(files, detections):
         for annotated in by_file[name]:
             best = max((_iou(annotated, face.box) for face in found), default=0.0)
-            assert best >= MIN_IOU[engine.detector_name], f"{name}: annotated face {annotated} not found (best IoU {best:.2f})"
+            assert best >= MIN_IOU[engine.detector_name], (
+                f"{name}: annotated face {annotated} not found (best IoU {best:.2f})"
+            )
         for face in found:
             assert 0.0 <= face.probability <= 1.0 and len(face.landmarks) == 5
 

@@ -32,7 +32,13 @@ def test_output_format_and_templates(faces_dir, default_engine, tmp_path):
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     by_name = {line["path"].rsplit("/", 1)[-1]: line for line in lines}
     assert len(lines) == 6 and set(by_name) == {
-        "2008_002506.jpg", "kofi.jpg", "blank.png", "notes.txt", "empty.jpg", "missing.jpg"}
+        "2008_002506.jpg",
+        "kofi.jpg",
+        "blank.png",
+        "notes.txt",
+        "empty.jpg",
+        "missing.jpg",
+    }
     for line in lines:
         assert set(line) == {"path", "faces", "error"}
 

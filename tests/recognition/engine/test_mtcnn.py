@@ -38,7 +38,9 @@ def _camera_frame(image: Image.Image) -> np.ndarray:
 def _assert_same(stock_result, batched, where):
     boxes, probabilities, landmarks = stock_result
     if boxes is None:
-        assert len(batched.boxes) == 0, f"{where}: stock MTCNN finds no face, the batched one finds {len(batched.boxes)}"
+        assert len(batched.boxes) == 0, (
+            f"{where}: stock MTCNN finds no face, the batched one finds {len(batched.boxes)}"
+        )
         return
     assert len(batched.boxes) == len(boxes), f"{where}: {len(batched.boxes)} faces instead of {len(boxes)}"
     np.testing.assert_allclose(batched.boxes, np.asarray(boxes, dtype=np.float32), atol=1e-3, err_msg=where)
@@ -80,11 +82,13 @@ def test_area_resize_from_the_summed_area_table_equals_torch_area_interpolation(
         assert torch.equal(_area_resize_frames(table, *size), expected), size
     # Regions of assorted sizes (smaller and larger than the output) in either frame.
     regions = [(0, 0, 97, 131, 0), (5, 7, 30, 19, 1), (60, 100, 97, 131, 1), (10, 10, 11, 12, 0)]
-    frame_index, top, bottom, left, right = (torch.tensor(v) for v in zip(*[(f, t, b, l, r) for t, l, b, r, f in regions]))
+    frame_index, top, bottom, left, right = (
+        torch.tensor(v) for v in zip(*[(f, t, b, lft, r) for t, lft, b, r, f in regions])
+    )
     for size in (24, 48):
         crops = _area_resize(table, frame_index, top, bottom, left, right, size)
-        for crop, (t, l, b, r, f) in zip(crops, regions):
-            expected = torch.nn.functional.interpolate(planes[f:f + 1, :, t:b, l:r], size=(size, size), mode="area")
+        for crop, (t, lft, b, r, f) in zip(crops, regions):
+            expected = torch.nn.functional.interpolate(planes[f : f + 1, :, t:b, lft:r], size=(size, size), mode="area")
             torch.testing.assert_close(crop[None], expected, rtol=0, atol=1e-4)
 
 

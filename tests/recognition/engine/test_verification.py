@@ -78,8 +78,12 @@ def test_live_probes_against_templates_at_the_product_threshold(dev_templates, d
     _, probes = dev_live_probes
     assert not np.allclose(templates, probes), "templates are flip-averaged, live probes are not"
     pairs, same = all_pairs(identities)
-    scores = np.concatenate([np.sum(templates[pairs[:, 0]] * probes[pairs[:, 1]], axis=1),
-                             np.sum(probes[pairs[:, 0]] * templates[pairs[:, 1]], axis=1)])
+    scores = np.concatenate(
+        [
+            np.sum(templates[pairs[:, 0]] * probes[pairs[:, 1]], axis=1),
+            np.sum(probes[pairs[:, 0]] * templates[pairs[:, 1]], axis=1),
+        ]
+    )
     same = np.concatenate([same, same])
     accuracy, _ = kfold_accuracy(scores, same)
     rates = rates_at(scores, same, threshold=engine.match_threshold)

@@ -51,8 +51,14 @@ def test_converted_model_matches_opencv_on_the_original_graph(faces_dir, facenet
     crops = engine.crops(images, faces)
     assert len(crops) >= 10
 
-    fp32 = Embedder(state_dict=load_state_dict(weights_path), device=torch.device("cpu"), precision="fp32",
-                    batch_size=32, flip_average=False, verify_known_embedding=True)
+    fp32 = Embedder(
+        state_dict=load_state_dict(weights_path),
+        device=torch.device("cpu"),
+        precision="fp32",
+        batch_size=32,
+        flip_average=False,
+        verify_known_embedding=True,
+    )
     ours = fp32.embed(crops)
     net = cv2.dnn.readNetFromTensorflow(str(graph_path()))
     for crop, mine in zip(crops, ours):
@@ -86,8 +92,9 @@ def test_engine_refuses_weights_that_fail_the_known_embedding(tmp_path):
 
     torch.manual_seed(0)
     random_weights = tmp_path / "random.pt"
-    save_state_dict_atomic(state_dict=InceptionResnetV1(pretrained=None, classify=False).state_dict(),
-                           path=random_weights)
+    save_state_dict_atomic(
+        state_dict=InceptionResnetV1(pretrained=None, classify=False).state_dict(), path=random_weights
+    )
     with pytest.raises(WeightsError, match="known CASIA-WebFace embedding"):
         FaceEngine(config=dataclasses.replace(_facenet_config(), weights_path=random_weights))
 

@@ -101,8 +101,14 @@ def test_sface_wants_rgb(faces_dir, sface_engine):
     data = zoo.verified_bytes(zoo.bundled_path(zoo.SFACE_FILE), sha256=zoo.SFACE_SHA256)
     results = {}
     for order in ("RGB", "BGR"):
-        embedder = SFaceEmbedder(model_bytes=data, device=torch.device("cpu"), precision="fp32", batch_size=64,
-                                 flip_average=False, channel_order=order)
+        embedder = SFaceEmbedder(
+            model_bytes=data,
+            device=torch.device("cpu"),
+            precision="fp32",
+            batch_size=64,
+            flip_average=False,
+            channel_order=order,
+        )
         vectors = embedder.embed(crops)
         scores = np.sum(vectors[pairs[:, 0]] * vectors[pairs[:, 1]], axis=1)
         results[order] = (scores[~same].max(), separation(scores, same))
