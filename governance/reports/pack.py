@@ -7,6 +7,7 @@ Scope: a regulator reads every organisation's; a DPO the records their organisat
 
 from __future__ import annotations
 
+from collections import Counter
 from statistics import median
 from typing import Any
 
@@ -64,7 +65,7 @@ def _governance_evidence(scope: ReportScope) -> dict[int, list[str]]:
     count = len(agreements)
     evidence: dict[int, list[str]] = {
         1: [f"Agreements stating their purpose: {share_of(sum(1 for a in agreements if a.purpose.strip()), count)}."],
-        2: ["DPIA records are not yet part of the pack (the DPIA register registers its evidence when it lands)."],
+        2: _dpia_evidence(actor, agreements),
         3: [
             f"Agreements notified to the regulator: "
             f"{share_of(sum(1 for a in agreements if a.regulator_notified_on), count)}."
@@ -110,6 +111,31 @@ def _governance_evidence(scope: ReportScope) -> dict[int, list[str]]:
     return evidence
 
 
+def _agreement_dpia_status(agreement) -> str:
+    from governance.dpia.rules import agreement_dpia_problem
+
+    problem = agreement_dpia_problem(agreement)
+    return "Approved and in date" if problem is None else problem.message
+
+
+def _dpia_evidence(actor: Any, agreements: list) -> list[str]:
+    """Principle 2 from the DPIA records: which agreements an approved, in-date DPIA covers, and the
+    DPIAs' states and review dates (governance.dpia)."""
+    from governance.dpia.access import dpias_visible_to
+    from governance.dpia.rules import agreement_dpia_problem, dpia_review_warning
+
+    live = [a for a in agreements if a.status in ("approved", "active")]
+    covered = sum(1 for a in live if agreement_dpia_problem(a) is None)
+    dpias = list(dpias_visible_to(actor))
+    states = Counter(d.get_status_display() for d in dpias)
+    warnings = [w for d in dpias if (w := dpia_review_warning(d))]
+    return [
+        f"Approved or active agreements covered by an approved, in-date DPIA: {share_of(covered, len(live))}.",
+        "DPIAs: " + (", ".join(f"{n} {state.lower()}" for state, n in sorted(states.items())) or "none") + ".",
+        f"DPIA reviews due or overdue: {len(warnings)}.",
+    ]
+
+
 def _published(actor: Any):
     if is_regulator(actor):
         return PublishedReport.objects.all()
@@ -136,6 +162,7 @@ def pack_figures(scope: ReportScope) -> list[Section]:
             a.ends_on,
             a.regulator_notified_on or "Never notified",
             a.regulator_notification_reference,
+            _agreement_dpia_status(a),
             ", ".join(b.title for b in agreement_rule_breaches(a)) or "—",
         ]
         for a in agreements
@@ -181,6 +208,7 @@ def pack_figures(scope: ReportScope) -> list[Section]:
                         "To",
                         "Regulator notified",
                         "Notification ref.",
+                        "DPIA",
                         "Rules broken",
                     ],
                     register_rows,

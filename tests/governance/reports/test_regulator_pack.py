@@ -37,7 +37,11 @@ def test_the_pack_fills_the_principles_from_the_records(cast, activity, client, 
     assert figures["agreements"] == 2 and figures["agreements.unnotified"] == 1
     register = {row[0]: row for row in table_of(report, "register")}
     assert register["KX-2016-BCU"][8] == "Never notified"
-    assert "Approved at local level" in register["KX-2016-BCU"][10]
+    assert "Approved at local level" in register["KX-2016-BCU"][11]
+    # DPIA status per agreement, and principle 2 filled from the DPIA records.
+    (current,) = [row for ref, row in register.items() if ref != "KX-2016-BCU"]
+    assert current[10] == "Approved and in date"
+    assert register["KX-2016-BCU"][10] != "Approved and in date"
     assert figures["deployments"] == 1
     (deployment,) = table_of(report, "deployments")
     assert deployment[9:] == [12000, 5, 1]
@@ -51,6 +55,7 @@ def test_the_pack_fills_the_principles_from_the_records(cast, activity, client, 
     assert "Watchlist images held: 5" in rows[12][2]
     assert "67% (2 of 3)" in rows[11][2] and "arrests reported: 1" in rows[11][2]
     assert "1 of 2 (50%)" in rows[3][2]  # agreements notified to the regulator
+    assert "covered by an approved, in-date DPIA: 1 of 1 (100%)" in rows[2][2]
 
     client.force_login(cast.regulator)
     assert client.get("/reports/regulator-pack/").status_code == 200
