@@ -107,6 +107,20 @@ def true_alert_rate(counts: dict[str, int]) -> str:
     return f"{round(100 * counts['confirmed'] / judged)}% ({counts['confirmed']} of {judged})" if judged else "—"
 
 
+def _outcome_chart(outcomes: Table) -> Chart | None:
+    """The outcome table as a bar chart (the same picture in the page and the PDF)."""
+    if not any(n for _, n in outcomes.rows):
+        return None
+    return Chart(
+        "outcomes",
+        "Police outcomes of disclosures",
+        "bar",
+        [label for label, _ in outcomes.rows],
+        {"Disclosures": [n for _, n in outcomes.rows]},
+        y_label="Disclosures",
+    )
+
+
 def _outcome_table(disclosures) -> tuple[Table, int]:
     labels = dict(Outcome.choices)
     counts = Counter(dict(disclosures.order_by().values_list("outcome").annotate(n=Count("pk"))))
@@ -256,7 +270,7 @@ def agreement_figures(scope: ReportScope) -> list[Section]:
                 ),
                 outcomes,
             ],
-            charts=[chart] if chart else [],
+            charts=[c for c in (chart, _outcome_chart(outcomes)) if c],
             notes=[
                 "Faces scanned counts every face the deployments' cameras checked against their whole watchlist, "
                 "which may hold images of other agreements."
@@ -333,7 +347,7 @@ def deployment_figures(scope: ReportScope) -> list[Section]:
                 _faces_table(per_hour),
                 outcomes,
             ],
-            charts=charts,
+            charts=[*charts, *filter(None, [_outcome_chart(outcomes)])],
         )
     ]
 

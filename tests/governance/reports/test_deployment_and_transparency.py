@@ -38,7 +38,10 @@ def test_deployment_figures_match_the_hand_count(cast, activity):
     assert {chart.code for section in report.sections for chart in section.charts} == {
         "faces.per_hour",
         "alerts.over_time",
+        "outcomes",
     }
+    outcomes = next(c for s in report.sections for c in s.charts if c.code == "outcomes")
+    assert outcomes.labels == ["Arrested", "Outcome not yet reported"] and outcomes.series == {"Disclosures": [1, 1]}
 
 
 def test_a_police_force_reads_only_the_alerts_on_images_its_supply_chain_supplied(cast, activity):
