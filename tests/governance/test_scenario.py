@@ -43,3 +43,22 @@ def test_scenario_has_the_register_a_live_deployment_and_an_intact_audit_trail(s
     assert prior_consultation_required(waiting) and not waiting.consultation_recorded
     call_command("load_scenario", stdout=out)  # idempotent
     assert "already loaded" in out.getvalue()
+
+
+def test_the_scenario_waits_for_enrolment_before_the_watchlist_review(cast, active_agreement, monkeypatch):
+    """With real workers, enrolment happens elsewhere: the scenario must not review (and go live on)
+    a watchlist of images still being enrolled (issue 14: it reviewed 0 images)."""
+    from governance.management.commands.load_scenario import Command
+    from governance.watchlist.models import ImageStatus
+    from tests.factories import WatchlistImageFactory
+
+    command = Command()
+    assert command._enrolment_finished()
+    image = WatchlistImageFactory(
+        agreement=active_agreement, supplying_organisation=cast.camden, status=ImageStatus.RECEIVED
+    )
+    monkeypatch.setattr(Command, "ENROLMENT_WAIT_SECONDS", 0)
+    assert not command._enrolment_finished()
+    image.status = ImageStatus.ENROLLED
+    image.save(update_fields=["status"])
+    assert command._enrolment_finished()

@@ -209,6 +209,27 @@ class Command(BaseCommand):
                 ),
             )
 
+    ENROLMENT_WAIT_SECONDS = 600
+
+    def _enrolment_finished(self) -> bool:
+        """With real workers (a broker set) enrolment runs elsewhere after the upload commits: wait for
+        it, so the watchlist review covers the enrolled images instead of none (in-process, it is done)."""
+        import time
+
+        from governance.watchlist.models import ImageStatus, WatchlistImage
+
+        pending = WatchlistImage.objects.filter(status=ImageStatus.RECEIVED, recorded_retrospectively=False)
+        deadline = time.monotonic() + self.ENROLMENT_WAIT_SECONDS
+        waited = False
+        while pending.exists():
+            if time.monotonic() > deadline:
+                return False
+            if not waited:
+                self.stdout.write(f"Waiting for the workers to enrol {pending.count()} watchlist images...")
+                waited = True
+            time.sleep(2)
+        return True
+
     def _live_deployment(self, orgs, users) -> None:
         """A live deployment at Granary Square with one camera, reviewed and authorised."""
         from recognition.deployments import services as deployments
@@ -246,6 +267,13 @@ class Command(BaseCommand):
         from governance.dpia.scenario import scenario_dpia_cover_deployment
 
         scenario_dpia_cover_deployment(actor=estate_dpo, dpia=self._dpia, deployment_id=deployment.pk)
+        if not self._enrolment_finished():
+            self.stdout.write(
+                f"Deployment {deployment.reference} is planned with camera #{camera.pk} (GS-1), not live: the workers "
+                "have not enrolled the watchlist yet. When they have, sign in as dpo.estate, record the watchlist "
+                f"review and take it live. Camera key: {key}"
+            )
+            return
         deployments.watchlist_review_record(
             actor=estate_dpo,
             deployment=deployment,
