@@ -33,8 +33,10 @@ def main() -> None:
     parser.add_argument("--impostor-cache", type=Path, default=None)
     args = parser.parse_args()
     faces = Path(settings.FACES_DIR)
-    for choice, thresholds in (("yunet+sface", (0.36, 0.38, 0.40, 0.42, 0.44)),
-                               ("mtcnn+facenet", (0.54, 0.56, 0.58, 0.59, 0.60))):
+    for choice, thresholds in (
+        ("yunet+sface", (0.36, 0.38, 0.40, 0.42, 0.44)),
+        ("mtcnn+facenet", (0.54, 0.56, 0.58, 0.59, 0.60)),
+    ):
         engine = get_engine(choice)
         template_scores, _live, _missing, people, source = _impostors(engine, faces, args.impostor_cache)
         dev = _dev(engine, faces)
@@ -50,8 +52,10 @@ def main() -> None:
             fnm = int((genuine < t).sum())
             fmr_ci = wilson_interval(fm, len(template_scores))
             fnmr_ci = wilson_interval(fnm, len(genuine))
-            print(f"{t:.2f}: FMR {fm}/{len(template_scores)} ({fmr_ci[0]:.2e}-{fmr_ci[1]:.2e}); "
-                  f"FNMR {fnm}/{len(genuine)} ({fnmr_ci[0]:.4f}-{fnmr_ci[1]:.4f})")
+            print(
+                f"{t:.2f}: FMR {fm}/{len(template_scores)} ({fmr_ci[0]:.2e}-{fmr_ci[1]:.2e}); "
+                f"FNMR {fnm}/{len(genuine)} ({fnmr_ci[0]:.4f}-{fnmr_ci[1]:.4f})"
+            )
 
 
 if __name__ == "__main__":
