@@ -134,6 +134,10 @@ ROLE_DPIA = DPOS | REGULATOR
 ROLE_REPORTS = DPOS | REGULATOR  # governance.view_reports
 ROLE_BREACHES = DPOS | REGULATOR  # governance.view_breach
 CAMDEN_DPIA_READERS = ROLE_DPIA & (ESTATE | MET_CHAIN | REGULATOR)
+# An appropriate policy document (s.42): the controller's supply chain and regulators, in roles
+# that read them (DPOs, regulators); the controller's DPO acts.
+ROLE_POLICY = DPOS | REGULATOR
+ESTATE_POLICY_READERS = ROLE_POLICY & (ESTATE | REGULATOR)
 
 ROUTES: list[Route] = [
     # Public
@@ -151,6 +155,18 @@ ROUTES: list[Route] = [
     R("dpia-pdf", obj="camden_dpia", see=CAMDEN_DPIA_READERS),
     R("dpia-edit", obj="camden_dpia", see=CAMDEN_DPIA_READERS, act={"estate.dpo"}),
     R("dpia-action", method="post", obj="camden_dpia", body="revise", see=CAMDEN_DPIA_READERS, act={"estate.dpo"}),
+    R("policy-list", gate=ROLE_POLICY),
+    R("policy-create", gate=DPOS),
+    R("policy-detail", obj="estate_policy", see=ESTATE_POLICY_READERS),
+    R("policy-edit", obj="estate_policy", see=ESTATE_POLICY_READERS, act={"estate.dpo"}),
+    R(
+        "policy-action",
+        method="post",
+        obj="estate_policy",
+        body="policy_end",
+        see=ESTATE_POLICY_READERS,
+        act={"estate.dpo"},
+    ),
     # Reports: each organisation's cover what it is party to; the regulator reads every one.
     R("report-index", gate=ROLE_REPORTS),
     R("report-subject", obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS, act=ROLE_REPORTS),
@@ -413,6 +429,22 @@ class World:
         from governance.dpia.models import DPIA
 
         self.camden_dpia = DPIA.objects.get(agreements=self.camden_agreement)
+        from governance.dpia import policy_services
+
+        self.estate_policy = policy_services.policy_approve(
+            actor=cast.estate_dpo,
+            policy=policy_services.policy_draft(
+                actor=cast.estate_dpo,
+                fields={
+                    "title": "Estate appropriate policy document",
+                    "schedule8_conditions": ["sch8_1"],
+                    "compliance_procedures": "Route matrix: principle by principle.",
+                    "retention_policy": "Route matrix: as the agreements say.",
+                    "processing_description": "Live facial recognition at Granary Square.",
+                    "review_on": timezone.localdate() + timedelta(days=365),
+                },
+            ),
+        )
         from governance.breaches.services import breach_record
 
         self.breach = breach_record(
@@ -544,6 +576,7 @@ class World:
             (self.camden_image.subject_reference, camden_side),
             (self.hold.reason, camden_side),
             (self.camden_disclosure.recipient, camden_side),
+            (self.estate_policy.title, ESTATE | REGULATOR),
         ]
 
     def body(self, route: Route) -> tuple[dict, str | None]:
@@ -555,6 +588,7 @@ class World:
             "empty": {},
             "terminate": {"action": "terminate", "reason": "Route matrix."},
             "revise": {"action": "revise", "change_summary": "Route matrix: yearly review of the assessment."},
+            "policy_end": {"action": "end", "ended_on": (today - timedelta(days=1)).isoformat()},
             "commentary": {"principle": "6", "text": "Route matrix: erasures reviewed monthly."},
             "not_notified": {"reason": "Route matrix: low risk, no notification needed, reasons recorded."},
             "amend": {"summary": "Route matrix amendment."},

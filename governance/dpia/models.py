@@ -244,3 +244,94 @@ class DPIADeployment(models.Model):
     def fnmr_text(self) -> str:
         m = self.measured
         return self._rate(m["fnmr_errors"], m["fnmr_trials"], m["fnmr_ci"]) if m else "not measured"
+
+
+# --- the appropriate policy document (DPA 2018 s.42) ------------------------------------------------
+
+
+class PolicyStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    APPROVED = "approved", "Approved"
+    SUPERSEDED = "superseded", "Superseded by a later version"
+
+
+class PolicyDocument(models.Model):
+    """A controller's appropriate policy document (DPA 2018 s.42): the Schedule 8 conditions it
+    relies on for sensitive processing, how it secures compliance with the principles, and how long
+    it keeps and when it erases what it processes under them.
+
+    Versioned like a DPIA: a draft is edited in place; editing an approved version makes the next
+    version (a draft), which supersedes it once the controller's DPO approves it. s.42(3): the
+    document is kept until six months after the processing it covers ends
+    (``governance.dpia.policy_retention``); then its texts are erased and the record that it existed
+    stays (``erased_at``, a deletion certificate, an audit event).
+    """
+
+    reference = models.CharField(max_length=40, db_index=True, help_text="Shared by all versions")
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=PolicyStatus.choices, default=PolicyStatus.DRAFT, db_index=True)
+    controller = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="policy_documents",
+        help_text="The controller whose policy this is: its DPO writes and approves it.",
+    )
+    title = models.CharField(max_length=200)
+    schedule8_conditions = models.JSONField(
+        default=list, blank=True, help_text="The Schedule 8 conditions relied on (Schedule8Condition values)."
+    )
+    compliance_procedures = models.TextField(
+        blank=True, help_text="Procedures for securing compliance with the data protection principles (s.42(2)(a))."
+    )
+    retention_policy = models.TextField(
+        blank=True, help_text="Retention and erasure of the data processed under these conditions (s.42(2)(b))."
+    )
+    processing_description = models.TextField(blank=True, help_text="The processing this document covers.")
+    agreements = models.ManyToManyField(Agreement, related_name="policy_documents", blank=True)
+    review_on = models.DateField(help_text="When the document must be reviewed.")
+    processing_ended_on = models.DateField(
+        null=True, blank=True, help_text="When the processing it covers ended: the document is kept six months after."
+    )
+    kept_until = models.DateField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Six months after the processing ended (s.42(3)): erased from the day after. Set with the end.",
+    )
+
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by_name = models.CharField(max_length=200, blank=True)
+    previous_version = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+    )
+    change_summary = models.TextField(blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["reference", "-version"]
+        verbose_name = "appropriate policy document"
+        permissions = [("approve_policydocument", "Can approve an appropriate policy document for the controller")]
+        constraints = [
+            models.UniqueConstraint(fields=["reference", "version"], name="policy_reference_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} v{self.version} — {self.title}"
+
+    def concerned_organisation_ids(self) -> set[int]:
+        return {i for i in (self.controller_id, self.controller.parent_id) if i}
+
+    def get_schedule8_conditions_display(self) -> list[str]:
+        from governance.agreements.models import Schedule8Condition
+
+        labels = dict(Schedule8Condition.choices)
+        return [labels.get(code, code) for code in self.schedule8_conditions]
+
+    @property
+    def review_overdue(self) -> bool:
+        return self.review_on < timezone.localdate()

@@ -146,3 +146,18 @@ def dpia_review_warning(dpia: DPIA, *, today: date | None = None) -> str | None:
     if dpia.review_on <= today + timedelta(days=REVIEW_WARNING_DAYS):
         return f"{dpia.reference} v{dpia.version} is due for review on {dpia.review_on:%d %B %Y}."
     return None
+
+
+def policy_review_warning(policy, *, today: date | None = None) -> str | None:
+    """The warning an approved appropriate policy document raises as its review date approaches or
+    passes (the same horizon as a DPIA's)."""
+    from governance.dpia.models import PolicyStatus
+
+    today = today or timezone.localdate()
+    if policy.status != PolicyStatus.APPROVED or policy.erased_at:
+        return None
+    if policy.review_on < today:
+        return f"{policy.reference} v{policy.version} was due for review on {policy.review_on:%d %B %Y}."
+    if policy.review_on <= today + timedelta(days=REVIEW_WARNING_DAYS):
+        return f"{policy.reference} v{policy.version} is due for review on {policy.review_on:%d %B %Y}."
+    return None

@@ -68,6 +68,7 @@ def dpia_list(request: HttpRequest) -> HttpResponse:
             "statuses": DPIAStatus.choices,
             "status": status,
             "can_draft": can_draft_dpia(request.user),
+            "can_read_policies": role_allows(request.user, "governance.view_policydocument"),
         },
     )
 

@@ -100,8 +100,13 @@ _DPIA_ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "governance.change_dpia",
         "governance.submit_dpia",
         "governance.approve_dpia",
+        # Appropriate policy documents (s.42), kept beside the DPIAs.
+        "governance.view_policydocument",
+        "governance.add_policydocument",
+        "governance.change_policydocument",
+        "governance.approve_policydocument",
     },
-    Role.REGULATOR: {"governance.view_dpia"},
+    Role.REGULATOR: {"governance.view_dpia", "governance.view_policydocument"},
 }
 for _role, _perms in _DPIA_ROLE_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms

@@ -1,0 +1,74 @@
+"""Who may see and do what with appropriate policy documents (DPA 2018 s.42), in the house shape.
+
+A policy document is the controller's own: the controller's supply chain (a force and its units)
+reads it, regulators read every one, nobody else sees it (404). Only the controller's DPO writes,
+approves, revises or records the end of the processing — a regulator changes nothing (403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from governance.access import _organisation, is_regulator, role_allows, supply_chain_ids
+from governance.dpia.models import PolicyDocument
+from governance.errors import NotFound, PermissionRefused
+
+
+def policies_visible_to(actor: Any) -> QuerySet[PolicyDocument]:
+    organisation = _organisation(actor)
+    if organisation is None or not role_allows(actor, "governance.view_policydocument"):
+        return PolicyDocument.objects.none()
+    queryset = PolicyDocument.objects.select_related("controller", "controller__parent")
+    if is_regulator(actor):
+        return queryset
+    return queryset.filter(controller_id__in=supply_chain_ids(organisation))
+
+
+_POLICY_ACTIONS: dict[str, str] = {
+    "change": "governance.change_policydocument",
+    "approve": "governance.approve_policydocument",
+    "end": "governance.change_policydocument",
+}
+
+
+def policy_refusal(actor: Any, policy: PolicyDocument, to: str) -> PermissionRefused | None:
+    """Why the actor may not do ``to`` to a policy they can see (``None``: they may)."""
+    organisation = _organisation(actor)
+    if organisation is None or not actor.has_perm(_POLICY_ACTIONS[to]):
+        return PermissionRefused("Your role does not allow this action on an appropriate policy document.")
+    if organisation.pk != policy.controller_id:
+        return PermissionRefused(
+            f"Only {policy.controller}, the controller, acts on this policy document.", code="not_the_controller"
+        )
+    return None
+
+
+def can_policy(actor: Any, policy: PolicyDocument, to: str) -> bool:
+    """The button test."""
+    if to == "view":
+        return policies_visible_to(actor).filter(pk=policy.pk).exists()
+    return policy_refusal(actor, policy, to) is None
+
+
+def policy_check(actor: Any, policy: PolicyDocument, *, to: str) -> PolicyDocument:
+    if not policies_visible_to(actor).filter(pk=policy.pk).exists():
+        raise NotFound("No such policy document.", code="policy_not_found")
+    if to != "view":
+        refusal = policy_refusal(actor, policy, to)
+        if refusal is not None:
+            raise refusal
+    return policy
+
+
+def policy_for(actor: Any, pk: Any, *, to: str = "view") -> PolicyDocument:
+    try:
+        policy = policies_visible_to(actor).get(pk=pk)
+    except (PolicyDocument.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such policy document.", code="policy_not_found") from None
+    return policy_check(actor, policy, to=to)
+
+
+def can_draft_policy(actor: Any) -> bool:
+    return role_allows(actor, "governance.add_policydocument") and not is_regulator(actor)
