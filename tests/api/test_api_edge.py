@@ -15,6 +15,7 @@ from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from recognition.deployments.api import FrameUploadApi
+from tests.conftest import require
 from tests.recognition.deployments.conftest import live_deployment, planned_deployment  # noqa: F401 - fixtures
 from tests.recognition.deployments.test_frames_api import (
     camera_client,
@@ -95,8 +96,10 @@ def test_a_camera_gets_503_not_500_while_postgresql_is_unreachable(cast, live_de
     finally:
         connection.close()
         connection.settings_dict.update(original)
-    if original["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("SQLite has no server to lose (set DATABASE_URL to run this on PostgreSQL)")
+    require(
+        original["ENGINE"] == "django.db.backends.postgresql",
+        "SQLite has no server to lose (set DATABASE_URL to run this on PostgreSQL)",
+    )
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable" and response["Retry-After"]
 

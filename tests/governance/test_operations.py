@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from recognition.deployments import services
+from tests.conftest import require
 from tests.recognition.deployments.conftest import live_deployment, planned_deployment  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +33,7 @@ def test_readiness_fails_without_the_weights_or_the_broker(client, settings, tmp
 @pytest.mark.django_db(transaction=True)
 def test_readiness_fails_while_postgresql_is_unreachable(client):
     original = dict(connection.settings_dict)
-    if original["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+    require(original["ENGINE"] == "django.db.backends.postgresql", "needs PostgreSQL (set DATABASE_URL)")
     connection.close()
     connection.settings_dict["PORT"] = "1"
     try:
