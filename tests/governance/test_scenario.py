@@ -48,12 +48,14 @@ def test_scenario_has_the_register_a_live_deployment_and_an_intact_audit_trail(s
 def test_the_scenario_waits_for_enrolment_before_the_watchlist_review(cast, active_agreement, monkeypatch):
     """With real workers, enrolment happens elsewhere: the scenario must not review (and go live on)
     a watchlist of images still being enrolled (issue 14: it reviewed 0 images)."""
+    from config.celery import app
     from governance.management.commands.load_scenario import Command
     from governance.watchlist.models import ImageStatus
     from tests.factories import WatchlistImageFactory
 
     command = Command()
     assert command._enrolment_finished()
+    monkeypatch.setattr(app.conf, "task_always_eager", False)  # as with real workers
     image = WatchlistImageFactory(
         agreement=active_agreement, supplying_organisation=cast.camden, status=ImageStatus.RECEIVED
     )
