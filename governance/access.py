@@ -101,6 +101,20 @@ def role_allows(actor: Any, permission: str) -> bool:
     return bool(_organisation(actor) is not None and actor.has_perm(permission))
 
 
+def controller_refusal(actor: Any, record: Any, permission: str, what: str) -> PermissionRefused | None:
+    """The one rule for records a controller keeps (DPIAs, appropriate policy documents): only the
+    controller's members act, with their role's permission. ``None``: the actor may."""
+    organisation = _organisation(actor)
+    if organisation is None or not actor.has_perm(permission):
+        return PermissionRefused(f"Your role does not allow this action on {what}.")
+    if organisation.pk != record.controller_id:
+        return PermissionRefused(
+            f"Only {record.controller}, the controller, acts on this {what.split(' ', 1)[1]}.",
+            code="not_the_controller",
+        )
+    return None
+
+
 # --- agreements --------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from governance.access import _organisation, is_regulator, role_allows, supply_chain_ids
+from governance.access import _organisation, controller_refusal, is_regulator, role_allows, supply_chain_ids
 from governance.dpia.models import DPIA
 from governance.errors import NotFound, PermissionRefused
 
@@ -42,15 +42,7 @@ _DPIA_ACTIONS: dict[str, str] = {
 def dpia_refusal(actor: Any, dpia: DPIA, to: str) -> PermissionRefused | None:
     """Why the actor may not do ``to`` to a DPIA they can see (``None``: they may). States are the
     services' concern; this is who acts: the controller's DPO, with the role's permission."""
-    permission = _DPIA_ACTIONS[to]
-    organisation = _organisation(actor)
-    if organisation is None or not actor.has_perm(permission):
-        return PermissionRefused("Your role does not allow this action on a DPIA.")
-    if organisation.pk != dpia.controller_id:
-        return PermissionRefused(
-            f"Only {dpia.controller}, the controller, acts on this DPIA.", code="not_the_controller"
-        )
-    return None
+    return controller_refusal(actor, dpia, _DPIA_ACTIONS[to], "a DPIA")
 
 
 def can_dpia(actor: Any, dpia: DPIA, to: str) -> bool:

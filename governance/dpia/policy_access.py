@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from governance.access import _organisation, is_regulator, role_allows, supply_chain_ids
+from governance.access import _organisation, controller_refusal, is_regulator, role_allows, supply_chain_ids
 from governance.dpia.models import PolicyDocument
 from governance.errors import NotFound, PermissionRefused
 
@@ -35,14 +35,7 @@ _POLICY_ACTIONS: dict[str, str] = {
 
 def policy_refusal(actor: Any, policy: PolicyDocument, to: str) -> PermissionRefused | None:
     """Why the actor may not do ``to`` to a policy they can see (``None``: they may)."""
-    organisation = _organisation(actor)
-    if organisation is None or not actor.has_perm(_POLICY_ACTIONS[to]):
-        return PermissionRefused("Your role does not allow this action on an appropriate policy document.")
-    if organisation.pk != policy.controller_id:
-        return PermissionRefused(
-            f"Only {policy.controller}, the controller, acts on this policy document.", code="not_the_controller"
-        )
-    return None
+    return controller_refusal(actor, policy, _POLICY_ACTIONS[to], "an appropriate policy document")
 
 
 def can_policy(actor: Any, policy: PolicyDocument, to: str) -> bool:
