@@ -78,3 +78,19 @@ def subject_request_for(actor: Any, pk: Any, *, to: str = "view") -> SubjectRequ
 def can_receive_subject_requests(actor: Any) -> bool:
     """A DPO of an operator or a force (not a regulator) records requests their organisation receives."""
     return role_allows(actor, "governance.add_subjectrequest") and not is_regulator(actor)
+
+
+def subject_request_export_for(actor: Any, pk: Any, *, to: str = "export"):
+    """An export of a request the actor may see; its files only for who may export it."""
+    from governance.subject_access.models import SubjectRequestExport
+
+    try:
+        export = SubjectRequestExport.objects.select_related("request", "request__organisation").get(
+            pk=pk, request__in=subject_requests_visible_to(actor)
+        )
+    except (SubjectRequestExport.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such export.", code="export_not_found") from None
+    refusal = subject_request_refusal(actor, export.request, to)
+    if refusal is not None:
+        raise refusal
+    return export

@@ -265,8 +265,16 @@ def deletion_certificate_compile(actor: Any, ref: ItemRef) -> SubjectItem | None
         source="Oversight's erasure record",
         retention="Kept as evidence of the erasure; it holds none of the erased data.",
         audit_targets=[("governance.deletioncertificate", str(certificate.pk))],
-        controller_id=certificate.supplier_organisation_id,
+        controller_id=_controller_of(certificate.supplier_organisation),
     )
+
+
+def _controller_of(supplier) -> int | None:
+    """The force accountable for what a force or unit supplied (the unit's force)."""
+    if supplier is None:
+        return None
+    force = supplier.force
+    return force.pk if force else supplier.pk
 
 
 def register() -> None:
