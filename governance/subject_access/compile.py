@@ -226,9 +226,16 @@ def compile_response(
     response.staff_as_roles = as_roles = policies.get(request.organisation_id, False)
     targets: list[tuple[str, str]] = []
     compiled: list[SubjectItem] = []
-    for index, decision in enumerate(confirmed):
-        progress(10 + int(50 * index / max(len(confirmed), 1)), f"Compiling item {index + 1} of {len(confirmed)}")
+    # A restriction withholds the item and everything derived from it (its ``related`` items: an
+    # image's deletion certificates, an alert's review...), so nothing confirms it indirectly.
+    withheld_refs = set()
+    for decision in confirmed:
         if decision.restricted:
+            withheld_refs.add(decision.ref)
+            ref = ItemRef.parse(decision.ref)
+            provider = subject_data_provider(ref.kind)
+            item = provider.compile(actor, ref) if provider else None
+            withheld_refs.update(str(r) for r in (item.related if item else []))
             if decision.neither_confirm_nor_deny:
                 response.neither_confirm_nor_deny = True
             else:
@@ -236,6 +243,9 @@ def compile_response(
                     f"Information has been withheld under {decision.get_restriction_basis_display()}. "
                     f"Reason: {decision.restriction_reason}"
                 )
+    for index, decision in enumerate(confirmed):
+        progress(10 + int(50 * index / max(len(confirmed), 1)), f"Compiling item {index + 1} of {len(confirmed)}")
+        if decision.ref in withheld_refs:
             continue
         ref = ItemRef.parse(decision.ref)
         provider = subject_data_provider(ref.kind)

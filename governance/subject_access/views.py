@@ -204,7 +204,10 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if action == "stop":
             sars.subject_request_clock_stop(
-                actor=user, request=sar, reason=data.get("reason", ""), on=_date(data.get("on", "")) or _today(),
+                actor=user,
+                request=sar,
+                reason=data.get("reason", ""),
+                on=_date(data.get("on", "")) or _today(),
                 note=data.get("note", ""),
             )
             messages.success(request, "Clock stopped.")
@@ -228,7 +231,9 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
             )
             messages.success(request, "Deadline extended.")
         elif action == "close":
-            sars.subject_request_close(actor=user, request=sar, status=data.get("status", ""), note=data.get("note", ""))
+            sars.subject_request_close(
+                actor=user, request=sar, status=data.get("status", ""), note=data.get("note", "")
+            )
             messages.success(request, "Request closed.")
         elif action == "withhold":
             item = data.get("item", "")
@@ -251,7 +256,11 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
             ref, reason = data.get("ref", ""), data.get("reason", "")
             if action == "rectify":
                 done = sars.subject_request_rectify(
-                    actor=user, request=sar, ref=ref, field=data.get("field", ""), value=data.get("value", ""),
+                    actor=user,
+                    request=sar,
+                    ref=ref,
+                    field=data.get("field", ""),
+                    value=data.get("value", ""),
                     reason=reason,
                 )
             elif action == "erase":

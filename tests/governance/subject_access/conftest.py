@@ -50,7 +50,10 @@ class Held:
         from governance.watchlist.services import Provenance, watchlist_image_upload, watchlist_image_withdraw
 
         self.submitter = user_create(
-            actor=None, username="api.camden", organisation=cast.camden, roles=[Role.FORCE_SUBMITTER],
+            actor=None,
+            username="api.camden",
+            organisation=cast.camden,
+            roles=[Role.FORCE_SUBMITTER],
             password=cast.password,
         )
         self.submitter.first_name, self.submitter.last_name = "Sam", "Submitter"

@@ -88,11 +88,16 @@ def test_clarification_pause_and_extension_rules(cast):
         actor=cast.estate_dpo, request=request, reason="clarification", on=received + timedelta(days=2)
     )
     assert request.status == RequestStatus.AWAITING_CLARIFICATION and request.due_on is None
-    request = sars.subject_request_clock_restart(actor=cast.estate_dpo, request=request, on=received + timedelta(days=7))
+    request = sars.subject_request_clock_restart(
+        actor=cast.estate_dpo, request=request, on=received + timedelta(days=7)
+    )
     assert request.due_on >= first_due + timedelta(days=5)
     with pytest.raises(ValidationFailed) as refused:  # told after the first month ended
         sars.subject_request_extend(
-            actor=cast.estate_dpo, request=request, months=2, reason="Many deployments.",
+            actor=cast.estate_dpo,
+            request=request,
+            months=2,
+            reason="Many deployments.",
             requester_told_on=request.due_on + timedelta(days=1),
         )
     assert refused.value.code == "extension_not_notified_in_time"
@@ -102,7 +107,10 @@ def test_clarification_pause_and_extension_rules(cast):
         )
     assert refused.value.code == "extension_reason_required"
     request = sars.subject_request_extend(
-        actor=cast.estate_dpo, request=request, months=2, reason="Many deployments.",
+        actor=cast.estate_dpo,
+        request=request,
+        months=2,
+        reason="Many deployments.",
         requester_told_on=timezone.localdate(),
     )
     assert request.extension_months == 2 and request.due_on > first_due + timedelta(days=55)
@@ -126,11 +134,15 @@ def _confirmed(cast, held, actor=None, **fields):
     actor = actor or cast.estate_dpo
     request = sars.subject_request_receive(actor=actor, fields=intake(**fields))
     outcome = sars.subject_request_search(
-        actor=actor, request=request, justification="Subject access request received.",
+        actor=actor,
+        request=request,
+        justification="Subject access request received.",
         subject_references=request.subject_references,
     )
     sars.subject_request_decide(
-        actor=actor, request=request, decisions=[(str(c.ref), ItemDecision.CONFIRMED, c.found_by) for c in outcome.candidates]
+        actor=actor,
+        request=request,
+        decisions=[(str(c.ref), ItemDecision.CONFIRMED, c.found_by) for c in outcome.candidates],
     )
     return request, outcome
 
@@ -160,7 +172,9 @@ def test_erasure_by_the_operator_is_refused_with_a_reason_and_done_by_the_force(
     assert WatchlistImage.objects.get(pk=held.image.pk).status != ImageStatus.ERASED
     linked = sars.subject_request_refer(actor=cast.estate_dpo, request=request, controller_id=cast.met.pk, note="")
     search = sars.subject_request_search(
-        actor=cast.met_dpo, request=linked, justification="Referred request from the estate.",
+        actor=cast.met_dpo,
+        request=linked,
+        justification="Referred request from the estate.",
         subject_references=["MET-S-0001"],
     )
     assert ref in {str(c.ref) for c in search.candidates}
@@ -200,7 +214,11 @@ def test_rectification_is_audited_before_and_after(cast, held):
     request, _ = _confirmed(cast, held, actor=cast.met_dpo, regime="dpa_part3", right="rectification")
     ref = f"watchlist-image:{held.image.pk}"
     done = sars.subject_request_rectify(
-        actor=cast.met_dpo, request=request, ref=ref, field="custody_reference", value="CUST/77/1A",
+        actor=cast.met_dpo,
+        request=request,
+        ref=ref,
+        field="custody_reference",
+        value="CUST/77/1A",
         reason="Wrong custody record.",
     )
     assert (done.outcome, done.before, done.after) == ("done", "CUST/77/1", "CUST/77/1A")
