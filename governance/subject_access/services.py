@@ -156,6 +156,23 @@ def subject_request_receive(
     from the day of receipt until proof of identity arrives (``subject_request_clock_restart``)."""
     if not can_receive_subject_requests(actor):
         raise PermissionRefused("Only a data protection officer records subject requests.")
+    return _record_request(
+        actor=actor,
+        organisation=actor.organisation,
+        fields=fields,
+        awaiting_identity=awaiting_identity,
+        referred_from=referred_from,
+    )
+
+
+def _record_request(
+    *,
+    actor: User,
+    organisation: Organisation,
+    fields: dict[str, Any],
+    awaiting_identity: bool,
+    referred_from: SubjectRequest | None,
+) -> SubjectRequest:
     unknown = set(fields) - set(INTAKE_FIELDS)
     if unknown:
         raise ValidationFailed("Unknown fields.", details=sorted(unknown))
@@ -165,15 +182,17 @@ def subject_request_receive(
     for name in INTAKE_FIELDS:
         if values[name] is None and name not in ("received_on", "identity_verified_on"):
             values[name] = ""
-    errors = _intake_errors(actor.organisation, values, awaiting_identity)
+    errors = _intake_errors(organisation, values, awaiting_identity)
     if errors:
         raise ValidationFailed("The request is not complete.", code="request_incomplete", details=errors)
     with transaction.atomic():
         request = SubjectRequest(
-            organisation=actor.organisation,
+            organisation=organisation,
             referred_from=referred_from,
             created_by=actor,
-            created_by_name=_name(actor),
+            created_by_name=_name(actor)
+            if not referred_from
+            else f"{_name(actor)} ({actor.organisation}), by referral",
             status=RequestStatus.AWAITING_IDENTITY if awaiting_identity else RequestStatus.OPEN,
             **{k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()},
         )
@@ -565,16 +584,17 @@ def subject_request_refer(*, actor: User, request: SubjectRequest, controller_id
         )
     if request.referrals.filter(organisation=controller).exists():
         raise StateConflict(f"Already referred to {controller}.", code="already_referred")
-    dpo = controller.members.filter(groups__name="role:dpo", is_active=True).order_by("pk").first()
-    if dpo is None:
+    if not controller.members.filter(groups__name="role:dpo", is_active=True).exists():
         raise StateConflict(f"{controller} has no data protection officer in Oversight.", code="no_controller_dpo")
     regime = Regime.DPA_PART3 if controller.is_police else Regime.UK_GDPR
     right = request.right if request.right in RIGHT_PROVISIONS[regime] else SubjectRight.ACCESS
     today = timezone.localdate()
     with transaction.atomic():
-        linked = subject_request_receive(
-            actor=dpo,
+        linked = _record_request(
+            actor=actor,
+            organisation=controller,
             referred_from=request,
+            awaiting_identity=False,
             fields={
                 "regime": regime,
                 "right": right,
@@ -592,9 +612,6 @@ def subject_request_refer(*, actor: User, request: SubjectRequest, controller_id
                 "identity_verified_on": request.identity_verified_on,
             },
         )
-        # The linked request was recorded for the controller by the referral, not by its DPO's hand.
-        linked.created_by, linked.created_by_name = actor, f"{_name(actor)} ({request.organisation}), by referral"
-        linked.save(update_fields=["created_by", "created_by_name"])
         audit_record(
             action=AuditAction.DISCLOSURE,
             event="subject_request.referred",

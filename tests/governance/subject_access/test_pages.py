@@ -33,9 +33,7 @@ def test_a_dpo_records_a_request_and_sees_its_deadline_on_the_list_and_dashboard
     response = client.post(reverse("subject-request-create"), _form())
     request = SubjectRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("subject-request-detail", args=[request.pk])
-    late = client.post(
-        reverse("subject-request-create"), _form(received_on=timezone.localdate() - timedelta(days=40))
-    )
+    late = client.post(reverse("subject-request-create"), _form(received_on=timezone.localdate() - timedelta(days=40)))
     assert late.status_code == 302
     listing = client.get(reverse("subject-request-list")).content.decode()
     assert request.reference in listing and "days left" in listing
