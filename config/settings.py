@@ -325,6 +325,11 @@ OVERSIGHT_WATCHLIST_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_MAX_BYTES", default
 OVERSIGHT_WATCHLIST_MAX_PIXELS = env.int("OVERSIGHT_WATCHLIST_MAX_PIXELS", default=40_000_000)
 OVERSIGHT_WATCHLIST_MIN_SIDE = env.int("OVERSIGHT_WATCHLIST_MIN_SIDE", default=48)
 OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS", default=20)
+# Subject requests (governance.subject_access): the requester's photo for a search by face (checked
+# like a watchlist upload, then read once by the engine and never stored), and how long an exported
+# response's encrypted PDF and JSON are kept after they are built.
+OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES = env.int("OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
+OVERSIGHT_SUBJECT_EXPORT_RETENTION_DAYS = env.int("OVERSIGHT_SUBJECT_EXPORT_RETENTION_DAYS", default=90)
 # The bulk endpoint's JSON body (base64 images inflate by a third), counted while it streams in and
 # refused with 413 before parsing; the same bound Django puts on any other request body in memory.
 OVERSIGHT_WATCHLIST_BULK_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)

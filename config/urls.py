@@ -24,6 +24,7 @@ urlpatterns = [
     path("deployments/", include("recognition.deployments.urls")),
     path("reports/", include("governance.reports.urls")),
     path("breaches/", include("governance.breaches.urls")),
+    path("subject-requests/", include("governance.subject_access.urls")),
     path("published/", include(published_report_urls)),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.

@@ -21,3 +21,10 @@ class GovernanceConfig(AppConfig):
         # The appropriate policy document's s.42(3) retention rule (beside the DPIAs).
         from governance.dpia import policy_retention  # noqa: F401
         from governance.reports import figures, pack, tasks  # noqa: F401
+
+        # Subject requests: governance's own subject-data providers (recognition registers its
+        # own), the export task and the exported files' retention rule.
+        from governance.subject_access import providers, retention  # noqa: F401
+        from governance.subject_access import tasks as subject_access_tasks  # noqa: F401
+
+        providers.register()

@@ -11,6 +11,13 @@ from governance.breaches.models import Breach  # noqa: F401, E402
 from governance.dpia.models import DPIA, DPIADeployment, DPIARisk, PolicyDocument  # noqa: F401, E402
 from governance.organisations.models import Organisation, User  # noqa: F401
 from governance.reports.models import PrincipleCommentary, PublishedReport  # noqa: F401, E402
+from governance.subject_access.models import (  # noqa: F401, E402
+    SubjectRequest,
+    SubjectRequestAction,
+    SubjectRequestExport,
+    SubjectRequestItem,
+    SubjectRequestPause,
+)
 from governance.watchlist.models import (  # noqa: F401, E402
     DeletionCertificate,
     WatchlistImage,

@@ -78,13 +78,14 @@ def gallery_version_bump() -> None:
 
 
 def _build(backend: str, agreement_ids: frozenset[int], review_id: int | None):
+    # The image's current agreement (an approved amendment carries images over to its version).
+    from governance.watchlist.selectors import image_matchable_q
     from recognition.deployments.models import WatchlistReview
     from recognition.engine import Gallery
     from recognition.enrolment import template_vector
 
-    # The image's current agreement (an approved amendment carries images over to its version).
     templates = FaceTemplate.objects.filter(
-        backend=backend, image__agreement_id__in=agreement_ids, image__status="enrolled"
+        image_matchable_q("image__"), backend=backend, image__agreement_id__in=agreement_ids
     )
     if review_id is not None:
         reviewed = WatchlistReview.objects.filter(pk=review_id).values_list("image_ids", flat=True).first() or []

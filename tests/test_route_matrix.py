@@ -138,6 +138,10 @@ CAMDEN_DPIA_READERS = ROLE_DPIA & (ESTATE | MET_CHAIN | REGULATOR)
 # that read them (DPOs, regulators); the controller's DPO acts.
 ROLE_POLICY = DPOS | REGULATOR
 ESTATE_POLICY_READERS = ROLE_POLICY & (ESTATE | REGULATOR)
+# Subject requests: the receiving organisation's DPO; regulators read the register's metadata only
+# (the contents — search, actions, exports — are refused them).
+ROLE_SUBJECT_REQUESTS = DPOS | REGULATOR
+ESTATE_SAR_READERS = {"estate.dpo", "regulator"}
 
 ROUTES: list[Route] = [
     # Public
@@ -167,6 +171,38 @@ ROUTES: list[Route] = [
         see=ESTATE_POLICY_READERS,
         act={"estate.dpo"},
     ),
+    # Subject requests
+    R("subject-request-list", gate=ROLE_SUBJECT_REQUESTS),
+    R("subject-request-create", gate=DPOS),
+    R("subject-request-policy", method="post", body="empty", gate=DPOS),
+    R("subject-request-detail", obj="estate_sar", see=ESTATE_SAR_READERS),
+    R(
+        "subject-request-action",
+        method="post",
+        obj="estate_sar",
+        body="sar_stop",
+        see=ESTATE_SAR_READERS,
+        act={"estate.dpo"},
+    ),
+    R("subject-request-search", obj="estate_sar", see=ESTATE_SAR_READERS, act={"estate.dpo"}),
+    R(
+        "subject-request-decide",
+        method="post",
+        obj="estate_sar",
+        body="sar_decide",
+        see=ESTATE_SAR_READERS,
+        act={"estate.dpo"},
+    ),
+    R(
+        "subject-request-export",
+        method="post",
+        obj="estate_sar",
+        body="empty",
+        see=ESTATE_SAR_READERS,
+        act={"estate.dpo"},
+    ),
+    R("subject-request-export-status", obj="estate_export", see=ESTATE_SAR_READERS, act={"estate.dpo"}),
+    R("subject-request-download", obj="estate_export", see=ESTATE_SAR_READERS, act={"estate.dpo"}),
     # Reports: each organisation's cover what it is party to; the regulator reads every one.
     R("report-index", gate=ROLE_REPORTS),
     R("report-subject", obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS, act=ROLE_REPORTS),
@@ -460,6 +496,25 @@ class World:
                 "risk_assessment": "Recipient known and deleted it.",
             },
         )
+        from governance.subject_access import services as subject_requests
+
+        self.estate_sar = subject_requests.subject_request_receive(
+            actor=cast.estate_dpo,
+            fields={
+                "regime": "uk_gdpr",
+                "right": "access",
+                "requester_name": "Matrix Requester Quillfeather",
+                "requester_contact": "quillfeather@example.org",
+                "request_text": "Everything you hold about me.",
+                "subject_references": ["MET-U-0001"],
+                "received_on": timezone.localdate() - timedelta(days=2),
+                "identity_verified_how": "Passport seen.",
+                "identity_verified_by_name": "Dana Okafor",
+            },
+        )
+        export = subject_requests.subject_request_export_start(actor=cast.estate_dpo, request=self.estate_sar)
+        # Built here: inside the world's transaction nothing commits, so the task never runs on its own.
+        self.estate_export = subject_requests.subject_request_export_build(export_id=export.pk)
         self.btp_agreement = _active_agreement(cast, cast.btp, cast.btp_dpo, "BSCC-2")
         two = TwoForces(cast, people, self.camden_agreement, self.btp_agreement)
         self.deployment, self.camden_alert, self.btp_alert = two.deployment, two.camden_alert, two.btp_alert
@@ -554,6 +609,8 @@ class World:
             return {"kind": "agreement" if route.obj == "camden_agreement" else "deployment", "pk": record.pk}
         if route.obj == "published":
             return {"slug": record.slug}
+        if route.name == "subject-request-download":
+            return {"pk": record.pk, "fmt": "pdf"}
         if route.name == "breach-action":
             return {"pk": record.pk, "action": "not-notified"}
         return {"pk": record.pk}
@@ -577,6 +634,8 @@ class World:
             (self.hold.reason, camden_side),
             (self.camden_disclosure.recipient, camden_side),
             (self.estate_policy.title, ESTATE | REGULATOR),
+            # A subject request's contents: the receiving organisation's DPO only (not even regulators).
+            (self.estate_sar.requester_name, {"estate.dpo"}),
         ]
 
     def body(self, route: Route) -> tuple[dict, str | None]:
@@ -608,6 +667,8 @@ class World:
                 "justification": "Route matrix.",
             },
             "outcome": {"outcome": "arrested", "notes": "Route matrix."},
+            "sar_stop": {"action": "stop", "reason": "clarification", "on": today.isoformat()},
+            "sar_decide": {"ref": f"watchlist-image:{self.camden_image.pk}", "decision_0": "confirmed"},
         }
         if route.body == "bulk":
             return {"items": [{"agreement": self.camden_agreement.pk}]}, "application/json"

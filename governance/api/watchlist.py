@@ -127,7 +127,8 @@ class WatchlistImageListApi(WatchlistApi):
         status_filter = params.get("status", "")
         if status_filter and status_filter not in ImageStatus.values:
             raise ValidationFailed("Unknown status.", code="invalid_filter", details={"status": ImageStatus.values})
-        if agreement and not agreement.isdigit():
+        # ASCII digits that fit a database integer: "²" passes isdigit() and 20 digits overflow SQLite.
+        if agreement and not (agreement.isascii() and agreement.isdigit() and len(agreement) <= 18):
             raise ValidationFailed("agreement must be an id.", code="invalid_filter")
         images = image_list(
             user=request.user,

@@ -34,6 +34,11 @@ class Organisation(models.Model):
     # Object permissions are granted to this group; every member of the organisation is in it.
     access_group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="organisation")
     contact_email = models.EmailField(blank=True)
+    # Subject requests: whether responses name members of staff or give their role only (the
+    # organisation's DPO decides; ``governance.subject_access.services.organisation_staff_policy_set``).
+    staff_names_as_roles = models.BooleanField(
+        default=False, help_text="In subject access responses, replace staff names by their roles."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -111,6 +111,20 @@ _DPIA_ROLE_PERMISSIONS: dict[Role, set[str]] = {
 for _role, _perms in _DPIA_ROLE_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
 
+# Subject requests (governance.subject_access): the receiving organisation's DPO acts; regulators
+# read the register's metadata (never the contents: ``subject_access.access``).
+_SUBJECT_REQUEST_ROLE_PERMISSIONS: dict[Role, set[str]] = {
+    Role.DPO: {
+        "governance.view_subjectrequest",
+        "governance.add_subjectrequest",
+        "governance.change_subjectrequest",
+        "governance.search_subjectrequest",
+    },
+    Role.REGULATOR: {"governance.view_subjectrequest"},
+}
+for _role, _perms in _SUBJECT_REQUEST_ROLE_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
+
 # Every regulator user is in this group; every agreement grants it read access, so regulators read
 # the whole register (metadata only) including agreements made after they joined.
 REGULATORS_GROUP_NAME = "oversight:regulators"

@@ -118,6 +118,10 @@ class WatchlistImage(models.Model):
     withdrawn_by_name = models.CharField(max_length=200, blank=True)
     withdrawal_reason = models.TextField(blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Restriction of processing (UK GDPR Art. 18 / DPA 2018 s.47(2)) on a subject's request: while
+    # it stands the image is held but never matched (``watchlist_images_matchable``).
+    restricted_at = models.DateTimeField(null=True, blank=True)
+    restriction_reason = models.TextField(blank=True)
     recorded_retrospectively = models.BooleanField(
         default=False,
         help_text="Entered after the fact from the historical record (e.g. King's Cross 2016-2018).",

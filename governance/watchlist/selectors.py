@@ -15,11 +15,18 @@ from governance.organisations.models import User
 from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage
 
 
+def image_matchable_q(prefix: str = "") -> Q:
+    """The one rule for whether an image can be matched at all: enrolled, and not restricted by a
+    subject's request (UK GDPR Art. 18 / DPA 2018 s.47(2)). ``prefix`` for a related lookup
+    (``"image__"`` from a face template): every gallery builds from this same rule."""
+    return Q(**{f"{prefix}status": ImageStatus.ENROLLED, f"{prefix}restricted_at__isnull": True})
+
+
 def watchlist_images_matchable(agreements) -> QuerySet[WatchlistImage]:
-    """Which images a deployment may match: the enrolled images held under the version of each of
-    its agreements that is sharing now. (Live matching narrows this further to the images of the
-    watchlist review in force: ``recognition.deployments.services.matched_watchlist``.)"""
-    return WatchlistImage.objects.filter(agreement__in=agreements.sharing_versions(), status=ImageStatus.ENROLLED)
+    """Which images a deployment may match: the enrolled, unrestricted images held under the version
+    of each of its agreements that is sharing now. (Live matching narrows this further to the images
+    of the watchlist review in force: ``recognition.deployments.services.matched_watchlist``.)"""
+    return WatchlistImage.objects.filter(image_matchable_q(), agreement__in=agreements.sharing_versions())
 
 
 def image_list(

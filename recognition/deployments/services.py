@@ -35,8 +35,8 @@ from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, User
 from governance.references import next_free_reference, save_with_next_reference
-from governance.watchlist.models import ImageStatus, WatchlistImage
-from governance.watchlist.selectors import watchlist_images_matchable
+from governance.watchlist.models import WatchlistImage
+from governance.watchlist.selectors import image_matchable_q, watchlist_images_matchable
 from recognition.deployments.access import (
     alert_check,
     can_plan_deployment,
@@ -541,7 +541,7 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
                     Alert.objects.filter(pk=alert.pk).update(open_key=None)
                 image = (
                     WatchlistImage.objects.select_related("agreement")
-                    .filter(pk=sighting.image_id, status=ImageStatus.ENROLLED)
+                    .filter(image_matchable_q(), pk=sighting.image_id)
                     .first()
                 )
                 if image is None:

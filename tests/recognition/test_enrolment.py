@@ -248,3 +248,42 @@ def test_gallery_is_reused_while_nothing_changes(
     first = selectors.gallery_for_agreements([active_agreement.pk])
     assert selectors.gallery_for_agreements([active_agreement.pk]) is first
     assert len(selectors.gallery_for_agreements([active_agreement.pk + 999])) == 0
+
+
+def test_a_subject_requests_restriction_stops_matching_while_it_stands(
+    engine, faces_dir, camden_api, active_agreement, django_capture_on_commit_callbacks, cast
+):
+    """UK GDPR Art. 18 / DPA 2018 s.47(2): the restricted image keeps its template but no gallery
+    matches it — every worker rebuilds (version bump after commit) — until the restriction is lifted."""
+    from governance.subject_access import services as sars
+    from tests.governance.subject_access.conftest import intake
+
+    image = _upload_and_enrol(
+        camden_api,
+        active_agreement,
+        _face(faces_dir, "Kofi_Annan/Kofi_Annan_0001.jpg"),
+        django_capture_on_commit_callbacks,
+        subject_reference="KX-SUBJ-0009",
+    )
+    cached = selectors.gallery_for_agreements([active_agreement.pk])
+    assert image.pk in cached.ids().tolist()
+    request = sars.subject_request_receive(
+        actor=cast.met_dpo, fields=intake(regime="dpa_part3", right="restriction", subject_references=["KX-SUBJ-0009"])
+    )
+    ref = f"watchlist-image:{image.pk}"
+    sars.subject_request_decide(
+        actor=cast.met_dpo, request=request, decisions=[(ref, "confirmed", "subject reference")]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        done = sars.subject_request_restrict_processing(
+            actor=cast.met_dpo, request=request, ref=ref, restricted=True, reason="Accuracy contested."
+        )
+    assert done.outcome == "done"
+    rebuilt = selectors.gallery_for_agreements([active_agreement.pk])
+    assert rebuilt is not cached and image.pk not in rebuilt.ids().tolist()
+    assert FaceTemplate.objects.filter(image=image).exists()  # held, not matched
+    with django_capture_on_commit_callbacks(execute=True):
+        sars.subject_request_restrict_processing(
+            actor=cast.met_dpo, request=request, ref=ref, restricted=False, reason="Accuracy confirmed."
+        )
+    assert image.pk in selectors.gallery_for_agreements([active_agreement.pk]).ids().tolist()

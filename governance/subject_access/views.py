@@ -1,0 +1,418 @@
+"""The subject request pages. Thin: parse the form → access / selector → one service → render.
+
+A search is a POST (its justification never lands in a URL); candidates and their crops are shown
+in the answer to that POST as data: URIs (the CSP allows ``img-src data:``) and never stored.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from governance.access import role_allows
+from governance.audit.models import AuditEvent
+from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
+from governance.subject_access import selectors
+from governance.subject_access import services as sars
+from governance.subject_access.access import (
+    can_receive_subject_requests,
+    can_subject_request,
+    subject_request_export_for,
+    subject_request_for,
+)
+from governance.subject_access.forms import (
+    ExtendForm,
+    IntakeForm,
+    RestartClockForm,
+    RestrictItemForm,
+    SearchForm,
+    StopClockForm,
+)
+from governance.subject_access.models import (
+    CLOSED_STATUSES,
+    ExportStatus,
+    ItemDecision,
+    RequestStatus,
+    RestrictionBasis,
+)
+from governance.subject_access.registry import subject_data_provider
+from governance.web.errors import refusals_as_pages
+
+
+def _show_errors(request, error: ApplicationError) -> None:
+    messages.error(request, error.message)
+    if isinstance(error.details, dict):
+        for name, problems in error.details.items():
+            messages.error(request, f"{name}: {' '.join(map(str, problems))}")
+
+
+def _gate(user) -> None:
+    if not role_allows(user, "governance.view_subjectrequest"):
+        raise PermissionRefused("Your role does not handle subject requests.")
+
+
+@login_required
+@refusals_as_pages
+def subject_request_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _gate(user)
+    status = request.GET.get("status", "open")
+    overdue = request.GET.get("overdue") == "1"
+    rows = [
+        (r, selectors.subject_request_deadline(r))
+        for r in selectors.subject_request_list(user=user, status=status, overdue=overdue)[:500]
+    ]
+    return render(
+        request,
+        "subject_access/request_list.html",
+        {
+            "rows": rows,
+            "status": status,
+            "overdue": overdue,
+            "statuses": RequestStatus.choices,
+            "can_receive": can_receive_subject_requests(user),
+            "staff_names_as_roles": getattr(user.organisation, "staff_names_as_roles", False),
+        },
+    )
+
+
+def _intake_fields(data: dict) -> dict:
+    fields = {k: v for k, v in data.items() if k != "awaiting_identity"}
+    if data.get("awaiting_identity"):
+        fields.update(identity_verified_how="", identity_verified_by_name="", identity_verified_on=None)
+    return fields
+
+
+@login_required
+@refusals_as_pages
+def subject_request_create(request: HttpRequest) -> HttpResponse:
+    if not can_receive_subject_requests(request.user):
+        raise PermissionRefused("Only a data protection officer records subject requests.")
+    form = IntakeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = sars.subject_request_receive(
+                actor=request.user,
+                fields=_intake_fields(form.cleaned_data),
+                awaiting_identity=form.cleaned_data["awaiting_identity"],
+            )
+        except ApplicationError as error:
+            _show_errors(request, error)
+        else:
+            messages.success(request, f"{created.reference} recorded.")
+            return redirect("subject-request-detail", pk=created.pk)
+    return render(request, "subject_access/request_form.html", {"form": form})
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def subject_request_policy(request: HttpRequest) -> HttpResponse:
+    try:
+        organisation = sars.organisation_staff_policy_set(
+            actor=request.user, staff_names_as_roles=request.POST.get("staff_names_as_roles") == "on"
+        )
+    except PermissionRefused:
+        raise
+    except ApplicationError as error:
+        _show_errors(request, error)
+    else:
+        messages.success(
+            request,
+            "Responses now name staff by role only." if organisation.staff_names_as_roles else "Responses name staff.",
+        )
+    return redirect("subject-request-list")
+
+
+def _items_view(sar) -> list[dict]:
+    rows = []
+    for item in sar.items.all():
+        kind = item.ref.partition(":")[0]
+        provider = subject_data_provider(kind)
+        rows.append(
+            {
+                "item": item,
+                "kind_title": provider.title if provider else kind,
+                "rectifiable": provider.rectifiable_fields if provider and provider.rectify else (),
+                "can_erase": bool(provider and provider.erase),
+                "can_restrict": bool(provider and provider.restrict),
+            }
+        )
+    return rows
+
+
+@login_required
+@refusals_as_pages
+def subject_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    sar = subject_request_for(user, pk)
+    contents = can_subject_request(user, sar, "contents")
+    context = {
+        "sar": sar,
+        "deadline": selectors.subject_request_deadline(sar),
+        "pauses": list(sar.pauses.all()),
+        "contents": contents,
+        "can_change": contents and can_subject_request(user, sar, "change") and sar.status not in CLOSED_STATUSES,
+        "closed_statuses": [(s, RequestStatus(s).label) for s in CLOSED_STATUSES],
+    }
+    if contents:
+        context.update(
+            {
+                "items": _items_view(sar),
+                "actions": list(sar.actions.all()),
+                "exports": list(sar.exports.all()[:10]),
+                "referrals": list(sar.referrals.select_related("organisation")),
+                "controllers": sars.subject_request_controllers(actor=user, request=sar)
+                if sar.status not in CLOSED_STATUSES
+                else [],
+                "history": AuditEvent.objects.filter(target_type="governance.subjectrequest", target_id=str(sar.pk)),
+                "stop_form": StopClockForm(),
+                "restart_form": RestartClockForm(),
+                "extend_form": ExtendForm(),
+                "restrict_form": RestrictItemForm(),
+                "bases": RestrictionBasis.choices,
+            }
+        )
+    return render(request, "subject_access/request_detail.html", context)
+
+
+def _date(value: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise ValidationFailed("Give the date as YYYY-MM-DD.", code="date_invalid") from None
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    sar = subject_request_for(user, pk, to="change")
+    data = request.POST
+    action = data.get("action", "")
+    target = sar
+    try:
+        if action == "stop":
+            sars.subject_request_clock_stop(
+                actor=user,
+                request=sar,
+                reason=data.get("reason", ""),
+                on=_date(data.get("on", "")) or _today(),
+                note=data.get("note", ""),
+            )
+            messages.success(request, "Clock stopped.")
+        elif action == "restart":
+            sars.subject_request_clock_restart(
+                actor=user,
+                request=sar,
+                on=_date(data.get("on", "")) or _today(),
+                identity_verified_how=data.get("identity_verified_how", ""),
+                identity_verified_by_name=data.get("identity_verified_by_name", ""),
+            )
+            messages.success(request, "Clock restarted.")
+        elif action == "extend":
+            months = int(data.get("months", "0")) if data.get("months", "").isdigit() else 0
+            sars.subject_request_extend(
+                actor=user,
+                request=sar,
+                months=months,
+                reason=data.get("reason", ""),
+                requester_told_on=_date(data.get("requester_told_on", "")),
+            )
+            messages.success(request, "Deadline extended.")
+        elif action == "close":
+            sars.subject_request_close(
+                actor=user, request=sar, status=data.get("status", ""), note=data.get("note", "")
+            )
+            messages.success(request, "Request closed.")
+        elif action == "withhold":
+            item = data.get("item", "")
+            sars.subject_request_item_restrict(
+                actor=user,
+                request=sar,
+                item_id=int(item) if item.isdigit() else 0,
+                basis=data.get("basis", ""),
+                reason=data.get("reason", ""),
+                neither_confirm_nor_deny=data.get("neither_confirm_nor_deny") == "on",
+            )
+            messages.success(request, "Item withheld from the response, with its reason.")
+        elif action == "refer":
+            target = sars.subject_request_refer(
+                actor=user, request=sar, controller_id=data.get("controller", ""), note=data.get("note", "")
+            )
+            messages.success(request, f"Referred: the controller has its own linked request {target.reference}.")
+            target = sar
+        elif action in ("rectify", "erase", "restrict", "unrestrict", "refuse"):
+            ref, reason = data.get("ref", ""), data.get("reason", "")
+            if action == "rectify":
+                done = sars.subject_request_rectify(
+                    actor=user,
+                    request=sar,
+                    ref=ref,
+                    field=data.get("field", ""),
+                    value=data.get("value", ""),
+                    reason=reason,
+                )
+            elif action == "erase":
+                done = sars.subject_request_erase(actor=user, request=sar, ref=ref, reason=reason)
+            elif action == "refuse":
+                done = sars.subject_request_refuse_right(
+                    actor=user, request=sar, ref=ref, right=data.get("right", ""), reason=reason
+                )
+            else:
+                done = sars.subject_request_restrict_processing(
+                    actor=user, request=sar, ref=ref, restricted=action == "restrict", reason=reason
+                )
+            (messages.success if done.outcome == "done" else messages.warning)(request, done.reason)
+        else:
+            messages.error(request, "Unknown action.")
+    except (NotFound, PermissionRefused):
+        raise
+    except ApplicationError as error:
+        _show_errors(request, error)
+    return redirect("subject-request-detail", pk=target.pk)
+
+
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+def _crop_src(jpeg: bytes | None) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") if jpeg else ""
+
+
+@login_required
+@refusals_as_pages
+def subject_request_search(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    sar = subject_request_for(user, pk, to="search")
+    form = SearchForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={
+            "subject_references": "\n".join(sar.subject_references),
+            "case_references": "\n".join(sar.case_references),
+        },
+    )
+    outcome = None
+    if request.method == "POST" and form.is_valid():
+        photo = form.cleaned_data.get("photo")
+        try:
+            data = None
+            if photo:
+                limit = settings.OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES
+                if photo.size > limit:  # refused before the bytes are read
+                    raise ValidationFailed(
+                        f"The photo is {photo.size:,} bytes; the limit is {limit:,} bytes.", code="photo_too_large"
+                    )
+                data = photo.read()
+            outcome = sars.subject_request_search(
+                actor=user,
+                request=sar,
+                justification=form.cleaned_data["justification"],
+                subject_references=form.cleaned_data["subject_references"],
+                case_references=form.cleaned_data["case_references"],
+                photo=data,
+            )
+        except (NotFound, PermissionRefused):
+            raise
+        except ApplicationError as error:
+            _show_errors(request, error)
+    candidates = [
+        {"candidate": c, "crop": _crop_src(c.crop_jpeg), "score": f"{c.score:.3f}" if c.score is not None else ""}
+        for c in (outcome.candidates if outcome else [])
+    ]
+    status = 400 if request.method == "POST" and outcome is None else 200
+    return render(
+        request,
+        "subject_access/request_search.html",
+        {"sar": sar, "form": form, "outcome": outcome, "candidates": candidates},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def subject_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    sar = subject_request_for(user, pk, to="search")
+    refs = request.POST.getlist("ref")
+    decisions = []
+    for index, ref in enumerate(refs):
+        decision = request.POST.get(f"decision_{index}", "")
+        if decision in ItemDecision.values:
+            decisions.append((ref, decision, request.POST.get(f"found_by_{index}", "")))
+    try:
+        items = sars.subject_request_decide(actor=user, request=sar, decisions=decisions)
+    except ApplicationError as error:
+        if isinstance(error, (NotFound, PermissionRefused)):
+            raise
+        _show_errors(request, error)
+    else:
+        confirmed = sum(1 for i in items if i.decision == ItemDecision.CONFIRMED)
+        messages.success(request, f"{confirmed} confirmed, {len(items) - confirmed} dismissed.")
+    return redirect("subject-request-detail", pk=sar.pk)
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def subject_request_export(request: HttpRequest, pk: int) -> HttpResponse:
+    sar = subject_request_for(request.user, pk, to="export")
+    try:
+        sars.subject_request_export_start(actor=request.user, request=sar)
+    except ApplicationError as error:
+        if isinstance(error, (NotFound, PermissionRefused)):
+            raise
+        _show_errors(request, error)
+    else:
+        messages.success(request, "The response is being built.")
+    return redirect("subject-request-detail", pk=sar.pk)
+
+
+@login_required
+@refusals_as_pages
+def subject_request_export_status(request: HttpRequest, pk: int) -> HttpResponse:
+    export = subject_request_export_for(request.user, pk)
+    return JsonResponse(
+        {
+            "status": export.status,
+            "progress": export.progress,
+            "stage": export.stage,
+            "ready": export.status == ExportStatus.READY,
+            "error": export.error,
+            "pdf": reverse("subject-request-download", kwargs={"pk": export.pk, "fmt": "pdf"}),
+            "json": reverse("subject-request-download", kwargs={"pk": export.pk, "fmt": "json"}),
+        }
+    )
+
+
+@login_required
+@refusals_as_pages
+def subject_request_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    export = subject_request_export_for(request.user, pk)
+    try:
+        data, content_type = sars.subject_request_export_download(actor=request.user, export=export, fmt=fmt)
+    except (NotFound, PermissionRefused):
+        raise
+    except ApplicationError as error:
+        return JsonResponse(
+            {"error": {"code": error.code, "message": error.message}}, status=getattr(error, "status_code", 400)
+        )
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.request.reference}-response.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
