@@ -78,13 +78,19 @@ def gallery_version_bump() -> None:
 
 
 def _build(backend: str, agreement_ids: frozenset[int], review_id: int | None):
+    from governance.agreements.models import Agreement
+    from governance.watchlist.selectors import watchlist_images_matchable
     from recognition.deployments.models import WatchlistReview
     from recognition.engine import Gallery
     from recognition.enrolment import template_vector
 
-    # The image's current agreement (an approved amendment carries images over to its version).
+    # The image's current agreement (an approved amendment carries images over to its version), and only
+    # images the law lets a deployment match now: ``watchlist_images_matchable`` is the one rule (enrolled,
+    # under a sharing agreement, not restricted by a subject's request), so an image that leaves it drops out
+    # of every gallery built after the change's version bump.
+    matchable = watchlist_images_matchable(Agreement.objects.filter(pk__in=agreement_ids)).values("pk")
     templates = FaceTemplate.objects.filter(
-        backend=backend, image__agreement_id__in=agreement_ids, image__status="enrolled"
+        backend=backend, image__agreement_id__in=agreement_ids, image__status="enrolled", image_id__in=matchable
     )
     if review_id is not None:
         reviewed = WatchlistReview.objects.filter(pk=review_id).values_list("image_ids", flat=True).first() or []
@@ -147,3 +153,13 @@ def gallery_local_apply(*, add: dict[int, list[tuple[int, np.ndarray]]], remove:
 def gallery_cache_clear() -> None:
     with _lock:
         _galleries.clear()
+
+
+def galleries_invalidate(*, remove: Iterable[int] = ()) -> None:
+    """Every worker's galleries stop matching these images (or rebuild, when ``remove`` is empty): drop them
+    from this process's galleries in place and set a new gallery version, so every other process rebuilds from
+    the database on its next search. Call after the change commits (``transaction.on_commit``)."""
+    ids = [int(i) for i in remove]
+    if ids:
+        gallery_local_apply(add={}, remove=ids)
+    gallery_version_bump()
