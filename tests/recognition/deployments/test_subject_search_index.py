@@ -128,3 +128,43 @@ def test_an_erasure_request_refuses_under_a_legal_hold_and_needs_a_dpo(cast, peo
     assert refused.value.code == "legal_hold"
     alert.refresh_from_db()
     assert alert.erased_at is None and bytes(alert.probe_embedding)
+
+
+def test_a_hit_on_an_image_no_longer_matchable_raises_nothing_and_every_gallery_drops_it(
+    cast, active_agreement, live_deployment, django_capture_on_commit_callbacks
+):
+    """An image leaves ``watchlist_images_matchable`` (here: its status changed by a path that told no gallery, as
+    a restriction might): a gallery still holding it may score it, but no alert is raised or attached, this
+    process's galleries drop it at once and a new gallery version makes every other worker rebuild without it."""
+    from governance import encryption
+    from governance.watchlist.models import WatchlistImage
+    from recognition import selectors
+    from recognition.models import FaceTemplate
+
+    selectors.gallery_cache_clear()
+    image = enrolled_image_row(active_agreement, cast.camden)
+    person = unit(6)
+    FaceTemplate.objects.create(
+        image=image,
+        agreement=active_agreement,
+        ciphertext=encryption.encrypt(person.tobytes()),
+        key_id=encryption.key_fingerprint(),
+        face_box=[0, 0, 100, 100],
+        detection_probability=0.99,
+        engine="test",
+        backend=live_backend(),
+        created_at=timezone.now(),
+    )
+    gallery = selectors.gallery_for_agreements([active_agreement.pk])
+    assert gallery.ids().tolist() == [image.pk]
+    assert sight(live_deployment, image, person) is not None
+
+    WatchlistImage.objects.filter(pk=image.pk).update(status="withdrawn")
+    version = selectors.gallery_version()
+    assert selectors.gallery_for_agreements([active_agreement.pk]) is gallery  # nobody was told: still cached
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sight(live_deployment, image, person, at=timezone.now() + timedelta(minutes=1)) is None
+    assert Alert.objects.get().sightings == 1
+    assert gallery.ids().tolist() == []  # this process: dropped in place
+    assert selectors.gallery_version() != version  # every other process: rebuilds on its next frame
+    assert len(selectors.gallery_for_agreements([active_agreement.pk])) == 0
