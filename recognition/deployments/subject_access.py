@@ -294,24 +294,41 @@ def _vector(token: bytes) -> np.ndarray:
 def _alert_crop(actor: Any, alert: Alert, justification: str) -> bytes | None:
     """The alert's crop for a DPO answering the request, audited as a ``consultation`` of the alert (the same
     event a reviewer's view writes); None when erased or the actor may not see images."""
-    if alert.erased_at or not alert.probe_crop or not can_answer_subject_request_on_alert(actor, alert):
-        return None
+    crops = _alert_crops(actor, [alert], justification)
+    return crops.get(alert.pk)
+
+
+def _alert_crops(actor: Any, alerts: list[Alert], justification: str) -> dict[int, bytes]:
+    """The crops of these alerts that the actor may see, decrypted, with one ``consultation`` event naming them
+    all (a search shows every candidate's crop at once; one event per crop would make a search of a subject with
+    a hundred alerts write a hundred events)."""
+    shown = [a for a in alerts if not a.erased_at and a.probe_crop and can_answer_subject_request_on_alert(actor, a)]
+    if not shown:
+        return {}
+    pks = sorted(a.pk for a in shown)
+    target = (
+        shown[0]
+        if len(shown) == 1
+        else ("deployments.alert", f"{pks[0]}..{pks[-1]}", f"{len(pks)} alerts' probe crops")
+    )
     with transaction.atomic():
         audit_record(
             action=AuditAction.CONSULTATION,
             event="alert.probe_viewed",
             actor=actor,
-            target=alert,
+            target=target,
             justification=justification,
+            details={"alerts": pks} if len(shown) > 1 else {},
+            organisations={i for a in shown for i in (a.supplying_organisation_id, a.deployment.operator_id)},
         )
-    return encryption.decrypt(bytes(alert.probe_crop))
+    return {a.pk: encryption.decrypt(bytes(a.probe_crop)) for a in shown}
 
 
 def _alert_title(alert: Alert) -> str:
     return f"Alert #{alert.pk} at {alert.deployment.site} ({alert.deployment.reference}), {_local(alert.first_seen_at)}"
 
 
-def _alert_candidate(actor: Any, alert: Alert, *, found_by: str, score: float | None) -> Candidate:
+def _alert_candidate(alert: Alert, *, found_by: str, score: float | None, crop: bytes | None) -> Candidate:
     return Candidate(
         ref=ItemRef("alert", str(alert.pk)),
         title=_alert_title(alert),
@@ -321,19 +338,20 @@ def _alert_candidate(actor: Any, alert: Alert, *, found_by: str, score: float | 
             f"{alert.status_label}; watchlist subject {alert.subject_reference or '(erased)'}"
         ),
         score=score,
-        crop_jpeg=_alert_crop(actor, alert, SEARCH_JUSTIFICATION),
+        crop_jpeg=crop,
     )
 
 
 def alerts_search(actor: Any, query: SubjectQuery) -> list[Candidate]:
     """Alerts visible to the actor on a watchlist image of one of the subject references, and alerts whose stored
-    probe matches the requester's face at the backend's threshold (scores shown)."""
-    candidates: dict[int, Candidate] = {}
+    probe matches the requester's face at the backend's threshold (scores shown), each with its crop where the
+    actor may see it (one audited consultation for the crops shown)."""
+    found: dict[int, tuple[Alert, str, float | None]] = {}
     visible = alerts_visible_to(actor).filter(erased_at__isnull=True)
     references = [r.strip() for r in query.subject_references if r and r.strip()]
     if references:
-        for alert in visible.filter(subject_reference__in=references).order_by("-first_seen_at", "-pk"):
-            candidates[alert.pk] = _alert_candidate(actor, alert, found_by="subject reference", score=None)
+        for alert in visible.filter(subject_reference__in=references):
+            found[alert.pk] = (alert, "subject reference", None)
     face = query.face
     threshold = _backend_threshold(face.backend) if face is not None else None
     if face is not None and threshold is not None:
@@ -342,13 +360,14 @@ def alerts_search(actor: Any, query: SubjectQuery) -> list[Candidate]:
         # The matrix proposes; the access layer and the stored embedding decide.
         for alert in visible.filter(pk__in=proposed, probe_backend=face.backend).exclude(probe_embedding=b""):
             score = float(_vector(alert.probe_embedding) @ probe)
-            if score < threshold:
-                continue
-            if alert.pk in candidates:
-                candidates[alert.pk] = _alert_candidate(actor, alert, found_by="subject reference", score=score)
-            else:
-                candidates[alert.pk] = _alert_candidate(actor, alert, found_by="face", score=score)
-    return sorted(candidates.values(), key=lambda c: (-(c.score or 2.0), c.ref.key))
+            if score >= threshold:
+                found[alert.pk] = (alert, found[alert.pk][1] if alert.pk in found else "face", score)
+    crops = _alert_crops(actor, [alert for alert, _, _ in found.values()], SEARCH_JUSTIFICATION)
+    candidates = [
+        _alert_candidate(alert, found_by=found_by, score=score, crop=crops.get(alert.pk))
+        for alert, found_by, score in found.values()
+    ]
+    return sorted(candidates, key=lambda c: (-(c.score if c.score is not None else 2.0), int(c.ref.key)))
 
 
 def _picture_box(jpeg: bytes) -> tuple[int, int, int, int]:
