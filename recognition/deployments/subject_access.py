@@ -386,7 +386,11 @@ def _reviewer_role(review) -> str:
 def alert_compile(actor: Any, ref: ItemRef) -> SubjectItem | None:
     """One alert as it goes into the response, read through the access layer (None: gone or not visible)."""
     try:
-        alert = alerts_visible_to(actor).select_related("supplying_organisation__parent").get(pk=int(ref.key))
+        alert = (
+            alerts_visible_to(actor)
+            .select_related("supplying_organisation__parent", "deployment__operator")
+            .get(pk=int(ref.key))
+        )
     except (Alert.DoesNotExist, ValueError, TypeError, OverflowError):
         return None
     deployment, camera = alert.deployment, alert.camera

@@ -86,6 +86,8 @@ def test_the_index_follows_new_alerts_better_sightings_and_erasures(cast, active
 
     with transaction.atomic():
         alerts_erase_batch([Alert.objects.select_related("deployment").get(pk=first.pk)], None)
+    first.refresh_from_db()  # the retention erase takes the embedding with the crop and the score
+    assert (bytes(first.probe_embedding), bytes(first.probe_crop), first.score) == (b"", b"", None)
     assert set(face_search(cast.estate_dpo, person)) == {later.pk}
 
 
