@@ -128,10 +128,40 @@ def _iou(a, b) -> float:
     return iou(a, b)
 
 
+# Redaction looks for smaller faces than matching does: a face too small for the engine to recognise reliably
+# (below the detector's minimum for matching) may still be recognisable to a person reading the response.
+REDACTION_MIN_FACE_PX = 8
+_redaction_detectors: dict[int, Any] = {}
+_redaction_lock = threading.Lock()
+
+
+def _redaction_detector(engine):
+    """The engine's own detector, with YuNet's minimum face size lowered to ``REDACTION_MIN_FACE_PX`` (the same
+    checked model bytes and score threshold; MTCNN's minimum shapes its image pyramid, so it is used as it is)."""
+    from recognition.engine.yunet import YuNetDetector
+
+    detector = engine.detector
+    if not isinstance(detector, YuNetDetector):
+        return detector
+    with _redaction_lock:
+        redaction = _redaction_detectors.get(id(detector))
+        if redaction is None:
+            redaction = YuNetDetector(
+                model=detector._model.tobytes(),
+                min_face_size=min(REDACTION_MIN_FACE_PX, detector.min_face_size),
+                score_threshold=detector.score_threshold,
+                max_side=detector.max_side,
+            )
+            _redaction_detectors.clear()
+            _redaction_detectors[id(detector)] = redaction
+    return redaction
+
+
 def face_redact(jpeg: bytes, keep_box: tuple[int, int, int, int] | None) -> bytes:
-    """Blur every face the engine's detector finds in ``jpeg`` except the subject's (the detected face overlapping
-    ``keep_box`` best, at IoU >= 0.3; none is kept when ``keep_box`` is None). Each face, with a margin, is
-    pixelated to about 6 blocks across, then Gaussian-blurred; the result is a new JPEG."""
+    """Blur every face the engine's detector finds in ``jpeg`` (down to ``REDACTION_MIN_FACE_PX``) except the
+    subject's: the detected face overlapping ``keep_box`` best, at IoU >= 0.3 (none is kept when ``keep_box`` is
+    None). Each face, with a margin, is pixelated to about 6 blocks across, then Gaussian-blurred (averaged pixels
+    cannot be recovered); the result is a new JPEG."""
     from PIL import ImageFilter
 
     from recognition.engine import decode_image
@@ -139,7 +169,7 @@ def face_redact(jpeg: bytes, keep_box: tuple[int, int, int, int] | None) -> byte
     from recognition.selectors import live_engine
 
     picture = decode_image(jpeg, max_pixels=settings.OVERSIGHT_WATCHLIST_MAX_PIXELS)
-    faces = live_engine().detect([picture])[0]
+    faces = _redaction_detector(live_engine()).detect([picture])[0]
     kept = None
     if keep_box is not None and faces:
         best = max(faces, key=lambda f: _iou(f.box, keep_box))
