@@ -360,6 +360,9 @@ OVERSIGHT_FRAME_MAX_AGE_SECONDS = env.int("OVERSIGHT_FRAME_MAX_AGE_SECONDS", def
 OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA = env.int("OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA", default=8)
 # Repeat sightings of one watchlist image at one deployment within this window attach to the open alert.
 OVERSIGHT_ALERT_DEDUP_MINUTES = env.int("OVERSIGHT_ALERT_DEDUP_MINUTES", default=10)
+# Subject access face search: each process keeps at most this many alerts' decrypted probe embeddings in memory
+# (about 512 bytes each with SFace, 2 KiB with FaceNet); above it a search decrypts in chunks and keeps nothing.
+OVERSIGHT_SUBJECT_SEARCH_CACHE_PROBES = env.int("OVERSIGHT_SUBJECT_SEARCH_CACHE_PROBES", default=250_000)
 OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS = env.int("OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS", default=24)
 # Review decisions and disclosure details are kept this long, then deleted / redacted (retention).
 OVERSIGHT_REVIEW_RECORD_RETENTION_DAYS = env.int("OVERSIGHT_REVIEW_RECORD_RETENTION_DAYS", default=2 * 365)

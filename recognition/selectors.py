@@ -148,3 +148,13 @@ def gallery_local_apply(*, add: dict[int, list[tuple[int, np.ndarray]]], remove:
 def gallery_cache_clear() -> None:
     with _lock:
         _galleries.clear()
+
+
+def galleries_invalidate(*, remove: Iterable[int] = ()) -> None:
+    """Every worker's galleries stop matching these images (or rebuild, when ``remove`` is empty): drop them
+    from this process's galleries in place and set a new gallery version, so every other process rebuilds from
+    the database on its next search. Call after the change commits (``transaction.on_commit``)."""
+    ids = [int(i) for i in remove]
+    if ids:
+        gallery_local_apply(add={}, remove=ids)
+    gallery_version_bump()

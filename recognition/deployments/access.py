@@ -116,6 +116,15 @@ def can_disclose_alert(actor: Any, alert: Alert) -> bool:
     )
 
 
+def can_answer_subject_request_on_alert(actor: Any, alert: Alert) -> bool:
+    """A subject's request (access, erasure) about an alert is answered by a data protection officer of the
+    operator or of the side that supplied the matched image: they see its crop to confirm a candidate and
+    to compile the response, and act on the request. Regulators and reviewers do not."""
+    if not role_allows(actor, "deployments.disclose_alerts_deployment"):
+        return False
+    return actor.organisation_id == alert.deployment.operator_id or is_supply_side(actor, alert)
+
+
 def disclosure_recipients(alert: Alert) -> list:
     """Who a confirmed alert may be disclosed to: the organisation that supplied the image, and its force."""
     supplier = alert.supplying_organisation
@@ -128,6 +137,11 @@ _ALERT_REFUSALS = {
     "thumbnail": (
         can_see_watchlist_thumbnail,
         "The agreement does not let the operator's reviewers see watchlist images.",
+    ),
+    "subject_access": (
+        can_answer_subject_request_on_alert,
+        "Only a data protection officer of the operator or of the supplying side answers a subject's request "
+        "about this alert.",
     ),
     "disclose": (
         lambda actor, alert: (

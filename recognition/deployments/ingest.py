@@ -208,6 +208,8 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
                             threshold=threshold,
                             crop_jpeg=_crop_jpeg(engine, picture, face),
                             seen_at=now,
+                            embedding=face.embedding,
+                            backend=engine.backend,
                         )
                     )
                     raised += int(created)

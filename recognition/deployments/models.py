@@ -175,7 +175,7 @@ class AlertStatus(models.TextChoices):
 class Alert(models.Model):
     """A probe that scored at or above the deployment's threshold against a watchlist image."""
 
-    ENCRYPTED_FIELDS = ("probe_crop",)
+    ENCRYPTED_FIELDS = ("probe_crop", "probe_embedding")
 
     deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="alerts")
     camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="alerts")
@@ -183,7 +183,9 @@ class Alert(models.Model):
     watchlist_image = models.ForeignKey(
         WatchlistImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
     )
-    subject_reference = models.CharField(max_length=64, help_text="Pseudonymous reference copied from the image.")
+    subject_reference = models.CharField(
+        max_length=64, db_index=True, help_text="Pseudonymous reference copied from the image."
+    )
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="alerts")
     # Who supplied the matched image (copied from it; outlives its erasure): whose supply chain sees
     # and reviews the alert (``recognition.deployments.access``).
@@ -195,6 +197,15 @@ class Alert(models.Model):
     sightings = models.PositiveIntegerField(default=1)
     probe_crop = models.BinaryField(help_text="Fernet token of the JPEG face crop of the best sighting.")
     probe_key_id = models.CharField(max_length=16)
+    # What a subject access search by face compares with (issue 12): the engine's embedding of the best
+    # sighting's face, a Fernet token like the crop (same key, ``probe_key_id``), and the backend that made it
+    # (``FaceEngine.backend``): a probe is only compared with a face read by the same detector, embedder and
+    # weights. Written with the crop, erased with it.
+    probe_embedding = models.BinaryField(default=b"", blank=True, help_text="Fernet token of the float32 embedding.")
+    probe_backend = models.CharField(max_length=160, blank=True)
+    # When the probe (crop and embedding) was last written or erased: lets a search process refresh its
+    # decrypted copy of the probes incrementally (``recognition.deployments.subject_access``).
+    probe_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     retention_due_at = models.DateTimeField(db_index=True)
     # Set while repeat sightings may attach (same image, same deployment, within the dedup window).
     # Unique, so two workers seeing the same person at once cannot both open an alert.

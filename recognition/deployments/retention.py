@@ -59,21 +59,40 @@ def _alert_hold_keys(alert: Alert) -> list[tuple[str, str]]:
     return keys
 
 
-def alerts_erase_batch(alerts: list[Alert], run_id: str | None) -> int:
-    """Erase the data of these (locked, due, unheld) alerts inside the sweep's batch transaction."""
+MATCH_RETENTION_REASON = "Match retention period ended"
+
+
+def alerts_erase_batch(
+    alerts: list[Alert],
+    run_id: str | None,
+    *,
+    reason: str = MATCH_RETENTION_REASON,
+    rule: str = "alert.match_retention",
+    actor=None,
+    justification: str = "Match retention period ended (agreement terms)",
+) -> list[DeletionCertificate]:
+    """Erase the data of these (locked, unheld) alerts inside the caller's transaction: the probe crop, the
+    probe embedding (what a face search compares with), the score and the link to the image. One deletion
+    certificate per alert and one s.62 ``erasure`` event naming them all.
+
+    The retention sweep calls it with its batch (due alerts; the defaults say why); a subject's erasure
+    request (``recognition.deployments.subject_access``) with one alert, its own reason, rule and actor.
+    Returns the certificates (the sweep counts them)."""
     now = timezone.now()
     pks = [a.pk for a in alerts]
-    DeletionCertificate.objects.bulk_create(
+    erased_by = (actor.get_full_name() or actor.get_username()) if actor else "Oversight retention sweep"
+    certificates = DeletionCertificate.objects.bulk_create(
         [
             DeletionCertificate(
                 subject_type="deployments.alert",
                 subject_id=str(a.pk),
-                subject_label=f"Alert #{a.pk} probe crop and score",
+                subject_label=f"Alert #{a.pk} probe crop, embedding and score",
                 sha256=hashlib.sha256(bytes(a.probe_crop)).hexdigest(),
-                reason="Match retention period ended",
-                rule="alert.match_retention",
+                reason=reason,
+                rule=rule,
                 erased_at=now,
-                erased_by_name="Oversight retention sweep",
+                erased_by=actor,
+                erased_by_name=erased_by,
                 run_id=run_id,
                 supplier_organisation_id=a.supplying_organisation_id,
                 operator_organisation_id=a.deployment.operator_id,
@@ -91,22 +110,40 @@ def alerts_erase_batch(alerts: list[Alert], run_id: str | None) -> int:
     Alert.objects.filter(pk__in=pks, erased_at__isnull=True).update(
         probe_crop=b"",
         probe_key_id="",
+        probe_embedding=b"",
+        probe_changed_at=now,
         score=None,
         watchlist_image=None,
         subject_reference="",
         open_key=None,
         erased_at=now,
     )
+    # One alert: the event is about that alert (a subject's request finds it by its target); a batch names
+    # its range and lists every alert in the details.
+    target = (
+        ("deployments.alert", str(pks[0]), f"Alert #{pks[0]}")
+        if len(pks) == 1
+        else ("deployments.alert", f"{pks[0]}..{pks[-1]}", f"{len(pks)} alerts")
+    )
     audit_record(
         action=AuditAction.ERASURE,
         event="alert.data_erased",
-        actor=None,
-        target=("deployments.alert", f"{pks[0]}..{pks[-1]}", f"{len(pks)} alerts"),
-        justification="Match retention period ended (agreement terms)",
-        details={"rule": "alert.match_retention", "run_id": run_id, "alerts": pks},
+        actor=actor,
+        target=target,
+        justification=justification,
+        details={
+            "rule": rule,
+            "run_id": run_id,
+            "alerts": pks,
+            "certificates": [c.pk for c in certificates if c.pk is not None],
+        },
         organisations={i for a in alerts for i in (a.supplying_organisation_id, a.deployment.operator_id)},
     )
-    return len(pks)
+    return certificates
+
+
+def _alerts_erase_for_sweep(alerts: list[Alert], run_id: str | None) -> int:
+    return len(alerts_erase_batch(alerts, run_id))
 
 
 retention_rule_register(
@@ -116,8 +153,8 @@ retention_rule_register(
         description="Probe crops and scores of alerts are erased when the agreement's match-retention period "
         "(e.g. 30 days at King's Cross, 31 in Met policy) has passed; the record that an alert happened stays.",
         due=_alerts_due,
-        erase=lambda alert, run_id: alerts_erase_batch([alert], run_id),
-        erase_batch=alerts_erase_batch,
+        erase=lambda alert, run_id: _alerts_erase_for_sweep([alert], run_id),
+        erase_batch=_alerts_erase_for_sweep,
         order=("retention_due_at", "pk"),  # served by alert_retention_due_idx (partial: not yet erased)
         hold_keys=_alert_hold_keys,
         visible=visible_by_parties(supplier="supplying_organisation_id", operator="deployment__operator_id"),

@@ -508,6 +508,27 @@ class Sighting:
     threshold: float
     crop_jpeg: bytes
     seen_at: datetime
+    # The probe's embedding (float32 vector) and ``FaceEngine.backend``: kept, encrypted, with the best
+    # sighting so a subject access request can search the alerts by face (issue 12).
+    embedding: Any = None
+    backend: str = ""
+
+
+def _probe_fields(sighting: Sighting) -> dict[str, Any]:
+    """The stored probe of a sighting: crop and embedding encrypted under the same key, the backend, when."""
+    import numpy as np
+
+    embedding = b""
+    if sighting.embedding is not None:
+        vector = np.asarray(sighting.embedding, dtype=np.float32).reshape(-1)
+        embedding = encryption.encrypt(vector.tobytes())
+    return {
+        "probe_crop": encryption.encrypt(sighting.crop_jpeg),
+        "probe_key_id": encryption.key_fingerprint(),
+        "probe_embedding": embedding,
+        "probe_backend": sighting.backend if sighting.embedding is not None else "",
+        "probe_changed_at": timezone.now(),
+    }
 
 
 def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
@@ -517,8 +538,19 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
     Concurrency: ``open_key`` is unique, so when two workers see the same person at once, one
     insert wins and the other's fails; it retries and attaches. Audit: ``combination`` (a probe
     matched against the watchlist) when raised; attached sightings only update the alert.
-    Returns (None, False) when the image is no longer enrolled (withdrawn since the gallery was read).
+    Returns (None, False) when the image may no longer be matched (``watchlist_images_matchable``: withdrawn,
+    erased or restricted since the gallery was read): no alert is raised nor a sighting attached, and every
+    worker's galleries are told to drop it (a gallery that still held it was stale).
     """
+    if (
+        not watchlist_images_matchable(Agreement.objects.filter(deployments=sighting.deployment_id))
+        .filter(pk=sighting.image_id)
+        .exists()
+    ):
+        from recognition.selectors import galleries_invalidate
+
+        transaction.on_commit(lambda: galleries_invalidate(remove=[sighting.image_id]))
+        return None, False
     window = timedelta(minutes=settings.OVERSIGHT_ALERT_DEDUP_MINUTES)
     open_key = f"{sighting.deployment_id}:{sighting.image_id}"
     for _attempt in range(5):
@@ -529,11 +561,12 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
                     alert.sightings = F("sightings") + 1
                     alert.last_seen_at = max(alert.last_seen_at, sighting.seen_at)
                     fields = ["sightings", "last_seen_at"]
-                    if sighting.score > alert.score:  # keep the best view for the reviewers
+                    if sighting.score > alert.score:  # keep the best view for the reviewers (and for search)
                         alert.score = sighting.score
-                        alert.probe_crop = encryption.encrypt(sighting.crop_jpeg)
-                        alert.probe_key_id = encryption.key_fingerprint()
-                        fields += ["score", "probe_crop", "probe_key_id"]
+                        probe = _probe_fields(sighting)
+                        for name, value in probe.items():
+                            setattr(alert, name, value)
+                        fields += ["score", *probe]
                     alert.save(update_fields=fields)
                     alert.refresh_from_db(fields=["sightings"])
                     return alert, False
@@ -557,8 +590,7 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
                     threshold=sighting.threshold,
                     first_seen_at=sighting.seen_at,
                     last_seen_at=sighting.seen_at,
-                    probe_crop=encryption.encrypt(sighting.crop_jpeg),
-                    probe_key_id=encryption.key_fingerprint(),
+                    **_probe_fields(sighting),
                     retention_due_at=sighting.seen_at + timedelta(days=image.agreement.match_retention_days),
                     open_key=open_key,
                 )
