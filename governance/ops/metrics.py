@@ -9,6 +9,10 @@ web process reports the same totals and nothing is lost with a restarted worker:
 * ``oversight_retention_overdue_items{rule}`` — items past their erasure time plus the grace;
 * ``oversight_retention_seconds_since_last_sweep`` — the sweep lag (NaN before the first sweep).
 
+Figures of other apps (frames, alerts: recognition's) come from *metric sources* they register
+(``metric_source_register``), so governance never imports them: a source is ``describe()`` and
+``collect()``, each returning prometheus_client metric families.
+
 ``/metrics`` is guarded by ``OVERSIGHT_METRICS_TOKEN`` (a bearer token); in production without one
 it is not served at all. No figure names a person, an image or a camera key.
 """
@@ -22,11 +26,30 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 
 logger = logging.getLogger("oversight.metrics")
 
 QUEUES = ("celery",)
+
+
+class MetricSource:
+    """Figures an app adds to ``/metrics``: ``describe()`` names its families (no database), ``collect()``
+    computes them at scrape time."""
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self):
+        return []
+
+
+_SOURCES: list[MetricSource] = []
+
+
+def metric_source_register(source: MetricSource) -> MetricSource:
+    _SOURCES.append(source)
+    return source
 
 
 class OversightCollector:
@@ -34,8 +57,7 @@ class OversightCollector:
         """Names only, so registering touches no database (prometheus_client calls this at start-up)."""
         return [
             GaugeMetricFamily("oversight_task_queue_depth", "Tasks waiting in the broker", labels=["queue"]),
-            CounterMetricFamily("oversight_frames", "Camera frames by outcome", labels=["outcome"]),
-            CounterMetricFamily("oversight_alerts", "Alerts raised, by review status", labels=["status"]),
+            *(family for source in _SOURCES for family in source.describe()),
             GaugeMetricFamily(
                 "oversight_retention_overdue_items", "Items past erasure time plus grace", labels=["rule"]
             ),
@@ -49,12 +71,10 @@ class OversightCollector:
             logger.warning("Metrics collection incomplete: %s", error.__class__.__name__)
 
     def _collect(self):
-        from django.db.models import Count, Sum
         from django.utils import timezone
 
         from governance.retention.models import RetentionRun, RetentionRunStatus
         from governance.retention.registry import retention_rules
-        from recognition.deployments.models import Alert, FaceScanCounter
 
         depth = GaugeMetricFamily("oversight_task_queue_depth", "Tasks waiting in the broker", labels=["queue"])
         if settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
@@ -68,18 +88,8 @@ class OversightCollector:
                 client.close()
         yield depth
 
-        totals = FaceScanCounter.objects.aggregate(
-            processed=Sum("frames_processed"), shed=Sum("frames_shed"), refused=Sum("frames_refused")
-        )
-        frames = CounterMetricFamily("oversight_frames", "Camera frames by outcome", labels=["outcome"])
-        for outcome, value in totals.items():
-            frames.add_metric([outcome], value or 0)
-        yield frames
-
-        alerts = CounterMetricFamily("oversight_alerts", "Alerts raised, by review status", labels=["status"])
-        for row in Alert.objects.values("status").annotate(n=Count("pk")).order_by():
-            alerts.add_metric([row["status"]], row["n"])
-        yield alerts
+        for source in _SOURCES:
+            yield from source.collect()
 
         now = timezone.now()
         grace = timedelta(minutes=settings.RETENTION_OVERDUE_GRACE_MINUTES)

@@ -12,11 +12,15 @@ class DeploymentsConfig(AppConfig):
         # retention: registers alert, review and disclosure retention rules with governance's registry.
         # dpia: describes deployments, the running weights and the engine's measured accuracy to DPIAs.
         # report_figures: recognition's figures for the reports (faces scanned, alerts, outcomes).
+        # scenario: the King's Cross scenario's live deployment (governance's load_scenario runs it).
+        # metrics: frames and alerts on /metrics.
         # subject_access: the alert and face-template providers, the face reader and the face redactor
         # (governance.subject_access.registry).
         from recognition.deployments import (
             dpia,  # noqa: F401
+            metrics,  # noqa: F401
             report_figures,  # noqa: F401
             retention,  # noqa: F401
+            scenario,  # noqa: F401
             subject_access,  # noqa: F401
         )

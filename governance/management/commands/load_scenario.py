@@ -22,6 +22,7 @@ from governance.agreements.models import AgreementStatus
 from governance.organisations.models import Organisation, User
 from governance.organisations.roles import Role
 from governance.organisations.services import organisation_create, user_create
+from governance.scenario_registry import ScenarioContext, scenario_steps
 
 DEMO_PASSWORD = "oversight-demo-2026"
 SCENARIO_FILE = settings.BASE_DIR / "fixtures" / "kings_cross.json"
@@ -48,9 +49,18 @@ class Command(BaseCommand):
             self._current(scenario, orgs, users)
             self._kings_cross_images(orgs)
             self._current_watchlist(users)
-        # Enrolment ran on commit (in-process on the embedded default); now the deployment can be
-        # reviewed against exactly the enrolled images and go live.
-        self._live_deployment(orgs, users)
+        # Enrolment ran on commit (in-process on the embedded default); now the other apps' steps run
+        # (recognition's deployment is reviewed against exactly the enrolled images and goes live).
+        context = ScenarioContext(
+            organisations=orgs,
+            users=users,
+            current_agreement=self._current_agreement(),
+            dpia=getattr(self, "_dpia", None),
+            enrolment_finished=self._enrolment_finished,
+            say=self.stdout.write,
+        )
+        for step in scenario_steps():
+            step.run(context)
         self.stdout.write(
             self.style.SUCCESS(f"King's Cross scenario loaded: {len(orgs)} organisations, {len(users)} users.")
         )
@@ -232,59 +242,3 @@ class Command(BaseCommand):
                 waited = True
             time.sleep(2)
         return True
-
-    def _live_deployment(self, orgs, users) -> None:
-        """A live deployment at Granary Square with one camera, reviewed and authorised."""
-        from recognition.deployments import services as deployments
-
-        estate_dpo = users["dpo.estate"]
-        now = timezone.now()
-        deployment = deployments.deployment_plan(
-            actor=estate_dpo,
-            agreements=[self._current_agreement()],
-            fields={
-                "name": "Granary Square overt LFR",
-                "site": "King's Cross estate, Granary Square",
-                "purpose": "Locate people charged with serious offences who are wanted on warrant.",
-                "starts_at": now - timedelta(hours=1),
-                "ends_at": now + timedelta(days=14),
-                "authorising_officer_name": "Supt. R. Baines",
-                "authorising_officer_rank": "Superintendent",
-                "authorising_officer_organisation": orgs["met"],
-                "watchlist_justification": "Only people charged with violent offences and wanted on warrant, supplied "
-                "under the force-level Met agreement; images under 12 months old.",
-                "location_justification": "Repeated robberies around Granary Square; intelligence that wanted people "
-                "use the square; overt, signed, limited to 14 days.",
-                "public_notice": "Signs at every entrance to the square; estate website notice 48 hours ahead.",
-                "public_notice_given_on": timezone.localdate() - timedelta(days=2),
-            },
-        )
-        camera = deployments.camera_add(
-            actor=estate_dpo,
-            deployment=deployment,
-            name="GS-1",
-            location="Granary Square, north steps",
-            direction="South towards the canal",
-        )
-        key = deployments.camera_issue_ingest_key(actor=estate_dpo, camera=camera)
-        from governance.dpia.scenario import scenario_dpia_cover_deployment
-
-        scenario_dpia_cover_deployment(actor=estate_dpo, dpia=self._dpia, deployment_id=deployment.pk)
-        if not self._enrolment_finished():
-            self.stdout.write(
-                f"Deployment {deployment.reference} is planned with camera #{camera.pk} (GS-1), not live: the workers "
-                "have not enrolled the watchlist yet. When they have, sign in as dpo.estate, record the watchlist "
-                f"review and take it live. Camera key: {key}"
-            )
-            return
-        deployments.watchlist_review_record(
-            actor=estate_dpo,
-            deployment=deployment,
-            notes="All images current, charged category only, none older than 12 months.",
-        )
-        deployments.deployment_go_live(actor=estate_dpo, deployment=deployment)
-        self.stdout.write(
-            f"Deployment {deployment.reference} is live with camera #{camera.pk} (GS-1). Send it frames with\n"
-            f"  python manage.py ingest_video VIDEO --camera {camera.pk}\n"
-            f"or POST /api/v1/cameras/{camera.pk}/frames/ with the header 'Authorization: Camera {key}'."
-        )

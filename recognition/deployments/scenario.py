@@ -1,0 +1,69 @@
+"""Recognition's step of the King's Cross scenario (registered with governance's scenario registry):
+a live deployment at Granary Square with one camera, reviewed and authorised."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from governance.dpia.scenario import scenario_dpia_cover_deployment
+from governance.scenario_registry import ScenarioContext, ScenarioStep, scenario_step_register
+
+
+def scenario_live_deployment(scenario: ScenarioContext) -> None:
+    from recognition.deployments import services as deployments
+
+    estate_dpo = scenario.users["dpo.estate"]
+    now = timezone.now()
+    deployment = deployments.deployment_plan(
+        actor=estate_dpo,
+        agreements=[scenario.current_agreement],
+        fields={
+            "name": "Granary Square overt LFR",
+            "site": "King's Cross estate, Granary Square",
+            "purpose": "Locate people charged with serious offences who are wanted on warrant.",
+            "starts_at": now - timedelta(hours=1),
+            "ends_at": now + timedelta(days=14),
+            "authorising_officer_name": "Supt. R. Baines",
+            "authorising_officer_rank": "Superintendent",
+            "authorising_officer_organisation": scenario.organisations["met"],
+            "watchlist_justification": "Only people charged with violent offences and wanted on warrant, supplied "
+            "under the force-level Met agreement; images under 12 months old.",
+            "location_justification": "Repeated robberies around Granary Square; intelligence that wanted people "
+            "use the square; overt, signed, limited to 14 days.",
+            "public_notice": "Signs at every entrance to the square; estate website notice 48 hours ahead.",
+            "public_notice_given_on": timezone.localdate() - timedelta(days=2),
+        },
+    )
+    camera = deployments.camera_add(
+        actor=estate_dpo,
+        deployment=deployment,
+        name="GS-1",
+        location="Granary Square, north steps",
+        direction="South towards the canal",
+    )
+    key = deployments.camera_issue_ingest_key(actor=estate_dpo, camera=camera)
+    if scenario.dpia is not None:
+        scenario_dpia_cover_deployment(actor=estate_dpo, dpia=scenario.dpia, deployment_id=deployment.pk)
+    if not scenario.enrolment_finished():
+        scenario.say(
+            f"Deployment {deployment.reference} is planned with camera #{camera.pk} (GS-1), not live: the workers "
+            "have not enrolled the watchlist yet. When they have, sign in as dpo.estate, record the watchlist "
+            f"review and take it live. Camera key: {key}"
+        )
+        return
+    deployments.watchlist_review_record(
+        actor=estate_dpo,
+        deployment=deployment,
+        notes="All images current, charged category only, none older than 12 months.",
+    )
+    deployments.deployment_go_live(actor=estate_dpo, deployment=deployment)
+    scenario.say(
+        f"Deployment {deployment.reference} is live with camera #{camera.pk} (GS-1). Send it frames with\n"
+        f"  python manage.py ingest_video VIDEO --camera {camera.pk}\n"
+        f"or POST /api/v1/cameras/{camera.pk}/frames/ with the header 'Authorization: Camera {key}'."
+    )
+
+
+scenario_step_register(ScenarioStep(name="live-deployment", run=scenario_live_deployment))
