@@ -20,4 +20,7 @@ class GovernanceConfig(AppConfig):
         # Governance's report figures (recognition registers its own) and the quarterly report task.
         # The appropriate policy document's s.42(3) retention rule (beside the DPIAs).
         from governance.dpia import policy_retention  # noqa: F401
+
+        # Governance's panels on the role homes (recognition registers its own).
+        from governance.home import panels  # noqa: F401
         from governance.reports import figures, pack, tasks  # noqa: F401
