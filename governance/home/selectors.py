@@ -40,5 +40,5 @@ def home_for(*, user: Any) -> dict:
         "waiting": sum(p.count or 0 for p in shown),
         "is_dpo": Role.DPO.value in roles,
         "is_regulator": Role.REGULATOR.value in roles,
-        "admin_only": roles == {Role.ADMIN.value},
+        "is_admin": Role.ADMIN.value in roles,
     }
