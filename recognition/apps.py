@@ -14,7 +14,7 @@ class RecognitionConfig(AppConfig):
 
         # Its panels on the role homes (alerts waiting, disclosures awaiting an outcome) and the
         # review queue's count in the navigation (governance.home.registry).
-        from recognition.deployments import home  # noqa: F401
+        from recognition.deployments import audit_words, home  # noqa: F401
 
         worker_process_init.connect(_load_engine_in_worker_process, weak=False)
 

@@ -50,6 +50,12 @@ NOT_PAGES = {
     "api-schema",
 }
 MAX_PAGES_PER_ROLE = 60
+# Rules a page is let off, each for a stated reason outside this project's markup. Nothing else.
+THIRD_PARTY = {
+    # Swagger UI's operation header puts its copy button inside the expanding control (open
+    # upstream: swagger-api/swagger-ui#9576, #7350). The page's own markup and colours are scanned.
+    "api-docs": {"nested-interactive"},
+}
 
 
 def _jpeg() -> bytes:
@@ -131,7 +137,7 @@ def _sign_in(browser, live_server, username):
     return context, page
 
 
-def _axe(page) -> list[dict]:
+def _axe(page, route: str | None = None) -> list[dict]:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=AXE.read_text())
     result = page.evaluate(
@@ -140,7 +146,8 @@ def _axe(page) -> list[dict]:
         " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})); }",
         WCAG_TAGS,
     )
-    return [v for v in result if v["impact"] in {"serious", "critical"}]
+    excused = THIRD_PARTY.get(route or "", set())
+    return [v for v in result if v["impact"] in {"serious", "critical"} and v["id"] not in excused]
 
 
 def _horizontal_overflow(page) -> int:
@@ -170,15 +177,17 @@ def _links(page, origin: str) -> list[str]:
     return found
 
 
-def _scan(page, url: str) -> dict:
+def _scan(page, url: str, route: str) -> dict:
     """Both widths: axe at each, and the page's overflow at the phone's."""
     findings = {}
     page.set_viewport_size(WIDE)
     page.goto(url)
-    findings["1280"] = _axe(page)
+    if route == "api-docs":
+        page.wait_for_selector(".opblock")  # Swagger UI draws the page after loading the schema
+    findings["1280"] = _axe(page, route)
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(50)
-    findings["390"] = _axe(page)
+    findings["390"] = _axe(page, route)
     findings["overflow_390"] = _horizontal_overflow(page)
     return findings
 
@@ -210,7 +219,7 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
             if route is None or route in NOT_PAGES or route in seen_routes:
                 continue
             seen_routes.add(route)
-            findings = _scan(page, live_server.url + path)
+            findings = _scan(page, live_server.url + path, route)
             visited += 1
             report[f"{username} {path}"] = findings
             for width in ("1280", "390"):
@@ -249,7 +258,9 @@ def test_the_review_queue_works_from_the_keyboard(browser, live_server):
     deployment = Deployment.objects.get(reference="LFR-2026-0001")
     # A second image under the same agreement (a row, no engine needed), so the queue holds two alerts.
     image = WatchlistImageFactory(
-        agreement=pending.agreement, supplying_organisation=pending.supplying_organisation, subject_reference="KX-SUBJ-0099"
+        agreement=pending.agreement,
+        supplying_organisation=pending.supplying_organisation,
+        subject_reference="KX-SUBJ-0099",
     )
     second, _ = services.alert_record_sighting(
         sighting=services.Sighting(
