@@ -121,10 +121,12 @@ def events_described(events: Iterable) -> list:
     }
     for e in events:
         name = names.get(e.actor_id) or e.actor_username
-        if name:
+        if not e.actor_id and name in {"", "system"}:  # the scheduler (beat), not a person
+            actor = "Oversight (scheduled)"
+        elif name:
             actor = f"{name} ({e.actor_organisation})" if e.actor_organisation else name
         else:
-            actor = "Oversight (scheduled)"
+            actor = "Oversight"
         e.words = EventWords(
             phrase=event_phrase(e.event),
             actor=actor,
@@ -230,6 +232,7 @@ for _type, _noun, _url_name in (
     ("governance.user", "account", None),
     ("governance.apitoken", "API token", None),
     ("retention.retentionrun", "retention sweep", None),
+    ("governance.auditlog", "audit log", None),
 ):
     audit_target_register(_type, _noun, _url_name)
 audit_target_register("retention.legalhold", "legal hold", url=lambda _id: reverse("retention-dashboard"))

@@ -8,11 +8,9 @@ access functions for the registers.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count
-from django.utils import timezone
 
 from governance.access import (
     agreements_visible_to,
@@ -91,10 +89,12 @@ def our_images(actor: Any) -> dict | None:
 
     images = images_visible_to(actor)
     counts = {row["status"]: row["n"] for row in images.order_by().values("status").annotate(n=Count("pk"))}
+    # What waits for the force: images the engine rejected (to be replaced or resubmitted). Images
+    # recorded retrospectively (the historical register) are counted by status but not listed.
     return {
         "by_status": [(label, code, counts.get(code, 0)) for code, label in ImageStatus.choices],
-        "recent": list(images.order_by("-received_at", "-pk")[:8]),
-        "count": counts.get(ImageStatus.RECEIVED, 0),
+        "recent": list(images.filter(recorded_retrospectively=False).order_by("-received_at", "-pk")[:8]),
+        "count": counts.get(ImageStatus.REJECTED) or None,
     }
 
 
@@ -135,12 +135,7 @@ def notifications_received(actor: Any) -> dict | None:
         .order_by("-regulator_notified_on")[:10]
     )
     breaches = breaches_visible_to(actor).filter(commissioner_notified_at__isnull=False)
-    since = timezone.now() - timedelta(days=30)
-    return {
-        "agreements": list(agreements),
-        "breaches": list(breaches.order_by("-commissioner_notified_at")[:10]),
-        "count": breaches.filter(commissioner_notified_at__gte=since).count(),
-    }
+    return {"agreements": list(agreements), "breaches": list(breaches.order_by("-commissioner_notified_at")[:10])}
 
 
 for panel in (
