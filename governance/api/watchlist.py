@@ -224,9 +224,14 @@ class WatchlistImageBytesApi(WatchlistApi):
         response = HttpResponse(data, content_type=content_type)
         response["Cache-Control"] = "no-store"
         # The name's extension matches the type sent (a .jpg is image/jpeg, a .png image/png).
-        extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ".bin"
+        kind = content_type.split(";")[0].strip()
+        extension = _EXTENSIONS.get(kind) or mimetypes.guess_extension(kind) or ".bin"
         response["Content-Disposition"] = f'inline; filename="watchlist-image-{image.pk}{extension}"'
         return response
+
+
+# The formats uploads are kept in (governance.watchlist.validation), named without the host's mime table.
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 
 def _bulk(request, items: list) -> Response:
