@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 ADDRPORT ?= 127.0.0.1:8000
 
-.PHONY: demo test setup install lock lint weights migrate static worker beat web check clean
+.PHONY: demo test setup install lock lint weights migrate static browser-js worker beat web check clean
 
 ## demo: set everything up and run the product on the embedded default (SQLite, in-process tasks)
 demo: setup
@@ -18,7 +18,15 @@ demo: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-setup: install weights migrate static
+setup: install weights migrate static browser-js
+
+## browser-js: the JavaScript the browser tests inject (axe-core), from tests/browser/package-lock.json
+BROWSER_JS_STAMP := tests/browser/node_modules/.installed-$(shell cat tests/browser/package-lock.json | sha256sum | cut -c1-12)
+browser-js: $(BROWSER_JS_STAMP)
+$(BROWSER_JS_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && touch $(notdir $@) && mv $(notdir $@) node_modules/; \
+	else echo "npm not found: the accessibility scans will skip (CI installs nodejs)"; fi
 
 static: install
 	$(PY) manage.py collectstatic --noinput -v0

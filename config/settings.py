@@ -111,6 +111,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "governance.context_processors.oversight",
             ],
+            # One way to write dates, scores and counts on every page and PDF (governance.presentation).
+            "builtins": ["governance.templatetags.presentation"],
         },
     },
 ]

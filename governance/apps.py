@@ -19,7 +19,12 @@ class GovernanceConfig(AppConfig):
         register_metrics()
         # Governance's report figures (recognition registers its own) and the quarterly report task.
         # The appropriate policy document's s.42(3) retention rule (beside the DPIAs).
+        # Audit events in plain words, and the pages of the records they name.
+        from governance.audit import describe  # noqa: F401
         from governance.dpia import policy_retention  # noqa: F401
+
+        # Governance's panels on the role homes (recognition registers its own).
+        from governance.home import panels  # noqa: F401
         from governance.reports import figures, pack, tasks  # noqa: F401
 
         # Subject requests: governance's own subject-data providers (recognition registers its

@@ -12,6 +12,10 @@ class RecognitionConfig(AppConfig):
         # withdrawal) with governance's registry.
         from recognition import enrolment  # noqa: F401
 
+        # Its panels on the role homes (alerts waiting, disclosures awaiting an outcome) and the
+        # review queue's count in the navigation (governance.home.registry).
+        from recognition.deployments import audit_words, home  # noqa: F401
+
         worker_process_init.connect(_load_engine_in_worker_process, weak=False)
 
 

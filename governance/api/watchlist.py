@@ -7,6 +7,8 @@ force or unit, see ``governance.api.tokens``) or a signed-in session; per-token 
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -222,8 +224,15 @@ class WatchlistImageBytesApi(WatchlistApi):
         )
         response = HttpResponse(data, content_type=content_type)
         response["Cache-Control"] = "no-store"
-        response["Content-Disposition"] = f'inline; filename="watchlist-image-{image.pk}"'
+        # The name's extension matches the type sent (a .jpg is image/jpeg, a .png image/png).
+        kind = content_type.split(";")[0].strip()
+        extension = _EXTENSIONS.get(kind) or mimetypes.guess_extension(kind) or ".bin"
+        response["Content-Disposition"] = f'inline; filename="watchlist-image-{image.pk}{extension}"'
         return response
+
+
+# The formats uploads are kept in (governance.watchlist.validation), named without the host's mime table.
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 
 def _bulk(request, items: list) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -99,9 +99,16 @@ def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
     return response
 
 
+def _require_format(fmt: str) -> None:
+    """The URL's extension is the file's type: .pdf or .json, nothing else (a .csv served a PDF)."""
+    if fmt not in {"pdf", "json"}:
+        raise Http404("No such format.")
+
+
 @login_required
 @refusals_as_pages
 def certificate_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    _require_format(fmt)
     certificate = deletion_certificate_get(user=request.user, pk=pk)
     if fmt == "json":
         return JsonResponse(certificate_as_dict(certificate), json_dumps_params={"indent": 2})
@@ -112,6 +119,7 @@ def certificate_download(request: HttpRequest, pk: int, fmt: str) -> HttpRespons
 @login_required
 @refusals_as_pages
 def run_certificates_download(request: HttpRequest, run_id: str, fmt: str) -> HttpResponse:
+    _require_format(fmt)
     run = retention_run_get(user=request.user, run_id=run_id)
     certificates = list(deletion_certificates(user=request.user, run_id=str(run.run_id)))
     if fmt == "json":

@@ -16,3 +16,12 @@ def details_text(details) -> str:
             value = ", ".join(map(str, value))
         parts.append(f"{key.replace('_', ' ')}: {value}")
     return "; ".join(parts)
+
+
+@register.filter
+def described(events):
+    """The events with their plain words (``governance.audit.describe``): ``e.words.sentence``,
+    ``e.words.target_url``. One query for the actors' names, whatever the number of events."""
+    from governance.audit.describe import events_described
+
+    return events_described(events)

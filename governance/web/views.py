@@ -30,6 +30,7 @@ from governance.audit.models import AuditAction
 from governance.audit.selectors import audit_events_search
 from governance.audit.services import audit_log_consult, audit_record
 from governance.errors import ApplicationError, NotFound, PermissionRefused
+from governance.home.selectors import home_for
 from governance.organisations.models import Organisation
 from governance.web.errors import refusals_as_pages
 from governance.web.forms import (
@@ -45,7 +46,15 @@ from governance.web.forms import (
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "governance/dashboard.html", {"figures": dashboard_figures(user=request.user)})
+    """Each role's home, where sign-in lands: what the user must act on (the panels each app
+    registers, ``governance.home``), then for DPOs and regulators the register at a glance.
+    An administrator's home is the administration page (with the panels of any other role they
+    hold); this is the one place that decides it (to become a redirect to /administration/)."""
+    home = home_for(user=request.user)
+    if home["is_admin"]:
+        return render(request, "home/administrator.html", {"home": home})
+    figures = dashboard_figures(user=request.user) if home["is_dpo"] or home["is_regulator"] else None
+    return render(request, "governance/dashboard.html", {"home": home, "figures": figures})
 
 
 @login_required

@@ -10,8 +10,11 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from governance.organisations.models import User
+from governance.presentation import SCORE_PLACES, score_text, when_text
 from recognition.deployments.access import alerts_reviewable_by, disclosures_visible_to
 from recognition.deployments.models import Alert, AlertReview, AlertStatus, Deployment, Disclosure, FaceScanCounter
+
+_DECISION_WORDS = {"confirm": "you confirmed", "reject": "you rejected"}
 
 
 def review_queue(*, user: User) -> list[dict]:
@@ -37,15 +40,18 @@ def review_queue(*, user: User) -> list[dict]:
                 "deployment": alert.deployment.reference,
                 "camera": alert.camera.name,
                 "subject_reference": alert.subject_reference,
-                "score": round(alert.score, 3) if alert.score is not None else None,
+                "score": round(alert.score, SCORE_PLACES) if alert.score is not None else None,
+                "score_text": score_text(alert.score),
                 "threshold": alert.threshold,
                 "first_seen_at": alert.first_seen_at.isoformat(),
                 # Shown in Europe/London whatever the reviewer's browser thinks.
-                "first_seen": timezone.localtime(alert.first_seen_at).strftime("%d %b %Y %H:%M:%S"),
+                "first_seen": when_text(alert.first_seen_at, seconds=True),
                 "last_seen_at": alert.last_seen_at.isoformat(),
                 "sightings": alert.sightings,
                 "police_reviewer_required": alert.agreement.police_reviewer_required,
                 "my_decision": review.decision if review else None,
+                # Words for the page; the code above stays for API clients and tests.
+                "my_decision_text": _DECISION_WORDS.get(review.decision, review.decision) if review else "awaiting you",
             }
         )
     return rows

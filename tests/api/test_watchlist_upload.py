@@ -243,7 +243,7 @@ def test_future_dates_refused(camden_api, active_agreement):
 
 
 def test_png_and_webp_accepted_and_kept_in_their_format(camden_api, active_agreement):
-    for seed, fmt, content_type in ((11, "PNG", "image/png"), (12, "WEBP", "image/webp")):
+    for seed, fmt, content_type, extension in ((11, "PNG", "image/png", ".png"), (12, "WEBP", "image/webp", ".webp")):
         response = upload(camden_api, active_agreement, synthetic_jpeg(seed, fmt=fmt), name="x.bin")
         assert response.status_code == 201, response.content
         assert response.json()["image_format"] == fmt
@@ -251,6 +251,7 @@ def test_png_and_webp_accepted_and_kept_in_their_format(camden_api, active_agree
             f"/api/v1/watchlist-images/{response.json()['id']}/image/", HTTP_X_JUSTIFICATION="format check for test"
         )
         assert read["Content-Type"] == content_type
+        assert read["Content-Disposition"].endswith(f'{extension}"')  # the name's extension matches the type
 
 
 def test_face_box_parsed(camden_api, active_agreement):

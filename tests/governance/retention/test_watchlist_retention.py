@@ -94,7 +94,10 @@ def test_images_go_within_the_set_hours_after_termination_and_holds_block_until_
     body = client.get(reverse("deletion-certificate", args=[certificate.pk, "json"])).json()
     assert body["what"]["sha256"] == certificate.sha256 and body["run"] == str(run.run_id)
     pdf = client.get(reverse("deletion-certificate", args=[certificate.pk, "pdf"]))
-    assert pdf.content.startswith(b"%PDF-")
+    assert pdf.content.startswith(b"%PDF-") and pdf["Content-Type"] == "application/pdf"
+    # The extension is the type: a certificate "as .csv" is not served as a PDF under that name.
+    assert client.get(reverse("deletion-certificate", args=[certificate.pk, "csv"])).status_code == 404
+    assert client.get(reverse("retention-run-certificates", args=[run.run_id, "txt"])).status_code == 404
     run_json = client.get(reverse("retention-run-certificates", args=[run.run_id, "json"])).json()
     assert len(run_json["certificates"]) == DeletionCertificate.objects.filter(run_id=str(run.run_id)).count() >= 2
     assert client.get(reverse("retention-run-certificates", args=[run.run_id, "pdf"])).content.startswith(b"%PDF-")
