@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
     ],
     # Deny by default: every view states what it allows.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "governance.api.schema.OversightAutoSchema",
     "EXCEPTION_HANDLER": "governance.api.errors.application_exception_handler",
     # JSON bodies are read with a size bound and a nesting limit (DRF's own parser has neither).
     "DEFAULT_PARSER_CLASSES": [
@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The description (credential formats, every error code with its meaning) is written from the code.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "governance.api.schema.describe_api"],
     # The schema describes every endpoint: in production only signed-in users (or API tokens) read it.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"]
     if PRODUCTION

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.files.uploadhandler import MemoryFileUploadHandler, StopUpload
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
@@ -59,6 +60,23 @@ class CameraKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class CameraKeyScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI security scheme of camera keys, so the docs' "Authorize" sends them."""
+
+    target_class = CameraKeyAuthentication
+    name = "cameraKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'A camera gateway\'s key: "Authorization: Camera cam_<43 URL-safe characters>", shown '
+            "once when the deployment's operator issues or rotates it (only its SHA-256 is stored). "
+            'In "Authorize", enter the whole value, "Camera cam_…".',
+        }
 
 
 class _BoundedMemoryUploadHandler(MemoryFileUploadHandler):
@@ -122,7 +140,6 @@ class FrameUploadApi(APIView):
             429: OpenApiResponse(description="Shed: too many frames in flight for this camera."),
             503: OpenApiResponse(description="Matching unavailable."),
         },
-        auth=[{"cameraKey": []}],
     )
     def post(self, request, pk: int):
         camera = request.auth
