@@ -64,7 +64,7 @@ def _edge_codes() -> set[ErrorCode]:
 
     found = set()
     for cls in (middleware.ApiEdgeMiddleware, middleware.ContentLengthMiddleware):
-        for name, member in vars(cls).items():
+        for member in vars(cls).values():
             if inspect.isfunction(member):
                 found |= _codes_in(member, owner=cls)
     return {code for code in found if code.status < 500 or code.code == "unavailable"}

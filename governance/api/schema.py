@@ -108,7 +108,9 @@ class OversightAutoSchema(AutoSchema):
         query = []
         for parameter in operation.get("parameters", []):
             example = parameter.get("example")
-            if example is None:
+            if example is None and parameter.get("examples"):
+                example = next(iter(parameter["examples"].values())).get("value")
+            if example is None or (parameter["in"] == "query" and not parameter.get("required")):
                 continue
             if parameter["in"] == "header":
                 headers.append(f"{parameter['name']}: {example}")

@@ -199,5 +199,17 @@ class BulkResultSerializer(serializers.Serializer):
     results = BulkItemResultSerializer(many=True)
 
 
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.DictField(help_text='{"code": ..., "message": ..., "details": ...}')
+class PaginatedWatchlistImageSerializer(serializers.Serializer):
+    """The list's page (LimitOffsetPagination's shape)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = WatchlistImageSerializer(many=True)
+
+
+class WithdrawalSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        help_text="Why the image is withdrawn (or the X-Reason header); kept on the deletion certificate.",
+    )
