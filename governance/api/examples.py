@@ -106,7 +106,7 @@ UPLOAD_FIELDS = {
 agreement_list = [
     OpenApiExample(
         "Agreements",
-        value={"count": 1, "next": None, "previous": None, "results": [AGREEMENT]},
+        value=AGREEMENT,  # drf-spectacular wraps it in the page
         response_only=True,
         status_codes=["200"],
     ),

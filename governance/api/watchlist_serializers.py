@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.agreements.models import CustodyCategory, Schedule8Condition, Section35Basis
-from governance.watchlist.models import DeletionCertificate, TransferChannel, WatchlistImage
+from governance.watchlist.models import DeletionCertificate, RejectionReason, TransferChannel, WatchlistImage
 from governance.watchlist.services import Provenance
 
 
@@ -134,6 +134,8 @@ class WatchlistImageSerializer(serializers.ModelSerializer):
     agreement_reference = serializers.CharField(source="agreement.reference", read_only=True)
     supplying_organisation = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
     supplying_force = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
+    # Blank unless rejected (a read-only model field would be documented without "").
+    rejection_reason = serializers.ChoiceField(choices=RejectionReason.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = WatchlistImage

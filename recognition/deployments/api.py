@@ -190,6 +190,8 @@ class DisclosureSerializer(serializers.ModelSerializer):
     last_seen_at = serializers.DateTimeField(source="alert.last_seen_at")
     sightings = serializers.IntegerField(source="alert.sightings")
     recipient_organisation = serializers.CharField(source="recipient_organisation.short_name")
+    # Blank until the force reports it (a read-only model field would be documented without "").
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Disclosure

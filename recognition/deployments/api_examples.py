@@ -51,7 +51,7 @@ frame_upload = [
 disclosure_list = [
     OpenApiExample(
         "Awaiting your outcome",
-        value={"count": 1, "next": None, "previous": None, "results": [DISCLOSURE]},
+        value=DISCLOSURE,  # drf-spectacular wraps it in the page
         response_only=True,
         status_codes=["200"],
     )
