@@ -143,7 +143,12 @@ def test_the_error_codes_come_from_the_raising_code(document):
         return {(c.status, c.code) for c in operation_error_codes(cls, method)}
 
     upload = codes(WatchlistImageListApi, "post")
-    assert {(422, "too_many_pixels"), (409, "duplicate_image"), (403, "not_a_party"), (409, "image_cap_reached")} <= upload
+    assert {
+        (422, "too_many_pixels"),
+        (409, "duplicate_image"),
+        (403, "not_a_party"),
+        (409, "image_cap_reached"),
+    } <= upload
     assert (400, "invalid_filter") in codes(WatchlistImageListApi, "get")
     assert (400, "invalid_filter") not in upload  # the list's filters are not the upload's
     assert {(400, "justification_required"), (410, "image_erased")} <= codes(WatchlistImageBytesApi, "get")
