@@ -15,7 +15,8 @@ three places, and this module reads each of them rather than keeping a hand-writ
   raises for a view's configuration: authentication required (401 ``not_authenticated``), the CSRF
   check of a signed-in session (403 ``permission_denied``), the throttle (429 ``throttled``),
   unparseable or unsupported bodies (400 ``parse_error``, 415 ``unsupported_media_type``), serializer
-  validation (400 ``validation_failed``, as ``governance.api.errors`` renames it).
+  validation (400 ``validation_failed``, as ``governance.api.errors`` renames it), and the bodies
+  Django refuses to parse (``governance.api.errors.REFUSED_BODIES``).
 * The API edge (``governance.api.middleware``): the codes its ``api_error(...)`` calls name, which
   any ``/api/`` request can meet before a view runs.
 
@@ -232,6 +233,9 @@ def operation_error_codes(view_class: type, method: str) -> frozenset[ErrorCode]
     if view.get_throttles():
         codes.add(_drf_code(drf_exceptions.Throttled))
     if method in ("post", "put", "patch", "delete"):
+        from governance.api.errors import REFUSED_BODIES
+
+        codes |= {ErrorCode(status, code, message) for _kind, status, code, message in REFUSED_BODIES}
         codes.add(_drf_code(drf_exceptions.ParseError))
         codes.add(_drf_code(drf_exceptions.UnsupportedMediaType))
         for parser in view.get_parsers():
