@@ -325,6 +325,9 @@ AGREEMENT_EXPIRY_WARNING_DAYS = env.int("OVERSIGHT_EXPIRY_WARNING_DAYS", default
 # decompression bombs) and the smallest side that can hold an enrolable face.
 OVERSIGHT_WATCHLIST_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_MAX_BYTES", default=10 * 1024 * 1024)
 OVERSIGHT_WATCHLIST_MAX_PIXELS = env.int("OVERSIGHT_WATCHLIST_MAX_PIXELS", default=40_000_000)
+# Progressive JPEG scans accepted in an upload or a frame (each is a decoding pass over the whole image;
+# encoders write about 10, a scan bomb thousands).
+OVERSIGHT_JPEG_MAX_SCANS = env.int("OVERSIGHT_JPEG_MAX_SCANS", default=64)
 OVERSIGHT_WATCHLIST_MIN_SIDE = env.int("OVERSIGHT_WATCHLIST_MIN_SIDE", default=48)
 OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS", default=20)
 # The bulk endpoint's JSON body (base64 images inflate by a third), counted while it streams in and
