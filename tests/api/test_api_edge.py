@@ -232,3 +232,24 @@ def test_list_filters_refuse_what_the_database_cannot_take(camden_api, query):
         response = camden_api.get(f"{url}?{query}")
         assert response.status_code == 400, (url, query, response.content[:200])
         assert response.json()["error"]["code"] == "invalid_filter"
+
+
+@pytest.mark.urls("tests.api.broken_urls")
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_defect_under_api_is_a_json_500_without_details_even_under_debug(settings, debug):
+    from django.test import Client
+
+    settings.DEBUG = debug
+    client = Client(raise_request_exception=False)
+    for url in ("/api/v1/_broken/", "/api/v1/_broken-plain/"):
+        response = client.get(url)
+        assert response.status_code == 500, url
+        assert response["Content-Type"] == "application/json", url
+        assert response.json() == {
+            "error": {
+                "code": "server_error",
+                "message": "Something went wrong on our side; it has been logged.",
+                "details": None,
+            }
+        }
+        assert b"secret.py" not in response.content and b"Traceback" not in response.content
