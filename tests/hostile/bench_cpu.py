@@ -85,7 +85,7 @@ def main() -> None:
             "",
             *rows,
             "",
-            f"- Worst upload request: **{worst_upload:.2f} s** of CPU; worst frame (door + worker decode): "
+            f"- Over the corpus, worst upload request: **{worst_upload:.2f} s** of CPU; worst frame (door + worker decode): "
             f"**{worst_frame:.2f} s**.",
             f"- For comparison, a {len(bomb) // 1024} KB progressive JPEG of 4000x4000 with 2,000 repeated scans, "
             f"decoded without the scan limit: **{unbounded_s:.1f} s** of CPU (it is now refused before decoding, "
