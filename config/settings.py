@@ -211,7 +211,7 @@ REST_FRAMEWORK = {
     ],
     # Deny by default: every view states what it allows.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "governance.api.schema.OversightAutoSchema",
     "EXCEPTION_HANDLER": "governance.api.errors.application_exception_handler",
     # JSON bodies are read with a size bound and a nesting limit (DRF's own parser has neither).
     "DEFAULT_PARSER_CLASSES": [
@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The description (credential formats, every error code with its meaning) is written from the code.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "governance.api.schema.describe_api"],
     # The schema describes every endpoint: in production only signed-in users (or API tokens) read it.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"]
     if PRODUCTION
@@ -325,6 +327,9 @@ AGREEMENT_EXPIRY_WARNING_DAYS = env.int("OVERSIGHT_EXPIRY_WARNING_DAYS", default
 # decompression bombs) and the smallest side that can hold an enrolable face.
 OVERSIGHT_WATCHLIST_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_MAX_BYTES", default=10 * 1024 * 1024)
 OVERSIGHT_WATCHLIST_MAX_PIXELS = env.int("OVERSIGHT_WATCHLIST_MAX_PIXELS", default=40_000_000)
+# Progressive JPEG scans accepted in an upload or a frame (each is a decoding pass over the whole image;
+# encoders write about 10, a scan bomb thousands).
+OVERSIGHT_JPEG_MAX_SCANS = env.int("OVERSIGHT_JPEG_MAX_SCANS", default=64)
 OVERSIGHT_WATCHLIST_MIN_SIDE = env.int("OVERSIGHT_WATCHLIST_MIN_SIDE", default=48)
 OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS", default=20)
 # Subject requests (governance.subject_access): the requester's photo for a search by face (checked

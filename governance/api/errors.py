@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -13,6 +19,23 @@ from governance.errors import ApplicationError
 
 def _body(code: str, message: str, details=None) -> dict:
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+# Django refuses these while DRF parses a body (``request.data``); DRF lets them escape as a 500.
+# Checked in order (the first three are SuspiciousOperations too).
+REFUSED_BODIES = (
+    (RequestDataTooBig, 413, "body_too_large", "The request body is larger than the server accepts."),
+    (TooManyFieldsSent, 400, "too_many_fields", "The request has more form fields than the server accepts."),
+    (TooManyFilesSent, 400, "too_many_files", "The request has more files than the server accepts."),
+    (SuspiciousOperation, 400, "bad_request", "The request is not valid."),
+)
+
+
+def refused_body(exc) -> Response | None:
+    for kind, status_code, code, message in REFUSED_BODIES:
+        if isinstance(exc, kind):
+            return Response(_body(code, message), status=status_code)
+    return None
 
 
 def application_exception_handler(exc, context):
@@ -28,6 +51,9 @@ def application_exception_handler(exc, context):
         return response
     if isinstance(exc, ApplicationError):
         return Response(_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    refused = refused_body(exc)
+    if refused is not None:
+        return refused
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

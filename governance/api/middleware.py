@@ -4,7 +4,7 @@
   technical one under DEBUG), an exception in a view or middleware (the 500 page), a database or
   broker outage (503) — are answered in the API's one error shape,
   ``{"error": {"code", "message", "details"}}``, never as an HTML page.
-* A query string naming a justification or reason is refused (400 ``reason_in_query_string``)
+* A query string naming a justification, a reason or notes is refused (400 ``reason_in_query_string``)
   before any view runs: URLs land in proxies' access logs, browser history and Referer headers,
   and a justification often names the person concerned. They go in a header or the body.
 """
@@ -12,14 +12,18 @@
 from __future__ import annotations
 
 import logging
+import re
 
+from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
 
 logger = logging.getLogger("oversight.api")
 
 API_PREFIX = "/api/"
-REASON_PARAMETERS = frozenset({"justification", "reason", "reasons", "x-justification", "x-reason"})
+# Any query parameter whose name says it carries a justification, a reason or notes (free text that
+# often names the person concerned): "justification", "X-Reason", "withdrawal_reason", "outcome_notes"...
+REASON_PARAMETER = re.compile(r"justification|reason|notes", re.IGNORECASE)
 _MESSAGES = {
     400: ("bad_request", "The request is not valid."),
     401: ("not_authenticated", "Authentication credentials were not provided or are not valid."),
@@ -64,7 +68,7 @@ class ApiEdgeMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(API_PREFIX):
             return self.get_response(request)
-        named = sorted({key for key in request.GET if key.lower() in REASON_PARAMETERS})
+        named = sorted({key for key in request.GET if REASON_PARAMETER.search(key)})
         if named:
             return api_error(
                 400,
@@ -89,6 +93,11 @@ class ApiEdgeMiddleware:
                 exception.__class__.__name__,
             )
             return api_error(503)
+        if isinstance(exception, SuspiciousOperation):  # a body Django refuses to parse, outside DRF
+            from governance.api.errors import REFUSED_BODIES
+
+            _kind, status, code, message = next(r for r in REFUSED_BODIES if isinstance(exception, r[0]))
+            return api_error(status, code, message)
         if isinstance(exception, DatabaseError):
             logger.error("API %s %s: database error", request.method, request.path_info, exc_info=exception)
             return api_error(500)

@@ -206,7 +206,9 @@ try:  # the OpenAPI schema names the token scheme (drf-spectacular's knox suppor
                 "type": "apiKey",
                 "in": "header",
                 "name": "Authorization",
-                "description": 'A force or unit API token: "Authorization: Token <secret>".',
+                "description": 'A force or unit API token: "Authorization: Token <secret>", the secret being 64 '
+                "hexadecimal characters shown once when it is issued (manage.py issue_api_token). "
+                'In "Authorize", enter the whole value, "Token 9f3c…".',
             }
 except ImportError:  # pragma: no cover
     pass

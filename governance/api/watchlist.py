@@ -12,7 +12,7 @@ import mimetypes
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import LimitOffsetPagination
@@ -20,6 +20,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.api import examples
+from governance.api.filters import query_choice, query_id, query_text
 from governance.api.idempotency import idempotent
 from governance.api.parsers import BoundedJSONParser, BulkJSONParser
 from governance.api.tokens import RegisteredTokenAuthentication, TokenRateThrottle, request_token_key
@@ -27,10 +29,11 @@ from governance.api.watchlist_serializers import (
     BulkItemSerializer,
     BulkResultSerializer,
     BulkUploadSerializer,
-    ErrorSerializer,
+    PaginatedWatchlistImageSerializer,
     WatchlistImageDetailSerializer,
     WatchlistImageSerializer,
     WatchlistImageUploadSerializer,
+    WithdrawalSerializer,
 )
 from governance.errors import ApplicationError, ValidationFailed
 from governance.watchlist.errors import ImageTooLarge, ProvenanceInvalid
@@ -45,20 +48,8 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     required=False,
     description="Makes a retried upload safe: the same key with the same request replays the first response.",
+    examples=[OpenApiExample("A key per upload", value="upload-2026-12-01-0042")],
 )
-ERRORS = {
-    code: OpenApiResponse(ErrorSerializer, description=text)
-    for code, text in {
-        400: "Invalid request or provenance",
-        401: "No valid token",
-        403: "Role or organisation may not do this",
-        404: "No such object (or not yours)",
-        409: "Agreement state, cap or duplicate",
-        413: "File too large",
-        422: "Not an acceptable image, category not permitted, or key reused",
-        429: "Rate limit; see Retry-After",
-    }.items()
-}
 
 
 def _provenance_refusal(errors: dict) -> ProvenanceInvalid:
@@ -117,26 +108,32 @@ class WatchlistImageListApi(WatchlistApi):
         operation_id="watchlist_images_list",
         summary="Your organisation's watchlist images, with status and rejection reasons",
         parameters=[
-            OpenApiParameter("agreement", OpenApiTypes.INT, description="Only images under this agreement"),
-            OpenApiParameter("status", OpenApiTypes.STR, enum=ImageStatus.values),
+            OpenApiParameter(
+                "agreement",
+                OpenApiTypes.INT,
+                description="Only images under this agreement",
+                examples=[OpenApiExample("An agreement", value=7)],
+            ),
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                enum=ImageStatus.values,
+                examples=[OpenApiExample("Rejected only", value="rejected")],
+            ),
             OpenApiParameter("search", OpenApiTypes.STR, description="Subject or custody reference, or SHA-256"),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="Images per page (at most 500)"),
+            OpenApiParameter("offset", OpenApiTypes.INT, description="Where the page starts"),
         ],
-        responses={200: WatchlistImageSerializer(many=True), 401: ERRORS[401], 429: ERRORS[429]},
+        responses={200: PaginatedWatchlistImageSerializer},
+        examples=examples.watchlist_list,
     )
     def get(self, request):
         params = request.query_params
-        agreement = params.get("agreement", "")
-        status_filter = params.get("status", "")
-        if status_filter and status_filter not in ImageStatus.values:
-            raise ValidationFailed("Unknown status.", code="invalid_filter", details={"status": ImageStatus.values})
-        # ASCII digits that fit a database integer: "²" passes isdigit() and 20 digits overflow SQLite.
-        if agreement and not (agreement.isascii() and agreement.isdigit() and len(agreement) <= 18):
-            raise ValidationFailed("agreement must be an id.", code="invalid_filter")
         images = image_list(
             user=request.user,
-            agreement_id=int(agreement) if agreement else None,
-            status=status_filter,
-            search=params.get("search", "")[:100],
+            agreement_id=query_id(params, "agreement"),
+            status=query_choice(params, "status", ImageStatus.values),
+            search=query_text(params, "search"),
         )
         paginator = WatchlistImagePagination()
         page = paginator.paginate_queryset(images, request, view=self)
@@ -151,7 +148,8 @@ class WatchlistImageListApi(WatchlistApi):
         "status (received → enrolled | rejected).",
         parameters=[IDEMPOTENCY_HEADER],
         request={"multipart/form-data": WatchlistImageUploadSerializer},
-        responses={201: WatchlistImageSerializer, **{c: ERRORS[c] for c in (400, 401, 403, 404, 409, 413, 422, 429)}},
+        responses={201: WatchlistImageSerializer},
+        examples=examples.watchlist_upload,
     )
     def post(self, request):
         serializer = WatchlistImageUploadSerializer(data=request.data)
@@ -166,7 +164,8 @@ class WatchlistImageDetailApi(WatchlistApi):
     @extend_schema(
         tags=["watchlist"],
         operation_id="watchlist_images_retrieve",
-        responses={200: WatchlistImageDetailSerializer, 401: ERRORS[401], 404: ERRORS[404]},
+        responses={200: WatchlistImageDetailSerializer},
+        examples=examples.watchlist_detail,
     )
     def get(self, request, pk: int):
         return Response(WatchlistImageDetailSerializer(image_get(user=request.user, pk=pk)).data)
@@ -182,10 +181,12 @@ class WatchlistImageDetailApi(WatchlistApi):
                 OpenApiParameter.HEADER,
                 description="Why (kept on the deletion certificate); or 'reason' in the body. "
                 "Never in the query string (refused: URLs land in access logs)",
+                examples=[OpenApiExample("A reason", value="Warrant executed; no longer wanted.")],
             )
         ],
-        request=None,
-        responses={200: WatchlistImageDetailSerializer, **{c: ERRORS[c] for c in (400, 401, 403, 404, 409, 429)}},
+        request=WithdrawalSerializer,
+        responses={200: WatchlistImageDetailSerializer},
+        examples=examples.watchlist_withdraw,
     )
     def delete(self, request, pk: int):
         image = image_get(user=request.user, pk=pk)
@@ -208,12 +209,15 @@ class WatchlistImageBytesApi(WatchlistApi):
                 OpenApiParameter.HEADER,
                 required=True,
                 description="Why you need the image (recorded). Never in the query string (refused)",
+                examples=[
+                    OpenApiExample("A justification", value="Checking the image before the Granary Square briefing.")
+                ],
             ),
         ],
         responses={
-            (200, "image/*"): OpenApiTypes.BINARY,
-            **{c: ERRORS[c] for c in (400, 401, 403, 404, 429)},
-            410: OpenApiResponse(ErrorSerializer, description="Erased"),
+            (200, "image/*"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The stored, metadata-free image bytes (JPEG, PNG or WebP)."
+            )
         },
     )
     def get(self, request, pk: int):
@@ -283,7 +287,8 @@ class WatchlistImageBulkApi(WatchlistApi):
         "(a larger body is refused with 413 before it is parsed).",
         parameters=[IDEMPOTENCY_HEADER],
         request=BulkUploadSerializer,
-        responses={200: BulkResultSerializer, **{c: ERRORS[c] for c in (400, 401, 403, 413, 422, 429)}},
+        responses={200: BulkResultSerializer},
+        examples=examples.watchlist_bulk,
     )
     def post(self, request):
         serializer = BulkUploadSerializer(data=request.data)

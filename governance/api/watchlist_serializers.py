@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.agreements.models import CustodyCategory, Schedule8Condition, Section35Basis
-from governance.watchlist.models import DeletionCertificate, TransferChannel, WatchlistImage
+from governance.watchlist.models import DeletionCertificate, RejectionReason, TransferChannel, WatchlistImage
 from governance.watchlist.services import Provenance
 
 
@@ -134,6 +134,8 @@ class WatchlistImageSerializer(serializers.ModelSerializer):
     agreement_reference = serializers.CharField(source="agreement.reference", read_only=True)
     supplying_organisation = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
     supplying_force = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
+    # Blank unless rejected (a read-only model field would be documented without "").
+    rejection_reason = serializers.ChoiceField(choices=RejectionReason.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = WatchlistImage
@@ -199,5 +201,17 @@ class BulkResultSerializer(serializers.Serializer):
     results = BulkItemResultSerializer(many=True)
 
 
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.DictField(help_text='{"code": ..., "message": ..., "details": ...}')
+class PaginatedWatchlistImageSerializer(serializers.Serializer):
+    """The list's page (LimitOffsetPagination's shape)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = WatchlistImageSerializer(many=True)
+
+
+class WithdrawalSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        help_text="Why the image is withdrawn (or the X-Reason header); kept on the deletion certificate.",
+    )

@@ -3,7 +3,8 @@
 The bytes come from outside, so: the type is sniffed from the leading bytes (never the file name or
 the declared content type), only JPEG, PNG and WebP are accepted, the size is capped, and the pixel
 count is read from the *header* and refused before any pixel is decoded (a decompression bomb is a
-few kilobytes that decode to gigabytes). The image is then fully decoded (a truncated file is
+few kilobytes that decode to gigabytes), as is a JPEG with more scans than any encoder writes (each
+progressive scan is a pass over every block: a scan bomb costs seconds of CPU per request). The image is then fully decoded (a truncated file is
 refused here, not in the enrolment worker) and re-encoded without any metadata, so EXIF — GPS
 position, device serial numbers, capture software — never reaches storage. EXIF orientation is
 applied first so the stored pixels look as the force saw them.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, ImageFile, ImageOps
 
-from governance.imagetypes import CONTENT_TYPES, other_image_type, sniff_format
+from governance.imagetypes import CONTENT_TYPES, jpeg_scan_count, other_image_type, sniff_format
 from governance.watchlist.errors import ImageRefused, ImageTooLarge
 
 
@@ -51,7 +52,7 @@ def image_clean(data: bytes) -> CleanImage:
     """Validate and re-encode uploaded bytes; raise ``ImageRefused`` with a stable code otherwise.
 
     Codes: ``empty_file``, ``file_too_large``, ``unsupported_type``, ``not_an_image``,
-    ``too_many_pixels``, ``corrupt_image``, ``image_too_small``.
+    ``too_many_pixels``, ``too_many_scans``, ``corrupt_image``, ``image_too_small``.
     """
     if not data:
         raise ImageRefused("The image file is empty.", code="empty_file")
@@ -85,6 +86,12 @@ def image_clean(data: bytes) -> CleanImage:
                 f"The image is {width}x{height} ({width * height:,} pixels); the limit is {max_pixels():,} pixels.",
                 code="too_many_pixels",
                 details={"width": width, "height": height, "limit": max_pixels()},
+            )
+        if kind == "JPEG" and (scans := jpeg_scan_count(data)) > settings.OVERSIGHT_JPEG_MAX_SCANS:
+            raise ImageRefused(
+                f"The JPEG has {scans} scans; at most {settings.OVERSIGHT_JPEG_MAX_SCANS} are accepted.",
+                code="too_many_scans",
+                details={"scans": scans, "limit": settings.OVERSIGHT_JPEG_MAX_SCANS},
             )
         minimum = settings.OVERSIGHT_WATCHLIST_MIN_SIDE
         if min(width, height) < minimum:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.files.uploadhandler import MemoryFileUploadHandler, StopUpload
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.parsers import MultiPartParser
@@ -18,7 +20,7 @@ from rest_framework.views import APIView
 
 from governance.access import role_allows
 from governance.errors import NotFound, PermissionRefused
-from recognition.deployments import access, services
+from recognition.deployments import access, api_examples, services
 from recognition.deployments.errors import FrameRefused, FramesShed, FrameTooLarge, MatchingUnavailable
 from recognition.deployments.ingest import frame_submit
 from recognition.deployments.models import Disclosure, Outcome
@@ -59,6 +61,23 @@ class CameraKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class CameraKeyScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI security scheme of camera keys, so the docs' "Authorize" sends them."""
+
+    target_class = CameraKeyAuthentication
+    name = "cameraKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'A camera gateway\'s key: "Authorization: Camera cam_<43 URL-safe characters>", shown '
+            "once when the deployment's operator issues or rotates it (only its SHA-256 is stored). "
+            'In "Authorize", enter the whole value, "Camera cam_…".',
+        }
 
 
 class _BoundedMemoryUploadHandler(MemoryFileUploadHandler):
@@ -105,6 +124,12 @@ class FrameUploadApi(APIView):
 
     @extend_schema(
         operation_id="camera_frame_upload",
+        summary="A camera gateway posts one frame (JPEG or PNG) for live matching",
+        description="Only the header is read here; the frame is matched by a worker and never stored. "
+        "429 frames_shed means the camera already has as many frames waiting as allowed: drop this one "
+        "(a newer frame is coming) and retry after Retry-After.",
+        tags=["cameras"],
+        examples=api_examples.frame_upload,
         request={"multipart/form-data": inline_serializer("FrameUpload", {"frame": serializers.FileField()})},
         responses={
             202: inline_serializer(
@@ -115,14 +140,7 @@ class FrameUploadApi(APIView):
                     "in_flight": serializers.IntegerField(),
                 },
             ),
-            400: OpenApiResponse(description="No frame, a malformed Content-Length, or too many pixels."),
-            409: OpenApiResponse(description="The camera's deployment is not live."),
-            413: OpenApiResponse(description="Frame too large."),
-            415: OpenApiResponse(description="Not JPEG or PNG."),
-            429: OpenApiResponse(description="Shed: too many frames in flight for this camera."),
-            503: OpenApiResponse(description="Matching unavailable."),
         },
-        auth=[{"cameraKey": []}],
     )
     def post(self, request, pk: int):
         camera = request.auth
@@ -172,6 +190,8 @@ class DisclosureSerializer(serializers.ModelSerializer):
     last_seen_at = serializers.DateTimeField(source="alert.last_seen_at")
     sightings = serializers.IntegerField(source="alert.sightings")
     recipient_organisation = serializers.CharField(source="recipient_organisation.short_name")
+    # Blank until the force reports it (a read-only model field would be documented without "").
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Disclosure
@@ -221,11 +241,27 @@ def _disclosure_received(user, pk):
         raise NotFound("No such disclosure.") from None
 
 
+@extend_schema(tags=["disclosures"])
 class DisclosureListApi(ListAPIView):
     """Disclosures of alerts on images the caller's unit or force supplied (addressed to the unit or
     its force: both see them; a force also sees its units')."""
 
     serializer_class = DisclosureSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "outcome",
+                OpenApiTypes.STR,
+                enum=["missing"],
+                description="'missing': only disclosures still awaiting your outcome",
+                examples=[OpenApiExample("Awaiting an outcome", value="missing")],
+            )
+        ],
+        examples=api_examples.disclosure_list,
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         _require_view_disclosures(self.request.user)
@@ -235,15 +271,27 @@ class DisclosureListApi(ListAPIView):
         return queryset
 
 
+@extend_schema(tags=["disclosures"])
 class DisclosureDetailApi(RetrieveAPIView):
     serializer_class = DisclosureSerializer
+
+    @extend_schema(examples=api_examples.disclosure_detail)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_object(self):
         return _disclosure_received(self.request.user, self.kwargs["pk"])
 
 
 class DisclosureOutcomeApi(APIView):
-    @extend_schema(request=OutcomeSerializer, responses={200: DisclosureSerializer})
+    @extend_schema(
+        tags=["disclosures"],
+        operation_id="disclosures_outcome",
+        summary="Report what happened after a disclosure (once; notes required for 'other')",
+        request=OutcomeSerializer,
+        responses={200: DisclosureSerializer},
+        examples=api_examples.disclosure_outcome,
+    )
     def post(self, request, pk: int):
         disclosure = _disclosure_received(request.user, pk)
         serializer = OutcomeSerializer(data=request.data)

@@ -49,10 +49,10 @@ def _deployment_running(deployment: Deployment, now: datetime) -> bool:
 
 def _check_frame(data: bytes) -> None:
     """Cheap checks before anything is queued: size, format sniffed from the bytes, pixel count
-    from the header (decompression bombs). The worker decodes it fully (``decode_image``)."""
+    from the header (decompression bombs), JPEG scan count (scan bombs). The worker decodes it fully (``decode_image``)."""
     from PIL import Image
 
-    from governance.imagetypes import sniff_format
+    from governance.imagetypes import jpeg_scan_count, sniff_format
 
     if not data:
         raise FrameRefused("The frame is empty.", code="empty_frame")
@@ -70,6 +70,11 @@ def _check_frame(data: bytes) -> None:
         raise FrameRefused(
             f"The frame has {width * height:,} pixels; the limit is {settings.OVERSIGHT_FRAME_MAX_PIXELS:,}.",
             code="too_many_pixels",
+        )
+    if kind == "JPEG" and jpeg_scan_count(data) > settings.OVERSIGHT_JPEG_MAX_SCANS:
+        # Each progressive scan is a decoding pass over the whole frame: refused before a worker spends seconds on it.
+        raise FrameRefused(
+            f"The frame has more than {settings.OVERSIGHT_JPEG_MAX_SCANS} JPEG scans.", code="too_many_scans"
         )
     smallest = _min_frame_side()
     if min(width, height) < smallest:

@@ -172,3 +172,84 @@ print(schema.status_code, schema['Content-Type'])
     docs, schema = result.stdout.strip().splitlines()[-2:]
     assert docs.startswith("302 /sign-in/")
     assert schema.split()[0] in {"401", "403"} and "json" in schema
+
+
+@pytest.mark.parametrize(
+    ("limit", "body", "content_type", "status", "code"),
+    [
+        # A multipart body whose form fields exceed DATA_UPLOAD_MAX_MEMORY_SIZE (RequestDataTooBig: was a 500).
+        (
+            {"DATA_UPLOAD_MAX_MEMORY_SIZE": 1000},
+            b'--b\r\nContent-Disposition: form-data; name="notes"\r\n\r\n' + b"x" * 5000 + b"\r\n--b--\r\n",
+            "multipart/form-data; boundary=b",
+            413,
+            "body_too_large",
+        ),
+        # More form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS (TooManyFieldsSent: was a 500).
+        (
+            {"DATA_UPLOAD_MAX_NUMBER_FIELDS": 10},
+            "&".join(f"f{i}=1" for i in range(50)).encode(),
+            "application/x-www-form-urlencoded",
+            400,
+            "too_many_fields",
+        ),
+    ],
+)
+def test_a_body_django_refuses_to_parse_is_a_coded_refusal_not_a_500(
+    camden_api, settings, limit, body, content_type, status, code
+):
+    for name, value in limit.items():
+        setattr(settings, name, value)
+    for url in ("/api/v1/watchlist-images/", "/api/v1/watchlist-images/bulk/"):
+        response = camden_api.generic("POST", url, body, content_type=content_type)
+        if url.endswith("bulk/"):  # JSON only: the body is refused by type before it is read
+            assert response.status_code == 415, response.content[:200]
+            continue
+        assert response.status_code == status, response.content[:200]
+        assert response.json()["error"]["code"] == code
+
+
+def test_notes_and_any_reason_named_parameter_are_refused_in_query_strings(camden_api):
+    for name in ("notes", "outcome_notes", "withdrawal_reason", "X-Justification"):
+        response = camden_api.get(f"/api/v1/watchlist-images/?{name}=Arrested+J.+Smith+at+home")
+        assert response.status_code == 400, name
+        assert response.json()["error"] == {
+            "code": "reason_in_query_string",
+            "message": response.json()["error"]["message"],
+            "details": {"parameters": [name]},
+        }
+
+
+@pytest.mark.parametrize(
+    "query", ["search=%00", "agreement=%C2%B2", "agreement=99999999999999999999", "status=nonsense"]
+)
+def test_list_filters_refuse_what_the_database_cannot_take(camden_api, query):
+    """A NUL in a text parameter is an error in PostgreSQL (it was a 500); a superscript digit passed
+    str.isdigit() and then failed int() (a 500); an id past bigint overflowed in the database."""
+    for url in ("/api/v1/watchlist-images/", "/api/v1/agreements/"):
+        if url == "/api/v1/agreements/" and query.startswith("agreement="):
+            continue
+        response = camden_api.get(f"{url}?{query}")
+        assert response.status_code == 400, (url, query, response.content[:200])
+        assert response.json()["error"]["code"] == "invalid_filter"
+
+
+@pytest.mark.urls("tests.api.broken_urls")
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_defect_under_api_is_a_json_500_without_details_even_under_debug(settings, debug):
+    from django.test import Client
+
+    settings.DEBUG = debug
+    client = Client(raise_request_exception=False)
+    for url in ("/api/v1/_broken/", "/api/v1/_broken-plain/"):
+        response = client.get(url)
+        assert response.status_code == 500, url
+        assert response["Content-Type"] == "application/json", url
+        assert response.json() == {
+            "error": {
+                "code": "server_error",
+                "message": "Something went wrong on our side; it has been logged.",
+                "details": None,
+            }
+        }
+        assert b"secret.py" not in response.content and b"Traceback" not in response.content

@@ -65,6 +65,15 @@ def _jpeg_claiming(width: int, height: int) -> bytes:
     return bytes(data)
 
 
+def _scan_bomb(width: int, height: int, extra_scans: int) -> bytes:
+    """A progressive JPEG of one colour with its last scan repeated: each scan is a decoding pass over
+    every block, so a few dozen kilobytes cost seconds of CPU while the pixel count stays lawful."""
+    data = _save(Image.new("RGB", (width, height), (120, 120, 120)), "JPEG", progressive=True, quality=50)
+    last = data.rindex(b"\xff\xda")
+    end = data.rindex(b"\xff\xd9")
+    return data[:end] + data[last:end] * extra_scans + data[end:]
+
+
 def _exif_gps_jpeg() -> bytes:
     exif = Image.Exif()
     exif[0x010F] = EXIF_MARKER  # Make
@@ -104,6 +113,12 @@ def cases() -> list[Case]:
             _png_of_uniform_rows(6000, 6000),
             "either",
             "36 MP of one colour in ~120 KB, under the pixel limit",
+        ),
+        Case(
+            "scan-bomb-2000x2000.jpg",
+            _scan_bomb(2000, 2000, 1000),
+            "refuse",
+            "progressive JPEG with 1,000 repeated scans: ~40 KB, seconds of CPU to decode",
         ),
         Case("claims-65000x65000.jpg", _jpeg_claiming(65000, 65000), "refuse", "JPEG header lies about its size"),
         Case("claims-1x1.jpg", _jpeg_claiming(1, 1), "refuse", "JPEG header claims a single pixel"),
