@@ -4,7 +4,10 @@ Computed when Prometheus scrapes (a custom collector), from the database and the
 web process reports the same totals and nothing is lost with a restarted worker:
 
 * ``oversight_task_queue_depth{queue}`` — messages waiting in the broker;
-* ``oversight_frames_total{outcome}`` — camera frames processed, shed, refused (hourly counters);
+* ``oversight_frames_total{outcome}`` — camera frames accepted, processed, dropped (after
+  acceptance), shed and refused (at the door), from the hourly counters;
+* ``oversight_frames_outstanding`` — accepted frames without a counted outcome (in flight; if it
+  stays above zero, frames were lost uncounted: ``manage.py reconcile_frames``);
 * ``oversight_alerts_total{status}`` — alerts by review status;
 * ``oversight_retention_overdue_items{rule}`` — items past their erasure time plus the grace;
 * ``oversight_retention_seconds_since_last_sweep`` — the sweep lag (NaN before the first sweep).
@@ -35,6 +38,7 @@ class OversightCollector:
         return [
             GaugeMetricFamily("oversight_task_queue_depth", "Tasks waiting in the broker", labels=["queue"]),
             CounterMetricFamily("oversight_frames", "Camera frames by outcome", labels=["outcome"]),
+            GaugeMetricFamily("oversight_frames_outstanding", "Accepted frames not yet processed or dropped"),
             CounterMetricFamily("oversight_alerts", "Alerts raised, by review status", labels=["status"]),
             GaugeMetricFamily(
                 "oversight_retention_overdue_items", "Items past erasure time plus grace", labels=["rule"]
@@ -66,15 +70,35 @@ class OversightCollector:
                     depth.add_metric([queue], client.llen(queue))
             finally:
                 client.close()
+        elif settings.CELERY_BROKER_URL:
+            from kombu import Connection
+
+            with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
+                channel = conn.channel()
+                for queue in QUEUES:
+                    depth.add_metric([queue], channel.queue_declare(queue, passive=True).message_count)
         yield depth
 
-        totals = FaceScanCounter.objects.aggregate(
-            processed=Sum("frames_processed"), shed=Sum("frames_shed"), refused=Sum("frames_refused")
-        )
+        totals = {
+            k: v or 0
+            for k, v in FaceScanCounter.objects.aggregate(
+                accepted=Sum("frames_accepted"),
+                processed=Sum("frames_processed"),
+                dropped=Sum("frames_dropped"),
+                shed=Sum("frames_shed"),
+                refused=Sum("frames_refused"),
+            ).items()
+        }
         frames = CounterMetricFamily("oversight_frames", "Camera frames by outcome", labels=["outcome"])
         for outcome, value in totals.items():
-            frames.add_metric([outcome], value or 0)
+            frames.add_metric([outcome], value)
         yield frames
+        # Accepted frames without a counted outcome yet: in flight (seconds), or lost if it stays up.
+        yield GaugeMetricFamily(
+            "oversight_frames_outstanding",
+            "Accepted frames not yet processed or dropped",
+            value=totals["accepted"] - totals["processed"] - totals["dropped"],
+        )
 
         alerts = CounterMetricFamily("oversight_alerts", "Alerts raised, by review status", labels=["status"])
         for row in Alert.objects.values("status").annotate(n=Count("pk")).order_by():

@@ -12,7 +12,9 @@ class DeploymentsConfig(AppConfig):
         # retention: registers alert, review and disclosure retention rules with governance's registry.
         # dpia: describes deployments, the running weights and the engine's measured accuracy to DPIAs.
         # report_figures: recognition's figures for the reports (faces scanned, alerts, outcomes).
+        # checks: the frame store kept apart from the broker (check --deploy).
         from recognition.deployments import (
+            checks,  # noqa: F401
             dpia,  # noqa: F401
             report_figures,  # noqa: F401
             retention,  # noqa: F401
