@@ -116,6 +116,11 @@ class _MemoryStore:
         with self._lock:
             self._counters.get(key, {}).pop(slot, None)
 
+    def done(self, key: str, slots: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+            self._counters.get(slots, {}).pop(key, None)
+
     def slot_count(self, key: str) -> int:
         with self._lock:
             now = time.time()
@@ -151,6 +156,12 @@ class _RedisStore:
 
     def slot_release(self, key: str, slot: str) -> None:
         self.client.zrem(key, slot)
+
+    def done(self, key: str, slots: str) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(key)
+        pipe.zrem(slots, key)
+        pipe.execute()
 
     def slot_count(self, key: str) -> int:
         return int(self.client.zcount(key, time.time(), "+inf"))
@@ -189,6 +200,12 @@ def frame_claim(key: str) -> Claim:
     if not key.startswith(KEY_PREFIX):
         return Claim(None, "missing")
     return _claim_of(store().swap(key, TAKEN, MARKER_SECONDS))
+
+
+def frame_done(camera_id: int, key: str) -> None:
+    """A worker is finished with the frame (its outcome counted, or handed to a retry): drop the
+    claim marker and the in-flight slot. Only a worker that died before this leaves a marker."""
+    store().done(key, f"{INFLIGHT_PREFIX}{camera_id}")
 
 
 def frame_withdraw(key: str) -> None:

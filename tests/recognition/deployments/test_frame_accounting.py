@@ -106,7 +106,7 @@ def test_bytes_gone_are_told_apart_lost_expired_late(cast, live_deployment, sett
     settings.OVERSIGHT_FRAME_TTL_SECONDS = 120
     key, received = accept(camera, received=timezone.now() - timedelta(seconds=60))
     assert frame_process(frame_key=key, camera_id=camera.pk, received_at=received) == "late"
-    assert frames.frame_claim(key).state == "taken"  # the bytes were claimed (deleted) even so
+    assert frames.frame_claim(key).state == "missing"  # the bytes were claimed (deleted) even so
     assert totals(camera)["reasons"] == {"bytes_lost": 1, "expired": 1, "late": 1}
     assert frames_unreconciled(include_unsettled=True) == []
 
@@ -127,14 +127,18 @@ def test_the_broker_refusing_the_task_turns_the_frame_away_uncounted_as_accepted
 
     camera = live_deployment.camera
     client = camera_client(cast, camera)
-    previous = (app.conf.broker_url, app.conf.task_always_eager, app.conf.task_publish_retry)
+    previous = (app.conf.broker_write_url, app.conf.task_always_eager, app.conf.task_publish_retry)
     pools = (app._pool, app.amqp._producer_pool)
-    app.conf.broker_url, app.conf.task_always_eager, app.conf.task_publish_retry = "redis://127.0.0.1:1/0", False, False
+    app.conf.broker_write_url, app.conf.task_always_eager, app.conf.task_publish_retry = (
+        "redis://127.0.0.1:1/0",
+        False,
+        False,
+    )
     app._pool = app.amqp._producer_pool = None  # connections to that address, not a reused one
     try:
         response = post_frame(client, camera, small_jpeg())
     finally:
-        app.conf.broker_url, app.conf.task_always_eager, app.conf.task_publish_retry = previous
+        app.conf.broker_write_url, app.conf.task_always_eager, app.conf.task_publish_retry = previous
         app._pool, app.amqp._producer_pool = pools
     assert response.status_code == 503 and response.json()["error"]["code"] == "matching_unavailable"
     figures = totals(camera)
