@@ -182,6 +182,7 @@ def test_workers_killed_mid_enrolment_and_mid_frame_recover_and_count_everything
         f"Redis broker, visibility timeout {VISIBILITY_TIMEOUT} s, includes the new worker's engine load",
     )
     totals = frame_totals(camera)
+    print("frames", totals, "answers", dict(answers))
     assert answers[202] == totals["accepted"] == 14 and answers[503] == 0, (answers, totals)
     assert totals["accepted"] == totals["processed"] + totals["dropped"], totals
     assert set(totals["reasons"]) <= {"worker_lost"} and totals["dropped"] <= 1, totals
@@ -304,6 +305,7 @@ def test_postgresql_restarted_during_frames_every_accepted_frame_is_counted(
         "every accepted frame counted (deferred outcomes retried by the task)",
     )
     totals = frame_totals(camera)
+    print("frames", totals, "answers", dict(answers))
     assert answers[202] == totals["accepted"] == 12, (answers, totals)
     assert totals["accepted"] == totals["processed"] + totals["dropped"], totals
     assert set(totals["reasons"]) <= {"database_unavailable"}, totals
@@ -336,6 +338,7 @@ def test_redis_restarted_queued_work_survives_the_broker_and_lost_frame_bytes_ar
         worker,
     )
     totals = frame_totals(camera)
+    print("frames", totals, "answers", dict(answers))
     assert answers[202] == totals["processed"] == 5 and totals["dropped"] == 0, (answers, totals)
     assert FaceTemplate.objects.filter(image=image).count() == 1
 
@@ -350,6 +353,7 @@ def test_redis_restarted_queued_work_survives_the_broker_and_lost_frame_bytes_ar
     worker = fault_env()
     wait_for(lambda: settled(camera), ENGINE_LOAD, "frames after the frame store restart", worker)
     totals = frame_totals(camera)
+    print("frames", totals, "answers", dict(answers))
     assert totals["accepted"] == 10 and totals["processed"] == 7, totals
     assert totals["reasons"] == {"bytes_lost": 3}, totals
     assert FrameOutcome.objects.count() == totals["accepted"]
