@@ -73,10 +73,14 @@ class OversightCollector:
         elif settings.CELERY_BROKER_URL:
             from kombu import Connection
 
-            with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
-                channel = conn.channel()
-                for queue in QUEUES:
-                    depth.add_metric([queue], channel.queue_declare(queue, passive=True).message_count)
+            try:
+                with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
+                    for queue in QUEUES:
+                        # passive: only asks; a queue no worker has declared yet is simply not reported
+                        declared = conn.channel().queue_declare(queue, passive=True)
+                        depth.add_metric([queue], declared.message_count)
+            except Exception as error:  # noqa: BLE001 - the other figures still matter
+                logger.warning("Queue depth unavailable: %s", error.__class__.__name__)
         yield depth
 
         totals = {
