@@ -50,12 +50,32 @@ def django_db_modify_db_settings(fault_servers):
     )
 
 
+RABBITMQ_URL = os.environ.get("OVERSIGHT_FAULTS_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def _rabbitmq_reachable() -> bool:
+    from kombu import Connection
+
+    try:
+        with Connection(RABBITMQ_URL, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
 @pytest.fixture
-def fault_env(fault_servers, settings, tmp_path):
-    """Broker and frame store of this process and of the workers: the throwaway Redis servers."""
+def fault_env(request, fault_servers, settings, tmp_path):
+    """Broker and frame store of this process and of the workers: the throwaway persistent Redis
+    broker (or, parametrized ``"rabbitmq"``, the machine's RabbitMQ on a queue of this test's own:
+    it is never restarted) and the throwaway frame-store Redis."""
     from config.celery import app
 
-    broker, store = fault_servers.broker.url(0), fault_servers.store.url(0)
+    kind = getattr(request, "param", "redis")
+    if kind == "rabbitmq":
+        require(_rabbitmq_reachable(), f"needs RabbitMQ at {RABBITMQ_URL}")
+    broker = RABBITMQ_URL if kind == "rabbitmq" else fault_servers.broker.url(0)
+    store = fault_servers.store.url(0)
     settings.CELERY_BROKER_URL = broker
     settings.OVERSIGHT_FRAME_STORE_URL = store
     settings.OVERSIGHT_FRAME_TTL_SECONDS = settings.OVERSIGHT_FRAME_MAX_AGE_SECONDS = FRAME_SECONDS
@@ -86,8 +106,14 @@ def fault_env(fault_servers, settings, tmp_path):
         workers.append(started)
         return started
 
+    worker.broker = kind
     yield worker
     for started in workers:
         started.stop()
+    if kind == "rabbitmq":
+        from kombu import Connection
+
+        with Connection(RABBITMQ_URL, connect_timeout=2) as conn:
+            conn.channel().queue_delete(queue)
     app.conf.broker_write_url, app.conf.broker_read_url, app._pool, app.amqp._producer_pool = saved
     app.conf.task_default_queue = previous_queue

@@ -197,6 +197,7 @@ def test_workers_killed_mid_enrolment_and_mid_frame_recover_and_count_everything
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fault_env", ["redis", "rabbitmq"], indirect=True)
 def test_worker_killed_mid_retention_sweep_is_finished_by_the_redelivered_task(
     fault_env, cast, live_deployment, active_agreement
 ):  # noqa: F811
@@ -249,6 +250,8 @@ def test_worker_killed_mid_retention_sweep_is_finished_by_the_redelivered_task(
     assert 0 < partly < count, f"the sweep was not interrupted ({partly} of {count} erased)"
 
     again = fault_env()  # no new sweep is queued: the killed task's message comes back (acks_late)
+    wait_for(lambda: "retention_sweep" in again.text(), VISIBILITY_TIMEOUT + 120, "the redelivered sweep task", again)
+    redelivered = time.monotonic() - killed_at
     wait_for(
         lambda: RetentionRun.objects.filter(status=RetentionRunStatus.FINISHED).exists(),
         VISIBILITY_TIMEOUT + 240,
@@ -256,10 +259,16 @@ def test_worker_killed_mid_retention_sweep_is_finished_by_the_redelivered_task(
         again,
     )
     record_recovery(
-        "worker_killed_mid_sweep",
+        f"worker_killed_mid_sweep_{fault_env.broker}",
         time.monotonic() - killed_at,
-        f"Redis broker, visibility timeout {VISIBILITY_TIMEOUT} s; {count} due alerts",
+        (
+            f"Redis broker, visibility timeout {VISIBILITY_TIMEOUT} s"
+            if fault_env.broker == "redis"
+            else "RabbitMQ: the task is requeued when the dead worker's connection drops"
+        )
+        + f"; {count} due alerts; includes starting the new worker",
     )
+    record_recovery(f"worker_killed_mid_sweep_{fault_env.broker}_redelivered", redelivered, "kill to task received")
     assert Alert.objects.filter(erased_at__isnull=True).count() == 0
     runs = {run.status: run for run in RetentionRun.objects.all()}
     assert set(runs) == {RetentionRunStatus.INTERRUPTED, RetentionRunStatus.FINISHED}
