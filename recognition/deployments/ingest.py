@@ -284,6 +284,10 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
             figures = _frame_match(claim.data, camera_id=camera_id, received=received)
         except FrameOutcomePending:
             raise
+        except TRANSIENT_DATABASE_ERRORS:  # outside a retried step (e.g. reading the live backend)
+            raise FrameOutcomePending(
+                {"outcome": FrameDropReason.DATABASE_UNAVAILABLE}, FrameDropReason.DATABASE_UNAVAILABLE
+            ) from None
         except Exception:  # noqa: BLE001 - a bug must still leave the frame counted (and logged)
             logger.exception("Frame for camera %s: matching failed", camera_id)
             return count(FrameDropReason.FAILED)

@@ -49,6 +49,16 @@ def process_frame(self, frame_key: str, camera_id: int, received_at: str, pendin
         if settle is None and self.request.retries >= 3:
             # The frame store stayed down: its bytes are as good as gone; count that.
             settle = {"outcome": FrameDropReason.FRAME_STORE_UNAVAILABLE}
+        if self.request.is_eager:
+            # Embedded default (tasks in-process): no broker to wait in, so one more in-process try.
+            settle = settle or {"outcome": FrameDropReason.FRAME_STORE_UNAVAILABLE}
+            try:
+                return frame_outcome_settle(
+                    frame_key=frame_key, camera_id=camera_id, received_at=received_at, pending=settle
+                )
+            except FrameOutcomePending:
+                logger.error("Frame for camera %s: outcome %s could not be counted", camera_id, deferred.reason)
+                return "uncounted"
         if self.request.retries >= self.max_retries:
             logger.error("Frame for camera %s: outcome %s could not be counted", camera_id, deferred.reason)
             raise
