@@ -271,7 +271,7 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
             raise
         return outcome
 
-    try:
+    def run() -> str:
         try:
             claim = frames.frame_claim(frame_key)
         except (RedisError, OSError):
@@ -296,15 +296,18 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
         if figures is None:
             return "no_camera"  # cannot happen while counters protect the camera; nothing to count against
         return count(figures.pop("outcome"), **figures)
+
+    try:
+        outcome = run()
     except BaseException:
         # Interrupted (a time limit, a shutdown) or deferred: leave the claim marker, so that a
         # redelivery knows the frame was lost with this try; release the slot (it expires anyway).
         with contextlib.suppress(RedisError, OSError):
             frames.inflight_release(camera_id, frame_key)
         raise
-    else:
-        with contextlib.suppress(RedisError, OSError):  # the marker and the slot expire on their own
-            frames.frame_done(camera_id, frame_key)
+    with contextlib.suppress(RedisError, OSError):  # the marker and the slot expire on their own
+        frames.frame_done(camera_id, frame_key)
+    return outcome
 
 
 def _frame_match(data: bytes, *, camera_id: int, received: datetime) -> dict | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import uuid
 
 import pytest
@@ -33,6 +34,8 @@ def fault_servers():
     require((PG_BIN / "initdb").exists() and (PG_BIN / "pg_ctl").exists(), f"no initdb/pg_ctl in {PG_BIN}")
     require(shutil.which("redis-server") is not None, "fault tests need redis-server")
     servers = Servers()
+    # A CI step's timeout sends SIGTERM: turn it into an interrupt, so the servers are still stopped.
+    previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         servers.start()
     except Exception:
@@ -40,6 +43,7 @@ def fault_servers():
         raise
     yield servers
     servers.close()
+    signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="session")
