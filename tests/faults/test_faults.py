@@ -137,7 +137,9 @@ def test_workers_killed_mid_enrolment_and_mid_frame_recover_and_count_everything
         upload_and_enrol(active_agreement, people.camden_submitter, faces_dir, photo, subject=f"KX-FAULT-{n}")
         for n, photo in enumerate(PEOPLE)
     ]
-    wait_for(lambda: "recognition.tasks.enrol_watchlist_image" in first.text(), 60, "the enrolment task", first)
+    wait_for(
+        lambda: "recognition.tasks.enrol_watchlist_image" in first.text(), ENGINE_LOAD, "the enrolment task", first
+    )
     first.sigkill()
     killed_at = time.monotonic()
     received = WatchlistImage.objects.filter(pk__in=[i.pk for i in images], status=ImageStatus.RECEIVED).count()
@@ -291,6 +293,7 @@ def test_postgresql_restarted_during_frames_every_accepted_frame_is_counted(
     answers = Counter([post(client, camera, crowd[0])])
     wait_for(lambda: settled(camera), ENGINE_LOAD, "the first frame (engine loaded)", worker)
     answers.update(post(client, camera, crowd[n % 2]) for n in range(6))  # in the worker when PostgreSQL goes
+    wait_for(lambda: frame_marked_taken(fault_servers.store.url(0)), 60, "a frame being matched", worker)
     connection.close()
     fault_servers.pg.stop()
     outage_answers = Counter()
@@ -319,6 +322,9 @@ def test_postgresql_restarted_during_frames_every_accepted_frame_is_counted(
     assert totals["accepted"] == totals["processed"] + totals["dropped"], totals
     assert set(totals["reasons"]) <= {"database_unavailable"}, totals
     assert FrameOutcome.objects.count() == totals["accepted"]
+    # The frames the worker held through the outage outlasted its in-process retries: their outcomes
+    # went to the task's retries, and were counted once PostgreSQL was back.
+    assert "its outcome is counted later" in worker.text()
     assert worker.alive()
     assert audit_chain_verify().ok
 
