@@ -181,3 +181,19 @@ def test_postgresql_down_after_the_bytes_were_read_defers_the_count(cast, live_d
     assert totals(camera)["reasons"] == {"database_unavailable": 1}
     assert FaceScanCounter.objects.get(camera=camera).frames_dropped == 1
     assert FrameDropCounter.objects.get(camera=camera).frames == 1
+
+
+def test_the_ledger_forgets_frames_older_than_its_keep_time(cast, live_deployment, settings):
+    from recognition.deployments.tasks import frame_outcomes_prune
+
+    camera = live_deployment.camera
+    key, received = accept(camera)
+    frame_process(frame_key=key, camera_id=camera.pk, received_at=received)
+    FrameOutcome.objects.update(
+        counted_at=timezone.now() - timedelta(hours=settings.OVERSIGHT_FRAME_OUTCOME_KEEP_HOURS + 1)
+    )
+    key, received = accept(camera)
+    frame_process(frame_key=key, camera_id=camera.pk, received_at=received)
+    assert frame_outcomes_prune.delay().get() == 1
+    assert FrameOutcome.objects.count() == 1
+    assert totals(camera)["processed"] == 2  # the counts stay
