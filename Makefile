@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 ADDRPORT ?= 127.0.0.1:8000
 
-.PHONY: demo test setup install lock lint weights migrate static browser-js worker beat web check clean
+.PHONY: demo test faults setup install lock lint weights migrate static browser-js worker beat web check clean
 
 ## demo: set everything up and run the product on the embedded default (SQLite, in-process tasks)
 demo: setup
@@ -17,6 +17,10 @@ demo: setup
 ## test: set everything up and run the whole test suite
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## faults: the fault tests (SIGKILLed workers, PostgreSQL and Redis restarted; throwaway servers of their own)
+faults: setup
+	$(PY) -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 setup: install weights migrate static browser-js
 

@@ -249,9 +249,23 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------
+# The broker must keep queued tasks through its own restart (README "Broker and frame store"):
+# RabbitMQ (amqp://, durable queues and persistent messages: Celery's defaults), or a Redis that
+# persists (appendonly yes). The frame bytes live apart, in OVERSIGHT_FRAME_STORE_URL (a Redis that
+# must not persist).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # Embedded default: no broker, so tasks run in the calling process. Scaled out: real workers.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Redis brokers only: a task a dead worker had taken is handed out again after this many seconds
+# (RabbitMQ hands it out again as soon as the worker's connection drops). It must exceed the longest
+# task run (CELERY_TASK_TIME_LIMIT, 600 s) plus the longest retry countdown (60 s), or a slow task
+# would run twice at once; so a killed worker's task waits up to this long on Redis.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=900)
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://"))
+    else {}
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
@@ -291,6 +305,10 @@ CELERY_BEAT_SCHEDULE = {
     "deployments-end-due": {
         "task": "recognition.deployments.tasks.deployments_end_due",
         "schedule": timedelta(minutes=1),
+    },
+    "frame-outcomes-prune": {
+        "task": "recognition.deployments.tasks.frame_outcomes_prune",
+        "schedule": timedelta(hours=1),
     },
     # Recovery: images left ``received`` (their enrolment task lost) are enqueued again.
     "enrol-pending-images": {
@@ -356,10 +374,17 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "LegalBasisEnum": "governance.agreements.models.Section35Basis",
 }
 # Live deployments (recognition.deployments). Frames: limits checked before queueing; bytes wait in
-# the frame store (Redis without persistence, default the broker) for at most FRAME_TTL seconds;
-# a frame older than FRAME_MAX_AGE when a worker reaches it is dropped (counted as shed), as is a
-# frame arriving while a camera already has FRAMES_IN_FLIGHT_PER_CAMERA waiting (429).
+# the frame store (a Redis without persistence; by default the broker's Redis, which then cannot
+# persist either: set it apart in production, README) for at most FRAME_TTL seconds; a frame older
+# than FRAME_MAX_AGE when a worker reaches it is dropped (reason "late"); a frame arriving while a
+# camera already has FRAMES_IN_FLIGHT_PER_CAMERA waiting is shed at the door (429).
 OVERSIGHT_FRAME_STORE_URL = env.str("OVERSIGHT_FRAME_STORE_URL", default="")
+if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+    if not OVERSIGHT_FRAME_STORE_URL:
+        # With RabbitMQ the frames cannot default to the broker: workers would never see them.
+        raise ImproperlyConfigured("OVERSIGHT_FRAME_STORE_URL (a Redis) must be set when the broker is not Redis.")
+# Per-frame ledger rows that make each frame's outcome count once are kept this long (hours).
+OVERSIGHT_FRAME_OUTCOME_KEEP_HOURS = env.int("OVERSIGHT_FRAME_OUTCOME_KEEP_HOURS", default=24)
 OVERSIGHT_FRAME_MAX_BYTES = env.int("OVERSIGHT_FRAME_MAX_BYTES", default=4 * 1024 * 1024)
 OVERSIGHT_FRAME_MAX_PIXELS = env.int("OVERSIGHT_FRAME_MAX_PIXELS", default=3840 * 2160)
 OVERSIGHT_FRAME_TTL_SECONDS = env.int("OVERSIGHT_FRAME_TTL_SECONDS", default=30)

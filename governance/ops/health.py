@@ -29,13 +29,19 @@ def _broker() -> bool | None:
     url = settings.CELERY_BROKER_URL
     if not url:
         return None  # embedded default: tasks run in-process
-    import redis
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        import redis
 
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        return bool(client.ping())
-    finally:
-        client.close()
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    from kombu import Connection  # RabbitMQ (amqp://) and any other transport Celery speaks
+
+    with Connection(url, connect_timeout=2) as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        return bool(conn.connected)
 
 
 def _weights() -> bool:

@@ -4,7 +4,10 @@ Computed when Prometheus scrapes (a custom collector), from the database and the
 web process reports the same totals and nothing is lost with a restarted worker:
 
 * ``oversight_task_queue_depth{queue}`` — messages waiting in the broker;
-* ``oversight_frames_total{outcome}`` — camera frames processed, shed, refused (hourly counters);
+* ``oversight_frames_total{outcome}`` — camera frames accepted, processed, dropped (after
+  acceptance), shed and refused (at the door), from the hourly counters;
+* ``oversight_frames_outstanding`` — accepted frames without a counted outcome (in flight; if it
+  stays above zero, frames were lost uncounted: ``manage.py reconcile_frames``);
 * ``oversight_alerts_total{status}`` — alerts by review status;
 * ``oversight_retention_overdue_items{rule}`` — items past their erasure time plus the grace;
 * ``oversight_retention_seconds_since_last_sweep`` — the sweep lag (NaN before the first sweep).
@@ -86,6 +89,17 @@ class OversightCollector:
                     depth.add_metric([queue], client.llen(queue))
             finally:
                 client.close()
+        elif settings.CELERY_BROKER_URL:
+            from kombu import Connection
+
+            try:
+                with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
+                    for queue in QUEUES:
+                        # passive: only asks; a queue no worker has declared yet is simply not reported
+                        declared = conn.channel().queue_declare(queue, passive=True)
+                        depth.add_metric([queue], declared.message_count)
+            except Exception as error:  # noqa: BLE001 - the other figures still matter
+                logger.warning("Queue depth unavailable: %s", error.__class__.__name__)
         yield depth
 
         for source in _SOURCES:

@@ -16,7 +16,9 @@ class DeploymentsConfig(AppConfig):
         # metrics: frames and alerts on /metrics.
         # subject_access: the alert and face-template providers, the face reader and the face redactor
         # (governance.subject_access.registry).
+        # checks: the frame store kept apart from the broker (check --deploy).
         from recognition.deployments import (
+            checks,  # noqa: F401
             dpia,  # noqa: F401
             metrics,  # noqa: F401
             report_figures,  # noqa: F401

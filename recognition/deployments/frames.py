@@ -14,6 +14,11 @@ seconds in memory is never written to an RDB/AOF file. CI's Redis runs without p
 Embedded default (no broker, tasks run in the calling process): the same interface over a
 process-local dictionary, which never leaves memory either.
 
+A worker *claims* a frame rather than merely taking it: one atomic ``SET key TAKEN XX GET`` hands it
+the bytes and leaves a marker in their place (no bytes, a longer expiry). A redelivered task (its
+worker was killed mid-frame) then finds the marker and knows the frame was lost with a worker, not
+expired; a frame the door withdrew (the broker refused the task) carries a marker that says so.
+
 Also here: the per-camera **in-flight count** used for load shedding. Each waiting frame holds a
 slot named by its frame key, with its own expiry (a Redis sorted set scored by expiry time): a
 worker killed mid-frame leaks its slot only until that slot expires, even while the camera keeps
@@ -26,11 +31,35 @@ import secrets
 import threading
 import time
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
 
 KEY_PREFIX = "oversight:frame:"
 INFLIGHT_PREFIX = "oversight:frames-inflight:"
+# Markers left in place of the bytes (a frame is JPEG or PNG: it never starts with these).
+TAKEN = b"oversight:taken"
+WITHDRAWN = b"oversight:withdrawn"
+# How long a marker outlives its bytes: longer than any redelivery (a Redis broker's visibility
+# timeout, README) can take, so a redelivered task still reads why its frame is gone.
+MARKER_SECONDS = 3 * 3600
+
+
+class Claim(NamedTuple):
+    """What a worker found under a frame key: the bytes, or why there are none."""
+
+    data: bytes | None
+    state: str  # "bytes", "taken" (an earlier try claimed them), "withdrawn", "missing"
+
+
+def _claim_of(previous: bytes | None) -> Claim:
+    if previous is None:
+        return Claim(None, "missing")
+    if previous == TAKEN:
+        return Claim(None, "taken")
+    if previous == WITHDRAWN:
+        return Claim(None, "withdrawn")
+    return Claim(previous, "bytes")
 
 
 def _url() -> str:
@@ -65,6 +94,16 @@ class _MemoryStore:
             return None
         return item[1]
 
+    def swap(self, key: str, marker: bytes, ttl: int) -> bytes | None:
+        """Replace a live value by ``marker`` (kept ``ttl`` seconds); return the old value."""
+        with self._lock:
+            item = self._data.get(key)
+            if item is None or item[0] < time.monotonic():
+                self._data.pop(key, None)
+                return None
+            self._data[key] = (time.monotonic() + ttl, marker)
+            return item[1]
+
     def slot_acquire(self, key: str, slot: str, ttl: int) -> int:
         with self._lock:
             now = time.time()
@@ -76,6 +115,11 @@ class _MemoryStore:
     def slot_release(self, key: str, slot: str) -> None:
         with self._lock:
             self._counters.get(key, {}).pop(slot, None)
+
+    def done(self, key: str, slots: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+            self._counters.get(slots, {}).pop(key, None)
 
     def slot_count(self, key: str) -> int:
         with self._lock:
@@ -96,6 +140,10 @@ class _RedisStore:
     def take(self, key: str) -> bytes | None:
         return self.client.getdel(key)
 
+    def swap(self, key: str, marker: bytes, ttl: int) -> bytes | None:
+        # SET ... XX GET EX: atomic, only if the key exists, returns the value it replaced.
+        return self.client.set(key, marker, xx=True, get=True, ex=ttl)
+
     def slot_acquire(self, key: str, slot: str, ttl: int) -> int:
         now = time.time()
         pipe = self.client.pipeline()  # MULTI/EXEC: the count is of this moment's live slots
@@ -108,6 +156,12 @@ class _RedisStore:
 
     def slot_release(self, key: str, slot: str) -> None:
         self.client.zrem(key, slot)
+
+    def done(self, key: str, slots: str) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(key)
+        pipe.zrem(slots, key)
+        pipe.execute()
 
     def slot_count(self, key: str) -> int:
         return int(self.client.zcount(key, time.time(), "+inf"))
@@ -138,6 +192,26 @@ def frame_take(key: str) -> bytes | None:
 
 def frame_discard(key: str) -> None:
     frame_take(key)
+
+
+def frame_claim(key: str) -> Claim:
+    """A worker's read: the bytes (deleted from the store in the same step, a ``TAKEN`` marker left
+    in their place), or why there are none."""
+    if not key.startswith(KEY_PREFIX):
+        return Claim(None, "missing")
+    return _claim_of(store().swap(key, TAKEN, MARKER_SECONDS))
+
+
+def frame_done(camera_id: int, key: str) -> None:
+    """A worker is finished with the frame (its outcome counted, or handed to a retry): drop the
+    claim marker and the in-flight slot. Only a worker that died before this leaves a marker."""
+    store().done(key, f"{INFLIGHT_PREFIX}{camera_id}")
+
+
+def frame_withdraw(key: str) -> None:
+    """The door could not queue the frame's task: delete the bytes and mark the key, so that a task
+    published after all (a broker error can be ambiguous) counts nothing."""
+    store().swap(key, WITHDRAWN, MARKER_SECONDS)
 
 
 def _slot_ttl() -> int:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import connection as db_connection
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
@@ -28,8 +31,15 @@ from recognition.deployments.errors import (
     FrameUnsupported,
     MatchingUnavailable,
 )
-from recognition.deployments.models import Camera, Deployment, DeploymentStatus
-from recognition.deployments.services import Sighting, alert_record_sighting, counters_add, matched_watchlist
+from recognition.deployments.models import Camera, Deployment, DeploymentStatus, FrameDropReason
+from recognition.deployments.services import (
+    PROCESSED,
+    Sighting,
+    alert_record_sighting,
+    counters_add,
+    frame_outcome_count,
+    matched_watchlist,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,52 +105,86 @@ def _min_frame_side() -> int:
 
 
 def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
-    """Accept one frame for matching, or refuse it.
+    """Accept one frame for matching, or turn it away.
 
-    Refusals: bad frame (400/413/415); the camera's deployment not live or outside its window (409,
-    counted as refused); too many frames of this camera already in flight (429, counted as shed —
-    live video has a newer frame coming, so dropping beats queueing without bound); broker down (503).
+    Turned away (not accepted, counted at the door): bad frame (400/413/415, not counted); the
+    camera's deployment not live or outside its window (409, ``frames_refused``); too many frames of
+    this camera already in flight (429, ``frames_shed`` — live video has a newer frame coming, so
+    dropping beats queueing without bound); frame store or broker down (503, ``frames_shed``);
+    PostgreSQL down (503 from the API's handler, nothing can be counted). Accepted (202): counted in
+    ``frames_accepted`` *before* the task is queued, so no worker outcome can precede it; every
+    accepted frame then ends in exactly one counted outcome (``frame_process``).
     No transaction: nothing is written except counters. The bytes go to the frame store, the task
     message carries only their random key.
     """
-    from recognition.deployments.tasks import process_frame
-
     _check_frame(data)
     now = timezone.now()
     deployment = Deployment.objects.only("status", "starts_at", "ends_at").get(pk=camera.deployment_id)
     if not _deployment_running(deployment, now):
         counters_add(camera_id=camera.pk, at=now, frames_refused=1)
         raise DeploymentNotLive("The camera's deployment is not live: frames are refused.")
+    key, in_flight = _frame_admit(camera_id=camera.pk, data=data, now=now)
+    del data
+    _frame_accept(camera_id=camera.pk, key=key, now=now)
+    try:
+        _frame_dispatch(key=key, camera_id=camera.pk, received_at=now)
+    except (KombuOperationalError, OSError) as error:
+        _frame_unaccept(camera_id=camera.pk, key=key, now=now)
+        logger.warning("Frame for camera %s dropped: broker unavailable (%s)", camera.pk, type(error).__name__)
+        raise MatchingUnavailable("The matching service is unavailable; the frame was dropped.") from None
+    return FrameReceipt(camera_id=camera.pk, received_at=now, in_flight=in_flight)
+
+
+def _frame_admit(*, camera_id: int, data: bytes, now: datetime) -> tuple[str, int]:
+    """Take an in-flight slot and put the bytes in the frame store; shed (429) or 503 otherwise."""
     key = frames.frame_key_new()
     try:
-        in_flight = frames.inflight_acquire(camera.pk, key)
+        in_flight = frames.inflight_acquire(camera_id, key)
         if in_flight > settings.OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA:
-            frames.inflight_release(camera.pk, key)
-            counters_add(camera_id=camera.pk, at=now, frames_shed=1)
+            frames.inflight_release(camera_id, key)
+            counters_add(camera_id=camera_id, at=now, frames_shed=1)
             raise FramesShed("Too many frames from this camera are waiting; this one was dropped.")
         frames.frame_put(data, key)
     except (RedisError, OSError) as error:
         # The frame store is down: nothing was queued, so the camera is told to retry (503), not 500.
-        counters_add(camera_id=camera.pk, at=now, frames_shed=1)
-        logger.warning("Frame for camera %s dropped: frame store unavailable (%s)", camera.pk, type(error).__name__)
+        counters_add(camera_id=camera_id, at=now, frames_shed=1)
+        logger.warning("Frame for camera %s dropped: frame store unavailable (%s)", camera_id, type(error).__name__)
         raise MatchingUnavailable("The matching service is unavailable; the frame was dropped.") from None
-    del data
+    return key, in_flight
+
+
+def _frame_accept(*, camera_id: int, key: str, now: datetime) -> None:
+    """Count the frame accepted. PostgreSQL down: the frame is withdrawn and the error answers 503."""
     try:
-        # argsrepr: the worker log, events and monitoring show a placeholder, not even the key.
-        process_frame.apply_async(
-            args=[key, camera.pk, now.isoformat()],
-            argsrepr=f"(<frame>, camera={camera.pk})",
-            kwargsrepr="{}",
-            ignore_result=True,
-        )
-    except (KombuOperationalError, OSError) as error:
-        with contextlib.suppress(RedisError, OSError):  # the broker's Redis may be the frame store
+        counters_add(camera_id=camera_id, at=now, frames_accepted=1)
+    except DatabaseError:
+        with contextlib.suppress(RedisError, OSError):
             frames.frame_discard(key)
-            frames.inflight_release(camera.pk, key)
-        counters_add(camera_id=camera.pk, at=now, frames_shed=1)
-        logger.warning("Frame for camera %s dropped: broker unavailable (%s)", camera.pk, type(error).__name__)
-        raise MatchingUnavailable("The matching service is unavailable; the frame was dropped.") from None
-    return FrameReceipt(camera_id=camera.pk, received_at=now, in_flight=in_flight)
+            frames.inflight_release(camera_id, key)
+        raise
+
+
+def _frame_unaccept(*, camera_id: int, key: str, now: datetime) -> None:
+    """The task could not be queued after the frame was counted accepted: withdraw the bytes (a
+    task published after all then counts nothing) and move the count from accepted to shed in one
+    statement, so the camera's 503 is a frame turned away, not one lost."""
+    with contextlib.suppress(RedisError, OSError):  # the broker's Redis may be the frame store
+        frames.frame_withdraw(key)
+        frames.inflight_release(camera_id, key)
+    counters_add(camera_id=camera_id, at=now, frames_accepted=-1, frames_shed=1)
+
+
+def _frame_dispatch(*, key: str, camera_id: int, received_at: datetime) -> None:
+    """Queue the frame's task (the key, never the bytes)."""
+    from recognition.deployments.tasks import process_frame
+
+    # argsrepr: the worker log, events and monitoring show a placeholder, not even the key.
+    process_frame.apply_async(
+        args=[key, camera_id, received_at.isoformat()],
+        argsrepr=f"(<frame>, camera={camera_id})",
+        kwargsrepr="{}",
+        ignore_result=True,
+    )
 
 
 def _crop_jpeg(engine, picture, face) -> bytes:
@@ -152,74 +196,181 @@ def _crop_jpeg(engine, picture, face) -> bytes:
     return out.getvalue()
 
 
-def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
-    """Take the frame's bytes (deleting them), detect and embed every face, search the deployment's
-    gallery, raise or attach alerts for faces at or above the threshold, add to the counters.
+class FrameOutcomePending(Exception):
+    """The frame's outcome cannot be counted now (PostgreSQL or the frame store unreachable through
+    the in-process retries): the task retries later with ``pending`` — the outcome to count, or
+    None to claim the frame again."""
 
-    Idempotent: a redelivered task finds the bytes gone and does nothing. Re-checks the deployment
-    (still live, inside its window) and the agreements (only active ones supply the gallery). The
-    in-flight slot is released whatever happens. Returns a short outcome word (no biometric data).
+    def __init__(self, pending: dict | None, reason: str) -> None:
+        super().__init__(reason)
+        self.pending = pending
+        self.reason = reason
+
+
+TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
+_DB_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)  # about 8 s in all, then the task retries (tasks.py)
+
+
+def _with_database(step):
+    """Run a database step, retrying transient errors (a restart, a failover) a bounded number of
+    times on a fresh connection; then give up with ``FrameOutcomePending``."""
+    for delay in (*_DB_RETRY_DELAYS, None):
+        try:
+            return step()
+        except TRANSIENT_DATABASE_ERRORS:
+            if delay is None:
+                break
+            with contextlib.suppress(Exception):
+                db_connection.close()
+            time.sleep(delay)
+    raise FrameOutcomePending({"outcome": FrameDropReason.DATABASE_UNAVAILABLE}, FrameDropReason.DATABASE_UNAVAILABLE)
+
+
+def frame_outcome_settle(*, frame_key: str, camera_id: int, received_at: str, pending: dict) -> str:
+    """Count an outcome a previous try could not (``FrameOutcomePending``)."""
+    outcome = pending["outcome"]
+    _with_database(
+        lambda: frame_outcome_count(
+            frame_key=frame_key,
+            camera_id=camera_id,
+            received_at=datetime.fromisoformat(received_at),
+            outcome=outcome,
+            faces_scanned=int(pending.get("faces_scanned", 0)),
+            alerts_raised=int(pending.get("alerts_raised", 0)),
+        )
+    )
+    return outcome
+
+
+def _missing_reason(claim_state: str, received: datetime) -> str:
+    if claim_state == "taken":
+        return FrameDropReason.WORKER_LOST  # an earlier delivery claimed the bytes and never counted
+    if timezone.now() - received >= timedelta(seconds=settings.OVERSIGHT_FRAME_TTL_SECONDS):
+        return FrameDropReason.EXPIRED
+    return FrameDropReason.BYTES_LOST
+
+
+def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
+    """Claim the frame's bytes (deleting them), detect and embed every face, search the deployment's
+    gallery, raise or attach alerts for faces at or above the threshold; count the frame's one
+    outcome (``frame_outcome_count``, exactly once per frame key).
+
+    A redelivered task finds the bytes claimed and counts ``worker_lost`` — unless the first
+    delivery counted already (the ledger), in which case it counts nothing. Re-checks the
+    deployment (still live, inside its window) and the agreements (only active ones supply the
+    gallery). Transient database errors are retried here, then by the task with the outcome
+    pending. The in-flight slot is released whatever happens. Returns a short outcome word (no
+    biometric data).
     """
+    received = datetime.fromisoformat(received_at)
+
+    def count(outcome: str, **figures: int) -> str:
+        try:
+            _with_database(
+                lambda: frame_outcome_count(
+                    frame_key=frame_key, camera_id=camera_id, received_at=received, outcome=outcome, **figures
+                )
+            )
+        except FrameOutcomePending as pending:
+            pending.pending = {"outcome": outcome, **figures}  # the outcome is known: count it later
+            raise
+        return outcome
+
+    def run() -> str:
+        try:
+            claim = frames.frame_claim(frame_key)
+        except (RedisError, OSError):
+            raise FrameOutcomePending(None, FrameDropReason.FRAME_STORE_UNAVAILABLE) from None
+        if claim.state == "withdrawn":
+            return "withdrawn"  # the door could not queue it and counted it shed
+        if claim.data is None:
+            return count(_missing_reason(claim.state, received))
+        try:
+            figures = _frame_match(claim.data, camera_id=camera_id, received=received)
+        except FrameOutcomePending:
+            raise
+        except TRANSIENT_DATABASE_ERRORS:  # outside a retried step (e.g. reading the live backend)
+            raise FrameOutcomePending(
+                {"outcome": FrameDropReason.DATABASE_UNAVAILABLE}, FrameDropReason.DATABASE_UNAVAILABLE
+            ) from None
+        except Exception:  # noqa: BLE001 - a bug must still leave the frame counted (and logged)
+            logger.exception("Frame for camera %s: matching failed", camera_id)
+            return count(FrameDropReason.FAILED)
+        finally:
+            claim = None
+        if figures is None:
+            return "no_camera"  # cannot happen while counters protect the camera; nothing to count against
+        return count(figures.pop("outcome"), **figures)
+
+    try:
+        outcome = run()
+    except BaseException:
+        # Interrupted (a time limit, a shutdown) or deferred: leave the claim marker, so that a
+        # redelivery knows the frame was lost with this try; release the slot (it expires anyway).
+        with contextlib.suppress(RedisError, OSError):
+            frames.inflight_release(camera_id, frame_key)
+        raise
+    with contextlib.suppress(RedisError, OSError):  # the marker and the slot expire on their own
+        frames.frame_done(camera_id, frame_key)
+    return outcome
+
+
+def _frame_match(data: bytes, *, camera_id: int, received: datetime) -> dict | None:
+    """Decode, detect, embed, search, alert. Returns the outcome and its figures; nothing else
+    survives the call (the picture, faces and embeddings are locals)."""
     from recognition.engine import ImageRejected, decode_image
     from recognition.selectors import gallery_for_agreements, live_engine
 
+    camera = _with_database(lambda: Camera.objects.select_related("deployment").filter(pk=camera_id).first())
+    if camera is None:
+        return None
+    deployment = camera.deployment
+    now = timezone.now()
+    if not _deployment_running(deployment, now):
+        return {"outcome": FrameDropReason.NOT_LIVE}
+    if now - received > timedelta(seconds=settings.OVERSIGHT_FRAME_MAX_AGE_SECONDS):
+        return {"outcome": FrameDropReason.LATE}
     try:
-        data = frames.frame_take(frame_key)
-        if data is None:
-            counters_add(camera_id=camera_id, frames_shed=1)
-            return "expired"
-        camera = Camera.objects.select_related("deployment").filter(pk=camera_id).first()
-        if camera is None:
-            return "no_camera"
-        deployment = camera.deployment
-        now = timezone.now()
-        if not _deployment_running(deployment, now):
-            counters_add(camera_id=camera_id, at=now, frames_refused=1)
-            return "not_live"
-        if now - datetime.fromisoformat(received_at) > timedelta(seconds=settings.OVERSIGHT_FRAME_MAX_AGE_SECONDS):
-            counters_add(camera_id=camera_id, at=now, frames_shed=1)
-            return "stale"
-        try:
-            picture = decode_image(data, max_pixels=settings.OVERSIGHT_FRAME_MAX_PIXELS)
-        except ImageRejected:
-            counters_add(camera_id=camera_id, at=now, frames_refused=1)
-            return "unreadable"
-        finally:
-            del data
-        engine = live_engine()  # taken once: this frame's probes and gallery are of one backend, even mid-switch
-        faces = engine.analyse([picture], live=True)[0]
-        raised = 0
-        if faces:
-            review_id, agreement_ids = matched_watchlist(deployment)
-            gallery = (
-                gallery_for_agreements(agreement_ids, backend=engine.backend, review_id=review_id)
-                if agreement_ids and review_id
-                else None
-            )
-            if gallery is not None and len(gallery):
-                import numpy as np
-
-                ids, scores = gallery.search(np.stack([f.embedding for f in faces]), k=1)
-                threshold = float(deployment.match_threshold)
-                for face, image_id, score in zip(faces, ids[:, 0], scores[:, 0], strict=True):
-                    if image_id < 0 or float(score) < threshold:
-                        continue  # below threshold: this face leaves nothing behind
-                    alert, created = alert_record_sighting(
-                        sighting=Sighting(
-                            deployment_id=deployment.pk,
-                            camera_id=camera_id,
-                            image_id=int(image_id),
-                            score=float(score),
-                            threshold=threshold,
-                            crop_jpeg=_crop_jpeg(engine, picture, face),
-                            seen_at=now,
-                            embedding=face.embedding,
-                            backend=engine.backend,
-                        )
-                    )
-                    raised += int(created)
-        counters_add(camera_id=camera_id, at=now, faces_scanned=len(faces), frames_processed=1, alerts_raised=raised)
-        del faces, picture
-        return "processed"
+        picture = decode_image(data, max_pixels=settings.OVERSIGHT_FRAME_MAX_PIXELS)
+    except ImageRejected:
+        return {"outcome": FrameDropReason.UNREADABLE}
     finally:
-        frames.inflight_release(camera_id, frame_key)
+        del data
+    engine = live_engine()  # taken once: this frame's probes and gallery are of one backend, even mid-switch
+    faces = engine.analyse([picture], live=True)[0]
+    raised = 0
+    if faces:
+        review_id, agreement_ids = _with_database(lambda: matched_watchlist(deployment))
+        gallery = (
+            _with_database(lambda: gallery_for_agreements(agreement_ids, backend=engine.backend, review_id=review_id))
+            if agreement_ids and review_id
+            else None
+        )
+        if gallery is not None and len(gallery):
+            import numpy as np
+
+            ids, scores = gallery.search(np.stack([f.embedding for f in faces]), k=1)
+            threshold = float(deployment.match_threshold)
+            for face, image_id, score in zip(faces, ids[:, 0], scores[:, 0], strict=True):
+                if image_id < 0 or float(score) < threshold:
+                    continue  # below threshold: this face leaves nothing behind
+                sighting = Sighting(
+                    deployment_id=deployment.pk,
+                    camera_id=camera_id,
+                    image_id=int(image_id),
+                    score=float(score),
+                    threshold=threshold,
+                    crop_jpeg=_crop_jpeg(engine, picture, face),
+                    seen_at=now,
+                    embedding=face.embedding,
+                    backend=engine.backend,
+                )
+                try:
+                    _alert, created = _with_database(lambda s=sighting: alert_record_sighting(sighting=s))
+                except FrameOutcomePending as pending:
+                    pending.pending = {**pending.pending, "alerts_raised": raised}
+                    raise
+                raised += int(created)
+    scanned = len(faces)
+    del faces, picture
+    return {"outcome": PROCESSED, "faces_scanned": scanned, "alerts_raised": raised}

@@ -148,14 +148,27 @@ class WatchlistReview(models.Model):
 
 
 class FaceScanCounter(models.Model):
-    """Aggregate figures per camera per hour — all that remains of faces that did not match."""
+    """Aggregate figures per camera per hour — all that remains of faces that did not match.
+
+    Frame accounting (``recognition.deployments.ingest``). At the door a frame is either turned
+    away — ``frames_refused`` (409: deployment not live) or ``frames_shed`` (429: too many in
+    flight; 503: frame store or broker down) — or **accepted** (202, ``frames_accepted``). Every
+    accepted frame then ends in exactly one outcome, counted in the hour it was received:
+    ``frames_processed`` (matched) or ``frames_dropped`` (with a reason in ``FrameDropCounter``:
+    late, expired, bytes lost, worker lost, database unavailable, ...). So for every camera and hour,
+    once its frames have settled: accepted = processed + dropped (``frames_unreconciled``).
+    """
 
     camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="counters")
     hour = models.DateTimeField(help_text="Start of the hour (UTC).")
     faces_scanned = models.PositiveBigIntegerField(default=0)
-    frames_processed = models.PositiveBigIntegerField(default=0)
-    frames_shed = models.PositiveBigIntegerField(default=0)
-    frames_refused = models.PositiveBigIntegerField(default=0)
+    frames_accepted = models.PositiveBigIntegerField(default=0, help_text="Answered 202: handed to a worker.")
+    frames_processed = models.PositiveBigIntegerField(default=0, help_text="Accepted and matched.")
+    frames_dropped = models.PositiveBigIntegerField(
+        default=0, help_text="Accepted but not matched; why: FrameDropCounter."
+    )
+    frames_shed = models.PositiveBigIntegerField(default=0, help_text="Turned away at the door: 429 or 503.")
+    frames_refused = models.PositiveBigIntegerField(default=0, help_text="Turned away at the door: 409, not live.")
     alerts_raised = models.PositiveBigIntegerField(default=0)
 
     class Meta:
@@ -164,6 +177,57 @@ class FaceScanCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera} {self.hour:%Y-%m-%d %H}:00"
+
+
+class FrameDropReason(models.TextChoices):
+    """Why an accepted frame was not matched (each is one counted outcome)."""
+
+    LATE = "late", "Older than the frame age limit when a worker reached it (queue too long)"
+    EXPIRED = "expired", "Its bytes expired in the frame store before a worker reached them"
+    BYTES_LOST = "bytes_lost", "Its bytes were gone before their expiry (the frame store restarted)"
+    WORKER_LOST = "worker_lost", "The worker matching it died (the redelivered task found its bytes taken)"
+    NOT_LIVE = "not_live", "The deployment stopped being live while it waited"
+    UNREADABLE = "unreadable", "It did not decode as an image"
+    DATABASE_UNAVAILABLE = "database_unavailable", "PostgreSQL stayed unreachable through the retries"
+    FRAME_STORE_UNAVAILABLE = "frame_store_unavailable", "The frame store stayed unreachable through the retries"
+    FAILED = "failed", "Matching failed with an error (logged)"
+
+
+class FrameDropCounter(models.Model):
+    """Accepted frames that were not matched, per camera, hour (of receipt) and reason."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="drop_counters")
+    hour = models.DateTimeField(help_text="Start of the hour (UTC) the frames were received.")
+    reason = models.CharField(max_length=24, choices=FrameDropReason.choices)
+    frames = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-hour", "camera", "reason"]
+        constraints = [
+            models.UniqueConstraint(fields=["camera", "hour", "reason"], name="frame_drop_counter_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera} {self.hour:%Y-%m-%d %H}:00 {self.reason}: {self.frames}"
+
+
+class FrameOutcome(models.Model):
+    """The ledger that makes each accepted frame's outcome count exactly once.
+
+    One row per accepted frame whose outcome was counted, keyed by the SHA-256 of its random
+    frame-store key (the key itself is never stored), written in the same transaction as the
+    counters. A redelivered task (``acks_late``: its worker died, or its acknowledgement was lost
+    with the broker) or a retried one finds the row and counts nothing. It holds no camera, no
+    image, no face: only that *some* frame was counted, and how. Pruned after
+    ``OVERSIGHT_FRAME_OUTCOME_KEEP_HOURS`` (longer than any redelivery can take).
+    """
+
+    key_digest = models.CharField(max_length=64, primary_key=True)
+    outcome = models.CharField(max_length=24)
+    counted_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key_digest[:12]}… {self.outcome}"
 
 
 class AlertStatus(models.TextChoices):

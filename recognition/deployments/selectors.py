@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet, Sum
@@ -12,7 +12,15 @@ from django.utils import timezone
 from governance.organisations.models import User
 from governance.presentation import SCORE_PLACES, score_text, when_text
 from recognition.deployments.access import alerts_reviewable_by, disclosures_visible_to
-from recognition.deployments.models import Alert, AlertReview, AlertStatus, Deployment, Disclosure, FaceScanCounter
+from recognition.deployments.models import (
+    Alert,
+    AlertReview,
+    AlertStatus,
+    Deployment,
+    Disclosure,
+    FaceScanCounter,
+    FrameDropCounter,
+)
 
 _DECISION_WORDS = {"confirm": "you confirmed", "reject": "you rejected"}
 
@@ -73,9 +81,67 @@ def disclosures_awaiting_outcome(*, user: User) -> QuerySet[Disclosure]:
 def deployment_figures(*, deployment: Deployment) -> dict:
     totals = FaceScanCounter.objects.filter(camera__deployment=deployment).aggregate(
         faces=Sum("faces_scanned"),
+        accepted=Sum("frames_accepted"),
         frames=Sum("frames_processed"),
+        dropped=Sum("frames_dropped"),
         shed=Sum("frames_shed"),
         refused=Sum("frames_refused"),
         alerts=Sum("alerts_raised"),
     )
     return {k: v or 0 for k, v in totals.items()}
+
+
+# --- frame accounting ------------------------------------------------------------------------------
+
+# An hour's frames have all settled this long after the hour ends: a frame is matched within
+# seconds or dropped "late" (OVERSIGHT_FRAME_MAX_AGE_SECONDS), and an outcome PostgreSQL could not
+# take is retried for about half an hour (recognition.deployments.tasks.FRAME_OUTCOME_RETRIES).
+FRAME_SETTLE_MINUTES = 45
+
+
+def frame_accounting(*, since: datetime | None = None, camera_ids=None) -> list[dict]:
+    """Per camera and hour: frames accepted, processed, dropped (and the drops by reason), shed and
+    refused at the door; ``outstanding`` = accepted - processed - dropped (frames still in flight,
+    or lost uncounted once the hour has ``settled``); ``drops_match``: the reasons add up."""
+    counters = FaceScanCounter.objects.all()
+    drops = FrameDropCounter.objects.all()
+    if since is not None:
+        counters = counters.filter(hour__gte=since)
+        drops = drops.filter(hour__gte=since)
+    if camera_ids is not None:
+        counters = counters.filter(camera_id__in=camera_ids)
+        drops = drops.filter(camera_id__in=camera_ids)
+    reasons: dict[tuple[int, datetime], dict[str, int]] = {}
+    for row in drops.values("camera_id", "hour", "reason", "frames"):
+        reasons.setdefault((row["camera_id"], row["hour"]), {})[row["reason"]] = row["frames"]
+    settled_before = timezone.now() - timedelta(hours=1, minutes=FRAME_SETTLE_MINUTES)
+    rows = []
+    for c in counters.order_by("hour", "camera_id"):
+        by_reason = reasons.get((c.camera_id, c.hour), {})
+        rows.append(
+            {
+                "camera_id": c.camera_id,
+                "hour": c.hour,
+                "accepted": c.frames_accepted,
+                "processed": c.frames_processed,
+                "dropped": c.frames_dropped,
+                "dropped_by_reason": by_reason,
+                "shed": c.frames_shed,
+                "refused": c.frames_refused,
+                "outstanding": c.frames_accepted - c.frames_processed - c.frames_dropped,
+                "drops_match": sum(by_reason.values()) == c.frames_dropped,
+                "settled": c.hour < settled_before,
+            }
+        )
+    return rows
+
+
+def frames_unreconciled(*, since: datetime | None = None, include_unsettled: bool = False) -> list[dict]:
+    """Camera-hours that do not add up: accepted != processed + dropped, or drop reasons that do
+    not sum to the dropped count. Hours not yet settled are left out unless asked for (their frames
+    may still be in flight)."""
+    return [
+        row
+        for row in frame_accounting(since=since)
+        if (row["settled"] or include_unsettled) and (row["outstanding"] != 0 or not row["drops_match"])
+    ]

@@ -49,12 +49,71 @@ def test_readiness_fails_while_postgresql_is_unreachable(client):
 def test_metrics_report_frames_alerts_queue_and_sweep_lag(client, cast, live_deployment, settings):  # noqa: F811
     settings.OVERSIGHT_METRICS_TOKEN = "scrape-secret"
     assert client.get("/metrics").status_code == 401
-    services.counters_add(camera_id=live_deployment.camera.pk, frames_shed=3, frames_processed=5)
+    services.counters_add(
+        camera_id=live_deployment.camera.pk, frames_shed=3, frames_accepted=7, frames_processed=5, frames_dropped=1
+    )
     body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content.decode()
     assert 'oversight_frames_total{outcome="shed"} 3.0' in body
+    assert 'oversight_frames_total{outcome="accepted"} 7.0' in body
     assert 'oversight_frames_total{outcome="processed"} 5.0' in body
+    assert 'oversight_frames_total{outcome="dropped"} 1.0' in body
+    assert "oversight_frames_outstanding 1.0" in body  # one accepted frame without an outcome yet
     assert "oversight_retention_seconds_since_last_sweep" in body
     assert 'oversight_retention_overdue_items{rule="audit_event.personal_fields"} 0.0' in body
     assert "django_http_requests_total_by_method_total" in body
     if settings.CELERY_BROKER_URL:
         assert 'oversight_task_queue_depth{queue="celery"}' in body
+
+
+def _rabbitmq_reachable() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_readiness_checks_a_rabbitmq_broker(client, settings):
+    require(_rabbitmq_reachable(), "needs RabbitMQ on 127.0.0.1:5672 (guest/guest)")
+    settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
+    assert client.get("/health/ready/").json()["checks"]["broker"] == "ok"
+    settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"  # nothing listens there
+    response = client.get("/health/ready/")
+    assert response.status_code == 503 and response.json()["checks"]["broker"] == "failing"
+
+
+def test_the_deploy_check_wants_the_frame_store_apart_from_a_redis_broker(settings):
+    from recognition.deployments.checks import frame_store_apart_from_broker
+
+    settings.CELERY_BROKER_URL = "redis://broker:6379/0"
+    settings.OVERSIGHT_FRAME_STORE_URL = ""
+    assert [w.id for w in frame_store_apart_from_broker(None)] == ["deployments.W001"]
+    settings.OVERSIGHT_FRAME_STORE_URL = "redis://broker:6379/0"
+    assert [w.id for w in frame_store_apart_from_broker(None)] == ["deployments.W001"]
+    settings.OVERSIGHT_FRAME_STORE_URL = "redis://frames:6379/0"
+    assert frame_store_apart_from_broker(None) == []
+    settings.CELERY_BROKER_URL = "amqp://guest:guest@rabbit:5672//"
+    assert frame_store_apart_from_broker(None) == []
+
+
+def test_a_rabbitmq_broker_without_a_frame_store_refuses_to_start():
+    """Frames cannot fall back to a broker that is not Redis: the settings refuse to load."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//", "OVERSIGHT_FRAME_STORE_URL": ""}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup()",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0 and "OVERSIGHT_FRAME_STORE_URL" in result.stderr

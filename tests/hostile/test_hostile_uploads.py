@@ -92,11 +92,9 @@ def test_hostile_files_through_the_bulk_upload_api(api, active_agreement, settin
 
 def test_hostile_files_through_the_camera_frame_endpoint(cast, live_deployment):  # noqa: F811
     """The frame endpoint reads only the header (a camera posts several frames a second); a frame
-    whose body is bad is taken (202) and then counted as refused by the worker that decodes it. So
-    every frame answered 202 ends in exactly one counted outcome."""
-    from django.db.models import Sum
-
-    from recognition.deployments.models import FaceScanCounter
+    whose body is bad is accepted (202) and then dropped as unreadable by the worker that decodes it.
+    So every frame answered 202 ends in exactly one counted outcome, and none turned away is."""
+    from recognition.deployments.selectors import frames_unreconciled
 
     camera = live_deployment.camera
     client = camera_client(cast, camera)
@@ -109,11 +107,17 @@ def test_hostile_files_through_the_camera_frame_endpoint(cast, live_deployment):
         else:
             assert_coded_refusal(response.status_code, response.json(), case.name)
     assert "polyglot.jpg" in taken and "script.svg" not in taken and "bomb-10000x10000.png" not in taken
-    totals = FaceScanCounter.objects.filter(camera=camera).aggregate(
-        processed=Sum("frames_processed"), refused=Sum("frames_refused"), shed=Sum("frames_shed")
-    )
-    # Frames refused at the door (4xx) are not counted as refused by the worker: only taken ones are.
-    assert (totals["processed"] or 0) + (totals["refused"] or 0) + (totals["shed"] or 0) == len(taken), (totals, taken)
+    rows = [row for row in frame_accounting_rows() if row["camera_id"] == camera.pk]
+    accepted = sum(row["accepted"] for row in rows)
+    settled = sum(row["processed"] + row["dropped"] for row in rows)
+    assert accepted == settled == len(taken), (rows, taken)
+    assert frames_unreconciled(include_unsettled=True) == []
+
+
+def frame_accounting_rows():
+    from recognition.deployments.selectors import frame_accounting
+
+    return frame_accounting()
 
 
 def test_the_same_pixels_with_a_polyglot_trailer_or_other_exif_are_a_duplicate(api, active_agreement):

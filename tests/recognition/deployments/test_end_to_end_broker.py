@@ -35,7 +35,7 @@ from governance.audit.models import AuditEvent
 from governance.audit.services import audit_chain_verify
 from governance.watchlist.models import ImageStatus, WatchlistImage
 from recognition.deployments import services
-from recognition.deployments.models import Alert, AlertStatus, FaceScanCounter
+from recognition.deployments.models import Alert, AlertStatus, FaceScanCounter, FrameOutcome
 from tests.recognition.deployments.conftest import compose_frame, go_live, upload_and_enrol
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.faces, pytest.mark.postgres]
@@ -194,6 +194,7 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
         assert (alert.watchlist_image_id, alert.sightings) == (image.pk, 2)
         counter = FaceScanCounter.objects.get(camera=camera)
         assert (counter.faces_scanned, counter.alerts_raised, counter.frames_shed) == (9, 1, 0)
+        assert counter.frames_accepted == counter.frames_processed == len(FRAMES) and counter.frames_dropped == 0
 
         # --- no persistence ------------------------------------------------------------------
         rows_after = _row_counts()
@@ -203,12 +204,16 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
             if rows_after[label] != rows_before.get(label, 0)
         }
         # The alert.raised event names the operator and the supplier of the matched image (two scope rows).
+        # One ledger row per frame (its outcome counted once): a digest of the random key, nothing else.
         assert changed == {
             "deployments.FaceScanCounter": 1,
+            "deployments.FrameOutcome": len(FRAMES),
             "deployments.Alert": 1,
             "governance.AuditEvent": 1,
             "governance.AuditEventOrganisation": 2,
         }, changed
+        assert set(FrameOutcome.objects.values_list("outcome", flat=True)) == {"processed"}
+        assert all(len(digest) == 64 for digest in FrameOutcome.objects.values_list("key_digest", flat=True))
         assert list(AuditEvent.objects.filter(sequence__gt=sequence_before).values_list("event", flat=True)) == [
             "alert.raised"
         ]

@@ -41,7 +41,15 @@ def counters(camera) -> dict:
         if row is None
         else {
             k: getattr(row, k)
-            for k in ("faces_scanned", "frames_processed", "frames_shed", "frames_refused", "alerts_raised")
+            for k in (
+                "faces_scanned",
+                "frames_accepted",
+                "frames_processed",
+                "frames_dropped",
+                "frames_shed",
+                "frames_refused",
+                "alerts_raised",
+            )
         }
     )
 
@@ -69,7 +77,9 @@ def test_a_frame_without_faces_is_processed_and_only_counted(cast, live_deployme
     assert response.status_code == 202, response.content
     assert counters(camera) == {
         "faces_scanned": 0,
+        "frames_accepted": 1,
         "frames_processed": 1,
+        "frames_dropped": 0,
         "frames_shed": 0,
         "frames_refused": 0,
         "alerts_raised": 0,
