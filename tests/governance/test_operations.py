@@ -22,12 +22,24 @@ def test_liveness_touches_nothing_and_readiness_checks_each_dependency(client, s
 
 
 def test_readiness_fails_without_the_weights_or_the_broker(client, settings, tmp_path):
-    settings.RECOGNITION = {**settings.RECOGNITION, "WEIGHTS_PATH": tmp_path / "missing.pt"}
+    # The default backend's embedder (SFace) file missing: the live backend's weights, not FaceNet's.
+    settings.RECOGNITION = {**settings.RECOGNITION, "SFACE_PATH": tmp_path / "missing.onnx"}
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     response = client.get("/health/ready/")
     assert response.status_code == 503
     assert response.json()["checks"]["weights"] == "failing" and response.json()["checks"]["broker"] == "failing"
     assert "127.0.0.1" not in response.content.decode()
+
+
+def test_readiness_refuses_weights_that_are_not_the_pinned_bytes(client, settings, tmp_path):
+    from recognition.engine import zoo
+
+    tampered = tmp_path / zoo.SFACE_FILE
+    tampered.write_bytes(zoo.bundled_path(zoo.SFACE_FILE).read_bytes()[:-1] + b"\x00")
+    settings.RECOGNITION = {**settings.RECOGNITION, "SFACE_PATH": tampered}
+    assert client.get("/health/ready/").json()["checks"]["weights"] == "failing"
+    settings.RECOGNITION = {**settings.RECOGNITION, "SFACE_PATH": zoo.bundled_path(zoo.SFACE_FILE)}
+    assert client.get("/health/ready/").json()["checks"]["weights"] == "ok"
 
 
 @pytest.mark.django_db(transaction=True)
