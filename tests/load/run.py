@@ -209,7 +209,7 @@ def _start(args, env: dict, logs: Path, port: int) -> list[subprocess.Popen]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=(logs / "web.log").open("ab"),  # Django's own log (errors with their tracebacks)
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -443,7 +443,21 @@ def run(args) -> dict:
         "quota": plan["quota"],
         "users": plan["users"],
         "locust_tail": (locust.stdout + locust.stderr)[-2000:],
+        "web_errors": _error_lines(work / "web.log") if server_errors else [],
+        "logs": str(work),
     }
+
+
+def _error_lines(log: Path) -> list[str]:
+    """The error records and traceback lines of the web processes' log (to say what a 5xx was)."""
+    if not log.exists():
+        return []
+    lines = log.read_text(errors="replace").splitlines()
+    return [
+        line
+        for line in lines
+        if " ERROR " in line or line.startswith(("Traceback", "  File", "    ")) or "Error" in line
+    ][-80:]
 
 
 def _markdown(args, outcome: dict) -> str:
@@ -521,6 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     outcome = run(args)
     report = _markdown(args, outcome)
     print(report)
+    if outcome["web_errors"]:
+        print("\nWeb errors:\n" + "\n".join(outcome["web_errors"]), file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps(outcome, indent=1, default=str))
     if args.record:
