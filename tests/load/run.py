@@ -484,7 +484,8 @@ def _markdown(args, outcome: dict) -> str:
             f"--web-workers {args.web_workers} --worker-concurrency {args.worker_concurrency}` on "
             f"{time.strftime('%Y-%m-%d %H:%M')}: {os.cpu_count()} CPUs ({platform.machine()}), PostgreSQL, Redis, "
             f"gunicorn ({args.web_workers} sync workers), one Celery worker (concurrency {args.worker_concurrency}, "
-            "1 torch thread) and Locust, all on the same machine and competing for its cores; loopback only.",
+            "1 torch thread) and Locust, all on the same machine and competing for its cores; loopback only; "
+            f"load average {os.getloadavg()[0]:.1f} at the end.",
             f"{args.police} police clients (one API token), {args.cameras} camera gateways (one camera each, "
             f"640x480 frames of 2-3 faces), {args.web} signed-in DPOs; {outcome['load_wall_s']} s of load. Error rate: "
             "answers other than the endpoint's success (201 / 202 or 429 shed / 200 / 302 for sign-in).",
