@@ -43,6 +43,7 @@ from django.db import transaction
 from governance.audit.models import AuditAction, AuditEvent
 
 FORMAT = "oversight-erasure-journal/1"
+LAST_EXPORT_CACHE_KEY = "oversight:erasure-journal:last-export"
 
 # Outcomes of replaying one entry.
 REAPPLIED = "reapplied"
@@ -164,6 +165,12 @@ def erasure_journal_export(*, path: Path | None = None) -> ExportResult:
             handle.flush()
             os.fsync(handle.fileno())
         result.appended = len(lines)
+    # For the metric oversight_erasure_journal_seconds_since_export (governance/ops/metrics.py):
+    # a journal that stopped being written is an erasure a restore would bring back.
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    cache.set(LAST_EXPORT_CACHE_KEY, timezone.now().timestamp(), timeout=None)
     return result
 
 

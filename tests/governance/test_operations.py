@@ -58,7 +58,7 @@ def test_readiness_fails_while_postgresql_is_unreachable(client):
     assert live.status_code == 200
 
 
-def test_metrics_report_frames_alerts_queue_and_sweep_lag(client, cast, live_deployment, settings):  # noqa: F811
+def test_metrics_report_frames_alerts_queue_and_sweep_lag(client, cast, live_deployment, settings, tmp_path):  # noqa: F811
     settings.OVERSIGHT_METRICS_TOKEN = "scrape-secret"
     assert client.get("/metrics").status_code == 401
     services.counters_add(camera_id=live_deployment.camera.pk, frames_shed=3, frames_processed=5)
@@ -68,5 +68,21 @@ def test_metrics_report_frames_alerts_queue_and_sweep_lag(client, cast, live_dep
     assert "oversight_retention_seconds_since_last_sweep" in body
     assert 'oversight_retention_overdue_items{rule="audit_event.personal_fields"} 0.0' in body
     assert "django_http_requests_total_by_method_total" in body
+    import re
+
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    from governance.retention.journal import LAST_EXPORT_CACHE_KEY
+
+    cache.delete(LAST_EXPORT_CACHE_KEY)
+    body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content.decode()
+    assert re.search(r"^oversight_erasure_journal_seconds_since_export NaN$", body, re.MULTILINE)
+
+    settings.OVERSIGHT_ERASURE_JOURNAL = str(tmp_path / "journal.jsonl")
+    call_command("export_erasure_journal")
+    body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content.decode()
+    lag = float(re.search(r"^oversight_erasure_journal_seconds_since_export (\S+)$", body, re.MULTILINE).group(1))
+    assert 0 <= lag < 60
     if settings.CELERY_BROKER_URL:
         assert 'oversight_task_queue_depth{queue="celery"}' in body
