@@ -38,9 +38,12 @@ class Command(BaseCommand):
         if options["dry_run"]:
             return
         if not options["no_sweep"]:
-            from governance.retention.services import retention_sweep
+            from governance.retention.services import SweepAlreadyRunning, retention_sweep
 
-            run = retention_sweep(triggered_by="restore")
+            try:
+                run = retention_sweep(triggered_by="restore")
+            except SweepAlreadyRunning:
+                raise CommandError("A retention sweep is running: stop beat and the workers first.") from None
             self.stdout.write(f"Retention sweep after the restore erased {run.total_erased} item(s).")
         appended = erasure_journal_export(path=path).appended
         self.stdout.write(self.style.SUCCESS(f"Done; {appended} new erasure(s) appended to the journal."))
