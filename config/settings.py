@@ -293,6 +293,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.retention.tasks.retention_sweep",
         "schedule": timedelta(minutes=env.int("OVERSIGHT_RETENTION_SWEEP_MINUTES", default=15)),
     },
+    # Appends new erasures to the erasure journal: what a restore could lose is at most this long.
+    "erasure-journal-export": {
+        "task": "governance.retention.tasks.erasure_journal_export",
+        "schedule": timedelta(minutes=env.int("OVERSIGHT_ERASURE_JOURNAL_MINUTES", default=1)),
+    },
     "audit-verify-nightly": {
         "task": "governance.tasks.audit_verify_chain",
         "schedule": crontab(hour=3, minute=17),
@@ -340,6 +345,11 @@ if PRODUCTION and not ENCRYPTION_KEYS:
 AUDIT_PERSONAL_DATA_RETENTION_DAYS = env.int("OVERSIGHT_AUDIT_PERSONAL_DATA_RETENTION_DAYS", default=6 * 365)
 # A due item not erased this long after its due time is overdue (sweeps run every 15 minutes).
 RETENTION_OVERDUE_GRACE_MINUTES = env.int("OVERSIGHT_RETENTION_OVERDUE_GRACE_MINUTES", default=60)
+# The erasure journal (governance/retention/journal.py): every erasure, appended by beat, kept
+# outside the database so erasures made after a backup are re-applied after restoring it
+# (``manage.py reapply_erasures``). In production put it on storage apart from the database and its
+# backups (and back it up itself); it holds ids and digests, no personal data.
+OVERSIGHT_ERASURE_JOURNAL = env.str("OVERSIGHT_ERASURE_JOURNAL", default=str(VAR_DIR / "erasure-journal.jsonl"))
 AGREEMENT_EXPIRY_WARNING_DAYS = env.int("OVERSIGHT_EXPIRY_WARNING_DAYS", default=60)
 # Watchlist uploads (governance.watchlist): bytes, pixels (checked from the header, before decoding:
 # decompression bombs) and the smallest side that can hold an enrolable face.

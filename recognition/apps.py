@@ -18,6 +18,11 @@ class RecognitionConfig(AppConfig):
 
         worker_process_init.connect(_load_engine_in_worker_process, weak=False)
 
+        from governance.ops.health import readiness_check_register
+        from recognition.engine.readiness import live_weights_ready
+
+        readiness_check_register("weights", live_weights_ready)
+
 
 def _load_engine_in_worker_process(**kwargs) -> None:
     """Load the face engine once per Celery worker process, after the fork (torch state is not

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from governance import encryption
 from governance.audit.models import AuditAction
-from governance.audit.services import audit_record
+from governance.audit.services import ROW_LOCK, audit_record
 from governance.watchlist.models import ImageStatus, RejectionReason, WatchlistImage
 from governance.watchlist.registry import ErasedItem, register_image_handler
 from governance.watchlist.services import (
@@ -151,7 +151,7 @@ def watchlist_image_enrol(*, image_id: int) -> str:
                 embedding = engine.embed_faces([picture], [[choice.face]])[0][0].embedding
         del data
     with transaction.atomic():
-        image = WatchlistImage.objects.select_for_update().select_related("agreement").get(pk=image_id)
+        image = WatchlistImage.objects.select_for_update(**ROW_LOCK).select_related("agreement").get(pk=image_id)
         if image.status != ImageStatus.RECEIVED or FaceTemplate.objects.filter(image_id=image_id).exists():
             return f"skipped:{image.status}"
         if choice.face is None:
@@ -210,7 +210,7 @@ def template_reenrol(*, image_id: int, engine) -> str:
     embedding = engine.embed_faces([picture], [[choice.face]])[0][0].embedding
     del picture
     with transaction.atomic():
-        image = WatchlistImage.objects.select_for_update().select_related("agreement").get(pk=image_id)
+        image = WatchlistImage.objects.select_for_update(**ROW_LOCK).select_related("agreement").get(pk=image_id)
         if image.status != ImageStatus.ENROLLED:
             return "skipped:not_enrolled"
         if FaceTemplate.objects.filter(image_id=image_id, backend=engine.backend).exists():

@@ -1,6 +1,8 @@
-"""What Oversight writes to its logs while people sign in (and fail), police upload through the API
-and cameras post frames: never a password, a TOTP key or code, an API token or camera key, image
-bytes or a justification."""
+"""What Oversight writes to its logs while people sign in (and fail), police upload, read and withdraw
+through the API, cameras post frames (processed in-process: the frame task's logs too), wrong tokens,
+keys and scrape tokens are refused, and the erasure journal is exported and replayed: never a
+password, a TOTP key or code, an API token, camera key or metrics token, image bytes, a justification
+or a reason."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ from tests.recognition.deployments.test_frames_api import post_frame, small_jpeg
 pytestmark = pytest.mark.django_db
 
 
-def test_logs_hold_no_secret_and_no_biometric_data(client, cast, settings, caplog, live_deployment, active_agreement):  # noqa: F811
+def test_logs_hold_no_secret_and_no_biometric_data(
+    client, cast, settings, caplog, live_deployment, active_agreement, tmp_path
+):  # noqa: F811
     from governance.organisations.roles import Role
     from governance.organisations.services import user_create
     from recognition.deployments import services
@@ -73,6 +77,35 @@ def test_logs_hold_no_secret_and_no_biometric_data(client, cast, settings, caplo
     frame = small_jpeg()
     assert post_frame(camera_client, camera, frame).status_code == 202
     secrets_seen.append(camera_key)
+
+    # Refusals: a wrong API token, a wrong camera key, a wrong metrics token (each a secret-shaped string).
+    from rest_framework.test import APIClient as _Client
+
+    wrong_token, wrong_key, wrong_scrape = "a" * 40 + "wrongtokenvalue", "cam_" + "Z" * 43, "scrape-secret-guess"
+    settings.OVERSIGHT_METRICS_TOKEN = "scrape-secret-real"
+    stranger = _Client()
+    stranger.credentials(HTTP_AUTHORIZATION=f"Token {wrong_token}")
+    assert stranger.get("/api/v1/watchlist-images/").status_code in (401, 403)
+    stranger.credentials(HTTP_AUTHORIZATION=f"Camera {wrong_key}")
+    assert post_frame(stranger, camera, frame).status_code in (401, 403)
+    assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {wrong_scrape}").status_code == 401
+    secrets_seen += [wrong_token, wrong_key, wrong_scrape, "scrape-secret-real"]
+
+    # Withdrawal (the reason goes to the certificate, not the log), then the erasure journal's export
+    # and a replay (what an operator runs after a restore).
+    reason = "Withdrawn: informant safety concern Heron-7"
+    assert api.delete(f"/api/v1/watchlist-images/{created.json()['id']}/", HTTP_X_REASON=reason).status_code == 200
+    secrets_seen.append(reason)
+    settings.OVERSIGHT_ERASURE_JOURNAL = str(tmp_path / "erasure-journal.jsonl")
+    from django.core.management import call_command
+
+    call_command("export_erasure_journal")
+    call_command("reapply_erasures", no_sweep=True)
+    journal = (tmp_path / "erasure-journal.jsonl").read_text()
+    assert "watchlist_image.erased" in journal
+    # The journal lives outside the database: it holds ids and digests, no reason, label or reference.
+    for value in (reason, created.json()["subject_reference"], image.hex()[:64]):
+        assert value not in journal
 
     text = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert caplog.records, "nothing was logged: the test would prove nothing"

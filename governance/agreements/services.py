@@ -36,7 +36,7 @@ from governance.agreements.models import (
 )
 from governance.agreements.rules import agreement_date_problems, agreement_rule_breaches, ico_missing_contents
 from governance.audit.models import AuditAction
-from governance.audit.services import audit_record
+from governance.audit.services import ROW_LOCK, audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
@@ -200,7 +200,7 @@ def agreement_update(*, actor: User, agreement: Agreement, fields: dict[str, Any
     if unknown:
         raise ValidationFailed("Unknown agreement fields.", details=sorted(unknown))
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.DRAFT, action="edit the agreement")
         before = _snapshot(agreement)
         for name, value in fields.items():
@@ -257,7 +257,7 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
         digest.update(chunk)
     document.seek(0)
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
         _require_status(
             agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="attach the signed document"
         )
@@ -281,7 +281,7 @@ def agreement_submit(*, actor: User, agreement: Agreement) -> Agreement:
     """Submit a complete draft for force-level approval."""
     agreement_check(actor, agreement, to="submit")
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.DRAFT, action="submit the agreement")
         missing = ico_missing_contents(agreement)
         if missing:
@@ -316,7 +316,7 @@ def agreement_record_regulator_notification(
     if regulator is not None and regulator.kind != OrganisationKind.REGULATOR:
         raise ValidationFailed("The notified body must be a regulator.", code="not_a_regulator")
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
         _require_status(
             agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="record the regulator notification"
         )
@@ -351,7 +351,7 @@ def agreement_countersign(*, actor: User, agreement: Agreement) -> Agreement:
     """The receiving operator's DPO countersigns a submitted agreement."""
     agreement_check(actor, agreement, to="countersign")
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.SUBMITTED, action="countersign")
         if agreement.countersigned_at:
             return agreement
@@ -369,7 +369,7 @@ def agreement_approve(*, actor: User, agreement: Agreement) -> Agreement:
     agreement_check(actor, agreement, to="approve")
     organisation = actor.organisation
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.SUBMITTED, action="approve")
         if not agreement.regulator_notified_on:
             raise StateConflict(
@@ -412,7 +412,7 @@ def _supersede(old: Agreement, *, by: Agreement) -> None:
     under the superseded version, whose retention rule then erases it: no state strands data."""
     from governance.watchlist.services import watchlist_images_carry_to_amendment
 
-    old = Agreement.objects.select_for_update().get(pk=old.pk)
+    old = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=old.pk)
     if old.status in ENDED_STATES:
         return
     if _parties(old) != _parties(by):  # never reachable through agreement_update; kept as the rule's last line
@@ -477,7 +477,7 @@ def agreements_apply_dates(*, today: date | None = None) -> dict[str, int]:
     )
     for pk in list(due):
         with transaction.atomic():
-            agreement = Agreement.objects.select_for_update().get(pk=pk)
+            agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=pk)
             outcome = _apply_dates(agreement, today=today)
             if outcome:
                 counts[outcome] += 1
@@ -494,7 +494,7 @@ def agreement_terminate(*, actor: User, agreement: Agreement, reason: str) -> Ag
     if not reason.strip():
         raise ValidationFailed("Give the reason for termination.", code="reason_required")
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.APPROVED, AgreementStatus.ACTIVE, action="terminate")
         agreement.status = AgreementStatus.TERMINATED
         agreement.ended_at = timezone.now()
@@ -522,7 +522,7 @@ def agreement_amend(*, actor: User, agreement: Agreement, summary: str) -> Agree
     if not summary.strip():
         raise ValidationFailed("Describe what the amendment changes.", code="summary_required")
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.APPROVED, AgreementStatus.ACTIVE, action="amend")
         if Agreement.objects.filter(previous_version=agreement).exists():
             raise StateConflict("An amendment of this version already exists.", code="amendment_exists")

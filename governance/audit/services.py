@@ -22,6 +22,14 @@ from governance.errors import PermissionRefused
 # Arbitrary constant identifying the audit chain's advisory lock on PostgreSQL.
 _AUDIT_CHAIN_LOCK_ID = 620_062
 
+# ``select_for_update(**ROW_LOCK)`` for every row lock a service takes before ``audit_record`` (which
+# holds the chain lock until commit): the row itself only, FOR NO KEY UPDATE. At commit each audited
+# transaction checks its deferred foreign keys (actor, organisations, agreement, image) with KEY
+# SHARE locks; a FOR UPDATE of such a row — or of organisation rows joined into the locking query —
+# blocks that check while its holder queues for the chain: a deadlock, found by the mixed load test
+# (tests/governance/test_audit_lock_order.py).
+ROW_LOCK = {"no_key": True, "of": ("self",)}
+
 
 def _lock_chain() -> None:
     """Serialise appends: concurrent writers queue here, so each sees the true chain head.

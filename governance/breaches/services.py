@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from governance.access import role_allows
 from governance.audit.models import AuditAction
-from governance.audit.services import audit_record
+from governance.audit.services import ROW_LOCK, audit_record
 from governance.breaches.access import breach_for
 from governance.breaches.models import Breach
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
@@ -82,7 +82,7 @@ def breach_record(*, actor, fields: dict[str, Any]) -> Breach:
 
 def _locked(actor, breach: Breach) -> Breach:
     breach_for(actor, breach.pk, to="change")
-    return Breach.objects.select_for_update().get(pk=breach.pk)
+    return Breach.objects.select_for_update(**ROW_LOCK).get(pk=breach.pk)
 
 
 def breach_commissioner_notified(

@@ -20,7 +20,7 @@ from django.utils import timezone
 from governance.access import agreement_party_ids, agreements_visible_to
 from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction
-from governance.audit.services import audit_record
+from governance.audit.services import ROW_LOCK, audit_record
 from governance.dpia import registry
 from governance.dpia.access import can_draft_dpia, dpia_check
 from governance.dpia.models import (
@@ -74,7 +74,7 @@ def _require_status(dpia: DPIA, *allowed: str, action: str) -> None:
 
 
 def _locked(dpia: DPIA) -> DPIA:
-    return DPIA.objects.select_for_update().get(pk=dpia.pk)
+    return DPIA.objects.select_for_update(**ROW_LOCK).get(pk=dpia.pk)
 
 
 def _clean(obj, **kwargs) -> None:
@@ -300,7 +300,7 @@ def dpia_risk_update(*, actor: User, risk: DPIARisk, fields: dict[str, Any]) -> 
     with transaction.atomic():
         dpia = _locked(risk.dpia)
         _require_status(dpia, DPIAStatus.DRAFT, action="change the risks")
-        risk = DPIARisk.objects.select_for_update().get(pk=risk.pk, dpia=dpia)
+        risk = DPIARisk.objects.select_for_update(**ROW_LOCK).get(pk=risk.pk, dpia=dpia)
         for name, value in values.items():
             setattr(risk, name, value)
         _clean(risk, exclude=["dpia"])
@@ -532,7 +532,7 @@ def dpias_flag_weights_changed() -> int:
             .values_list("pk", flat=True)
             .distinct()
         )
-        for dpia in DPIA.objects.select_for_update().filter(pk__in=list(stale), flagged_for_review_at=None):
+        for dpia in DPIA.objects.select_for_update(**ROW_LOCK).filter(pk__in=list(stale), flagged_for_review_at=None):
             cited = sorted(set(dpia.deployments.values_list("weights_sha256", flat=True)))
             dpia.flagged_for_review_at = timezone.now()
             dpia.flag_reason = (

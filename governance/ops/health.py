@@ -2,13 +2,15 @@
 
 ``/health/live/``: the process answers (no dependency is touched: a database outage must not get
 every web process restarted). ``/health/ready/``: this process can do its work — PostgreSQL answers,
-the broker answers (when one is configured), the face-recognition weights file is in place. 200 or
+the broker answers (when one is configured), and each check another app registers (recognition: the
+live backend's weights files are in place and are the pinned bytes). 200 or
 503 with one word per check; never an error message, a host name or a credential.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
@@ -44,12 +46,14 @@ def _broker() -> bool | None:
         return bool(conn.connected)
 
 
-def _weights() -> bool:
-    path = settings.RECOGNITION["WEIGHTS_PATH"]
-    return path.is_file() and path.stat().st_size > 0
+CHECKS: dict[str, Callable[[], bool | None]] = {"database": _database, "broker": _broker}
 
 
-CHECKS = {"database": _database, "broker": _broker, "weights": _weights}
+def readiness_check_register(name: str, check: Callable[[], bool | None]) -> None:
+    """Another app adds what its processes need to be ready (recognition: the live backend's weights,
+    ``recognition/engine/readiness.py``). ``check`` returns True, False, or None for "not used here";
+    it must answer in well under a second and raise nothing it cannot explain by its class name."""
+    CHECKS[name] = check
 
 
 @never_cache

@@ -10,7 +10,10 @@ web process reports the same totals and nothing is lost with a restarted worker:
   stays above zero, frames were lost uncounted: ``manage.py reconcile_frames``);
 * ``oversight_alerts_total{status}`` — alerts by review status;
 * ``oversight_retention_overdue_items{rule}`` — items past their erasure time plus the grace;
-* ``oversight_retention_seconds_since_last_sweep`` — the sweep lag (NaN before the first sweep).
+* ``oversight_retention_seconds_since_last_sweep`` — the sweep lag (NaN before the first sweep);
+* ``oversight_erasure_journal_seconds_since_export`` — how long since beat last brought the erasure
+  journal up to date (NaN before the first export): alert when it exceeds a few minutes, since a
+  restore would bring back what was erased meanwhile (docs/operations.md).
 
 Figures of other apps (frames, alerts: recognition's) come from *metric sources* they register
 (``metric_source_register``), so governance never imports them: a source is ``describe()`` and
@@ -65,6 +68,9 @@ class OversightCollector:
                 "oversight_retention_overdue_items", "Items past erasure time plus grace", labels=["rule"]
             ),
             GaugeMetricFamily("oversight_retention_seconds_since_last_sweep", "Seconds since the last finished sweep"),
+            GaugeMetricFamily(
+                "oversight_erasure_journal_seconds_since_export", "Seconds since the erasure journal was last written"
+            ),
         ]
 
     def collect(self):
@@ -122,6 +128,17 @@ class OversightCollector:
         lag = (now - last.finished_at).total_seconds() if last and last.finished_at else math.nan
         yield GaugeMetricFamily(
             "oversight_retention_seconds_since_last_sweep", "Seconds since the last finished sweep", value=lag
+        )
+
+        from django.core.cache import cache
+
+        from governance.retention.journal import LAST_EXPORT_CACHE_KEY
+
+        exported = cache.get(LAST_EXPORT_CACHE_KEY)
+        yield GaugeMetricFamily(
+            "oversight_erasure_journal_seconds_since_export",
+            "Seconds since the erasure journal was last written",
+            value=now.timestamp() - exported if exported else math.nan,
         )
 
 

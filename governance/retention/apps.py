@@ -9,4 +9,4 @@ class RetentionConfig(AppConfig):
     verbose_name = "Retention"
 
     def ready(self) -> None:
-        from governance.retention import rules  # noqa: F401  (registers governance's own rules)
+        from governance.retention import journal, rules  # noqa: F401  (registers governance's own rules and erasure kinds)

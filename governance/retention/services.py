@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from governance.access import hold_for
 from governance.audit.models import AuditAction
-from governance.audit.services import audit_record
+from governance.audit.services import ROW_LOCK, audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import User
 from governance.retention.models import LegalHold, RetentionRun, RetentionRunStatus
@@ -197,7 +197,7 @@ def legal_hold_release(*, actor: User, hold: LegalHold, reason: str) -> LegalHol
     if not reason.strip():
         raise ValidationFailed("Give the reason for releasing the hold.", code="reason_required")
     with transaction.atomic():
-        hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
+        hold = LegalHold.objects.select_for_update(**ROW_LOCK).get(pk=hold.pk)
         if hold.released_at:
             return hold
         hold.released_at = timezone.now()

@@ -20,3 +20,16 @@ def retention_sweep_task() -> dict | None:
     if run.total_erased:
         logger.info("Retention run %s erased %s", run.run_id, run.erased_counts)
     return run.erased_counts
+
+
+@shared_task(name="governance.retention.tasks.erasure_journal_export", acks_late=True, ignore_result=True)
+def erasure_journal_export_task() -> int:
+    """Beat runs this every minute: appends new erasures to the journal kept outside the database.
+    Idempotent (the journal is compared with the database each time); the file lock makes a second
+    concurrent run wait."""
+    from governance.retention.journal import erasure_journal_export
+
+    result = erasure_journal_export()
+    if result.skipped_unknown:
+        logger.warning("Erasure events with no registered journal kind: %s", sorted(set(result.skipped_unknown)))
+    return result.appended

@@ -174,14 +174,18 @@ def _reviews_due(at: datetime) -> QuerySet:
     return AlertReview.objects.filter(decided_at__lt=_records_cutoff(at)).select_related("alert__deployment")
 
 
+def _review_digest(review: AlertReview) -> str:
+    return hashlib.sha256(
+        f"{review.reviewer_name}|{review.decision}|{review.reason}|{review.notes}".encode()
+    ).hexdigest()
+
+
 def _review_erase(review: AlertReview, run_id: str | None) -> int:
     DeletionCertificate.objects.create(
         subject_type="deployments.alertreview",
         subject_id=str(review.pk),
         subject_label=f"Review of alert #{review.alert_id}",
-        sha256=hashlib.sha256(
-            f"{review.reviewer_name}|{review.decision}|{review.reason}|{review.notes}".encode()
-        ).hexdigest(),
+        sha256=_review_digest(review),
         reason="Review record retention period ended",
         rule="alert_review.record_retention",
         erased_at=timezone.now(),
@@ -210,14 +214,18 @@ def _disclosures_due(at: datetime) -> QuerySet:
     )
 
 
+def _disclosure_digest(disclosure: Disclosure) -> str:
+    return hashlib.sha256(
+        f"{disclosure.recipient}|{disclosure.justification}|{disclosure.outcome_notes}".encode()
+    ).hexdigest()
+
+
 def _disclosure_erase(disclosure: Disclosure, run_id: str | None) -> int:
     DeletionCertificate.objects.create(
         subject_type="deployments.disclosure",
         subject_id=str(disclosure.pk),
         subject_label=str(disclosure)[:300],
-        sha256=hashlib.sha256(
-            f"{disclosure.recipient}|{disclosure.justification}|{disclosure.outcome_notes}".encode()
-        ).hexdigest(),
+        sha256=_disclosure_digest(disclosure),
         reason="Disclosure record retention period ended (recipient, justification and notes redacted; outcome kept)",
         rule="disclosure.record_retention",
         erased_at=timezone.now(),
@@ -295,3 +303,98 @@ hold_target_register(
         ),
     )
 )
+
+
+# --- the erasure journal (governance.retention.journal): how these erasures are re-applied after a
+# restore from a backup taken before them. Ids and the certificates' digests only.
+
+JOURNAL_RUN_ID = "journal-replay"
+
+
+def _certificate_digests(subject_type: str, ids: list[str]) -> dict[str, str]:
+    return dict(
+        DeletionCertificate.objects.filter(subject_type=subject_type, subject_id__in=ids).values_list(
+            "subject_id", "sha256"
+        )
+    )
+
+
+def _alerts_describe(event) -> dict:
+    ids = [str(pk) for pk in event.details.get("alerts", [])]
+    digests = _certificate_digests("deployments.alert", ids)
+    return {"alerts": [[int(pk), digests.get(pk, "")] for pk in ids]}
+
+
+def _alerts_replay(data: dict, note: str) -> list[str]:
+    from governance.retention import journal
+
+    wanted = {pk: digest for pk, digest in data["alerts"]}
+    found = {a.pk: a for a in Alert.objects.select_related("deployment").filter(pk__in=list(wanted))}
+    outcomes, erase = [], []
+    for pk, digest in wanted.items():
+        alert = found.get(pk)
+        if alert is None:
+            outcomes.append(journal.ABSENT)
+        elif alert.erased_at:
+            outcomes.append(journal.ALREADY_ERASED)
+        elif hashlib.sha256(bytes(alert.probe_crop)).hexdigest() != digest:
+            outcomes.append(journal.DIFFERENT_RECORD)
+        else:
+            erase.append(alert)
+    if erase:
+        alerts_erase_batch(erase, JOURNAL_RUN_ID)
+        outcomes += [journal.REAPPLIED] * len(erase)
+    return outcomes
+
+
+def _review_describe(event) -> dict:
+    return {
+        "review": int(event.target_id),
+        "sha256": _certificate_digests("deployments.alertreview", [event.target_id]).get(event.target_id, ""),
+    }
+
+
+def _review_replay(data: dict, note: str) -> list[str]:
+    from governance.retention import journal
+
+    review = AlertReview.objects.select_related("alert__deployment").filter(pk=data["review"]).first()
+    if review is None:
+        return [journal.ALREADY_ERASED]  # reviews are deleted: absent and erased look the same
+    if _review_digest(review) != data["sha256"]:
+        return [journal.DIFFERENT_RECORD]
+    _review_erase(review, JOURNAL_RUN_ID)
+    return [journal.REAPPLIED]
+
+
+def _disclosure_describe(event) -> dict:
+    return {
+        "disclosure": int(event.target_id),
+        "sha256": _certificate_digests("deployments.disclosure", [event.target_id]).get(event.target_id, ""),
+    }
+
+
+def _disclosure_replay(data: dict, note: str) -> list[str]:
+    from governance.retention import journal
+
+    disclosure = Disclosure.objects.select_related("alert__deployment").filter(pk=data["disclosure"]).first()
+    if disclosure is None:
+        return [journal.ABSENT]
+    if disclosure.redacted_at:
+        return [journal.ALREADY_ERASED]
+    if _disclosure_digest(disclosure) != data["sha256"]:
+        return [journal.DIFFERENT_RECORD]
+    _disclosure_erase(disclosure, JOURNAL_RUN_ID)
+    return [journal.REAPPLIED]
+
+
+def _register_erasure_kinds() -> None:
+    from governance.retention.journal import ErasureKind, erasure_kind_register
+
+    erasure_kind_register(ErasureKind(event="alert.data_erased", describe=_alerts_describe, replay=_alerts_replay))
+    erasure_kind_register(ErasureKind(event="alert_review.erased", describe=_review_describe, replay=_review_replay))
+    erasure_kind_register(
+        ErasureKind(event="disclosure.redacted", describe=_disclosure_describe, replay=_disclosure_replay)
+    )
+
+
+_register_erasure_kinds()

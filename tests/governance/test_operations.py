@@ -22,12 +22,24 @@ def test_liveness_touches_nothing_and_readiness_checks_each_dependency(client, s
 
 
 def test_readiness_fails_without_the_weights_or_the_broker(client, settings, tmp_path):
-    settings.RECOGNITION = {**settings.RECOGNITION, "WEIGHTS_PATH": tmp_path / "missing.pt"}
+    # The default backend's embedder (SFace) file missing: the live backend's weights, not FaceNet's.
+    settings.RECOGNITION = {**settings.RECOGNITION, "SFACE_PATH": tmp_path / "missing.onnx"}
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     response = client.get("/health/ready/")
     assert response.status_code == 503
     assert response.json()["checks"]["weights"] == "failing" and response.json()["checks"]["broker"] == "failing"
     assert "127.0.0.1" not in response.content.decode()
+
+
+def test_readiness_refuses_weights_that_are_not_the_pinned_bytes(client, settings, tmp_path):
+    from recognition.engine import zoo
+
+    tampered = tmp_path / zoo.SFACE_FILE
+    tampered.write_bytes(zoo.bundled_path(zoo.SFACE_FILE).read_bytes()[:-1] + b"\x00")
+    settings.RECOGNITION = {**settings.RECOGNITION, "SFACE_PATH": tampered}
+    assert client.get("/health/ready/").json()["checks"]["weights"] == "failing"
+    settings.RECOGNITION = {**settings.RECOGNITION, "SFACE_PATH": zoo.bundled_path(zoo.SFACE_FILE)}
+    assert client.get("/health/ready/").json()["checks"]["weights"] == "ok"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -46,7 +58,7 @@ def test_readiness_fails_while_postgresql_is_unreachable(client):
     assert live.status_code == 200
 
 
-def test_metrics_report_frames_alerts_queue_and_sweep_lag(client, cast, live_deployment, settings):  # noqa: F811
+def test_metrics_report_frames_alerts_queue_and_sweep_lag(client, cast, live_deployment, settings, tmp_path):  # noqa: F811
     settings.OVERSIGHT_METRICS_TOKEN = "scrape-secret"
     assert client.get("/metrics").status_code == 401
     services.counters_add(
@@ -61,6 +73,22 @@ def test_metrics_report_frames_alerts_queue_and_sweep_lag(client, cast, live_dep
     assert "oversight_retention_seconds_since_last_sweep" in body
     assert 'oversight_retention_overdue_items{rule="audit_event.personal_fields"} 0.0' in body
     assert "django_http_requests_total_by_method_total" in body
+    import re
+
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    from governance.retention.journal import LAST_EXPORT_CACHE_KEY
+
+    cache.delete(LAST_EXPORT_CACHE_KEY)
+    body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content.decode()
+    assert re.search(r"^oversight_erasure_journal_seconds_since_export NaN$", body, re.MULTILINE)
+
+    settings.OVERSIGHT_ERASURE_JOURNAL = str(tmp_path / "journal.jsonl")
+    call_command("export_erasure_journal")
+    body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content.decode()
+    lag = float(re.search(r"^oversight_erasure_journal_seconds_since_export (\S+)$", body, re.MULTILINE).group(1))
+    assert 0 <= lag < 60
     if settings.CELERY_BROKER_URL:
         assert 'oversight_task_queue_depth{queue="celery"}' in body
 
