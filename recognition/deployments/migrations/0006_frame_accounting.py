@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deployments", "0004_alert_supplier_required"),
+        ("deployments", "0005_alert_probe_embedding"),
     ]
 
     operations = [
