@@ -18,6 +18,7 @@ urlpatterns = [
     path("agreements/<int:pk>/amend/", views.agreement_amend, name="agreement-amend"),
     path("agreements/<int:pk>/renew/", views.agreement_renew, name="agreement-renew"),
     path("agreements/<int:pk>/document/", views.agreement_document, name="agreement-document"),
+    path("agreements/<int:pk>/agreement.pdf", views.agreement_pdf, name="agreement-pdf"),
     path("audit/", views.audit_log, name="audit-log"),
 ]
 

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST
 from governance.access import agreement_for, can_agreement, role_allows
 from governance.agreements import services as agreement_services
 from governance.agreements.models import AgreementStatus
-from governance.agreements.rules import agreement_rule_breaches
+from governance.agreements.documents import agreement_render_pdf
+from governance.agreements.rules import agreement_approval_prerequisites, agreement_rule_breaches
 from governance.agreements.selectors import (
     agreement_history,
     agreement_list,
@@ -79,6 +80,10 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "agreement": agreement,
             "breaches": agreement_rule_breaches(agreement),
+            # Before approval: every prerequisite and its state at once (the rule approval enforces).
+            "checklist": agreement_approval_prerequisites(agreement)
+            if agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED}
+            else None,
             "history": agreement_history(agreement=agreement).select_related(None),
             "versions": agreement_versions(user=user, agreement=agreement),
             "successors": agreement.successors.all(),
@@ -268,6 +273,21 @@ def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
         filename=f"{agreement.reference}-v{agreement.version}-signed.pdf",
         content_type="application/pdf",
     )
+
+
+@login_required
+@refusals_as_pages
+def agreement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The agreement's terms as a PDF (WeasyPrint) — a draft's to be signed by both parties and then
+    attached as the signed document. Anyone who reads the agreement may download it: it holds the
+    terms only, no personal data."""
+    agreement = agreement_for(request.user, pk)
+    response = HttpResponse(agreement_render_pdf(agreement=agreement), content_type="application/pdf")
+    kind = "for-signature" if agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED} else "terms"
+    response["Content-Disposition"] = (
+        f'attachment; filename="{agreement.reference}-v{agreement.version}-{kind}.pdf"'
+    )
+    return response
 
 
 # --- audit log -------------------------------------------------------------------------------------
