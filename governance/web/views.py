@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 
 from governance.access import agreement_for, can_agreement, role_allows
 from governance.agreements import services as agreement_services
-from governance.agreements.models import AgreementStatus
 from governance.agreements.documents import agreement_render_pdf
+from governance.agreements.models import AgreementStatus
 from governance.agreements.rules import agreement_approval_prerequisites, agreement_rule_breaches
 from governance.agreements.selectors import (
     agreement_history,
@@ -284,9 +284,7 @@ def agreement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = agreement_for(request.user, pk)
     response = HttpResponse(agreement_render_pdf(agreement=agreement), content_type="application/pdf")
     kind = "for-signature" if agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED} else "terms"
-    response["Content-Disposition"] = (
-        f'attachment; filename="{agreement.reference}-v{agreement.version}-{kind}.pdf"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="{agreement.reference}-v{agreement.version}-{kind}.pdf"'
     return response
 
 

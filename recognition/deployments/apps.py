@@ -12,7 +12,9 @@ class DeploymentsConfig(AppConfig):
         # retention: registers alert, review and disclosure retention rules with governance's registry.
         # dpia: describes deployments, the running weights and the engine's measured accuracy to DPIAs.
         # report_figures: recognition's figures for the reports (faces scanned, alerts, outcomes).
+        # administration: the cameras section of governance's administration page.
         from recognition.deployments import (
+            administration,  # noqa: F401
             dpia,  # noqa: F401
             report_figures,  # noqa: F401
             retention,  # noqa: F401

@@ -39,6 +39,7 @@ from governance.watchlist.models import ImageStatus, WatchlistImage
 from governance.watchlist.selectors import watchlist_images_matchable
 from recognition.deployments.access import (
     alert_check,
+    camera_check,
     can_plan_deployment,
     deployment_check,
     disclosure_for,
@@ -272,22 +273,49 @@ def camera_add(*, actor: User, deployment: Deployment, name: str, location: str,
 
 
 def camera_issue_ingest_key(*, actor: User, camera: Camera) -> str:
-    """Issue (or replace) the camera gateway's key; returns the secret once, keeps its digest."""
-    deployment_check(actor, camera.deployment, to="operate")
+    """Issue the camera gateway's key, or rotate it (the old key stops working at once); returns the
+    secret once, keeps its digest. The operator's DPO or an administrator of the operator
+    (``camera_check``)."""
+    camera_check(actor, camera)
     secret = "cam_" + secrets.token_urlsafe(32)
     with transaction.atomic():
         camera = Camera.objects.select_for_update().get(pk=camera.pk)
+        rotated_from = camera.ingest_key_prefix
         camera.ingest_key_prefix = secret[:12]
         camera.ingest_key_digest = hashlib.sha256(secret.encode()).hexdigest()
         camera.save(update_fields=["ingest_key_prefix", "ingest_key_digest"])
         audit_record(
             action=AuditAction.ALTERATION,
-            event="camera.key_issued",
+            event="camera.key_rotated" if rotated_from else "camera.key_issued",
             actor=actor,
             target=camera.deployment,
-            details={"camera": camera.pk, "key_prefix": camera.ingest_key_prefix},
+            details={"camera": camera.pk, "key_prefix": camera.ingest_key_prefix, "replaced": rotated_from or None},
         )
     return secret
+
+
+def camera_revoke_ingest_key(*, actor: User, camera: Camera, reason: str) -> Camera:
+    """Withdraw the camera gateway's key: its frames are refused (401) from the next request."""
+    camera_check(actor, camera)
+    if not reason.strip():
+        raise ValidationFailed("Say why the key is revoked.", code="reason_required")
+    with transaction.atomic():
+        camera = Camera.objects.select_for_update().select_related("deployment").get(pk=camera.pk)
+        if not camera.ingest_key_prefix:
+            raise StateConflict("This camera has no key.", code="no_key")
+        prefix = camera.ingest_key_prefix
+        camera.ingest_key_prefix = ""
+        camera.ingest_key_digest = ""
+        camera.save(update_fields=["ingest_key_prefix", "ingest_key_digest"])
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="camera.key_revoked",
+            actor=actor,
+            target=camera.deployment,
+            justification=reason.strip(),
+            details={"camera": camera.pk, "key_prefix": prefix},
+        )
+    return camera
 
 
 def camera_for_ingest_key(secret: str) -> Camera | None:
