@@ -46,7 +46,9 @@ def _account_state(user, invitation: Invitation | None) -> tuple[str, str]:
         return "Deactivated", "terminated"
     if user.has_usable_password():
         return "Active", "active"
-    if invitation is not None and invitation.is_pending:
+    if invitation is None:
+        return "No password: a service account (API tokens only)", ""
+    if invitation.is_pending:
         return f"Invited (link valid until {invitation.expires_at:%d %b %Y %H:%M})", "submitted"
     return "Invitation expired or withdrawn", "warning"
 
