@@ -193,7 +193,12 @@ def _run_action(request: HttpRequest, pk: int) -> tuple[str, str]:
 
 
 def _errors_text(form) -> str:
-    return "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+    """A form's errors as one sentence, each under the field's label (never its code name)."""
+    parts = []
+    for field, errs in form.errors.items():
+        label = form[field].label if field in form.fields else ""
+        parts.append(f"{label}: {' '.join(errs)}" if label else " ".join(errs))
+    return "; ".join(parts)
 
 
 @login_required

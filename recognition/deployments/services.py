@@ -72,6 +72,7 @@ DEPLOYMENT_FIELDS: tuple[str, ...] = (
     "authorising_officer_name",
     "authorising_officer_rank",
     "authorising_officer_organisation",
+    "authorising_officer",
     "authorised_at",
     "watchlist_justification",
     "location_justification",
@@ -81,6 +82,42 @@ DEPLOYMENT_FIELDS: tuple[str, ...] = (
     "public_notice",
     "public_notice_given_on",
 )
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    code: str
+    message: str
+
+
+def deployment_window_problems(*, starts_at: datetime | None, ends_at: datetime | None) -> list[FieldProblem]:
+    """The order of a deployment's times (the database constraint deployment_window_ordered backs
+    it): one rule for the form's field errors and the service's refusal."""
+    if starts_at and ends_at and ends_at <= starts_at:
+        return [FieldProblem("ends_at", "ends_before_start", "The deployment must end after it starts.")]
+    return []
+
+
+def authorising_officer_candidates(*, operator: Organisation, agreements=None):
+    """The people who can be chosen as Authorising Officer: active accounts (with a password, so not
+    API service accounts) of the police forces — and their units — that supply the operator's active
+    agreements (or the ``agreements`` given). An officer who is not a user is written in by name."""
+    from governance.access import supply_chain_ids
+
+    if agreements is None:
+        agreements = Agreement.objects.sharing().filter(receiving_organisation=operator)
+    suppliers = Organisation.objects.filter(pk__in=[a.supplying_organisation_id for a in agreements])
+    chain: set[int] = set()
+    for supplier in suppliers:
+        force = supplier.force or supplier
+        chain |= supply_chain_ids(force)
+    return (
+        User.objects.filter(organisation_id__in=chain, is_active=True)
+        .exclude(password__startswith="!")
+        .select_related("organisation")
+        .order_by("organisation__name", "last_name", "username")
+    )
 
 
 def _name(actor: User | None) -> str:
@@ -180,6 +217,21 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
         raise ValidationFailed(
             "The deployment's written justifications are incomplete.", code="justification_required", details=errors
         )
+    officer = deployment.authorising_officer
+    if officer is not None:
+        if not authorising_officer_candidates(operator=actor.organisation, agreements=agreements).filter(pk=officer.pk):
+            raise ValidationFailed(
+                "The Authorising Officer must be one of the supplying force's people.",
+                code="authorising_officer_not_supplier",
+                details={"authorising_officer": ["Choose someone of the force that supplies the watchlist."]},
+            )
+        deployment.authorising_officer_name = str(officer)
+        deployment.authorising_officer_organisation = officer.organisation
+    problems = deployment_window_problems(starts_at=deployment.starts_at, ends_at=deployment.ends_at)
+    if problems:
+        raise ValidationFailed(
+            problems[0].message, code=problems[0].code, details={p.field: [p.message] for p in problems}
+        )
     if deployment.authorising_officer_organisation_id and not deployment.authorising_officer_organisation.is_police:
         raise ValidationFailed(
             "The Authorising Officer must be a police officer.", code="authorising_officer_not_police"
@@ -211,6 +263,7 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
                 "threshold": deployment.match_threshold,
                 "site": deployment.site,
                 "authorising_officer": f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}",
+                "authorising_officer_user": officer.username if officer else None,
                 "window": [deployment.starts_at.isoformat(), deployment.ends_at.isoformat()],
             },
         )

@@ -34,7 +34,9 @@ def test_an_administrator_invites_someone_who_sets_a_password_and_signs_in(
     browser_page, live_server, cast, artifacts_dir
 ):
     page = browser_page
-    user_create(actor=None, username="admin.estate", organisation=cast.estate, roles=[Role.ADMIN], password=cast.password)
+    user_create(
+        actor=None, username="admin.estate", organisation=cast.estate, roles=[Role.ADMIN], password=cast.password
+    )
     sign_in(page, live_server, "admin.estate", cast.password)
     page.goto(f"{live_server.url}/administration/")
     assert "You administer King's Cross Estate Operator only." in page.inner_text("#administration-scope")
