@@ -139,7 +139,8 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "tokens": access.api_tokens_administered_by(request.user).filter(user=user),
             "reason_form": ReasonForm(),
             "secret": request.session.pop(SECRET_KEY, None),
-            "can_reinvite": user.is_active and not user.has_usable_password(),
+            # A person invited earlier whose link was lost or ran out (not an API service account).
+            "can_reinvite": user.is_active and not user.has_usable_password() and invitation is not None,
         },
     )
 

@@ -192,8 +192,8 @@ def agreement_approval_prerequisites(agreement: Agreement) -> list[Prerequisite]
                 f"Countersigned by {agreement.countersigned_by or 'the operator'} on "
                 f"{agreement.countersigned_at:%d %B %Y}."
                 if countersigned
-                else f"A data protection officer of {agreement.receiving_organisation} must countersign it "
-                "once it is submitted."
+                else f"A data protection officer of {agreement.receiving_organisation} must countersign it"
+                + (" once it is submitted." if agreement.status == AgreementStatus.DRAFT else ".")
             ),
             "Approval is refused until the operator has countersigned.",
         ),
