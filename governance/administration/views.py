@@ -236,9 +236,21 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the invitee ---------------------------------------------------------------------------------
 
 
+INVITATION_SESSION_KEY = "_invitation_secret"
+# Django's password-reset pattern: the link's secret is moved into the session at once and the page
+# shown at a URL without it, so it stays out of browser history, screenshots and any Referer.
+SET_PASSWORD = "set-password"
+
+
 def invitation_accept(request: HttpRequest, secret: str) -> HttpResponse:
     """Open to anyone holding the link: the secret is the credential (256 bits, single use,
     expiring). A used, withdrawn or expired link says so, in words, with a 404."""
+    if secret != SET_PASSWORD:
+        if services.invitation_for_secret(secret) is None:
+            return render(request, "administration/invitation_invalid.html", status=404)
+        request.session[INVITATION_SESSION_KEY] = secret
+        return redirect("invitation-accept", secret=SET_PASSWORD)
+    secret = request.session.get(INVITATION_SESSION_KEY, "")
     invitation = services.invitation_for_secret(secret)
     if invitation is None:
         return render(request, "administration/invitation_invalid.html", status=404)
@@ -251,6 +263,7 @@ def invitation_accept(request: HttpRequest, secret: str) -> HttpResponse:
         except ApplicationError as error:
             _form_error(form, error)
         else:
+            request.session.pop(INVITATION_SESSION_KEY, None)
             messages.success(request, f"Your password is set, {user.username}. Sign in with it now.")
             return redirect("login")
     return render(

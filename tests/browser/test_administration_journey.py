@@ -49,13 +49,14 @@ def test_an_administrator_invites_someone_who_sets_a_password_and_signs_in(
     page.click("main button[type=submit]")
     page.wait_for_selector("#secret-value")
     link = page.inner_text("#secret-value").strip()
-    assert "/sign-in/invitation/inv_" in link
+    assert "/invitation/inv_" in link
     assert "Invited" in page.inner_text("#account-state")
     page.screenshot(path=str(artifacts_dir / "administration-invited.png"), full_page=True)
     page.click("text=Sign out")
 
     # The invitee opens the link, is told a short password is not enough, then sets one.
     page.goto(link)
+    assert page.url.endswith("/invitation/set-password/")  # the secret is not left in the address bar
     page.fill("#id_password", "short")
     page.fill("#id_password_again", "short")
     page.click("main button[type=submit]")

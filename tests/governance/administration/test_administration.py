@@ -123,8 +123,13 @@ def test_an_invitation_sets_a_password_once_and_is_audited(cast, admins):
     assert secret not in str(list(AuditEvent.objects.values_list("details", flat=True)))  # never in the log
     assert Invitation.objects.get(user=user).digest != secret
     anonymous = Client()
-    url = reverse("invitation-accept", args=[secret])
+    link = reverse("invitation-accept", args=[secret])
+    url = reverse("invitation-accept", args=["set-password"])
+    # The secret moves into the session at once: the page is shown at a URL without it.
+    response = anonymous.get(link)
+    assert response.status_code == 302 and response["Location"] == url
     assert anonymous.get(url).status_code == 200
+    assert Client().get(url).status_code == 404  # without the link, nothing
     # Plain-words field errors: a short password, and two that differ.
     response = anonymous.post(url, {"password": "short", "password_again": "short"})
     assert response.status_code == 400
@@ -136,6 +141,7 @@ def test_an_invitation_sets_a_password_once_and_is_audited(cast, admins):
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
     # Single use: the link is spent.
+    assert anonymous.get(link).status_code == 404
     assert anonymous.get(url).status_code == 404
     with pytest.raises(NotFound):
         services.invitation_accept(secret=secret, password="another-long-passphrase-8")
