@@ -436,6 +436,8 @@ RECOGNITION = {
 SESSION_COOKIE_HTTPONLY = True
 # Absolute limit of a session; the idle limit (OVERSIGHT_SESSION_IDLE_MINUTES) is usually hit first.
 SESSION_COOKIE_AGE = env.int("OVERSIGHT_SESSION_MAX_HOURS", default=8) * 3600
+# An invitation link (governance.administration) sets a first password once, within this many hours.
+OVERSIGHT_INVITATION_HOURS = env.int("OVERSIGHT_INVITATION_HOURS", default=72)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -18,6 +18,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("governance.web.urls")),
     path("retention/", include("governance.retention.urls")),
+    path("administration/", include("governance.administration.urls")),
     path("dpias/", include("governance.dpia.urls")),
     path("api/v1/", include("governance.api.urls")),
     path("api/v1/", include("recognition.deployments.api_urls")),

@@ -1,5 +1,6 @@
 """Django's entry point for the governance models; each subdomain keeps its own module."""
 
+from governance.administration.models import Invitation  # noqa: F401, E402
 from governance.agreements.models import (  # noqa: F401
     Agreement,
     AgreementGroupObjectPermission,

@@ -71,6 +71,10 @@ ROLE_VIEW_DISCLOSURE = DPOS | SUBMITTERS | REGULATOR
 ROLE_VIEW_IMAGE = DPOS | SUBMITTERS | REGULATOR
 ROLE_RETENTION = DPOS | REGULATOR
 ROLE_AUDIT = DPOS | REGULATOR | {"estate.admin"}
+# Administration (governance.administration): an operator's administrator and a force's (whose
+# scope takes in its units). The force's is an actor of the administration routes only.
+ADMINS = {"estate.admin", "met.admin"}
+ADMIN_ACTORS = USERS | {"met.admin"}
 
 
 # --- expectations ----------------------------------------------------------------------------------
@@ -300,6 +304,45 @@ ROUTES: list[Route] = [
     ),
     R("deletion-certificate", obj="certificate", gate=ROLE_RETENTION, see=CAMDEN_RECORD_RETENTION),
     R("retention-run-certificates", obj="run", gate=ROLE_RETENTION),
+    # Administration: the administrator's home; accounts and tokens of their organisation (a force's
+    # administrator: its units' too), another organisation's are 404; every other role 403.
+    R("administration-home", gate=ADMINS, actors=ADMIN_ACTORS),
+    R("administration-user-invite", gate=ADMINS, actors=ADMIN_ACTORS),
+    R("administration-user", obj="camden_dpo", gate=ADMINS, see={"met.admin"}, actors=ADMIN_ACTORS),
+    R(
+        "administration-user-action",
+        method="post",
+        obj="camden_dpo",
+        body="assign_role",
+        gate=ADMINS,
+        see={"met.admin"},
+        actors=ADMIN_ACTORS,
+    ),
+    R("administration-token-issue", gate=ADMINS, actors=ADMIN_ACTORS),
+    R(
+        "administration-token-revoke",
+        method="post",
+        obj="camden_token",
+        body="release",
+        gate=ADMINS,
+        see={"met.admin"},
+        actors=ADMIN_ACTORS,
+    ),
+    # The invitation link is the credential: whoever holds it gets the set-password page.
+    R("invitation-accept", obj="invitation", public="ok", actors=ADMIN_ACTORS),
+    R("agreement-pdf", obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS),
+    # Cameras and their gateway keys (recognition, listed on the administration page): administrators
+    # and DPOs (who run deployments) reach the page; only the operator's change its cameras' keys.
+    R("camera-list", gate=DPOS | ADMINS, actors=ADMIN_ACTORS),
+    R(
+        "camera-key",
+        method="post",
+        obj="camera",
+        body="camera_issue",
+        gate=DPOS | ADMINS,
+        see={"estate.dpo", "estate.admin"},
+        actors=ADMIN_ACTORS,
+    ),
     # Deployments, review, disclosures
     R("deployment-list"),
     R("deployment-create", gate={"estate.dpo", "other.dpo"}),
@@ -592,10 +635,20 @@ class World:
             "btp.submitter": people.btp_submitter,
             "regulator": cast.regulator,
         }
+        self.camden_token, camden_secret = api_token_issue(
+            actor=None, organisation=cast.camden, user=people.camden_submitter
+        )
         self.tokens = {
-            "token.camden": api_token_issue(actor=None, organisation=cast.camden, user=people.camden_submitter)[1],
+            "token.camden": camden_secret,
             "token.btp": api_token_issue(actor=None, organisation=cast.btp, user=people.btp_submitter)[1],
         }
+        from governance.administration.services import user_invite
+
+        self.users["met.admin"] = user("admin.met", cast.met, Role.ADMIN)
+        self.camden_dpo = cast.camden_dpo
+        self.invitation = user_invite(
+            actor=self.users["met.admin"], organisation=cast.camden, username="invited.camden", roles=[Role.DPO]
+        )[1]
 
     def kwargs(self, route: Route) -> dict:
         if route.obj is None:
@@ -611,6 +664,9 @@ class World:
             return {"slug": record.slug}
         if route.name == "subject-request-download":
             return {"pk": record.pk, "fmt": "pdf"}
+
+        if route.obj == "invitation":
+            return {"secret": record}
         if route.name == "breach-action":
             return {"pk": record.pk, "action": "not-notified"}
         return {"pk": record.pk}
@@ -669,6 +725,8 @@ class World:
             "outcome": {"outcome": "arrested", "notes": "Route matrix."},
             "sar_stop": {"action": "stop", "reason": "clarification", "on": today.isoformat()},
             "sar_decide": {"ref": f"watchlist-image:{self.camden_image.pk}", "decision_0": "confirmed"},
+            "assign_role": {"action": "assign_role", "role": "reviewer"},
+            "camera_issue": {"action": "issue"},
         }
         if route.body == "bulk":
             return {"items": [{"agreement": self.camden_agreement.pk}]}, "application/json"

@@ -207,9 +207,15 @@ class Agreement(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["reference", "version"], name="agreement_reference_version_unique"),
             models.CheckConstraint(
-                name="agreement_ends_after_start", condition=models.Q(ends_on__gte=models.F("starts_on"))
+                name="agreement_ends_after_start",
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                violation_error_message="The end date must be on or after the start date.",
             ),
-            models.CheckConstraint(name="agreement_max_images_positive", condition=models.Q(max_images__gt=0)),
+            models.CheckConstraint(
+                name="agreement_max_images_positive",
+                condition=models.Q(max_images__gt=0),
+                violation_error_message="An agreement allows at least one image.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -142,3 +142,81 @@ def agreement_rule_breaches(agreement: Agreement) -> list[RuleBreach]:
             )
         )
     return breaches
+
+
+# --- approval prerequisites -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    """One thing force-level approval waits for. ``met``: it is in place; ``detail``: what is there,
+    or what is missing, in plain words; ``refusal``: the sentence approval is refused with."""
+
+    code: str
+    label: str
+    met: bool
+    detail: str
+    refusal: str
+
+
+def agreement_approval_prerequisites(agreement: Agreement) -> list[Prerequisite]:
+    """Everything approval needs, each with its state — the one rule that ``agreement_approve``
+    enforces and the agreement page shows as a checklist (all at once, not one refusal per click).
+
+    The order is the order a DPO works through them, and the first unmet one gives the refusal's code.
+    """
+    from governance.dpia.rules import agreement_dpia_problem
+
+    notified = bool(agreement.regulator_notified_on)
+    countersigned = bool(agreement.countersigned_at)
+    signed = bool(agreement.signed_document)
+    dpia_problem = agreement_dpia_problem(agreement)
+    return [
+        Prerequisite(
+            "regulator_not_notified",
+            "Regulator notified",
+            notified,
+            (
+                f"Notified on {agreement.regulator_notified_on:%d %B %Y}, reference "
+                f"{agreement.regulator_notification_reference}, by {agreement.regulator_notified_by}."
+                if notified
+                else "Record the notification to the regulator: its date, reference and who sent it."
+            ),
+            "Approval is refused until the regulator notification is recorded (date, reference, who sent it).",
+        ),
+        Prerequisite(
+            "not_countersigned",
+            "Countersigned by the operator",
+            countersigned,
+            (
+                f"Countersigned by {agreement.countersigned_by or 'the operator'} on "
+                f"{agreement.countersigned_at:%d %B %Y}."
+                if countersigned
+                else f"A data protection officer of {agreement.receiving_organisation} must countersign it"
+                + (" once it is submitted." if agreement.status == AgreementStatus.DRAFT else ".")
+            ),
+            "Approval is refused until the operator has countersigned.",
+        ),
+        Prerequisite(
+            "no_signed_document",
+            "Signed document attached",
+            signed,
+            (
+                "A signed copy is held in the register."
+                if signed
+                else "Attach the signed agreement as a PDF (download the draft for signature from this page)."
+            ),
+            "Approval is refused until the signed document is attached.",
+        ),
+        Prerequisite(
+            dpia_problem.code if dpia_problem else "dpia_missing",
+            "DPIA approved and in force",
+            dpia_problem is None,
+            "An approved, in-date DPIA covers this agreement." if dpia_problem is None else dpia_problem.message,
+            dpia_problem.message if dpia_problem else "",
+        ),
+    ]
+
+
+def agreement_approval_missing(agreement: Agreement) -> list[Prerequisite]:
+    return [p for p in agreement_approval_prerequisites(agreement) if not p.met]

@@ -34,7 +34,12 @@ from governance.agreements.models import (
     AgreementStatus,
     CustodyCategory,
 )
-from governance.agreements.rules import agreement_date_problems, agreement_rule_breaches, ico_missing_contents
+from governance.agreements.rules import (
+    agreement_approval_missing,
+    agreement_date_problems,
+    agreement_rule_breaches,
+    ico_missing_contents,
+)
 from governance.audit.models import AuditAction
 from governance.audit.services import ROW_LOCK, audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
@@ -363,27 +368,24 @@ def agreement_countersign(*, actor: User, agreement: Agreement) -> Agreement:
 
 
 def agreement_approve(*, actor: User, agreement: Agreement) -> Agreement:
-    """Force-level approval. Refused for units, and until notification, countersignature and the
-    signed document are in place. An approved agreement whose start date has come is activated
-    at once; an approved amendment supersedes the version it amends."""
+    """Force-level approval. Refused for units, and until every prerequisite of
+    ``agreement_approval_prerequisites`` (notification, countersignature, signed document, DPIA) is
+    met. An approved agreement whose start date has come is activated at once; an approved
+    amendment supersedes the version it amends."""
     agreement_check(actor, agreement, to="approve")
     organisation = actor.organisation
     with transaction.atomic():
         agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.SUBMITTED, action="approve")
-        if not agreement.regulator_notified_on:
-            raise StateConflict(
-                "Approval is refused until the regulator notification is recorded (date, reference, who sent it).",
-                code="regulator_not_notified",
+        # Notification, countersignature, signed document, DPIA: one rule, also the page's checklist.
+        missing = agreement_approval_missing(agreement)
+        if missing:
+            message = (
+                missing[0].refusal
+                if len(missing) == 1
+                else "Approval is refused until: " + "; ".join(p.label.lower() for p in missing) + "."
             )
-        if not agreement.countersigned_at:
-            raise StateConflict("Approval is refused until the operator has countersigned.", code="not_countersigned")
-        if not agreement.signed_document:
-            raise StateConflict("Approval is refused until the signed document is attached.", code="no_signed_document")
-        # DPIA gate (governance.dpia): an approved, in-date DPIA must cover the agreement.
-        from governance.dpia.services import dpia_require_for_agreement
-
-        dpia_require_for_agreement(agreement=agreement)
+            raise StateConflict(message, code=missing[0].code, details={"missing": [p.code for p in missing]})
         agreement.status = AgreementStatus.APPROVED
         agreement.approved_at = timezone.now()
         agreement.approved_by = actor

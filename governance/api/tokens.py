@@ -37,7 +37,7 @@ from rest_framework.throttling import BaseThrottle
 from governance.api.models import ApiToken
 from governance.audit.models import AuditAction
 from governance.audit.services import ROW_LOCK, audit_record
-from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, User
 from governance.organisations.roles import Role
 
@@ -47,6 +47,24 @@ MAX_TOKEN_DAYS = 366
 
 def _name(actor: User | None) -> str:
     return (actor.get_full_name() or actor.get_username()) if actor else "system"
+
+
+def _require_token_administrator(actor: User | None, organisation_id: int) -> None:
+    """A platform operator (a command: ``actor`` None; or a superuser), or an administrator of the
+    organisation (a force's administrators also for its units). Another organisation's token or
+    account is "not found"."""
+    if actor is None or actor.is_superuser:
+        return
+    from governance.administration.access import administers, administration_require
+
+    try:
+        administration_require(actor)
+    except PermissionRefused:
+        raise PermissionRefused(
+            "Only an administrator issues and revokes API tokens.", code="cannot_issue_tokens"
+        ) from None
+    if not administers(actor, organisation_id):
+        raise NotFound("No such organisation.")
 
 
 def api_token_issue(
@@ -61,8 +79,9 @@ def api_token_issue(
 
     The secret is shown once and never stored. Transaction: its own; audited (``alteration`` of
     who may act for the organisation). ``actor`` None means a management command run by an operator
-    of the platform.
+    of the platform; otherwise the actor administers the organisation (``governance.administration``).
     """
+    _require_token_administrator(actor, organisation.pk)
     if not organisation.is_police:
         raise ValidationFailed("API tokens are issued to police forces and units.", code="not_police")
     if user.organisation_id != organisation.pk:
@@ -71,8 +90,6 @@ def api_token_issue(
         raise ValidationFailed(f"{user.username} does not hold the force submitter role.", code="role_mismatch")
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ValidationFailed(f"A token lasts between 1 and {MAX_TOKEN_DAYS} days.", code="invalid_expiry")
-    if actor is not None and not actor.is_superuser:
-        raise PermissionRefused("Only a platform administrator issues API tokens.", code="cannot_issue_tokens")
     with transaction.atomic():
         knox_token, secret = AuthToken.objects.create(user=user, expiry=timedelta(days=days))
         entry = ApiToken.objects.create(
@@ -102,6 +119,7 @@ def api_token_issue(
 
 def api_token_revoke(*, actor: User | None, entry: ApiToken, reason: str) -> ApiToken:
     """Revoke a token at once (knox's row is deleted); the register entry keeps who, when and why."""
+    _require_token_administrator(actor, entry.organisation_id)
     if not reason.strip():
         raise ValidationFailed("Give a reason for revoking the token.", code="reason_required")
     with transaction.atomic():

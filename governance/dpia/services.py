@@ -18,7 +18,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.access import agreement_party_ids, agreements_visible_to
-from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction
 from governance.audit.services import ROW_LOCK, audit_record
 from governance.dpia import registry
@@ -32,7 +31,6 @@ from governance.dpia.models import (
     Severity,
 )
 from governance.dpia.rules import (
-    agreement_dpia_problem,
     deployment_dpia_problem,
     dpia_submission_gaps,
     prior_consultation_required,
@@ -552,14 +550,6 @@ def dpias_flag_weights_changed() -> int:
 
 
 # --- the gates ---------------------------------------------------------------------------------------
-
-
-def dpia_require_for_agreement(*, agreement: Agreement) -> None:
-    """Raise ``StateConflict`` unless an approved, in-date DPIA covers the agreement (called by
-    ``agreement_approve`` inside its transaction)."""
-    problem = agreement_dpia_problem(agreement)
-    if problem is not None:
-        raise StateConflict(problem.message, code=problem.code)
 
 
 def dpia_require_for_deployment(*, deployment_id: int) -> None:

@@ -159,9 +159,7 @@ for panel in (
         "home/agreements_awaiting.html",
         10,
     ),
-    HomePanel(
-        "subject-requests", "Subject requests", DPO, subject_requests_open, "home/subject_requests.html", 20
-    ),
+    HomePanel("subject-requests", "Subject requests", DPO, subject_requests_open, "home/subject_requests.html", 20),
     HomePanel("legal-holds", "Legal holds in force", DPO, legal_holds, "home/legal_holds.html", 40),
     HomePanel("retention-due", "Retention due", DPO, retention_due, "home/retention_due.html", 50),
     HomePanel("review-dates", "Review dates", DPO, review_dates, "home/review_dates.html", 60),

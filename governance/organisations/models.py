@@ -47,6 +47,7 @@ class Organisation(models.Model):
             models.CheckConstraint(
                 name="organisation_unit_has_parent_force",
                 condition=(models.Q(kind="police_unit", parent__isnull=False) | ~models.Q(kind="police_unit")),
+                violation_error_message="A police unit must belong to a police force.",
             ),
         ]
 

@@ -69,7 +69,9 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "governance.view_reports",
         "governance.view_breach",
     },
-    Role.ADMIN: {"governance.view_agreement", "governance.view_auditevent"},
+    # Administration (governance.administration): accounts, roles, API tokens and cameras of the
+    # administrator's organisation (a force's: its units too).
+    Role.ADMIN: {"governance.view_agreement", "governance.view_auditevent", "governance.administer_organisation"},
 }
 
 # Deployments, alerts and disclosures (recognition.deployments): object permissions on each

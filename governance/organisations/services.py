@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from governance.audit.models import AuditAction
@@ -49,6 +50,25 @@ def organisation_create(
     return organisation
 
 
+def role_refusal(*, role: Role, organisation: Organisation) -> ValidationFailed | None:
+    """Whether a role fits an organisation (``None``: it does). One rule for creating accounts and
+    for an administrator giving a role: police roles are police, the regulator role a regulator's."""
+    if role == Role.REGULATOR and organisation.kind != OrganisationKind.REGULATOR:
+        return ValidationFailed("Only members of a regulator can hold the regulator role.", code="role_mismatch")
+    if role in {Role.POLICE_REVIEWER, Role.FORCE_SUBMITTER} and not organisation.is_police:
+        return ValidationFailed("Police roles belong to members of a police force or unit.", code="role_mismatch")
+    return None
+
+
+def role_groups(roles: Iterable[Role]) -> list[Group]:
+    """The groups that carry these roles (the regulator role also joins every regulator's group)."""
+    roles = list(roles)
+    groups = list(Group.objects.filter(name__in=[r.group_name for r in roles]))
+    if Role.REGULATOR in roles:
+        groups.append(Group.objects.get(name=REGULATORS_GROUP_NAME))
+    return groups
+
+
 def user_create(
     *,
     actor: User | None,
@@ -67,10 +87,10 @@ def user_create(
     read-only users belong to a regulator.
     """
     roles = list(roles)
-    if Role.REGULATOR in roles and organisation.kind != OrganisationKind.REGULATOR:
-        raise ValidationFailed("Only members of a regulator can hold the regulator role.", code="role_mismatch")
-    if {Role.POLICE_REVIEWER, Role.FORCE_SUBMITTER} & set(roles) and not organisation.is_police:
-        raise ValidationFailed("Police roles belong to members of a police force or unit.", code="role_mismatch")
+    for role in roles:
+        refusal = role_refusal(role=role, organisation=organisation)
+        if refusal is not None:
+            raise refusal
     with transaction.atomic():
         role_groups_sync()
         user = User(
@@ -86,12 +106,12 @@ def user_create(
             user.set_password(password)
         else:
             user.set_unusable_password()
-        user.full_clean(exclude=["password"])
+        try:
+            user.full_clean(exclude=["password"])
+        except ValidationError as error:  # e.g. a username taken: said on the field, in words
+            raise ValidationFailed("The account is not valid.", details=error.message_dict) from error
         user.save()
-        groups = [organisation.access_group, *Group.objects.filter(name__in=[r.group_name for r in roles])]
-        if Role.REGULATOR in roles:
-            groups.append(Group.objects.get(name=REGULATORS_GROUP_NAME))
-        user.groups.set(groups)
+        user.groups.set([organisation.access_group, *role_groups(roles)])
         audit_record(
             action=AuditAction.COLLECTION,
             event="user.created",

@@ -57,7 +57,9 @@ class PrincipleCommentary(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "principle"], name="principle_commentary_unique"),
             models.CheckConstraint(
-                name="principle_commentary_1_to_12", condition=models.Q(principle__gte=1) & models.Q(principle__lte=12)
+                name="principle_commentary_1_to_12",
+                condition=models.Q(principle__gte=1) & models.Q(principle__lte=12),
+                violation_error_message="The Surveillance Camera Code has principles 1 to 12.",
             ),
         ]
 

@@ -145,6 +145,7 @@ class WatchlistImage(models.Model):
             models.CheckConstraint(
                 name="watchlist_image_rejected_has_reason",
                 condition=~models.Q(status="rejected") | ~models.Q(rejection_reason=""),
+                violation_error_message="A rejected image needs the reason it was rejected.",
             ),
         ]
         indexes = [models.Index(fields=["agreement", "status"], name="watchlist_agreement_status_idx")]

@@ -49,6 +49,13 @@ class AgreementForm(forms.ModelForm):
     def validate_unique(self):
         """Uniqueness of (reference, version) is the service's business."""
 
+    def clean_max_images(self):
+        # On the field, in words (the database constraint agreement_max_images_positive backs it).
+        value = self.cleaned_data.get("max_images")
+        if value is not None and value < 1:
+            raise forms.ValidationError("An agreement allows at least one image.")
+        return value
+
     def clean(self):
         cleaned = super().clean()
         # Errors on the date fields themselves (the database constraint would otherwise speak, by name).
@@ -67,6 +74,14 @@ class RegulatorNotificationForm(forms.Form):
         queryset=Organisation.objects.filter(kind=OrganisationKind.REGULATOR), required=False
     )
 
+    def clean_notified_on(self):
+        from django.utils import timezone
+
+        value = self.cleaned_data["notified_on"]
+        if value > timezone.localdate():
+            raise forms.ValidationError("The notification date cannot be in the future.")
+        return value
+
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
@@ -82,6 +97,14 @@ class RenewForm(forms.Form):
     starts_on = forms.DateField(widget=DateInput())
     ends_on = forms.DateField(widget=DateInput())
     review_on = forms.DateField(widget=DateInput())
+
+    def clean(self):
+        cleaned = super().clean()
+        for problem in agreement_date_problems(
+            starts_on=cleaned.get("starts_on"), ends_on=cleaned.get("ends_on"), review_on=cleaned.get("review_on")
+        ):
+            self.add_error(problem.field, problem.message)
+        return cleaned
 
 
 class SignedDocumentForm(forms.Form):

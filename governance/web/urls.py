@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from governance.administration import views as administration_views
 from governance.signin import views as signin_views
 from governance.web import views
 
@@ -9,6 +10,7 @@ urlpatterns = [
     path("sign-in/", signin_views.SignInView.as_view(), name="login"),
     path("sign-in/second-factor/", signin_views.second_factor, name="second-factor"),
     path("sign-in/second-factor/setup/", signin_views.second_factor_setup, name="second-factor-setup"),
+    path("invitation/<str:secret>/", administration_views.invitation_accept, name="invitation-accept"),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("agreements/", views.agreement_register, name="agreement-list"),
     path("agreements/new/", views.agreement_create, name="agreement-create"),
@@ -18,6 +20,7 @@ urlpatterns = [
     path("agreements/<int:pk>/amend/", views.agreement_amend, name="agreement-amend"),
     path("agreements/<int:pk>/renew/", views.agreement_renew, name="agreement-renew"),
     path("agreements/<int:pk>/document/", views.agreement_document, name="agreement-document"),
+    path("agreements/<int:pk>/agreement.pdf", views.agreement_pdf, name="agreement-pdf"),
     path("audit/", views.audit_log, name="audit-log"),
 ]
 

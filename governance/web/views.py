@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST
 
 from governance.access import agreement_for, can_agreement, role_allows
 from governance.agreements import services as agreement_services
+from governance.agreements.documents import agreement_render_pdf
 from governance.agreements.models import AgreementStatus
-from governance.agreements.rules import agreement_rule_breaches
+from governance.agreements.rules import agreement_approval_prerequisites, agreement_rule_breaches
 from governance.agreements.selectors import (
     agreement_history,
     agreement_list,
@@ -88,6 +89,10 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "agreement": agreement,
             "breaches": agreement_rule_breaches(agreement),
+            # Before approval: every prerequisite and its state at once (the rule approval enforces).
+            "checklist": agreement_approval_prerequisites(agreement)
+            if agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED}
+            else None,
             "history": agreement_history(agreement=agreement).select_related(None),
             "versions": agreement_versions(user=user, agreement=agreement),
             "successors": agreement.successors.all(),
@@ -197,7 +202,12 @@ def _run_action(request: HttpRequest, pk: int) -> tuple[str, str]:
 
 
 def _errors_text(form) -> str:
-    return "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+    """A form's errors as one sentence, each under the field's label (never its code name)."""
+    parts = []
+    for field, errs in form.errors.items():
+        label = form[field].label if field in form.fields else ""
+        parts.append(f"{label}: {' '.join(errs)}" if label else " ".join(errs))
+    return "; ".join(parts)
 
 
 @login_required
@@ -277,6 +287,19 @@ def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
         filename=f"{agreement.reference}-v{agreement.version}-signed.pdf",
         content_type="application/pdf",
     )
+
+
+@login_required
+@refusals_as_pages
+def agreement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The agreement's terms as a PDF (WeasyPrint) — a draft's to be signed by both parties and then
+    attached as the signed document. Anyone who reads the agreement may download it: it holds the
+    terms only, no personal data."""
+    agreement = agreement_for(request.user, pk)
+    response = HttpResponse(agreement_render_pdf(agreement=agreement), content_type="application/pdf")
+    kind = "for-signature" if agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED} else "terms"
+    response["Content-Disposition"] = f'attachment; filename="{agreement.reference}-v{agreement.version}-{kind}.pdf"'
+    return response
 
 
 # --- audit log -------------------------------------------------------------------------------------

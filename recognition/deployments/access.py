@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from governance.access import is_police_reviewer, parties_filter, role_allows, supply_chain_ids
 from governance.errors import NotFound, PermissionRefused
 from governance.organisations.models import OrganisationKind
-from recognition.deployments.models import Alert, AlertStatus, Deployment, Disclosure
+from recognition.deployments.models import Alert, AlertStatus, Camera, Deployment, Disclosure
 
 # --- deployments -----------------------------------------------------------------------------------
 
@@ -228,3 +228,39 @@ def disclosure_for(actor: Any, pk: Any, *, to: str = "view") -> Disclosure:
             "Only the force or unit that supplied the image reports the outcome.", code="not_the_supplier"
         )
     return disclosure
+
+
+# --- cameras and their gateway keys ------------------------------------------------------------------
+
+
+def cameras_administered_by(actor: Any) -> QuerySet[Camera]:
+    """Cameras whose gateway keys the actor looks after: an administrator's, of the deployments their
+    organisation operates (governance.administration's scope); an operator's DPO's, of its own."""
+    from governance.administration.access import administered_organisation_ids
+
+    operators = set(administered_organisation_ids(actor))
+    organisation = getattr(actor, "organisation", None)
+    if organisation is not None and role_allows(actor, "deployments.operate_deployment"):
+        operators.add(organisation.pk)
+    return Camera.objects.filter(deployment__operator_id__in=operators).select_related("deployment")
+
+
+def can_manage_camera_keys(actor: Any) -> bool:
+    """The gate of the camera pages: administrators, and operators' DPOs (who run the deployments)."""
+    from governance.administration.access import can_administer
+
+    return can_administer(actor) or role_allows(actor, "deployments.operate_deployment")
+
+
+def camera_for(actor: Any, pk: Any) -> Camera:
+    """A camera whose key the actor manages; another organisation's is "not found", like a missing one."""
+    if not can_manage_camera_keys(actor):
+        raise PermissionRefused("Only an administrator or the operator's data protection officer manages cameras.")
+    try:
+        return cameras_administered_by(actor).get(pk=pk)
+    except (Camera.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such camera.") from None
+
+
+def camera_check(actor: Any, camera: Camera) -> Camera:
+    return camera_for(actor, camera.pk)

@@ -17,7 +17,9 @@ class DeploymentsConfig(AppConfig):
         # subject_access: the alert and face-template providers, the face reader and the face redactor
         # (governance.subject_access.registry).
         # checks: the frame store kept apart from the broker (check --deploy).
+        # administration: the cameras section of governance's administration page.
         from recognition.deployments import (
+            administration,  # noqa: F401
             checks,  # noqa: F401
             dpia,  # noqa: F401
             metrics,  # noqa: F401

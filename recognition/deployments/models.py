@@ -47,6 +47,12 @@ class Deployment(models.Model):
     authorising_officer_name = models.CharField(max_length=200)
     authorising_officer_rank = models.CharField(max_length=80)
     authorising_officer_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    # Where the Authorising Officer is an Oversight user of the supplying force (or its units), who
+    # they are; the name, rank and organisation above are kept as written either way (they outlive
+    # the account, and an officer without an account is recorded by name).
+    authorising_officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     authorised_at = models.DateTimeField()
     watchlist_justification = models.TextField(help_text="Who is on the watchlist and why (categories, necessity).")
     location_justification = models.TextField(help_text="Why this place and this time.")
@@ -87,11 +93,14 @@ class Deployment(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                name="deployment_window_ordered", condition=models.Q(ends_at__gt=models.F("starts_at"))
+                name="deployment_window_ordered",
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                violation_error_message="The deployment must end after it starts.",
             ),
             models.CheckConstraint(
                 name="deployment_threshold_range",
                 condition=models.Q(match_threshold__gt=0) & models.Q(match_threshold__lte=1),
+                violation_error_message="The threshold is a similarity above 0 and at most 1.",
             ),
         ]
 
@@ -333,7 +342,9 @@ class AlertReview(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["alert", "reviewer"], name="alert_review_one_per_reviewer"),
             models.CheckConstraint(
-                name="alert_review_rejection_has_reason", condition=~models.Q(decision="reject") | ~models.Q(reason="")
+                name="alert_review_rejection_has_reason",
+                condition=~models.Q(decision="reject") | ~models.Q(reason=""),
+                violation_error_message="A rejection needs its reason.",
             ),
         ]
 

@@ -39,6 +39,7 @@ from governance.watchlist.models import WatchlistImage
 from governance.watchlist.selectors import image_matchable_q, watchlist_images_matchable
 from recognition.deployments.access import (
     alert_check,
+    camera_check,
     can_plan_deployment,
     deployment_check,
     disclosure_for,
@@ -74,6 +75,7 @@ DEPLOYMENT_FIELDS: tuple[str, ...] = (
     "authorising_officer_name",
     "authorising_officer_rank",
     "authorising_officer_organisation",
+    "authorising_officer",
     "authorised_at",
     "watchlist_justification",
     "location_justification",
@@ -83,6 +85,42 @@ DEPLOYMENT_FIELDS: tuple[str, ...] = (
     "public_notice",
     "public_notice_given_on",
 )
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    code: str
+    message: str
+
+
+def deployment_window_problems(*, starts_at: datetime | None, ends_at: datetime | None) -> list[FieldProblem]:
+    """The order of a deployment's times (the database constraint deployment_window_ordered backs
+    it): one rule for the form's field errors and the service's refusal."""
+    if starts_at and ends_at and ends_at <= starts_at:
+        return [FieldProblem("ends_at", "ends_before_start", "The deployment must end after it starts.")]
+    return []
+
+
+def authorising_officer_candidates(*, operator: Organisation, agreements=None):
+    """The people who can be chosen as Authorising Officer: active accounts (with a password, so not
+    API service accounts) of the police forces — and their units — that supply the operator's active
+    agreements (or the ``agreements`` given). An officer who is not a user is written in by name."""
+    from governance.access import supply_chain_ids
+
+    if agreements is None:
+        agreements = Agreement.objects.sharing().filter(receiving_organisation=operator)
+    suppliers = Organisation.objects.filter(pk__in=[a.supplying_organisation_id for a in agreements])
+    chain: set[int] = set()
+    for supplier in suppliers:
+        force = supplier.force or supplier
+        chain |= supply_chain_ids(force)
+    return (
+        User.objects.filter(organisation_id__in=chain, is_active=True)
+        .exclude(password__startswith="!")
+        .select_related("organisation")
+        .order_by("organisation__name", "last_name", "username")
+    )
 
 
 def _name(actor: User | None) -> str:
@@ -182,6 +220,21 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
         raise ValidationFailed(
             "The deployment's written justifications are incomplete.", code="justification_required", details=errors
         )
+    officer = deployment.authorising_officer
+    if officer is not None:
+        if not authorising_officer_candidates(operator=actor.organisation, agreements=agreements).filter(pk=officer.pk):
+            raise ValidationFailed(
+                "The Authorising Officer must be one of the supplying force's people.",
+                code="authorising_officer_not_supplier",
+                details={"authorising_officer": ["Choose someone of the force that supplies the watchlist."]},
+            )
+        deployment.authorising_officer_name = str(officer)
+        deployment.authorising_officer_organisation = officer.organisation
+    problems = deployment_window_problems(starts_at=deployment.starts_at, ends_at=deployment.ends_at)
+    if problems:
+        raise ValidationFailed(
+            problems[0].message, code=problems[0].code, details={p.field: [p.message] for p in problems}
+        )
     if deployment.authorising_officer_organisation_id and not deployment.authorising_officer_organisation.is_police:
         raise ValidationFailed(
             "The Authorising Officer must be a police officer.", code="authorising_officer_not_police"
@@ -213,6 +266,7 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
                 "threshold": deployment.match_threshold,
                 "site": deployment.site,
                 "authorising_officer": f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}",
+                "authorising_officer_user": officer.username if officer else None,
                 "window": [deployment.starts_at.isoformat(), deployment.ends_at.isoformat()],
             },
         )
@@ -275,22 +329,49 @@ def camera_add(*, actor: User, deployment: Deployment, name: str, location: str,
 
 
 def camera_issue_ingest_key(*, actor: User, camera: Camera) -> str:
-    """Issue (or replace) the camera gateway's key; returns the secret once, keeps its digest."""
-    deployment_check(actor, camera.deployment, to="operate")
+    """Issue the camera gateway's key, or rotate it (the old key stops working at once); returns the
+    secret once, keeps its digest. The operator's DPO or an administrator of the operator
+    (``camera_check``)."""
+    camera_check(actor, camera)
     secret = "cam_" + secrets.token_urlsafe(32)
     with transaction.atomic():
         camera = Camera.objects.select_for_update().get(pk=camera.pk)
+        rotated_from = camera.ingest_key_prefix
         camera.ingest_key_prefix = secret[:12]
         camera.ingest_key_digest = hashlib.sha256(secret.encode()).hexdigest()
         camera.save(update_fields=["ingest_key_prefix", "ingest_key_digest"])
         audit_record(
             action=AuditAction.ALTERATION,
-            event="camera.key_issued",
+            event="camera.key_rotated" if rotated_from else "camera.key_issued",
             actor=actor,
             target=camera.deployment,
-            details={"camera": camera.pk, "key_prefix": camera.ingest_key_prefix},
+            details={"camera": camera.pk, "key_prefix": camera.ingest_key_prefix, "replaced": rotated_from or None},
         )
     return secret
+
+
+def camera_revoke_ingest_key(*, actor: User, camera: Camera, reason: str) -> Camera:
+    """Withdraw the camera gateway's key: its frames are refused (401) from the next request."""
+    camera_check(actor, camera)
+    if not reason.strip():
+        raise ValidationFailed("Say why the key is revoked.", code="reason_required")
+    with transaction.atomic():
+        camera = Camera.objects.select_for_update().select_related("deployment").get(pk=camera.pk)
+        if not camera.ingest_key_prefix:
+            raise StateConflict("This camera has no key.", code="no_key")
+        prefix = camera.ingest_key_prefix
+        camera.ingest_key_prefix = ""
+        camera.ingest_key_digest = ""
+        camera.save(update_fields=["ingest_key_prefix", "ingest_key_digest"])
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="camera.key_revoked",
+            actor=actor,
+            target=camera.deployment,
+            justification=reason.strip(),
+            details={"camera": camera.pk, "key_prefix": prefix},
+        )
+    return camera
 
 
 def camera_for_ingest_key(secret: str) -> Camera | None:

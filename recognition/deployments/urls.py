@@ -1,12 +1,14 @@
 from django.urls import path
 
-from recognition.deployments import views
+from recognition.deployments import camera_views, views
 
 urlpatterns = [
     path("", views.deployment_list, name="deployment-list"),
     path("new/", views.deployment_create, name="deployment-create"),
     path("<int:pk>/", views.deployment_detail, name="deployment-detail"),
     path("<int:pk>/action/", views.deployment_action, name="deployment-action"),
+    path("cameras/", camera_views.camera_list, name="camera-list"),
+    path("cameras/<int:pk>/key/", camera_views.camera_key, name="camera-key"),
     path("review/", views.review_queue, name="review-queue"),
     path("review/queue.json", views.review_queue_json, name="review-queue-json"),
     path("alerts/<int:pk>/", views.alert_detail, name="alert-detail"),

@@ -47,9 +47,20 @@ class DeploymentForm(forms.Form):
     agreements = forms.ModelMultipleChoiceField(
         queryset=None, widget=forms.CheckboxSelectMultiple, help_text="Only active agreements with your organisation."
     )
-    authorising_officer_name = forms.CharField(max_length=200)
-    authorising_officer_rank = forms.CharField(max_length=80)
-    authorising_officer_organisation = forms.ModelChoiceField(queryset=Organisation.objects.none())
+    authorising_officer = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Authorising Officer",
+        empty_label="Not an Oversight user: write their name below",
+        help_text="People of the forces (and units) that supply your active agreements.",
+    )
+    authorising_officer_name = forms.CharField(
+        max_length=200, required=False, label="Or their name", help_text="When they are not in the list above."
+    )
+    authorising_officer_organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(), required=False, label="Their force or unit"
+    )
+    authorising_officer_rank = forms.CharField(max_length=80, label="Authorising Officer's rank")
     watchlist_justification = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), help_text="Who is on the watchlist and why."
     )
@@ -73,6 +84,24 @@ class DeploymentForm(forms.Form):
         self.fields[
             "match_threshold"
         ].help_text = f"Default {services.default_match_threshold():.2f}. Lower only with a justification and approver."
+        officers = self.fields["authorising_officer"]
+        officers.queryset = services.authorising_officer_candidates(operator=user.organisation)
+        officers.label_from_instance = lambda person: " — ".join(
+            part for part in (str(person), person.job_title, str(person.organisation)) if part
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        for problem in services.deployment_window_problems(
+            starts_at=cleaned.get("starts_at"), ends_at=cleaned.get("ends_at")
+        ):
+            self.add_error(problem.field, problem.message)
+        if not cleaned.get("authorising_officer"):
+            if not cleaned.get("authorising_officer_name"):
+                self.add_error("authorising_officer_name", "Choose the Authorising Officer above, or write their name.")
+            if not cleaned.get("authorising_officer_organisation"):
+                self.add_error("authorising_officer_organisation", "Say which force or unit they serve in.")
+        return cleaned
 
 
 @login_required
