@@ -20,6 +20,7 @@ from governance.administration.models import Invitation
 from governance.administration.registry import administration_sections
 from governance.api.tokens import api_token_issue, api_token_revoke
 from governance.errors import ApplicationError, NotFound, PermissionRefused
+from governance.home.selectors import home_for
 from governance.organisations.roles import Role
 from governance.organisations.services import user_create
 from governance.web.errors import refusals_as_pages
@@ -82,6 +83,7 @@ def administration_home(request: HttpRequest) -> HttpResponse:
             "sections": sections,
             "secret": request.session.pop(SECRET_KEY, None),
             "issues_tokens": any(o.is_police for o in scope.organisations),
+            "home": home_for(user=actor),  # the panels of any other role the administrator holds
         },
     )
 

@@ -50,10 +50,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Each role's home, where sign-in lands: what the user must act on (the panels each app
     registers, ``governance.home``), then for DPOs and regulators the register at a glance.
     An administrator's home is the administration page (with the panels of any other role they
-    hold); this is the one place that decides it (to become a redirect to /administration/)."""
+    hold); this is the one place that decides it."""
     home = home_for(user=request.user)
     if home["is_admin"]:
-        return render(request, "home/administrator.html", {"home": home})
+        return redirect("administration-home")
     figures = dashboard_figures(user=request.user) if home["is_dpo"] or home["is_regulator"] else None
     return render(request, "governance/dashboard.html", {"home": home, "figures": figures})
 
