@@ -1,6 +1,6 @@
-"""What Oversight writes to its logs while people sign in (and fail), police upload through the API
-and cameras post frames: never a password, a TOTP key or code, an API token or camera key, image
-bytes or a justification."""
+"""What Oversight writes to its logs while people sign in (and fail), police upload through the API,
+cameras post frames and administrators invite people and issue tokens: never a password, a TOTP key
+or code, an API token, camera key or invitation link, image bytes or a justification."""
 
 from __future__ import annotations
 
@@ -73,6 +73,28 @@ def test_logs_hold_no_secret_and_no_biometric_data(client, cast, settings, caplo
     frame = small_jpeg()
     assert post_frame(camera_client, camera, frame).status_code == 202
     secrets_seen.append(camera_key)
+
+    # Administration: an invitation opened and accepted (a first password), a token issued by an administrator.
+    from django.test import Client
+
+    from governance.administration.services import user_invite
+    from governance.api.tokens import api_token_issue
+
+    administrator = user_create(actor=None, username="admin.met.logs", organisation=cast.met, roles=[Role.ADMIN])
+    invitee, invitation = user_invite(
+        actor=administrator, organisation=cast.camden, username="invitee.logs", roles=[Role.DPO]
+    )
+    invitee_client = Client()
+    invitee_client.get(reverse("invitation-accept", args=[invitation]))
+    first_password = "first-password-for-the-log-test-3"
+    invitee_client.post(
+        reverse("invitation-accept", args=["set-password"]),
+        {"password": first_password, "password_again": first_password},
+    )
+    invitee.refresh_from_db()
+    assert invitee.check_password(first_password)
+    admin_token = api_token_issue(actor=administrator, organisation=cast.camden, user=submitter)[1]
+    secrets_seen += [invitation, first_password, admin_token]
 
     text = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert caplog.records, "nothing was logged: the test would prove nothing"
