@@ -476,10 +476,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Secrets carried in a URL path (invitation links) are masked where Django logs request paths.
+    "filters": {"secret_paths": {"()": "governance.ops.logfilters.SecretPathFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secret_paths"]}},
     "root": {"handlers": ["console"], "level": env.str("OVERSIGHT_LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["secret_paths"]},
+        "django.server": {"filters": ["secret_paths"]},
         # PDF rendering is chatty at INFO (font subsetting); keep its warnings only.
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "WARNING"},

@@ -1,8 +1,9 @@
 """What Oversight writes to its logs while people sign in (and fail), police upload, read and withdraw
 through the API, cameras post frames (processed in-process: the frame task's logs too), wrong tokens,
-keys and scrape tokens are refused, and the erasure journal is exported and replayed: never a
-password, a TOTP key or code, an API token, camera key or metrics token, image bytes, a justification
-or a reason."""
+keys and scrape tokens are refused, the erasure journal is exported and replayed, and administrators
+invite people (the link opened again once spent) and issue tokens: never a password, a TOTP key or
+code, an API token, camera key, metrics token or invitation link, image bytes, a justification or a
+reason."""
 
 from __future__ import annotations
 
@@ -106,6 +107,30 @@ def test_logs_hold_no_secret_and_no_biometric_data(
     # The journal lives outside the database: it holds ids and digests, no reason, label or reference.
     for value in (reason, created.json()["subject_reference"], image.hex()[:64]):
         assert value not in journal
+
+    # Administration: an invitation opened and accepted (a first password), a token issued by an administrator.
+    from django.test import Client
+
+    from governance.administration.services import user_invite
+    from governance.api.tokens import api_token_issue
+
+    administrator = user_create(actor=None, username="admin.met.logs", organisation=cast.met, roles=[Role.ADMIN])
+    invitee, invitation = user_invite(
+        actor=administrator, organisation=cast.camden, username="invitee.logs", roles=[Role.DPO]
+    )
+    invitee_client = Client()
+    invitee_client.get(reverse("invitation-accept", args=[invitation]))
+    first_password = "first-password-for-the-log-test-3"
+    invitee_client.post(
+        reverse("invitation-accept", args=["set-password"]),
+        {"password": first_password, "password_again": first_password},
+    )
+    invitee.refresh_from_db()
+    assert invitee.check_password(first_password)
+    admin_token = api_token_issue(actor=administrator, organisation=cast.camden, user=submitter)[1]
+    secrets_seen += [invitation, first_password, admin_token]
+    # A spent link opened again: a 404, whose path (the secret) the request log must not keep.
+    assert invitee_client.get(reverse("invitation-accept", args=[invitation])).status_code == 404
 
     text = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert caplog.records, "nothing was logged: the test would prove nothing"
