@@ -110,7 +110,7 @@ class OversightAutoSchema(AutoSchema):
             example = parameter.get("example")
             if example is None and parameter.get("examples"):
                 example = next(iter(parameter["examples"].values())).get("value")
-            if example is None or (parameter["in"] == "query" and not parameter.get("required")):
+            if example is None:
                 continue
             if parameter["in"] == "header":
                 headers.append(f"{parameter['name']}: {example}")
