@@ -239,6 +239,8 @@ def frame_outcome_settle(*, frame_key: str, camera_id: int, received_at: str, pe
             alerts_raised=int(pending.get("alerts_raised", 0)),
         )
     )
+    with contextlib.suppress(RedisError, OSError):  # counted: the claim marker has done its job
+        frames.frame_done(camera_id, frame_key)
     return outcome
 
 

@@ -179,6 +179,7 @@ def test_postgresql_down_after_the_bytes_were_read_defers_the_count(cast, live_d
     frame_outcome_settle(frame_key=key, camera_id=camera.pk, received_at=received, pending=pending)
     frame_outcome_settle(frame_key=key, camera_id=camera.pk, received_at=received, pending=pending)  # retried twice
     assert totals(camera)["reasons"] == {"database_unavailable": 1}
+    assert frames.frame_claim(key).state == "missing"  # counted: no marker left behind
     assert FaceScanCounter.objects.get(camera=camera).frames_dropped == 1
     assert FrameDropCounter.objects.get(camera=camera).frames == 1
 
