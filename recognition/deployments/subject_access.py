@@ -47,6 +47,7 @@ from governance.access import can_image, images_visible_to
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict
+from governance.presentation import when_text
 from governance.subject_access.registry import (
     Candidate,
     FaceProbe,
@@ -72,7 +73,7 @@ PROBE_REFRESH_OVERLAP = timedelta(minutes=5)
 
 
 def _local(value: datetime | None) -> str:
-    return f"{timezone.localtime(value):%d %b %Y %H:%M}" if value else "—"
+    return when_text(value) if value else "—"  # the one date format, zone stated
 
 
 # --- the engine ----------------------------------------------------------------------------------

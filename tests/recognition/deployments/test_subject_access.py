@@ -109,9 +109,9 @@ def test_another_photo_finds_the_watchlist_entry_and_the_alert_and_someone_else_
     assert _search(cast.estate_dpo, SubjectQuery(face=stranger)) == []
     assert _search(cast.estate_dpo, SubjectQuery(face=face_reader()(_photo(faces_dir, "Serena_Williams_0002")))) == []
 
-    # By subject reference: the alert and the template (governance's own provider finds the image itself).
+    # By subject reference: the alert, the template, and (governance's provider) the image itself.
     by_reference = _search(cast.estate_dpo, SubjectQuery(subject_references=("KX-SUBJ-0007",)))
-    assert {c.ref.kind for c in by_reference} == {"alert", "face-template"}
+    assert {c.ref.kind for c in by_reference} == {"alert", "face-template", "watchlist-image"}
     assert all(c.found_by == "subject reference" for c in by_reference)
 
 

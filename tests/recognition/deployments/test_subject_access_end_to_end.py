@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -69,7 +70,7 @@ def _faces_in(engine, jpeg: bytes):
 
 
 def test_a_request_finds_the_person_by_face_and_exports_only_their_face(
-    cast, alerted, faces_dir, engine, django_capture_on_commit_callbacks, tmp_path
+    cast, alerted, faces_dir, engine, django_capture_on_commit_callbacks, tmp_path, artifacts_dir
 ):
     image, alert = alerted
     request = sar.subject_request_receive(actor=cast.estate_dpo, fields=intake(subject_references=[]))
@@ -101,7 +102,19 @@ def test_a_request_finds_the_person_by_face_and_exports_only_their_face(
 
     reader = PdfReader(io.BytesIO(pdf))
     text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    (artifacts_dir / "subject-access-end-to-end.pdf").write_bytes(pdf)
+    picture_page = next(
+        i for i, page in enumerate(reader.pages, start=1) if "Similarity score" in (page.extract_text() or "")
+    )
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "70", "-f", str(picture_page), "-l", str(picture_page), "-singlefile",
+         str(artifacts_dir / "subject-access-end-to-end.pdf"), str(artifacts_dir / "subject-access-alert-page")],
+        check=True,
+    )  # fmt: skip
+    assert (artifacts_dir / "subject-access-alert-page.png").stat().st_size > 0
     assert request.reference in text
+    assert f"{request.reference} · {cast.estate.name}" in reader.pages[0].extract_text()  # the running footer
+    assert "&#" not in text  # nothing escaped twice
     assert "Alerts" in text and "not kept" in text  # the alert's section and the non-match explanation
     pictures = [picture.data for page in reader.pages for picture in page.images]
     assert pictures, "the alert's crop is in the PDF"
