@@ -12,8 +12,13 @@ class DeploymentsConfig(AppConfig):
         # retention: registers alert, review and disclosure retention rules with governance's registry.
         # dpia: describes deployments, the running weights and the engine's measured accuracy to DPIAs.
         # report_figures: recognition's figures for the reports (faces scanned, alerts, outcomes).
+        from governance.serving import serve_hook_register
         from recognition.deployments import (
             dpia,  # noqa: F401
             report_figures,  # noqa: F401
             retention,  # noqa: F401
         )
+        from recognition.deployments.embedded import serve_start
+
+        # manage.py serve (embedded default): the engine is built and the frame worker started before requests.
+        serve_hook_register("recognition.live-matching", serve_start)

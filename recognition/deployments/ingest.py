@@ -98,8 +98,6 @@ def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
     No transaction: nothing is written except counters. The bytes go to the frame store, the task
     message carries only their random key.
     """
-    from recognition.deployments.tasks import process_frame
-
     _check_frame(data)
     now = timezone.now()
     deployment = Deployment.objects.only("status", "starts_at", "ends_at").get(pk=camera.deployment_id)
@@ -121,13 +119,7 @@ def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
         raise MatchingUnavailable("The matching service is unavailable; the frame was dropped.") from None
     del data
     try:
-        # argsrepr: the worker log, events and monitoring show a placeholder, not even the key.
-        process_frame.apply_async(
-            args=[key, camera.pk, now.isoformat()],
-            argsrepr=f"(<frame>, camera={camera.pk})",
-            kwargsrepr="{}",
-            ignore_result=True,
-        )
+        _dispatch(key=key, camera_id=camera.pk, received_at=now)
     except (KombuOperationalError, OSError) as error:
         with contextlib.suppress(RedisError, OSError):  # the broker's Redis may be the frame store
             frames.frame_discard(key)
@@ -136,6 +128,30 @@ def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
         logger.warning("Frame for camera %s dropped: broker unavailable (%s)", camera.pk, type(error).__name__)
         raise MatchingUnavailable("The matching service is unavailable; the frame was dropped.") from None
     return FrameReceipt(camera_id=camera.pk, received_at=now, in_flight=in_flight)
+
+
+def _dispatch(*, key: str, camera_id: int, received_at: datetime) -> None:
+    """Hand a stored frame to whoever matches it: the embedded frame worker when ``manage.py serve`` runs one
+    (``embedded.py``; the request does not wait), else the ``process_frame`` task (a broker's workers, or run in
+    this thread where there is neither). The embedded worker's queue full: the frame is shed (429, counted)."""
+    from recognition.deployments import embedded
+    from recognition.deployments.tasks import process_frame
+
+    worker = embedded.worker()
+    if worker is not None:
+        if not worker.submit(key, camera_id, received_at.isoformat()):
+            frames.frame_discard(key)
+            frames.inflight_release(camera_id, key)
+            counters_add(camera_id=camera_id, at=received_at, frames_shed=1)
+            raise FramesShed("The matching queue is full; this frame was dropped.")
+        return
+    # argsrepr: the worker log, events and monitoring show a placeholder, not even the key.
+    process_frame.apply_async(
+        args=[key, camera_id, received_at.isoformat()],
+        argsrepr=f"(<frame>, camera={camera_id})",
+        kwargsrepr="{}",
+        ignore_result=True,
+    )
 
 
 def _crop_jpeg(engine, picture, face) -> bytes:
