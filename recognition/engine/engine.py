@@ -129,14 +129,15 @@ class FaceEngine:
 
         self.weights_kind = "sface-2021dec-int8bq"
         model = zoo.verified_bytes(config.sface_path or zoo.bundled_path(zoo.SFACE_FILE), sha256=zoo.SFACE_SHA256)
-        # On a CPU templates in fp32 and live probes in bf16 (twice as fast at the 3-7 faces of a frame, cosine 0.999
-        # to fp32: sface.py, BENCHMARKS.md); fp16 for both on CUDA.
+        # On a CPU templates in fp32; live probes in bf16 where the CPU has AMX bf16 tiles (twice as fast at the 3-7
+        # faces of a frame, cosine 0.999 to fp32: sface.py, BENCHMARKS.md), else fp32 (AVX-512 bf16 alone measured
+        # slower for SFace's depthwise convolutions on the AMD reference CPU); fp16 for both on CUDA.
         cpu = self.device.type == "cpu"
         embedder = SFaceEmbedder(
             model_bytes=model,
             device=self.device,
             precision="fp32" if cpu else "fp16",
-            live_precision="bf16" if cpu else "fp16",
+            live_precision=("bf16" if cpu_has_amx_bf16() else "fp32") if cpu else "fp16",
             batch_size=batch_size,
             flip_average=self.flip_average,
         )
@@ -215,6 +216,15 @@ class FaceEngine:
 _lock = threading.Lock()
 _engines: dict[tuple[str, str], FaceEngine] = {}
 _engine_pid: int | None = None
+
+
+def cpu_has_amx_bf16() -> bool:
+    """Whether this CPU multiplies bf16 on AMX tiles (Linux: the ``amx_bf16`` flag; elsewhere: assumed not)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            return any(line.startswith("flags") and " amx_bf16" in line for line in info)
+    except OSError:
+        return False
 
 
 def backend_id(config: EngineConfig) -> str:

@@ -6,8 +6,9 @@ TorchScript trace (``torch.jit.freeze`` folds the batch norms into the convoluti
 oneDNN), refused unless it reproduces the eager fp32 module on a fixed input.
 
 Two precisions on a CPU: templates (enrolment, subject-access search) in fp32, live probes from camera frames in bf16
-(``live_precision``), which takes 3 ms a face against 6-8 ms in fp32 at the 3-7 faces of a frame on the reference
-CPU (its oneDNN bf16 kernels; BENCHMARKS.md, "Face engine frame path"). A bf16 probe agrees with the fp32 one to a
+(``live_precision``) where the CPU has AMX bf16 tiles (``engine.cpu_has_amx_bf16``): 3 ms a face against 6-8 ms in
+fp32 at the 3-7 faces of a frame on a 2-core Xeon with AMX (oneDNN's bf16 kernels; BENCHMARKS.md, "Face engine
+frame path"); without AMX (the AMD EPYC of the earlier runs) bf16 measured slower, and live probes stay fp32. A bf16 probe agrees with the fp32 one to a
 cosine of 0.999 on the dev faces; the live-probe-against-template rates in BENCHMARKS.md ("Backends side by side") are
 measured with these bf16 probes, at the threshold derived from the fp32 templates.
 

@@ -79,6 +79,7 @@ class YuNetDetector:
     ) -> None:
         import torch
 
+        self.model_bytes = model
         self.min_face_size = int(min_face_size)
         self.score_threshold = float(score_threshold)
         self.max_side = int(max_side)
@@ -124,6 +125,11 @@ class YuNetDetector:
         return rows[np.asarray(keep, dtype=np.int64).reshape(-1)]
 
     def _detect_one(self, pixels: np.ndarray) -> list[DetectedFace]:
+        return self.faces_from(self.rows, pixels)
+
+    def faces_from(self, rows_of, pixels: np.ndarray) -> list[DetectedFace]:
+        """The faces of one RGB image given a runner of the network (``rows_of``, e.g. ``self.rows``): downscaling,
+        minimum face size and clipping as described above."""
         height, width = pixels.shape[:2]
         if min(width, height) < self.min_face_size:
             return []  # no face of the minimum size fits: nothing to scan (not an error)
@@ -132,7 +138,7 @@ class YuNetDetector:
             pixels = cv2.resize(
                 pixels, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
             )
-        rows = self.rows(pixels)
+        rows = rows_of(pixels)
         faces = []
         for row in rows.astype(np.float64)[np.argsort(-rows[:, 14], kind="stable")]:
             x, y, w, h = (row[:4] / scale).tolist()
