@@ -667,6 +667,12 @@ def main(argv: list[str] | None = None) -> int:
         help="Only the 'Backends side by side' section (recorded as its own section, engine-backends).",
     )
     parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="With --backends-only: only the frame-rate tables (no dev, impostor-set or face-size figures), "
+        "recorded as their own section, engine-frame-rate.",
+    )
+    parser.add_argument(
         "--impostor-cache",
         type=Path,
         default=None,
@@ -704,7 +710,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.backends_only:
         from recognition.bench_backends import section_backends
 
-        section_backends(report, faces_dir=faces_dir(), seconds=args.seconds, impostor_cache=args.impostor_cache)
+        section_backends(
+            report,
+            faces_dir=faces_dir(),
+            seconds=args.seconds,
+            impostor_cache=args.impostor_cache,
+            throughput_only=args.throughput_only,
+        )
         flush()
     elif not args.gpu_only:
         from recognition.bench_backends import section_backends
@@ -756,6 +768,8 @@ def main(argv: list[str] | None = None) -> int:
         name, title = ("engine-gpu", "## Face engine on a GPU") if args.gpu_only else ("engine", "## Face engine")
         if args.backends_only:
             name, title = "engine-backends", "## Face engine backends"
+        if args.backends_only and args.throughput_only:
+            name, title = "engine-frame-rate", "## Face engine frame rate (throughput tables only)"
         text = re.sub(r"^## ", "### ", "\n".join(report.lines), flags=re.MULTILINE)
         args.output = record_benchmark(name, text.replace("# Face engine benchmarks", title, 1))
     print(f"\nWritten to {args.output}")

@@ -18,6 +18,7 @@ class DeploymentsConfig(AppConfig):
         # (governance.subject_access.registry).
         # checks: the frame store kept apart from the broker (check --deploy).
         # administration: the cameras section of governance's administration page.
+        from governance.serving import serve_hook_register
         from recognition.deployments import (
             administration,  # noqa: F401
             checks,  # noqa: F401
@@ -28,3 +29,7 @@ class DeploymentsConfig(AppConfig):
             scenario,  # noqa: F401
             subject_access,  # noqa: F401
         )
+        from recognition.deployments.embedded import serve_start
+
+        # manage.py serve (embedded default): the engine is built and the frame worker started before requests.
+        serve_hook_register("recognition.live-matching", serve_start)

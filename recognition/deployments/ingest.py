@@ -128,6 +128,9 @@ def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
     _frame_accept(camera_id=camera.pk, key=key, now=now)
     try:
         _frame_dispatch(key=key, camera_id=camera.pk, received_at=now)
+    except FramesShed:
+        _frame_unaccept(camera_id=camera.pk, key=key, now=now)
+        raise
     except (KombuOperationalError, OSError) as error:
         _frame_unaccept(camera_id=camera.pk, key=key, now=now)
         logger.warning("Frame for camera %s dropped: broker unavailable (%s)", camera.pk, type(error).__name__)
@@ -175,8 +178,18 @@ def _frame_unaccept(*, camera_id: int, key: str, now: datetime) -> None:
 
 
 def _frame_dispatch(*, key: str, camera_id: int, received_at: datetime) -> None:
-    """Queue the frame's task (the key, never the bytes)."""
+    """Hand the accepted frame to whoever matches it: the embedded frame worker when ``manage.py
+    serve`` runs one (``embedded.py``: the request does not wait), else the ``process_frame`` task (a
+    broker's workers, or run in this thread where there is neither). The embedded worker's queue
+    full: ``FramesShed`` (the caller moves the count from accepted to shed: 429)."""
+    from recognition.deployments import embedded
     from recognition.deployments.tasks import process_frame
+
+    worker = embedded.worker()
+    if worker is not None:
+        if not worker.submit(key, camera_id, received_at.isoformat()):
+            raise FramesShed("The matching queue is full; this frame was dropped.")
+        return
 
     # argsrepr: the worker log, events and monitoring show a placeholder, not even the key.
     process_frame.apply_async(

@@ -54,7 +54,9 @@ def align_faces(
 
     Bilinear warp (OpenCV's alignCrop uses the same); pixels outside the image are black, as there.
     """
-    pixels = np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image)
+    if isinstance(image, Image.Image):
+        image = image if image.mode == "RGB" else image.convert("RGB")  # convert() would copy an RGB image too
+    pixels = np.asarray(image)
     out = np.empty((len(landmarks), size, size, 3), dtype=np.uint8)
     template = ARCFACE_TEMPLATE * (size / ALIGNED_SIZE)
     for index, points in enumerate(landmarks):

@@ -80,7 +80,9 @@ class FaceEngine:
             from recognition.engine.yunet import YuNetDetector
 
             model = zoo.verified_bytes(config.yunet_path or zoo.bundled_path(zoo.YUNET_FILE), sha256=zoo.YUNET_SHA256)
-            self.detector = YuNetDetector(model=model, min_face_size=config.min_face_size)
+            self.detector = YuNetDetector(
+                model=model, min_face_size=config.min_face_size, threads=torch.get_num_threads()
+            )
             detector_id = f"yunet-2023mar-int8bq-{zoo.YUNET_SHA256[:12]}"
         # What made a template: stored with every template, and a gallery only holds templates of one backend.
         self.backend = f"{detector_id}+{embedder_id}"
@@ -127,13 +129,15 @@ class FaceEngine:
 
         self.weights_kind = "sface-2021dec-int8bq"
         model = zoo.verified_bytes(config.sface_path or zoo.bundled_path(zoo.SFACE_FILE), sha256=zoo.SFACE_SHA256)
-        # fp32 on CPU: bf16 measured slower for SFace's depthwise convolutions at the batch sizes of live frames
-        # (BENCHMARKS.md); fp16 on CUDA.
-        precision = "fp32" if self.device.type == "cpu" else "fp16"
+        # On a CPU templates in fp32; live probes in bf16 where the CPU has AMX bf16 tiles (twice as fast at the 3-7
+        # faces of a frame, cosine 0.999 to fp32: sface.py, BENCHMARKS.md), else fp32 (AVX-512 bf16 alone measured
+        # slower for SFace's depthwise convolutions on the AMD reference CPU); fp16 for both on CUDA.
+        cpu = self.device.type == "cpu"
         embedder = SFaceEmbedder(
             model_bytes=model,
             device=self.device,
-            precision=precision,
+            precision="fp32" if cpu else "fp16",
+            live_precision=("bf16" if cpu_has_amx_bf16() else "fp32") if cpu else "fp16",
             batch_size=batch_size,
             flip_average=self.flip_average,
         )
@@ -179,7 +183,10 @@ class FaceEngine:
 
         Templates by default; ``live=True`` for probes from camera frames (no flip averaging, see preprocessing.py).
         """
-        return self.embedder.embed(crops, flip_average=self.flip_average_live if live else self.flip_average)
+        flip = self.flip_average_live if live else self.flip_average
+        if self.embedder_name == "sface":  # its live probes have their own precision (sface.py)
+            return self.embedder.embed(crops, flip_average=flip, live=live)
+        return self.embedder.embed(crops, flip_average=flip)
 
     def embed_faces(
         self, images: Sequence[Image.Image], faces: Sequence[Sequence[DetectedFace]], *, live: bool = False
@@ -196,13 +203,28 @@ class FaceEngine:
         return result
 
     def analyse(self, images: Sequence[Image.Image], *, live: bool = False) -> list[list[FaceWithEmbedding]]:
-        """Detect and embed every face of each image: templates by default, live probes with ``live=True``."""
+        """Detect and embed every face of each image: templates by default, live probes with ``live=True``.
+
+        With YuNet + SFace each image's pixels are read once (one array for the detector and the alignment)."""
+        if self.detector_name == "yunet" and self.embedder_name == "sface":
+            from recognition.engine.yunet import rgb_pixels
+
+            images = [rgb_pixels(image) for image in images]
         return self.embed_faces(images, self.detect(images), live=live)
 
 
 _lock = threading.Lock()
 _engines: dict[tuple[str, str], FaceEngine] = {}
 _engine_pid: int | None = None
+
+
+def cpu_has_amx_bf16() -> bool:
+    """Whether this CPU multiplies bf16 on AMX tiles (Linux: the ``amx_bf16`` flag; elsewhere: assumed not)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            return any(line.startswith("flags") and " amx_bf16" in line for line in info)
+    except OSError:
+        return False
 
 
 def backend_id(config: EngineConfig) -> str:

@@ -143,3 +143,56 @@ def sface_module(data: bytes):
     from onnx2torch import convert
 
     return convert(float_graph(data)).eval()
+
+
+_YUNET_OPS = {"Add", "Conv", "MaxPool", "Relu", "Reshape", "Resize", "Sigmoid", "Transpose"}
+
+
+def yunet_float_graph(data: bytes):
+    """The YuNet ONNX model with its int8 weights dequantised (as for SFace) and any input height and width.
+
+    The file declares a fixed 1x3x640x640 input; the graph itself is fully convolutional (OpenCV's ``FaceDetectorYN``
+    feeds it any size padded to a multiple of 32), so the spatial dimensions are made symbolic for onnxruntime. The
+    result is plain float32 opset 17 (its operators mean the same there), which onnxruntime optimises on load.
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load_from_string(data)
+    graph = model.graph
+    constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    nodes = []
+    for node in graph.node:
+        attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "DequantizeLinear" and all(name in constants for name in node.input):
+            q, scale, zero = (constants[name] for name in node.input)
+            constants[node.output[0]] = _dequantize(
+                q, scale, zero, axis=int(attributes.get("axis", 1)), block_size=int(attributes.get("block_size", 0))
+            )
+        elif node.op_type == "Reshape" and all(name in constants for name in node.input):
+            constants[node.output[0]] = constants[node.input[0]].reshape(constants[node.input[1]].astype(np.int64))
+        else:
+            nodes.append(node)
+    used = {name for node in nodes for name in node.input}
+    inputs = [i for i in graph.input if i.name not in constants and i.name in used]
+    if [i.name for i in inputs] != ["input"]:
+        raise WeightsError(f"Unexpected YuNet graph inputs {[i.name for i in inputs]}.")
+    remaining = sorted({node.op_type for node in nodes})
+    if not set(remaining) <= _YUNET_OPS:
+        raise WeightsError(f"Unexpected operators in the YuNet graph: {remaining}.")
+    dims = inputs[0].type.tensor_type.shape.dim
+    for index, name in ((2, "height"), (3, "width")):
+        dims[index].ClearField("dim_value")
+        dims[index].dim_param = name
+    for output in graph.output:
+        output.type.tensor_type.shape.dim[1].ClearField("dim_value")
+        output.type.tensor_type.shape.dim[1].dim_param = f"{output.name}_anchors"
+    initializers = [
+        numpy_helper.from_array(np.ascontiguousarray(constants[name]), name=name)
+        for name in sorted(used)
+        if name in constants
+    ]
+    new_graph = helper.make_graph(nodes, graph.name, inputs, list(graph.output), initializer=initializers)
+    folded = helper.make_model(new_graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(folded)
+    return folded

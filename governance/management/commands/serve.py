@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from governance.scheduler import EmbeddedBeat
+from governance.serving import serve_hooks_start, serve_hooks_stop
 
 
 class Command(BaseCommand):
@@ -19,6 +20,8 @@ class Command(BaseCommand):
         from governance.management.commands.load_scenario import DEMO_PASSWORD
         from governance.organisations.models import User
 
+        # What the apps need warm before the first request (recognition: the face engine and its frame worker).
+        stops = serve_hooks_start(stdout=self.stdout)
         beat = EmbeddedBeat()
         beat.start()
         host, _, port = addrport.rpartition(":")
@@ -38,3 +41,4 @@ class Command(BaseCommand):
             call_command("runserver", addrport, use_reloader=False, skip_checks=True)
         finally:
             beat.stopped.set()
+            serve_hooks_stop(stops)

@@ -123,3 +123,55 @@ def test_frames_smaller_than_the_minimum_face_give_no_faces(engine):
     assert engine.detect(tiny) == [[], []]
     assert engine.analyse(tiny, live=True) == [[], []]
     assert engine.crops(tiny, [[], []]).shape[0] == 0
+
+
+def _opencv_yunet(data: bytes, size):
+    """OpenCV's own runner of the same graph (``FaceDetectorYN``), the reference for ours (onnxruntime)."""
+    import cv2
+
+    detector = cv2.FaceDetectorYN.create("onnx", np.frombuffer(data, np.uint8), np.zeros(0, np.uint8), size, 0.8, 0.3)
+    detector.setInputSize(size)
+    return detector
+
+
+@pytest.mark.faces
+def test_yunet_under_onnxruntime_finds_what_opencv_finds(faces_dir):
+    """Same faces, boxes, landmarks and scores as ``cv2.FaceDetectorYN`` on the dev photos and camera-sized frames of
+    the group photos (onnxruntime runs the dequantised graph; the decoding and NMS are OpenCV's, written out)."""
+    from recognition.bench import _frames
+    from recognition.engine.yunet import YuNetDetector, rgb_pixels
+
+    data = zoo.verified_bytes(zoo.bundled_path(zoo.YUNET_FILE), sha256=zoo.YUNET_SHA256)
+    ours = YuNetDetector(model=data, min_face_size=20)
+    group = [load_rgb(p) for p in sorted((faces_dir / "dev" / "_multi").glob("*.jpg"))]
+    images = group + [load_rgb(p) for p in sorted((faces_dir / "dev" / "_none").glob("*.jpg"))]
+    images += [load_rgb(item.path) for item in labelled_images(faces_dir)[::4]]
+    images += _frames(group, 640, 480) + _frames(group, 1280, 720)
+    faces = 0
+    for image in images:
+        pixels = rgb_pixels(image)
+        _, expected = _opencv_yunet(data, image.size).detect(np.ascontiguousarray(pixels[:, :, ::-1]))
+        expected = np.zeros((0, 15), np.float32) if expected is None else expected
+        got = ours.rows(pixels)
+        assert got.shape == expected.shape
+        order = lambda rows: rows[np.lexsort((rows[:, 1], rows[:, 0]))]  # noqa: E731 - NMS ties may swap rows
+        np.testing.assert_allclose(order(got), order(expected), atol=0.05)
+        faces += len(got)
+    assert faces >= 17 * 3  # the group photos' faces were compared, not only empty results
+
+
+@pytest.mark.faces
+def test_live_probes_in_bf16_agree_with_fp32_on_real_faces(faces_dir, sface_engine):
+    """Live probes take the bf16 runner on a CPU; on the dev faces they stay within rounding of the fp32 ones."""
+    from recognition.engine.engine import cpu_has_amx_bf16
+
+    if sface_engine.device.type != "cpu" or not cpu_has_amx_bf16():
+        pytest.skip("bf16 live probes are the path of CPUs with AMX bf16")
+    items = labelled_images(faces_dir)[:16]
+    images = [load_rgb(item.path) for item in items]
+    faces = [found[:1] for found in sface_engine.detect(images)]
+    crops = sface_engine.crops(images, faces)
+    fp32 = sface_engine.embedder.embed(crops, flip_average=False)
+    live = sface_engine.embed_crops(crops, live=True)
+    assert sface_engine.embedder.live_precision == "bf16"
+    assert float(np.min(np.sum(fp32 * live, axis=1))) > 0.995

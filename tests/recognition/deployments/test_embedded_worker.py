@@ -1,0 +1,108 @@
+"""Live frames on the embedded default under ``manage.py serve``: the engine is built before the server answers, a
+frame is answered 202 before it is matched (by a worker thread, not the request), and a full queue sheds frames the
+way a camera over its in-flight limit is shed (429, counted)."""
+
+from __future__ import annotations
+
+import pytest
+
+from recognition.deployments import embedded, frames
+from tests.recognition.deployments.test_frames_api import camera_client, counters, post_frame
+
+# The worker thread has its own database connection: it sees only committed rows.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def installed():
+    """Frame workers installed by a test are uninstalled and stopped after it, started or not."""
+    made = []
+
+    def install(worker):
+        made.append(worker)
+        embedded.worker_install(worker)
+        return worker
+
+    yield install
+    embedded.worker_install(None)
+    for worker in made:
+        worker.stop()
+
+
+@pytest.mark.faces
+def test_frames_are_answered_before_they_are_matched_and_a_full_queue_sheds(
+    cast, live_deployment, faces_dir, installed
+):
+    from recognition.selectors import live_engine
+
+    live_engine()  # built first, as serve_start does (a frame waiting for a build would be shed as stale)
+    camera = live_deployment.camera
+    client = camera_client(cast, camera)
+    frame = (faces_dir / "dev" / "_none" / "giraffe.jpg").read_bytes()
+    worker = installed(embedded.FrameWorker(threads=1, capacity=2))  # its thread not started yet: frames wait
+
+    for _ in range(2):
+        response = post_frame(client, camera, frame)
+        assert response.status_code == 202, response.content
+    assert counters(camera).get("frames_processed", 0) == 0  # answered without being matched
+    assert frames.inflight_count(camera.pk) == 2
+
+    full = post_frame(client, camera, frame)
+    assert full.status_code == 429 and full.json()["error"]["code"] == "frames_shed"
+    assert full["Retry-After"] == "1"
+    assert counters(camera)["frames_shed"] == 1
+    assert frames.inflight_count(camera.pk) == 2  # the shed frame's slot (and bytes) went at once
+
+    worker.start()
+    assert worker.wait_idle(timeout=300)
+    assert counters(camera) == {
+        "faces_scanned": 0,
+        "frames_processed": 2,
+        "frames_shed": 1,
+        "frames_refused": 0,
+        "alerts_raised": 0,
+    }
+    assert frames.inflight_count(camera.pk) == 0
+
+
+def test_stopping_the_worker_drops_waiting_frames_and_their_slots(cast, live_deployment, installed):
+    from tests.recognition.deployments.test_frames_api import small_jpeg
+
+    camera = live_deployment.camera
+    client = camera_client(cast, camera)
+    worker = installed(embedded.FrameWorker(threads=1, capacity=4))
+    assert post_frame(client, camera, small_jpeg((200, 200))).status_code == 202
+    assert frames.inflight_count(camera.pk) == 1
+    embedded.worker_install(None)
+    worker.stop()
+    assert frames.inflight_count(camera.pk) == 0 and worker.queue.empty()
+
+
+@pytest.mark.faces
+@pytest.mark.slow
+def test_serve_builds_the_live_engine_and_starts_the_worker_before_the_first_request(settings):
+    import io
+
+    from governance.serving import serve_hooks_start, serve_hooks_stop
+    from recognition.engine import engine as engine_module
+    from recognition.engine.engine import config_for
+    from recognition.selectors import live_backend_choice
+
+    config = config_for(live_backend_choice())
+    key = (config.detector, config.embedder)
+    engine_module._engines.pop(key, None)  # as in a fresh server process: no engine yet
+    out = io.StringIO()
+    stops = serve_hooks_start(stdout=out)
+    try:
+        assert key in engine_module._engines  # built by the hook, not by a first frame
+        assert embedded.worker() is not None and all(t.is_alive() for t in embedded.worker().threads)
+        assert "ready in" in out.getvalue()
+    finally:
+        serve_hooks_stop(stops)
+    assert embedded.worker() is None
+
+
+def test_with_a_broker_serve_starts_no_frame_worker(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # the broker's workers match frames (and build their own engine)
+    assert embedded.serve_start() is None
+    assert embedded.worker() is None
