@@ -55,9 +55,12 @@ def test_frames_are_answered_before_they_are_matched_and_a_full_queue_sheds(
 
     worker.start()
     assert worker.wait_idle(timeout=300)
+    # Accepted = processed + dropped; the frame turned away for a full queue is shed, not accepted.
     assert counters(camera) == {
         "faces_scanned": 0,
+        "frames_accepted": 2,
         "frames_processed": 2,
+        "frames_dropped": 0,
         "frames_shed": 1,
         "frames_refused": 0,
         "alerts_raised": 0,
