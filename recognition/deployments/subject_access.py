@@ -148,7 +148,7 @@ def _redaction_detector(engine):
         redaction = _redaction_detectors.get(id(detector))
         if redaction is None:
             redaction = YuNetDetector(
-                model=detector._model.tobytes(),
+                model=detector.model_bytes,
                 min_face_size=min(REDACTION_MIN_FACE_PX, detector.min_face_size),
                 score_threshold=detector.score_threshold,
                 max_side=detector.max_side,

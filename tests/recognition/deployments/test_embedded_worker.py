@@ -86,22 +86,29 @@ def test_stopping_the_worker_drops_waiting_frames_and_their_slots(cast, live_dep
 def test_serve_builds_the_live_engine_and_starts_the_worker_before_the_first_request(settings):
     import io
 
+    from django.core.cache import cache
+
     from governance.serving import serve_hooks_start, serve_hooks_stop
     from recognition.engine import engine as engine_module
-    from recognition.engine.engine import config_for
-    from recognition.selectors import live_backend_choice
+    from recognition.selectors import ACTIVE_BACKEND_KEY, live_backend
 
-    config = config_for(live_backend_choice())
-    key = (config.detector, config.embedder)
-    engine_module._engines.pop(key, None)  # as in a fresh server process: no engine yet
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default (CI sets a broker for the rest)
+    # As in a fresh server process: no engine yet, and no live choice remembered in the shared cache
+    # (an earlier test's switch-over may have left one there; its database row was rolled back).
+    cache.delete(ACTIVE_BACKEND_KEY)
+    built_before = dict(engine_module._engines)
+    engine_module._engines.clear()
     out = io.StringIO()
-    stops = serve_hooks_start(stdout=out)
     try:
-        assert key in engine_module._engines  # built by the hook, not by a first frame
-        assert embedded.worker() is not None and all(t.is_alive() for t in embedded.worker().threads)
-        assert "ready in" in out.getvalue()
+        stops = serve_hooks_start(stdout=out)
+        try:
+            assert [engine.backend for engine in engine_module._engines.values()] == [live_backend()]  # by the hook
+            assert embedded.worker() is not None and all(t.is_alive() for t in embedded.worker().threads)
+            assert "ready in" in out.getvalue()
+        finally:
+            serve_hooks_stop(stops)
     finally:
-        serve_hooks_stop(stops)
+        engine_module._engines.update(built_before)
     assert embedded.worker() is None
 
 
