@@ -218,9 +218,9 @@ def test_worker_killed_mid_retention_sweep_is_finished_by_the_redelivered_task(
         cursor.execute(
             f"""INSERT INTO {Alert._meta.db_table} (deployment_id, camera_id, subject_reference, agreement_id, score,
                     threshold, first_seen_at, last_seen_at, sightings, probe_crop, probe_key_id, retention_due_at,
-                    status, close_reason, watchlist_image_id, supplying_organisation_id)
+                    status, close_reason, watchlist_image_id, supplying_organisation_id, probe_embedding, probe_backend)
                 SELECT %s, %s, 'KX-SUBJ-0001', %s, 0.9, 0.5, %s, %s, 1, %s, 'k', %s, 'false_alert', 'false_alert',
-                       %s, %s
+                       %s, %s, ''::bytea, ''
                 FROM generate_series(1, %s)""",
             [
                 live_deployment.pk,
