@@ -197,11 +197,12 @@ def main() -> None:  # noqa: PLR0915 - a straight script
         cursor.execute(
             f"""INSERT INTO {Alert._meta.db_table} (deployment_id, camera_id, watchlist_image_id, subject_reference,
                     agreement_id, supplying_organisation_id, score, threshold, first_seen_at, last_seen_at, sightings,
-                    probe_crop, probe_key_id, retention_due_at, status, close_reason)
+                    probe_crop, probe_key_id, retention_due_at, status, close_reason, probe_embedding, probe_backend)
                 SELECT %s, %s, %s, 'B-1', %s, %s, 0.7, 0.58, %s::timestamptz + make_interval(secs => i * 77),
                     %s::timestamptz + make_interval(secs => i * 77), 1, '\\x00'::bytea, 'k', %s,
                     CASE WHEN i %% 10 < 7 THEN 'false_alert' WHEN i %% 10 < 9 THEN 'confirmed' ELSE 'pending' END,
-                    CASE WHEN i %% 10 < 6 THEN 'false_alert' WHEN i %% 10 = 6 THEN 'poor_image' ELSE '' END
+                    CASE WHEN i %% 10 < 6 THEN 'false_alert' WHEN i %% 10 = 6 THEN 'poor_image' ELSE '' END,
+                    ''::bytea, ''
                 FROM generate_series(1, %s) AS i""",
             [
                 deployment.pk,
