@@ -162,16 +162,17 @@ def test_yunet_under_onnxruntime_finds_what_opencv_finds(faces_dir):
 
 @pytest.mark.faces
 def test_live_probes_in_bf16_agree_with_fp32_on_real_faces(faces_dir, sface_engine):
-    """Live probes take the bf16 runner on a CPU; on the dev faces they stay within rounding of the fp32 ones."""
+    """Live probes take the bf16 runner on a CPU with AMX bf16 (fp32 on any other CPU: bf16 measured slower there);
+    on the dev faces they stay within rounding of the fp32 ones either way."""
     from recognition.engine.engine import cpu_has_amx_bf16
 
-    if sface_engine.device.type != "cpu" or not cpu_has_amx_bf16():
-        pytest.skip("bf16 live probes are the path of CPUs with AMX bf16")
+    expected = "bf16" if cpu_has_amx_bf16() else "fp32"
     items = labelled_images(faces_dir)[:16]
     images = [load_rgb(item.path) for item in items]
     faces = [found[:1] for found in sface_engine.detect(images)]
     crops = sface_engine.crops(images, faces)
     fp32 = sface_engine.embedder.embed(crops, flip_average=False)
     live = sface_engine.embed_crops(crops, live=True)
-    assert sface_engine.embedder.live_precision == "bf16"
+    if sface_engine.device.type == "cpu":
+        assert sface_engine.embedder.live_precision == expected
     assert float(np.min(np.sum(fp32 * live, axis=1))) > 0.995
