@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 ADDRPORT ?= 127.0.0.1:8000
 
-.PHONY: demo test faults setup install lock lint weights migrate static browser-js worker beat web check clean
+.PHONY: demo test faults setup install lock lint weights migrate static browser-js worker gpu-worker beat web check clean
 
 ## demo: set everything up and run the product on the embedded default (SQLite, in-process tasks)
 demo: setup
@@ -76,6 +76,9 @@ web: install static
 	$(VENV)/bin/gunicorn config.wsgi:application --bind $(ADDRPORT) --workers 3 --timeout 60
 worker: install weights
 	RECOGNITION_CPU_THREADS=$${RECOGNITION_CPU_THREADS:-1} $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=$${WORKER_CONCURRENCY:-2}
+## gpu-worker: one process per GPU, many task threads sharing its engine; their frames are matched in micro-batches
+gpu-worker: install weights
+	RECOGNITION_DEVICE=$${RECOGNITION_DEVICE:-cuda} $(VENV)/bin/celery -A config worker --loglevel=INFO --pool=threads --concurrency=$${WORKER_CONCURRENCY:-16}
 beat: install
 	$(VENV)/bin/celery -A config beat --loglevel=INFO
 

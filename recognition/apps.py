@@ -6,7 +6,7 @@ class RecognitionConfig(AppConfig):
     verbose_name = "Recognition"
 
     def ready(self) -> None:
-        from celery.signals import worker_process_init
+        from celery.signals import worker_init, worker_process_init
 
         # Registers recognition's watchlist-image handlers (enrol on upload, erase templates on
         # withdrawal) with governance's registry.
@@ -17,6 +17,7 @@ class RecognitionConfig(AppConfig):
         from recognition.deployments import audit_words, home  # noqa: F401
 
         worker_process_init.connect(_load_engine_in_worker_process, weak=False)
+        worker_init.connect(_load_engine_in_thread_pool_worker, weak=False)
 
         from governance.ops.health import readiness_check_register
         from recognition.engine.readiness import live_weights_ready
@@ -31,3 +32,13 @@ def _load_engine_in_worker_process(**kwargs) -> None:
     from recognition.selectors import live_engine
 
     live_engine()
+
+
+def _load_engine_in_thread_pool_worker(sender=None, **kwargs) -> None:
+    """A worker on Celery's threads pool (``make gpu-worker``: one process, many task threads sharing one engine and
+    its live batcher) sends no ``worker_process_init``: load the engine when it starts instead. Never in a prefork
+    worker's parent, which forks its children after this signal."""
+    pool = getattr(sender, "pool_cls", "")
+    module = pool if isinstance(pool, str) else getattr(pool, "__module__", "")
+    if module in ("threads", "thread") or module.endswith(".thread"):
+        _load_engine_in_worker_process()

@@ -100,11 +100,14 @@ def our_images(actor: Any) -> dict | None:
     from governance.watchlist.models import ImageStatus
 
     images = images_visible_to(actor)
-    counts = {row["status"]: row["n"] for row in images.order_by().values("status").annotate(n=Count("pk"))}
+    supplied = images.filter(recorded_retrospectively=False)
+    counts = {row["status"]: row["n"] for row in supplied.order_by().values("status").annotate(n=Count("pk"))}
     # What waits for the force: images the engine rejected (to be replaced or resubmitted). Images
-    # recorded retrospectively (the historical register) are counted by status but not listed.
+    # recorded retrospectively (the historical register) were never sent for enrolment: counted on
+    # their own, never as "awaiting enrolment".
     return {
         "by_status": [(label, code, counts.get(code, 0)) for code, label in ImageStatus.choices],
+        "historical": images.filter(recorded_retrospectively=True).count(),
         "recent": list(images.filter(recorded_retrospectively=False).order_by("-received_at", "-pk")[:8]),
         "count": counts.get(ImageStatus.REJECTED) or None,
     }

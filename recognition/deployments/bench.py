@@ -35,7 +35,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--trials", type=int, default=15)
-    parser.add_argument("--concurrency", type=int, default=1, help="worker processes (prefork) on this machine")
+    parser.add_argument("--concurrency", type=int, default=1, help="worker processes (prefork), or threads")
+    parser.add_argument(
+        "--pool", choices=("prefork", "threads"), default="prefork", help="threads: one process (make gpu-worker)"
+    )
+    parser.add_argument(
+        "--live-batch", type=int, default=0, help="RECOGNITION_LIVE_BATCH_FRAMES for the worker (0: its default)"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -62,8 +68,13 @@ def main() -> None:
         **os.environ,
         "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{test_db}",
     }
-    # As the Makefile's worker does: the cores are shared between the worker processes, one torch pool each.
-    env.setdefault("RECOGNITION_CPU_THREADS", str(max(1, len(os.sched_getaffinity(0)) // args.concurrency)))
+    # As the Makefile's worker does: the cores are shared between the worker processes, one torch pool each (a
+    # threads-pool worker is one process: its torch pool has every core).
+    processes = args.processes = 1 if args.pool == "threads" else args.concurrency
+    env.setdefault("RECOGNITION_CPU_THREADS", str(max(1, len(os.sched_getaffinity(0)) // processes)))
+    if args.live_batch:
+        env["RECOGNITION_LIVE_BATCH_FRAMES"] = str(args.live_batch)
+    pool = "--pool=threads" if args.pool == "threads" else "--pool=solo" if args.concurrency == 1 else "--pool=prefork"
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -73,7 +84,7 @@ def main() -> None:
             "config",
             "worker",
             f"--concurrency={args.concurrency}",
-            "--pool=solo" if args.concurrency == 1 else "--pool=prefork",
+            pool,
             "-Q",
             queue,
             "--without-gossip",
@@ -124,7 +135,7 @@ def _run(args, worker, log) -> None:
 
     # The scenario is built with the test suite's helpers (cast, agreement, deployment): the same
     # service calls, kept in one place.
-    from tests.conftest import Cast, agreement_terms, signed_pdf
+    from tests.conftest import Cast, agreement_terms, approved_dpia, signed_pdf
     from tests.recognition.deployments.conftest import (
         People,
         compose_frame,
@@ -152,6 +163,7 @@ def _run(args, worker, log) -> None:
     agreements.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     agreements.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     agreements.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
+    approved_dpia(cast, agreements=[agreement])  # approval needs an approved DPIA covering the agreement
     agreement = agreements.agreement_approve(actor=cast.met_dpo, agreement=agreement)
 
     started = time.monotonic()
@@ -228,8 +240,13 @@ def _run(args, worker, log) -> None:
     p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
     lines = [
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
-        f"worker: {args.concurrency} process(es), pool {'solo' if args.concurrency == 1 else 'prefork'}, "
-        f"{os.environ.get('RECOGNITION_CPU_THREADS') or max(1, len(os.sched_getaffinity(0)) // args.concurrency)} "
+        (
+            f"worker: 1 process, pool threads, {args.concurrency} task threads, live batch "
+            f"{args.live_batch or 'default'}, "
+            if args.pool == "threads"
+            else f"worker: {args.concurrency} process(es), pool {'solo' if args.concurrency == 1 else 'prefork'}, "
+        )
+        + f"{os.environ.get('RECOGNITION_CPU_THREADS') or max(1, len(os.sched_getaffinity(0)) // args.processes)} "
         f"torch thread(s) each",
         f"throughput: {len(frames)} frames (640x480, {faces_total} faces incl. warm-up) in {elapsed:.2f} s = "
         f"{len(frames) / elapsed:.2f} frames/s; upload request median {statistics.median(request_times) * 1000:.1f} ms",
@@ -241,6 +258,9 @@ def _run(args, worker, log) -> None:
 
     name = "live-pipeline" if args.concurrency == 1 else f"live-pipeline-{args.concurrency}-workers"
     title = "" if args.concurrency == 1 else f" ({args.concurrency} worker processes)"
+    if args.pool == "threads":
+        name = f"live-pipeline-threads-{args.concurrency}-batch-{args.live_batch or 'default'}"
+        title = f" (one worker process, {args.concurrency} task threads, live batch {args.live_batch or 'default'})"
     record_benchmark(
         name,
         "\n".join(
@@ -248,7 +268,9 @@ def _run(args, worker, log) -> None:
                 f"## Live pipeline{title}: frames through API → Redis → worker → engine → gallery; upload → alert in the queue",
                 "",
                 f"- Command: `python -m recognition.deployments.bench --frames {args.frames} --trials {args.trials} "
-                f"--concurrency {args.concurrency}` (PostgreSQL, Redis broker, a real `celery worker` process); "
+                f"--concurrency {args.concurrency}"
+                + (f" --pool threads --live-batch {args.live_batch}" if args.pool == "threads" else "")
+                + "` (PostgreSQL, Redis broker, a real `celery worker` process); "
                 f"{time.strftime('%Y-%m-%d %H:%M')}",
                 *[f"- {line}" for line in lines],
                 "- The review queue page polls this JSON every 2 s, so a reviewer sees an alert within latency + ≤ 2 s.",

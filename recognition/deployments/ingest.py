@@ -352,7 +352,7 @@ def _frame_match(data: bytes, *, camera_id: int, received: datetime) -> dict | N
     finally:
         del data
     engine = live_engine()  # taken once: this frame's probes and gallery are of one backend, even mid-switch
-    faces = engine.analyse([picture], live=True)[0]
+    faces = engine.analyse_live(picture)  # with other threads' frames in one pass where batching is on
     raised = 0
     if faces:
         review_id, agreement_ids = _with_database(lambda: matched_watchlist(deployment))

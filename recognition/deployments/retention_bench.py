@@ -68,6 +68,7 @@ def main() -> None:
         status="ended",
     )
     camera = Camera.objects.create(deployment=deployment, name="Bench camera", location="Bench", direction="North")
+    supplier = agreement.supplying_organisation  # every alert is of an image the agreement's supplier sent
     crop = os.urandom(180)  # about the size of a Fernet token of a small face crop, per alert below
 
     started = time.perf_counter()
@@ -76,9 +77,9 @@ def main() -> None:
         cursor.execute(
             f"""INSERT INTO {Alert._meta.db_table} (deployment_id, camera_id, subject_reference, agreement_id, score,
                     threshold, first_seen_at, last_seen_at, sightings, probe_crop, probe_key_id, retention_due_at,
-                    status, close_reason)
+                    status, close_reason, supplying_organisation_id, probe_embedding, probe_backend)
                 SELECT %s, %s, 'KX-SUBJ-0001', %s, 0.9, 0.58, %s, %s, 1, %s, 'k',
-                       %s + make_interval(days => 30 + (i %% 5)), 'pending', ''
+                       %s + make_interval(days => 30 + (i %% 5)), 'pending', '', %s, ''::bytea, ''
                 FROM generate_series(1, %s) AS i""",
             [
                 deployment.pk,
@@ -88,6 +89,7 @@ def main() -> None:
                 now - timedelta(days=40),
                 crop,
                 now - timedelta(days=40),
+                supplier.pk,
                 args.alerts,
             ],
         )
@@ -120,11 +122,12 @@ def main() -> None:
         cursor.execute(
             f"""INSERT INTO {Alert._meta.db_table} (deployment_id, camera_id, subject_reference, agreement_id, score,
                     threshold, first_seen_at, last_seen_at, sightings, probe_crop, probe_key_id, retention_due_at,
-                    status, close_reason)
+                    status, close_reason, supplying_organisation_id, probe_embedding, probe_backend)
                 SELECT %s, %s, 'KX-SUBJ-0001', %s, 0.9, 0.58, %s, %s, 1, %s, 'k',
-                       %s + make_interval(days => CASE WHEN i %% 1000 = 0 THEN -1 ELSE 20 END), 'pending', ''
+                       %s + make_interval(days => CASE WHEN i %% 1000 = 0 THEN -1 ELSE 20 END), 'pending', '',
+                       %s, ''::bytea, ''
                 FROM generate_series(1, %s) AS i""",
-            [deployment.pk, camera.pk, agreement.pk, now, now, crop, now, args.alerts],
+            [deployment.pk, camera.pk, agreement.pk, now, now, crop, now, supplier.pk, args.alerts],
         )
         cursor.execute("ANALYZE deployments_alert")
     selective_plan = first_batch_plan(timezone.now())

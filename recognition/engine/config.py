@@ -64,6 +64,11 @@ class EngineConfig:
     batch_size: int | None = None
     max_image_pixels: int = 40_000_000
     cpu_threads: int | None = None
+    # Live micro-batching (live_batching.py): most frames a pass takes from the threads of one process; None = 16 on
+    # CUDA, 1 (no batcher: each thread runs its own frame) on a CPU. Chosen by measurement: BENCHMARKS.md, "Live
+    # micro-batching". LIVE_BATCH_WAIT_MS: how long a pass waits for more frames once it has one (0: never waits).
+    live_batch_frames: int | None = None
+    live_batch_wait_ms: float = 0.0
     extra: dict = field(default_factory=dict)
 
 
@@ -87,7 +92,8 @@ def load_config() -> EngineConfig:
     """Read ``settings.RECOGNITION`` (falling back to environment variables, then defaults).
 
     Keys: DETECTOR, EMBEDDER, WEIGHTS_PATH, YUNET_PATH, SFACE_PATH, DEVICE, MIN_FACE_SIZE, DETECTION_THRESHOLDS,
-    MATCH_THRESHOLD, BATCH_SIZE, MAX_IMAGE_PIXELS, CPU_THREADS. Missing keys take the defaults of ``EngineConfig``;
+    MATCH_THRESHOLD, BATCH_SIZE, MAX_IMAGE_PIXELS, CPU_THREADS, LIVE_BATCH_FRAMES, LIVE_BATCH_WAIT_MS (each also as
+    a ``RECOGNITION_`` environment variable where noted in the code). Missing keys take the defaults of ``EngineConfig``;
     MIN_FACE_SIZE and MATCH_THRESHOLD default per detector and per embedder.
     """
     settings = _django_settings()
@@ -111,7 +117,11 @@ def load_config() -> EngineConfig:
         "EMBEDDER",
         "YUNET_PATH",
         "SFACE_PATH",
+        "LIVE_BATCH_FRAMES",
+        "LIVE_BATCH_WAIT_MS",
     }
+    live_batch = raw.get("LIVE_BATCH_FRAMES") or os.environ.get("RECOGNITION_LIVE_BATCH_FRAMES")
+    live_wait = raw.get("LIVE_BATCH_WAIT_MS") or os.environ.get("RECOGNITION_LIVE_BATCH_WAIT_MS")
     detector = str(raw.get("DETECTOR") or os.environ.get("RECOGNITION_DETECTOR") or DEFAULT_DETECTOR)
     embedder = str(raw.get("EMBEDDER") or os.environ.get("RECOGNITION_EMBEDDER") or DEFAULT_EMBEDDER)
     if detector not in DETECTORS or embedder not in EMBEDDERS:
@@ -134,6 +144,8 @@ def load_config() -> EngineConfig:
         batch_size=int(raw["BATCH_SIZE"]) if raw.get("BATCH_SIZE") else None,
         max_image_pixels=int(raw.get("MAX_IMAGE_PIXELS", 40_000_000)),
         cpu_threads=int(cpu_threads) if cpu_threads else None,
+        live_batch_frames=int(live_batch) if live_batch else None,
+        live_batch_wait_ms=float(live_wait) if live_wait else 0.0,
         extra={k: v for k, v in raw.items() if k not in known},
     )
 

@@ -84,17 +84,21 @@ class FaceEngine:
                 model=model, min_face_size=config.min_face_size, threads=torch.get_num_threads()
             )
             detector_id = f"yunet-2023mar-int8bq-{zoo.YUNET_SHA256[:12]}"
+        # Live micro-batching (live_batching.py): several threads' frames in one pass where that pays (measured).
+        self.live_batch_frames = max(1, config.live_batch_frames or (16 if self.device.type == "cuda" else 1))
+        self._live_batcher = None
         # What made a template: stored with every template, and a gallery only holds templates of one backend.
         self.backend = f"{detector_id}+{embedder_id}"
         if self.backend != backend_id(config):  # one spelling, whether or not an engine was built
             raise RuntimeError(f"Backend id mismatch: {self.backend} / {backend_id(config)}.")
         logger.info(
-            "Face engine ready: backend=%s device=%s precision=%s flip(templates)=%s flip(live)=%s",
+            "Face engine ready: backend=%s device=%s precision=%s flip(templates)=%s flip(live)=%s live batch=%d",
             self.backend,
             self.device,
             self.precision,
             self.flip_average,
             self.flip_average_live,
+            self.live_batch_frames,
         )
 
     def _facenet(self, config: EngineConfig, batch_size: int):
@@ -212,8 +216,40 @@ class FaceEngine:
             images = [rgb_pixels(image) for image in images]
         return self.embed_faces(images, self.detect(images), live=live)
 
+    def analyse_live(self, picture: Image.Image | np.ndarray) -> list[FaceWithEmbedding]:
+        """Every face of one camera frame with its live probe: what ``frame_process`` calls for each frame.
+
+        With ``live_batch_frames`` above 1 the frame shares a detector and embedder pass with the frames other threads
+        of this process are matching at the same moment (``live_batching.LiveBatcher``); the result is the same."""
+        if self.live_batch_frames < 2:
+            return self.analyse([picture], live=True)[0]
+        return self.live_batcher().analyse(picture)
+
+    def set_live_batching(self, max_frames: int, *, max_wait_ms: float = 0.0) -> None:
+        """Change live micro-batching in this process (benchmarks compare settings side by side; tests): the next
+        frames use a new batcher, or none with ``max_frames`` 1, once the current one has answered its frames."""
+        with _batcher_lock:
+            previous, self._live_batcher = self._live_batcher, None
+            self.live_batch_frames = max(1, int(max_frames))
+            self.config = replace(self.config, live_batch_frames=self.live_batch_frames, live_batch_wait_ms=max_wait_ms)
+        if previous is not None:
+            previous.stop()
+
+    def live_batcher(self):
+        """This engine's batcher of live frames, started on first use (so after any fork)."""
+        if self._live_batcher is None:
+            from recognition.engine.live_batching import LiveBatcher
+
+            with _batcher_lock:
+                if self._live_batcher is None:
+                    self._live_batcher = LiveBatcher(
+                        self, max_frames=self.live_batch_frames, max_wait=self.config.live_batch_wait_ms / 1000
+                    )
+        return self._live_batcher
+
 
 _lock = threading.Lock()
+_batcher_lock = threading.Lock()
 _engines: dict[tuple[str, str], FaceEngine] = {}
 _engine_pid: int | None = None
 

@@ -122,3 +122,42 @@ def test_the_homes_never_import_recognition():
     for folder in ("governance", "home"):
         for path in Path(settings.BASE_DIR, "templates", folder).rglob("*.html"):
             assert "deployments_panels" not in path.read_text(), path
+
+
+def test_the_polices_images_count_the_historical_record_apart_from_what_awaits_enrolment(
+    client, cast, people, active_agreement, faces_dir
+):
+    """Images entered after the fact from the historical register were never sent for enrolment: the police home
+    never counts them as awaiting it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance.watchlist.services import Provenance, watchlist_image_record_historical, watchlist_image_upload
+
+    def provenance(subject: str) -> Provenance:
+        return Provenance(
+            subject_reference=subject,
+            custody_category="wanted",
+            custody_reference="CUST/9/2",
+            image_taken_on=timezone.localdate() - timedelta(days=20),
+        )
+
+    for n in range(2):
+        watchlist_image_record_historical(
+            actor=cast.met_dpo,
+            agreement=active_agreement,
+            supplying_organisation=cast.camden,
+            provenance=provenance(f"KX-HIST-00{n}"),
+            note_without_bytes="Shared by email in 2017; the file was not kept.",
+        )
+    # Uploaded: its enrolment waits for the transaction to commit, which this test's never does.
+    watchlist_image_upload(
+        actor=people.camden_submitter,
+        agreement_id=active_agreement.pk,
+        image_bytes=(faces_dir / "dev" / "Kofi_Annan" / "Kofi_Annan_0001.jpg").read_bytes(),
+        provenance=provenance("KX-SUBJ-0090"),
+    )
+    page = home(client, people.camden_submitter)
+    assert "Received (awaiting enrolment): <strong>1</strong>" in page
+    assert "Historical record (never enrolled): <strong>2</strong>" in page
