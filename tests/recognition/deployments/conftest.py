@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import subprocess
+import sys
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -166,3 +171,33 @@ def upload_and_enrol(agreement, submitter, faces_dir: Path, photo: str, *, subje
         ),
     )
     return image
+
+
+# --- a real worker -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def celery_worker(log: Path, *, env: dict, pool: str = "solo", concurrency: int = 1, name: str = "test"):
+    """A real ``celery worker`` subprocess on a queue of its own, which this process's tasks go to meanwhile; stopped
+    (warm shutdown, then killed after 30 s) on the way out. ``env`` is added to this process's environment."""
+    from config.celery import app
+
+    queue = f"{name}-{uuid.uuid4().hex[:8]}"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}", f"--concurrency={concurrency}"]
+        + ["-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO", f"--logfile={log}"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        yield worker
+    finally:
+        app.conf.task_default_queue = previous_queue
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()

@@ -116,3 +116,30 @@ def test_with_a_broker_serve_starts_no_frame_worker(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False  # the broker's workers match frames (and build their own engine)
     assert embedded.serve_start() is None
     assert embedded.worker() is None
+
+
+@pytest.mark.faces
+def test_frame_worker_threads_share_the_engines_live_passes(cast, live_deployment, faces_dir, installed):
+    """A single machine with a GPU runs the embedded worker with many threads (OVERSIGHT_EMBEDDED_FRAME_WORKERS): their
+    frames share the engine's micro-batched passes, and every frame is still counted once."""
+    from recognition.selectors import live_engine
+    from tests.recognition.deployments.conftest import compose_frame
+
+    engine = live_engine()
+    configured, wait = engine.live_batch_frames, engine.config.live_batch_wait_ms
+    engine.set_live_batching(3, max_wait_ms=500)  # passes wait for company: the three frames always share one
+    try:
+        camera = live_deployment.camera
+        client = camera_client(cast, camera)
+        worker = installed(embedded.FrameWorker(threads=3, capacity=8))
+        people = [["Serena_Williams_0001", "Jiang_Zemin_0001"], ["Salma_Hayek_0001"], ["Lleyton_Hewitt_0001"]]
+        for photos in people:
+            assert post_frame(client, camera, compose_frame(faces_dir, photos)).status_code == 202
+        worker.start()
+        assert worker.wait_idle(timeout=300)
+        figures = engine.live_batcher().figures
+    finally:
+        engine.set_live_batching(configured, max_wait_ms=wait)
+    assert counters(camera)["frames_accepted"] == counters(camera)["frames_processed"] == 3
+    assert counters(camera)["faces_scanned"] == 4
+    assert figures.frames == 3 and figures.largest >= 2

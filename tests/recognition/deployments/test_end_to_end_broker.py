@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import re
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -36,7 +32,7 @@ from governance.audit.services import audit_chain_verify
 from governance.watchlist.models import ImageStatus, WatchlistImage
 from recognition.deployments import services
 from recognition.deployments.models import Alert, AlertStatus, FaceScanCounter, FrameOutcome
-from tests.recognition.deployments.conftest import compose_frame, go_live, upload_and_enrol
+from tests.recognition.deployments.conftest import celery_worker, compose_frame, go_live, upload_and_enrol
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.faces, pytest.mark.postgres]
 
@@ -102,15 +98,12 @@ def _wait(condition, timeout: float, worker, log: Path, what: str) -> None:
 def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
     postgres, broker_url, faces_dir, cast, people, active_agreement, planned_deployment, tmp_path, caplog
 ):
-    from config.celery import app
 
     caplog.set_level(logging.DEBUG)
-    queue = f"test-live-{uuid.uuid4().hex[:8]}"
     worker_media, worker_tmp = tmp_path / "worker-media", tmp_path / "worker-tmp"
     worker_media.mkdir()
     worker_tmp.mkdir()
     env = {
-        **os.environ,
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": broker_url,
         "OVERSIGHT_MEDIA_ROOT": str(worker_media),
@@ -118,30 +111,7 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
         "RECOGNITION_DEVICE": "cpu",
     }
     log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=INFO",
-            f"--logfile={log}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    previous_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue  # enrolment and frames both go to this test's worker
-    try:
+    with celery_worker(log, env=env, name="test-live") as worker:
         # Image in: upload (this process) → enrolment (the worker).
         image = upload_and_enrol(
             active_agreement, people.camden_submitter, faces_dir, "Kofi_Annan_0001", subject="KX-SUBJ-0007"
@@ -296,10 +266,3 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
         )
         assert {"collection", "combination"} <= image_events
         assert audit_chain_verify().ok
-    finally:
-        app.conf.task_default_queue = previous_queue
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()

@@ -5,11 +5,7 @@ cameras, nobody else."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -20,7 +16,7 @@ from rest_framework.test import APIClient
 from governance.watchlist.models import ImageStatus, WatchlistImage
 from recognition.deployments import services
 from recognition.deployments.models import Alert, FaceScanCounter, FrameOutcome
-from tests.recognition.deployments.conftest import compose_frame, go_live, upload_and_enrol
+from tests.recognition.deployments.conftest import celery_worker, compose_frame, go_live, upload_and_enrol
 from tests.recognition.deployments.test_end_to_end_broker import _database_url, _wait
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.faces, pytest.mark.postgres]
@@ -47,12 +43,8 @@ PASS = re.compile(r"Live batching: a pass of (\d+) frames")
 def test_a_threads_pool_worker_matches_several_cameras_frames_in_shared_passes(
     postgres, broker_url, faces_dir, cast, people, active_agreement, planned_deployment, tmp_path
 ):
-    from config.celery import app
-
-    queue = f"test-batch-{uuid.uuid4().hex[:8]}"
     log = tmp_path / "worker.log"
     env = {
-        **os.environ,
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": broker_url,
         "RECOGNITION_DEVICE": "cpu",
@@ -62,16 +54,7 @@ def test_a_threads_pool_worker_matches_several_cameras_frames_in_shared_passes(
         "RECOGNITION_LIVE_BATCH_WAIT_MS": "300",
         "RECOGNITION_CPU_THREADS": "2",
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=threads", "--concurrency=4", "-Q", queue]
-        + ["--without-gossip", "--without-mingle", "--loglevel=INFO", f"--logfile={log}"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    previous_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    try:
+    with celery_worker(log, env=env, pool="threads", concurrency=4, name="test-batch") as worker:
         image = upload_and_enrol(
             active_agreement, people.camden_submitter, faces_dir, "Kofi_Annan_0001", subject="KX-SUBJ-0011"
         )
@@ -136,10 +119,3 @@ def test_a_threads_pool_worker_matches_several_cameras_frames_in_shared_passes(
         assert [(a.watchlist_image_id, a.sightings) for a in alerts] == [(image.pk, 2)]  # seen by both cameras
         passes = [int(n) for n in PASS.findall(log.read_text())]
         assert passes and max(passes) >= 2, log.read_text()[-3000:]  # several frames in one engine pass
-    finally:
-        app.conf.task_default_queue = previous_queue
-        worker.terminate()
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()

@@ -8,11 +8,6 @@ person: a new frame of them is processed and raises nothing, attaches nothing.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import uuid
-
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -24,7 +19,7 @@ from recognition.deployments import services
 from recognition.deployments.models import Alert, FaceScanCounter
 from recognition.models import FaceTemplate
 from tests.conftest import require
-from tests.recognition.deployments.conftest import compose_frame, go_live, upload_and_enrol
+from tests.recognition.deployments.conftest import celery_worker, compose_frame, go_live, upload_and_enrol
 from tests.recognition.deployments.test_end_to_end_broker import _database_url, _wait
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.faces, pytest.mark.postgres]
@@ -38,39 +33,14 @@ def _frames_processed(camera) -> int:
 def test_an_erased_image_stops_matching_in_a_running_worker_and_the_certificates_exist(
     postgres, broker_url, faces_dir, cast, people, active_agreement, planned_deployment, tmp_path
 ):
-    from config.celery import app
 
     require(
         "redis" in settings.CACHES["default"]["BACKEND"].lower(),
         "needs a shared Redis cache (CACHE_URL=redis://...): workers learn of gallery changes through it",
     )
-    queue = f"test-erase-{uuid.uuid4().hex[:8]}"
     log = tmp_path / "worker.log"
-    env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker_url, "RECOGNITION_DEVICE": "cpu"}
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=INFO",
-            f"--logfile={log}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    previous_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    try:
+    env = {"DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker_url, "RECOGNITION_DEVICE": "cpu"}
+    with celery_worker(log, env=env, name="test-erase") as worker:
         image = upload_and_enrol(
             active_agreement, people.camden_submitter, faces_dir, "Kofi_Annan_0001", subject="KX-SUBJ-0007"
         )
@@ -130,10 +100,3 @@ def test_an_erased_image_stops_matching_in_a_running_worker_and_the_certificates
         assert (counter.faces_scanned, counter.alerts_raised) == (5, 1)
         worker_log = log.read_text(errors="replace")
         assert "Traceback" not in worker_log and "process_frame" in worker_log
-    finally:
-        app.conf.task_default_queue = previous_queue
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
