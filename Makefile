@@ -73,7 +73,7 @@ migrate: install
 ## Scaled-out form (set DATABASE_URL and CELERY_BROKER_URL first), one command each. None of them
 ## migrates: run `make migrate` once per release, from one machine, before starting them.
 web: install static
-	$(VENV)/bin/gunicorn config.wsgi:application --bind $(ADDRPORT) --workers 3 --timeout 60
+	$(VENV)/bin/gunicorn config.wsgi:application -c config/gunicorn.conf.py --bind $(ADDRPORT) --workers 3 --timeout 60
 worker: install weights
 	RECOGNITION_CPU_THREADS=$${RECOGNITION_CPU_THREADS:-1} $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=$${WORKER_CONCURRENCY:-2}
 ## gpu-worker: one process per GPU, many task threads sharing its engine; their frames are matched in micro-batches

@@ -18,7 +18,7 @@ class DeploymentsConfig(AppConfig):
         # (governance.subject_access.registry).
         # checks: the frame store kept apart from the broker (check --deploy).
         # administration: the cameras section of governance's administration page.
-        from governance.serving import serve_hook_register
+        from governance.serving import serve_hook_register, web_warm_up_register
         from recognition.deployments import (
             administration,  # noqa: F401
             checks,  # noqa: F401
@@ -33,3 +33,5 @@ class DeploymentsConfig(AppConfig):
 
         # manage.py serve (embedded default): the engine is built and the frame worker started before requests.
         serve_hook_register("recognition.live-matching", serve_start)
+        # Every web process: the subject-access face search's decrypted probes, in the background.
+        web_warm_up_register("recognition.subject-search-probes", subject_access.probe_index_warm)

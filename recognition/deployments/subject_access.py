@@ -275,23 +275,52 @@ def probe_index_clear() -> None:
 def _probe_ids_above(backend: str, probe: np.ndarray, threshold: float) -> list[int]:
     """Ids of alerts of ``backend`` whose stored probe scores at least ``threshold`` (every organisation's: the
     caller narrows them through the access layer)."""
-    limit = int(settings.OVERSIGHT_SUBJECT_SEARCH_CACHE_PROBES)
-    stored = Alert.objects.filter(probe_backend=backend, erased_at__isnull=True).exclude(probe_embedding=b"")
-    with _indexes_lock:
-        index = _indexes.get(backend)
+    stored = _stored_probes(backend)
+    index = _probe_index(backend, stored)
     if index is None:
-        if stored.count() > limit:
-            return _probe_ids_streamed(stored, probe, threshold)
-        with _indexes_lock:
-            _indexes.clear()  # one backend at a time: the live one
-            index = _indexes.setdefault(backend, ProbeIndex(backend))
+        return _probe_ids_streamed(stored, probe, threshold)
     with index.lock:
         index.refresh()
-        if index.size > limit:  # grew past the bound: give the memory back, search without keeping
+        if index.size > int(settings.OVERSIGHT_SUBJECT_SEARCH_CACHE_PROBES):
+            # Grew past the bound: give the memory back, search without keeping.
             with _indexes_lock:
                 _indexes.pop(backend, None)
             return _probe_ids_streamed(stored, probe, threshold)
         return index.search(probe, threshold)
+
+
+def _stored_probes(backend: str):
+    return Alert.objects.filter(probe_backend=backend, erased_at__isnull=True).exclude(probe_embedding=b"")
+
+
+def _probe_index(backend: str, stored) -> ProbeIndex | None:
+    """This process's probe matrix for ``backend`` (made, empty, when there is none), or None when more probes are
+    stored than it may hold (searches then stream)."""
+    with _indexes_lock:
+        index = _indexes.get(backend)
+    if index is None:
+        if stored.count() > int(settings.OVERSIGHT_SUBJECT_SEARCH_CACHE_PROBES):
+            return None
+        with _indexes_lock:
+            if backend not in _indexes:
+                _indexes.clear()  # one backend at a time: the live one
+            index = _indexes.setdefault(backend, ProbeIndex(backend))
+    return index
+
+
+def probe_index_warm() -> str:
+    """Decrypt the live backend's stored probes into this process's matrix now (a web process's warm-up,
+    ``governance.serving``), so that the first face search of a subject access request does not pay for it
+    (2.2 s for 100,000 alerts, BENCHMARKS.md "Subject search"). Later searches read only what changed since."""
+    from recognition.selectors import live_backend
+
+    backend = live_backend()
+    index = _probe_index(backend, _stored_probes(backend))
+    if index is None:
+        return "over the bound: searches stream"
+    with index.lock:
+        index.refresh()
+    return f"probes held: {index.size}"
 
 
 def _probe_ids_streamed(stored, probe: np.ndarray, threshold: float) -> list[int]:

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from governance.scheduler import EmbeddedBeat
-from governance.serving import serve_hooks_start, serve_hooks_stop
+from governance.serving import serve_hooks_start, serve_hooks_stop, web_warm_ups_start
 
 
 class Command(BaseCommand):
@@ -22,6 +22,7 @@ class Command(BaseCommand):
 
         # What the apps need warm before the first request (recognition: the face engine and its frame worker).
         stops = serve_hooks_start(stdout=self.stdout)
+        web_warm_ups_start()  # in the background (e.g. the face search's decrypted probes)
         beat = EmbeddedBeat()
         beat.start()
         host, _, port = addrport.rpartition(":")

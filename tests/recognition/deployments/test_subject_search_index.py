@@ -170,3 +170,27 @@ def test_a_hit_on_an_image_no_longer_matchable_raises_nothing_and_every_gallery_
     assert gallery.ids().tolist() == []  # this process: dropped in place
     assert selectors.gallery_version() != version  # every other process: rebuilds on its next frame
     assert len(selectors.gallery_for_agreements([active_agreement.pk])) == 0
+
+
+def test_a_web_process_warms_the_matrix_so_the_first_search_decrypts_nothing(cast, active_agreement, live_deployment):
+    """The warm-up every web process runs at start (``governance.serving``): the first search then only reads what
+    changed since."""
+    from governance.serving import _warm_ups
+
+    person = unit(6)
+    image = enrolled_image_row(active_agreement, cast.camden)
+    alert = sight(live_deployment, image, near(person, 15))
+    assert _warm_ups["recognition.subject-search-probes"] is subject_access.probe_index_warm  # registered
+    assert subject_access.probe_index_warm() == "probes held: 1"
+    index = subject_access._indexes[live_backend()]
+    warmed_at = index.since
+    assert index.size == 1 and warmed_at is not None
+    assert set(face_search(cast.estate_dpo, person)) == {alert.pk}
+    assert subject_access._indexes[live_backend()] is index and index.size == 1  # the same matrix, refreshed
+
+
+def test_above_the_bound_the_warm_up_keeps_nothing(cast, active_agreement, live_deployment, settings):
+    settings.OVERSIGHT_SUBJECT_SEARCH_CACHE_PROBES = 0
+    sight(live_deployment, enrolled_image_row(active_agreement, cast.camden), unit(7))
+    assert subject_access.probe_index_warm() == "over the bound: searches stream"
+    assert subject_access._indexes == {}
