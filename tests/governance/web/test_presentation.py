@@ -18,6 +18,24 @@ def test_dates_are_written_in_london_time_with_the_zone_named():
     assert when_text(None) == ""
 
 
+def test_dates_inside_audit_details_are_written_like_every_other_date():
+    from governance.templatetags.oversight import details_text
+
+    text = details_text(
+        {
+            "notified_on": "2026-11-28",
+            "seen_at": "2026-07-01T18:32:05.123456+00:00",
+            "dates": {"ends_on": ["2026-12-31", "2027-06-30"]},
+            "reference": "2026-13-45",  # date-shaped, not a date: kept as stored
+            "count": 3,
+        }
+    )
+    assert text == (
+        "notified on: 28 Nov 2026; seen at: 1 Jul 2026, 19:32 BST; dates: ends_on 31 Dec 2026 → 30 Jun 2027; "
+        "reference: 2026-13-45; count: 3"
+    )
+
+
 def test_scores_have_one_precision_and_counts_their_plural():
     assert score_text(0.6) == "0.600" and score_text(0.81234) == "0.812"
     assert count_text(1, "day") == "1 day" and count_text(0, "day") == "0 days"
