@@ -65,7 +65,7 @@ class BatchFigures:
 class LiveBatcher:
     """Coalesces concurrent live analyses of one engine into shared passes (module docstring)."""
 
-    def __init__(self, engine, *, max_frames: int, max_wait: float = 0.0) -> None:
+    def __init__(self, engine, *, max_frames: int, max_wait: float = 0.0, detect_in_pass: bool | None = None) -> None:
         from recognition.engine.yunet import rgb_pixels
 
         if max_frames < 2:
@@ -76,8 +76,11 @@ class LiveBatcher:
         self.figures = BatchFigures()
         self._rgb_pixels = rgb_pixels
         self._pixels_once = engine.detector_name == "yunet" and engine.embedder_name == "sface"
-        # Where detection happens (module docstring): the caller's thread unless the detector batches frames.
-        self.detect_in_caller = not (engine.detector_name == "mtcnn" and engine.device.type == "cuda")
+        # Where detection happens (module docstring): the caller's thread unless the detector batches frames (MTCNN
+        # on CUDA); ``detect_in_pass`` decides otherwise (tests run the GPU's arrangement on a CPU).
+        if detect_in_pass is None:
+            detect_in_pass = engine.detector_name == "mtcnn" and engine.device.type == "cuda"
+        self.detect_in_caller = not detect_in_pass
         self._queue: queue.SimpleQueue[_Frame] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="oversight-live-batcher", daemon=True)
         self._thread.start()
