@@ -126,6 +126,37 @@ def _king_cross_day():
             "risk_assessment": "Crops identify people; the recipient is unknown.",
         },
     )
+    # A subject access request on the clock and an appropriate policy document, so that their pages (and the forms
+    # reached from them) have a record to show and are scanned too.
+    from governance.agreements.models import Schedule8Condition
+    from governance.dpia import policy_services
+    from governance.subject_access import services as subject_requests
+
+    subject_requests.subject_request_receive(
+        actor=users["dpo.estate"],
+        fields={
+            "regime": "uk_gdpr",
+            "right": "access",
+            "requester_name": "A. Requester",
+            "requester_contact": "requester@example.org",
+            "request_text": "Any images of me from the estate's cameras.",
+            "subject_references": [],
+            "received_on": timezone.localdate() - timedelta(days=3),
+            "identity_verified_how": "Passport seen.",
+            "identity_verified_by_name": "Estate DPO",
+        },
+    )
+    policy_services.policy_draft(
+        actor=users["dpo.estate"],
+        fields={
+            "title": "Sensitive processing for live facial recognition",
+            "schedule8_conditions": [Schedule8Condition.STATUTORY_PURPOSES],
+            "compliance_procedures": "Each deployment under an approved DPIA and a sharing agreement.",
+            "retention_policy": "Non-match templates deleted at once; alerts after 30 days.",
+            "processing_description": "Matching faces at Granary Square against police watchlists.",
+            "review_on": timezone.localdate() + timedelta(days=365),
+        },
+    )
     return {"disclosed": alerts[0], "to_disclose": alerts[1], "pending": alerts[2]}
 
 
