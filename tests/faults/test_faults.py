@@ -292,7 +292,10 @@ def test_postgresql_restarted_during_frames_every_accepted_frame_is_counted(
     worker = fault_env()
     answers = Counter([post(client, camera, crowd[0])])
     wait_for(lambda: settled(camera), ENGINE_LOAD, "the first frame (engine loaded)", worker)
-    answers.update(post(client, camera, crowd[n % 2]) for n in range(6))  # in the worker when PostgreSQL goes
+    # Enough frames that the worker is still working through them when PostgreSQL goes (a frame takes ~50 ms here,
+    # and stopping the server takes longer than six of them did).
+    queued = 30
+    answers.update(post(client, camera, crowd[n % 2]) for n in range(queued))
     wait_for(lambda: frame_marked_taken(fault_servers.store.url(0)), 60, "a frame being matched", worker)
     connection.close()
     fault_servers.pg.stop()
@@ -318,7 +321,7 @@ def test_postgresql_restarted_during_frames_every_accepted_frame_is_counted(
     )
     totals = frame_totals(camera)
     print("frames", totals, "answers", dict(answers))
-    assert answers[202] == totals["accepted"] == 12, (answers, totals)
+    assert answers[202] == totals["accepted"] == 1 + queued + 1 + 4, (answers, totals)
     assert totals["accepted"] == totals["processed"] + totals["dropped"], totals
     assert set(totals["reasons"]) <= {"database_unavailable"}, totals
     assert FrameOutcome.objects.count() == totals["accepted"]
