@@ -401,10 +401,11 @@ OVERSIGHT_FRAME_TTL_SECONDS = env.int("OVERSIGHT_FRAME_TTL_SECONDS", default=30)
 OVERSIGHT_FRAME_MAX_AGE_SECONDS = env.int("OVERSIGHT_FRAME_MAX_AGE_SECONDS", default=20)
 OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA = env.int("OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA", default=8)
 # Embedded default under ``manage.py serve`` (no broker): frames are matched off the request thread by this many
-# worker threads taking them from a queue of at most EMBEDDED_FRAME_QUEUE (full: shed, 429). One thread: the engine
-# already uses every core for one frame (RECOGNITION_CPU_THREADS). On a GPU, 16: the threads' frames then share the
-# engine's micro-batched passes, as in a `make gpu-worker` (docs/engine.md, "Live micro-batching").
-OVERSIGHT_EMBEDDED_FRAME_WORKERS = env.int("OVERSIGHT_EMBEDDED_FRAME_WORKERS", default=1)
+# worker threads taking them from a queue of at most EMBEDDED_FRAME_QUEUE (full: shed, 429). Two: on the 2-core
+# reference machine two threads matched 38.0 frames/s end to end against 26.2 for one (SQLite, nothing dropped;
+# BENCHMARKS.md "Live matching on the embedded default"): one frame alone does not keep both cores busy. On a GPU,
+# 16: the threads' frames then share the engine's micro-batched passes (docs/engine.md, "Live micro-batching").
+OVERSIGHT_EMBEDDED_FRAME_WORKERS = env.int("OVERSIGHT_EMBEDDED_FRAME_WORKERS", default=2)
 OVERSIGHT_EMBEDDED_FRAME_QUEUE = env.int("OVERSIGHT_EMBEDDED_FRAME_QUEUE", default=32)
 # Repeat sightings of one watchlist image at one deployment within this window attach to the open alert.
 OVERSIGHT_ALERT_DEDUP_MINUTES = env.int("OVERSIGHT_ALERT_DEDUP_MINUTES", default=10)
