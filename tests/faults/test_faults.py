@@ -171,8 +171,21 @@ def test_workers_killed_mid_enrolment_and_mid_frame_recover_and_count_everything
     crowd = [compose_frame(faces_dir, photos) for photos in CROWD]
     answers = Counter(post(client, camera, crowd[n % 2]) for n in range(4))
     wait_for(lambda: settled(camera), ENGINE_LOAD, "the first frames", second)
-    answers.update(post(client, camera, crowd[n % 2]) for n in range(6))
-    wait_for(lambda: frame_marked_taken(fault_servers.store.url(0)), 60, "a frame being matched", second)
+    # Keep the worker busy (a frame takes ~50 ms here, about as long as posting one, so a few frames drain before a
+    # poll sees one mid-match): post ten at a time until at least five accepted frames wait uncounted, then kill the
+    # worker the moment a frame's bytes are in it.
+    queued = 0
+    while True:
+        answers.update(post(client, camera, crowd[n % 2]) for n in range(10))
+        queued += 10
+        totals = frame_totals(camera)
+        if totals["accepted"] - totals["processed"] - totals["dropped"] >= 5:
+            break
+        assert queued < 300, f"the worker counted every frame as fast as they were posted: {totals}"
+    deadline = time.monotonic() + 60
+    while not frame_marked_taken(fault_servers.store.url(0)):
+        assert time.monotonic() < deadline, "no frame was being matched"
+        time.sleep(0.005)
     second.sigkill()
     killed_at = time.monotonic()
     answers.update(post(client, camera, crowd[n % 2]) for n in range(4))  # queued while no worker runs
@@ -185,7 +198,7 @@ def test_workers_killed_mid_enrolment_and_mid_frame_recover_and_count_everything
     )
     totals = frame_totals(camera)
     print("frames", totals, "answers", dict(answers))
-    assert answers[202] == totals["accepted"] == 14 and answers[503] == 0, (answers, totals)
+    assert answers[202] == totals["accepted"] == 4 + queued + 4 and answers[503] == 0, (answers, totals)
     assert totals["accepted"] == totals["processed"] + totals["dropped"], totals
     assert set(totals["reasons"]) <= {"worker_lost"} and totals["dropped"] <= 1, totals
     assert FrameOutcome.objects.count() == totals["accepted"]  # one ledger row per frame: none counted twice
