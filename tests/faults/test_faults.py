@@ -116,6 +116,20 @@ def post(client, camera, data: bytes) -> int:
     return response.status_code
 
 
+def post_until_frames_wait(client, camera, crowd, answers: Counter, *, waiting: int = 5) -> int:
+    """Post frames ten at a time until at least ``waiting`` accepted ones are not yet counted (the worker has a queue);
+    returns how many were posted. A frame takes about as long to match here as to post, so a fixed number of frames
+    can drain before the test acts on them."""
+    posted = 0
+    while True:
+        answers.update(post(client, camera, crowd[n % 2]) for n in range(10))
+        posted += 10
+        totals = frame_totals(camera)
+        if totals["accepted"] - totals["processed"] - totals["dropped"] >= waiting:
+            return posted
+        assert posted < 300, f"the worker counted every frame as fast as they were posted: {totals}"
+
+
 def frame_marked_taken(store_url: str) -> bool:
     """A worker is mid-frame: a frame key holds the claim marker (the bytes are in the worker)."""
     import redis
@@ -174,14 +188,7 @@ def test_workers_killed_mid_enrolment_and_mid_frame_recover_and_count_everything
     # Keep the worker busy (a frame takes ~50 ms here, about as long as posting one, so a few frames drain before a
     # poll sees one mid-match): post ten at a time until at least five accepted frames wait uncounted, then kill the
     # worker the moment a frame's bytes are in it.
-    queued = 0
-    while True:
-        answers.update(post(client, camera, crowd[n % 2]) for n in range(10))
-        queued += 10
-        totals = frame_totals(camera)
-        if totals["accepted"] - totals["processed"] - totals["dropped"] >= 5:
-            break
-        assert queued < 300, f"the worker counted every frame as fast as they were posted: {totals}"
+    queued = post_until_frames_wait(client, camera, crowd, answers)
     deadline = time.monotonic() + 60
     while not frame_marked_taken(fault_servers.store.url(0)):
         assert time.monotonic() < deadline, "no frame was being matched"
@@ -308,14 +315,7 @@ def test_postgresql_restarted_during_frames_every_accepted_frame_is_counted(
     # Frames still waiting for the worker when PostgreSQL goes: posted ten at a time until at least five of them are
     # not yet counted (a frame takes ~50 ms here, about as long as posting one, so a fixed number either drained
     # before the server had stopped or was never seen mid-match by a poll).
-    queued = 0
-    while True:
-        answers.update(post(client, camera, crowd[n % 2]) for n in range(10))
-        queued += 10
-        totals = frame_totals(camera)
-        if totals["accepted"] - totals["processed"] - totals["dropped"] >= 5:
-            break
-        assert queued < 300, f"the worker counted every frame as fast as they were posted: {totals}"
+    queued = post_until_frames_wait(client, camera, crowd, answers)
     connection.close()
     fault_servers.pg.stop()
     outage_answers = Counter()
