@@ -12,6 +12,7 @@ to start without a secret key, an audit seal key and an encryption key.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,8 +43,33 @@ def _required_in_production(name: str, development_default: str) -> str:
     return env.str(name, default=development_default)
 
 
-SECRET_KEY = _required_in_production("DJANGO_SECRET_KEY", "development-only-not-secret-" + "x" * 40)
-DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+def development_secret_key(path: Path) -> str:
+    """The embedded default's signing key: made once per machine (var/secret_key, readable by its owner only) and
+    kept, so sessions survive a restart; never a key written in the code, which anyone could use to forge a
+    session cookie of a demo that is reachable from elsewhere."""
+    import secrets
+
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key) < 50:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key)
+    return key
+
+
+SECRET_KEY = (
+    _required_in_production("DJANGO_SECRET_KEY", "")
+    if PRODUCTION
+    else env.str("DJANGO_SECRET_KEY", default="") or development_secret_key(VAR_DIR / "secret_key")
+)
+# Off unless a developer turns it on (DJANGO_DEBUG=true): the demo is the product, and Django's debug pages list
+# every URL and setting to whoever asks for a page that does not exist.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
