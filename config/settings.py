@@ -48,17 +48,23 @@ def development_secret_key(path: Path) -> str:
     kept, so sessions survive a restart; never a key written in the code, which anyone could use to forge a
     session cookie of a demo that is reachable from elsewhere."""
     import secrets
+    import tempfile
 
-    try:
-        key = path.read_text().strip()
-    except FileNotFoundError:
-        key = ""
-    if len(key) < 50:
+    if not path.is_file():
+        # Several processes may start at once (web workers, task workers): the first link wins, the rest read it.
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(50)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        descriptor, draft = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
         with os.fdopen(descriptor, "w") as handle:
-            handle.write(key)
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(f"{path} holds no usable key: remove it and start again.")
     return key
 
 
