@@ -6,10 +6,7 @@ from django import forms
 
 from governance.dpia.models import DPIA, DPIARisk
 from governance.dpia.services import EDITABLE_FIELDS, RISK_FIELDS
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
+from governance.presentation.widgets import DateInput
 
 
 class DPIASectionsForm(forms.ModelForm):

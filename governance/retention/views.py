@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from governance.access import can_release_hold, hold_for, is_regulator, role_allows
 from governance.errors import ApplicationError
+from governance.presentation.widgets import DateTimeLocalInput
 from governance.retention.documents import certificates_render_pdf
 from governance.retention.selectors import (
     certificate_as_dict,
@@ -27,7 +28,7 @@ from governance.web.errors import refusals_as_pages
 class LegalHoldForm(forms.Form):
     target = forms.ChoiceField(label="What the hold covers", help_text="Only records your organisation is party to.")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    until = forms.DateTimeField(required=False, widget=DateTimeLocalInput())
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

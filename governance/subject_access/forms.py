@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from governance.presentation.widgets import DateInput
 from governance.subject_access.models import PauseReason, Regime, RestrictionBasis, SubjectRight
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class IntakeForm(forms.Form):

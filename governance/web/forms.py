@@ -4,10 +4,7 @@ from governance.agreements.models import Agreement, CustodyCategory
 from governance.agreements.rules import agreement_date_problems
 from governance.agreements.services import EDITABLE_FIELDS
 from governance.organisations.models import Organisation, OrganisationKind
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
+from governance.presentation.widgets import DateInput
 
 
 class AgreementForm(forms.ModelForm):

@@ -111,3 +111,15 @@ def test_renewal_dates_follow_the_same_rule(cast, active_agreement):
             review_on=starts - timedelta(days=1),
         )
     assert refused.value.code == "review_before_start"
+
+
+def test_the_edit_form_shows_saved_dates_in_the_format_date_inputs_read(client, cast):
+    """A browser shows an <input type="date"> only when its value is YYYY-MM-DD: a draft saved once could not be
+    saved again until every date was retyped, because the form rendered '01/01/2027' (shown empty)."""
+    client.force_login(cast.estate_dpo)
+    assert client.post("/agreements/new/", _post_data(cast)).status_code == 302
+    agreement = Agreement.objects.get()
+    body = client.get(f"/agreements/{agreement.pk}/edit/").content.decode()
+    for field in ("starts_on", "ends_on", "review_on"):
+        value = getattr(agreement, field).isoformat()
+        assert f'name="{field}" value="{value}"' in body, field
