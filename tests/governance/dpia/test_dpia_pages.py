@@ -53,6 +53,9 @@ def test_a_dpo_writes_sends_for_review_approves_and_compares_in_the_browser_page
     assert '<tr class="changed" data-section="scope">' in compare
     assert "<ins>" in compare and "<del>" in compare
     assert '<tr class="" data-section="purposes">' in compare
+    # The alert page's side-by-side faces are a flex row (.compare): on this table it laid every cell out in one
+    # row, 36,285 px tall at 390 px. The table has a class of its own.
+    assert '<table class="version-compare"' in compare and 'class="compare"' not in compare
 
 
 def test_other_organisations_get_404_regulators_read_and_change_nothing(client, cast, submitted_agreement):
