@@ -47,3 +47,25 @@ def score_text(value: float | None) -> str:
 def count_text(n: int, singular: str, plural: str | None = None) -> str:
     """'1 alert', '3 alerts', '1 day', '0 days'."""
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def _percent(value: float) -> str:
+    """A proportion as a percentage with two significant figures (0.0077%, 1.2%, 17%): a rate of 7.7e-5 is never
+    rounded to '0.01%', and its interval's ends stay distinguishable."""
+    import math
+
+    if value <= 0:
+        return "0%"
+    percent = 100 * value
+    decimals = max(0, 1 - math.floor(math.log10(percent)))
+    return f"{percent:.{decimals}f}%"
+
+
+def rate_text(errors: int, trials: int, interval) -> str:
+    """'639/8,276,346 = 0.0077% (95% Wilson interval 0.0071%–0.0083%)'; 'not measured' without trials."""
+    if not trials:
+        return "not measured"
+    return (
+        f"{errors:,}/{trials:,} = {_percent(errors / trials)} "
+        f"(95% Wilson interval {_percent(interval[0])}–{_percent(interval[1])})"
+    )

@@ -1,7 +1,7 @@
 """Engine configuration: Django's ``settings.RECOGNITION`` over defaults that also work without Django.
 
 The engine is used from three places (enrolment, live matching, subject-access search) and also standalone
-(``python -m recognition.bench`` on a bare checkout), so every value has a default here and the project settings only
+(``python -m benchmarks.engine`` on a bare checkout), so every value has a default here and the project settings only
 need to name what differs. Nothing in this module touches torch or loads a model.
 """
 
@@ -55,7 +55,7 @@ class EngineConfig:
     # so scanning smaller faces is sensitive processing (DPA 2018 s.35) with no reliable purpose. The detector's
     # minimum sits a little below those 40 px because MTCNN localises faces at its first pyramid level coarsely: at 40
     # the 44 px annotated group face is found at IoU 0.44, at 36 every annotated face at IoU >= 0.56, and the smallest
-    # (37 px) are all found. ``python -m recognition.bench`` (section "Recognition by face size") re-measures it. A
+    # (37 px) are all found. ``python -m benchmarks.engine`` (section "Recognition by face size") re-measures it. A
     # deployment whose cameras see smaller faces can lower it (RECOGNITION_MIN_FACE_SIZE) as a recorded decision.
     min_face_size: int = 36
     detection_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)

@@ -1,6 +1,6 @@
 """Verification measurements on a labelled face folder: the figures behind the threshold and preprocessing choices.
 
-Used by the benchmark (``python -m recognition.bench``) and by the tests, so the test asserts the same computation the
+Used by the benchmark (``python -m benchmarks.engine``) and by the tests, so the test asserts the same computation the
 published figures come from. No biometric data is logged; only aggregate rates leave this module.
 """
 
@@ -217,3 +217,17 @@ def impostor_threshold(scores: np.ndarray, *, threshold: float, target_fmr: floa
         threshold=threshold,
         false_matches=int(np.sum(scores >= threshold)),
     )
+
+
+def camera_frames(images, width: int = 640, height: int = 480) -> list:
+    """Camera-sized frames: each group photo scaled to fit and centred on black (a frame with 3-7 faces)."""
+    from PIL import Image
+
+    frames = []
+    for image in images:
+        scale = min(width / image.width, height / image.height)
+        resized = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
+        frame = Image.new("RGB", (width, height))
+        frame.paste(resized, ((width - resized.width) // 2, (height - resized.height) // 2))
+        frames.append(frame)
+    return frames

@@ -3,7 +3,7 @@
 Enrolment, live matching and subject-access search all go through ``crop_faces`` (then the embedder's fixed standardisation ``(x - 127.5) / 128``,
 which these weights were trained with), so the accuracy
 measured by the benchmark and the tests is the accuracy of every code path in the product. The constants below were
-chosen by measurement on the dev faces (``python -m recognition.bench``; figures in BENCHMARKS.md).
+chosen by measurement on the dev faces (``python -m benchmarks.engine``; figures in BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from PIL import Image
 # FaceNet's input resolution (the CASIA-WebFace model was trained on 160x160 crops).
 IMAGE_SIZE = 160
 
-# How the three choices below were made (``python -m recognition.bench``, section "Preprocessing and precision choice";
+# How the three choices below were made (``python -m benchmarks.engine``, section "Preprocessing and precision choice";
 # 42 labelled dev images, 70 genuine / 791 impostor pairs, every cell on the same MTCNN detections):
 # - Margin: decidability d' by margin 0/16/24/28/32/44 (fp32, no flip) = 4.56/5.20/5.25/5.29/5.16/5.10; 28 has the
 #   highest d' (16-32 is a plateau within the noise of 70 genuine pairs), and it is near the geometry these weights

@@ -37,7 +37,7 @@ import numpy as np
 
 TARGET_FMR = 1e-4
 # Re-derived on the impostor set (``shared/faces/impostors``: 4,069 LFW people, one image each, none a dev identity;
-# 8,276,346 template pairs, enough to resolve 1e-4 directly; ``python -m recognition.bench``, "Backends side by
+# 8,276,346 template pairs, enough to resolve 1e-4 directly; ``python -m benchmarks.engine``, "Backends side by
 # side"), by the same rule, for each backend with its default detector:
 # - MTCNN + FaceNet: impostor mean 0.044, sd 0.134; normal-tail 0.543, empirical 1e-4 point 0.585, so 0.59. The
 #   0.58 derived from 1,505 dev pairs gives FMR 966/8,276,346 = 1.17e-4 (95% Wilson 1.10e-4 to 1.24e-4) here, above

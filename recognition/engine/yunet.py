@@ -10,7 +10,7 @@ values in, each anchor's score sqrt(cls x obj) with both clamped to [0, 1], boxe
 and ``cv2.dnn.NMSBoxes`` on integer boxes. ``tests/recognition/engine/test_zoo.py`` checks that the faces found are
 ``FaceDetectorYN``'s own on the dev frames.
 
-Choices, each measured on the dev faces (``python -m recognition.bench``):
+Choices, each measured on the dev faces (``python -m benchmarks.engine``):
 - Score threshold 0.8: all 17 annotated group faces found and nothing in the no-face photos at 0.8-0.85; the zoo's
   0.9 misses faces, 0.6-0.7 fires on the dog photo.
 - Large images are downscaled before detection (longer side to ``MAX_DETECTION_SIDE``): YuNet's anchors cover faces up

@@ -1,4 +1,4 @@
-"""The bounded load run (``python -m tests.load.run --quick``, about a minute): police uploads, camera
+"""The bounded load run (``python -m benchmarks.load.run --quick``, about a minute): police uploads, camera
 frames and signed-in page reads at once against gunicorn and a real Celery worker on PostgreSQL and
 Redis. Asserts what a user would notice — no 5xx, nothing accepted and then lost — never timings
 (those are in BENCHMARKS.md, from the full run)."""
@@ -27,7 +27,7 @@ def test_mixed_load_loses_nothing_it_accepted_and_answers_no_5xx(tmp_path):
     out = tmp_path / "load.json"
     # The run works in its own scratch database (<DATABASE_URL's name>_load) and servers of its own.
     finished = subprocess.run(
-        [sys.executable, "-m", "tests.load.run", "--quick", "--json", str(out)],
+        [sys.executable, "-m", "benchmarks.load.run", "--quick", "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,6 +1,6 @@
 """Dev-set verification on the production path, at the product's threshold.
 
-Figures stated here (and measured by ``python -m recognition.bench``, BENCHMARKS.md): templates (flip-averaged)
+Figures stated here (and measured by ``python -m benchmarks.engine``, BENCHMARKS.md): templates (flip-averaged)
 against templates, 10-fold accuracy 99.5-99.9% on all 861 dev pairs, 0 false matches of 791 LFW impostor pairs at
 the default threshold, FNMR about 13-19% of 70 genuine pairs; live probes (no flip averaging) against templates, the
 same within a pair or two. The test bounds leave room for thread-count rounding, not for a broken preprocessing path (a wrong

@@ -138,7 +138,7 @@ def _opencv_yunet(data: bytes, size):
 def test_yunet_under_onnxruntime_finds_what_opencv_finds(faces_dir):
     """Same faces, boxes, landmarks and scores as ``cv2.FaceDetectorYN`` on the dev photos and camera-sized frames of
     the group photos (onnxruntime runs the dequantised graph; the decoding and NMS are OpenCV's, written out)."""
-    from recognition.bench import _frames
+    from recognition.engine.evaluation import camera_frames as _frames
     from recognition.engine.yunet import YuNetDetector, rgb_pixels
 
     data = zoo.verified_bytes(zoo.bundled_path(zoo.YUNET_FILE), sha256=zoo.YUNET_SHA256)

@@ -1,4 +1,4 @@
-"""The engine's GPU figures: run by ``python -m recognition.bench`` when CUDA is available (``--gpu-only`` for these).
+"""The engine's GPU figures: run by ``python -m benchmarks.engine`` when CUDA is available (``--gpu-only`` for these).
 
 Same rules as the CPU benchmark: every "product" figure is the production path (``FaceEngine`` on ``cuda``: batched
 MTCNN, ``crop_faces``, the fp16 channels-last embedder with folded batch norms); rows that measure something else say
@@ -54,7 +54,7 @@ def run_gpu_sections(report, *, faces_dir, seconds: float, flush) -> None:
     """All GPU sections; ``flush()`` is called after each so partial results survive a time limit."""
     import torch
 
-    from recognition.bench import section_verification
+    from benchmarks.engine import section_verification
     from recognition.engine.config import load_config
     from recognition.engine.engine import FaceEngine
 
@@ -215,7 +215,8 @@ def _embedding_options(product, model, standardise, resident, *, seconds: float)
 
 
 def _section_end_to_end(report, engine, data, *, seconds: float) -> None:
-    from recognition.bench import _frames, compared_detectors, frames_per_second
+    from benchmarks.engine import compared_detectors, frames_per_second
+    from recognition.engine.evaluation import camera_frames as _frames
 
     frames = _frames(data["multi_images"], 1920, 1080)
     report.add("## GPU: detection + embedding end to end (1920x1080 frames from the group photos)")

@@ -1,6 +1,6 @@
 """Report benchmark on PostgreSQL: 1,000,000 audit events, 100,000 alerts, 10,000 watchlist images.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/oversight_reports_bench python -m governance.reports.bench
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/oversight_reports_bench python -m benchmarks.reports
 
 Builds its own data in the (dedicated!) database it is pointed at — organisations, users and an
 agreement through the services; the bulk rows with ``generate_series`` in the database — then
@@ -65,7 +65,7 @@ def main() -> None:  # noqa: PLR0915 - a straight script
     from django.test.utils import override_settings
     from django.utils import timezone
 
-    from config.benchmarks import record_benchmark
+    from benchmarks.results import record_markdown as record_benchmark
     from governance.agreements import services as agreements
     from governance.organisations.models import OrganisationKind
     from governance.organisations.roles import Role
@@ -295,7 +295,7 @@ def main() -> None:  # noqa: PLR0915 - a straight script
     lines = [
         "## Reports (PostgreSQL: 1,000,000 audit events, 100,000 alerts, 10,000 watchlist images)",
         "",
-        f"- Command: `DATABASE_URL=postgres://…/oversight_reports_bench python -m governance.reports.bench "
+        f"- Command: `DATABASE_URL=postgres://…/oversight_reports_bench python -m benchmarks.reports "
         f"--events {args.events} --alerts {args.alerts} --images {args.images}`",
         f"- Machine: {os.cpu_count()} CPU cores ({cpu}, shared), PostgreSQL {connection.pg_version // 10000} on the "
         f"same host; date {timezone.localtime():%Y-%m-%d %H:%M}. Data loaded in {load_seconds:.0f} s.",

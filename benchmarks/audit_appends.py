@@ -1,6 +1,6 @@
-"""Audit appends per second under concurrent writers on PostgreSQL: ``python -m governance.audit.bench``.
+"""Audit appends per second under concurrent writers on PostgreSQL: ``python -m benchmarks.audit_appends``.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/oversight .venv/bin/python -m governance.audit.bench \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/oversight .venv/bin/python -m benchmarks.audit_appends \
         [--writers 1,2,4,8] [--seconds 8] [--record]
 
 Every audited action appends to one hash chain, and ``audit_record`` serialises appends with one
@@ -147,7 +147,7 @@ def main() -> None:
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith("postgres"):
         sys.exit("Needs DATABASE_URL=postgres://... (the chain lock under test is PostgreSQL's).")
-    from governance.watchlist.bench import _bench_database_url, _recreate_database
+    from benchmarks.watchlist_upload import _bench_database_url, _recreate_database
 
     scratch = _bench_database_url(database_url).removesuffix("_bench") + "_auditbench"
     _recreate_database(scratch)
@@ -184,7 +184,7 @@ def main() -> None:
         [
             "## Audit appends per second under concurrent writers (PostgreSQL, one chain lock)",
             "",
-            f"`python -m governance.audit.bench --writers {args.writers} --seconds {args.seconds:g}` on "
+            f"`python -m benchmarks.audit_appends --writers {args.writers} --seconds {args.seconds:g}` on "
             f"{time.strftime('%Y-%m-%d %H:%M')}: {os.cpu_count()} CPUs ({platform.machine()}), PostgreSQL on the same "
             "machine (shared with other work), each writer a process with its own connection appending one "
             "event per transaction (as a service does: lock, head read, digests, insert, scope rows, commit). "
@@ -197,7 +197,7 @@ def main() -> None:
     )
     print(report)
     if args.record:
-        from config.benchmarks import record_benchmark
+        from benchmarks.results import record_markdown as record_benchmark
 
         record_benchmark("audit-appends", report)
 

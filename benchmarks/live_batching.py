@@ -1,7 +1,7 @@
 """Live micro-batching: frames/s of the live path (``FaceEngine.analyse_live``, what every frame task calls) when the
 threads of one worker process match frames at once, one frame a pass against several frames a pass.
 
-    .venv/bin/python -m recognition.bench_live_batching [--seconds 6] [--rounds 3] [--sizes 640x480,1280x720]
+    .venv/bin/python -m benchmarks.live_batching [--seconds 6] [--rounds 3] [--sizes 640x480,1280x720]
         [--backends yunet+sface] [--output FILE]
 
 Each row is a worker of T task threads, each thread matching frame after frame (the three annotated group photos,
@@ -33,8 +33,7 @@ GRIDS = {
 
 
 def _frames(faces_dir, width: int, height: int) -> list:
-    from recognition.bench import _frames as camera_frames
-    from recognition.engine.evaluation import load_rgb
+    from recognition.engine.evaluation import camera_frames, load_rgb
 
     return camera_frames([load_rgb(p) for p in sorted((faces_dir / "dev" / "_multi").glob("*.jpg"))], width, height)
 
@@ -116,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     import torch
 
-    from recognition.bench import _machine
+    from benchmarks.engine import _machine
     from recognition.engine.config import faces_dir
     from recognition.engine.engine import FaceEngine, config_for
 
@@ -128,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         f"## Live micro-batching ({'GPU' if device == 'cuda' else 'CPU'}): one frame a pass against several frames "
         "a pass, threads of one worker process",
         "",
-        f"- Command: `python -m recognition.bench_live_batching {' '.join(argv if argv is not None else sys.argv[1:])}`"
+        f"- Command: `python -m benchmarks.live_batching {' '.join(argv if argv is not None else sys.argv[1:])}`"
         f"; {time.strftime('%Y-%m-%d %H:%M')}",
         f"- Machine: {_machine()}",
         f"- Device: {device}. Frames: the three annotated group photos (7, 3, 7 faces) on camera-sized frames, decoded "
@@ -182,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.output, "w") as out:
             out.write(text + "\n")
     else:
-        from config.benchmarks import record_benchmark
+        from benchmarks.results import record_markdown as record_benchmark
 
         record_benchmark("live-batching-gpu" if device == "cuda" else "live-batching", text)
     return 0

@@ -1,7 +1,7 @@
-"""Mixed load on the scaled-out form, on loopback: ``python -m tests.load.run``.
+"""Mixed load on the scaled-out form, on loopback: ``python -m benchmarks.load.run``.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/oversight CELERY_BROKER_URL=redis://127.0.0.1:6379/11 \
-    CACHE_URL=redis://127.0.0.1:6379/12 .venv/bin/python -m tests.load.run [--record] [--quick]
+    CACHE_URL=redis://127.0.0.1:6379/12 .venv/bin/python -m benchmarks.load.run [--record] [--quick]
 
 What it does, bounded in count (quotas) and in time (``--run-time``, ``--drain-timeout``):
 
@@ -11,7 +11,7 @@ What it does, bounded in count (quotas) and in time (``--run-time``, ``--drain-t
 2. empties its broker database (the one in ``CELERY_BROKER_URL``: a stale task of an earlier run
    would land on this run's cameras), starts gunicorn (``--web-workers`` sync workers) and one
    ``celery worker`` (``--worker-concurrency``), and waits until both answer;
-3. runs Locust headless (``tests/load/locustfile.py``): police uploads, camera frames and signed-in
+3. runs Locust headless (``benchmarks/load/locustfile.py``): police uploads, camera frames and signed-in
    DPO page reads **at the same time**, each kind with its quota;
 4. waits until the worker has drained (every accepted upload enrolled or rejected, every accepted
    frame counted), then accounts for every request in the database: each upload answered 201 is a
@@ -235,7 +235,7 @@ def run(args) -> dict:
     broker_url = os.environ.get("CELERY_BROKER_URL", "")
     if not database_url.startswith("postgres") or not broker_url.startswith("redis"):
         raise SystemExit("Needs DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://... (the scaled-out form).")
-    from governance.watchlist.bench import _free_port, _images, _recreate_database
+    from benchmarks.watchlist_upload import _free_port, _images, _recreate_database
 
     scratch = _scratch_url(database_url, "_load")
     _recreate_database(scratch)
@@ -479,7 +479,7 @@ def _markdown(args, outcome: dict) -> str:
         [
             "## Mixed load: police uploads, camera frames and DPO page reads at once (Locust, headless)",
             "",
-            f"`python -m tests.load.run --police {args.police} --cameras {args.cameras} --web {args.web} "
+            f"`python -m benchmarks.load.run --police {args.police} --cameras {args.cameras} --web {args.web} "
             f"--uploads {args.uploads} --frames {args.frames} --reads {args.reads} --run-time {args.run_time} "
             f"--web-workers {args.web_workers} --worker-concurrency {args.worker_concurrency}` on "
             f"{time.strftime('%Y-%m-%d %H:%M')}: {os.cpu_count()} CPUs ({platform.machine()}), PostgreSQL, Redis, "
@@ -542,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(outcome, indent=1, default=str))
     if args.record:
-        from config.benchmarks import record_benchmark
+        from benchmarks.results import record_markdown as record_benchmark
 
         record_benchmark("mixed-load", report)
     return 0 if outcome["accounting"]["ok"] and not outcome["server_errors"] else 1

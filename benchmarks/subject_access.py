@@ -2,7 +2,7 @@
 alerts with the audit-event lookup in a database of 1,000,000 audit events.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/oversight_subject_bench \\
-        .venv/bin/python -m recognition.deployments.bench_subject [--alerts 100000] [--events 1000000]
+        .venv/bin/python -m benchmarks.subject_access [--alerts 100000] [--events 1000000]
 
 Builds its own data in the (dedicated!) database it is pointed at: the King's Cross scenario (``load_scenario``:
 organisations, users, agreements, a live deployment), then in bulk (``COPY``) ``--alerts`` alerts whose probes are
@@ -82,7 +82,7 @@ def main() -> None:  # noqa: PLR0915 - a straight script
     from django.db.models import Q
     from django.utils import timezone
 
-    from config.benchmarks import record_benchmark
+    from benchmarks.results import record_markdown as record_benchmark
     from governance import encryption
     from governance.access import audit_events_visible_to
     from governance.audit.models import AuditEvent, AuditEventOrganisation
@@ -346,7 +346,7 @@ def main() -> None:  # noqa: PLR0915 - a straight script
         f"## Subject access: face search over {n:,} alerts, compiling a subject's {k} alerts "
         f"({args.events:,} audit events), PostgreSQL",
         "",
-        f"- Command: `DATABASE_URL=postgres://…/oversight_subject_bench python -m recognition.deployments.bench_subject "
+        f"- Command: `DATABASE_URL=postgres://…/oversight_subject_bench python -m benchmarks.subject_access "
         f"--alerts {n} --events {args.events}`",
         f"- Machine: {cores} CPU cores ({cpu}, shared), PostgreSQL {connection.pg_version // 10000} on the same host; "
         f"date {timezone.localtime():%Y-%m-%d %H:%M}. Data loaded in {load_seconds:.0f} s (COPY).",

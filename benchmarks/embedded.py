@@ -1,7 +1,7 @@
 """Live matching on the embedded default, end to end: frames posted to the camera API of one process (as
 ``manage.py serve`` runs it: SQLite, tasks in-process) and matched by its frame worker threads, with 1 and 2 threads.
 
-    .venv/bin/python -m recognition.deployments.bench_embedded [--frames 60] [--rounds 3] [--threads 1,2]
+    .venv/bin/python -m benchmarks.embedded [--frames 60] [--rounds 3] [--threads 1,2]
 
 Builds its own world in a scratch SQLite file (never the demo's ``var/oversight.sqlite3``): the King's Cross scenario
 (``load_scenario``: its watchlist enrolled, its deployment live). Then, for each thread count in interleaved rounds,
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import close_old_connections
     from rest_framework.test import APIClient
 
+    from benchmarks.engine import _machine
     from governance.organisations.models import User
-    from recognition.bench import _machine
     from recognition.deployments import embedded, services
     from recognition.deployments.models import Deployment, FaceScanCounter
     from recognition.selectors import live_engine
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "## Live matching on the embedded default: camera API → frame worker threads → engine → SQLite, one process",
         "",
-        f"- Command: `python -m recognition.deployments.bench_embedded --frames {args.frames} --rounds {args.rounds} "
+        f"- Command: `python -m benchmarks.embedded --frames {args.frames} --rounds {args.rounds} "
         f"--threads {args.threads}`; {time.strftime('%Y-%m-%d %H:%M')}",
         f"- Machine: {_machine()}",
         f"- Engine: {engine.backend} on {engine.device}. World: the King's Cross scenario in a scratch SQLite file "
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     text = "\n".join(lines)
     print(text)
-    from config.benchmarks import record_benchmark
+    from benchmarks.results import record_markdown as record_benchmark
 
     record_benchmark("live-embedded", text)
     return 0

@@ -1,4 +1,4 @@
-"""Benchmark of the watchlist upload API with a real worker: ``python -m governance.watchlist.bench``.
+"""Benchmark of the watchlist upload API with a real worker: ``python -m benchmarks.watchlist_upload``.
 
 Measures, on this machine: uploads/s sustained by the API (gunicorn) while a real Celery worker
 enrols in the background, p50/p95/p99 latency of the upload request itself (enrolment is
@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from config.benchmarks import record_benchmark
+from benchmarks.results import record_markdown as record_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -320,7 +320,7 @@ def main() -> None:
     }
     report = f"""## Watchlist uploads through the police API (with a real enrolment worker)
 
-`python -m governance.watchlist.bench --uploads {args.uploads} --clients {args.clients} --web-workers {args.web_workers} --enrol-workers {args.enrol_workers}`
+`python -m benchmarks.watchlist_upload --uploads {args.uploads} --clients {args.clients} --web-workers {args.web_workers} --enrol-workers {args.enrol_workers}`
 run on {date.today():%Y-%m-%d}: {os.cpu_count()} CPUs ({cpu}), PostgreSQL + Redis on the same machine, gunicorn
 ({args.web_workers} sync workers) and one real Celery worker process (concurrency {args.enrol_workers}) enrolling
 with the CPU engine **at the same time** as the uploads (they compete for the same cores).

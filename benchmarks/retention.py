@@ -1,6 +1,6 @@
 """Retention sweep benchmark: 1,000,000 due alerts on PostgreSQL.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/oversight_bench python -m recognition.deployments.retention_bench
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/oversight_bench python -m benchmarks.retention
 
 Creates its own scenario in the (dedicated!) database it is pointed at, bulk-loads N alerts whose
 retention has passed, shows the sweep query's plan (it must use ``alert_retention_due_idx``, not a
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import django
 
-from config.benchmarks import record_benchmark
+from benchmarks.results import record_markdown as record_benchmark
 
 
 def main() -> None:
@@ -137,7 +137,7 @@ def main() -> None:
     lines = [
         "## Retention sweep (PostgreSQL, 1,000,000 due alerts)",
         "",
-        f"- Command: `DATABASE_URL=postgres://…/oversight_bench python -m recognition.deployments.retention_bench "
+        f"- Command: `DATABASE_URL=postgres://…/oversight_bench python -m benchmarks.retention "
         f"--alerts {args.alerts} --batch-size {args.batch_size}`",
         f"- Machine: {os.cpu_count()} CPU cores ({cpu}), PostgreSQL {connection.pg_version // 10000} on the same host; "
         f"date {timezone.localtime():%Y-%m-%d %H:%M}",

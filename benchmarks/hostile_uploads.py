@@ -1,4 +1,4 @@
-"""CPU spent per hostile file at each upload door: ``python -m tests.hostile.bench_cpu``.
+"""CPU spent per hostile file at each upload door: ``python -m benchmarks.hostile_uploads``.
 
 For every file of the hostile corpus (``tests/hostile/corpus.py``): the CPU seconds (process time,
 best of 3) of the watchlist upload's check-and-re-encode (``image_clean``, run inside the request)
@@ -50,7 +50,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
 
-    from config.benchmarks import record_benchmark
+    from benchmarks.results import record_markdown as record_benchmark
     from governance.watchlist.validation import image_clean
     from recognition.deployments.ingest import _check_frame
     from tests.hostile.corpus import _scan_bomb, cases
@@ -77,7 +77,7 @@ def main() -> None:
         [
             "## Hostile input: CPU per request at each upload door",
             "",
-            f"Command: `python -m tests.hostile.bench_cpu` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+            f"Command: `python -m benchmarks.hostile_uploads` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
             f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}; load average at start "
             f"{os.getloadavg()[0]:.2f}). CPU seconds are process time, best of 3. Limits: "
             f"{settings.OVERSIGHT_WATCHLIST_MAX_PIXELS:,} pixels per upload, {settings.OVERSIGHT_FRAME_MAX_PIXELS:,} "

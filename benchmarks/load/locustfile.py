@@ -1,4 +1,4 @@
-"""Locust users for the mixed load (``python -m tests.load.run`` starts Locust headless with this file).
+"""Locust users for the mixed load (``python -m benchmarks.load.run`` starts Locust headless with this file).
 
 Three kinds of client at once, against one gunicorn on loopback:
 

@@ -2,7 +2,7 @@
 alerts in a database of 1,000,000 audit events.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<dedicated db> \\
-        python -m governance.subject_access.bench --flush-this-database
+        python -m benchmarks.subject_search --flush-this-database
 
 Builds its own data in the (dedicated!) database it is pointed at (it is flushed): organisations and
 a DPO through the services, 1,000,000 audit events with ``generate_series`` (ten per alert id over
@@ -66,7 +66,7 @@ def main() -> None:  # noqa: PLR0915 - a straight script
     from django.db import connection
     from django.utils import timezone
 
-    from config.benchmarks import record_benchmark
+    from benchmarks.results import record_markdown as record_benchmark
     from governance.audit.models import AuditEvent
     from governance.organisations.models import OrganisationKind
     from governance.organisations.roles import Role
@@ -172,7 +172,7 @@ def main() -> None:  # noqa: PLR0915 - a straight script
     lines = [
         "## Subject access: compile and render (PostgreSQL, 1,000,000 audit events)",
         "",
-        f"`DATABASE_URL=postgres://... python -m governance.subject_access.bench --flush-this-database` on "
+        f"`DATABASE_URL=postgres://... python -m benchmarks.subject_search --flush-this-database` on "
         f"{platform.node()} ({os.cpu_count()} CPUs), {timezone.now():%Y-%m-%d}. {args.events:,} audit events over "
         f"{args.alert_ids:,} alert ids; a subject with {args.alerts} alerts (each with a 160x160 camera crop through "
         "a Pillow-blur redactor). The alert provider is a stand-in registered by the script (recognition's own is "

@@ -2,7 +2,7 @@
 latency from a frame upload to its alert being visible in the review queue's JSON.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/oversight CELERY_BROKER_URL=redis://127.0.0.1:6379/12 \
-    CACHE_URL=redis://127.0.0.1:6379/13 .venv/bin/python -m recognition.deployments.bench [--frames 40] \
+    CACHE_URL=redis://127.0.0.1:6379/13 .venv/bin/python -m benchmarks.live_pipeline [--frames 40] \
     [--trials 15] [--concurrency 1]
 
 It creates a scratch test database (``test_<name>``, dropped at the end), starts a real
@@ -254,7 +254,7 @@ def _run(args, worker, log) -> None:
         f" p95 {p95 * 1000:.0f} ms, min {latencies[0] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms",
     ]
     print("\n".join(lines))
-    from config.benchmarks import record_benchmark
+    from benchmarks.results import record_markdown as record_benchmark
 
     name = "live-pipeline" if args.concurrency == 1 else f"live-pipeline-{args.concurrency}-workers"
     title = "" if args.concurrency == 1 else f" ({args.concurrency} worker processes)"
@@ -267,7 +267,7 @@ def _run(args, worker, log) -> None:
             [
                 f"## Live pipeline{title}: frames through API → Redis → worker → engine → gallery; upload → alert in the queue",
                 "",
-                f"- Command: `python -m recognition.deployments.bench --frames {args.frames} --trials {args.trials} "
+                f"- Command: `python -m benchmarks.live_pipeline --frames {args.frames} --trials {args.trials} "
                 f"--concurrency {args.concurrency}"
                 + (f" --pool threads --live-batch {args.live_batch}" if args.pool == "threads" else "")
                 + "` (PostgreSQL, Redis broker, a real `celery worker` process); "

@@ -1,5 +1,5 @@
 """Benchmark section "Backends side by side": YuNet + SFace, MTCNN + FaceNet (production) and stock facenet-pytorch,
-on the same frames and faces in one run. Called by ``python -m recognition.bench`` (``--backends-only`` runs just
+on the same frames and faces in one run. Called by ``python -m benchmarks.engine`` (``--backends-only`` runs just
 this section). Everything printed is an aggregate; no biometric data leaves this module.
 
 What decides the default (README.md, docs/engine.md): accuracy and separation on the dev faces, the false-non-match
@@ -36,7 +36,7 @@ class StockFacenet:
         import torch
         from facenet_pytorch import InceptionResnetV1
 
-        from recognition.bench import StockDetector
+        from benchmarks.engine import StockDetector
         from recognition.engine.weights import load_state_dict
 
         self._engine = facenet_engine
@@ -244,7 +244,7 @@ def _size_rows(engine, dev: dict, reference: dict, widths=(20, 24, 28, 32, 40, 6
 def _throughput(engines: dict, sizes, *, seconds: float, rounds: int = 4) -> dict:
     """Best of interleaved rounds: frames/s end to end (detect + live embed, one frame per call), faces per frame, and
     embedding ms per face (each frame's faces embedded together, as live matching does)."""
-    from recognition.bench import _frames
+    from recognition.engine.evaluation import camera_frames as _frames
 
     results = {}
     for size, images in sizes.items():
@@ -473,7 +473,7 @@ def section_backends(
 
 
 def _report_frame_path(report, engine, previous, frame_sizes: dict) -> None:
-    from recognition.bench import _frames
+    from recognition.engine.evaluation import camera_frames as _frames
 
     report.add("### Face engine frame path: where a frame's time goes (default backend, JPEG bytes -> gallery search)")
     report.add("")

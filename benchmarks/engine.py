@@ -1,4 +1,4 @@
-"""``python -m recognition.bench``: the engine's figures, printed and written to BENCHMARKS.md (its section).
+"""``python -m benchmarks.engine``: the engine's figures, printed and written to BENCHMARKS.md (its section).
 
 Benchmarks are separate from tests (house style): they print figures and do not assert timings. Every figure is
 measured on the production path (``FaceEngine``: MTCNN -> ``crop_faces`` -> embedder at the configured precision),
@@ -20,6 +20,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from recognition.engine.evaluation import camera_frames
 
 
 def _setup_django() -> None:
@@ -394,20 +396,6 @@ def section_throughput(report: Report, engine, data: dict, *, seconds: float) ->
     report.add("")
 
 
-def _frames(images, width: int = 640, height: int = 480) -> list:
-    """Camera-sized frames: each group photo scaled to fit and centred on black (a frame with 3-7 faces)."""
-    from PIL import Image
-
-    frames = []
-    for image in images:
-        scale = min(width / image.width, height / image.height)
-        resized = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
-        frame = Image.new("RGB", (width, height))
-        frame.paste(resized, ((width - resized.width) // 2, (height - resized.height) // 2))
-        frames.append(frame)
-    return frames
-
-
 class StockDetector:
     """facenet-pytorch's own MTCNN (per-box loops) behind the engine's detector interface, for comparison rows."""
 
@@ -490,7 +478,7 @@ def section_end_to_end(report: Report, engine, data: dict, *, seconds: float) ->
     Rows: the production detector at the production minimum face size, the same at MTCNN's customary 20 px, and
     facenet-pytorch's stock MTCNN at 20 px (the detector this engine's batched MTCNN replaces; same results).
     """
-    frames = _frames(data["multi_images"])
+    frames = camera_frames(data["multi_images"])
     thresholds = engine.config.detection_thresholds
     report.add("## Detection + embedding end to end (640x480 frames from the group photos, one frame at a time)")
     report.add("")
@@ -700,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add("# Face engine benchmarks")
     report.add("")
     report.add(
-        f"- Command: `{' '.join(['python -m recognition.bench', *(argv if argv is not None else sys.argv[1:])])}`"
+        f"- Command: `{' '.join(['python -m benchmarks.engine', *(argv if argv is not None else sys.argv[1:])])}`"
     )
     report.add(f"- Machine: {_machine()}")
     if not cuda:
@@ -708,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add(f"- Faces: {faces_dir()}")
     report.add("")
     if args.backends_only:
-        from recognition.bench_backends import section_backends
+        from benchmarks.backends import section_backends
 
         section_backends(
             report,
@@ -719,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         flush()
     elif not args.gpu_only:
-        from recognition.bench_backends import section_backends
+        from benchmarks.backends import section_backends
         from recognition.engine.engine import config_for
 
         section_backends(report, faces_dir=faces_dir(), seconds=args.seconds, impostor_cache=args.impostor_cache)
@@ -736,7 +724,7 @@ def main(argv: list[str] | None = None) -> int:
         del engine
         flush()
     if cuda and not args.backends_only:
-        from recognition.bench_gpu import run_gpu_sections
+        from benchmarks.gpu import run_gpu_sections
 
         run_gpu_sections(report, faces_dir=faces_dir(), seconds=args.seconds, flush=flush)
     report.add("## Targets (issue 3), as measured in this run")
@@ -762,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         args.output.write_text("\n".join(report.lines) + "\n")
     else:
-        from config.benchmarks import record_benchmark
+        from benchmarks.results import record_markdown as record_benchmark
 
         # A GPU-only run (e.g. on a lent GPU machine) records its own section beside the CPU run's.
         name, title = ("engine-gpu", "## Face engine on a GPU") if args.gpu_only else ("engine", "## Face engine")
