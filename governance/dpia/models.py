@@ -226,14 +226,9 @@ class DPIADeployment(models.Model):
 
     @staticmethod
     def _rate(errors: int, trials: int, interval: list[float]) -> str:
-        return (
-            (
-                f"{errors}/{trials:,} = {100 * errors / trials:.2f}% "
-                f"(95% Wilson interval {100 * interval[0]:.2f}%–{100 * interval[1]:.2f}%)"
-            )
-            if trials
-            else "not measured"
-        )
+        from governance.presentation import rate_text
+
+        return rate_text(errors, trials, interval)
 
     @property
     def fmr_text(self) -> str:

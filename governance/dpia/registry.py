@@ -39,6 +39,12 @@ class AccuracyEvidence:
     fnmr_ci: tuple[float, float]
     dataset: str
 
+    @property
+    def fmr_text(self) -> str:
+        from governance.presentation import rate_text
+
+        return rate_text(self.fmr_errors, self.fmr_trials, self.fmr_ci)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "threshold": self.threshold,

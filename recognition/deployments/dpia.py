@@ -20,55 +20,49 @@ from governance.dpia.registry import (
     deployment_source_register,
 )
 
-# The engine's own measured figures per backend (BENCHMARKS.md; python -m recognition.bench). Only
-# thresholds actually measured are listed: a DPIA never cites an interpolated figure.
-DEV_SET = (
-    "Oversight dev face set: 42 labelled LFW faces and 17 group-photo faces (26-97 px), live-matching form; "
-    "BENCHMARKS.md (python -m recognition.bench). Too small to show a per-comparison FMR of 1e-4 directly, "
-    "and without demographic labels: it is not evidence of equal performance across groups."
-)
-IMPOSTOR_SET = (
-    "False matches: shared/faces/impostors (4,069 LFW people, one image each: 8,276,346 impostor pairs); "
-    "false non-matches: the dev set's 70 genuine pairs (BENCHMARKS.md, 'Backends side by side'). No "
-    "demographic labels: not evidence of equal performance across groups."
-)
+# The engine's own measured figures per backend and weights, as the committed benchmark run wrote them
+# (``python -m benchmarks.dpia_evidence`` -> benchmarks/results/dpia_evidence.json). Only thresholds actually measured
+# are cited: a DPIA never cites an interpolated figure, a figure typed by hand, or one on another engine's scale.
+EVIDENCE_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "dpia_evidence.json"
+_evidence_cache: dict[tuple[str, int], dict[str, dict[float, AccuracyEvidence]]] = {}
 
 
-MEASURED: dict[str, dict[float, AccuracyEvidence]] = {
-    "facenet-casia-webface": {
-        0.58: AccuracyEvidence(
-            threshold=0.58,
-            fmr_errors=0,
-            fmr_trials=1582,
-            fmr_ci=(0.0, 0.00242),
-            fnmr_errors=22,
-            fnmr_trials=140,
-            fnmr_ci=(0.106, 0.226),
-            dataset=DEV_SET,
-        ),
-    },
-    # python -m recognition.bench_dpia (impostor set embedded in that run; dev genuine pairs): what a
-    # threshold below the default costs in false matches, for the DPIA page. 95% Wilson intervals.
-    "sface-2021dec-int8bq": {
-        t: AccuracyEvidence(
-            threshold=t,
-            fmr_errors=fm,
-            fmr_trials=8_276_346,
-            fmr_ci=ci,
-            fnmr_errors=0,
-            fnmr_trials=70,
-            fnmr_ci=(0.0, 0.0520),
-            dataset=IMPOSTOR_SET,
-        )
-        for t, fm, ci in (
-            (0.36, 7443, (8.79e-4, 9.20e-4)),
-            (0.38, 3337, (3.90e-4, 4.17e-4)),
-            (0.40, 1479, (1.70e-4, 1.88e-4)),
-            (0.42, 639, (7.14e-5, 8.34e-5)),
-            (0.44, 270, (2.90e-5, 3.68e-5)),
-        )
-    },
-}
+def measured_evidence(path: Path = EVIDENCE_FILE) -> dict[str, dict[float, AccuracyEvidence]]:
+    """{weights family: {threshold: evidence}} from the results file (empty when it is absent: nothing is cited)."""
+    import json
+
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return {}
+    key = (str(path), stamp)
+    if key not in _evidence_cache:
+        payload = json.loads(path.read_text())
+        measured: dict[str, dict[float, AccuracyEvidence]] = {}
+        for backend in payload["figures"]["backends"]:
+            dataset = (
+                f"False matches: {backend['impostor_people']:,} people of shared/faces/impostors, one image each, "
+                f"every template pair; false non-matches: {backend['genuine_source']}. Measured by "
+                f"`{payload['command']}` on {payload['date'][:10]} (BENCHMARKS.md, 'DPIA accuracy evidence'). No "
+                "demographic labels: not evidence of equal performance across groups."
+            )
+            measured[backend["family"]] = {
+                round(row["threshold"], 2): AccuracyEvidence(
+                    threshold=row["threshold"],
+                    fmr_errors=row["fmr_errors"],
+                    fmr_trials=row["fmr_trials"],
+                    fmr_ci=tuple(row["fmr_ci"]),
+                    fnmr_errors=row["fnmr_errors"],
+                    fnmr_trials=row["fnmr_trials"],
+                    fnmr_ci=tuple(row["fnmr_ci"]),
+                    dataset=dataset,
+                )
+                for row in backend["thresholds"]
+            }
+        _evidence_cache.clear()
+        _evidence_cache[key] = measured
+    return _evidence_cache[key]
+
 
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
@@ -80,13 +74,16 @@ def _live_config():
     return config_for(live_backend_choice())
 
 
-def _embedder_family() -> str:
-    """Which measured figures apply: the live embedder and, for FaceNet, which weights."""
-    config = _live_config()
+def evidence_family(config) -> str:
+    """Which measured figures apply to an engine configuration: its embedder and, for FaceNet, which weights."""
     if config.embedder == "sface":
         return "sface-2021dec-int8bq"
     kind = str(config.extra.get("WEIGHTS_KIND", "casia-webface"))
     return "facenet-casia-webface" if kind == "casia-webface" else f"facenet-{kind}"
+
+
+def _embedder_family() -> str:
+    return evidence_family(_live_config())
 
 
 def _file_sha256(path: Path) -> str:
@@ -122,11 +119,11 @@ def running_weights() -> tuple[str, str]:
 def evidence_at(threshold: float) -> AccuracyEvidence | None:
     """The live engine's measured figures at ``threshold`` (None: not measured with these weights —
     re-run the benchmark before citing figures, README)."""
-    return MEASURED.get(_embedder_family(), {}).get(round(float(threshold), 2))
+    return measured_evidence().get(_embedder_family(), {}).get(round(float(threshold), 2))
 
 
 def evidence_curve() -> list[AccuracyEvidence]:
-    figures = MEASURED.get(_embedder_family(), {})
+    figures = measured_evidence().get(_embedder_family(), {})
     return [figures[t] for t in sorted(figures)]
 
 
