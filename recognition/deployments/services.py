@@ -425,10 +425,6 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
             )
         if not deployment.agreements.sharing_versions().exists():
             raise StateConflict("None of the deployment's agreements is active.", code="no_active_agreement")
-        # APP on LFR: notice before the start, and every supplying force's Authorising Officer has
-        # authorised exactly what will run.
-        deployment_notice_require(deployment)
-        deployment_authorisation_require(deployment)
         review = deployment.watchlist_reviews.order_by("-reviewed_at", "-pk").first()
         max_age = timedelta(hours=settings.OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS)
         if review is None or review.used_for_go_live_at is not None:
@@ -445,6 +441,10 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
                 code="watchlist_changed_since_review",
                 details={"reviewed": review.image_count, "now": len(current)},
             )
+        # APP on LFR: notice before the start, and every supplying force's Authorising Officer has
+        # authorised exactly what will run.
+        deployment_notice_require(deployment)
+        deployment_authorisation_require(deployment)
         # DPIA gate (governance.dpia): approved, in date, citing the weights the engine runs.
         dpia_require_for_deployment(deployment_id=deployment.pk)
         review.used_for_go_live_at = now

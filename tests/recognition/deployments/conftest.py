@@ -96,7 +96,7 @@ def authorising_officer(force):
 def authorise(deployment):
     """Every supplying force's Authorising Officer authorises the deployment as it stands."""
     from recognition.deployments.access import deployment_supplying_forces
-    from recognition.deployments.authorisation import deployment_authorise, deployment_authorisation_status
+    from recognition.deployments.authorisation import deployment_authorisation_status, deployment_authorise
 
     current = {row["force"].pk for row in deployment_authorisation_status(deployment) if row["current"]}
     for force in deployment_supplying_forces(deployment):
