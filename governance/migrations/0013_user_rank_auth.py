@@ -4,15 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0012_constraint_messages'),
+        ("governance", "0012_constraint_messages"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='rank',
-            field=models.CharField(blank=True, choices=[('constable', 'Constable'), ('sergeant', 'Sergeant'), ('inspector', 'Inspector'), ('chief_inspector', 'Chief Inspector'), ('superintendent', 'Superintendent'), ('chief_superintendent', 'Chief Superintendent'), ('commander', 'Commander / Assistant Chief Constable'), ('deputy_assistant_commissioner', 'Deputy Assistant Commissioner'), ('assistant_commissioner', 'Assistant Commissioner / Deputy Chief Constable'), ('chief_constable', 'Chief Constable / Deputy Commissioner / Commissioner')], max_length=40),
+            model_name="user",
+            name="rank",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("constable", "Constable"),
+                    ("sergeant", "Sergeant"),
+                    ("inspector", "Inspector"),
+                    ("chief_inspector", "Chief Inspector"),
+                    ("superintendent", "Superintendent"),
+                    ("chief_superintendent", "Chief Superintendent"),
+                    ("commander", "Commander / Assistant Chief Constable"),
+                    ("deputy_assistant_commissioner", "Deputy Assistant Commissioner"),
+                    ("assistant_commissioner", "Assistant Commissioner / Deputy Chief Constable"),
+                    ("chief_constable", "Chief Constable / Deputy Commissioner / Commissioner"),
+                ],
+                max_length=40,
+            ),
         ),
     ]

@@ -441,12 +441,12 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
                 code="watchlist_changed_since_review",
                 details={"reviewed": review.image_count, "now": len(current)},
             )
+        # DPIA gate (governance.dpia): approved, in date, citing the weights the engine runs.
+        dpia_require_for_deployment(deployment_id=deployment.pk)
         # APP on LFR: notice before the start, and every supplying force's Authorising Officer has
         # authorised exactly what will run.
         deployment_notice_require(deployment)
         deployment_authorisation_require(deployment)
-        # DPIA gate (governance.dpia): approved, in date, citing the weights the engine runs.
-        dpia_require_for_deployment(deployment_id=deployment.pk)
         review.used_for_go_live_at = now
         review.save(update_fields=["used_for_go_live_at"])
         deployment.status = DeploymentStatus.LIVE

@@ -48,7 +48,12 @@ def proposal(cast, active_agreement):
 
 
 def _try_go_live(cast, deployment):
-    """Every other prerequisite met up to the authorisation gate (a fresh watchlist review)."""
+    """Every other prerequisite met (a DPIA, a fresh watchlist review): only the police's decision decides."""
+    from governance.dpia.rules import dpias_covering_deployment
+    from tests.conftest import approved_dpia
+
+    if not dpias_covering_deployment(deployment.pk).exists():
+        approved_dpia(cast, deployments=[deployment])
     services.watchlist_review_record(actor=cast.estate_dpo, deployment=deployment, notes="All current, all wanted.")
     return services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
 
