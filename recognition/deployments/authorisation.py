@@ -135,6 +135,18 @@ def deployment_authorisation_status(deployment: Deployment) -> list[dict[str, An
     return rows
 
 
+def deployment_authorised_by(deployment: Deployment) -> str:
+    """Who authorised a deployment, per force, as the report and the regulator pack cite it: the
+    decisions in force, and the historical names the operator typed marked unverified."""
+    parts = []
+    for a in deployment.authorisations.select_related("force").order_by("created_at", "pk"):
+        if not a.verified:
+            parts.append(f"{a.officer_rank} {a.officer_name} ({a.force.short_name}; unverified: typed by the operator)")
+        elif a.is_current:
+            parts.append(f"{a.officer_rank} {a.officer_name} ({a.force.short_name})")
+    return "; ".join(p.strip() for p in parts) or "Not authorised"
+
+
 def deployment_authorisation_require(deployment: Deployment) -> None:
     """Go-live gate: every supplying force has a current authorisation of exactly what will run.
     Refusal (coded ``authorisation_required``) names each force whose authorisation is missing."""
