@@ -21,7 +21,7 @@ its own transaction, checks the rule, changes state and audits in that same tran
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -93,14 +93,19 @@ def deployment_notice_require(deployment: Deployment) -> None:
 # --- what is authorised --------------------------------------------------------------------------
 
 
+def _utc(moment: datetime) -> str:
+    """One spelling per instant, whatever time zone the caller's object carries."""
+    return moment.astimezone(UTC).isoformat()
+
+
 def deployment_authorised_terms(deployment: Deployment) -> dict[str, Any]:
     """What an Authorising Officer authorises, in a form that compares equal exactly when nothing
     the officer decided on has changed: the times, the site, the cameras, the threshold (and why),
     and the watchlist criteria (who and why, from which agreements)."""
     cameras = sorted(deployment.cameras.values_list("name", "location", "direction"))
     return {
-        "starts_at": deployment.starts_at.isoformat(),
-        "ends_at": deployment.ends_at.isoformat(),
+        "starts_at": _utc(deployment.starts_at),
+        "ends_at": _utc(deployment.ends_at),
         "site": deployment.site,
         "cameras": [list(camera) for camera in cameras],
         "threshold": float(deployment.match_threshold),
