@@ -152,6 +152,21 @@ def deployment_authorised_by(deployment: Deployment) -> str:
     return "; ".join(p.strip() for p in parts) or "Not authorised"
 
 
+def authorisations_visible_rows(actor: Any, deployment: Deployment) -> tuple[list[dict[str, Any]], list]:
+    """The decisions a reader may see: all for the operator and regulators; for the police, only
+    their own supply chain's (one supplier never learns of another's part in a deployment)."""
+    from governance.access import supply_chain_ids
+
+    rows = deployment_authorisation_status(deployment)
+    history = list(deployment.authorisations.select_related("force").order_by("-created_at", "-pk"))
+    organisation = getattr(actor, "organisation", None)
+    if organisation is not None and organisation.is_police:
+        chain = supply_chain_ids(organisation)
+        rows = [row for row in rows if row["force"].pk in chain]
+        history = [a for a in history if a.force_id in chain]
+    return rows, history
+
+
 def deployment_authorisation_require(deployment: Deployment) -> None:
     """Go-live gate: every supplying force has a current authorisation of exactly what will run.
     Refusal (coded ``authorisation_required``) names each force whose authorisation is missing."""
@@ -294,7 +309,9 @@ def deployment_authorise(
                 "force": force.short_name,
                 "officer_rank": actor.rank or None,
                 "rank_below_superintendent": actor.rank_below_superintendent,
-                "terms": terms,
+                # Not the agreements: the event is read by this force, which must not learn another
+                # supplier's agreement (``Deployment.concerned_organisation_ids``).
+                "terms": {key: value for key, value in terms.items() if key != "agreements"},
                 "superseded": [a.pk for a in earlier],
             },
         )

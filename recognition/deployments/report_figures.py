@@ -347,16 +347,20 @@ def deployment_figures(scope: ReportScope) -> list[Section]:
                 ),
                 _faces_table(per_hour),
                 outcomes,
-                *_police_decision_tables(deployment),
+                *_police_decision_tables(deployment, scope.actor),
             ],
             charts=[*charts, *filter(None, [_outcome_chart(outcomes)])],
         )
     ]
 
 
-def _police_decision_tables(deployment: Deployment) -> list[Table]:
-    """APP on LFR: each force's Authorising Officer's decisions, and the post-deployment reviews."""
-    from recognition.deployments.authorisation import post_deployment_review_due_on
+def _police_decision_tables(deployment: Deployment, actor) -> list[Table]:
+    """APP on LFR: each force's Authorising Officer's decisions, and the post-deployment reviews
+    (for a police reader, its own supply chain's only)."""
+    from recognition.deployments.authorisation import authorisations_visible_rows, post_deployment_review_due_on
+
+    _rows, visible = authorisations_visible_rows(actor, deployment)
+    forces = {a.force_id for a in visible} | {row["force"].pk for row in _rows}
 
     decisions = [
         [
@@ -366,7 +370,7 @@ def _police_decision_tables(deployment: Deployment) -> list[Table]:
             a.decided_at,
             f"Void: {a.void_reason}" if a.voided_at else "In force",
         ]
-        for a in deployment.authorisations.select_related("force").order_by("created_at", "pk")
+        for a in reversed(visible)
     ]
     due = post_deployment_review_due_on(deployment)
     reviews = [
@@ -380,6 +384,7 @@ def _police_decision_tables(deployment: Deployment) -> list[Table]:
             r.get_continue_decision_display(),
         ]
         for r in deployment.post_deployment_reviews.select_related("force")
+        if r.force_id in forces
     ]
     if not reviews and due:
         reviews = [["—", "Not reviewed yet", f"due by {due:%d %b %Y}", "", "", "", ""]]

@@ -123,6 +123,7 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_operate = access.can_operate_deployment(user, deployment)
     covered = list(services.watchlist_images_for(deployment).values_list("pk", flat=True))
     matched = set(deployment.matched_review.image_ids) if deployment.matched_review_id else set()
+    authorisation_rows, authorisation_history = authorisation.authorisations_visible_rows(user, deployment)
     return render(
         request,
         "deployments/deployment_detail.html",
@@ -140,12 +141,14 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_operate": can_operate,
             "statuses": DeploymentStatus,
             # The police's decisions (recognition.deployments.authorisation).
-            "authorisation_rows": authorisation.deployment_authorisation_status(deployment),
-            "authorisation_history": deployment.authorisations.select_related("force").order_by("-created_at", "-pk"),
+            "authorisation_rows": authorisation_rows,
+            "authorisation_history": authorisation_history,
             "can_authorise": access.can_authorise_deployment(user, deployment),
             "rank_warning": access.can_authorise_deployment(user, deployment) and user.rank_below_superintendent,
             "default_threshold": services.default_match_threshold(),
-            "post_reviews": deployment.post_deployment_reviews.select_related("force"),
+            "post_reviews": deployment.post_deployment_reviews.filter(
+                force_id__in=[row["force"].pk for row in authorisation_rows]
+            ).select_related("force"),
             "post_review_due_on": authorisation.post_deployment_review_due_on(deployment),
             "can_post_review": access.can_review_deployment_afterwards(user, deployment)
             and not deployment.post_deployment_reviews.filter(force_id=user.organisation_id).exists(),
