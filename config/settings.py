@@ -449,6 +449,9 @@ OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS = env.int("OVERSIGHT_WATCHLIST_REVIEW_M
 OVERSIGHT_REVIEW_RECORD_RETENTION_DAYS = env.int("OVERSIGHT_REVIEW_RECORD_RETENTION_DAYS", default=2 * 365)
 # Disclosures without a reported outcome after this many days are chased on the dashboard.
 OVERSIGHT_OUTCOME_CHASE_DAYS = env.int("OVERSIGHT_OUTCOME_CHASE_DAYS", default=7)
+# APP on LFR: each deployment is reviewed afterwards by its Authorising Officer, within this many days of its end
+# (chased on the AO's home page until done).
+OVERSIGHT_POST_DEPLOYMENT_REVIEW_DAYS = env.int("OVERSIGHT_POST_DEPLOYMENT_REVIEW_DAYS", default=28)
 FACES_DIR = Path(env.str("OVERSIGHT_FACES_DIR", default=str(BASE_DIR.parent / "shared" / "faces")))
 RECOGNITION = {
     "WEIGHTS_PATH": Path(

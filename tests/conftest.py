@@ -122,6 +122,17 @@ class Cast:
         self.other_dpo = user("dpo.other", self.other_operator, Role.DPO)
         self.estate_reviewer = user("reviewer.estate", self.estate, Role.REVIEWER)
         self.regulator = user("regulator", self.regulator_org, Role.REGULATOR)
+        # The Met's Authorising Officer (APP: superintendent or above) authorises its deployments.
+        self.met_ao = user_create(
+            actor=None,
+            username="ao.met",
+            organisation=self.met,
+            roles=[Role.AUTHORISING_OFFICER],
+            password="correct-horse-battery-9",
+            first_name="R.",
+            last_name="Baines",
+            rank="superintendent",
+        )
         self.password = "correct-horse-battery-9"
 
 

@@ -46,13 +46,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from tests.conftest import Cast, agreement_terms, approved_dpia, signed_pdf
+from tests.recognition.deployments.conftest import AUTHORISATION_REASONS
 
 # --- actors --------------------------------------------------------------------------------------
 
 ANON = "anonymous"
 ESTATE = {"estate.dpo", "estate.reviewer", "estate.admin"}
 OTHER = {"other.dpo", "other.reviewer"}
-MET = {"met.dpo"}
+MET = {"met.dpo", "met.ao"}  # the Met's DPO and its Authorising Officer (a superintendent)
 CAMDEN = {"camden.dpo", "camden.reviewer", "camden.submitter"}
 BTP = {"btp.dpo", "btp.reviewer", "btp.submitter"}
 REGULATOR = {"regulator"}
@@ -66,7 +67,8 @@ POLICE_REVIEWERS = {"camden.reviewer", "btp.reviewer"}
 SUBMITTERS = {"camden.submitter", "btp.submitter"} | TOKENS
 MET_CHAIN = MET | CAMDEN | {"token.camden"}  # the Met and its Camden unit: one supply chain
 BTP_CHAIN = BTP | {"token.btp"}
-ROLE_VIEW_DEPLOYMENT = DPOS | REVIEWERS | POLICE_REVIEWERS | REGULATOR
+AOS = {"met.ao"}  # Authorising Officers (of a force that supplies the world's deployments)
+ROLE_VIEW_DEPLOYMENT = DPOS | REVIEWERS | POLICE_REVIEWERS | REGULATOR | AOS
 ROLE_VIEW_DISCLOSURE = DPOS | SUBMITTERS | REGULATOR
 ROLE_VIEW_IMAGE = DPOS | SUBMITTERS | REGULATOR
 ROLE_RETENTION = DPOS | REGULATOR
@@ -355,6 +357,25 @@ ROUTES: list[Route] = [
         see=DEPLOYMENT_READERS,
         act={"estate.dpo"},
     ),
+    # The police's decisions: an Authorising Officer of a supplying force authorises (the world's
+    # deployment went live, then a camera was added: the authorisation is void, so a new one succeeds)
+    # and reviews an ended deployment afterwards.
+    R(
+        "deployment-authorisation",
+        method="post",
+        obj="deployment",
+        body="authorise",
+        see=DEPLOYMENT_READERS,
+        act=AOS,
+    ),
+    R(
+        "deployment-post-review",
+        method="post",
+        obj="ended_deployment",
+        body="post_review",
+        see=ROLE_VIEW_DEPLOYMENT & (ESTATE | MET_CHAIN | REGULATOR),
+        act=AOS,
+    ),
     R("review-queue", gate=REVIEWERS | POLICE_REVIEWERS),
     R("review-queue-json", gate=REVIEWERS | POLICE_REVIEWERS),
     R("alert-detail", obj="camden_alert", see=CAMDEN_ALERT_READERS),
@@ -495,7 +516,7 @@ class World:
         from recognition.deployments import services
         from recognition.deployments.models import DisclosureChannel
         from tests.governance.watchlist.support import synthetic_jpeg
-        from tests.recognition.deployments.conftest import People
+        from tests.recognition.deployments.conftest import People, deployment_fields, go_live
         from tests.recognition.deployments.test_supply_scope import TwoForces
 
         cast = self.cast = Cast()
@@ -562,6 +583,15 @@ class World:
         two = TwoForces(cast, people, self.camden_agreement, self.btp_agreement)
         self.deployment, self.camden_alert, self.btp_alert = two.deployment, two.camden_alert, two.btp_alert
         self.camera = self.deployment.cameras.get()
+        # An ended deployment of the Camden agreement, authorised by the Met's AO: its review is due.
+        self.ended_deployment = services.deployment_plan(
+            actor=cast.estate_dpo, agreements=[self.camden_agreement], fields=deployment_fields(cast, name="Ended op")
+        )
+        services.camera_add(
+            actor=cast.estate_dpo, deployment=self.ended_deployment, name="E-1", location="West", direction="East"
+        )
+        go_live(cast, self.ended_deployment)
+        services.deployment_end(actor=cast.estate_dpo, deployment=self.ended_deployment, reason="Route matrix.")
         second_camera = services.camera_add(
             actor=cast.estate_dpo, deployment=self.deployment, name="GS-2", location="South steps", direction="North"
         )
@@ -627,6 +657,7 @@ class World:
             "other.dpo": cast.other_dpo,
             "other.reviewer": user("reviewer.other", cast.other_operator, Role.REVIEWER),
             "met.dpo": cast.met_dpo,
+            "met.ao": cast.met_ao,
             "camden.dpo": cast.camden_dpo,
             "camden.reviewer": people.police_reviewer,
             "camden.submitter": people.camden_submitter,
@@ -727,6 +758,13 @@ class World:
             "sar_decide": {"ref": f"watchlist-image:{self.camden_image.pk}", "decision_0": "confirmed"},
             "assign_role": {"action": "assign_role", "role": "reviewer"},
             "camera_issue": {"action": "issue"},
+            "authorise": {"decision": "authorise", **AUTHORISATION_REASONS},
+            "post_review": {
+                "outcomes": "Route matrix: one arrest.",
+                "false_alerts": "Route matrix: none raised.",
+                "issues": "Route matrix: none found.",
+                "continue_decision": "continue",
+            },
         }
         if route.body == "bulk":
             return {"items": [{"agreement": self.camden_agreement.pk}]}, "application/json"

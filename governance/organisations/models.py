@@ -76,11 +76,42 @@ class Organisation(models.Model):
         return None
 
 
+class PoliceRank(models.TextChoices):
+    """Police ranks of England and Wales, lowest first (the Met's and City's titles beside the
+    county forces' where they differ)."""
+
+    CONSTABLE = "constable", "Constable"
+    SERGEANT = "sergeant", "Sergeant"
+    INSPECTOR = "inspector", "Inspector"
+    CHIEF_INSPECTOR = "chief_inspector", "Chief Inspector"
+    SUPERINTENDENT = "superintendent", "Superintendent"
+    CHIEF_SUPERINTENDENT = "chief_superintendent", "Chief Superintendent"
+    COMMANDER = "commander", "Commander / Assistant Chief Constable"
+    DEPUTY_ASSISTANT_COMMISSIONER = "deputy_assistant_commissioner", "Deputy Assistant Commissioner"
+    ASSISTANT_COMMISSIONER = "assistant_commissioner", "Assistant Commissioner / Deputy Chief Constable"
+    CHIEF_CONSTABLE = "chief_constable", "Chief Constable / Deputy Commissioner / Commissioner"
+
+
+_RANK_ORDER = list(PoliceRank.values)
+
+
+def rank_below_superintendent(rank: str) -> bool:
+    """College of Policing APP on live facial recognition: the Authorising Officer is "an officer of
+    the rank of superintendent or above". Oversight records the rank and warns below it (it does not
+    refuse: a force may have reasons, e.g. an acting rank, that it answers for). No rank recorded
+    counts as below."""
+    if rank not in _RANK_ORDER:
+        return True
+    return _RANK_ORDER.index(rank) < _RANK_ORDER.index(PoliceRank.SUPERINTENDENT)
+
+
 class User(AbstractUser):
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
     job_title = models.CharField(max_length=120, blank=True)
+    # A police officer's rank (the Authorising Officer's is shown with every authorisation).
+    rank = models.CharField(max_length=40, choices=PoliceRank.choices, blank=True)
 
     class Meta:
         ordering = ["username"]
@@ -97,6 +128,10 @@ class User(AbstractUser):
 
         names = set(self.groups.values_list("name", flat=True))
         return [role.label for role in Role if role.group_name in names]
+
+    @property
+    def rank_below_superintendent(self) -> bool:
+        return rank_below_superintendent(self.rank)
 
     def has_role(self, role) -> bool:
         return self.groups.filter(name=role.group_name).exists()

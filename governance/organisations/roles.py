@@ -14,6 +14,8 @@ class Role(models.TextChoices):
     FORCE_SUBMITTER = "force_submitter", "Force submitter"
     REVIEWER = "reviewer", "Reviewer"
     POLICE_REVIEWER = "police_reviewer", "Police reviewer"
+    # College of Policing APP on LFR: a senior officer of the supplying force authorises each deployment.
+    AUTHORISING_OFFICER = "authorising_officer", "Authorising Officer (police)"
     REGULATOR = "regulator", "Regulator (read-only)"
     ADMIN = "admin", "Administrator"
 
@@ -59,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
     },
     Role.REVIEWER: {"governance.view_agreement"},
     Role.POLICE_REVIEWER: {"governance.view_agreement"},
+    Role.AUTHORISING_OFFICER: {"governance.view_agreement"},
     Role.REGULATOR: {
         "governance.view_agreement",
         "governance.view_auditevent",
@@ -89,6 +92,8 @@ _DEPLOYMENT_ROLE_PERMISSIONS: dict[Role, set[str]] = {
     Role.REVIEWER: {"deployments.view_deployment", "deployments.review_alerts_deployment"},
     Role.POLICE_REVIEWER: {"deployments.view_deployment", "deployments.review_alerts_deployment"},
     Role.FORCE_SUBMITTER: {"deployments.view_disclosure", "deployments.report_outcome_disclosure"},
+    # Which deployments: those its force supplies (``recognition.deployments.access.can_authorise_deployment``).
+    Role.AUTHORISING_OFFICER: {"deployments.view_deployment", "deployments.authorise_deployment"},
     Role.REGULATOR: {"deployments.view_deployment", "deployments.view_disclosure"},
 }
 for _role, _perms in _DEPLOYMENT_ROLE_PERMISSIONS.items():

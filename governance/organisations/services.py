@@ -55,6 +55,13 @@ def role_refusal(*, role: Role, organisation: Organisation) -> ValidationFailed 
     for an administrator giving a role: police roles are police, the regulator role a regulator's."""
     if role == Role.REGULATOR and organisation.kind != OrganisationKind.REGULATOR:
         return ValidationFailed("Only members of a regulator can hold the regulator role.", code="role_mismatch")
+    if role == Role.AUTHORISING_OFFICER and organisation.kind != OrganisationKind.POLICE_FORCE:
+        # APP: the Authorising Officer is a senior officer of the force (a unit's deployments are
+        # authorised at force level, like its agreements).
+        return ValidationFailed(
+            "Only members of a police force can hold the Authorising Officer role.",
+            code="authorising_officer_not_force",
+        )
     if role in {Role.POLICE_REVIEWER, Role.FORCE_SUBMITTER} and not organisation.is_police:
         return ValidationFailed("Police roles belong to members of a police force or unit.", code="role_mismatch")
     return None
@@ -80,6 +87,7 @@ def user_create(
     last_name: str = "",
     email: str = "",
     job_title: str = "",
+    rank: str = "",
 ) -> User:
     """Create a user in an organisation with the given roles.
 
@@ -91,6 +99,8 @@ def user_create(
         refusal = role_refusal(role=role, organisation=organisation)
         if refusal is not None:
             raise refusal
+    if rank and not organisation.is_police:
+        raise ValidationFailed("Only police officers have a rank.", code="rank_not_police")
     with transaction.atomic():
         role_groups_sync()
         user = User(
@@ -100,6 +110,7 @@ def user_create(
             last_name=last_name,
             email=email,
             job_title=job_title,
+            rank=rank,
             is_staff=Role.ADMIN in roles,
         )
         if password:
@@ -117,6 +128,6 @@ def user_create(
             event="user.created",
             actor=actor,
             target=user,
-            details={"organisation": organisation.short_name, "roles": [r.value for r in roles]},
+            details={"organisation": organisation.short_name, "roles": [r.value for r in roles], "rank": rank or None},
         )
     return user

@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 
 from governance.access import is_police_reviewer, parties_filter, role_allows, supply_chain_ids
 from governance.errors import NotFound, PermissionRefused
-from governance.organisations.models import OrganisationKind
+from governance.organisations.models import Organisation, OrganisationKind
 from recognition.deployments.models import Alert, AlertStatus, Camera, Deployment, Disclosure
 
 # --- deployments -----------------------------------------------------------------------------------
@@ -68,6 +68,42 @@ def deployment_check(actor: Any, deployment: Deployment, *, to: str) -> Deployme
     if to == "operate" and not can_operate_deployment(actor, deployment):
         raise PermissionRefused("Only the operator's data protection officer runs this deployment.")
     return deployment
+
+
+# --- authorisation (College of Policing APP: each supplying force's Authorising Officer) ----------
+
+
+def deployment_supplying_forces(deployment: Deployment) -> list[Organisation]:
+    """The forces whose Authorising Officer must authorise a deployment: the force of each
+    supplier of the deployment's agreements (a unit's images count for its parent force, which
+    authorises at force level as it approves agreements)."""
+    suppliers = Organisation.objects.filter(
+        pk__in=deployment.agreements.values("supplying_organisation_id")
+    ).select_related("parent")
+    forces = {(supplier.force or supplier).pk: supplier.force or supplier for supplier in suppliers}
+    return sorted(forces.values(), key=lambda force: force.name)
+
+
+def is_authorising_officer_of(actor: Any, deployment: Deployment) -> bool:
+    """The actor holds the Authorising Officer role in one of the deployment's supplying forces."""
+    organisation = getattr(actor, "organisation", None)
+    return bool(
+        organisation is not None
+        and organisation.kind == OrganisationKind.POLICE_FORCE
+        and role_allows(actor, "deployments.authorise_deployment")
+        and organisation.pk in {force.pk for force in deployment_supplying_forces(deployment)}
+    )
+
+
+def can_authorise_deployment(actor: Any, deployment: Deployment) -> bool:
+    """An Authorising Officer of a supplying force decides (authorises or refuses) a deployment that
+    has not ended (the button; the service also checks the state)."""
+    return deployment.status != "ended" and is_authorising_officer_of(actor, deployment)
+
+
+def can_review_deployment_afterwards(actor: Any, deployment: Deployment) -> bool:
+    """The post-deployment review: an Authorising Officer of a supplying force, once it has ended."""
+    return deployment.status == "ended" and is_authorising_officer_of(actor, deployment)
 
 
 # --- alerts --------------------------------------------------------------------------------------

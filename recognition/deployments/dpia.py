@@ -128,6 +128,8 @@ def evidence_curve() -> list[AccuracyEvidence]:
 
 
 def _facts(deployment) -> DeploymentFacts:
+    from recognition.deployments.authorisation import deployment_authorised_by
+
     agreements = list(deployment.agreements.select_related("supplying_organisation"))
     local = timezone.localtime
     lifecycle = [
@@ -166,13 +168,7 @@ def _facts(deployment) -> DeploymentFacts:
             + (" (one a police reviewer)" if any(a.police_reviewer_required for a in agreements) else "")
             + ".",
         ),
-        (
-            "Authorised by",
-            (
-                f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}, "
-                f"{deployment.authorising_officer_organisation}"
-            ),
-        ),
+        ("Authorised by", deployment_authorised_by(deployment)),
         ("Public notice", deployment.public_notice),
     ]
     return DeploymentFacts(
@@ -191,12 +187,7 @@ def _facts(deployment) -> DeploymentFacts:
 def describe(pk: int) -> DeploymentFacts | None:
     from recognition.deployments.models import Deployment
 
-    deployment = (
-        Deployment.objects.select_related("authorising_officer_organisation")
-        .prefetch_related("cameras")
-        .filter(pk=pk)
-        .first()
-    )
+    deployment = Deployment.objects.prefetch_related("cameras").filter(pk=pk).first()
     return _facts(deployment) if deployment else None
 
 
@@ -204,10 +195,7 @@ def operated_by(organisation_id: int) -> list[DeploymentFacts]:
     from recognition.deployments.models import Deployment, DeploymentStatus
 
     return [
-        _facts(d)
-        for d in Deployment.objects.filter(operator_id=organisation_id)
-        .exclude(status=DeploymentStatus.ENDED)
-        .select_related("authorising_officer_organisation")
+        _facts(d) for d in Deployment.objects.filter(operator_id=organisation_id).exclude(status=DeploymentStatus.ENDED)
     ]
 
 

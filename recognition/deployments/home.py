@@ -82,11 +82,48 @@ def alerts_to_disclose(actor: Any) -> dict | None:
     return {"alerts": list(alerts[:10]), "count": alerts.count()}
 
 
+def deployments_to_authorise(actor: Any) -> dict | None:
+    """Authorising Officer: proposals of deployments its force supplies with no decision in force."""
+    from recognition.deployments.authorisation import deployments_awaiting_authorisation, is_ao
+
+    if not is_ao(actor):
+        return None
+    waiting = list(deployments_awaiting_authorisation(actor))
+    return {"deployments": waiting[:10], "count": len(waiting)}
+
+
+def post_deployment_reviews_due(actor: Any) -> dict | None:
+    """Authorising Officer: ended deployments its force authorised and has not reviewed (chased until done)."""
+    from recognition.deployments.authorisation import is_ao, post_deployment_reviews_awaited
+
+    if not is_ao(actor):
+        return None
+    rows = post_deployment_reviews_awaited(actor)
+    return {"rows": rows[:10], "count": len(rows), "days": settings.OVERSIGHT_POST_DEPLOYMENT_REVIEW_DAYS}
+
+
 REVIEWERS = frozenset({Role.REVIEWER.value, Role.POLICE_REVIEWER.value})
+AUTHORISING_OFFICERS = frozenset({Role.AUTHORISING_OFFICER.value})
 DPO = frozenset({Role.DPO.value})
 POLICE_OUTCOME = frozenset({Role.DPO.value, Role.FORCE_SUBMITTER.value})
 
 for panel in (
+    HomePanel(
+        "deployments-to-authorise",
+        "Deployments awaiting your authorisation",
+        AUTHORISING_OFFICERS,
+        deployments_to_authorise,
+        "deployments/home_deployments_to_authorise.html",
+        3,
+    ),
+    HomePanel(
+        "post-deployment-reviews-due",
+        "Post-deployment reviews due",
+        AUTHORISING_OFFICERS,
+        post_deployment_reviews_due,
+        "deployments/home_post_reviews_due.html",
+        4,
+    ),
     HomePanel(
         "alerts-waiting", "Alerts waiting for you", REVIEWERS, alerts_waiting, "deployments/home_alerts_waiting.html", 5
     ),

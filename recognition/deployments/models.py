@@ -44,23 +44,27 @@ class Deployment(models.Model):
         Agreement, related_name="deployments", help_text="Agreements whose (active) images form the watchlist."
     )
 
-    authorising_officer_name = models.CharField(max_length=200)
-    authorising_officer_rank = models.CharField(max_length=80)
-    authorising_officer_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    # Where the Authorising Officer is an Oversight user of the supplying force (or its units), who
-    # they are; the name, rank and organisation above are kept as written either way (they outlive
-    # the account, and an officer without an account is recorded by name).
+    # Legacy: the Authorising Officer as the operator once typed them. Migrated into unverified
+    # ``DeploymentAuthorisation`` records and no longer written: each supplying force's AO now
+    # authorises in Oversight (``recognition.deployments.authorisation``).
+    authorising_officer_name = models.CharField(max_length=200, blank=True)
+    authorising_officer_rank = models.CharField(max_length=80, blank=True)
+    authorising_officer_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     authorising_officer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    authorised_at = models.DateTimeField()
+    authorised_at = models.DateTimeField(null=True, blank=True)
     watchlist_justification = models.TextField(help_text="Who is on the watchlist and why (categories, necessity).")
     location_justification = models.TextField(help_text="Why this place and this time.")
 
     match_threshold = models.FloatField(help_text="Cosine similarity at or above which a probe raises an alert.")
-    # A threshold below the engine default is a documented, authorised decision (NPL 2023: more false
-    # alerts, falling disproportionately on Black subjects, at 0.58 and 0.56 than at 0.6).
+    # A threshold other than the engine default is a documented decision (NPL 2023: more false
+    # alerts, falling disproportionately on Black subjects, at 0.58 and 0.56 than at 0.6) that each
+    # supplying force's Authorising Officer authorises with the rest of the deployment.
     threshold_justification = models.TextField(blank=True)
+    # Legacy (free text, no longer written): the AO's authorisation covers the threshold it saw.
     threshold_approved_by_name = models.CharField(max_length=200, blank=True)
     threshold_approved_at = models.DateTimeField(null=True, blank=True)
 
@@ -398,3 +402,12 @@ class Disclosure(models.Model):
 
     def __str__(self) -> str:
         return f"Disclosure #{self.pk} of alert #{self.alert_id} to {self.recipient_organisation}"
+
+
+# Models of this app kept in their own module (the police's decisions on a deployment).
+from recognition.deployments.authorisation_models import (  # noqa: E402, F401
+    AuthorisationDecision,
+    ContinueDecision,
+    DeploymentAuthorisation,
+    PostDeploymentReview,
+)

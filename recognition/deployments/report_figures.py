@@ -37,6 +37,7 @@ from recognition.deployments.access import (
     deployments_visible_to,
     disclosures_visible_to,
 )
+from recognition.deployments.authorisation import deployment_authorised_by
 from recognition.deployments.models import (
     Alert,
     AlertStatus,
@@ -346,9 +347,60 @@ def deployment_figures(scope: ReportScope) -> list[Section]:
                 ),
                 _faces_table(per_hour),
                 outcomes,
+                *_police_decision_tables(deployment, scope.actor),
             ],
             charts=[*charts, *filter(None, [_outcome_chart(outcomes)])],
         )
+    ]
+
+
+def _police_decision_tables(deployment: Deployment, actor) -> list[Table]:
+    """APP on LFR: each force's Authorising Officer's decisions, and the post-deployment reviews
+    (for a police reader, its own supply chain's only)."""
+    from recognition.deployments.authorisation import authorisations_visible_rows, post_deployment_review_due_on
+
+    _rows, visible = authorisations_visible_rows(actor, deployment)
+    forces = {a.force_id for a in visible} | {row["force"].pk for row in _rows}
+
+    decisions = [
+        [
+            a.force.name,
+            a.get_decision_display() + ("" if a.verified else " (unverified: typed by the operator, no account)"),
+            f"{a.officer_rank} {a.officer_name}".strip(),
+            a.decided_at,
+            f"Void: {a.void_reason}" if a.voided_at else "In force",
+        ]
+        for a in reversed(visible)
+    ]
+    due = post_deployment_review_due_on(deployment)
+    reviews = [
+        [
+            r.force.name,
+            f"{r.reviewed_by_rank} {r.reviewed_by_name}".strip(),
+            r.reviewed_at,
+            r.outcomes,
+            r.false_alerts,
+            r.issues,
+            r.get_continue_decision_display(),
+        ]
+        for r in deployment.post_deployment_reviews.select_related("force")
+        if r.force_id in forces
+    ]
+    if not reviews and due:
+        reviews = [["—", "Not reviewed yet", f"due by {due:%d %b %Y}", "", "", "", ""]]
+    return [
+        Table(
+            "authorisations",
+            "Authorisation by each supplying force's Authorising Officer",
+            ["Force", "Decision", "Officer", "Decided", "Status"],
+            decisions,
+        ),
+        Table(
+            "post_deployment_reviews",
+            "Post-deployment review",
+            ["Force", "Reviewed by", "Reviewed", "Outcomes", "False alerts", "Issues", "Continue?"],
+            reviews,
+        ),
     ]
 
 
@@ -474,7 +526,7 @@ def regulator_pack_figures(scope: ReportScope) -> list[Section]:
                 d.ends_at,
                 d.get_status_display(),
                 f"{d.match_threshold:.2f}",
-                f"{d.authorising_officer_rank} {d.authorising_officer_name}",
+                deployment_authorised_by(d),
                 d.public_notice_given_on,
                 _faces_scanned([d]),
                 counts["total"],
@@ -516,12 +568,19 @@ def _evidence(scope: ReportScope) -> dict[int, list[str]]:
 
     deployments = list(_deployments(scope))
     went_live = [d for d in deployments if d.went_live_at]
+    ended = [d for d in deployments if d.status == "ended"]
     noticed = sum(1 for d in went_live if d.public_notice_given_on <= d.went_live_at.date())
     # A threshold below the engine's calibrated default is a documented, authorised decision (NPL 2023:
     # lower thresholds raise more false alerts, falling disproportionately on Black subjects).
     default = default_match_threshold()
     lowered = [d for d in deployments if d.match_threshold < default]
-    documented = sum(1 for d in lowered if d.threshold_justification and d.threshold_approved_by_name)
+    # Documented (a justification) and authorised (an Authorising Officer's decision in force saw it).
+    documented = sum(
+        1
+        for d in lowered
+        if d.threshold_justification
+        and any(a.is_current and a.terms.get("threshold") == d.match_threshold for a in d.authorisations.all())
+    )
     counts = alert_counts(_alerts(scope))
     disclosures = _disclosures(scope)
     arrests = disclosures.filter(outcome=Outcome.ARRESTED).count()
@@ -529,8 +588,12 @@ def _evidence(scope: ReportScope) -> dict[int, list[str]]:
     return {
         3: [f"Deployments with public notice given before going live: {share_of(noticed, len(went_live))}."],
         4: [
-            f"Deployments with a named Authorising Officer: "
-            f"{share_of(sum(1 for d in deployments if d.authorising_officer_name), len(deployments))}."
+            "Deployments authorised in Oversight by the Authorising Officer of every supplying force: "
+            f"{share_of(sum(1 for d in deployments if _authorised_by_every_force(d)), len(deployments))}; "
+            f"with only an unverified, operator-typed name: "
+            f"{sum(1 for d in deployments if d.authorisations.filter(verified=False).exists())}.",
+            f"Ended deployments with a post-deployment review: "
+            f"{share_of(sum(1 for d in ended if d.post_deployment_reviews.exists()), len(ended))}.",
         ],
         7: [
             f"Disclosures to police, each logged with recipient and justification: {disclosures.count()}; "
@@ -538,7 +601,7 @@ def _evidence(scope: ReportScope) -> dict[int, list[str]]:
         ],
         8: [
             f"Deployments with a threshold below the engine default ({default:.2f}): {len(lowered)}, of which "
-            f"documented and approved: "
+            f"documented and authorised by the police: "
             f"{documented}."
         ],
         11: [
@@ -547,6 +610,13 @@ def _evidence(scope: ReportScope) -> dict[int, list[str]]:
         ],
         12: [f"Watchlist reviews used for a go-live: {reviews} (deployments that went live: {len(went_live)})."],
     }
+
+
+def _authorised_by_every_force(deployment: Deployment) -> bool:
+    from recognition.deployments.authorisation import deployment_authorisation_status
+
+    rows = deployment_authorisation_status(deployment)
+    return bool(rows) and all(row["current"] for row in rows)
 
 
 figure_provider_register(

@@ -1,5 +1,6 @@
 """Recognition's step of the King's Cross scenario (registered with governance's scenario registry):
-a live deployment at Granary Square with one camera, reviewed and authorised."""
+a deployment at Granary Square with one camera, proposed by the estate, authorised by the Met's
+Authorising Officer (``ao.met``, Superintendent R. Baines), its watchlist reviewed, then live."""
 
 from __future__ import annotations
 
@@ -25,9 +26,6 @@ def scenario_live_deployment(scenario: ScenarioContext) -> None:
             "purpose": "Locate people charged with serious offences who are wanted on warrant.",
             "starts_at": now - timedelta(hours=1),
             "ends_at": now + timedelta(days=14),
-            "authorising_officer_name": "Supt. R. Baines",
-            "authorising_officer_rank": "Superintendent",
-            "authorising_officer_organisation": scenario.organisations["met"],
             "watchlist_justification": "Only people charged with violent offences and wanted on warrant, supplied "
             "under the force-level Met agreement; images under 12 months old.",
             "location_justification": "Repeated robberies around Granary Square; intelligence that wanted people "
@@ -44,6 +42,7 @@ def scenario_live_deployment(scenario: ScenarioContext) -> None:
         direction="South towards the canal",
     )
     key = deployments.camera_issue_ingest_key(actor=estate_dpo, camera=camera)
+    scenario_authorise(scenario, deployment)
     if scenario.dpia is not None:
         scenario_dpia_cover_deployment(actor=estate_dpo, dpia=scenario.dpia, deployment_id=deployment.pk)
     if not scenario.enrolment_finished():
@@ -63,6 +62,27 @@ def scenario_live_deployment(scenario: ScenarioContext) -> None:
         f"Deployment {deployment.reference} is live with camera #{camera.pk} (GS-1). Send it frames with\n"
         f"  python manage.py ingest_video VIDEO --camera {camera.pk}\n"
         f"or POST /api/v1/cameras/{camera.pk}/frames/ with the header 'Authorization: Camera {key}'."
+    )
+
+
+def scenario_authorise(scenario: ScenarioContext, deployment) -> None:
+    """The Met's Authorising Officer authorises the estate's proposal before it goes live (APP on LFR)."""
+    from recognition.deployments.authorisation import deployment_authorise
+
+    officer = scenario.users.get("ao.met")
+    if officer is None:
+        return
+    deployment_authorise(
+        actor=officer,
+        deployment=deployment,
+        necessity="People wanted on warrant for violent offences are repeatedly reported in and around Granary "
+        "Square; conventional patrols have not located them.",
+        proportionality="Overt, signed, one camera, 14 days, a watchlist of a few recent images; non-matches are "
+        "deleted at once and alerts are confirmed by two people, one of them police.",
+        watchlist_criteria="Only people wanted by the police or the courts for violent offences, supplied under the "
+        "force-level Met agreement; the most recent suitable image, none older than 12 months.",
+        location="Granary Square: the robberies and the intelligence place the wanted people there; the camera "
+        "covers the north steps only.",
     )
 
 

@@ -45,6 +45,11 @@ from recognition.deployments.access import (
     disclosure_for,
     disclosure_recipients,
 )
+from recognition.deployments.authorisation import (
+    deployment_authorisation_require,
+    deployment_authorisations_void_changed,
+    deployment_notice_require,
+)
 from recognition.deployments.models import (
     Alert,
     AlertReview,
@@ -72,16 +77,10 @@ DEPLOYMENT_FIELDS: tuple[str, ...] = (
     "purpose",
     "starts_at",
     "ends_at",
-    "authorising_officer_name",
-    "authorising_officer_rank",
-    "authorising_officer_organisation",
-    "authorising_officer",
-    "authorised_at",
     "watchlist_justification",
     "location_justification",
     "match_threshold",
     "threshold_justification",
-    "threshold_approved_by_name",
     "public_notice",
     "public_notice_given_on",
 )
@@ -100,27 +99,6 @@ def deployment_window_problems(*, starts_at: datetime | None, ends_at: datetime 
     if starts_at and ends_at and ends_at <= starts_at:
         return [FieldProblem("ends_at", "ends_before_start", "The deployment must end after it starts.")]
     return []
-
-
-def authorising_officer_candidates(*, operator: Organisation, agreements=None):
-    """The people who can be chosen as Authorising Officer: active accounts (with a password, so not
-    API service accounts) of the police forces — and their units — that supply the operator's active
-    agreements (or the ``agreements`` given). An officer who is not a user is written in by name."""
-    from governance.access import supply_chain_ids
-
-    if agreements is None:
-        agreements = Agreement.objects.sharing().filter(receiving_organisation=operator)
-    suppliers = Organisation.objects.filter(pk__in=[a.supplying_organisation_id for a in agreements])
-    chain: set[int] = set()
-    for supplier in suppliers:
-        force = supplier.force or supplier
-        chain |= supply_chain_ids(force)
-    return (
-        User.objects.filter(organisation_id__in=chain, is_active=True)
-        .exclude(password__startswith="!")
-        .select_related("organisation")
-        .order_by("organisation__name", "last_name", "username")
-    )
 
 
 def _name(actor: User | None) -> str:
@@ -145,29 +123,27 @@ def _text_required(value: str, field: str, message: str, errors: dict[str, list[
 
 
 def _check_threshold(deployment: Deployment) -> None:
-    """A threshold below the engine default is a recorded, approved decision (NPL 2023)."""
+    """A threshold below the engine default needs a written justification (NPL 2023: more false
+    alerts, falling disproportionately on Black subjects, below 0.6 on NeoFace's scale). Whatever
+    the threshold, each supplying force's Authorising Officer authorises the one it saw
+    (``authorisation.deployment_authorised_terms``): the operator names no approver."""
     default = default_match_threshold()
     if deployment.match_threshold < default - 1e-9:
         errors: dict[str, list[str]] = {}
         _text_required(
             deployment.threshold_justification,
             "threshold_justification",
-            "Explain why a threshold below the default is necessary.",
+            "Explain why a threshold below the default is necessary, citing the engine's own evidence.",
             errors,
         )
-        if not deployment.threshold_approved_by_name.strip():
-            errors["threshold_approved_by_name"] = ["Name who approved the lower threshold."]
         if errors:
             raise ValidationFailed(
-                f"A threshold below the default {default:.2f} raises more false alerts, and the NPL's 2023 test "
-                "found them falling disproportionately on Black subjects below 0.6; it needs a recorded justification "
-                "and the name of who approved it.",
+                f"A threshold below the engine's default {default:.2f} raises more false alerts (the NPL's 2023 "
+                "test found them falling disproportionately on Black subjects below 0.6); it needs a recorded "
+                "justification, which the Authorising Officer then authorises.",
                 code="threshold_justification_required",
                 details=errors,
             )
-        deployment.threshold_approved_at = deployment.threshold_approved_at or timezone.now()
-    else:
-        deployment.threshold_approved_at = None
 
 
 def _usable_agreements(*, operator: Organisation, agreements: list[Agreement]) -> None:
@@ -190,8 +166,10 @@ def _usable_agreements(*, operator: Organisation, agreements: list[Agreement]) -
 
 
 def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[str, Any]) -> Deployment:
-    """Plan a deployment for the actor's operator. Refuses: not a DPO of an operator, missing
-    written justifications, inactive or foreign agreements, an unjustified lower threshold."""
+    """The operator proposes a deployment (site, times, purpose, threshold, justifications); each
+    supplying force's Authorising Officer then authorises it (``recognition.deployments.authorisation``).
+    Refuses: not a DPO of an operator, missing written justifications, a public notice after the
+    start, inactive or foreign agreements, an unjustified threshold other than the default."""
     if not can_plan_deployment(actor):
         raise PermissionRefused("Only an operator's data protection officer can plan a deployment.")
     unknown = set(fields) - set(DEPLOYMENT_FIELDS)
@@ -200,7 +178,6 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
     fields = dict(fields)
     if fields.get("match_threshold") in (None, ""):
         fields["match_threshold"] = default_match_threshold()
-    fields.setdefault("authorised_at", timezone.now())
     deployment = Deployment(**fields, operator=actor.organisation, created_by=actor)
     errors: dict[str, list[str]] = {}
     _text_required(
@@ -220,25 +197,12 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
         raise ValidationFailed(
             "The deployment's written justifications are incomplete.", code="justification_required", details=errors
         )
-    officer = deployment.authorising_officer
-    if officer is not None:
-        if not authorising_officer_candidates(operator=actor.organisation, agreements=agreements).filter(pk=officer.pk):
-            raise ValidationFailed(
-                "The Authorising Officer must be one of the supplying force's people.",
-                code="authorising_officer_not_supplier",
-                details={"authorising_officer": ["Choose someone of the force that supplies the watchlist."]},
-            )
-        deployment.authorising_officer_name = str(officer)
-        deployment.authorising_officer_organisation = officer.organisation
     problems = deployment_window_problems(starts_at=deployment.starts_at, ends_at=deployment.ends_at)
     if problems:
         raise ValidationFailed(
             problems[0].message, code=problems[0].code, details={p.field: [p.message] for p in problems}
         )
-    if deployment.authorising_officer_organisation_id and not deployment.authorising_officer_organisation.is_police:
-        raise ValidationFailed(
-            "The Authorising Officer must be a police officer.", code="authorising_officer_not_police"
-        )
+    deployment_notice_require(deployment)  # APP: the public is told before the start
     _usable_agreements(operator=actor.organisation, agreements=agreements)
     _check_threshold(deployment)
     with transaction.atomic():
@@ -265,8 +229,7 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
                 "agreements": [a.reference for a in agreements],
                 "threshold": deployment.match_threshold,
                 "site": deployment.site,
-                "authorising_officer": f"{deployment.authorising_officer_rank} {deployment.authorising_officer_name}",
-                "authorising_officer_user": officer.username if officer else None,
+                "public_notice_given_on": deployment.public_notice_given_on.isoformat(),
                 "window": [deployment.starts_at.isoformat(), deployment.ends_at.isoformat()],
             },
         )
@@ -274,9 +237,11 @@ def deployment_plan(*, actor: User, agreements: list[Agreement], fields: dict[st
 
 
 def deployment_set_threshold(
-    *, actor: User, deployment: Deployment, threshold: float, justification: str = "", approved_by_name: str = ""
+    *, actor: User, deployment: Deployment, threshold: float, justification: str = ""
 ) -> Deployment:
-    """Change the operating threshold (lower than the default only with justification + approver)."""
+    """Change the operating threshold (other than the default only with a justification). The
+    threshold is part of what the Authorising Officers authorised: a change voids their
+    authorisations (go-live then needs new ones)."""
     deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
@@ -285,26 +250,20 @@ def deployment_set_threshold(
         before = deployment.match_threshold
         deployment.match_threshold = float(threshold)
         deployment.threshold_justification = justification
-        deployment.threshold_approved_by_name = approved_by_name
-        deployment.threshold_approved_at = None
         if not 0 < deployment.match_threshold <= 1:
             raise ValidationFailed("The threshold is a cosine similarity between 0 and 1.", code="invalid_threshold")
         _check_threshold(deployment)
-        deployment.save(
-            update_fields=[
-                "match_threshold",
-                "threshold_justification",
-                "threshold_approved_by_name",
-                "threshold_approved_at",
-            ]
-        )
+        deployment.save(update_fields=["match_threshold", "threshold_justification"])
         audit_record(
             action=AuditAction.ALTERATION,
             event="deployment.threshold_changed",
             actor=actor,
             target=deployment,
             justification=justification,
-            details={"from": before, "to": deployment.match_threshold, "approved_by": approved_by_name},
+            details={"from": before, "to": deployment.match_threshold},
+        )
+        deployment_authorisations_void_changed(
+            actor=actor, deployment=deployment, change=f"threshold {before:.2f} → {deployment.match_threshold:.2f}"
         )
     return deployment
 
@@ -325,6 +284,7 @@ def camera_add(*, actor: User, deployment: Deployment, name: str, location: str,
             target=deployment,
             details={"camera": camera.pk, "name": name, "location": location, "direction": direction},
         )
+        deployment_authorisations_void_changed(actor=actor, deployment=deployment, change=f"camera {name} added")
     return camera
 
 
@@ -439,7 +399,8 @@ def watchlist_review_record(*, actor: User, deployment: Deployment, notes: str) 
 
 
 def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
-    """Go live. Refuses outside the window, without an active agreement, without a fresh
+    """Go live. Refuses outside the window, without an active agreement, with a public notice after
+    the start, without a current authorisation from every supplying force, without a fresh
     watchlist review (one made for this go-live, recent, and of exactly the images now enrolled), or
     without an approved, in-date DPIA covering the deployment and citing the running weights."""
     from governance.dpia.services import (
@@ -482,6 +443,10 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
             )
         # DPIA gate (governance.dpia): approved, in date, citing the weights the engine runs.
         dpia_require_for_deployment(deployment_id=deployment.pk)
+        # APP on LFR: notice before the start, and every supplying force's Authorising Officer has
+        # authorised exactly what will run.
+        deployment_notice_require(deployment)
+        deployment_authorisation_require(deployment)
         review.used_for_go_live_at = now
         review.save(update_fields=["used_for_go_live_at"])
         deployment.status = DeploymentStatus.LIVE

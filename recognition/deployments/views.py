@@ -17,11 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from governance.access import agreements_visible_to, role_allows
 from governance.errors import ApplicationError, NotFound, PermissionRefused
-from governance.organisations.models import Organisation
 from governance.web.errors import refusals_as_pages
-from recognition.deployments import access, selectors, services
+from recognition.deployments import access, authorisation, selectors, services
 from recognition.deployments.models import (
     AlertStatus,
+    ContinueDecision,
     DeploymentStatus,
     DisclosureChannel,
     Outcome,
@@ -47,20 +47,6 @@ class DeploymentForm(forms.Form):
     agreements = forms.ModelMultipleChoiceField(
         queryset=None, widget=forms.CheckboxSelectMultiple, help_text="Only active agreements with your organisation."
     )
-    authorising_officer = forms.ModelChoiceField(
-        queryset=None,
-        required=False,
-        label="Authorising Officer",
-        empty_label="Not an Oversight user: write their name below",
-        help_text="People of the forces (and units) that supply your active agreements.",
-    )
-    authorising_officer_name = forms.CharField(
-        max_length=200, required=False, label="Or their name", help_text="When they are not in the list above."
-    )
-    authorising_officer_organisation = forms.ModelChoiceField(
-        queryset=Organisation.objects.none(), required=False, label="Their force or unit"
-    )
-    authorising_officer_rank = forms.CharField(max_length=80, label="Authorising Officer's rank")
     watchlist_justification = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), help_text="Who is on the watchlist and why."
     )
@@ -69,7 +55,6 @@ class DeploymentForm(forms.Form):
     )
     match_threshold = forms.FloatField(required=False, min_value=0.01, max_value=1.0)
     threshold_justification = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    threshold_approved_by_name = forms.CharField(required=False, max_length=200)
     public_notice = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     public_notice_given_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -78,16 +63,9 @@ class DeploymentForm(forms.Form):
         self.fields["agreements"].queryset = (
             agreements_visible_to(user).sharing().filter(receiving_organisation=user.organisation)
         )
-        self.fields["authorising_officer_organisation"].queryset = Organisation.objects.filter(
-            kind__in=["police_force", "police_unit"]
-        ).order_by("name")
-        self.fields[
-            "match_threshold"
-        ].help_text = f"Default {services.default_match_threshold():.2f}. Lower only with a justification and approver."
-        officers = self.fields["authorising_officer"]
-        officers.queryset = services.authorising_officer_candidates(operator=user.organisation)
-        officers.label_from_instance = lambda person: " — ".join(
-            part for part in (str(person), person.job_title, str(person.organisation)) if part
+        self.fields["match_threshold"].help_text = (
+            f"Default {services.default_match_threshold():.2f}. Lower only with a justification; each supplying "
+            "force's Authorising Officer authorises the threshold with the rest of the proposal."
         )
 
     def clean(self):
@@ -96,11 +74,10 @@ class DeploymentForm(forms.Form):
             starts_at=cleaned.get("starts_at"), ends_at=cleaned.get("ends_at")
         ):
             self.add_error(problem.field, problem.message)
-        if not cleaned.get("authorising_officer"):
-            if not cleaned.get("authorising_officer_name"):
-                self.add_error("authorising_officer_name", "Choose the Authorising Officer above, or write their name.")
-            if not cleaned.get("authorising_officer_organisation"):
-                self.add_error("authorising_officer_organisation", "Say which force or unit they serve in.")
+        for problem in authorisation.deployment_notice_problems(
+            starts_at=cleaned.get("starts_at"), notice_given_on=cleaned.get("public_notice_given_on")
+        ):
+            self.add_error(problem.field, problem.message)
         return cleaned
 
 
@@ -146,6 +123,7 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_operate = access.can_operate_deployment(user, deployment)
     covered = list(services.watchlist_images_for(deployment).values_list("pk", flat=True))
     matched = set(deployment.matched_review.image_ids) if deployment.matched_review_id else set()
+    authorisation_rows, authorisation_history = authorisation.authorisations_visible_rows(user, deployment)
     return render(
         request,
         "deployments/deployment_detail.html",
@@ -162,6 +140,19 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "awaiting_review_count": len(set(covered) - matched) if deployment.matched_review_id else 0,
             "can_operate": can_operate,
             "statuses": DeploymentStatus,
+            # The police's decisions (recognition.deployments.authorisation).
+            "authorisation_rows": authorisation_rows,
+            "authorisation_history": authorisation_history,
+            "can_authorise": access.can_authorise_deployment(user, deployment),
+            "rank_warning": access.can_authorise_deployment(user, deployment) and user.rank_below_superintendent,
+            "default_threshold": services.default_match_threshold(),
+            "post_reviews": deployment.post_deployment_reviews.filter(
+                force_id__in=[row["force"].pk for row in authorisation_rows]
+            ).select_related("force"),
+            "post_review_due_on": authorisation.post_deployment_review_due_on(deployment),
+            "can_post_review": access.can_review_deployment_afterwards(user, deployment)
+            and not deployment.post_deployment_reviews.filter(force_id=user.organisation_id).exists(),
+            "continue_choices": ContinueDecision.choices,
             "new_key": request.session.pop("camera_key", None),
         },
     )
@@ -211,6 +202,66 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
             }
         else:
             messages.error(request, "Unknown action.")
+    except (NotFound, PermissionRefused):
+        raise
+    except ApplicationError as error:
+        return _back_with_error(request, error, "deployment-detail", deployment.pk)
+    return redirect("deployment-detail", deployment.pk)
+
+
+# --- the Authorising Officer's decisions (recognition.deployments.authorisation) -------------------
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def deployment_authorisation(request: HttpRequest, pk: int) -> HttpResponse:
+    """The AO of a supplying force authorises (with reasons on necessity, proportionality, the
+    watchlist criteria and the location) or refuses (with reasons) the deployment as it stands."""
+    deployment = access.deployment_for(request.user, pk)
+    post = request.POST
+    try:
+        if post.get("decision") == "authorise":
+            authorisation.deployment_authorise(
+                actor=request.user,
+                deployment=deployment,
+                necessity=post.get("necessity", ""),
+                proportionality=post.get("proportionality", ""),
+                watchlist_criteria=post.get("watchlist_criteria", ""),
+                location=post.get("location", ""),
+            )
+            messages.success(request, f"You authorised {deployment.reference} for {request.user.organisation}.")
+        elif post.get("decision") == "refuse":
+            authorisation.deployment_authorisation_refuse(
+                actor=request.user, deployment=deployment, reasons=post.get("refusal_reasons", "")
+            )
+            messages.success(request, f"You refused {deployment.reference} for {request.user.organisation}.")
+        else:
+            messages.error(request, "Choose to authorise or to refuse.")
+    except (NotFound, PermissionRefused):
+        raise
+    except ApplicationError as error:
+        return _back_with_error(request, error, "deployment-detail", deployment.pk)
+    return redirect("deployment-detail", deployment.pk)
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def deployment_post_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """The AO's post-deployment review: outcomes, false alerts, issues, whether to continue."""
+    deployment = access.deployment_for(request.user, pk)
+    post = request.POST
+    try:
+        authorisation.post_deployment_review_record(
+            actor=request.user,
+            deployment=deployment,
+            outcomes=post.get("outcomes", ""),
+            false_alerts=post.get("false_alerts", ""),
+            issues=post.get("issues", ""),
+            continue_decision=post.get("continue_decision", ""),
+        )
+        messages.success(request, "Post-deployment review recorded.")
     except (NotFound, PermissionRefused):
         raise
     except ApplicationError as error:

@@ -30,6 +30,11 @@ def test_scenario_has_the_register_a_live_deployment_and_an_intact_audit_trail(s
     deployment = Deployment.objects.get()
     assert deployment.status == DeploymentStatus.LIVE and deployment.cameras.count() == 1
     assert f"Deployment {deployment.reference} is live" in out.getvalue()
+    # Authorised by the Met's Authorising Officer, an account with a rank (APP on LFR), before it went live.
+    [authorised] = deployment.authorisations.all()
+    assert authorised.is_current and authorised.officer.username == "ao.met"
+    assert f"{authorised.officer_rank} {authorised.officer_name}" == "Superintendent R. Baines"
+    assert authorised.decided_at <= deployment.went_live_at
     assert audit_chain_verify().ok
     # DPIAs (governance.dpia): the 2016 agreement had none; the current one and the live deployment do.
     from governance.dpia.models import DPIA, DPIAStatus

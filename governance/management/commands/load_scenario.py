@@ -89,6 +89,7 @@ class Command(BaseCommand):
                 first_name=item["first_name"],
                 last_name=item["last_name"],
                 job_title=item["job_title"],
+                rank=item.get("rank", ""),
             )
         return users
 

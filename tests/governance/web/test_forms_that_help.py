@@ -1,5 +1,5 @@
 """Forms that help: errors on the field they concern, in plain words (never a constraint's name),
-dates checked against each other, and the Authorising Officer picked from the force's people."""
+dates checked against each other, and a public notice dated after the start refused on its field."""
 
 from __future__ import annotations
 
@@ -12,9 +12,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.organisations.roles import Role
-from governance.organisations.services import user_create
-from recognition.deployments import services as deployment_services
 from recognition.deployments.models import Deployment
 from tests.governance.web.test_agreement_form import _field_errors, _post_data
 from tests.recognition.deployments.conftest import deployment_fields
@@ -102,52 +99,24 @@ def test_a_deployment_ending_before_it_starts_is_an_error_on_the_end(cast, activ
     assert not Deployment.objects.exists()
 
 
-def test_the_authorising_officer_is_picked_from_the_supplying_forces_people(cast, active_agreement):
-    superintendent = user_create(
-        actor=None,
-        username="supt.hale",
-        organisation=cast.met,
-        roles=[Role.DPO],
-        password=cast.password,
-        first_name="Morgan",
-        last_name="Hale",
-        job_title="Superintendent",
-    )
-    service_account = user_create(actor=None, username="api.met", organisation=cast.met, roles=[Role.FORCE_SUBMITTER])
-    btp_officer = user_create(actor=None, username="btp.officer", organisation=cast.btp, roles=[Role.DPO], password="x")
+def test_the_operator_proposes_without_naming_an_officer_and_a_late_notice_is_an_error_on_its_field(
+    cast, active_agreement
+):
+    """The Authorising Officer is the force's, who authorises in Oversight
+    (``recognition.deployments.authorisation``): the operator's form asks for no officer or approver."""
     client = Client()
     client.force_login(cast.estate_dpo)
-    picker = client.get(reverse("deployment-create")).context["form"].fields["authorising_officer"]
-    people = set(picker.queryset)
-    # The Camden agreement's force is the Met: its people and its units' (Camden) are offered.
-    assert {superintendent, cast.met_dpo, cast.camden_dpo} <= people
-    assert service_account not in people and btp_officer not in people and cast.estate_dpo not in people
-    assert "Morgan Hale — Superintendent — Metropolitan Police Service" in str(picker.widget.render("x", ""))
+    form = client.get(reverse("deployment-create")).context["form"]
+    assert not {f for f in form.fields if f.startswith("authorising_officer") or f.startswith("threshold_approved")}
 
-    data = _deployment_post(cast, active_agreement, authorising_officer=superintendent)
-    data.pop("authorising_officer_name")
-    data.pop("authorising_officer_organisation")
-    response = client.post(reverse("deployment-create"), data)
-    assert response.status_code == 302, response.context["form"].errors
-    deployment = Deployment.objects.get()
-    assert deployment.authorising_officer == superintendent
-    assert deployment.authorising_officer_name == "Morgan Hale"
-    assert deployment.authorising_officer_organisation == cast.met
-
-    # Neither picked nor written: said on the fields.
-    data = _deployment_post(cast, active_agreement)
-    data.pop("authorising_officer_name")
-    response = client.post(reverse("deployment-create"), data)
-    assert response.context["form"].errors["authorising_officer_name"] == [
-        "Choose the Authorising Officer above, or write their name."
+    late = _deployment_post(cast, active_agreement, public_notice_given_on=timezone.localdate() + timedelta(days=10))
+    response = client.post(reverse("deployment-create"), late)
+    assert response.status_code == 200
+    assert response.context["form"].errors["public_notice_given_on"] == [
+        "The public notice must be given before the deployment starts, not after."
     ]
-    # Someone outside the supplying force is refused by the service too (not only hidden by the form).
-    from governance.errors import ValidationFailed
+    assert not Deployment.objects.exists()
 
-    with pytest.raises(ValidationFailed) as refusal:
-        deployment_services.deployment_plan(
-            actor=cast.estate_dpo,
-            agreements=[active_agreement],
-            fields=deployment_fields(cast, authorising_officer=btp_officer),
-        )
-    assert refusal.value.code == "authorising_officer_not_supplier"
+    response = client.post(reverse("deployment-create"), _deployment_post(cast, active_agreement))
+    assert response.status_code == 302, response.context["form"].errors
+    assert Deployment.objects.get().authorisations.count() == 0  # proposed, not yet authorised

@@ -43,9 +43,6 @@ def deployment_fields(cast, **overrides) -> dict:
         "purpose": "Locate people wanted by the courts for serious offences.",
         "starts_at": now - timedelta(hours=1),
         "ends_at": now + timedelta(hours=8),
-        "authorising_officer_name": "A. Example",
-        "authorising_officer_rank": "Superintendent",
-        "authorising_officer_organisation": cast.met,
         "watchlist_justification": "People wanted on warrant for violent offences, images under DSA with Camden.",
         "location_justification": "Repeated robberies in the square; intelligence that wanted people frequent it.",
         "public_notice": "Signs at every entrance; notice on the estate website 48 hours ahead.",
@@ -69,7 +66,42 @@ def planned_deployment(cast, active_agreement):
         location="Granary Square, north steps",
         direction="South towards the canal",
     )
+    authorise(deployment)  # the Met's Authorising Officer authorises the proposal as it stands
     return deployment
+
+
+AUTHORISATION_REASONS = {
+    "necessity": "Wanted people for violent offences are known to pass through the square.",
+    "proportionality": "Eight hours, two cameras, a small watchlist; less intrusive means have failed.",
+    "watchlist_criteria": "Only people wanted on warrant for violent offences, most recent images.",
+    "location": "Repeated robberies in Granary Square; intelligence places the wanted people there.",
+}
+
+
+def authorising_officer(force):
+    """The force's Authorising Officer (a superintendent), created the first time it is needed."""
+    from governance.organisations.models import User
+
+    officer = User.objects.filter(organisation=force, groups__name=Role.AUTHORISING_OFFICER.group_name).first()
+    return officer or user_create(
+        actor=None,
+        username=f"ao.{force.short_name}",
+        organisation=force,
+        roles=[Role.AUTHORISING_OFFICER],
+        password="correct-horse-battery-9",
+        rank="superintendent",
+    )
+
+
+def authorise(deployment):
+    """Every supplying force's Authorising Officer authorises the deployment as it stands."""
+    from recognition.deployments.access import deployment_supplying_forces
+    from recognition.deployments.authorisation import deployment_authorisation_status, deployment_authorise
+
+    current = {row["force"].pk for row in deployment_authorisation_status(deployment) if row["current"]}
+    for force in deployment_supplying_forces(deployment):
+        if force.pk not in current:
+            deployment_authorise(actor=authorising_officer(force), deployment=deployment, **AUTHORISATION_REASONS)
 
 
 def go_live(cast, deployment):
@@ -77,6 +109,7 @@ def go_live(cast, deployment):
     from recognition.deployments import services
     from tests.conftest import approved_dpia
 
+    authorise(deployment)
     if not dpias_covering_deployment(deployment.pk).exists():  # the DPIA gate on go-live (governance.dpia)
         approved_dpia(cast, deployments=[deployment])
     services.watchlist_review_record(

@@ -23,31 +23,32 @@ pytestmark = pytest.mark.django_db
 LOWER = round(load_config().match_threshold - 0.08, 2)
 
 
-def test_lower_threshold_without_justification_and_approver_is_refused(cast, active_agreement):
+def test_lower_threshold_needs_a_justification_and_no_approver_typed_by_the_operator(cast, active_agreement):
     with pytest.raises(ValidationFailed) as refused:
         services.deployment_plan(
             actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast, match_threshold=LOWER)
         )
     assert refused.value.code == "threshold_justification_required"
-    with pytest.raises(ValidationFailed):
+    # The free-text approver is gone: the Authorising Officer's authorisation covers the threshold.
+    with pytest.raises(ValidationFailed) as unknown:
         services.deployment_plan(
             actor=cast.estate_dpo,
             agreements=[active_agreement],
             fields=deployment_fields(
-                cast, match_threshold=LOWER, threshold_justification="Poor lighting under the canopy lowers scores."
+                cast,
+                match_threshold=LOWER,
+                threshold_justification="Poor lighting under the canopy lowers scores.",
+                threshold_approved_by_name="Estate manager",
             ),
         )
+    assert unknown.value.details == ["threshold_approved_by_name"]
     deployment = services.deployment_plan(
         actor=cast.estate_dpo,
         agreements=[active_agreement],
         fields=deployment_fields(
-            cast,
-            match_threshold=LOWER,
-            threshold_justification="Poor lighting under the canopy lowers scores.",
-            threshold_approved_by_name="Ch Supt B. Example",
+            cast, match_threshold=LOWER, threshold_justification="Poor lighting under the canopy lowers scores."
         ),
     )
-    assert deployment.threshold_approved_at is not None
     planned = AuditEvent.objects.get(event="deployment.planned", target_id=str(deployment.pk))
     assert planned.details["threshold"] == LOWER
 
