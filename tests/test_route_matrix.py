@@ -46,6 +46,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from tests.conftest import Cast, agreement_terms, approved_dpia, signed_pdf
+from tests.recognition.deployments.review_helpers import confirm
 
 # --- actors --------------------------------------------------------------------------------------
 
@@ -570,8 +571,8 @@ class World:
             "camera.gs2": services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=second_camera),
         }
         # The Camden alert confirmed by the estate and Camden's police reviewer, disclosed to Camden.
-        services.alert_review(actor=people.reviewer_a, alert=self.camden_alert, decision="confirm")
-        services.alert_review(actor=people.police_reviewer, alert=self.camden_alert, decision="confirm")
+        confirm(people.reviewer_a, self.camden_alert)
+        confirm(people.police_reviewer, self.camden_alert)
         self.camden_disclosure = services.alert_disclose(
             actor=cast.estate_dpo,
             alert=self.camden_alert,

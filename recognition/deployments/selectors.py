@@ -88,6 +88,15 @@ def review_queue(*, user: User) -> list[dict]:
     return rows
 
 
+def alert_reference_stored(alert: Alert) -> bool:
+    """Whether the watchlist image the alert matched still has its bytes (erased images keep provenance only)."""
+    from governance.watchlist.models import WatchlistImageContent
+
+    return alert.watchlist_image_id is not None and (
+        WatchlistImageContent.objects.filter(image_id=alert.watchlist_image_id).exists()
+    )
+
+
 def alert_reviews_visible(*, user: User, alert: Alert):
     """Other reviewers' decisions are shown only after the user has decided (or once closed)."""
     reviews = list(alert.reviews.order_by("decided_at"))

@@ -252,11 +252,12 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     image_note = watchlist_note = ""
     if can_review and not show_images:
         image_note = "The alert's images were erased when its retention period ended; the record remains."
-    show_reference = show_images and access.can_see_watchlist_thumbnail(user, alert) and bool(alert.watchlist_image_id)
+    stored = show_images and selectors.alert_reference_stored(alert)
+    show_reference = stored and access.can_see_watchlist_thumbnail(user, alert)
     if show_images and not show_reference:
         watchlist_note = (
             "The watchlist image was erased; only its provenance remains."
-            if not alert.watchlist_image_id
+            if not stored
             else f"Agreement {alert.agreement.reference} does not let the operator's reviewers see watchlist images."
         )
     reviews = selectors.alert_reviews_visible(user=user, alert=alert)

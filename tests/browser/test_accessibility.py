@@ -22,6 +22,7 @@ from django.conf import settings
 
 from tests.browser.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.conftest import require
+from tests.recognition.deployments.review_helpers import confirm
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -99,7 +100,7 @@ def _king_cross_day():
         alerts.append(alert)
     for alert in alerts[:2]:
         for reviewer in ("reviewer.estate", "police.reviewer"):
-            services.alert_review(actor=users[reviewer], alert=alert, decision="confirm", notes="Same person.")
+            confirm(users[reviewer], alert, notes="Same person.")
     services.alert_disclose(
         actor=users["dpo.estate"],
         alert=alerts[0],
