@@ -360,6 +360,14 @@ ROUTES: list[Route] = [
     R("review-queue-json", gate=REVIEWERS | POLICE_REVIEWERS),
     R("alert-detail", obj="camden_alert", see=CAMDEN_ALERT_READERS),
     R("alert-detail", obj="btp_alert", see=BTP_ALERT_READERS),
+    # The review page's two images: the alert's reviewers (the Camden agreement lets the estate's see the image).
+    R("alert-crop-image", obj="camden_alert", see=CAMDEN_ALERT_READERS, act={"estate.reviewer", "camden.reviewer"}),
+    R(
+        "alert-reference-image",
+        obj="camden_alert",
+        see=CAMDEN_ALERT_READERS,
+        act={"estate.reviewer", "camden.reviewer"},
+    ),
     R(
         "alert-review",
         method="post",
