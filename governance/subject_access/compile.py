@@ -81,7 +81,7 @@ RIGHTS_STATEMENT = {
 # DPA 2018 ss.49-50). Never a fixed sentence: an alert nobody reviewed must not be told it was reviewed.
 HUMAN_REVIEW_FACT = "Human review"
 NO_DECISION_STATEMENT = (
-    "No alert about you was raised, so no decision about you was taken, by the system or by a person."
+    "No record we hold about you shows an alert or any decision about you, by the system or by a person."
 )
 
 
