@@ -366,6 +366,10 @@ def test_the_review_queue_works_from_the_keyboard(browser, live_server):
     page.wait_for_url("**/deployments/alerts/*/")
     opened = int(page.url.rstrip("/").rsplit("/", 1)[1])
     assert opened in {pending.pk, second.pk}
+    # The crop and the enrolled image arrive from their endpoints (which record the showing) before deciding.
+    page.wait_for_function(
+        "() => ['probe-crop', 'watchlist-thumbnail'].every(id => document.getElementById(id).complete)"
+    )
     # Decide with the keyboard alone: Tab to the notes, type, Tab to "Confirm", Enter.
     page.focus("#confirm-form textarea")
     page.keyboard.type("Same person, checked against the watchlist image.")
