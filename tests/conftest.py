@@ -161,6 +161,8 @@ def agreement_terms(cast: Cast, **overrides) -> dict:
         "breach_handling": "Notify within 24 hours.",
         "termination_terms": "30 days' notice.",
         "sanctions": "Suspension.",
+        # The operator's reviewers see the enrolled image beside the crop, so they can confirm (issue 21).
+        "operator_reviewers_see_image": True,
     }
     terms.update(overrides)
     return terms

@@ -47,6 +47,7 @@ from django.utils import timezone
 
 from tests.conftest import Cast, agreement_terms, approved_dpia, signed_pdf
 from tests.recognition.deployments.conftest import AUTHORISATION_REASONS
+from tests.recognition.deployments.review_helpers import confirm
 
 # --- actors --------------------------------------------------------------------------------------
 
@@ -380,6 +381,14 @@ ROUTES: list[Route] = [
     R("review-queue-json", gate=REVIEWERS | POLICE_REVIEWERS),
     R("alert-detail", obj="camden_alert", see=CAMDEN_ALERT_READERS),
     R("alert-detail", obj="btp_alert", see=BTP_ALERT_READERS),
+    # The review page's two images: the alert's reviewers (the Camden agreement lets the estate's see the image).
+    R("alert-crop-image", obj="camden_alert", see=CAMDEN_ALERT_READERS, act={"estate.reviewer", "camden.reviewer"}),
+    R(
+        "alert-reference-image",
+        obj="camden_alert",
+        see=CAMDEN_ALERT_READERS,
+        act={"estate.reviewer", "camden.reviewer"},
+    ),
     R(
         "alert-review",
         method="post",
@@ -600,8 +609,8 @@ class World:
             "camera.gs2": services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=second_camera),
         }
         # The Camden alert confirmed by the estate and Camden's police reviewer, disclosed to Camden.
-        services.alert_review(actor=people.reviewer_a, alert=self.camden_alert, decision="confirm")
-        services.alert_review(actor=people.police_reviewer, alert=self.camden_alert, decision="confirm")
+        confirm(people.reviewer_a, self.camden_alert)
+        confirm(people.police_reviewer, self.camden_alert)
         self.camden_disclosure = services.alert_disclose(
             actor=cast.estate_dpo,
             alert=self.camden_alert,

@@ -220,3 +220,22 @@ def agreement_approval_prerequisites(agreement: Agreement) -> list[Prerequisite]
 
 def agreement_approval_missing(agreement: Agreement) -> list[Prerequisite]:
     return [p for p in agreement_approval_prerequisites(agreement) if not p.met]
+
+
+def agreement_review_blind_problem(agreement: Agreement) -> str | None:
+    """Terms under which an alert could be reviewed with no reviewer ever shown the reference face.
+
+    DOMAIN.md (UK GDPR Art. 22; DPA 2018 ss.49-50): *a decision is "solely automated" when there is no
+    meaningful human involvement. A reviewer who confirms a match without seeing the reference image is
+    not meaningful involvement.* The supplying side's police reviewers always see their own image; the
+    operator's reviewers only where ``operator_reviewers_see_image`` says so. Without that term and
+    without ``police_reviewer_required``, no reviewer the terms guarantee would ever be shown the enrolled
+    image: such terms cannot be approved. Returns the refusal's sentence, or None when the terms are sound.
+    """
+    if agreement.operator_reviewers_see_image or agreement.police_reviewer_required:
+        return None
+    return (
+        "Approval is refused: under these terms no reviewer of an alert would be shown the enrolled watchlist "
+        "image (the operator's reviewers may not see it and no police reviewer is required). Let the operator's "
+        "reviewers see the image, or require a police reviewer."
+    )

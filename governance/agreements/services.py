@@ -37,6 +37,7 @@ from governance.agreements.models import (
 from governance.agreements.rules import (
     agreement_approval_missing,
     agreement_date_problems,
+    agreement_review_blind_problem,
     agreement_rule_breaches,
     ico_missing_contents,
 )
@@ -377,6 +378,9 @@ def agreement_approve(*, actor: User, agreement: Agreement) -> Agreement:
     with transaction.atomic():
         agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.SUBMITTED, action="approve")
+        blind = agreement_review_blind_problem(agreement)  # meaningful human review (Art. 22)
+        if blind:
+            raise ValidationFailed(blind, code="review_without_reference")
         # Notification, countersignature, signed document, DPIA: one rule, also the page's checklist.
         missing = agreement_approval_missing(agreement)
         if missing:

@@ -75,11 +75,20 @@ RIGHTS_STATEMENT = {
     ],
 }
 
-AUTOMATED_MATCH_STATEMENT = (
-    "No decision about you is taken by the system alone. A face that scores over the deployment's threshold "
-    "raises an alert that at least two trained people review; nothing is disclosed to the police or acted on "
-    "unless they confirm it (UK GDPR Art. 22; DPA 2018 ss.49-50)."
+# The fact in which a provider states what human review an item had — derived from what happened to it
+# (who reviewed it, in which roles, what each reviewer was shown, the decisions) — and which section 2 of
+# the response repeats under "Automated matching and human review" (UK GDPR Art. 15(1)(h), Art. 22;
+# DPA 2018 ss.49-50). Never a fixed sentence: an alert nobody reviewed must not be told it was reviewed.
+HUMAN_REVIEW_FACT = "Human review"
+NO_DECISION_STATEMENT = (
+    "No record we hold about you shows an alert or any decision about you, by the system or by a person."
 )
+
+
+def _automated_decisions(items: list[SubjectItem]) -> list[str]:
+    told = [f"{i.title}: {value}" for i in items for label, value in i.facts if label == HUMAN_REVIEW_FACT]
+    return told or [NO_DECISION_STATEMENT]
+
 
 DEFAULT_PURPOSES = ["Locating people on a police watchlist at the places where live facial recognition is used."]
 CATEGORIES = {
@@ -328,5 +337,5 @@ def _art15(request: SubjectRequest, items: list[SubjectItem]) -> dict[str, Any]:
         or ["Faces that do not match are deleted immediately; alert data is kept up to 31 days after a match."],
         "source": union(i.source for i in items) or ["None."],
         "rights": RIGHTS_STATEMENT.get(request.regime, RIGHTS_STATEMENT[Regime.UK_GDPR]),
-        "automated_decisions": AUTOMATED_MATCH_STATEMENT,
+        "automated_decisions": _automated_decisions(items),
     }

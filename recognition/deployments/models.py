@@ -340,6 +340,11 @@ class AlertReview(models.Model):
     reason = models.CharField(max_length=20, choices=RejectionReason.choices, blank=True)
     notes = models.TextField(blank=True)
     decided_at = models.DateTimeField()
+    # What this reviewer had been shown when they decided, as recorded server-side by the review page's
+    # image endpoints (``AlertImageShown``): the latest serving of each image to them for this alert, or
+    # null when it was never served. A confirmation needs both (``rules.reviewer_shown_both``).
+    crop_shown_at = models.DateTimeField(null=True, blank=True)
+    reference_shown_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["decided_at"]
@@ -354,6 +359,30 @@ class AlertReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} by {self.reviewer_name} on alert #{self.alert_id}"
+
+
+class ReviewImage(models.TextChoices):
+    CROP = "crop", "Camera crop"
+    REFERENCE = "reference", "Enrolled watchlist image"
+
+
+class AlertImageShown(models.Model):
+    """One image of an alert served to one reviewer: written by the service behind the review page's
+    image endpoint in the same transaction as its ``consultation`` event, when the bytes are handed out,
+    never from what a browser says it displayed. What a reviewer was shown (UK GDPR Art. 22: a
+    confirmation made without the reference image is not meaningful human involvement)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="images_shown")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    image = models.CharField(max_length=10, choices=ReviewImage.choices)
+    shown_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["shown_at", "pk"]
+        indexes = [models.Index(fields=["alert", "reviewer", "image"], name="alert_image_shown_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_image_display()} of alert #{self.alert_id} shown to user {self.reviewer_id}"
 
 
 class DisclosureChannel(models.TextChoices):

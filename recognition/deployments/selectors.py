@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from governance.organisations.models import User
 from governance.presentation import SCORE_PLACES, score_text, when_text
-from recognition.deployments.access import alerts_reviewable_by, disclosures_visible_to
+from recognition.deployments.access import alerts_reviewable_by, can_see_watchlist_thumbnail, disclosures_visible_to
 from recognition.deployments.models import (
     Alert,
+    AlertImageShown,
     AlertReview,
     AlertStatus,
     Deployment,
@@ -23,6 +24,19 @@ from recognition.deployments.models import (
 )
 
 _DECISION_WORDS = {"confirm": "you confirmed", "reject": "you rejected"}
+
+
+def _shown_text(shown: set[str], may_see_reference: bool) -> str:
+    """What the review page has served to this reviewer for one alert, in words for the queue."""
+    if not may_see_reference:
+        return "crop only: the watchlist image is not shared with you (reject only)"
+    if {"crop", "reference"} <= shown:
+        return "crop and watchlist image"
+    if "crop" in shown:
+        return "crop only: open it to see the watchlist image"
+    if "reference" in shown:
+        return "watchlist image only: open it to see the crop"
+    return "nothing yet"
 
 
 def review_queue(*, user: User) -> list[dict]:
@@ -39,9 +53,15 @@ def review_queue(*, user: User) -> list[dict]:
         .order_by("first_seen_at")
     )
     mine = {r.alert_id: r for r in AlertReview.objects.filter(alert__in=alerts, reviewer=user)}
+    shown: dict[int, set[str]] = {}
+    for alert_id, image in (
+        AlertImageShown.objects.filter(alert__in=alerts, reviewer=user).values_list("alert_id", "image").distinct()
+    ):
+        shown.setdefault(alert_id, set()).add(image)
     rows = []
     for alert in alerts:
         review = mine.get(alert.pk)
+        may_see_reference = can_see_watchlist_thumbnail(user, alert) and alert.watchlist_image_id is not None
         rows.append(
             {
                 "id": alert.pk,
@@ -57,12 +77,24 @@ def review_queue(*, user: User) -> list[dict]:
                 "last_seen_at": alert.last_seen_at.isoformat(),
                 "sightings": alert.sightings,
                 "police_reviewer_required": alert.agreement.police_reviewer_required,
+                # What the review page's image endpoints have served to this user (a confirmation needs both).
+                "shown": sorted(shown.get(alert.pk, ())),
+                "shown_text": _shown_text(shown.get(alert.pk, set()), may_see_reference),
                 "my_decision": review.decision if review else None,
                 # Words for the page; the code above stays for API clients and tests.
                 "my_decision_text": _DECISION_WORDS.get(review.decision, review.decision) if review else "awaiting you",
             }
         )
     return rows
+
+
+def alert_reference_stored(alert: Alert) -> bool:
+    """Whether the watchlist image the alert matched still has its bytes (erased images keep provenance only)."""
+    from governance.watchlist.models import WatchlistImageContent
+
+    return alert.watchlist_image_id is not None and (
+        WatchlistImageContent.objects.filter(image_id=alert.watchlist_image_id).exists()
+    )
 
 
 def alert_reviews_visible(*, user: User, alert: Alert):

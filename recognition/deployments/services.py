@@ -37,6 +37,7 @@ from governance.organisations.models import Organisation, User
 from governance.references import next_free_reference, save_with_next_reference
 from governance.watchlist.models import WatchlistImage
 from governance.watchlist.selectors import image_matchable_q, watchlist_images_matchable
+from recognition.deployments import rules
 from recognition.deployments.access import (
     alert_check,
     camera_check,
@@ -52,6 +53,7 @@ from recognition.deployments.authorisation import (
 )
 from recognition.deployments.models import (
     Alert,
+    AlertImageShown,
     AlertReview,
     AlertStatus,
     Camera,
@@ -66,6 +68,7 @@ from recognition.deployments.models import (
     Outcome,
     RejectionReason,
     ReviewDecision,
+    ReviewImage,
     WatchlistReview,
 )
 
@@ -637,6 +640,8 @@ def _probe_fields(sighting: Sighting) -> dict[str, Any]:
 def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
     """Raise an alert, or attach the sighting to the open one for the same image and deployment
     (within ``OVERSIGHT_ALERT_DEDUP_MINUTES`` of its last sighting). Returns (alert, created).
+    Only an alert still awaiting review is open: a sighting after the alert was rejected or confirmed
+    raises a new alert, which goes to the review queue.
 
     Concurrency: ``open_key`` is unique, so when two workers see the same person at once, one
     insert wins and the other's fails; it retries and attaches. Audit: ``combination`` (a probe
@@ -660,7 +665,13 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
         try:
             with transaction.atomic():
                 alert = Alert.objects.select_for_update().filter(open_key=open_key).first()
-                if alert is not None and alert.last_seen_at >= sighting.seen_at - window:
+                # A sighting joins an alert still awaiting review only: once reviewers closed it (rejected or
+                # confirmed), a new sighting is a new event for people to review, never a silent addition.
+                if (
+                    alert is not None
+                    and alert.status == AlertStatus.PENDING
+                    and alert.last_seen_at >= sighting.seen_at - window
+                ):
                     alert.sightings = F("sightings") + 1
                     alert.last_seen_at = max(alert.last_seen_at, sighting.seen_at)
                     fields = ["sightings", "last_seen_at"]
@@ -717,17 +728,16 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
     raise StateConflict("Could not record the sighting after repeated conflicts.", code="alert_conflict")
 
 
-def _police_reviewer_required(alert: Alert) -> bool:
-    return bool(alert.agreement.police_reviewer_required)
-
-
 def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", notes: str = "") -> Alert:
     """One reviewer's independent decision.
 
     Rules: one decision per reviewer (the same person twice is refused); a rejection needs a reason
-    and closes the alert as a false alert at once; confirmation needs two *different* reviewers, and
-    where the agreement requires it one of them must be a police reviewer (a confirmation that could
-    not complete that rule is refused, so the second decision is left for a police reviewer).
+    and closes the alert as a false alert at once; a confirmation needs the reviewer to have been
+    shown both the camera crop and the enrolled watchlist image (``rules.reviewer_shown_both``, from
+    what the image endpoints recorded) and is refused otherwise (``reference_not_shown``); the alert
+    is confirmed by ``rules.two_person_rule`` (two different reviewers, one of them a police reviewer
+    where the agreement requires it: a confirmation that could not complete that rule is refused, so
+    the second decision is left for a police reviewer). The review records what the reviewer was shown.
     Audited: ``alteration`` per decision, plus the closing event.
     """
     alert_check(actor, alert, to="review")
@@ -753,18 +763,38 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
                 "You have already reviewed this alert; a second reviewer must decide.", code="already_reviewed"
             )
         police = is_police_reviewer(actor)
-        confirmations = [r for r in earlier if r.decision == ReviewDecision.CONFIRM]
-        if (
-            decision == ReviewDecision.CONFIRM
-            and _police_reviewer_required(alert)
-            and confirmations
-            and not police
-            and not any(r.as_police_reviewer for r in confirmations)
-        ):
-            raise PermissionRefused(
-                "The agreement requires a police reviewer to be one of the two confirmations.",
-                code="police_reviewer_required",
+        shown = rules.shown_to(alert=alert, reviewer=actor)
+        verdict = rules.TwoPerson.WAITING
+        if decision == ReviewDecision.CONFIRM:
+            if not rules.reviewer_shown_both(shown):
+                missing = [
+                    label
+                    for label, at in (
+                        ("the camera crop", shown.crop_shown_at),
+                        ("the enrolled watchlist image", shown.reference_shown_at),
+                    )
+                    if at is None
+                ]
+                raise PermissionRefused(
+                    "You cannot confirm an alert without having been shown the enrolled watchlist image beside the "
+                    f"camera crop: you have not been shown {' or '.join(missing)}. You may still reject it.",
+                    code="reference_not_shown",
+                    details={"not_shown": ["crop" if "crop" in m else "reference" for m in missing]},
+                )
+            verdict = rules.two_person_rule(
+                police_reviewer_required=alert.agreement.police_reviewer_required,
+                confirmations=[
+                    rules.Confirmation(r.reviewer_id, r.as_police_reviewer)
+                    for r in earlier
+                    if r.decision == ReviewDecision.CONFIRM
+                ]
+                + [rules.Confirmation(actor.pk, police)],
             )
+            if verdict is rules.TwoPerson.POLICE_REVIEWER_MISSING:
+                raise PermissionRefused(
+                    "The agreement requires a police reviewer to be one of the two confirmations.",
+                    code="police_reviewer_required",
+                )
         now = timezone.now()
         review = AlertReview.objects.create(
             alert=alert,
@@ -776,6 +806,8 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
             reason=reason,
             notes=notes.strip(),
             decided_at=now,
+            crop_shown_at=shown.crop_shown_at,
+            reference_shown_at=shown.reference_shown_at,
         )
         audit_record(
             action=AuditAction.ALTERATION,
@@ -783,7 +815,14 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
             actor=actor,
             target=alert,
             justification=notes.strip() or reason,
-            details={"decision": decision, "reason": reason, "police_reviewer": police, "review": review.pk},
+            details={
+                "decision": decision,
+                "reason": reason,
+                "police_reviewer": police,
+                "review": review.pk,
+                "crop_shown": shown.crop_shown_at is not None,
+                "reference_shown": shown.reference_shown_at is not None,
+            },
         )
         if decision == ReviewDecision.REJECT:
             alert.status = AlertStatus.FALSE_ALERT
@@ -798,31 +837,34 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
                 justification=reason,
                 details={"reason": reason},
             )
-        else:
-            confirmers = {r.reviewer_id for r in confirmations} | {actor.pk}
-            police_ok = (
-                not _police_reviewer_required(alert) or police or any(r.as_police_reviewer for r in confirmations)
+        elif verdict is rules.TwoPerson.CONFIRMED:
+            alert.status = AlertStatus.CONFIRMED
+            alert.closed_at = now
+            alert.save(update_fields=["status", "closed_at"])
+            confirmers = sorted({r.reviewer_id for r in earlier if r.decision == ReviewDecision.CONFIRM} | {actor.pk})
+            audit_record(
+                action=AuditAction.ALTERATION,
+                event="alert.confirmed",
+                actor=actor,
+                target=alert,
+                details={"reviewers": confirmers},
             )
-            if len(confirmers) >= 2 and police_ok:
-                alert.status = AlertStatus.CONFIRMED
-                alert.closed_at = now
-                alert.save(update_fields=["status", "closed_at"])
-                audit_record(
-                    action=AuditAction.ALTERATION,
-                    event="alert.confirmed",
-                    actor=actor,
-                    target=alert,
-                    details={"reviewers": sorted(confirmers)},
-                )
     return alert
 
 
+def _record_shown(*, actor: User, alert: Alert, image: str) -> None:
+    """Record that ``image`` of ``alert`` was served to ``actor`` (inside the caller's transaction)."""
+    AlertImageShown.objects.create(alert_id=alert.pk, reviewer=actor, image=image, shown_at=timezone.now())
+
+
 def alert_probe_crop(*, actor: User, alert: Alert, justification: str = "Two-person review of the alert.") -> bytes:
-    """Decrypt the probe crop for a reviewer or DPO: a ``consultation`` event with the justification."""
+    """Decrypt the probe crop for a reviewer: a ``consultation`` event with the justification, and the
+    record that it was shown to this reviewer (``AlertImageShown``) in the same transaction."""
     alert_check(actor, alert, to="crop")
     if alert.erased_at or not alert.probe_crop:
         raise StateConflict("The alert's image was erased when its retention period ended.", code="alert_erased")
     with transaction.atomic():
+        _record_shown(actor=actor, alert=alert, image=ReviewImage.CROP)
         audit_record(
             action=AuditAction.CONSULTATION,
             event="alert.probe_viewed",
@@ -846,8 +888,8 @@ def alert_watchlist_thumbnail(
     Made from the encrypted image on each view and never stored; cut to the face that was enrolled
     (a group photo shows the one face on the watchlist, not the bystanders). Who may see it:
     ``can_see_watchlist_thumbnail`` (the supplying side's reviewers; the operator's only where the
-    agreement says so). Each view is a ``consultation`` of the watchlist image (DPA 2018 s.62).
-    """
+    agreement says so). Each view is a ``consultation`` of the watchlist image (DPA 2018 s.62), and is
+    recorded as the reference shown to this reviewer for this alert (``AlertImageShown``)."""
     from io import BytesIO
 
     from governance.watchlist.services import watchlist_image_bytes_for_processing
@@ -879,6 +921,7 @@ def alert_watchlist_thumbnail(
     out = BytesIO()
     picture.save(out, format="JPEG", quality=85)
     with transaction.atomic():
+        _record_shown(actor=actor, alert=alert, image=ReviewImage.REFERENCE)
         audit_record(
             action=AuditAction.CONSULTATION,
             event="watchlist_image.viewed_for_review",

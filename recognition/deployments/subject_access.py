@@ -48,6 +48,7 @@ from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict
 from governance.presentation import when_text
+from governance.subject_access.compile import HUMAN_REVIEW_FACT
 from governance.subject_access.registry import (
     Candidate,
     FaceProbe,
@@ -62,7 +63,7 @@ from governance.subject_access.registry import (
     subject_data_provider_register,
 )
 from recognition.deployments.access import alert_check, alerts_visible_to, can_answer_subject_request_on_alert
-from recognition.deployments.models import Alert
+from recognition.deployments.models import Alert, AlertStatus, ReviewDecision
 from recognition.models import FaceTemplate
 
 SEARCH_JUSTIFICATION = "Subject access request: a candidate shown to the DPO to confirm or dismiss."
@@ -443,6 +444,55 @@ def _reviewer_role(review) -> str:
     return f"{role}, {review.reviewer_organisation}" if review.reviewer_organisation else role
 
 
+def _shown_words(review) -> str:
+    crop, reference = review.crop_shown_at is not None, review.reference_shown_at is not None
+    if crop and reference:
+        return "after being shown the camera crop beside the enrolled watchlist image"
+    if crop:
+        return "after being shown the camera crop but not the enrolled watchlist image"
+    if reference:
+        return "after being shown the enrolled watchlist image but not the camera crop"
+    return "with no record of being shown either image"
+
+
+def alert_review_account(alert: Alert, reviews: list) -> str:
+    """What human review this alert had, in plain words, derived from its records: each reviewer's role,
+    decision, when, and what the review page had shown them; then where that left the alert. The
+    subject access response repeats it (``HUMAN_REVIEW_FACT``): a person is told what happened to their
+    alert, not what the rules say should happen (UK GDPR Art. 22; DPA 2018 ss.49-50)."""
+    if not reviews:
+        if alert.status == AlertStatus.PENDING and not alert.erased_at:
+            return (
+                "No one has reviewed this alert yet. It is not confirmed, and nothing about it is disclosed to the "
+                "police or acted on unless two reviewers confirm it."
+            )
+        return "No one reviewed this alert. It was never confirmed, and nothing about it was disclosed to the police."
+    sentences = []
+    for review in reviews:
+        if review.decision == ReviewDecision.CONFIRM:
+            decision = "confirmed that the face was the person on the watchlist"
+        else:
+            decision = f"rejected the match ({review.get_reason_display().lower()})"
+        sentences.append(f"{_reviewer_role(review)}, {decision} on {_local(review.decided_at)} {_shown_words(review)}.")
+    confirmers = [r for r in reviews if r.decision == ReviewDecision.CONFIRM]
+    disclosed = alert.disclosures.exists()
+    if alert.status == AlertStatus.CONFIRMED:
+        police = any(r.as_police_reviewer for r in confirmers)
+        outcome = f"The alert was confirmed by {len(confirmers)} different reviewers" + (
+            ", one of them a police reviewer." if police else "."
+        )
+        if not disclosed:
+            outcome += " It has not been disclosed to the police."
+    elif alert.status == AlertStatus.FALSE_ALERT:
+        outcome = "The alert was closed without being confirmed; nothing about it was disclosed to the police."
+    else:
+        outcome = (
+            "The alert is waiting for a second reviewer: it is not confirmed, and nothing about it is disclosed to "
+            "the police or acted on unless it is."
+        )
+    return " ".join([*sentences, outcome])
+
+
 def alert_compile(actor: Any, ref: ItemRef) -> SubjectItem | None:
     """One alert as it goes into the response, read through the access layer (None: gone or not visible)."""
     try:
@@ -470,6 +520,7 @@ def alert_compile(actor: Any, ref: ItemRef) -> SubjectItem | None:
         ("Watchlist entry matched", alert.subject_reference or "Erased with the alert's data"),
         ("Agreement", alert.agreement.reference),
         ("Status", alert.status_label),
+        (HUMAN_REVIEW_FACT, alert_review_account(alert, reviews)),
     ]
     staff: list[StaffMention] = []
     for number, review in enumerate(reviews, start=1):

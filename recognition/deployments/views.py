@@ -6,8 +6,6 @@ the page (4xx), never a 500; another organisation's object is a 404.
 
 from __future__ import annotations
 
-import base64
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from governance.access import agreements_visible_to, role_allows
-from governance.errors import ApplicationError, NotFound, PermissionRefused
+from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict
 from governance.web.errors import refusals_as_pages
-from recognition.deployments import access, authorisation, selectors, services
+from recognition.deployments import access, authorisation, rules, selectors, services
 from recognition.deployments.models import (
     AlertStatus,
     ContinueDecision,
@@ -295,37 +293,42 @@ def review_queue_json(request: HttpRequest) -> JsonResponse:
 @login_required
 @refusals_as_pages
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The alert and, for its reviewers, the two faces side by side. The images are not in the page: each
+    comes from its own endpoint (``alert_crop_image``, ``alert_reference_image``), whose service records
+    that it was shown to this reviewer; the page says what the records hold so far."""
     alert = access.alert_for(request.user, pk)
     user = request.user
     can_review = access.can_review_alert(user, alert)
-    crop = watchlist_thumbnail = None
-    watchlist_note = image_note = ""
-    if can_review and alert.erased_at:
+    show_images = can_review and not alert.erased_at and bool(alert.probe_crop)
+    image_note = watchlist_note = ""
+    if can_review and not show_images:
         image_note = "The alert's images were erased when its retention period ended; the record remains."
-    elif can_review:
-        try:
-            crop = base64.b64encode(services.alert_probe_crop(actor=user, alert=alert)).decode()
-        except ApplicationError as refusal:
-            image_note = refusal.message
-        try:
-            watchlist_thumbnail = base64.b64encode(services.alert_watchlist_thumbnail(actor=user, alert=alert)).decode()
-        except ApplicationError as refusal:  # shown beside the crop, the review itself goes on
-            watchlist_note = refusal.message
+    stored = show_images and selectors.alert_reference_stored(alert)
+    show_reference = stored and access.can_see_watchlist_thumbnail(user, alert)
+    if show_images and not show_reference:
+        watchlist_note = (
+            "The watchlist image was erased; only its provenance remains."
+            if not stored
+            else f"Agreement {alert.agreement.reference} does not let the operator's reviewers see watchlist images."
+        )
     reviews = selectors.alert_reviews_visible(user=user, alert=alert)
     decided = alert.reviews.filter(reviewer=user).exists()
     disclosures = list(alert.disclosures.all())
+    pending = can_review and alert.status == AlertStatus.PENDING and not decided and not alert.erased_at
     response = render(
         request,
         "deployments/alert_detail.html",
         {
             "alert": alert,
-            "crop": crop,
+            "show_images": show_images,
+            "show_reference": show_reference,
+            "shown": rules.shown_to(alert=alert, reviewer=user) if can_review else None,
             "reviews": reviews,
             "decided": decided,
             "image_note": image_note,
-            "watchlist_thumbnail": watchlist_thumbnail,
             "watchlist_note": watchlist_note,
-            "can_review": can_review and alert.status == AlertStatus.PENDING and not decided and not alert.erased_at,
+            "can_review": pending,
+            "can_confirm": pending and show_reference,
             "can_disclose": access.can_disclose_alert(user, alert),
             "recipients": access.disclosure_recipients(alert),
             "channels": DisclosureChannel.choices,
@@ -336,6 +339,36 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _jpeg(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "no-store"  # served afresh (and recorded) on every view, never from a cache
+    return response
+
+
+@login_required
+@require_GET
+@refusals_as_pages
+def alert_crop_image(request: HttpRequest, pk: int) -> HttpResponse:
+    """The camera crop, served to a reviewer of the alert; the service records the showing and audits it."""
+    alert = access.alert_for(request.user, pk, to="crop")
+    try:
+        return _jpeg(services.alert_probe_crop(actor=request.user, alert=alert))
+    except StateConflict as gone:
+        raise NotFound(gone.message) from gone
+
+
+@login_required
+@require_GET
+@refusals_as_pages
+def alert_reference_image(request: HttpRequest, pk: int) -> HttpResponse:
+    """The enrolled watchlist face, served to a reviewer allowed to see it; the service records the showing."""
+    alert = access.alert_for(request.user, pk, to="thumbnail")
+    try:
+        return _jpeg(services.alert_watchlist_thumbnail(actor=request.user, alert=alert))
+    except StateConflict as gone:
+        raise NotFound(gone.message) from gone
 
 
 @login_required
@@ -353,7 +386,7 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
             notes=request.POST.get("notes", ""),
         )
     except (NotFound, PermissionRefused) as error:
-        if isinstance(error, PermissionRefused) and error.code == "police_reviewer_required":
+        if isinstance(error, PermissionRefused) and error.code in {"police_reviewer_required", "reference_not_shown"}:
             return _back_with_error(request, error, "alert-detail", pk)
         raise
     except ApplicationError as error:

@@ -21,14 +21,14 @@
     body.replaceChildren();
     if (!alerts.length) {
       const tr = document.createElement("tr"); tr.className = "empty";
-      const td = cell("Nothing waiting.", 0); td.colSpan = 7; td.className = "muted"; tr.append(td); body.append(tr); return;
+      const td = cell("Nothing waiting.", 0); td.colSpan = 8; td.className = "muted"; tr.append(td); body.append(tr); return;
     }
     for (const a of alerts) {
       const tr = document.createElement("tr"); tr.dataset.alert = a.id;
       const link = document.createElement("a"); link.href = detail + a.id + "/"; link.textContent = "Alert #" + a.id;
       const first = cell("", 0); first.append(link); tr.append(first);
       tr.append(cell(a.deployment + " · " + a.camera, 1), cell(a.subject_reference, 2), cell(a.score_text, 3),
-                cell(a.first_seen, 4), cell(a.sightings, 5), cell(a.my_decision_text, 6));
+                cell(a.first_seen, 4), cell(a.sightings, 5), cell(a.shown_text, 6), cell(a.my_decision_text, 7));
       body.append(tr);
       if (keep && String(a.id) === keep) link.focus();
     }

@@ -22,6 +22,7 @@ from django.conf import settings
 
 from tests.browser.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.conftest import require
+from tests.recognition.deployments.review_helpers import confirm
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -99,7 +100,7 @@ def _king_cross_day():
         alerts.append(alert)
     for alert in alerts[:2]:
         for reviewer in ("reviewer.estate", "police.reviewer"):
-            services.alert_review(actor=users[reviewer], alert=alert, decision="confirm", notes="Same person.")
+            confirm(users[reviewer], alert, notes="Same person.")
     services.alert_disclose(
         actor=users["dpo.estate"],
         alert=alerts[0],
@@ -365,6 +366,10 @@ def test_the_review_queue_works_from_the_keyboard(browser, live_server):
     page.wait_for_url("**/deployments/alerts/*/")
     opened = int(page.url.rstrip("/").rsplit("/", 1)[1])
     assert opened in {pending.pk, second.pk}
+    # The crop and the enrolled image arrive from their endpoints (which record the showing) before deciding.
+    page.wait_for_function(
+        "() => ['probe-crop', 'watchlist-thumbnail'].every(id => document.getElementById(id).complete)"
+    )
     # Decide with the keyboard alone: Tab to the notes, type, Tab to "Confirm", Enter.
     page.focus("#confirm-form textarea")
     page.keyboard.type("Same person, checked against the watchlist image.")

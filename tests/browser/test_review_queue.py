@@ -1,5 +1,6 @@
 """Two reviewers have the review queue open; a new alert appears in both without a reload, and
-each confirms it independently (the second is a police reviewer, as the agreement requires)."""
+each confirms it independently (the second is a police reviewer, as the agreement requires), after
+the alert page has shown them the camera crop beside the enrolled watchlist image (issue 21)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.recognition.deployments.conftest import (  # noqa: F401 - fixtures
     planned_deployment,
     raise_alert,
 )
+from tests.recognition.deployments.review_helpers import reference_picture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -58,6 +60,17 @@ def sign_in(page, live_server, username, password):
     page.wait_for_selector("header.top")
 
 
+def see_both_images(page):
+    """The camera crop and the enrolled watchlist image side by side: wait until the browser has received
+    both from their endpoints (the server records each showing as it sends it)."""
+    assert page.locator("#compare #probe-crop").count() == 1
+    assert page.locator("#compare #watchlist-thumbnail").count() == 1
+    page.wait_for_function(
+        "() => ['probe-crop', 'watchlist-thumbnail'].every(id => document.getElementById(id).complete)"
+    )
+    page.wait_for_function("() => document.getElementById('watchlist-thumbnail').naturalWidth > 0")
+
+
 def test_new_alert_appears_without_reload_and_two_reviewers_confirm(
     two_reviewers_browser, live_server, cast, people, live_deployment, active_agreement, artifacts_dir
 ):
@@ -71,16 +84,19 @@ def test_new_alert_appears_without_reload_and_two_reviewers_confirm(
         page.evaluate("window.__noReload = true")
 
     image = enrolled_image_row(active_agreement, cast.camden, subject="KX-SUBJ-0042")
+    reference_picture(image)  # the enrolled image the alert page shows beside the crop
     alert = raise_alert(live_deployment, image, score=0.81)
 
     for page in (operator_page, police_page):
         row = page.wait_for_selector(f"#review-queue tr[data-alert='{alert.pk}']", timeout=10000)
         assert "KX-SUBJ-0042" in row.inner_text() and "awaiting you" in row.inner_text()
+        assert "nothing yet" in row.inner_text()  # neither image has been shown to this reviewer
         assert page.evaluate("window.__noReload") is True
     operator_page.screenshot(path=str(artifacts_dir / "review-queue-new-alert.png"), full_page=True)
 
     # First reviewer confirms; the police reviewer's queue still says nothing about that decision.
     operator_page.click(f"#review-queue tr[data-alert='{alert.pk}'] a")
+    see_both_images(operator_page)
     operator_page.click("#confirm")
     operator_page.wait_for_selector("text=Waiting for a second, independent reviewer")
     police_page.wait_for_timeout(2500)  # at least one poll after the first decision
@@ -89,6 +105,7 @@ def test_new_alert_appears_without_reload_and_two_reviewers_confirm(
 
     police_page.click(f"#review-queue tr[data-alert='{alert.pk}'] a")
     assert police_page.locator("#decisions").count() == 0  # the first decision is hidden until they decide
+    see_both_images(police_page)
     police_page.click("#confirm")
     police_page.wait_for_selector("#alert-status:has-text('Confirmed')")
     assert police_page.locator("#decisions tbody tr").count() == 2

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from tests.conftest import agreement_terms
 from tests.recognition.deployments.conftest import People, deployment_fields, go_live, raise_alert
+from tests.recognition.deployments.review_helpers import confirm
 
 
 def kings_cross_2016(cast):
@@ -139,8 +140,8 @@ def activity(cast, people, active_agreement) -> Activity:
     images = wanted + charged
     alerts = {n: raise_alert(deployment, images[n - 1]) for n in range(1, 6)}
     for n in (1, 2):
-        services.alert_review(actor=people.reviewer_a, alert=alerts[n], decision="confirm")
-        services.alert_review(actor=people.police_reviewer, alert=alerts[n], decision="confirm")
+        confirm(people.reviewer_a, alerts[n])
+        confirm(people.police_reviewer, alerts[n])
     services.alert_review(actor=people.reviewer_a, alert=alerts[3], decision="reject", reason="false_alert")
     services.alert_review(actor=people.reviewer_a, alert=alerts[4], decision="reject", reason="poor_image")
     disclosures = {}

@@ -240,7 +240,9 @@ def test_the_exported_pdf_has_the_sections_the_images_redacted_and_page_numbers(
     ):
         assert heading in text, heading
     assert f"Page 1 of {len(reader.pages)}" in text
-    assert "Information Commissioner" in text and "at least two trained people review" in text
+    assert "Information Commissioner" in text and "Automated matching and human review" in text
+    # What the response says about review comes from the items (none here states one), never a fixed sentence.
+    assert "No record we hold about you shows an alert" in text and "two trained people" not in text
     assert "faces scanned" in text  # the aggregate counters are named
     assert "Metropolitan Police Service" in text  # the source / controller
     assert "watchlist_image.received" in text  # the audit events about the person

@@ -33,6 +33,7 @@ from governance.watchlist.models import ImageStatus, WatchlistImage
 from recognition.deployments import services
 from recognition.deployments.models import Alert, AlertStatus, FaceScanCounter, FrameOutcome
 from tests.recognition.deployments.conftest import celery_worker, compose_frame, go_live, upload_and_enrol
+from tests.recognition.deployments.review_helpers import confirm
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.faces, pytest.mark.postgres]
 
@@ -212,11 +213,8 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
         assert "recognition.deployments.tasks.process_frame" in worker_log and "succeeded" in worker_log
 
         # --- review, disclosure, outcome ----------------------------------------------------------
-        assert (
-            services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm").status
-            == AlertStatus.PENDING
-        )
-        alert = services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
+        assert confirm(people.reviewer_a, alert).status == AlertStatus.PENDING
+        alert = confirm(people.police_reviewer, alert)
         assert alert.status == AlertStatus.CONFIRMED
         disclosure = services.alert_disclose(
             actor=cast.estate_dpo,

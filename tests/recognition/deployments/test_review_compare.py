@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 
@@ -44,16 +43,20 @@ def test_the_operator_reviewer_sees_a_thumbnail_when_the_agreement_allows(client
     client.force_login(people.reviewer_a)
     page = client.get(reverse("alert-detail", args=[alert.pk])).content.decode()
     assert 'id="probe-crop"' in page and 'id="watchlist-thumbnail"' in page
-    encoded = re.search(r'src="data:image/jpeg;base64,([^"]+)" alt="Watchlist image"', page)
-    assert encoded is not None
-    shown = Image.open(io.BytesIO(base64.b64decode(encoded.group(1))))
+    src = reverse("alert-reference-image", args=[alert.pk])
+    assert re.search(rf'<img src="{re.escape(src)}" alt="Watchlist image"', page)
+    assert "base64" not in page  # the images come from their endpoints, which record each showing
+    assert _views(alert.watchlist_image) == 0  # the page alone showed nothing
+    response = client.get(src)
+    assert response["Content-Type"] == "image/jpeg" and response["Cache-Control"] == "no-store"
+    shown = Image.open(io.BytesIO(response.content))
     assert shown.format == "JPEG" and max(shown.size) <= services.WATCHLIST_THUMBNAIL_PX
     direct = Image.open(io.BytesIO(services.alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)))
     assert direct.size == shown.size
     event = AuditEvent.objects.filter(event="watchlist_image.viewed_for_review").latest("sequence")
     assert event.action == AuditAction.CONSULTATION and event.justification
     assert event.target_id == str(alert.watchlist_image_id) and event.details["alert"] == alert.pk
-    assert _views(alert.watchlist_image) == 2  # the page view and the direct call: every view is recorded
+    assert _views(alert.watchlist_image) == 2  # the endpoint and the direct call: every view is recorded
 
 
 def test_without_the_agreement_term_the_operator_reviewer_sees_the_crop_only(client, alert, people, active_agreement):
@@ -92,6 +95,7 @@ def test_the_supplying_police_reviewer_sees_the_thumbnail_whatever_the_operator_
     client.force_login(people.police_reviewer)
     page = client.get(reverse("alert-detail", args=[alert.pk])).content.decode()
     assert 'id="probe-crop"' in page and 'id="watchlist-thumbnail"' in page
+    assert client.get(reverse("alert-reference-image", args=[alert.pk])).status_code == 200
     assert _views(alert.watchlist_image) == 1
 
 

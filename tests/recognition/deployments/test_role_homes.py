@@ -11,6 +11,7 @@ from governance.organisations.roles import Role
 from governance.organisations.services import user_create
 from recognition.deployments import services
 from tests.recognition.deployments.conftest import enrolled_image_row, raise_alert
+from tests.recognition.deployments.review_helpers import confirm
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def test_a_reviewer_lands_on_the_alerts_waiting_for_them_and_the_count_follows_t
     assert 'id="panel-alerts-waiting"' in page
     assert all(f"Alert #{a.pk}" in page for a in alerts)
     assert 'id="review-count">2<' in page
-    services.alert_review(actor=people.reviewer_a, alert=alerts[0], decision="confirm")
+    confirm(people.reviewer_a, alerts[0])
     page = home(client, people.reviewer_a)
     assert f"Alert #{alerts[0].pk}" not in page and f"Alert #{alerts[1].pk}" in page
     assert 'id="review-count">1<' in page
@@ -53,8 +54,8 @@ def test_the_police_see_disclosures_awaiting_their_outcome_and_the_operator_what
     client, cast, people, live_deployment, active_agreement
 ):
     alert = raise_alert(live_deployment, enrolled_image_row(active_agreement, cast.camden, subject="KX-SUBJ-0077"))
-    services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
-    services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
+    confirm(people.reviewer_a, alert)
+    confirm(people.police_reviewer, alert)
     page = home(client, cast.estate_dpo)
     assert 'id="panel-alerts-to-disclose"' in page and f"Alert #{alert.pk}" in page
     services.alert_disclose(

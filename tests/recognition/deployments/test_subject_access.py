@@ -30,6 +30,7 @@ from governance.watchlist.models import DeletionCertificate, ImageStatus
 from recognition.deployments import services
 from recognition.deployments.models import Alert
 from tests.recognition.deployments.conftest import compose_frame, go_live, jpeg, upload_and_enrol
+from tests.recognition.deployments.review_helpers import confirm
 
 pytestmark = [pytest.mark.django_db, pytest.mark.faces, pytest.mark.slow]
 
@@ -129,8 +130,8 @@ def test_the_alert_compiles_with_reviews_disclosure_outcome_and_is_erased_with_a
     cast, people, alerted, faces_dir, engine
 ):
     image, deployment, alert = alerted
-    services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
-    services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm", notes="Same man.")
+    confirm(people.reviewer_a, alert)
+    confirm(people.police_reviewer, alert, notes="Same man.")
     disclosure = services.alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,

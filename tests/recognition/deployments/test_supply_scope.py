@@ -17,6 +17,7 @@ from recognition.deployments import access, services
 from recognition.deployments.models import AlertStatus, DisclosureChannel
 from tests.conftest import agreement_terms, approved_dpia, signed_pdf
 from tests.recognition.deployments.conftest import deployment_fields, enrolled_image_row, go_live, raise_alert
+from tests.recognition.deployments.review_helpers import confirm, reference_picture
 
 pytestmark = pytest.mark.django_db
 
@@ -118,11 +119,14 @@ def test_another_force_never_sees_or_reviews_an_alert_on_images_it_did_not_suppl
 
 def test_the_london_loop_closes_police_reviewer_confirms_dpo_discloses_unit_token_reports(client, cast, people, two):
     alert = two.camden_alert
-    services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
+    confirm(people.reviewer_a, alert)
     with pytest.raises(PermissionRefused) as refused:  # the agreement requires a police reviewer
-        services.alert_review(actor=people.reviewer_b, alert=alert, decision="confirm")
+        confirm(people.reviewer_b, alert)
     assert refused.value.code == "police_reviewer_required"
     client.force_login(people.police_reviewer)
+    reference_picture(alert.watchlist_image)
+    for image in ("alert-crop-image", "alert-reference-image"):  # what the page's two <img> fetch
+        assert client.get(reverse(image, args=[alert.pk])).status_code == 200
     response = client.post(reverse("alert-review", args=[alert.pk]), {"decision": "confirm", "notes": "Same person."})
     assert response.status_code == 302
     alert.refresh_from_db()
@@ -168,8 +172,8 @@ def test_the_london_loop_closes_police_reviewer_confirms_dpo_discloses_unit_toke
 
 def test_police_record_an_outcome_in_the_web_ui(client, cast, people, two):
     alert = two.camden_alert
-    services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
-    services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
+    confirm(people.reviewer_a, alert)
+    confirm(people.police_reviewer, alert)
     disclosure = services.alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
