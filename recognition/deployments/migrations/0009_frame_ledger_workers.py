@@ -5,23 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0008_authorising_officer_user'),
+        ("deployments", "0008_authorising_officer_user"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='framedropcounter',
-            name='reason',
-            field=models.CharField(choices=[('late', 'Older than the frame age limit when a worker reached it (queue too long)'), ('expired', 'Its bytes expired in the frame store before a worker reached them'), ('bytes_lost', 'Its bytes were gone before their expiry (the frame store restarted)'), ('worker_lost', 'The worker matching it died (the redelivered task found its bytes taken)'), ('not_live', 'The deployment stopped being live while it waited'), ('unreadable', 'It did not decode as an image'), ('database_unavailable', 'PostgreSQL stayed unreachable through the retries'), ('frame_store_unavailable', 'The frame store stayed unreachable through the retries'), ('cache_unavailable', 'The cache was unreachable while it was matched (transient)'), ('task_lost', 'No outcome within its time-to-live: its task was lost (a broker crash)'), ('failed', 'Matching failed with an error (logged)')], max_length=24),
+            model_name="framedropcounter",
+            name="reason",
+            field=models.CharField(
+                choices=[
+                    ("late", "Older than the frame age limit when a worker reached it (queue too long)"),
+                    ("expired", "Its bytes expired in the frame store before a worker reached them"),
+                    ("bytes_lost", "Its bytes were gone before their expiry (the frame store restarted)"),
+                    ("worker_lost", "The worker matching it died (the redelivered task found its bytes taken)"),
+                    ("not_live", "The deployment stopped being live while it waited"),
+                    ("unreadable", "It did not decode as an image"),
+                    ("database_unavailable", "PostgreSQL stayed unreachable through the retries"),
+                    ("frame_store_unavailable", "The frame store stayed unreachable through the retries"),
+                    ("cache_unavailable", "The cache was unreachable while it was matched (transient)"),
+                    ("task_lost", "No outcome within its time-to-live: its task was lost (a broker crash)"),
+                    ("failed", "Matching failed with an error (logged)"),
+                ],
+                max_length=24,
+            ),
         ),
         migrations.CreateModel(
-            name='FrameAccepted',
+            name="FrameAccepted",
             fields=[
-                ('key_digest', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('received_at', models.DateTimeField(db_index=True)),
-                ('camera', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deployments.camera')),
+                ("key_digest", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("received_at", models.DateTimeField(db_index=True)),
+                (
+                    "camera",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="deployments.camera"
+                    ),
+                ),
             ],
         ),
     ]
