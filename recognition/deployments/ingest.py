@@ -119,7 +119,14 @@ def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
     No transaction: nothing is written except counters. The bytes go to the frame store, the task
     message carries only their random key.
     """
-    _check_frame(data)
+    try:
+        _check_frame(data)
+    except RedisError as error:
+        # The cache (the live backend's choice, read for the detector's minimum face size) is down: the frame is
+        # turned away for a reason of ours, counted shed like any other 503 of the door.
+        counters_add(camera_id=camera.pk, at=timezone.now(), frames_shed=1)
+        logger.warning("Frame for camera %s dropped: cache unavailable (%s)", camera.pk, type(error).__name__)
+        raise MatchingUnavailable("The matching service is unavailable; the frame was dropped.") from None
     now = timezone.now()
     deployment = Deployment.objects.only("status", "starts_at", "ends_at").get(pk=camera.deployment_id)
     if not _deployment_running(deployment, now):
@@ -319,6 +326,11 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
             raise FrameOutcomePending(
                 {"outcome": FrameDropReason.DATABASE_UNAVAILABLE}, FrameDropReason.DATABASE_UNAVAILABLE
             ) from None
+        except RedisError as error:
+            # The cache (live backend, gallery version) went away mid-frame: an outage, not a bug. The bytes are
+            # claimed, so the frame cannot be matched later: it is counted under the transient reason.
+            logger.warning("Frame for camera %s: cache unavailable (%s)", camera_id, type(error).__name__)
+            return count(FrameDropReason.CACHE_UNAVAILABLE)
         except Exception:  # noqa: BLE001 - a bug must still leave the frame counted (and logged)
             logger.exception("Frame for camera %s: matching failed", camera_id)
             return count(FrameDropReason.FAILED)
