@@ -275,6 +275,13 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A prefork child loads the face engine in ``worker_process_init`` before it reports up; Celery kills a child that
+# has not reported within this many seconds (default 4) and forks another, for ever, so a child killed (an OOM kill)
+# was never replaced. Measured load: 6-14 s on an idle machine (issue 26), 28 s on a loaded 2-core one (README):
+# about four times the slowest.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("CELERY_WORKER_PROC_ALIVE_TIMEOUT", default=120.0)
+# The consumer tries a broker that went away again at once, then every second (config/celery.py).
+CELERY_WORKER_CONSUMER = "config.celery:Consumer"
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_IGNORE_RESULT = True
