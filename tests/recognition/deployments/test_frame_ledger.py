@@ -178,3 +178,35 @@ def test_a_publish_rabbitmq_nacks_is_a_503_and_the_frame_is_not_counted_accepted
     assert response.status_code == 503 and response.json()["error"]["code"] == "matching_unavailable"
     assert FrameAccepted.objects.count() == 0
     assert (totals(camera)["accepted"], totals(camera)["shed"]) == (0, 1)
+
+
+def _settings_with(**env) -> dict:
+    """Settings as a process started with this environment reads them (a fresh interpreter: read once)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({"
+        "'options': s.CELERY_BROKER_TRANSPORT_OPTIONS, 'lost_after': s.OVERSIGHT_FRAME_LOST_AFTER_SECONDS, "
+        "'ttl': s.OVERSIGHT_FRAME_TTL_SECONDS, 'visibility': s.CELERY_BROKER_VISIBILITY_TIMEOUT}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_an_amqp_broker_is_published_to_with_confirms_and_a_redis_one_waits_its_visibility_timeout():
+    amqp = _settings_with(CELERY_BROKER_URL="amqp://u:p@rabbit:5672//", OVERSIGHT_FRAME_STORE_URL="redis://f:6379/0")
+    assert amqp["options"] == {"confirm_publish": True}
+    assert amqp["lost_after"] > amqp["ttl"]
+    redis = _settings_with(CELERY_BROKER_URL="redis://broker:6379/0", OVERSIGHT_FRAME_STORE_URL="redis://f:6379/0")
+    assert "confirm_publish" not in redis["options"]
+    # A Redis broker hands a dead worker's task out again only after its visibility timeout: not lost before.
+    assert redis["lost_after"] > redis["ttl"] + redis["visibility"]
