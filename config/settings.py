@@ -293,16 +293,27 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 # task run (CELERY_TASK_TIME_LIMIT, 600 s) plus the longest retry countdown (60 s), or a slow task
 # would run twice at once; so a killed worker's task waits up to this long on Redis.
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=900)
+# A 202 means the broker has the task (issue 26): RabbitMQ publishes with publisher confirms (the publish waits for
+# the broker's ack, at most CELERY_BROKER_CONFIRM_TIMEOUT seconds; a nack or no answer is an error, and the door
+# answers 503 and un-counts the frame). On Redis the publish (LPUSH) returning is the confirmation.
+CELERY_BROKER_CONFIRM_TIMEOUT = env.float("CELERY_BROKER_CONFIRM_TIMEOUT", default=5.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://"))
-    else {}
+    else {"confirm_publish": True}
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A prefork child loads the face engine in ``worker_process_init`` before it reports up; Celery kills a child that
+# has not reported within this many seconds (default 4) and forks another, for ever, so a child killed (an OOM kill)
+# was never replaced. Measured load: 6-14 s on an idle machine (issue 26), 28 s on a loaded 2-core one (README):
+# about four times the slowest.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("CELERY_WORKER_PROC_ALIVE_TIMEOUT", default=120.0)
+# The consumer tries a broker that went away again at once, then every second (config/celery.py).
+CELERY_WORKER_CONSUMER = "config.celery:Consumer"
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_IGNORE_RESULT = True
@@ -346,6 +357,12 @@ CELERY_BEAT_SCHEDULE = {
     "frame-outcomes-prune": {
         "task": "recognition.deployments.tasks.frame_outcomes_prune",
         "schedule": timedelta(hours=1),
+    },
+    # The frame ledger's sweep: accepted frames still without an outcome after their time-to-live
+    # are counted lost (``task_lost``), so no 202'd frame stays outstanding (issue 26).
+    "frames-settle-lost": {
+        "task": "recognition.deployments.tasks.frames_settle_lost",
+        "schedule": timedelta(seconds=env.int("OVERSIGHT_FRAME_SWEEP_SECONDS", default=60)),
     },
     # Recovery: images left ``received`` (their enrolment task lost) are enqueued again.
     "enrol-pending-images": {
@@ -432,6 +449,15 @@ OVERSIGHT_FRAME_MAX_PIXELS = env.int("OVERSIGHT_FRAME_MAX_PIXELS", default=3840 
 OVERSIGHT_FRAME_TTL_SECONDS = env.int("OVERSIGHT_FRAME_TTL_SECONDS", default=30)
 OVERSIGHT_FRAME_MAX_AGE_SECONDS = env.int("OVERSIGHT_FRAME_MAX_AGE_SECONDS", default=20)
 OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA = env.int("OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA", default=8)
+# An accepted frame with no outcome this long after it was received is settled as lost (``task_lost``) by the
+# sweep (``frame_ledger.py``). Longer than its bytes live and than a Redis broker takes to hand a dead worker's task
+# out again (its visibility timeout), so a frame a worker can still reach is never called lost early.
+OVERSIGHT_FRAME_LOST_AFTER_SECONDS = env.int(
+    "OVERSIGHT_FRAME_LOST_AFTER_SECONDS",
+    default=max(OVERSIGHT_FRAME_TTL_SECONDS, OVERSIGHT_FRAME_MAX_AGE_SECONDS)
+    + 120
+    + (CELERY_BROKER_VISIBILITY_TIMEOUT if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")) else 0),
+)
 # Embedded default under ``manage.py serve`` (no broker): frames are matched off the request thread by this many
 # worker threads taking them from a queue of at most EMBEDDED_FRAME_QUEUE (full: shed, 429). Two: on the 2-core
 # reference machine two threads matched 38.0 frames/s end to end against 26.2 for one (SQLite, nothing dropped;

@@ -2,9 +2,11 @@
 
 ``/health/live/``: the process answers (no dependency is touched: a database outage must not get
 every web process restarted). ``/health/ready/``: this process can do its work — PostgreSQL answers,
-the broker answers (when one is configured), and each check another app registers (recognition: the
-live backend's weights files are in place and are the pinned bytes). 200 or
-503 with one word per check; never an error message, a host name or a credential.
+the cache answers, the broker answers (when one is configured), and each check another app registers
+(recognition: the frame store answers, when it is a Redis; the live backend's weights files are in
+place and are the pinned bytes). 200 or 503 with one word per check, each dependency under its own
+name (an outage of one is never reported as another's); never an error message, a host name or a
+credential.
 """
 
 from __future__ import annotations
@@ -46,7 +48,15 @@ def _broker() -> bool | None:
         return bool(conn.connected)
 
 
-CHECKS: dict[str, Callable[[], bool | None]] = {"database": _database, "broker": _broker}
+def _cache() -> bool:
+    """The cache every process shares (rate limits, lockouts, the live backend's choice): a round trip."""
+    from django.core.cache import cache
+
+    cache.set("oversight:ready", "1", timeout=10)
+    return cache.get("oversight:ready") == "1"
+
+
+CHECKS: dict[str, Callable[[], bool | None]] = {"database": _database, "cache": _cache, "broker": _broker}
 
 
 def readiness_check_register(name: str, check: Callable[[], bool | None]) -> None:

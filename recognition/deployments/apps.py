@@ -33,5 +33,10 @@ class DeploymentsConfig(AppConfig):
 
         # manage.py serve (embedded default): the engine is built and the frame worker started before requests.
         serve_hook_register("recognition.live-matching", serve_start)
+        # /health/ready/ names the frame store (a Redis of its own, or the broker's) among its checks.
+        from governance.ops.health import readiness_check_register
+        from recognition.deployments.frames import frame_store_ready
+
+        readiness_check_register("frame_store", frame_store_ready)
         # Every web process: the subject-access face search's decrypted probes, in the background.
         web_warm_up_register("recognition.subject-search-probes", subject_access.probe_index_warm)

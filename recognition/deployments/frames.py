@@ -231,3 +231,18 @@ def inflight_release(camera_id: int, slot: str) -> None:
 
 def inflight_count(camera_id: int) -> int:
     return store().slot_count(f"{INFLIGHT_PREFIX}{camera_id}")
+
+
+def frame_store_ready() -> bool | None:
+    """``/health/ready/`` "frame_store": the Redis holding frame bytes answers (None: the embedded default's
+    process-local store, nothing to reach)."""
+    url = _url()
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return bool(client.ping())
+    finally:
+        client.close()

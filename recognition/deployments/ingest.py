@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from amqp.exceptions import AMQPError, MessageNacked
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.db import connection as db_connection
@@ -31,6 +32,7 @@ from recognition.deployments.errors import (
     FrameUnsupported,
     MatchingUnavailable,
 )
+from recognition.deployments.frame_ledger import frame_ledger_accept, frame_ledger_unaccept
 from recognition.deployments.models import Camera, Deployment, DeploymentStatus, FrameDropReason
 from recognition.deployments.services import (
     PROCESSED,
@@ -117,7 +119,14 @@ def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
     No transaction: nothing is written except counters. The bytes go to the frame store, the task
     message carries only their random key.
     """
-    _check_frame(data)
+    try:
+        _check_frame(data)
+    except RedisError as error:
+        # The cache (the live backend's choice, read for the detector's minimum face size) is down: the frame is
+        # turned away for a reason of ours, counted shed like any other 503 of the door.
+        counters_add(camera_id=camera.pk, at=timezone.now(), frames_shed=1)
+        logger.warning("Frame for camera %s dropped: cache unavailable (%s)", camera.pk, type(error).__name__)
+        raise MatchingUnavailable("The matching service is unavailable; the frame was dropped.") from None
     now = timezone.now()
     deployment = Deployment.objects.only("status", "starts_at", "ends_at").get(pk=camera.deployment_id)
     if not _deployment_running(deployment, now):
@@ -131,11 +140,17 @@ def frame_submit(*, camera: Camera, data: bytes) -> FrameReceipt:
     except FramesShed:
         _frame_unaccept(camera_id=camera.pk, key=key, now=now)
         raise
-    except (KombuOperationalError, OSError) as error:
+    except BROKER_ERRORS as error:
+        # Not confirmed (refused, nacked, no confirm in time, no connection): the frame is turned away, not lost.
         _frame_unaccept(camera_id=camera.pk, key=key, now=now)
         logger.warning("Frame for camera %s dropped: broker unavailable (%s)", camera.pk, type(error).__name__)
         raise MatchingUnavailable("The matching service is unavailable; the frame was dropped.") from None
     return FrameReceipt(camera_id=camera.pk, received_at=now, in_flight=in_flight)
+
+
+# What a publish that the broker did not confirm raises: kombu's connection errors, a socket error or timeout (no
+# confirm within CELERY_BROKER_CONFIRM_TIMEOUT), RabbitMQ's nack (``MessageNacked``) or a channel error.
+BROKER_ERRORS = (KombuOperationalError, OSError, AMQPError, MessageNacked)
 
 
 def _frame_admit(*, camera_id: int, data: bytes, now: datetime) -> tuple[str, int]:
@@ -157,9 +172,10 @@ def _frame_admit(*, camera_id: int, data: bytes, now: datetime) -> tuple[str, in
 
 
 def _frame_accept(*, camera_id: int, key: str, now: datetime) -> None:
-    """Count the frame accepted. PostgreSQL down: the frame is withdrawn and the error answers 503."""
+    """Count the frame accepted and record it in the frame ledger (``frame_ledger.py``). PostgreSQL down: the
+    frame is withdrawn and the error answers 503."""
     try:
-        counters_add(camera_id=camera_id, at=now, frames_accepted=1)
+        frame_ledger_accept(camera_id=camera_id, key=key, received_at=now)
     except DatabaseError:
         with contextlib.suppress(RedisError, OSError):
             frames.frame_discard(key)
@@ -174,7 +190,7 @@ def _frame_unaccept(*, camera_id: int, key: str, now: datetime) -> None:
     with contextlib.suppress(RedisError, OSError):  # the broker's Redis may be the frame store
         frames.frame_withdraw(key)
         frames.inflight_release(camera_id, key)
-    counters_add(camera_id=camera_id, at=now, frames_accepted=-1, frames_shed=1)
+    frame_ledger_unaccept(camera_id=camera_id, key=key, received_at=now)
 
 
 def _frame_dispatch(*, key: str, camera_id: int, received_at: datetime) -> None:
@@ -192,11 +208,13 @@ def _frame_dispatch(*, key: str, camera_id: int, received_at: datetime) -> None:
         return
 
     # argsrepr: the worker log, events and monitoring show a placeholder, not even the key.
+    # RabbitMQ: with publisher confirms (settings), this returns only once the broker has the message.
     process_frame.apply_async(
         args=[key, camera_id, received_at.isoformat()],
         argsrepr=f"(<frame>, camera={camera_id})",
         kwargsrepr="{}",
         ignore_result=True,
+        confirm_timeout=settings.CELERY_BROKER_CONFIRM_TIMEOUT,
     )
 
 
@@ -308,6 +326,11 @@ def frame_process(*, frame_key: str, camera_id: int, received_at: str) -> str:
             raise FrameOutcomePending(
                 {"outcome": FrameDropReason.DATABASE_UNAVAILABLE}, FrameDropReason.DATABASE_UNAVAILABLE
             ) from None
+        except RedisError as error:
+            # The cache (live backend, gallery version) went away mid-frame: an outage, not a bug. The bytes are
+            # claimed, so the frame cannot be matched later: it is counted under the transient reason.
+            logger.warning("Frame for camera %s: cache unavailable (%s)", camera_id, type(error).__name__)
+            return count(FrameDropReason.CACHE_UNAVAILABLE)
         except Exception:  # noqa: BLE001 - a bug must still leave the frame counted (and logged)
             logger.exception("Frame for camera %s: matching failed", camera_id)
             return count(FrameDropReason.FAILED)

@@ -203,6 +203,8 @@ class FrameDropReason(models.TextChoices):
     UNREADABLE = "unreadable", "It did not decode as an image"
     DATABASE_UNAVAILABLE = "database_unavailable", "PostgreSQL stayed unreachable through the retries"
     FRAME_STORE_UNAVAILABLE = "frame_store_unavailable", "The frame store stayed unreachable through the retries"
+    CACHE_UNAVAILABLE = "cache_unavailable", "The cache was unreachable while it was matched (transient)"
+    TASK_LOST = "task_lost", "No outcome within its time-to-live: its task was lost (a broker crash)"
     FAILED = "failed", "Matching failed with an error (logged)"
 
 
@@ -241,6 +243,21 @@ class FrameOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_digest[:12]}… {self.outcome}"
+
+
+class FrameAccepted(models.Model):
+    """The frame ledger's first half (issue 26): one row per frame answered 202, keyed like
+    ``FrameOutcome`` by the SHA-256 of its random frame-store key, written in the same transaction
+    as the accepted count (``recognition/deployments/frame_ledger.py``). A row whose frame has no
+    ``FrameOutcome`` after its time-to-live is settled by the sweep as ``task_lost``; rows whose
+    outcome is counted are deleted by the same sweep. Holds no image and no face."""
+
+    key_digest = models.CharField(max_length=64, primary_key=True)
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key_digest[:12]}… camera {self.camera_id}"
 
 
 class AlertStatus(models.TextChoices):

@@ -180,13 +180,13 @@ def _review_digest(review: AlertReview) -> str:
     ).hexdigest()
 
 
-def _review_erase(review: AlertReview, run_id: str | None) -> int:
+def _review_erase(review: AlertReview, run_id: str | None, reason: str = "Review record retention period ended") -> int:
     DeletionCertificate.objects.create(
         subject_type="deployments.alertreview",
         subject_id=str(review.pk),
         subject_label=f"Review of alert #{review.alert_id}",
         sha256=_review_digest(review),
-        reason="Review record retention period ended",
+        reason=reason,
         rule="alert_review.record_retention",
         erased_at=timezone.now(),
         erased_by_name="Oversight retention sweep",
@@ -220,13 +220,18 @@ def _disclosure_digest(disclosure: Disclosure) -> str:
     ).hexdigest()
 
 
-def _disclosure_erase(disclosure: Disclosure, run_id: str | None) -> int:
+DISCLOSURE_RETENTION_REASON = (
+    "Disclosure record retention period ended (recipient, justification and notes redacted; outcome kept)"
+)
+
+
+def _disclosure_erase(disclosure: Disclosure, run_id: str | None, reason: str = DISCLOSURE_RETENTION_REASON) -> int:
     DeletionCertificate.objects.create(
         subject_type="deployments.disclosure",
         subject_id=str(disclosure.pk),
         subject_label=str(disclosure)[:300],
         sha256=_disclosure_digest(disclosure),
-        reason="Disclosure record retention period ended (recipient, justification and notes redacted; outcome kept)",
+        reason=reason,
         rule="disclosure.record_retention",
         erased_at=timezone.now(),
         erased_by_name="Oversight retention sweep",
@@ -342,7 +347,7 @@ def _alerts_replay(data: dict, note: str) -> list[str]:
         else:
             erase.append(alert)
     if erase:
-        alerts_erase_batch(erase, JOURNAL_RUN_ID)
+        alerts_erase_batch(erase, JOURNAL_RUN_ID, reason=note)  # the certificate says it was re-applied
         outcomes += [journal.REAPPLIED] * len(erase)
     return outcomes
 
@@ -362,7 +367,7 @@ def _review_replay(data: dict, note: str) -> list[str]:
         return [journal.ALREADY_ERASED]  # reviews are deleted: absent and erased look the same
     if _review_digest(review) != data["sha256"]:
         return [journal.DIFFERENT_RECORD]
-    _review_erase(review, JOURNAL_RUN_ID)
+    _review_erase(review, JOURNAL_RUN_ID, reason=note)
     return [journal.REAPPLIED]
 
 
@@ -383,7 +388,7 @@ def _disclosure_replay(data: dict, note: str) -> list[str]:
         return [journal.ALREADY_ERASED]
     if _disclosure_digest(disclosure) != data["sha256"]:
         return [journal.DIFFERENT_RECORD]
-    _disclosure_erase(disclosure, JOURNAL_RUN_ID)
+    _disclosure_erase(disclosure, JOURNAL_RUN_ID, reason=note)
     return [journal.REAPPLIED]
 
 

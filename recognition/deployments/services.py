@@ -563,14 +563,15 @@ def frame_outcome_count(
     outcome: str,
     faces_scanned: int = 0,
     alerts_raised: int = 0,
+    key_digest: str = "",
 ) -> bool:
     """Count an accepted frame's one outcome — ``"processed"`` or a ``FrameDropReason`` — in the
     hour it was received. Exactly once: the ``FrameOutcome`` ledger row (the key's digest) is
     written in the same transaction as the counters, so a redelivered or retried task counts
-    nothing (returns False)."""
+    nothing (returns False). ``key_digest``: the sweep of lost frames knows only the digest."""
     if outcome != PROCESSED and outcome not in FrameDropReason.values:
         raise ValueError(f"unknown frame outcome {outcome!r}")
-    digest = hashlib.sha256(frame_key.encode()).hexdigest()
+    digest = key_digest or hashlib.sha256(frame_key.encode()).hexdigest()
     with transaction.atomic():
         _, created = FrameOutcome.objects.get_or_create(
             key_digest=digest, defaults={"outcome": outcome, "counted_at": timezone.now()}

@@ -91,3 +91,12 @@ def deployments_end_due() -> int:
     from recognition.deployments.services import deployments_end_due as end_due
 
     return end_due()
+
+
+@shared_task(name="recognition.deployments.tasks.frames_settle_lost", acks_late=True, ignore_result=True)
+def frames_settle_lost() -> int:
+    """Beat, every minute: accepted frames still without an outcome after their time-to-live are counted lost
+    (``task_lost``: their task never reached a worker), so that none stays outstanding (``frame_ledger.py``)."""
+    from recognition.deployments.frame_ledger import frames_settle_lost as settle
+
+    return settle()

@@ -14,13 +14,16 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from recognition.engine.config import EngineConfig, load_config
-from recognition.engine.detector import DetectedFace
 from recognition.engine.preprocessing import FLIP_AVERAGE_LIVE, FLIP_AVERAGE_TEMPLATES, MARGIN, PRECISION, crop_faces
+
+if TYPE_CHECKING:  # the detector imports torch: web processes import this module and must never load torch
+    from recognition.engine.detector import DetectedFace
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,13 @@ def live_weights_ready() -> bool:
     from recognition.engine.engine import config_for
     from recognition.selectors import live_backend_choice
 
-    config = config_for(live_backend_choice())
+    try:
+        choice = live_backend_choice()
+    except Exception:  # noqa: BLE001 - the cache is down: readiness names it ("cache"), not the weights
+        from recognition.models import ActiveBackend
+
+        choice = ActiveBackend.objects.filter(pk=1).values_list("choice", flat=True).first() or None
+    config = config_for(choice)
     files: list[tuple[Path, str | None]] = []
     if config.detector == "yunet":
         files.append((Path(config.yunet_path or zoo.bundled_path(zoo.YUNET_FILE)), zoo.YUNET_SHA256))

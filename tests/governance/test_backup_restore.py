@@ -126,7 +126,16 @@ def test_a_restored_backup_verifies_and_gets_the_later_erasures_back(
         assert certificate.reason.startswith("Re-applied from the erasure journal after a restore")
         erased_alert = Alert.objects.get(pk=alert.pk)
         assert erased_alert.erased_at is not None and bytes(erased_alert.probe_crop) == b""
-        assert DeletionCertificate.objects.filter(subject_type="deployments.alert", subject_id=str(alert.pk)).exists()
+        alert_certificates = DeletionCertificate.objects.filter(
+            subject_type="deployments.alert", subject_id=str(alert.pk)
+        )
+        assert alert_certificates.exists()
+        # The re-applied erasure's certificate says so (issue 26), like the image's.
+        assert (
+            alert_certificates.order_by("-erased_at")
+            .first()
+            .reason.startswith("Re-applied from the erasure journal after a restore")
+        )
         verification = audit_chain_verify()
         assert verification.ok, verification.problems
         from governance.audit.models import AuditEvent

@@ -17,8 +17,15 @@ def test_liveness_touches_nothing_and_readiness_checks_each_dependency(client, s
     ready = client.get("/health/ready/")
     assert ready.status_code == 200
     expected_broker = "ok" if settings.CELERY_BROKER_URL else "skipped"
+    expected_store = "ok" if (settings.OVERSIGHT_FRAME_STORE_URL or settings.CELERY_BROKER_URL) else "skipped"
     # make test converts the weights before running the suite
-    assert ready.json()["checks"] == {"database": "ok", "broker": expected_broker, "weights": "ok"}
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "cache": "ok",
+        "broker": expected_broker,
+        "weights": "ok",
+        "frame_store": expected_store,
+    }
 
 
 def test_readiness_fails_without_the_weights_or_the_broker(client, settings, tmp_path):

@@ -177,9 +177,11 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
             if rows_after[label] != rows_before.get(label, 0)
         }
         # The alert.raised event names the operator and the supplier of the matched image (two scope rows).
-        # One ledger row per frame (its outcome counted once): a digest of the random key, nothing else.
+        # Two ledger rows per frame (accepted; its outcome counted once): a digest of the random key, its camera and
+        # hour, nothing else. The accepted rows go with the next sweep of the frame ledger.
         assert changed == {
             "deployments.FaceScanCounter": 1,
+            "deployments.FrameAccepted": len(FRAMES),
             "deployments.FrameOutcome": len(FRAMES),
             "deployments.Alert": 1,
             "governance.AuditEvent": 1,
