@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deployments", "0008_authorising_officer_user"),
+        ("deployments", "0011_review_shows_reference_review"),
     ]
 
     operations = [
