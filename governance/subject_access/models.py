@@ -51,14 +51,19 @@ RIGHT_PROVISIONS: dict[str, dict[str, str]] = {
 
 class RequestStatus(models.TextChoices):
     OPEN = "open", "Open (clock running)"
-    AWAITING_IDENTITY = "awaiting_identity", "Awaiting proof of identity (clock stopped)"
+    AWAITING_IDENTITY = "awaiting_identity", "Awaiting proof of identity (the month starts when it arrives)"
+    AWAITING_FEE = "awaiting_fee", "Awaiting the fee (the month starts when it is paid)"
     AWAITING_CLARIFICATION = "awaiting_clarification", "Awaiting clarification (clock stopped)"
     RESPONDED = "responded", "Responded"
     REFUSED = "refused", "Refused"
     WITHDRAWN = "withdrawn", "Withdrawn by the requester"
 
 
-CLOCK_STOPPED_STATUSES = (RequestStatus.AWAITING_IDENTITY, RequestStatus.AWAITING_CLARIFICATION)
+CLOCK_STOPPED_STATUSES = (
+    RequestStatus.AWAITING_IDENTITY,
+    RequestStatus.AWAITING_FEE,
+    RequestStatus.AWAITING_CLARIFICATION,
+)
 CLOSED_STATUSES = (RequestStatus.RESPONDED, RequestStatus.REFUSED, RequestStatus.WITHDRAWN)
 
 
@@ -134,18 +139,32 @@ class SubjectRequest(models.Model):
 
 
 class PauseReason(models.TextChoices):
-    IDENTITY = "identity", "Proof of identity asked for"
-    CLARIFICATION = "clarification", "Clarification asked for"
+    """What the controller asked the requester for; ``deadlines`` says how each moves the clock."""
+
+    IDENTITY = "identity", "Proof of identity asked for (the month starts again on receipt, s.54(3)(b))"
+    FEE = "fee", "A fee asked for (the month starts again when paid, s.54(3)(c))"
+    CLARIFICATION = "clarification", "Clarification asked for (days from asking to answer do not count, s.54(3C))"
+
+
+class FeeGround(models.TextChoices):
+    """When a fee may be charged (``deadlines.FEE_GROUNDS``: UK GDPR Art. 12(5), 15(3); DPA 2018 s.53)."""
+
+    MANIFESTLY_UNFOUNDED = "manifestly_unfounded", "Manifestly unfounded request"
+    MANIFESTLY_EXCESSIVE = "manifestly_excessive", "Manifestly excessive request"
+    FURTHER_COPIES = "further_copies", "Further copies (UK GDPR Art. 15(3))"
 
 
 class SubjectRequestPause(models.Model):
-    """One interval the clock stood still; ``restarted_on`` is empty while still waiting."""
+    """Something asked of the requester: asked on ``stopped_on``, received on ``restarted_on``
+    (empty while awaited). Identity and a fee restart the month from ``restarted_on``; a
+    clarification excludes the days from ``stopped_on`` to ``restarted_on``, both included."""
 
     request = models.ForeignKey(SubjectRequest, on_delete=models.CASCADE, related_name="pauses")
     reason = models.CharField(max_length=16, choices=PauseReason.choices)
     stopped_on = models.DateField()
     restarted_on = models.DateField(null=True, blank=True)
     note = models.TextField(blank=True)
+    fee_ground = models.CharField(max_length=24, choices=FeeGround.choices, blank=True)
     recorded_by_name = models.CharField(max_length=200, blank=True)
 
     class Meta:

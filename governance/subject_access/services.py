@@ -79,7 +79,13 @@ def _references(values) -> list[str]:
 
 
 def _pauses(request: SubjectRequest) -> list[deadlines.ClockPause]:
-    return [deadlines.ClockPause(p.stopped_on, p.restarted_on) for p in request.pauses.order_by("stopped_on", "pk")]
+    """What the requester was asked for and the law lets count (a clarification recorded on a
+    request other than access before the rule was enforced does not: ``deadlines.wait_refusal``)."""
+    return [
+        deadlines.ClockPause(p.stopped_on, p.restarted_on, p.reason)
+        for p in request.pauses.order_by("stopped_on", "pk")
+        if deadlines.wait_refusal(right=request.right, reason=p.reason) is None
+    ]
 
 
 def subject_request_due(request: SubjectRequest) -> date | None:
@@ -233,11 +239,25 @@ def _record_request(
 # --- the clock ----------------------------------------------------------------------------------------
 
 
-def subject_request_clock_stop(*, actor: User, request: SubjectRequest, reason: str, on: date, note: str = ""):
-    """Stop the clock: identity or clarification asked for on ``on``."""
+_AWAITING_STATUS = {
+    PauseReason.IDENTITY: RequestStatus.AWAITING_IDENTITY,
+    PauseReason.FEE: RequestStatus.AWAITING_FEE,
+    PauseReason.CLARIFICATION: RequestStatus.AWAITING_CLARIFICATION,
+}
+
+
+def subject_request_clock_stop(
+    *, actor: User, request: SubjectRequest, reason: str, on: date, note: str = "", fee_ground: str = ""
+):
+    """Ask the requester for identity, a fee or clarification on ``on``: the clock stops
+    (``deadlines.wait_refusal``: clarification on access requests only; ``deadlines.fee_refusal``:
+    a fee only on the grounds the law lists)."""
     subject_request_check(actor, request, to="change")
-    if reason not in PauseReason.values:
-        raise ValidationFailed("Say what is awaited: identity or clarification.", code="pause_reason_required")
+    refusal = deadlines.wait_refusal(right=request.right, reason=reason)
+    if refusal is None and reason == PauseReason.FEE:
+        refusal = deadlines.fee_refusal(right=request.right, regime=request.regime, ground=fee_ground)
+    if refusal is not None:
+        raise ValidationFailed(refusal.message, code=refusal.code)
     with transaction.atomic():
         request = _locked(request)
         _require_open(request)
@@ -249,11 +269,14 @@ def subject_request_clock_stop(*, actor: User, request: SubjectRequest, reason: 
         if last and last.restarted_on and on < last.restarted_on:
             raise ValidationFailed("The clock cannot stop before it last restarted.", code="pause_date_invalid")
         SubjectRequestPause.objects.create(
-            request=request, reason=reason, stopped_on=on, note=note.strip(), recorded_by_name=_name(actor)
+            request=request,
+            reason=reason,
+            stopped_on=on,
+            note=note.strip(),
+            fee_ground=fee_ground if reason == PauseReason.FEE else "",
+            recorded_by_name=_name(actor),
         )
-        request.status = (
-            RequestStatus.AWAITING_IDENTITY if reason == PauseReason.IDENTITY else RequestStatus.AWAITING_CLARIFICATION
-        )
+        request.status = _AWAITING_STATUS[reason]
         _save_due(request)
         audit_record(
             action=AuditAction.ALTERATION,
@@ -261,7 +284,7 @@ def subject_request_clock_stop(*, actor: User, request: SubjectRequest, reason: 
             actor=actor,
             target=request,
             justification=note,
-            details={"reason": reason, "on": on.isoformat()},
+            details={"reason": reason, "on": on.isoformat(), "fee_ground": fee_ground if reason == "fee" else ""},
         )
     return request
 
@@ -274,7 +297,9 @@ def subject_request_clock_restart(
     identity_verified_how: str = "",
     identity_verified_by_name: str = "",
 ):
-    """Restart the clock on ``on`` (what was awaited arrived); for identity, record how and by whom."""
+    """What was awaited arrived on ``on``: for identity or a fee the month starts again from that day
+    (s.54(3)); for a clarification the days from asking to ``on``, both included, do not count
+    (s.54(3C)). For identity, record how and by whom it was verified."""
     subject_request_check(actor, request, to="change")
     with transaction.atomic():
         request = _locked(request)
@@ -304,13 +329,19 @@ def subject_request_clock_restart(
             event="subject_request.clock_restarted",
             actor=actor,
             target=request,
-            details={"reason": pause.reason, "on": on.isoformat(), "days_stopped": pause_days(pause)},
+            details={
+                "reason": pause.reason,
+                "on": on.isoformat(),
+                "month_restarts": pause.reason in deadlines.RESTARTS_THE_MONTH,
+                "days_excluded": pause_days(pause),
+                "due_on": str(request.due_on),
+            },
         )
     return request
 
 
 def pause_days(pause: SubjectRequestPause) -> int | None:
-    return deadlines.ClockPause(pause.stopped_on, pause.restarted_on).days()
+    return deadlines.ClockPause(pause.stopped_on, pause.restarted_on, pause.reason).days()
 
 
 def subject_request_extend(

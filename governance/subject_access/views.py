@@ -209,6 +209,7 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=data.get("reason", ""),
                 on=_date(data.get("on", "")) or _today(),
                 note=data.get("note", ""),
+                fee_ground=data.get("fee_ground", ""),
             )
             messages.success(request, "Clock stopped.")
         elif action == "restart":
@@ -219,7 +220,7 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
                 identity_verified_how=data.get("identity_verified_how", ""),
                 identity_verified_by_name=data.get("identity_verified_by_name", ""),
             )
-            messages.success(request, "Clock restarted.")
+            messages.success(request, "Received: the deadline is recalculated.")
         elif action == "extend":
             months = int(data.get("months", "0")) if data.get("months", "").isdigit() else 0
             sars.subject_request_extend(
