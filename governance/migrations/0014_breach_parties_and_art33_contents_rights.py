@@ -5,45 +5,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0013_subject_request_fee_and_restart_rights'),
+        ("governance", "0013_subject_request_fee_and_restart_rights"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='breach',
-            name='dpo_contact',
-            field=models.TextField(blank=True, help_text='Art. 33(3)(b): the name and contact details of the DPO or other contact point.'),
+            model_name="breach",
+            name="dpo_contact",
+            field=models.TextField(
+                blank=True, help_text="Art. 33(3)(b): the name and contact details of the DPO or other contact point."
+            ),
         ),
         migrations.AddField(
-            model_name='breach',
-            name='records_affected',
-            field=models.PositiveIntegerField(blank=True, help_text='Art. 33(3)(a): approximate number of personal data records concerned.', null=True),
+            model_name="breach",
+            name="records_affected",
+            field=models.PositiveIntegerField(
+                blank=True, help_text="Art. 33(3)(a): approximate number of personal data records concerned.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='breach',
-            name='subjects_not_notified_ground',
-            field=models.CharField(blank=True, choices=[('protected', 'Art. 34(3)(a) / s.68(3)(a): protection measures applied (e.g. encryption)'), ('risk_removed', 'Art. 34(3)(b) / s.68(3)(b): later measures mean the high risk is no longer likely'), ('disproportionate', 'Art. 34(3)(c) / s.68(3)(c): disproportionate effort (public notice instead)'), ('s68_7_a', 's.68(7)(a): avoid obstructing an official or legal inquiry, investigation or procedure'), ('s68_7_b', 's.68(7)(b): avoid prejudicing the prevention, detection, investigation or prosecution of offences'), ('s68_7_c', 's.68(7)(c): protect public security'), ('s68_7_d', 's.68(7)(d): protect national security'), ('s68_7_e', 's.68(7)(e): protect the rights and freedoms of others')], max_length=20),
+            model_name="breach",
+            name="subjects_not_notified_ground",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("protected", "Art. 34(3)(a) / s.68(3)(a): protection measures applied (e.g. encryption)"),
+                    (
+                        "risk_removed",
+                        "Art. 34(3)(b) / s.68(3)(b): later measures mean the high risk is no longer likely",
+                    ),
+                    ("disproportionate", "Art. 34(3)(c) / s.68(3)(c): disproportionate effort (public notice instead)"),
+                    (
+                        "s68_7_a",
+                        "s.68(7)(a): avoid obstructing an official or legal inquiry, investigation or procedure",
+                    ),
+                    (
+                        "s68_7_b",
+                        "s.68(7)(b): avoid prejudicing the prevention, detection, investigation or prosecution of offences",
+                    ),
+                    ("s68_7_c", "s.68(7)(c): protect public security"),
+                    ("s68_7_d", "s.68(7)(d): protect national security"),
+                    ("s68_7_e", "s.68(7)(e): protect the rights and freedoms of others"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='BreachParty',
+            name="BreachParty",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hours', models.PositiveIntegerField(default=24, help_text="Hours to tell it (the agreement's).")),
-                ('told_at', models.DateTimeField(blank=True, null=True)),
-                ('told_how', models.TextField(blank=True)),
-                ('told_by_name', models.CharField(blank=True, max_length=200)),
-                ('linked_by_name', models.CharField(max_length=200)),
-                ('linked_at', models.DateTimeField()),
-                ('agreement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.agreement')),
-                ('breach', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parties', to='governance.breach')),
-                ('organisation', models.ForeignKey(help_text='The other party.', on_delete=django.db.models.deletion.PROTECT, related_name='breaches_shared', to='governance.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("hours", models.PositiveIntegerField(default=24, help_text="Hours to tell it (the agreement's).")),
+                ("told_at", models.DateTimeField(blank=True, null=True)),
+                ("told_how", models.TextField(blank=True)),
+                ("told_by_name", models.CharField(blank=True, max_length=200)),
+                ("linked_by_name", models.CharField(max_length=200)),
+                ("linked_at", models.DateTimeField()),
+                (
+                    "agreement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="governance.agreement"
+                    ),
+                ),
+                (
+                    "breach",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="parties", to="governance.breach"
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        help_text="The other party.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="breaches_shared",
+                        to="governance.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
-                'indexes': [models.Index(fields=['organisation'], name='breach_party_org_idx')],
-                'constraints': [models.UniqueConstraint(fields=('breach', 'agreement', 'organisation'), name='breach_party_unique')],
+                "ordering": ["pk"],
+                "indexes": [models.Index(fields=["organisation"], name="breach_party_org_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("breach", "agreement", "organisation"), name="breach_party_unique")
+                ],
             },
         ),
     ]
