@@ -13,11 +13,13 @@ from governance.dpia.models import DPIA, DPIADeployment, DPIARisk, PolicyDocumen
 from governance.organisations.models import Organisation, User  # noqa: F401
 from governance.reports.models import PrincipleCommentary, PublishedReport  # noqa: F401, E402
 from governance.subject_access.models import (  # noqa: F401, E402
+    RecipientNotification,
     SubjectRequest,
     SubjectRequestAction,
     SubjectRequestExport,
     SubjectRequestItem,
     SubjectRequestPause,
+    SupplierConsultation,
 )
 from governance.watchlist.models import (  # noqa: F401, E402
     DeletionCertificate,

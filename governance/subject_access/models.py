@@ -289,3 +289,78 @@ class SubjectRequestExport(models.Model):
 
     def concerned_organisation_ids(self) -> set[int]:
         return self.request.concerned_organisation_ids()
+
+
+class NoticeException(models.TextChoices):
+    """UK GDPR Art. 19: recipients are told "unless this proves impossible or involves
+    disproportionate effort" (DPA 2018 s.48(2)-(3) for Part 3 rectification and erasure)."""
+
+    IMPOSSIBLE = "impossible", "Telling the recipient proves impossible"
+    DISPROPORTIONATE = "disproportionate", "Telling the recipient involves disproportionate effort"
+
+
+class RecipientNotification(models.Model):
+    """A rectification or erasure told to an organisation the item had been disclosed to (UK GDPR
+    Art. 19; DPA 2018 s.48): a task on that organisation's home page until its DPO acknowledges it,
+    or an exception the law allows recorded by the sender. State changes through
+    ``governance.subject_access.recipients``."""
+
+    request = models.ForeignKey(SubjectRequest, on_delete=models.PROTECT, related_name="recipient_notifications")
+    action = models.ForeignKey("SubjectRequestAction", on_delete=models.PROTECT, related_name="notifications")
+    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="rights_notifications")
+    what = models.TextField(help_text="What was done, in plain words (no more than the recipient needs to act).")
+    sent_at = models.DateTimeField()
+    sent_by_name = models.CharField(max_length=200)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by_name = models.CharField(max_length=200, blank=True)
+    acknowledgement_note = models.TextField(blank=True)
+    exception = models.CharField(max_length=20, choices=NoticeException.choices, blank=True)
+    exception_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        indexes = [models.Index(fields=["recipient", "acknowledged_at"], name="rights_notice_recipient_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request} → {self.recipient}"
+
+    def concerned_organisation_ids(self) -> set[int]:
+        return {self.request.organisation_id, self.recipient_id}
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None and not self.exception
+
+
+class ConsultationDecision(models.TextChoices):
+    RELEASE = "release", "Release"
+    RESTRICT = "restrict", "Restrict (DPA 2018 s.45(4))"
+
+
+class SupplierConsultation(models.Model):
+    """Before a response releases data a police force supplied, the force is asked; it decides
+    whether any s.45(4) restriction applies. The requesting controller sees the decision and the
+    provision relied on, never ``reasoning`` (the force's own). Through
+    ``governance.subject_access.consultation``."""
+
+    request = models.ForeignKey(SubjectRequest, on_delete=models.PROTECT, related_name="consultations")
+    force = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="rights_consultations")
+    refs = models.JSONField(default=list, help_text="The confirmed items (ItemRef text) the force supplied.")
+    asked_at = models.DateTimeField()
+    asked_by_name = models.CharField(max_length=200)
+    decision = models.CharField(max_length=10, choices=ConsultationDecision.choices, blank=True)
+    basis = models.CharField(max_length=12, choices=RestrictionBasis.choices, blank=True)
+    neither_confirm_nor_deny = models.BooleanField(default=False)
+    reasoning = models.TextField(blank=True, help_text="The force's reasons: seen by the force only.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["asked_at", "pk"]
+        indexes = [models.Index(fields=["force", "decided_at"], name="rights_consult_force_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request} consults {self.force}"
+
+    def concerned_organisation_ids(self) -> set[int]:
+        return {self.request.organisation_id, self.force_id}

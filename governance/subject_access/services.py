@@ -701,15 +701,21 @@ def _act(*, actor, request, right: str, ref_text: str, reason: str, run) -> Subj
         raise ValidationFailed("Record the reason.", code="reason_required")
     ref = _confirmed_ref(request, ref_text)
     provider = subject_data_provider(ref.kind)
-    method = {"rectification": "rectify", "erasure": "erase", "restriction": "restrict"}[right]
+    method = {"rectification": "rectify", "erasure": "erase", "restriction": "restrict", "objection": "object"}[right]
     if provider is None or getattr(provider, method) is None:
         return _refuse(
             request, right, ref, actor, f"{reason.strip()} — not possible: Oversight cannot {right} this kind of item."
         )
+    from governance.subject_access.recipients import TOLD_TO_RECIPIENTS, recipients_notify
+
+    # Who the item was disclosed to is read before the right acts (an erased item may no longer say).
+    item = provider.compile(actor, ref) if right in TOLD_TO_RECIPIENTS else None
     try:
         with transaction.atomic():
             extra = run(provider, ref) or {}
-            return _record_action(request, right, ref, ActionOutcome.DONE, reason.strip(), actor, **extra)
+            action = _record_action(request, right, ref, ActionOutcome.DONE, reason.strip(), actor, **extra)
+            recipients_notify(actor=actor, request=request, action=action, item=item)
+            return action
     except (PermissionRefused, StateConflict) as error:
         return _refuse(request, right, ref, actor, f"{reason.strip()} — refused: {error.message}")
 
@@ -738,6 +744,20 @@ def subject_request_restrict_processing(
         return {"field": "restricted", "before": str(not restricted), "after": str(restricted)}
 
     return _act(actor=actor, request=request, right=SubjectRight.RESTRICTION, ref_text=ref, reason=reason, run=run)
+
+
+def subject_request_object(*, actor: User, request: SubjectRequest, ref: str, reason: str):
+    """Uphold an objection (UK GDPR Art. 21(1): "The controller shall no longer process the personal
+    data unless the controller demonstrates compelling legitimate grounds for the processing which
+    override the interests, rights and freedoms of the data subject ..."): the provider applies the
+    effect (e.g. the image withdrawn from matching). To refuse an objection, record the compelling
+    grounds with ``subject_request_refuse_right``."""
+
+    def run(provider, item_ref):
+        effect = provider.object(actor, item_ref, reason)
+        return {"field": "objection", "before": "processed", "after": effect}
+
+    return _act(actor=actor, request=request, right=SubjectRight.OBJECTION, ref_text=ref, reason=reason, run=run)
 
 
 def subject_request_refuse_right(*, actor: User, request: SubjectRequest, ref: str, right: str, reason: str):
@@ -780,9 +800,13 @@ def export_kept_until(finished_on: date) -> date:
 
 def subject_request_export_start(*, actor: User, request: SubjectRequest) -> SubjectRequestExport:
     """Queue the response's export; the task builds it after commit (in-process in the embedded default)."""
+    from governance.subject_access.consultation import consultation_refusal
     from governance.subject_access.tasks import subject_request_export_task
 
     subject_request_check(actor, request, to="export")
+    refusal = consultation_refusal(actor, request)
+    if refusal is not None:
+        raise StateConflict(refusal[1], code=refusal[0])
     with transaction.atomic():
         request = _locked(request)
         if request.exports.filter(status__in=[ExportStatus.QUEUED, ExportStatus.BUILDING]).exists():
