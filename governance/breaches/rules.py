@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from governance.audit.describe import event_phrases_register
 from governance.breaches.models import Breach
 from governance.reports.figures import duration_words
 
@@ -158,3 +159,12 @@ def subjects_not_told_refusal(breach: Breach, *, ground: str, reason: str) -> tu
     if len(reason.strip()) < 10:
         return ("not_told_reason_required", "Record why the ground applies to this breach.")
     return None
+
+
+event_phrases_register(
+    {
+        "breach.shared": "Breach linked to a data-sharing agreement (the other party sees it)",
+        "breach.party_told": "Other party to the agreement told of the breach",
+        "breach.contents_completed": "Breach notification contents completed",
+    }
+)

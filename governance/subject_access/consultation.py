@@ -27,6 +27,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from governance.access import _organisation, answerable_ids, role_allows
+from governance.audit.describe import event_phrases_register
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
@@ -240,6 +241,12 @@ def consultations_waiting(actor: Any) -> dict | None:
     return {"rows": rows, "count": len(rows)}
 
 
+event_phrases_register(
+    {
+        "subject_request.supplier_consulted": "Supplying force consulted before release",
+        "subject_request.supplier_decided": "Supplying force decided on release",
+    }
+)
 home_panel_register(
     HomePanel(
         "rights-consultations",

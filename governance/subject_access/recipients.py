@@ -29,6 +29,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from governance.access import _organisation, answerable_ids, role_allows
+from governance.audit.describe import event_phrases_register
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
@@ -226,6 +227,13 @@ def notifications_to_apply(actor: Any) -> dict | None:
     return {"rows": rows, "sent": sent, "count": len(rows)}
 
 
+event_phrases_register(
+    {
+        "subject_request.recipient_notified": "Recipient told of a rectification or erasure",
+        "subject_request.recipient_acknowledged": "Rectification or erasure acknowledged by the recipient",
+        "subject_request.recipient_exception": "Recipient not told (exception recorded)",
+    }
+)
 home_panel_register(
     HomePanel(
         "rights-notifications",

@@ -245,3 +245,34 @@ def test_only_a_party_to_the_agreement_links_a_breach_to_it(cast, active_agreeme
     with pytest.raises(NotFound):  # the other operator cannot see the Camden agreement at all
         services.breach_share(actor=cast.other_dpo, breach=other, agreement=active_agreement)
     assert not BreachParty.objects.exists()
+
+
+def test_linking_telling_and_completing_through_the_page(cast, client, active_agreement):
+    breach = record(cast, dpo_contact="", found_hours_ago=2)
+    client.force_login(cast.estate_dpo)
+    page = client.get(f"/breaches/{breach.pk}/").content.decode()
+    assert 'id="art33-missing"' in page and "the DPO&#x27;s name and contact details" in page
+    assert active_agreement.reference in page  # offered to link: the estate is a party
+    assert client.post(f"/breaches/{breach.pk}/share/", {"agreement": active_agreement.pk}).status_code == 302
+    party = breach.parties.get()
+    told = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    client.post(f"/breaches/{breach.pk}/party-told/", {"party": party.pk, "told_at": told, "how": "Phone to DPO"})
+    party.refresh_from_db()
+    assert party.told_at is not None and breach_party_clock(party).code == "notified"
+    contents = {
+        "data_affected": breach.data_affected,
+        "records_affected": 8,
+        "people_affected": 4,
+        "people_affected_description": breach.people_affected_description,
+        "risk_assessment": breach.risk_assessment,
+        "measures_taken": breach.measures_taken,
+        "dpo_contact": "Dana Okafor, DPO, dpo@estate.example",
+    }
+    client.post(f"/breaches/{breach.pk}/contents/", contents)
+    page = client.get(f"/breaches/{breach.pk}/").content.decode()
+    assert 'id="art33-missing"' not in page and 'data-party-clock="notified"' in page
+    # Camden's DPO reads it (shared with it) but has no forms.
+    client.force_login(cast.camden_dpo)
+    page = client.get(f"/breaches/{breach.pk}/").content.decode()
+    assert "dpo@estate.example" in page and "/contents/" not in page
+    assert client.post(f"/breaches/{breach.pk}/contents/", contents).status_code == 403
