@@ -29,7 +29,7 @@ class GovernanceConfig(AppConfig):
 
         # Subject requests: governance's own subject-data providers (recognition registers its
         # own), the export task and the exported files' retention rule.
-        from governance.subject_access import providers, retention  # noqa: F401
+        from governance.subject_access import consultation, providers, recipients, retention  # noqa: F401
         from governance.subject_access import tasks as subject_access_tasks  # noqa: F401
 
         providers.register()

@@ -8,16 +8,18 @@ from governance.agreements.models import (  # noqa: F401
 )
 from governance.api.models import ApiToken, IdempotencyRecord  # noqa: F401, E402
 from governance.audit.models import AuditEvent, AuditEventOrganisation, AuditSeal  # noqa: F401
-from governance.breaches.models import Breach  # noqa: F401, E402
+from governance.breaches.models import Breach, BreachParty  # noqa: F401, E402
 from governance.dpia.models import DPIA, DPIADeployment, DPIARisk, PolicyDocument  # noqa: F401, E402
 from governance.organisations.models import Organisation, User  # noqa: F401
 from governance.reports.models import PrincipleCommentary, PublishedReport  # noqa: F401, E402
 from governance.subject_access.models import (  # noqa: F401, E402
+    RecipientNotification,
     SubjectRequest,
     SubjectRequestAction,
     SubjectRequestExport,
     SubjectRequestItem,
     SubjectRequestPause,
+    SupplierConsultation,
 )
 from governance.watchlist.models import (  # noqa: F401, E402
     DeletionCertificate,

@@ -210,6 +210,17 @@ ROUTES: list[Route] = [
     ),
     R("subject-request-export-status", obj="estate_export", see=ESTATE_SAR_READERS, act={"estate.dpo"}),
     R("subject-request-download", obj="estate_export", see=ESTATE_SAR_READERS, act={"estate.dpo"}),
+    # A rectification told to its recipient: the sender's and the recipient's DPOs see it; the
+    # recipient acknowledges. A consultation: the asking DPO and the force's; the force decides.
+    R(
+        "rights-notification-acknowledge",
+        method="post",
+        obj="rights_notification",
+        body="empty",
+        see={"estate.dpo", "met.dpo"},
+        act={"estate.dpo"},
+    ),
+    R("rights-consultation", obj="rights_consultation", see={"estate.dpo", "met.dpo"}),
     # Reports: each organisation's cover what it is party to; the regulator reads every one.
     R("report-index", gate=ROLE_REPORTS),
     R("report-subject", obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS, act=ROLE_REPORTS),
@@ -658,6 +669,37 @@ class World:
                 receiving_organisation=cast.other_operator,
             ),
         )
+        # Rights that reach the recipient and the supplier (governance.subject_access.recipients,
+        # .consultation): the Met rectifies Camden's image, the estate (its recipient) is told; the
+        # estate's access request releasing that image waits for the Met's s.45(4) decision.
+        from governance.subject_access import services as sars
+        from governance.subject_access.consultation import subject_request_consult
+
+        image_ref = f"watchlist-image:{self.camden_image.pk}"
+        rights_request = {
+            "requester_name": "Matrix Rights Requester",
+            "requester_contact": "rights@example.org",
+            "request_text": "Correct and tell.",
+            "subject_references": ["MET-U-0001"],
+            "received_on": timezone.localdate() - timedelta(days=1),
+            "identity_verified_how": "Passport seen.",
+            "identity_verified_by_name": "Dana Okafor",
+        }
+        met_sar = sars.subject_request_receive(
+            actor=cast.met_dpo, fields=rights_request | {"regime": "dpa_part3", "right": "rectification"}
+        )
+        sars.subject_request_decide(actor=cast.met_dpo, request=met_sar, decisions=[(image_ref, "confirmed", "")])
+        action = sars.subject_request_rectify(
+            actor=cast.met_dpo, request=met_sar, ref=image_ref, field="notes", value="Rectified.", reason="Matrix."
+        )
+        self.rights_notification = action.notifications.get()
+        consult_sar = sars.subject_request_receive(
+            actor=cast.estate_dpo, fields=rights_request | {"regime": "uk_gdpr", "right": "access"}
+        )
+        sars.subject_request_decide(
+            actor=cast.estate_dpo, request=consult_sar, decisions=[(image_ref, "confirmed", "")]
+        )
+        (self.rights_consultation,) = subject_request_consult(actor=cast.estate_dpo, request=consult_sar)
 
         self.users = {
             "estate.dpo": cast.estate_dpo,

@@ -1,11 +1,13 @@
 """Who reads and records breaches (the shape of ``governance.access``): an organisation's DPO its
-own breaches and its units'; regulators every organisation's; anyone else nothing."""
+own breaches and its units', and breaches another organisation recorded that involve data shared
+with it under an agreement (``BreachParty``); regulators every organisation's; anyone else nothing.
+Only the recorder changes a breach."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from governance.access import answerable_ids, is_regulator, role_allows
 from governance.breaches.models import Breach
@@ -17,7 +19,9 @@ def breaches_visible_to(actor: Any) -> QuerySet[Breach]:
         return Breach.objects.none()
     if is_regulator(actor):
         return Breach.objects.select_related("organisation")
-    return Breach.objects.filter(organisation_id__in=answerable_ids(actor.organisation)).select_related("organisation")
+    ids = answerable_ids(actor.organisation)
+    shared = Breach.objects.filter(parties__organisation_id__in=ids).values("pk")
+    return Breach.objects.filter(Q(organisation_id__in=ids) | Q(pk__in=shared)).select_related("organisation")
 
 
 def can_change_breach(actor: Any, breach: Breach) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from governance.audit.describe import event_phrase
 from governance.audit.models import AuditEvent
 from governance.subject_access.models import ItemDecision, Regime, SubjectRequest
 from governance.subject_access.registry import (
@@ -74,6 +75,29 @@ RIGHTS_STATEMENT = {
         "court (s.167).",
     ],
 }
+
+
+def restriction_rights(regime: str) -> str:
+    """What a person whose access is restricted is told of their rights.
+
+    DPA 2018 s.45(5) (Part 3): the controller must inform the data subject in writing "(a) that the
+    data subject's rights have been restricted, (b) of the reasons for the restriction, (c) of the
+    data subject's right to make a request to the Commissioner under section 51, (d) of the data
+    subject's right to lodge a complaint with the Commissioner, and (e) of the data subject's right
+    to apply to a court under section 167". s.51: the Commissioner checks that the restriction was
+    lawful. Under the UK GDPR (a restriction relying on DPA 2018 Sch. 2) there is no s.51 request:
+    the person may complain to the Commissioner (Art. 77) and go to court (Art. 79; s.167)."""
+    if regime == Regime.DPA_PART3:
+        return (
+            "You have the right to ask the Information Commissioner to check that the restriction is lawful "
+            "(DPA 2018 s.51), to complain to the Information Commissioner (ico.org.uk, 0303 123 1113), and to "
+            "apply to a court (DPA 2018 s.167)."
+        )
+    return (
+        "You have the right to complain to the Information Commissioner (ico.org.uk, 0303 123 1113; UK GDPR "
+        "Art. 77) and to apply to a court (UK GDPR Art. 79; DPA 2018 s.167)."
+    )
+
 
 # The fact in which a provider states what human review an item had — derived from what happened to it
 # (who reviewed it, in which roles, what each reviewer was shown, the decisions) — and which section 2 of
@@ -129,7 +153,8 @@ class ResponseEvent:
     sequence: int
     occurred_at: datetime
     action: str
-    event: str
+    event: str  # the code: kept for the machine-readable JSON, never shown in the PDF
+    what: str  # what happened, in plain words (``governance.audit.describe.event_phrase``)
     actor: str
     organisation: str
     justification: str
@@ -205,22 +230,26 @@ def audit_events_about(targets: list[tuple[str, str]]):
     return AuditEvent.objects.filter(condition).order_by("sequence")
 
 
-def _event_actor(event, as_roles: bool, roles: dict[int, str]) -> str:
+def _event_actor(event, as_roles: bool, people: dict[int, tuple[str, str]]) -> str:
+    """Who acted, for the data subject: a role ("Data protection officer"), or the person's name
+    where the organisation's policy names staff — never an internal username."""
     if not event.actor_id:
-        return "Oversight (automatic)" if event.actor_username in ("", "system") else event.actor_username
-    if as_roles:
-        return roles.get(event.actor_id) or "Member of staff"
-    return event.actor_username
+        return "Oversight (automatic)"
+    role, name = people.get(event.actor_id, ("Member of staff", ""))
+    if as_roles or not name:
+        return role
+    return f"{name}, {role.lower()}"
 
 
-def _actor_roles(actor_ids: set[int]) -> dict[int, str]:
+def _actor_people(actor_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Each actor's (role, full name); the name is blank where none is recorded."""
     from governance.organisations.models import User
 
-    roles = {}
+    people = {}
     for user in User.objects.filter(pk__in=actor_ids).prefetch_related("groups"):
         names = user.role_names
-        roles[user.pk] = ", ".join(names) if names else (user.job_title or "Member of staff")
-    return roles
+        people[user.pk] = (", ".join(names) if names else (user.job_title or "Member of staff"), user.get_full_name())
+    return people
 
 
 def compile_response(
@@ -250,7 +279,7 @@ def compile_response(
             else:
                 response.withheld.append(
                     f"Information has been withheld under {decision.get_restriction_basis_display()}. "
-                    f"Reason: {decision.restriction_reason}"
+                    f"Reason: {decision.restriction_reason} {restriction_rights(request.regime)}"
                 )
     for index, decision in enumerate(confirmed):
         progress(10 + int(50 * index / max(len(confirmed), 1)), f"Compiling item {index + 1} of {len(confirmed)}")
@@ -301,14 +330,15 @@ def compile_response(
             "target_id",
         )
     )
-    roles = _actor_roles({e.actor_id for e in events if e.actor_id}) if as_roles else {}
+    people = _actor_people({e.actor_id for e in events if e.actor_id})
     response.events = [
         ResponseEvent(
             sequence=e.sequence,
             occurred_at=e.occurred_at,
             action=e.get_action_display(),
             event=e.event,
-            actor=_event_actor(e, as_roles, roles),
+            what=event_phrase(e.event),
+            actor=_event_actor(e, as_roles, people),
             organisation=e.actor_organisation,
             justification=e.justification,
             recipient=e.recipient,

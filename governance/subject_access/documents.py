@@ -18,7 +18,8 @@ RESTRICTIONS_STATEMENT = (
     "security or the rights of others (DPA 2018 s.45(4); for UK GDPR processing, DPA 2018 Sch. 2) — we may "
     "withhold information, and we may neither confirm nor deny whether we hold it. Where we withhold something "
     "and can say so, it is listed in this section with the reason. You may complain to the Information "
-    "Commissioner about any restriction."
+    "Commissioner about any restriction, ask the Commissioner to check that a DPA 2018 Part 3 restriction is "
+    "lawful (s.51), and apply to a court (s.167)."
 )
 
 
@@ -105,6 +106,7 @@ def response_document(response: SubjectResponse) -> dict:
                 "at": e.occurred_at.isoformat(),
                 "operation": e.action,
                 "event": e.event,
+                "what": e.what,
                 "by": e.actor,
                 "organisation": e.organisation,
                 "justification": e.justification,

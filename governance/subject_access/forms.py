@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from governance.presentation.widgets import DateInput
-from governance.subject_access.models import PauseReason, Regime, RestrictionBasis, SubjectRight
+from governance.subject_access.models import FeeGround, PauseReason, Regime, RestrictionBasis, SubjectRight
 
 
 class IntakeForm(forms.Form):
@@ -31,8 +31,11 @@ class IntakeForm(forms.Form):
 
 
 class StopClockForm(forms.Form):
-    reason = forms.ChoiceField(choices=PauseReason.choices)
-    on = forms.DateField(widget=DateInput())
+    reason = forms.ChoiceField(choices=PauseReason.choices, label="What is asked for")
+    on = forms.DateField(widget=DateInput(), label="Asked on")
+    fee_ground = forms.ChoiceField(
+        choices=[("", "— (no fee)")] + FeeGround.choices, required=False, label="Why a fee may be charged"
+    )
     note = forms.CharField(required=False, max_length=2000)
 
 

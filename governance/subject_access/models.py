@@ -51,14 +51,19 @@ RIGHT_PROVISIONS: dict[str, dict[str, str]] = {
 
 class RequestStatus(models.TextChoices):
     OPEN = "open", "Open (clock running)"
-    AWAITING_IDENTITY = "awaiting_identity", "Awaiting proof of identity (clock stopped)"
+    AWAITING_IDENTITY = "awaiting_identity", "Awaiting proof of identity (the month starts when it arrives)"
+    AWAITING_FEE = "awaiting_fee", "Awaiting the fee (the month starts when it is paid)"
     AWAITING_CLARIFICATION = "awaiting_clarification", "Awaiting clarification (clock stopped)"
     RESPONDED = "responded", "Responded"
     REFUSED = "refused", "Refused"
     WITHDRAWN = "withdrawn", "Withdrawn by the requester"
 
 
-CLOCK_STOPPED_STATUSES = (RequestStatus.AWAITING_IDENTITY, RequestStatus.AWAITING_CLARIFICATION)
+CLOCK_STOPPED_STATUSES = (
+    RequestStatus.AWAITING_IDENTITY,
+    RequestStatus.AWAITING_FEE,
+    RequestStatus.AWAITING_CLARIFICATION,
+)
 CLOSED_STATUSES = (RequestStatus.RESPONDED, RequestStatus.REFUSED, RequestStatus.WITHDRAWN)
 
 
@@ -134,18 +139,32 @@ class SubjectRequest(models.Model):
 
 
 class PauseReason(models.TextChoices):
-    IDENTITY = "identity", "Proof of identity asked for"
-    CLARIFICATION = "clarification", "Clarification asked for"
+    """What the controller asked the requester for; ``deadlines`` says how each moves the clock."""
+
+    IDENTITY = "identity", "Proof of identity asked for (the month starts again on receipt, s.54(3)(b))"
+    FEE = "fee", "A fee asked for (the month starts again when paid, s.54(3)(c))"
+    CLARIFICATION = "clarification", "Clarification asked for (days from asking to answer do not count, s.54(3C))"
+
+
+class FeeGround(models.TextChoices):
+    """When a fee may be charged (``deadlines.FEE_GROUNDS``: UK GDPR Art. 12(5), 15(3); DPA 2018 s.53)."""
+
+    MANIFESTLY_UNFOUNDED = "manifestly_unfounded", "Manifestly unfounded request"
+    MANIFESTLY_EXCESSIVE = "manifestly_excessive", "Manifestly excessive request"
+    FURTHER_COPIES = "further_copies", "Further copies (UK GDPR Art. 15(3))"
 
 
 class SubjectRequestPause(models.Model):
-    """One interval the clock stood still; ``restarted_on`` is empty while still waiting."""
+    """Something asked of the requester: asked on ``stopped_on``, received on ``restarted_on``
+    (empty while awaited). Identity and a fee restart the month from ``restarted_on``; a
+    clarification excludes the days from ``stopped_on`` to ``restarted_on``, both included."""
 
     request = models.ForeignKey(SubjectRequest, on_delete=models.CASCADE, related_name="pauses")
     reason = models.CharField(max_length=16, choices=PauseReason.choices)
     stopped_on = models.DateField()
     restarted_on = models.DateField(null=True, blank=True)
     note = models.TextField(blank=True)
+    fee_ground = models.CharField(max_length=24, choices=FeeGround.choices, blank=True)
     recorded_by_name = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -270,3 +289,78 @@ class SubjectRequestExport(models.Model):
 
     def concerned_organisation_ids(self) -> set[int]:
         return self.request.concerned_organisation_ids()
+
+
+class NoticeException(models.TextChoices):
+    """UK GDPR Art. 19: recipients are told "unless this proves impossible or involves
+    disproportionate effort" (DPA 2018 s.48(2)-(3) for Part 3 rectification and erasure)."""
+
+    IMPOSSIBLE = "impossible", "Telling the recipient proves impossible"
+    DISPROPORTIONATE = "disproportionate", "Telling the recipient involves disproportionate effort"
+
+
+class RecipientNotification(models.Model):
+    """A rectification or erasure told to an organisation the item had been disclosed to (UK GDPR
+    Art. 19; DPA 2018 s.48): a task on that organisation's home page until its DPO acknowledges it,
+    or an exception the law allows recorded by the sender. State changes through
+    ``governance.subject_access.recipients``."""
+
+    request = models.ForeignKey(SubjectRequest, on_delete=models.PROTECT, related_name="recipient_notifications")
+    action = models.ForeignKey("SubjectRequestAction", on_delete=models.PROTECT, related_name="notifications")
+    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="rights_notifications")
+    what = models.TextField(help_text="What was done, in plain words (no more than the recipient needs to act).")
+    sent_at = models.DateTimeField()
+    sent_by_name = models.CharField(max_length=200)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by_name = models.CharField(max_length=200, blank=True)
+    acknowledgement_note = models.TextField(blank=True)
+    exception = models.CharField(max_length=20, choices=NoticeException.choices, blank=True)
+    exception_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        indexes = [models.Index(fields=["recipient", "acknowledged_at"], name="rights_notice_recipient_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request} → {self.recipient}"
+
+    def concerned_organisation_ids(self) -> set[int]:
+        return {self.request.organisation_id, self.recipient_id}
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None and not self.exception
+
+
+class ConsultationDecision(models.TextChoices):
+    RELEASE = "release", "Release"
+    RESTRICT = "restrict", "Restrict (DPA 2018 s.45(4))"
+
+
+class SupplierConsultation(models.Model):
+    """Before a response releases data a police force supplied, the force is asked; it decides
+    whether any s.45(4) restriction applies. The requesting controller sees the decision and the
+    provision relied on, never ``reasoning`` (the force's own). Through
+    ``governance.subject_access.consultation``."""
+
+    request = models.ForeignKey(SubjectRequest, on_delete=models.PROTECT, related_name="consultations")
+    force = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="rights_consultations")
+    refs = models.JSONField(default=list, help_text="The confirmed items (ItemRef text) the force supplied.")
+    asked_at = models.DateTimeField()
+    asked_by_name = models.CharField(max_length=200)
+    decision = models.CharField(max_length=10, choices=ConsultationDecision.choices, blank=True)
+    basis = models.CharField(max_length=12, choices=RestrictionBasis.choices, blank=True)
+    neither_confirm_nor_deny = models.BooleanField(default=False)
+    reasoning = models.TextField(blank=True, help_text="The force's reasons: seen by the force only.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["asked_at", "pk"]
+        indexes = [models.Index(fields=["force", "decided_at"], name="rights_consult_force_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request} consults {self.force}"
+
+    def concerned_organisation_ids(self) -> set[int]:
+        return {self.request.organisation_id, self.force_id}

@@ -138,6 +138,8 @@ def watchlist_image_compile(actor: Any, ref: ItemRef) -> SubjectItem | None:
         audit_targets=[(IMAGE_TARGET, str(image.pk))],
         controller_id=image.supplying_force_id,
         related=[ItemRef(DELETION_CERTIFICATE, str(pk)) for pk in _certificate_ids([image.pk])],
+        recipient_organisation_ids=(agreement.receiving_organisation_id,),
+        supplied_by_force_id=image.supplying_force_id,
     )
 
 
@@ -191,7 +193,10 @@ def watchlist_image_restrict(actor: Any, ref: ItemRef, restricted: bool, reason:
     """Restriction stops matching while it stands (``image_matchable_q``); lifting it lets the image
     match again. Either way every worker's galleries rebuild after commit, through the handlers'
     hook for images whose matching changed under them (``images_moved``: re-key and rebuild)."""
-    image = _managed_image(actor, ref)
+    _set_restricted(actor, _managed_image(actor, ref), restricted, reason)
+
+
+def _set_restricted(actor: Any, image: WatchlistImage, restricted: bool, reason: str) -> None:
     image = WatchlistImage.objects.select_for_update().select_related("agreement").get(pk=image.pk)
     if bool(image.restricted_at) == restricted:
         raise StateConflict(
@@ -211,6 +216,18 @@ def watchlist_image_restrict(actor: Any, ref: ItemRef, restricted: bool, reason:
     )
     for handler in image_handlers():
         handler.images_moved(image_ids=[image.pk])
+
+
+def watchlist_image_object(actor: Any, ref: ItemRef, reason: str) -> str:
+    """An upheld objection (UK GDPR Art. 21(1): "the controller shall no longer process the personal
+    data unless ..."): the image is withdrawn from matching, as a restriction is. The operator that
+    receives the image under the agreement may give effect to an objection to its own processing
+    (the matching), as may the image's controller."""
+    image = image_for(actor, ref.key)
+    if actor.organisation_id != image.agreement.receiving_organisation_id:
+        image = _managed_image(actor, ref)
+    _set_restricted(actor, image, True, f"Objection upheld (UK GDPR Art. 21): {reason}")
+    return "The image no longer takes part in matching."
 
 
 def _certificate_ids(image_ids: list[int]) -> list[int]:
@@ -288,6 +305,7 @@ def register() -> None:
             rectify=watchlist_image_rectify,
             erase=watchlist_image_subject_erase,
             restrict=watchlist_image_restrict,
+            object=watchlist_image_object,
             rectifiable_fields=RECTIFIABLE,
         )
     )

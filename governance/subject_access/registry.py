@@ -12,7 +12,7 @@ A **provider** (``SubjectDataProvider``) is one kind of item, named by ``kind``:
 - ``compile(actor, ref)``: the confirmed item as it goes into the response (``SubjectItem``), read
   through the access layer; ``None`` when it is gone or not visible to the actor.
 - ``rectify(actor, ref, field, value, reason)`` / ``erase(actor, ref, reason)`` /
-  ``restrict(actor, ref, restricted, reason)``: the other rights, each inside the caller's
+  ``restrict(actor, ref, restricted, reason)`` / ``object(actor, ref, reason)``: the other rights, each inside the caller's
   transaction and audited by the provider; a provider that cannot act on its kind leaves the
   callable ``None`` and the request records why the right could not be given effect.
 
@@ -125,6 +125,12 @@ class SubjectItem:
     audit_targets: list[tuple[str, str]] = field(default_factory=list)
     controller_id: int | None = None
     related: list[ItemRef] = field(default_factory=list)
+    # The organisations in Oversight the item was disclosed to (by id): a rectification or erasure is
+    # told to each of them (UK GDPR Art. 19; DPA 2018 s.48), ``governance.subject_access.recipients``.
+    recipient_organisation_ids: tuple[int, ...] = ()
+    # The police force that supplied the data in the item, where one did: it is consulted before a
+    # response releases it (s.45(4) is its decision), ``governance.subject_access.consultation``.
+    supplied_by_force_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,9 @@ class SubjectDataProvider:
     erase: Callable[[Any, ItemRef, str], list[Any]] | None = None
     restrict: Callable[[Any, ItemRef, bool, str], None] | None = None
     rectifiable_fields: tuple[str, ...] = ()
+    # An upheld objection (UK GDPR Art. 21): stop the processing objected to (e.g. withdraw the image
+    # from matching); returns what was done, in plain words. ``None``: the kind has no such effect.
+    object: Callable[[Any, ItemRef, str], str] | None = None
 
 
 _PROVIDERS: dict[str, SubjectDataProvider] = {}

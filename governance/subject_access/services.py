@@ -79,7 +79,13 @@ def _references(values) -> list[str]:
 
 
 def _pauses(request: SubjectRequest) -> list[deadlines.ClockPause]:
-    return [deadlines.ClockPause(p.stopped_on, p.restarted_on) for p in request.pauses.order_by("stopped_on", "pk")]
+    """What the requester was asked for and the law lets count (a clarification recorded on a
+    request other than access before the rule was enforced does not: ``deadlines.wait_refusal``)."""
+    return [
+        deadlines.ClockPause(p.stopped_on, p.restarted_on, p.reason)
+        for p in request.pauses.order_by("stopped_on", "pk")
+        if deadlines.wait_refusal(right=request.right, reason=p.reason) is None
+    ]
 
 
 def subject_request_due(request: SubjectRequest) -> date | None:
@@ -233,11 +239,25 @@ def _record_request(
 # --- the clock ----------------------------------------------------------------------------------------
 
 
-def subject_request_clock_stop(*, actor: User, request: SubjectRequest, reason: str, on: date, note: str = ""):
-    """Stop the clock: identity or clarification asked for on ``on``."""
+_AWAITING_STATUS = {
+    PauseReason.IDENTITY: RequestStatus.AWAITING_IDENTITY,
+    PauseReason.FEE: RequestStatus.AWAITING_FEE,
+    PauseReason.CLARIFICATION: RequestStatus.AWAITING_CLARIFICATION,
+}
+
+
+def subject_request_clock_stop(
+    *, actor: User, request: SubjectRequest, reason: str, on: date, note: str = "", fee_ground: str = ""
+):
+    """Ask the requester for identity, a fee or clarification on ``on``: the clock stops
+    (``deadlines.wait_refusal``: clarification on access requests only; ``deadlines.fee_refusal``:
+    a fee only on the grounds the law lists)."""
     subject_request_check(actor, request, to="change")
-    if reason not in PauseReason.values:
-        raise ValidationFailed("Say what is awaited: identity or clarification.", code="pause_reason_required")
+    refusal = deadlines.wait_refusal(right=request.right, reason=reason)
+    if refusal is None and reason == PauseReason.FEE:
+        refusal = deadlines.fee_refusal(right=request.right, regime=request.regime, ground=fee_ground)
+    if refusal is not None:
+        raise ValidationFailed(refusal.message, code=refusal.code)
     with transaction.atomic():
         request = _locked(request)
         _require_open(request)
@@ -249,11 +269,14 @@ def subject_request_clock_stop(*, actor: User, request: SubjectRequest, reason: 
         if last and last.restarted_on and on < last.restarted_on:
             raise ValidationFailed("The clock cannot stop before it last restarted.", code="pause_date_invalid")
         SubjectRequestPause.objects.create(
-            request=request, reason=reason, stopped_on=on, note=note.strip(), recorded_by_name=_name(actor)
+            request=request,
+            reason=reason,
+            stopped_on=on,
+            note=note.strip(),
+            fee_ground=fee_ground if reason == PauseReason.FEE else "",
+            recorded_by_name=_name(actor),
         )
-        request.status = (
-            RequestStatus.AWAITING_IDENTITY if reason == PauseReason.IDENTITY else RequestStatus.AWAITING_CLARIFICATION
-        )
+        request.status = _AWAITING_STATUS[reason]
         _save_due(request)
         audit_record(
             action=AuditAction.ALTERATION,
@@ -261,7 +284,7 @@ def subject_request_clock_stop(*, actor: User, request: SubjectRequest, reason: 
             actor=actor,
             target=request,
             justification=note,
-            details={"reason": reason, "on": on.isoformat()},
+            details={"reason": reason, "on": on.isoformat(), "fee_ground": fee_ground if reason == "fee" else ""},
         )
     return request
 
@@ -274,7 +297,9 @@ def subject_request_clock_restart(
     identity_verified_how: str = "",
     identity_verified_by_name: str = "",
 ):
-    """Restart the clock on ``on`` (what was awaited arrived); for identity, record how and by whom."""
+    """What was awaited arrived on ``on``: for identity or a fee the month starts again from that day
+    (s.54(3)); for a clarification the days from asking to ``on``, both included, do not count
+    (s.54(3C)). For identity, record how and by whom it was verified."""
     subject_request_check(actor, request, to="change")
     with transaction.atomic():
         request = _locked(request)
@@ -304,13 +329,19 @@ def subject_request_clock_restart(
             event="subject_request.clock_restarted",
             actor=actor,
             target=request,
-            details={"reason": pause.reason, "on": on.isoformat(), "days_stopped": pause_days(pause)},
+            details={
+                "reason": pause.reason,
+                "on": on.isoformat(),
+                "month_restarts": pause.reason in deadlines.RESTARTS_THE_MONTH,
+                "days_excluded": pause_days(pause),
+                "due_on": str(request.due_on),
+            },
         )
     return request
 
 
 def pause_days(pause: SubjectRequestPause) -> int | None:
-    return deadlines.ClockPause(pause.stopped_on, pause.restarted_on).days()
+    return deadlines.ClockPause(pause.stopped_on, pause.restarted_on, pause.reason).days()
 
 
 def subject_request_extend(
@@ -670,15 +701,21 @@ def _act(*, actor, request, right: str, ref_text: str, reason: str, run) -> Subj
         raise ValidationFailed("Record the reason.", code="reason_required")
     ref = _confirmed_ref(request, ref_text)
     provider = subject_data_provider(ref.kind)
-    method = {"rectification": "rectify", "erasure": "erase", "restriction": "restrict"}[right]
+    method = {"rectification": "rectify", "erasure": "erase", "restriction": "restrict", "objection": "object"}[right]
     if provider is None or getattr(provider, method) is None:
         return _refuse(
             request, right, ref, actor, f"{reason.strip()} — not possible: Oversight cannot {right} this kind of item."
         )
+    from governance.subject_access.recipients import TOLD_TO_RECIPIENTS, recipients_notify
+
+    # Who the item was disclosed to is read before the right acts (an erased item may no longer say).
+    item = provider.compile(actor, ref) if right in TOLD_TO_RECIPIENTS else None
     try:
         with transaction.atomic():
             extra = run(provider, ref) or {}
-            return _record_action(request, right, ref, ActionOutcome.DONE, reason.strip(), actor, **extra)
+            action = _record_action(request, right, ref, ActionOutcome.DONE, reason.strip(), actor, **extra)
+            recipients_notify(actor=actor, request=request, action=action, item=item)
+            return action
     except (PermissionRefused, StateConflict) as error:
         return _refuse(request, right, ref, actor, f"{reason.strip()} — refused: {error.message}")
 
@@ -707,6 +744,20 @@ def subject_request_restrict_processing(
         return {"field": "restricted", "before": str(not restricted), "after": str(restricted)}
 
     return _act(actor=actor, request=request, right=SubjectRight.RESTRICTION, ref_text=ref, reason=reason, run=run)
+
+
+def subject_request_object(*, actor: User, request: SubjectRequest, ref: str, reason: str):
+    """Uphold an objection (UK GDPR Art. 21(1): "The controller shall no longer process the personal
+    data unless the controller demonstrates compelling legitimate grounds for the processing which
+    override the interests, rights and freedoms of the data subject ..."): the provider applies the
+    effect (e.g. the image withdrawn from matching). To refuse an objection, record the compelling
+    grounds with ``subject_request_refuse_right``."""
+
+    def run(provider, item_ref):
+        effect = provider.object(actor, item_ref, reason)
+        return {"field": "objection", "before": "processed", "after": effect}
+
+    return _act(actor=actor, request=request, right=SubjectRight.OBJECTION, ref_text=ref, reason=reason, run=run)
 
 
 def subject_request_refuse_right(*, actor: User, request: SubjectRequest, ref: str, right: str, reason: str):
@@ -749,9 +800,13 @@ def export_kept_until(finished_on: date) -> date:
 
 def subject_request_export_start(*, actor: User, request: SubjectRequest) -> SubjectRequestExport:
     """Queue the response's export; the task builds it after commit (in-process in the embedded default)."""
+    from governance.subject_access.consultation import consultation_refusal
     from governance.subject_access.tasks import subject_request_export_task
 
     subject_request_check(actor, request, to="export")
+    refusal = consultation_refusal(actor, request)
+    if refusal is not None:
+        raise StateConflict(refusal[1], code=refusal[0])
     with transaction.atomic():
         request = _locked(request)
         if request.exports.filter(status__in=[ExportStatus.QUEUED, ExportStatus.BUILDING]).exists():

@@ -13,4 +13,10 @@ urlpatterns = [
     path("<int:pk>/export/", views.subject_request_export, name="subject-request-export"),
     path("exports/<int:pk>/status/", views.subject_request_export_status, name="subject-request-export-status"),
     path("exports/<int:pk>/<str:fmt>/", views.subject_request_download, name="subject-request-download"),
+    path(
+        "notifications/<int:pk>/acknowledge/",
+        views.rights_notification_acknowledge,
+        name="rights-notification-acknowledge",
+    ),
+    path("consultations/<int:pk>/", views.rights_consultation, name="rights-consultation"),
 ]

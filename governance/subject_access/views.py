@@ -27,6 +27,14 @@ from governance.subject_access.access import (
     subject_request_export_for,
     subject_request_for,
 )
+from governance.subject_access.consultation import (
+    S45_4,
+    can_decide_consultation,
+    consultation_decide,
+    consultation_for,
+    consultation_refusal,
+)
+from governance.subject_access.consultation import subject_request_consult as consult
 from governance.subject_access.forms import (
     ExtendForm,
     IntakeForm,
@@ -39,8 +47,15 @@ from governance.subject_access.models import (
     CLOSED_STATUSES,
     ExportStatus,
     ItemDecision,
+    NoticeException,
     RequestStatus,
     RestrictionBasis,
+)
+from governance.subject_access.recipients import (
+    notification_chase,
+    recipient_notification_acknowledge,
+    recipient_notification_exception,
+    recipient_notification_for,
 )
 from governance.subject_access.registry import subject_data_provider
 from governance.web.errors import refusals_as_pages
@@ -143,6 +158,7 @@ def _items_view(sar) -> list[dict]:
                 "rectifiable": provider.rectifiable_fields if provider and provider.rectify else (),
                 "can_erase": bool(provider and provider.erase),
                 "can_restrict": bool(provider and provider.restrict),
+                "can_object": bool(provider and provider.object),
             }
         )
     return rows
@@ -178,6 +194,13 @@ def subject_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "extend_form": ExtendForm(),
                 "restrict_form": RestrictItemForm(),
                 "bases": RestrictionBasis.choices,
+                "notifications": [
+                    (n, notification_chase(n)) for n in sar.recipient_notifications.select_related("recipient")
+                ],
+                "notice_exceptions": NoticeException.choices,
+                # The force's decision and the provision relied on; its reasoning is the force's.
+                "consultations": list(sar.consultations.select_related("force").defer("reasoning")),
+                "consultation_needed": consultation_refusal(user, sar) if sar.status not in CLOSED_STATUSES else None,
             }
         )
     return render(request, "subject_access/request_detail.html", context)
@@ -209,6 +232,7 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=data.get("reason", ""),
                 on=_date(data.get("on", "")) or _today(),
                 note=data.get("note", ""),
+                fee_ground=data.get("fee_ground", ""),
             )
             messages.success(request, "Clock stopped.")
         elif action == "restart":
@@ -219,7 +243,7 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
                 identity_verified_how=data.get("identity_verified_how", ""),
                 identity_verified_by_name=data.get("identity_verified_by_name", ""),
             )
-            messages.success(request, "Clock restarted.")
+            messages.success(request, "Received: the deadline is recalculated.")
         elif action == "extend":
             months = int(data.get("months", "0")) if data.get("months", "").isdigit() else 0
             sars.subject_request_extend(
@@ -252,7 +276,18 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
             )
             messages.success(request, f"Referred: the controller has its own linked request {target.reference}.")
             target = sar
-        elif action in ("rectify", "erase", "restrict", "unrestrict", "refuse"):
+        elif action == "consult":
+            asked = consult(actor=user, request=sar, note=data.get("note", ""))
+            messages.success(request, "Asked: " + ", ".join(str(c.force) for c in asked) + ".")
+        elif action == "notice-exception":
+            notice = recipient_notification_for(user, data.get("notification", ""), to="except")
+            if notice.request_id != sar.pk:
+                raise NotFound("No such notification.", code="notification_not_found")
+            recipient_notification_exception(
+                actor=user, notification=notice, exception=data.get("exception", ""), reason=data.get("reason", "")
+            )
+            messages.success(request, "Exception recorded: the recipient is no longer chased.")
+        elif action in ("rectify", "erase", "restrict", "unrestrict", "refuse", "object"):
             ref, reason = data.get("ref", ""), data.get("reason", "")
             if action == "rectify":
                 done = sars.subject_request_rectify(
@@ -265,6 +300,8 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             elif action == "erase":
                 done = sars.subject_request_erase(actor=user, request=sar, ref=ref, reason=reason)
+            elif action == "object":
+                done = sars.subject_request_object(actor=user, request=sar, ref=ref, reason=reason)
             elif action == "refuse":
                 done = sars.subject_request_refuse_right(
                     actor=user, request=sar, ref=ref, right=data.get("right", ""), reason=reason
@@ -416,3 +453,67 @@ def subject_request_download(request: HttpRequest, pk: int, fmt: str) -> HttpRes
     response["Content-Disposition"] = f'attachment; filename="{export.request.reference}-response.{fmt}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def rights_notification_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    """The recipient's DPO acknowledges a rectification or erasure told to it (Art. 19 / s.48)."""
+    notification = recipient_notification_for(request.user, pk, to="acknowledge")
+    try:
+        recipient_notification_acknowledge(
+            actor=request.user, notification=notification, note=request.POST.get("note", "")
+        )
+    except (NotFound, PermissionRefused):
+        raise
+    except ApplicationError as error:
+        _show_errors(request, error)
+    else:
+        messages.success(request, "Acknowledged.")
+    return redirect("dashboard")
+
+
+@login_required
+@refusals_as_pages
+def rights_consultation(request: HttpRequest, pk: int) -> HttpResponse:
+    """A supplying force's page for one consultation: what the asking organisation would release,
+    and the decision (release, or restrict under s.45(4) with its reasons, kept by the force).
+    The asking organisation sees the decision and the provision, never the reasoning."""
+    user = request.user
+    consultation = consultation_for(user, pk)
+    can_decide = can_decide_consultation(user, consultation)
+    if request.method == "POST":
+        consultation = consultation_for(user, pk, to="decide")
+        data = request.POST
+        try:
+            consultation_decide(
+                actor=user,
+                consultation=consultation,
+                decision=data.get("decision", ""),
+                basis=data.get("basis", ""),
+                reasoning=data.get("reasoning", ""),
+                neither_confirm_nor_deny=data.get("neither_confirm_nor_deny") == "on",
+            )
+        except (NotFound, PermissionRefused):
+            raise
+        except ApplicationError as error:
+            _show_errors(request, error)
+        else:
+            messages.success(request, "Decision recorded.")
+        return redirect("rights-consultation", pk=pk)
+    items = []
+    for ref in consultation.refs:
+        provider = subject_data_provider(ref.partition(":")[0])
+        items.append((ref, provider.title if provider else ref))
+    return render(
+        request,
+        "subject_access/consultation.html",
+        {
+            "consultation": consultation,
+            "items": items,
+            "can_decide": can_decide,
+            "show_reasoning": can_decide,
+            "bases": [(b.value, b.label) for b in S45_4],
+        },
+    )

@@ -603,6 +603,8 @@ def alert_compile(actor: Any, ref: ItemRef) -> SubjectItem | None:
         audit_targets=audit_targets,
         controller_id=force.pk,
         related=[ItemRef("watchlist-image", str(alert.watchlist_image_id))] if alert.watchlist_image_id else [],
+        recipient_organisation_ids=tuple({d.recipient_organisation_id for d in disclosures}),
+        supplied_by_force_id=force.pk,
     )
 
 

@@ -150,3 +150,26 @@ def test_the_dpo_sets_the_staff_names_policy(client, cast):
     assert AuditEvent.objects.filter(event="organisation.staff_names_policy_set").exists()
     client.force_login(cast.regulator)
     assert client.post(reverse("subject-request-policy"), {}).status_code == 403
+
+
+def test_the_page_asks_for_a_fee_and_shows_the_deadline_from_its_payment(client, cast):
+    """DPA 2018 s.54(3)(c): the month runs from the payment; the page's due date is the function's."""
+    from governance.subject_access.deadlines import next_working_day, one_calendar_month_after
+
+    client.force_login(cast.estate_dpo)
+    received = timezone.localdate() - timedelta(days=10)
+    client.post(reverse("subject-request-create"), _form(received_on=received))
+    request = SubjectRequest.objects.get()
+    action = reverse("subject-request-action", args=[request.pk])
+    asked = (received + timedelta(days=1)).isoformat()
+    refused = client.post(action, {"action": "stop", "reason": "fee", "on": asked}, follow=True).content.decode()
+    assert "manifestly unfounded or excessive" in refused and not request.pauses.exists()
+    client.post(action, {"action": "stop", "reason": "fee", "on": asked, "fee_ground": "manifestly_excessive"})
+    page = client.get(reverse("subject-request-detail", args=[request.pk])).content.decode()
+    assert "Awaiting the fee" in page and "— (clock stopped)" in page
+    paid = received + timedelta(days=5)
+    client.post(action, {"action": "restart", "on": paid.isoformat()})
+    request.refresh_from_db()
+    due = next_working_day(one_calendar_month_after(paid))
+    assert request.due_on == due
+    assert f"{due.day} {due:%B %Y}" in client.get(reverse("subject-request-detail", args=[request.pk])).content.decode()

@@ -54,7 +54,9 @@ def test_objection_is_not_a_part3_right(cast):
     assert "right" in refused.value.details
 
 
-def test_awaiting_identity_stops_the_clock_from_receipt_until_it_arrives(cast):
+def test_awaiting_identity_restarts_the_month_from_the_day_it_arrives(cast):
+    """DPA 2018 s.54(3)(b): the relevant time is the latest of receipt of the request and receipt of
+    the identity information asked for: the month runs again from the day ID arrives."""
     received = timezone.localdate() - timedelta(days=10)
     request = sars.subject_request_receive(
         actor=cast.estate_dpo,
@@ -74,10 +76,51 @@ def test_awaiting_identity_stops_the_clock_from_receipt_until_it_arrives(cast):
         identity_verified_by_name="Dana Okafor",
     )
     assert request.status == RequestStatus.OPEN
-    from governance.subject_access.deadlines import ClockPause
-
-    assert request.due_on == response_due(received, [ClockPause(received, arrived)])
+    assert request.due_on == next_working_day(one_calendar_month_after(arrived))
     assert request.identity_verified_on == arrived
+
+
+def test_clarification_on_a_request_other_than_access_is_refused_and_nothing_is_stored(cast):
+    """DPA 2018 s.54(3A): clarification stops the clock on an access request only."""
+    received = timezone.localdate() - timedelta(days=5)
+    request = sars.subject_request_receive(actor=cast.estate_dpo, fields=intake(right="erasure", received_on=received))
+    due, events = request.due_on, AuditEvent.objects.count()
+    with pytest.raises(ValidationFailed) as refused:
+        sars.subject_request_clock_stop(actor=cast.estate_dpo, request=request, reason="clarification", on=received)
+    assert refused.value.code == "clarification_access_only"
+    request.refresh_from_db()
+    assert request.status == RequestStatus.OPEN and request.due_on == due and not request.pauses.exists()
+    assert AuditEvent.objects.count() == events
+    # Identity may still be asked for on an erasure request.
+    request = sars.subject_request_clock_stop(actor=cast.estate_dpo, request=request, reason="identity", on=received)
+    assert request.status == RequestStatus.AWAITING_IDENTITY and request.due_on is None
+
+
+def test_a_fee_needs_a_ground_and_restarts_the_month_when_paid(cast):
+    """UK GDPR Art. 12(5)/15(3): a fee only for a manifestly unfounded or excessive request or for
+    further copies; DPA 2018 s.54(3)(c): the month runs from when the fee is paid."""
+    received = timezone.localdate() - timedelta(days=12)
+    request = sars.subject_request_receive(actor=cast.estate_dpo, fields=intake(received_on=received))
+    events = AuditEvent.objects.count()
+    for ground, code in (("", "fee_ground_required"), ("postage", "fee_ground_required")):
+        with pytest.raises(ValidationFailed) as refused:
+            sars.subject_request_clock_stop(
+                actor=cast.estate_dpo, request=request, reason="fee", on=received, fee_ground=ground
+            )
+        assert refused.value.code == code
+    assert not request.pauses.exists() and AuditEvent.objects.count() == events
+    request = sars.subject_request_clock_stop(
+        actor=cast.estate_dpo,
+        request=request,
+        reason="fee",
+        on=received + timedelta(days=1),
+        fee_ground="further_copies",
+    )
+    assert request.status == RequestStatus.AWAITING_FEE and request.due_on is None
+    paid = received + timedelta(days=6)
+    request = sars.subject_request_clock_restart(actor=cast.estate_dpo, request=request, on=paid)
+    assert request.due_on == next_working_day(one_calendar_month_after(paid))
+    assert request.pauses.get().fee_ground == "further_copies"
 
 
 def test_clarification_pause_and_extension_rules(cast):
@@ -91,9 +134,9 @@ def test_clarification_pause_and_extension_rules(cast):
     request = sars.subject_request_clock_restart(
         actor=cast.estate_dpo, request=request, on=received + timedelta(days=7)
     )
-    # Five days stopped: one calendar month plus five, then to a working day (computed from the
-    # unshifted month, so a first deadline moved off a weekend does not count twice).
-    assert request.due_on == next_working_day(one_calendar_month_after(received) + timedelta(days=5))
+    # Asked on day 2, answered on day 7: six days do not count, both ends included (s.54(3C)); then
+    # to a working day (computed from the unshifted month, so a weekend is not counted twice).
+    assert request.due_on == next_working_day(one_calendar_month_after(received) + timedelta(days=6))
     assert request.due_on > first_due or first_due.weekday() == 0
     with pytest.raises(ValidationFailed) as refused:  # told after the first month ended
         sars.subject_request_extend(
@@ -117,7 +160,7 @@ def test_clarification_pause_and_extension_rules(cast):
         requester_told_on=timezone.localdate(),
     )
     assert request.extension_months == 2
-    assert request.due_on == next_working_day(months_after(received, 3) + timedelta(days=5))
+    assert request.due_on == next_working_day(months_after(received, 3) + timedelta(days=6))
 
 
 def test_requests_are_scoped_to_their_organisation_and_regulators_see_metadata_only(cast):

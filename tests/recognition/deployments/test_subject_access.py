@@ -152,6 +152,8 @@ def test_the_alert_compiles_with_reviews_disclosure_outcome_and_is_erased_with_a
     assert {r.reviewer_name for r in alert.reviews.all()} | {disclosure.disclosed_by_name} <= names
     assert item.recipients == [f"{cast.camden.name} (Camden LFR desk)"]
     assert item.controller_id == cast.met.pk and "supplied" in item.source
+    # Who is told of a rectification or erasure (Art. 19 / s.48) and who is consulted (s.45(4)).
+    assert item.recipient_organisation_ids == (cast.camden.pk,) and item.supplied_by_force_id == cast.met.pk
     (picture,) = item.pictures
     assert picture.jpeg.startswith(b"\xff\xd8") and picture.subject_box[2:] == Image.open(io.BytesIO(picture.jpeg)).size
     reviews = [str(r.pk) for r in alert.reviews.all()]
@@ -230,3 +232,43 @@ def test_a_strangers_face_beside_the_subject_is_blurred(faces_dir, engine):
     # Nothing of the stranger's detail survives: the blurred face has almost no high-frequency content.
     patch = after_px[y1:y2, x1:x2].mean(axis=2)
     assert np.abs(np.diff(patch, axis=1)).mean() < 1.5
+
+
+def test_erasing_a_disclosed_alert_tells_the_force_it_went_to(cast, people, alerted):
+    """UK GDPR Art. 19: the estate erases an alert it had disclosed to Camden; Camden's DPO gets the
+    task on its home page and acknowledges it."""
+    from governance.subject_access import services as sars
+    from governance.subject_access.recipients import recipient_notification_acknowledge
+
+    _, _, alert = alerted
+    services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
+    services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
+    services.alert_disclose(
+        actor=cast.estate_dpo,
+        alert=alert,
+        recipient_organisation=cast.camden,
+        recipient="Camden LFR desk",
+        channel="cjsm_email",
+        justification="Subject wanted on warrant; time and place needed to locate them.",
+    )
+    ref = f"alert:{alert.pk}"
+    request = sars.subject_request_receive(
+        actor=cast.estate_dpo,
+        fields={
+            "regime": "uk_gdpr",
+            "right": "erasure",
+            "requester_name": "Kofi",
+            "requester_contact": "k@example.org",
+            "request_text": "Erase the camera record of me.",
+            "received_on": alert.first_seen_at.date(),
+            "identity_verified_how": "Passport.",
+            "identity_verified_by_name": "Dana Okafor",
+        },
+    )
+    sars.subject_request_decide(actor=cast.estate_dpo, request=request, decisions=[(ref, "confirmed", "face")])
+    done = sars.subject_request_erase(actor=cast.estate_dpo, request=request, ref=ref, reason="Art. 17(1)(d).")
+    assert done.outcome == "done"
+    (notification,) = done.notifications.all()
+    assert notification.recipient == cast.camden and "Erase your copy" in notification.what
+    notification = recipient_notification_acknowledge(actor=cast.camden_dpo, notification=notification, note="Done.")
+    assert notification.acknowledged_at is not None
