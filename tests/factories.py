@@ -59,7 +59,7 @@ def compose_watchlist(deployment, images=None):
     by_force: dict[int, list] = {}
     for image in images:
         by_force.setdefault(image.supplying_force_id, []).append(image)
-    for force_id, force_images in by_force.items():
+    for force_images in by_force.values():
         actor = force_dpo(force_images[0].supplying_force)
         entries += deployment_watchlist_compose(actor=actor, deployment=deployment, images=force_images)
     return entries
