@@ -140,6 +140,20 @@ def can_review_deployment_watchlist(actor: Any, deployment: Deployment) -> bool:
     return actor.has_role(Role.DPO) and force.pk in deployment_supplying_force_ids(deployment)
 
 
+def can_see_deployment_watchlist_images(actor: Any) -> bool:
+    """Thumbnails of watchlist entries: only for the supplying side's roles that may read image bytes
+    (each image is further checked by ``governance.access.image_for(..., to="bytes")``); counts for others."""
+    return _acting_force(actor) is not None and role_allows(actor, "governance.view_watchlistimage_bytes")
+
+
+def watchlist_force_ids_visible_to(actor: Any, deployment: Deployment) -> set[int] | None:
+    """Whose part of a deployment's watchlist the actor sees counted (None: every force's). The operator and
+    regulators see every supplying force's counts; a force (or its unit) only its own — one supplier never
+    learns what another put on the watchlist."""
+    force = _acting_force(actor)
+    return None if force is None else {force.pk}
+
+
 def watchlist_deployment_for(actor: Any, pk: Any, *, to: str = "compose") -> Deployment:
     """A deployment whose watchlist the actor's force composes (``to="compose"``) or reviews
     (``to="review"``). Another organisation's deployment, like a missing one, is not found; the operator's

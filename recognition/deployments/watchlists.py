@@ -86,10 +86,14 @@ def deployment_watchlist_candidates(actor: User, deployment: Deployment) -> Quer
     )
 
 
-def deployment_watchlist_summary(deployment: Deployment) -> list[dict]:
-    """Per supplying force: entries, how many may be matched now, and its latest review (counts only)."""
+def deployment_watchlist_summary(deployment: Deployment, *, force_ids: set[int] | None = None) -> list[dict]:
+    """Per supplying force (only ``force_ids`` where given): entries, how many may be matched now, and its
+    latest review (counts only)."""
     rows = []
-    for force in deployment_watchlist_forces(deployment):
+    forces = deployment_watchlist_forces(deployment)
+    if force_ids is not None:
+        forces = forces.filter(pk__in=force_ids)
+    for force in forces:
         entries = deployment_watchlist_entries(deployment).filter(force=force)
         review = _latest_review(deployment, force)
         rows.append(
