@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from governance import encryption
 from governance.audit.models import AuditEvent
 from governance.errors import NotFound, PermissionRefused, StateConflict
 from governance.retention.models import HoldScope
@@ -47,7 +48,9 @@ def held_image(agreement, *, subject="KX-SUBJ-0001", taken_days_ago=10, supplier
         **({"supplying_organisation": supplier} if supplier else {}),
     )
     _grant_image_access(image)  # as an upload does: supplier and operator see it (holds, pages)
-    WatchlistImageContent.objects.create(image=image, ciphertext=b"encrypted-bytes", key_id="k1", content_type="jpeg")
+    WatchlistImageContent.objects.create(
+        image=image, ciphertext=encryption.encrypt(b"jpeg-bytes"), key_id="k1", content_type="image/jpeg"
+    )
     FaceTemplate.objects.create(
         image=image,
         agreement=agreement,
@@ -268,3 +271,39 @@ def test_an_image_on_no_watchlist_is_erased_after_the_grace_hours_unless_held(ca
     assert _erased(idle) and not _erased(held)
     certificate = DeletionCertificate.objects.filter(details__watchlist_image=idle.pk).first()
     assert "not on the watchlist of any planned or live deployment" in certificate.reason
+
+
+# --- the pages ---------------------------------------------------------------------------------------
+
+
+def test_the_force_composes_and_reviews_on_its_pages_and_the_operator_sees_counts(client, cast, active_agreement):
+    from django.urls import reverse
+
+    deployment = plan(cast, active_agreement)
+    image = held_image(active_agreement, subject="KX-PAGE-1")
+    compose_url = reverse("deployment-watchlist", args=[deployment.pk])
+    review_url = reverse("deployment-watchlist-review", args=[deployment.pk])
+
+    client.force_login(cast.estate_dpo)
+    assert client.get(compose_url).status_code == 403
+    assert client.post(review_url, {"notes": NOTES}).status_code == 403
+    assert not deployment.watchlist_reviews.exists()
+
+    client.force_login(cast.camden_dpo)
+    page = client.get(compose_url).content.decode()
+    assert "KX-PAGE-1" in page and "Your images that may be added (1)" in page
+    client.post(compose_url, {"action": "add", "images": [image.pk]})
+    assert list(deployment_watchlist_images(deployment)) == [image]
+    client.post(review_url, {"notes": NOTES})
+    assert deployment.watchlist_reviews.get().reviewed_by == cast.camden_dpo
+    thumbnail = client.get(reverse("deployment-watchlist-thumbnail", args=[deployment.pk, image.pk]))
+    assert thumbnail.status_code == 200 and thumbnail.content == b"jpeg-bytes"
+    assert AuditEvent.objects.filter(event="watchlist_image.bytes_read", target_id=str(image.pk)).exists()
+    client.post(compose_url, {"action": "remove", "images": [image.pk], "reason": "No longer wanted: arrested."})
+    assert not deployment_watchlist_images(deployment).exists()
+
+    client.force_login(cast.estate_dpo)
+    page = client.get(reverse("deployment-detail", args=[deployment.pk])).content.decode()
+    assert "Metropolitan Police Service" in page and "KX-PAGE-1" not in page
+    client.force_login(cast.btp_dpo)
+    assert client.get(compose_url).status_code == 404
