@@ -30,6 +30,11 @@ def test_scenario_has_the_register_a_live_deployment_and_an_intact_audit_trail(s
     deployment = Deployment.objects.get()
     assert deployment.status == DeploymentStatus.LIVE and deployment.cameras.count() == 1
     assert f"Deployment {deployment.reference} is live" in out.getvalue()
+    # Camden (not the estate) composed the Granary Square watchlist and reviewed it for the Met.
+    entries = deployment.watchlist_entries.filter(removed_at__isnull=True)
+    assert entries.count() == 3 and {e.added_by.username for e in entries} == {"dpo.camden"}
+    review = deployment.watchlist_reviews.get()
+    assert review.reviewed_by.username == "dpo.camden" and review.force.short_name == "met"
     assert audit_chain_verify().ok
     # DPIAs (governance.dpia): the 2016 agreement had none; the current one and the live deployment do.
     from governance.dpia.models import DPIA, DPIAStatus
