@@ -305,7 +305,7 @@ def _galleries_rebuild() -> None:
 def _review_problem(deployment: Deployment, force: Organisation, review: WatchlistReview | None):
     """Why this force's review cannot take the deployment live (code, message), or None."""
     max_age = timedelta(hours=settings.OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS)
-    if review is None or review.used_for_go_live_at is not None:
+    if review is None or review.applied_at is not None:  # one made for this go-live, not one already in force
         return ("watchlist_review_required", f"{force} must review its watchlist entries before each go-live.")
     if review.voided_at is not None:
         return (

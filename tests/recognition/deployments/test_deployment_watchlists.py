@@ -190,6 +190,11 @@ def test_go_live_needs_the_force_s_current_review_and_a_change_voids_it(cast, ac
     assert deployment_matched_image_ids(live.pk) == [second.pk]
     deployment_watchlist_review(actor=cast.met_dpo, deployment=live, notes=NOTES)
     assert deployment_matched_image_ids(live.pk) == [second.pk, third.pk]
+    # A review already in force does not take the deployment live again after a pause.
+    services.deployment_pause(actor=cast.estate_dpo, deployment=live, reason="Rain, cameras blinded.")
+    with pytest.raises(StateConflict) as again:
+        services.deployment_go_live(actor=cast.estate_dpo, deployment=live)
+    assert again.value.code == "watchlist_review_required"
 
 
 # --- erasure after the deployment ends ----------------------------------------------------------------
