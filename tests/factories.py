@@ -85,3 +85,14 @@ def ensure_watchlist(deployment):
         WatchlistImageFactory(agreement=agreement, subject_reference="TEST-PLACEHOLDER")
     compose_watchlist(deployment)
     return review_watchlist(deployment)
+
+
+def on_watchlist(deployment, image):
+    """Before a sighting of ``image``: its force puts it on the deployment's watchlist, where it is not yet
+    and may be (a withdrawn or restricted image stays off, and its sighting raises nothing)."""
+    from governance.watchlist.selectors import image_matchable_q
+    from recognition.deployments.watchlists import deployment_watchlist_entries
+
+    on_it = deployment_watchlist_entries(deployment).filter(image_id=image.pk).exists()
+    if not on_it and WatchlistImage.objects.filter(image_matchable_q(), pk=image.pk).exists():
+        compose_watchlist(deployment, [image])

@@ -100,16 +100,10 @@ def enrolled_image_row(agreement, supplier, *, subject="KX-SUBJ-0001"):
 
 def raise_alert(deployment, image, *, score=0.9, seen_at=None):
     """A sighting of ``image`` (put on the deployment's watchlist by its force first where it is not and may be)."""
-    from governance.watchlist.models import WatchlistImage
-    from governance.watchlist.selectors import image_matchable_q
     from recognition.deployments.services import Sighting, alert_record_sighting
-    from recognition.deployments.watchlists import deployment_watchlist_entries
-    from tests.factories import compose_watchlist
+    from tests.factories import on_watchlist
 
-    on_it = deployment_watchlist_entries(deployment).filter(image_id=image.pk).exists()
-    if not on_it and WatchlistImage.objects.filter(image_matchable_q(), pk=image.pk).exists():
-        compose_watchlist(deployment, [image])
-
+    on_watchlist(deployment, image)
     alert, _created = alert_record_sighting(
         sighting=Sighting(
             deployment_id=deployment.pk,
