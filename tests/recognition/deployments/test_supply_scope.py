@@ -204,7 +204,7 @@ def test_an_image_enrolled_after_go_live_joins_only_through_a_new_review(client,
     assert later.pk not in WatchlistReview.objects.get(pk=review_id).image_ids
     client.force_login(cast.estate_dpo)
     page = client.get(reverse("deployment-detail", args=[two.deployment.pk])).content.decode()
-    assert "1 enrolled since that review is not matched" in page
+    assert "1 added since that review is not matched" in page
     services.watchlist_review_record(
         actor=cast.met_dpo, deployment=two.deployment, notes="New image checked: current, charged, necessary."
     )
