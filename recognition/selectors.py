@@ -81,6 +81,7 @@ def _build(backend: str, agreement_ids: frozenset[int], review_id: int | None):
     # The image's current agreement (an approved amendment carries images over to its version).
     from governance.watchlist.selectors import image_matchable_q
     from recognition.deployments.models import WatchlistReview
+    from recognition.deployments.watchlists import deployment_matched_image_ids
     from recognition.engine import Gallery
     from recognition.enrolment import template_vector
 
@@ -88,7 +89,9 @@ def _build(backend: str, agreement_ids: frozenset[int], review_id: int | None):
         image_matchable_q("image__"), backend=backend, image__agreement_id__in=agreement_ids
     )
     if review_id is not None:
-        reviewed = WatchlistReview.objects.filter(pk=review_id).values_list("image_ids", flat=True).first() or []
+        # The deployment's watchlist as each supplying force reviewed it (recognition.deployments.watchlists).
+        deployment_id = WatchlistReview.objects.filter(pk=review_id).values_list("deployment_id", flat=True).first()
+        reviewed = deployment_matched_image_ids(deployment_id) if deployment_id else []
         templates = templates.filter(image_id__in=reviewed)
     templates = list(templates.only("image_id", "ciphertext").order_by("image_id"))
     vectors = [template_vector(t) for t in templates]

@@ -128,6 +128,10 @@ CAMDEN_AGREEMENT_READERS = ESTATE | MET_CHAIN | REGULATOR
 OTHER_DRAFT_READERS = OTHER | BTP_CHAIN | REGULATOR
 # A deployment: its operator and the suppliers of its agreements (roles that view deployments).
 DEPLOYMENT_READERS = ROLE_VIEW_DEPLOYMENT & (ESTATE | MET_CHAIN | BTP_CHAIN | REGULATOR)
+# A deployment's watchlist pages: its readers, and the supplying forces' submitters (who compose their own
+# images); the forces' DPOs and submitters compose, the operator never does.
+WATCHLIST_COMPOSERS = {"met.dpo", "camden.dpo", "camden.submitter", "btp.dpo", "btp.submitter"}
+WATCHLIST_PAGE_READERS = DEPLOYMENT_READERS | WATCHLIST_COMPOSERS
 # An alert: the operator and the supply chain of the matched image, never another supplier.
 CAMDEN_ALERT_READERS = ROLE_VIEW_DEPLOYMENT & (ESTATE | MET_CHAIN | REGULATOR)
 BTP_ALERT_READERS = ROLE_VIEW_DEPLOYMENT & (ESTATE | BTP_CHAIN | REGULATOR)
@@ -388,6 +392,26 @@ ROUTES: list[Route] = [
         see=ROLE_VIEW_DEPLOYMENT & (ESTATE | MET_CHAIN | REGULATOR),
         act=AOS,
     ),
+    # A deployment's watchlist: the supplying forces compose and review it (recognition.deployments.watchlists).
+    R(
+        "deployment-watchlist",
+        obj="deployment",
+        see=WATCHLIST_PAGE_READERS,
+        act=WATCHLIST_COMPOSERS,
+    ),
+    R(
+        "deployment-watchlist-review",
+        obj="deployment",
+        see=WATCHLIST_PAGE_READERS,
+        act={"met.dpo", "camden.dpo", "btp.dpo"} | AOS,
+    ),
+    # The Met's image on it: the Met's side that composes (BTP's never sees the Met's image: 404).
+    R(
+        "deployment-watchlist-thumbnail",
+        obj="deployment",
+        see=WATCHLIST_PAGE_READERS - {"btp.dpo", "btp.submitter"},
+        act={"met.dpo", "camden.dpo", "camden.submitter"},
+    ),
     R("review-queue", gate=REVIEWERS | POLICE_REVIEWERS),
     R("review-queue-json", gate=REVIEWERS | POLICE_REVIEWERS),
     R("alert-detail", obj="camden_alert", see=CAMDEN_ALERT_READERS),
@@ -646,6 +670,15 @@ class World:
             )
 
         self.camden_image = upload(1, "MET-U-0001")
+        # One with bytes on the live deployment's watchlist, put there by the Met (its thumbnail route). Marked
+        # enrolled directly: inside the world's transaction the enrolment task never runs.
+        from governance.watchlist.models import WatchlistImage
+        from tests.factories import compose_watchlist
+
+        self.watchlist_image = upload(3, "MET-U-0003")
+        WatchlistImage.objects.filter(pk=self.watchlist_image.pk).update(status="enrolled")
+        self.watchlist_image.refresh_from_db()
+        compose_watchlist(self.deployment, [self.watchlist_image])
         withdrawn = watchlist_image_withdraw(
             actor=people.camden_submitter, image=upload(2, "MET-U-0002"), reason="Arrested; no longer wanted."
         )
@@ -749,6 +782,8 @@ class World:
 
         if route.obj == "invitation":
             return {"secret": record}
+        if route.name == "deployment-watchlist-thumbnail":
+            return {"pk": record.pk, "image_pk": self.watchlist_image.pk}
         if route.name == "breach-action":
             return {"pk": record.pk, "action": "not-notified"}
         return {"pk": record.pk}

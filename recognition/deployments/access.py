@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from governance.access import is_police_reviewer, parties_filter, role_allows, supply_chain_ids
 from governance.errors import NotFound, PermissionRefused
 from governance.organisations.models import Organisation, OrganisationKind
-from recognition.deployments.models import Alert, AlertStatus, Camera, Deployment, Disclosure
+from governance.organisations.roles import Role
+from recognition.deployments.models import Alert, AlertStatus, Camera, Deployment, DeploymentStatus, Disclosure
 
 # --- deployments -----------------------------------------------------------------------------------
 
@@ -104,6 +105,116 @@ def can_authorise_deployment(actor: Any, deployment: Deployment) -> bool:
 def can_review_deployment_afterwards(actor: Any, deployment: Deployment) -> bool:
     """The post-deployment review: an Authorising Officer of a supplying force, once it has ended."""
     return deployment.status == "ended" and is_authorising_officer_of(actor, deployment)
+
+
+# --- a deployment's watchlist (composed and reviewed by the supplying force) ---------------------
+
+
+def _acting_force(actor: Any):
+    """The police force the actor acts within (their force, or the force of their unit), if any."""
+    organisation = getattr(actor, "organisation", None)
+    if organisation is None or not getattr(actor, "is_authenticated", False) or not organisation.is_police:
+        return None
+    return organisation.force
+
+
+def deployment_supplying_force_ids(deployment: Deployment) -> set[int]:
+    """The forces whose images the deployment's agreements may carry: the supplier of each agreement, or
+    its force where the supplier is a unit."""
+    return {force.pk for force in deployment_supplying_forces(deployment)}
+
+
+def deployments_supplied_by(actor: Any) -> QuerySet[Deployment]:
+    """Deployments under agreements the actor's force (or unit) supplies: what its DPO and submitters
+    compose and review watchlists for. Police organisations only; nobody else composes."""
+    force = _acting_force(actor)
+    if force is None or not (actor.has_role(Role.DPO) or actor.has_role(Role.FORCE_SUBMITTER)):
+        return Deployment.objects.none()
+    return (
+        Deployment.objects.filter(agreements__supplying_organisation_id__in=supply_chain_ids(force))
+        .distinct()
+        .select_related("operator")
+    )
+
+
+def composable_images_q(actor: Any) -> Q:
+    """Whose images the actor may put on (or take off) a deployment's watchlist: a force's DPO, every
+    image of the force (its own and its units'); a unit's DPO and any submitter, the images their own
+    organisation supplied ("whose images they are"). Nothing for anyone else."""
+    organisation = getattr(actor, "organisation", None)
+    force = _acting_force(actor)
+    if force is None:
+        return Q(pk__in=[])
+    if actor.has_role(Role.DPO) and organisation.pk == force.pk:
+        return Q(supplying_force_id=force.pk)
+    if actor.has_role(Role.DPO) or actor.has_role(Role.FORCE_SUBMITTER):
+        return Q(supplying_organisation_id=organisation.pk)
+    return Q(pk__in=[])
+
+
+def can_compose_deployment_watchlist(actor: Any, deployment: Deployment) -> bool:
+    """The supplying force composes each deployment's watchlist from its own images: its DPO, or a
+    submitter of the force or of its unit (their own images). The operator never does."""
+    if deployment.status == DeploymentStatus.ENDED:
+        return False
+    return deployments_supplied_by(actor).filter(pk=deployment.pk).exists()
+
+
+def can_review_deployment_watchlist(actor: Any, deployment: Deployment) -> bool:
+    """Who records a supplying force's pre-deployment watchlist review (College of Policing APP: the
+    police review each watchlist before each deployment): a data protection officer of the force (or of
+    one of its units) that supplies the deployment, or an Authorising Officer of that force. An operator's
+    user never does."""
+    force = _acting_force(actor)
+    if force is None or deployment.status == DeploymentStatus.ENDED:
+        return False
+    return (actor.has_role(Role.DPO) or actor.has_role(Role.AUTHORISING_OFFICER)) and force.pk in (
+        deployment_supplying_force_ids(deployment)
+    )
+
+
+def can_see_deployment_watchlist_images(actor: Any) -> bool:
+    """Thumbnails of watchlist entries: only for the supplying side's roles that may read image bytes
+    (each image is further checked by ``governance.access.image_for(..., to="bytes")``); counts for others."""
+    return _acting_force(actor) is not None and role_allows(actor, "governance.view_watchlistimage_bytes")
+
+
+def watchlist_force_ids_visible_to(actor: Any, deployment: Deployment) -> set[int] | None:
+    """Whose part of a deployment's watchlist the actor sees counted (None: every force's). The operator and
+    regulators see every supplying force's counts; a force (or its unit) only its own — one supplier never
+    learns what another put on the watchlist."""
+    force = _acting_force(actor)
+    return None if force is None else {force.pk}
+
+
+def watchlist_deployment_for(actor: Any, pk: Any, *, to: str = "compose") -> Deployment:
+    """A deployment whose watchlist the actor's force composes (``to="compose"``) or reviews
+    (``to="review"``). Another organisation's deployment, like a missing one, is not found; the operator's
+    own staff are refused (they see the deployment, but the watchlist is the force's)."""
+    try:
+        deployment = (deployments_supplied_by(actor) | deployments_visible_to(actor)).distinct().get(pk=pk)
+    except (Deployment.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such deployment.") from None
+    return watchlist_deployment_check(actor, deployment, to=to)
+
+
+def watchlist_deployment_check(actor: Any, deployment: Deployment, *, to: str) -> Deployment:
+    visible = deployments_supplied_by(actor) | deployments_visible_to(actor)
+    if not visible.filter(pk=deployment.pk).exists():
+        raise NotFound("No such deployment.")
+    if to == "compose" and not can_compose_deployment_watchlist(actor, deployment):
+        raise PermissionRefused(
+            "Only the supplying force (its data protection officer, or the submitter whose images they are) "
+            "composes a deployment's watchlist, and only before the deployment ends.",
+            code="watchlist_compose_not_permitted",
+        )
+    if to == "review" and not can_review_deployment_watchlist(actor, deployment):
+        raise PermissionRefused(
+            "Only the supplying force's data protection officer or Authorising Officer reviews its watchlist for a "
+            "deployment, and only before the deployment ends.",
+            code="watchlist_review_not_permitted",
+        )
+    return deployment
 
 
 # --- alerts --------------------------------------------------------------------------------------

@@ -152,6 +152,13 @@ class WatchlistReview(models.Model):
     image_ids = models.JSONField(default=list, help_text="Which images (ids) were reviewed.")
     notes = models.TextField()
     used_for_go_live_at = models.DateTimeField(null=True, blank=True)
+    # The supplying force whose entries this review covers (``recognition.deployments.watchlists``);
+    # null on reviews recorded by the operator before watchlists were composed per force.
+    force = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # When its images became the ones matched for its force (go-live, or recorded while live).
+    applied_at = models.DateTimeField(null=True, blank=True)
+    # A change to the force's entries after the review voids it (a new review is needed to go live).
+    voided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-reviewed_at"]
@@ -457,3 +464,6 @@ from recognition.deployments.authorisation_models import (  # noqa: E402, F401
     DeploymentAuthorisation,
     PostDeploymentReview,
 )
+
+# A deployment's watchlist entries (composed by the supplying force): in their own module.
+from recognition.deployments.watchlist_models import DeploymentWatchlistEntry  # noqa: E402, F401

@@ -32,7 +32,7 @@ from governance.retention.registry import (
     visible_by_parties,
 )
 from governance.watchlist.models import DeletionCertificate
-from recognition.deployments.models import Alert, AlertReview, Disclosure
+from recognition.deployments.models import Alert, AlertReview, DeploymentStatus, Disclosure
 
 
 def _alerts_due(at: datetime) -> QuerySet:
@@ -159,6 +159,145 @@ retention_rule_register(
         hold_keys=_alert_hold_keys,
         visible=visible_by_parties(supplier="supplying_organisation_id", operator="deployment__operator_id"),
         describe=lambda a: f"Alert #{a.pk} (due {timezone.localtime(a.retention_due_at):%d %b %Y %H:%M})",
+    )
+)
+
+
+# --- a deployment's watchlist at the operator: erased within hours of the deployment's end ----------
+
+
+def watchlist_image_erasure_due_at(image) -> datetime | None:
+    """THE RULE for how long the operator holds a watchlist image (its stored bytes and its templates).
+
+    DOMAIN.md, "Retention in practice (Met policy)": "watchlist data deleted within **24 hours** after a
+    deployment ends" — and a watchlist is specific to one operation (College of Policing APP). So:
+
+    - An image on the watchlist of a planned, live or paused deployment is held (not due: None).
+    - Otherwise it is due the agreement's ``watchlist_erasure_hours`` (24 by default) after the last
+      moment a deployment needed it: the end of the last deployment whose watchlist held it, or its
+      removal from a deployment's watchlist before that deployment ended.
+    - **Grace period between deployments**: an image never composed into a deployment (or taken off
+      every one) is held at most the same hours after it was received, then erased the same way:
+      between deployments the operator holds no biometric watchlist data. The next deployment is
+      supplied afresh (an erased image cannot be composed again; the force uploads a new one).
+
+    The force's provenance record of the image stays (status "erased", with the deletion certificates
+    naming the deployment). Legal holds on the image or its agreement keep it. Images recorded after
+    the fact from the historical record (no bytes) are not this rule's."""
+    from recognition.deployments.watchlist_models import DeploymentWatchlistEntry
+
+    entries = DeploymentWatchlistEntry.objects.filter(image_id=image.pk).select_related("deployment")
+    last_needed = image.received_at
+    for entry in entries:
+        if entry.deployment.status != DeploymentStatus.ENDED:
+            if entry.removed_at is None:
+                return None
+            last_needed = max(last_needed, entry.removed_at)
+        else:
+            ended = entry.deployment.ended_at or entry.deployment.ends_at
+            last_needed = max(last_needed, min(ended, entry.removed_at) if entry.removed_at else ended)
+    return last_needed + timedelta(hours=image.agreement.watchlist_erasure_hours)
+
+
+def _watchlist_at_operator_due(at: datetime) -> QuerySet:
+    """``watchlist_image_erasure_due_at`` as one query (the sweep pages through it by primary key)."""
+    from django.db.models import Exists, Max, OuterRef, Q, Subquery
+    from django.db.models.functions import Coalesce, Greatest, Least
+
+    from governance.agreements.models import Agreement
+    from governance.watchlist.models import ImageStatus, WatchlistImage
+    from recognition.deployments.watchlist_models import DeploymentWatchlistEntry
+
+    entries = DeploymentWatchlistEntry.objects.filter(image_id=OuterRef("pk")).order_by()
+    not_ended = entries.exclude(deployment__status=DeploymentStatus.ENDED)
+
+    def latest(queryset, expression):
+        return Subquery(queryset.values("image_id").annotate(m=Max(expression)).values("m")[:1])
+
+    ended_at = Coalesce("deployment__ended_at", "deployment__ends_at")
+    candidates = (
+        WatchlistImage.objects.filter(
+            status__in=[ImageStatus.RECEIVED, ImageStatus.ENROLLED, ImageStatus.REJECTED],
+            recorded_retrospectively=False,
+        )
+        .annotate(
+            still_needed=Exists(not_ended.filter(removed_at__isnull=True)),
+            last_end=latest(
+                entries.filter(deployment__status=DeploymentStatus.ENDED),
+                Least(ended_at, Coalesce("removed_at", ended_at)),
+            ),
+            last_removed=latest(not_ended.filter(removed_at__isnull=False), "removed_at"),
+        )
+        .filter(still_needed=False)
+        .annotate(
+            last_needed=Greatest(
+                "received_at",
+                Coalesce("last_end", "received_at"),
+                Coalesce("last_removed", "received_at"),
+            )
+        )
+    )
+    hours = set(Agreement.objects.values_list("watchlist_erasure_hours", flat=True).distinct())
+    condition = Q(pk__in=[])
+    for h in hours:
+        condition |= Q(agreement__watchlist_erasure_hours=h, last_needed__lte=at - timedelta(hours=h))
+    return WatchlistImage.objects.filter(pk__in=candidates.filter(condition).values("pk")).select_related("agreement")
+
+
+def _last_deployment(image):
+    from recognition.deployments.watchlist_models import DeploymentWatchlistEntry
+
+    entry = (
+        DeploymentWatchlistEntry.objects.filter(image_id=image.pk)
+        .select_related("deployment")
+        .order_by("-deployment__ends_at", "-pk")
+        .first()
+    )
+    return entry.deployment if entry else None
+
+
+def _watchlist_at_operator_erase(image, run_id: str | None) -> int:
+    from governance.watchlist.services import watchlist_image_erase
+
+    if watchlist_image_erasure_due_at(image) is None:  # back on a planned or live watchlist since the query
+        return 0
+    deployment = _last_deployment(image)
+    hours = image.agreement.watchlist_erasure_hours
+    if deployment is not None:
+        reason = (
+            f"Erased at the operator after deployment {deployment.reference} ended: watchlist data is deleted "
+            f"within {hours} hours after a deployment ends."
+        )
+    else:
+        reason = (
+            f"Erased at the operator: not on the watchlist of any planned or live deployment within {hours} hours "
+            "of its receipt (between deployments the operator holds no watchlist data)."
+        )
+    return len(
+        watchlist_image_erase(
+            image=image, actor=None, reason=reason, rule="watchlist_image.deployment_ended", run_id=run_id
+        )
+    )
+
+
+retention_rule_register(
+    RetentionRule(
+        code="watchlist_image.deployment_ended",
+        title="Watchlist images after their deployment ends",
+        description="The operator's copy of each watchlist image and its templates are erased within the agreement's "
+        "watchlist hours (24 by default) after the last deployment whose watchlist held it ends (Met policy: "
+        "watchlist data deleted within 24 hours after a deployment ends); an image on no planned or live "
+        "deployment's watchlist is erased the same hours after its receipt. The force's provenance record stays.",
+        due=_watchlist_at_operator_due,
+        erase=_watchlist_at_operator_erase,
+        hold_keys=lambda image: [
+            (HoldScope.WATCHLIST_IMAGE.value, str(image.pk)),
+            (HoldScope.AGREEMENT.value, str(image.agreement_id)),
+        ],
+        describe=str,
+        visible=visible_by_parties(
+            supplier="supplying_organisation_id", operator="agreement__receiving_organisation_id"
+        ),
     )
 )
 

@@ -1,6 +1,7 @@
 """Recognition's step of the King's Cross scenario (registered with governance's scenario registry):
 a deployment at Granary Square with one camera, proposed by the estate, authorised by the Met's
-Authorising Officer (``ao.met``, Superintendent R. Baines), its watchlist reviewed, then live."""
+Authorising Officer (``ao.met``, Superintendent R. Baines), its watchlist composed and reviewed by Camden, then
+live."""
 
 from __future__ import annotations
 
@@ -10,6 +11,32 @@ from django.utils import timezone
 
 from governance.dpia.scenario import scenario_dpia_cover_deployment
 from governance.scenario_registry import ScenarioContext, ScenarioStep, scenario_step_register
+
+
+def scenario_watchlist_compose_and_review(scenario: ScenarioContext, deployment) -> bool:
+    """Camden (the Met's borough unit that supplied the images) composes the Granary Square watchlist from
+    its enrolled images under the Met agreement — the most recent of each person — and its DPO reviews it
+    before go-live (recognition.deployments.watchlists). Returns whether there was anything to compose."""
+    from recognition.deployments.watchlists import (
+        deployment_watchlist_candidates,
+        deployment_watchlist_compose,
+        deployment_watchlist_review,
+    )
+
+    camden_dpo = scenario.users["dpo.camden"]
+    newest = {}
+    for image in deployment_watchlist_candidates(camden_dpo, deployment):
+        newest.setdefault(image.subject_reference, image)  # ordered newest first per subject
+    if not newest:
+        return False
+    deployment_watchlist_compose(actor=camden_dpo, deployment=deployment, images=list(newest.values()))
+    deployment_watchlist_review(
+        actor=camden_dpo,
+        deployment=deployment,
+        notes="Camden's review for Granary Square: charged and wanted on warrant only, the most recent custody "
+        "image of each, all needed for this operation, none older than 12 months.",
+    )
+    return True
 
 
 def scenario_live_deployment(scenario: ScenarioContext) -> None:
@@ -48,15 +75,16 @@ def scenario_live_deployment(scenario: ScenarioContext) -> None:
     if not scenario.enrolment_finished():
         scenario.say(
             f"Deployment {deployment.reference} is planned with camera #{camera.pk} (GS-1), not live: the workers "
-            "have not enrolled the watchlist yet. When they have, sign in as dpo.estate, record the watchlist "
-            f"review and take it live. Camera key: {key}"
+            "have not enrolled the watchlist yet. When they have, sign in as dpo.camden to compose and review "
+            f"the deployment's watchlist, then as dpo.estate to take it live. Camera key: {key}"
         )
         return
-    deployments.watchlist_review_record(
-        actor=estate_dpo,
-        deployment=deployment,
-        notes="All images current, charged category only, none older than 12 months.",
-    )
+    if not scenario_watchlist_compose_and_review(scenario, deployment):
+        scenario.say(
+            f"Deployment {deployment.reference} is planned with camera #{camera.pk} (GS-1), not live: Camden has no "
+            f"enrolled images to put on its watchlist. Camera key: {key}"
+        )
+        return
     deployments.deployment_go_live(actor=estate_dpo, deployment=deployment)
     scenario.say(
         f"Deployment {deployment.reference} is live with camera #{camera.pk} (GS-1). Send it frames with\n"

@@ -36,7 +36,7 @@ from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, User
 from governance.references import next_free_reference, save_with_next_reference
 from governance.watchlist.models import WatchlistImage
-from governance.watchlist.selectors import image_matchable_q, watchlist_images_matchable
+from governance.watchlist.selectors import image_matchable_q
 from recognition.deployments import rules
 from recognition.deployments.access import (
     alert_check,
@@ -70,6 +70,12 @@ from recognition.deployments.models import (
     ReviewDecision,
     ReviewImage,
     WatchlistReview,
+)
+from recognition.deployments.watchlists import (
+    deployment_watchlist_apply_reviews,
+    deployment_watchlist_check_reviewed,
+    deployment_watchlist_images,
+    deployment_watchlist_review,
 )
 
 MIN_TEXT_CHARS = 10
@@ -348,57 +354,24 @@ def camera_for_ingest_key(secret: str) -> Camera | None:
 
 
 def watchlist_images_for(deployment: Deployment):
-    """The images a watchlist review of this deployment covers now (``watchlist_images_matchable``)."""
-    return watchlist_images_matchable(deployment.agreements.all()).order_by("pk")
+    """The images a watchlist review of this deployment covers now: its composed, matchable entries
+    (``recognition.deployments.watchlists.deployment_watchlist_images``)."""
+    return deployment_watchlist_images(deployment)
 
 
 def matched_watchlist(deployment: Deployment) -> tuple[int | None, list[int]]:
     """What live matching searches: the watchlist review in force and the ids of the agreements
-    sharing now. The watchlist reviewed is the watchlist matched — an image enrolled after the
-    review joins only through a new review; one withdrawn or no longer shared drops out at once."""
+    sharing now. The watchlist reviewed is the watchlist matched — the gallery holds each supplying
+    force's reviewed entries (``deployment_matched_image_ids``); one removed, withdrawn or no longer
+    shared drops out at once."""
     agreement_ids = list(deployment.agreements.sharing_versions().values_list("pk", flat=True))
     return deployment.matched_review_id, agreement_ids
 
 
 def watchlist_review_record(*, actor: User, deployment: Deployment, notes: str) -> WatchlistReview:
-    """Record the pre-deployment watchlist review: who, when, which images (counted here, not typed)."""
-    deployment_check(actor, deployment, to="operate")
-    errors: dict[str, list[str]] = {}
-    _text_required(notes, "notes", "Record what was checked (currency, necessity, categories).", errors)
-    if errors:
-        raise ValidationFailed("The watchlist review needs notes.", code="review_notes_required", details=errors)
-    with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
-        if deployment.status == DeploymentStatus.ENDED:
-            raise StateConflict("The deployment has ended.", code="deployment_ended")
-        image_ids = list(watchlist_images_for(deployment).values_list("pk", flat=True))
-        review = WatchlistReview.objects.create(
-            deployment=deployment,
-            reviewed_by=actor,
-            reviewed_by_name=_name(actor),
-            reviewed_at=timezone.now(),
-            image_count=len(image_ids),
-            image_ids=image_ids,
-            notes=notes.strip(),
-        )
-        applied = deployment.status == DeploymentStatus.LIVE
-        if applied:  # a review while live becomes the watchlist matched from now on
-            deployment.matched_review = review
-            deployment.save(update_fields=["matched_review"])
-        audit_record(
-            action=AuditAction.CONSULTATION,
-            event="deployment.watchlist_reviewed",
-            actor=actor,
-            target=deployment,
-            justification=notes.strip(),
-            details={
-                "review": review.pk,
-                "image_count": len(image_ids),
-                "image_ids": image_ids,
-                "applied_to_live_matching": applied,
-            },
-        )
-    return review
+    """Record the pre-deployment watchlist review: by the supplying force, of its own entries
+    (``recognition.deployments.watchlists.deployment_watchlist_review``); the operator is refused."""
+    return deployment_watchlist_review(actor=actor, deployment=deployment, notes=notes)
 
 
 def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
@@ -428,33 +401,19 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
             )
         if not deployment.agreements.sharing_versions().exists():
             raise StateConflict("None of the deployment's agreements is active.", code="no_active_agreement")
-        review = deployment.watchlist_reviews.order_by("-reviewed_at", "-pk").first()
-        max_age = timedelta(hours=settings.OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS)
-        if review is None or review.used_for_go_live_at is not None:
-            raise StateConflict("The watchlist must be reviewed before each go-live.", code="watchlist_review_required")
-        if now - review.reviewed_at > max_age:
-            raise StateConflict(
-                f"The last watchlist review is older than {max_age.total_seconds() / 3600:.0f} hours; review it again.",
-                code="watchlist_review_stale",
-            )
+        # Each supplying force's current review of its own entries (recognition.deployments.watchlists).
+        reviews = deployment_watchlist_check_reviewed(deployment)
         current = list(watchlist_images_for(deployment).values_list("pk", flat=True))
-        if current != list(review.image_ids):
-            raise StateConflict(
-                "The watchlist changed since it was reviewed; review it again.",
-                code="watchlist_changed_since_review",
-                details={"reviewed": review.image_count, "now": len(current)},
-            )
         # DPIA gate (governance.dpia): approved, in date, citing the weights the engine runs.
         dpia_require_for_deployment(deployment_id=deployment.pk)
         # APP on LFR: notice before the start, and every supplying force's Authorising Officer has
         # authorised exactly what will run.
         deployment_notice_require(deployment)
         deployment_authorisation_require(deployment)
-        review.used_for_go_live_at = now
-        review.save(update_fields=["used_for_go_live_at"])
+        deployment_watchlist_apply_reviews(reviews, now=now)
         deployment.status = DeploymentStatus.LIVE
         deployment.went_live_at = now
-        deployment.matched_review = review
+        deployment.matched_review = max(reviews, key=lambda r: (r.reviewed_at, r.pk))
         deployment.save(update_fields=["status", "went_live_at", "matched_review"])
         audit_record(
             action=AuditAction.ALTERATION,
@@ -462,7 +421,8 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
             actor=actor,
             target=deployment,
             details={
-                "watchlist_review": review.pk,
+                "watchlist_review": deployment.matched_review_id,
+                "watchlist_reviews": [r.pk for r in reviews],
                 "image_count": len(current),
                 "threshold": deployment.match_threshold,
             },
@@ -651,11 +611,7 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
     erased or restricted since the gallery was read): no alert is raised nor a sighting attached, and every
     worker's galleries are told to drop it (a gallery that still held it was stale).
     """
-    if (
-        not watchlist_images_matchable(Agreement.objects.filter(deployments=sighting.deployment_id))
-        .filter(pk=sighting.image_id)
-        .exists()
-    ):
+    if not deployment_watchlist_images(Deployment(pk=sighting.deployment_id)).filter(pk=sighting.image_id).exists():
         from recognition.selectors import galleries_invalidate
 
         transaction.on_commit(lambda: galleries_invalidate(remove=[sighting.image_id]))

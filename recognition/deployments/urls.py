@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recognition.deployments import camera_views, views
+from recognition.deployments import camera_views, views, watchlist_views
 
 urlpatterns = [
     path("", views.deployment_list, name="deployment-list"),
@@ -9,6 +9,17 @@ urlpatterns = [
     path("<int:pk>/action/", views.deployment_action, name="deployment-action"),
     path("<int:pk>/authorisation/", views.deployment_authorisation, name="deployment-authorisation"),
     path("<int:pk>/post-review/", views.deployment_post_review, name="deployment-post-review"),
+    path("<int:pk>/watchlist/", watchlist_views.deployment_watchlist, name="deployment-watchlist"),
+    path(
+        "<int:pk>/watchlist/review/",
+        watchlist_views.deployment_watchlist_review_form,
+        name="deployment-watchlist-review",
+    ),
+    path(
+        "<int:pk>/watchlist/<int:image_pk>/image/",
+        watchlist_views.deployment_watchlist_thumbnail,
+        name="deployment-watchlist-thumbnail",
+    ),
     path("cameras/", camera_views.camera_list, name="camera-list"),
     path("cameras/<int:pk>/key/", camera_views.camera_key, name="camera-key"),
     path("review/", views.review_queue, name="review-queue"),

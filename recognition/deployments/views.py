@@ -26,6 +26,7 @@ from recognition.deployments.models import (
     RejectionReason,
     ReviewDecision,
 )
+from recognition.deployments.watchlists import deployment_matched_image_ids, deployment_watchlist_summary
 
 
 def _back_with_error(request: HttpRequest, error: ApplicationError, to: str, *args) -> HttpResponse:
@@ -120,7 +121,7 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     can_operate = access.can_operate_deployment(user, deployment)
     covered = list(services.watchlist_images_for(deployment).values_list("pk", flat=True))
-    matched = set(deployment.matched_review.image_ids) if deployment.matched_review_id else set()
+    matched = set(deployment_matched_image_ids(deployment.pk)) if deployment.matched_review_id else set()
     authorisation_rows, authorisation_history = authorisation.authorisations_visible_rows(user, deployment)
     return render(
         request,
@@ -137,6 +138,11 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "matched_count": len(matched & set(covered)),
             "awaiting_review_count": len(set(covered) - matched) if deployment.matched_review_id else 0,
             "can_operate": can_operate,
+            # The watchlist by supplying force (counts; the force's own page shows its images).
+            "watchlist_by_force": deployment_watchlist_summary(
+                deployment, force_ids=access.watchlist_force_ids_visible_to(user, deployment)
+            ),
+            "can_compose_watchlist": access.can_compose_deployment_watchlist(user, deployment),
             "statuses": DeploymentStatus,
             # The police's decisions (recognition.deployments.authorisation).
             "authorisation_rows": authorisation_rows,

@@ -331,7 +331,7 @@ def test_the_review_queue_works_from_the_keyboard(browser, live_server):
     pending = world["pending"]
     from recognition.deployments import services
     from recognition.deployments.models import Deployment
-    from tests.factories import WatchlistImageFactory
+    from tests.factories import WatchlistImageFactory, on_watchlist
 
     deployment = Deployment.objects.get(reference="LFR-2026-0001")
     # A second image under the same agreement (a row, no engine needed), so the queue holds two alerts.
@@ -340,6 +340,7 @@ def test_the_review_queue_works_from_the_keyboard(browser, live_server):
         supplying_organisation=pending.supplying_organisation,
         subject_reference="KX-SUBJ-0099",
     )
+    on_watchlist(deployment, image)  # the Met puts it on the deployment's watchlist
     second, _ = services.alert_record_sighting(
         sighting=services.Sighting(
             deployment_id=deployment.pk,

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from tests.browser.test_dpo_agreement_journey import sign_in
+from tests.factories import ensure_watchlist
 from tests.recognition.deployments.conftest import people, planned_deployment  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,13 +20,12 @@ def test_dpo_writes_reviews_approves_a_dpia_and_takes_the_deployment_live(
 ):  # noqa: F811
     page = browser_page
     deployment_url = f"{live_server.url}/deployments/{planned_deployment.pk}/"
+    ensure_watchlist(planned_deployment)  # the supplying force composes and reviews the watchlist, not the estate
     sign_in(page, live_server, "dpo.estate", cast.password)
 
     # Without a DPIA the deployment says so, and go-live is refused.
     page.goto(deployment_url)
     assert "No approved DPIA covers this deployment" in page.inner_text("main")
-    page.fill("textarea[name=notes]", "All images current, wanted category only.")
-    page.click("text=Record watchlist review")
     page.click("button:has-text('Go live')")
     page.wait_for_selector("text=No approved DPIA covers this deployment; it cannot go live")
 
@@ -80,8 +80,6 @@ def test_dpo_writes_reviews_approves_a_dpia_and_takes_the_deployment_live(
 
     # Now the deployment goes live.
     page.goto(deployment_url)
-    page.fill("textarea[name=notes]", "Reviewed again before go-live.")
-    page.click("text=Record watchlist review")
     page.click("button:has-text('Go live')")
     page.wait_for_selector("text=The deployment is live.")
     planned_deployment.refresh_from_db()

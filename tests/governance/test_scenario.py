@@ -35,6 +35,11 @@ def test_scenario_has_the_register_a_live_deployment_and_an_intact_audit_trail(s
     assert authorised.is_current and authorised.officer.username == "ao.met"
     assert f"{authorised.officer_rank} {authorised.officer_name}" == "Superintendent R. Baines"
     assert authorised.decided_at <= deployment.went_live_at
+    # Camden (not the estate) composed the Granary Square watchlist and reviewed it for the Met.
+    entries = deployment.watchlist_entries.filter(removed_at__isnull=True)
+    assert entries.count() == 3 and {e.added_by.username for e in entries} == {"dpo.camden"}
+    review = deployment.watchlist_reviews.get()
+    assert review.reviewed_by.username == "dpo.camden" and review.force.short_name == "met"
     assert audit_chain_verify().ok
     # DPIAs (governance.dpia): the 2016 agreement had none; the current one and the live deployment do.
     from governance.dpia.models import DPIA, DPIAStatus

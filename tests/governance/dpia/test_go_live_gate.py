@@ -14,15 +14,14 @@ from governance.errors import StateConflict
 from recognition.deployments import services
 from recognition.deployments.models import DeploymentStatus
 from tests.conftest import approved_dpia
+from tests.factories import ensure_watchlist
 from tests.recognition.deployments.conftest import deployment_fields
 
 pytestmark = pytest.mark.django_db
 
 
 def reviewed(cast, deployment):
-    services.watchlist_review_record(
-        actor=cast.estate_dpo, deployment=deployment, notes="All images current, wanted category only."
-    )
+    ensure_watchlist(deployment)  # the supplying force composes and reviews it
 
 
 def test_go_live_refused_without_a_dpia(cast, planned_deployment):

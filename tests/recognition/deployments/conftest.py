@@ -108,15 +108,12 @@ def go_live(cast, deployment):
     from governance.dpia.rules import dpias_covering_deployment
     from recognition.deployments import services
     from tests.conftest import approved_dpia
+    from tests.factories import ensure_watchlist
 
     authorise(deployment)
     if not dpias_covering_deployment(deployment.pk).exists():  # the DPIA gate on go-live (governance.dpia)
         approved_dpia(cast, deployments=[deployment])
-    services.watchlist_review_record(
-        actor=cast.estate_dpo,
-        deployment=deployment,
-        notes="All images current, wanted category only, none older than 12 months.",
-    )
+    ensure_watchlist(deployment)  # the supplying force composes and reviews it (tests.factories)
     return services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
 
 
@@ -135,8 +132,11 @@ def enrolled_image_row(agreement, supplier, *, subject="KX-SUBJ-0001"):
 
 
 def raise_alert(deployment, image, *, score=0.9, seen_at=None):
+    """A sighting of ``image`` (put on the deployment's watchlist by its force first where it is not and may be)."""
     from recognition.deployments.services import Sighting, alert_record_sighting
+    from tests.factories import on_watchlist
 
+    on_watchlist(deployment, image)
     alert, _created = alert_record_sighting(
         sighting=Sighting(
             deployment_id=deployment.pk,

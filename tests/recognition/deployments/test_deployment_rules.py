@@ -13,6 +13,7 @@ from governance.errors import NotFound, PermissionRefused, StateConflict, Valida
 from recognition.deployments import services
 from recognition.deployments.models import DeploymentStatus
 from recognition.engine.config import load_config
+from tests.factories import compose_watchlist, ensure_watchlist
 from tests.recognition.deployments.conftest import deployment_fields, enrolled_image_row, go_live
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +88,11 @@ def test_only_active_agreements_with_the_operator_and_only_its_dpo(cast, submitt
     assert refused.value.code == "agreement_not_for_operator"
 
 
-def test_go_live_without_a_watchlist_review_is_refused(cast, planned_deployment):
+def test_go_live_without_a_watchlist_review_is_refused(cast, planned_deployment, active_agreement):
+    with pytest.raises(StateConflict) as empty:
+        services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+    assert empty.value.code == "watchlist_empty"
+    compose_watchlist(planned_deployment, [enrolled_image_row(active_agreement, cast.camden)])
     with pytest.raises(StateConflict) as refused:
         services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert refused.value.code == "watchlist_review_required"
@@ -109,15 +114,16 @@ def test_a_review_goes_stale_and_a_changed_watchlist_needs_a_new_review(cast, ac
         agreements=[active_agreement],
         fields=deployment_fields(cast, ends_at=timezone.now() + timedelta(days=3)),
     )
+    compose_watchlist(planned_deployment, [enrolled_image_row(active_agreement, cast.camden)])
     services.watchlist_review_record(
-        actor=cast.estate_dpo, deployment=planned_deployment, notes="Reviewed: all wanted, all current."
+        actor=cast.met_dpo, deployment=planned_deployment, notes="Reviewed: all wanted, all current."
     )
-    enrolled_image_row(active_agreement, cast.camden)
+    compose_watchlist(planned_deployment, [enrolled_image_row(active_agreement, cast.camden, subject="KX-2")])
     with pytest.raises(StateConflict) as refused:
         services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert refused.value.code == "watchlist_changed_since_review"
     services.watchlist_review_record(
-        actor=cast.estate_dpo, deployment=planned_deployment, notes="Reviewed again after the new image."
+        actor=cast.met_dpo, deployment=planned_deployment, notes="Reviewed again after the new image."
     )
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         with pytest.raises(StateConflict) as stale:
@@ -132,7 +138,7 @@ def test_go_live_outside_the_window_is_refused(cast, active_agreement):
         agreements=[active_agreement],
         fields=deployment_fields(cast, starts_at=now + timedelta(hours=2), ends_at=now + timedelta(hours=6)),
     )
-    services.watchlist_review_record(actor=cast.estate_dpo, deployment=deployment, notes="Reviewed the day before.")
+    ensure_watchlist(deployment)
     with pytest.raises(StateConflict) as refused:
         services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
     assert refused.value.code == "outside_window"
@@ -141,8 +147,8 @@ def test_go_live_outside_the_window_is_refused(cast, active_agreement):
 def test_go_live_needs_an_active_agreement(cast, planned_deployment, active_agreement):
     from governance.agreements.models import Agreement, AgreementStatus
 
+    ensure_watchlist(planned_deployment)
     Agreement.objects.filter(pk=active_agreement.pk).update(status=AgreementStatus.TERMINATED)
-    services.watchlist_review_record(actor=cast.estate_dpo, deployment=planned_deployment, notes="Reviewed: none left.")
     with pytest.raises(StateConflict) as refused:
         services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert refused.value.code == "no_active_agreement"

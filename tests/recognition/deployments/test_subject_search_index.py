@@ -17,6 +17,7 @@ from recognition.deployments import subject_access
 from recognition.deployments.models import Alert
 from recognition.deployments.services import Sighting, alert_record_sighting
 from recognition.selectors import live_backend
+from tests.factories import on_watchlist
 from tests.recognition.deployments.conftest import enrolled_image_row
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,7 @@ def near(vector: np.ndarray, seed: int, noise: float = 0.3) -> np.ndarray:
 
 
 def sight(deployment, image, vector, *, score=0.8, at=None):
+    on_watchlist(deployment, image)  # the force composed it into the deployment's watchlist
     alert, _ = alert_record_sighting(
         sighting=Sighting(
             deployment_id=deployment.pk,

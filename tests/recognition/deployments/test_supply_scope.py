@@ -16,6 +16,7 @@ from governance.organisations.services import organisation_create, user_create
 from recognition.deployments import access, services
 from recognition.deployments.models import AlertStatus, DisclosureChannel
 from tests.conftest import agreement_terms, approved_dpia, signed_pdf
+from tests.factories import compose_watchlist
 from tests.recognition.deployments.conftest import deployment_fields, enrolled_image_row, go_live, raise_alert
 from tests.recognition.deployments.review_helpers import confirm, reference_picture
 
@@ -200,15 +201,16 @@ def test_an_image_enrolled_after_go_live_joins_only_through_a_new_review(client,
     from recognition.deployments.services import matched_watchlist
 
     later = enrolled_image_row(active_agreement, cast.camden, subject="MET-W-0009")
+    compose_watchlist(two.deployment, [later])  # the Met puts it on the live deployment's watchlist
     review_id, _ = matched_watchlist(two.deployment)
     from recognition.deployments.models import WatchlistReview
 
     assert later.pk not in WatchlistReview.objects.get(pk=review_id).image_ids
     client.force_login(cast.estate_dpo)
     page = client.get(reverse("deployment-detail", args=[two.deployment.pk])).content.decode()
-    assert "1 enrolled since that review is not matched" in page
+    assert "1 added since that review is not matched" in page
     services.watchlist_review_record(
-        actor=cast.estate_dpo, deployment=two.deployment, notes="New image checked: current, charged, necessary."
+        actor=cast.met_dpo, deployment=two.deployment, notes="New image checked: current, charged, necessary."
     )
     two.deployment.refresh_from_db()
     review_id, _ = matched_watchlist(two.deployment)
