@@ -54,7 +54,9 @@ def _try_go_live(cast, deployment):
 
     if not dpias_covering_deployment(deployment.pk).exists():
         approved_dpia(cast, deployments=[deployment])
-    services.watchlist_review_record(actor=cast.estate_dpo, deployment=deployment, notes="All current, all wanted.")
+    from tests.factories import ensure_watchlist
+
+    ensure_watchlist(deployment)  # the supplying forces compose and review it
     return services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
 
 

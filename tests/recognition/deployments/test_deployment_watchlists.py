@@ -29,7 +29,7 @@ from recognition.deployments.watchlists import (
 )
 from recognition.models import FaceTemplate
 from tests.factories import WatchlistImageFactory
-from tests.recognition.deployments.conftest import deployment_fields, go_live
+from tests.recognition.deployments.conftest import authorise, deployment_fields, go_live
 
 pytestmark = pytest.mark.django_db
 RULE = "watchlist_image.deployment_ended"
@@ -161,6 +161,7 @@ def test_go_live_needs_the_force_s_current_review_and_a_change_voids_it(cast, ac
 
     deployment = plan(cast, active_agreement)
     approved_dpia(cast, deployments=[deployment])
+    authorise(deployment)  # the Met's Authorising Officer (recognition.deployments.authorisation)
     first, second = held_image(active_agreement, subject="KX-A"), held_image(active_agreement, subject="KX-B")
     with pytest.raises(StateConflict) as empty:
         services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
