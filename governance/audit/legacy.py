@@ -19,6 +19,7 @@ def legacy_chain_into_tree(*, event_model, leaf_model, node_model, head_model, b
     from governance.audit.models import node_key
     from governance.audit.sequencer import head_sign, head_store
 
+    _entry_numbers_after(event_model)
     if leaf_model.objects.exists():
         return None
     builder = tlog.TreeBuilder()
@@ -50,3 +51,21 @@ def legacy_chain_into_tree(*, event_model, leaf_model, node_model, head_model, b
     )
     head_store(head, head_model)
     return head
+
+
+def _entry_numbers_after(event_model) -> None:
+    """PostgreSQL: new events are numbered by a sequence; make it continue after the old chain."""
+    from django.db import connections
+
+    from governance.audit.sequencer import ENTRY_SEQUENCE
+
+    connection = connections[event_model.objects.db]
+    if connection.vendor != "postgresql":
+        return
+    table = event_model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT setval(%s, greatest((SELECT coalesce(max(sequence), 0) FROM {table}), "
+            f"(SELECT last_value FROM {ENTRY_SEQUENCE})))",
+            [ENTRY_SEQUENCE],
+        )

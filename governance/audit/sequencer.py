@@ -223,3 +223,16 @@ def consistency_proof(first: AuditTreeHead, second: AuditTreeHead) -> dict[str, 
         first, second = second, first
     path = tlog.planned(lambda get: tlog.consistency_path(first.tree_size, second.tree_size, get), nodes_fetch)
     return {"type": "consistency", "first": first.as_dict(), "second": second.as_dict(), "path": path}
+
+
+def audit_event_inclusion_proof(event: AuditEvent, *, tree_size: int | None = None) -> dict[str, Any]:
+    """The inclusion proof of an event (already scoped by ``audit_event_for``) in the latest signed
+    head, or in the head of ``tree_size`` (refused as not found when there is none)."""
+    from governance.errors import NotFound
+
+    head = None
+    if tree_size is not None:
+        head = AuditTreeHead.objects.filter(tree_size=tree_size).order_by("id").first()
+        if head is None:
+            raise NotFound("No signed tree head of that size.")
+    return inclusion_proof(event, head)

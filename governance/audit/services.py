@@ -308,8 +308,9 @@ def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
             )
         elif seal.chain_hash not in (roots.get(seal.sequence), legacy_hashes.get(seal.sequence)):
             past = seal.sequence > size and seal.sequence > legacy_size
+            # A seal of the old chain names an event; a seal of a tree head names a tree size.
             report.fail(
-                None if past else seal.sequence,
+                seal.sequence if seal.sequence in legacy_hashes else None,
                 f"Seal at #{seal.sequence} points past the log's end: events were removed."
                 if past
                 else f"Seal at #{seal.sequence} does not match the log: events up to it were rewritten.",

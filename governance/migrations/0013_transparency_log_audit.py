@@ -41,12 +41,14 @@ DROP SEQUENCE IF EXISTS oversight_audit_entry_seq;
 
 def postgres_forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_FORWARD)
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(POSTGRES_FORWARD)
 
 
 def postgres_backward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_BACKWARD)
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(POSTGRES_BACKWARD)
 
 
 def chain_into_tree(apps, schema_editor):

@@ -1,0 +1,30 @@
+"""The audit log on the API: an event's inclusion proof (RFC 6962) for a party that may read it."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance.access import audit_event_for
+from governance.audit.sequencer import audit_event_inclusion_proof
+from governance.errors import ValidationFailed
+
+
+@extend_schema(tags=["audit"])
+class AuditEventProofApi(APIView):
+    """The inclusion proof of audit event #sequence in a signed tree head (the latest by default).
+
+    Check it offline with ``governance/audit/tlog.py --proof``. Another organisation's event is
+    "not found"; an event that still waits for the sequencer (a few seconds) is a 409
+    ``audit_event_not_sequenced``."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("tree_size", OpenApiTypes.INT, description="A signed head's size")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, sequence: int):
+        event = audit_event_for(request.user, sequence)
+        raw = request.query_params.get("tree_size", "")
+        if raw and not raw.isdigit():
+            raise ValidationFailed("'tree_size' must be a whole number.")
+        return Response(audit_event_inclusion_proof(event, tree_size=int(raw) if raw else None))
