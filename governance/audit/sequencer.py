@@ -163,11 +163,11 @@ def audit_sequence(*, batch_size: int = BATCH_SIZE) -> AuditTreeHead | None:
         return head_store(head_sign(tree_size=builder.size, root_hash=builder.root()))
 
 
-def audit_sequence_all() -> AuditTreeHead | None:
+def audit_sequence_all(*, batch_size: int = BATCH_SIZE) -> AuditTreeHead | None:
     """Sequence until nothing is pending (the beat task; tests call it to settle the log)."""
     head = None
     while True:
-        made = audit_sequence()
+        made = audit_sequence(batch_size=batch_size)
         if made is None:
             return head
         head = made
@@ -175,10 +175,10 @@ def audit_sequence_all() -> AuditTreeHead | None:
 
 def sequencer_lag_seconds() -> float:
     """How long the oldest pending event has waited for its leaf (0 when none waits)."""
-    oldest = AuditEvent.objects.filter(pk__in=AuditPending.objects.values("event_id")).order_by("pk").first()
+    oldest = AuditPending.objects.order_by("event_id").values_list("event__occurred_at", flat=True).first()
     if oldest is None:
         return 0.0
-    return max(0.0, (timezone.now() - oldest.occurred_at).total_seconds())
+    return max(0.0, (timezone.now() - oldest).total_seconds())
 
 
 # --- proofs ----------------------------------------------------------------------------------------

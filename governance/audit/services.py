@@ -295,22 +295,21 @@ def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
             )
     for seal in seals:
         report.seals_checked += 1
+        # A seal of the old chain names an event; a seal of a tree head names a tree size.
+        named = seal.sequence if seal.sequence in legacy_hashes else None
         key = keys.get(seal.key_id)
         if key is None:
             report.fail(
-                seal.sequence,
+                named,
                 f"Seal at #{seal.sequence} was made with seal key {seal.key_id}, which is not "
                 "configured (add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).",
             )
         elif seal.signature != chain.seal_signature(key, seal.sequence, seal.chain_hash):
-            report.fail(
-                seal.sequence, f"Seal at #{seal.sequence} ({seal.sealed_at:%Y-%m-%d %H:%M}) has an invalid signature."
-            )
+            report.fail(named, f"Seal at #{seal.sequence} ({seal.sealed_at:%Y-%m-%d %H:%M}) has an invalid signature.")
         elif seal.chain_hash not in (roots.get(seal.sequence), legacy_hashes.get(seal.sequence)):
             past = seal.sequence > size and seal.sequence > legacy_size
-            # A seal of the old chain names an event; a seal of a tree head names a tree size.
             report.fail(
-                seal.sequence if seal.sequence in legacy_hashes else None,
+                named,
                 f"Seal at #{seal.sequence} points past the log's end: events were removed."
                 if past
                 else f"Seal at #{seal.sequence} does not match the log: events up to it were rewritten.",
