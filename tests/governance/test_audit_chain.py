@@ -8,8 +8,7 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from governance.audit import chain
-from governance.audit import tlog
+from governance.audit import chain, tlog
 from governance.audit.models import AuditAction, AuditEvent, AuditLeaf, AuditPending
 from governance.audit.sequencer import audit_sequence_all
 from governance.audit.services import (
