@@ -25,6 +25,7 @@ from governance.audit.models import (
     AuditTreeHead,
 )
 from governance.audit.sequencer import (
+    ENTRY_SEQUENCE,
     audit_sequence_all,
     head_private_key,
     head_public_keys,
@@ -112,25 +113,82 @@ def audit_record(
     # Every digest is computed here, before the insert and outside any lock: no writer waits for another.
     new.field_digests = {name: chain.field_digest(value) for name, value in values.items()}
     new.content_digest = chain.content_digest(new.field_digests)
-    new.sequence = next_entry_number()
     # Since the transparency log: ``chain_hash`` holds the event's RFC 6962 leaf hash (its identity in
-    # the tree) and ``previous_hash`` is empty; events of the old chain keep their chain links.
+    # the tree), ``previous_hash`` is empty, and the seal-key signature covers the content digest (the
+    # number is bound by the leaf); events of the old chain keep their chain links and signatures.
     new.previous_hash = ""
-    new.chain_hash = tlog.leaf_hash(new.sequence, new.content_digest)
-    new.signature = chain.event_signature(settings.AUDIT_SEAL_KEY, new.sequence, new.chain_hash)
+    new.signature = chain.entry_signature(settings.AUDIT_SEAL_KEY, new.content_digest)
     new.signature_key_id = chain.seal_key_id(settings.AUDIT_SEAL_KEY)
-    new.save(force_insert=True)
     concerned = set(organisations)
     if organisation is not None:
         concerned.add(organisation.pk)
     if hasattr(target, "concerned_organisation_ids"):
         concerned |= set(target.concerned_organisation_ids())
+    concerned_ids = sorted(i for i in concerned if i)
+    if connection.vendor == "postgresql":
+        _insert_postgresql(new, concerned_ids)
+        return new
+    new.sequence = next_entry_number()
+    new.chain_hash = tlog.leaf_hash(new.sequence, new.content_digest)
+    new.save(force_insert=True)
     AuditEventOrganisation.objects.bulk_create(
-        [AuditEventOrganisation(event=new, organisation_id=pk) for pk in sorted(i for i in concerned if i)]
+        [AuditEventOrganisation(event=new, organisation_id=pk) for pk in concerned_ids]
     )
     # Waits for the sequencer (audit_sequence) to give it a leaf; commits or rolls back with the event.
     AuditPending.objects.create(event=new, leaf_hash=new.chain_hash)
     return new
+
+
+_EVENT_COLUMNS = (
+    "occurred_at",
+    "action",
+    "event",
+    "actor_id",
+    "actor_username",
+    "actor_organisation",
+    "justification",
+    "recipient",
+    "target_type",
+    "target_id",
+    "target_label",
+)
+
+
+def _insert_postgresql(new: AuditEvent, concerned_ids: list[int]) -> None:
+    """PostgreSQL: the event, its scope rows and its pending entry in one statement (one round trip):
+    the number comes from the sequence and the leaf hash (``tlog.leaf_hash``, SHA-256 of the leaf
+    data, which ends with the number) is computed by the same statement. Nothing here is secret."""
+    import json
+
+    prefix = tlog.leaf_data_prefix(new.content_digest)
+    events = AuditEvent._meta.db_table
+    columns = ", ".join(_EVENT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_EVENT_COLUMNS))
+    sql = f"""
+        WITH n AS (SELECT nextval('{ENTRY_SEQUENCE}') AS s),
+        e AS (
+            INSERT INTO {events} (sequence, {columns}, details, field_digests, content_digest, previous_hash,
+                                  chain_hash, signature, signature_key_id)
+            SELECT n.s, {placeholders}, %s::jsonb, %s::jsonb, %s, '',
+                   encode(sha256(decode('00', 'hex') || convert_to(%s || n.s::text || '}}', 'UTF8')), 'hex'), %s, %s
+            FROM n
+            RETURNING id, sequence, chain_hash
+        ),
+        o AS (
+            INSERT INTO {AuditEventOrganisation._meta.db_table} (event_id, organisation_id)
+            SELECT e.id, unnest(%s::bigint[]) FROM e
+        ),
+        p AS (INSERT INTO {AuditPending._meta.db_table} (event_id, leaf_hash) SELECT e.id, e.chain_hash FROM e)
+        SELECT id, sequence, chain_hash FROM e
+    """
+    params = [getattr(new, column) for column in _EVENT_COLUMNS]
+    params += [json.dumps(new.details), json.dumps(new.field_digests), new.content_digest, prefix]
+    params += [new.signature, new.signature_key_id, concerned_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        new.pk, new.sequence, new.chain_hash = cursor.fetchone()
+    new._state.adding = False
+    new._state.db = connection.alias
 
 
 def audit_seal_chain_head() -> AuditSeal | None:
@@ -196,13 +254,19 @@ def _check_event(report: ChainVerification, event: AuditEvent, keys: dict[str, s
     elif chain.content_digest(event.field_digests) != event.content_digest:
         report.fail(seq, f"Event #{seq}: content digest does not match its fields.")
     candidates = list(keys.values()) if not event.signature_key_id else [keys.get(event.signature_key_id)]
+
+    def signature(key: str) -> str:
+        if event.previous_hash:  # an event of the old chain
+            return chain.event_signature(key, seq, event.chain_hash)
+        return chain.entry_signature(key, event.content_digest)
+
     if None in candidates:
         report.fail(
             seq,
             f"Event #{seq}: signed with seal key {event.signature_key_id}, which is not configured "
             "(add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).",
         )
-    elif not any(chain.event_signature(k, seq, event.chain_hash) == event.signature for k in candidates):
+    elif not any(signature(k) == event.signature for k in candidates):
         report.fail(seq, f"Event #{seq}: signature invalid (row rewritten outside Oversight, or wrong key).")
 
 

@@ -96,6 +96,16 @@ def leaf_data(sequence: int, digest: str, legacy_chain: str = "") -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
 
+def leaf_data_prefix(digest: str, legacy_chain: str = "") -> str:
+    """The leaf data up to its number, which comes last (keys sorted): ``prefix + str(n) + "}"``.
+    Lets PostgreSQL hash the leaf in the statement that draws the number."""
+    marker = 0
+    data = leaf_data(marker, digest, legacy_chain).decode()
+    if not data.endswith(f'"sequence":{marker}}}'):
+        raise AssertionError("the leaf data's number is not last")
+    return data[: -len(f"{marker}}}")]
+
+
 def leaf_hash(sequence: int, digest: str, legacy_chain: str = "") -> str:
     return hashlib.sha256(b"\x00" + leaf_data(sequence, digest, legacy_chain)).hexdigest()
 

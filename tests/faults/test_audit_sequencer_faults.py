@@ -55,7 +55,7 @@ def append_pending(n: int) -> None:
             event.sequence = next_entry_number()
             event.previous_hash = ""
             event.chain_hash = tlog.leaf_hash(event.sequence, event.content_digest)
-            event.signature = chain.event_signature(key, event.sequence, event.chain_hash)
+            event.signature = chain.entry_signature(key, event.content_digest)
             event.signature_key_id = chain.seal_key_id(key)
             events.append(event)
         AuditEvent.objects.bulk_create(events, batch_size=5000)
