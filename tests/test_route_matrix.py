@@ -692,7 +692,7 @@ class World:
         if route.obj == "invitation":
             return {"secret": record}
         if route.obj == "audit_event":
-            return {"sequence": record.sequence}
+            return {"pk": record.sequence}  # an audit event is addressed by its number
         if route.name == "breach-action":
             return {"pk": record.pk, "action": "not-notified"}
         return {"pk": record.pk}

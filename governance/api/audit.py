@@ -35,7 +35,7 @@ PROOF_EXAMPLE = {
 
 @extend_schema(tags=["audit"])
 class AuditEventProofApi(APIView):
-    """The inclusion proof of audit event #sequence in a signed tree head (the latest by default).
+    """The inclusion proof of audit event #{id} (its number) in a signed tree head (the latest by default).
 
     Check it offline with ``governance/audit/tlog.py --proof``. Another organisation's event is
     "not found"; an event that still waits for the sequencer (a few seconds) is a 409
@@ -46,8 +46,8 @@ class AuditEventProofApi(APIView):
         responses={200: OpenApiTypes.OBJECT},
         examples=[OpenApiExample("An inclusion proof", value=PROOF_EXAMPLE, response_only=True, status_codes=["200"])],
     )
-    def get(self, request, sequence: int):
-        event = audit_event_for(request.user, sequence)
+    def get(self, request, pk: int):
+        event = audit_event_for(request.user, pk)  # pk: the event's number (its #sequence)
         raw = request.query_params.get("tree_size", "")
         if raw and not raw.isdigit():
             raise ValidationFailed("'tree_size' must be a whole number.")

@@ -21,5 +21,5 @@ urlpatterns += [
 from governance.api import audit  # noqa: E402
 
 urlpatterns += [
-    path("audit-events/<int:sequence>/proof/", audit.AuditEventProofApi.as_view(), name="api-audit-event-proof"),
+    path("audit-events/<int:pk>/proof/", audit.AuditEventProofApi.as_view(), name="api-audit-event-proof"),
 ]

@@ -25,8 +25,10 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
 
 @login_required
 @refusals_as_pages
-def audit_event_proof(request: HttpRequest, sequence: int) -> HttpResponse:
-    """The inclusion proof of one event the user may read, as a JSON file for ``tlog.py --proof``."""
+def audit_event_proof(request: HttpRequest, pk: int) -> HttpResponse:
+    """The inclusion proof of one event the user may read (``pk``: its number, #sequence), as a JSON
+    file for ``tlog.py --proof``."""
+    sequence = pk
     event = audit_event_for(request.user, sequence)
     proof = audit_event_inclusion_proof(event, tree_size=_int_param(request, "tree_size"))
     response = HttpResponse(json.dumps(proof, indent=2), content_type="application/json")

@@ -27,7 +27,7 @@ urlpatterns = [
 from governance.audit import views as audit_views  # noqa: E402
 
 urlpatterns += [
-    path("audit/<int:sequence>/proof.json", audit_views.audit_event_proof, name="audit-event-proof"),
+    path("audit/<int:pk>/proof.json", audit_views.audit_event_proof, name="audit-event-proof"),
     path("transparency/audit-log/", audit_views.audit_log_heads, name="audit-log-heads"),
 ]
 
