@@ -10,7 +10,7 @@ Works in its own scratch database (``oversight_audit_bench``, dropped and recrea
    entry, commit) — beside a **plain insert** of a row of the same size (the audit event row's
    average ``pg_column_size``), one per transaction, from the same number of clients. Meanwhile one
    sequencer process runs ``audit_sequence`` in a loop (as beat does, without the 2 s pause): the
-   **sequencer lag** (age of the oldest pending event, sampled before every batch) is recorded; p95.
+   **sequencer lag** (age of the oldest pending event: the metric, sampled every 100 ms) is recorded; p95.
 2. **Proofs at 1,000,000 events**: a tree of that many leaves is written straight into the leaf and
    node tables (COPY; the scratch database drops the leaf→event foreign key for it, the proofs never
    read events), then inclusion proofs of random leaves and consistency proofs between random sizes
@@ -120,16 +120,26 @@ def _plain_writer(barrier, results, seconds: float, payload: str, n: int) -> Non
 
 
 def _sequencer(stop, results) -> None:
-    from governance.audit.sequencer import audit_sequence, sequencer_lag_seconds
+    from governance.audit.sequencer import audit_sequence
 
-    lags, batches = [], 0
+    batches = 0
     while not stop.is_set():
-        lags.append(sequencer_lag_seconds())
         if audit_sequence() is not None:
             batches += 1
         else:
             time.sleep(0.05)
-    results.put((lags, batches))
+    results.put(batches)
+
+
+def _lag_sampler(stop, results) -> None:
+    """The metric's value (age of the oldest pending event) every 100 ms, on its own connection."""
+    from governance.audit.sequencer import sequencer_lag_seconds
+
+    lags = []
+    while not stop.is_set():
+        lags.append(sequencer_lag_seconds())
+        time.sleep(0.1)
+    results.put(lags)
 
 
 def _level(kind: str, writers: int, seconds: float, arg, *, with_sequencer: bool = True) -> dict:
@@ -142,9 +152,11 @@ def _level(kind: str, writers: int, seconds: float, arg, *, with_sequencer: bool
     target = _audit_writer if kind == "audit" else _plain_writer
     sequencer = None
     if kind == "audit" and with_sequencer:
-        stop, lag_results = context.Event(), context.Queue()
-        sequencer = context.Process(target=_sequencer, args=(stop, lag_results))
+        stop, batch_results, lag_results = context.Event(), context.Queue(), context.Queue()
+        sequencer = context.Process(target=_sequencer, args=(stop, batch_results))
+        sampler = context.Process(target=_lag_sampler, args=(stop, lag_results))
         sequencer.start()
+        sampler.start()
     procs = [context.Process(target=target, args=(barrier, results, seconds, arg, n)) for n in range(writers)]
     for proc in procs:
         proc.start()
@@ -155,8 +167,9 @@ def _level(kind: str, writers: int, seconds: float, arg, *, with_sequencer: bool
     if sequencer is not None:
         time.sleep(0.5)
         stop.set()
-        lags, batches = lag_results.get(timeout=300)
+        batches, lags = batch_results.get(timeout=300), lag_results.get(timeout=300)
         sequencer.join()
+        sampler.join()
         lags.sort()
         row["sequencer_batches"] = batches
         row["lag_p95_s"] = lags[int(0.95 * (len(lags) - 1))] if lags else 0.0

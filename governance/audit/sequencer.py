@@ -173,9 +173,49 @@ def audit_sequence(*, batch_size: int = BATCH_SIZE) -> AuditTreeHead | None:
         pending = list(AuditPending.objects.order_by("event_id").values_list("event_id", "leaf_hash")[:batch_size])
         if not pending:
             return None
+        if connection.vendor == "postgresql":
+            return _sequence_postgresql(pending)
         builder = tree_append(pending)
         AuditPending.objects.filter(event_id__in=[event_id for event_id, _ in pending]).delete()
         return head_store(head_sign(tree_size=builder.size, root_hash=builder.root()))
+
+
+def _sequence_postgresql(pending: list[tuple[int, str]]) -> AuditTreeHead:
+    """PostgreSQL: the batch's writes — leaves, subtree nodes, removal of the pending entries, the
+    signed head — in one statement (arrays, one round trip), so a batch costs a few round trips
+    whatever its size. Same rows as ``tree_append`` + ``head_store``."""
+    size = tree_size()
+    keys = tlog.TreeBuilder.frontier_keys(size)
+    found = nodes_fetch(set(keys))
+    builder = tlog.TreeBuilder(size, [found[k] for k in keys])
+    indexes, event_ids, leaves, node_keys, node_hashes = [], [], [], [], []
+    for event_id, leaf in pending:
+        indexes.append(builder.size)
+        event_ids.append(event_id)
+        leaves.append(leaf)
+        for level, index, value in builder.append(leaf):
+            node_keys.append(node_key(level, index))
+            node_hashes.append(value)
+    head = head_sign(tree_size=builder.size, root_hash=builder.root())
+    fields = {k: head[k] for k in tlog.HEAD_SIGNED_FIELDS if k != "format"} | {"signature": head["signature"]}
+    sql = f"""
+        WITH l AS (
+            INSERT INTO {AuditLeaf._meta.db_table} ("index", event_id, leaf_hash)
+            SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[])
+        ),
+        n AS (
+            INSERT INTO {AuditTreeNode._meta.db_table} (key, hash) SELECT * FROM unnest(%s::bigint[], %s::varchar[])
+        ),
+        d AS (DELETE FROM {AuditPending._meta.db_table} WHERE event_id = ANY(%s))
+        INSERT INTO {AuditTreeHead._meta.db_table} ({", ".join(fields)}) VALUES ({", ".join(["%s"] * len(fields))})
+        RETURNING id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [indexes, event_ids, leaves, node_keys, node_hashes, event_ids, *fields.values()])
+        made = AuditTreeHead(id=cursor.fetchone()[0], **fields)
+    made._state.adding = False
+    made._state.db = connection.alias
+    return made
 
 
 def audit_sequence_all(*, batch_size: int = BATCH_SIZE) -> AuditTreeHead | None:
