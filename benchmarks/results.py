@@ -163,6 +163,9 @@ def main() -> None:
             importlib.import_module(f"benchmarks.{module}")  # registers its renderer, if it has one
         except ModuleNotFoundError:
             pass
+        if name not in _RENDERERS and "markdown" not in json.loads(results.read_text()):
+            print(f"{name}: written by its own module (python -m benchmarks.{module} --help)")
+            continue
         write_section(name)
         print(f"{name}: section rewritten from {results.relative_to(ROOT)}")
 

@@ -328,6 +328,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.agreements_apply_dates",
         "schedule": timedelta(minutes=env.int("OVERSIGHT_AGREEMENT_SWEEP_MINUTES", default=5)),
     },
+    # The audit log's sequencer: committed events get their leaves and a signed tree head (issue 23).
+    # Its lag is the metric oversight_audit_sequencer_lag_seconds (docs/operations.md).
+    "audit-sequence": {
+        "task": "governance.tasks.audit_sequence",
+        "schedule": timedelta(seconds=env.int("OVERSIGHT_AUDIT_SEQUENCER_SECONDS", default=2)),
+    },
     "audit-seal-chain-head": {
         "task": "governance.tasks.audit_seal_chain_head",
         "schedule": timedelta(minutes=env.int("OVERSIGHT_AUDIT_SEAL_MINUTES", default=15)),
@@ -381,6 +387,9 @@ AUDIT_SEAL_OLD_KEYS = env.list("OVERSIGHT_AUDIT_SEAL_OLD_KEYS", default=[])
 # Ed25519 private key (base64 of the 32-byte seed) signing the checkpoints an outside party keeps
 # (manage.py audit_checkpoint). Unlike the seal key, its public half can be published.
 AUDIT_CHECKPOINT_KEY = env.str("OVERSIGHT_AUDIT_CHECKPOINT_KEY", default="")
+# The same key signs the audit log's tree heads. Rotation as for the seal key: the new seed in
+# OVERSIGHT_AUDIT_CHECKPOINT_KEY, the old ones here; every head names its key id, old heads keep verifying.
+AUDIT_CHECKPOINT_OLD_KEYS = env.list("OVERSIGHT_AUDIT_CHECKPOINT_OLD_KEYS", default=[])
 # Keys encrypting image bytes and face templates at rest (Fernet, urlsafe base64). The first key
 # encrypts; all keys decrypt, so a new key can be prepended and old data re-encrypted over time.
 ENCRYPTION_KEYS = env.list(

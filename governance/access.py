@@ -286,6 +286,15 @@ def audit_events_visible_to(actor: Any):
     return AuditEvent.objects.filter(Exists(concerned))
 
 
+def audit_event_for(actor: Any, sequence: int):
+    """One audit event by its number, if the actor may read it (``audit_events_visible_to``); another
+    organisation's event is "not found", exactly like a missing one."""
+    event = audit_events_visible_to(actor).filter(sequence=sequence).first()
+    if event is None:
+        raise NotFound("No such audit event.")
+    return event
+
+
 # --- retention: legal holds, runs and deletion certificates ----------------------------------------
 
 

@@ -21,6 +21,10 @@ class GovernanceConfig(AppConfig):
         # The appropriate policy document's s.42(3) retention rule (beside the DPIAs).
         # Audit events in plain words, and the pages of the records they name.
         from governance.audit import describe  # noqa: F401
+        from governance.audit import transparency as audit_transparency
+
+        # The audit log's signed tree heads in the packs, and its sequencer lag on /metrics.
+        audit_transparency.register()
         from governance.dpia import policy_retention  # noqa: F401
 
         # Governance's panels on the role homes (recognition registers its own).

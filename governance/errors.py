@@ -47,3 +47,9 @@ class StateConflict(ApplicationError):
 
     status_code = 409
     default_code = "state_conflict"
+
+
+class AuditEventNotSequenced(StateConflict):
+    """The event waits for the audit sequencer: it has no leaf in a signed tree head yet."""
+
+    default_code = "audit_event_not_sequenced"

@@ -7,7 +7,15 @@ from governance.agreements.models import (  # noqa: F401
     AgreementUserObjectPermission,
 )
 from governance.api.models import ApiToken, IdempotencyRecord  # noqa: F401, E402
-from governance.audit.models import AuditEvent, AuditEventOrganisation, AuditSeal  # noqa: F401
+from governance.audit.models import (  # noqa: F401
+    AuditEvent,
+    AuditEventOrganisation,
+    AuditLeaf,
+    AuditPending,
+    AuditSeal,
+    AuditTreeHead,
+    AuditTreeNode,
+)
 from governance.breaches.models import Breach, BreachParty  # noqa: F401, E402
 from governance.dpia.models import DPIA, DPIADeployment, DPIARisk, PolicyDocument  # noqa: F401, E402
 from governance.organisations.models import Organisation, User  # noqa: F401

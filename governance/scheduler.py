@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 class EmbeddedBeat(threading.Thread):
-    def __init__(self, *, poll_seconds: float = 15.0) -> None:
+    def __init__(self, *, poll_seconds: float = 2.0) -> None:
         super().__init__(name="oversight-embedded-beat", daemon=True)
         self.poll_seconds = poll_seconds
         self.stopped = threading.Event()

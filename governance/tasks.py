@@ -11,6 +11,7 @@ import logging
 from celery import shared_task
 
 from governance.agreements.services import agreements_apply_dates
+from governance.audit.sequencer import audit_sequence_all
 from governance.audit.services import audit_chain_verify, audit_seal_chain_head
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,14 @@ def agreements_apply_dates_task() -> dict[str, int]:
     if any(counts.values()):
         logger.info("Agreement dates applied: %s", counts)
     return counts
+
+
+@shared_task(name="governance.tasks.audit_sequence", acks_late=True, ignore_result=True)
+def audit_sequence_task() -> int | None:
+    """The transparency log's sequencer: leaves and a signed tree head for what committed since the
+    last run. One at a time (advisory lock); a second run meanwhile returns at once."""
+    head = audit_sequence_all()
+    return head.tree_size if head else None
 
 
 @shared_task(name="governance.tasks.audit_seal_chain_head", acks_late=True)

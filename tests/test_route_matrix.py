@@ -295,6 +295,17 @@ ROUTES: list[Route] = [
     # Searching is a POST: the justification never lands in a URL.
     R("audit-log", method="post", query="search", gate=ROLE_AUDIT),
     R("audit-log", method="post", query="csv", gate=DPOS),  # exporting needs governance.export_auditevent
+    # An event's inclusion proof: for those who read the log and may see the event (Camden's: Camden, the Met
+    # it answers to, regulators); the published tree heads are public.
+    R("audit-event-proof", obj="audit_event", gate=ROLE_AUDIT, see={"camden.dpo", "met.dpo", "regulator"}),
+    R(
+        "api-audit-event-proof",
+        api=True,
+        obj="audit_event",
+        gate=ROLE_AUDIT,
+        see={"camden.dpo", "met.dpo", "regulator"},
+    ),
+    R("audit-log-heads", public="ok"),
     # Watchlist
     R("watchlist-ledger"),
     R("watchlist-image-detail", obj="camden_image", see=CAMDEN_IMAGE_READERS),
@@ -764,6 +775,19 @@ class World:
         self.invitation = user_invite(
             actor=self.users["met.admin"], organisation=cast.camden, username="invited.camden", roles=[Role.DPO]
         )[1]
+        from governance.audit.models import AuditAction
+        from governance.audit.sequencer import audit_sequence_all
+        from governance.audit.services import audit_record
+
+        with transaction.atomic():
+            self.audit_event = audit_record(
+                action=AuditAction.CONSULTATION,
+                event="matrix.read",
+                actor=cast.camden_dpo,
+                target=("test.thing", "1", "Matrix thing"),
+                justification="Route matrix",
+            )
+        audit_sequence_all()  # the world's events get their leaves (this transaction sees them pending)
 
     def kwargs(self, route: Route) -> dict:
         if route.obj is None:
@@ -784,6 +808,8 @@ class World:
             return {"secret": record}
         if route.name == "deployment-watchlist-thumbnail":
             return {"pk": record.pk, "image_pk": self.watchlist_image.pk}
+        if route.obj == "audit_event":
+            return {"pk": record.sequence}  # an audit event is addressed by its number
         if route.name == "breach-action":
             return {"pk": record.pk, "action": "not-notified"}
         return {"pk": record.pk}

@@ -17,3 +17,9 @@ urlpatterns += [
         "watchlist-images/<int:pk>/image/", watchlist.WatchlistImageBytesApi.as_view(), name="api-watchlist-image-bytes"
     ),
 ]
+
+from governance.api import audit  # noqa: E402
+
+urlpatterns += [
+    path("audit-events/<int:pk>/proof/", audit.AuditEventProofApi.as_view(), name="api-audit-event-proof"),
+]

@@ -75,6 +75,12 @@ def event_signature(key: str, sequence: int, event_chain_hash: str) -> str:
     return hmac.new(key.encode(), f"event:{sequence}:{event_chain_hash}".encode(), hashlib.sha256).hexdigest()
 
 
+def entry_signature(key: str, digest: str) -> str:
+    """The seal-key signature of an event appended since the transparency log: over its content
+    digest (its number is bound by its leaf hash, and the leaves by the signed tree heads)."""
+    return hmac.new(key.encode(), f"entry:{digest}".encode(), hashlib.sha256).hexdigest()
+
+
 def json_roundtrip(value: Any) -> Any:
     """What a JSON column gives back, so digests computed before saving match those after."""
     return json.loads(json.dumps(value, default=str))

@@ -129,3 +129,106 @@ class AuditSeal(models.Model):
 
     def __str__(self) -> str:
         return f"seal @#{self.sequence}"
+
+
+# --- the transparency log (RFC 6962): see governance/audit/sequencer.py and tlog.py ----------------
+
+
+class AuditPending(models.Model):
+    """An event its service's transaction appended, waiting for the sequencer to give it a leaf.
+
+    Inserted in the same transaction as the event (so it commits or rolls back with it), deleted by
+    the sequencer in the transaction that adds the leaf: an event is always pending or a leaf, never
+    both, never neither. The leaf hash is computed by the writer, before and outside any lock.
+    """
+
+    event = models.OneToOneField(AuditEvent, primary_key=True, on_delete=models.PROTECT, related_name="+")
+    leaf_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} pending"
+
+
+class AppendOnlyTreeQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit tree is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit tree is append-only.")
+
+
+class AuditLeaf(models.Model):
+    """Leaf ``index`` of the Merkle tree: which event, and its RFC 6962 leaf hash."""
+
+    index = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="leaf")
+    leaf_hash = models.CharField(max_length=64)
+
+    objects = AppendOnlyTreeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["index"]
+
+    def __str__(self) -> str:
+        return f"leaf {self.index}"
+
+
+# A tree node's key: its level (>= 1; level 0 is AuditLeaf) and its index at that level.
+NODE_LEVEL_SHIFT = 48
+
+
+def node_key(level: int, index: int) -> int:
+    return (level << NODE_LEVEL_SHIFT) | index
+
+
+class AuditTreeNode(models.Model):
+    """The hash of a complete (perfect) subtree: leaves index*2**level to (index+1)*2**level - 1.
+
+    About one per leaf in all; any root, inclusion or consistency proof reads O(log n) of them.
+    """
+
+    key = models.BigIntegerField(primary_key=True)
+    hash = models.CharField(max_length=64)
+
+    objects = AppendOnlyTreeQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"node {self.key >> NODE_LEVEL_SHIFT}/{self.key & ((1 << NODE_LEVEL_SHIFT) - 1)}"
+
+
+class AuditTreeHead(models.Model):
+    """A signed tree head (Ed25519): the log had ``tree_size`` leaves with root ``root_hash``.
+
+    The first head after the migration also records the old hash chain (its length and final
+    hash), whose events are the tree's first leaves.
+    """
+
+    tree_size = models.BigIntegerField(db_index=True)
+    root_hash = models.CharField(max_length=64)
+    issued_at = models.CharField(max_length=40, help_text="ISO 8601, as signed")
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=120)
+    legacy_chain_size = models.BigIntegerField(default=0)
+    legacy_chain_hash = models.CharField(max_length=64, blank=True, default="")
+
+    objects = AppendOnlyTreeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tree_size", "id"]
+
+    def __str__(self) -> str:
+        return f"tree head size {self.tree_size}"
+
+    def as_dict(self) -> dict:
+        from governance.audit import tlog
+
+        return {
+            "format": tlog.HEAD_FORMAT,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
+            "issued_at": self.issued_at,
+            "key_id": self.key_id,
+            "legacy_chain_size": self.legacy_chain_size,
+            "legacy_chain_hash": self.legacy_chain_hash,
+            "signature": self.signature,
+        }

@@ -11,35 +11,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
 
-from governance.audit import chain
-from governance.audit.models import AuditAction, AuditEvent, AuditEventOrganisation, AuditSeal
+from governance.audit import chain, tlog
+from governance.audit.models import (
+    AuditAction,
+    AuditEvent,
+    AuditEventOrganisation,
+    AuditLeaf,
+    AuditPending,
+    AuditSeal,
+    AuditTreeHead,
+)
+from governance.audit.sequencer import (
+    ENTRY_SEQUENCE,
+    audit_sequence_all,
+    head_private_key,
+    head_public_keys,
+    latest_head,
+    next_entry_number,
+)
 from governance.errors import PermissionRefused
 
-# Arbitrary constant identifying the audit chain's advisory lock on PostgreSQL.
-_AUDIT_CHAIN_LOCK_ID = 620_062
-
-# ``select_for_update(**ROW_LOCK)`` for every row lock a service takes before ``audit_record`` (which
-# holds the chain lock until commit): the row itself only, FOR NO KEY UPDATE. At commit each audited
+# ``select_for_update(**ROW_LOCK)`` for every row lock a service takes before ``audit_record`` (which,
+# before the transparency log, held the chain lock until commit): the row itself only, FOR NO KEY UPDATE. At commit each audited
 # transaction checks its deferred foreign keys (actor, organisations, agreement, image) with KEY
 # SHARE locks; a FOR UPDATE of such a row — or of organisation rows joined into the locking query —
 # blocks that check while its holder queues for the chain: a deadlock, found by the mixed load test
 # (tests/governance/test_audit_lock_order.py).
 ROW_LOCK = {"no_key": True, "of": ("self",)}
-
-
-def _lock_chain() -> None:
-    """Serialise appends: concurrent writers queue here, so each sees the true chain head.
-
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: transactions begin IMMEDIATE (see
-    settings), which already holds the database write lock.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_CHAIN_LOCK_ID])
 
 
 def seal_keys() -> dict[str, str]:
@@ -70,10 +71,12 @@ def audit_record(
     details: dict[str, Any] | None = None,
     organisations: Iterable[int | None] = (),
 ) -> AuditEvent:
-    """Append one s.62 event to the chain.
+    """Append one s.62 event to the log, as a pending entry of the transparency log.
 
-    Transaction: must run inside the caller's ``transaction.atomic()`` (it takes the chain lock for
-    the rest of that transaction). ``target`` is a model instance or ``(type, id, label)``.
+    Transaction: must run inside the caller's ``transaction.atomic()``; it takes no lock, so no
+    service waits for another's commit (the sequencer, ``audit_sequence``, gives the event its leaf
+    once committed; the event row is readable at once). ``target`` is a model instance or
+    ``(type, id, label)``.
     Never put biometric data (templates, image bytes) in ``details``.
 
     The event is recorded as concerning the actor's organisation, the organisations the target
@@ -86,15 +89,10 @@ def audit_record(
         raise ValueError(f"Unknown s.62 action {action!r}")
     if action == AuditAction.DISCLOSURE and not recipient:
         raise ValueError("A disclosure event must name who received the data (DPA 2018 s.62(3)(b)).")
-    _lock_chain()
-    head = AuditEvent.objects.order_by("-sequence").only("sequence", "chain_hash").first()
-    sequence = head.sequence + 1 if head else 1
-    previous_hash = head.chain_hash if head else chain.GENESIS_HASH
     target_type, target_id, target_label = _target_of(target)
     user = actor if getattr(actor, "is_authenticated", False) else None
     organisation = getattr(user, "organisation", None) if user else None
     new = AuditEvent(
-        sequence=sequence,
         occurred_at=timezone.now(),
         action=str(action),
         event=event,
@@ -112,43 +110,107 @@ def audit_record(
     new.details = chain.json_roundtrip(new.details)
     values = _field_values(new)
     values["actor_id"] = user.pk if user else None
+    # Every digest is computed here, before the insert and outside any lock: no writer waits for another.
     new.field_digests = {name: chain.field_digest(value) for name, value in values.items()}
     new.content_digest = chain.content_digest(new.field_digests)
-    new.previous_hash = previous_hash
-    new.chain_hash = chain.chain_hash(previous_hash, new.content_digest, sequence)
-    new.signature = chain.event_signature(settings.AUDIT_SEAL_KEY, sequence, new.chain_hash)
+    # Since the transparency log: ``chain_hash`` holds the event's RFC 6962 leaf hash (its identity in
+    # the tree), ``previous_hash`` is empty, and the seal-key signature covers the content digest (the
+    # number is bound by the leaf); events of the old chain keep their chain links and signatures.
+    new.previous_hash = ""
+    new.signature = chain.entry_signature(settings.AUDIT_SEAL_KEY, new.content_digest)
     new.signature_key_id = chain.seal_key_id(settings.AUDIT_SEAL_KEY)
-    new.save(force_insert=True)
     concerned = set(organisations)
     if organisation is not None:
         concerned.add(organisation.pk)
     if hasattr(target, "concerned_organisation_ids"):
         concerned |= set(target.concerned_organisation_ids())
+    concerned_ids = sorted(i for i in concerned if i)
+    if connection.vendor == "postgresql":
+        _insert_postgresql(new, concerned_ids)
+        return new
+    new.sequence = next_entry_number()
+    new.chain_hash = tlog.leaf_hash(new.sequence, new.content_digest)
+    new.save(force_insert=True)
     AuditEventOrganisation.objects.bulk_create(
-        [AuditEventOrganisation(event=new, organisation_id=pk) for pk in sorted(i for i in concerned if i)]
+        [AuditEventOrganisation(event=new, organisation_id=pk) for pk in concerned_ids]
     )
+    # Waits for the sequencer (audit_sequence) to give it a leaf; commits or rolls back with the event.
+    AuditPending.objects.create(event=new, leaf_hash=new.chain_hash)
     return new
 
 
-def audit_seal_chain_head() -> AuditSeal | None:
-    """Seal the current chain head with the key kept outside the database.
+_EVENT_COLUMNS = (
+    "occurred_at",
+    "action",
+    "event",
+    "actor_id",
+    "actor_username",
+    "actor_organisation",
+    "justification",
+    "recipient",
+    "target_type",
+    "target_id",
+    "target_label",
+)
 
-    Idempotent: sealing an already-sealed head does nothing. Run by beat every few minutes.
+
+def _insert_postgresql(new: AuditEvent, concerned_ids: list[int]) -> None:
+    """PostgreSQL: the event, its scope rows and its pending entry in one statement (one round trip):
+    the number comes from the sequence and the leaf hash (``tlog.leaf_hash``, SHA-256 of the leaf
+    data, which ends with the number) is computed by the same statement. Nothing here is secret."""
+    import json
+
+    prefix = tlog.leaf_data_prefix(new.content_digest)
+    events = AuditEvent._meta.db_table
+    columns = ", ".join(_EVENT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_EVENT_COLUMNS))
+    sql = f"""
+        WITH n AS (SELECT nextval('{ENTRY_SEQUENCE}') AS s),
+        e AS (
+            INSERT INTO {events} (sequence, {columns}, details, field_digests, content_digest, previous_hash,
+                                  chain_hash, signature, signature_key_id)
+            SELECT n.s, {placeholders}, %s::jsonb, %s::jsonb, %s, '',
+                   encode(sha256(decode('00', 'hex') || convert_to(%s || n.s::text || '}}', 'UTF8')), 'hex'), %s, %s
+            FROM n
+            RETURNING id, sequence, chain_hash
+        ),
+        o AS (
+            INSERT INTO {AuditEventOrganisation._meta.db_table} (event_id, organisation_id)
+            SELECT e.id, unnest(%s::bigint[]) FROM e
+        ),
+        p AS (INSERT INTO {AuditPending._meta.db_table} (event_id, leaf_hash) SELECT e.id, e.chain_hash FROM e)
+        SELECT id, sequence, chain_hash FROM e
     """
+    params = [getattr(new, column) for column in _EVENT_COLUMNS]
+    params += [json.dumps(new.details), json.dumps(new.field_digests), new.content_digest, prefix]
+    params += [new.signature, new.signature_key_id, concerned_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        new.pk, new.sequence, new.chain_hash = cursor.fetchone()
+    new._state.adding = False
+    new._state.db = connection.alias
+
+
+def audit_seal_chain_head() -> AuditSeal | None:
+    """Seal the latest signed tree head (size, root) with the HMAC seal key kept outside the database.
+
+    Idempotent: sealing an already-sealed head does nothing. Run by beat every few minutes. (Seals
+    made before the transparency log name an old chain event and its chain hash; both still verify.)
+    """
+    audit_sequence_all()
     with transaction.atomic():
-        _lock_chain()
-        head = AuditEvent.objects.order_by("-sequence").only("sequence", "chain_hash").first()
+        head = latest_head()
         if head is None:
             return None
-        if AuditSeal.objects.filter(sequence=head.sequence, chain_hash=head.chain_hash).exists():
+        if AuditSeal.objects.filter(sequence=head.tree_size, chain_hash=head.root_hash).exists():
             return None
         key = settings.AUDIT_SEAL_KEY
         return AuditSeal.objects.create(
-            sequence=head.sequence,
-            chain_hash=head.chain_hash,
+            sequence=head.tree_size,
+            chain_hash=head.root_hash,
             sealed_at=timezone.now(),
             key_id=chain.seal_key_id(key),
-            signature=chain.seal_signature(key, head.sequence, head.chain_hash),
+            signature=chain.seal_signature(key, head.tree_size, head.root_hash),
         )
 
 
@@ -156,91 +218,165 @@ def audit_seal_chain_head() -> AuditSeal | None:
 class ChainVerification:
     events_checked: int = 0
     seals_checked: int = 0
+    heads_checked: int = 0
+    pending: int = 0
     first_broken_sequence: int | None = None
+    first_broken_leaf: int | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
-    def fail(self, sequence: int | None, problem: str) -> None:
+    def fail(self, sequence: int | None, problem: str, *, leaf: int | None = None) -> None:
         if sequence is not None and (self.first_broken_sequence is None or sequence < self.first_broken_sequence):
             self.first_broken_sequence = sequence
+        if leaf is not None and (self.first_broken_leaf is None or leaf < self.first_broken_leaf):
+            self.first_broken_leaf = leaf
         self.problems.append(problem)
 
 
-def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
-    """Recompute every event's digests, chain links and signature, then check every seal.
+def _check_event(report: ChainVerification, event: AuditEvent, keys: dict[str, str]) -> None:
+    """An event's field digests, content digest and seal-key signature."""
+    seq = event.sequence
+    values = _field_values(event)
+    values["actor_id"] = event.actor_id
+    for name in chain.CHAINED_FIELDS:
+        stored = event.field_digests.get(name)
+        if event.redacted_at and name in chain.REDACTABLE_FIELDS and values[name] in ("", {}, None):
+            continue  # redacted: the stored digest stands for the erased value
+        if name == "actor_id" and values[name] is None and stored != chain.field_digest(None):
+            continue  # the user was deleted later (SET_NULL); the username copy is chained
+        if stored != chain.field_digest(values[name]):
+            report.fail(seq, f"Event #{seq}: field '{name}' does not match its recorded digest.")
+    if set(event.field_digests) != set(chain.CHAINED_FIELDS):
+        report.fail(seq, f"Event #{seq}: digest set altered.")
+    elif chain.content_digest(event.field_digests) != event.content_digest:
+        report.fail(seq, f"Event #{seq}: content digest does not match its fields.")
+    candidates = list(keys.values()) if not event.signature_key_id else [keys.get(event.signature_key_id)]
 
-    Detects: an edited row (content digest), a deleted row (sequence gap / broken link), a row
-    rewritten with every later hash recomputed (signature and seals, which need the outside key),
-    and a truncated tail (a seal pointing past the last event). Read-only; streams in batches.
+    def signature(key: str) -> str:
+        if event.previous_hash:  # an event of the old chain
+            return chain.event_signature(key, seq, event.chain_hash)
+        return chain.entry_signature(key, event.content_digest)
+
+    if None in candidates:
+        report.fail(
+            seq,
+            f"Event #{seq}: signed with seal key {event.signature_key_id}, which is not configured "
+            "(add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).",
+        )
+    elif not any(signature(k) == event.signature for k in candidates):
+        report.fail(seq, f"Event #{seq}: signature invalid (row rewritten outside Oversight, or wrong key).")
+
+
+def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
+    """Verify the whole log: every event, the tree, every signed head and every seal.
+
+    Streams the leaves in order once (linear time, memory O(log n) for the tree plus the heads):
+    each event's digests and signature (an edited row), its leaf hash, consecutive leaves (a deleted
+    one), the old chain's links for the events that came before the tree, the recomputed root at
+    every signed head's size (a rewrite that recomputes every hash still cannot re-sign the heads,
+    whose key is outside the database) and every seal. Pending events (waiting for the sequencer)
+    are checked as events; an event neither pending nor a leaf is reported. Read-only.
     """
     keys = seal_keys()
+    head_keys = tlog.load_public_keys(head_public_keys().values())
     report = ChainVerification()
-    expected_sequence = 1
-    previous_hash = chain.GENESIS_HASH
-    hashes_by_sequence: dict[int, str] = {}
-    last_sequence = 0
-    queryset = AuditEvent.objects.order_by("sequence")
-    for event in queryset.iterator(chunk_size=batch_size):
-        report.events_checked += 1
+    heads = list(AuditTreeHead.objects.order_by("tree_size", "id"))
+    seals = list(AuditSeal.objects.order_by("sequence", "sealed_at"))
+    wanted = {h.tree_size for h in heads} | {s.sequence for s in seals}
+    seal_sequences = {s.sequence for s in seals}
+    roots: dict[int, str] = {}
+    legacy_hashes: dict[int, str] = {}
+    builder = tlog.TreeBuilder()
+    previous_legacy = chain.GENESIS_HASH
+    legacy_size, legacy_last = 0, chain.GENESIS_HASH
+    leaves = AuditLeaf.objects.select_related("event").order_by("index")
+    for leaf in leaves.iterator(chunk_size=batch_size):
+        event = leaf.event
         seq = event.sequence
-        last_sequence = seq
-        if seq != expected_sequence:
-            report.fail(expected_sequence, f"Event #{expected_sequence} is missing (next present is #{seq}).")
-        values = _field_values(event)
-        values["actor_id"] = event.actor_id
-        for name in chain.CHAINED_FIELDS:
-            stored = event.field_digests.get(name)
-            if event.redacted_at and name in chain.REDACTABLE_FIELDS and values[name] in ("", {}, None):
-                continue  # redacted: the stored digest stands for the erased value
-            if name == "actor_id" and values[name] is None and stored != chain.field_digest(None):
-                continue  # the user was deleted later (SET_NULL); the username copy is chained
-            if stored != chain.field_digest(values[name]):
-                report.fail(seq, f"Event #{seq}: field '{name}' does not match its recorded digest.")
-        if set(event.field_digests) != set(chain.CHAINED_FIELDS):
-            report.fail(seq, f"Event #{seq}: digest set altered.")
-        elif chain.content_digest(event.field_digests) != event.content_digest:
-            report.fail(seq, f"Event #{seq}: content digest does not match its fields.")
-        if event.previous_hash != previous_hash:
-            report.fail(seq, f"Event #{seq}: link to the previous event is broken.")
-        if chain.chain_hash(event.previous_hash, event.content_digest, seq) != event.chain_hash:
-            report.fail(seq, f"Event #{seq}: chain hash does not match.")
-        candidates = list(keys.values()) if not event.signature_key_id else [keys.get(event.signature_key_id)]
-        if None in candidates:
+        report.events_checked += 1
+        if leaf.index != builder.size:
             report.fail(
                 seq,
-                f"Event #{seq}: signed with seal key {event.signature_key_id}, which is not configured "
-                "(add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).",
+                f"Leaf {builder.size} is missing (next present is leaf {leaf.index}, event #{seq}).",
+                leaf=builder.size,
             )
-        elif not any(chain.event_signature(k, seq, event.chain_hash) == event.signature for k in candidates):
-            report.fail(seq, f"Event #{seq}: signature invalid (row rewritten outside Oversight, or wrong key).")
-        hashes_by_sequence[seq] = event.chain_hash
-        previous_hash = event.chain_hash
-        expected_sequence = seq + 1
-    for seal in AuditSeal.objects.order_by("sequence", "sealed_at"):
+            builder.size = leaf.index  # keep going; every later head fails to match
+        _check_event(report, event, keys)
+        legacy = event.chain_hash if event.previous_hash else ""
+        if legacy:
+            if event.previous_hash != previous_legacy:
+                report.fail(
+                    seq, f"Event #{seq}: link to the previous event of the old chain is broken.", leaf=leaf.index
+                )
+            if chain.chain_hash(event.previous_hash, event.content_digest, seq) != legacy:
+                report.fail(seq, f"Event #{seq}: old chain hash does not match.", leaf=leaf.index)
+            previous_legacy, legacy_size, legacy_last = legacy, seq, legacy
+            if seq in seal_sequences:
+                legacy_hashes[seq] = legacy
+        expected = tlog.leaf_hash(seq, event.content_digest, legacy)
+        if leaf.leaf_hash != expected or (not legacy and event.chain_hash != expected):
+            report.fail(seq, f"Event #{seq}: leaf {leaf.index} does not hash its content.", leaf=leaf.index)
+        builder.append(expected)
+        if builder.size in wanted:
+            roots[builder.size] = builder.root()
+    size = builder.size
+    for pending in AuditPending.objects.select_related("event").order_by("event_id").iterator(chunk_size=batch_size):
+        report.pending += 1
+        report.events_checked += 1
+        event = pending.event
+        _check_event(report, event, keys)
+        if (
+            pending.leaf_hash != tlog.leaf_hash(event.sequence, event.content_digest)
+            or event.chain_hash != pending.leaf_hash
+        ):
+            report.fail(event.sequence, f"Event #{event.sequence} (pending): leaf hash does not match its content.")
+    stray = AuditEvent.objects.count() - report.events_checked
+    if stray:
+        report.fail(None, f"{stray} event(s) are neither leaves of the tree nor waiting for the sequencer.")
+    for head in heads:
+        report.heads_checked += 1
+        when = head.issued_at[:16]
+        if not tlog.head_valid(head_keys, head.as_dict()):
+            report.fail(
+                None,
+                f"Tree head of size {head.tree_size} ({when}): signature invalid, or made with key {head.key_id} "
+                "which is not configured (add it to OVERSIGHT_AUDIT_CHECKPOINT_OLD_KEYS).",
+            )
+        elif head.tree_size > size:
+            report.fail(
+                None, f"Tree head of size {head.tree_size} ({when}) is past the last leaf: leaves were removed."
+            )
+        elif head.tree_size and roots.get(head.tree_size) != head.root_hash:
+            report.fail(
+                None, f"Tree head of size {head.tree_size} ({when}) does not match: leaves before it were rewritten."
+            )
+        elif head.legacy_chain_size and (head.legacy_chain_size, head.legacy_chain_hash) != (legacy_size, legacy_last):
+            report.fail(
+                None, f"Tree head of size {head.tree_size}: the old chain it records is not the one in the log."
+            )
+    for seal in seals:
         report.seals_checked += 1
+        # A seal of the old chain names an event; a seal of a tree head names a tree size.
+        named = seal.sequence if seal.sequence in legacy_hashes else None
         key = keys.get(seal.key_id)
         if key is None:
             report.fail(
-                seal.sequence,
+                named,
                 f"Seal at #{seal.sequence} was made with seal key {seal.key_id}, which is not "
                 "configured (add it to OVERSIGHT_AUDIT_SEAL_OLD_KEYS).",
             )
         elif seal.signature != chain.seal_signature(key, seal.sequence, seal.chain_hash):
+            report.fail(named, f"Seal at #{seal.sequence} ({seal.sealed_at:%Y-%m-%d %H:%M}) has an invalid signature.")
+        elif seal.chain_hash not in (roots.get(seal.sequence), legacy_hashes.get(seal.sequence)):
+            past = seal.sequence > size and seal.sequence > legacy_size
             report.fail(
-                seal.sequence, f"Seal at #{seal.sequence} ({seal.sealed_at:%Y-%m-%d %H:%M}) has an invalid signature."
-            )
-        elif seal.sequence > last_sequence:
-            report.fail(
-                last_sequence + 1,
-                f"Seal at #{seal.sequence} points past the last event #{last_sequence}: events were removed.",
-            )
-        elif hashes_by_sequence.get(seal.sequence) != seal.chain_hash:
-            report.fail(
-                seal.sequence,
-                f"Seal at #{seal.sequence} does not match the chain: events up to #{seal.sequence} were rewritten.",
+                named,
+                f"Seal at #{seal.sequence} points past the log's end: events were removed."
+                if past
+                else f"Seal at #{seal.sequence} does not match the log: events up to it were rewritten.",
             )
     return report
 
@@ -294,66 +430,55 @@ def audit_log_consult(*, user, filters: dict, justification: str, exported: bool
 # --- checkpoints and the integrity export (what an outside party keeps and checks) -----------------
 
 
-def _checkpoint_private_key():
-    from governance.audit import checkpoint
-
-    value = settings.AUDIT_CHECKPOINT_KEY
-    if not value:
-        if getattr(settings, "PRODUCTION", False):
-            raise ImproperlyConfigured("OVERSIGHT_AUDIT_CHECKPOINT_KEY must be set to sign checkpoints in production.")
-        import base64
-        import hashlib
-
-        value = base64.b64encode(hashlib.sha256(b"oversight-development-checkpoint-key").digest()).decode()
-    return checkpoint.private_key_from_setting(value)
-
-
 def audit_checkpoint_public_key() -> str:
+    """The PEM of the current tree head key, to publish."""
     from governance.audit import checkpoint
 
-    return checkpoint.public_key_pem(_checkpoint_private_key())
+    return checkpoint.public_key_pem(head_private_key())
 
 
 def audit_checkpoint_create() -> dict[str, Any] | None:
-    """A signed statement of the current chain head (sequence and chain hash) to publish.
+    """The latest signed tree head, after sequencing what is pending: what an outside party keeps.
 
-    Read-only: takes the chain lock only to read a head no append is half-way through.
+    (Before the transparency log a checkpoint signed the chain head; a tree head now plays its part,
+    and a consistency proof shows a later head extends it.)
     """
-    from governance.audit import checkpoint
-
-    with transaction.atomic():
-        _lock_chain()
-        head = AuditEvent.objects.order_by("-sequence").only("sequence", "chain_hash").first()
-    if head is None:
-        return None
-    return checkpoint.checkpoint_sign(
-        _checkpoint_private_key(),
-        sequence=head.sequence,
-        chain_hash=head.chain_hash,
-        issued_at=timezone.now().isoformat(timespec="seconds"),
-    )
+    audit_sequence_all()
+    head = latest_head()
+    return head.as_dict() if head else None
 
 
-def audit_integrity_export(*, batch_size: int = 5000):
-    """Yield the integrity export line by line (JSON): a header, then every event's digests, links and
-    non-personal fields. Personal fields travel as digests only, so the export can be handed to an
-    outside verifier. Streams in batches; read-only."""
+def audit_integrity_export(*, batch_size: int = 5000, start: int = 0):
+    """Yield the integrity export line by line (JSON lines, ``tlog.EXPORT_FORMAT``): a header with
+    every signed tree head, then one line per leaf from ``start`` on (its event's digests, leaf hash,
+    old chain links and non-personal fields). Personal fields travel as digests only, so the export
+    can be handed to an outside verifier (``governance/audit/tlog.py``). Streams; read-only."""
     import json
 
-    from governance.audit import checkpoint
-
-    yield json.dumps({"format": checkpoint.EXPORT_FORMAT, "exported_at": timezone.now().isoformat(timespec="seconds")})
-    for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=batch_size):
-        values = {name: getattr(event, name) for name in checkpoint.EXPORTED_VALUES}
+    yield json.dumps(
+        {
+            "format": tlog.EXPORT_FORMAT,
+            "exported_at": timezone.now().isoformat(timespec="seconds"),
+            "start": start,
+            "heads": [h.as_dict() for h in AuditTreeHead.objects.order_by("tree_size", "id")],
+        }
+    )
+    leaves = AuditLeaf.objects.filter(index__gte=start).select_related("event").order_by("index")
+    for leaf in leaves.iterator(chunk_size=batch_size):
+        event = leaf.event
+        values = {name: getattr(event, name) for name in tlog.EXPORTED_VALUES}
         values["occurred_at"] = values["occurred_at"].isoformat(timespec="microseconds")
+        legacy = bool(event.previous_hash)
         yield json.dumps(
             {
+                "leaf_index": leaf.index,
                 "sequence": event.sequence,
                 "values": values,
                 "field_digests": event.field_digests,
                 "content_digest": event.content_digest,
-                "previous_hash": event.previous_hash,
-                "chain_hash": event.chain_hash,
+                "leaf_hash": leaf.leaf_hash,
+                "previous_hash": event.previous_hash if legacy else "",
+                "legacy_chain_hash": event.chain_hash if legacy else "",
                 "redacted": event.redacted_at is not None,
             },
             sort_keys=True,

@@ -24,6 +24,13 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit-log"),
 ]
 
+from governance.audit import views as audit_views  # noqa: E402
+
+urlpatterns += [
+    path("audit/<int:pk>/proof.json", audit_views.audit_event_proof, name="audit-event-proof"),
+    path("transparency/audit-log/", audit_views.audit_log_heads, name="audit-log-heads"),
+]
+
 from governance.web import watchlist_views  # noqa: E402
 
 urlpatterns += [

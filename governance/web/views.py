@@ -311,7 +311,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     """Search or export the audit log. A POST, never a GET: the justification (and search text that
     may name someone) must not land in URLs, browser history or the proxy's access log."""
     form = AuditSearchForm(request.POST if request.method == "POST" else None)
-    context = {"form": form, "page": None}
+    from governance.audit.sequencer import latest_head
+
+    context = {"form": form, "page": None, "head": latest_head()}
     if request.method == "POST" and form.is_valid():
         filters = {k: v for k, v in form.cleaned_data.items() if k != "justification"}
         justification = form.cleaned_data["justification"].strip()

@@ -8,8 +8,9 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from governance.audit import chain
-from governance.audit.models import AuditAction, AuditEvent
+from governance.audit import chain, tlog
+from governance.audit.models import AuditAction, AuditEvent, AuditLeaf, AuditPending
+from governance.audit.sequencer import audit_sequence_all
 from governance.audit.services import (
     audit_chain_verify,
     audit_event_redact,
@@ -54,8 +55,11 @@ def raw_update(pk: int, **fields) -> None:
 
 
 def raw_delete(pk: int) -> None:
+    """Delete an event with its leaf (or pending entry), which would otherwise keep it referenced."""
     with transaction.atomic(), connection.cursor() as cursor:
         _triggers_bypassed()
+        for model in (AuditLeaf, AuditPending):
+            cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE event_id = %s", [pk])
         cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id = %s", [pk])
 
 
@@ -98,10 +102,12 @@ def test_tampered_row_is_detected_and_named():
 
 def test_deleted_row_is_detected():
     events = record(6)
+    audit_sequence_all()
     raw_delete(events[3].pk)
     report = audit_chain_verify()
     assert not report.ok
-    assert report.first_broken_sequence == events[3].sequence
+    assert report.first_broken_leaf == 3  # the leaf of events[3]
+    assert any("does not match" in p for p in report.problems)  # and the signed head no longer does
 
 
 def test_truncated_tail_is_detected_by_the_seal():
@@ -110,36 +116,29 @@ def test_truncated_tail_is_detected_by_the_seal():
     raw_delete(events[-1].pk)
     report = audit_chain_verify()
     assert not report.ok
-    assert report.first_broken_sequence == events[-1].sequence
+    assert any("past the last leaf" in p for p in report.problems), report.problems
 
 
 def test_rewritten_row_with_all_later_hashes_recomputed_is_detected():
-    """An attacker who knows the hashing rules rewrites event 3 and recomputes every later digest
-    and chain hash. Without the seal key (outside the database) they cannot fix the signatures."""
+    """An attacker who knows the hashing rules rewrites event 3 and recomputes its digests and leaf
+    hash. Without the seal key and the head key (outside the database) they cannot fix the event's
+    signature or re-sign the tree heads."""
     events = record(6)
     audit_seal_chain_head()
-    target = AuditEvent.objects.get(pk=events[2].pk)
-    target.justification = "rewritten"
-    previous_hash = AuditEvent.objects.get(sequence=target.sequence - 1).chain_hash
-    for event in AuditEvent.objects.filter(sequence__gte=target.sequence).order_by("sequence"):
-        if event.pk == target.pk:
-            event.justification = "rewritten"
-        values = {name: getattr(event, name) for name in chain.CHAINED_FIELDS}
-        digests = {name: chain.field_digest(value) for name, value in values.items()}
-        digest = chain.content_digest(digests)
-        new_hash = chain.chain_hash(previous_hash, digest, event.sequence)
-        raw_update(
-            event.pk,
-            justification=event.justification,
-            field_digests=digests,
-            content_digest=digest,
-            previous_hash=previous_hash,
-            chain_hash=new_hash,
-        )
-        previous_hash = new_hash
+    event = AuditEvent.objects.get(pk=events[2].pk)
+    event.justification = "rewritten"
+    values = {name: getattr(event, name) for name in chain.CHAINED_FIELDS}
+    digests = {name: chain.field_digest(value) for name, value in values.items()}
+    digest = chain.content_digest(digests)
+    leaf = tlog.leaf_hash(event.sequence, digest)
+    raw_update(event.pk, justification="rewritten", field_digests=digests, content_digest=digest, chain_hash=leaf)
+    with transaction.atomic():
+        _triggers_bypassed()
+        QuerySet(model=AuditLeaf).filter(event_id=event.pk).update(leaf_hash=leaf)
     report = audit_chain_verify()
     assert not report.ok
     assert report.first_broken_sequence == events[2].sequence
+    assert any("Tree head of size 6" in p and "rewritten" in p for p in report.problems), report.problems
 
 
 def test_redaction_keeps_the_chain_verifiable():
@@ -167,7 +166,8 @@ def test_seal_is_idempotent():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_cannot_fork_the_chain(postgres):
-    """Appends from several threads (separate connections) serialise: one gapless chain."""
+    """Appends from several threads (separate connections), without any lock: distinct numbers, and
+    the sequencer makes them one gapless run of leaves."""
     import threading
 
     from django.db import connections
@@ -195,5 +195,7 @@ def test_concurrent_writers_cannot_fork_the_chain(postgres):
     for t in threads:
         t.join()
     assert not errors
-    assert list(AuditEvent.objects.values_list("sequence", flat=True)) == list(range(1, 41))
+    audit_sequence_all()
+    assert AuditEvent.objects.values("sequence").distinct().count() == 40
+    assert list(AuditLeaf.objects.values_list("index", flat=True)) == list(range(40))
     assert audit_chain_verify().ok

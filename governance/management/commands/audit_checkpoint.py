@@ -10,8 +10,8 @@ from governance.audit.services import (
 
 class Command(BaseCommand):
     help = (
-        "Write a signed checkpoint of the audit chain head (JSON) to publish or hand to the regulator; "
-        "--public-key prints the key that verifies checkpoints (publish it once)."
+        "Write the latest signed tree head of the audit log (JSON, after sequencing what is pending) to "
+        "publish or hand to the regulator; --public-key prints the key that verifies heads (publish it)."
     )
 
     def add_arguments(self, parser):

@@ -8,4 +8,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         seal = audit_seal_chain_head()
-        self.stdout.write(f"Sealed at event #{seal.sequence}." if seal else "Chain head already sealed (or empty).")
+        self.stdout.write(
+            f"Sealed the tree head of {seal.sequence} events." if seal else "Tree head already sealed (or empty)."
+        )

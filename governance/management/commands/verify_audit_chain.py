@@ -4,14 +4,18 @@ from governance.audit.services import audit_chain_verify
 
 
 class Command(BaseCommand):
-    help = "Verify the audit log's hash chain, event signatures and seals; name the first broken event."
+    help = (
+        "Verify the whole audit log (events, the old chain's links, the Merkle tree, signed tree heads, seals); "
+        "name the first broken event."
+    )
 
     def handle(self, *args, **options):
         report = audit_chain_verify()
         if report.ok:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Audit chain intact: {report.events_checked} events, {report.seals_checked} seals verified."
+                    f"Audit log intact: {report.events_checked} events ({report.pending} waiting for the "
+                    f"sequencer), {report.heads_checked} signed tree heads, {report.seals_checked} seals verified."
                 )
             )
             return
