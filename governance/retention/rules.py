@@ -121,7 +121,9 @@ retention_rule_register(
         code="watchlist_image.agreement_ended",
         title="Watchlist images after their agreement ends",
         description="The operator's copies of watchlist images and their templates are erased within the agreement's "
-        "set hours after it expires, is terminated or is superseded (images its amendment did not carry over) (Met policy: within 24 hours after a deployment ends).",
+        "set hours after it expires, is terminated or is superseded (images its amendment did not carry over): the "
+        "backstop behind the per-deployment rule (recognition's watchlist_image.deployment_ended), which erases them "
+        "within those hours after the last deployment that used them ends.",
         due=_watchlist_images_due,
         erase=_watchlist_image_erase,
         hold_keys=lambda image: [
