@@ -26,6 +26,7 @@ from governance.audit.services import ROW_LOCK, audit_record
 from governance.dpia.models import PolicyDocument, PolicyStatus
 from governance.dpia.policy_access import can_draft_policy, policy_check
 from governance.dpia.policy_retention import policy_kept_until
+from governance.dpia.rules import policy_sign_off_problem
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import User
 
@@ -103,7 +104,9 @@ def policy_draft(*, actor: User, fields: dict[str, Any], agreement_ids=()) -> Po
     values = _clean_fields(fields)
     with transaction.atomic():
         chosen = _chosen_agreements(actor, actor.organisation_id, agreement_ids)
-        policy = PolicyDocument(**values, reference=_next_reference(), version=1, controller=actor.organisation)
+        policy = PolicyDocument(
+            **values, reference=_next_reference(), version=1, controller=actor.organisation, drafted_by=actor
+        )
         _save(policy)
         policy.agreements.set(chosen)
         audit_record(
@@ -142,6 +145,7 @@ def policy_edit(
                 kept_until=current.kept_until,
                 previous_version=current,
                 change_summary=change_summary.strip(),
+                drafted_by=actor,
             )
             for name, value in values.items():
                 setattr(target, name, value)
@@ -202,6 +206,9 @@ def policy_approve(*, actor: User, policy: PolicyDocument) -> PolicyDocument:
             raise StateConflict(
                 f"Cannot approve: the policy document is {policy.get_status_display().lower()}.", code="invalid_state"
             )
+        sign_off = policy_sign_off_problem(policy, actor)
+        if sign_off is not None:
+            raise PermissionRefused(sign_off.message, code=sign_off.code)
         gaps = policy_approval_gaps(policy)
         if gaps:
             raise ValidationFailed(

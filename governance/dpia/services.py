@@ -32,6 +32,7 @@ from governance.dpia.models import (
 )
 from governance.dpia.rules import (
     deployment_dpia_problem,
+    dpia_sign_off_problem,
     dpia_submission_gaps,
     prior_consultation_required,
 )
@@ -118,6 +119,8 @@ def dpia_draft(*, actor: User, fields: dict[str, Any]) -> DPIA:
         raise ValidationFailed("Unknown DPIA fields.", details=sorted(unknown))
     with transaction.atomic():
         dpia = DPIA(**fields, reference=_next_reference(), version=1, controller=actor.organisation, drafted_by=actor)
+        if dpia.dpo_advice.strip():
+            dpia.dpo_advice_by, dpia.dpo_advice_at = actor, timezone.now()
         _clean(dpia)
         dpia.save()
         _sync_scope(dpia)
@@ -143,6 +146,11 @@ def dpia_update(*, actor: User, dpia: DPIA, fields: dict[str, Any]) -> DPIA:
         before = _snapshot(dpia)
         for name, value in fields.items():
             setattr(dpia, name, value)
+        if str(dpia.dpo_advice) != before["dpo_advice"]:
+            # The advice is recorded as the writer's own (Art. 35(2)): who gave it and when, apart from the sign-off.
+            dpia.dpo_advice_by, dpia.dpo_advice_at = (
+                (actor, timezone.now()) if dpia.dpo_advice.strip() else (None, None)
+            )
         _clean(dpia)
         dpia.save()
         after = _snapshot(dpia)
@@ -384,6 +392,9 @@ def dpia_approve(*, actor: User, dpia: DPIA, capacity: str = "") -> DPIA:
     with transaction.atomic():
         dpia = _locked(dpia)
         _require_status(dpia, DPIAStatus.IN_REVIEW, action="approve the DPIA")
+        sign_off = dpia_sign_off_problem(dpia, actor)
+        if sign_off is not None:
+            raise PermissionRefused(sign_off.message, code=sign_off.code)
         if prior_consultation_required(dpia) and not dpia.consultation_recorded:
             raise StateConflict(
                 "A residual risk stays high: the Commissioner must be consulted before the processing starts "
@@ -467,6 +478,8 @@ def dpia_revise(*, actor: User, dpia: DPIA, change_summary: str) -> DPIA:
             version=old.version + 1,
             controller=old.controller,
             drafted_by=actor,
+            dpo_advice_by_id=old.dpo_advice_by_id,
+            dpo_advice_at=old.dpo_advice_at,
             consultation_on=old.consultation_on,
             consultation_reference=old.consultation_reference,
             consultation_outcome=old.consultation_outcome,

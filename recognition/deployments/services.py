@@ -442,6 +442,7 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
     """Go live. Refuses outside the window, without an active agreement, without a fresh
     watchlist review (one made for this go-live, recent, and of exactly the images now enrolled), or
     without an approved, in-date DPIA covering the deployment and citing the running weights."""
+    from governance.agreements.rules import operator_legal_basis_problems
     from governance.dpia.services import (
         dpia_require_for_deployment,
         dpias_flag_weights_changed,
@@ -464,6 +465,9 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
             )
         if not deployment.agreements.sharing_versions().exists():
             raise StateConflict("None of the deployment's agreements is active.", code="no_active_agreement")
+        for agreement in deployment.agreements.sharing_versions():  # the operator's own legal basis (governance)
+            if problems := operator_legal_basis_problems(agreement):
+                raise StateConflict(" ".join(p.message for p in problems), code=problems[0].code)
         review = deployment.watchlist_reviews.order_by("-reviewed_at", "-pk").first()
         max_age = timedelta(hours=settings.OVERSIGHT_WATCHLIST_REVIEW_MAX_AGE_HOURS)
         if review is None or review.used_for_go_live_at is not None:
