@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from governance.agreements.models import ENDED_STATES, Agreement, AgreementStatus, CustodyCategory
+from governance.agreements.models import Agreement, AgreementStatus, CustodyCategory
 
 # Fields the ICO data sharing code expects every agreement to state.
 ICO_REQUIRED_FIELDS: tuple[tuple[str, str], ...] = (
