@@ -457,6 +457,8 @@ def test_every_route_has_an_expectation():
 
 def _active_agreement(cast, supplier, approver, reference):
     from governance.agreements import services
+    from governance.dpia.rules import approved_policy_document
+    from tests.conftest import approved_policy
 
     agreement = services.agreement_draft(
         actor=cast.estate_dpo,
@@ -474,6 +476,8 @@ def _active_agreement(cast, supplier, approver, reference):
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
     approved_dpia(cast, agreements=[agreement])  # the DPIA gate on approval
+    if approved_policy_document([approver.organisation_id]) is None:  # the force's s.42 document
+        approved_policy(approver)
     return services.agreement_approve(actor=approver, agreement=agreement)
 
 

@@ -398,15 +398,6 @@ def agreement_approval_prerequisites(agreement: Agreement) -> list[Prerequisite]
             "it).",
         ),
         Prerequisite(
-            "supplier_policy_missing",
-            "Supplying force's appropriate policy document",
-            supplier_policy is None,
-            "The supplying force has an approved appropriate policy document (s.42)."
-            if supplier_policy is None
-            else supplier_policy,
-            supplier_policy or "",
-        ),
-        Prerequisite(
             "not_countersigned",
             "Countersigned by the operator",
             countersigned,
@@ -436,6 +427,15 @@ def agreement_approval_prerequisites(agreement: Agreement) -> list[Prerequisite]
             dpia_problem is None,
             "An approved, in-date DPIA covers this agreement." if dpia_problem is None else dpia_problem.message,
             dpia_problem.message if dpia_problem else "",
+        ),
+        Prerequisite(
+            "supplier_policy_missing",
+            "Supplying force's appropriate policy document",
+            supplier_policy is None,
+            "The supplying force has an approved appropriate policy document (s.42)."
+            if supplier_policy is None
+            else supplier_policy,
+            supplier_policy or "",
         ),
     ]
 

@@ -32,7 +32,6 @@ from governance.dpia.models import (
 )
 from governance.dpia.rules import (
     deployment_dpia_problem,
-    dpia_sign_off_problem,
     dpia_submission_gaps,
     prior_consultation_required,
 )
@@ -385,16 +384,14 @@ def dpia_submit(*, actor: User, dpia: DPIA) -> DPIA:
 
 
 def dpia_approve(*, actor: User, dpia: DPIA, capacity: str = "") -> DPIA:
-    """The controller's sign-off. Refused while a residual risk stays high and the prior
+    """The controller's sign-off, by another person than the writer and the advising DPO
+    (``dpia_check(to="approve")``: Art. 35(2)). Refused while a residual risk stays high and the prior
     consultation with the Commissioner is not recorded (s.65), or with a review date already past.
     Approving a later version supersedes the one before (which stopped covering anything then)."""
     dpia_check(actor, dpia, to="approve")
     with transaction.atomic():
         dpia = _locked(dpia)
         _require_status(dpia, DPIAStatus.IN_REVIEW, action="approve the DPIA")
-        sign_off = dpia_sign_off_problem(dpia, actor)
-        if sign_off is not None:
-            raise PermissionRefused(sign_off.message, code=sign_off.code)
         if prior_consultation_required(dpia) and not dpia.consultation_recorded:
             raise StateConflict(
                 "A residual risk stays high: the Commissioner must be consulted before the processing starts "

@@ -71,7 +71,8 @@ class RegulatorNotificationForm(forms.Form):
     reference = forms.CharField(max_length=120)
     notified_by = forms.CharField(max_length=200, help_text="Who sent the notification.")
     regulator = forms.ModelChoiceField(
-        queryset=Organisation.objects.filter(kind=OrganisationKind.REGULATOR), required=False
+        queryset=Organisation.objects.filter(kind=OrganisationKind.REGULATOR),
+        help_text="The regulator told: it then sees the agreement among its notifications.",
     )
 
     def clean_notified_on(self):
