@@ -27,7 +27,7 @@ from governance.dpia.models import PolicyDocument, PolicyStatus
 from governance.dpia.policy_access import can_draft_policy, policy_check
 from governance.dpia.policy_retention import policy_kept_until
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
-from governance.organisations.models import User
+from governance.organisations.models import OrganisationKind, User
 
 POLICY_FIELDS: tuple[str, ...] = (
     "title",
@@ -183,7 +183,10 @@ def policy_edit(
 def policy_approval_gaps(policy: PolicyDocument) -> list[str]:
     """What s.42(2) expects the document to state that this one does not yet."""
     gaps = []
-    if not policy.schedule8_conditions:
+    # s.42(2)(a) names Schedule 8 conditions for a competent authority (police); an operator's document
+    # (Sch. 1 Part 4) rests on its Schedule 1 condition, recorded on each agreement.
+    police = policy.controller.kind in {OrganisationKind.POLICE_FORCE, OrganisationKind.POLICE_UNIT}
+    if police and not policy.schedule8_conditions:
         gaps.append("the Schedule 8 conditions relied on")
     if not policy.compliance_procedures.strip():
         gaps.append("the procedures for securing compliance with the principles")
