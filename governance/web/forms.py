@@ -1,7 +1,7 @@
 from django import forms
 
 from governance.agreements.models import Agreement, CustodyCategory
-from governance.agreements.rules import agreement_date_problems
+from governance.agreements.rules import APP_WATCHLIST_CATEGORIES, agreement_date_problems, retention_term_problems
 from governance.agreements.services import EDITABLE_FIELDS
 from governance.organisations.models import Organisation, OrganisationKind
 
@@ -12,9 +12,10 @@ class DateInput(forms.DateInput):
 
 class AgreementForm(forms.ModelForm):
     permitted_custody_categories = forms.MultipleChoiceField(
-        choices=CustodyCategory.choices,
+        # The APP categories only: the 2016 custody categories remain on the historical records alone.
+        choices=[(value, label) for value, label in CustodyCategory.choices if value in APP_WATCHLIST_CATEGORIES],
         widget=forms.CheckboxSelectMultiple,
-        help_text="Who may be on the watchlist under this agreement.",
+        help_text="Who may be on the watchlist under this agreement (College of Policing APP categories).",
     )
 
     class Meta:
@@ -63,7 +64,25 @@ class AgreementForm(forms.ModelForm):
             starts_on=cleaned.get("starts_on"), ends_on=cleaned.get("ends_on"), review_on=cleaned.get("review_on")
         ):
             self.add_error(problem.field, problem.message)
+        # The retention bounds (31 days, 24 hours; longer only as the supplying force's DPO approved).
+        for problem in retention_term_problems(
+            self.instance,
+            match_retention_days=cleaned.get("match_retention_days"),
+            watchlist_erasure_hours=cleaned.get("watchlist_erasure_hours"),
+        ):
+            if problem.field in cleaned:
+                self.add_error(problem.field, problem.message)
         return cleaned
+
+
+class RetentionExtensionForm(forms.Form):
+    """The supplying force's DPO approves a longer retention term, with the reason."""
+
+    match_retention_days = forms.IntegerField(required=False, min_value=1, label="Alert retention (days)")
+    watchlist_erasure_hours = forms.IntegerField(
+        required=False, min_value=1, label="Watchlist erasure after a deployment ends (hours)"
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Why the longer term is needed.")
 
 
 class RegulatorNotificationForm(forms.Form):
