@@ -26,6 +26,18 @@ from governance.organisations.models import User
 from governance.organisations.roles import Role
 
 
+def retention_extension_refusal(actor: User, agreement: Agreement) -> PermissionRefused | None:
+    """Who approves a longer term: the DPO of the supplying force itself — never a unit, never the
+    operator (``None``: the actor may; also the button test)."""
+    force = agreement.supplying_force
+    if force is None or actor.organisation_id != force.pk or not actor.has_role(Role.DPO):
+        return PermissionRefused(
+            "Only the supplying force's data protection officer approves a longer retention term.",
+            code="not_supplying_force_dpo",
+        )
+    return None
+
+
 def agreement_retention_extend(
     *,
     actor: User,
@@ -41,12 +53,10 @@ def agreement_retention_extend(
     reason (``reason_required``), nothing longer than the bounds asked (``no_extension_needed``), a
     term of 0 (``retention_zero``), an agreement past drafting (``invalid_state``).
     """
-    agreement_check(actor, agreement, to="approve")  # the supplying force itself, never a unit
-    if not actor.has_role(Role.DPO):
-        raise PermissionRefused(
-            "Only the supplying force's data protection officer approves a longer retention term.",
-            code="not_supplying_force_dpo",
-        )
+    agreement_check(actor, agreement, to="view")
+    refusal = retention_extension_refusal(actor, agreement)
+    if refusal is not None:
+        raise refusal
     if not reason.strip():
         raise ValidationFailed("Record why the longer term is needed.", code="reason_required")
     longer_days = match_retention_days is not None and match_retention_days > MAX_ALERT_RETENTION_DAYS

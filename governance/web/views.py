@@ -20,7 +20,7 @@ from governance.access import agreement_for, can_agreement, role_allows
 from governance.agreements import services as agreement_services
 from governance.agreements.documents import agreement_render_pdf
 from governance.agreements.models import AgreementStatus
-from governance.agreements.retention_terms import agreement_retention_extend
+from governance.agreements.retention_terms import agreement_retention_extend, retention_extension_refusal
 from governance.agreements.rules import (
     agreement_approval_prerequisites,
     agreement_rule_breaches,
@@ -114,6 +114,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             | {"add": can_agreement(user, agreement, "amend")},
             "notification_form": RegulatorNotificationForm(),
             "extension_form": RetentionExtensionForm(),
+            "can_extend_retention": retention_extension_refusal(user, agreement) is None,
             "retention_extension": retention_extension_text(agreement),
             "legal_basis_problems": []
             if agreement.recorded_retrospectively
