@@ -21,7 +21,7 @@ AGREEMENT = {
     "lawful_basis": "s35_5",
     "schedule8_condition": "sch8_1",
     "special_category_data": "Biometric data (facial images processed to identify); criminal offence data.",
-    "permitted_custody_categories": ["wanted", "charged"],
+    "permitted_custody_categories": ["wanted", "suspect"],
     "max_images": 50,
     "starts_on": "2026-11-01",
     "ends_on": "2027-04-30",
