@@ -168,9 +168,9 @@ def pack_figures(scope: ReportScope) -> list[Section]:
             f"{a.regulator_notified_on} to {a.regulator}" if agreement_is_notified(a) else "Never notified",
             a.regulator_notification_reference,
             _agreement_dpia_status(a),
+            ", ".join(b.title for b in agreement_rule_breaches(a)) or "—",
             f"Alerts {a.match_retention_days} days; watchlist erased within {a.watchlist_erasure_hours} hours"
             + (f". {retention_extension_text(a)}" if retention_extension_text(a) else ""),
-            ", ".join(b.title for b in agreement_rule_breaches(a)) or "—",
         ]
         for a in agreements
     ]
@@ -216,8 +216,8 @@ def pack_figures(scope: ReportScope) -> list[Section]:
                         "Regulator notified",
                         "Notification ref.",
                         "DPIA",
-                        "Retention",
                         "Rules broken",
+                        "Retention",
                     ],
                     register_rows,
                 )
