@@ -515,7 +515,7 @@ class World:
         from governance.dpia import policy_services
 
         self.estate_policy = policy_services.policy_approve(
-            actor=cast.estate_dpo,
+            actor=cast.estate_dpo2,  # its writer cannot approve it
             policy=policy_services.policy_draft(
                 actor=cast.estate_dpo,
                 fields={

@@ -46,15 +46,16 @@ def _draft(*, actor, item: dict, agreement) -> DPIA:
 
 
 def _sign_off_by(actor):
-    """Another DPO of the writer's organisation (``dpo2.estate`` in the scenario): the writer and the DPO
-    who advised cannot sign off (UK GDPR Art. 35(2))."""
+    """Another DPO of the writer's organisation (``dpo2.estate`` in the scenario; not the system
+    administrator, who also holds the DPO role): the writer and the DPO who advised cannot sign off
+    (UK GDPR Art. 35(2))."""
     from governance.organisations.models import User
     from governance.organisations.roles import Role
 
     return next(
         user
         for user in User.objects.filter(organisation=actor.organisation).exclude(pk=actor.pk).order_by("username")
-        if user.has_role(Role.DPO)
+        if user.has_role(Role.DPO) and not user.has_role(Role.ADMIN)
     )
 
 
