@@ -155,7 +155,7 @@ class Agreement(models.Model):
         default=24,
         help_text="Hours within which the operator erases watchlist data after the agreement ends or an image is withdrawn.",
     )
-    # A longer term than the law's bounds (``governance.agreements.rules.RETENTION_BOUNDS``) only with the
+    # A longer term than the law's bounds (``governance.agreements.rules.retention_term_problems``) only with the
     # supplying force's DPO's approval and a recorded reason: the longest terms approved, who, when, why.
     retention_extension_match_days = models.PositiveIntegerField(null=True, blank=True)
     retention_extension_watchlist_hours = models.PositiveIntegerField(null=True, blank=True)
@@ -166,9 +166,23 @@ class Agreement(models.Model):
     retention_extension_approved_by_name = models.CharField(max_length=200, blank=True)
     retention_extension_approved_at = models.DateTimeField(null=True, blank=True)
     # The operator's own lawful basis as a UK GDPR controller (DOMAIN.md: Art. 6, Art. 9, Schedule 1).
-    operator_article6_basis = models.CharField(max_length=10, choices=Article6Basis.choices, blank=True)
-    operator_article9_condition = models.CharField(max_length=10, choices=Article9Condition.choices, blank=True)
-    operator_schedule1_condition = models.CharField(max_length=10, choices=Schedule1Condition.choices, blank=True)
+    operator_article6_basis = models.CharField(
+        "operator's UK GDPR Art. 6 basis",
+        max_length=10,
+        choices=Article6Basis.choices,
+        blank=True,
+        help_text="The operator's own lawful basis for scanning faces (needed before any deployment goes live).",
+    )
+    operator_article9_condition = models.CharField(
+        "operator's UK GDPR Art. 9 condition", max_length=10, choices=Article9Condition.choices, blank=True
+    )
+    operator_schedule1_condition = models.CharField(
+        "operator's DPA 2018 Schedule 1 condition",
+        max_length=10,
+        choices=Schedule1Condition.choices,
+        blank=True,
+        help_text="With it, the operator needs its own approved appropriate policy document (Sch. 1 Part 4).",
+    )
     police_reviewer_required = models.BooleanField(
         default=True, help_text="A police reviewer must be one of the two confirmations."
     )
