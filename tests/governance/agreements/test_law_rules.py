@@ -527,3 +527,23 @@ def test_the_writer_of_a_policy_document_cannot_approve_it_nor_see_the_button(ca
     client.force_login(cast.met_dpo2)
     assert "approve-policy" in client.get(reverse("policy-detail", args=[policy.pk])).content.decode()
     assert policy_services.policy_approve(actor=cast.met_dpo2, policy=policy).status == PolicyStatus.APPROVED
+
+
+# --- the same rules in the web form ---------------------------------------------------------------------------
+
+
+def test_the_form_refuses_unbounded_retention_and_custody_categories_as_field_errors(client, cast):
+    from tests.governance.web.test_agreement_form import _field_errors, _post_data
+
+    client.force_login(cast.estate_dpo)
+    data = _post_data(cast)
+    data.update(match_retention_days=3650, watchlist_erasure_hours=0, permitted_custody_categories=["charged"])
+    response = client.post("/agreements/new/", data)
+    assert response.status_code == 200 and not Agreement.objects.exists()
+    errors = _field_errors(response)
+    assert "at most 31 days" in errors["match_retention_days"][0]
+    assert errors["watchlist_erasure_hours"] == ["Watchlist erasure must allow at least 1 hour."]
+    assert "charged" in errors["permitted_custody_categories"][0]  # not one of the choices offered
+    data.update(match_retention_days=31, watchlist_erasure_hours=24, permitted_custody_categories=["suspect"])
+    assert client.post("/agreements/new/", data).status_code == 302
+    assert Agreement.objects.get().operator_article6_basis == "art6_1_f"
