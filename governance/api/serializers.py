@@ -15,6 +15,7 @@ class AgreementSerializer(serializers.ModelSerializer):
     supplying_organisation = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
     receiving_organisation = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
     approving_organisation = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
+    regulator = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
     rule_breaches = serializers.SerializerMethodField()
 
     class Meta:
