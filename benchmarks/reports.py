@@ -33,7 +33,7 @@ def _terms(camden, estate, today) -> dict:
         "data_items": "Facial image, pseudonymous reference.",
         "schedule8_condition": "sch8_1",
         "special_category_data": "Biometric data.",
-        "permitted_custody_categories": ["wanted", "charged"],
+        "permitted_custody_categories": ["wanted", "suspect"],
         "max_images": 20000,
         "starts_on": today - timedelta(days=200),
         "ends_on": today + timedelta(days=365),

@@ -117,6 +117,9 @@ class Cast:
 
         self.estate_dpo = user("dpo.estate", self.estate, Role.DPO)
         self.met_dpo = user("dpo.met", self.met, Role.DPO)
+        # Second DPOs: the person who writes a DPIA or a policy document cannot approve it.
+        self.estate_dpo2 = user("dpo2.estate", self.estate, Role.DPO)
+        self.met_dpo2 = user("dpo2.met", self.met, Role.DPO)
         self.camden_dpo = user("dpo.camden", self.camden, Role.DPO)
         self.btp_dpo = user("dpo.btp", self.btp, Role.DPO)
         self.other_dpo = user("dpo.other", self.other_operator, Role.DPO)
@@ -151,7 +154,7 @@ def agreement_terms(cast: Cast, **overrides) -> dict:
         "data_items": "Facial image, pseudonymous reference, custody category.",
         "schedule8_condition": "sch8_1",
         "special_category_data": "Biometric data.",
-        "permitted_custody_categories": ["wanted", "charged"],
+        "permitted_custody_categories": ["wanted", "suspect"],
         "max_images": 20,
         "starts_on": today - timedelta(days=1),
         "ends_on": today + timedelta(days=365),
@@ -163,9 +166,51 @@ def agreement_terms(cast: Cast, **overrides) -> dict:
         "sanctions": "Suspension.",
         # The operator's reviewers see the enrolled image beside the crop, so they can confirm (issue 21).
         "operator_reviewers_see_image": True,
+        "operator_article6_basis": "art6_1_f",
+        "operator_article9_condition": "art9_2_g",
+        "operator_schedule1_condition": "sch1_10",
     }
     terms.update(overrides)
     return terms
+
+
+def second_dpo(actor):
+    """Another DPO of the actor's organisation (created once): the one who approves what ``actor`` wrote."""
+    from governance.organisations.models import User
+    from governance.organisations.roles import Role
+    from governance.organisations.services import user_create
+
+    organisation = actor.organisation
+    username = f"dpo2.{organisation.short_name}"
+    existing = User.objects.filter(username=username).first()
+    if existing is not None and existing.pk != actor.pk:
+        return existing
+    if existing is not None:  # the actor is the second DPO: the first approves
+        username = f"dpo.{organisation.short_name}"
+        existing = User.objects.filter(username=username).first()
+        if existing is not None:
+            return existing
+    return user_create(
+        actor=None, username=username, organisation=organisation, roles=[Role.DPO], password="correct-horse-battery-9"
+    )
+
+
+def approved_policy(actor, *, agreements=(), **overrides):
+    """An approved appropriate policy document of the actor's organisation, written by ``actor`` and
+    approved by another DPO of it (DPA 2018 s.42 for a force; Sch. 1 Part 4 for an operator)."""
+    from governance.dpia import policy_services
+
+    fields = {
+        "title": f"{actor.organisation} appropriate policy document",
+        "schedule8_conditions": ["sch8_1"],
+        "compliance_procedures": "Principles secured by role-based access, logging and annual audit.",
+        "retention_policy": "Alerts 31 days; watchlist erased within 24 hours after each deployment.",
+        "processing_description": "Biometric matching against a police watchlist.",
+        "review_on": timezone.localdate() + timedelta(days=365),
+    }
+    fields.update(overrides)
+    policy = policy_services.policy_draft(actor=actor, fields=fields, agreement_ids=[a.pk for a in agreements])
+    return policy_services.policy_approve(actor=second_dpo(actor), policy=policy)
 
 
 def signed_pdf():
@@ -201,6 +246,8 @@ def submitted_agreement(cast):
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
     approved_dpia(cast, agreements=[agreement])  # the DPIA gate on approval (governance.dpia)
+    approved_policy(cast.met_dpo)  # the supplying force's s.42 document, needed for approval
+    approved_policy(cast.estate_dpo, agreements=[agreement])  # the operator's own (Sch. 1 Part 4), for go-live
     agreement.refresh_from_db()
     return agreement
 
@@ -274,4 +321,4 @@ def approved_dpia(cast, *, agreements=(), deployments=(), actor=None, **override
         )
     dpias.dpia_risk_add(actor=actor, dpia=dpia, fields=dpia_risk())
     dpias.dpia_submit(actor=actor, dpia=dpia)
-    return dpias.dpia_approve(actor=actor, dpia=dpia, capacity="Controller's senior responsible owner")
+    return dpias.dpia_approve(actor=second_dpo(actor), dpia=dpia, capacity="Controller's senior responsible owner")

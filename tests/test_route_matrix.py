@@ -533,6 +533,8 @@ def test_every_route_has_an_expectation():
 
 def _active_agreement(cast, supplier, approver, reference):
     from governance.agreements import services
+    from governance.dpia.rules import approved_policy_document
+    from tests.conftest import approved_policy
 
     agreement = services.agreement_draft(
         actor=cast.estate_dpo,
@@ -550,6 +552,8 @@ def _active_agreement(cast, supplier, approver, reference):
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
     approved_dpia(cast, agreements=[agreement])  # the DPIA gate on approval
+    if approved_policy_document([approver.organisation_id]) is None:  # the force's s.42 document
+        approved_policy(approver)
     return services.agreement_approve(actor=approver, agreement=agreement)
 
 
@@ -587,7 +591,7 @@ class World:
         from governance.dpia import policy_services
 
         self.estate_policy = policy_services.policy_approve(
-            actor=cast.estate_dpo,
+            actor=cast.estate_dpo2,  # its writer cannot approve it
             policy=policy_services.policy_draft(
                 actor=cast.estate_dpo,
                 fields={

@@ -91,7 +91,7 @@ def _seed(cameras: int) -> dict:
     from governance.organisations.roles import Role
     from governance.organisations.services import user_create
     from recognition.deployments import services
-    from tests.conftest import Cast, agreement_terms, approved_dpia, signed_pdf
+    from tests.conftest import Cast, agreement_terms, approved_dpia, approved_policy, signed_pdf
     from tests.recognition.deployments.conftest import deployment_fields, go_live
 
     cast = Cast()
@@ -113,6 +113,8 @@ def _seed(cameras: int) -> dict:
     agreements.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     agreements.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
     approved_dpia(cast, agreements=[agreement])
+    approved_policy(cast.met_dpo)  # the supplying force's s.42 document (approval)
+    approved_policy(cast.estate_dpo)  # the operator's own (go-live)
     agreement.refresh_from_db()
     agreement = agreements.agreement_approve(actor=cast.met_dpo, agreement=agreement)
     deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[agreement], fields=deployment_fields(cast))

@@ -32,8 +32,11 @@ ENDED_STATES = {AgreementStatus.EXPIRED, AgreementStatus.TERMINATED, AgreementSt
 
 
 class CustodyCategory(models.TextChoices):
-    """Who may be on a watchlist (College of Policing LFR guidance; the King's Cross images were
-    people "arrested and charged/cautioned/reprimanded or given a formal warning")."""
+    """Why a person is on a watchlist. The APP categories (College of Policing guidance on live
+    facial recognition) are the only ones a new agreement or upload may use
+    (``governance.agreements.rules.APP_WATCHLIST_CATEGORIES``); the 2016 custody categories remain
+    for the historical King's Cross records only (people "arrested and charged/cautioned/reprimanded
+    or given a formal warning"), where the register shows them as a rule that agreement broke."""
 
     ARRESTED = "arrested", "Arrested"
     CHARGED = "charged", "Charged"
@@ -41,6 +44,7 @@ class CustodyCategory(models.TextChoices):
     REPRIMANDED = "reprimanded", "Reprimanded"
     FORMAL_WARNING = "formal_warning", "Given a formal warning"
     WANTED = "wanted", "Wanted by police or the courts"
+    SUSPECT = "suspect", "Suspect"
     MISSING = "missing", "Missing person"
     VULNERABLE = "vulnerable", "Vulnerable person"
     RISK_OF_HARM = "risk_of_harm", "At risk of harm to self or others"
@@ -51,6 +55,31 @@ class Section35Basis(models.TextChoices):
     Schedule 8 condition (or consent, s.35(4), which is not available for watchlists)."""
 
     STRICTLY_NECESSARY = "s35_5", "s.35(5) strictly necessary for the law enforcement purpose"
+
+
+class Article6Basis(models.TextChoices):
+    """UK GDPR Art. 6(1): the operator's own lawful basis for scanning faces (it is a controller
+    under UK GDPR, not a competent authority under DPA 2018 Part 3)."""
+
+    LEGAL_OBLIGATION = "art6_1_c", "Art. 6(1)(c) legal obligation"
+    PUBLIC_TASK = "art6_1_e", "Art. 6(1)(e) public task"
+    LEGITIMATE_INTERESTS = "art6_1_f", "Art. 6(1)(f) legitimate interests"
+
+
+class Article9Condition(models.TextChoices):
+    """UK GDPR Art. 9(2): the condition for processing biometric data for unique identification."""
+
+    SUBSTANTIAL_PUBLIC_INTEREST = "art9_2_g", "Art. 9(2)(g) substantial public interest"
+    LEGAL_CLAIMS = "art9_2_f", "Art. 9(2)(f) legal claims"
+
+
+class Schedule1Condition(models.TextChoices):
+    """DPA 2018 Schedule 1 Part 2: the substantial public interest condition Art. 9(2)(g) relies on
+    (DPA 2018 s.10(3)); with it, the operator needs its own appropriate policy document (Sch. 1 Part 4)."""
+
+    PREVENTING_CRIME = "sch1_10", "Sch. 1 para 10: preventing or detecting unlawful acts"
+    PROTECTING_PUBLIC = "sch1_11", "Sch. 1 para 11: protecting the public against dishonesty etc."
+    SAFEGUARDING = "sch1_18", "Sch. 1 para 18: safeguarding of children and individuals at risk"
 
 
 class Schedule8Condition(models.TextChoices):
@@ -125,6 +154,34 @@ class Agreement(models.Model):
     watchlist_erasure_hours = models.PositiveIntegerField(
         default=24,
         help_text="Hours within which the operator erases watchlist data after the agreement ends or an image is withdrawn.",
+    )
+    # A longer term than the law's bounds (``governance.agreements.rules.retention_term_problems``) only with the
+    # supplying force's DPO's approval and a recorded reason: the longest terms approved, who, when, why.
+    retention_extension_match_days = models.PositiveIntegerField(null=True, blank=True)
+    retention_extension_watchlist_hours = models.PositiveIntegerField(null=True, blank=True)
+    retention_extension_reason = models.TextField(blank=True)
+    retention_extension_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    retention_extension_approved_by_name = models.CharField(max_length=200, blank=True)
+    retention_extension_approved_at = models.DateTimeField(null=True, blank=True)
+    # The operator's own lawful basis as a UK GDPR controller (DOMAIN.md: Art. 6, Art. 9, Schedule 1).
+    operator_article6_basis = models.CharField(
+        "operator's UK GDPR Art. 6 basis",
+        max_length=10,
+        choices=Article6Basis.choices,
+        blank=True,
+        help_text="The operator's own lawful basis for scanning faces (needed before any deployment goes live).",
+    )
+    operator_article9_condition = models.CharField(
+        "operator's UK GDPR Art. 9 condition", max_length=10, choices=Article9Condition.choices, blank=True
+    )
+    operator_schedule1_condition = models.CharField(
+        "operator's DPA 2018 Schedule 1 condition",
+        max_length=10,
+        choices=Schedule1Condition.choices,
+        blank=True,
+        help_text="With it, the operator needs its own approved appropriate policy document (Sch. 1 Part 4).",
     )
     police_reviewer_required = models.BooleanField(
         default=True, help_text="A police reviewer must be one of the two confirmations."

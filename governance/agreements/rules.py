@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from governance.agreements.models import Agreement, AgreementStatus
+from governance.agreements.models import Agreement, AgreementStatus, CustodyCategory
 
 # Fields the ICO data sharing code expects every agreement to state.
 ICO_REQUIRED_FIELDS: tuple[tuple[str, str], ...] = (
@@ -76,6 +76,208 @@ def ico_missing_contents(agreement: Agreement) -> list[str]:
     return missing
 
 
+# --- who may be on a watchlist ------------------------------------------------------------------------
+
+APP_WATCHLIST_CATEGORIES: tuple[str, ...] = (
+    CustodyCategory.WANTED,
+    CustodyCategory.SUSPECT,
+    CustodyCategory.MISSING,
+    CustodyCategory.VULNERABLE,
+    CustodyCategory.RISK_OF_HARM,
+)
+CUSTODY_2016_CATEGORIES: tuple[str, ...] = (
+    CustodyCategory.ARRESTED,
+    CustodyCategory.CHARGED,
+    CustodyCategory.CAUTIONED,
+    CustodyCategory.REPRIMANDED,
+    CustodyCategory.FORMAL_WARNING,
+)
+APP_CATEGORY_RULE = (
+    "College of Policing APP on live facial recognition: a watchlist may hold only people wanted by the police or "
+    "the courts, suspects, missing people, vulnerable people, and people posing a risk of harm to themselves or "
+    "others. The 2016 King's Cross custody categories (arrested, charged, cautioned, reprimanded, formal warning) "
+    "are not APP categories."
+)
+
+
+def non_app_categories(categories, *, agreement: Agreement | None = None) -> list[str]:
+    """The watchlist categories among ``categories`` that the APP does not allow.
+
+    College of Policing APP (live facial recognition): the watchlist categories are "wanted by the
+    police or the courts; suspects; missing people; vulnerable people; people posing a risk of harm
+    to themselves or others". Every new agreement and every upload uses only these; the 2016 custody
+    categories stay only on the records of an agreement entered retrospectively (King's Cross), where
+    ``agreement_rule_breaches`` shows them as a rule it broke. ``agreement``: the agreement the
+    categories are used under (its historical record may hold them).
+    """
+    if agreement is not None and agreement.recorded_retrospectively:
+        return []
+    return [c for c in categories if c not in APP_WATCHLIST_CATEGORIES]
+
+
+def category_labels(categories) -> str:
+    labels = dict(CustodyCategory.choices)
+    return ", ".join(str(labels.get(c, c)).lower() for c in categories)
+
+
+# --- bounded retention --------------------------------------------------------------------------------
+
+# Met LFR policy (DOMAIN.md, "Retention in practice"): alert data kept up to 31 days; watchlist data
+# deleted within 24 hours after a deployment ends.
+MAX_ALERT_RETENTION_DAYS = 31
+MAX_WATCHLIST_ERASURE_HOURS = 24
+
+
+@dataclass(frozen=True)
+class TermProblem:
+    field: str
+    code: str
+    message: str
+
+
+def retention_term_problems(
+    agreement: Agreement, *, match_retention_days: int | None = None, watchlist_erasure_hours: int | None = None
+) -> list[TermProblem]:
+    """The retention terms' bounds, one rule for the form, the API and the services.
+
+    Met LFR policy: "alert data and footage kept up to 31 days unless needed for a specific purpose";
+    "watchlist data deleted within 24 hours after a deployment ends". A longer term is allowed only
+    where the supplying force's DPO approved it with a recorded reason (``retention_extension_*``),
+    and only up to what they approved. 0 is never a term: it would erase an alert before anyone
+    reviewed it, and a watchlist before the deployment that needs it ended. The values default to
+    the agreement's own; pass them to check a change before it is made.
+    """
+    days = agreement.match_retention_days if match_retention_days is None else match_retention_days
+    hours = agreement.watchlist_erasure_hours if watchlist_erasure_hours is None else watchlist_erasure_hours
+    if agreement.recorded_retrospectively:
+        return []
+    approved_days = agreement.retention_extension_match_days or MAX_ALERT_RETENTION_DAYS
+    approved_hours = agreement.retention_extension_watchlist_hours or MAX_WATCHLIST_ERASURE_HOURS
+    problems = []
+    if days is not None and days < 1:
+        problems.append(
+            TermProblem("match_retention_days", "retention_zero", "Alert retention must be at least 1 day.")
+        )
+    elif days is not None and days > max(MAX_ALERT_RETENTION_DAYS, approved_days):
+        problems.append(
+            TermProblem(
+                "match_retention_days",
+                "alert_retention_too_long",
+                f"Alert data may be kept at most {MAX_ALERT_RETENTION_DAYS} days (Met LFR policy) unless the "
+                "supplying force's DPO approves a longer term with a reason"
+                + (f" (approved: {approved_days} days)." if agreement.retention_extension_match_days else "."),
+            )
+        )
+    if hours is not None and hours < 1:
+        problems.append(
+            TermProblem("watchlist_erasure_hours", "retention_zero", "Watchlist erasure must allow at least 1 hour.")
+        )
+    elif hours is not None and hours > max(MAX_WATCHLIST_ERASURE_HOURS, approved_hours):
+        problems.append(
+            TermProblem(
+                "watchlist_erasure_hours",
+                "watchlist_erasure_too_long",
+                f"Watchlist data must be erased within {MAX_WATCHLIST_ERASURE_HOURS} hours after a deployment ends "
+                "(Met LFR policy) unless the supplying force's DPO approves a longer term with a reason"
+                + (f" (approved: {approved_hours} hours)." if agreement.retention_extension_watchlist_hours else "."),
+            )
+        )
+    return problems
+
+
+def retention_extension_text(agreement: Agreement) -> str:
+    """What every report says about a longer term than the bounds ("" when none was approved)."""
+    if not agreement.retention_extension_approved_at:
+        return ""
+    parts = []
+    if agreement.retention_extension_match_days:
+        parts.append(f"alert data up to {agreement.retention_extension_match_days} days")
+    if agreement.retention_extension_watchlist_hours:
+        parts.append(f"watchlist erasure within {agreement.retention_extension_watchlist_hours} hours")
+    return (
+        f"Longer retention approved by {agreement.retention_extension_approved_by_name} (supplying force DPO) on "
+        f"{agreement.retention_extension_approved_at:%d %B %Y}: {', '.join(parts)}. "
+        f"Reason: {agreement.retention_extension_reason}"
+    )
+
+
+# --- the regulator was told --------------------------------------------------------------------------
+
+
+def agreement_is_notified(agreement: Agreement) -> bool:
+    """Was the agreement notified to a regulator? Only when a regulator organisation was named: a
+    date and a reference alone say nothing about who was told (Surveillance Camera Code principles 3
+    and 10; the King's Cross deal was never reported to the Surveillance Camera Commissioner)."""
+    return bool(agreement.regulator_notified_on and agreement.regulator_id)
+
+
+# --- the operator's legal basis ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LegalBasisProblem:
+    code: str
+    message: str
+
+
+def operator_legal_basis_problems(agreement: Agreement) -> list[LegalBasisProblem]:
+    """What the operator's own lawful basis lacks before it may scan faces under this agreement.
+
+    DOMAIN.md: "A private operator scanning faces is itself a controller under UK GDPR: it needs an
+    Art. 6 basis, an Art. 9 condition (Schedule 1, e.g. substantial public interest: preventing
+    crime) and its own appropriate policy document (Schedule 1 Part 4)." Each missing piece is one
+    problem, named; recognition's go-live refuses while any remains.
+    """
+    from governance.dpia.rules import approved_policy_document
+
+    problems = []
+    operator = agreement.receiving_organisation
+    if not agreement.operator_article6_basis:
+        problems.append(
+            LegalBasisProblem(
+                "operator_article6_missing",
+                f"{operator}'s UK GDPR Art. 6 lawful basis is not recorded on the agreement.",
+            )
+        )
+    if not agreement.operator_article9_condition:
+        problems.append(
+            LegalBasisProblem(
+                "operator_article9_missing",
+                f"{operator}'s UK GDPR Art. 9 condition for biometric data is not recorded on the agreement.",
+            )
+        )
+    if not agreement.operator_schedule1_condition:
+        problems.append(
+            LegalBasisProblem(
+                "operator_schedule1_missing",
+                f"{operator}'s DPA 2018 Schedule 1 condition is not recorded on the agreement.",
+            )
+        )
+    if approved_policy_document([agreement.receiving_organisation_id]) is None:
+        problems.append(
+            LegalBasisProblem(
+                "operator_policy_missing",
+                f"{operator} has no approved appropriate policy document (DPA 2018 Sch. 1 Part 4).",
+            )
+        )
+    return problems
+
+
+def supplier_policy_problem(agreement: Agreement) -> str | None:
+    """DPA 2018 s.42: sensitive processing for law enforcement needs an appropriate policy document
+    "in place" — the supplying force's, approved and in date, before its images are shared. Returns
+    the refusal (``None``: there is one)."""
+    from governance.dpia.rules import approved_policy_document
+
+    force = agreement.supplying_force or agreement.supplying_organisation
+    if approved_policy_document([force.pk, agreement.supplying_organisation_id]) is None:
+        return (
+            f"{force} has no approved, in-date appropriate policy document (DPA 2018 s.42); approval is refused "
+            "until its DPO approves one."
+        )
+    return None
+
+
 def agreement_rule_breaches(agreement: Agreement) -> list[RuleBreach]:
     """Every rule this agreement breaks (or warns about), for its page and the dashboard."""
     breaches: list[RuleBreach] = []
@@ -95,7 +297,7 @@ def agreement_rule_breaches(agreement: Agreement) -> list[RuleBreach]:
                 "no_recorded_approval", "No recorded approval", "Nobody is recorded as having approved this agreement."
             )
         )
-    if went_live and not agreement.regulator_notified_on:
+    if went_live and not agreement_is_notified(agreement):
         breaches.append(
             RuleBreach(
                 "regulator_not_notified",
@@ -112,6 +314,15 @@ def agreement_rule_breaches(agreement: Agreement) -> list[RuleBreach]:
         breaches.append(
             RuleBreach(
                 "no_signed_document", "No signed document", "No signed copy of the agreement is held in the register."
+            )
+        )
+    custody = [c for c in agreement.permitted_custody_categories if c not in APP_WATCHLIST_CATEGORIES]
+    if custody:
+        breaches.append(
+            RuleBreach(
+                "custody_categories_not_app",
+                "Watchlist categories outside the APP",
+                f"It permitted images of people {category_labels(custody)}. " + APP_CATEGORY_RULE,
             )
         )
     missing = ico_missing_contents(agreement)
@@ -167,7 +378,8 @@ def agreement_approval_prerequisites(agreement: Agreement) -> list[Prerequisite]
     """
     from governance.dpia.rules import agreement_dpia_problem
 
-    notified = bool(agreement.regulator_notified_on)
+    notified = agreement_is_notified(agreement)
+    supplier_policy = supplier_policy_problem(agreement)
     countersigned = bool(agreement.countersigned_at)
     signed = bool(agreement.signed_document)
     dpia_problem = agreement_dpia_problem(agreement)
@@ -177,12 +389,13 @@ def agreement_approval_prerequisites(agreement: Agreement) -> list[Prerequisite]
             "Regulator notified",
             notified,
             (
-                f"Notified on {agreement.regulator_notified_on:%d %B %Y}, reference "
+                f"Notified to {agreement.regulator} on {agreement.regulator_notified_on:%d %B %Y}, reference "
                 f"{agreement.regulator_notification_reference}, by {agreement.regulator_notified_by}."
                 if notified
-                else "Record the notification to the regulator: its date, reference and who sent it."
+                else "Record the notification to the regulator: which regulator, its date, reference and who sent it."
             ),
-            "Approval is refused until the regulator notification is recorded (date, reference, who sent it).",
+            "Approval is refused until the regulator notification is recorded (regulator, date, reference, who sent "
+            "it).",
         ),
         Prerequisite(
             "not_countersigned",
@@ -214,6 +427,15 @@ def agreement_approval_prerequisites(agreement: Agreement) -> list[Prerequisite]
             dpia_problem is None,
             "An approved, in-date DPIA covers this agreement." if dpia_problem is None else dpia_problem.message,
             dpia_problem.message if dpia_problem else "",
+        ),
+        Prerequisite(
+            "supplier_policy_missing",
+            "Supplying force's appropriate policy document",
+            supplier_policy is None,
+            "The supplying force has an approved appropriate policy document (s.42)."
+            if supplier_policy is None
+            else supplier_policy,
+            supplier_policy or "",
         ),
     ]
 

@@ -35,11 +35,17 @@ from governance.agreements.models import (
     CustodyCategory,
 )
 from governance.agreements.rules import (
+    APP_CATEGORY_RULE,
+    MAX_ALERT_RETENTION_DAYS,
+    MAX_WATCHLIST_ERASURE_HOURS,
     agreement_approval_missing,
     agreement_date_problems,
     agreement_review_blind_problem,
     agreement_rule_breaches,
+    category_labels,
     ico_missing_contents,
+    non_app_categories,
+    retention_term_problems,
 )
 from governance.audit.models import AuditAction
 from governance.audit.services import ROW_LOCK, audit_record
@@ -66,6 +72,9 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "review_on",
     "match_retention_days",
     "watchlist_erasure_hours",
+    "operator_article6_basis",
+    "operator_article9_condition",
+    "operator_schedule1_condition",
     "police_reviewer_required",
     "operator_reviewers_see_image",
     "individual_rights",
@@ -105,6 +114,18 @@ def _full_clean(agreement: Agreement, *, new_reference: bool = False) -> None:
     unknown = set(agreement.permitted_custody_categories) - set(CustodyCategory.values)
     if unknown:
         raise ValidationFailed("Unknown custody categories.", code="unknown_custody_category", details=sorted(unknown))
+    not_app = non_app_categories(agreement.permitted_custody_categories, agreement=agreement)
+    if not_app:
+        raise ValidationFailed(
+            f"Watchlist categories outside the APP: {category_labels(not_app)}. " + APP_CATEGORY_RULE,
+            code="custody_category_not_app",
+            details={"permitted_custody_categories": sorted(not_app)},
+        )
+    terms = retention_term_problems(agreement)
+    if terms:
+        raise ValidationFailed(
+            terms[0].message, code=terms[0].code, details={problem.field: [problem.message] for problem in terms}
+        )
     if agreement.supplying_organisation.kind not in {OrganisationKind.POLICE_FORCE, OrganisationKind.POLICE_UNIT}:
         raise ValidationFailed("The supplying party must be a police force or unit.", code="supplier_not_police")
     if agreement.receiving_organisation.kind != OrganisationKind.OPERATOR:
@@ -313,13 +334,19 @@ def agreement_record_regulator_notification(
     notified_by: str,
     regulator: Organisation | None = None,
 ) -> Agreement:
-    """Record that the regulator was told of the agreement — a precondition of approval."""
+    """Record that a regulator (an ``Organisation`` of kind regulator, named) was told of the agreement —
+    a precondition of approval. The regulator then sees it among its notifications."""
     agreement_check(actor, agreement, to="notify")
     if not reference.strip() or not notified_by.strip():
         raise ValidationFailed("Give the notification's reference and who sent it.", code="notification_incomplete")
     if notified_on > timezone.localdate():
         raise ValidationFailed("The notification date cannot be in the future.", code="notification_in_future")
-    if regulator is not None and regulator.kind != OrganisationKind.REGULATOR:
+    if regulator is None:
+        raise ValidationFailed(
+            "Name the regulator the agreement was notified to: a notification to nobody is no notification.",
+            code="regulator_required",
+        )
+    if regulator.kind != OrganisationKind.REGULATOR:
         raise ValidationFailed("The notified body must be a regulator.", code="not_a_regulator")
     with transaction.atomic():
         agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
@@ -347,7 +374,7 @@ def agreement_record_regulator_notification(
             details={
                 "notified_on": notified_on.isoformat(),
                 "reference": reference.strip(),
-                "regulator": regulator.short_name if regulator else None,
+                "regulator": regulator.short_name,
             },
         )
     return agreement
@@ -521,6 +548,21 @@ def _copy_terms(source: Agreement) -> dict[str, Any]:
     return {name: getattr(source, name) for name in EDITABLE_FIELDS}
 
 
+RETENTION_EXTENSION_FIELDS: tuple[str, ...] = (
+    "retention_extension_match_days",
+    "retention_extension_watchlist_hours",
+    "retention_extension_reason",
+    "retention_extension_approved_by",
+    "retention_extension_approved_by_name",
+    "retention_extension_approved_at",
+)
+
+
+def _retention_extension(source: Agreement) -> dict[str, Any]:
+    """An amendment is the same agreement: the supplying force DPO's approval of a longer term stays."""
+    return {name: getattr(source, name) for name in RETENTION_EXTENSION_FIELDS}
+
+
 def agreement_amend(*, actor: User, agreement: Agreement, summary: str) -> Agreement:
     """Start an amendment: a new draft *version* of the same agreement. The current version stays
     in force until the amendment is approved, then is superseded."""
@@ -540,6 +582,7 @@ def agreement_amend(*, actor: User, agreement: Agreement, summary: str) -> Agree
             predecessor=agreement.predecessor,
             amendment_summary=summary.strip(),
             drafted_by=actor,
+            **_retention_extension(agreement),
         )
         _full_clean(amendment)
         amendment.save()
@@ -562,6 +605,9 @@ def agreement_renew(*, actor: User, agreement: Agreement, starts_on: date, ends_
         raise ValidationFailed("A renewal must start after the agreement it renews.", code="renewal_starts_too_early")
     with transaction.atomic():
         terms = _copy_terms(agreement) | {"starts_on": starts_on, "ends_on": ends_on, "review_on": review_on}
+        # A renewal is a new agreement: a longer term than the bounds needs the force DPO's approval anew.
+        terms["match_retention_days"] = min(terms["match_retention_days"], MAX_ALERT_RETENTION_DAYS)
+        terms["watchlist_erasure_hours"] = min(terms["watchlist_erasure_hours"], MAX_WATCHLIST_ERASURE_HOURS)
         successor = Agreement(**terms, reference=_next_reference(), version=1, predecessor=agreement, drafted_by=actor)
         _full_clean(successor, new_reference=True)
         _save_new_agreement(successor)

@@ -15,6 +15,7 @@ class AgreementSerializer(serializers.ModelSerializer):
     supplying_organisation = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
     receiving_organisation = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
     approving_organisation = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
+    regulator = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
     rule_breaches = serializers.SerializerMethodField()
 
     class Meta:
@@ -39,10 +40,19 @@ class AgreementSerializer(serializers.ModelSerializer):
             "review_on",
             "match_retention_days",
             "watchlist_erasure_hours",
+            "retention_extension_match_days",
+            "retention_extension_watchlist_hours",
+            "retention_extension_reason",
+            "retention_extension_approved_by_name",
+            "retention_extension_approved_at",
+            "operator_article6_basis",
+            "operator_article9_condition",
+            "operator_schedule1_condition",
             "police_reviewer_required",
             "operator_reviewers_see_image",
             "regulator_notified_on",
             "regulator_notification_reference",
+            "regulator",
             "approved_at",
             "approving_organisation",
             "countersigned_at",

@@ -41,8 +41,15 @@ _DPIA_ACTIONS: dict[str, str] = {
 
 def dpia_refusal(actor: Any, dpia: DPIA, to: str) -> PermissionRefused | None:
     """Why the actor may not do ``to`` to a DPIA they can see (``None``: they may). States are the
-    services' concern; this is who acts: the controller's DPO, with the role's permission."""
-    return controller_refusal(actor, dpia, _DPIA_ACTIONS[to], "a DPIA")
+    services' concern; this is who acts: the controller's DPO, with the role's permission — and for
+    the sign-off, another person than the DPIA's writer and the DPO who advised on it (Art. 35(2))."""
+    refusal = controller_refusal(actor, dpia, _DPIA_ACTIONS[to], "a DPIA")
+    if refusal is None and to == "approve":
+        from governance.dpia.rules import dpia_sign_off_problem
+
+        if problem := dpia_sign_off_problem(dpia, actor):
+            return PermissionRefused(problem.message, code=problem.code)
+    return refusal
 
 
 def can_dpia(actor: Any, dpia: DPIA, to: str) -> bool:

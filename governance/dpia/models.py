@@ -83,6 +83,11 @@ class DPIA(models.Model):
     # Art. 35(2) / s.64: the DPO's advice, and whether it was followed.
     dpo_advice = models.TextField(blank=True)
     dpo_advice_by_name = models.CharField(max_length=200, blank=True)
+    # Who recorded the advice and when: apart from the controller's sign-off, which is another person's.
+    dpo_advice_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dpo_advice_at = models.DateTimeField(null=True, blank=True)
     dpo_advice_followed = models.BooleanField(null=True, blank=True)
     dpo_advice_response = models.TextField(blank=True, help_text="Where the advice was not followed: why.")
     # Art. 35(9): the views of data subjects or their representatives.
@@ -283,6 +288,9 @@ class PolicyDocument(models.Model):
     )
     processing_description = models.TextField(blank=True, help_text="The processing this document covers.")
     agreements = models.ManyToManyField(Agreement, related_name="policy_documents", blank=True)
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     review_on = models.DateField(help_text="When the document must be reviewed.")
     processing_ended_on = models.DateField(
         null=True, blank=True, help_text="When the processing it covers ended: the document is kept six months after."

@@ -34,8 +34,15 @@ _POLICY_ACTIONS: dict[str, str] = {
 
 
 def policy_refusal(actor: Any, policy: PolicyDocument, to: str) -> PermissionRefused | None:
-    """Why the actor may not do ``to`` to a policy they can see (``None``: they may)."""
-    return controller_refusal(actor, policy, _POLICY_ACTIONS[to], "an appropriate policy document")
+    """Why the actor may not do ``to`` to a policy they can see (``None``: they may). Approval is
+    another person's than the writer's (``governance.dpia.rules.policy_sign_off_problem``)."""
+    refusal = controller_refusal(actor, policy, _POLICY_ACTIONS[to], "an appropriate policy document")
+    if refusal is None and to == "approve":
+        from governance.dpia.rules import policy_sign_off_problem
+
+        if problem := policy_sign_off_problem(policy, actor):
+            return PermissionRefused(problem.message, code=problem.code)
+    return refusal
 
 
 def can_policy(actor: Any, policy: PolicyDocument, to: str) -> bool:

@@ -27,7 +27,7 @@ from governance.dpia.models import PolicyDocument, PolicyStatus
 from governance.dpia.policy_access import can_draft_policy, policy_check
 from governance.dpia.policy_retention import policy_kept_until
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
-from governance.organisations.models import User
+from governance.organisations.models import OrganisationKind, User
 
 POLICY_FIELDS: tuple[str, ...] = (
     "title",
@@ -103,7 +103,9 @@ def policy_draft(*, actor: User, fields: dict[str, Any], agreement_ids=()) -> Po
     values = _clean_fields(fields)
     with transaction.atomic():
         chosen = _chosen_agreements(actor, actor.organisation_id, agreement_ids)
-        policy = PolicyDocument(**values, reference=_next_reference(), version=1, controller=actor.organisation)
+        policy = PolicyDocument(
+            **values, reference=_next_reference(), version=1, controller=actor.organisation, drafted_by=actor
+        )
         _save(policy)
         policy.agreements.set(chosen)
         audit_record(
@@ -142,6 +144,7 @@ def policy_edit(
                 kept_until=current.kept_until,
                 previous_version=current,
                 change_summary=change_summary.strip(),
+                drafted_by=actor,
             )
             for name, value in values.items():
                 setattr(target, name, value)
@@ -180,7 +183,10 @@ def policy_edit(
 def policy_approval_gaps(policy: PolicyDocument) -> list[str]:
     """What s.42(2) expects the document to state that this one does not yet."""
     gaps = []
-    if not policy.schedule8_conditions:
+    # s.42(2)(a) names Schedule 8 conditions for a competent authority (police); an operator's document
+    # (Sch. 1 Part 4) rests on its Schedule 1 condition, recorded on each agreement.
+    police = policy.controller.kind in {OrganisationKind.POLICE_FORCE, OrganisationKind.POLICE_UNIT}
+    if police and not policy.schedule8_conditions:
         gaps.append("the Schedule 8 conditions relied on")
     if not policy.compliance_procedures.strip():
         gaps.append("the procedures for securing compliance with the principles")
@@ -192,8 +198,8 @@ def policy_approval_gaps(policy: PolicyDocument) -> list[str]:
 
 
 def policy_approve(*, actor: User, policy: PolicyDocument) -> PolicyDocument:
-    """The controller's DPO approves a complete draft with a review date still ahead; approving a
-    later version supersedes the one before."""
+    """Another DPO of the controller than its writer (``policy_check(to="approve")``) approves a
+    complete draft with a review date still ahead; approving a later version supersedes the one before."""
     policy_check(actor, policy, to="approve")
     with transaction.atomic():
         policy = PolicyDocument.objects.select_for_update(**ROW_LOCK).get(pk=policy.pk)

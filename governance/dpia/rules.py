@@ -64,8 +64,30 @@ def _first_in_force(candidates: QuerySet[DPIA], *, missing: DPIAProblem) -> DPIA
     return problem
 
 
+def agreement_sharing_began_on(agreement) -> date:
+    """The day images began to flow under the agreement (its activation, or its start date for one
+    recorded retrospectively)."""
+    return timezone.localdate(agreement.activated_at) if agreement.activated_at else agreement.starts_on
+
+
+def agreement_judged_at_its_time(agreement) -> bool:
+    """An agreement that has ended, or that was recorded after the fact, is judged on what was in force
+    while it ran, never on what was approved since."""
+    from governance.agreements.models import ENDED_STATES
+
+    return agreement.recorded_retrospectively or agreement.status in ENDED_STATES
+
+
 def agreement_dpia_problem(agreement) -> DPIAProblem | None:
-    """Is there an approved, in-date DPIA covering this agreement? (``None``: yes)."""
+    """Is there an approved, in-date DPIA covering this agreement? (``None``: yes).
+
+    UK GDPR Art. 35(1) / DPA 2018 s.64(1): the controller carries out the assessment "prior to the
+    processing". So an agreement that has ended, or was recorded after the fact, is judged on what was
+    in force while it ran: only a DPIA approved by the day sharing began (and not then past its review
+    date) counts — a DPIA approved later never erases "no DPIA while sharing" (King's Cross 2016-2018).
+    """
+    if agreement_judged_at_its_time(agreement):
+        return _dpia_problem_at_the_time(agreement)
     return _first_in_force(
         dpias_covering_agreement(agreement),
         missing=DPIAProblem(
@@ -74,6 +96,33 @@ def agreement_dpia_problem(agreement) -> DPIAProblem | None:
             "is high-risk processing and needs one before approval (UK GDPR Art. 35; DPA 2018 s.64).",
         ),
     )
+
+
+def _dpia_problem_at_the_time(agreement) -> DPIAProblem | None:
+    began = agreement_sharing_began_on(agreement)
+    candidates = DPIA.objects.filter(
+        status__in=(DPIAStatus.APPROVED, DPIAStatus.SUPERSEDED),
+        agreements__reference=agreement.reference,
+        approved_at__isnull=False,
+    ).distinct()
+    then = [d for d in candidates.order_by("-approved_at") if timezone.localdate(d.approved_at) <= began]
+    if not then:
+        return DPIAProblem(
+            "dpia_missing",
+            f"No DPIA was approved for {agreement.reference} before it began sharing on {began:%d %B %Y}: biometric "
+            f"watchlist images were shared from {began:%d %B %Y} to {agreement.ends_on:%d %B %Y} without one "
+            "(UK GDPR Art. 35; DPA 2018 s.64). A DPIA approved later does not change what happened then.",
+        )
+    in_date = [d for d in then if d.review_on >= began]
+    if not in_date:
+        dpia = then[0]
+        return DPIAProblem(
+            "dpia_review_overdue",
+            f"{dpia.reference} v{dpia.version} was already past its review date ({dpia.review_on:%d %B %Y}) when "
+            f"{agreement.reference} began sharing on {began:%d %B %Y}.",
+            dpia,
+        )
+    return None
 
 
 def deployment_dpia_problem(deployment_id: int, *, running_weights_sha256: str | None) -> DPIAProblem | None:
@@ -110,6 +159,7 @@ def dpia_submission_gaps(dpia: DPIA) -> list[str]:
             ("purposes", "its purposes"),
             ("necessity", "necessity"),
             ("proportionality", "proportionality"),
+            ("safeguards", "the measures and safeguards (DPA 2018 s.64(3)(d))"),
             ("dpo_advice", "the DPO's advice"),
             ("subject_views", "the views of data subjects or their representatives"),
         )
@@ -161,3 +211,70 @@ def policy_review_warning(policy, *, today: date | None = None) -> str | None:
     if policy.review_on <= today + timedelta(days=REVIEW_WARNING_DAYS):
         return f"{policy.reference} v{policy.version} is due for review on {policy.review_on:%d %B %Y}."
     return None
+
+
+# --- separation of duties -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignOffProblem:
+    code: str
+    message: str
+
+
+def dpia_sign_off_problem(dpia: DPIA, actor) -> SignOffProblem | None:
+    """May ``actor`` sign the DPIA off for the controller? (``None``: yes).
+
+    UK GDPR Art. 35(2): "The controller shall seek the advice of the data protection officer, where
+    designated, when carrying out a data protection impact assessment." The advice is the DPO's and
+    the sign-off the controller's: the person who wrote the DPIA cannot approve it, nor can the DPO
+    who gave the advice — the approval is another person's, and the advice stays recorded apart.
+    """
+    if dpia.drafted_by_id and dpia.drafted_by_id == actor.pk:
+        return SignOffProblem(
+            "author_cannot_approve",
+            "You wrote this DPIA: the controller's sign-off must be another person's (UK GDPR Art. 35(2)).",
+        )
+    if dpia.dpo_advice_by_id and dpia.dpo_advice_by_id == actor.pk:
+        return SignOffProblem(
+            "dpo_advice_giver_cannot_approve",
+            "You recorded the DPO's advice on this DPIA: the advice is recorded apart from the controller's sign-off, "
+            "which must be another person's (UK GDPR Art. 35(2)).",
+        )
+    return None
+
+
+def policy_sign_off_problem(policy, actor) -> SignOffProblem | None:
+    """May ``actor`` approve this appropriate policy document? (``None``: yes).
+
+    DPA 2018 s.42 and Sch. 1 Part 4 make the controller answerable for its appropriate policy
+    document; as for a DPIA, the person who wrote it cannot also approve it for the controller.
+    """
+    if policy.drafted_by_id and policy.drafted_by_id == actor.pk:
+        return SignOffProblem(
+            "author_cannot_approve",
+            "You wrote this policy document: another person of the controller must approve it.",
+        )
+    return None
+
+
+def approved_policy_document(controller_ids, *, today: date | None = None):
+    """The controller's approved, in-date, unerased appropriate policy document (``None``: none).
+
+    DPA 2018 s.42(1)-(2) (law enforcement, the supplying force) and Sch. 1 Part 4 para 39 (UK GDPR,
+    the operator): the controller has "an appropriate policy document in place" when it relies on
+    the condition. One lookup for agreement approval and go-live.
+    """
+    from governance.dpia.models import PolicyDocument, PolicyStatus
+
+    today = today or timezone.localdate()
+    return (
+        PolicyDocument.objects.filter(
+            controller_id__in=[i for i in controller_ids if i],
+            status=PolicyStatus.APPROVED,
+            erased_at__isnull=True,
+            review_on__gte=today,
+        )
+        .order_by("-approved_at")
+        .first()
+    )

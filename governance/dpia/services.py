@@ -118,6 +118,8 @@ def dpia_draft(*, actor: User, fields: dict[str, Any]) -> DPIA:
         raise ValidationFailed("Unknown DPIA fields.", details=sorted(unknown))
     with transaction.atomic():
         dpia = DPIA(**fields, reference=_next_reference(), version=1, controller=actor.organisation, drafted_by=actor)
+        if dpia.dpo_advice.strip():
+            dpia.dpo_advice_by, dpia.dpo_advice_at = actor, timezone.now()
         _clean(dpia)
         dpia.save()
         _sync_scope(dpia)
@@ -143,6 +145,11 @@ def dpia_update(*, actor: User, dpia: DPIA, fields: dict[str, Any]) -> DPIA:
         before = _snapshot(dpia)
         for name, value in fields.items():
             setattr(dpia, name, value)
+        if str(dpia.dpo_advice) != before["dpo_advice"]:
+            # The advice is recorded as the writer's own (Art. 35(2)): who gave it and when, apart from the sign-off.
+            dpia.dpo_advice_by, dpia.dpo_advice_at = (
+                (actor, timezone.now()) if dpia.dpo_advice.strip() else (None, None)
+            )
         _clean(dpia)
         dpia.save()
         after = _snapshot(dpia)
@@ -377,7 +384,8 @@ def dpia_submit(*, actor: User, dpia: DPIA) -> DPIA:
 
 
 def dpia_approve(*, actor: User, dpia: DPIA, capacity: str = "") -> DPIA:
-    """The controller's sign-off. Refused while a residual risk stays high and the prior
+    """The controller's sign-off, by another person than the writer and the advising DPO
+    (``dpia_check(to="approve")``: Art. 35(2)). Refused while a residual risk stays high and the prior
     consultation with the Commissioner is not recorded (s.65), or with a review date already past.
     Approving a later version supersedes the one before (which stopped covering anything then)."""
     dpia_check(actor, dpia, to="approve")
@@ -467,6 +475,8 @@ def dpia_revise(*, actor: User, dpia: DPIA, change_summary: str) -> DPIA:
             version=old.version + 1,
             controller=old.controller,
             drafted_by=actor,
+            dpo_advice_by_id=old.dpo_advice_by_id,
+            dpo_advice_at=old.dpo_advice_at,
             consultation_on=old.consultation_on,
             consultation_reference=old.consultation_reference,
             consultation_outcome=old.consultation_outcome,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from governance.access import agreement_for, holds_visible_to, images_visible_to, role_allows
 from governance.agreements.models import ENDED_STATES, Agreement, CustodyCategory
-from governance.agreements.rules import agreement_rule_breaches
+from governance.agreements.rules import agreement_is_notified, agreement_rule_breaches, retention_extension_text
 from governance.reports.registry import (
     Chart,
     Figure,
@@ -251,8 +251,8 @@ def _record_section(agreement: Agreement) -> Section:
         Figure(
             "agreement.regulator_notified_on",
             "Notified to the regulator",
-            agreement.regulator_notified_on,
-            "" if agreement.regulator_notified_on else "Never notified to the Surveillance Camera Commissioner.",
+            f"{agreement.regulator_notified_on} to {agreement.regulator}" if agreement_is_notified(agreement) else None,
+            "" if agreement_is_notified(agreement) else "Never notified to a named regulator.",
         ),
         Figure(
             "agreement.approved_by",
@@ -264,6 +264,8 @@ def _record_section(agreement: Agreement) -> Section:
         Figure("agreement.status", "Status", agreement.get_status_display()),
     ]
     notes = [f"Rule broken: {breach.title}. {breach.explanation}" for breach in agreement_rule_breaches(agreement)]
+    if retention_extension_text(agreement):
+        notes.append(retention_extension_text(agreement))
     if agreement.recorded_retrospectively:
         notes.insert(
             0,

@@ -15,7 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.access import agreements_visible_to, answerable_ids, images_visible_to, is_regulator, role_allows
-from governance.agreements.rules import agreement_rule_breaches, ico_missing_contents
+from governance.agreements.rules import (
+    agreement_is_notified,
+    agreement_rule_breaches,
+    ico_missing_contents,
+    retention_extension_text,
+)
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.breaches.access import breaches_visible_to
@@ -68,7 +73,7 @@ def _governance_evidence(scope: ReportScope) -> dict[int, list[str]]:
         2: _dpia_evidence(actor, agreements),
         3: [
             f"Agreements notified to the regulator: "
-            f"{share_of(sum(1 for a in agreements if a.regulator_notified_on), count)}."
+            f"{share_of(sum(1 for a in agreements if agreement_is_notified(a)), count)}."
         ],
         4: [
             f"Agreements approved at force level: "
@@ -160,10 +165,12 @@ def pack_figures(scope: ReportScope) -> list[Section]:
             a.get_status_display(),
             a.starts_on,
             a.ends_on,
-            a.regulator_notified_on or "Never notified",
+            f"{a.regulator_notified_on} to {a.regulator}" if agreement_is_notified(a) else "Never notified",
             a.regulator_notification_reference,
             _agreement_dpia_status(a),
             ", ".join(b.title for b in agreement_rule_breaches(a)) or "—",
+            f"Alerts {a.match_retention_days} days; watchlist erased within {a.watchlist_erasure_hours} hours"
+            + (f". {retention_extension_text(a)}" if retention_extension_text(a) else ""),
         ]
         for a in agreements
     ]
@@ -190,7 +197,7 @@ def pack_figures(scope: ReportScope) -> list[Section]:
                 Figure(
                     "agreements.unnotified",
                     "Never notified to the regulator",
-                    sum(1 for a in agreements if not a.regulator_notified_on),
+                    sum(1 for a in agreements if not agreement_is_notified(a)),
                 ),
             ],
             tables=[
@@ -210,6 +217,7 @@ def pack_figures(scope: ReportScope) -> list[Section]:
                         "Notification ref.",
                         "DPIA",
                         "Rules broken",
+                        "Retention",
                     ],
                     register_rows,
                 )

@@ -35,6 +35,7 @@ from guardian.shortcuts import assign_perm
 from governance import encryption
 from governance.access import agreement_for, image_check
 from governance.agreements.models import Agreement, CustodyCategory, Schedule8Condition, Section35Basis
+from governance.agreements.rules import APP_CATEGORY_RULE, non_app_categories
 from governance.audit.models import AuditAction
 from governance.audit.services import ROW_LOCK, audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
@@ -98,6 +99,13 @@ def provenance_clean(provenance: Provenance, *, agreement: Agreement) -> Provena
     errors: dict[str, list[str]] = {}
     if provenance.custody_category not in CustodyCategory.values:
         errors["custody_category"] = [f"Unknown custody category {provenance.custody_category!r}."]
+    elif non_app_categories([provenance.custody_category], agreement=agreement):
+        raise CategoryNotPermitted(
+            f"'{CustodyCategory(provenance.custody_category).label}' is not an APP watchlist category. "
+            + APP_CATEGORY_RULE,
+            code="custody_category_not_app",
+            details={"custody_category": [provenance.custody_category]},
+        )
     if provenance.legal_basis not in Section35Basis.values:
         errors["legal_basis"] = ["Unknown s.35 basis."]
     schedule8 = provenance.schedule8_condition or agreement.schedule8_condition

@@ -1,7 +1,7 @@
 from django import forms
 
 from governance.agreements.models import Agreement, CustodyCategory
-from governance.agreements.rules import agreement_date_problems
+from governance.agreements.rules import APP_WATCHLIST_CATEGORIES, agreement_date_problems, retention_term_problems
 from governance.agreements.services import EDITABLE_FIELDS
 from governance.organisations.models import Organisation, OrganisationKind
 from governance.presentation.widgets import DateInput
@@ -9,9 +9,10 @@ from governance.presentation.widgets import DateInput
 
 class AgreementForm(forms.ModelForm):
     permitted_custody_categories = forms.MultipleChoiceField(
-        choices=CustodyCategory.choices,
+        # The APP categories only: the 2016 custody categories remain on the historical records alone.
+        choices=[(value, label) for value, label in CustodyCategory.choices if value in APP_WATCHLIST_CATEGORIES],
         widget=forms.CheckboxSelectMultiple,
-        help_text="Who may be on the watchlist under this agreement.",
+        help_text="Who may be on the watchlist under this agreement (College of Policing APP categories).",
     )
 
     class Meta:
@@ -60,7 +61,25 @@ class AgreementForm(forms.ModelForm):
             starts_on=cleaned.get("starts_on"), ends_on=cleaned.get("ends_on"), review_on=cleaned.get("review_on")
         ):
             self.add_error(problem.field, problem.message)
+        # The retention bounds (31 days, 24 hours; longer only as the supplying force's DPO approved).
+        for problem in retention_term_problems(
+            self.instance,
+            match_retention_days=cleaned.get("match_retention_days"),
+            watchlist_erasure_hours=cleaned.get("watchlist_erasure_hours"),
+        ):
+            if problem.field in cleaned:
+                self.add_error(problem.field, problem.message)
         return cleaned
+
+
+class RetentionExtensionForm(forms.Form):
+    """The supplying force's DPO approves a longer retention term, with the reason."""
+
+    match_retention_days = forms.IntegerField(required=False, min_value=1, label="Alert retention (days)")
+    watchlist_erasure_hours = forms.IntegerField(
+        required=False, min_value=1, label="Watchlist erasure after a deployment ends (hours)"
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Why the longer term is needed.")
 
 
 class RegulatorNotificationForm(forms.Form):
@@ -68,7 +87,8 @@ class RegulatorNotificationForm(forms.Form):
     reference = forms.CharField(max_length=120)
     notified_by = forms.CharField(max_length=200, help_text="Who sent the notification.")
     regulator = forms.ModelChoiceField(
-        queryset=Organisation.objects.filter(kind=OrganisationKind.REGULATOR), required=False
+        queryset=Organisation.objects.filter(kind=OrganisationKind.REGULATOR),
+        help_text="The regulator told: it then sees the agreement among its notifications.",
     )
 
     def clean_notified_on(self):

@@ -20,7 +20,13 @@ from governance.access import agreement_for, can_agreement, role_allows
 from governance.agreements import services as agreement_services
 from governance.agreements.documents import agreement_render_pdf
 from governance.agreements.models import AgreementStatus
-from governance.agreements.rules import agreement_approval_prerequisites, agreement_rule_breaches
+from governance.agreements.retention_terms import agreement_retention_extend, retention_extension_refusal
+from governance.agreements.rules import (
+    agreement_approval_prerequisites,
+    agreement_rule_breaches,
+    operator_legal_basis_problems,
+    retention_extension_text,
+)
 from governance.agreements.selectors import (
     agreement_history,
     agreement_list,
@@ -41,6 +47,7 @@ from governance.web.forms import (
     ReasonForm,
     RegulatorNotificationForm,
     RenewForm,
+    RetentionExtensionForm,
     SignedDocumentForm,
 )
 
@@ -106,6 +113,12 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             }
             | {"add": can_agreement(user, agreement, "amend")},
             "notification_form": RegulatorNotificationForm(),
+            "extension_form": RetentionExtensionForm(),
+            "can_extend_retention": retention_extension_refusal(user, agreement) is None,
+            "retention_extension": retention_extension_text(agreement),
+            "legal_basis_problems": []
+            if agreement.recorded_retrospectively
+            else operator_legal_basis_problems(agreement),
             "reason_form": ReasonForm(),
             "amend_form": AmendForm(),
             "renew_form": RenewForm(),
@@ -184,6 +197,12 @@ def _run_action(request: HttpRequest, pk: int) -> tuple[str, str]:
             actor=actor, agreement=agreement, **form.cleaned_data
         )
         return "success", "Regulator notification recorded."
+    if action == "extend_retention":
+        form = RetentionExtensionForm(request.POST)
+        if not form.is_valid():
+            return "error", "Longer retention term: " + _errors_text(form)
+        agreement_retention_extend(actor=actor, agreement=agreement, **form.cleaned_data)
+        return "success", "Longer retention term approved and recorded."
     if action == "terminate":
         form = ReasonForm(request.POST)
         if not form.is_valid():

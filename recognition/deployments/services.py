@@ -379,6 +379,7 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
     the start, without a current authorisation from every supplying force, without a fresh
     watchlist review (one made for this go-live, recent, and of exactly the images now enrolled), or
     without an approved, in-date DPIA covering the deployment and citing the running weights."""
+    from governance.agreements.rules import operator_legal_basis_problems
     from governance.dpia.services import (
         dpia_require_for_deployment,
         dpias_flag_weights_changed,
@@ -401,6 +402,9 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
             )
         if not deployment.agreements.sharing_versions().exists():
             raise StateConflict("None of the deployment's agreements is active.", code="no_active_agreement")
+        for agreement in deployment.agreements.sharing_versions():  # the operator's own legal basis (governance)
+            if problems := operator_legal_basis_problems(agreement):
+                raise StateConflict(" ".join(p.message for p in problems), code=problems[0].code)
         # Each supplying force's current review of its own entries (recognition.deployments.watchlists).
         reviews = deployment_watchlist_check_reviewed(deployment)
         current = list(watchlist_images_for(deployment).values_list("pk", flat=True))

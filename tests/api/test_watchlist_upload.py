@@ -117,7 +117,7 @@ def test_force_is_not_the_supplier_of_its_units_agreement(met_api, active_agreem
 
 def test_unit_may_supply_under_its_forces_agreement(cast, camden_api):
     from governance.agreements import services
-    from tests.conftest import agreement_terms, approved_dpia, signed_pdf
+    from tests.conftest import agreement_terms, approved_dpia, approved_policy, signed_pdf
 
     agreement = services.agreement_draft(
         actor=cast.estate_dpo, fields=agreement_terms(cast, supplying_organisation=cast.met)
@@ -134,6 +134,7 @@ def test_unit_may_supply_under_its_forces_agreement(cast, camden_api):
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
     approved_dpia(cast, agreements=[agreement])
+    approved_policy(cast.met_dpo)
     agreement = services.agreement_approve(actor=cast.met_dpo, agreement=Agreement.objects.get(pk=agreement.pk))
     response = upload(camden_api, agreement)
     assert response.status_code == 201, response.content

@@ -23,9 +23,15 @@ def test_the_checklist_shows_all_missing_prerequisites_at_once(browser_page, liv
     page.goto(f"{live_server.url}/agreements/{agreement.pk}/")
     checklist = page.locator("#approval-checklist")
     missing = checklist.locator("li.missing")
-    assert missing.count() == 4
+    assert missing.count() == 5
     text = checklist.inner_text()
-    for item in ("Regulator notified", "Countersigned by the operator", "Signed document attached", "DPIA approved"):
+    for item in (
+        "Regulator notified",
+        "Countersigned by the operator",
+        "Signed document attached",
+        "DPIA approved",
+        "Supplying force's appropriate policy document",
+    ):
         assert item in text
     page.screenshot(path=str(artifacts_dir / "approval-checklist.png"), full_page=True)
 
@@ -40,7 +46,8 @@ def test_the_checklist_shows_all_missing_prerequisites_at_once(browser_page, liv
     page.fill("#id_notified_on", (timezone.localdate() - timedelta(days=1)).isoformat())
     page.fill("#id_reference", "BSCC-2026-201")
     page.fill("#id_notified_by", "M. Hale")
+    page.select_option("#id_regulator", label=str(cast.regulator_org))
     page.click("button[value=notify]")
     page.wait_for_selector("text=Regulator notification recorded.")
-    assert checklist.locator("li.missing").count() == 3
+    assert checklist.locator("li.missing").count() == 4
     assert checklist.locator("li.met[data-code=regulator_not_notified]").count() == 1

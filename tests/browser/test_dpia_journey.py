@@ -40,6 +40,7 @@ def test_dpo_writes_reviews_approves_a_dpia_and_takes_the_deployment_live(
         "purposes": "Locate people wanted on warrant for violent offences.",
         "necessity": "Patrols have not found the wanted people in crowds of this size.",
         "proportionality": "Overt, eight hours, default threshold, two-person review.",
+        "safeguards": "Non-matches deleted at once; alerts kept 31 days at most; every access logged (s.64(3)(d)).",
         "dpo_advice": "Proceed with the default threshold and monthly bias monitoring.",
         "dpo_advice_by_name": "Dana Okafor",
         "subject_views": "Residents' association consulted; asked for clearer signs, now in place.",
@@ -73,6 +74,13 @@ def test_dpo_writes_reviews_approves_a_dpia_and_takes_the_deployment_live(
 
     page.click("button[value=submit]")
     page.wait_for_selector("text=Sent for review.")
+    # The writer (who also recorded the DPO's advice) is not offered the sign-off: another person of the
+    # controller gives it (UK GDPR Art. 35(2)).
+    assert page.locator("button[value=approve]").count() == 0
+    dpia_url = page.url
+    page.click("text=Sign out")
+    sign_in(page, live_server, "dpo2.estate", cast.password)
+    page.goto(dpia_url)
     page.click("button[value=approve]")
     page.wait_for_selector("text=Approved and signed off for the controller.")
     assert page.inner_text("#dpia-status") == "Approved"

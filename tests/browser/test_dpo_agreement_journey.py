@@ -57,6 +57,7 @@ def test_dpo_creates_submits_and_force_approves_an_agreement(browser_page, live_
     page.fill("#id_notified_on", today.isoformat())
     page.fill("#id_reference", "BSCC-2026-117")
     page.fill("#id_notified_by", "Dana Okafor")
+    page.select_option("#id_regulator", label=str(cast.regulator_org))
     page.click("button[value=notify]")
     page.wait_for_selector("text=Regulator notification recorded.")
     pdf = artifacts_dir / "signed-agreement.pdf"
@@ -73,9 +74,10 @@ def test_dpo_creates_submits_and_force_approves_an_agreement(browser_page, live_
     # Approval needs an approved DPIA covering the agreement (governance.dpia; its own browser journey is
     # tests/browser/test_dpia_journey.py).
     from governance.agreements.models import Agreement
-    from tests.conftest import approved_dpia
+    from tests.conftest import approved_dpia, approved_policy
 
     approved_dpia(cast, agreements=[Agreement.objects.get(title="Browser-drafted estate agreement")])
+    approved_policy(cast.met_dpo)  # the force's s.42 appropriate policy document
 
     # The force-level DPO approves; the agreement goes live at once (its start date has come).
     sign_in(page, live_server, "dpo.met", cast.password)

@@ -13,7 +13,7 @@ from governance.agreements.models import AgreementStatus
 from governance.agreements.rules import agreement_rule_breaches
 from governance.audit.models import AuditEvent
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
-from tests.conftest import agreement_terms, approved_dpia, signed_pdf
+from tests.conftest import agreement_terms, approved_dpia, approved_policy, signed_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +89,7 @@ def test_approval_refused_without_countersignature(cast):
         notified_on=timezone.localdate(),
         reference="R-1",
         notified_by="M. Hale",
+        regulator=cast.regulator_org,
     )
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
@@ -125,12 +126,18 @@ def test_approved_agreement_activates_and_expires_by_date_without_a_click(cast):
         ),
     )
     services.agreement_record_regulator_notification(
-        actor=cast.estate_dpo, agreement=agreement, notified_on=today, reference="R-2", notified_by="D. Okafor"
+        actor=cast.estate_dpo,
+        agreement=agreement,
+        notified_on=today,
+        reference="R-2",
+        notified_by="D. Okafor",
+        regulator=cast.regulator_org,
     )
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
     approved_dpia(cast, agreements=[agreement])
+    approved_policy(cast.met_dpo)
     agreement = services.agreement_approve(actor=cast.met_dpo, agreement=agreement)
     assert agreement.status == AgreementStatus.APPROVED
 
@@ -193,6 +200,7 @@ def test_amendment_is_a_new_version_that_supersedes_on_approval(cast, active_agr
         notified_on=timezone.localdate(),
         reference="R-3",
         notified_by="D. Okafor",
+        regulator=cast.regulator_org,
     )
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=amendment, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=amendment)

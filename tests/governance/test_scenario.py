@@ -49,6 +49,18 @@ def test_scenario_has_the_register_a_live_deployment_and_an_intact_audit_trail(s
     covering = DPIA.objects.get(status=DPIAStatus.APPROVED)
     assert covering.version == 2 and covering.deployments.get().deployment_id == deployment.pk
     assert covering.agreements.get() == current and covering.previous_version.status == DPIAStatus.SUPERSEDED
+    # The law rules (issue 21): the 2016 record keeps its custody categories as a broken rule; the Met agreement
+    # uses APP categories, records the operator's own basis, and each document was approved by another person.
+    assert "custody_categories_not_app" in {b.code for b in agreement_rule_breaches(historical)}
+    assert set(current.permitted_custody_categories) <= {"wanted", "suspect", "missing", "vulnerable", "risk_of_harm"}
+    assert current.operator_article6_basis and current.operator_schedule1_condition and current.regulator
+    assert covering.approved_by.username == "dpo2.estate" and covering.dpo_advice_by.username == "dpo.estate"
+    from governance.dpia.models import PolicyDocument
+
+    assert {(p.drafted_by.username, p.approved_by.username) for p in PolicyDocument.objects.all()} == {
+        ("dpo.met", "dpo2.met"),
+        ("dpo.estate", "dpo2.estate"),
+    }
     waiting = DPIA.objects.get(status=DPIAStatus.DRAFT)
     assert prior_consultation_required(waiting) and not waiting.consultation_recorded
     call_command("load_scenario", stdout=out)  # idempotent

@@ -96,6 +96,16 @@ class Command(BaseCommand):
     def _terms(self, scenario, item, orgs) -> dict:
         terms = dict(scenario["common_terms"])
         terms["operator_reviewers_see_image"] = bool(item.get("operator_reviewers_see_image", False))
+        # Each agreement's own watchlist categories (the 2016 custody ones stay on the historical records) and,
+        # for the current agreements, the operator's own UK GDPR basis (Art. 6, Art. 9, Sch. 1).
+        for key in (
+            "permitted_custody_categories",
+            "operator_article6_basis",
+            "operator_article9_condition",
+            "operator_schedule1_condition",
+        ):
+            if key in item:
+                terms[key] = item[key]
         for key in (
             "title",
             "max_images",
@@ -131,6 +141,8 @@ class Command(BaseCommand):
             )
 
     def _current(self, scenario, orgs, users) -> None:
+        from governance.dpia.scenario import scenario_policy_documents
+
         estate_dpo = users["dpo.estate"]
         for item in scenario["current_agreements"]:
             agreement = agreements.agreement_draft(
@@ -163,6 +175,8 @@ class Command(BaseCommand):
             else:
                 scenario_dpia_awaiting_consultation(actor=estate_dpo, agreement=agreement)
             if item["lifecycle"] == "active":
+                # The supplying force's s.42 document (approval needs it) and the operator's own (go-live needs it).
+                scenario_policy_documents(scenario=scenario, users=users, agreements=[agreement])
                 agreements.agreement_countersign(actor=estate_dpo, agreement=agreement)
                 force_dpo = next(
                     u for u in users.values() if u.organisation == agreement.supplying_force and u.has_role(Role.DPO)
@@ -214,7 +228,7 @@ class Command(BaseCommand):
                 image_bytes=(faces / photo).read_bytes(),
                 provenance=Provenance(
                     subject_reference=reference,
-                    custody_category="charged",
+                    custody_category="wanted",
                     custody_reference=f"CUST/{reference[-4:]}/2026",
                     image_taken_on=timezone.localdate() - timedelta(days=45),
                 ),

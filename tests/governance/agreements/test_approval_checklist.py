@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from governance.agreements import services
 from governance.agreements.rules import agreement_approval_prerequisites
 from governance.errors import StateConflict
-from tests.conftest import agreement_terms, approved_dpia, signed_pdf
+from tests.conftest import agreement_terms, approved_dpia, approved_policy, signed_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +31,27 @@ def test_a_bare_submission_lists_every_missing_prerequisite_and_approval_names_t
         "not_countersigned": False,
         "no_signed_document": False,
         "dpia_missing": False,
+        "supplier_policy_missing": False,
     }
     with pytest.raises(StateConflict) as refusal:
         services.agreement_approve(actor=cast.met_dpo, agreement=agreement)
     assert refusal.value.code == "regulator_not_notified"
     assert refusal.value.details == {
-        "missing": ["regulator_not_notified", "not_countersigned", "no_signed_document", "dpia_missing"]
+        "missing": [
+            "regulator_not_notified",
+            "not_countersigned",
+            "no_signed_document",
+            "dpia_missing",
+            "supplier_policy_missing",
+        ]
     }
-    for words in ("regulator notified", "countersigned by the operator", "signed document", "dpia"):
+    for words in (
+        "regulator notified",
+        "countersigned by the operator",
+        "signed document",
+        "dpia",
+        "appropriate policy document",
+    ):
         assert words in refusal.value.message.lower()
 
 
@@ -50,13 +63,19 @@ def test_the_checklist_follows_each_step_until_approval_passes(cast):
         notified_on=timezone.localdate() - timedelta(days=1),
         reference="BSCC-9",
         notified_by="Dana Okafor",
+        regulator=cast.regulator_org,
     )
     services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     agreement.refresh_from_db()
-    assert [code for code, met in states(agreement).items() if not met] == ["not_countersigned", "dpia_missing"]
+    assert [code for code, met in states(agreement).items() if not met] == [
+        "not_countersigned",
+        "dpia_missing",
+        "supplier_policy_missing",
+    ]
     services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
     approved_dpia(cast, agreements=[agreement])
+    approved_policy(cast.met_dpo)
     agreement.refresh_from_db()
     assert all(states(agreement).values())
     assert services.agreement_approve(actor=cast.met_dpo, agreement=agreement).status == "active"
@@ -68,7 +87,7 @@ def test_the_agreement_page_shows_all_missing_items_and_offers_the_pdf(cast):
     client.force_login(cast.estate_dpo)
     page = client.get(reverse("agreement-detail", args=[agreement.pk])).content.decode()
     checklist = page.split('id="approval-checklist"')[1].split("</ul>")[0]
-    assert checklist.count('class="missing"') == 4 and checklist.count('class="met"') == 0
+    assert checklist.count('class="missing"') == 5 and checklist.count('class="met"') == 0
     response = client.get(reverse("agreement-pdf", args=[agreement.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert f"{agreement.reference}-v1-for-signature.pdf" in response["Content-Disposition"]

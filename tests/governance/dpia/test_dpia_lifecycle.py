@@ -24,6 +24,7 @@ from governance.errors import (
 from tests.conftest import (
     agreement_terms,
     approved_dpia,
+    approved_policy,
     dpia_risk,
     dpia_sections,
     signed_pdf,
@@ -46,6 +47,7 @@ def ready_agreement(cast):
     agreements.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
     agreements.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     agreements.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
+    approved_policy(cast.met_dpo)  # the supplying force's s.42 document
     agreement.refresh_from_db()
     return agreement
 
@@ -68,8 +70,8 @@ def test_draft_review_approve_with_audit_in_scope(cast):
     assert dpia.status == DPIAStatus.IN_REVIEW
     with pytest.raises(StateConflict):  # in review: sections are frozen
         dpias.dpia_update(actor=cast.estate_dpo, dpia=dpia, fields={"scope": "Smaller."})
-    dpia = dpias.dpia_approve(actor=cast.estate_dpo, dpia=dpia, capacity="Senior responsible owner")
-    assert dpia.status == DPIAStatus.APPROVED and dpia.approved_by_name == "dpo.estate"
+    dpia = dpias.dpia_approve(actor=cast.estate_dpo2, dpia=dpia, capacity="Senior responsible owner")
+    assert dpia.status == DPIAStatus.APPROVED and dpia.approved_by_name == "dpo2.estate"
     events = list(
         AuditEvent.objects.filter(target_type="governance.dpia", target_id=str(dpia.pk)).values_list("event", flat=True)
     )
@@ -99,7 +101,7 @@ def test_reject_then_revise(cast):
     dpia = dpias.dpia_reject(actor=cast.estate_dpo, dpia=dpia, reason="Necessity not shown for the second camera.")
     assert dpia.status == DPIAStatus.REJECTED
     with pytest.raises(StateConflict):
-        dpias.dpia_approve(actor=cast.estate_dpo, dpia=dpia)
+        dpias.dpia_approve(actor=cast.estate_dpo2, dpia=dpia)
     v2 = dpias.dpia_revise(actor=cast.estate_dpo, dpia=dpia, change_summary="Second camera dropped.")
     assert (v2.version, v2.status, v2.reference) == (2, DPIAStatus.DRAFT, dpia.reference)
 
@@ -126,7 +128,7 @@ def test_editing_an_approved_dpia_makes_a_new_version_and_the_old_one_covers_unt
         dpias.dpia_revise(actor=cast.estate_dpo, dpia=v1, change_summary="Again.")
     assert refused.value.code == "newer_version_exists"
     dpias.dpia_submit(actor=cast.estate_dpo, dpia=v2)
-    dpias.dpia_approve(actor=cast.estate_dpo, dpia=v2)
+    dpias.dpia_approve(actor=cast.estate_dpo2, dpia=v2)
     v1.refresh_from_db()
     v2.refresh_from_db()
     assert v1.status == DPIAStatus.SUPERSEDED
@@ -149,7 +151,7 @@ def test_high_residual_risk_needs_prior_consultation(cast):
     )
     dpias.dpia_submit(actor=cast.estate_dpo, dpia=dpia)
     with pytest.raises(StateConflict) as refused:
-        dpias.dpia_approve(actor=cast.estate_dpo, dpia=dpia)
+        dpias.dpia_approve(actor=cast.estate_dpo2, dpia=dpia)
     assert refused.value.code == "prior_consultation_required"
     with pytest.raises(ValidationFailed):
         dpias.dpia_record_prior_consultation(
@@ -162,7 +164,7 @@ def test_high_residual_risk_needs_prior_consultation(cast):
         reference="ICO-PC-2026-017",
         outcome="No objection, subject to quarterly bias reports.",
     )
-    assert dpias.dpia_approve(actor=cast.estate_dpo, dpia=dpia).status == DPIAStatus.APPROVED
+    assert dpias.dpia_approve(actor=cast.estate_dpo2, dpia=dpia).status == DPIAStatus.APPROVED
 
 
 # --- gates -------------------------------------------------------------------------------------------------

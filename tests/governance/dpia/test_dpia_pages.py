@@ -39,6 +39,7 @@ def test_a_dpo_writes_sends_for_review_approves_and_compares_in_the_browser_page
     assert re.search(r'data-likelihood="1" data-severity="3">\s*<span class="rm-risk" title="Function creep">R2', page)
     assert submitted_agreement.data_items in page  # the data, computed from the agreement
     post_action(client, dpia, "submit")
+    client.force_login(cast.estate_dpo2)  # the writer cannot sign it off (Art. 35(2))
     post_action(client, dpia, "approve", capacity="Head of estate security")
     dpia.refresh_from_db()
     assert dpia.status == DPIAStatus.APPROVED and dpia.approved_by_capacity == "Head of estate security"
@@ -95,7 +96,7 @@ def test_the_pdf_reads_as_a_signed_document(cast, planned_deployment, artifacts_
         reference="ICO-PC-77",
         outcome="Proceed with monthly bias reports.",
     )
-    v2 = dpias.dpia_approve(actor=cast.estate_dpo, dpia=v2, capacity="Controller's senior responsible owner")
+    v2 = dpias.dpia_approve(actor=cast.estate_dpo2, dpia=v2, capacity="Controller's senior responsible owner")
 
     pdf = dpia_render_pdf(dpia=v2)
     reader = PdfReader(io.BytesIO(pdf))
@@ -114,7 +115,7 @@ def test_the_pdf_reads_as_a_signed_document(cast, planned_deployment, artifacts_
     assert "Misidentification" in flat and "Disproportionate false alerts on Black subjects" in flat
     assert "ICO-PC-77" in flat and planned_deployment.reference in flat
     assert "639/8,276,346" in flat and "0/70" in flat  # the live engine's (SFace) measured figures at 0.42
-    assert "Approved for King's Cross Estate Operator by dpo.estate, Controller's senior responsible owner" in flat
+    assert "Approved for King's Cross Estate Operator by dpo2.estate, Controller's senior responsible owner" in flat
     assert "Bias monitoring made monthly." in flat and "Superseded" in flat  # versions and their sign-offs
     assert f"Page 1 of {len(reader.pages)}" not in flat  # the cover carries no page number
     assert f"Page 2 of {len(reader.pages)}" in flat

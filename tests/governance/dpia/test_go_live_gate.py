@@ -78,7 +78,7 @@ def test_other_running_weights_flag_the_dpia_and_refuse_go_live(cast, planned_de
     v2 = dpias.dpia_revise(actor=cast.estate_dpo, dpia=dpia, change_summary="Engine weights replaced.")
     assert v2.deployments.get().weights_sha256 != dpia.deployments.get().weights_sha256
     dpias.dpia_submit(actor=cast.estate_dpo, dpia=v2)
-    dpias.dpia_approve(actor=cast.estate_dpo, dpia=v2)
+    dpias.dpia_approve(actor=cast.estate_dpo2, dpia=v2)
     dpia.refresh_from_db()
     assert dpia.status == DPIAStatus.SUPERSEDED
     assert services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment).status == "live"

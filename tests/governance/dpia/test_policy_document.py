@@ -37,7 +37,7 @@ def policy_fields(**overrides) -> dict:
 
 def approved_policy(cast, **overrides) -> PolicyDocument:
     policy = policies.policy_draft(actor=cast.estate_dpo, fields=policy_fields(**overrides))
-    return policies.policy_approve(actor=cast.estate_dpo, policy=policy)
+    return policies.policy_approve(actor=cast.estate_dpo2, policy=policy)
 
 
 def events(policy: PolicyDocument) -> list[str]:
@@ -55,18 +55,18 @@ def test_draft_is_edited_in_place_and_approved_by_the_controllers_dpo(cast):
     policy = policies.policy_draft(actor=cast.estate_dpo, fields=policy_fields(compliance_procedures=""))
     assert (policy.reference, policy.version, policy.status) == (policy.reference, 1, PolicyStatus.DRAFT)
     with pytest.raises(ValidationFailed) as refused:
-        policies.policy_approve(actor=cast.estate_dpo, policy=policy)
+        policies.policy_approve(actor=cast.estate_dpo2, policy=policy)
     assert refused.value.code == "policy_incomplete"
 
     edited = policies.policy_edit(
         actor=cast.estate_dpo, policy=policy, fields={"compliance_procedures": "Principle by principle."}
     )
     assert edited.pk == policy.pk and edited.version == 1
-    approved = policies.policy_approve(actor=cast.estate_dpo, policy=edited)
-    assert approved.status == PolicyStatus.APPROVED and approved.approved_by == cast.estate_dpo
+    approved = policies.policy_approve(actor=cast.estate_dpo2, policy=edited)
+    assert approved.status == PolicyStatus.APPROVED and approved.approved_by == cast.estate_dpo2
     assert events(policy) == ["policy_document.drafted", "policy_document.edited", "policy_document.approved"]
     with pytest.raises(StateConflict):
-        policies.policy_approve(actor=cast.estate_dpo, policy=approved)
+        policies.policy_approve(actor=cast.estate_dpo2, policy=approved)
 
 
 def test_unknown_schedule8_condition_is_refused(cast):
@@ -88,7 +88,7 @@ def test_editing_an_approved_policy_makes_a_new_version_that_supersedes_it_when_
     with pytest.raises(StateConflict):  # one next version at a time
         policies.policy_edit(actor=cast.estate_dpo, policy=v1, fields={"title": "Again"}, change_summary="again")
 
-    policies.policy_approve(actor=cast.estate_dpo, policy=v2)
+    policies.policy_approve(actor=cast.estate_dpo2, policy=v2)
     v1.refresh_from_db()
     assert v1.status == PolicyStatus.SUPERSEDED
     assert events(v1)[-1] == "policy_document.superseded"
@@ -131,7 +131,7 @@ def test_a_force_and_its_units_read_each_others_policies(cast):
 def test_kept_six_months_after_the_processing_ends_then_erased_with_certificate_and_audit_event(cast):
     v1 = approved_policy(cast)
     v2 = policies.policy_edit(actor=cast.estate_dpo, policy=v1, fields={"title": "v2"}, change_summary="Review")
-    policies.policy_approve(actor=cast.estate_dpo, policy=v2)
+    policies.policy_approve(actor=cast.estate_dpo2, policy=v2)
     ended_on = timezone.localdate() - timedelta(days=1)
     policies.policy_record_processing_end(actor=cast.estate_dpo, policy=v2, ended_on=ended_on)
     v1.refresh_from_db()
@@ -211,6 +211,10 @@ def test_pages_write_edit_and_approve(cast, client):
     response = client.post(reverse("policy-create"), data)
     policy = PolicyDocument.objects.get()
     assert response.status_code == 302 and response.url == reverse("policy-detail", args=[policy.pk])
+    refused = client.post(reverse("policy-action", args=[policy.pk]), {"action": "approve"})
+    policy.refresh_from_db()
+    assert refused.status_code == 403 and policy.status == PolicyStatus.DRAFT  # its writer cannot approve it
+    client.force_login(cast.estate_dpo2)
     client.post(reverse("policy-action", args=[policy.pk]), {"action": "approve"})
     policy.refresh_from_db()
     assert policy.status == PolicyStatus.APPROVED
@@ -221,7 +225,10 @@ def test_pages_write_edit_and_approve(cast, client):
     v2 = PolicyDocument.objects.get(version=2)
     assert response.url == reverse("policy-detail", args=[v2.pk])
     page = client.get(reverse("policy-detail", args=[v2.pk])).content.decode()
-    assert "Second version" in page and "approve-policy" in page
+    assert "Second version" in page and "approve-policy" not in page  # the writer of v2: no approve button
+    client.force_login(cast.estate_dpo)
+    page = client.get(reverse("policy-detail", args=[v2.pk])).content.decode()
+    assert "approve-policy" in page
 
     client.force_login(cast.other_dpo)
     assert client.get(reverse("policy-detail", args=[v2.pk])).status_code == 404

@@ -15,7 +15,7 @@ from governance.organisations.roles import Role
 from governance.organisations.services import organisation_create, user_create
 from recognition.deployments import access, services
 from recognition.deployments.models import AlertStatus, DisclosureChannel
-from tests.conftest import agreement_terms, approved_dpia, signed_pdf
+from tests.conftest import agreement_terms, approved_dpia, approved_policy, signed_pdf
 from tests.factories import compose_watchlist
 from tests.recognition.deployments.conftest import deployment_fields, enrolled_image_row, go_live, raise_alert
 from tests.recognition.deployments.review_helpers import confirm, reference_picture
@@ -40,6 +40,7 @@ def btp_agreement(cast):
     agreements.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     agreements.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
     approved_dpia(cast, agreements=[agreement])
+    approved_policy(cast.btp_dpo)
     return agreements.agreement_approve(actor=cast.btp_dpo, agreement=agreement)
 
 
