@@ -45,6 +45,11 @@ def green_square() -> bytes:
 
 
 def sight(deployment, image, *, crop: bytes | None = None, seen_at=None, score=0.9):
+    from tests.factories import on_watchlist
+
+    on_watchlist(
+        deployment, image
+    )  # its force puts it on the deployment's watchlist (recognition.deployments.watchlists)
     alert, created = services.alert_record_sighting(
         sighting=services.Sighting(
             deployment_id=deployment.pk,
@@ -218,7 +223,9 @@ def _submitted(cast, **terms):
 
 def test_agreement_terms_under_which_no_reviewer_sees_the_reference_cannot_be_approved(cast):
     from governance.agreements import services as agreements
+    from tests.conftest import approved_policy
 
+    approved_policy(cast.met_dpo)  # the supplying force's s.42 document (approval needs it; not what is tested)
     blind = _submitted(cast, operator_reviewers_see_image=False, police_reviewer_required=False)
     with pytest.raises(ValidationFailed) as refused:
         agreements.agreement_approve(actor=cast.met_dpo, agreement=blind)
