@@ -21,10 +21,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _ready_to_go_live(cast, deployment):
+    from tests.factories import ensure_watchlist
+    from tests.recognition.deployments.conftest import authorise
+
     approved_dpia(cast, deployments=[deployment])
-    services.watchlist_review_record(
-        actor=cast.estate_dpo, deployment=deployment, notes="All images current, wanted category only."
-    )
+    ensure_watchlist(deployment)  # the supplying force composes and reviews it
+    authorise(deployment)  # the force's Authorising Officer
 
 
 def _refused(cast, deployment, code):
