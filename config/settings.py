@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "governance.signin.middleware.SessionGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Query strings and web forms holding a NUL or another control character: a coded 400 (issue 26).
+    "governance.inputs.InputCleaningMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into the lockout page (429).
     "axes.middleware.AxesMiddleware",
@@ -222,7 +224,7 @@ REST_FRAMEWORK = {
     # Every endpoint is rate-limited per token / user / address (the camera frame endpoint sheds load
     # per camera instead, and says so).
     "DEFAULT_THROTTLE_CLASSES": ["governance.api.tokens.TokenRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }

@@ -24,6 +24,7 @@ from governance import encryption
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import ApplicationError, PermissionRefused, StateConflict, ValidationFailed
+from governance.inputs import is_id
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.pdf import pdf_page_count
 from governance.references import next_free_reference, save_with_next_reference
@@ -576,7 +577,7 @@ def subject_request_refer(*, actor: User, request: SubjectRequest, controller_id
     subject_request_check(actor, request, to="change")
     _require_open(request)
     controllers = {o.pk: o for o in subject_request_controllers(actor=actor, request=request)}
-    controller = controllers.get(int(controller_id)) if str(controller_id).isdigit() else None
+    controller = controllers.get(int(controller_id)) if is_id(controller_id) else None
     if controller is None:
         raise ValidationFailed(
             "The request can be referred only to an organisation that controls a confirmed item.",
