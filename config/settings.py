@@ -172,8 +172,10 @@ AXES_CLIENT_IP_CALLABLE = "governance.signin.client.client_address"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
-# Proxies in front of Oversight that append to X-Forwarded-For (production: the TLS proxy).
-OVERSIGHT_TRUSTED_PROXY_COUNT = env.int("OVERSIGHT_TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
+# The proxies in front of Oversight (addresses or networks) whose X-Forwarded-For entries are
+# believed (governance.signin.client); a request from any other address is its own client. Default:
+# a proxy on the same host in production, none otherwise.
+OVERSIGHT_TRUSTED_PROXIES = env.list("OVERSIGHT_TRUSTED_PROXIES", default=["127.0.0.1", "::1"] if PRODUCTION else [])
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
