@@ -172,6 +172,9 @@ AXES_CLIENT_IP_CALLABLE = "governance.signin.client.client_address"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
+# Organisation administrators are not Django staff (the admin site is the installation's) unless
+# the installation's operator says so (issue 26).
+OVERSIGHT_ADMINISTRATORS_ARE_STAFF = env.bool("OVERSIGHT_ADMINISTRATORS_ARE_STAFF", default=False)
 # The proxies in front of Oversight (addresses or networks) whose X-Forwarded-For entries are
 # believed (governance.signin.client); a request from any other address is its own client. Default:
 # a proxy on the same host in production, none otherwise.
