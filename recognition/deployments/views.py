@@ -144,8 +144,17 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deployment = access.deployment_for(request.user, pk)
     user = request.user
     can_operate = access.can_operate_deployment(user, deployment)
-    covered = list(services.watchlist_images_for(deployment).values_list("pk", flat=True))
+    # Counts follow the viewer (issue 26): a supplying force counts its own images and alerts only.
+    covered = list(
+        services.watchlist_images_for(deployment)
+        .filter(agreement__in=agreements_visible_to(user))
+        .values_list("pk", flat=True)
+    )
     matched = set(deployment.matched_review.image_ids) if deployment.matched_review_id else set()
+    alerts = access.alerts_visible_to(user).filter(deployment=deployment)
+    figures = selectors.deployment_figures(deployment=deployment)
+    if alerts.count() != deployment.alerts.count():
+        figures["alerts"] = alerts.count()
     return render(
         request,
         "deployments/deployment_detail.html",
@@ -155,8 +164,8 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "agreements": agreements_visible_to(user).filter(pk__in=deployment.agreements.values("pk")).order_by("pk"),
             "cameras": deployment.cameras.all(),
             "reviews": deployment.watchlist_reviews.all()[:10],
-            "figures": selectors.deployment_figures(deployment=deployment),
-            "alerts": access.alerts_visible_to(user).filter(deployment=deployment)[:50],
+            "figures": figures,
+            "alerts": alerts[:50],
             "watchlist_count": len(covered),
             "matched_count": len(matched & set(covered)),
             "awaiting_review_count": len(set(covered) - matched) if deployment.matched_review_id else 0,
