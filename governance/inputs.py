@@ -132,3 +132,25 @@ class InputCleaningMiddleware:
         if any(isinstance(value, int) and value > MAX_ID for value in (*view_args, *view_kwargs.values())):
             raise Http404("No such record.")
         return None
+
+
+# --- justifications ----------------------------------------------------------------------------
+
+MIN_JUSTIFICATION_CHARACTERS = 10
+MIN_DISTINCT_CHARACTERS = 5
+
+
+def meaningful_justification(text: str | None, *, minimum: int = MIN_JUSTIFICATION_CHARACTERS) -> bool:
+    """Whether ``text`` can be a justification in a consultation log (DPA 2018 s.62(3): the log shows
+    "the justification for ... consultation"): at least ``minimum`` characters, at least five
+    different letters or digits, and no one character making up half of it — "xxxxxxxxxx",
+    "abababababab" and ten dots are not reasons (issue 26)."""
+    stripped = (text or "").strip()
+    if len(stripped) < minimum or CONTROL_CHARACTERS.search(stripped):
+        return False
+    letters = [c.casefold() for c in stripped if c.isalnum()]
+    if len(set(letters)) < MIN_DISTINCT_CHARACTERS:
+        return False
+    compact = [c.casefold() for c in stripped if not c.isspace()]
+    most = max(compact.count(c) for c in set(compact))
+    return most * 2 <= len(compact)

@@ -23,8 +23,8 @@ from django.utils import timezone
 from governance import encryption
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
-from governance.errors import ApplicationError, PermissionRefused, StateConflict, ValidationFailed
-from governance.inputs import is_id
+from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.inputs import is_id, meaningful_justification
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.pdf import pdf_page_count
 from governance.references import next_free_reference, save_with_next_reference
@@ -425,7 +425,7 @@ def subject_request_search(
     subject_request_check(actor, request, to="search")
     _require_open(request)
     justification = (justification or "").strip()
-    if len(justification) < MIN_JUSTIFICATION_CHARS:
+    if not meaningful_justification(justification, minimum=MIN_JUSTIFICATION_CHARS):
         raise ValidationFailed(
             f"Say why you are searching (at least {MIN_JUSTIFICATION_CHARS} characters): every search is logged "
             "with its justification.",
@@ -478,8 +478,11 @@ def subject_request_decide(
             ref = ItemRef.parse(ref_text)
         except ValueError:
             raise ValidationFailed("Not an item reference.", code="item_ref_invalid") from None
-        if subject_data_provider(ref.kind) is None or len(ref_text) > 120:
+        provider = subject_data_provider(ref.kind)
+        if provider is None or len(ref_text) > 120:
             raise ValidationFailed("No provider holds items of that kind.", code="item_kind_unknown")
+        if provider.visible is not None and not provider.visible(actor, ref):  # through the access layer
+            raise NotFound("No such item.", code="item_not_found")
         rows.append((str(ref), decision, (found_by or "")[:40]))
     if not rows:
         raise ValidationFailed("Confirm or dismiss at least one candidate.", code="no_decisions")
