@@ -32,7 +32,7 @@ from governance.dpia.rules import (
     prior_consultation_required,
 )
 from governance.errors import ApplicationError, NotFound, PermissionRefused
-from governance.inputs import is_id, parse_id
+from governance.inputs import is_id, optional_id, parse_id
 from governance.web.errors import refusals_as_pages
 
 
@@ -187,7 +187,7 @@ def dpia_action(request: HttpRequest, pk: int) -> HttpResponse:
                 dpias.dpia_risk_add(actor=user, dpia=dpia, fields=form.cleaned_data)
                 messages.success(request, "Risk added.")
         elif action == "risk_remove":
-            risk = dpia.risks.filter(pk=request.POST.get("risk")).first()
+            risk = dpia.risks.filter(pk=optional_id(request.POST.get("risk"), "risk")).first()
             if risk is None:
                 raise NotFound("No such risk.")
             dpias.dpia_risk_remove(actor=user, risk=risk)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from governance.access import agreements_visible_to, role_allows
 from governance.errors import ApplicationError, NotFound, PermissionRefused
+from governance.inputs import optional_id
 from governance.organisations.models import Organisation
 from governance.web.errors import refusals_as_pages
 from recognition.deployments import access, selectors, services
@@ -211,7 +212,7 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
             )
             messages.success(request, "Camera added.")
         elif action == "camera_key":
-            camera = deployment.cameras.filter(pk=request.POST.get("camera")).first()
+            camera = deployment.cameras.filter(pk=optional_id(request.POST.get("camera"), "camera")).first()
             if camera is None:
                 raise NotFound("No such camera.")
             request.session["camera_key"] = {
