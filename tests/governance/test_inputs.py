@@ -159,3 +159,15 @@ def _png_bomb() -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
         + chunk(b"IEND", b"")
     )
+
+
+@pytest.mark.parametrize("body", [b'{"notes": "a\\u0000b"}', b'{"a\\u001b": 1}', b'{"items": [{"x": "\\u007f"}]}'])
+def test_an_api_json_body_with_a_control_character_is_refused(body):
+    import io
+
+    from governance.api.parsers import BoundedJSONParser
+
+    with pytest.raises(ValidationFailed) as refused:
+        BoundedJSONParser().parse(io.BytesIO(body), parser_context={})
+    assert refused.value.code == "control_character"
+    assert BoundedJSONParser().parse(io.BytesIO(b'{"notes": "line\\nnext\\ttab"}'), parser_context={})
