@@ -93,7 +93,8 @@ def _refusal(request, name: str) -> HttpResponse:
     if request.path_info.startswith("/api/"):
         from governance.api.middleware import api_error
 
-        return api_error(400, "control_character", message, {"parameter": name[:100]})
+        # The API's existing code for a query parameter it refuses (its error catalogue lists it).
+        return api_error(400, "invalid_filter", message, {"parameter": name[:100]})
     body = render_to_string("errors/400.html", {"message": message, "code": "control_character"}, request=request)
     return HttpResponse(body, status=400)
 

@@ -98,7 +98,10 @@ class BoundedJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - {exc}") from None
         if _depth_exceeds(data, self.max_depth):
             raise self._refuse_depth()
-        _refuse_control_characters(data)
+        try:
+            _refuse_control_characters(data)
+        except ValidationFailed as refused:  # the API's code for a body it cannot read: parse_error
+            raise ParseError(refused.message) from None
         return data
 
     def _refuse_depth(self) -> RequestBodyTooDeep:
