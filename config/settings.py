@@ -122,6 +122,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "governance.signin.middleware.SessionGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Query strings and web forms holding a NUL or another control character: a coded 400 (issue 26).
+    "governance.inputs.InputCleaningMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into the lockout page (429).
     "axes.middleware.AxesMiddleware",
@@ -202,8 +204,13 @@ AXES_CLIENT_IP_CALLABLE = "governance.signin.client.client_address"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
-# Proxies in front of Oversight that append to X-Forwarded-For (production: the TLS proxy).
-OVERSIGHT_TRUSTED_PROXY_COUNT = env.int("OVERSIGHT_TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
+# Organisation administrators are not Django staff (the admin site is the installation's) unless
+# the installation's operator says so (issue 26).
+OVERSIGHT_ADMINISTRATORS_ARE_STAFF = env.bool("OVERSIGHT_ADMINISTRATORS_ARE_STAFF", default=False)
+# The proxies in front of Oversight (addresses or networks) whose X-Forwarded-For entries are
+# believed (governance.signin.client); a request from any other address is its own client. Default:
+# a proxy on the same host in production, none otherwise.
+OVERSIGHT_TRUSTED_PROXIES = env.list("OVERSIGHT_TRUSTED_PROXIES", default=["127.0.0.1", "::1"] if PRODUCTION else [])
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -254,7 +261,7 @@ REST_FRAMEWORK = {
     # Every endpoint is rate-limited per token / user / address (the camera frame endpoint sheds load
     # per camera instead, and says so).
     "DEFAULT_THROTTLE_CLASSES": ["governance.api.tokens.TokenRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }

@@ -14,6 +14,8 @@ class GovernanceConfig(AppConfig):
         # deployments) exist only once their own post_migrate has run.
         post_migrate.connect(role_groups_sync_after_migrate, dispatch_uid="oversight-role-groups-sync")
 
+        _second_factor_devices_out_of_the_admin()
+
         from governance.ops.metrics import register as register_metrics
 
         register_metrics()
@@ -37,3 +39,17 @@ class GovernanceConfig(AppConfig):
         from governance.subject_access import tasks as subject_access_tasks  # noqa: F401
 
         providers.register()
+
+
+def _second_factor_devices_out_of_the_admin() -> None:
+    """django-otp's admin pages for TOTP and static devices are gone (issue 26): their ``config``
+    page answered 403 for an existing id and 500 for a missing one (revealing which ids exist), and
+    second-factor secrets are not for any administrator to read. A second factor is set up (and
+    replaced) through the sign-in's own steps; the routes are not in the URL resolver at all."""
+    from django.contrib import admin
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for model in (TOTPDevice, StaticDevice):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)

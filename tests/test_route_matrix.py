@@ -160,7 +160,9 @@ ROUTES: list[Route] = [
     R("logout", method="post", public="login"),
     R("api-schema", public="ok"),
     R("api-docs", public="ok"),
-    R("admin", act={"estate.admin"}, denied="login"),  # the admin site (staff only), one entry for all its routes
+    # The admin site (staff only), one entry for all its routes: organisation administrators are not
+    # staff unless the installation says so (OVERSIGHT_ADMINISTRATORS_ARE_STAFF, issue 26).
+    R("admin", act=set(), denied="login"),
     # Agreements
     R("dashboard"),
     R("dpia-list", gate=ROLE_DPIA),

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.administration.access import administers, administration_require
+from governance.administration.grants import administrators_are_staff, grant_record, role_grant_refusal
 from governance.administration.models import Invitation
 from governance.api.models import ApiToken
 from governance.api.tokens import api_token_revoke
@@ -162,7 +163,9 @@ def _user_roles(user: User) -> set[Role]:
 
 def user_role_assign(*, actor: User, user: User, role: Role) -> User:
     _require_administers(actor, user.organisation_id)
-    refusal = role_refusal(role=role, organisation=user.organisation)
+    refusal = role_refusal(role=role, organisation=user.organisation) or role_grant_refusal(
+        actor=actor, user=user, role=role
+    )
     if refusal is not None:
         raise refusal
     with transaction.atomic():
@@ -170,7 +173,7 @@ def user_role_assign(*, actor: User, user: User, role: Role) -> User:
         if role in _user_roles(user):
             return user
         user.groups.add(*role_groups([role]))
-        if role == Role.ADMIN and not user.is_staff:
+        if role == Role.ADMIN and not user.is_staff and administrators_are_staff():
             user.is_staff = True
             user.save(update_fields=["is_staff"])
         audit_record(
@@ -178,7 +181,7 @@ def user_role_assign(*, actor: User, user: User, role: Role) -> User:
             event="user.role_assigned",
             actor=actor,
             target=user,
-            details={"role": role.value},
+            details=grant_record(actor=actor, role=role),
         )
     return user
 
@@ -202,7 +205,7 @@ def user_role_remove(*, actor: User, user: User, role: Role) -> User:
             event="user.role_removed",
             actor=actor,
             target=user,
-            details={"role": role.value},
+            details=grant_record(actor=actor, role=role),
         )
     return user
 

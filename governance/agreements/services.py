@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from governance.access import agreement_check, agreement_party_ids, agreement_reader_ids
+from governance.agreements.documents import signed_document_erase, signed_document_refuse_active_content
 from governance.agreements.models import (
     ENDED_STATES,
     Agreement,
@@ -279,6 +281,7 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
         raise ValidationFailed(SIGNED_DOCUMENT_REFUSALS[unreadable.code], code=unreadable.code) from None
     finally:
         document.seek(0)
+    signed_document_refuse_active_content(document)  # scripts, actions, embedded files, HTML polyglots
     digest = hashlib.sha256()
     for chunk in document.chunks():
         digest.update(chunk)
@@ -288,7 +291,10 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
         _require_status(
             agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="attach the signed document"
         )
+        replaced = agreement.signed_document.name
         agreement.signed_document.save(f"signed-{agreement.reference}-v{agreement.version}.pdf", document, save=False)
+        if replaced and replaced != agreement.signed_document.name:  # the replaced copy is erased
+            transaction.on_commit(partial(signed_document_erase, replaced))
         agreement.signed_document_sha256 = digest.hexdigest()
         agreement.save(update_fields=["signed_document", "signed_document_sha256", "updated_at"])
         audit_record(

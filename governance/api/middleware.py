@@ -123,7 +123,7 @@ class ContentLengthMiddleware:
 
     def __call__(self, request):
         declared = str(request.META.get("CONTENT_LENGTH") or "").strip()
-        if declared and not declared.isdigit():
+        if declared and not (declared.isascii() and declared.isdigit()):
             message = "Content-Length must be a whole number of bytes."
             if request.path.startswith(API_PREFIX):
                 return api_error(400, "invalid_content_length", message)

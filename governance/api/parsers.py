@@ -15,6 +15,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
 
 from governance.errors import ApplicationError, ValidationFailed
+from governance.inputs import refuse_control_characters
 
 CHUNK_BYTES = 64 * 1024
 
@@ -43,6 +44,22 @@ def _depth_exceeds(value, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
+
+
+def _refuse_control_characters(value) -> None:
+    """The web's rule (``governance.inputs``) for JSON bodies: no key or string holds a NUL or
+    another control character (iterative; the depth is already bounded)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, child in node.items():
+                refuse_control_characters(key, "A key")
+                stack.append(child)
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            refuse_control_characters(node, "A value")
 
 
 class BoundedJSONParser(JSONParser):
@@ -81,6 +98,10 @@ class BoundedJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - {exc}") from None
         if _depth_exceeds(data, self.max_depth):
             raise self._refuse_depth()
+        try:
+            _refuse_control_characters(data)
+        except ValidationFailed as refused:  # the API's code for a body it cannot read: parse_error
+            raise ParseError(refused.message) from None
         return data
 
     def _refuse_depth(self) -> RequestBodyTooDeep:

@@ -32,6 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.throttling import BaseThrottle
 
 from governance.api.models import ApiToken
@@ -165,6 +166,13 @@ def _record_use(auth_token: AuthToken) -> None:
 
 class RegisteredTokenAuthentication(TokenAuthentication):
     """knox authentication plus the register's use record (cheap; see the module docstring)."""
+
+    def authenticate_credentials(self, token: bytes):
+        """A token is printable ASCII (knox's are hex): bytes that do not decode, or a NUL or other
+        control character (PostgreSQL refuses NUL in a query: a 500), are an invalid token — 401."""
+        if not (token.isascii() and token.decode("ascii").isprintable()):
+            raise AuthenticationFailed("Invalid token.")
+        return super().authenticate_credentials(token)
 
     def authenticate(self, request):
         result = super().authenticate(request)

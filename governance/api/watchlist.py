@@ -15,7 +15,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +22,7 @@ from rest_framework.views import APIView
 from governance.api import examples
 from governance.api.filters import query_choice, query_id, query_text
 from governance.api.idempotency import idempotent
+from governance.api.pagination import BoundedLimitOffsetPagination
 from governance.api.parsers import BoundedJSONParser, BulkJSONParser
 from governance.api.tokens import RegisteredTokenAuthentication, TokenRateThrottle, request_token_key
 from governance.api.watchlist_serializers import (
@@ -78,7 +78,7 @@ class WatchlistApi(APIView):
     throttle_classes = [TokenRateThrottle]
 
 
-class WatchlistImagePagination(LimitOffsetPagination):
+class WatchlistImagePagination(BoundedLimitOffsetPagination):
     default_limit = 50
     max_limit = 500
 

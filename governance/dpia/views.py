@@ -32,6 +32,7 @@ from governance.dpia.rules import (
     prior_consultation_required,
 )
 from governance.errors import ApplicationError, NotFound, PermissionRefused
+from governance.inputs import is_id, optional_id, parse_id
 from governance.web.errors import refusals_as_pages
 
 
@@ -186,13 +187,13 @@ def dpia_action(request: HttpRequest, pk: int) -> HttpResponse:
                 dpias.dpia_risk_add(actor=user, dpia=dpia, fields=form.cleaned_data)
                 messages.success(request, "Risk added.")
         elif action == "risk_remove":
-            risk = dpia.risks.filter(pk=request.POST.get("risk")).first()
+            risk = dpia.risks.filter(pk=optional_id(request.POST.get("risk"), "risk")).first()
             if risk is None:
                 raise NotFound("No such risk.")
             dpias.dpia_risk_remove(actor=user, risk=risk)
             messages.success(request, "Risk removed.")
         elif action == "agreements":
-            ids = [int(v) for v in request.POST.getlist("agreements") if v.isdigit()]
+            ids = [int(v) for v in request.POST.getlist("agreements") if is_id(v)]
             dpias.dpia_set_agreements(actor=user, dpia=dpia, agreement_ids=ids)
             messages.success(request, "Agreements covered updated.")
         elif action == "deployment":
@@ -209,7 +210,9 @@ def dpia_action(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 messages.success(request, "Deployment covered, with the engine's measured figures.")
         elif action == "deployment_remove":
-            dpias.dpia_uncover_deployment(actor=user, dpia=dpia, deployment_id=int(request.POST.get("deployment", 0)))
+            dpias.dpia_uncover_deployment(
+                actor=user, dpia=dpia, deployment_id=parse_id(request.POST.get("deployment", ""), "deployment")
+            )
             messages.success(request, "Deployment removed.")
         else:
             messages.error(request, "Unknown action.")

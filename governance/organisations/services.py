@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -111,7 +112,8 @@ def user_create(
             email=email,
             job_title=job_title,
             rank=rank,
-            is_staff=Role.ADMIN in roles,
+            # Not Django staff unless the installation's operator says so (issue 26).
+            is_staff=Role.ADMIN in roles and bool(getattr(settings, "OVERSIGHT_ADMINISTRATORS_ARE_STAFF", False)),
         )
         if password:
             user.set_password(password)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from governance.access import agreements_visible_to, is_regulator, role_allows
 from governance.errors import ApplicationError, NotFound, PermissionRefused
+from governance.inputs import is_id
 from governance.organisations.models import Organisation, OrganisationKind
 from governance.reports.documents import report_context, report_csv, report_pdf, sections_from_json
 from governance.reports.pack import PRINCIPLES, principle_commentary_set, regulator_pack
@@ -183,10 +184,7 @@ def regulator_pack_view(request: HttpRequest) -> HttpResponse:
 def principle_commentary(request: HttpRequest) -> HttpResponse:
     if not role_allows(request.user, PUBLISH_PERMISSION) or is_regulator(request.user):
         raise PermissionRefused("Only an organisation's data protection officer writes its commentary.")
-    try:
-        principle = int(request.POST.get("principle", ""))
-    except ValueError:
-        principle = 0
+    principle = int(request.POST["principle"]) if is_id(request.POST.get("principle", "")) else 0
     try:
         principle_commentary_set(actor=request.user, principle=principle, text=request.POST.get("text", ""))
     except ApplicationError as error:

@@ -24,6 +24,7 @@ from governance.access import hold_for
 from governance.audit.models import AuditAction
 from governance.audit.services import ROW_LOCK, audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.inputs import is_id
 from governance.organisations.models import User
 from governance.retention.models import LegalHold, RetentionRun, RetentionRunStatus
 from governance.retention.registry import RetentionRule, hold_target, retention_rules
@@ -160,7 +161,7 @@ def legal_hold_place(*, actor: User, target: str, reason: str, until: datetime |
     kind = hold_target(scope)
     if kind is None:
         raise ValidationFailed("Choose what the hold covers.", code="unknown_scope")
-    record = kind.candidates(actor).filter(pk=target_id).first() if target_id.isdigit() else None
+    record = kind.candidates(actor).filter(pk=target_id).first() if is_id(target_id) else None
     if record is None:
         raise NotFound("No such record to hold.", code="hold_target_not_found")
     if not reason.strip():

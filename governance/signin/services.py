@@ -141,8 +141,15 @@ def totp_confirm(*, request: HttpRequest, token: str) -> list[str] | None:
             target=_user_target(user),
             details={"address": client_address(request) or "unknown", "kind": "totp"},
         )
-    otp_login(request, pending.device)
+    _verified_login(request, pending.device)
     return recovery_codes_issue(user=user, request=request)
+
+
+def _verified_login(request: HttpRequest, device) -> None:
+    """The session is verified by ``device`` and gets a new key (issue 26): a session id seen or
+    planted before the second factor was passed is worth nothing after it."""
+    request.session.cycle_key()
+    otp_login(request, device)
 
 
 def second_factor_verify(*, request: HttpRequest, token: str) -> bool:
@@ -157,7 +164,7 @@ def second_factor_verify(*, request: HttpRequest, token: str) -> bool:
     if device is None:
         signin_event_record(request=request, event="second_factor.failed", user=user)
         return False
-    otp_login(request, device)
+    _verified_login(request, device)
     kind = "recovery_code" if isinstance(device, StaticDevice) else "totp"
     remaining = StaticToken.objects.filter(device__user=user).count()
     signin_event_record(

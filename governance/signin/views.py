@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
@@ -54,7 +55,20 @@ def _with_next(name: str, request: HttpRequest):
     return response
 
 
+class SignInForm(AuthenticationForm):
+    """Django's form sets the username's ``max_length`` after the field is built, so no validator
+    checks it, and ``authenticate`` ran with any length: django-axes then stored a 2,000-character
+    username in a 255-character column (on PostgreSQL a 500, issue 26)."""
+
+    def clean_username(self):
+        username = self.cleaned_data.get("username") or ""
+        if len(username) > self.fields["username"].max_length:
+            raise forms.ValidationError("That is not a username.", code="invalid_login")
+        return username
+
+
 class SignInView(auth_views.LoginView):
+    authentication_form = SignInForm
     template_name = "registration/login.html"
     redirect_authenticated_user = False
 

@@ -91,6 +91,15 @@ def _image_retention(image: WatchlistImage) -> str:
     )
 
 
+def watchlist_image_visible(actor: Any, ref: ItemRef) -> bool:
+    """Through the access layer, as ``watchlist_image_compile`` reads it (issue 26)."""
+    try:
+        image_for(actor, ref.key)
+    except Exception:  # noqa: BLE001 - NotFound (or a malformed key): not visible
+        return False
+    return True
+
+
 def watchlist_image_compile(actor: Any, ref: ItemRef) -> SubjectItem | None:
     try:
         image = image_for(actor, ref.key)
@@ -302,6 +311,7 @@ def register() -> None:
             section="Watchlist entries",
             search=watchlist_image_search,
             compile=watchlist_image_compile,
+            visible=watchlist_image_visible,
             rectify=watchlist_image_rectify,
             erase=watchlist_image_subject_erase,
             restrict=watchlist_image_restrict,
@@ -316,5 +326,6 @@ def register() -> None:
             section="Erasures",
             search=deletion_certificate_search,
             compile=deletion_certificate_compile,
+            visible=lambda actor, ref: deletion_certificate_compile(actor, ref) is not None,
         )
     )

@@ -27,9 +27,13 @@ Two **hooks** are registered once, by the app that owns the engine:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+ITEM_KIND = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+ITEM_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,11 @@ class ItemRef:
 
     @classmethod
     def parse(cls, text: str) -> ItemRef:
+        """``kind:key``, both plain ASCII words (``alert:12``); anything else (``alert:\\x00``, a
+        key with spaces or markup) is not a reference (issue 26)."""
         kind, _, key = text.partition(":")
-        if not kind or not key:
-            raise ValueError(f"not an item reference: {text!r}")
+        if not ITEM_KIND.fullmatch(kind) or not ITEM_KEY.fullmatch(key):
+            raise ValueError(f"not an item reference: {text[:60]!r}")
         return cls(kind, key)
 
 
@@ -147,6 +153,9 @@ class SubjectDataProvider:
     # An upheld objection (UK GDPR Art. 21): stop the processing objected to (e.g. withdraw the image
     # from matching); returns what was done, in plain words. ``None``: the kind has no such effect.
     object: Callable[[Any, ItemRef, str], str] | None = None
+    # Whether the actor may see the item, through the access layer, without reading it (no audit):
+    # checked when a DPO records a decision on a reference (issue 26).
+    visible: Callable[[Any, ItemRef], bool] | None = None
 
 
 _PROVIDERS: dict[str, SubjectDataProvider] = {}

@@ -23,7 +23,8 @@ from django.utils import timezone
 from governance import encryption
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
-from governance.errors import ApplicationError, PermissionRefused, StateConflict, ValidationFailed
+from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.inputs import is_id, meaningful_justification
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.pdf import pdf_page_count
 from governance.references import next_free_reference, save_with_next_reference
@@ -455,7 +456,7 @@ def subject_request_search(
     subject_request_check(actor, request, to="search")
     _require_open(request)
     justification = (justification or "").strip()
-    if len(justification) < MIN_JUSTIFICATION_CHARS:
+    if not meaningful_justification(justification, minimum=MIN_JUSTIFICATION_CHARS):
         raise ValidationFailed(
             f"Say why you are searching (at least {MIN_JUSTIFICATION_CHARS} characters): every search is logged "
             "with its justification.",
@@ -508,8 +509,11 @@ def subject_request_decide(
             ref = ItemRef.parse(ref_text)
         except ValueError:
             raise ValidationFailed("Not an item reference.", code="item_ref_invalid") from None
-        if subject_data_provider(ref.kind) is None or len(ref_text) > 120:
+        provider = subject_data_provider(ref.kind)
+        if provider is None or len(ref_text) > 120:
             raise ValidationFailed("No provider holds items of that kind.", code="item_kind_unknown")
+        if provider.visible is not None and not provider.visible(actor, ref):  # through the access layer
+            raise NotFound("No such item.", code="item_not_found")
         rows.append((str(ref), decision, (found_by or "")[:40]))
     if not rows:
         raise ValidationFailed("Confirm or dismiss at least one candidate.", code="no_decisions")
@@ -607,7 +611,7 @@ def subject_request_refer(*, actor: User, request: SubjectRequest, controller_id
     subject_request_check(actor, request, to="change")
     _require_open(request)
     controllers = {o.pk: o for o in subject_request_controllers(actor=actor, request=request)}
-    controller = controllers.get(int(controller_id)) if str(controller_id).isdigit() else None
+    controller = controllers.get(int(controller_id)) if is_id(controller_id) else None
     if controller is None:
         raise ValidationFailed(
             "The request can be referred only to an organisation that controls a confirmed item.",

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from governance.access import role_allows
 from governance.audit.models import AuditEvent
 from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
+from governance.inputs import is_id, parse_int
 from governance.subject_access import selectors
 from governance.subject_access import services as sars
 from governance.subject_access.access import (
@@ -64,8 +65,9 @@ from governance.web.errors import refusals_as_pages
 def _show_errors(request, error: ApplicationError) -> None:
     messages.error(request, error.message)
     if isinstance(error.details, dict):
-        for name, problems in error.details.items():
-            messages.error(request, f"{name}: {' '.join(map(str, problems))}")
+        for name, problems in error.details.items():  # a list of sentences, or one value (a size, a limit)
+            listed = problems if isinstance(problems, (list, tuple)) else [problems]
+            messages.error(request, f"{name}: {' '.join(map(str, listed))}")
 
 
 def _gate(user) -> None:
@@ -245,7 +247,7 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
             )
             messages.success(request, "Received: the deadline is recalculated.")
         elif action == "extend":
-            months = int(data.get("months", "0")) if data.get("months", "").isdigit() else 0
+            months = parse_int(data.get("months", "") or "0", "months", maximum=24)
             sars.subject_request_extend(
                 actor=user,
                 request=sar,
@@ -264,7 +266,7 @@ def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
             sars.subject_request_item_restrict(
                 actor=user,
                 request=sar,
-                item_id=int(item) if item.isdigit() else 0,
+                item_id=int(item) if is_id(item) else 0,
                 basis=data.get("basis", ""),
                 reason=data.get("reason", ""),
                 neither_confirm_nor_deny=data.get("neither_confirm_nor_deny") == "on",

@@ -39,6 +39,7 @@ from governance.agreements.rules import APP_CATEGORY_RULE, non_app_categories
 from governance.audit.models import AuditAction
 from governance.audit.services import ROW_LOCK, audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.inputs import meaningful_justification
 from governance.organisations.models import Organisation, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
 from governance.watchlist.errors import (
@@ -410,7 +411,7 @@ def watchlist_image_read_bytes(
     """
     justification = (justification or "").strip()
     image_check(actor, image, to="bytes")
-    if len(justification) < MIN_JUSTIFICATION_CHARS:
+    if not meaningful_justification(justification, minimum=MIN_JUSTIFICATION_CHARS):
         raise JustificationRequired(
             f"Say why you need to see this image (at least {MIN_JUSTIFICATION_CHARS} characters): "
             "every consultation is logged with its justification (DPA 2018 s.62).",

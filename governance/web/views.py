@@ -300,12 +300,16 @@ def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
             target=agreement,
             justification="Signed agreement downloaded from the register",
         )
-    return FileResponse(
+    response = FileResponse(
         agreement.signed_document.open("rb"),
         as_attachment=True,
         filename=f"{agreement.reference}-v{agreement.version}-signed.pdf",
         content_type="application/pdf",
     )
+    # Never a page of ours: a download, and if a browser renders it anyway, in a sandbox (issue 26).
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required

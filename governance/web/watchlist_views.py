@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from governance.agreements.models import Agreement
 from governance.errors import NotFound
+from governance.inputs import is_id
 from governance.organisations.models import Organisation, OrganisationKind
 from governance.watchlist.models import ImageStatus
 from governance.watchlist.selectors import image_certificates, image_get, image_history, image_list, ledger_summary
@@ -23,7 +24,7 @@ def watchlist_ledger(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:100]
     images = image_list(
         user=request.user,
-        agreement_id=int(agreement_id) if agreement_id.isdigit() else None,
+        agreement_id=int(agreement_id) if is_id(agreement_id) else None,
         organisation=organisation,
         status=status if status in ImageStatus.values else "",
         search=search,

@@ -299,6 +299,10 @@ def deployment_figures(scope: ReportScope) -> list[Section]:
         .annotate(faces=Sum("faces_scanned"), alerts=Sum("alerts_raised"))
         .order_by("h")
     )
+    if alerts.count() != Alert.objects.filter(deployment=deployment).count():  # counts follow the viewer (issue 26)
+        seen = alerts.annotate(h=TruncHour("first_seen_at")).values("h").annotate(n=Count("pk")).order_by()
+        visible = {row["h"]: row["n"] for row in seen}
+        per_hour = [{**row, "alerts": visible.get(row["h"], 0)} for row in per_hour]
     reviews = deployment.watchlist_reviews.order_by("reviewed_at")
     cameras = deployment.cameras.order_by("name")
     charts = []

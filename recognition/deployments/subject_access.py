@@ -786,6 +786,9 @@ subject_data_provider_register(
         section="Alerts",
         search=alerts_search,
         compile=alert_compile,
+        visible=lambda actor, ref: (
+            ref.key.isascii() and ref.key.isdigit() and alerts_visible_to(actor).filter(pk=int(ref.key[:18])).exists()
+        ),
         erase=alert_erase,
     )
 )
@@ -796,5 +799,10 @@ subject_data_provider_register(
         section="Face templates",
         search=templates_search,
         compile=template_compile,
+        visible=lambda actor, ref: (
+            ref.key.isascii()
+            and ref.key.isdigit()
+            and _templates_visible_to(actor).filter(pk=int(ref.key[:18])).exists()
+        ),
     )
 )

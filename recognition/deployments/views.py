@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from governance.access import agreements_visible_to, role_allows
 from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict
+from governance.inputs import optional_id
 from governance.web.errors import refusals_as_pages
 from recognition.deployments import access, authorisation, rules, selectors, services
 from recognition.deployments.models import (
@@ -120,9 +121,18 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deployment = access.deployment_for(request.user, pk)
     user = request.user
     can_operate = access.can_operate_deployment(user, deployment)
-    covered = list(services.watchlist_images_for(deployment).values_list("pk", flat=True))
+    # Counts follow the viewer (issue 26): a supplying force counts its own images and alerts only.
+    covered = list(
+        services.watchlist_images_for(deployment)
+        .filter(agreement__in=agreements_visible_to(user))
+        .values_list("pk", flat=True)
+    )
     matched = set(deployment_matched_image_ids(deployment.pk)) if deployment.matched_review_id else set()
     authorisation_rows, authorisation_history = authorisation.authorisations_visible_rows(user, deployment)
+    alerts = access.alerts_visible_to(user).filter(deployment=deployment)
+    figures = selectors.deployment_figures(deployment=deployment)
+    if alerts.count() != deployment.alerts.count():
+        figures["alerts"] = alerts.count()
     return render(
         request,
         "deployments/deployment_detail.html",
@@ -132,8 +142,8 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "agreements": agreements_visible_to(user).filter(pk__in=deployment.agreements.values("pk")).order_by("pk"),
             "cameras": deployment.cameras.all(),
             "reviews": deployment.watchlist_reviews.all()[:10],
-            "figures": selectors.deployment_figures(deployment=deployment),
-            "alerts": access.alerts_visible_to(user).filter(deployment=deployment)[:50],
+            "figures": figures,
+            "alerts": alerts[:50],
             "watchlist_count": len(covered),
             "matched_count": len(matched & set(covered)),
             "awaiting_review_count": len(set(covered) - matched) if deployment.matched_review_id else 0,
@@ -197,7 +207,7 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
             )
             messages.success(request, "Camera added.")
         elif action == "camera_key":
-            camera = deployment.cameras.filter(pk=request.POST.get("camera")).first()
+            camera = deployment.cameras.filter(pk=optional_id(request.POST.get("camera"), "camera")).first()
             if camera is None:
                 raise NotFound("No such camera.")
             request.session["camera_key"] = {

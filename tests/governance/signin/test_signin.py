@@ -137,7 +137,7 @@ def test_repeated_failures_from_one_address_lock_that_address(client, cast, sett
 
 
 def test_behind_the_proxy_the_forwarded_address_is_counted_not_the_proxy(client, cast, settings):
-    settings.OVERSIGHT_TRUSTED_PROXY_COUNT = 1
+    settings.OVERSIGHT_TRUSTED_PROXIES = ["10.9.9.9"]
     for i in range(settings.AXES_FAILURE_LIMIT):
         # The client's own claim (left of the proxy's entry) is ignored.
         sign_in(client, f"nobody-{i}", "guess", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=f"1.1.1.{i}, 203.0.113.5")
