@@ -239,10 +239,12 @@ def test_erasing_a_disclosed_alert_tells_the_force_it_went_to(cast, people, aler
     task on its home page and acknowledges it."""
     from governance.subject_access import services as sars
     from governance.subject_access.recipients import recipient_notification_acknowledge
+    from tests.recognition.deployments.review_helpers import confirm, reference_picture
 
-    _, _, alert = alerted
-    services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
-    services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
+    image, _, alert = alerted
+    reference_picture(image)  # the enrolled image each reviewer is shown beside the crop
+    confirm(people.reviewer_a, alert)
+    confirm(people.police_reviewer, alert)
     services.alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,

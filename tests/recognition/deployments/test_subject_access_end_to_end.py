@@ -69,6 +69,14 @@ def _faces_in(engine, jpeg: bytes):
     return engine.analyse([image])[0]
 
 
+def _met_releases(cast, request) -> None:
+    """The response releases data the Met supplied: the Met is consulted and releases it (DPA 2018 s.45(4))."""
+    from governance.subject_access.consultation import consultation_decide, subject_request_consult
+
+    for consultation in subject_request_consult(actor=cast.estate_dpo, request=request):
+        consultation_decide(actor=cast.met_dpo, consultation=consultation, decision="release")
+
+
 def test_a_request_finds_the_person_by_face_and_exports_only_their_face(
     cast, alerted, faces_dir, engine, django_capture_on_commit_callbacks, tmp_path, artifacts_dir
 ):
@@ -98,6 +106,7 @@ def test_a_request_finds_the_person_by_face_and_exports_only_their_face(
         request=request,
         decisions=[(str(c.ref), "confirmed", c.found_by) for c in outcome.candidates],
     )
+    _met_releases(cast, request)
     pdf, data = _export(cast.estate_dpo, request, django_capture_on_commit_callbacks)
 
     reader = PdfReader(io.BytesIO(pdf))
