@@ -234,6 +234,11 @@ def operation_error_codes(view_class: type, method: str) -> frozenset[ErrorCode]
         codes.add(ErrorCode(403, "permission_denied", "CSRF check failed (a signed-in session posting without it)."))
     if view.get_throttles():
         codes.add(_drf_code(drf_exceptions.Throttled))
+    paginator = getattr(view_class, "pagination_class", None)
+    if method == "get" and paginator is not None and _is_project(paginator):
+        # limit/offset are read by the paginator (governance.api.pagination), not by the view's own code.
+        for cls in (c for c in paginator.__mro__ if _is_project(c)):
+            codes |= _codes_in(*(m for m in vars(cls).values() if inspect.isfunction(m)), owner=cls)
     if method in ("post", "put", "patch", "delete"):
         from governance.api.errors import REFUSED_BODIES
 

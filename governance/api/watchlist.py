@@ -102,6 +102,7 @@ def _upload_one(request, serializer) -> Response:
 
 class WatchlistImageListApi(WatchlistApi):
     parser_classes = [MultiPartParser, FormParser]
+    pagination_class = WatchlistImagePagination
 
     @extend_schema(
         tags=["watchlist"],
@@ -135,7 +136,7 @@ class WatchlistImageListApi(WatchlistApi):
             status=query_choice(params, "status", ImageStatus.values),
             search=query_text(params, "search"),
         )
-        paginator = WatchlistImagePagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(images, request, view=self)
         return paginator.get_paginated_response(WatchlistImageSerializer(page, many=True).data)
 

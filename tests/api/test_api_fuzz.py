@@ -120,7 +120,8 @@ def _refused_before_authentication(response) -> bool:
     """The edge answers some requests before any view authenticates: a justification in the query
     string, a malformed Content-Length, a path whose id is not a route's (e.g. negative)."""
     code = json.loads(response.get_data())["error"]["code"]
-    return code in {"reason_in_query_string", "invalid_content_length", "not_found"}
+    # invalid_filter here: a control character (such as NUL) in the query string (governance.inputs).
+    return code in {"reason_in_query_string", "invalid_content_length", "not_found", "invalid_filter"}
 
 
 def _headers(world, operation, who: str, cookie: str) -> dict[str, str]:
