@@ -42,9 +42,9 @@ def test_a_supplying_force_counts_its_own_alerts_and_images_on_the_deployment_pa
     for user in (cast.btp_dpo, counted.btp_reviewer):
         page = _page(user, counted.deployment)
         assert "1 alert" in page and "2 alerts" not in page
-        assert "1 enrolled image " in page
+        assert "1 matchable image on the watchlist" in page
     operator = _page(cast.estate_dpo, counted.deployment)
-    assert "2 alerts" in operator and "2 enrolled images" in operator
+    assert "2 alerts" in operator and "2 matchable images on the watchlist" in operator
 
 
 def _hourly_alerts(user, deployment) -> int:
