@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from governance.access import audit_event_for
 from governance.audit.sequencer import audit_event_inclusion_proof
-from governance.errors import ValidationFailed
+from governance.inputs import parse_int
 
 PROOF_EXAMPLE = {
     "type": "inclusion",
@@ -49,6 +49,5 @@ class AuditEventProofApi(APIView):
     def get(self, request, pk: int):
         event = audit_event_for(request.user, pk)  # pk: the event's number (its #sequence)
         raw = request.query_params.get("tree_size", "")
-        if raw and not raw.isdigit():
-            raise ValidationFailed("'tree_size' must be a whole number.")
-        return Response(audit_event_inclusion_proof(event, tree_size=int(raw) if raw else None))
+        tree_size = parse_int(raw, "tree_size", minimum=0) if raw else None
+        return Response(audit_event_inclusion_proof(event, tree_size=tree_size))

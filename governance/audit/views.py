@@ -10,17 +10,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from governance.access import audit_event_for
 from governance.audit.sequencer import audit_event_inclusion_proof
 from governance.audit.transparency import audit_consistency_published, audit_heads_published
-from governance.errors import ValidationFailed
+from governance.inputs import parse_int
 from governance.web.errors import refusals_as_pages
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
     value = request.GET.get(name, "")
-    if not value:
-        return None
-    if not value.isdigit():
-        raise ValidationFailed(f"'{name}' must be a whole number.")
-    return int(value)
+    return parse_int(value, name, minimum=0) if value else None
 
 
 @login_required

@@ -8,12 +8,13 @@ from functools import wraps
 from django.http import Http404
 from django.shortcuts import render
 
-from governance.errors import NotFound, PermissionRefused
+from governance.errors import ApplicationError, NotFound, PermissionRefused
 
 
 def refusals_as_pages(view: Callable) -> Callable:
     """``NotFound`` → 404 (another organisation's object looks exactly like a missing one);
-    ``PermissionRefused`` → the 403 page with the service's sentence."""
+    ``PermissionRefused`` → the 403 page with the service's sentence; any other refusal (``ValidationFailed``,
+    ``StateConflict``) → its status with its code and sentence."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -23,5 +24,9 @@ def refusals_as_pages(view: Callable) -> Callable:
             raise Http404(error.message) from error
         except PermissionRefused as error:
             return render(request, "errors/403.html", {"message": error.message}, status=403)
+        except ApplicationError as error:  # bad input or a state that forbids it: the coded refusal, never a 500
+            return render(
+                request, "errors/400.html", {"message": error.message, "code": error.code}, status=error.status_code
+            )
 
     return wrapper

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from governance.access import image_for
 from governance.errors import ApplicationError, NotFound
+from governance.inputs import is_id
 from governance.watchlist.services import watchlist_image_read_bytes
 from governance.web.errors import refusals_as_pages
 from recognition.deployments import access
@@ -28,7 +29,7 @@ from recognition.deployments.watchlists import (
 
 
 def _chosen_images(request: HttpRequest, allowed) -> list:
-    ids = {value for value in request.POST.getlist("images") if value.isdigit()}
+    ids = {int(value) for value in request.POST.getlist("images") if is_id(value)}  # ASCII digits ("²" is no id)
     return list(allowed.filter(pk__in=ids))
 
 
