@@ -24,10 +24,13 @@ def _database_url() -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_task_runs_in_a_separate_worker_process_through_redis(postgres, broker_url, tmp_path):
+    from governance.audit.sequencer import audit_sequence_all
     from governance.tasks import audit_seal_chain_head_task
 
     with transaction.atomic():
-        head = audit_record(action=AuditAction.COLLECTION, event="test.broker", actor=None, target=("test", "1", "t"))
+        audit_record(action=AuditAction.COLLECTION, event="test.broker", actor=None, target=("test", "1", "t"))
+    head = audit_sequence_all()  # the signed tree head that includes the event: what the worker's task seals
+    assert head is not None
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker_url}
     log = tmp_path / "worker.log"
@@ -55,10 +58,15 @@ def test_task_runs_in_a_separate_worker_process_through_redis(postgres, broker_u
     try:
         audit_seal_chain_head_task.apply_async(queue=queue)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not AuditSeal.objects.filter(sequence=head.sequence).exists():
+        while (
+            time.monotonic() < deadline
+            and not AuditSeal.objects.filter(sequence=head.tree_size, chain_hash=head.root_hash).exists()
+        ):
             assert worker.poll() is None, f"worker exited early:\n{log.read_text() if log.exists() else ''}"
             time.sleep(0.25)
-        assert AuditSeal.objects.filter(sequence=head.sequence).exists(), log.read_text() if log.exists() else "no log"
+        assert AuditSeal.objects.filter(sequence=head.tree_size, chain_hash=head.root_hash).exists(), (
+            log.read_text() if log.exists() else "no log"
+        )
         text = log.read_text()
         assert "governance.tasks.audit_seal_chain_head" in text and "succeeded" in text
         assert str(worker.pid) != str(os.getpid())

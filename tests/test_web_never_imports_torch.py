@@ -24,6 +24,7 @@ def test_config_wsgi_every_url_module_and_each_page_kind_never_import_torch(tmp_
         "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}",
         "CELERY_BROKER_URL": "",
         "OVERSIGHT_FRAME_STORE_URL": "",
+        "CI": "false",  # the probe runs on its own SQLite on purpose: CI's PostgreSQL-only rule is for the suite
     }
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests/web_torch_probe.py"],

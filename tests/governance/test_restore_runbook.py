@@ -103,7 +103,7 @@ def test_the_restore_steps_run_as_written_act_on_the_restored_database(
             ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        assert "Audit chain intact" in result.stdout, result.stdout[-3000:]
+        assert "Audit log intact" in result.stdout, result.stdout[-3000:]
 
         # The old database: untouched by steps 4-7.
         assert AuditSeal.objects.count() == old_seals
