@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "governance",
     "governance.retention",
+    "governance.notifications",
     "recognition",
     "recognition.deployments",
 ]
@@ -377,6 +378,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recognition.deployments.tasks.frames_settle_lost",
         "schedule": timedelta(seconds=env.int("OVERSIGHT_FRAME_SWEEP_SECONDS", default=60)),
     },
+    # Reminders: every registered clock raises its due notices (inbox, and email where wanted), once per stage.
+    "notifications-raise": {
+        "task": "governance.notifications.tasks.notifications_raise",
+        "schedule": timedelta(minutes=env.int("OVERSIGHT_NOTIFICATION_SWEEP_MINUTES", default=5)),
+    },
     # Recovery: images left ``received`` (their enrolment task lost) are enqueued again.
     "enrol-pending-images": {
         "task": "recognition.tasks.enrol_pending_images",
@@ -415,6 +421,17 @@ RETENTION_OVERDUE_GRACE_MINUTES = env.int("OVERSIGHT_RETENTION_OVERDUE_GRACE_MIN
 # (``manage.py reapply_erasures``). In production put it on storage apart from the database and its
 # backups (and back it up itself); it holds ids and digests, no personal data.
 OVERSIGHT_ERASURE_JOURNAL = env.str("OVERSIGHT_ERASURE_JOURNAL", default=str(VAR_DIR / "erasure-journal.jsonl"))
+# Email (notifications): the console in the demo; SMTP in production (README, "Email"). An email carries only a
+# link to the notice, so the links need the address users reach Oversight at.
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="oversight@localhost")
+OVERSIGHT_SITE_URL = env.str("OVERSIGHT_SITE_URL", default="http://127.0.0.1:8000")
 AGREEMENT_EXPIRY_WARNING_DAYS = env.int("OVERSIGHT_EXPIRY_WARNING_DAYS", default=60)
 # Watchlist uploads (governance.watchlist): bytes, pixels (checked from the header, before decoding:
 # decompression bombs) and the smallest side that can hold an enrolable face.

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from governance.notifications import views as notification_views
 from governance.ops import health, metrics
 from governance.reports.urls import public_urlpatterns as published_report_urls
 
@@ -25,6 +26,8 @@ urlpatterns = [
     path("deployments/", include("recognition.deployments.urls")),
     path("reports/", include("governance.reports.urls")),
     path("breaches/", include("governance.breaches.urls")),
+    path("notifications/", include("governance.notifications.urls")),
+    path("account/", notification_views.account, name="account"),
     path("subject-requests/", include("governance.subject_access.urls")),
     path("published/", include(published_report_urls)),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -13,8 +13,9 @@ class RecognitionConfig(AppConfig):
         from recognition import enrolment  # noqa: F401
 
         # Its panels on the role homes (alerts waiting, disclosures awaiting an outcome) and the
-        # review queue's count in the navigation (governance.home.registry).
-        from recognition.deployments import audit_words, home  # noqa: F401
+        # review queue's count in the navigation (governance.home.registry); its clocks in governance's
+        # notification registry (outcomes overdue, authorisations and watchlist reviews waiting).
+        from recognition.deployments import audit_words, home, notices  # noqa: F401
 
         worker_process_init.connect(_load_engine_in_worker_process, weak=False)
         worker_init.connect(_load_engine_in_thread_pool_worker, weak=False)

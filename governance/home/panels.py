@@ -150,7 +150,16 @@ def notifications_received(actor: Any) -> dict | None:
         .order_by("-regulator_notified_on")[:10]
     )
     breaches = breaches_visible_to(actor).filter(commissioner_notified_at__isnull=False)
-    return {"agreements": list(agreements), "breaches": list(breaches.order_by("-commissioner_notified_at")[:10])}
+    # What waits for the regulator: each notification until it is acknowledged (governance.notifications).
+    from governance.notifications.selectors import received_unacknowledged
+
+    waiting = {(received.kind, record.pk) for received, record in received_unacknowledged(actor)}
+    return {
+        "agreements": list(agreements),
+        "breaches": list(breaches.order_by("-commissioner_notified_at")[:10]),
+        "unacknowledged": {f"{kind}:{pk}" for kind, pk in waiting},
+        "count": len(waiting),
+    }
 
 
 for panel in (
