@@ -248,6 +248,15 @@ ROUTES: list[Route] = [
         see=ROLE_BREACHES & (ESTATE | REGULATOR),
         act={"estate.dpo"},
     ),
+    # Notifications: each user's own inbox and account; the regulator acknowledges and asks about what was
+    # notified to it (the Camden agreement); the agreement's parties' DPOs answer its query.
+    R("notification-inbox"),
+    R("notification-read-all", method="post"),
+    R("notification-open", obj="notice", see={"estate.dpo"}),
+    R("account"),
+    R("received-acknowledge", method="post", obj="camden_agreement", gate=REGULATOR),
+    R("received-query", method="post", obj="camden_agreement", body="question", gate=REGULATOR),
+    R("query-answer", method="post", obj="regulator_query", body="answer", see={"estate.dpo", "camden.dpo"}),
     # Operations: probes are public. Metrics (counts, no personal data) need the bearer token where
     # OVERSIGHT_METRICS_TOKEN is set and are off in production without one; open in the test settings.
     R("health-live", public="ok"),
@@ -793,6 +802,24 @@ class World:
                 target=("test.thing", "1", "Matrix thing"),
                 justification="Route matrix",
             )
+        from governance.notifications.models import Notification
+        from governance.notifications.services import regulator_query_ask
+
+        self.notice = Notification.objects.create(
+            recipient=cast.estate_dpo,
+            clock="matrix",
+            key="matrix:1",
+            stage="matrix",
+            title="Matrix notice",
+            url="/",
+            raised_at=timezone.now(),
+        )
+        self.regulator_query = regulator_query_ask(
+            actor=cast.regulator,
+            kind="agreement",
+            pk=self.camden_agreement.pk,
+            question="Route matrix: which retention applies?",
+        )
         audit_sequence_all()  # the world's events get their leaves (this transaction sees them pending)
 
     def kwargs(self, route: Route) -> dict:
@@ -816,6 +843,8 @@ class World:
             return {"pk": record.pk, "image_pk": self.watchlist_image.pk}
         if route.obj == "audit_event":
             return {"pk": record.sequence}  # an audit event is addressed by its number
+        if route.name in ("received-acknowledge", "received-query"):
+            return {"kind": "agreement", "pk": record.pk}
         if route.name == "breach-action":
             return {"pk": record.pk, "action": "not-notified"}
         return {"pk": record.pk}
@@ -855,6 +884,8 @@ class World:
             "policy_end": {"action": "end", "ended_on": (today - timedelta(days=1)).isoformat()},
             "commentary": {"principle": "6", "text": "Route matrix: erasures reviewed monthly."},
             "not_notified": {"reason": "Route matrix: low risk, no notification needed, reasons recorded."},
+            "question": {"question": "Route matrix: how long are the images kept?"},
+            "answer": {"answer": "Route matrix: as the agreement's retention terms say."},
             "amend": {"summary": "Route matrix amendment."},
             "renew": {
                 "starts_on": today + timedelta(days=366),
