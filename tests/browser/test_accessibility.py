@@ -158,6 +158,10 @@ def _king_cross_day():
             "review_on": timezone.localdate() + timedelta(days=365),
         },
     )
+    # Every clock's notices (the breach's 72 hours, reviews and authorisations waiting): the inboxes have rows.
+    from governance.notifications.services import notifications_raise
+
+    notifications_raise()
     return {"disclosed": alerts[0], "to_disclose": alerts[1], "pending": alerts[2]}
 
 
@@ -308,6 +312,8 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
             findings["overflow_390"] = _horizontal_overflow(page)
             record(username, "/audit/ (results)", findings)
         assert visited >= 4, f"{username} reached only {visited} pages"
+        # The inbox and the account page (the notification preference), reached from the header, at both widths.
+        assert {"notification-inbox", "account"} <= seen_routes, f"{username} did not reach the inbox and account"
         context.close()
     (artifacts_dir / "axe-report.json").write_text(json.dumps(report, indent=1))
 
