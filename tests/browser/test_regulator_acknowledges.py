@@ -43,7 +43,7 @@ def test_a_regulator_acknowledges_a_notification_and_the_dpo_answers_its_query(b
 
     sign_in(page, live_server, cast.estate_dpo.username, cast.password)
     page.goto(f"{live_server.url}/notifications/")
-    page.click("text=The regulator asked a question")
+    page.click("#notifications a:has-text('The regulator asked a question')")
     page.wait_for_selector("#regulator")
     page.fill("#regulator textarea[name=answer]", "By letter through the supplying force on the day of discovery.")
     page.click("#regulator button:has-text('Send the answer')")
