@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def _nav_links(response) -> list[str]:
     assert response.status_code == 200
-    nav = re.search(r"<nav>(.*?)</nav>", response.content.decode(), re.DOTALL)
+    nav = re.search(r"<nav[^>]*>(.*?)</nav>", response.content.decode(), re.DOTALL)
     assert nav, "no navigation on the page"
     return re.findall(r'<a href="([^"]+)"', nav.group(1))
 
