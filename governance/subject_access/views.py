@@ -36,6 +36,7 @@ from governance.subject_access.consultation import (
     consultation_refusal,
 )
 from governance.subject_access.consultation import subject_request_consult as consult
+from governance.subject_access.door.services import door_context
 from governance.subject_access.forms import (
     ExtendForm,
     IntakeForm,
@@ -205,6 +206,7 @@ def subject_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "consultation_needed": consultation_refusal(user, sar) if sar.status not in CLOSED_STATUSES else None,
             }
         )
+        context.update(door_context(sar))
     return render(request, "subject_access/request_detail.html", context)
 
 
