@@ -305,6 +305,8 @@ def door_submit(
                 "We answer within one calendar month of the day we have what we need to confirm who you are."
             ),
         )
+        if not any(f.kind == DoorFileKind.IDENTITY for f in stored):  # ask for it at once, with a code to answer
+            door_asked(request=request, pause=request.pauses.get(restarted_on__isnull=True))
     return request
 
 
