@@ -36,7 +36,7 @@ from governance.subject_access.consultation import (
     consultation_refusal,
 )
 from governance.subject_access.consultation import subject_request_consult as consult
-from governance.subject_access.door.services import door_context
+from governance.subject_access.door.services import door_context, door_photo_read, door_photos
 from governance.subject_access.forms import (
     ExtendForm,
     IntakeForm,
@@ -359,6 +359,8 @@ def subject_request_search(request: HttpRequest, pk: int) -> HttpResponse:
                         f"The photo is {photo.size:,} bytes; the limit is {limit:,} bytes.", code="photo_too_large"
                     )
                 data = photo.read()
+            elif is_id(request.POST.get("door_photo")):  # the photo the requester sent through the door
+                data = door_photo_read(actor=user, request=sar, pk=request.POST["door_photo"])
             outcome = sars.subject_request_search(
                 actor=user,
                 request=sar,
@@ -379,7 +381,13 @@ def subject_request_search(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "subject_access/request_search.html",
-        {"sar": sar, "form": form, "outcome": outcome, "candidates": candidates},
+        {
+            "sar": sar,
+            "form": form,
+            "outcome": outcome,
+            "candidates": candidates,
+            "door_photos": door_photos(sar),
+        },
         status=status,
     )
 

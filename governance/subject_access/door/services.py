@@ -547,6 +547,19 @@ def door_file_read(*, actor: User, item: DoorFile) -> bytes:
     return data
 
 
+def door_photos(request: SubjectRequest) -> list[DoorFile]:
+    """The photos the requester sent through the door that are still held (for the DPO's face search)."""
+    return list(DoorFile.objects.filter(submission__request=request, kind=DoorFileKind.PHOTO, erased_at__isnull=True))
+
+
+def door_photo_read(*, actor: User, request: SubjectRequest, pk) -> bytes:
+    """One of this request's door photos, decrypted for the face search (audited as it is read)."""
+    item = door_file_for(actor, pk)
+    if item.submission.request_id != request.pk or item.kind != DoorFileKind.PHOTO:
+        raise NotFound("No such photo.", code="door_file_not_found")
+    return door_file_read(actor=actor, item=item)
+
+
 def door_file_erase(*, item: DoorFile, run_id: str | None) -> int:
     """Erase a file at the end of its retention: ciphertext blanked, a deletion certificate and an
     ``erasure`` event. Inside the retention run's transaction; idempotent."""

@@ -325,3 +325,29 @@ def test_the_published_transparency_page_links_to_the_door(cast):
     )
     page = Client().get(reverse("report-published", args=[published.slug]))
     assert reverse("subject-door", args=[cast.estate.short_name]).encode() in page.content
+
+
+def test_the_dpo_searches_by_face_with_the_photo_sent_through_the_door(cast, commit, clean_registry):
+    from tests.governance.subject_access.test_search_and_export import colour_layout
+
+    reads = []
+    clean_registry.face_reader_register(lambda jpeg: reads.append(jpeg) or colour_layout(jpeg))
+    _submit(Client(), cast, commit)
+    request = SubjectRequest.objects.get()
+    photo = DoorFile.objects.get(kind="photo")
+    dpo = _signed_in(cast.estate_dpo)
+    page = dpo.get(reverse("subject-request-search", args=[request.pk]))
+    assert f'name="door_photo" value="{photo.pk}"'.encode() in page.content
+    found = dpo.post(
+        reverse("subject-request-search", args=[request.pk]),
+        {"justification": "Photo sent with the request.", "door_photo": photo.pk},
+    )
+    assert found.status_code == 200 and len(reads) == 1
+    assert AuditEvent.objects.get(event="subject_request.searched").details["by_face"] is True
+    assert AuditEvent.objects.filter(event="subject_door.file_viewed").count() == 1
+    # Another request's photo is not this request's: not found.
+    other = dpo.post(
+        reverse("subject-request-search", args=[request.pk]),
+        {"justification": "Photo sent with the request.", "door_photo": photo.pk + 1000},
+    )
+    assert other.status_code == 404
