@@ -180,7 +180,9 @@ def door_download(request: HttpRequest, token: str) -> HttpResponse:
         },
         status=status,
     )
-    response["Referrer-Policy"] = "no-referrer"  # the link's token never leaves in a Referer
+    # The link's token never leaves in a Referer to another site ("no-referrer" would make the browser
+    # send "Origin: null" with the code form, which CSRF protection rightly refuses).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
