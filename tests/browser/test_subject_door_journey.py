@@ -23,6 +23,10 @@ def test_a_subject_submits_through_the_public_page_and_downloads_the_response(
     page = browser_page
     page.goto(f"{live_server.url}/requests/")
     page.click(f"text={cast.estate.name}")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(artifacts_dir / "door-form-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(artifacts_dir / "door-form-1280.png"), full_page=True)
     page.check("input[name=right][value=access]")
     page.fill("#id_requester_name", "Alex Example")
     page.fill("#id_email", "alex@example.org")
