@@ -476,7 +476,11 @@ def door_download(*, token: str, code: str, address: str | None) -> tuple[bytes,
     door_limit(address=address)
     row = _code_check(door_link(token), code, address=address)
     with transaction.atomic():
-        row = DoorCode.objects.select_for_update().select_related("export", "submission__request").get(pk=row.pk)
+        row = (
+            DoorCode.objects.select_for_update(of=("self",))
+            .select_related("export", "submission__request")
+            .get(pk=row.pk)
+        )
         refusal = door_code_refusal(row)
         if refusal is not None:
             raise refusal
