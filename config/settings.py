@@ -108,6 +108,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a malformed Content-Length is refused before any layer int()s it (metrics did: a 500).
     "governance.api.middleware.ContentLengthMiddleware",
+    # The data subject's public pages: a body over the door's limit is refused before CSRF reads it.
+    "governance.subject_access.door.middleware.DoorBodyLimitMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Early, so that errors from any later layer still reach API clients as JSON (and 503 on outages).

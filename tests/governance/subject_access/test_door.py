@@ -351,3 +351,14 @@ def test_the_dpo_searches_by_face_with_the_photo_sent_through_the_door(cast, com
         {"justification": "Photo sent with the request.", "door_photo": photo.pk + 1000},
     )
     assert other.status_code == 404
+
+
+def test_a_body_over_the_doors_limit_is_refused_before_it_is_read(cast, settings):
+    settings.OVERSIGHT_DOOR_MAX_FILES = 1
+    settings.OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES = 10_000
+    url = reverse("subject-door", args=[cast.estate.short_name])
+    data = {"right": "access", "requester_name": "A", "email": "a@example.org", "request_text": "Mine."}
+    big = Client().post(url, data | {"photo": _upload(b"\xff\xd8\xff" + bytes(200_000), "big.jpg")})
+    assert big.status_code == 413 and b"body_too_large" in big.content
+    assert not SubjectRequest.objects.exists()
+    assert Client().post(url, data).status_code == 302  # an ordinary request is untouched
