@@ -109,6 +109,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a malformed Content-Length is refused before any layer int()s it (metrics did: a 500).
     "governance.api.middleware.ContentLengthMiddleware",
+    # The data subject's public pages: a body over the door's limit is refused before CSRF reads it.
+    "governance.subject_access.door.middleware.DoorBodyLimitMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Early, so that errors from any later layer still reach API clients as JSON (and 503 on outages).
@@ -447,6 +449,22 @@ OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS
 # response's encrypted PDF and JSON are kept after they are built.
 OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES = env.int("OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
 OVERSIGHT_SUBJECT_EXPORT_RETENTION_DAYS = env.int("OVERSIGHT_SUBJECT_EXPORT_RETENTION_DAYS", default=90)
+# The data subject's public door (governance.subject_access.door): limits on submissions and code
+# requests per client address and per controller (fixed windows in the shared cache), wrong codes
+# before a code locks, how long a code and a download link last, how many images one submission may
+# carry, and how long the photo and identity documents are kept after the request is closed.
+OVERSIGHT_DOOR_RATE_PER_ADDRESS = env("OVERSIGHT_DOOR_RATE_PER_ADDRESS", default="10/h")
+OVERSIGHT_DOOR_RATE_PER_CONTROLLER = env("OVERSIGHT_DOOR_RATE_PER_CONTROLLER", default="200/h")
+OVERSIGHT_DOOR_CODE_ATTEMPTS = env.int("OVERSIGHT_DOOR_CODE_ATTEMPTS", default=5)
+OVERSIGHT_DOOR_CODE_DAYS = env.int("OVERSIGHT_DOOR_CODE_DAYS", default=14)
+OVERSIGHT_DOOR_LINK_DAYS = env.int("OVERSIGHT_DOOR_LINK_DAYS", default=7)
+OVERSIGHT_DOOR_MAX_FILES = env.int("OVERSIGHT_DOOR_MAX_FILES", default=4)
+OVERSIGHT_DOOR_FILE_RETENTION_DAYS = env.int("OVERSIGHT_DOOR_FILE_RETENTION_DAYS", default=30)
+# Where links in e-mails to data subjects point (no request to take the host from when a DPO's
+# action sends one), and how mail leaves: the console in the demo, SMTP by setting EMAIL_URL.
+OVERSIGHT_PUBLIC_BASE_URL = env("OVERSIGHT_PUBLIC_BASE_URL", default="http://localhost:8000")
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Oversight <no-reply@oversight.invalid>")
 # The bulk endpoint's JSON body (base64 images inflate by a third), counted while it streams in and
 # refused with 413 before parsing; the same bound Django puts on any other request body in memory.
 OVERSIGHT_WATCHLIST_BULK_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)

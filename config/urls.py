@@ -30,6 +30,7 @@ urlpatterns = [
     path("account/", notification_views.account, name="account"),
     path("subject-requests/", include("governance.subject_access.urls")),
     path("published/", include(published_report_urls)),
+    path("requests/", include("governance.subject_access.door.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/v1/docs/", _docs_view, name="api-docs"),

@@ -37,6 +37,7 @@ class GovernanceConfig(AppConfig):
         # own), the export task and the exported files' retention rule.
         from governance.subject_access import consultation, providers, recipients, retention  # noqa: F401
         from governance.subject_access import tasks as subject_access_tasks  # noqa: F401
+        from governance.subject_access.door import retention as door_retention  # noqa: F401
 
         providers.register()
 

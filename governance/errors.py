@@ -53,3 +53,10 @@ class AuditEventNotSequenced(StateConflict):
     """The event waits for the audit sequencer: it has no leaf in a signed tree head yet."""
 
     default_code = "audit_event_not_sequenced"
+
+
+class RateLimited(ApplicationError):
+    """Too many requests from one client or for one controller in a window, or too many wrong codes."""
+
+    status_code = 429
+    default_code = "rate_limited"

@@ -20,6 +20,7 @@ from governance.breaches.models import Breach, BreachParty  # noqa: F401, E402
 from governance.dpia.models import DPIA, DPIADeployment, DPIARisk, PolicyDocument  # noqa: F401, E402
 from governance.organisations.models import Organisation, User  # noqa: F401
 from governance.reports.models import PrincipleCommentary, PublishedReport  # noqa: F401, E402
+from governance.subject_access.door.models import DoorCode, DoorFile, DoorReply, DoorSubmission  # noqa: F401, E402
 from governance.subject_access.models import (  # noqa: F401, E402
     RecipientNotification,
     SubjectRequest,

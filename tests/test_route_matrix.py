@@ -216,6 +216,23 @@ ROUTES: list[Route] = [
     ),
     R("subject-request-export-status", obj="estate_export", see=ESTATE_SAR_READERS, act={"estate.dpo"}),
     R("subject-request-download", obj="estate_export", see=ESTATE_SAR_READERS, act={"estate.dpo"}),
+    # The data subject's public door (no sign-in): the same answer for everyone. What the person sent,
+    # and sending them the response, are the receiving DPO's (the regulator sees the register only).
+    R("subject-door-index", public="ok"),
+    R("subject-door", obj="door_controller", public="ok"),
+    R("subject-door-sent", public="ok"),
+    R("subject-door-return", public="ok"),
+    R("subject-door-new-code", method="post", body="empty", public="ok"),
+    R("subject-door-download", obj="door_link", public="ok"),
+    R("subject-door-file", obj="door_file", see=ESTATE_SAR_READERS, act={"estate.dpo"}),
+    R(
+        "subject-door-send",
+        method="post",
+        obj="door_export",
+        body="empty",
+        see=ESTATE_SAR_READERS,
+        act={"estate.dpo"},
+    ),
     # A rectification told to its recipient: the sender's and the recipient's DPOs see it; the
     # recipient acknowledges. A consultation: the asking DPO and the force's; the force decides.
     R(
@@ -649,6 +666,7 @@ class World:
         export = subject_requests.subject_request_export_start(actor=cast.estate_dpo, request=self.estate_sar)
         # Built here: inside the world's transaction nothing commits, so the task never runs on its own.
         self.estate_export = subject_requests.subject_request_export_build(export_id=export.pk)
+        self._door(cast)
         self.btp_agreement = _active_agreement(cast, cast.btp, cast.btp_dpo, "BSCC-2")
         two = TwoForces(cast, people, self.camden_agreement, self.btp_agreement)
         self.deployment, self.camden_alert, self.btp_alert = two.deployment, two.camden_alert, two.btp_alert
@@ -822,6 +840,37 @@ class World:
         )
         audit_sequence_all()  # the world's events get their leaves (this transaction sees them pending)
 
+    def _door(self, cast) -> None:
+        """A request through the estate's public page, its response built, and a link sent for it."""
+        import io
+
+        from PIL import Image
+
+        from governance.subject_access import services as subject_requests
+        from governance.subject_access.door import services as door
+        from governance.subject_access.door.models import DoorCodePurpose
+
+        image = io.BytesIO()
+        Image.new("RGB", (120, 120), (200, 170, 150)).save(image, format="JPEG")
+        self.door_controller = cast.estate
+        self.door_sar = door.door_submit(
+            controller=cast.estate,
+            values={
+                "right": "access",
+                "requester_name": "Matrix Door Requester Thistlewood",
+                "email": "thistlewood@example.org",
+                "request_text": "Everything you hold about me.",
+            },
+            files=[("identity", image.getvalue())],
+            address="192.0.2.1",
+        )
+        self.door_file = self.door_sar.door.files.get()
+        export = subject_requests.subject_request_export_start(actor=cast.estate_dpo, request=self.door_sar)
+        self.door_export = subject_requests.subject_request_export_build(export_id=export.pk)
+        _, _, self.door_link = door._code_issue(
+            submission=self.door_sar.door, purpose=DoorCodePurpose.DOWNLOAD, export=self.door_export, days=7
+        )
+
     def kwargs(self, route: Route) -> dict:
         if route.obj is None:
             return {}
@@ -834,6 +883,10 @@ class World:
             return {"kind": "agreement" if route.obj == "camden_agreement" else "deployment", "pk": record.pk}
         if route.obj == "published":
             return {"slug": record.slug}
+        if route.obj == "door_link":
+            return {"token": record}
+        if route.obj == "door_controller":
+            return {"short_name": record.short_name}
         if route.name == "subject-request-download":
             return {"pk": record.pk, "fmt": "pdf"}
 
@@ -870,6 +923,7 @@ class World:
             (self.estate_policy.title, ESTATE | REGULATOR),
             # A subject request's contents: the receiving organisation's DPO only (not even regulators).
             (self.estate_sar.requester_name, {"estate.dpo"}),
+            (self.door_sar.requester_name, {"estate.dpo"}),
         ]
 
     def body(self, route: Route) -> tuple[dict, str | None]:
@@ -930,6 +984,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
         override_settings(
             MEDIA_ROOT=media,
             PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            OVERSIGHT_DOOR_RATE_PER_ADDRESS="100000/h",  # every actor posts from the test client's address
         ),
         transaction.atomic(),
     ):

@@ -22,7 +22,6 @@ Rate limits: ``TokenRateThrottle`` counts requests per token in fixed windows in
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -41,6 +40,7 @@ from governance.audit.services import ROW_LOCK, audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import Organisation, User
 from governance.organisations.roles import Role
+from governance.ratelimit import rate_hit
 
 USE_RECORD_INTERVAL_S = 60
 MAX_TOKEN_DAYS = 366
@@ -186,17 +186,10 @@ def request_token_key(request) -> str:
     return getattr(auth, "token_key", "") or ""
 
 
-def _parse_rate(rate: str) -> tuple[int, int]:
-    count, _, period = rate.partition("/")
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period.strip()[0]]
-    return int(count), seconds
-
-
 class TokenRateThrottle(BaseThrottle):
     """Fixed-window request counter per token (or per signed-in user) in the shared cache."""
 
     def allow_request(self, request, view) -> bool:
-        limit, period = _parse_rate(settings.OVERSIGHT_API_RATE_LIMIT)
         auth = getattr(request, "auth", None)
         if getattr(auth, "digest", None):
             ident = f"token:{auth.digest[:32]}"
@@ -204,17 +197,8 @@ class TokenRateThrottle(BaseThrottle):
             ident = f"user:{request.user.pk}"
         else:
             ident = f"ip:{self.get_ident(request)}"
-        now = time.time()
-        window = int(now // period)
-        key = f"api-rate:{ident}:{period}:{window}"
-        cache.add(key, 0, timeout=period + 5)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # evicted between add and incr
-            cache.set(key, 1, timeout=period + 5)
-            count = 1
-        self._wait = (window + 1) * period - now
-        return count <= limit
+        allowed, self._wait = rate_hit(ident, settings.OVERSIGHT_API_RATE_LIMIT)
+        return allowed
 
     def wait(self) -> float:
         return max(1.0, getattr(self, "_wait", 1.0))

@@ -159,6 +159,7 @@ def published_report(request: HttpRequest, slug: str) -> HttpResponse:
         filename=f"transparency-{published.period_start:%Y-%m}",
         template="reports/published.html",
         generated_at=published.published_at,
+        extra={"door_controller": published.organisation},
     )
 
 

@@ -172,6 +172,15 @@ def subject_request_receive(
     )
 
 
+def subject_request_receive_through_door(*, organisation: Organisation, fields: dict[str, Any]) -> SubjectRequest:
+    """A request a person submitted on the controller's public page (no one signed in: ``actor`` is
+    None). Received today; the clock is stopped until the DPO has checked the proof of identity, and
+    restarts from the day it arrived (s.54(3)). The caller (``door.services``) holds the transaction."""
+    return _record_request(
+        actor=None, organisation=organisation, fields=fields, awaiting_identity=True, referred_from=None
+    )
+
+
 def _record_request(
     *,
     actor: User,
@@ -259,6 +268,8 @@ def subject_request_clock_stop(
         refusal = deadlines.fee_refusal(right=request.right, regime=request.regime, ground=fee_ground)
     if refusal is not None:
         raise ValidationFailed(refusal.message, code=refusal.code)
+    from governance.subject_access.door.services import door_asked
+
     with transaction.atomic():
         request = _locked(request)
         _require_open(request)
@@ -269,7 +280,7 @@ def subject_request_clock_stop(
         last = request.pauses.order_by("-stopped_on", "-pk").first()
         if last and last.restarted_on and on < last.restarted_on:
             raise ValidationFailed("The clock cannot stop before it last restarted.", code="pause_date_invalid")
-        SubjectRequestPause.objects.create(
+        pause = SubjectRequestPause.objects.create(
             request=request,
             reason=reason,
             stopped_on=on,
@@ -279,6 +290,7 @@ def subject_request_clock_stop(
         )
         request.status = _AWAITING_STATUS[reason]
         _save_due(request)
+        door_asked(request=request, pause=pause)
         audit_record(
             action=AuditAction.ALTERATION,
             event="subject_request.clock_stopped",
@@ -302,6 +314,26 @@ def subject_request_clock_restart(
     (s.54(3)); for a clarification the days from asking to ``on``, both included, do not count
     (s.54(3C)). For identity, record how and by whom it was verified."""
     subject_request_check(actor, request, to="change")
+    return clock_restart(
+        actor=actor,
+        request=request,
+        on=on,
+        identity_verified_how=identity_verified_how,
+        identity_verified_by_name=identity_verified_by_name,
+    )
+
+
+def clock_restart(
+    *,
+    actor: User | None,
+    request: SubjectRequest,
+    on: date,
+    identity_verified_how: str = "",
+    identity_verified_by_name: str = "",
+) -> SubjectRequest:
+    """The restart itself, for a caller that has already decided it may restart the clock: the DPO
+    (``subject_request_clock_restart``) or the requester answering a clarification through the
+    public door (``actor`` None). Its own transaction (a savepoint inside the caller's)."""
     with transaction.atomic():
         request = _locked(request)
         pause = request.pauses.filter(restarted_on__isnull=True).order_by("-pk").first()

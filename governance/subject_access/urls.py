@@ -1,6 +1,7 @@
 from django.urls import path
 
 from governance.subject_access import views
+from governance.subject_access.door import views as door_views
 
 urlpatterns = [
     path("", views.subject_request_list, name="subject-request-list"),
@@ -18,5 +19,7 @@ urlpatterns = [
         views.rights_notification_acknowledge,
         name="rights-notification-acknowledge",
     ),
+    path("door/exports/<int:pk>/send/", door_views.door_response_send, name="subject-door-send"),
+    path("door/files/<int:pk>/", door_views.door_file, name="subject-door-file"),
     path("consultations/<int:pk>/", views.rights_consultation, name="rights-consultation"),
 ]

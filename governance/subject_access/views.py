@@ -36,6 +36,7 @@ from governance.subject_access.consultation import (
     consultation_refusal,
 )
 from governance.subject_access.consultation import subject_request_consult as consult
+from governance.subject_access.door.services import door_context, door_photo_read, door_photos
 from governance.subject_access.forms import (
     ExtendForm,
     IntakeForm,
@@ -205,6 +206,7 @@ def subject_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "consultation_needed": consultation_refusal(user, sar) if sar.status not in CLOSED_STATUSES else None,
             }
         )
+        context.update(door_context(sar))
     return render(request, "subject_access/request_detail.html", context)
 
 
@@ -357,6 +359,8 @@ def subject_request_search(request: HttpRequest, pk: int) -> HttpResponse:
                         f"The photo is {photo.size:,} bytes; the limit is {limit:,} bytes.", code="photo_too_large"
                     )
                 data = photo.read()
+            elif is_id(request.POST.get("door_photo")):  # the photo the requester sent through the door
+                data = door_photo_read(actor=user, request=sar, pk=request.POST["door_photo"])
             outcome = sars.subject_request_search(
                 actor=user,
                 request=sar,
@@ -377,7 +381,13 @@ def subject_request_search(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "subject_access/request_search.html",
-        {"sar": sar, "form": form, "outcome": outcome, "candidates": candidates},
+        {
+            "sar": sar,
+            "form": form,
+            "outcome": outcome,
+            "candidates": candidates,
+            "door_photos": door_photos(sar),
+        },
         status=status,
     )
 

@@ -165,6 +165,51 @@ def _king_cross_day():
     return {"disclosed": alerts[0], "to_disclose": alerts[1], "pending": alerts[2]}
 
 
+def _door_pages() -> list[tuple[str, str]]:
+    """The data subject's public pages (no sign-in), with a request waiting for an answer and a
+    response link sent, so that the return and download pages have something to show."""
+    from governance.subject_access.door import services as door
+    from governance.subject_access.door.models import DoorCodePurpose
+
+    controller = door.door_controllers().filter(kind="operator").first()
+    request = door.door_submit(
+        controller=controller,
+        values={
+            "right": "access",
+            "requester_name": "A. Person",
+            "email": "a.person@example.org",
+            "request_text": "Mine.",
+        },
+        files=[],
+        address="192.0.2.10",
+    )
+    _, _, token = door._code_issue(submission=request.door, purpose=DoorCodePurpose.DOWNLOAD, days=7)
+    return [
+        ("/requests/", "subject-door-index"),
+        (f"/requests/to/{controller.short_name}/", "subject-door"),
+        ("/requests/answer/", "subject-door-return"),
+        (f"/requests/response/{token}/", "subject-door-download"),
+    ]
+
+
+def _scan_door_pages(browser, live_server, record) -> None:
+    context = browser.new_context(viewport=WIDE, locale="en-GB", bypass_csp=True)
+    page = context.new_page()
+    for path, route in _door_pages():
+        record("anonymous", path, _scan(page, f"{live_server.url}{path}", route))
+    # The request form as a person sees it after a refusal (the errors shown beside the fields).
+    page.set_viewport_size(WIDE)
+    page.goto(f"{live_server.url}/requests/")
+    page.click("#door-controllers a")
+    page.click("#door-form button[type=submit]")
+    findings = {"1280": _axe(page)}
+    page.set_viewport_size(PHONE)
+    findings["390"] = _axe(page)
+    findings["overflow_390"] = _horizontal_overflow(page)
+    record("anonymous", "door form with errors", findings)
+    context.close()
+
+
 @pytest.fixture
 def browser():
     chromium_or_skip()
@@ -274,6 +319,7 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
     context = browser.new_context(viewport=WIDE, locale="en-GB", bypass_csp=True)
     record("anonymous", "/sign-in/", _scan(context.new_page(), f"{live_server.url}/sign-in/", "login"))
     context.close()
+    _scan_door_pages(browser, live_server, record)
     for username in ROLES:
         context, page = _sign_in(browser, live_server, username)
         home = "/administration/" if username == "admin" else "/"  # an administrator's home
@@ -388,3 +434,19 @@ def test_the_review_queue_works_from_the_keyboard(browser, live_server):
     row = page.inner_text(f"#review-queue tr[data-alert='{opened}']")
     assert "you confirmed" in row
     context.close()
+
+
+def test_the_public_door_pages_pass_axe_at_both_widths(browser, live_server, cast):
+    """The subject's pages alone (the crawl above scans them too, after the whole scenario loads)."""
+    problems: list[str] = []
+
+    def record(who: str, path: str, findings: dict) -> None:
+        for width in ("1280", "390"):
+            problems.extend(
+                f"{path} @{width}: {v['impact']} {v['id']} ({v['help']}) {v['nodes']}" for v in findings[width]
+            )
+        if findings["overflow_390"] > 0:
+            problems.append(f"{path} @390: scrolls sideways by {findings['overflow_390']} px")
+
+    _scan_door_pages(browser, live_server, record)
+    assert not problems, "\n".join(problems)
