@@ -460,11 +460,8 @@ OVERSIGHT_DOOR_CODE_DAYS = env.int("OVERSIGHT_DOOR_CODE_DAYS", default=14)
 OVERSIGHT_DOOR_LINK_DAYS = env.int("OVERSIGHT_DOOR_LINK_DAYS", default=7)
 OVERSIGHT_DOOR_MAX_FILES = env.int("OVERSIGHT_DOOR_MAX_FILES", default=4)
 OVERSIGHT_DOOR_FILE_RETENTION_DAYS = env.int("OVERSIGHT_DOOR_FILE_RETENTION_DAYS", default=30)
-# Where links in e-mails to data subjects point (no request to take the host from when a DPO's
-# action sends one), and how mail leaves: the console in the demo, SMTP by setting EMAIL_URL.
-OVERSIGHT_PUBLIC_BASE_URL = env("OVERSIGHT_PUBLIC_BASE_URL", default="http://localhost:8000")
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Oversight <no-reply@oversight.invalid>")
+# E-mails to data subjects leave through the same backend as notifications, their links pointing at
+# OVERSIGHT_SITE_URL (above).
 # The bulk endpoint's JSON body (base64 images inflate by a third), counted while it streams in and
 # refused with 413 before parsing; the same bound Django puts on any other request body in memory.
 OVERSIGHT_WATCHLIST_BULK_MAX_BYTES = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)

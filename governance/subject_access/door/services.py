@@ -186,7 +186,7 @@ def _code_check(row: DoorCode | None, code: str, *, address: str | None) -> Door
 
 
 def _public_url(name: str, *args) -> str:
-    return settings.OVERSIGHT_PUBLIC_BASE_URL.rstrip("/") + reverse(name, args=args)
+    return settings.OVERSIGHT_SITE_URL.rstrip("/") + reverse(name, args=args)
 
 
 def _mail_on_commit(*, to: str, subject: str, body: str) -> None:
