@@ -31,6 +31,7 @@ from governance.audit.sequencer import (
     head_public_keys,
     latest_head,
     next_entry_number,
+    sequence_on_commit,
 )
 from governance.errors import PermissionRefused
 
@@ -125,6 +126,7 @@ def audit_record(
     if hasattr(target, "concerned_organisation_ids"):
         concerned |= set(target.concerned_organisation_ids())
     concerned_ids = sorted(i for i in concerned if i)
+    sequence_on_commit()  # once committed, the writers sequence each other's entries (sequencer.py)
     if connection.vendor == "postgresql":
         _insert_postgresql(new, concerned_ids)
         return new

@@ -110,6 +110,21 @@ def test_an_event_is_readable_at_once_and_gets_its_leaf_from_the_sequencer():
     assert audit_sequence() is None  # nothing pending: no new head
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_event_is_sequenced_on_commit_without_waiting_for_beat(settings):
+    """The embedded default (SQLite, tasks in-process): the committing transaction sequences."""
+    [event] = record(1)
+    assert AuditLeaf.objects.get(event=event).index == 0 and not AuditPending.objects.exists()
+    assert latest_head().tree_size == 1
+    with transaction.atomic():  # several events in one transaction: one batch, one head, after the commit
+        record(3, start=1)
+        assert AuditPending.objects.count() == 3
+    assert latest_head().tree_size == 4 and AuditTreeHead.objects.count() == 2
+    settings.AUDIT_SEQUENCE_ON_COMMIT = False  # left to beat
+    record(1, start=4)
+    assert AuditPending.objects.count() == 1 and latest_head().tree_size == 4
+
+
 def test_entries_of_a_rolled_back_transaction_never_appear():
     record(2)
 
@@ -333,7 +348,7 @@ def test_the_regulator_confirms_from_its_pack_alone_that_last_quarters_log_is_a_
 
 @pytest.mark.django_db(transaction=True)
 def test_an_entry_committing_after_a_later_numbered_one_is_sequenced_not_skipped(postgres):
-    """Writer A takes its number first but commits last; the sequencer runs in between."""
+    """Writer A takes its number first but commits last; the sequencer runs in between (on B's commit)."""
     holding, release, done = threading.Event(), threading.Event(), threading.Event()
     numbers = {}
 
@@ -357,11 +372,12 @@ def test_an_entry_committing_after_a_later_numbered_one_is_sequenced_not_skipped
             action=AuditAction.COLLECTION, event="test.fast", actor=None, target=("t", "b", "b")
         ).sequence
     assert numbers["a"] < numbers["b"]
-    assert audit_sequence().tree_size == 1  # only B has committed: A is invisible, not lost
+    # B's commit sequenced what had committed: only B; A is invisible, not lost.
+    assert latest_head().tree_size == 1 and not AuditPending.objects.exists()  # A uncommitted: unseen
     release.set()
     assert done.wait(30)
     thread.join()
-    assert audit_sequence().tree_size == 2
+    assert latest_head().tree_size == 2 and not AuditPending.objects.exists()  # A's own commit sequenced it
     order = list(AuditLeaf.objects.order_by("index").values_list("event__sequence", flat=True))
     assert order == [numbers["b"], numbers["a"]]  # commit order
     assert audit_chain_verify().ok
