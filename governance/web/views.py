@@ -26,6 +26,7 @@ from governance.agreements.rules import (
     agreement_rule_breaches,
     operator_legal_basis_problems,
     retention_extension_text,
+    signed_document_outdated,
 )
 from governance.agreements.selectors import (
     agreement_history,
@@ -96,6 +97,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "agreement": agreement,
             "breaches": agreement_rule_breaches(agreement),
+            "signed_outdated": signed_document_outdated(agreement),
             # Before approval: every prerequisite and its state at once (the rule approval enforces).
             "checklist": agreement_approval_prerequisites(agreement)
             if agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED}
