@@ -280,6 +280,18 @@ def supplier_policy_problem(agreement: Agreement) -> str | None:
     return None
 
 
+# The Data Protection Act 2018 (Part 3, law enforcement processing) and the GDPR applied from this day; before it
+# the Data Protection Act 1998 did, which had no biometric-specific condition, s.35 or Schedule 8.
+DPA_2018_COMMENCED = date(2018, 5, 25)
+
+
+def agreement_made_under_dpa1998(agreement: Agreement) -> bool:
+    """Was this agreement made under the Data Protection Act 1998? Only a retrospective record of an agreement
+    that started before 25 May 2018 (King's Cross 2016): its page shows the law of its time, not today's
+    lawful basis fields and safeguards as if they had been agreed then."""
+    return agreement.recorded_retrospectively and agreement.starts_on < DPA_2018_COMMENCED
+
+
 # The terms a signature covers: the parties and every agreed content (not the lifecycle facts, not the document).
 AGREEMENT_TERMS_FIELDS = (
     "title",

@@ -23,6 +23,7 @@ from governance.agreements.models import AgreementStatus
 from governance.agreements.retention_terms import agreement_retention_extend, retention_extension_refusal
 from governance.agreements.rules import (
     agreement_approval_prerequisites,
+    agreement_made_under_dpa1998,
     agreement_rule_breaches,
     operator_legal_basis_problems,
     retention_extension_text,
@@ -98,6 +99,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "agreement": agreement,
             "breaches": agreement_rule_breaches(agreement),
             "signed_outdated": signed_document_outdated(agreement),
+            "under_dpa1998": agreement_made_under_dpa1998(agreement),
             # Before approval: every prerequisite and its state at once (the rule approval enforces).
             "checklist": agreement_approval_prerequisites(agreement)
             if agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED}
