@@ -339,8 +339,20 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     may name someone) must not land in URLs, browser history or the proxy's access log."""
     form = AuditSearchForm(request.POST if request.method == "POST" else None)
     from governance.audit.sequencer import latest_head
+    from governance.audit.verification import (
+        audit_verification_last_finished,
+        audit_verification_latest,
+        can_start_audit_verification,
+    )
 
-    context = {"form": form, "page": None, "head": latest_head()}
+    context = {
+        "form": form,
+        "page": None,
+        "head": latest_head(),
+        "verification": audit_verification_latest(),
+        "last_verified": audit_verification_last_finished(),
+        "can_verify": can_start_audit_verification(request.user),
+    }
     if request.method == "POST" and form.is_valid():
         filters = {k: v for k, v in form.cleaned_data.items() if k != "justification"}
         justification = form.cleaned_data["justification"].strip()
