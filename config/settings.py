@@ -339,7 +339,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=env.int("OVERSIGHT_AGREEMENT_SWEEP_MINUTES", default=5)),
     },
     # The audit log's sequencer: committed events get their leaves and a signed tree head (issue 23).
-    # Its lag is the metric oversight_audit_sequencer_lag_seconds (docs/operations.md).
+    # Committing writers run it first (AUDIT_SEQUENCE_ON_COMMIT); this is the safety net. Its lag is the metric oversight_audit_sequencer_lag_seconds (docs/operations.md).
     "audit-sequence": {
         "task": "governance.tasks.audit_sequence",
         "schedule": timedelta(seconds=env.int("OVERSIGHT_AUDIT_SEQUENCER_SECONDS", default=2)),
@@ -405,6 +405,9 @@ AUDIT_CHECKPOINT_KEY = env.str("OVERSIGHT_AUDIT_CHECKPOINT_KEY", default="")
 # The same key signs the audit log's tree heads. Rotation as for the seal key: the new seed in
 # OVERSIGHT_AUDIT_CHECKPOINT_KEY, the old ones here; every head names its key id, old heads keep verifying.
 AUDIT_CHECKPOINT_OLD_KEYS = env.list("OVERSIGHT_AUDIT_CHECKPOINT_OLD_KEYS", default=[])
+# The committing transaction sequences the audit log's pending entries (governance/audit/sequencer.py);
+# off, the sequencer runs on beat only (or as a dedicated loop: manage.py audit_sequence --loop).
+AUDIT_SEQUENCE_ON_COMMIT = env.bool("OVERSIGHT_AUDIT_SEQUENCE_ON_COMMIT", default=True)
 # Keys encrypting image bytes and face templates at rest (Fernet, urlsafe base64). The first key
 # encrypts; all keys decrypt, so a new key can be prepended and old data re-encrypted over time.
 ENCRYPTION_KEYS = env.list(

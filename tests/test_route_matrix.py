@@ -334,6 +334,8 @@ ROUTES: list[Route] = [
         see={"camden.dpo", "met.dpo", "regulator"},
     ),
     R("audit-log-heads", public="ok"),
+    # Verifying the whole log from the audit page: its data protection officers and the regulator.
+    R("audit-verify", method="post", gate=DPOS | REGULATOR),
     # Watchlist
     R("watchlist-ledger"),
     R("watchlist-image-detail", obj="camden_image", see=CAMDEN_IMAGE_READERS),

@@ -15,7 +15,16 @@ from governance.pdf import render_pdf
 
 
 def agreement_render_pdf(*, agreement: Agreement) -> bytes:
-    html = render_to_string("governance/agreement_pdf.html", {"agreement": agreement, "generated_at": timezone.now()})
+    from governance.agreements.rules import agreement_made_under_dpa1998
+
+    html = render_to_string(
+        "governance/agreement_pdf.html",
+        {
+            "agreement": agreement,
+            "generated_at": timezone.now(),
+            "under_dpa1998": agreement_made_under_dpa1998(agreement),
+        },
+    )
     return render_pdf(html)
 
 

@@ -201,6 +201,9 @@ class Agreement(models.Model):
     sanctions = models.TextField(blank=True)
     signed_document = models.FileField(upload_to=signed_document_path, blank=True)
     signed_document_sha256 = models.CharField(max_length=64, blank=True)
+    # The digest of the terms the signed document was signed against (``agreement_terms_digest``); once the terms
+    # change the document no longer evidences them ("signed against earlier terms — re-sign needed").
+    signed_terms_digest = models.CharField(max_length=64, blank=True)
 
     # Lifecycle facts.
     drafted_by = models.ForeignKey(

@@ -7,6 +7,8 @@ The lifecycle services enforce the same rules before they let an agreement move 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -278,6 +280,71 @@ def supplier_policy_problem(agreement: Agreement) -> str | None:
     return None
 
 
+# The Data Protection Act 2018 (Part 3, law enforcement processing) and the GDPR applied from this day; before it
+# the Data Protection Act 1998 did, which had no biometric-specific condition, s.35 or Schedule 8.
+DPA_2018_COMMENCED = date(2018, 5, 25)
+
+
+def agreement_made_under_dpa1998(agreement: Agreement) -> bool:
+    """Was this agreement made under the Data Protection Act 1998? Only a retrospective record of an agreement
+    that started before 25 May 2018 (King's Cross 2016): its page shows the law of its time, not today's
+    lawful basis fields and safeguards as if they had been agreed then."""
+    return agreement.recorded_retrospectively and agreement.starts_on < DPA_2018_COMMENCED
+
+
+# The terms a signature covers: the parties and every agreed content (not the lifecycle facts, not the document).
+AGREEMENT_TERMS_FIELDS = (
+    "title",
+    "supplying_organisation_id",
+    "receiving_organisation_id",
+    "purpose",
+    "data_items",
+    "lawful_basis",
+    "schedule8_condition",
+    "special_category_data",
+    "permitted_custody_categories",
+    "max_images",
+    "starts_on",
+    "ends_on",
+    "review_on",
+    "match_retention_days",
+    "watchlist_erasure_hours",
+    "retention_extension_match_days",
+    "retention_extension_watchlist_hours",
+    "operator_article6_basis",
+    "operator_article9_condition",
+    "operator_schedule1_condition",
+    "police_reviewer_required",
+    "operator_reviewers_see_image",
+    "individual_rights",
+    "security_measures",
+    "breach_handling",
+    "termination_terms",
+    "sanctions",
+)
+
+
+def agreement_terms_digest(agreement: Agreement) -> str:
+    """SHA-256 of the agreement's terms (``AGREEMENT_TERMS_FIELDS``, canonical JSON): what a signature covers."""
+    terms = {name: getattr(agreement, name) for name in AGREEMENT_TERMS_FIELDS}
+    text = json.dumps(terms, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def signed_document_is_current(agreement: Agreement) -> bool:
+    """Is a signed document held that was signed against the agreement's current terms? The one rule for
+    "signed": approval gates and the rule breaches use it. A copy attached before terms were recorded
+    (no digest) is taken as signed against its terms, as it was then."""
+    if not agreement.signed_document:
+        return False
+    return not agreement.signed_terms_digest or agreement.signed_terms_digest == agreement_terms_digest(agreement)
+
+
+def signed_document_outdated(agreement: Agreement) -> bool:
+    """A signed document is held, but the terms changed since it was signed: re-sign needed."""
+    return bool(agreement.signed_document) and not signed_document_is_current(agreement)
+
+
 def agreement_rule_breaches(agreement: Agreement) -> list[RuleBreach]:
     """Every rule this agreement breaks (or warns about), for its page and the dashboard."""
     breaches: list[RuleBreach] = []
@@ -310,10 +377,14 @@ def agreement_rule_breaches(agreement: Agreement) -> list[RuleBreach]:
         breaches.append(
             RuleBreach("not_countersigned", "Not countersigned", "The operator has not countersigned the agreement.")
         )
-    if went_live and not agreement.signed_document:
+    if went_live and not signed_document_is_current(agreement):
         breaches.append(
             RuleBreach(
-                "no_signed_document", "No signed document", "No signed copy of the agreement is held in the register."
+                "no_signed_document",
+                "No signed document",
+                "The signed copy held was signed against earlier terms."
+                if agreement.signed_document
+                else "No signed copy of the agreement is held in the register.",
             )
         )
     custody = [c for c in agreement.permitted_custody_categories if c not in APP_WATCHLIST_CATEGORIES]
@@ -381,7 +452,7 @@ def agreement_approval_prerequisites(agreement: Agreement) -> list[Prerequisite]
     notified = agreement_is_notified(agreement)
     supplier_policy = supplier_policy_problem(agreement)
     countersigned = bool(agreement.countersigned_at)
-    signed = bool(agreement.signed_document)
+    signed = signed_document_is_current(agreement)
     dpia_problem = agreement_dpia_problem(agreement)
     return [
         Prerequisite(
@@ -415,8 +486,11 @@ def agreement_approval_prerequisites(agreement: Agreement) -> list[Prerequisite]
             "Signed document attached",
             signed,
             (
-                "A signed copy is held in the register."
+                "A signed copy of the current terms is held in the register."
                 if signed
+                else "The signed copy was signed against earlier terms — re-sign needed: attach a copy signed "
+                "against the current terms."
+                if agreement.signed_document
                 else "Attach the signed agreement as a PDF (download the draft for signature from this page)."
             ),
             "Approval is refused until the signed document is attached.",

@@ -44,6 +44,7 @@ from governance.agreements.rules import (
     agreement_date_problems,
     agreement_review_blind_problem,
     agreement_rule_breaches,
+    agreement_terms_digest,
     category_labels,
     ico_missing_contents,
     non_app_categories,
@@ -296,13 +297,19 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
         if replaced and replaced != agreement.signed_document.name:  # the replaced copy is erased
             transaction.on_commit(partial(signed_document_erase, replaced))
         agreement.signed_document_sha256 = digest.hexdigest()
-        agreement.save(update_fields=["signed_document", "signed_document_sha256", "updated_at"])
+        agreement.signed_terms_digest = agreement_terms_digest(agreement)
+        agreement.save(update_fields=["signed_document", "signed_document_sha256", "signed_terms_digest", "updated_at"])
         audit_record(
             action=AuditAction.COLLECTION,
             event="agreement.document_attached",
             actor=actor,
             target=agreement,
-            details={"sha256": agreement.signed_document_sha256, "bytes": document.size, "pages": pages},
+            details={
+                "sha256": agreement.signed_document_sha256,
+                "terms_digest": agreement.signed_terms_digest,
+                "bytes": document.size,
+                "pages": pages,
+            },
         )
     return agreement
 

@@ -232,3 +232,41 @@ class AuditTreeHead(models.Model):
             "legacy_chain_hash": self.legacy_chain_hash,
             "signature": self.signature,
         }
+
+
+class AuditHeadReceipt(models.Model):
+    """A signed tree head handed to an organisation in its pack (the regulator's, a DPO's): the next pack
+    carries the consistency proof from this head to the then latest, so the receiver confirms from the pack
+    alone that the log it saw before is a prefix of today's. Bookkeeping of what was handed out, no
+    personal data."""
+
+    organisation = models.ForeignKey("governance.Organisation", on_delete=models.CASCADE, related_name="+")
+    head = models.ForeignKey(AuditTreeHead, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["organisation", "-received_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "-received_at"], name="audit_head_receipt_org")]
+
+
+class AuditVerificationStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    PASSED = "passed", "Intact"
+    FAILED = "failed", "Problems found"
+
+
+class AuditVerification(models.Model):
+    """One run of the whole log's verification (``audit_chain_verify``), started by beat (nightly) or by a
+    DPO or the regulator from the audit page; the page shows the latest and its progress."""
+
+    status = models.CharField(max_length=10, choices=AuditVerificationStatus.choices, default="running")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by_name = models.CharField(max_length=200, blank=True, help_text="Empty when beat started it")
+    tree_size = models.BigIntegerField(default=0, help_text="Leaves in the latest head when it started")
+    events_checked = models.BigIntegerField(default=0)
+    heads_checked = models.IntegerField(default=0)
+    problems = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]

@@ -1,10 +1,20 @@
 """The sequencer of the audit transparency log, its signed tree heads and its proofs.
 
 Writers (``audit_record``) never wait for each other: each inserts its event and a pending entry
-in its own transaction. The sequencer (``audit_sequence``, on the beat schedule every few seconds
-and in the embedded scheduler; one at a time by a PostgreSQL advisory lock) gives the committed
-pending entries leaf numbers in batches, extends the Merkle tree (RFC 6962) and signs a tree head,
-all in one transaction: killed half-way, nothing of the batch is kept and the entries stay pending.
+in its own transaction. The sequencer (``audit_sequence``; one at a time by a PostgreSQL advisory
+lock) gives the committed pending entries leaf numbers in batches, extends the Merkle tree
+(RFC 6962) and signs a tree head, all in one transaction: killed half-way, nothing of the batch is
+kept and the entries stay pending.
+
+When it runs. *On commit*: a transaction that appended events, once committed, tries the lock
+without waiting (``audit_sequence_after_commit``); if it gets it, it sequences what has committed
+(its own events and everyone else's), one bounded batch; if another sequencer holds it, it returns
+at once and that sequencer, or the next commit, takes its events. Writers thus sequence each other's
+entries as a group (like a database's group commit) and no writer waits for another. *On beat*
+(``governance.tasks.audit_sequence``, every ``OVERSIGHT_AUDIT_SEQUENCER_SECONDS``) as the safety
+net: an entry whose committer lost the race at the very end of a burst, or a process killed between
+its commit and its turn, is sequenced within that period. ``OVERSIGHT_AUDIT_SEQUENCE_ON_COMMIT=0``
+leaves it to beat alone (e.g. a dedicated sequencer loop, ``manage.py audit_sequence --loop``).
 
 Commit order. The sequencer reads *every* pending entry its snapshot sees, not "entries above the
 last number sequenced": an entry appears to it exactly when its transaction commits, so an entry
@@ -19,6 +29,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
+import time
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +54,10 @@ SEQUENCER_LOCK_ID = 620_063
 # PostgreSQL sequence giving events their numbers without any lock (migration governance 0013).
 ENTRY_SEQUENCE = "oversight_audit_entry_seq"
 BATCH_SIZE = 20_000
+# A committing writer sequences at most this many entries (its request should not carry a backlog).
+ON_COMMIT_BATCH_SIZE = 2_000
+
+logger = logging.getLogger(__name__)
 
 
 def next_entry_number() -> int:
@@ -226,6 +242,33 @@ def audit_sequence_all(*, batch_size: int = BATCH_SIZE) -> AuditTreeHead | None:
         if made is None:
             return head
         head = made
+
+
+def audit_sequence_after_commit() -> None:
+    """Run by ``transaction.on_commit`` after a transaction that appended events: one batch if the
+    sequencer's lock is free, nothing otherwise (never waits). Failures are logged, never raised: the
+    caller's work has committed, and beat retries."""
+    try:
+        audit_sequence(batch_size=ON_COMMIT_BATCH_SIZE)
+    except Exception:  # noqa: BLE001 - the committed work stands; beat is the safety net
+        logger.exception("Sequencing on commit failed; beat will retry.")
+
+
+def sequence_on_commit() -> None:
+    """Arrange for ``audit_sequence_after_commit`` once per outermost transaction (``audit_record``
+    calls this for every event it appends)."""
+    if not getattr(settings, "AUDIT_SEQUENCE_ON_COMMIT", True):
+        return
+    if any(entry[1] is audit_sequence_after_commit for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(audit_sequence_after_commit)
+
+
+def audit_sequence_loop(*, poll_seconds: float = 0.2, stop=lambda: False) -> None:
+    """A dedicated sequencer: sequence, and when nothing is pending sleep ``poll_seconds``."""
+    while not stop():
+        if audit_sequence() is None:
+            time.sleep(poll_seconds)
 
 
 def sequencer_lag_seconds() -> float:

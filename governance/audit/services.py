@@ -31,6 +31,7 @@ from governance.audit.sequencer import (
     head_public_keys,
     latest_head,
     next_entry_number,
+    sequence_on_commit,
 )
 from governance.errors import PermissionRefused
 
@@ -125,6 +126,7 @@ def audit_record(
     if hasattr(target, "concerned_organisation_ids"):
         concerned |= set(target.concerned_organisation_ids())
     concerned_ids = sorted(i for i in concerned if i)
+    sequence_on_commit()  # once committed, the writers sequence each other's entries (sequencer.py)
     if connection.vendor == "postgresql":
         _insert_postgresql(new, concerned_ids)
         return new
@@ -270,7 +272,7 @@ def _check_event(report: ChainVerification, event: AuditEvent, keys: dict[str, s
         report.fail(seq, f"Event #{seq}: signature invalid (row rewritten outside Oversight, or wrong key).")
 
 
-def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
+def audit_chain_verify(*, batch_size: int = 5000, progress=None) -> ChainVerification:
     """Verify the whole log: every event, the tree, every signed head and every seal.
 
     Streams the leaves in order once (linear time, memory O(log n) for the tree plus the heads):
@@ -297,6 +299,8 @@ def audit_chain_verify(*, batch_size: int = 5000) -> ChainVerification:
         event = leaf.event
         seq = event.sequence
         report.events_checked += 1
+        if progress is not None and report.events_checked % batch_size == 0:
+            progress(report.events_checked)  # e.g. the audit page's verification run (audit/verification.py)
         if leaf.index != builder.size:
             report.fail(
                 seq,

@@ -2,6 +2,8 @@
 
     python tlog.py EXPORT.jsonl --public-key KEY.pem [--public-key OLD.pem] [--head HEAD.json ...] \
         [--proof PROOF.json ...]
+    python tlog.py --pack PACK-EVIDENCE.json [--head HEAD-FROM-LAST-PACK.json] [--public-key KEY.pem]
+    python tlog.py --proofs RESPONSE-PROOFS.json [--public-key KEY.pem]
 
 This file is both the hashing rules Oversight itself uses (``governance/audit/services.py`` imports
 them) and a standalone verifier an outside party runs on what they downloaded: it needs only the
@@ -22,7 +24,12 @@ event is leaf i of a head. The verifier checks:
   legacy chain links, and, for an export from leaf 0, the root at the size of every head given or
   carried (so a forged, edited, dropped, inserted or reordered entry fails);
 * every head's signature, with the public keys given (never keys the export itself carries);
-* inclusion and consistency proofs (``--proof``), each against the signed heads it names.
+* inclusion and consistency proofs (``--proof``), each against the signed heads it names;
+* a pack's audit-log evidence (``--pack``): the consistency proof from the head of the receiver's
+  previous pack to today's, and, given the head it kept then (``--head``), that it is that head;
+* a bundle of inclusion proofs a document carries (``--proofs``, a subject access response's appendix).
+  For these two, without ``--public-key`` the keys the document carries are used, and their ids printed
+  to compare with the published ones.
 
 Exit status 0 when everything holds, 1 otherwise (each problem printed).
 """
@@ -468,12 +475,68 @@ def verify_proof(proof: dict[str, Any], public_keys: dict[str, Any]) -> list[str
     return [f"Unknown proof type {kind!r}."]
 
 
+PACK_EVIDENCE_FORMAT = "oversight-audit-pack-evidence/1"
+PROOF_BUNDLE_FORMAT = "oversight-audit-proofs/1"
+
+
+def verify_pack_evidence(
+    evidence: dict[str, Any], public_keys: dict[str, Any], kept_head: dict[str, Any] | None = None
+) -> list[str]:
+    """A pack's audit-log evidence: today's signed head, the head of the previous pack the receiver got,
+    and the consistency proof between them. With the receiver's own copy of that earlier head
+    (``kept_head``), also that the pack's earlier head is the one it was given then."""
+    try:
+        if evidence.get("format") != PACK_EVIDENCE_FORMAT:
+            return [f"Not a pack's audit-log evidence (format {evidence.get('format')!r})."]
+        proof, previous, latest = evidence["consistency_proof"], evidence["previous_head"], evidence["latest_head"]
+        problems = verify_proof(proof, public_keys)
+        for name, head, in_proof in (("earlier", previous, proof["first"]), ("latest", latest, proof["second"])):
+            if (head["tree_size"], head["root_hash"]) != (in_proof["tree_size"], in_proof["root_hash"]):
+                problems.append(f"The pack's {name} head is not the one its consistency proof covers.")
+        if kept_head is not None and (kept_head["tree_size"], kept_head["root_hash"]) != (
+            previous["tree_size"],
+            previous["root_hash"],
+        ):
+            problems.append(
+                f"The head you kept (size {kept_head['tree_size']}) is not the earlier head this pack proves from "
+                f"(size {previous['tree_size']})."
+            )
+        return problems
+    except (KeyError, TypeError, AttributeError) as error:
+        return [f"Malformed pack evidence ({error.__class__.__name__})."]
+
+
+def verify_proof_bundle(bundle: dict[str, Any], public_keys: dict[str, Any]) -> list[str]:
+    """The inclusion proofs a document carries (e.g. a subject access response's appendix), each checked."""
+    if bundle.get("format") != PROOF_BUNDLE_FORMAT or not isinstance(bundle.get("proofs"), list):
+        return [f"Not a bundle of audit proofs (format {bundle.get('format')!r})."]
+    problems = []
+    for number, proof in enumerate(bundle["proofs"], start=1):
+        problems += [f"Proof {number}: {problem}" for problem in verify_proof(proof, public_keys)]
+    return problems
+
+
+def _keys_from(document: dict[str, Any]) -> list[str]:
+    keys = document.get("public_keys") or {}
+    return list(keys.values()) if isinstance(keys, dict) else list(keys)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Verify an Oversight audit log export, heads and proofs offline.")
     parser.add_argument("export", nargs="?", help="the JSON-lines export (manage.py export_audit_log)")
     parser.add_argument("--public-key", action="append", default=[], help="a published head key, PEM (repeat)")
     parser.add_argument("--head", action="append", default=[], help="a signed tree head kept earlier (repeat)")
     parser.add_argument("--proof", action="append", default=[], help="an inclusion or consistency proof (repeat)")
+    parser.add_argument(
+        "--pack",
+        help="a pack's audit-log evidence (JSON): with --head, the head kept from the previous pack",
+    )
+    parser.add_argument(
+        "--proofs",
+        action="append",
+        default=[],
+        help="a bundle of proofs (e.g. a subject access response's appendix, JSON)",
+    )
     args = parser.parse_args(argv)
     pems = []
     for path in args.public_key:
@@ -491,12 +554,31 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.proof:
         with open(path, encoding="utf-8") as handle:
             problems += verify_proof(json.load(handle), keys)
+    documents = []
+    for path in ([args.pack] if args.pack else []) + args.proofs:
+        with open(path, encoding="utf-8") as handle:
+            documents.append(json.load(handle))
+    if documents and not pems:  # no keys of the reader's own: the document's, said so (compare their ids)
+        keys = load_public_keys(key for document in documents for key in _keys_from(document))
+        print(
+            f"Using the head keys the document carries, ids {', '.join(sorted(keys))}: compare them with "
+            "the ids published on the operator's transparency page."
+        )
+    if args.pack:
+        problems += verify_pack_evidence(documents[0], keys, heads[-1] if heads else None)
+    for bundle in documents[1:] if args.pack else documents:
+        problems += verify_proof_bundle(bundle, keys)
     for problem in problems:
         print(problem)
     if problems:
         print(f"FAILED: {len(problems)} problem(s).")
         return 1
-    print(f"OK: export, {len(heads)} head(s) and {len(args.proof)} proof(s) verify.")
+    print(
+        f"OK: export, {len(heads)} head(s), {len(args.proof)} proof(s)"
+        + (", the pack's evidence (the earlier head is a prefix of today's)" if args.pack else "")
+        + (f", {len(args.proofs)} bundle(s) of proofs" if args.proofs else "")
+        + " verify."
+    )
     return 0
 
 

@@ -1,9 +1,10 @@
 """What the audit log shows outside: its signed tree heads in the regulator and DPO packs, its lag on
 ``/metrics``, and the proofs a party downloads (selectors: read-only).
 
-The pack carries, beside the latest head, the last head of the previous quarter and the consistency
-proof between the two, with the public keys: from the pack alone (``tlog.py --proof``) the regulator
-confirms that the log it saw last quarter is a prefix of today's.
+The pack carries, beside the latest head, the head of the previous pack its reader's organisation
+received (kept per organisation: ``AuditHeadReceipt``; the first time, the last head before the
+quarter) and the consistency proof between the two, with the public keys: from the pack alone
+(``tlog.py --pack``) the regulator confirms that the log it saw last quarter is a prefix of today's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from typing import Any
 
 from governance.audit import tlog
-from governance.audit.models import AuditTreeHead
+from governance.audit.models import AuditHeadReceipt, AuditTreeHead
 from governance.audit.sequencer import (
     consistency_proof,
     head_public_keys,
@@ -30,8 +31,9 @@ def head_before(moment) -> AuditTreeHead | None:
     return AuditTreeHead.objects.filter(issued_at__lt=cutoff).order_by("-tree_size", "-id").first()
 
 
-def pack_evidence(now=None) -> dict[str, Any] | None:
-    """The latest head, last quarter's head and the consistency proof between them, and the keys."""
+def pack_evidence(now=None, *, organisation=None) -> dict[str, Any] | None:
+    """The latest head, the head of the previous pack ``organisation`` received (else last quarter's),
+    the consistency proof between them and the keys: one JSON document ``tlog.py --pack`` checks."""
     from django.utils import timezone
 
     from governance.reports.selectors import quarter_of
@@ -40,27 +42,62 @@ def pack_evidence(now=None) -> dict[str, Any] | None:
     if today is None:
         return None
     start, _ = quarter_of(now or timezone.now())
-    before = head_before(start) or AuditTreeHead.objects.order_by("tree_size", "id").first()
+    receipt = (
+        AuditHeadReceipt.objects.filter(organisation=organisation).select_related("head").first()
+        if organisation is not None
+        else None
+    )
+    if receipt is not None:
+        before, source = receipt.head, f"the head of the pack received on {receipt.received_at:%d %B %Y %H:%M} UTC"
+    else:
+        before = head_before(start) or AuditTreeHead.objects.order_by("tree_size", "id").first()
+        source = f"the last head before the quarter starting {start:%d %B %Y} (no earlier pack received)"
     return {
+        "format": tlog.PACK_EVIDENCE_FORMAT,
         "public_keys": head_public_keys(),
         "latest_head": today.as_dict(),
-        "quarter_start": start.isoformat(),
-        "previous_quarter_head": before.as_dict(),
+        "previous_head": before.as_dict(),
+        "previous_head_source": source,
         "consistency_proof": consistency_proof(before, today),
     }
+
+
+def audit_head_receipt_record(*, organisation, head: AuditTreeHead) -> AuditHeadReceipt | None:
+    """Keep which head ``organisation`` received in a pack, so its next pack proves from it. Called when
+    the pack is handed over (``regulator_pack``); a second pack at the same head adds nothing."""
+    from django.utils import timezone
+
+    if organisation is None:
+        return None
+    last = AuditHeadReceipt.objects.filter(organisation=organisation).first()
+    if last is not None and last.head_id == head.pk:
+        return last
+    return AuditHeadReceipt.objects.create(organisation=organisation, head=head, received_at=timezone.now())
+
+
+def audit_pack_handed_over(*, organisation, sections: list) -> AuditHeadReceipt | None:
+    """Record the latest head a pack's audit-log section carried as received by ``organisation``."""
+    for section in sections:
+        if section.code == "audit_log_heads" and len(section.notes) > 1:
+            latest = json.loads(section.notes[-1])["latest_head"]
+            head = AuditTreeHead.objects.filter(tree_size=latest["tree_size"], root_hash=latest["root_hash"]).first()
+            if head is not None:
+                return audit_head_receipt_record(organisation=organisation, head=head)
+    return None
 
 
 def audit_log_pack_section(scope) -> list:
     """The regulator pack's (and DPO's pack's) section on the audit log's integrity."""
     from governance.reports.registry import Figure, Section, Table
 
-    evidence = pack_evidence()
+    organisation = getattr(scope.actor, "organisation", None)
+    evidence = pack_evidence(organisation=organisation)
     if evidence is None:
         return [Section("audit_log_heads", "Audit log: signed tree heads", notes=["The audit log is empty."])]
-    latest, before = evidence["latest_head"], evidence["previous_quarter_head"]
+    latest, before = evidence["latest_head"], evidence["previous_head"]
     rows = [
         [label, h["tree_size"], h["root_hash"], h["issued_at"][:19], h["key_id"]]
-        for label, h in (("Latest", latest), ("Last head before this quarter", before))
+        for label, h in (("Latest", latest), (f"Earlier: {evidence['previous_head_source']}", before))
     ]
     return [
         Section(
@@ -78,12 +115,12 @@ def audit_log_pack_section(scope) -> list:
                 Table("audit_log_heads", "Signed tree heads", ["Head", "Events", "Root hash", "Signed", "Key"], rows)
             ],
             notes=[
-                "Keep these heads. Anyone can check with governance/audit/tlog.py (one file, no Oversight "
-                "needed): save the proof below as proof.json and the keys as key.pem, then "
-                "python tlog.py --public-key key.pem --proof proof.json. It confirms the log seen at the "
-                "last head before this quarter is a prefix of today's: nothing since was rewritten or dropped.",
-                json.dumps(evidence["consistency_proof"], sort_keys=True),
-                *evidence["public_keys"].values(),
+                "Keep this pack's evidence (the JSON below) and its latest head. Anyone can check it with "
+                "governance/audit/tlog.py (one file, no Oversight needed): save the JSON as pack.json, the latest "
+                "head you kept from your previous pack as head.json, then python tlog.py --pack pack.json "
+                "--head head.json (or manage.py verify_audit_export --pack pack.json --head head.json). It "
+                "confirms the log you saw then is a prefix of today's: nothing since was rewritten or dropped.",
+                json.dumps(evidence, sort_keys=True),
             ],
         )
     ]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
 from governance.access import audit_event_for
 from governance.audit.sequencer import audit_event_inclusion_proof
 from governance.audit.transparency import audit_consistency_published, audit_heads_published
+from governance.audit.verification import audit_verification_start
 from governance.inputs import parse_int
 from governance.web.errors import refusals_as_pages
 
@@ -40,3 +44,13 @@ def audit_log_heads(request: HttpRequest) -> HttpResponse:
     if first is not None and second is not None:
         return JsonResponse(audit_consistency_published(first, second))
     return JsonResponse(audit_heads_published())
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def audit_verify(request: HttpRequest) -> HttpResponse:
+    """A DPO or the regulator starts a verification of the whole log; the audit page shows its progress."""
+    run = audit_verification_start(actor=request.user)
+    messages.success(request, f"Verification #{run.pk} of the audit log started; its progress is shown below.")
+    return redirect("audit-log")

@@ -23,6 +23,7 @@ from governance.agreements.rules import (
 )
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
+from governance.audit.transparency import audit_pack_handed_over
 from governance.breaches.access import breaches_visible_to
 from governance.breaches.rules import breach_commissioner_clock, breach_subjects_state
 from governance.errors import PermissionRefused, ValidationFailed
@@ -289,6 +290,8 @@ def regulator_pack(actor: Any) -> Report:
         raise PermissionRefused("Your role cannot read accountability reports.")
     scope = ReportScope(actor=actor)
     sections = report_sections("regulator_pack", scope) + [self_assessment_section(scope)]
+    # The head handed over in this pack: the reader's next pack proves from it (audit/transparency.py).
+    audit_pack_handed_over(organisation=actor.organisation, sections=sections)
     whose = "every organisation" if is_regulator(actor) else str(actor.organisation)
     return Report(kind="regulator_pack", title="Regulator pack", subtitle=f"Records of {whose}", sections=sections)
 

@@ -160,6 +160,9 @@ class ResponseEvent:
     justification: str
     recipient: str
     target: str
+    leaf_index: int | None = None  # its leaf in the signed log (None while it waits for the sequencer)
+    leaf_hash: str = ""
+    path: list[str] = field(default_factory=list)  # the audit path to ``SubjectResponse.proofs``' head
 
 
 @dataclass
@@ -174,6 +177,9 @@ class SubjectResponse:
     art15: dict[str, Any] = field(default_factory=dict)
     non_match: str = ""
     staff_as_roles: bool = False
+    # The inclusion proofs of the cited events in one signed head (``tlog.PROOF_BUNDLE_FORMAT``): anyone checks
+    # them with the single-file verifier (``tlog.py --proofs``). Empty when no event is cited or signed yet.
+    proofs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def found_anything(self) -> bool:
@@ -328,6 +334,10 @@ def compile_response(
             "recipient",
             "target_type",
             "target_id",
+            "content_digest",
+            "field_digests",
+            "chain_hash",
+            "previous_hash",
         )
     )
     people = _actor_people({e.actor_id for e in events if e.actor_id})
@@ -346,9 +356,36 @@ def compile_response(
         )
         for e in events
     ]
+    response.proofs = _event_proofs(events, response.events)
     response.art15 = _art15(request, compiled)
     progress(70, "Compiled")
     return response
+
+
+def _event_proofs(events: list[AuditEvent], cited: list[ResponseEvent]) -> dict[str, Any]:
+    """Each cited event's RFC 6962 inclusion proof in the latest signed head (the same for all, so the
+    reader checks one head); an event still waiting for the sequencer is cited without a proof."""
+    from governance.audit import tlog
+    from governance.audit.sequencer import head_public_keys, inclusion_proof, latest_head
+    from governance.errors import AuditEventNotSequenced
+
+    head = latest_head()
+    if head is None or not events:
+        return {}
+    proofs = []
+    for event, line in zip(events, cited, strict=True):
+        try:
+            proof = inclusion_proof(event, head)
+        except AuditEventNotSequenced:
+            continue
+        line.leaf_index, line.leaf_hash, line.path = proof["leaf_index"], proof["leaf_hash"], proof["path"]
+        proofs.append(proof)
+    return {
+        "format": tlog.PROOF_BUNDLE_FORMAT,
+        "head": head.as_dict(),
+        "public_keys": head_public_keys(),
+        "proofs": proofs,
+    }
 
 
 def _art15(request: SubjectRequest, items: list[SubjectItem]) -> dict[str, Any]:

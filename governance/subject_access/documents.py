@@ -48,6 +48,9 @@ def response_context(response: SubjectResponse) -> dict:
         "withheld_number": last + 1,
         "non_match_number": last + 2,
         "restrictions_statement": RESTRICTIONS_STATEMENT,
+        "proofs_number": last + 3,
+        "proof_head": response.proofs.get("head") if response.proofs else None,
+        "proof_keys": list(response.proofs.get("public_keys", {}).items()) if response.proofs else [],
     }
 
 
@@ -112,9 +115,12 @@ def response_document(response: SubjectResponse) -> dict:
                 "justification": e.justification,
                 "recipient": e.recipient,
                 "about": e.target,
+                "leaf_index": e.leaf_index,
             }
             for e in response.events
         ],
+        # The inclusion proof of each cited event (``python tlog.py --proofs`` on this object, saved as a file).
+        "audit_proofs": response.proofs or None,
         "withheld": response.withheld,
         # Always the same sentence, so that its presence says nothing (neither confirm nor deny).
         "restrictions": RESTRICTIONS_STATEMENT,

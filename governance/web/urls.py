@@ -28,6 +28,7 @@ from governance.audit import views as audit_views  # noqa: E402
 
 urlpatterns += [
     path("audit/<int:pk>/proof.json", audit_views.audit_event_proof, name="audit-event-proof"),
+    path("audit/verify/", audit_views.audit_verify, name="audit-verify"),
     path("transparency/audit-log/", audit_views.audit_log_heads, name="audit-log-heads"),
 ]
 

@@ -23,9 +23,11 @@ from governance.agreements.models import AgreementStatus
 from governance.agreements.retention_terms import agreement_retention_extend, retention_extension_refusal
 from governance.agreements.rules import (
     agreement_approval_prerequisites,
+    agreement_made_under_dpa1998,
     agreement_rule_breaches,
     operator_legal_basis_problems,
     retention_extension_text,
+    signed_document_outdated,
 )
 from governance.agreements.selectors import (
     agreement_history,
@@ -96,6 +98,8 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "agreement": agreement,
             "breaches": agreement_rule_breaches(agreement),
+            "signed_outdated": signed_document_outdated(agreement),
+            "under_dpa1998": agreement_made_under_dpa1998(agreement),
             # Before approval: every prerequisite and its state at once (the rule approval enforces).
             "checklist": agreement_approval_prerequisites(agreement)
             if agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED}
@@ -335,8 +339,20 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     may name someone) must not land in URLs, browser history or the proxy's access log."""
     form = AuditSearchForm(request.POST if request.method == "POST" else None)
     from governance.audit.sequencer import latest_head
+    from governance.audit.verification import (
+        audit_verification_last_finished,
+        audit_verification_latest,
+        can_start_audit_verification,
+    )
 
-    context = {"form": form, "page": None, "head": latest_head()}
+    context = {
+        "form": form,
+        "page": None,
+        "head": latest_head(),
+        "verification": audit_verification_latest(),
+        "last_verified": audit_verification_last_finished(),
+        "can_verify": can_start_audit_verification(request.user),
+    }
     if request.method == "POST" and form.is_valid():
         filters = {k: v for k, v in form.cleaned_data.items() if k != "justification"}
         justification = form.cleaned_data["justification"].strip()

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -36,7 +36,6 @@ from governance.audit.sequencer import (
     root_at,
 )
 from governance.audit.services import audit_chain_verify, audit_record
-from governance.audit.transparency import pack_evidence
 from governance.errors import AuditEventNotSequenced
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +107,21 @@ def test_an_event_is_readable_at_once_and_gets_its_leaf_from_the_sequencer():
     assert head.tree_size == 1 and AuditLeaf.objects.get(event=event).index == 0
     assert not AuditPending.objects.exists()
     assert audit_sequence() is None  # nothing pending: no new head
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_event_is_sequenced_on_commit_without_waiting_for_beat(settings):
+    """The embedded default (SQLite, tasks in-process): the committing transaction sequences."""
+    [event] = record(1)
+    assert AuditLeaf.objects.get(event=event).index == 0 and not AuditPending.objects.exists()
+    assert latest_head().tree_size == 1
+    with transaction.atomic():  # several events in one transaction: one batch, one head, after the commit
+        record(3, start=1)
+        assert AuditPending.objects.count() == 3
+    assert latest_head().tree_size == 4 and AuditTreeHead.objects.count() == 2
+    settings.AUDIT_SEQUENCE_ON_COMMIT = False  # left to beat
+    record(1, start=4)
+    assert AuditPending.objects.count() == 1 and latest_head().tree_size == 4
 
 
 def test_entries_of_a_rolled_back_transaction_never_appear():
@@ -308,24 +322,45 @@ def test_the_public_page_publishes_heads_and_consistency_proofs(client):
 # --- the regulator's pack -------------------------------------------------------------------------
 
 
-def test_the_regulator_confirms_from_its_pack_alone_that_last_quarters_log_is_a_prefix_of_todays(cast):
+def pack_evidence_of(report) -> dict:
+    [section] = [s for s in report.sections if s.code == "audit_log_heads"]
+    return json.loads(section.notes[-1])
+
+
+def test_the_regulator_confirms_from_its_pack_alone_that_last_quarters_log_is_a_prefix_of_todays(cast, tmp_path):
     from governance.reports.pack import regulator_pack
 
     with time_machine.travel(timezone.now() - timedelta(days=100), tick=False):
         record(4)
-        then = audit_sequence_all().tree_size  # with the cast's own events
+        audit_sequence_all()
+        first_pack = pack_evidence_of(regulator_pack(cast.regulator))  # last quarter's pack
     record(3, start=4)
-    now = audit_sequence_all().tree_size
-    report = regulator_pack(cast.regulator)
-    [section] = [s for s in report.sections if s.code == "audit_log_heads"]
-    proof = json.loads(next(n for n in section.notes if n.startswith('{"first"')))
-    pems = [n for n in section.notes if n.startswith("-----BEGIN PUBLIC KEY-----")]
-    assert (proof["first"]["tree_size"], proof["second"]["tree_size"]) == (then, now) and now == then + 3
-    assert tlog.verify_proof(proof, tlog.load_public_keys(pems)) == []
+    audit_sequence_all()
+    second_pack = pack_evidence_of(regulator_pack(cast.regulator))
+    kept = first_pack["latest_head"]  # what the regulator kept from last quarter's pack
+    # Today's pack proves from the head the regulator received then (kept per regulator), to today's.
+    assert second_pack["previous_head"] == kept and "pack received on" in second_pack["previous_head_source"]
+    assert second_pack["latest_head"]["tree_size"] == kept["tree_size"] + 3
+    (tmp_path / "pack.json").write_text(json.dumps(second_pack))
+    (tmp_path / "head.json").write_text(json.dumps(kept))
+    assert tlog.main(["--pack", str(tmp_path / "pack.json"), "--head", str(tmp_path / "head.json")]) == 0
+    call_command("verify_audit_export", pack=str(tmp_path / "pack.json"), head=[str(tmp_path / "head.json")])
     # Had the log been rewritten since, today's head could not extend last quarter's.
-    forged = dict(proof, second=dict(proof["second"], root_hash=flipped(proof["second"]["root_hash"], 3)))
-    assert tlog.verify_proof(forged, tlog.load_public_keys(pems))
-    assert pack_evidence()["previous_quarter_head"]["tree_size"] == then
+    forged = dict(second_pack, latest_head=dict(second_pack["latest_head"], root_hash=flipped(kept["root_hash"], 3)))
+    forged["consistency_proof"] = dict(forged["consistency_proof"], second=forged["latest_head"])
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    assert tlog.main(["--pack", str(tmp_path / "forged.json"), "--head", str(tmp_path / "head.json")]) == 1
+    with pytest.raises(CommandError):
+        call_command("verify_audit_export", pack=str(tmp_path / "forged.json"), head=[str(tmp_path / "head.json")])
+    # A pack proving from some other earlier head than the one the regulator kept is caught too.
+    other = dict(kept, tree_size=kept["tree_size"] - 1)
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    assert tlog.main(["--pack", str(tmp_path / "pack.json"), "--head", str(tmp_path / "other.json")]) == 1
+    # A changed byte anywhere in the proof's path fails.
+    if second_pack["consistency_proof"]["path"]:
+        bad = json.loads(json.dumps(second_pack))
+        bad["consistency_proof"]["path"][0] = flipped(bad["consistency_proof"]["path"][0], 0)
+        assert tlog.verify_pack_evidence(bad, tlog.load_public_keys(bad["public_keys"].values()), kept)
 
 
 # --- commit order (PostgreSQL: two writers at once) ------------------------------------------------
@@ -333,7 +368,7 @@ def test_the_regulator_confirms_from_its_pack_alone_that_last_quarters_log_is_a_
 
 @pytest.mark.django_db(transaction=True)
 def test_an_entry_committing_after_a_later_numbered_one_is_sequenced_not_skipped(postgres):
-    """Writer A takes its number first but commits last; the sequencer runs in between."""
+    """Writer A takes its number first but commits last; the sequencer runs in between (on B's commit)."""
     holding, release, done = threading.Event(), threading.Event(), threading.Event()
     numbers = {}
 
@@ -357,11 +392,12 @@ def test_an_entry_committing_after_a_later_numbered_one_is_sequenced_not_skipped
             action=AuditAction.COLLECTION, event="test.fast", actor=None, target=("t", "b", "b")
         ).sequence
     assert numbers["a"] < numbers["b"]
-    assert audit_sequence().tree_size == 1  # only B has committed: A is invisible, not lost
+    # B's commit sequenced what had committed: only B; A is invisible, not lost.
+    assert latest_head().tree_size == 1 and not AuditPending.objects.exists()  # A uncommitted: unseen
     release.set()
     assert done.wait(30)
     thread.join()
-    assert audit_sequence().tree_size == 2
+    assert latest_head().tree_size == 2 and not AuditPending.objects.exists()  # A's own commit sequenced it
     order = list(AuditLeaf.objects.order_by("index").values_list("event__sequence", flat=True))
     assert order == [numbers["b"], numbers["a"]]  # commit order
     assert audit_chain_verify().ok

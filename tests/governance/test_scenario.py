@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from governance.agreements.models import Agreement, AgreementStatus
 from governance.agreements.rules import agreement_rule_breaches
@@ -63,6 +64,37 @@ def test_scenario_has_the_register_a_live_deployment_and_an_intact_audit_trail(s
     }
     waiting = DPIA.objects.get(status=DPIAStatus.DRAFT)
     assert prior_consultation_required(waiting) and not waiting.consultation_recorded
+    # Demo facts that must hold together (issue 25). No current watchlist image repeats a 2016 one byte for byte.
+    old_digests = set(WatchlistImage.objects.filter(agreement=historical).values_list("sha256", flat=True))
+    new_digests = set(WatchlistImage.objects.filter(agreement=current).values_list("sha256", flat=True))
+    assert len(old_digests) == 7 and len(new_digests) == 3 and not old_digests & new_digests
+    # No agreement is notified to the regulator before it was drafted.
+    for agreement in Agreement.objects.filter(recorded_retrospectively=False):
+        assert agreement.regulator_notified_on >= timezone.localtime(agreement.created_at).date()
+    # The 2016 record cites the law of its time and lacks today's safeguards; the current one cites DPA 2018.
+    from django.test import Client
+    from django.urls import reverse
+
+    from governance.organisations.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username="dpo.estate"))
+    old_page = client.get(reverse("agreement-detail", args=[historical.pk])).content.decode()
+    assert "Data Protection Act 1998" in old_page and 'id="no-modern-safeguards"' in old_page
+    for modern in ("s.35(5) strictly necessary", "UK GDPR", "non-match data deleted immediately", "DPA 2018 s.35"):
+        assert modern not in old_page.split('id="approval-checklist"')[0].split("Parties and terms")[1]
+    current_page = client.get(reverse("agreement-detail", args=[current.pk])).content.decode()
+    assert "s.35(5) strictly necessary" in current_page and "non-match data deleted immediately" in current_page
+    # The Authorising Officer's rank is said once, wherever the authorisation is shown.
+    page = client.get(reverse("deployment-detail", args=[deployment.pk])).content.decode()
+    assert "Superintendent R. Baines" in page and "Superintendent Supt" not in page and "Supt. " not in page
+    # The DPO's commentary on all twelve principles is in the regulator's pack.
+    from governance.reports.pack import regulator_pack
+
+    pack = regulator_pack(User.objects.get(username="regulator"))
+    [assessment] = [s for s in pack.sections if s.code == "principles"]
+    [table] = assessment.tables
+    assert len(table.rows) == 12 and not any("No commentary yet." in str(row) for row in table.rows)
     call_command("load_scenario", stdout=out)  # idempotent
     assert "already loaded" in out.getvalue()
 

@@ -49,6 +49,7 @@ class Command(BaseCommand):
             self._current(scenario, orgs, users)
             self._kings_cross_images(orgs)
             self._current_watchlist(users)
+            self._principle_commentary(scenario, users)
         # Enrolment ran on commit (in-process on the embedded default); now the other apps' steps run
         # (recognition's deployment is reviewed against exactly the enrolled images and goes live).
         context = ScenarioContext(
@@ -100,6 +101,10 @@ class Command(BaseCommand):
         # for the current agreements, the operator's own UK GDPR basis (Art. 6, Art. 9, Sch. 1).
         for key in (
             "permitted_custody_categories",
+            # The 2016 record states the law and terms of its time (DPA 1998), not the common modern ones.
+            "purpose",
+            "data_items",
+            "special_category_data",
             "operator_article6_basis",
             "operator_article9_condition",
             "operator_schedule1_condition",
@@ -151,7 +156,7 @@ class Command(BaseCommand):
             agreements.agreement_record_regulator_notification(
                 actor=estate_dpo,
                 agreement=agreement,
-                notified_on=timezone.localdate() - timedelta(days=40),
+                notified_on=timezone.localdate(),  # the day it is drafted and sent, never before
                 reference=f"BSCC-{agreement.reference}",
                 notified_by=str(estate_dpo),
                 regulator=orgs[item["regulator"]],
@@ -200,12 +205,23 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"{count} King's Cross watchlist images recorded (stand-in faces from the dev set).")
 
-    # Stand-in faces for the current agreement's watchlist (pseudonymous references, never names).
+    # Stand-in faces for the current agreement's watchlist (pseudonymous references, never names): other photos
+    # than the seven 2016 images (governance.watchlist.scenario), so no current image repeats a 2016 one.
     CURRENT_WATCHLIST = (
-        ("Kofi_Annan/Kofi_Annan_0001.jpg", "MET-W-0001"),
-        ("Serena_Williams/Serena_Williams_0001.jpg", "MET-W-0002"),
+        ("Kofi_Annan/Kofi_Annan_0002.jpg", "MET-W-0001"),
+        ("Jennifer_Lopez/Jennifer_Lopez_0001.jpg", "MET-W-0002"),
         ("Arnold_Schwarzenegger/Arnold_Schwarzenegger_0001.jpg", "MET-W-0003"),
     )
+
+    def _principle_commentary(self, scenario, users) -> None:
+        """The estate DPO's commentary on the twelve principles, as a pack would carry it."""
+        from governance.reports.pack import principle_commentary_set
+
+        commentary = scenario.get("principle_commentary")
+        if not commentary:
+            return
+        for number, text in commentary["texts"].items():
+            principle_commentary_set(actor=users[commentary["dpo"]], principle=int(number), text=text)
 
     def _current_agreement(self):
         from governance.agreements.models import Agreement

@@ -17,10 +17,14 @@ class Command(BaseCommand):
         parser.add_argument("--public-key", action="append", default=[], help="a published head key, PEM (repeat)")
         parser.add_argument("--head", action="append", default=[], help="a signed tree head kept earlier (repeat)")
         parser.add_argument("--proof", action="append", default=[], help="an inclusion or consistency proof (repeat)")
+        parser.add_argument("--pack", help="a pack's audit-log evidence (JSON); with --head, the previous pack's head")
+        parser.add_argument("--proofs", action="append", default=[], help="a bundle of proofs (a response's appendix)")
 
     def handle(self, *args, **options):
         argv = [options["export"]] if options["export"] else []
-        for name in ("public_key", "head", "proof"):
+        if options["pack"]:
+            argv += ["--pack", options["pack"]]
+        for name in ("public_key", "head", "proof", "proofs"):
             for value in options[name]:
                 argv += [f"--{name.replace('_', '-')}", value]
         output = io.StringIO()

@@ -99,3 +99,42 @@ def test_the_agreement_page_shows_all_missing_items_and_offers_the_pdf(cast):
     other = Client()
     other.force_login(cast.other_dpo)
     assert other.get(reverse("agreement-pdf", args=[agreement.pk])).status_code == 404
+
+
+def test_a_signed_document_stops_counting_once_the_terms_change_until_re_signed(cast):
+    agreement = services.agreement_draft(actor=cast.estate_dpo, fields=agreement_terms(cast))
+    services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
+    agreement.refresh_from_db()
+    assert agreement.signed_terms_digest and states(agreement)["no_signed_document"] is True
+    services.agreement_update(actor=cast.estate_dpo, agreement=agreement, fields={"purpose": agreement.purpose})
+    agreement.refresh_from_db()
+    assert states(agreement)["no_signed_document"] is True  # saved unchanged: still the signed terms
+    services.agreement_update(actor=cast.estate_dpo, agreement=agreement, fields={"max_images": 7})
+    agreement.refresh_from_db()
+    [signed] = [p for p in agreement_approval_prerequisites(agreement) if p.code == "no_signed_document"]
+    assert signed.met is False and "re-sign needed" in signed.detail
+    client = Client()
+    client.force_login(cast.estate_dpo)
+    page = client.get(reverse("agreement-detail", args=[agreement.pk])).content.decode()
+    assert "Signed against earlier terms — re-sign needed" in page
+    # The approval gate refuses it like a missing signature.
+    services.agreement_record_regulator_notification(
+        actor=cast.estate_dpo,
+        agreement=agreement,
+        notified_on=timezone.localdate() - timedelta(days=1),
+        reference="BSCC-10",
+        notified_by="Dana Okafor",
+        regulator=cast.regulator_org,
+    )
+    services.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
+    services.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
+    approved_dpia(cast, agreements=[agreement])
+    approved_policy(cast.met_dpo)
+    with pytest.raises(StateConflict) as refusal:
+        services.agreement_approve(actor=cast.met_dpo, agreement=agreement)
+    assert refusal.value.details == {"missing": ["no_signed_document"]}
+    # Re-signed against the current terms: valid again, and approval passes.
+    services.agreement_attach_signed_document(actor=cast.estate_dpo, agreement=agreement, document=signed_pdf())
+    agreement.refresh_from_db()
+    assert "re-sign needed" not in client.get(reverse("agreement-detail", args=[agreement.pk])).content.decode()
+    assert services.agreement_approve(actor=cast.met_dpo, agreement=agreement).status == "active"

@@ -176,6 +176,13 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
             for label in rows_after
             if rows_after[label] != rows_before.get(label, 0)
         }
+        # The event is sequenced on the worker's commit (issue 23), or is about to be: a leaf or a pending entry,
+        # never both, never neither (the batch is one transaction); its head and subtree nodes come with a leaf.
+        tree = {
+            name: changed.pop(f"governance.{name}", 0)
+            for name in ("AuditPending", "AuditLeaf", "AuditTreeHead", "AuditTreeNode")
+        }
+        assert tree["AuditPending"] + tree["AuditLeaf"] == 1 and tree["AuditTreeHead"] == tree["AuditLeaf"], tree
         # The alert.raised event names the operator and the supplier of the matched image (two scope rows).
         # Two ledger rows per frame (accepted; its outcome counted once): a digest of the random key, its camera and
         # hour, nothing else. The accepted rows go with the next sweep of the frame ledger.
@@ -186,7 +193,6 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
             "deployments.Alert": 1,
             "governance.AuditEvent": 1,
             "governance.AuditEventOrganisation": 2,
-            "governance.AuditPending": 1,  # the event waits for the sequencer to give it its leaf (issue 23)
         }, changed
         assert set(FrameOutcome.objects.values_list("outcome", flat=True)) == {"processed"}
         assert all(len(digest) == 64 for digest in FrameOutcome.objects.values_list("key_digest", flat=True))
