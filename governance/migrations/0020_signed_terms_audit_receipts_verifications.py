@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("governance", "0018_law_rules_lawrules"),
+        ("governance", "0019_subject_door"),
     ]
 
     operations = [
