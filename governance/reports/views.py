@@ -42,10 +42,15 @@ def _respond(
     extra: dict | None = None,
     template: str = "reports/report.html",
     generated_at: datetime | None = None,
+    landscape: bool = False,
 ) -> HttpResponse:
     if fmt == "pdf":
         pdf = report_pdf(
-            title=report.title, subtitle=report.subtitle, sections=report.sections, generated_at=generated_at
+            title=report.title,
+            subtitle=report.subtitle,
+            sections=report.sections,
+            generated_at=generated_at,
+            landscape=landscape,
         )
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{filename}.pdf"'
@@ -175,6 +180,7 @@ def regulator_pack_view(request: HttpRequest) -> HttpResponse:
         filename="regulator-pack",
         template="reports/pack.html",
         extra={"can_comment": can_comment, "principles": PRINCIPLES.items()},
+        landscape=True,
     )
 
 
