@@ -18,6 +18,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
+from governance.agreements.models import Agreement
 from governance.reports.disclosure_control import suppress_small_cells
 from governance.reports.registry import (
     Chart,
@@ -732,3 +733,55 @@ figure_provider_register(
     FigureProvider(code="recognition.regulator_pack", kind="regulator_pack", compute=regulator_pack_figures, order=50)
 )
 principle_evidence_register(EvidenceProvider(code="recognition", compute=_evidence))
+
+
+# --- the record of processing activities (governance.reports.ropa): items (d) and (e) --------------
+
+
+def ropa_figures(scope: ReportScope) -> list[Section]:
+    """The controller's deployments (purposes, places, times) and to whom their alerts were
+    disclosed: an operator's own; a force's, those using images its agreements supplied."""
+    controller = scope.subject
+    if scope.operator_id:
+        deployments, disclosures = _deployments(scope), _disclosures(scope)
+    else:
+        chain = Q(supplying_organisation=controller) | Q(supplying_organisation__parent=controller)
+        deployments = (
+            deployments_visible_to(scope.actor).filter(agreements__in=Agreement.objects.filter(chain)).distinct()
+        )
+        disclosures = disclosures_visible_to(scope.actor).filter(
+            Q(recipient_organisation=controller) | Q(recipient_organisation__parent=controller)
+        )
+    rows = [
+        [d.reference, d.site, d.purpose, d.starts_at, d.ends_at, d.get_status_display()]
+        for d in deployments.order_by("starts_at")
+    ]
+    recipients = (
+        disclosures.order_by().values_list("recipient_organisation__name").annotate(n=Count("pk")).order_by("-n")
+    )
+    return [
+        Section(
+            code="d",
+            title="",
+            tables=[
+                Table(
+                    "ropa.deployments", "Deployments", ["Deployment", "Site", "Purpose", "From", "To", "Status"], rows
+                )
+            ],
+        ),
+        Section(
+            code="e",
+            title="",
+            tables=[
+                Table(
+                    "ropa.disclosures",
+                    "Disclosures of confirmed alerts, by recipient",
+                    ["Recipient", "Disclosures"],
+                    [list(r) for r in recipients],
+                )
+            ],
+        ),
+    ]
+
+
+figure_provider_register(FigureProvider(code="recognition.ropa", kind="ropa", compute=ropa_figures))

@@ -115,3 +115,24 @@ def test_an_unknown_ethnic_group_is_refused_with_its_code(cast, people, activity
             actor=people.camden_submitter, disclosure=activity.disclosures[2], outcome="spoken_to", ethnic_group="x"
         )
     assert refused.value.code == "invalid_ethnic_group"
+
+
+def test_the_published_report_names_controller_contact_legal_basis_and_categories(cast, activity, client):
+    cast.estate.contact_email = "dpo@estate.example"
+    cast.estate.save(update_fields=["contact_email"])
+    start, end = quarter_of(timezone.now())
+    published = transparency_report_publish(actor=cast.estate_dpo, operator=cast.estate, start=start, end=end)
+    assert published.content[0]["code"] == "controller"
+    figures = {f["code"]: f["value"] for f in published.content[0]["figures"]}
+    assert figures["controller"] == cast.estate.name
+    assert figures["contact"].endswith("dpo@estate.example")
+    assert figures["legal_basis"] == (
+        "Art. 6(1)(f) legitimate interests; Art. 9(2)(g) substantial public interest; "
+        "Sch. 1 para 10: preventing or detecting unlawful acts"
+    )
+    assert "s.35(5) strictly necessary" in figures["police_legal_basis"]
+    assert figures["watchlist_categories"] == "Wanted by police or the courts, Suspect"
+    page = client.get(f"/published/{published.slug}/").content.decode()
+    assert "dpo@estate.example" in page and "Who may be on a watchlist" in page
+    # Phones: each cell of the deployments table carries its column's label.
+    assert 'data-label="Faces scanned"' in page
