@@ -25,12 +25,14 @@ from governance.reports.registry import (
     EvidenceProvider,
     Figure,
     FigureProvider,
+    RelatedLinks,
     ReportScope,
     ReportSubject,
     Section,
     Table,
     figure_provider_register,
     principle_evidence_register,
+    related_links_register,
     report_subject_register,
 )
 from recognition.deployments.access import (
@@ -785,3 +787,18 @@ def ropa_figures(scope: ReportScope) -> list[Section]:
 
 
 figure_provider_register(FigureProvider(code="recognition.ropa", kind="ropa", compute=ropa_figures))
+
+
+def _agreement_deployment_links(actor, agreement) -> list[tuple[str, str]]:
+    from django.urls import reverse
+
+    deployments = deployments_visible_to(actor).filter(agreements__reference=agreement.reference).distinct()
+    return [
+        (f"Deployment {d.reference} — {d.name}", reverse("deployment-detail", args=[d.pk]))
+        for d in deployments.order_by("starts_at")
+    ]
+
+
+related_links_register(
+    RelatedLinks(code="recognition.deployments", kind="agreement", compute=_agreement_deployment_links)
+)

@@ -88,3 +88,16 @@ def test_page_csv_and_pdf(cast, activity, client, artifacts_dir):
     index = client.get("/reports/record-of-processing/").content.decode()
     assert escape(cast.estate.name) in index and escape(cast.met.name) in index
     assert client.get(f"/reports/record-of-processing/?organisation={cast.estate.pk}").status_code == 200
+
+
+def test_the_agreement_page_links_to_its_images_report_and_deployments_where_the_viewer_may(cast, activity, client):
+    url = f"/agreements/{activity.agreement.pk}/"
+    client.force_login(cast.estate_dpo)
+    page = client.get(url).content.decode()
+    assert f"/watchlist/?agreement={activity.agreement.pk}" in page and "Watchlist images supplied under it (7)" in page
+    assert f"/reports/agreement/{activity.agreement.pk}/" in page
+    assert f"/deployments/{activity.deployment.pk}/" in page
+    # A reviewer reads the agreement but not reports, images or (here) this page's deployment list alike.
+    client.force_login(cast.estate_reviewer)
+    page = client.get(url).content.decode()
+    assert "/reports/agreement/" not in page and "/watchlist/?agreement=" not in page
