@@ -75,7 +75,7 @@ def test_transparency_report_is_published_at_a_public_address_with_no_personal_d
     start, end = quarter_of(timezone.now())
     published = transparency_report_publish(actor=cast.estate_dpo, operator=cast.estate, start=start, end=end)
     assert transparency_report_publish(actor=cast.estate_dpo, operator=cast.estate, start=start, end=end) == published
-    figures = {f["code"]: f["value"] for s in published.content for f in s["figures"]}
+    figures = {f["code"]: f["value"] for s in published.content if s["code"] == "transparency" for f in s["figures"]}
     assert figures == {
         "deployments": 1,
         "faces_scanned": 12000,
