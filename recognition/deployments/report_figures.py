@@ -190,14 +190,12 @@ def _outcome_chart(outcomes: Table) -> Chart | None:
     )
 
 
-def _outcome_table(disclosures, *, published: bool = False) -> tuple[Table, int]:
+def _outcome_table(disclosures, *, every_category: bool = False) -> tuple[Table, int]:
     labels = dict(Outcome.choices)
     counts = Counter(dict(disclosures.order_by().values_list("outcome").annotate(n=Count("pk"))))
     missing = counts.pop("", 0)
-    if published:  # every category, so the published table's shape says nothing by itself
+    if every_category:  # the published report lists each category, zero or not
         rows = [[label, counts.get(value, 0)] for value, label in Outcome.choices]
-        cells = suppress_small_cells([n for _, n in rows])
-        rows = [[label, n] for (label, _), n in zip(rows, cells, strict=True)]
     else:
         rows = [[labels.get(value, value), n] for value, n in sorted(counts.items())]
     rows.append(["Outcome not yet reported", missing])
@@ -534,7 +532,7 @@ def transparency_figures(scope: ReportScope) -> list[Section]:
             arrests=police["arrests"],
         )
         totals["hours"] += hours
-    outcomes, _missing = _outcome_table(disclosures.filter(alert__deployment__in=deployments), published=True)
+    outcomes, _missing = _outcome_table(disclosures.filter(alert__deployment__in=deployments), every_category=True)
     charts = []
     if rows:
         charts.append(
@@ -598,7 +596,7 @@ def transparency_figures(scope: ReportScope) -> list[Section]:
                 "A false alert is an alert the reviewers found was not the person. An engagement is officers "
                 "speaking to the person alerted on (spoken to, safeguarded, arrested, or found not to be the "
                 "person). Ethnic group is recorded by the officer, only in the five ONS high-level groups, and "
-                "only for people engaged; counts of 1 to 4 in a breakdown are shown as 'fewer than 5'.",
+                "only for people engaged; in that breakdown counts of 1 to 4 are shown as 'fewer than 5'.",
             ],
         )
     ]

@@ -7,7 +7,7 @@ outcome, counted by hand:
 - false alerts among alerts = 1 of 5 = 20%; watchlist at go-live: the 5 enrolled images;
 - hours deployed: went live 3 h ago, ended 30 min ago → 2.5 h.
 
-Published (transparency) breakdowns suppress cells of 1 to 4 (``governance.reports.disclosure_control``).
+The published (transparency) breakdown by ethnic group suppresses cells of 1 to 4 (``governance.reports.disclosure_control``).
 """
 
 from __future__ import annotations
@@ -82,12 +82,13 @@ def test_published_report_suppresses_small_cells(cast, engaged, client):
     tables = {t["code"]: t for s in published.content for t in s["tables"]}
     (row,) = tables["deployments"]["rows"]
     assert row[4:6] == [2.5, 5] and row[11:] == [2, 1]
-    outcomes = dict(tables["outcomes"]["rows"])
-    assert outcomes["Arrested"] == SUPPRESSED and outcomes["Not the person on the watchlist"] == SUPPRESSED
-    assert outcomes["No action taken"] == 0
+    outcomes = dict(tables["outcomes"]["rows"])  # events, published exactly like the arrests figure
+    assert outcomes["Arrested"] == 1 and outcomes["Not the person on the watchlist"] == 1
+    assert outcomes["No action taken"] == 0 and len(outcomes) == 8
     groups = dict(tables["false_alerts.ethnic_group"]["rows"])
     assert groups["Black, Black British, Caribbean or African"] == SUPPRESSED
-    assert all(n == 0 for label, n in groups.items() if label != "Black, Black British, Caribbean or African")
+    # Every other group is 0, but shown alike: the outcomes table's total (1) must not give it away.
+    assert set(groups.values()) == {SUPPRESSED}
     page = client.get(f"/published/{published.slug}/").content.decode()
     assert "fewer than 5" in page and "Ethnic group" in page
 
@@ -95,7 +96,8 @@ def test_published_report_suppresses_small_cells(cast, engaged, client):
 @pytest.mark.parametrize(
     ("counts", "published"),
     [
-        ([0, 3, 7, 12], [0, SUPPRESSED, SUPPRESSED, 12]),  # one small cell: the next smallest goes too
+        ([0, 3, 7, 12], [SUPPRESSED, SUPPRESSED, 7, 12]),  # the zero is hidden with the small cell
+        ([3, 7, 12], [SUPPRESSED, SUPPRESSED, 12]),  # one small cell: the next smallest goes too
         ([2, 3, 9], [SUPPRESSED, SUPPRESSED, 9]),
         ([5, 0, 40], [5, 0, 40]),
         ([1], [SUPPRESSED]),
@@ -136,3 +138,19 @@ def test_the_published_report_names_controller_contact_legal_basis_and_categorie
     assert "dpo@estate.example" in page and "Who may be on a watchlist" in page
     # Phones: each cell of the deployments table carries its column's label.
     assert 'data-label="Faces scanned"' in page
+
+
+def test_the_police_record_the_ethnic_group_on_the_web_form(cast, people, activity, client):
+    from django.urls import reverse
+
+    from recognition.deployments.models import Disclosure
+
+    client.force_login(people.camden_submitter)
+    page = client.get(reverse("disclosure-list")).content.decode()
+    assert 'name="ethnic_group"' in page and "Mixed or multiple ethnic groups" in page
+    response = client.post(
+        reverse("disclosure-outcome", args=[activity.disclosures[2].pk]),
+        {"outcome": "wrong_person", "notes": "", "ethnic_group": "white", "next": "list"},
+    )
+    assert response.status_code == 302
+    assert Disclosure.objects.get(pk=activity.disclosures[2].pk).outcome_ethnic_group == "white"
