@@ -31,7 +31,7 @@ class GovernanceConfig(AppConfig):
 
         # Governance's panels on the role homes (recognition registers its own).
         from governance.home import panels  # noqa: F401
-        from governance.reports import figures, pack, tasks  # noqa: F401
+        from governance.reports import controller, figures, pack, tasks  # noqa: F401
 
         # Subject requests: governance's own subject-data providers (recognition registers its
         # own), the export task and the exported files' retention rule.

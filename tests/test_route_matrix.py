@@ -252,6 +252,8 @@ ROUTES: list[Route] = [
     R("report-transparency", gate=ROLE_REPORTS, see={"estate.dpo", "other.dpo"}),
     R("report-transparency-publish", method="post", body="empty", gate=ROLE_REPORTS, see={"estate.dpo", "other.dpo"}),
     R("report-regulator-pack", gate=ROLE_REPORTS),
+    # The record of processing: a DPO reads its own controller's (a unit's force's); the regulator picks.
+    R("report-ropa", gate=ROLE_REPORTS),
     R("report-principle-commentary", method="post", body="commentary", gate=DPOS),
     R("report-published", obj="published", public="ok"),
     # Breaches: the organisation that recorded one (and its force) reads it; the regulator all.

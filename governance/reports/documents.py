@@ -17,6 +17,8 @@ from governance.reports.charts import chart_data_uri
 from governance.reports.registry import Chart, Figure, Section, Table
 
 NEVER_RECORDED = "Never recorded"
+# A table of more columns than this is set on landscape pages in the PDF (``templates/pdf/_page.html``).
+WIDE_TABLE_COLUMNS = 6
 
 
 def cell(value: Any) -> str:
@@ -71,8 +73,14 @@ def _display(sections: list[Section]) -> list[dict]:
             "tables": [
                 {
                     "table": t,
-                    "rows": [[cell(v) for v in row] for row in t.rows[: t.page_rows]],
+                    # Each cell with its column's label (data-label: a phone shows one card per row) and
+                    # whether it is a date (kept on one line in the PDF's narrow columns).
+                    "rows": [
+                        [(label, cell(v), isinstance(v, date)) for label, v in zip(t.columns, row, strict=False)]
+                        for row in t.rows[: t.page_rows]
+                    ],
                     "more": max(len(t.rows) - t.page_rows, 0) if t.page_rows else 0,
+                    "wide": len(t.columns) > WIDE_TABLE_COLUMNS,
                 }
                 for t in section.tables
             ],
@@ -91,11 +99,18 @@ def report_context(*, title: str, subtitle: str, sections: list[Section], genera
     }
 
 
-def report_pdf(*, title: str, subtitle: str, sections: list[Section], generated_at: datetime | None = None) -> bytes:
-    html = render_to_string(
-        "reports/report_pdf.html",
-        report_context(title=title, subtitle=subtitle, sections=sections, generated_at=generated_at),
-    )
+def report_pdf(
+    *,
+    title: str,
+    subtitle: str,
+    sections: list[Section],
+    generated_at: datetime | None = None,
+    landscape: bool = False,
+) -> bytes:
+    """``landscape``: every page landscape (a document of wide tables); otherwise portrait pages, with
+    each table of more than ``WIDE_TABLE_COLUMNS`` columns on landscape ones."""
+    context = report_context(title=title, subtitle=subtitle, sections=sections, generated_at=generated_at)
+    html = render_to_string("reports/report_pdf.html", {**context, "landscape": landscape})
     return render_pdf(html)
 
 

@@ -152,3 +152,30 @@ def principle_evidence(scope: ReportScope) -> dict[int, list[str]]:
         for number, lines in provider.compute(scope).items():
             evidence.setdefault(number, []).extend(lines)
     return evidence
+
+
+# --- links from a record's page to what other apps hold about it (the agreement page's deployments) --
+
+
+@dataclass(frozen=True)
+class RelatedLinks:
+    """``compute(actor, subject) -> [(label, url)]``: only records the actor may open."""
+
+    code: str
+    kind: str
+    compute: Callable[[Any, Any], list[tuple[str, str]]]
+
+
+_LINKS: dict[str, RelatedLinks] = {}
+
+
+def related_links_register(provider: RelatedLinks) -> RelatedLinks:
+    _LINKS[provider.code] = provider
+    return provider
+
+
+def related_links(kind: str, actor: Any, subject: Any) -> list[tuple[str, str]]:
+    links: list[tuple[str, str]] = []
+    for provider in sorted((p for p in _LINKS.values() if p.kind == kind), key=lambda p: p.code):
+        links.extend(provider.compute(actor, subject))
+    return links

@@ -27,7 +27,7 @@ class Report:
     subject: Any = None
 
 
-def _require_reports(actor: Any) -> None:
+def require_reports(actor: Any) -> None:
     if not role_allows(actor, REPORT_PERMISSION):
         raise PermissionRefused("Your role cannot read accountability reports.")
 
@@ -38,7 +38,7 @@ def report_for(actor: Any, kind: str, pk: Any) -> Report:
     if subject_kind is None:
         raise NotFound("No such report.")
     subject = subject_kind.lookup(actor, pk)  # NotFound before any role check: no existence leak
-    _require_reports(actor)
+    require_reports(actor)
     sections = report_sections(kind, ReportScope(actor=actor, subject=subject))
     return Report(
         kind=kind,
@@ -70,7 +70,7 @@ def quarter_label(start: datetime) -> str:
 def transparency_operator_for(actor: Any, organisation_id: Any = None) -> Organisation:
     """Whose transparency report the actor reads: its own organisation (an operator), or for a
     regulator any operator named."""
-    _require_reports(actor)
+    require_reports(actor)
     if is_regulator(actor) and organisation_id:
         try:
             return Organisation.objects.get(pk=organisation_id, kind=OrganisationKind.OPERATOR)

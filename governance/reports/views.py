@@ -18,6 +18,7 @@ from governance.inputs import is_id
 from governance.organisations.models import Organisation, OrganisationKind
 from governance.reports.documents import report_context, report_csv, report_pdf, sections_from_json
 from governance.reports.pack import PRINCIPLES, principle_commentary_set, regulator_pack
+from governance.reports.ropa import ropa_controller_for, ropa_controllers_for, ropa_report
 from governance.reports.selectors import (
     REPORT_PERMISSION,
     Report,
@@ -42,10 +43,15 @@ def _respond(
     extra: dict | None = None,
     template: str = "reports/report.html",
     generated_at: datetime | None = None,
+    landscape: bool = False,
 ) -> HttpResponse:
     if fmt == "pdf":
         pdf = report_pdf(
-            title=report.title, subtitle=report.subtitle, sections=report.sections, generated_at=generated_at
+            title=report.title,
+            subtitle=report.subtitle,
+            sections=report.sections,
+            generated_at=generated_at,
+            landscape=landscape,
         )
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{filename}.pdf"'
@@ -59,7 +65,8 @@ def _respond(
     context = report_context(
         title=report.title, subtitle=report.subtitle, sections=report.sections, generated_at=generated_at
     )
-    context["downloads"] = [("PDF", f"{base_url}?format=pdf"), ("CSV (every table)", f"{base_url}?format=csv")]
+    sep = "&" if "?" in base_url else "?"
+    context["downloads"] = [("PDF", f"{base_url}{sep}format=pdf"), ("CSV (every table)", f"{base_url}{sep}format=csv")]
     context.update(extra or {})
     return render(request, template, context)
 
@@ -176,6 +183,7 @@ def regulator_pack_view(request: HttpRequest) -> HttpResponse:
         filename="regulator-pack",
         template="reports/pack.html",
         extra={"can_comment": can_comment, "principles": PRINCIPLES.items()},
+        landscape=True,
     )
 
 
@@ -193,3 +201,21 @@ def principle_commentary(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, f"Commentary on principle {principle} saved.")
     return redirect("report-regulator-pack")
+
+
+@login_required
+@refusals_as_pages
+def ropa_view(request: HttpRequest) -> HttpResponse:
+    """The record of processing activities: one's own controller's; the regulator picks any."""
+    organisation_id = request.GET.get("organisation")
+    if is_regulator(request.user) and not organisation_id:
+        return render(request, "reports/ropa_index.html", {"controllers": ropa_controllers_for(request.user)})
+    controller = ropa_controller_for(request.user, organisation_id)
+    base_url = reverse("report-ropa") + (f"?organisation={controller.pk}" if is_regulator(request.user) else "")
+    return _respond(
+        request,
+        ropa_report(actor=request.user, controller=controller),
+        request.GET.get("format", "html"),
+        base_url=base_url,
+        filename=f"record-of-processing-{controller.short_name}",
+    )

@@ -41,6 +41,7 @@ from governance.audit.services import audit_log_consult, audit_record
 from governance.errors import ApplicationError, NotFound, PermissionRefused
 from governance.home.selectors import home_for
 from governance.organisations.models import Organisation
+from governance.reports.links import agreement_links
 from governance.web.errors import refusals_as_pages
 from governance.web.forms import (
     AgreementForm,
@@ -105,6 +106,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if agreement.status in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED}
             else None,
             "history": agreement_history(agreement=agreement).select_related(None),
+            "related": agreement_links(user, agreement),
             "versions": agreement_versions(user=user, agreement=agreement),
             "successors": agreement.successors.all(),
             "is_party": can_agreement(user, agreement, "amend") or can_agreement(user, agreement, "change"),

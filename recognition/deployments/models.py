@@ -426,6 +426,19 @@ class Outcome(models.TextChoices):
     OTHER = "other", "Other (see notes)"
 
 
+class EthnicGroup(models.TextChoices):
+    """The person's ethnic group as the officer recorded it at the engagement, in the five
+    high-level groups of the ONS census classification only (never a finer category, never a name):
+    the reports count false alerts by group, the way the Met publishes its figures. Optional."""
+
+    NOT_RECORDED = "", "Not recorded"
+    ASIAN = "asian", "Asian or Asian British"
+    BLACK = "black", "Black, Black British, Caribbean or African"
+    MIXED = "mixed", "Mixed or multiple ethnic groups"
+    WHITE = "white", "White"
+    OTHER = "other", "Other ethnic group"
+
+
 class Disclosure(models.Model):
     """A confirmed alert sent to the force that supplied the image (a DPA 2018 s.62 disclosure)."""
 
@@ -441,6 +454,7 @@ class Disclosure(models.Model):
     disclosed_at = models.DateTimeField(db_index=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     outcome_notes = models.TextField(blank=True)
+    outcome_ethnic_group = models.CharField(max_length=8, choices=EthnicGroup.choices, blank=True, default="")
     outcome_reported_at = models.DateTimeField(null=True, blank=True)
     outcome_reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -18,17 +18,21 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
+from governance.agreements.models import Agreement
+from governance.reports.disclosure_control import suppress_small_cells
 from governance.reports.registry import (
     Chart,
     EvidenceProvider,
     Figure,
     FigureProvider,
+    RelatedLinks,
     ReportScope,
     ReportSubject,
     Section,
     Table,
     figure_provider_register,
     principle_evidence_register,
+    related_links_register,
     report_subject_register,
 )
 from recognition.deployments.access import (
@@ -43,6 +47,7 @@ from recognition.deployments.models import (
     AlertStatus,
     Deployment,
     Disclosure,
+    EthnicGroup,
     FaceScanCounter,
     Outcome,
     RejectionReason,
@@ -92,6 +97,69 @@ def false_alert_rate(faces_scanned: int, false_alerts: int) -> str:
     return f"1 in {round(faces_scanned / false_alerts):,} faces scanned"
 
 
+def false_alert_share(counts: dict[str, int]) -> str:
+    """False alerts against alerts raised, the Met's second rate: "20% (1 of 5 alerts)"."""
+    if not counts["total"]:
+        return "—"
+    return f"{round(100 * counts['false'] / counts['total'])}% ({counts['false']} of {counts['total']} alerts)"
+
+
+# An engagement: officers found and spoke to the person (whoever it turned out to be). "No action" and
+# "not located" are not; "other" says nothing either way and is counted only as itself.
+ENGAGED_OUTCOMES = (Outcome.SPOKEN_TO, Outcome.SAFEGUARDED, Outcome.ARRESTED, Outcome.WRONG_PERSON)
+
+
+def watchlist_size(deployment: Deployment) -> int | None:
+    """Images on the watchlist the deployment went live with (its go-live review), else the latest
+    review's count; ``None`` when no watchlist was ever reviewed."""
+    review = deployment.matched_review or deployment.watchlist_reviews.order_by("-reviewed_at").first()
+    return review.image_count if review else None
+
+
+def hours_deployed(deployment: Deployment, start=None, end=None) -> float:
+    """Hours live: from going live to ending (or now, or the planned end, whichever is first),
+    within [start, end) when given. Never live: 0."""
+    if not deployment.went_live_at:
+        return 0.0
+    live_from = max(deployment.went_live_at, start) if start else deployment.went_live_at
+    live_to = deployment.ended_at or min(timezone.now(), deployment.ends_at)
+    if end:
+        live_to = min(live_to, end)
+    return round(max((live_to - live_from).total_seconds(), 0) / 3600, 1)
+
+
+def police_counts(disclosures) -> dict[str, int]:
+    return disclosures.aggregate(
+        engagements=Count("pk", filter=Q(outcome__in=ENGAGED_OUTCOMES)),
+        arrests=Count("pk", filter=Q(outcome=Outcome.ARRESTED)),
+        wrong_person=Count("pk", filter=Q(outcome=Outcome.WRONG_PERSON)),
+    )
+
+
+def _ethnic_group_table(disclosures, *, published: bool) -> Table:
+    """False alerts the police found on engaging (outcome "not the person") by the ethnic group the
+    officer recorded, in the ONS high-level groups only; small cells suppressed when published."""
+    counts = Counter(
+        dict(
+            disclosures.filter(outcome=Outcome.WRONG_PERSON)
+            .order_by()
+            .values_list("outcome_ethnic_group")
+            .annotate(n=Count("pk"))
+        )
+    )
+    groups = [value for value, _ in EthnicGroup.choices if value] + [EthnicGroup.NOT_RECORDED]
+    cells = [counts.get(value, 0) for value in groups]
+    if published:
+        cells = suppress_small_cells(cells)
+    labels = dict(EthnicGroup.choices)
+    return Table(
+        "false_alerts.ethnic_group",
+        "People engaged who were not the person sought, by ethnic group (as the officer recorded it)",
+        ["Ethnic group", "People"],
+        [[labels[value], n] for value, n in zip(groups, cells, strict=True)],
+    )
+
+
 def alert_counts(alerts) -> dict[str, int]:
     counts = alerts.aggregate(
         total=Count("pk"),
@@ -122,11 +190,14 @@ def _outcome_chart(outcomes: Table) -> Chart | None:
     )
 
 
-def _outcome_table(disclosures) -> tuple[Table, int]:
+def _outcome_table(disclosures, *, every_category: bool = False) -> tuple[Table, int]:
     labels = dict(Outcome.choices)
     counts = Counter(dict(disclosures.order_by().values_list("outcome").annotate(n=Count("pk"))))
     missing = counts.pop("", 0)
-    rows = [[labels.get(value, value), n] for value, n in sorted(counts.items())]
+    if every_category:  # the published report lists each category, zero or not
+        rows = [[label, counts.get(value, 0)] for value, label in Outcome.choices]
+    else:
+        rows = [[labels.get(value, value), n] for value, n in sorted(counts.items())]
     rows.append(["Outcome not yet reported", missing])
     return Table("outcomes", "Police outcomes of disclosures", ["Outcome", "Disclosures"], rows), missing
 
@@ -292,6 +363,7 @@ def deployment_figures(scope: ReportScope) -> list[Section]:
     counters = FaceScanCounter.objects.filter(camera__deployment=deployment)
     faces = counters.aggregate(n=Sum("faces_scanned"))["n"] or 0
     counts = alert_counts(alerts)
+    police = police_counts(disclosures)
     outcomes, missing = _outcome_table(disclosures)
     per_hour = list(
         counters.annotate(h=TruncHour("hour"))
@@ -332,8 +404,14 @@ def deployment_figures(scope: ReportScope) -> list[Section]:
                 Figure("unjudged", "Closed as too poor to judge", counts["unjudged"]),
                 Figure("pending", "Awaiting review", counts["pending"]),
                 Figure("false_alert_rate", "False-alert rate", false_alert_rate(faces, counts["false"])),
+                Figure("false_alert_share", "False alerts among alerts", false_alert_share(counts)),
                 Figure("true_alert_rate", "True alerts among reviewed alerts", true_alert_rate(counts)),
+                Figure("watchlist_size", "Watchlist size (images)", watchlist_size(deployment)),
+                Figure("hours_deployed", "Hours deployed", hours_deployed(deployment)),
                 Figure("disclosures", "Disclosed to police", disclosures.count()),
+                Figure("engagements", "Engagements by officers", police["engagements"]),
+                Figure("arrests", "Arrests", police["arrests"]),
+                Figure("police_false_alerts", "Engaged but not the person sought", police["wrong_person"]),
                 Figure("outcomes_missing", "Police outcomes not yet reported", missing),
             ],
             tables=[
@@ -351,6 +429,7 @@ def deployment_figures(scope: ReportScope) -> list[Section]:
                 ),
                 _faces_table(per_hour),
                 outcomes,
+                _ethnic_group_table(disclosures, published=False),
                 *_police_decision_tables(deployment, scope.actor),
             ],
             charts=[*charts, *filter(None, [_outcome_chart(outcomes)])],
@@ -425,24 +504,35 @@ def transparency_figures(scope: ReportScope) -> list[Section]:
     for deployment in deployments:
         faces = counters.filter(camera__deployment=deployment).aggregate(n=Sum("faces_scanned"))["n"] or 0
         counts = alert_counts(alerts.filter(deployment=deployment))
-        arrests = disclosures.filter(alert__deployment=deployment, outcome=Outcome.ARRESTED).count()
+        police = police_counts(disclosures.filter(alert__deployment=deployment))
+        hours = hours_deployed(deployment, scope.period_start, scope.period_end)
         rows.append(
             [
                 deployment.reference,
                 deployment.site,
                 deployment.starts_at.date(),
                 deployment.ends_at.date(),
+                hours,
+                watchlist_size(deployment),
                 f"{deployment.match_threshold:.2f}",
                 faces,
                 counts["total"],
                 counts["confirmed"],
                 counts["false"],
-                arrests,
+                police["engagements"],
+                police["arrests"],
             ]
         )
         totals.update(
-            faces=faces, alerts=counts["total"], confirmed=counts["confirmed"], false=counts["false"], arrests=arrests
+            faces=faces,
+            alerts=counts["total"],
+            confirmed=counts["confirmed"],
+            false=counts["false"],
+            engagements=police["engagements"],
+            arrests=police["arrests"],
         )
+        totals["hours"] += hours
+    outcomes, _missing = _outcome_table(disclosures.filter(alert__deployment__in=deployments), every_category=True)
     charts = []
     if rows:
         charts.append(
@@ -451,7 +541,7 @@ def transparency_figures(scope: ReportScope) -> list[Section]:
                 "Alerts and false alerts by deployment",
                 "bar",
                 [r[0] for r in rows],
-                {"Alerts": [r[6] for r in rows], "False alerts": [r[8] for r in rows]},
+                {"Alerts": [r[8] for r in rows], "False alerts": [r[10] for r in rows]},
                 y_label="Alerts",
             )
         )
@@ -466,6 +556,13 @@ def transparency_figures(scope: ReportScope) -> list[Section]:
                 Figure("confirmed", "Confirmed alerts", totals["confirmed"]),
                 Figure("false_alerts", "False alerts", totals["false"]),
                 Figure("false_alert_rate", "False-alert rate", false_alert_rate(totals["faces"], totals["false"])),
+                Figure(
+                    "false_alert_share",
+                    "False alerts among alerts",
+                    false_alert_share({"total": totals["alerts"], "false": totals["false"]}),
+                ),
+                Figure("hours_deployed", "Hours deployed", round(totals["hours"], 1)),
+                Figure("engagements", "Engagements by officers", totals["engagements"]),
                 Figure("arrests", "Arrests reported by police", totals["arrests"]),
             ],
             tables=[
@@ -477,20 +574,29 @@ def transparency_figures(scope: ReportScope) -> list[Section]:
                         "Site",
                         "From",
                         "To",
+                        "Hours deployed",
+                        "Watchlist size",
                         "Threshold",
                         "Faces scanned",
                         "Alerts",
                         "Confirmed",
                         "False alerts",
+                        "Engagements",
                         "Arrests",
                     ],
                     rows,
-                )
+                ),
+                outcomes,
+                _ethnic_group_table(disclosures.filter(alert__deployment__in=deployments), published=True),
             ],
             charts=charts,
             notes=[
                 "Faces that raised no alert were deleted immediately; only hourly counts remain. No person on a "
-                "watchlist, reviewer or officer is named in this report."
+                "watchlist, reviewer or officer is named in this report.",
+                "A false alert is an alert the reviewers found was not the person. An engagement is officers "
+                "speaking to the person alerted on (spoken to, safeguarded, arrested, or found not to be the "
+                "person). Ethnic group is recorded by the officer, only in the five ONS high-level groups, and "
+                "only for people engaged; in that breakdown counts of 1 to 4 are shown as 'fewer than 5'.",
             ],
         )
     ]
@@ -627,3 +733,70 @@ figure_provider_register(
     FigureProvider(code="recognition.regulator_pack", kind="regulator_pack", compute=regulator_pack_figures, order=50)
 )
 principle_evidence_register(EvidenceProvider(code="recognition", compute=_evidence))
+
+
+# --- the record of processing activities (governance.reports.ropa): items (d) and (e) --------------
+
+
+def ropa_figures(scope: ReportScope) -> list[Section]:
+    """The controller's deployments (purposes, places, times) and to whom their alerts were
+    disclosed: an operator's own; a force's, those using images its agreements supplied."""
+    controller = scope.subject
+    if scope.operator_id:
+        deployments, disclosures = _deployments(scope), _disclosures(scope)
+    else:
+        chain = Q(supplying_organisation=controller) | Q(supplying_organisation__parent=controller)
+        deployments = (
+            deployments_visible_to(scope.actor).filter(agreements__in=Agreement.objects.filter(chain)).distinct()
+        )
+        disclosures = disclosures_visible_to(scope.actor).filter(
+            Q(recipient_organisation=controller) | Q(recipient_organisation__parent=controller)
+        )
+    rows = [
+        [d.reference, d.site, d.purpose, d.starts_at, d.ends_at, d.get_status_display()]
+        for d in deployments.order_by("starts_at")
+    ]
+    recipients = (
+        disclosures.order_by().values_list("recipient_organisation__name").annotate(n=Count("pk")).order_by("-n")
+    )
+    return [
+        Section(
+            code="d",
+            title="",
+            tables=[
+                Table(
+                    "ropa.deployments", "Deployments", ["Deployment", "Site", "Purpose", "From", "To", "Status"], rows
+                )
+            ],
+        ),
+        Section(
+            code="e",
+            title="",
+            tables=[
+                Table(
+                    "ropa.disclosures",
+                    "Disclosures of confirmed alerts, by recipient",
+                    ["Recipient", "Disclosures"],
+                    [list(r) for r in recipients],
+                )
+            ],
+        ),
+    ]
+
+
+figure_provider_register(FigureProvider(code="recognition.ropa", kind="ropa", compute=ropa_figures))
+
+
+def _agreement_deployment_links(actor, agreement) -> list[tuple[str, str]]:
+    from django.urls import reverse
+
+    deployments = deployments_visible_to(actor).filter(agreements__reference=agreement.reference).distinct()
+    return [
+        (f"Deployment {d.reference} — {d.name}", reverse("deployment-detail", args=[d.pk]))
+        for d in deployments.order_by("starts_at")
+    ]
+
+
+related_links_register(
+    RelatedLinks(code="recognition.deployments", kind="agreement", compute=_agreement_deployment_links)
+)

@@ -61,6 +61,7 @@ from recognition.deployments.models import (
     DeploymentStatus,
     Disclosure,
     DisclosureChannel,
+    EthnicGroup,
     FaceScanCounter,
     FrameDropCounter,
     FrameDropReason,
@@ -962,11 +963,18 @@ def alert_disclose(
     return disclosure
 
 
-def disclosure_record_outcome(*, actor: User, disclosure: Disclosure, outcome: str, notes: str = "") -> Disclosure:
-    """The supplying unit or its force reports what it did. Once only; audited as an ``alteration``."""
+def disclosure_record_outcome(
+    *, actor: User, disclosure: Disclosure, outcome: str, notes: str = "", ethnic_group: str = ""
+) -> Disclosure:
+    """The supplying unit or its force reports what it did. Once only; audited as an ``alteration``.
+    ``ethnic_group``: optional, one of the ONS high-level groups (``EthnicGroup``), for the reports."""
     disclosure = disclosure_for(actor, disclosure.pk, to="report_outcome")
     if outcome not in Outcome.values:
         raise ValidationFailed("Unknown outcome.", code="invalid_outcome", details={"outcomes": Outcome.values})
+    if ethnic_group not in EthnicGroup.values:
+        raise ValidationFailed(
+            "Unknown ethnic group.", code="invalid_ethnic_group", details={"groups": EthnicGroup.values}
+        )
     if outcome == Outcome.OTHER and not notes.strip():
         raise ValidationFailed("Describe the outcome in the notes.", code="notes_required")
     with transaction.atomic():
@@ -975,6 +983,7 @@ def disclosure_record_outcome(*, actor: User, disclosure: Disclosure, outcome: s
             raise StateConflict("The outcome has already been reported.", code="outcome_already_reported")
         disclosure.outcome = outcome
         disclosure.outcome_notes = notes.strip()
+        disclosure.outcome_ethnic_group = ethnic_group
         disclosure.outcome_reported_at = timezone.now()
         disclosure.outcome_reported_by = actor
         disclosure.outcome_reported_by_name = _name(actor)
@@ -982,6 +991,7 @@ def disclosure_record_outcome(*, actor: User, disclosure: Disclosure, outcome: s
             update_fields=[
                 "outcome",
                 "outcome_notes",
+                "outcome_ethnic_group",
                 "outcome_reported_at",
                 "outcome_reported_by",
                 "outcome_reported_by_name",

@@ -23,6 +23,7 @@ from recognition.deployments.models import (
     ContinueDecision,
     DeploymentStatus,
     DisclosureChannel,
+    EthnicGroup,
     Outcome,
     RejectionReason,
     ReviewDecision,
@@ -351,6 +352,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reasons": RejectionReason.choices,
             "disclosures": [(d, access.can_report_outcome(user, d) and not d.outcome) for d in disclosures],
             "outcomes": Outcome.choices,
+            "ethnic_groups": EthnicGroup.choices,
         },
     )
     response["Cache-Control"] = "no-store"
@@ -451,6 +453,7 @@ def disclosure_list(request: HttpRequest) -> HttpResponse:
         {
             "disclosures": [(d, access.can_report_outcome(user, d) and not d.outcome) for d in disclosures],
             "outcomes": Outcome.choices,
+            "ethnic_groups": EthnicGroup.choices,
         },
     )
 
@@ -468,6 +471,7 @@ def disclosure_outcome(request: HttpRequest, pk: int) -> HttpResponse:
             disclosure=disclosure,
             outcome=request.POST.get("outcome", ""),
             notes=request.POST.get("notes", ""),
+            ethnic_group=request.POST.get("ethnic_group", ""),
         )
     except (NotFound, PermissionRefused):
         raise
