@@ -60,6 +60,7 @@ class DeploymentForm(forms.Form):
     public_notice_given_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     review_service_level_minutes = forms.IntegerField(
         label="Review service level (minutes)",
+        required=False,  # blank: the default
         initial=review_desk.SERVICE_LEVEL_DEFAULT,
         min_value=review_desk.SERVICE_LEVEL_MIN,
         max_value=review_desk.SERVICE_LEVEL_MAX,
@@ -221,12 +222,15 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
             camera = deployment.cameras.filter(pk=optional_id(request.POST.get("camera"), "camera")).first()
             if camera is None:
                 raise NotFound("No such camera.")
-            if camera_keys.key_issue_cuts_off_live_camera(camera) and request.POST.get("confirm") != "yes":
+            try:
+                secret = camera_keys.camera_key_issue_confirmed(
+                    actor=request.user, camera=camera, confirmed=request.POST.get("confirm") == "yes"
+                )
+            except StateConflict as refused:
+                if refused.code != camera_keys.CONFIRMATION_REQUIRED:
+                    raise
                 return camera_key_confirmation_redirect(camera, "deployment")
-            request.session["camera_key"] = {
-                "camera": camera.name,
-                "key": camera_keys.camera_key_issue_confirmed(actor=request.user, camera=camera, confirmed=True),
-            }
+            request.session["camera_key"] = {"camera": camera.name, "key": secret}
         else:
             messages.error(request, "Unknown action.")
     except (NotFound, PermissionRefused):
