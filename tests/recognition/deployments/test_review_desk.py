@@ -199,3 +199,21 @@ def test_the_poll_holds_what_the_page_shows_and_is_scoped_like_it(client, alert,
         assert private not in body
     client.force_login(cast.btp_dpo)
     assert client.get(reverse("review-queue-json")).status_code == 403
+
+
+def test_thumbnails_the_queue_fetches_by_itself_do_not_keep_an_idle_session(client, alert, people, settings):
+    """A new alert arriving on an unattended queue brings its thumbnails: that is not the reviewer being active."""
+    from governance.signin.middleware import LAST_ACTIVITY_KEY
+
+    settings.OVERSIGHT_SESSION_IDLE_MINUTES = 30
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.force_login(people.reviewer_a)
+        assert client.get(reverse("review-queue")).status_code == 200
+        active = client.session[LAST_ACTIVITY_KEY]
+    with time_machine.travel(start + timedelta(minutes=20), tick=False):
+        assert _thumbnail(client, "alert-queue-crop-thumbnail", alert).status_code == 200
+        assert client.session[LAST_ACTIVITY_KEY] == active
+    with time_machine.travel(start + timedelta(minutes=31), tick=False):
+        response = client.get(reverse("review-queue"))
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
