@@ -404,6 +404,14 @@ ROUTES: list[Route] = [
         see={"estate.dpo", "estate.admin"},
         actors=ADMIN_ACTORS,
     ),
+    # Rotating a live camera's key cuts it off: the operator confirms on this page first (issue 25).
+    R(
+        "camera-key-confirm",
+        obj="camera",
+        gate=DPOS | ADMINS,
+        see={"estate.dpo", "estate.admin"},
+        actors=ADMIN_ACTORS,
+    ),
     # Deployments, review, disclosures
     R("deployment-list"),
     R("deployment-create", gate={"estate.dpo", "other.dpo"}),
@@ -455,7 +463,29 @@ ROUTES: list[Route] = [
         see=WATCHLIST_PAGE_READERS - {"btp.dpo", "btp.submitter"},
         act={"met.dpo", "camden.dpo", "camden.submitter"},
     ),
+    # The operator's DPO sets the review service level of its deployment (the live review desk).
+    R(
+        "deployment-review-service-level",
+        method="post",
+        obj="deployment",
+        body="service_level",
+        see=DEPLOYMENT_READERS,
+        act={"estate.dpo"},
+    ),
     R("review-queue", gate=REVIEWERS | POLICE_REVIEWERS),
+    # The queue's thumbnails: exactly who gets the review page's images (recorded and audited the same way).
+    R(
+        "alert-queue-crop-thumbnail",
+        obj="camden_alert",
+        see=CAMDEN_ALERT_READERS,
+        act={"estate.reviewer", "camden.reviewer"},
+    ),
+    R(
+        "alert-queue-reference-thumbnail",
+        obj="camden_alert",
+        see=CAMDEN_ALERT_READERS,
+        act={"estate.reviewer", "camden.reviewer"},
+    ),
     R("review-queue-json", gate=REVIEWERS | POLICE_REVIEWERS),
     R("alert-detail", obj="camden_alert", see=CAMDEN_ALERT_READERS),
     R("alert-detail", obj="btp_alert", see=BTP_ALERT_READERS),
@@ -953,6 +983,7 @@ class World:
             "hold": {"target": f"agreement:{self.camden_agreement.pk}", "reason": "Route matrix."},
             "release": {"reason": "Route matrix."},
             "add_camera": {"action": "add_camera", "name": "GS-9", "location": "East gate", "direction": "West"},
+            "service_level": {"minutes": "7"},
             "reject": {"decision": "reject", "reason": "poor_image", "notes": "Route matrix."},
             "disclose": {
                 "recipient_organisation": cast.camden.pk,

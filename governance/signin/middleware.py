@@ -30,8 +30,9 @@ LAST_ACTIVITY_KEY = "oversight_last_activity"
 OPEN_BEFORE_SECOND_FACTOR = frozenset(
     {"login", "logout", "second-factor", "second-factor-setup", "health-live", "health-ready"}
 )
-# Requests a page makes by itself (the review queue's poll) are not the user being active.
-BACKGROUND_URL_NAMES = frozenset({"review-queue-json"})
+# Requests a page makes by itself (the review queue's poll, and the thumbnails of the alerts it brings) are not
+# the user being active.
+BACKGROUND_URL_NAMES = frozenset({"review-queue-json", "alert-queue-crop-thumbnail", "alert-queue-reference-thumbnail"})
 
 
 def _is_api(request) -> bool:

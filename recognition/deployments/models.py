@@ -11,6 +11,7 @@ State changes only through ``recognition.deployments.services``.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from governance.agreements.models import Agreement
@@ -70,6 +71,14 @@ class Deployment(models.Model):
 
     public_notice = models.TextField(help_text="Signage, website and press notice: what the public was told, where.")
     public_notice_given_on = models.DateField()
+    # The review desk's service level: how long an alert may wait for its reviewers before the queue
+    # marks it overdue (in live recognition the person walks on within minutes). Set by the operator's
+    # DPO (``recognition.deployments.review_desk``); not part of what the Authorising Officer authorises.
+    review_service_level_minutes = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+        help_text="Minutes an alert may wait for its reviewers before the review queue marks it overdue.",
+    )
 
     status = models.CharField(
         max_length=10, choices=DeploymentStatus.choices, default=DeploymentStatus.PLANNED, db_index=True
@@ -388,6 +397,10 @@ class AlertReview(models.Model):
 class ReviewImage(models.TextChoices):
     CROP = "crop", "Camera crop"
     REFERENCE = "reference", "Enrolled watchlist image"
+    # The review queue's small thumbnails: recorded and audited like the others, but a thumbnail is not
+    # the side-by-side comparison a confirmation needs (``rules.shown_to`` reads only the two above).
+    CROP_THUMBNAIL = "crop_thumb", "Camera crop (queue thumbnail)"
+    REFERENCE_THUMBNAIL = "ref_thumb", "Enrolled watchlist image (queue thumbnail)"
 
 
 class AlertImageShown(models.Model):

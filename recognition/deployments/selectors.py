@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from governance.organisations.models import User
@@ -21,6 +22,7 @@ from recognition.deployments.models import (
     Disclosure,
     FaceScanCounter,
     FrameDropCounter,
+    ReviewImage,
 )
 
 _DECISION_WORDS = {"confirm": "you confirmed", "reject": "you rejected"}
@@ -52,16 +54,31 @@ def review_queue(*, user: User) -> list[dict]:
         .select_related("deployment", "camera", "agreement")
         .order_by("first_seen_at")
     )
+    from governance.watchlist.models import WatchlistImageContent
+    from recognition.deployments.review_desk import is_overdue, waiting_text
+
     mine = {r.alert_id: r for r in AlertReview.objects.filter(alert__in=alerts, reviewer=user)}
     shown: dict[int, set[str]] = {}
+    # The review page's images only: a queue thumbnail is not the comparison a confirmation needs.
     for alert_id, image in (
-        AlertImageShown.objects.filter(alert__in=alerts, reviewer=user).values_list("alert_id", "image").distinct()
+        AlertImageShown.objects.filter(
+            alert__in=alerts, reviewer=user, image__in=[ReviewImage.CROP, ReviewImage.REFERENCE]
+        )
+        .values_list("alert_id", "image")
+        .distinct()
     ):
         shown.setdefault(alert_id, set()).add(image)
+    stored = set(
+        WatchlistImageContent.objects.filter(image_id__in=alerts.values("watchlist_image_id")).values_list(
+            "image_id", flat=True
+        )
+    )
+    now = timezone.now()
     rows = []
     for alert in alerts:
         review = mine.get(alert.pk)
         may_see_reference = can_see_watchlist_thumbnail(user, alert) and alert.watchlist_image_id is not None
+        level = alert.deployment.review_service_level_minutes
         rows.append(
             {
                 "id": alert.pk,
@@ -83,6 +100,15 @@ def review_queue(*, user: User) -> list[dict]:
                 "my_decision": review.decision if review else None,
                 # Words for the page; the code above stays for API clients and tests.
                 "my_decision_text": _DECISION_WORDS.get(review.decision, review.decision) if review else "awaiting you",
+                # The live desk (recognition.deployments.review_desk): time waiting against the deployment's
+                # service level, and the thumbnails this reviewer may see (each one recorded when served).
+                "service_level_minutes": level,
+                "waiting_text": waiting_text(alert.first_seen_at, now, level),
+                "overdue": is_overdue(alert.first_seen_at, now, level),
+                "crop_thumbnail": reverse("alert-queue-crop-thumbnail", args=[alert.pk]) if alert.probe_crop else None,
+                "reference_thumbnail": reverse("alert-queue-reference-thumbnail", args=[alert.pk])
+                if may_see_reference and alert.watchlist_image_id in stored
+                else None,
             }
         )
     return rows

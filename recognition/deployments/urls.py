@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recognition.deployments import camera_views, views, watchlist_views
+from recognition.deployments import camera_views, review_desk_views, views, watchlist_views
 
 urlpatterns = [
     path("", views.deployment_list, name="deployment-list"),
@@ -9,6 +9,11 @@ urlpatterns = [
     path("<int:pk>/action/", views.deployment_action, name="deployment-action"),
     path("<int:pk>/authorisation/", views.deployment_authorisation, name="deployment-authorisation"),
     path("<int:pk>/post-review/", views.deployment_post_review, name="deployment-post-review"),
+    path(
+        "<int:pk>/review-service-level/",
+        review_desk_views.deployment_review_service_level,
+        name="deployment-review-service-level",
+    ),
     path("<int:pk>/watchlist/", watchlist_views.deployment_watchlist, name="deployment-watchlist"),
     path(
         "<int:pk>/watchlist/review/",
@@ -22,8 +27,21 @@ urlpatterns = [
     ),
     path("cameras/", camera_views.camera_list, name="camera-list"),
     path("cameras/<int:pk>/key/", camera_views.camera_key, name="camera-key"),
+    path("cameras/<int:pk>/key/confirm/", camera_views.camera_key_confirm, name="camera-key-confirm"),
     path("review/", views.review_queue, name="review-queue"),
     path("review/queue.json", views.review_queue_json, name="review-queue-json"),
+    path(
+        "review/alerts/<int:pk>/crop-thumbnail.jpg",
+        review_desk_views.alert_queue_thumbnail,
+        {"image": "crop"},
+        name="alert-queue-crop-thumbnail",
+    ),
+    path(
+        "review/alerts/<int:pk>/reference-thumbnail.jpg",
+        review_desk_views.alert_queue_thumbnail,
+        {"image": "reference"},
+        name="alert-queue-reference-thumbnail",
+    ),
     path("alerts/<int:pk>/", views.alert_detail, name="alert-detail"),
     path("alerts/<int:pk>/crop.jpg", views.alert_crop_image, name="alert-crop-image"),
     path("alerts/<int:pk>/reference.jpg", views.alert_reference_image, name="alert-reference-image"),

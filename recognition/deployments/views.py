@@ -17,7 +17,8 @@ from governance.access import agreements_visible_to, role_allows
 from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict
 from governance.inputs import optional_id
 from governance.web.errors import refusals_as_pages
-from recognition.deployments import access, authorisation, rules, selectors, services
+from recognition.deployments import access, authorisation, camera_keys, review_desk, rules, selectors, services
+from recognition.deployments.camera_views import camera_key_confirmation_redirect
 from recognition.deployments.models import (
     AlertStatus,
     ContinueDecision,
@@ -58,6 +59,14 @@ class DeploymentForm(forms.Form):
     threshold_justification = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     public_notice = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     public_notice_given_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    review_service_level_minutes = forms.IntegerField(
+        label="Review service level (minutes)",
+        required=False,  # blank: the default
+        initial=review_desk.SERVICE_LEVEL_DEFAULT,
+        min_value=review_desk.SERVICE_LEVEL_MIN,
+        max_value=review_desk.SERVICE_LEVEL_MAX,
+        help_text="How long an alert may wait for its reviewers before the review queue marks it overdue.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,8 +112,11 @@ def deployment_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         agreements = list(data.pop("agreements"))
+        service_level = data.pop("review_service_level_minutes")
         try:
-            deployment = services.deployment_plan(actor=request.user, agreements=agreements, fields=data)
+            deployment = review_desk.deployment_plan_with_service_level(
+                actor=request.user, agreements=agreements, fields=data, service_level_minutes=service_level
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
             for field, problems in (error.details or {}).items() if isinstance(error.details, dict) else []:
@@ -211,10 +223,15 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
             camera = deployment.cameras.filter(pk=optional_id(request.POST.get("camera"), "camera")).first()
             if camera is None:
                 raise NotFound("No such camera.")
-            request.session["camera_key"] = {
-                "camera": camera.name,
-                "key": services.camera_issue_ingest_key(actor=request.user, camera=camera),
-            }
+            try:
+                secret = camera_keys.camera_key_issue_confirmed(
+                    actor=request.user, camera=camera, confirmed=request.POST.get("confirm") == "yes"
+                )
+            except StateConflict as refused:
+                if refused.code != camera_keys.CONFIRMATION_REQUIRED:
+                    raise
+                return camera_key_confirmation_redirect(camera, "deployment")
+            request.session["camera_key"] = {"camera": camera.name, "key": secret}
         else:
             messages.error(request, "Unknown action.")
     except (NotFound, PermissionRefused):

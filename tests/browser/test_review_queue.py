@@ -1,6 +1,8 @@
-"""Two reviewers have the review queue open; a new alert appears in both without a reload, and
-each confirms it independently (the second is a police reviewer, as the agreement requires), after
-the alert page has shown them the camera crop beside the enrolled watchlist image (issue 21)."""
+"""Two reviewers have the review queue open; a new alert appears in both without a reload, announced
+(a status line, an outline on its row) with its thumbnails and its time waiting against the deployment's
+service level (issue 25), and each confirms it independently from the keyboard (the second is a police
+reviewer, as the agreement requires, on a phone where the two faces stand side by side), after the alert
+page has shown them the camera crop beside the enrolled watchlist image (issue 21)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import shutil
 
 import pytest
 
+from recognition.deployments.models import AlertImageShown
 from tests.browser.conftest import CHROMIUM
 from tests.conftest import require
 from tests.recognition.deployments.conftest import (  # noqa: F401 - fixtures
@@ -87,26 +90,61 @@ def test_new_alert_appears_without_reload_and_two_reviewers_confirm(
     reference_picture(image)  # the enrolled image the alert page shows beside the crop
     alert = raise_alert(live_deployment, image, score=0.81)
 
+    row_selector = f"#review-queue tr[data-alert='{alert.pk}']"
     for page in (operator_page, police_page):
-        row = page.wait_for_selector(f"#review-queue tr[data-alert='{alert.pk}']", timeout=10000)
+        row = page.wait_for_selector(row_selector, timeout=10000)
         assert "KX-SUBJ-0042" in row.inner_text() and "awaiting you" in row.inner_text()
-        assert "nothing yet" in row.inner_text()  # neither image has been shown to this reviewer
+        # The queue thumbnails are not the comparison: the row still says neither image was shown to them.
+        assert "nothing yet" in row.inner_text()
+        assert "waiting under a minute — service level 5 min" in row.inner_text()
+        assert page.inner_text("#queue-news").startswith(f"New alert #{alert.pk} waiting for review")
+        assert "arrived" in row.get_attribute("class")
+        # Both thumbnails arrive (this agreement lets the operator's reviewers see the watchlist image).
+        page.wait_for_function(
+            "(selector) => { const imgs = document.querySelectorAll(selector + ' .queue-faces img');"
+            " return imgs.length === 2 && Array.from(imgs).every(img => img.complete && img.naturalWidth > 0); }",
+            arg=row_selector,
+        )
         assert page.evaluate("window.__noReload") is True
     operator_page.screenshot(path=str(artifacts_dir / "review-queue-new-alert.png"), full_page=True)
+    # Each thumbnail was fetched once, and kept across the refreshes that followed.
+    police_page.wait_for_timeout(4500)
+    shown = AlertImageShown.objects.filter(alert=alert, reviewer=people.police_reviewer)
+    assert sorted(shown.values_list("image", flat=True)) == ["crop_thumb", "ref_thumb"]
 
-    # First reviewer confirms; the police reviewer's queue still says nothing about that decision.
-    operator_page.click(f"#review-queue tr[data-alert='{alert.pk}'] a")
+    # First reviewer confirms from the keyboard (c moves focus to "Confirm", Enter presses it); the police
+    # reviewer's queue still says nothing about that decision.
+    operator_page.focus(f"{row_selector} a")
+    operator_page.keyboard.press("Enter")
+    operator_page.wait_for_url(f"**/deployments/alerts/{alert.pk}/")
+    operator_page.wait_for_selector("#compare #probe-crop")
     see_both_images(operator_page)
-    operator_page.click("#confirm")
+    operator_page.focus("#confirm-form textarea")
+    operator_page.keyboard.type("c")  # typing in a field: no shortcut
+    assert operator_page.evaluate("document.activeElement.tagName") == "TEXTAREA"
+    operator_page.evaluate("document.activeElement.blur()")
+    operator_page.keyboard.press("c")
+    assert operator_page.evaluate("document.activeElement.id") == "confirm"
+    operator_page.keyboard.press("Enter")
     operator_page.wait_for_selector("text=Waiting for a second, independent reviewer")
     police_page.wait_for_timeout(2500)  # at least one poll after the first decision
     police_row = police_page.inner_text(f"#review-queue tr[data-alert='{alert.pk}']")
     assert "awaiting you" in police_row and "confirm" not in police_row.lower()
 
+    police_page.set_viewport_size({"width": 390, "height": 844})  # the police reviewer is on a phone
     police_page.click(f"#review-queue tr[data-alert='{alert.pk}'] a")
     assert police_page.locator("#decisions").count() == 0  # the first decision is hidden until they decide
     see_both_images(police_page)
-    police_page.click("#confirm")
+    crop, reference = (police_page.locator(f"#{i}").bounding_box() for i in ("probe-crop", "watchlist-thumbnail"))
+    assert crop["x"] + crop["width"] <= reference["x"] and abs(crop["y"] - reference["y"]) < 2  # side by side
+    assert police_page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    police_page.screenshot(path=str(artifacts_dir / "review-alert-390.png"), full_page=True)
+    police_page.keyboard.press("r")
+    assert police_page.evaluate("document.activeElement.name") == "reason"
+    police_page.evaluate("document.activeElement.blur()")
+    police_page.keyboard.press("c")
+    assert police_page.evaluate("document.activeElement.id") == "confirm"
+    police_page.keyboard.press("Enter")
     police_page.wait_for_selector("#alert-status:has-text('Confirmed')")
     assert police_page.locator("#decisions tbody tr").count() == 2
     police_page.screenshot(path=str(artifacts_dir / "review-alert-confirmed.png"), full_page=True)

@@ -131,6 +131,20 @@ def enrolled_image_row(agreement, supplier, *, subject="KX-SUBJ-0001"):
     return WatchlistImageFactory(agreement=agreement, supplying_organisation=supplier, subject_reference=subject)
 
 
+def _crop_jpeg() -> bytes:
+    """A real (small, grey) JPEG, as the frame pipeline stores: the review queue's thumbnails decode it."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (64, 64), (128, 128, 128)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+TEST_CROP_JPEG = _crop_jpeg()
+
+
 def raise_alert(deployment, image, *, score=0.9, seen_at=None):
     """A sighting of ``image`` (put on the deployment's watchlist by its force first where it is not and may be)."""
     from recognition.deployments.services import Sighting, alert_record_sighting
@@ -144,7 +158,7 @@ def raise_alert(deployment, image, *, score=0.9, seen_at=None):
             image_id=image.pk,
             score=score,
             threshold=deployment.match_threshold,
-            crop_jpeg=b"\xff\xd8\xff-test-crop",
+            crop_jpeg=TEST_CROP_JPEG,
             seen_at=seen_at or timezone.now(),
         )
     )

@@ -15,7 +15,7 @@ from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.watchlist.models import ImageStatus, WatchlistImage
 from recognition.deployments import services
 from recognition.deployments.models import Alert, AlertStatus, Disclosure
-from tests.recognition.deployments.conftest import enrolled_image_row, raise_alert
+from tests.recognition.deployments.conftest import TEST_CROP_JPEG, enrolled_image_row, raise_alert
 from tests.recognition.deployments.review_helpers import confirm, reference_picture
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_retention_clock_comes_from_the_agreement(live_deployment, image, active
 def test_probe_crop_is_encrypted_at_rest(alert, people):
     raw = bytes(Alert.objects.get(pk=alert.pk).probe_crop)
     assert b"\xff\xd8\xff" not in raw
-    assert services.alert_probe_crop(actor=people.reviewer_a, alert=alert) == b"\xff\xd8\xff-test-crop"
+    assert services.alert_probe_crop(actor=people.reviewer_a, alert=alert) == TEST_CROP_JPEG
     assert AuditEvent.objects.filter(event="alert.probe_viewed", action=AuditAction.CONSULTATION).count() == 1
 
 
