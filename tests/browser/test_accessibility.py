@@ -257,6 +257,7 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
     report: dict[str, dict] = {}
     problems: list[str] = []
     homes: dict[str, str] = {}
+    reached: dict[str, set[str]] = {}
 
     def record(who: str, path: str, findings: dict) -> None:
         report[f"{who} {path}"] = findings
@@ -308,6 +309,7 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
             findings["overflow_390"] = _horizontal_overflow(page)
             record(username, "/audit/ (results)", findings)
         assert visited >= 4, f"{username} reached only {visited} pages"
+        reached[username] = seen_routes
         context.close()
     (artifacts_dir / "axe-report.json").write_text(json.dumps(report, indent=1))
 
@@ -323,6 +325,9 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
     assert "Administration" in homes["admin"]
     for dpo in ("dpo.estate", "dpo.met", "dpo.camden"):
         assert "Retention due" in homes[dpo] and "Review dates" in homes[dpo] and "Legal holds in force" in homes[dpo]
+    # The police's web work (issue 25) is scanned too: the submitter's upload form, an image it may withdraw, and
+    # the alert disclosed to it (whose outcome it reports or corrects).
+    assert {"watchlist-upload", "watchlist-image-detail", "alert-detail"} <= reached["submitter.camden"]
     assert not problems, "\n".join(problems)
 
 
