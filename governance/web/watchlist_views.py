@@ -86,7 +86,7 @@ def watchlist_upload(request: HttpRequest) -> HttpResponse:
     if not role_allows(request.user, "governance.add_watchlistimage"):
         raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
     form = WatchlistUploadForm(request.POST or None, request.FILES or None, actor=request.user)
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["image"]
         try:
@@ -104,7 +104,8 @@ def watchlist_upload(request: HttpRequest) -> HttpResponse:
             raise
         except ApplicationError as error:
             _form_error(form, error)
-            status = 400
+            status = error.status_code
+            retry_after = getattr(error, "retry_after_seconds", None)
         else:
             messages.success(
                 request, f"Image #{image.pk} received under {image.agreement.reference}; enrolment follows."
@@ -112,7 +113,10 @@ def watchlist_upload(request: HttpRequest) -> HttpResponse:
             return redirect("watchlist-image-detail", pk=image.pk)
     elif request.method == "POST":
         status = 400
-    return render(request, "watchlist/upload.html", {"form": form}, status=status)
+    response = render(request, "watchlist/upload.html", {"form": form}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @login_required
