@@ -312,6 +312,7 @@ ROUTES: list[Route] = [
     # Watchlist
     R("watchlist-ledger"),
     R("watchlist-upload", gate=SUBMITTERS & USERS),
+    R("watchlist-bulk-upload", gate=SUBMITTERS & USERS),
     R("watchlist-image-detail", obj="camden_image", see=CAMDEN_IMAGE_READERS),
     R(
         "watchlist-image-withdraw",

@@ -84,3 +84,61 @@ class WithdrawalForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
     )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files under one name (Django's documented pattern): a list of uploads."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single_file_clean = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single_file_clean(one, initial) for one in data]
+        return [single_file_clean(data, initial)]
+
+
+class BulkUploadForm(ProvenanceForm):
+    """Several images under one agreement with the provenance they share; each file's own references in the
+    manifest, one line per file: ``file name, subject reference, custody reference``."""
+
+    images = MultipleFileField(label="Images (JPEG, PNG or WebP; several)")
+    manifest = forms.CharField(
+        label="One line per file: file name, subject reference, custody reference",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=20_000,
+    )
+
+    field_order = ["agreement", "images", "manifest"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["subject_reference"], self.fields["custody_reference"]
+
+    def clean_manifest(self) -> dict[str, tuple[str, str]]:
+        rows: dict[str, tuple[str, str]] = {}
+        for number, line in enumerate(self.cleaned_data["manifest"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [part.strip() for part in line.split(",")]
+            if len(parts) != 3 or not all(parts):
+                raise forms.ValidationError(
+                    f"Line {number}: give the file name, the subject reference and the custody reference, "
+                    "separated by commas."
+                )
+            rows[parts[0]] = (parts[1], parts[2])
+        return rows
+
+    def provenance_for(self, name: str) -> Provenance | None:
+        """The file's provenance: the shared fields with its manifest line's references (None: no line)."""
+        references = self.cleaned_data["manifest"].get(name)
+        if references is None:
+            return None
+        self.cleaned_data["subject_reference"], self.cleaned_data["custody_reference"] = references
+        return self.provenance()

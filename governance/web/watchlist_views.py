@@ -4,6 +4,7 @@ provenance and withdrawal with a reason, through the same services (and refusals
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -23,7 +24,7 @@ from governance.watchlist.services import watchlist_image_upload, watchlist_imag
 from governance.watchlist.validation import max_bytes
 from governance.web.errors import refusals_as_pages
 from governance.web.views import _form_error
-from governance.web.watchlist_forms import WatchlistUploadForm, WithdrawalForm
+from governance.web.watchlist_forms import BulkUploadForm, WatchlistUploadForm, WithdrawalForm
 
 
 @login_required
@@ -117,6 +118,57 @@ def watchlist_upload(request: HttpRequest) -> HttpResponse:
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def _upload_each(request: HttpRequest, form: BulkUploadForm) -> list[dict]:
+    """Each file on its own (the API's bulk rule): the created image, or the refusal with its code."""
+    results = []
+    for upload in form.cleaned_data["images"]:
+        provenance = form.provenance_for(upload.name)
+        try:
+            if provenance is None:
+                raise ValidationFailed(f"No manifest line names {upload.name}.", code="missing_provenance")
+            if upload.size > max_bytes():
+                raise ImageTooLarge(
+                    f"The image is {upload.size:,} bytes; the limit is {max_bytes():,} bytes.", code="file_too_large"
+                )
+            image = watchlist_image_upload(
+                actor=request.user,
+                agreement_id=form.cleaned_data["agreement"].pk,
+                image_bytes=upload.read(),
+                provenance=provenance,
+            )
+        except ApplicationError as error:
+            results.append({"name": upload.name, "image": None, "code": error.code, "message": error.message})
+        else:
+            results.append({"name": upload.name, "image": image, "code": "", "message": ""})
+    return results
+
+
+@login_required
+@refusals_as_pages
+def watchlist_bulk_upload(request: HttpRequest) -> HttpResponse:
+    """Several images with the provenance they share and a manifest of each one's references; a result per file."""
+    if not role_allows(request.user, "governance.add_watchlistimage"):
+        raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
+    form = BulkUploadForm(request.POST or None, request.FILES or None, actor=request.user)
+    results, status = None, 200
+    if request.method == "POST" and form.is_valid():
+        limit = settings.OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS
+        if len(form.cleaned_data["images"]) > limit:
+            form.add_error("images", f"At most {limit} images at a time.")
+            status = 400
+        else:
+            results = _upload_each(request, form)
+    elif request.method == "POST":
+        status = 400
+    created = sum(1 for r in results or [] if r["image"])
+    return render(
+        request,
+        "watchlist/bulk_upload.html",
+        {"form": form, "results": results, "created": created, "refused": len(results or []) - created},
+        status=status,
+    )
 
 
 @login_required

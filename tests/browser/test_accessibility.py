@@ -325,9 +325,11 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
     assert "Administration" in homes["admin"]
     for dpo in ("dpo.estate", "dpo.met", "dpo.camden"):
         assert "Retention due" in homes[dpo] and "Review dates" in homes[dpo] and "Legal holds in force" in homes[dpo]
-    # The police's web work (issue 25) is scanned too: the submitter's upload form, an image it may withdraw, and
+    # The police's web work (issue 25) is scanned too: the submitter's upload forms, an image it may withdraw, and
     # the alert disclosed to it (whose outcome it reports or corrects).
-    assert {"watchlist-upload", "watchlist-image-detail", "alert-detail"} <= reached["submitter.camden"]
+    assert {"watchlist-upload", "watchlist-bulk-upload", "watchlist-image-detail", "alert-detail"} <= reached[
+        "submitter.camden"
+    ]
     assert not problems, "\n".join(problems)
 
 

@@ -118,3 +118,36 @@ def test_the_operator_sees_the_image_but_is_not_offered_withdrawal(client, cast,
     page = client.get(reverse("watchlist-image-detail", args=[image.pk]))
     assert page.status_code == 200 and "withdraw-form" not in page.content.decode()
     assert client.post(reverse("watchlist-image-withdraw", args=[image.pk]), {"reason": "Not ours."}).status_code == 403
+
+
+def test_a_submitter_uploads_several_images_and_gets_a_result_per_file(client, camden_submitter, active_agreement):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(camden_submitter)
+    assert client.get(reverse("watchlist-bulk-upload")).status_code == 200
+    fields = provenance_fields(active_agreement)
+    del fields["subject_reference"], fields["custody_reference"]
+    fields["images"] = [
+        SimpleUploadedFile("one.jpg", synthetic_jpeg(11), content_type="image/jpeg"),
+        SimpleUploadedFile("two.gif", b"GIF89a not accepted", content_type="image/gif"),
+        SimpleUploadedFile("three.jpg", synthetic_jpeg(13), content_type="image/jpeg"),
+        SimpleUploadedFile("four.jpg", synthetic_jpeg(14), content_type="image/jpeg"),
+    ]
+    fields["manifest"] = (
+        "one.jpg, KX-SUBJ-0101, CUST/1/101\ntwo.gif, KX-SUBJ-0102, CUST/1/102\nthree.jpg, KX-SUBJ-0103, CUST/1/103\n"
+    )
+    response = client.post(reverse("watchlist-bulk-upload"), fields)
+    body = response.content.decode()
+    assert response.status_code == 200 and "2 received, 2 refused" in body
+    assert "GIF images are not accepted" in body and "No manifest line names four.jpg" in body
+    images = WatchlistImage.objects.order_by("subject_reference")
+    assert [(i.subject_reference, i.custody_reference, i.transfer_channel) for i in images] == [
+        ("KX-SUBJ-0101", "CUST/1/101", TransferChannel.WEB),
+        ("KX-SUBJ-0103", "CUST/1/103", TransferChannel.WEB),
+    ]
+    for image in images:
+        assert reverse("watchlist-image-detail", args=[image.pk]) in body
+
+    fields["manifest"] = "one.jpg; KX-SUBJ-0101"
+    bad = client.post(reverse("watchlist-bulk-upload"), fields)
+    assert bad.status_code == 400 and "Line 1: give the file name" in bad.content.decode()
