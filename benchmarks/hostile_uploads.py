@@ -1,102 +1,215 @@
-"""CPU spent per hostile file at each upload door: ``python -m benchmarks.hostile_uploads``.
+"""What hostile input costs at each image door: ``python -m benchmarks.hostile_uploads``.
 
-For every file of the hostile corpus (``tests/hostile/corpus.py``): the CPU seconds (process time,
-best of 3) of the watchlist upload's check-and-re-encode (``image_clean``, run inside the request)
-and of the camera frame door (``_check_frame``, run inside the request; a frame it takes is decoded
-later by a worker, whose decode is timed too). Also the scan bomb decoded without the scan limit,
-for comparison. Records the table in BENCHMARKS.md (section ``hostile-cpu``). Prints figures; asserts
-nothing (STYLE.md: benchmarks are not tests). The frame door reads the live engine's choice from the
-database: run it against a migrated one (``DATABASE_URL``).
+The corpus of the issue 26 probe, built here (nothing binary is committed, nothing imported from ``tests``): a
+uniform 6300x6300 lossless WebP (1.5 KB), a 16-bit RGBA PNG just inside the PNG budget and one past it, a huge
+uniform PNG, a lawful 40 MP JPEG, a decompression bomb, a 20-image bulk body of the uniform WebP, and a 40 MP photo
+sent to the subject-access photo search. For each: the CPU seconds (process time, best of 3) and the peak memory
+(the process's high-water mark, reset before each run through ``/proc/self/clear_refs``, in a fresh interpreter per file) of what runs inside the
+web request today (``image_clean``: the header budget, then the decode and re-encode of what passes it), and the
+worker's cost of decoding what was stored (enrolment). Writes ``benchmarks/results/hostile-uploads.json`` and the
+``hostile-uploads`` section of BENCHMARKS.md from it. Prints figures; asserts nothing (STYLE.md).
 """
 
 from __future__ import annotations
 
+import base64
 import io
+import json
+import multiprocessing
 import os
-import platform
+import struct
 import time
-from datetime import UTC, datetime
+import zlib
+
+from benchmarks.results import record, renderer
+
+TARGET_WEB_CPU_S = 0.5
 
 
-def _cpu(function, data: bytes, *, repeat: int = 3) -> tuple[float, str]:
-    best, outcome = float("inf"), ""
-    for _ in range(repeat):
-        started = time.process_time()
-        try:
-            function(data)
-            outcome = "taken"
-        except Exception as error:  # noqa: BLE001 - the refusal is the figure
-            outcome = getattr(error, "code", type(error).__name__)
-        best = min(best, time.process_time() - started)
-    return best, outcome
+def _save(image, fmt: str, **kwargs) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt, **kwargs)
+    return out.getvalue()
 
 
-def _worker_decode(data: bytes) -> None:
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _uniform_png(width: int, height: int, *, depth: int = 8, colour: int = 2, channels: int = 3) -> bytes:
+    """One colour, compressed row by row: a tiny file that decodes to width x height x bytes a pixel."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" + b"\x80" * (width * channels * depth // 8)
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
+def _photo_jpeg(width: int, height: int) -> bytes:
+    """A lawful photo-like JPEG (noise over a gradient: the decoder cannot skip anything)."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
+    noise = Image.effect_noise((width, height), 8).convert("RGB")
+    gradient = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    return _save(Image.blend(noise, gradient, 0.5), "JPEG", quality=85)
 
 
-def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+def corpus() -> list[tuple[str, str, bytes | list[bytes]]]:
+    """(door, name, bytes or a bulk body's images)."""
+    from PIL import Image
+
+    uniform_webp = _save(Image.new("RGB", (6300, 6300), (128, 128, 128)), "WEBP", lossless=True)
+    photo_40mp = _photo_jpeg(7740, 5160)  # 39.9 MP: inside the JPEG budget
+    return [
+        ("watchlist upload", "uniform 6300x6300 lossless WebP", uniform_webp),
+        (
+            "watchlist upload",
+            "16-bit RGBA PNG 4800x4800 (inside the PNG budget)",
+            _uniform_png(4800, 4800, depth=16, colour=6, channels=4),
+        ),
+        ("watchlist upload", "16-bit RGBA PNG 6300x6300", _uniform_png(6300, 6300, depth=16, colour=6, channels=4)),
+        ("watchlist upload", "huge uniform PNG 6000x6000", _uniform_png(6000, 6000)),
+        ("watchlist upload", "decompression bomb PNG 10000x10000", _uniform_png(10000, 10000)),
+        ("watchlist upload", "large JPEG 40 MP", photo_40mp),
+        ("bulk upload", "20-image bulk body (uniform WebP each)", [uniform_webp] * 20),
+        ("subject-access photo search", "40 MP photo", photo_40mp),
+    ]
+
+
+def _peak_reset() -> int:
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    return _status("VmRSS")
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _measure(job: tuple[str, bytes | list[bytes]], queue) -> None:
+    """In a child process: the web request's cost, then the worker's decode of what was stored."""
     import warnings
 
     import django
     from PIL import Image
 
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    django.setup()
+    from governance.watchlist.validation import image_clean
+
+    door, data = job
+    items = data if isinstance(data, list) else [data]
+    if door == "bulk upload":  # the JSON body as sent, parsed in the request
+        body = json.dumps({"items": [{"image_base64": base64.b64encode(i).decode()} for i in items]}).encode()
+    best_cpu, peak, outcomes, stored = float("inf"), 0, [], []
+    for _ in range(3):
+        base = _peak_reset()
+        started = time.process_time()
+        outcomes, stored = [], []
+        if door == "bulk upload":
+            items = [base64.b64decode(i["image_base64"]) for i in json.loads(body)["items"]]
+        for item in items:
+            try:
+                clean = image_clean(item)
+            except Exception as error:  # noqa: BLE001 - the refusal is the figure
+                outcomes.append(getattr(error, "code", type(error).__name__))
+            else:
+                outcomes.append("taken")
+                stored.append(clean.data)
+        best_cpu = min(best_cpu, time.process_time() - started)
+        peak = max(peak, _status("VmHWM") - base)
+    worker_cpu = 0.0
+    for data_stored in stored[:1]:
+        started = time.process_time()
+        with Image.open(io.BytesIO(data_stored)) as image:
+            image.load()
+        worker_cpu = time.process_time() - started
+    queue.put(
+        {
+            "web_cpu_s": round(best_cpu, 3),
+            "web_peak_mib": round(peak / 2**20, 1),
+            "outcome": ", ".join(sorted({f"{outcomes.count(o)}x {o}" if len(outcomes) > 1 else o for o in outcomes})),
+            "worker_decode_cpu_s": round(worker_cpu, 3) if stored else None,
+        }
+    )
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
 
     django.setup()
     from django.conf import settings
 
-    from benchmarks.results import record_markdown as record_benchmark
-    from governance.watchlist.validation import image_clean
-    from recognition.deployments.ingest import _check_frame
-    from tests.hostile.corpus import _scan_bomb, cases
-
     started = time.monotonic()
-    rows = [
-        "| File | Bytes | Upload: CPU s (outcome) | Frame door: CPU s (outcome) | Worker decode of a taken frame: CPU s |"
+    # A fresh interpreter per file: a forked child would reuse the parent's resident heap and hide its peak.
+    context = multiprocessing.get_context("spawn")
+    rows = []
+    for door, name, data in corpus():
+        queue = context.Queue()
+        child = context.Process(target=_measure, args=((door, data), queue))
+        child.start()
+        figures = queue.get()
+        child.join()
+        size = sum(len(d) for d in data) if isinstance(data, list) else len(data)
+        rows.append({"door": door, "file": name, "bytes": size, **figures})
+        print(rows[-1])
+    figures = {
+        "rows": rows,
+        "target_web_cpu_s": TARGET_WEB_CPU_S,
+        "budgets": {
+            "pixels": settings.OVERSIGHT_IMAGE_DECODE_PIXELS,
+            "decoded_bytes": settings.OVERSIGHT_IMAGE_DECODE_MAX_BYTES,
+            "per_organisation_decodes": settings.OVERSIGHT_IMAGE_DOOR_CONCURRENCY,
+        },
+        "seconds": round(time.monotonic() - started),
+    }
+    record("hostile-uploads", command="python -m benchmarks.hostile_uploads", figures=figures)
+    print(f"Recorded benchmarks/results/hostile-uploads.json ({figures['seconds']} s).")
+
+
+@renderer("hostile-uploads")
+def render(figures: dict) -> str:
+    rows = figures["rows"]
+    target = figures["target_web_cpu_s"]
+    budgets = figures["budgets"]
+    lines = [
+        "## Hostile input: web-request cost at each image door (issue 26)",
+        "",
+        "The probe's corpus. Web request: what runs inside the request today (`image_clean`: the per-format decode "
+        "budget read from the header, then the decode and re-encode of what passes it), CPU seconds (process time, "
+        "best of 3) and peak memory above the process's resting size. Worker: decoding the stored copy for enrolment. "
+        f"Budgets: pixels {', '.join(f'{k} {v:,}' for k, v in budgets['pixels'].items())}; decoded bytes "
+        f"{budgets['decoded_bytes']:,}; {budgets['per_organisation_decodes']} decodes in flight per organisation.",
+        "",
+        "| Door | File | Bytes | Outcome | Web request: CPU s | Web request: peak MiB | Worker decode: CPU s |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: |",
     ]
-    rows.append("| --- | ---: | ---: | ---: | ---: |")
-    worst_upload = worst_frame = 0.0
-    for case in cases():
-        upload_s, upload_outcome = _cpu(image_clean, case.data)
-        door_s, frame_outcome = _cpu(_check_frame, case.data)
-        decode_s, _ = _cpu(_worker_decode, case.data) if frame_outcome == "taken" else (0.0, "")
-        worst_upload, worst_frame = max(worst_upload, upload_s), max(worst_frame, door_s + decode_s)
-        decode = f"{decode_s:.3f}" if frame_outcome == "taken" else ""
-        rows.append(
-            f"| {case.name} | {len(case.data):,} | {upload_s:.3f} ({upload_outcome}) "
-            f"| {door_s:.3f} ({frame_outcome}) | {decode} |"
+    for row in rows:
+        worker = "" if row["worker_decode_cpu_s"] is None else f"{row['worker_decode_cpu_s']:.3f}"
+        lines.append(
+            f"| {row['door']} | {row['file']} | {row['bytes']:,} | {row['outcome']} | {row['web_cpu_s']:.3f} "
+            f"| {row['web_peak_mib']:.1f} | {worker} |"
         )
-    bomb = _scan_bomb(4000, 4000, 2000)
-    unbounded_s, _ = _cpu(_worker_decode, bomb, repeat=1)
-    text = "\n".join(
-        [
-            "## Hostile input: CPU per request at each upload door",
-            "",
-            f"Command: `python -m benchmarks.hostile_uploads` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-            f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}; load average at start "
-            f"{os.getloadavg()[0]:.2f}). CPU seconds are process time, best of 3. Limits: "
-            f"{settings.OVERSIGHT_WATCHLIST_MAX_PIXELS:,} pixels per upload, {settings.OVERSIGHT_FRAME_MAX_PIXELS:,} "
-            f"per frame, {settings.OVERSIGHT_JPEG_MAX_SCANS} JPEG scans.",
-            "",
-            *rows,
-            "",
-            f"- Over the corpus, worst upload request: **{worst_upload:.2f} s** of CPU; worst frame (door + worker decode): "
-            f"**{worst_frame:.2f} s**.",
-            f"- For comparison, a {len(bomb) // 1024} KB progressive JPEG of 4000x4000 with 2,000 repeated scans, "
-            f"decoded without the scan limit: **{unbounded_s:.1f} s** of CPU (it is now refused before decoding, "
-            "`too_many_scans`).",
-            "- The upload's worst case is a lawful image at the pixel limit: its decode and re-encode grow with "
-            "the pixel count, which `OVERSIGHT_WATCHLIST_MAX_PIXELS` bounds.",
-            f"Total benchmark time: {time.monotonic() - started:.0f} s.",
-        ]
-    )
-    print(text)
-    record_benchmark("hostile-cpu", text)
+    over = [row for row in rows if row["web_cpu_s"] > target]
+    lines += [
+        "",
+        f"- Target: under {target} s of web-request CPU for any input. "
+        + (
+            "Met for every file."
+            if not over
+            else f"**Not met** for {len(over)} of {len(rows)}: "
+            + "; ".join(f"{row['file']} ({row['web_cpu_s']:.2f} s)" for row in over)
+            + ". What the header budget refuses costs nothing; a lawful large image is still decoded and re-encoded "
+            "inside the request (moving that to the worker, answered 202, is not done yet)."
+        ),
+        f"- Total benchmark time: {figures['seconds']} s.",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -445,6 +445,20 @@ OVERSIGHT_WATCHLIST_MAX_PIXELS = env.int("OVERSIGHT_WATCHLIST_MAX_PIXELS", defau
 # Progressive JPEG scans accepted in an upload or a frame (each is a decoding pass over the whole image;
 # encoders write about 10, a scan bomb thousands).
 OVERSIGHT_JPEG_MAX_SCANS = env.int("OVERSIGHT_JPEG_MAX_SCANS", default=64)
+# The decode budget of an uploaded image, per format, checked from its header before any pixel is decoded (issue 26:
+# a 1.5 KB uniform 6300x6300 lossless WebP cost 2.1 s of CPU and 697 MB to re-encode). Decode time grows with the
+# pixels at a rate per format (lossless WebP the slowest, JPEG the fastest); memory with pixels x bytes a pixel (a
+# 16-bit RGBA PNG takes eight). A face needs far less than any of these.
+OVERSIGHT_IMAGE_DECODE_PIXELS = {
+    "JPEG": env.int("OVERSIGHT_IMAGE_DECODE_PIXELS_JPEG", default=40_000_000),
+    "PNG": env.int("OVERSIGHT_IMAGE_DECODE_PIXELS_PNG", default=24_000_000),
+    "WEBP": env.int("OVERSIGHT_IMAGE_DECODE_PIXELS_WEBP", default=16_000_000),
+}
+OVERSIGHT_IMAGE_DECODE_MAX_BYTES = env.int("OVERSIGHT_IMAGE_DECODE_MAX_BYTES", default=200 * 1024 * 1024)
+# Decodes of uploaded images one organisation may have in flight across the web tier (governance.image_doors): one
+# more is a coded 429 with Retry-After. The lease frees the slots of a process killed while decoding.
+OVERSIGHT_IMAGE_DOOR_CONCURRENCY = env.int("OVERSIGHT_IMAGE_DOOR_CONCURRENCY", default=2)
+OVERSIGHT_IMAGE_DOOR_LEASE_SECONDS = env.int("OVERSIGHT_IMAGE_DOOR_LEASE_SECONDS", default=120)
 OVERSIGHT_WATCHLIST_MIN_SIDE = env.int("OVERSIGHT_WATCHLIST_MIN_SIDE", default=48)
 OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS = env.int("OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS", default=20)
 # Subject requests (governance.subject_access): the requester's photo for a search by face (checked

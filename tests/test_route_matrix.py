@@ -133,7 +133,8 @@ DEPLOYMENT_READERS = ROLE_VIEW_DEPLOYMENT & (ESTATE | MET_CHAIN | BTP_CHAIN | RE
 WATCHLIST_COMPOSERS = {"met.dpo", "camden.dpo", "camden.submitter", "btp.dpo", "btp.submitter"}
 WATCHLIST_PAGE_READERS = DEPLOYMENT_READERS | WATCHLIST_COMPOSERS
 # An alert: the operator and the supply chain of the matched image, never another supplier.
-CAMDEN_ALERT_READERS = ROLE_VIEW_DEPLOYMENT & (ESTATE | MET_CHAIN | REGULATOR)
+# The Camden alert is disclosed to Camden: its submitter, who reports the outcome, sees it too (issue 25).
+CAMDEN_ALERT_READERS = ROLE_VIEW_DEPLOYMENT & (ESTATE | MET_CHAIN | REGULATOR) | {"camden.submitter"}
 BTP_ALERT_READERS = ROLE_VIEW_DEPLOYMENT & (ESTATE | BTP_CHAIN | REGULATOR)
 CAMDEN_DISCLOSURE_READERS = ROLE_VIEW_DISCLOSURE & (ESTATE | MET_CHAIN | REGULATOR)
 CAMDEN_IMAGE_READERS = ROLE_VIEW_IMAGE & (ESTATE | MET_CHAIN | REGULATOR)
@@ -340,7 +341,17 @@ ROUTES: list[Route] = [
     R("audit-verify", method="post", gate=DPOS | REGULATOR),
     # Watchlist
     R("watchlist-ledger"),
+    R("watchlist-upload", gate=SUBMITTERS & USERS),
+    R("watchlist-bulk-upload", gate=SUBMITTERS & USERS),
     R("watchlist-image-detail", obj="camden_image", see=CAMDEN_IMAGE_READERS),
+    R(
+        "watchlist-image-withdraw",
+        method="post",
+        obj="camden_image",
+        body="withdraw",
+        see=CAMDEN_IMAGE_READERS,
+        act=(DPOS | SUBMITTERS) & MET_CHAIN,
+    ),
     R("api-watchlist-image-list", api=True),
     R("api-watchlist-image-bulk", api=True, method="post", body="bulk", act=SUBMITTERS),
     R("api-watchlist-image-detail", api=True, obj="camden_image", see=CAMDEN_IMAGE_READERS),
@@ -519,6 +530,15 @@ ROUTES: list[Route] = [
         method="post",
         obj="camden_disclosure",
         body="outcome",
+        see=CAMDEN_DISCLOSURE_READERS,
+        act=ROLE_VIEW_DISCLOSURE & MET_CHAIN,
+    ),
+    # No outcome is reported in the world: the supplying side's correction is refused as incomplete (400).
+    R(
+        "disclosure-outcome-correct",
+        method="post",
+        obj="camden_disclosure",
+        body="correct",
         see=CAMDEN_DISCLOSURE_READERS,
         act=ROLE_VIEW_DISCLOSURE & MET_CHAIN,
     ),
@@ -995,6 +1015,8 @@ class World:
             "sar_stop": {"action": "stop", "reason": "clarification", "on": today.isoformat()},
             "sar_decide": {"ref": f"watchlist-image:{self.camden_image.pk}", "decision_0": "confirmed"},
             "assign_role": {"action": "assign_role", "role": "reviewer"},
+            "withdraw": {"reason": "Route matrix: warrant executed."},
+            "correct": {"outcome": "spoken_to", "reason": ""},
             "camera_issue": {"action": "issue"},
             "authorise": {"decision": "authorise", **AUTHORISATION_REASONS},
             "post_review": {

@@ -50,7 +50,10 @@ def application_exception_handler(exc, context):
         response["Retry-After"] = "5"
         return response
     if isinstance(exc, ApplicationError):
-        return Response(_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        response = Response(_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        if getattr(exc, "retry_after_seconds", None):  # a refusal that passes with time (e.g. ``ImageDoorBusy``)
+            response["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     refused = refused_body(exc)
     if refused is not None:
         return refused

@@ -24,6 +24,7 @@ from governance import encryption
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.image_doors import image_door
 from governance.inputs import is_id, meaningful_justification
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.pdf import pdf_page_count
@@ -451,7 +452,7 @@ class SearchOutcome:
     problems: list[str] = field(default_factory=list)  # providers that could not search, in plain words
 
 
-def subject_photo_read(photo: bytes):
+def subject_photo_read(photo: bytes, *, actor: User | None = None):
     """The requester's photo → the engine's ``FaceProbe`` through the registered face reader, read
     once. The bytes are checked like every upload first (type sniffed, size and pixels capped)."""
     from governance.watchlist.validation import image_clean
@@ -461,7 +462,8 @@ def subject_photo_read(photo: bytes):
         raise ValidationFailed(
             f"The photo is {len(photo):,} bytes; the limit is {limit:,} bytes.", code="photo_too_large"
         )
-    clean = image_clean(photo)
+    with image_door(actor):  # the organisation's decode slots (a coded 429 when all are taken)
+        clean = image_clean(photo)
     reader = face_reader()
     if reader is None:
         raise ValidationFailed(
@@ -497,7 +499,7 @@ def subject_request_search(
     subjects, cases = _references(subject_references), _references(case_references)
     if not (subjects or cases or photo):
         raise ValidationFailed("Give a reference or a photo to search by.", code="nothing_to_search")
-    probe = subject_photo_read(photo) if photo else None
+    probe = subject_photo_read(photo, actor=actor) if photo else None
     query = SubjectQuery(subject_references=tuple(subjects), case_references=tuple(cases), face=probe)
     outcome = SearchOutcome(by_face=probe is not None)
     for provider in subject_data_providers():

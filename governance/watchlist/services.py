@@ -39,6 +39,7 @@ from governance.agreements.rules import APP_CATEGORY_RULE, non_app_categories
 from governance.audit.models import AuditAction
 from governance.audit.services import ROW_LOCK, audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.image_doors import image_door
 from governance.inputs import meaningful_justification
 from governance.organisations.models import Organisation, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
@@ -232,7 +233,8 @@ def watchlist_image_upload(
     the registered handlers' work runs (recognition enrols the image).
     Refusals: ``NotFound`` (agreement not visible), ``PermissionRefused`` (role), ``NotAParty``,
     ``ProvenanceInvalid``, ``CategoryNotPermitted``, ``AgreementRefusesImage`` (state, dates, cap),
-    ``ImageRefused`` / ``ImageTooLarge``, ``DuplicateImage``.
+    ``ImageRefused`` / ``ImageTooLarge``, ``DuplicateImage``, ``ImageDoorBusy`` (429: the organisation's decode
+    slots are all taken, ``governance.image_doors``).
     """
     if not actor.has_perm("governance.add_watchlistimage"):
         raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
@@ -250,7 +252,8 @@ def watchlist_image_upload(
             details={"permitted": agreement.permitted_custody_categories},
         )
     agreement_check_accepts_images(agreement)
-    clean = image_clean(image_bytes)
+    with image_door(actor):  # the organisation's decode slots (a coded 429 when all are taken)
+        clean = image_clean(image_bytes)
     with transaction.atomic():
         agreement = _locked_agreement(agreement.pk)
         agreement_check_accepts_images(agreement)

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, ImageFile, ImageOps
 
-from governance.imagetypes import CONTENT_TYPES, jpeg_scan_count, other_image_type, sniff_format
+from governance.imagetypes import (
+    CONTENT_TYPES,
+    HeaderUnreadable,
+    decode_budget_problem,
+    image_header,
+    jpeg_scan_count,
+    other_image_type,
+    sniff_format,
+)
 from governance.watchlist.errors import ImageRefused, ImageTooLarge
 
 
@@ -52,7 +60,10 @@ def image_clean(data: bytes) -> CleanImage:
     """Validate and re-encode uploaded bytes; raise ``ImageRefused`` with a stable code otherwise.
 
     Codes: ``empty_file``, ``file_too_large``, ``unsupported_type``, ``not_an_image``,
-    ``too_many_pixels``, ``too_many_scans``, ``corrupt_image``, ``image_too_small``.
+    ``too_many_pixels``, ``decode_budget_exceeded``, ``too_many_scans``, ``corrupt_image``, ``image_too_small``.
+    The size, pixels and decoded bytes come from the header (``governance.imagetypes.image_header``) and are held
+    to the format's budget (``OVERSIGHT_IMAGE_DECODE_PIXELS``, ``OVERSIGHT_IMAGE_DECODE_MAX_BYTES``) before Pillow
+    opens the file.
     """
     if not data:
         raise ImageRefused("The image file is empty.", code="empty_file")
@@ -68,6 +79,31 @@ def image_clean(data: bytes) -> CleanImage:
         if other:
             raise ImageRefused(f"{other} images are not accepted; send JPEG, PNG or WebP.", code="unsupported_type")
         raise ImageRefused("The file is not a JPEG, PNG or WebP image.", code="not_an_image")
+    try:
+        _kind, header_width, header_height, bytes_per_pixel = image_header(data)
+    except HeaderUnreadable:
+        raise ImageRefused(f"The file starts like {kind} but its header cannot be read.", code="not_an_image") from None
+    # The format's decode budget, from the header alone: nothing is decompressed before this passes.
+    problem = decode_budget_problem(
+        kind,
+        header_width,
+        header_height,
+        bytes_per_pixel,
+        pixels={name: min(limit, max_pixels()) for name, limit in settings.OVERSIGHT_IMAGE_DECODE_PIXELS.items()},
+        memory=settings.OVERSIGHT_IMAGE_DECODE_MAX_BYTES,
+    )
+    if problem:
+        code, message = problem
+        raise ImageRefused(
+            message,
+            code=code,
+            details={
+                "format": kind,
+                "width": header_width,
+                "height": header_height,
+                "bytes_per_pixel": bytes_per_pixel,
+            },
+        )
     original_sha256 = hashlib.sha256(data).hexdigest()
     with warnings.catch_warnings():
         # Our own explicit limit below replaces Pillow's global bomb warning.

@@ -25,8 +25,11 @@ def refusals_as_pages(view: Callable) -> Callable:
         except PermissionRefused as error:
             return render(request, "errors/403.html", {"message": error.message}, status=403)
         except ApplicationError as error:  # bad input or a state that forbids it: the coded refusal, never a 500
-            return render(
+            response = render(
                 request, "errors/400.html", {"message": error.message, "code": error.code}, status=error.status_code
             )
+            if getattr(error, "retry_after_seconds", None):  # a refusal that passes with time (``ImageDoorBusy``)
+                response["Retry-After"] = str(error.retry_after_seconds)
+            return response
 
     return wrapper

@@ -36,5 +36,10 @@ from governance.web import watchlist_views  # noqa: E402
 
 urlpatterns += [
     path("watchlist/", watchlist_views.watchlist_ledger, name="watchlist-ledger"),
+    path("watchlist/upload/", watchlist_views.watchlist_upload, name="watchlist-upload"),
+    path("watchlist/upload/bulk/", watchlist_views.watchlist_bulk_upload, name="watchlist-bulk-upload"),
     path("watchlist/<int:pk>/", watchlist_views.watchlist_image_detail, name="watchlist-image-detail"),
+    path(
+        "watchlist/<int:pk>/withdraw/", watchlist_views.watchlist_image_withdraw_view, name="watchlist-image-withdraw"
+    ),
 ]

@@ -1,19 +1,30 @@
-"""The DPO's watchlist ledger: every image per agreement and per force, with provenance, status and
-history. Read-only pages (forces act through the API); metadata only — no image bytes are shown."""
+"""The watchlist ledger: every image per agreement and per force, with provenance, status and history
+(metadata only — no image bytes are shown); and the force submitter's web work on it: upload with
+provenance and withdrawal with a reason, through the same services (and refusals) as the API."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from governance.access import can_image, role_allows
 from governance.agreements.models import Agreement
-from governance.errors import NotFound
+from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
 from governance.inputs import is_id
 from governance.organisations.models import Organisation, OrganisationKind
-from governance.watchlist.models import ImageStatus
+from governance.watchlist.errors import ImageTooLarge
+from governance.watchlist.models import LIVE_STATUSES, ImageStatus
 from governance.watchlist.selectors import image_certificates, image_get, image_history, image_list, ledger_summary
+from governance.watchlist.services import watchlist_image_upload, watchlist_image_withdraw
+from governance.watchlist.validation import max_bytes
+from governance.web.errors import refusals_as_pages
+from governance.web.views import _form_error
+from governance.web.watchlist_forms import BulkUploadForm, WatchlistUploadForm, WithdrawalForm
 
 
 @login_required
@@ -44,6 +55,7 @@ def watchlist_ledger(request: HttpRequest) -> HttpResponse:
             ).order_by("name"),
             "statuses": ImageStatus.choices,
             "filters": {"agreement": agreement_id, "organisation": organisation, "status": status, "q": search},
+            "can_upload": role_allows(request.user, "governance.add_watchlistimage"),
         },
     )
 
@@ -62,5 +74,120 @@ def watchlist_image_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": image_history(image=image),
             "certificates": image_certificates(image=image),
             "template": image.face_templates.order_by("-pk").first() if image.status == ImageStatus.ENROLLED else None,
+            "can_withdraw": image.status in LIVE_STATUSES and can_image(request.user, image, "withdraw"),
+            "withdraw_form": WithdrawalForm(),
         },
     )
+
+
+@login_required
+@refusals_as_pages
+def watchlist_upload(request: HttpRequest) -> HttpResponse:
+    """One image with its provenance: the API's service, refusals shown on the form with their sentence."""
+    if not role_allows(request.user, "governance.add_watchlistimage"):
+        raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
+    form = WatchlistUploadForm(request.POST or None, request.FILES or None, actor=request.user)
+    status, retry_after = 200, None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["image"]
+        try:
+            if upload.size > max_bytes():  # before reading it: the service would refuse it the same way
+                raise ImageTooLarge(
+                    f"The image is {upload.size:,} bytes; the limit is {max_bytes():,} bytes.", code="file_too_large"
+                )
+            image = watchlist_image_upload(
+                actor=request.user,
+                agreement_id=form.cleaned_data["agreement"].pk,
+                image_bytes=upload.read(),
+                provenance=form.provenance(),
+            )
+        except (NotFound, PermissionRefused):
+            raise
+        except ApplicationError as error:
+            _form_error(form, error)
+            status = error.status_code
+            retry_after = getattr(error, "retry_after_seconds", None)
+        else:
+            messages.success(
+                request, f"Image #{image.pk} received under {image.agreement.reference}; enrolment follows."
+            )
+            return redirect("watchlist-image-detail", pk=image.pk)
+    elif request.method == "POST":
+        status = 400
+    response = render(request, "watchlist/upload.html", {"form": form}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _upload_each(request: HttpRequest, form: BulkUploadForm) -> list[dict]:
+    """Each file on its own (the API's bulk rule): the created image, or the refusal with its code."""
+    results = []
+    for upload in form.cleaned_data["images"]:
+        provenance = form.provenance_for(upload.name)
+        try:
+            if provenance is None:
+                raise ValidationFailed(f"No manifest line names {upload.name}.", code="missing_provenance")
+            if upload.size > max_bytes():
+                raise ImageTooLarge(
+                    f"The image is {upload.size:,} bytes; the limit is {max_bytes():,} bytes.", code="file_too_large"
+                )
+            image = watchlist_image_upload(
+                actor=request.user,
+                agreement_id=form.cleaned_data["agreement"].pk,
+                image_bytes=upload.read(),
+                provenance=provenance,
+            )
+        except ApplicationError as error:
+            results.append({"name": upload.name, "image": None, "code": error.code, "message": error.message})
+        else:
+            results.append({"name": upload.name, "image": image, "code": "", "message": ""})
+    return results
+
+
+@login_required
+@refusals_as_pages
+def watchlist_bulk_upload(request: HttpRequest) -> HttpResponse:
+    """Several images with the provenance they share and a manifest of each one's references; a result per file."""
+    if not role_allows(request.user, "governance.add_watchlistimage"):
+        raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
+    form = BulkUploadForm(request.POST or None, request.FILES or None, actor=request.user)
+    results, status = None, 200
+    if request.method == "POST" and form.is_valid():
+        limit = settings.OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS
+        if len(form.cleaned_data["images"]) > limit:
+            form.add_error("images", f"At most {limit} images at a time.")
+            status = 400
+        else:
+            results = _upload_each(request, form)
+    elif request.method == "POST":
+        status = 400
+    created = sum(1 for r in results or [] if r["image"])
+    return render(
+        request,
+        "watchlist/bulk_upload.html",
+        {"form": form, "results": results, "created": created, "refused": len(results or []) - created},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def watchlist_image_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Withdraw with a reason (required): the image stops matching, its bytes and templates are erased."""
+    image = image_get(user=request.user, pk=pk)
+    form = WithdrawalForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationFailed(
+                "Give a reason for the withdrawal; it is kept on the deletion certificate.", code="reason_required"
+            )
+        watchlist_image_withdraw(actor=request.user, image=image, reason=form.cleaned_data["reason"])
+    except (NotFound, PermissionRefused):
+        raise
+    except ApplicationError as error:
+        messages.error(request, f"Not withdrawn: {error.message}")
+    else:
+        messages.success(request, f"Image #{image.pk} withdrawn: it no longer matches; its bytes are erased.")
+    return redirect("watchlist-image-detail", pk=pk)

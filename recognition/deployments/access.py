@@ -221,11 +221,23 @@ def watchlist_deployment_check(actor: Any, deployment: Deployment, *, to: str) -
 
 
 def alerts_visible_to(actor: Any) -> QuerySet[Alert]:
-    if not role_allows(actor, "deployments.view_deployment"):
+    """The parties' alerts for the roles that read deployments; for a role that reads only disclosures
+    (a force submitter, who reports what the force did), the alerts disclosed to its supply chain: the
+    context it acts on (what was seen, where, when, the reviews' outcome), never the images."""
+    if role_allows(actor, "deployments.view_deployment"):
+        alerts = Alert.objects.filter(
+            parties_filter(actor, supplier="supplying_organisation_id", operator="deployment__operator_id")
+        )
+    elif role_allows(actor, "deployments.view_disclosure"):
+        alerts = Alert.objects.filter(pk__in=disclosures_visible_to(actor).values("alert_id"))
+    else:
         return Alert.objects.none()
-    return Alert.objects.filter(
-        parties_filter(actor, supplier="supplying_organisation_id", operator="deployment__operator_id")
-    ).select_related("deployment", "camera", "agreement", "watchlist_image", "supplying_organisation")
+    return alerts.select_related("deployment", "camera", "agreement", "watchlist_image", "supplying_organisation")
+
+
+def can_see_alert_deployment(actor: Any, alert: Alert) -> bool:
+    """Whether the alert's page may link to its deployment (a submitter sees the alert, not the deployment)."""
+    return deployments_visible_to(actor).filter(pk=alert.deployment_id).exists()
 
 
 def is_supply_side(actor: Any, alert: Alert) -> bool:

@@ -484,6 +484,27 @@ class Disclosure(models.Model):
         return f"Disclosure #{self.pk} of alert #{self.alert_id} to {self.recipient_organisation}"
 
 
+class OutcomeCorrection(models.Model):
+    """One correction of a disclosure's outcome: the value it replaced and why."""
+
+    disclosure = models.ForeignKey(Disclosure, on_delete=models.CASCADE, related_name="outcome_corrections")
+    previous_outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    previous_notes = models.TextField(blank=True)
+    previous_reported_at = models.DateTimeField(null=True, blank=True)
+    previous_reported_by_name = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    reason = models.TextField()
+    corrected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    corrected_by_name = models.CharField(max_length=200)
+    corrected_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["corrected_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Correction of disclosure #{self.disclosure_id}: {self.previous_outcome} → {self.outcome}"
+
+
 # Models of this app kept in their own module (the police's decisions on a deployment).
 from recognition.deployments.authorisation_models import (  # noqa: E402, F401
     AuthorisationDecision,

@@ -32,7 +32,7 @@ from governance.retention.registry import (
     visible_by_parties,
 )
 from governance.watchlist.models import DeletionCertificate
-from recognition.deployments.models import Alert, AlertReview, DeploymentStatus, Disclosure
+from recognition.deployments.models import Alert, AlertReview, DeploymentStatus, Disclosure, OutcomeCorrection
 
 
 def _alerts_due(at: datetime) -> QuerySet:
@@ -382,6 +382,7 @@ def _disclosure_erase(disclosure: Disclosure, run_id: str | None, reason: str = 
     Disclosure.objects.filter(pk=disclosure.pk).update(
         recipient="", justification="", outcome_notes="", redacted_at=timezone.now()
     )
+    OutcomeCorrection.objects.filter(disclosure=disclosure).update(previous_notes="", reason="")
     audit_record(
         action=AuditAction.ERASURE,
         event="disclosure.redacted",

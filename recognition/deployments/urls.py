@@ -49,4 +49,9 @@ urlpatterns = [
     path("alerts/<int:pk>/disclose/", views.alert_disclose, name="alert-disclose"),
     path("disclosures/", views.disclosure_list, name="disclosure-list"),
     path("disclosures/<int:pk>/outcome/", views.disclosure_outcome, name="disclosure-outcome"),
+    path(
+        "disclosures/<int:pk>/outcome/correct/",
+        views.disclosure_outcome_correct,
+        name="disclosure-outcome-correct",
+    ),
 ]

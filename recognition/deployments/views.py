@@ -29,6 +29,7 @@ from recognition.deployments.models import (
     RejectionReason,
     ReviewDecision,
 )
+from recognition.deployments.outcome_corrections import disclosure_correct_outcome
 from recognition.deployments.watchlists import deployment_matched_image_ids, deployment_watchlist_summary
 
 
@@ -347,7 +348,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
     reviews = selectors.alert_reviews_visible(user=user, alert=alert)
     decided = alert.reviews.filter(reviewer=user).exists()
-    disclosures = list(alert.disclosures.all())
+    disclosures = list(alert.disclosures.prefetch_related("outcome_corrections"))
     pending = can_review and alert.status == AlertStatus.PENDING and not decided and not alert.erased_at
     response = render(
         request,
@@ -367,9 +368,10 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "recipients": access.disclosure_recipients(alert),
             "channels": DisclosureChannel.choices,
             "reasons": RejectionReason.choices,
-            "disclosures": [(d, access.can_report_outcome(user, d) and not d.outcome) for d in disclosures],
+            "disclosures": [(d, access.can_report_outcome(user, d)) for d in disclosures],
             "outcomes": Outcome.choices,
             "ethnic_groups": EthnicGroup.choices,
+            "can_see_deployment": access.can_see_alert_deployment(user, alert),
         },
     )
     response["Cache-Control"] = "no-store"
@@ -497,3 +499,21 @@ def disclosure_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Outcome recorded for disclosure #{disclosure.pk}.")
     return redirect("alert-detail", disclosure.alert_id) if back == "alert" else redirect("disclosure-list")
+
+
+@login_required
+@require_POST
+@refusals_as_pages
+def disclosure_outcome_correct(request: HttpRequest, pk: int) -> HttpResponse:
+    """The supplying side corrects a reported outcome with a reason; the old value is kept (``outcome_corrections``)."""
+    disclosure = access.disclosure_for(request.user, pk, to="report_outcome")
+    # A refusal (no reason, unknown outcome, nothing reported yet) is answered with its status, code and sentence.
+    disclosure_correct_outcome(
+        actor=request.user,
+        disclosure=disclosure,
+        outcome=request.POST.get("outcome", ""),
+        notes=request.POST.get("notes", ""),
+        reason=request.POST.get("reason", ""),
+    )
+    messages.success(request, f"Outcome of disclosure #{disclosure.pk} corrected; the earlier one is kept.")
+    return redirect("alert-detail", disclosure.alert_id)

@@ -331,6 +331,7 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
     report: dict[str, dict] = {}
     problems: list[str] = []
     homes: dict[str, str] = {}
+    reached: dict[str, set[str]] = {}
 
     def record(who: str, path: str, findings: dict) -> None:
         report[f"{who} {path}"] = findings
@@ -394,6 +395,7 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
         assert visited >= 4, f"{username} reached only {visited} pages"
         # The inbox and the account page (the notification preference), reached from the header, at both widths.
         assert {"notification-inbox", "account"} <= seen_routes, f"{username} did not reach the inbox and account"
+        reached[username] = seen_routes
         context.close()
     (artifacts_dir / "axe-report.json").write_text(json.dumps(report, indent=1))
 
@@ -409,6 +411,11 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
     assert "Administration" in homes["admin"]
     for dpo in ("dpo.estate", "dpo.met", "dpo.camden"):
         assert "Retention due" in homes[dpo] and "Review dates" in homes[dpo] and "Legal holds in force" in homes[dpo]
+    # The police's web work (issue 25) is scanned too: the submitter's upload forms, an image it may withdraw, and
+    # the alert disclosed to it (whose outcome it reports or corrects).
+    assert {"watchlist-upload", "watchlist-bulk-upload", "watchlist-image-detail", "alert-detail"} <= reached[
+        "submitter.camden"
+    ]
     assert not problems, "\n".join(problems)
 
 

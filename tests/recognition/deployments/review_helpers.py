@@ -46,3 +46,21 @@ def confirm(actor, alert, **kw):
     """Open the alert (both images served to ``actor``), then confirm it."""
     show_both(actor, alert)
     return services.alert_review(actor=actor, alert=alert, decision="confirm", **kw)
+
+
+def disclosed_alert(deployment, image, cast, people):
+    """An alert on ``image``, confirmed by the estate's and Camden's reviewers and disclosed to Camden."""
+    from tests.recognition.deployments.conftest import raise_alert
+
+    alert = raise_alert(deployment, image)
+    confirm(people.reviewer_a, alert)
+    confirm(people.police_reviewer, alert)
+    disclosure = services.alert_disclose(
+        actor=cast.estate_dpo,
+        alert=alert,
+        recipient_organisation=cast.camden,
+        recipient="LFR desk (CJSM)",
+        channel="cjsm_email",
+        justification="Wanted on warrant: location needed for arrest.",
+    )
+    return alert, disclosure
