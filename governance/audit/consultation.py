@@ -100,6 +100,12 @@ class PurposeRequired(ValidationFailed):
     default_code = "purpose_required"
 
 
+PURPOSE_REFUSALS = (
+    (400, "purpose_required", f"Say why you are reading …: send the purpose in the {PURPOSE_HEADER} header."),
+    (400, "invalid_purpose", "The purpose may not contain control characters."),
+)
+
+
 def logging_enabled() -> bool:
     return getattr(settings, "OVERSIGHT_CONSULTATION_LOGGING", True)
 
@@ -182,6 +188,9 @@ def personal_data(kind: str | KindChooser) -> Callable:
             return view(*args, **kwargs)
 
         wrapped.personal_data = True
+        # For the API's error catalogue (``governance.api.error_catalogue``), whose static walk of a view's
+        # code cannot see a decorator's refusals.
+        wrapped.refusals = PURPOSE_REFUSALS
         return wrapped
 
     return decorate

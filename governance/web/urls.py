@@ -41,7 +41,7 @@ urlpatterns += [
 urlpatterns += [
     path("consultations/purpose/", consultation_views.consultation_purpose, name="consultation-purpose"),
     path(
-        "consultations/subject/<str:reference>/",
+        "consultations/subject/<path:reference>/",
         consultation_views.subject_consultations,
         name="subject-consultations",
     ),
