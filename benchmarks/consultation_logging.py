@@ -48,7 +48,7 @@ def _seed_events(count: int, organisation_ids: list[int]) -> float:
                         field_digests, content_digest, previous_hash, chain_hash, signature, signature_key_id)
                     SELECT nextval('{ENTRY_SEQUENCE}'), now() - (g || ' seconds')::interval, 'consultation',
                         'bench.seeded', NULL, 'bench.seed', 'Bench', 'Seeded for the benchmark', '',
-                        'deployments.alert', (g % 50000)::text, 'Alert #' || (g % 50000), '{{}}'::jsonb, '{{}}'::jsonb,
+                        'deployments.alert', (g %% 50000)::text, 'Alert #' || (g %% 50000), '{{}}'::jsonb, '{{}}'::jsonb,
                         md5(g::text) || md5('c' || g), '', md5('h' || g || clock_timestamp()) || md5('x' || g),
                         md5('s' || g) || md5('t' || g), ''
                     FROM generate_series(%s, %s) AS g
@@ -65,6 +65,64 @@ def _seed_events(count: int, organisation_ids: list[int]) -> float:
         cursor.execute(f"ANALYZE {events}")
         cursor.execute(f"ANALYZE {scope}")
     return time.perf_counter() - started
+
+
+def _alerts_and_disclosures(count: int) -> None:
+    """``count`` alerts on the scenario's deployment (half pending, half confirmed and disclosed to the supplying
+    force), inserted as rows: the scenario has none, and the pages read rows, not how they came to be."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance import encryption
+    from governance.organisations.models import User
+    from governance.watchlist.models import WatchlistImage
+    from recognition.deployments.models import Alert, Deployment, Disclosure
+
+    deployment = Deployment.objects.order_by("pk").first()
+    camera = deployment.cameras.order_by("pk").first()
+    images = list(WatchlistImage.objects.order_by("pk"))
+    now = timezone.now()
+    crop = encryption.encrypt(b"\xff\xd8\xff-bench-crop")
+    alerts = Alert.objects.bulk_create(
+        [
+            Alert(
+                deployment=deployment,
+                camera=camera,
+                watchlist_image=images[n % len(images)],
+                subject_reference=images[n % len(images)].subject_reference,
+                agreement_id=images[n % len(images)].agreement_id,
+                supplying_organisation_id=images[n % len(images)].supplying_organisation_id,
+                score=0.7,
+                threshold=0.5,
+                first_seen_at=now - timedelta(minutes=n),
+                last_seen_at=now - timedelta(minutes=n),
+                sightings=1,
+                probe_crop=crop,
+                probe_key_id=encryption.key_fingerprint(),
+                retention_due_at=now + timedelta(days=30),
+                status="pending" if n % 2 else "confirmed",
+            )
+            for n in range(count)
+        ]
+    )
+    dpo = User.objects.get(username="dpo.estate")
+    Disclosure.objects.bulk_create(
+        [
+            Disclosure(
+                alert=alert,
+                recipient_organisation_id=alert.supplying_organisation_id,
+                recipient="LFR desk (CJSM)",
+                channel="cjsm_email",
+                justification="Benchmark disclosure",
+                disclosed_by=dpo,
+                disclosed_by_name="dpo.estate",
+                disclosed_at=now,
+            )
+            for alert in alerts
+            if alert.status == "confirmed"
+        ]
+    )
 
 
 def _timed(client, url: str, n: int, headers: dict) -> list[float]:
@@ -117,6 +175,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--block", type=int, default=20, help="requests per alternating block")
+    parser.add_argument("--alerts", type=int, default=100, help="alerts on the scenario's deployment (half disclosed)")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -139,9 +198,10 @@ def main() -> None:
     call_command("flush", interactive=False, verbosity=0)
     call_command("migrate", verbosity=0)
     call_command("load_scenario", verbosity=0)
+    _alerts_and_disclosures(args.alerts)
     seed_seconds = _seed_events(args.events, list(Organisation.objects.values_list("pk", flat=True)))
 
-    alert = Alert.objects.filter(erased_at__isnull=True).order_by("pk").first()
+    alert = Alert.objects.filter(erased_at__isnull=True, status="confirmed").order_by("pk").first()
     image = WatchlistImage.objects.order_by("pk").first()
     pages = [
         ("Alert page", "dpo.estate", reverse("alert-detail", args=[alert.pk])),
