@@ -42,9 +42,11 @@ from django.contrib import messages
 from django.contrib.messages import get_messages
 from django.db import transaction
 from django.test import Client, override_settings
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
+from governance.audit.consultation import shows_personal_data
+from governance.audit.models import AuditAction, AuditEvent
 from tests.conftest import Cast, agreement_terms, approved_dpia, signed_pdf
 from tests.recognition.deployments.conftest import AUTHORISATION_REASONS
 from tests.recognition.deployments.review_helpers import confirm
@@ -323,6 +325,22 @@ ROUTES: list[Route] = [
     R("api-agreement-detail", api=True, obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS),
     # Audit log
     R("audit-log", gate=ROLE_AUDIT),
+    # Consultations (s.62): the purpose form, and who looked at a record or a subject (the log's scope).
+    R("consultation-purpose", query="purpose"),
+    R("record-consultations", obj="camden_alert", gate=ROLE_AUDIT, see=ROLE_AUDIT & CAMDEN_ALERT_READERS),
+    R(
+        "record-consultations",
+        obj="camden_disclosure",
+        gate=ROLE_AUDIT,
+        see=ROLE_AUDIT & CAMDEN_DISCLOSURE_READERS,
+    ),
+    R("record-consultations", obj="camden_image", gate=ROLE_AUDIT, see=ROLE_AUDIT & CAMDEN_IMAGE_READERS),
+    R(
+        "subject-consultations",
+        obj="camden_alert",
+        gate=ROLE_AUDIT,
+        see=ROLE_AUDIT & (CAMDEN_ALERT_READERS | CAMDEN_IMAGE_READERS),
+    ),
     # Searching is a POST: the justification never lands in a URL.
     R("audit-log", method="post", query="search", gate=ROLE_AUDIT),
     R("audit-log", method="post", query="csv", gate=DPOS),  # exporting needs governance.export_auditevent
@@ -948,6 +966,11 @@ class World:
             return {"secret": record}
         if route.name == "deployment-watchlist-thumbnail":
             return {"pk": record.pk, "image_pk": self.watchlist_image.pk}
+        if route.name == "record-consultations":
+            slug = {"camden_alert": "alert", "camden_disclosure": "disclosure", "camden_image": "watchlist-image"}
+            return {"kind": slug[route.obj], "pk": record.pk}
+        if route.name == "subject-consultations":
+            return {"reference": record.subject_reference}
         if route.obj == "audit_event":
             return {"pk": record.sequence}  # an audit event is addressed by its number
         if route.name in ("received-acknowledge", "received-query"):
@@ -958,7 +981,8 @@ class World:
 
     def query(self, route: Route) -> dict:
         search = {"justification": "Route matrix: who reads what.", "text": ""}
-        return {None: {}, "search": search, "csv": search | {"format": "csv"}}[route.query]
+        purpose = {"kind": "alerts", "next": "/"}
+        return {None: {}, "search": search, "csv": search | {"format": "csv"}, "purpose": purpose}[route.query]
 
     def markers(self) -> list[tuple[str, frozenset]]:
         """Text that identifies a record, and the organisations' actors who may ever read it: on any
@@ -1091,7 +1115,11 @@ def test_route_answers_each_actor_as_the_access_layer_says(route, actor, world, 
     settings.MEDIA_ROOT = world.media
     client = world.client
     client.cookies.clear()
-    headers = {}
+    # Every request says why (the header a web page also accepts), so a page that shows personal data
+    # answers it rather than its purpose form; the rule below checks that it recorded the consultation.
+    headers = {"HTTP_X_OVERSIGHT_PURPOSE": "Route matrix: who reads what"}
+    consultations = AuditEvent.objects.filter(action=AuditAction.CONSULTATION)
+    before = consultations.count()
     if actor in world.users:
         client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[actor]
     elif actor in TOKENS:
@@ -1111,6 +1139,9 @@ def test_route_answers_each_actor_as_the_access_layer_says(route, actor, world, 
     assert got == route.expected(actor), (
         f"{route.method.upper()} {url} as {actor}: got {got} ({response.status_code}), expected {route.expected(actor)}"
     )
+    if response.status_code == 200 and shows_personal_data(resolve(url).func):
+        # s.62: every answer that shows personal data is on the record (issue 22).
+        assert consultations.count() > before, f"{route.method.upper()} {url} as {actor} wrote no consultation event"
     if response.status_code == 200 and not route.public:  # a published report is public by design
         content = b"".join(response.streaming_content) if response.streaming else response.content
         text = content.decode(errors="replace")

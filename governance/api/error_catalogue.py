@@ -218,7 +218,10 @@ def operation_error_codes(view_class: type, method: str) -> frozenset[ErrorCode]
     view = view_class()
     view.request = None
     view.args, view.kwargs, view.format_kwarg = (), {}, None
-    codes = set(_codes_in(*_project_methods(view_class, method), owner=view_class))
+    methods = _project_methods(view_class, method)
+    codes = set(_codes_in(*methods, owner=view_class))
+    # Refusals a decorator makes before the handler runs (``governance.audit.consultation.personal_data``).
+    codes |= {ErrorCode(*refusal) for member in methods for refusal in getattr(member, "refusals", ())}
 
     authenticators = view.get_authenticators()
     for authenticator in authenticators:

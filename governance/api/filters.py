@@ -5,6 +5,10 @@ parameter with an error that would otherwise be a 500). The rules themselves are
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
+
+from governance.audit.consultation import PURPOSE_HEADER
 from governance.errors import ValidationFailed
 from governance.inputs import CONTROL_CHARACTERS, MAX_ID_DIGITS, is_id
 
@@ -32,3 +36,17 @@ def query_id(params, name: str) -> int | None:
     if len(value) > MAX_ID_DIGITS or not is_id(value):
         raise ValidationFailed(f"{name} must be an id.", code="invalid_filter")
     return int(value)
+
+
+# The justification of a read of personal data (``governance.audit.consultation``), documented on
+# every API operation that records one.
+PURPOSE_PARAMETER = OpenApiParameter(
+    PURPOSE_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Why you are reading this personal data (DPA 2018 s.62), recorded with the read (at most 300 "
+    "characters). Where your task does not imply one (e.g. reading another organisation's images), the "
+    "request is refused with 400 purpose_required without it.",
+    examples=[OpenApiExample("A purpose", value="Acting on disclosures received")],
+)

@@ -155,6 +155,14 @@ Every endpoint but the frame endpoint is rate-limited per token (429 with `Retry
 sheds load per camera instead. Justifications and reasons go in the `X-Justification` / `X-Reason` header
 or the body, never in the query string (refused with 400 `reason_in_query_string`).
 
+## Why you are reading (DPA 2018 s.62)
+
+Every read of personal data is recorded with who, when, what and why. Send the purpose in the
+`X-Oversight-Purpose` header (at most 300 characters): a force reading its own images or the disclosures it
+received has a purpose that follows from its task, which the header may make more precise; anyone else
+reading a force's images (an operator's DPO, the regulator) must send one, or gets 400 `purpose_required`.
+A list answer is recorded once, naming the records it returned.
+
 ## Errors
 
 Every refusal has one shape: `{"error": {"code": "...", "message": "...", "details": ...}}`, with a 4xx

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api import examples
-from governance.api.filters import query_choice, query_id, query_text
+from governance.api.filters import PURPOSE_PARAMETER, query_choice, query_id, query_text
 from governance.api.idempotency import idempotent
 from governance.api.pagination import BoundedLimitOffsetPagination
 from governance.api.parsers import BoundedJSONParser, BulkJSONParser
@@ -35,7 +35,9 @@ from governance.api.watchlist_serializers import (
     WatchlistImageUploadSerializer,
     WithdrawalSerializer,
 )
+from governance.audit.consultation import personal_data, records_its_own_consultation
 from governance.errors import ApplicationError, ValidationFailed
+from governance.watchlist import consultation
 from governance.watchlist.errors import ImageTooLarge, ProvenanceInvalid
 from governance.watchlist.models import ImageStatus
 from governance.watchlist.selectors import image_get, image_list
@@ -124,10 +126,12 @@ class WatchlistImageListApi(WatchlistApi):
             OpenApiParameter("search", OpenApiTypes.STR, description="Subject or custody reference, or SHA-256"),
             OpenApiParameter("limit", OpenApiTypes.INT, description="Images per page (at most 500)"),
             OpenApiParameter("offset", OpenApiTypes.INT, description="Where the page starts"),
+            PURPOSE_PARAMETER,
         ],
         responses={200: PaginatedWatchlistImageSerializer},
         examples=examples.watchlist_list,
     )
+    @personal_data(consultation.ledger_purpose_kind)
     def get(self, request):
         params = request.query_params
         images = image_list(
@@ -138,6 +142,7 @@ class WatchlistImageListApi(WatchlistApi):
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(images, request, view=self)
+        consultation.images_listed(request, page, event="watchlist_images.listed")
         return paginator.get_paginated_response(WatchlistImageSerializer(page, many=True).data)
 
     @extend_schema(
@@ -165,11 +170,15 @@ class WatchlistImageDetailApi(WatchlistApi):
     @extend_schema(
         tags=["watchlist"],
         operation_id="watchlist_images_retrieve",
+        parameters=[PURPOSE_PARAMETER],
         responses={200: WatchlistImageDetailSerializer},
         examples=examples.watchlist_detail,
     )
+    @personal_data(consultation.image_purpose_kind)
     def get(self, request, pk: int):
-        return Response(WatchlistImageDetailSerializer(image_get(user=request.user, pk=pk)).data)
+        image = image_get(user=request.user, pk=pk)
+        consultation.image_consulted(request, image)
+        return Response(WatchlistImageDetailSerializer(image).data)
 
     @extend_schema(
         tags=["watchlist"],
@@ -221,6 +230,7 @@ class WatchlistImageBytesApi(WatchlistApi):
             )
         },
     )
+    @records_its_own_consultation
     def get(self, request, pk: int):
         image = image_get(user=request.user, pk=pk)
         justification = request.headers.get("X-Justification", "")

@@ -66,9 +66,15 @@ def supplied_items_by_force(actor: Any, request: SubjectRequest) -> dict[int, li
     for decision in request.items.filter(decision=ItemDecision.CONFIRMED, restricted=False).order_by("pk"):
         ref = ItemRef.parse(decision.ref)
         provider = subject_data_provider(ref.kind)
-        item = provider.compile(actor, ref) if provider else None
-        if item is not None and item.supplied_by_force_id and item.supplied_by_force_id not in own:
-            by_force[item.supplied_by_force_id].append(decision.ref)
+        if provider is None:
+            continue
+        if provider.supplied_by is not None:  # no compile: the page decrypts and shows nothing (issue 22)
+            force_id = provider.supplied_by(actor, ref)
+        else:
+            item = provider.compile(actor, ref)
+            force_id = item.supplied_by_force_id if item is not None else None
+        if force_id and force_id not in own:
+            by_force[force_id].append(decision.ref)
     return dict(by_force)
 
 

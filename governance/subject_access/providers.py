@@ -15,7 +15,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from governance import encryption
-from governance.access import can_image, certificate_for, certificates_visible_to, image_check, image_for
+from governance.access import (
+    can_image,
+    certificate_for,
+    certificates_visible_to,
+    image_check,
+    image_for,
+    images_visible_to,
+)
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
@@ -98,6 +105,13 @@ def watchlist_image_visible(actor: Any, ref: ItemRef) -> bool:
     except Exception:  # noqa: BLE001 - NotFound (or a malformed key): not visible
         return False
     return True
+
+
+def watchlist_image_supplied_by(actor: Any, ref: ItemRef) -> int | None:
+    """The supplying force, without compiling (no bytes decrypted): ``SubjectDataProvider.supplied_by``."""
+    if not (ref.key.isascii() and ref.key.isdigit()):
+        return None
+    return images_visible_to(actor).filter(pk=int(ref.key[:18])).values_list("supplying_force_id", flat=True).first()
 
 
 def watchlist_image_compile(actor: Any, ref: ItemRef) -> SubjectItem | None:
@@ -311,6 +325,7 @@ def register() -> None:
             section="Watchlist entries",
             search=watchlist_image_search,
             compile=watchlist_image_compile,
+            supplied_by=watchlist_image_supplied_by,
             visible=watchlist_image_visible,
             rectify=watchlist_image_rectify,
             erase=watchlist_image_subject_erase,

@@ -72,6 +72,8 @@ class SubjectQuery:
     subject_references: tuple[str, ...] = ()
     case_references: tuple[str, ...] = ()
     face: FaceProbe | None = None
+    # The DPO's justification of the search: every consultation a provider records for it carries it.
+    justification: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,10 @@ class SubjectDataProvider:
     # Whether the actor may see the item, through the access layer, without reading it (no audit):
     # checked when a DPO records a decision on a reference (issue 26).
     visible: Callable[[Any, ItemRef], bool] | None = None
+    # The id of the police force that supplied the item's data and controls it (the item's
+    # ``supplied_by_force_id`` and ``controller_id``), read without compiling the item (no image
+    # decrypted, nothing shown, no audit) for pages that only need to know who; ``None``: compile (issue 22).
+    supplied_by: Callable[[Any, ItemRef], int | None] | None = None
 
 
 _PROVIDERS: dict[str, SubjectDataProvider] = {}

@@ -499,8 +499,23 @@ def subject_request_search(
     subjects, cases = _references(subject_references), _references(case_references)
     if not (subjects or cases or photo):
         raise ValidationFailed("Give a reference or a photo to search by.", code="nothing_to_search")
-    probe = subject_photo_read(photo, actor=actor) if photo else None
-    query = SubjectQuery(subject_references=tuple(subjects), case_references=tuple(cases), face=probe)
+    try:
+        probe = subject_photo_read(photo, actor=actor) if photo else None
+    except ApplicationError as refused:
+        # A refused photo search is still a consultation that was attempted: on the record (issue 22).
+        with transaction.atomic():
+            audit_record(
+                action=AuditAction.CONSULTATION,
+                event="subject_request.search_refused",
+                actor=actor,
+                target=request,
+                justification=justification,
+                details={"by_face": True, "refused": refused.code, "subject_references": subjects},
+            )
+        raise
+    query = SubjectQuery(
+        subject_references=tuple(subjects), case_references=tuple(cases), face=probe, justification=justification
+    )
     outcome = SearchOutcome(by_face=probe is not None)
     for provider in subject_data_providers():
         try:
@@ -632,9 +647,13 @@ def subject_request_controllers(*, actor: User, request: SubjectRequest) -> list
     for decision in request.items.filter(decision=ItemDecision.CONFIRMED, restricted=False):
         ref = ItemRef.parse(decision.ref)
         provider = subject_data_provider(ref.kind)
-        item = provider.compile(actor, ref) if provider else None
-        if item is not None and item.controller_id and item.controller_id != request.organisation_id:
-            ids.add(item.controller_id)
+        if provider is not None and provider.supplied_by is not None:  # no compile, no decryption (issue 22)
+            controller_id = provider.supplied_by(actor, ref)
+        else:
+            item = provider.compile(actor, ref) if provider else None
+            controller_id = item.controller_id if item is not None else None
+        if controller_id and controller_id != request.organisation_id:
+            ids.add(controller_id)
     return list(Organisation.objects.filter(pk__in=ids).order_by("name"))
 
 

@@ -16,7 +16,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from governance.access import role_allows
+from governance.access import is_regulator, role_allows
+from governance.audit.consultation import audit_consultation, audit_consultation_batch, personal_data
 from governance.audit.models import AuditEvent
 from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
 from governance.inputs import is_id, parse_int
@@ -76,8 +77,15 @@ def _gate(user) -> None:
         raise PermissionRefused("Your role does not handle subject requests.")
 
 
+def _purpose(request: HttpRequest, pk: int | None = None, **kwargs) -> str:
+    """The purpose follows from the task: answering (or, for a regulator, overseeing) the requests."""
+    task = "Regulatory oversight of" if is_regulator(request.user) else "Answering"
+    return f"={task} subject request #{pk}" if pk else f"={task} subject requests"
+
+
 @login_required
 @refusals_as_pages
+@personal_data(_purpose)
 def subject_request_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     _gate(user)
@@ -87,6 +95,15 @@ def subject_request_list(request: HttpRequest) -> HttpResponse:
         (r, selectors.subject_request_deadline(r))
         for r in selectors.subject_request_list(user=user, status=status, overdue=overdue)[:500]
     ]
+    audit_consultation_batch(
+        actor=user,
+        target_type="governance.subjectrequest",
+        records=[r.pk for r, _deadline in rows],
+        event="subject_requests.listed",
+        justification=request.consultation_purpose,
+        shown="each request's reference, requester's name, status and deadline",
+        label="Subject requests",
+    )
     return render(
         request,
         "subject_access/request_list.html",
@@ -169,10 +186,21 @@ def _items_view(sar) -> list[dict]:
 
 @login_required
 @refusals_as_pages
+@personal_data(_purpose)
 def subject_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     sar = subject_request_for(user, pk)
     contents = can_subject_request(user, sar, "contents")
+    audit_consultation(
+        actor=user,
+        target=sar,
+        event="subject_request.viewed",
+        justification=request.consultation_purpose,
+        # What the page shows: it decrypts no image (the crops are shown by the search page only).
+        shown="the request, the requester's details and the items found, no images"
+        if contents
+        else "the request's register entry (metadata only)",
+    )
     context = {
         "sar": sar,
         "deadline": selectors.subject_request_deadline(sar),

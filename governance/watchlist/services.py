@@ -354,6 +354,17 @@ def _create(
             "has_bytes": bool(clean),
         },
     )
+    # For the force the same supply is a disclosure (s.62(1)(d)): by the force, to the operator, under
+    # the agreement (issue 22). Same transaction: both are recorded or neither.
+    audit_record(
+        action=AuditAction.DISCLOSURE,
+        event="watchlist_image.disclosed_to_operator",
+        actor=actor,
+        target=image,
+        recipient=agreement.receiving_organisation.name,
+        justification=f"Shared under agreement {agreement.reference} ({agreement.title})",
+        details={"agreement": agreement.reference, "supplier": supplier.short_name},
+    )
     if clean and not retrospective:
         for handler in image_handlers():
             handler.image_received(image)

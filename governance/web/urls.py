@@ -24,6 +24,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit-log"),
 ]
 
+from governance.audit import consultation_views  # noqa: E402
 from governance.audit import views as audit_views  # noqa: E402
 
 urlpatterns += [
@@ -41,5 +42,18 @@ urlpatterns += [
     path("watchlist/<int:pk>/", watchlist_views.watchlist_image_detail, name="watchlist-image-detail"),
     path(
         "watchlist/<int:pk>/withdraw/", watchlist_views.watchlist_image_withdraw_view, name="watchlist-image-withdraw"
+    ),
+]
+urlpatterns += [
+    path("consultations/purpose/", consultation_views.consultation_purpose, name="consultation-purpose"),
+    path(
+        "consultations/subject/<path:reference>/",
+        consultation_views.subject_consultations,
+        name="subject-consultations",
+    ),
+    path(
+        "consultations/<slug:kind>/<int:pk>/",
+        consultation_views.record_consultations,
+        name="record-consultations",
     ),
 ]

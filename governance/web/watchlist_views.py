@@ -14,9 +14,11 @@ from django.views.decorators.http import require_POST
 
 from governance.access import can_image, role_allows
 from governance.agreements.models import Agreement
+from governance.audit.consultation import personal_data
 from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
 from governance.inputs import is_id
 from governance.organisations.models import Organisation, OrganisationKind
+from governance.watchlist import consultation
 from governance.watchlist.errors import ImageTooLarge
 from governance.watchlist.models import LIVE_STATUSES, ImageStatus
 from governance.watchlist.selectors import image_certificates, image_get, image_history, image_list, ledger_summary
@@ -28,6 +30,7 @@ from governance.web.watchlist_forms import BulkUploadForm, WatchlistUploadForm, 
 
 
 @login_required
+@personal_data(consultation.ledger_purpose_kind)
 def watchlist_ledger(request: HttpRequest) -> HttpResponse:
     agreement_id = request.GET.get("agreement", "")
     organisation = request.GET.get("organisation", "")
@@ -41,11 +44,13 @@ def watchlist_ledger(request: HttpRequest) -> HttpResponse:
         search=search,
     )
     summary = ledger_summary(user=request.user)
+    page = Paginator(images, 50).get_page(request.GET.get("page"))
+    consultation.images_listed(request, list(page.object_list), event="watchlist.ledger_viewed")
     return render(
         request,
         "watchlist/ledger.html",
         {
-            "page": Paginator(images, 50).get_page(request.GET.get("page")),
+            "page": page,
             "summary": summary,
             "agreements": Agreement.objects.filter(pk__in=[row["agreement_id"] for row in summary]).order_by(
                 "reference"
@@ -61,11 +66,13 @@ def watchlist_ledger(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@personal_data(consultation.image_purpose_kind)
 def watchlist_image_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         image = image_get(user=request.user, pk=pk)
     except NotFound as error:
         raise Http404(error.message) from error
+    consultation.image_consulted(request, image)
     return render(
         request,
         "watchlist/image_detail.html",

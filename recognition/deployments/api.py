@@ -19,8 +19,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.access import role_allows
+from governance.api.filters import PURPOSE_PARAMETER, query_choice, query_id
+from governance.audit.consultation import personal_data
 from governance.errors import NotFound, PermissionRefused
-from recognition.deployments import access, api_examples, services
+from recognition.deployments import access, api_examples, consultation, services
 from recognition.deployments.errors import FrameRefused, FramesShed, FrameTooLarge, MatchingUnavailable
 from recognition.deployments.ingest import frame_submit
 from recognition.deployments.models import Disclosure, Outcome
@@ -256,18 +258,39 @@ class DisclosureListApi(ListAPIView):
                 enum=["missing"],
                 description="'missing': only disclosures still awaiting your outcome",
                 examples=[OpenApiExample("Awaiting an outcome", value="missing")],
-            )
+            ),
+            OpenApiParameter(
+                "deployment",
+                OpenApiTypes.INT,
+                description="Only disclosures of alerts on this deployment (its id)",
+                examples=[OpenApiExample("A deployment", value=3)],
+            ),
+            PURPOSE_PARAMETER,
         ],
         examples=api_examples.disclosure_list,
     )
+    @personal_data(consultation.ACTING_ON_DISCLOSURES)
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        consultation.disclosures_listed(request, self._shown, event="disclosures.listed")
+        return response
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self._shown = list(page if page is not None else queryset)
+        return page
 
     def get_queryset(self):
         _require_view_disclosures(self.request.user)
-        queryset = access.disclosures_received_by(self.request.user)
-        if self.request.query_params.get("outcome") == "missing":
+        params = self.request.query_params
+        # A filter value that is not one of its choices is refused, never ignored (issue 25).
+        outcome = query_choice(params, "outcome", ["missing"])
+        deployment = query_id(params, "deployment")
+        queryset = access.disclosures_received_by(self.request.user).select_related("alert")
+        if outcome == "missing":
             queryset = queryset.filter(outcome="")
+        if deployment is not None:
+            queryset = queryset.filter(alert__deployment_id=deployment)
         return queryset
 
 
@@ -275,12 +298,16 @@ class DisclosureListApi(ListAPIView):
 class DisclosureDetailApi(RetrieveAPIView):
     serializer_class = DisclosureSerializer
 
-    @extend_schema(examples=api_examples.disclosure_detail)
+    @extend_schema(examples=api_examples.disclosure_detail, parameters=[PURPOSE_PARAMETER])
+    @personal_data(consultation.ACTING_ON_DISCLOSURES)
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        consultation.disclosure_consulted(request, self._shown)
+        return response
 
     def get_object(self):
-        return _disclosure_received(self.request.user, self.kwargs["pk"])
+        self._shown = _disclosure_received(self.request.user, self.kwargs["pk"])
+        return self._shown
 
 
 class DisclosureOutcomeApi(APIView):

@@ -22,6 +22,7 @@ class DeploymentsConfig(AppConfig):
         from recognition.deployments import (
             administration,  # noqa: F401
             checks,  # noqa: F401
+            consultation,  # noqa: F401  (who looked at an alert or a disclosure)
             dpia,  # noqa: F401
             metrics,  # noqa: F401
             report_figures,  # noqa: F401

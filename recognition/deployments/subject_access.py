@@ -423,7 +423,7 @@ def alerts_search(actor: Any, query: SubjectQuery) -> list[Candidate]:
             score = float(_vector(alert.probe_embedding) @ probe)
             if score >= threshold:
                 found[alert.pk] = (alert, found[alert.pk][1] if alert.pk in found else "face", score)
-    crops = _alert_crops(actor, [alert for alert, _, _ in found.values()], SEARCH_JUSTIFICATION)
+    crops = _alert_crops(actor, [alert for alert, _, _ in found.values()], query.justification or SEARCH_JUSTIFICATION)
     candidates = [
         _alert_candidate(alert, found_by=found_by, score=score, crop=crops.get(alert.pk))
         for alert, found_by, score in found.values()
@@ -491,6 +491,20 @@ def alert_review_account(alert: Alert, reviews: list) -> str:
             "the police or acted on unless it is."
         )
     return " ".join([*sentences, outcome])
+
+
+def alert_supplied_by(actor: Any, ref: ItemRef) -> int | None:
+    """The force that supplied the matched image (``SubjectItem.supplied_by_force_id``), without compiling
+    the alert: no crop is decrypted and no consultation recorded for what no page shows (issue 22)."""
+    if not (ref.key.isascii() and ref.key.isdigit()):
+        return None
+    row = (
+        alerts_visible_to(actor)
+        .filter(pk=int(ref.key[:18]))
+        .values_list("supplying_organisation_id", "supplying_organisation__parent_id")
+        .first()
+    )
+    return (row[1] or row[0]) if row else None
 
 
 def alert_compile(actor: Any, ref: ItemRef) -> SubjectItem | None:
@@ -663,7 +677,7 @@ def probe_index_clear_alert(pk: int):
 # --- face templates (and, by face, the watchlist images they came from) ---------------------------------
 
 
-def _template_crop(actor: Any, template: FaceTemplate) -> bytes | None:
+def _template_crop(actor: Any, template: FaceTemplate, justification: str = "") -> bytes | None:
     """The enrolled face of the image for the supplying side (who may see the image's bytes): read through
     governance's audited ``watchlist_image_read_bytes``; None for anyone else."""
     from PIL import Image
@@ -675,7 +689,9 @@ def _template_crop(actor: Any, template: FaceTemplate) -> bytes | None:
     if not can_image(actor, image, "bytes"):
         return None
     try:
-        data, _content_type = watchlist_image_read_bytes(actor=actor, image=image, justification=SEARCH_JUSTIFICATION)
+        data, _content_type = watchlist_image_read_bytes(
+            actor=actor, image=image, justification=justification or SEARCH_JUSTIFICATION
+        )
     except Exception:  # noqa: BLE001 - erased since the search began: no crop, the candidate still shows
         return None
     with Image.open(io.BytesIO(data)) as picture:
@@ -737,7 +753,7 @@ def templates_search(actor: Any, query: SubjectQuery) -> list[Candidate]:
                     f"status {image.get_status_display().lower()}"
                 ),
                 score=score,
-                crop_jpeg=_template_crop(actor, template),
+                crop_jpeg=_template_crop(actor, template, query.justification),
             )
         )
         if not any(c.ref.kind == "face-template" and c.ref.key == str(template.pk) for c in candidates):
@@ -786,6 +802,7 @@ subject_data_provider_register(
         section="Alerts",
         search=alerts_search,
         compile=alert_compile,
+        supplied_by=alert_supplied_by,
         visible=lambda actor, ref: (
             ref.key.isascii() and ref.key.isdigit() and alerts_visible_to(actor).filter(pk=int(ref.key[:18])).exists()
         ),

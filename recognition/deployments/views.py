@@ -14,10 +14,20 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from governance.access import agreements_visible_to, role_allows
+from governance.audit.consultation import personal_data
 from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict
 from governance.inputs import optional_id
 from governance.web.errors import refusals_as_pages
-from recognition.deployments import access, authorisation, camera_keys, review_desk, rules, selectors, services
+from recognition.deployments import (
+    access,
+    authorisation,
+    camera_keys,
+    consultation,
+    review_desk,
+    rules,
+    selectors,
+    services,
+)
 from recognition.deployments.camera_views import camera_key_confirmation_redirect
 from recognition.deployments.models import (
     AlertStatus,
@@ -307,31 +317,40 @@ def deployment_post_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @refusals_as_pages
+@personal_data(consultation.REVIEWING)
 def review_queue(request: HttpRequest) -> HttpResponse:
     if not role_allows(request.user, "deployments.review_alerts_deployment"):
         raise PermissionRefused("Only reviewers see the review queue.")
-    return render(request, "deployments/review_queue.html", {"alerts": selectors.review_queue(user=request.user)})
+    alerts = selectors.review_queue(user=request.user)
+    consultation.alerts_listed(request, alerts, event="review_queue.viewed", label="Review queue")
+    return render(request, "deployments/review_queue.html", {"alerts": alerts})
 
 
 @login_required
 @require_GET
 @refusals_as_pages
+@personal_data(consultation.REVIEWING)
 def review_queue_json(request: HttpRequest) -> JsonResponse:
-    """Polled every ~2 s by the queue page. Holds no image and no other reviewer's decision."""
+    """Polled every ~2 s by the queue page. Holds no image and no other reviewer's decision. A poll is
+    recorded when it shows alerts this session's last recorded poll did not (no event every 2 s)."""
     if not role_allows(request.user, "deployments.review_alerts_deployment"):
         raise PermissionRefused("Only reviewers see the review queue.")
-    response = JsonResponse({"alerts": selectors.review_queue(user=request.user)})
+    alerts = selectors.review_queue(user=request.user)
+    consultation.alerts_polled(request, alerts)
+    response = JsonResponse({"alerts": alerts})
     response["Cache-Control"] = "no-store"
     return response
 
 
 @login_required
 @refusals_as_pages
+@personal_data(consultation.alert_purpose_kind)
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The alert and, for its reviewers, the two faces side by side. The images are not in the page: each
     comes from its own endpoint (``alert_crop_image``, ``alert_reference_image``), whose service records
     that it was shown to this reviewer; the page says what the records hold so far."""
     alert = access.alert_for(request.user, pk)
+    consultation.alert_consulted(request, alert)
     user = request.user
     can_review = access.can_review_alert(user, alert)
     show_images = can_review and not alert.erased_at and bool(alert.probe_crop)
@@ -463,9 +482,11 @@ def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@personal_data("disclosures")
 def disclosure_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     disclosures = list(access.disclosures_visible_to(user).select_related("alert__supplying_organisation")[:200])
+    consultation.disclosures_listed(request, disclosures, event="disclosures.listed")
     return render(
         request,
         "deployments/disclosure_list.html",

@@ -26,7 +26,8 @@ def image_id(camden_api, active_agreement):
 
 
 def _session(user) -> APIClient:
-    api = APIClient()
+    """Signed in as an operator's or the regulator's user, reading a force's images: they say why (s.62)."""
+    api = APIClient(HTTP_X_OVERSIGHT_PURPOSE="Oversight of the watchlist")
     api.force_authenticate(user)
     return api
 
@@ -122,6 +123,7 @@ def test_withdrawal_erases_bytes_with_certificate_and_audit(camden_api, image_id
     )
     assert events == [
         ("collection", "watchlist_image.received"),
+        ("disclosure", "watchlist_image.disclosed_to_operator"),  # the force's side of the supply
         ("alteration", "watchlist_image.withdrawn"),
         ("erasure", "watchlist_image.erased"),
     ]

@@ -30,10 +30,14 @@ def test_upload_accepted_with_provenance_and_audited(camden_api, active_agreemen
     assert body["schedule8_condition"] == active_agreement.schedule8_condition  # defaulted from the agreement
     image = WatchlistImage.objects.get(pk=body["id"])
     assert image.sha256 == __import__("hashlib").sha256(synthetic_jpeg(7)).hexdigest()
-    event = AuditEvent.objects.get(target_type="governance.watchlistimage", target_id=str(image.pk))
-    assert event.action == "collection" and event.event == "watchlist_image.received"
+    events = AuditEvent.objects.filter(target_type="governance.watchlistimage", target_id=str(image.pk))
+    event = events.get(action="collection")
+    assert event.event == "watchlist_image.received"
     assert event.actor_username == "api.camden"
     assert event.details["token"] == camden_api.token_entry.token_key
+    # For the force the supply is a disclosure to the operator, under the agreement (s.62, issue 22).
+    disclosed = events.get(action="disclosure")
+    assert disclosed.recipient == active_agreement.receiving_organisation.name
 
 
 def test_stored_bytes_are_encrypted_and_exif_is_stripped(camden_api, active_agreement):

@@ -363,6 +363,13 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
             page.screenshot(path=str(shots / f"{username}-{width['width']}.png"), full_page=True)
         if username in {"reviewer.estate", "police.reviewer"}:
             assert page.inner_text("#review-count").split()[0] == "1", f"{username}: navigation count"
+        # The purpose form (s.62: why, once per kind of task) is scanned, and answered so the crawl
+        # reaches the pages behind it (an image of another party asks every time: its form is what shows).
+        for kind in ("alerts", "disclosures", "watchlist"):
+            page.goto(f"{live_server.url}/consultations/purpose/?kind={kind}&next=/")
+            if kind == "alerts":
+                record(username, "/consultations/purpose/", _scan(page, page.url, "consultation-purpose"))
+            page.click("#purpose-form button[type=submit]")
         seen_routes: set[str] = set()
         queue = deque([home])
         visited = 0

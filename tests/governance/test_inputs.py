@@ -49,7 +49,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _signed_in(user) -> Client:
-    client = Client(raise_request_exception=False)
+    # With a purpose (s.62, issue 22), so a page that shows personal data answers rather than asking why.
+    client = Client(raise_request_exception=False, HTTP_X_OVERSIGHT_PURPOSE="Checking input handling")
     client.force_login(user)
     return client
 

@@ -22,10 +22,11 @@ def image_id(camden_api, active_agreement):
 
 def test_operator_dpo_sees_the_ledger_and_the_image_history(client, cast, image_id, active_agreement):
     client.force_login(cast.estate_dpo)
-    page = client.get("/watchlist/")
+    purpose = {"HTTP_X_OVERSIGHT_PURPOSE": "Oversight of the watchlist"}
+    page = client.get("/watchlist/", **purpose)
     assert page.status_code == 200
     assert b"LEDGER-REF-1" in page.content and active_agreement.reference.encode() in page.content
-    detail = client.get(f"/watchlist/{image_id}/")
+    detail = client.get(f"/watchlist/{image_id}/", **purpose)
     assert detail.status_code == 200
     assert b"watchlist_image.received" in detail.content and b"CUST/01/2345" in detail.content
     assert b"Watchlist" in client.get("/").content  # nav link
@@ -33,8 +34,9 @@ def test_operator_dpo_sees_the_ledger_and_the_image_history(client, cast, image_
 
 def test_other_organisations_see_nothing(client, cast, image_id):
     client.force_login(cast.btp_dpo)
-    assert b"LEDGER-REF-1" not in client.get("/watchlist/").content
-    assert client.get(f"/watchlist/{image_id}/").status_code == 404
+    purpose = {"HTTP_X_OVERSIGHT_PURPOSE": "Oversight of the watchlist"}
+    assert b"LEDGER-REF-1" not in client.get("/watchlist/", **purpose).content
+    assert client.get(f"/watchlist/{image_id}/", **purpose).status_code == 404
 
 
 def test_anonymous_is_sent_to_sign_in(client, image_id):

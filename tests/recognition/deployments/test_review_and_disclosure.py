@@ -22,6 +22,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
+def client():
+    """Pages that show personal data are asked with a purpose (s.62, issue 22), as the purpose form would set it."""
+    from django.test import Client
+
+    return Client(HTTP_X_OVERSIGHT_PURPOSE="Reviewing and disclosing alerts")
+
+
+@pytest.fixture
 def image(active_agreement, cast):
     return enrolled_image_row(active_agreement, cast.camden)
 

@@ -24,6 +24,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
+def client():
+    """Pages that show personal data are asked with a purpose (s.62, issue 22), as the purpose form would set it."""
+    from django.test import Client
+
+    return Client(HTTP_X_OVERSIGHT_PURPOSE="Reviewing and disclosing alerts")
+
+
+@pytest.fixture
 def btp_agreement(cast):
     agreement = agreements.agreement_draft(
         actor=cast.estate_dpo, fields=agreement_terms(cast, title="BTP sharing", supplying_organisation=cast.btp)
