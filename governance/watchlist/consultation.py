@@ -30,8 +30,9 @@ def image_purpose_kind(request: Any, **kwargs: Any) -> str:
 
 
 def ledger_purpose_kind(request: Any, **kwargs: Any) -> str:
+    """A force listing its own images (web or API): the purpose follows from the task."""
     organisation = getattr(request.user, "organisation", None)
-    if organisation is not None and organisation.is_police and request.path.startswith("/api/"):
+    if organisation is not None and organisation.is_police:
         return OWN_IMAGES
     return "watchlist"
 

@@ -25,9 +25,14 @@ ACTING_ON_DISCLOSURES = "=Acting on disclosures our force received"
 
 
 def alert_purpose_kind(request: Any, **kwargs: Any) -> str:
-    """A reviewer's purpose follows from the task (reviewing); anyone else says why, once a session."""
+    """A reviewer's purpose follows from the task (reviewing), and so does a police user's (acting on
+    what its supply chain was disclosed: the only alerts the police see); anyone else says why, once a
+    session."""
     if role_allows(request.user, "deployments.review_alerts_deployment"):
         return REVIEWING
+    organisation = getattr(request.user, "organisation", None)
+    if organisation is not None and organisation.is_police:
+        return ACTING_ON_DISCLOSURES
     return "alerts"
 
 

@@ -118,7 +118,8 @@ def test_the_operator_sees_the_image_but_is_not_offered_withdrawal(client, cast,
     upload(client, active_agreement)
     image = WatchlistImage.objects.get()
     client.force_login(cast.estate_dpo)
-    page = client.get(reverse("watchlist-image-detail", args=[image.pk]))
+    asked = client.get(reverse("watchlist-image-detail", args=[image.pk]))  # another party's image: says why first
+    page = client.post(asked["Location"], {"purpose": "Checking provenance for the DPIA review"}, follow=True)
     assert page.status_code == 200 and "withdraw-form" not in page.content.decode()
     assert client.post(reverse("watchlist-image-withdraw", args=[image.pk]), {"reason": "Not ours."}).status_code == 403
 
