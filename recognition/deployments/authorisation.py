@@ -67,7 +67,7 @@ def _rank(actor: User) -> str:
 def deployment_notice_problems(*, starts_at: datetime | None, notice_given_on: date | None) -> list:
     """APP on LFR: deployments are overt, and the public is told before they start. A notice dated
     after the day the deployment starts is refused (at planning and again at go-live)."""
-    from recognition.deployments.services import FieldProblem
+    from recognition.deployments.services.planning import FieldProblem
 
     if starts_at and notice_given_on and notice_given_on > timezone.localtime(starts_at).date():
         return [

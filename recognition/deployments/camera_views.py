@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from governance.errors import ApplicationError, NotFound, PermissionRefused
 from governance.web.errors import refusals_as_pages
-from recognition.deployments import access, services
+from recognition.deployments import access
+from recognition.deployments.services.cameras import camera_issue_ingest_key, camera_revoke_ingest_key
 
 NEW_KEY = "camera_key"
 
@@ -38,13 +39,13 @@ def camera_key(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action", "")
     try:
         if action in {"issue", "rotate"}:
-            secret = services.camera_issue_ingest_key(actor=request.user, camera=camera)
+            secret = camera_issue_ingest_key(actor=request.user, camera=camera)
             request.session[NEW_KEY] = {"camera": str(camera), "key": secret}
             messages.success(
                 request, "Key rotated: the old key no longer works." if action == "rotate" else "Key issued."
             )
         elif action == "revoke":
-            services.camera_revoke_ingest_key(actor=request.user, camera=camera, reason=request.POST.get("reason", ""))
+            camera_revoke_ingest_key(actor=request.user, camera=camera, reason=request.POST.get("reason", ""))
             messages.success(request, f"The key of {camera.name} is revoked; its frames are refused from now on.")
         else:
             raise NotFound("Unknown action.")

@@ -13,8 +13,8 @@ from governance.audit.models import AuditEvent
 from governance.errors import NotFound
 from governance.organisations.roles import Role
 from governance.organisations.services import user_create
-from recognition.deployments import services
 from recognition.deployments.models import Camera
+from recognition.deployments.services.cameras import camera_issue_ingest_key, camera_revoke_ingest_key
 from tests.recognition.deployments.test_frames_api import small_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -86,9 +86,9 @@ def test_another_operators_cameras_are_not_found(cast, live_deployment, other_ad
     assert camera.name not in client.get(reverse("administration-home")).content.decode()
     assert client.post(reverse("camera-key", args=[camera.pk]), {"action": "issue"}).status_code == 404
     with pytest.raises(NotFound):
-        services.camera_issue_ingest_key(actor=other_admin, camera=camera)
+        camera_issue_ingest_key(actor=other_admin, camera=camera)
     with pytest.raises(NotFound):
-        services.camera_revoke_ingest_key(actor=other_admin, camera=camera, reason="not ours")
+        camera_revoke_ingest_key(actor=other_admin, camera=camera, reason="not ours")
     assert not AuditEvent.objects.filter(event__startswith="camera.key_", actor_username="admin.other").exists()
 
 
