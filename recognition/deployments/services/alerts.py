@@ -15,6 +15,7 @@ from governance import encryption
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict
+from governance.locks import lock_rows
 from governance.watchlist.models import WatchlistImage
 from governance.watchlist.selectors import image_matchable_q
 from recognition.deployments.models import (
@@ -80,7 +81,7 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                alert = Alert.objects.select_for_update().filter(open_key=open_key).first()
+                alert = lock_rows(Alert.objects).filter(open_key=open_key).first()
                 # A sighting joins an alert still awaiting review only: once reviewers closed it (rejected or
                 # confirmed), a new sighting is a new event for people to review, never a silent addition.
                 if (

@@ -11,6 +11,7 @@ from django.db import transaction
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import User
 from recognition.deployments.access import (
     camera_check,
@@ -50,7 +51,7 @@ def camera_issue_ingest_key(*, actor: User, camera: Camera) -> str:
     camera_check(actor, camera)
     secret = "cam_" + secrets.token_urlsafe(32)
     with transaction.atomic():
-        camera = Camera.objects.select_for_update().get(pk=camera.pk)
+        camera = lock_rows(Camera.objects).get(pk=camera.pk)
         rotated_from = camera.ingest_key_prefix
         camera.ingest_key_prefix = secret[:12]
         camera.ingest_key_digest = hashlib.sha256(secret.encode()).hexdigest()
@@ -71,7 +72,7 @@ def camera_revoke_ingest_key(*, actor: User, camera: Camera, reason: str) -> Cam
     if not reason.strip():
         raise ValidationFailed("Say why the key is revoked.", code="reason_required")
     with transaction.atomic():
-        camera = Camera.objects.select_for_update().select_related("deployment").get(pk=camera.pk)
+        camera = lock_rows(Camera.objects).select_related("deployment").get(pk=camera.pk)
         if not camera.ingest_key_prefix:
             raise StateConflict("This camera has no key.", code="no_key")
         prefix = camera.ingest_key_prefix

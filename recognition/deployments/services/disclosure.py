@@ -8,6 +8,7 @@ from django.utils import timezone
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
 from recognition.deployments.access import (
     alert_check,
@@ -39,11 +40,7 @@ def alert_disclose(
     with transaction.atomic():
         # Lock the alert row only: PostgreSQL refuses FOR UPDATE on the outer join to a unit's
         # (nullable) parent force.
-        alert = (
-            Alert.objects.select_for_update(of=("self",))
-            .select_related("agreement", "supplying_organisation__parent")
-            .get(pk=alert.pk)
-        )
+        alert = lock_rows(Alert.objects).select_related("agreement", "supplying_organisation__parent").get(pk=alert.pk)
         if alert.status != AlertStatus.CONFIRMED:
             raise StateConflict(
                 "Only an alert confirmed by two reviewers can be disclosed.", code="alert_not_confirmed"

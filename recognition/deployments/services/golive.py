@@ -8,6 +8,7 @@ from django.utils import timezone
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict
+from governance.locks import lock_rows
 from governance.organisations.models import User
 from recognition.deployments.access import deployment_check
 from recognition.deployments.authorisation import (
@@ -41,7 +42,7 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
     # although this go-live is then refused below).
     dpias_flag_weights_changed()
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         now = timezone.now()
         if deployment.status not in {DeploymentStatus.PLANNED, DeploymentStatus.PAUSED}:
             raise StateConflict(f"The deployment is {deployment.get_status_display().lower()}.", code="invalid_state")
@@ -88,7 +89,7 @@ def deployment_go_live(*, actor: User, deployment: Deployment) -> Deployment:
 def deployment_pause(*, actor: User, deployment: Deployment, reason: str) -> Deployment:
     deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         if deployment.status != DeploymentStatus.LIVE:
             raise StateConflict("Only a live deployment can be paused.", code="invalid_state")
         deployment.status = DeploymentStatus.PAUSED
@@ -108,7 +109,7 @@ def deployment_end(*, actor: User | None, deployment: Deployment, reason: str) -
     if actor is not None:
         deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         if deployment.status == DeploymentStatus.ENDED:
             return deployment
         deployment.status = DeploymentStatus.ENDED

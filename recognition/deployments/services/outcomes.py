@@ -8,6 +8,7 @@ from django.utils import timezone
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import User
 from recognition.deployments.access import disclosure_for
 from recognition.deployments.models import (
@@ -25,7 +26,7 @@ def disclosure_record_outcome(*, actor: User, disclosure: Disclosure, outcome: s
     if outcome == Outcome.OTHER and not notes.strip():
         raise ValidationFailed("Describe the outcome in the notes.", code="notes_required")
     with transaction.atomic():
-        disclosure = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
+        disclosure = lock_rows(Disclosure.objects).get(pk=disclosure.pk)
         if disclosure.outcome:
             raise StateConflict("The outcome has already been reported.", code="outcome_already_reported")
         disclosure.outcome = outcome

@@ -14,6 +14,7 @@ from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
 from governance.references import next_free_reference, save_with_next_reference
 from recognition.deployments.access import (
@@ -196,7 +197,7 @@ def deployment_set_threshold(
     authorisations (go-live then needs new ones)."""
     deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         if deployment.status == DeploymentStatus.ENDED:
             raise StateConflict("The deployment has ended.", code="deployment_ended")
         before = deployment.match_threshold

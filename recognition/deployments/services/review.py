@@ -12,6 +12,7 @@ from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import User
 from recognition.deployments import rules
 from recognition.deployments.access import alert_check
@@ -51,7 +52,7 @@ def alert_review(*, actor: User, alert: Alert, decision: str, reason: str = "", 
     if decision == ReviewDecision.CONFIRM:
         reason = ""
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("agreement", "deployment").get(pk=alert.pk)
+        alert = lock_rows(Alert.objects).select_related("agreement", "deployment").get(pk=alert.pk)
         if alert.erased_at:
             raise StateConflict("The alert's data was erased when its retention period ended.", code="alert_erased")
         if alert.status != AlertStatus.PENDING:

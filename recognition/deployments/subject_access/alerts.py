@@ -13,6 +13,7 @@ from governance import encryption
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict
+from governance.locks import lock_rows
 from governance.subject_access.compile import HUMAN_REVIEW_FACT
 from governance.subject_access.registry import (
     Candidate,
@@ -311,7 +312,7 @@ def alert_erase(actor: Any, ref: ItemRef, reason: str) -> list[Any]:
         raise NotFound("No such alert.")
     alert_check(actor, alert, to="subject_access")
     with transaction.atomic():
-        alert = Alert.objects.select_for_update(of=("self",)).select_related("deployment").get(pk=alert.pk)
+        alert = lock_rows(Alert.objects).select_related("deployment").get(pk=alert.pk)
         if alert.erased_at:
             return []
         held = set(LegalHold.objects.in_force(timezone.now()).values_list("scope", "target_id"))
