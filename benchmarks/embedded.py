@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks.engine import _machine
     from governance.organisations.models import User
-    from recognition.deployments import embedded, services
+    from recognition.deployments import embedded
     from recognition.deployments.models import Deployment, FaceScanCounter
+    from recognition.deployments.services.cameras import camera_issue_ingest_key
     from recognition.selectors import live_engine
     from tests.recognition.deployments.conftest import compose_frame
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if deployment.status != "live":
         sys.exit("The scenario's deployment did not go live (engine weights missing?).")
     camera = deployment.cameras.first()
-    key = services.camera_issue_ingest_key(actor=User.objects.get(username="dpo.estate"), camera=camera)
+    key = camera_issue_ingest_key(actor=User.objects.get(username="dpo.estate"), camera=camera)
     gateway = APIClient()
     gateway.credentials(HTTP_AUTHORIZATION=f"Camera {key}")
     engine = live_engine()

@@ -130,8 +130,9 @@ def _run(args, worker, log) -> None:
     from rest_framework.test import APIClient
 
     from governance.watchlist.models import ImageStatus, WatchlistImage
-    from recognition.deployments import services
     from recognition.deployments.models import FaceScanCounter
+    from recognition.deployments.services.cameras import camera_add, camera_issue_ingest_key
+    from recognition.deployments.services.planning import deployment_plan
 
     # The scenario is built with the test suite's helpers (cast, agreement, deployment): the same
     # service calls, kept in one place.
@@ -170,16 +171,14 @@ def _run(args, worker, log) -> None:
     image = upload_and_enrol(agreement, people.camden_submitter, faces, "Kofi_Annan_0001", subject="BENCH-0001")
     _wait(lambda: WatchlistImage.objects.get(pk=image.pk).status != ImageStatus.RECEIVED, 300, worker, log, "enrolment")
     print(f"worker up and image enrolled in {time.monotonic() - started:.1f} s")
-    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[agreement], fields=deployment_fields(cast))
-    camera = services.camera_add(
+    deployment = deployment_plan(actor=cast.estate_dpo, agreements=[agreement], fields=deployment_fields(cast))
+    camera = camera_add(
         actor=cast.estate_dpo, deployment=deployment, name="BENCH-1", location="Bench", direction="North"
     )
     go_live(cast, deployment)
     print("deployment live", flush=True)
     gateway = APIClient()
-    gateway.credentials(
-        HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
-    )
+    gateway.credentials(HTTP_AUTHORIZATION=f"Camera {camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
     url = f"/api/v1/cameras/{camera.pk}/frames/"
 
     def post(data: bytes) -> float:

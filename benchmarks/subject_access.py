@@ -89,8 +89,14 @@ def main() -> None:  # noqa: PLR0915 - a straight script
     from governance.organisations.models import User
     from governance.subject_access.registry import FaceProbe, ItemRef, SubjectQuery, subject_data_provider
     from governance.watchlist.models import WatchlistImage
-    from recognition.deployments import subject_access
     from recognition.deployments.models import Alert, AlertReview, Deployment, Disclosure
+    from recognition.deployments.subject_access.common import backend_threshold
+    from recognition.deployments.subject_access.probe_index import (
+        _indexes,
+        probe_ids_above,
+        probe_index_clear,
+        probe_index_warm,
+    )
     from recognition.selectors import live_backend
 
     if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].endswith("bench"):
@@ -107,7 +113,7 @@ def main() -> None:  # noqa: PLR0915 - a straight script
     image = WatchlistImage.objects.filter(agreement=agreement).order_by("pk").first()
     backend = live_backend()
     dimension = 128 if "+sface-" in backend else 512
-    threshold = subject_access._backend_threshold(backend)
+    threshold = backend_threshold(backend)
     rng = np.random.default_rng(12)
     subject = _unit(rng, 1, dimension)[0]
     n, k = args.alerts, args.subject_alerts
@@ -234,14 +240,14 @@ def main() -> None:  # noqa: PLR0915 - a straight script
         found = provider.search(dpo, query)
         return time.perf_counter() - begun, len(found), sum(1 for c in found if c.crop_jpeg)
 
-    subject_access.probe_index_clear()
+    probe_index_clear()
     cold, found, with_crops = search()
     warm = [search()[0] for _ in range(args.searches)]
-    index = subject_access._indexes[backend]
+    index = _indexes[backend]
     matrix_mb = index.matrix.nbytes / 2**20
     begun = time.perf_counter()
     for _ in range(args.searches):
-        proposed = subject_access._probe_ids_above(backend, subject, threshold)
+        proposed = probe_ids_above(backend, subject, threshold)
     propose = (time.perf_counter() - begun) / args.searches
     # One more alert and one erasure since the matrix was built: the next search refreshes only those.
     from recognition.deployments.retention import alerts_erase_batch
@@ -251,13 +257,13 @@ def main() -> None:  # noqa: PLR0915 - a straight script
         alerts_erase_batch([victim], None)
     after_change, found_after, _ = search()
     # What a web process does at start (governance.serving warm-ups), then its first search.
-    subject_access.probe_index_clear()
+    probe_index_clear()
     begun = time.perf_counter()
-    subject_access.probe_index_warm()
+    probe_index_warm()
     warm_up = time.perf_counter() - begun
     first_after_warm_up, found_after_warm_up, _ = search()
     settings.OVERSIGHT_SUBJECT_SEARCH_CACHE_PROBES = 0
-    subject_access.probe_index_clear()
+    probe_index_clear()
     streamed, found_streamed, _ = search()
     settings.OVERSIGHT_SUBJECT_SEARCH_CACHE_PROBES = 250_000
     print(

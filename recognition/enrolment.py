@@ -32,7 +32,8 @@ from django.utils import timezone
 
 from governance import encryption
 from governance.audit.models import AuditAction
-from governance.audit.services import ROW_LOCK, audit_record
+from governance.audit.services import audit_record
+from governance.locks import lock_rows
 from governance.watchlist.models import ImageStatus, RejectionReason, WatchlistImage
 from governance.watchlist.registry import ErasedItem, register_image_handler
 from governance.watchlist.services import (
@@ -151,7 +152,7 @@ def watchlist_image_enrol(*, image_id: int) -> str:
                 embedding = engine.embed_faces([picture], [[choice.face]])[0][0].embedding
         del data
     with transaction.atomic():
-        image = WatchlistImage.objects.select_for_update(**ROW_LOCK).select_related("agreement").get(pk=image_id)
+        image = lock_rows(WatchlistImage.objects).select_related("agreement").get(pk=image_id)
         if image.status != ImageStatus.RECEIVED or FaceTemplate.objects.filter(image_id=image_id).exists():
             return f"skipped:{image.status}"
         if choice.face is None:
@@ -210,7 +211,7 @@ def template_reenrol(*, image_id: int, engine) -> str:
     embedding = engine.embed_faces([picture], [[choice.face]])[0][0].embedding
     del picture
     with transaction.atomic():
-        image = WatchlistImage.objects.select_for_update(**ROW_LOCK).select_related("agreement").get(pk=image_id)
+        image = lock_rows(WatchlistImage.objects).select_related("agreement").get(pk=image_id)
         if image.status != ImageStatus.ENROLLED:
             return "skipped:not_enrolled"
         if FaceTemplate.objects.filter(image_id=image_id, backend=engine.backend).exists():
@@ -267,7 +268,7 @@ class TemplateHandler:
 
     def image_erasing(self, image: WatchlistImage, *, actor, reason: str) -> list[ErasedItem]:
         # Every template of the image, whichever backend made it (the live one and any kept for switching back).
-        templates = list(FaceTemplate.objects.select_for_update().filter(image_id=image.pk).order_by("pk"))
+        templates = list(lock_rows(FaceTemplate.objects).filter(image_id=image.pk).order_by("pk"))
         if not templates:
             return []
         erased = [

@@ -30,6 +30,7 @@ from django.utils import timezone
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict
+from governance.locks import lock_rows
 from governance.watchlist.models import ImageStatus, WatchlistImage
 from recognition.models import ActiveBackend, FaceTemplate
 
@@ -103,7 +104,7 @@ def engine_switch(*, choice: str, actor_name: str) -> ActiveBackend:
     target_config = config_for(choice)
     target = backend_id(target_config)
     with transaction.atomic():
-        row = ActiveBackend.objects.select_for_update().filter(pk=1).first()
+        row = lock_rows(ActiveBackend.objects).filter(pk=1).first()
         current_choice = row.choice if row else None
         current_config = config_for(current_choice)
         current = backend_id(current_config)
@@ -116,7 +117,7 @@ def engine_switch(*, choice: str, actor_name: str) -> ActiveBackend:
                 details={"images": missing[:50]},
             )
         old_default, new_default = current_config.match_threshold, target_config.match_threshold
-        running = Deployment.objects.select_for_update().exclude(status=DeploymentStatus.ENDED).order_by("pk")
+        running = lock_rows(Deployment.objects).exclude(status=DeploymentStatus.ENDED).order_by("pk")
         decided = [d.reference for d in running if abs(d.match_threshold - old_default) > 1e-9]
         if decided:
             raise SwitchRefused(

@@ -27,7 +27,7 @@ def test_logs_hold_no_secret_and_no_biometric_data(
 ):  # noqa: F811
     from governance.organisations.roles import Role
     from governance.organisations.services import user_create
-    from recognition.deployments import services
+    from recognition.deployments.services.cameras import camera_issue_ingest_key
 
     caplog.set_level(logging.DEBUG)
     settings.OVERSIGHT_REQUIRE_SECOND_FACTOR = True
@@ -70,7 +70,7 @@ def test_logs_hold_no_secret_and_no_biometric_data(
 
     # A camera posting a frame.
     camera = live_deployment.camera
-    camera_key = services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
+    camera_key = camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
     from rest_framework.test import APIClient
 
     camera_client = APIClient()

@@ -672,8 +672,11 @@ class World:
             watchlist_image_upload,
             watchlist_image_withdraw,
         )
-        from recognition.deployments import services
         from recognition.deployments.models import DisclosureChannel
+        from recognition.deployments.services.cameras import camera_add, camera_issue_ingest_key
+        from recognition.deployments.services.disclosure import alert_disclose
+        from recognition.deployments.services.golive import deployment_end
+        from recognition.deployments.services.planning import deployment_plan
         from tests.governance.watchlist.support import synthetic_jpeg
         from tests.recognition.deployments.conftest import People, deployment_fields, go_live
         from tests.recognition.deployments.test_supply_scope import TwoForces
@@ -744,25 +747,25 @@ class World:
         self.deployment, self.camden_alert, self.btp_alert = two.deployment, two.camden_alert, two.btp_alert
         self.camera = self.deployment.cameras.get()
         # An ended deployment of the Camden agreement, authorised by the Met's AO: its review is due.
-        self.ended_deployment = services.deployment_plan(
+        self.ended_deployment = deployment_plan(
             actor=cast.estate_dpo, agreements=[self.camden_agreement], fields=deployment_fields(cast, name="Ended op")
         )
-        services.camera_add(
+        camera_add(
             actor=cast.estate_dpo, deployment=self.ended_deployment, name="E-1", location="West", direction="East"
         )
         go_live(cast, self.ended_deployment)
-        services.deployment_end(actor=cast.estate_dpo, deployment=self.ended_deployment, reason="Route matrix.")
-        second_camera = services.camera_add(
+        deployment_end(actor=cast.estate_dpo, deployment=self.ended_deployment, reason="Route matrix.")
+        second_camera = camera_add(
             actor=cast.estate_dpo, deployment=self.deployment, name="GS-2", location="South steps", direction="North"
         )
         self.camera_keys = {
-            "camera.gs1": services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=self.camera),
-            "camera.gs2": services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=second_camera),
+            "camera.gs1": camera_issue_ingest_key(actor=cast.estate_dpo, camera=self.camera),
+            "camera.gs2": camera_issue_ingest_key(actor=cast.estate_dpo, camera=second_camera),
         }
         # The Camden alert confirmed by the estate and Camden's police reviewer, disclosed to Camden.
         confirm(people.reviewer_a, self.camden_alert)
         confirm(people.police_reviewer, self.camden_alert)
-        self.camden_disclosure = services.alert_disclose(
+        self.camden_disclosure = alert_disclose(
             actor=cast.estate_dpo,
             alert=self.camden_alert,
             recipient_organisation=cast.camden,

@@ -90,7 +90,8 @@ def _seed(cameras: int) -> dict:
     from governance.api.tokens import api_token_issue
     from governance.organisations.roles import Role
     from governance.organisations.services import user_create
-    from recognition.deployments import services
+    from recognition.deployments.services.cameras import camera_add, camera_issue_ingest_key
+    from recognition.deployments.services.planning import deployment_plan
     from tests.conftest import Cast, agreement_terms, approved_dpia, approved_policy, signed_pdf
     from tests.recognition.deployments.conftest import deployment_fields, go_live
 
@@ -117,11 +118,9 @@ def _seed(cameras: int) -> dict:
     approved_policy(cast.estate_dpo)  # the operator's own (go-live)
     agreement.refresh_from_db()
     agreement = agreements.agreement_approve(actor=cast.met_dpo, agreement=agreement)
-    deployment = services.deployment_plan(actor=cast.estate_dpo, agreements=[agreement], fields=deployment_fields(cast))
+    deployment = deployment_plan(actor=cast.estate_dpo, agreements=[agreement], fields=deployment_fields(cast))
     camera_rows = [
-        services.camera_add(
-            actor=cast.estate_dpo, deployment=deployment, name=f"LOAD-{n}", location="Load", direction="North"
-        )
+        camera_add(actor=cast.estate_dpo, deployment=deployment, name=f"LOAD-{n}", location="Load", direction="North")
         for n in range(1, cameras + 1)
     ]
     go_live(cast, deployment)
@@ -130,9 +129,7 @@ def _seed(cameras: int) -> dict:
         "agreement_id": agreement.pk,
         "deployment_id": deployment.pk,
         "token": token,
-        "cameras": [
-            {"id": c.pk, "key": services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=c)} for c in camera_rows
-        ],
+        "cameras": [{"id": c.pk, "key": camera_issue_ingest_key(actor=cast.estate_dpo, camera=c)} for c in camera_rows],
         "dpo": {"username": cast.estate_dpo.username, "password": cast.password},
     }
 

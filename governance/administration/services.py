@@ -25,6 +25,7 @@ from governance.api.tokens import api_token_revoke
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import NotFound, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
 from governance.organisations.roles import Role
 from governance.organisations.services import role_groups, role_refusal, user_create
@@ -131,7 +132,7 @@ def invitation_accept(*, secret: str, password: str) -> User:
     with transaction.atomic():
         invitation = invitation_for_secret(secret)
         if invitation is not None:
-            invitation = Invitation.objects.select_for_update().select_related("user").get(pk=invitation.pk)
+            invitation = lock_rows(Invitation.objects).select_related("user").get(pk=invitation.pk)
         if invitation is None or not invitation.is_pending:
             raise NotFound(
                 "This invitation link is not valid: it was used, withdrawn or has expired. Ask your administrator "
@@ -169,7 +170,7 @@ def user_role_assign(*, actor: User, user: User, role: Role) -> User:
     if refusal is not None:
         raise refusal
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = lock_rows(User.objects).get(pk=user.pk)
         if role in _user_roles(user):
             return user
         user.groups.add(*role_groups([role]))
@@ -193,7 +194,7 @@ def user_role_remove(*, actor: User, user: User, role: Role) -> User:
             "You cannot remove your own administrator role; another administrator can.", code="own_admin_role"
         )
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = lock_rows(User.objects).get(pk=user.pk)
         if role not in _user_roles(user):
             return user
         user.groups.remove(*role_groups([role]))
@@ -222,7 +223,7 @@ def user_deactivate(*, actor: User, user: User, reason: str) -> User:
     if user.pk == actor.pk:
         raise StateConflict("You cannot deactivate your own account.", code="own_account")
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = lock_rows(User.objects).get(pk=user.pk)
         if not user.is_active:
             raise StateConflict("The account is already deactivated.", code="already_inactive")
         user.is_active = False
@@ -248,7 +249,7 @@ def user_deactivate(*, actor: User, user: User, reason: str) -> User:
 def user_reactivate(*, actor: User, user: User) -> User:
     _require_administers(actor, user.organisation_id)
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        user = lock_rows(User.objects).get(pk=user.pk)
         if user.is_active:
             raise StateConflict("The account is active.", code="already_active")
         user.is_active = True

@@ -20,8 +20,9 @@ from governance.agreements.rules import (
     retention_term_problems,
 )
 from governance.audit.models import AuditAction
-from governance.audit.services import ROW_LOCK, audit_record
+from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import User
 from governance.organisations.roles import Role
 
@@ -71,7 +72,7 @@ def agreement_retention_extend(
             code="no_extension_needed",
         )
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
+        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
         if agreement.status not in {AgreementStatus.DRAFT, AgreementStatus.SUBMITTED}:
             raise StateConflict(
                 "Retention terms change only while the agreement is a draft or submitted (otherwise amend it).",

@@ -51,8 +51,9 @@ from governance.agreements.rules import (
     retention_term_problems,
 )
 from governance.audit.models import AuditAction
-from governance.audit.services import ROW_LOCK, audit_record
+from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
 from governance.pdf import UnreadablePdf, pdf_page_count
@@ -230,7 +231,7 @@ def agreement_update(*, actor: User, agreement: Agreement, fields: dict[str, Any
     if unknown:
         raise ValidationFailed("Unknown agreement fields.", details=sorted(unknown))
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
+        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.DRAFT, action="edit the agreement")
         before = _snapshot(agreement)
         for name, value in fields.items():
@@ -288,7 +289,7 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
         digest.update(chunk)
     document.seek(0)
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
+        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
         _require_status(
             agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="attach the signed document"
         )
@@ -321,7 +322,7 @@ def agreement_submit(*, actor: User, agreement: Agreement) -> Agreement:
     """Submit a complete draft for force-level approval."""
     agreement_check(actor, agreement, to="submit")
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
+        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.DRAFT, action="submit the agreement")
         missing = ico_missing_contents(agreement)
         if missing:
@@ -362,7 +363,7 @@ def agreement_record_regulator_notification(
     if regulator.kind != OrganisationKind.REGULATOR:
         raise ValidationFailed("The notified body must be a regulator.", code="not_a_regulator")
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
+        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
         _require_status(
             agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="record the regulator notification"
         )
@@ -397,7 +398,7 @@ def agreement_countersign(*, actor: User, agreement: Agreement) -> Agreement:
     """The receiving operator's DPO countersigns a submitted agreement."""
     agreement_check(actor, agreement, to="countersign")
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
+        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.SUBMITTED, action="countersign")
         if agreement.countersigned_at:
             return agreement
@@ -416,7 +417,7 @@ def agreement_approve(*, actor: User, agreement: Agreement) -> Agreement:
     agreement_check(actor, agreement, to="approve")
     organisation = actor.organisation
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
+        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.SUBMITTED, action="approve")
         blind = agreement_review_blind_problem(agreement)  # meaningful human review (Art. 22)
         if blind:
@@ -458,7 +459,7 @@ def _supersede(old: Agreement, *, by: Agreement) -> None:
     under the superseded version, whose retention rule then erases it: no state strands data."""
     from governance.watchlist.services import watchlist_images_carry_to_amendment
 
-    old = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=old.pk)
+    old = lock_rows(Agreement.objects).get(pk=old.pk)
     if old.status in ENDED_STATES:
         return
     if _parties(old) != _parties(by):  # never reachable through agreement_update; kept as the rule's last line
@@ -523,7 +524,7 @@ def agreements_apply_dates(*, today: date | None = None) -> dict[str, int]:
     )
     for pk in list(due):
         with transaction.atomic():
-            agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=pk)
+            agreement = lock_rows(Agreement.objects).get(pk=pk)
             outcome = _apply_dates(agreement, today=today)
             if outcome:
                 counts[outcome] += 1
@@ -540,7 +541,7 @@ def agreement_terminate(*, actor: User, agreement: Agreement, reason: str) -> Ag
     if not reason.strip():
         raise ValidationFailed("Give the reason for termination.", code="reason_required")
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
+        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.APPROVED, AgreementStatus.ACTIVE, action="terminate")
         agreement.status = AgreementStatus.TERMINATED
         agreement.ended_at = timezone.now()
@@ -583,7 +584,7 @@ def agreement_amend(*, actor: User, agreement: Agreement, summary: str) -> Agree
     if not summary.strip():
         raise ValidationFailed("Describe what the amendment changes.", code="summary_required")
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update(**ROW_LOCK).get(pk=agreement.pk)
+        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
         _require_status(agreement, AgreementStatus.APPROVED, AgreementStatus.ACTIVE, action="amend")
         if Agreement.objects.filter(previous_version=agreement).exists():
             raise StateConflict("An amendment of this version already exists.", code="amendment_exists")

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from governance.errors import ApplicationError
+from governance.ops.health import dependency_outage
 
 
 def _body(code: str, message: str, details=None) -> dict:
@@ -39,8 +40,6 @@ def refused_body(exc) -> Response | None:
 
 
 def application_exception_handler(exc, context):
-    from governance.api.middleware import dependency_outage
-
     if dependency_outage(exc):
         # PostgreSQL or Redis unreachable (e.g. during the camera-key lookup): retry later, not a bug.
         response = Response(

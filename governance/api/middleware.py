@@ -15,8 +15,10 @@ import logging
 import re
 
 from django.core.exceptions import SuspiciousOperation
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError
 from django.http import JsonResponse
+
+from governance.ops.health import dependency_outage
 
 logger = logging.getLogger("oversight.api")
 
@@ -46,19 +48,6 @@ def api_error(status: int, code: str | None = None, message: str | None = None, 
     if status == 503:
         response["Retry-After"] = "5"
     return response
-
-
-def dependency_outage(exception: BaseException) -> bool:
-    """A database or broker that cannot be reached (not a bug in a query)."""
-    if isinstance(exception, (OperationalError, InterfaceError)):
-        return True
-    try:
-        from kombu.exceptions import OperationalError as BrokerError
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exception, (BrokerError, RedisConnectionError, RedisTimeoutError))
 
 
 class ApiEdgeMiddleware:

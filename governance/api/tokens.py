@@ -36,8 +36,9 @@ from rest_framework.throttling import BaseThrottle
 
 from governance.api.models import ApiToken
 from governance.audit.models import AuditAction
-from governance.audit.services import ROW_LOCK, audit_record
+from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
 from governance.organisations.roles import Role
 from governance.ratelimit import rate_hit
@@ -124,7 +125,7 @@ def api_token_revoke(*, actor: User | None, entry: ApiToken, reason: str) -> Api
     if not reason.strip():
         raise ValidationFailed("Give a reason for revoking the token.", code="reason_required")
     with transaction.atomic():
-        entry = ApiToken.objects.select_for_update(**ROW_LOCK).get(pk=entry.pk)
+        entry = lock_rows(ApiToken.objects).get(pk=entry.pk)
         if entry.revoked_at:
             raise StateConflict("This token is already revoked.", code="already_revoked")
         AuthToken.objects.filter(digest=entry.digest).delete()
@@ -149,7 +150,7 @@ def _record_use(auth_token: AuthToken) -> None:
         return
     now = timezone.now()
     with transaction.atomic():
-        entry = ApiToken.objects.select_for_update(**ROW_LOCK).filter(digest=auth_token.digest).first()
+        entry = lock_rows(ApiToken.objects).filter(digest=auth_token.digest).first()
         if entry is None:
             return
         first = entry.last_used_at is None

@@ -12,54 +12,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime
 from typing import Any
 
-GENESIS_HASH = "0" * 64
+# The event digests and the chain link are written once, in tlog.py (the verifier anyone may copy runs them
+# without Django): the fields covered and their order are fixed forever, changing them breaks verification.
+from governance.audit.tlog import CHAINED_FIELDS as CHAINED_FIELDS
+from governance.audit.tlog import canonical as canonical
+from governance.audit.tlog import content_digest as content_digest
+from governance.audit.tlog import field_digest as field_digest
+from governance.audit.tlog import legacy_chain_hash
 
-# Fields covered by the chain. Order matters and is fixed forever: changing it breaks verification.
-CHAINED_FIELDS: tuple[str, ...] = (
-    "occurred_at",
-    "action",
-    "event",
-    "actor_id",
-    "actor_username",
-    "actor_organisation",
-    "justification",
-    "recipient",
-    "target_type",
-    "target_id",
-    "target_label",
-    "details",
-)
+GENESIS_HASH = "0" * 64
+chain_hash = legacy_chain_hash  # SHA-256(previous chain_hash || content_digest || sequence)
 
 # Personal fields a retention redaction may blank (the event itself — what, when, which record —
 # stays, as s.62 logs must outlive the data for verifying lawfulness).
 REDACTABLE_FIELDS: tuple[str, ...] = ("justification", "recipient", "target_label", "details")
-
-
-def canonical(value: Any) -> bytes:
-    if isinstance(value, datetime):
-        value = value.isoformat(timespec="microseconds")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-
-
-def field_digest(value: Any) -> str:
-    return hashlib.sha256(canonical(value)).hexdigest()
-
-
-def content_digest(field_digests: dict[str, str]) -> str:
-    h = hashlib.sha256()
-    for name in CHAINED_FIELDS:
-        h.update(name.encode())
-        h.update(b"=")
-        h.update(field_digests[name].encode())
-        h.update(b";")
-    return h.hexdigest()
-
-
-def chain_hash(previous_hash: str, digest: str, sequence: int) -> str:
-    return hashlib.sha256(f"{previous_hash}:{digest}:{sequence}".encode()).hexdigest()
 
 
 def seal_signature(key: str, sequence: int, head_hash: str) -> str:

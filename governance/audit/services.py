@@ -35,13 +35,8 @@ from governance.audit.sequencer import (
 )
 from governance.errors import PermissionRefused
 
-# ``select_for_update(**ROW_LOCK)`` for every row lock a service takes before ``audit_record`` (which,
-# before the transparency log, held the chain lock until commit): the row itself only, FOR NO KEY UPDATE. At commit each audited
-# transaction checks its deferred foreign keys (actor, organisations, agreement, image) with KEY
-# SHARE locks; a FOR UPDATE of such a row — or of organisation rows joined into the locking query —
-# blocks that check while its holder queues for the chain: a deadlock, found by the mixed load test
-# (tests/governance/test_audit_lock_order.py).
-ROW_LOCK = {"no_key": True, "of": ("self",)}
+# Every row lock a service takes before ``audit_record`` goes through ``governance.locks.lock_rows`` (FOR NO KEY
+# UPDATE of the row itself only: the deadlock it prevents is described there).
 
 
 def seal_keys() -> dict[str, str]:

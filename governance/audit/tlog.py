@@ -49,7 +49,7 @@ LEAF_FORMAT = "oversight-audit-leaf/1"
 HEAD_FORMAT = "oversight-audit-tree-head/1"
 EXPORT_FORMAT = "oversight-audit-export/2"
 
-# The fields of an event covered by its content digest, in their fixed order (as chain.py).
+# The fields of an event covered by its content digest, in their fixed order (fixed forever: chain.py uses them too).
 CHAINED_FIELDS: tuple[str, ...] = (
     "occurred_at",
     "action",
@@ -68,7 +68,7 @@ CHAINED_FIELDS: tuple[str, ...] = (
 EXPORTED_VALUES: tuple[str, ...] = ("occurred_at", "action", "event", "target_type", "target_id")
 
 
-# --- event digests (identical to chain.py; tests/governance/test_audit_tlog.py holds them equal) ---
+# --- event digests (chain.py imports these: written once) ---
 
 
 def canonical(value: Any) -> bytes:

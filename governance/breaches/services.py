@@ -11,11 +11,12 @@ from django.utils import timezone
 
 from governance.access import agreement_check, agreement_party_ids, role_allows
 from governance.audit.models import AuditAction
-from governance.audit.services import ROW_LOCK, audit_record
+from governance.audit.services import audit_record
 from governance.breaches.access import breach_for
 from governance.breaches.models import Breach, BreachParty
 from governance.breaches.rules import art33_missing, breach_party_hours, subjects_not_told_refusal
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 
 FIELDS = (
     "title",
@@ -95,7 +96,7 @@ def breach_record(*, actor, fields: dict[str, Any]) -> Breach:
 
 def _locked(actor, breach: Breach) -> Breach:
     breach_for(actor, breach.pk, to="change")
-    return Breach.objects.select_for_update(**ROW_LOCK).get(pk=breach.pk)
+    return lock_rows(Breach.objects).get(pk=breach.pk)
 
 
 def breach_commissioner_notified(
@@ -271,7 +272,7 @@ def breach_party_told(*, actor, breach: Breach, party: BreachParty, told_at: dat
     """Record when and how the other party was told (the agreement's clock stops)."""
     with transaction.atomic():
         breach = _locked(actor, breach)
-        party = BreachParty.objects.select_for_update(**ROW_LOCK).get(pk=party.pk, breach=breach)
+        party = lock_rows(BreachParty.objects).get(pk=party.pk, breach=breach)
         if party.told_at:
             raise StateConflict("Already recorded as told.", code="party_already_told")
         if told_at > timezone.now() or told_at < breach.discovered_at:

@@ -22,11 +22,12 @@ from django.utils import timezone
 from governance.access import agreement_party_ids, agreements_visible_to
 from governance.agreements.models import Schedule8Condition
 from governance.audit.models import AuditAction
-from governance.audit.services import ROW_LOCK, audit_record
+from governance.audit.services import audit_record
 from governance.dpia.models import PolicyDocument, PolicyStatus
 from governance.dpia.policy_access import can_draft_policy, policy_check
 from governance.dpia.policy_retention import policy_kept_until
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import OrganisationKind, User
 
 POLICY_FIELDS: tuple[str, ...] = (
@@ -126,7 +127,7 @@ def policy_edit(
     policy_check(actor, policy, to="change")
     values = _clean_fields(fields)
     with transaction.atomic():
-        current = PolicyDocument.objects.select_for_update(**ROW_LOCK).get(pk=policy.pk)
+        current = lock_rows(PolicyDocument.objects).get(pk=policy.pk)
         _require_not_erased(current)
         if current.status == PolicyStatus.SUPERSEDED:
             raise StateConflict("A later version supersedes this one; edit that.", code="superseded")
@@ -202,7 +203,7 @@ def policy_approve(*, actor: User, policy: PolicyDocument) -> PolicyDocument:
     complete draft with a review date still ahead; approving a later version supersedes the one before."""
     policy_check(actor, policy, to="approve")
     with transaction.atomic():
-        policy = PolicyDocument.objects.select_for_update(**ROW_LOCK).get(pk=policy.pk)
+        policy = lock_rows(PolicyDocument.objects).get(pk=policy.pk)
         _require_not_erased(policy)
         if policy.status != PolicyStatus.DRAFT:
             raise StateConflict(
@@ -250,7 +251,7 @@ def policy_record_processing_end(*, actor: User, policy: PolicyDocument, ended_o
     if ended_on is not None and ended_on > timezone.localdate():
         raise ValidationFailed("The processing cannot have ended in the future.", code="end_in_future")
     with transaction.atomic():
-        policy = PolicyDocument.objects.select_for_update(**ROW_LOCK).get(pk=policy.pk)
+        policy = lock_rows(PolicyDocument.objects).get(pk=policy.pk)
         _require_not_erased(policy)
         PolicyDocument.objects.filter(reference=policy.reference).update(
             processing_ended_on=ended_on, kept_until=policy_kept_until(ended_on), updated_at=timezone.now()
@@ -272,7 +273,7 @@ def policy_erase(*, policy: PolicyDocument, run_id: str | None) -> int:
     certificate (both sides: the controller) and an ``erasure`` audit event. Idempotent."""
     from governance.watchlist.models import DeletionCertificate
 
-    policy = PolicyDocument.objects.select_for_update(**ROW_LOCK).select_related("controller").get(pk=policy.pk)
+    policy = lock_rows(PolicyDocument.objects).select_related("controller").get(pk=policy.pk)
     if policy.erased_at:
         return 0
     erased = {name: getattr(policy, name) for name in ERASED_TEXTS}

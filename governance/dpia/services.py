@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from governance.access import agreement_party_ids, agreements_visible_to
 from governance.audit.models import AuditAction
-from governance.audit.services import ROW_LOCK, audit_record
+from governance.audit.services import audit_record
 from governance.dpia import registry
 from governance.dpia.access import can_draft_dpia, dpia_check
 from governance.dpia.models import (
@@ -36,6 +36,7 @@ from governance.dpia.rules import (
     prior_consultation_required,
 )
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
 
 # The sections a DPO writes (Art. 35(7); s.64). Coverage, risks and sign-offs have their own services.
@@ -72,7 +73,7 @@ def _require_status(dpia: DPIA, *allowed: str, action: str) -> None:
 
 
 def _locked(dpia: DPIA) -> DPIA:
-    return DPIA.objects.select_for_update(**ROW_LOCK).get(pk=dpia.pk)
+    return lock_rows(DPIA.objects).get(pk=dpia.pk)
 
 
 def _clean(obj, **kwargs) -> None:
@@ -305,7 +306,7 @@ def dpia_risk_update(*, actor: User, risk: DPIARisk, fields: dict[str, Any]) -> 
     with transaction.atomic():
         dpia = _locked(risk.dpia)
         _require_status(dpia, DPIAStatus.DRAFT, action="change the risks")
-        risk = DPIARisk.objects.select_for_update(**ROW_LOCK).get(pk=risk.pk, dpia=dpia)
+        risk = lock_rows(DPIARisk.objects).get(pk=risk.pk, dpia=dpia)
         for name, value in values.items():
             setattr(risk, name, value)
         _clean(risk, exclude=["dpia"])
@@ -540,7 +541,7 @@ def dpias_flag_weights_changed() -> int:
             .values_list("pk", flat=True)
             .distinct()
         )
-        for dpia in DPIA.objects.select_for_update(**ROW_LOCK).filter(pk__in=list(stale), flagged_for_review_at=None):
+        for dpia in lock_rows(DPIA.objects).filter(pk__in=list(stale), flagged_for_review_at=None):
             cited = sorted(set(dpia.deployments.values_list("weights_sha256", flat=True)))
             dpia.flagged_for_review_at = timezone.now()
             dpia.flag_reason = (

@@ -20,6 +20,7 @@ from governance.access import is_regulator
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.notifications.access import query_record, received_record_for, regulator_query_for
 from governance.notifications.models import (
     Notification,
@@ -114,7 +115,7 @@ def notifications_email_pending(*, now: datetime | None = None) -> int:
     for pk in pending.values_list("pk", flat=True):
         with transaction.atomic():
             notification = (
-                Notification.objects.select_for_update(skip_locked=True)
+                lock_rows(Notification.objects, skip_locked=True)
                 .select_related("recipient")
                 .filter(pk=pk, emailed_at__isnull=True)
                 .first()
@@ -262,7 +263,7 @@ def regulator_query_answer(*, actor: Any, pk: Any, answer: str) -> RegulatorQuer
     record = query_record(query)
     received = RECEIVED_KINDS[query.kind]
     with transaction.atomic():
-        query = RegulatorQuery.objects.select_for_update().get(pk=query.pk)
+        query = lock_rows(RegulatorQuery.objects).get(pk=query.pk)
         if query.answered_at is not None:
             raise StateConflict("This query has already been answered.", code="query_already_answered")
         query.answer = answer

@@ -6,7 +6,8 @@ the cache answers, the broker answers (when one is configured), and each check a
 (recognition: the frame store answers, when it is a Redis; the live backend's weights files are in
 place and are the pinned bytes). 200 or 503 with one word per check, each dependency under its own
 name (an outage of one is never reported as another's); never an error message, a host name or a
-credential.
+credential. ``dependency_outage`` tells an outage of those dependencies from a bug (the API answers 503 for the
+one, 500 for the other).
 """
 
 from __future__ import annotations
@@ -15,12 +16,25 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 logger = logging.getLogger("oversight.health")
+
+
+def dependency_outage(exception: BaseException) -> bool:
+    """A database or broker that cannot be reached (not a bug in a query)."""
+    if isinstance(exception, (OperationalError, InterfaceError)):
+        return True
+    try:
+        from kombu.exceptions import OperationalError as BrokerError
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exception, (BrokerError, RedisConnectionError, RedisTimeoutError))
 
 
 def _database() -> bool:

@@ -22,9 +22,10 @@ from django.utils import timezone
 
 from governance.access import hold_for
 from governance.audit.models import AuditAction
-from governance.audit.services import ROW_LOCK, audit_record
+from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.inputs import is_id
+from governance.locks import lock_rows
 from governance.organisations.models import User
 from governance.retention.models import LegalHold, RetentionRun, RetentionRunStatus
 from governance.retention.registry import RetentionRule, hold_target, retention_rules
@@ -123,8 +124,7 @@ def retention_sweep(
                         batch = batch.filter(_after(rule.order, last))
                     if connection.features.has_select_for_update_skip_locked:
                         # Lock only the rows being erased, never the tables a rule joins through.
-                        of = ("self",) if connection.features.has_select_for_update_of else ()
-                        batch = batch.select_for_update(skip_locked=True, of=of)
+                        batch = lock_rows(batch, skip_locked=True)
                     items = list(batch[:batch_size])
                     if not items:
                         break
@@ -198,7 +198,7 @@ def legal_hold_release(*, actor: User, hold: LegalHold, reason: str) -> LegalHol
     if not reason.strip():
         raise ValidationFailed("Give the reason for releasing the hold.", code="reason_required")
     with transaction.atomic():
-        hold = LegalHold.objects.select_for_update(**ROW_LOCK).get(pk=hold.pk)
+        hold = lock_rows(LegalHold.objects).get(pk=hold.pk)
         if hold.released_at:
             return hold
         hold.released_at = timezone.now()

@@ -32,6 +32,7 @@ from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.home.registry import HomePanel, home_panel_register
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation
 from governance.organisations.roles import Role
 from governance.subject_access.access import subject_request_check
@@ -197,7 +198,7 @@ def consultation_decide(
                 code="restriction_reason_required",
             )
     with transaction.atomic():
-        consultation = SupplierConsultation.objects.select_for_update().get(pk=consultation.pk)
+        consultation = lock_rows(SupplierConsultation.objects).get(pk=consultation.pk)
         if consultation.decision:
             raise StateConflict("Already decided.", code="consultation_decided")
         consultation.decision = decision

@@ -26,6 +26,7 @@ from governance.access import (
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.subject_access.registry import (
     Candidate,
     ItemRef,
@@ -185,7 +186,7 @@ def watchlist_image_rectify(actor: Any, ref: ItemRef, field: str, value: str, re
     if field not in RECTIFIABLE:
         raise ValidationFailed(f"{field!r} cannot be rectified here.", code="field_not_rectifiable")
     image = _managed_image(actor, ref)
-    image = WatchlistImage.objects.select_for_update().select_related("agreement").get(pk=image.pk)
+    image = lock_rows(WatchlistImage.objects).select_related("agreement").get(pk=image.pk)
     before = str(getattr(image, field))
     limit = WatchlistImage._meta.get_field(field).max_length
     if limit and len(value) > limit:
@@ -220,7 +221,7 @@ def watchlist_image_restrict(actor: Any, ref: ItemRef, restricted: bool, reason:
 
 
 def _set_restricted(actor: Any, image: WatchlistImage, restricted: bool, reason: str) -> None:
-    image = WatchlistImage.objects.select_for_update().select_related("agreement").get(pk=image.pk)
+    image = lock_rows(WatchlistImage.objects).select_related("agreement").get(pk=image.pk)
     if bool(image.restricted_at) == restricted:
         raise StateConflict(
             "The image is already restricted." if restricted else "The image is not restricted.",

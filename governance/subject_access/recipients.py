@@ -34,6 +34,7 @@ from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.home.registry import HomePanel, home_panel_register
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation
 from governance.organisations.roles import Role
 from governance.subject_access.models import (
@@ -151,7 +152,7 @@ def recipient_notification_acknowledge(
     """The recipient's DPO acknowledges (its copy rectified or erased): the chase ends."""
     notification = recipient_notification_for(actor, notification.pk, to="acknowledge")
     with transaction.atomic():
-        notification = RecipientNotification.objects.select_for_update().get(pk=notification.pk)
+        notification = lock_rows(RecipientNotification.objects).get(pk=notification.pk)
         if not notification.is_open:
             raise StateConflict("This notification is already settled.", code="notification_settled")
         notification.acknowledged_at = timezone.now()
@@ -184,7 +185,7 @@ def recipient_notification_exception(
     if len(reason.strip()) < 10:
         raise ValidationFailed("Record why the exception applies.", code="notice_exception_reason_required")
     with transaction.atomic():
-        notification = RecipientNotification.objects.select_for_update().get(pk=notification.pk)
+        notification = lock_rows(RecipientNotification.objects).get(pk=notification.pk)
         if not notification.is_open:
             raise StateConflict("This notification is already settled.", code="notification_settled")
         notification.exception = exception

@@ -26,6 +26,7 @@ from governance.audit.services import audit_record
 from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.image_doors import image_door
 from governance.inputs import is_id, meaningful_justification
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.pdf import pdf_page_count
 from governance.references import next_free_reference, save_with_next_reference
@@ -106,7 +107,7 @@ def _require_open(request: SubjectRequest) -> None:
 
 
 def _locked(request: SubjectRequest) -> SubjectRequest:
-    return SubjectRequest.objects.select_for_update().select_related("organisation").get(pk=request.pk)
+    return lock_rows(SubjectRequest.objects).select_related("organisation").get(pk=request.pk)
 
 
 # --- intake -----------------------------------------------------------------------------------------
@@ -834,7 +835,7 @@ def organisation_staff_policy_set(*, actor: User, staff_names_as_roles: bool) ->
     if not can_receive_subject_requests(actor):
         raise PermissionRefused("Only the organisation's data protection officer sets this policy.")
     with transaction.atomic():
-        organisation = Organisation.objects.select_for_update().get(pk=actor.organisation_id)
+        organisation = lock_rows(Organisation.objects).get(pk=actor.organisation_id)
         before = organisation.staff_names_as_roles
         organisation.staff_names_as_roles = bool(staff_names_as_roles)
         organisation.save(update_fields=["staff_names_as_roles"])
@@ -914,7 +915,7 @@ def subject_request_export_build(*, export_id: int) -> SubjectRequestExport | No
         )
         return SubjectRequestExport.objects.get(pk=export.pk)
     with transaction.atomic():
-        export = SubjectRequestExport.objects.select_for_update().get(pk=export.pk)
+        export = lock_rows(SubjectRequestExport.objects).get(pk=export.pk)
         export.pdf_ciphertext = encryption.encrypt(pdf)
         export.json_ciphertext = encryption.encrypt(data)
         export.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
@@ -975,7 +976,7 @@ def subject_request_export_erase(*, export: SubjectRequestExport, run_id: str | 
     deletion certificate and an ``erasure`` event. Inside the caller's transaction; idempotent."""
     from governance.watchlist.models import DeletionCertificate
 
-    export = SubjectRequestExport.objects.select_for_update().select_related("request").get(pk=export.pk)
+    export = lock_rows(SubjectRequestExport.objects).select_related("request").get(pk=export.pk)
     if export.erased_at:
         return 0
     now = timezone.now()

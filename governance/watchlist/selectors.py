@@ -25,7 +25,7 @@ def image_matchable_q(prefix: str = "") -> Q:
 def watchlist_images_matchable(agreements) -> QuerySet[WatchlistImage]:
     """Which images a deployment may match: the enrolled, unrestricted images held under the version
     of each of its agreements that is sharing now. (Live matching narrows this further to the images
-    of the watchlist review in force: ``recognition.deployments.services.matched_watchlist``.)"""
+    of the watchlist review in force: ``recognition.deployments.services.planning.matched_watchlist``.)"""
     return WatchlistImage.objects.filter(image_matchable_q(), agreement__in=agreements.sharing_versions())
 
 

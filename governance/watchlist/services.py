@@ -37,10 +37,11 @@ from governance.access import agreement_for, image_check
 from governance.agreements.models import Agreement, CustodyCategory, Schedule8Condition, Section35Basis
 from governance.agreements.rules import APP_CATEGORY_RULE, non_app_categories
 from governance.audit.models import AuditAction
-from governance.audit.services import ROW_LOCK, audit_record
+from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.image_doors import image_door
 from governance.inputs import meaningful_justification
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
 from governance.watchlist.errors import (
@@ -212,7 +213,7 @@ def _store(image: WatchlistImage, clean: CleanImage) -> None:
 def _locked_agreement(agreement_id: int) -> Agreement:
     # Serialises uploads per agreement so the cap and duplicate checks cannot race.
     return (
-        Agreement.objects.select_for_update(**ROW_LOCK)
+        lock_rows(Agreement.objects)
         .select_related("supplying_organisation", "receiving_organisation")
         .get(pk=agreement_id)
     )
@@ -504,7 +505,7 @@ def watchlist_image_withdraw(*, actor: User, image: WatchlistImage, reason: str,
             "Give a reason for the withdrawal; it is kept on the deletion certificate.", code="reason_required"
         )
     with transaction.atomic():
-        image = WatchlistImage.objects.select_for_update(**ROW_LOCK).select_related("agreement").get(pk=image.pk)
+        image = lock_rows(WatchlistImage.objects).select_related("agreement").get(pk=image.pk)
         if image.status in {ImageStatus.WITHDRAWN, ImageStatus.ERASED}:
             raise StateConflict("This image has already been withdrawn.", code="already_withdrawn")
         previous = image.status
@@ -541,7 +542,7 @@ def watchlist_image_erase(
     savepoint inside the caller's). Idempotent: an erased image yields no new certificates.
     """
     with transaction.atomic():
-        image = WatchlistImage.objects.select_for_update(**ROW_LOCK).select_related("agreement").get(pk=image.pk)
+        image = lock_rows(WatchlistImage.objects).select_related("agreement").get(pk=image.pk)
         if image.status == ImageStatus.ERASED:
             return []
         now = timezone.now()
@@ -609,9 +610,7 @@ def watchlist_images_carry_to_amendment(*, old: Agreement, new: Agreement) -> li
     rule (``watchlist_image.agreement_ended``) within the agreement's hours.
     """
     held = list(
-        WatchlistImage.objects.select_for_update(**ROW_LOCK)
-        .filter(agreement=old, status__in=LIVE_STATUSES)
-        .order_by("received_at", "pk")
+        lock_rows(WatchlistImage.objects).filter(agreement=old, status__in=LIVE_STATUSES).order_by("received_at", "pk")
     )
     if not held:
         return []

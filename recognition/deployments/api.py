@@ -22,10 +22,12 @@ from governance.access import role_allows
 from governance.api.filters import PURPOSE_PARAMETER, query_choice, query_id
 from governance.audit.consultation import personal_data
 from governance.errors import NotFound, PermissionRefused
-from recognition.deployments import access, api_examples, consultation, services
+from recognition.deployments import access, api_examples, consultation
 from recognition.deployments.errors import FrameRefused, FramesShed, FrameTooLarge, MatchingUnavailable
 from recognition.deployments.ingest import frame_submit
 from recognition.deployments.models import Disclosure, Outcome
+from recognition.deployments.services.cameras import camera_for_ingest_key
+from recognition.deployments.services.outcomes import disclosure_record_outcome
 
 # --- camera gateways -----------------------------------------------------------------------------
 
@@ -56,7 +58,7 @@ class CameraKeyAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Invalid camera key header.")
-        camera = services.camera_for_ingest_key(header[1].decode(errors="replace"))
+        camera = camera_for_ingest_key(header[1].decode(errors="replace"))
         if camera is None:
             raise exceptions.AuthenticationFailed("Invalid camera key.")
         return CameraPrincipal(camera), camera
@@ -323,7 +325,7 @@ class DisclosureOutcomeApi(APIView):
         disclosure = _disclosure_received(request.user, pk)
         serializer = OutcomeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        disclosure = services.disclosure_record_outcome(
+        disclosure = disclosure_record_outcome(
             actor=request.user,
             disclosure=disclosure,
             outcome=serializer.validated_data["outcome"],

@@ -14,7 +14,7 @@ class DeploymentsConfig(AppConfig):
         # report_figures: recognition's figures for the reports (faces scanned, alerts, outcomes).
         # scenario: the King's Cross scenario's live deployment (governance's load_scenario runs it).
         # metrics: frames and alerts on /metrics.
-        # subject_access: the alert and face-template providers, the face reader and the face redactor
+        # subject_access.registration: the alert and face-template providers, the face reader and the face redactor
         # (governance.subject_access.registry).
         # checks: the frame store kept apart from the broker (check --deploy).
         # administration: the cameras section of governance's administration page.
@@ -28,9 +28,10 @@ class DeploymentsConfig(AppConfig):
             report_figures,  # noqa: F401
             retention,  # noqa: F401
             scenario,  # noqa: F401
-            subject_access,  # noqa: F401
         )
         from recognition.deployments.embedded import serve_start
+        from recognition.deployments.subject_access import registration  # noqa: F401
+        from recognition.deployments.subject_access.probe_index import probe_index_warm
 
         # manage.py serve (embedded default): the engine is built and the frame worker started before requests.
         serve_hook_register("recognition.live-matching", serve_start)
@@ -40,4 +41,4 @@ class DeploymentsConfig(AppConfig):
 
         readiness_check_register("frame_store", frame_store_ready)
         # Every web process: the subject-access face search's decrypted probes, in the background.
-        web_warm_up_register("recognition.subject-search-probes", subject_access.probe_index_warm)
+        web_warm_up_register("recognition.subject-search-probes", probe_index_warm)

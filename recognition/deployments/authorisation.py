@@ -32,6 +32,7 @@ from django.utils import timezone
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
 from recognition.deployments.access import (
     can_authorise_deployment,
@@ -67,7 +68,7 @@ def _rank(actor: User) -> str:
 def deployment_notice_problems(*, starts_at: datetime | None, notice_given_on: date | None) -> list:
     """APP on LFR: deployments are overt, and the public is told before they start. A notice dated
     after the day the deployment starts is refused (at planning and again at go-live)."""
-    from recognition.deployments.services import FieldProblem
+    from recognition.deployments.services.planning import FieldProblem
 
     if starts_at and notice_given_on and notice_given_on > timezone.localtime(starts_at).date():
         return [
@@ -191,7 +192,7 @@ def deployment_authorisations_void_changed(*, actor: User | None, deployment: De
     per authorisation. Returns how many were voided."""
     terms = deployment_authorised_terms(deployment)
     voided = 0
-    for authorisation in _current(deployment).select_for_update():
+    for authorisation in lock_rows(_current(deployment)):
         if authorisation.terms == terms:
             continue
         authorisation.voided_at = timezone.now()
@@ -268,12 +269,12 @@ def deployment_authorise(
     _reasons_required(reasons)
     force = actor.organisation
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         if deployment.status == DeploymentStatus.ENDED:
             raise StateConflict("The deployment has ended.", code="deployment_ended")
         terms = deployment_authorised_terms(deployment)
         earlier = list(
-            DeploymentAuthorisation.objects.select_for_update().filter(
+            lock_rows(DeploymentAuthorisation.objects).filter(
                 deployment=deployment, force=force, verified=True, voided_at__isnull=True
             )
         )
@@ -326,12 +327,12 @@ def deployment_authorisation_refuse(*, actor: User, deployment: Deployment, reas
     _reasons_required({"refusal_reasons": reasons})
     force = actor.organisation
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         if deployment.status == DeploymentStatus.ENDED:
             raise StateConflict("The deployment has ended.", code="deployment_ended")
         now = timezone.now()
         earlier = list(
-            DeploymentAuthorisation.objects.select_for_update().filter(
+            lock_rows(DeploymentAuthorisation.objects).filter(
                 deployment=deployment, force=force, verified=True, voided_at__isnull=True
             )
         )
@@ -437,7 +438,7 @@ def post_deployment_review_record(
         raise ValidationFailed("The post-deployment review is incomplete.", code="review_incomplete", details=errors)
     force = actor.organisation
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         if deployment.status != DeploymentStatus.ENDED:
             raise StateConflict("A deployment is reviewed after it has ended.", code="deployment_not_ended")
         if not _current(deployment).filter(force=force).exists():

@@ -1,7 +1,7 @@
 """Issuing a camera's gateway key where that cuts off a running camera (issue 25): the rule, named once.
 
 Issuing a key to a camera that already has one rotates it, and the old key stops working at once
-(``services.camera_issue_ingest_key``). On a live deployment that cuts off the camera that is running:
+(``camera_issue_ingest_key``). On a live deployment that cuts off the camera that is running:
 no frames, no alerts, until its gateway is given the new key. So the operator confirms, having been told
 that, before the key is rotated; the rotation itself is audited as before (``camera.key_rotated``).
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from governance.errors import StateConflict
 from governance.organisations.models import User
-from recognition.deployments import services
 from recognition.deployments.models import Camera, DeploymentStatus
+from recognition.deployments.services.cameras import camera_issue_ingest_key
 
 CONFIRMATION_REQUIRED = "live_camera_key_confirmation_required"
 
@@ -32,7 +32,7 @@ def camera_key_consequence(camera: Camera) -> str:
 def camera_key_issue_confirmed(*, actor: User, camera: Camera, confirmed: bool) -> str:
     """Issue (or rotate) the camera's key; refuses (``live_camera_key_confirmation_required``) to cut off a
     live camera unless the operator confirmed having been told the consequence. Permission, transaction
-    and audit: ``services.camera_issue_ingest_key``."""
+    and audit: ``camera_issue_ingest_key``."""
     if key_issue_cuts_off_live_camera(camera) and not confirmed:
         raise StateConflict(camera_key_consequence(camera), code=CONFIRMATION_REQUIRED)
-    return services.camera_issue_ingest_key(actor=actor, camera=camera)
+    return camera_issue_ingest_key(actor=actor, camera=camera)

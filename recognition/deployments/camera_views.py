@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from governance.errors import ApplicationError, NotFound, PermissionRefused
 from governance.web.errors import refusals_as_pages
-from recognition.deployments import access, camera_keys, services
+from recognition.deployments import access, camera_keys
+from recognition.deployments.services.cameras import camera_revoke_ingest_key
 
 NEW_KEY = "camera_key"
 # Where the confirmation page returns to: the camera list, or the deployment page it was asked from.
@@ -61,7 +62,7 @@ def camera_key(request: HttpRequest, pk: int) -> HttpResponse:
                 request, "Key rotated: the old key no longer works." if action == "rotate" else "Key issued."
             )
         elif action == "revoke":
-            services.camera_revoke_ingest_key(actor=request.user, camera=camera, reason=request.POST.get("reason", ""))
+            camera_revoke_ingest_key(actor=request.user, camera=camera, reason=request.POST.get("reason", ""))
             messages.success(request, f"The key of {camera.name} is revoked; its frames are refused from now on.")
         else:
             raise NotFound("Unknown action.")

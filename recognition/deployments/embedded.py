@@ -97,7 +97,7 @@ class FrameWorker:
         from datetime import datetime
 
         from recognition.deployments.models import FrameDropReason
-        from recognition.deployments.services import frame_outcome_count
+        from recognition.deployments.services.frames import frame_outcome_count
         from recognition.deployments.tasks import process_frame
 
         close_old_connections()

@@ -29,7 +29,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from recognition.deployments.models import FrameAccepted, FrameDropReason, FrameOutcome
-from recognition.deployments.services import counters_add, frame_outcome_count
+from recognition.deployments.services.frames import counters_add, frame_outcome_count
 
 logger = logging.getLogger(__name__)
 

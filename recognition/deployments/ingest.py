@@ -34,14 +34,9 @@ from recognition.deployments.errors import (
 )
 from recognition.deployments.frame_ledger import frame_ledger_accept, frame_ledger_unaccept
 from recognition.deployments.models import Camera, Deployment, DeploymentStatus, FrameDropReason
-from recognition.deployments.services import (
-    PROCESSED,
-    Sighting,
-    alert_record_sighting,
-    counters_add,
-    frame_outcome_count,
-    matched_watchlist,
-)
+from recognition.deployments.services.alerts import Sighting, alert_record_sighting
+from recognition.deployments.services.frames import PROCESSED, counters_add, frame_outcome_count
+from recognition.deployments.services.planning import matched_watchlist
 
 logger = logging.getLogger(__name__)
 

@@ -314,7 +314,7 @@ class Alert(models.Model):
     probe_embedding = models.BinaryField(default=b"", blank=True, help_text="Fernet token of the float32 embedding.")
     probe_backend = models.CharField(max_length=160, blank=True)
     # When the probe (crop and embedding) was last written or erased: lets a search process refresh its
-    # decrypted copy of the probes incrementally (``recognition.deployments.subject_access``).
+    # decrypted copy of the probes incrementally (``recognition.deployments.subject_access.probe_index``).
     probe_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     retention_due_at = models.DateTimeField(db_index=True)
     # Set while repeat sightings may attach (same image, same deployment, within the dedup window).

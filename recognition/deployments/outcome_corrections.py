@@ -14,9 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.audit.models import AuditAction
-from governance.audit.services import ROW_LOCK, audit_record
+from governance.audit.services import audit_record
 from governance.errors import StateConflict, ValidationFailed
 from governance.inputs import meaningful_justification
+from governance.locks import lock_rows
 from governance.organisations.models import User
 from recognition.deployments.access import disclosure_for
 from recognition.deployments.models import Disclosure, Outcome, OutcomeCorrection
@@ -44,7 +45,7 @@ def disclosure_correct_outcome(
             details={"reason": ["Give the reason for the correction in words."]},
         )
     with transaction.atomic():
-        disclosure = Disclosure.objects.select_for_update(**ROW_LOCK).select_related("alert").get(pk=disclosure.pk)
+        disclosure = lock_rows(Disclosure.objects).select_related("alert").get(pk=disclosure.pk)
         if not disclosure.outcome:
             raise StateConflict(
                 "No outcome has been reported yet: report it rather than correct it.", code="outcome_not_reported"

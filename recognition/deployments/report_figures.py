@@ -53,7 +53,7 @@ from recognition.deployments.models import (
     RejectionReason,
     WatchlistReview,
 )
-from recognition.deployments.services import default_match_threshold
+from recognition.deployments.services.planning import default_match_threshold
 
 FALSE_ALERT_REASONS = (RejectionReason.FALSE_ALERT, RejectionReason.NOT_THE_PERSON)
 NOT_RECORDED = "Not recorded: the agreement predates Oversight and no record of this was kept."

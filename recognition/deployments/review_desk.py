@@ -27,9 +27,10 @@ from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.organisations.models import User
-from recognition.deployments import services
 from recognition.deployments.access import alert_check, can_operate_deployment
 from recognition.deployments.models import Alert, AlertImageShown, Deployment, ReviewImage
+from recognition.deployments.services.planning import deployment_plan
+from recognition.deployments.services.review import face_with_margin
 
 # Longest side of a queue thumbnail: enough to tell two faces apart at a glance, not a copy of the image.
 QUEUE_THUMBNAIL_PX = 96
@@ -103,12 +104,12 @@ def deployment_review_service_level_set(*, actor: User, deployment: Deployment, 
 def deployment_plan_with_service_level(
     *, actor: User, agreements: list[Agreement], fields: dict[str, Any], service_level_minutes: Any = None
 ) -> Deployment:
-    """``services.deployment_plan`` and, where the form gave one other than the default, the review service
+    """``deployment_plan`` and, where the form gave one other than the default, the review service
     level, in one transaction (a refused service level plans nothing)."""
     minutes = SERVICE_LEVEL_DEFAULT if service_level_minutes in (None, "") else service_level_minutes
     minutes = _service_level_checked(minutes)
     with transaction.atomic():
-        deployment = services.deployment_plan(actor=actor, agreements=agreements, fields=fields)
+        deployment = deployment_plan(actor=actor, agreements=agreements, fields=fields)
         return deployment_review_service_level_set(actor=actor, deployment=deployment, minutes=minutes)
 
 
@@ -149,7 +150,7 @@ def _reference_picture(alert: Alert):
     except ImageRejected as exc:
         raise StateConflict("The watchlist image could not be read.", code="watchlist_image_unreadable") from exc
     box = FaceTemplate.objects.filter(image_id=alert.watchlist_image_id).values_list("face_box", flat=True).first()
-    return picture.crop(services._face_with_margin(box, picture.size)) if box else picture
+    return picture.crop(face_with_margin(box, picture.size)) if box else picture
 
 
 def alert_queue_thumbnail(*, actor: User, alert: Alert, image: str) -> bytes:

@@ -1,4 +1,4 @@
-"""The rules of human review, each named once; ``services.alert_review`` and the pages call these names.
+"""The rules of human review, each named once; ``services.review.alert_review`` and the pages call these names.
 
 DOMAIN.md, "Who uses it": *Operator reviewers (web UI): confirm or reject match alerts; at least two
 distinct people per confirmation.* DOMAIN.md, UK GDPR Art. 22 / DPA 2018 ss.49-50: *a decision is
@@ -25,6 +25,21 @@ class TwoPerson(Enum):
 class Confirmation:
     reviewer_id: int
     as_police_reviewer: bool
+
+
+def confirmations_with(*, earlier: Sequence[Any], reviewer_id: int, as_police_reviewer: bool) -> list[Confirmation]:
+    """An alert's confirmations once this reviewer confirms it: each earlier review that confirmed, and this one.
+
+    The one list that ``two_person_rule`` judges and that the ``alert.confirmed`` event names as its reviewers
+    (``earlier``: the alert's ``AlertReview`` rows before this decision)."""
+    from recognition.deployments.models import ReviewDecision
+
+    confirmations = [
+        Confirmation(review.reviewer_id, review.as_police_reviewer)
+        for review in earlier
+        if review.decision == ReviewDecision.CONFIRM
+    ]
+    return [*confirmations, Confirmation(reviewer_id, as_police_reviewer)]
 
 
 def two_person_rule(*, police_reviewer_required: bool, confirmations: Sequence[Confirmation]) -> TwoPerson:

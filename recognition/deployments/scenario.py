@@ -40,11 +40,13 @@ def scenario_watchlist_compose_and_review(scenario: ScenarioContext, deployment)
 
 
 def scenario_live_deployment(scenario: ScenarioContext) -> None:
-    from recognition.deployments import services as deployments
+    from recognition.deployments.services.cameras import camera_add, camera_issue_ingest_key
+    from recognition.deployments.services.golive import deployment_go_live
+    from recognition.deployments.services.planning import deployment_plan
 
     estate_dpo = scenario.users["dpo.estate"]
     now = timezone.now()
-    deployment = deployments.deployment_plan(
+    deployment = deployment_plan(
         actor=estate_dpo,
         agreements=[scenario.current_agreement],
         fields={
@@ -61,14 +63,14 @@ def scenario_live_deployment(scenario: ScenarioContext) -> None:
             "public_notice_given_on": timezone.localdate() - timedelta(days=2),
         },
     )
-    camera = deployments.camera_add(
+    camera = camera_add(
         actor=estate_dpo,
         deployment=deployment,
         name="GS-1",
         location="Granary Square, north steps",
         direction="South towards the canal",
     )
-    key = deployments.camera_issue_ingest_key(actor=estate_dpo, camera=camera)
+    key = camera_issue_ingest_key(actor=estate_dpo, camera=camera)
     scenario_authorise(scenario, deployment)
     if scenario.dpia is not None:
         scenario_dpia_cover_deployment(actor=estate_dpo, dpia=scenario.dpia, deployment_id=deployment.pk)
@@ -85,7 +87,7 @@ def scenario_live_deployment(scenario: ScenarioContext) -> None:
             f"enrolled images to put on its watchlist. Camera key: {key}"
         )
         return
-    deployments.deployment_go_live(actor=estate_dpo, deployment=deployment)
+    deployment_go_live(actor=estate_dpo, deployment=deployment)
     scenario.say(
         f"Deployment {deployment.reference} is live with camera #{camera.pk} (GS-1). Send it frames with\n"
         f"  python manage.py ingest_video VIDEO --camera {camera.pk}\n"

@@ -80,7 +80,7 @@ def process_frame(self, frame_key: str, camera_id: int, received_at: str, pendin
 @shared_task(name="recognition.deployments.tasks.frame_outcomes_prune", acks_late=True, ignore_result=True)
 def frame_outcomes_prune() -> int:
     """Beat, hourly: forget the per-frame ledger rows no redelivery can need any more."""
-    from recognition.deployments.services import frame_outcomes_prune as prune
+    from recognition.deployments.services.frames import frame_outcomes_prune as prune
 
     return prune()
 
@@ -88,7 +88,7 @@ def frame_outcomes_prune() -> int:
 @shared_task(name="recognition.deployments.tasks.deployments_end_due", acks_late=True, ignore_result=True)
 def deployments_end_due() -> int:
     """Beat: end deployments whose window has closed (frames are refused from then on regardless)."""
-    from recognition.deployments.services import deployments_end_due as end_due
+    from recognition.deployments.services.golive import deployments_end_due as end_due
 
     return end_due()
 

@@ -26,7 +26,6 @@ from recognition.deployments import (
     review_desk,
     rules,
     selectors,
-    services,
 )
 from recognition.deployments.camera_views import camera_key_confirmation_redirect
 from recognition.deployments.models import (
@@ -40,6 +39,18 @@ from recognition.deployments.models import (
     ReviewDecision,
 )
 from recognition.deployments.outcome_corrections import disclosure_correct_outcome
+from recognition.deployments.services import disclosure as disclosure_services
+from recognition.deployments.services import review as review_services
+from recognition.deployments.services.cameras import camera_add
+from recognition.deployments.services.golive import deployment_end, deployment_go_live, deployment_pause
+from recognition.deployments.services.outcomes import disclosure_record_outcome
+from recognition.deployments.services.planning import (
+    default_match_threshold,
+    deployment_window_problems,
+    watchlist_images_for,
+    watchlist_review_record,
+)
+from recognition.deployments.services.review import alert_probe_crop, alert_watchlist_thumbnail
 from recognition.deployments.watchlists import deployment_matched_image_ids, deployment_watchlist_summary
 
 
@@ -85,15 +96,13 @@ class DeploymentForm(forms.Form):
             agreements_visible_to(user).sharing().filter(receiving_organisation=user.organisation)
         )
         self.fields["match_threshold"].help_text = (
-            f"Default {services.default_match_threshold():.2f}. Lower only with a justification; each supplying "
+            f"Default {default_match_threshold():.2f}. Lower only with a justification; each supplying "
             "force's Authorising Officer authorises the threshold with the rest of the proposal."
         )
 
     def clean(self):
         cleaned = super().clean()
-        for problem in services.deployment_window_problems(
-            starts_at=cleaned.get("starts_at"), ends_at=cleaned.get("ends_at")
-        ):
+        for problem in deployment_window_problems(starts_at=cleaned.get("starts_at"), ends_at=cleaned.get("ends_at")):
             self.add_error(problem.field, problem.message)
         for problem in authorisation.deployment_notice_problems(
             starts_at=cleaned.get("starts_at"), notice_given_on=cleaned.get("public_notice_given_on")
@@ -147,9 +156,7 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_operate = access.can_operate_deployment(user, deployment)
     # Counts follow the viewer (issue 26): a supplying force counts its own images and alerts only.
     covered = list(
-        services.watchlist_images_for(deployment)
-        .filter(agreement__in=agreements_visible_to(user))
-        .values_list("pk", flat=True)
+        watchlist_images_for(deployment).filter(agreement__in=agreements_visible_to(user)).values_list("pk", flat=True)
     )
     matched = set(deployment_matched_image_ids(deployment.pk)) if deployment.matched_review_id else set()
     authorisation_rows, authorisation_history = authorisation.authorisations_visible_rows(user, deployment)
@@ -183,7 +190,7 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "authorisation_history": authorisation_history,
             "can_authorise": access.can_authorise_deployment(user, deployment),
             "rank_warning": access.can_authorise_deployment(user, deployment) and user.rank_below_superintendent,
-            "default_threshold": services.default_match_threshold(),
+            "default_threshold": default_match_threshold(),
             "post_reviews": deployment.post_deployment_reviews.filter(
                 force_id__in=[row["force"].pk for row in authorisation_rows]
             ).select_related("force"),
@@ -204,25 +211,23 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action", "")
     try:
         if action == "review":
-            services.watchlist_review_record(
-                actor=request.user, deployment=deployment, notes=request.POST.get("notes", "")
-            )
+            watchlist_review_record(actor=request.user, deployment=deployment, notes=request.POST.get("notes", ""))
             messages.success(request, "Watchlist review recorded.")
         elif action == "go_live":
-            services.deployment_go_live(actor=request.user, deployment=deployment)
+            deployment_go_live(actor=request.user, deployment=deployment)
             messages.success(request, "The deployment is live.")
         elif action == "pause":
-            services.deployment_pause(actor=request.user, deployment=deployment, reason=request.POST.get("reason", ""))
+            deployment_pause(actor=request.user, deployment=deployment, reason=request.POST.get("reason", ""))
             messages.success(request, "Paused. A new watchlist review is needed before going live again.")
         elif action == "end":
-            services.deployment_end(
+            deployment_end(
                 actor=request.user,
                 deployment=deployment,
                 reason=request.POST.get("reason", "") or "Ended by the operator.",
             )
             messages.success(request, "The deployment has ended.")
         elif action == "add_camera":
-            services.camera_add(
+            camera_add(
                 actor=request.user,
                 deployment=deployment,
                 name=request.POST.get("name", ""),
@@ -410,7 +415,7 @@ def alert_crop_image(request: HttpRequest, pk: int) -> HttpResponse:
     """The camera crop, served to a reviewer of the alert; the service records the showing and audits it."""
     alert = access.alert_for(request.user, pk, to="crop")
     try:
-        return _jpeg(services.alert_probe_crop(actor=request.user, alert=alert))
+        return _jpeg(alert_probe_crop(actor=request.user, alert=alert))
     except StateConflict as gone:
         raise NotFound(gone.message) from gone
 
@@ -422,7 +427,7 @@ def alert_reference_image(request: HttpRequest, pk: int) -> HttpResponse:
     """The enrolled watchlist face, served to a reviewer allowed to see it; the service records the showing."""
     alert = access.alert_for(request.user, pk, to="thumbnail")
     try:
-        return _jpeg(services.alert_watchlist_thumbnail(actor=request.user, alert=alert))
+        return _jpeg(alert_watchlist_thumbnail(actor=request.user, alert=alert))
     except StateConflict as gone:
         raise NotFound(gone.message) from gone
 
@@ -434,7 +439,7 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
     alert = access.alert_for(request.user, pk)
     decision = request.POST.get("decision", "")
     try:
-        alert = services.alert_review(
+        alert = review_services.alert_review(
             actor=request.user,
             alert=alert,
             decision=decision,
@@ -465,7 +470,7 @@ def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose the receiving force or unit.")
         return redirect("alert-detail", pk)
     try:
-        services.alert_disclose(
+        disclosure_services.alert_disclose(
             actor=request.user,
             alert=alert,
             recipient_organisation=organisation,
@@ -506,7 +511,7 @@ def disclosure_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     disclosure = access.disclosure_for(request.user, pk, to="report_outcome")
     back = request.POST.get("next") if request.POST.get("next") in {"alert", "list"} else "list"
     try:
-        services.disclosure_record_outcome(
+        disclosure_record_outcome(
             actor=request.user,
             disclosure=disclosure,
             outcome=request.POST.get("outcome", ""),

@@ -32,6 +32,7 @@ from django.utils import timezone
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
 from governance.watchlist.models import ImageStatus, WatchlistImage
 from governance.watchlist.selectors import image_matchable_q, watchlist_images_matchable
@@ -184,9 +185,11 @@ def _refuse_unsuitable(actor: User, deployment: Deployment, image: WatchlistImag
 def _void_reviews(deployment: Deployment, force_id: int, now) -> list[int]:
     """A change to a force's entries voids its reviews not yet used: the next go-live needs a new one."""
     voided = list(
-        deployment.watchlist_reviews.filter(force_id=force_id, voided_at__isnull=True, used_for_go_live_at__isnull=True)
-        .select_for_update()
-        .values_list("pk", flat=True)
+        lock_rows(
+            deployment.watchlist_reviews.filter(
+                force_id=force_id, voided_at__isnull=True, used_for_go_live_at__isnull=True
+            )
+        ).values_list("pk", flat=True)
     )
     WatchlistReview.objects.filter(pk__in=voided).update(voided_at=now)
     return voided
@@ -203,10 +206,10 @@ def deployment_watchlist_compose(
     if not images:
         raise ValidationFailed("Choose at least one image.", code="no_images_chosen")
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         if deployment.status == DeploymentStatus.ENDED:
             raise StateConflict("The deployment has ended.", code="deployment_ended")
-        locked = list(WatchlistImage.objects.select_for_update().filter(pk__in=[i.pk for i in images]).order_by("pk"))
+        locked = list(lock_rows(WatchlistImage.objects).filter(pk__in=[i.pk for i in images]).order_by("pk"))
         already = set(deployment_watchlist_entries(deployment).values_list("image_id", flat=True))
         for image in locked:
             _refuse_unsuitable(actor, deployment, image)
@@ -256,12 +259,11 @@ def deployment_watchlist_remove(
             details={"reason": ["Say why the images come off the watchlist."]},
         )
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         if deployment.status == DeploymentStatus.ENDED:
             raise StateConflict("The deployment has ended.", code="deployment_ended")
         entries = list(
-            deployment_watchlist_entries(deployment)
-            .select_for_update()
+            lock_rows(deployment_watchlist_entries(deployment))
             .filter(image_id__in=[i.pk for i in images])
             .filter(image_id__in=WatchlistImage.objects.filter(composable_images_q(actor)).values("pk"))
         )
@@ -340,7 +342,7 @@ def deployment_watchlist_review(*, actor: User, deployment: Deployment, notes: s
             details={"notes": ["Record what was checked (currency, necessity, categories)."]},
         )
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         if deployment.status == DeploymentStatus.ENDED:
             raise StateConflict("The deployment has ended.", code="deployment_ended")
         image_ids = list(deployment_watchlist_images(deployment, force_id=force.pk).values_list("pk", flat=True))

@@ -36,7 +36,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from recognition.deployments import services
+from recognition.deployments.services.cameras import camera_issue_ingest_key
+from recognition.deployments.services.disclosure import alert_disclose
 from tests.governance.watchlist.support import token_client, upload
 from tests.recognition.deployments.conftest import (  # noqa: F401 - fixtures
     enrolled_image_row,
@@ -89,7 +90,7 @@ def world(cast, people, live_deployment, active_agreement, settings):  # noqa: F
     assert uploaded.status_code == 201, uploaded.content[:300]
     alert = raise_alert(live_deployment, enrolled_image_row(active_agreement, cast.camden))
     confirmed(alert, people)
-    disclosure = services.alert_disclose(
+    disclosure = alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.camden,
@@ -98,7 +99,7 @@ def world(cast, people, live_deployment, active_agreement, settings):  # noqa: F
         justification="Wanted on warrant: location needed for arrest.",
     )
     camera = live_deployment.camera
-    camera_key = services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
+    camera_key = camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
     raw = force.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert raw.status_code == 200
     return {

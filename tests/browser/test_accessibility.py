@@ -84,8 +84,9 @@ def _king_cross_day():
 
     from governance.organisations.models import Organisation, User
     from governance.watchlist.models import ImageStatus, WatchlistImage
-    from recognition.deployments import services
     from recognition.deployments.models import Deployment
+    from recognition.deployments.services.alerts import Sighting, alert_record_sighting
+    from recognition.deployments.services.disclosure import alert_disclose
 
     call_command("load_scenario", stdout=io.StringIO())
     deployment = Deployment.objects.get(reference="LFR-2026-0001")
@@ -96,8 +97,8 @@ def _king_cross_day():
     camera = deployment.cameras.first()
     alerts = []
     for image, score in zip(images[:3], (0.71, 0.66, 0.62), strict=True):
-        alert, _ = services.alert_record_sighting(
-            sighting=services.Sighting(
+        alert, _ = alert_record_sighting(
+            sighting=Sighting(
                 deployment_id=deployment.pk,
                 camera_id=camera.pk,
                 image_id=image.pk,
@@ -111,7 +112,7 @@ def _king_cross_day():
     for alert in alerts[:2]:
         for reviewer in ("reviewer.estate", "police.reviewer"):
             confirm(users[reviewer], alert, notes="Same person.")
-    services.alert_disclose(
+    alert_disclose(
         actor=users["dpo.estate"],
         alert=alerts[0],
         recipient_organisation=Organisation.objects.get(short_name="met-camden"),
@@ -429,8 +430,8 @@ def test_every_page_each_role_reaches_passes_axe_at_both_widths_and_each_home_sh
 def test_the_review_queue_works_from_the_keyboard(browser, live_server):
     world = _king_cross_day()
     pending = world["pending"]
-    from recognition.deployments import services
     from recognition.deployments.models import Deployment
+    from recognition.deployments.services.alerts import Sighting, alert_record_sighting
     from tests.factories import WatchlistImageFactory, on_watchlist
 
     deployment = Deployment.objects.get(reference="LFR-2026-0001")
@@ -441,8 +442,8 @@ def test_the_review_queue_works_from_the_keyboard(browser, live_server):
         subject_reference="KX-SUBJ-0099",
     )
     on_watchlist(deployment, image)  # the Met puts it on the deployment's watchlist
-    second, _ = services.alert_record_sighting(
-        sighting=services.Sighting(
+    second, _ = alert_record_sighting(
+        sighting=Sighting(
             deployment_id=deployment.pk,
             camera_id=deployment.cameras.first().pk,
             image_id=image.pk,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from recognition.deployments import services
+from recognition.deployments.services.cameras import camera_issue_ingest_key
 from tests.governance.watchlist.support import token_client
 from tests.recognition.deployments.conftest import live_deployment, people, planned_deployment  # noqa: F401
 
@@ -34,7 +34,7 @@ def test_authorize_sends_the_token_and_the_camera_key(
     page = browser_page
     token = token_client(people.camden_submitter)._credentials["HTTP_AUTHORIZATION"]
     camera = live_deployment.camera
-    camera_key = services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
+    camera_key = camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
     page.goto(f"{live_server.url}/api/v1/docs/")
     page.wait_for_selector(".swagger-ui .opblock")
 

@@ -25,9 +25,9 @@ from rest_framework.test import APIClient
 from governance.audit.models import AuditEvent
 from governance.audit.services import audit_chain_verify
 from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage
-from recognition.deployments import services
 from recognition.deployments.models import Alert, FaceScanCounter, FrameOutcome
 from recognition.deployments.selectors import frames_unreconciled
+from recognition.deployments.services.cameras import camera_issue_ingest_key
 from recognition.models import FaceTemplate
 from tests.faults.conftest import VISIBILITY_TIMEOUT
 from tests.recognition.deployments.conftest import (  # noqa: F401 - fixtures
@@ -99,7 +99,7 @@ def events(name: str) -> list[AuditEvent]:
 
 def camera_client(cast, camera) -> APIClient:
     client = APIClient()
-    key = services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
+    key = camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
     client.credentials(HTTP_AUTHORIZATION=f"Camera {key}")
     return client
 

@@ -72,13 +72,30 @@ def flipped(hex_text: str, position: int) -> str:
 # --- the tree itself (pure) -------------------------------------------------------------------------
 
 
-def test_the_standalone_file_hashes_events_exactly_as_oversight_does():
+def test_event_digests_are_their_fixed_definitions():
+    """Oversight (chain.py) hashes events with the standalone verifier's own functions (tlog.py): one definition,
+    pinned here as written out, so a change to it (which would break every export's verification) fails."""
     value = {"b": [1, 2], "a": "é"}
-    assert tlog.field_digest(value) == chain.field_digest(value)
-    digests = {name: chain.field_digest(name) for name in chain.CHAINED_FIELDS}
-    assert tlog.content_digest(digests) == chain.content_digest(digests)
-    assert tlog.CHAINED_FIELDS == chain.CHAINED_FIELDS
-    assert tlog.legacy_chain_hash("a" * 64, "b" * 64, 7) == chain.chain_hash("a" * 64, "b" * 64, 7)
+    assert chain.field_digest(value) == hashlib.sha256('{"a":"é","b":[1,2]}'.encode()).hexdigest()
+    fields = (
+        "occurred_at",
+        "action",
+        "event",
+        "actor_id",
+        "actor_username",
+        "actor_organisation",
+        "justification",
+        "recipient",
+        "target_type",
+        "target_id",
+        "target_label",
+        "details",
+    )
+    assert chain.CHAINED_FIELDS == tlog.CHAINED_FIELDS == fields
+    digests = {name: chain.field_digest(name) for name in fields}
+    written_out = hashlib.sha256("".join(f"{name}={digests[name]};" for name in fields).encode()).hexdigest()
+    assert chain.content_digest(digests) == tlog.content_digest(digests) == written_out
+    assert chain.chain_hash("a" * 64, "b" * 64, 7) == hashlib.sha256(f"{'a' * 64}:{'b' * 64}:7".encode()).hexdigest()
 
 
 def test_rfc6962_hashing_matches_a_direct_recursive_definition():

@@ -56,12 +56,12 @@ def test_agreements_drafted_at_once_get_distinct_references(postgres, cast):
 
 
 def test_deployments_planned_at_once_get_distinct_references(postgres, cast, active_agreement):
-    from recognition.deployments import services
     from recognition.deployments.models import Deployment
+    from recognition.deployments.services.planning import deployment_plan
     from tests.recognition.deployments.conftest import deployment_fields
 
     def plan(i, j):
-        services.deployment_plan(
+        deployment_plan(
             actor=cast.estate_dpo,
             agreements=[active_agreement],
             fields=deployment_fields(cast, name=f"Concurrent {i}-{j}"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from recognition.deployments import services
+from recognition.deployments.services.frames import counters_add
 from tests.conftest import require
 from tests.recognition.deployments.conftest import live_deployment, planned_deployment  # noqa: F401 - fixtures
 
@@ -68,7 +68,7 @@ def test_readiness_fails_while_postgresql_is_unreachable(client):
 def test_metrics_report_frames_alerts_queue_and_sweep_lag(client, cast, live_deployment, settings, tmp_path):  # noqa: F811
     settings.OVERSIGHT_METRICS_TOKEN = "scrape-secret"
     assert client.get("/metrics").status_code == 401
-    services.counters_add(
+    counters_add(
         camera_id=live_deployment.camera.pk, frames_shed=3, frames_accepted=7, frames_processed=5, frames_dropped=1
     )
     body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content.decode()

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from governance import encryption
+from governance.locks import lock_rows
 
 
 class Command(BaseCommand):
@@ -36,7 +37,7 @@ class Command(BaseCommand):
                     pending = model.objects.exclude(key_id=current) if tracks_key else model.objects.all()
                     if last_pk is not None and not tracks_key:
                         pending = pending.filter(pk__gt=last_pk)
-                    batch = list(pending.order_by("pk").select_for_update()[:batch_size])
+                    batch = list(lock_rows(pending.order_by("pk"))[:batch_size])
                     if not batch:
                         break
                     for row in batch:

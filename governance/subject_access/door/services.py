@@ -34,6 +34,7 @@ from governance import encryption
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import ApplicationError, NotFound, RateLimited, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.ratelimit import rate_hit
 from governance.subject_access.access import subject_request_check, subject_requests_visible_to
@@ -161,7 +162,7 @@ def _code_check(row: DoorCode | None, code: str, *, address: str | None) -> Door
     if constant_time_compare(row.code_hash, _digest(code or "")):
         return row
     with transaction.atomic():
-        row = DoorCode.objects.select_for_update().get(pk=row.pk)
+        row = lock_rows(DoorCode.objects).get(pk=row.pk)
         row.failed_attempts += 1
         row.save(update_fields=["failed_attempts"])
         locked = row.failed_attempts >= settings.OVERSIGHT_DOOR_CODE_ATTEMPTS
@@ -389,10 +390,10 @@ def door_answer(
     if not text and not cleaned:
         raise ValidationFailed("Write an answer or attach an image.", code="door_answer_empty")
     with transaction.atomic():
-        row = DoorCode.objects.select_for_update().get(pk=row.pk)
+        row = lock_rows(DoorCode.objects).get(pk=row.pk)
         if row.used_at is not None:
             raise door_code_refusal(row)
-        request = SubjectRequest.objects.select_for_update().get(pk=submission.request_id)
+        request = lock_rows(SubjectRequest.objects).get(pk=submission.request_id)
         pause = request.pauses.filter(restarted_on__isnull=True).order_by("-pk").first()
         if pause is None or request.status not in CLOCK_STOPPED_STATUSES:
             raise StateConflict("Nothing is waiting for an answer on this request.", code="door_nothing_asked")
@@ -476,11 +477,7 @@ def door_download(*, token: str, code: str, address: str | None) -> tuple[bytes,
     door_limit(address=address)
     row = _code_check(door_link(token), code, address=address)
     with transaction.atomic():
-        row = (
-            DoorCode.objects.select_for_update(of=("self",))
-            .select_related("export", "submission__request")
-            .get(pk=row.pk)
-        )
+        row = lock_rows(DoorCode.objects).select_related("export", "submission__request").get(pk=row.pk)
         refusal = door_code_refusal(row)
         if refusal is not None:
             raise refusal
@@ -569,7 +566,7 @@ def door_file_erase(*, item: DoorFile, run_id: str | None) -> int:
     ``erasure`` event. Inside the retention run's transaction; idempotent."""
     from governance.watchlist.models import DeletionCertificate
 
-    item = DoorFile.objects.select_for_update().select_related("submission__request").get(pk=item.pk)
+    item = lock_rows(DoorFile.objects).select_related("submission__request").get(pk=item.pk)
     if item.erased_at:
         return 0
     request = item.submission.request

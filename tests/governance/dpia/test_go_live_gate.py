@@ -11,8 +11,9 @@ from django.utils import timezone
 from governance.dpia import services as dpias
 from governance.dpia.models import DPIAStatus
 from governance.errors import StateConflict
-from recognition.deployments import services
 from recognition.deployments.models import DeploymentStatus
+from recognition.deployments.services.golive import deployment_go_live
+from recognition.deployments.services.planning import deployment_plan
 from tests.conftest import approved_dpia
 from tests.factories import ensure_watchlist
 from tests.recognition.deployments.conftest import deployment_fields
@@ -27,7 +28,7 @@ def reviewed(cast, deployment):
 def test_go_live_refused_without_a_dpia(cast, planned_deployment):
     reviewed(cast, planned_deployment)
     with pytest.raises(StateConflict) as refused:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert refused.value.code == "dpia_missing"
     planned_deployment.refresh_from_db()
     assert planned_deployment.status == DeploymentStatus.PLANNED
@@ -41,11 +42,11 @@ def test_go_live_with_a_covering_dpia_and_its_evidence(cast, planned_deployment)
     assert row.measured["fmr_trials"] == 8_276_346 and row.measured["fnmr_errors"] == 0
     assert len(row.weights_sha256) == 64
     reviewed(cast, planned_deployment)
-    assert services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment).status == "live"
+    assert deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment).status == "live"
 
 
 def test_go_live_refused_past_the_review_date(cast, active_agreement):
-    deployment = services.deployment_plan(
+    deployment = deployment_plan(
         actor=cast.estate_dpo,
         agreements=[active_agreement],
         fields=deployment_fields(cast, ends_at=timezone.now() + timedelta(days=5)),
@@ -54,7 +55,7 @@ def test_go_live_refused_past_the_review_date(cast, active_agreement):
     with time_machine.travel(timezone.now() + timedelta(days=2)):
         reviewed(cast, deployment)
         with pytest.raises(StateConflict) as refused:
-            services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+            deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
     assert refused.value.code == "dpia_review_overdue"
 
 
@@ -70,7 +71,7 @@ def test_other_running_weights_flag_the_dpia_and_refuse_go_live(cast, planned_de
     }
     reviewed(cast, planned_deployment)
     with pytest.raises(StateConflict) as refused:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert refused.value.code == "dpia_cites_other_weights"
     dpia.refresh_from_db()
     assert dpia.flagged_for_review_at is not None and "other-weights.pt" in dpia.flag_reason
@@ -81,4 +82,4 @@ def test_other_running_weights_flag_the_dpia_and_refuse_go_live(cast, planned_de
     dpias.dpia_approve(actor=cast.estate_dpo2, dpia=v2)
     dpia.refresh_from_db()
     assert dpia.status == DPIAStatus.SUPERSEDED
-    assert services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment).status == "live"
+    assert deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment).status == "live"

@@ -73,7 +73,12 @@ def activity(cast, people, active_agreement) -> Activity:
     """
     from governance.watchlist.models import WatchlistImage
     from governance.watchlist.services import _grant_image_access
-    from recognition.deployments import services
+    from recognition.deployments.services.cameras import camera_add
+    from recognition.deployments.services.disclosure import alert_disclose
+    from recognition.deployments.services.frames import counters_add
+    from recognition.deployments.services.outcomes import disclosure_record_outcome
+    from recognition.deployments.services.planning import deployment_plan
+    from recognition.deployments.services.review import alert_review
     from tests.factories import WatchlistImageFactory
 
     wanted = [
@@ -122,10 +127,8 @@ def activity(cast, people, active_agreement) -> Activity:
     for image in WatchlistImage.objects.filter(agreement=active_agreement):
         _grant_image_access(image)  # what the upload service grants: the factory makes rows only
 
-    deployment = services.deployment_plan(
-        actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast)
-    )
-    camera = services.camera_add(
+    deployment = deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
+    camera = camera_add(
         actor=cast.estate_dpo,
         deployment=deployment,
         name="GS-1",
@@ -134,20 +137,20 @@ def activity(cast, people, active_agreement) -> Activity:
     )
     deployment = go_live(cast, deployment)
     hour = now.replace(minute=0, second=0, microsecond=0)
-    services.counters_add(camera_id=camera.pk, at=hour - timedelta(hours=1), faces_scanned=6000)
-    services.counters_add(camera_id=camera.pk, at=hour, faces_scanned=6000)
+    counters_add(camera_id=camera.pk, at=hour - timedelta(hours=1), faces_scanned=6000)
+    counters_add(camera_id=camera.pk, at=hour, faces_scanned=6000)
 
     images = wanted + charged
     alerts = {n: raise_alert(deployment, images[n - 1]) for n in range(1, 6)}
     for n in (1, 2):
         confirm(people.reviewer_a, alerts[n])
         confirm(people.police_reviewer, alerts[n])
-    services.alert_review(actor=people.reviewer_a, alert=alerts[3], decision="reject", reason="false_alert")
-    services.alert_review(actor=people.reviewer_a, alert=alerts[4], decision="reject", reason="poor_image")
+    alert_review(actor=people.reviewer_a, alert=alerts[3], decision="reject", reason="false_alert")
+    alert_review(actor=people.reviewer_a, alert=alerts[4], decision="reject", reason="poor_image")
     disclosures = {}
     for n in (1, 2):
         alerts[n].refresh_from_db()
-        disclosures[n] = services.alert_disclose(
+        disclosures[n] = alert_disclose(
             actor=cast.estate_dpo,
             alert=alerts[n],
             recipient_organisation=cast.camden,
@@ -155,7 +158,7 @@ def activity(cast, people, active_agreement) -> Activity:
             channel="cjsm_email",
             justification="Subject is wanted on warrant; location and time needed to arrest.",
         )
-    services.disclosure_record_outcome(actor=people.camden_submitter, disclosure=disclosures[1], outcome="arrested")
+    disclosure_record_outcome(actor=people.camden_submitter, disclosure=disclosures[1], outcome="arrested")
     return Activity(
         agreement=active_agreement, deployment=deployment, images=images, alerts=alerts, disclosures=disclosures
     )

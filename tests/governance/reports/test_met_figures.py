@@ -27,10 +27,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def engaged(cast, people, activity):
-    from recognition.deployments import services
     from recognition.deployments.models import Deployment
+    from recognition.deployments.services.outcomes import disclosure_record_outcome
 
-    services.disclosure_record_outcome(
+    disclosure_record_outcome(
         actor=people.camden_submitter,
         disclosure=activity.disclosures[2],
         outcome="wrong_person",
@@ -110,10 +110,10 @@ def test_small_cell_rule(counts, published):
 
 def test_an_unknown_ethnic_group_is_refused_with_its_code(cast, people, activity):
     from governance.errors import ValidationFailed
-    from recognition.deployments import services
+    from recognition.deployments.services.outcomes import disclosure_record_outcome
 
     with pytest.raises(ValidationFailed) as refused:
-        services.disclosure_record_outcome(
+        disclosure_record_outcome(
             actor=people.camden_submitter, disclosure=activity.disclosures[2], outcome="spoken_to", ethnic_group="x"
         )
     assert refused.value.code == "invalid_ethnic_group"

@@ -54,12 +54,11 @@ def deployment_fields(cast, **overrides) -> dict:
 
 @pytest.fixture
 def planned_deployment(cast, active_agreement):
-    from recognition.deployments import services
+    from recognition.deployments.services.cameras import camera_add
+    from recognition.deployments.services.planning import deployment_plan
 
-    deployment = services.deployment_plan(
-        actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast)
-    )
-    deployment.camera = services.camera_add(
+    deployment = deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
+    deployment.camera = camera_add(
         actor=cast.estate_dpo,
         deployment=deployment,
         name="GS-1",
@@ -106,7 +105,7 @@ def authorise(deployment):
 
 def go_live(cast, deployment):
     from governance.dpia.rules import dpias_covering_deployment
-    from recognition.deployments import services
+    from recognition.deployments.services.golive import deployment_go_live
     from tests.conftest import approved_dpia
     from tests.factories import ensure_watchlist
 
@@ -114,7 +113,7 @@ def go_live(cast, deployment):
     if not dpias_covering_deployment(deployment.pk).exists():  # the DPIA gate on go-live (governance.dpia)
         approved_dpia(cast, deployments=[deployment])
     ensure_watchlist(deployment)  # the supplying force composes and reviews it (tests.factories)
-    return services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+    return deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
 
 
 @pytest.fixture
@@ -147,7 +146,7 @@ TEST_CROP_JPEG = _crop_jpeg()
 
 def raise_alert(deployment, image, *, score=0.9, seen_at=None):
     """A sighting of ``image`` (put on the deployment's watchlist by its force first where it is not and may be)."""
-    from recognition.deployments.services import Sighting, alert_record_sighting
+    from recognition.deployments.services.alerts import Sighting, alert_record_sighting
     from tests.factories import on_watchlist
 
     on_watchlist(deployment, image)

@@ -1,5 +1,5 @@
 """What a reviewer does before confirming: open the alert, whose two image endpoints serve the camera
-crop and the enrolled watchlist image (``services.alert_probe_crop`` / ``alert_watchlist_thumbnail``,
+crop and the enrolled watchlist image (``alert_probe_crop`` / ``alert_watchlist_thumbnail``,
 which record the showing). Rule tests build watchlist rows without bytes, so ``show_both`` first gives
 the row a small reference picture if it has none (a real JPEG: the thumbnail service decodes it)."""
 
@@ -9,7 +9,8 @@ import io
 
 from governance import encryption
 from governance.watchlist.models import WatchlistImageContent
-from recognition.deployments import services
+from recognition.deployments.services.disclosure import alert_disclose
+from recognition.deployments.services.review import alert_probe_crop, alert_review, alert_watchlist_thumbnail
 
 
 def reference_picture(image) -> None:
@@ -29,12 +30,12 @@ def reference_picture(image) -> None:
 
 
 def show_crop(actor, alert) -> bytes:
-    return services.alert_probe_crop(actor=actor, alert=alert)
+    return alert_probe_crop(actor=actor, alert=alert)
 
 
 def show_reference(actor, alert) -> bytes:
     reference_picture(alert.watchlist_image)
-    return services.alert_watchlist_thumbnail(actor=actor, alert=alert)
+    return alert_watchlist_thumbnail(actor=actor, alert=alert)
 
 
 def show_both(actor, alert) -> None:
@@ -45,7 +46,7 @@ def show_both(actor, alert) -> None:
 def confirm(actor, alert, **kw):
     """Open the alert (both images served to ``actor``), then confirm it."""
     show_both(actor, alert)
-    return services.alert_review(actor=actor, alert=alert, decision="confirm", **kw)
+    return alert_review(actor=actor, alert=alert, decision="confirm", **kw)
 
 
 def disclosed_alert(deployment, image, cast, people):
@@ -55,7 +56,7 @@ def disclosed_alert(deployment, image, cast, people):
     alert = raise_alert(deployment, image)
     confirm(people.reviewer_a, alert)
     confirm(people.police_reviewer, alert)
-    disclosure = services.alert_disclose(
+    disclosure = alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.camden,

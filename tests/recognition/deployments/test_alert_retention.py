@@ -14,7 +14,7 @@ from governance.retention.models import HoldScope
 from governance.retention.services import legal_hold_place, retention_sweep
 from governance.watchlist.models import DeletionCertificate
 from recognition.deployments.models import Alert
-from recognition.deployments.services import alert_review
+from recognition.deployments.services.review import alert_review
 from tests.recognition.deployments.conftest import enrolled_image_row, raise_alert
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +75,7 @@ def test_ending_a_deployment_discards_cached_galleries_in_every_worker(
     cast, live_deployment, active_agreement, django_capture_on_commit_callbacks
 ):
     from recognition import selectors
-    from recognition.deployments.services import deployment_end
+    from recognition.deployments.services.golive import deployment_end
 
     selectors.gallery_for_agreements([active_agreement.pk])  # this worker holds the deployment's gallery
     before = selectors.gallery_version()

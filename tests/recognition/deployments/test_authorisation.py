@@ -16,13 +16,16 @@ from governance.errors import NotFound, PermissionRefused, StateConflict, Valida
 from governance.organisations.models import PoliceRank, User
 from governance.organisations.roles import Role
 from governance.organisations.services import user_create
-from recognition.deployments import authorisation, services
+from recognition.deployments import authorisation
 from recognition.deployments.models import (
     AuthorisationDecision,
     DeploymentAuthorisation,
     DeploymentStatus,
     PostDeploymentReview,
 )
+from recognition.deployments.services.cameras import camera_add
+from recognition.deployments.services.golive import deployment_end, deployment_go_live
+from recognition.deployments.services.planning import deployment_plan, deployment_set_threshold
 from tests.recognition.deployments.conftest import (
     AUTHORISATION_REASONS,
     authorise,
@@ -38,12 +41,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def proposal(cast, active_agreement):
     """A deployment the estate proposed, with its camera, not yet authorised."""
-    deployment = services.deployment_plan(
-        actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast)
-    )
-    services.camera_add(
-        actor=cast.estate_dpo, deployment=deployment, name="GS-1", location="North steps", direction="South"
-    )
+    deployment = deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
+    camera_add(actor=cast.estate_dpo, deployment=deployment, name="GS-1", location="North steps", direction="South")
     return deployment
 
 
@@ -57,7 +56,7 @@ def _try_go_live(cast, deployment):
     from tests.factories import ensure_watchlist
 
     ensure_watchlist(deployment)  # the supplying forces compose and review it
-    return services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+    return deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
 
 
 def _audit(event: str, deployment) -> list[AuditEvent]:
@@ -92,7 +91,7 @@ def test_the_authorising_officer_role_belongs_to_a_police_force_and_the_rank_is_
 
 def test_the_operator_proposes_without_naming_any_officer(cast, active_agreement):
     with pytest.raises(ValidationFailed) as refused:
-        services.deployment_plan(
+        deployment_plan(
             actor=cast.estate_dpo,
             agreements=[active_agreement],
             fields=deployment_fields(cast, authorising_officer_name="Police Constable Smith"),
@@ -119,7 +118,7 @@ def test_an_authorising_officer_of_a_force_that_does_not_supply_it_cannot_decide
         authorisation.deployment_authorise(actor=btp_ao, deployment=proposal, **AUTHORISATION_REASONS)
     assert refused.value.code == "not_found"
     # Once BTP supplies another deployment it sees that one; this one stays another force's decision.
-    two_forces = services.deployment_plan(
+    two_forces = deployment_plan(
         actor=cast.estate_dpo,
         agreements=[proposal.agreements.get(), btp_agreement],
         fields=deployment_fields(cast),
@@ -148,10 +147,10 @@ def test_reasons_are_required(cast, proposal):
 
 
 def test_go_live_needs_the_authorisation_of_every_supplying_force(cast, people, proposal, btp_agreement):
-    deployment = services.deployment_plan(
+    deployment = deployment_plan(
         actor=cast.estate_dpo, agreements=[proposal.agreements.get(), btp_agreement], fields=deployment_fields(cast)
     )
-    services.camera_add(actor=cast.estate_dpo, deployment=deployment, name="GS-1", location="N", direction="S")
+    camera_add(actor=cast.estate_dpo, deployment=deployment, name="GS-1", location="N", direction="S")
     with pytest.raises(StateConflict) as refused:
         _try_go_live(cast, deployment)
     assert refused.value.code == "authorisation_required"
@@ -189,7 +188,7 @@ def test_an_authorisation_is_signed_by_the_officer_and_keeps_what_it_covers(cast
 
 def test_a_change_after_authorisation_voids_it_and_go_live_is_refused(cast, proposal):
     authorise(proposal)
-    services.camera_add(actor=cast.estate_dpo, deployment=proposal, name="GS-2", location="South", direction="N")
+    camera_add(actor=cast.estate_dpo, deployment=proposal, name="GS-2", location="South", direction="N")
     decision = DeploymentAuthorisation.objects.get()
     assert decision.voided_at is not None and "camera GS-2 added" in decision.void_reason
     [voided] = _audit("deployment.authorisation_voided", proposal)
@@ -200,7 +199,7 @@ def test_a_change_after_authorisation_voids_it_and_go_live_is_refused(cast, prop
 
     # Authorised again as it now stands; then the threshold changes: void again.
     authorise(proposal)
-    services.deployment_set_threshold(actor=cast.estate_dpo, deployment=proposal, threshold=0.9)
+    deployment_set_threshold(actor=cast.estate_dpo, deployment=proposal, threshold=0.9)
     assert not DeploymentAuthorisation.objects.filter(voided_at__isnull=True).exists()
     assert len(_audit("deployment.authorisation_voided", proposal)) == 2
     assert go_live(cast, proposal).status == DeploymentStatus.LIVE  # authorised a third time, at 0.9
@@ -225,7 +224,7 @@ def test_a_refusal_withdraws_the_force_authorisation(cast, proposal):
 def test_a_public_notice_after_the_start_is_refused_at_planning(cast, active_agreement):
     late = timezone.localdate() + timedelta(days=10)
     with pytest.raises(ValidationFailed) as refused:
-        services.deployment_plan(
+        deployment_plan(
             actor=cast.estate_dpo,
             agreements=[active_agreement],
             fields=deployment_fields(cast, public_notice_given_on=late),
@@ -234,7 +233,7 @@ def test_a_public_notice_after_the_start_is_refused_at_planning(cast, active_agr
     assert "public_notice_given_on" in refused.value.details
     assert not _audit_any("deployment.planned")
     # Given on the day it starts: accepted.
-    services.deployment_plan(
+    deployment_plan(
         actor=cast.estate_dpo,
         agreements=[active_agreement],
         fields=deployment_fields(cast, public_notice_given_on=timezone.localdate(timezone.now() - timedelta(hours=1))),
@@ -274,7 +273,7 @@ def test_the_authorising_officer_reviews_the_deployment_afterwards_and_is_chased
     with pytest.raises(StateConflict) as refused:
         authorisation.post_deployment_review_record(actor=cast.met_ao, deployment=live_deployment, **REVIEW)
     assert refused.value.code == "deployment_not_ended"
-    services.deployment_end(actor=cast.estate_dpo, deployment=live_deployment, reason="Operation complete.")
+    deployment_end(actor=cast.estate_dpo, deployment=live_deployment, reason="Operation complete.")
     live_deployment.refresh_from_db()
     [row] = authorisation.post_deployment_reviews_awaited(cast.met_ao)
     assert row["deployment"] == live_deployment and not row["overdue"]

@@ -12,8 +12,10 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
-from recognition.deployments import services
 from recognition.deployments.models import Deployment, DeploymentAuthorisation, PostDeploymentReview
+from recognition.deployments.services.cameras import camera_add
+from recognition.deployments.services.golive import deployment_end
+from recognition.deployments.services.planning import deployment_plan
 from tests.recognition.deployments.conftest import AUTHORISATION_REASONS, deployment_fields
 
 pytestmark = pytest.mark.django_db
@@ -28,12 +30,8 @@ def page(client, user, url) -> str:
 
 @pytest.fixture
 def proposal(cast, active_agreement):
-    deployment = services.deployment_plan(
-        actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast)
-    )
-    services.camera_add(
-        actor=cast.estate_dpo, deployment=deployment, name="GS-1", location="North steps", direction="South"
-    )
+    deployment = deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
+    camera_add(actor=cast.estate_dpo, deployment=deployment, name="GS-1", location="North steps", direction="South")
     return deployment
 
 
@@ -91,7 +89,7 @@ def test_an_ao_below_superintendent_is_warned_not_refused(client, cast, proposal
 
 
 def test_the_post_deployment_review_is_chased_on_the_ao_home_until_recorded(client, cast, live_deployment):
-    services.deployment_end(actor=cast.estate_dpo, deployment=live_deployment, reason="Operation complete.")
+    deployment_end(actor=cast.estate_dpo, deployment=live_deployment, reason="Operation complete.")
     home = page(client, cast.met_ao, reverse("dashboard"))
     assert 'id="panel-post-deployment-reviews-due"' in home and live_deployment.reference in home
     detail = page(client, cast.met_ao, reverse("deployment-detail", args=[live_deployment.pk]))

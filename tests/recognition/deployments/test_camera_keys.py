@@ -13,8 +13,8 @@ from governance.audit.models import AuditEvent
 from governance.errors import NotFound
 from governance.organisations.roles import Role
 from governance.organisations.services import user_create
-from recognition.deployments import services
 from recognition.deployments.models import Camera
+from recognition.deployments.services.cameras import camera_issue_ingest_key, camera_revoke_ingest_key
 from tests.recognition.deployments.test_frames_api import small_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -86,9 +86,9 @@ def test_another_operators_cameras_are_not_found(cast, live_deployment, other_ad
     assert camera.name not in client.get(reverse("administration-home")).content.decode()
     assert client.post(reverse("camera-key", args=[camera.pk]), {"action": "issue"}).status_code == 404
     with pytest.raises(NotFound):
-        services.camera_issue_ingest_key(actor=other_admin, camera=camera)
+        camera_issue_ingest_key(actor=other_admin, camera=camera)
     with pytest.raises(NotFound):
-        services.camera_revoke_ingest_key(actor=other_admin, camera=camera, reason="not ours")
+        camera_revoke_ingest_key(actor=other_admin, camera=camera, reason="not ours")
     assert not AuditEvent.objects.filter(event__startswith="camera.key_", actor_username="admin.other").exists()
 
 
@@ -108,7 +108,7 @@ def _audited_rotations() -> int:
 @pytest.mark.parametrize("start", ["camera-list", "deployment-detail"])
 def test_rotating_a_live_cameras_key_asks_for_confirmation_first(cast, live_deployment, start):
     camera = live_deployment.camera
-    first = services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
+    first = camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
     client = signed_in(cast.estate_dpo)
     if start == "camera-list":
         response = client.post(reverse("camera-key", args=[camera.pk]), {"action": "rotate"})
@@ -152,7 +152,7 @@ def test_the_service_refuses_to_cut_off_a_live_camera_unconfirmed(cast, live_dep
 
 def test_a_camera_that_is_not_live_needs_no_confirmation(cast, planned_deployment):
     camera = planned_deployment.camera
-    services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
+    camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
     client = signed_in(cast.estate_dpo)
     response = client.post(reverse("camera-key", args=[camera.pk]), {"action": "rotate"})
     assert response["Location"] == reverse("camera-list") and _audited_rotations() == 1

@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from governance.audit.models import AuditAction, AuditEvent
-from recognition.deployments import services
+from recognition.deployments.services.disclosure import alert_disclose
 from tests.recognition.deployments.conftest import enrolled_image_row, raise_alert
 from tests.recognition.deployments.review_helpers import confirm
 
@@ -57,7 +57,7 @@ def uploaded(cast, active_agreement):
 def disclosure(alert, cast, people):
     confirm(people.reviewer_a, alert)
     confirm(people.police_reviewer, alert)
-    return services.alert_disclose(
+    return alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.camden,

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from governance.audit.models import AuditEvent
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
-from recognition.deployments import services
 from recognition.deployments.models import DeploymentStatus
+from recognition.deployments.services.golive import deployment_go_live, deployment_pause
+from recognition.deployments.services.planning import deployment_plan, deployment_set_threshold, watchlist_review_record
 from recognition.engine.config import load_config
 from tests.factories import compose_watchlist, ensure_watchlist
 from tests.recognition.deployments.conftest import deployment_fields, enrolled_image_row, go_live
@@ -26,13 +27,13 @@ LOWER = round(load_config().match_threshold - 0.08, 2)
 
 def test_lower_threshold_needs_a_justification_and_no_approver_typed_by_the_operator(cast, active_agreement):
     with pytest.raises(ValidationFailed) as refused:
-        services.deployment_plan(
+        deployment_plan(
             actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast, match_threshold=LOWER)
         )
     assert refused.value.code == "threshold_justification_required"
     # The free-text approver is gone: the Authorising Officer's authorisation covers the threshold.
     with pytest.raises(ValidationFailed) as unknown:
-        services.deployment_plan(
+        deployment_plan(
             actor=cast.estate_dpo,
             agreements=[active_agreement],
             fields=deployment_fields(
@@ -43,7 +44,7 @@ def test_lower_threshold_needs_a_justification_and_no_approver_typed_by_the_oper
             ),
         )
     assert unknown.value.details == ["threshold_approved_by_name"]
-    deployment = services.deployment_plan(
+    deployment = deployment_plan(
         actor=cast.estate_dpo,
         agreements=[active_agreement],
         fields=deployment_fields(
@@ -57,18 +58,16 @@ def test_lower_threshold_needs_a_justification_and_no_approver_typed_by_the_oper
 def test_default_threshold_comes_from_the_engine_and_raising_it_needs_no_justification(cast, active_agreement):
     from recognition.engine.config import load_config
 
-    deployment = services.deployment_plan(
-        actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast)
-    )
+    deployment = deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
     assert deployment.match_threshold == pytest.approx(load_config().match_threshold)
-    services.deployment_set_threshold(actor=cast.estate_dpo, deployment=deployment, threshold=0.7)
+    deployment_set_threshold(actor=cast.estate_dpo, deployment=deployment, threshold=0.7)
     with pytest.raises(ValidationFailed):
-        services.deployment_set_threshold(actor=cast.estate_dpo, deployment=deployment, threshold=LOWER)
+        deployment_set_threshold(actor=cast.estate_dpo, deployment=deployment, threshold=LOWER)
 
 
 def test_written_justifications_are_required(cast, active_agreement):
     with pytest.raises(ValidationFailed) as refused:
-        services.deployment_plan(
+        deployment_plan(
             actor=cast.estate_dpo,
             agreements=[active_agreement],
             fields=deployment_fields(cast, watchlist_justification="", location_justification="x"),
@@ -78,69 +77,67 @@ def test_written_justifications_are_required(cast, active_agreement):
 
 def test_only_active_agreements_with_the_operator_and_only_its_dpo(cast, submitted_agreement, active_agreement):
     with pytest.raises(PermissionRefused):
-        services.deployment_plan(
-            actor=cast.estate_reviewer, agreements=[active_agreement], fields=deployment_fields(cast)
-        )
+        deployment_plan(actor=cast.estate_reviewer, agreements=[active_agreement], fields=deployment_fields(cast))
     with pytest.raises(PermissionRefused):
-        services.deployment_plan(actor=cast.met_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
+        deployment_plan(actor=cast.met_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
     with pytest.raises(ValidationFailed) as refused:
-        services.deployment_plan(actor=cast.other_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
+        deployment_plan(actor=cast.other_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
     assert refused.value.code == "agreement_not_for_operator"
 
 
 def test_go_live_without_a_watchlist_review_is_refused(cast, planned_deployment, active_agreement):
     with pytest.raises(StateConflict) as empty:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert empty.value.code == "watchlist_empty"
     compose_watchlist(planned_deployment, [enrolled_image_row(active_agreement, cast.camden)])
     with pytest.raises(StateConflict) as refused:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert refused.value.code == "watchlist_review_required"
     deployment = go_live(cast, planned_deployment)
     assert deployment.status == DeploymentStatus.LIVE
 
 
 def test_each_go_live_needs_its_own_review(cast, live_deployment):
-    services.deployment_pause(actor=cast.estate_dpo, deployment=live_deployment, reason="Rain, cameras blinded.")
+    deployment_pause(actor=cast.estate_dpo, deployment=live_deployment, reason="Rain, cameras blinded.")
     with pytest.raises(StateConflict) as refused:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=live_deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=live_deployment)
     assert refused.value.code == "watchlist_review_required"
     assert go_live(cast, live_deployment).status == DeploymentStatus.LIVE
 
 
 def test_a_review_goes_stale_and_a_changed_watchlist_needs_a_new_review(cast, active_agreement):
-    planned_deployment = services.deployment_plan(
+    planned_deployment = deployment_plan(
         actor=cast.estate_dpo,
         agreements=[active_agreement],
         fields=deployment_fields(cast, ends_at=timezone.now() + timedelta(days=3)),
     )
     compose_watchlist(planned_deployment, [enrolled_image_row(active_agreement, cast.camden)])
-    services.watchlist_review_record(
+    watchlist_review_record(
         actor=cast.met_dpo, deployment=planned_deployment, notes="Reviewed: all wanted, all current."
     )
     compose_watchlist(planned_deployment, [enrolled_image_row(active_agreement, cast.camden, subject="KX-2")])
     with pytest.raises(StateConflict) as refused:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert refused.value.code == "watchlist_changed_since_review"
-    services.watchlist_review_record(
+    watchlist_review_record(
         actor=cast.met_dpo, deployment=planned_deployment, notes="Reviewed again after the new image."
     )
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         with pytest.raises(StateConflict) as stale:
-            services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+            deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert stale.value.code == "watchlist_review_stale"
 
 
 def test_go_live_outside_the_window_is_refused(cast, active_agreement):
     now = timezone.now()
-    deployment = services.deployment_plan(
+    deployment = deployment_plan(
         actor=cast.estate_dpo,
         agreements=[active_agreement],
         fields=deployment_fields(cast, starts_at=now + timedelta(hours=2), ends_at=now + timedelta(hours=6)),
     )
     ensure_watchlist(deployment)
     with pytest.raises(StateConflict) as refused:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
     assert refused.value.code == "outside_window"
 
 
@@ -150,7 +147,7 @@ def test_go_live_needs_an_active_agreement(cast, planned_deployment, active_agre
     ensure_watchlist(planned_deployment)
     Agreement.objects.filter(pk=active_agreement.pk).update(status=AgreementStatus.TERMINATED)
     with pytest.raises(StateConflict) as refused:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment)
     assert refused.value.code == "no_active_agreement"
 
 
@@ -169,9 +166,9 @@ def test_deployment_ends_by_itself_at_ends_at(cast, live_deployment):
 
 def test_other_organisations_cannot_see_and_regulators_cannot_operate(cast, planned_deployment):
     with pytest.raises(NotFound):
-        services.watchlist_review_record(actor=cast.other_dpo, deployment=planned_deployment, notes="Not mine at all.")
+        watchlist_review_record(actor=cast.other_dpo, deployment=planned_deployment, notes="Not mine at all.")
     with pytest.raises(PermissionRefused):
-        services.watchlist_review_record(actor=cast.regulator, deployment=planned_deployment, notes="Regulators read.")
+        watchlist_review_record(actor=cast.regulator, deployment=planned_deployment, notes="Regulators read.")
     from recognition.deployments.access import deployments_visible_to
 
     assert list(deployments_visible_to(cast.regulator)) == [planned_deployment]

@@ -17,8 +17,9 @@ from governance.retention.models import HoldScope
 from governance.retention.services import legal_hold_place, retention_sweep
 from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage, WatchlistImageContent
 from governance.watchlist.services import _grant_image_access
-from recognition.deployments import services
 from recognition.deployments.models import DeploymentStatus
+from recognition.deployments.services.golive import deployment_end, deployment_go_live, deployment_pause
+from recognition.deployments.services.planning import deployment_plan, watchlist_review_record
 from recognition.deployments.watchlist_models import DeploymentWatchlistEntry
 from recognition.deployments.watchlists import (
     deployment_matched_image_ids,
@@ -66,9 +67,7 @@ def held_image(agreement, *, subject="KX-SUBJ-0001", taken_days_ago=10, supplier
 
 
 def plan(cast, agreement, **overrides):
-    return services.deployment_plan(
-        actor=cast.estate_dpo, agreements=[agreement], fields=deployment_fields(cast, **overrides)
-    )
+    return deployment_plan(actor=cast.estate_dpo, agreements=[agreement], fields=deployment_fields(cast, **overrides))
 
 
 # --- composition -------------------------------------------------------------------------------------
@@ -101,7 +100,7 @@ def test_the_operator_and_strangers_cannot_compose_or_review(cast, active_agreem
 
     deployment_watchlist_compose(actor=people.camden_submitter, deployment=deployment, images=[image])
     with pytest.raises(PermissionRefused) as review:
-        services.watchlist_review_record(actor=cast.estate_dpo, deployment=deployment, notes=NOTES)
+        watchlist_review_record(actor=cast.estate_dpo, deployment=deployment, notes=NOTES)
     assert review.value.code == "watchlist_review_not_permitted"
     with pytest.raises(PermissionRefused):
         deployment_watchlist_review(actor=people.camden_submitter, deployment=deployment, notes=NOTES)
@@ -164,11 +163,11 @@ def test_go_live_needs_the_force_s_current_review_and_a_change_voids_it(cast, ac
     authorise(deployment)  # the Met's Authorising Officer (recognition.deployments.authorisation)
     first, second = held_image(active_agreement, subject="KX-A"), held_image(active_agreement, subject="KX-B")
     with pytest.raises(StateConflict) as empty:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
     assert empty.value.code == "watchlist_empty"
     deployment_watchlist_compose(actor=cast.met_dpo, deployment=deployment, images=[first])
     with pytest.raises(StateConflict) as unreviewed:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
     assert unreviewed.value.code == "watchlist_review_required"
 
     review = deployment_watchlist_review(actor=cast.camden_dpo, deployment=deployment, notes=NOTES)
@@ -177,11 +176,11 @@ def test_go_live_needs_the_force_s_current_review_and_a_change_voids_it(cast, ac
     review.refresh_from_db()
     assert review.voided_at is not None
     with pytest.raises(StateConflict) as changed:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
     assert changed.value.code == "watchlist_changed_since_review"
 
     deployment_watchlist_review(actor=cast.met_dpo, deployment=deployment, notes=NOTES)
-    live = services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+    live = deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
     assert live.status == DeploymentStatus.LIVE
     assert deployment_matched_image_ids(live.pk) == [first.pk, second.pk]
     # While live: an image taken off stops matching at once; one added waits for a new review.
@@ -192,9 +191,9 @@ def test_go_live_needs_the_force_s_current_review_and_a_change_voids_it(cast, ac
     deployment_watchlist_review(actor=cast.met_dpo, deployment=live, notes=NOTES)
     assert deployment_matched_image_ids(live.pk) == [second.pk, third.pk]
     # A review already in force does not take the deployment live again after a pause.
-    services.deployment_pause(actor=cast.estate_dpo, deployment=live, reason="Rain, cameras blinded.")
+    deployment_pause(actor=cast.estate_dpo, deployment=live, reason="Rain, cameras blinded.")
     with pytest.raises(StateConflict) as again:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=live)
+        deployment_go_live(actor=cast.estate_dpo, deployment=live)
     assert again.value.code == "watchlist_review_required"
 
 
@@ -214,7 +213,7 @@ def test_watchlist_erased_within_the_hours_after_the_deployment_ends(cast, activ
     # Still live past the grace period after upload: held, because a live deployment needs it.
     with time_machine.travel(timezone.now() + timedelta(hours=7), tick=False):
         assert retention_sweep().erased_counts[RULE] == 0
-        services.deployment_end(actor=cast.estate_dpo, deployment=deployment, reason="Operation complete.")
+        deployment_end(actor=cast.estate_dpo, deployment=deployment, reason="Operation complete.")
         ended_at = timezone.now()
     assert not _erased(image)
 
@@ -249,11 +248,11 @@ def test_an_image_on_two_watchlists_goes_only_after_the_last_deployment_ends(cas
     image = held_image(active_agreement)
     deployment_watchlist_compose(actor=cast.met_dpo, deployment=first, images=[image])
     deployment_watchlist_compose(actor=cast.met_dpo, deployment=second, images=[image])
-    services.deployment_end(actor=cast.estate_dpo, deployment=first, reason="Operation complete.")
+    deployment_end(actor=cast.estate_dpo, deployment=first, reason="Operation complete.")
     ended = timezone.now()
     with time_machine.travel(ended + timedelta(hours=30), tick=False):
         assert retention_sweep().erased_counts[RULE] == 0
-        services.deployment_end(actor=cast.estate_dpo, deployment=second, reason="Operation complete.")
+        deployment_end(actor=cast.estate_dpo, deployment=second, reason="Operation complete.")
     assert not _erased(image)
     with time_machine.travel(ended + timedelta(hours=30 + 25), tick=False):
         retention_sweep()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from recognition.deployments import services
+from recognition.deployments.services.disclosure import alert_disclose
 from tests.recognition.deployments.conftest import enrolled_image_row, raise_alert
 from tests.recognition.deployments.test_review_and_disclosure import (
     confirmed,
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_a_deeply_nested_outcome_body_is_a_coded_400(cast, people, live_deployment, active_agreement):
     alert = raise_alert(live_deployment, enrolled_image_row(active_agreement, cast.camden))
     confirmed(alert, people)
-    disclosure = services.alert_disclose(
+    disclosure = alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.camden,

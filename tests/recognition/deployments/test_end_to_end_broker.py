@@ -30,8 +30,9 @@ from rest_framework.test import APIClient
 from governance.audit.models import AuditEvent
 from governance.audit.services import audit_chain_verify
 from governance.watchlist.models import ImageStatus, WatchlistImage
-from recognition.deployments import services
 from recognition.deployments.models import Alert, AlertStatus, FaceScanCounter, FrameOutcome
+from recognition.deployments.services.cameras import camera_issue_ingest_key
+from recognition.deployments.services.disclosure import alert_disclose
 from tests.recognition.deployments.conftest import celery_worker, compose_frame, go_live, upload_and_enrol
 from tests.recognition.deployments.review_helpers import confirm
 
@@ -129,9 +130,7 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
         deployment = go_live(cast, planned_deployment)
         camera = planned_deployment.camera
         client = APIClient()
-        client.credentials(
-            HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
-        )
+        client.credentials(HTTP_AUTHORIZATION=f"Camera {camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
 
         # Baselines for the no-persistence proof.
         rows_before = _row_counts()
@@ -225,7 +224,7 @@ def test_frames_to_alert_to_disclosure_to_outcome_through_a_real_worker(
         assert confirm(people.reviewer_a, alert).status == AlertStatus.PENDING
         alert = confirm(people.police_reviewer, alert)
         assert alert.status == AlertStatus.CONFIRMED
-        disclosure = services.alert_disclose(
+        disclosure = alert_disclose(
             actor=cast.estate_dpo,
             alert=alert,
             recipient_organisation=cast.camden,

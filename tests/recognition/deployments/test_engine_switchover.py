@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 from governance.audit.models import AuditEvent
 from governance.watchlist.models import ImageStatus
 from recognition import selectors
-from recognition.deployments import services
 from recognition.deployments.models import Alert, Deployment
+from recognition.deployments.services.cameras import camera_issue_ingest_key
+from recognition.deployments.services.planning import deployment_set_threshold
 from recognition.engine import get_engine
 from recognition.models import ActiveBackend, FaceTemplate
 from recognition.switchover import SwitchRefused, engine_reenrol_all, engine_switch
@@ -73,9 +74,7 @@ def test_switch_over_and_back_while_frames_keep_matching(
     assert deployment.match_threshold == pytest.approx(0.42)  # SFace's default
     camera = planned_deployment.camera
     client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
-    )
+    client.credentials(HTTP_AUTHORIZATION=f"Camera {camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
     frame = compose_frame(faces_dir, ["Kofi_Annan_0002", "Angelina_Jolie_0001"])
 
     def sightings() -> int:
@@ -155,7 +154,7 @@ def test_a_threshold_decided_for_one_model_blocks_the_switch(
         upload_and_enrol(
             active_agreement, people.camden_submitter, faces_dir, "Jiang_Zemin_0001", subject="KX-SUBJ-0104"
         )
-    services.deployment_set_threshold(actor=cast.estate_dpo, deployment=planned_deployment, threshold=0.5)
+    deployment_set_threshold(actor=cast.estate_dpo, deployment=planned_deployment, threshold=0.5)
     engine_reenrol_all(choice=FACENET)
     with pytest.raises(SwitchRefused) as refused:
         engine_switch(choice=FACENET, actor_name="test")

@@ -21,7 +21,7 @@ from recognition.deployments import frames
 from recognition.deployments.ingest import FrameOutcomePending, frame_outcome_settle, frame_process
 from recognition.deployments.models import FaceScanCounter, FrameDropCounter, FrameOutcome
 from recognition.deployments.selectors import frame_accounting, frames_unreconciled
-from recognition.deployments.services import counters_add
+from recognition.deployments.services.frames import counters_add
 from tests.conftest import require
 from tests.recognition.deployments.test_frames_api import camera_client, post_frame, small_jpeg
 

@@ -9,8 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.test import APIClient
 
-from recognition.deployments import frames, services
+from recognition.deployments import frames
 from recognition.deployments.models import FaceScanCounter
+from recognition.deployments.services.cameras import camera_add, camera_issue_ingest_key
+from recognition.deployments.services.golive import deployment_end
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +24,7 @@ def small_jpeg(size=(64, 48)) -> bytes:
 
 
 def camera_client(cast, camera) -> APIClient:
-    secret = services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
+    secret = camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Camera {secret}")
     return client
@@ -62,7 +64,7 @@ def test_frames_outside_a_live_deployment_are_refused(cast, planned_deployment):
 
 
 def test_frames_after_the_deployment_ended_are_refused(cast, live_deployment):
-    services.deployment_end(actor=cast.estate_dpo, deployment=live_deployment, reason="Operation complete.")
+    deployment_end(actor=cast.estate_dpo, deployment=live_deployment, reason="Operation complete.")
     response = post_frame(camera_client(cast, live_deployment.camera), live_deployment.camera, small_jpeg())
     assert response.status_code == 409
 
@@ -94,7 +96,7 @@ def test_camera_keys_are_checked(cast, live_deployment, active_agreement):
     wrong = APIClient()
     wrong.credentials(HTTP_AUTHORIZATION="Camera cam_not-a-real-key")
     assert post_frame(wrong, camera, small_jpeg()).status_code == 401
-    other = services.camera_add(
+    other = camera_add(
         actor=cast.estate_dpo, deployment=live_deployment, name="GS-2", location="East gate", direction="West"
     )
     client = camera_client(cast, camera)

@@ -14,8 +14,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from governance.watchlist.models import ImageStatus, WatchlistImage
-from recognition.deployments import services
 from recognition.deployments.models import Alert, FaceScanCounter, FrameOutcome
+from recognition.deployments.services.cameras import camera_add, camera_issue_ingest_key
 from tests.recognition.deployments.conftest import celery_worker, compose_frame, go_live, upload_and_enrol
 from tests.recognition.deployments.test_end_to_end_broker import _database_url, _wait
 
@@ -67,7 +67,7 @@ def test_a_threads_pool_worker_matches_several_cameras_frames_in_shared_passes(
         )
         assert WatchlistImage.objects.get(pk=image.pk).status == ImageStatus.ENROLLED
 
-        second = services.camera_add(
+        second = camera_add(
             actor=cast.estate_dpo,
             deployment=planned_deployment,
             name="GS-2",
@@ -79,7 +79,7 @@ def test_a_threads_pool_worker_matches_several_cameras_frames_in_shared_passes(
         clients = {}
         for name, camera in cameras.items():
             clients[name] = APIClient()
-            key = services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
+            key = camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)
             clients[name].credentials(HTTP_AUTHORIZATION=f"Camera {key}")
         posts = [
             (name, compose_frame(faces_dir, photos))

@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from governance.watchlist.models import ImageStatus
-from recognition.deployments import services
 from recognition.deployments.models import Alert, FaceScanCounter
+from recognition.deployments.services.cameras import camera_issue_ingest_key
 from tests.recognition.deployments.conftest import compose_frame, go_live, upload_and_enrol
 
 pytestmark = [pytest.mark.django_db, pytest.mark.faces, pytest.mark.slow]
@@ -33,9 +33,7 @@ def test_enrolled_person_alerts_once_others_never_and_withdrawal_stops_matching(
     deployment = go_live(cast, planned_deployment)
     camera = planned_deployment.camera
     client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
-    )
+    client.credentials(HTTP_AUTHORIZATION=f"Camera {camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
 
     assert (
         post(

@@ -21,9 +21,11 @@ from governance.audit.models import AuditEvent
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.subject_access.compile import HUMAN_REVIEW_FACT, NO_DECISION_STATEMENT, _automated_decisions
 from governance.subject_access.registry import ItemRef, subject_data_provider
-from recognition.deployments import services
 from recognition.deployments.models import Alert, AlertImageShown, AlertReview, AlertStatus
 from recognition.deployments.rules import Confirmation, TwoPerson, two_person_rule
+from recognition.deployments.services.alerts import Sighting, alert_record_sighting
+from recognition.deployments.services.disclosure import alert_disclose
+from recognition.deployments.services.review import alert_review
 from tests.conftest import agreement_terms, approved_dpia, signed_pdf
 from tests.recognition.deployments.conftest import enrolled_image_row, raise_alert
 from tests.recognition.deployments.review_helpers import (
@@ -50,8 +52,8 @@ def sight(deployment, image, *, crop: bytes | None = None, seen_at=None, score=0
     on_watchlist(
         deployment, image
     )  # its force puts it on the deployment's watchlist (recognition.deployments.watchlists)
-    alert, created = services.alert_record_sighting(
-        sighting=services.Sighting(
+    alert, created = alert_record_sighting(
+        sighting=Sighting(
             deployment_id=deployment.pk,
             camera_id=deployment.cameras.first().pk,
             image_id=image.pk,
@@ -89,23 +91,23 @@ def _nothing_stored(alert) -> None:
 def test_a_reviewer_never_shown_the_reference_cannot_confirm(alert, people):
     show_crop(people.reviewer_a, alert)  # the crop alone
     with pytest.raises(PermissionRefused) as refused:
-        services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
+        alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
     assert refused.value.code == "reference_not_shown" and refused.value.details == {"not_shown": ["reference"]}
     _nothing_stored(alert)
 
 
 def test_a_reviewer_shown_nothing_or_the_reference_alone_cannot_confirm(alert, people):
     with pytest.raises(PermissionRefused) as refused:
-        services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
+        alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
     assert refused.value.details == {"not_shown": ["crop", "reference"]}
     show_reference(people.police_reviewer, alert)
     with pytest.raises(PermissionRefused) as refused:
-        services.alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
+        alert_review(actor=people.police_reviewer, alert=alert, decision="confirm")
     assert refused.value.code == "reference_not_shown" and refused.value.details == {"not_shown": ["crop"]}
     # Another reviewer's viewing does not count for this one.
     show_both(people.reviewer_a, alert)
     with pytest.raises(PermissionRefused):
-        services.alert_review(actor=people.reviewer_b, alert=alert, decision="confirm")
+        alert_review(actor=people.reviewer_b, alert=alert, decision="confirm")
     _nothing_stored(alert)
 
 
@@ -165,15 +167,15 @@ def test_the_green_square_cannot_be_confirmed_blind_but_can_be_rejected(client, 
         queue = client.get(reverse("review-queue-json")).json()["alerts"]
         assert queue[0]["shown"] == ["crop"] and "not shared with you" in queue[0]["shown_text"]
         with pytest.raises(PermissionRefused) as refused:
-            services.alert_review(actor=reviewer, alert=alert, decision="confirm")
+            alert_review(actor=reviewer, alert=alert, decision="confirm")
         assert refused.value.code == "reference_not_shown"
     _nothing_stored(alert)
-    alert = services.alert_review(actor=people.reviewer_a, alert=alert, decision="reject", reason="poor_image")
+    alert = alert_review(actor=people.reviewer_a, alert=alert, decision="reject", reason="poor_image")
     assert alert.status == AlertStatus.FALSE_ALERT
     review = alert.reviews.get()
     assert review.crop_shown_at is not None and review.reference_shown_at is None
     with pytest.raises(StateConflict) as refused:  # and nothing of it is disclosed to the police
-        services.alert_disclose(
+        alert_disclose(
             actor=cast.estate_dpo,
             alert=alert,
             recipient_organisation=cast.camden,
@@ -249,7 +251,7 @@ def test_a_sighting_after_a_rejected_alert_raises_a_new_pending_alert(client, li
     assert created
     again, created = sight(live_deployment, image, seen_at=timezone.now() + timedelta(seconds=30))
     assert again.pk == first.pk and not created and again.sightings == 2  # still open: it attaches
-    services.alert_review(actor=people.reviewer_a, alert=first, decision="reject", reason="not_the_person")
+    alert_review(actor=people.reviewer_a, alert=first, decision="reject", reason="not_the_person")
     later, created = sight(live_deployment, image, seen_at=timezone.now() + timedelta(seconds=60))
     assert created and later.pk != first.pk
     assert later.status == AlertStatus.PENDING and later.sightings == 1
@@ -279,7 +281,7 @@ def test_the_subject_access_text_says_what_happened_to_each_alert(cast, people, 
     confirm(people.reviewer_a, confirmed)
     confirm(people.police_reviewer, confirmed)
     show_crop(people.reviewer_b, rejected)
-    services.alert_review(actor=people.reviewer_b, alert=rejected, decision="reject", reason="false_alert")
+    alert_review(actor=people.reviewer_b, alert=rejected, decision="reject", reason="false_alert")
     provider = subject_data_provider("alert")
     items = [provider.compile(cast.estate_dpo, ItemRef("alert", str(a.pk))) for a in (confirmed, rejected, unreviewed)]
     told = [dict(item.facts)[HUMAN_REVIEW_FACT] for item in items]

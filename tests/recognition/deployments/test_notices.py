@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from governance.notifications.models import Notification
 from governance.notifications.services import notifications_raise
-from recognition.deployments import services
+from recognition.deployments.services.disclosure import alert_disclose
+from recognition.deployments.services.planning import deployment_plan
 from tests.recognition.deployments.conftest import (  # noqa: F401 - fixtures
     authorise,
     deployment_fields,
@@ -26,9 +27,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_deployment_awaiting_authorisation_is_notified_to_the_supplying_forces_officer_once(cast, active_agreement):
-    deployment = services.deployment_plan(
-        actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast)
-    )
+    deployment = deployment_plan(actor=cast.estate_dpo, agreements=[active_agreement], fields=deployment_fields(cast))
     notifications_raise()
     notifications_raise()
     waiting = Notification.objects.filter(clock="deployment-authorisation")
@@ -46,7 +45,7 @@ def test_an_outcome_overdue_is_chased_on_both_sides_after_the_chase_days(
     alert = raise_alert(live_deployment, image)
     for reviewer in (people.reviewer_a, people.police_reviewer):
         confirm(reviewer, alert, notes="Same person.")
-    disclosure = services.alert_disclose(
+    disclosure = alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.camden,

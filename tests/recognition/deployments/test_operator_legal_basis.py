@@ -13,8 +13,8 @@ from governance.agreements.models import Agreement
 from governance.audit.models import AuditEvent
 from governance.dpia.models import PolicyDocument
 from governance.errors import StateConflict
-from recognition.deployments import services
 from recognition.deployments.models import DeploymentStatus
+from recognition.deployments.services.golive import deployment_go_live
 from tests.conftest import approved_dpia, approved_policy
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def _ready_to_go_live(cast, deployment):
 def _refused(cast, deployment, code):
     events = AuditEvent.objects.filter(event="deployment.went_live").count()
     with pytest.raises(StateConflict) as refused:
-        services.deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
+        deployment_go_live(actor=cast.estate_dpo, deployment=deployment)
     assert refused.value.code == code, refused.value.message
     deployment.refresh_from_db()
     assert deployment.status == DeploymentStatus.PLANNED and deployment.went_live_at is None
@@ -57,4 +57,4 @@ def test_go_live_needs_the_operators_own_policy_document_in_force(cast, planned_
     refusal = _refused(cast, planned_deployment, "operator_policy_missing")
     assert "Sch. 1 Part 4" in refusal.message
     approved_policy(cast.estate_dpo)
-    assert services.deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment).status == "live"
+    assert deployment_go_live(actor=cast.estate_dpo, deployment=planned_deployment).status == "live"

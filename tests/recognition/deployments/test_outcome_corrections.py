@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from governance.audit.models import AuditAction, AuditEvent
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
-from recognition.deployments import services
 from recognition.deployments.models import OutcomeCorrection
 from recognition.deployments.outcome_corrections import disclosure_correct_outcome
+from recognition.deployments.services.outcomes import disclosure_record_outcome
 from tests.recognition.deployments.conftest import enrolled_image_row
 from tests.recognition.deployments.review_helpers import disclosed_alert
 
@@ -32,7 +32,7 @@ def test_a_reported_outcome_is_corrected_with_a_reason_and_the_old_value_kept(di
             actor=people.camden_submitter, disclosure=disclosure, outcome="arrested", reason=REASON
         )
     assert nothing_yet.value.code == "outcome_not_reported"
-    services.disclosure_record_outcome(
+    disclosure_record_outcome(
         actor=people.camden_submitter, disclosure=disclosure, outcome="arrested", notes="Arrested at 14:20."
     )
     for reason in ("", "xxxxxxxxxxxx"):
@@ -65,7 +65,7 @@ def test_a_reported_outcome_is_corrected_with_a_reason_and_the_old_value_kept(di
 
 
 def test_only_the_supplying_side_corrects(disclosure, cast, people):
-    services.disclosure_record_outcome(actor=people.camden_submitter, disclosure=disclosure, outcome="arrested")
+    disclosure_record_outcome(actor=people.camden_submitter, disclosure=disclosure, outcome="arrested")
     # The operator sees the disclosure but does not speak for the force; a reviewer does not see it at all.
     for outsider, refusal in ((cast.estate_dpo, PermissionRefused), (people.reviewer_a, NotFound)):
         with pytest.raises(refusal):
@@ -74,7 +74,7 @@ def test_only_the_supplying_side_corrects(disclosure, cast, people):
 
 
 def test_the_police_correct_an_outcome_on_the_alerts_page(client, disclosure, cast, people):
-    services.disclosure_record_outcome(actor=people.camden_submitter, disclosure=disclosure, outcome="arrested")
+    disclosure_record_outcome(actor=people.camden_submitter, disclosure=disclosure, outcome="arrested")
     page = reverse("alert-detail", args=[disclosure.alert_id])
     correct = reverse("disclosure-outcome-correct", args=[disclosure.pk])
     for who in (people.camden_submitter, cast.met_dpo, cast.camden_dpo):

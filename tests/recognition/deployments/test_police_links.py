@@ -15,7 +15,7 @@ from urllib.parse import urldefrag, urlsplit
 
 import pytest
 
-from recognition.deployments import services
+from recognition.deployments.services.outcomes import disclosure_record_outcome
 from tests.recognition.deployments.conftest import enrolled_image_row, raise_alert
 from tests.recognition.deployments.review_helpers import disclosed_alert
 
@@ -30,7 +30,7 @@ def world(cast, people, live_deployment, active_agreement):
     first = enrolled_image_row(active_agreement, cast.camden, subject="KX-SUBJ-0001")
     second = enrolled_image_row(active_agreement, cast.camden, subject="KX-SUBJ-0002")
     alert, disclosure = disclosed_alert(live_deployment, first, cast, people)
-    services.disclosure_record_outcome(
+    disclosure_record_outcome(
         actor=people.camden_submitter, disclosure=disclosure, outcome="arrested", notes="Arrested at 14:20."
     )
     waiting, _ = disclosed_alert(live_deployment, second, cast, people)

@@ -13,8 +13,9 @@ from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction, AuditEvent
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.watchlist.models import ImageStatus, WatchlistImage
-from recognition.deployments import services
 from recognition.deployments.models import Alert, AlertStatus, Disclosure
+from recognition.deployments.services.disclosure import alert_disclose
+from recognition.deployments.services.review import alert_probe_crop, alert_review
 from tests.recognition.deployments.conftest import TEST_CROP_JPEG, enrolled_image_row, raise_alert
 from tests.recognition.deployments.review_helpers import confirm, reference_picture
 
@@ -80,7 +81,7 @@ def test_retention_clock_comes_from_the_agreement(live_deployment, image, active
 def test_probe_crop_is_encrypted_at_rest(alert, people):
     raw = bytes(Alert.objects.get(pk=alert.pk).probe_crop)
     assert b"\xff\xd8\xff" not in raw
-    assert services.alert_probe_crop(actor=people.reviewer_a, alert=alert) == TEST_CROP_JPEG
+    assert alert_probe_crop(actor=people.reviewer_a, alert=alert) == TEST_CROP_JPEG
     assert AuditEvent.objects.filter(event="alert.probe_viewed", action=AuditAction.CONSULTATION).count() == 1
 
 
@@ -128,9 +129,9 @@ def test_two_operator_reviewers_suffice_when_no_police_reviewer_is_required(aler
 
 def test_one_rejection_with_a_reason_closes_the_alert_as_false(alert, people):
     with pytest.raises(ValidationFailed):
-        services.alert_review(actor=people.reviewer_a, alert=alert, decision="reject", reason="")
+        alert_review(actor=people.reviewer_a, alert=alert, decision="reject", reason="")
     confirm(people.police_reviewer, alert)
-    alert = services.alert_review(actor=people.reviewer_a, alert=alert, decision="reject", reason="not_the_person")
+    alert = alert_review(actor=people.reviewer_a, alert=alert, decision="reject", reason="not_the_person")
     assert alert.status == AlertStatus.FALSE_ALERT and alert.close_reason == "not_the_person"
     with pytest.raises(StateConflict):
         confirm(people.reviewer_b, alert)
@@ -140,11 +141,11 @@ def test_non_reviewers_and_other_organisations_cannot_review(alert, cast, people
     from governance.errors import NotFound
 
     with pytest.raises(NotFound):
-        services.alert_review(actor=cast.other_dpo, alert=alert, decision="confirm")
+        alert_review(actor=cast.other_dpo, alert=alert, decision="confirm")
     with pytest.raises(PermissionRefused):
-        services.alert_review(actor=cast.regulator, alert=alert, decision="confirm")
+        alert_review(actor=cast.regulator, alert=alert, decision="confirm")
     with pytest.raises(PermissionRefused):
-        services.alert_review(actor=cast.estate_dpo, alert=alert, decision="confirm")
+        alert_review(actor=cast.estate_dpo, alert=alert, decision="confirm")
 
 
 def test_a_reviewer_does_not_see_the_other_decision_before_making_their_own(client, alert, people, cast):
@@ -190,16 +191,14 @@ def test_disclosure_needs_a_confirmed_alert_and_the_supplying_force(alert, cast,
         justification="Subject is wanted on warrant; location and time needed to arrest.",
     )
     with pytest.raises(StateConflict):
-        services.alert_disclose(actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.camden, **kwargs)
+        alert_disclose(actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.camden, **kwargs)
     confirmed(alert, people)
     with pytest.raises(ValidationFailed) as refused:
-        services.alert_disclose(actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.btp, **kwargs)
+        alert_disclose(actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.btp, **kwargs)
     assert refused.value.code == "recipient_not_supplier"
     with pytest.raises(PermissionRefused):
-        services.alert_disclose(actor=people.reviewer_a, alert=alert, recipient_organisation=cast.camden, **kwargs)
-    disclosure = services.alert_disclose(
-        actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.camden, **kwargs
-    )
+        alert_disclose(actor=people.reviewer_a, alert=alert, recipient_organisation=cast.camden, **kwargs)
+    disclosure = alert_disclose(actor=cast.estate_dpo, alert=alert, recipient_organisation=cast.camden, **kwargs)
     event = AuditEvent.objects.get(event="alert.disclosed")
     assert event.action == AuditAction.DISCLOSURE
     assert "Met Camden BCU" in event.recipient and "lfr.camden@met.cjsm.net" in event.recipient
@@ -209,7 +208,7 @@ def test_disclosure_needs_a_confirmed_alert_and_the_supplying_force(alert, cast,
 
 def test_police_read_their_disclosures_and_report_the_outcome_through_the_api(alert, cast, people):
     confirmed(alert, people)
-    disclosure = services.alert_disclose(
+    disclosure = alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.camden,
@@ -250,7 +249,7 @@ def test_police_read_their_disclosures_and_report_the_outcome_through_the_api(al
 
 def test_unreported_outcomes_are_chased_on_the_dashboard(client, alert, cast, people, settings):
     confirmed(alert, people)
-    disclosure = services.alert_disclose(
+    disclosure = alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.camden,

@@ -14,7 +14,7 @@ from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction, AuditEvent
 from governance.errors import PermissionRefused, StateConflict
 from governance.watchlist.models import WatchlistImageContent
-from recognition.deployments import services
+from recognition.deployments.services.review import WATCHLIST_THUMBNAIL_PX, alert_watchlist_thumbnail
 from tests.recognition.deployments.conftest import enrolled_image_row, raise_alert
 
 pytestmark = [pytest.mark.django_db, pytest.mark.faces]
@@ -50,8 +50,8 @@ def test_the_operator_reviewer_sees_a_thumbnail_when_the_agreement_allows(client
     response = client.get(src)
     assert response["Content-Type"] == "image/jpeg" and response["Cache-Control"] == "no-store"
     shown = Image.open(io.BytesIO(response.content))
-    assert shown.format == "JPEG" and max(shown.size) <= services.WATCHLIST_THUMBNAIL_PX
-    direct = Image.open(io.BytesIO(services.alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)))
+    assert shown.format == "JPEG" and max(shown.size) <= WATCHLIST_THUMBNAIL_PX
+    direct = Image.open(io.BytesIO(alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)))
     assert direct.size == shown.size
     event = AuditEvent.objects.filter(event="watchlist_image.viewed_for_review").latest("sequence")
     assert event.action == AuditAction.CONSULTATION and event.justification
@@ -66,7 +66,7 @@ def test_without_the_agreement_term_the_operator_reviewer_sees_the_crop_only(cli
     assert 'id="probe-crop"' in page and 'id="watchlist-thumbnail"' not in page
     assert "does not let the operator" in page
     with pytest.raises(PermissionRefused) as refusal:
-        services.alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)
+        alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)
     assert refusal.value.code == "watchlist_image_not_shared_for_review"
     assert _views(alert.watchlist_image) == 0
 
@@ -75,7 +75,7 @@ def test_an_erased_image_is_explained_not_shown(client, alert, people, active_ag
     _share_images_with_reviewers(active_agreement, True)
     WatchlistImageContent.objects.filter(image_id=alert.watchlist_image_id).delete()
     with pytest.raises(StateConflict) as refusal:
-        services.alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)
+        alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)
     assert refusal.value.code == "watchlist_image_erased"
     client.force_login(people.reviewer_a)
     page = client.get(reverse("alert-detail", args=[alert.pk])).content.decode()
@@ -85,7 +85,7 @@ def test_an_erased_image_is_explained_not_shown(client, alert, people, active_ag
 def test_people_who_cannot_review_the_deployment_get_no_image(alert, cast, active_agreement):
     _share_images_with_reviewers(active_agreement, True)
     with pytest.raises(PermissionRefused):
-        services.alert_watchlist_thumbnail(actor=cast.estate_dpo, alert=alert)
+        alert_watchlist_thumbnail(actor=cast.estate_dpo, alert=alert)
 
 
 def test_the_supplying_police_reviewer_sees_the_thumbnail_whatever_the_operator_term(
@@ -127,7 +127,7 @@ def test_a_group_photo_thumbnail_shows_the_enrolled_face_not_the_whole_photo(
         created_at=timezone.now(),
     )
     _share_images_with_reviewers(active_agreement, True)
-    shown = Image.open(io.BytesIO(services.alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)))
+    shown = Image.open(io.BytesIO(alert_watchlist_thumbnail(actor=people.reviewer_a, alert=alert)))
     # The face box grown by 40% a side keeps the face's proportions, not the photo's.
     box_ratio = (box[2] - box[0]) / (box[3] - box[1])
     assert abs(shown.width / shown.height - box_ratio) < 0.1

@@ -17,8 +17,9 @@ from PIL import Image
 from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction, AuditEvent
 from governance.errors import PermissionRefused, ValidationFailed
-from recognition.deployments import review_desk, rules, selectors, services
+from recognition.deployments import review_desk, rules, selectors
 from recognition.deployments.models import AlertImageShown, Deployment, ReviewImage
+from recognition.deployments.services.review import alert_review
 from tests.recognition.deployments.conftest import deployment_fields, enrolled_image_row, raise_alert
 from tests.recognition.deployments.review_helpers import reference_picture
 
@@ -74,7 +75,7 @@ def test_a_thumbnail_is_not_the_comparison_a_confirmation_needs(alert, people, a
     shown = rules.shown_to(alert=alert, reviewer=people.reviewer_a)
     assert not rules.reviewer_shown_both(shown)
     with pytest.raises(PermissionRefused) as refused:
-        services.alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
+        alert_review(actor=people.reviewer_a, alert=alert, decision="confirm")
     assert refused.value.code == "reference_not_shown"
     row = selectors.review_queue(user=people.reviewer_a)[0]
     assert row["shown"] == [] and row["shown_text"] == "nothing yet"

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from governance.organisations.roles import Role
 from governance.organisations.services import user_create
-from recognition.deployments import services
+from recognition.deployments.services.disclosure import alert_disclose
+from recognition.deployments.services.outcomes import disclosure_record_outcome
 from tests.recognition.deployments.conftest import enrolled_image_row, raise_alert
 from tests.recognition.deployments.review_helpers import confirm
 
@@ -58,7 +59,7 @@ def test_the_police_see_disclosures_awaiting_their_outcome_and_the_operator_what
     confirm(people.police_reviewer, alert)
     page = home(client, cast.estate_dpo)
     assert 'id="panel-alerts-to-disclose"' in page and f"Alert #{alert.pk}" in page
-    services.alert_disclose(
+    alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.camden,
@@ -74,7 +75,7 @@ def test_the_police_see_disclosures_awaiting_their_outcome_and_the_operator_what
     assert "KX-SUBJ-0077" in home(client, cast.met_dpo)
     assert "KX-SUBJ-0077" not in home(client, people.btp_submitter)
     disclosure = alert.disclosures.get()
-    services.disclosure_record_outcome(
+    disclosure_record_outcome(
         actor=people.camden_submitter, disclosure=disclosure, outcome="arrested", notes="Dealt with on the warrant."
     )
     assert "Every disclosure to you has its outcome." in home(client, people.camden_submitter)

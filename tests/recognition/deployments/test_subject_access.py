@@ -27,8 +27,10 @@ from governance.subject_access.registry import (
     subject_data_providers,
 )
 from governance.watchlist.models import DeletionCertificate, ImageStatus
-from recognition.deployments import services
 from recognition.deployments.models import Alert
+from recognition.deployments.services.cameras import camera_issue_ingest_key
+from recognition.deployments.services.disclosure import alert_disclose
+from recognition.deployments.services.outcomes import disclosure_record_outcome
 from tests.recognition.deployments.conftest import compose_frame, go_live, jpeg, upload_and_enrol
 from tests.recognition.deployments.review_helpers import confirm
 
@@ -55,9 +57,7 @@ def alerted(cast, people, planned_deployment, active_agreement, faces_dir, engin
     deployment = go_live(cast, planned_deployment)
     camera = planned_deployment.camera
     client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
-    )
+    client.credentials(HTTP_AUTHORIZATION=f"Camera {camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
     frame = compose_frame(faces_dir, ["Kofi_Annan_0002", "Angelina_Jolie_0001", "Vladimir_Putin_0001"])
     response = client.post(
         f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile("f.jpg", frame)}, format="multipart"
@@ -132,7 +132,7 @@ def test_the_alert_compiles_with_reviews_disclosure_outcome_and_is_erased_with_a
     image, deployment, alert = alerted
     confirm(people.reviewer_a, alert)
     confirm(people.police_reviewer, alert, notes="Same man.")
-    disclosure = services.alert_disclose(
+    disclosure = alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.camden,
@@ -140,7 +140,7 @@ def test_the_alert_compiles_with_reviews_disclosure_outcome_and_is_erased_with_a
         channel="cjsm_email",
         justification="Subject wanted on warrant; time and place needed to locate them.",
     )
-    services.disclosure_record_outcome(actor=people.camden_submitter, disclosure=disclosure, outcome="spoken_to")
+    disclosure_record_outcome(actor=people.camden_submitter, disclosure=disclosure, outcome="spoken_to")
     provider = subject_data_provider("alert")
     item = provider.compile(cast.estate_dpo, ItemRef("alert", str(alert.pk)))
     facts = dict(item.facts)
@@ -188,7 +188,7 @@ def test_the_alert_compiles_with_reviews_disclosure_outcome_and_is_erased_with_a
 def _detected(engine, data: bytes, *, smallest: bool = False):
     """The faces the engine's detector finds (``smallest``: also those below its matching minimum, as the
     redactor looks for them)."""
-    from recognition.deployments.subject_access import _redaction_detector
+    from recognition.deployments.subject_access.faces import _redaction_detector
     from recognition.engine import decode_image
 
     detector = _redaction_detector(engine) if smallest else engine
@@ -245,7 +245,7 @@ def test_erasing_a_disclosed_alert_tells_the_force_it_went_to(cast, people, aler
     reference_picture(image)  # the enrolled image each reviewer is shown beside the crop
     confirm(people.reviewer_a, alert)
     confirm(people.police_reviewer, alert)
-    services.alert_disclose(
+    alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.camden,

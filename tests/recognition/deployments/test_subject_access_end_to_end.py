@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 from governance.subject_access import services as sar
 from governance.subject_access.models import SubjectRequestExport
 from governance.subject_access.registry import face_reader
-from recognition.deployments import services
 from recognition.deployments.models import Alert
+from recognition.deployments.services.cameras import camera_issue_ingest_key
 from tests.governance.subject_access.conftest import intake
 from tests.recognition.deployments.conftest import compose_frame, go_live, upload_and_enrol
 
@@ -41,9 +41,7 @@ def alerted(cast, people, planned_deployment, active_agreement, faces_dir, engin
     go_live(cast, planned_deployment)
     camera = planned_deployment.camera
     client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
-    )
+    client.credentials(HTTP_AUTHORIZATION=f"Camera {camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
     frame = compose_frame(faces_dir, ["Kofi_Annan_0002", "Angelina_Jolie_0001"])
     response = client.post(
         f"/api/v1/cameras/{camera.pk}/frames/", {"frame": SimpleUploadedFile("f.jpg", frame)}, format="multipart"

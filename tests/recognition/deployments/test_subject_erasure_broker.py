@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 
 from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage
 from governance.watchlist.services import watchlist_image_erase
-from recognition.deployments import services
 from recognition.deployments.models import Alert, FaceScanCounter
+from recognition.deployments.services.cameras import camera_issue_ingest_key
 from recognition.models import FaceTemplate
 from tests.conftest import require
 from tests.recognition.deployments.conftest import celery_worker, compose_frame, go_live, upload_and_enrol
@@ -58,9 +58,7 @@ def test_an_erased_image_stops_matching_in_a_running_worker_and_the_certificates
         deployment = go_live(cast, planned_deployment)
         camera = planned_deployment.camera
         client = APIClient()
-        client.credentials(
-            HTTP_AUTHORIZATION=f"Camera {services.camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}"
-        )
+        client.credentials(HTTP_AUTHORIZATION=f"Camera {camera_issue_ingest_key(actor=cast.estate_dpo, camera=camera)}")
 
         def post(photos) -> None:
             response = client.post(

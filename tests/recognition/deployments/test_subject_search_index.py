@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.subject_access.registry import FaceProbe, ItemRef, SubjectQuery, subject_data_provider
-from recognition.deployments import subject_access
 from recognition.deployments.models import Alert
-from recognition.deployments.services import Sighting, alert_record_sighting
+from recognition.deployments.services.alerts import Sighting, alert_record_sighting
+from recognition.deployments.subject_access.probe_index import _indexes, probe_index_clear, probe_index_warm
 from recognition.selectors import live_backend
 from tests.factories import on_watchlist
 from tests.recognition.deployments.conftest import enrolled_image_row
@@ -60,9 +60,9 @@ def face_search(actor, vector):
 
 @pytest.fixture(autouse=True)
 def _fresh_index():
-    subject_access.probe_index_clear()
+    probe_index_clear()
     yield
-    subject_access.probe_index_clear()
+    probe_index_clear()
 
 
 def test_the_index_follows_new_alerts_better_sightings_and_erasures(cast, active_agreement, live_deployment):
@@ -113,7 +113,7 @@ def test_above_the_bound_a_search_streams_and_keeps_nothing(cast, active_agreeme
     one = sight(live_deployment, image, near(person, 13))
     two = sight(live_deployment, image, near(person, 14), at=timezone.now() + timedelta(hours=1))
     assert set(face_search(cast.estate_dpo, person)) == {one.pk, two.pk}
-    assert subject_access._indexes == {}
+    assert _indexes == {}
 
 
 def test_an_erasure_request_refuses_under_a_legal_hold_and_needs_a_dpo(cast, people, active_agreement, live_deployment):
@@ -182,17 +182,17 @@ def test_a_web_process_warms_the_matrix_so_the_first_search_decrypts_nothing(cas
     person = unit(6)
     image = enrolled_image_row(active_agreement, cast.camden)
     alert = sight(live_deployment, image, near(person, 15))
-    assert _warm_ups["recognition.subject-search-probes"] is subject_access.probe_index_warm  # registered
-    assert subject_access.probe_index_warm() == "probes held: 1"
-    index = subject_access._indexes[live_backend()]
+    assert _warm_ups["recognition.subject-search-probes"] is probe_index_warm  # registered
+    assert probe_index_warm() == "probes held: 1"
+    index = _indexes[live_backend()]
     warmed_at = index.since
     assert index.size == 1 and warmed_at is not None
     assert set(face_search(cast.estate_dpo, person)) == {alert.pk}
-    assert subject_access._indexes[live_backend()] is index and index.size == 1  # the same matrix, refreshed
+    assert _indexes[live_backend()] is index and index.size == 1  # the same matrix, refreshed
 
 
 def test_above_the_bound_the_warm_up_keeps_nothing(cast, active_agreement, live_deployment, settings):
     settings.OVERSIGHT_SUBJECT_SEARCH_CACHE_PROBES = 0
     sight(live_deployment, enrolled_image_row(active_agreement, cast.camden), unit(7))
-    assert subject_access.probe_index_warm() == "over the bound: searches stream"
-    assert subject_access._indexes == {}
+    assert probe_index_warm() == "over the bound: searches stream"
+    assert _indexes == {}

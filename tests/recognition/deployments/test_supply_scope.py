@@ -13,8 +13,12 @@ from governance.agreements import services as agreements
 from governance.errors import NotFound, PermissionRefused
 from governance.organisations.roles import Role
 from governance.organisations.services import organisation_create, user_create
-from recognition.deployments import access, services
+from recognition.deployments import access
 from recognition.deployments.models import AlertStatus, DisclosureChannel
+from recognition.deployments.services.cameras import camera_add
+from recognition.deployments.services.disclosure import alert_disclose
+from recognition.deployments.services.planning import deployment_plan, watchlist_review_record
+from recognition.deployments.services.review import alert_review
 from tests.conftest import agreement_terms, approved_dpia, approved_policy, signed_pdf
 from tests.factories import compose_watchlist
 from tests.recognition.deployments.conftest import deployment_fields, enrolled_image_row, go_live, raise_alert
@@ -54,10 +58,10 @@ def btp_agreement(cast):
 
 class TwoForces:
     def __init__(self, cast, people, camden_agreement, btp_agreement):
-        self.deployment = services.deployment_plan(
+        self.deployment = deployment_plan(
             actor=cast.estate_dpo, agreements=[camden_agreement, btp_agreement], fields=deployment_fields(cast)
         )
-        services.camera_add(
+        camera_add(
             actor=cast.estate_dpo, deployment=self.deployment, name="GS-1", location="North steps", direction="South"
         )
         self.camden_image = enrolled_image_row(camden_agreement, cast.camden, subject="MET-W-0001")
@@ -121,7 +125,7 @@ def test_another_force_never_sees_or_reviews_an_alert_on_images_it_did_not_suppl
     assert _queue(client, two.btp_reviewer) == [two.btp_alert.pk]
     assert set(_queue(client, people.reviewer_a)) == {two.camden_alert.pk, two.btp_alert.pk}
     with pytest.raises(NotFound):
-        services.alert_review(actor=two.btp_reviewer, alert=two.camden_alert, decision="confirm")
+        alert_review(actor=two.btp_reviewer, alert=two.camden_alert, decision="confirm")
     # The operator discloses only to the supplier of the matched image (or its force).
     assert {o.pk for o in access.disclosure_recipients(two.camden_alert)} == {cast.camden.pk, cast.met.pk}
     assert {o.pk for o in access.disclosure_recipients(two.btp_alert)} == {cast.btp.pk}
@@ -184,7 +188,7 @@ def test_police_record_an_outcome_in_the_web_ui(client, cast, people, two):
     alert = two.camden_alert
     confirm(people.reviewer_a, alert)
     confirm(people.police_reviewer, alert)
-    disclosure = services.alert_disclose(
+    disclosure = alert_disclose(
         actor=cast.estate_dpo,
         alert=alert,
         recipient_organisation=cast.met,
@@ -207,7 +211,7 @@ def test_police_record_an_outcome_in_the_web_ui(client, cast, people, two):
 
 
 def test_an_image_enrolled_after_go_live_joins_only_through_a_new_review(client, cast, people, two, active_agreement):
-    from recognition.deployments.services import matched_watchlist
+    from recognition.deployments.services.planning import matched_watchlist
 
     later = enrolled_image_row(active_agreement, cast.camden, subject="MET-W-0009")
     compose_watchlist(two.deployment, [later])  # the Met puts it on the live deployment's watchlist
@@ -218,7 +222,7 @@ def test_an_image_enrolled_after_go_live_joins_only_through_a_new_review(client,
     client.force_login(cast.estate_dpo)
     page = client.get(reverse("deployment-detail", args=[two.deployment.pk])).content.decode()
     assert "1 added since that review is not matched" in page
-    services.watchlist_review_record(
+    watchlist_review_record(
         actor=cast.met_dpo, deployment=two.deployment, notes="New image checked: current, charged, necessary."
     )
     two.deployment.refresh_from_db()
@@ -240,7 +244,7 @@ def test_an_erased_alert_opens_as_a_record_not_a_500(client, cast, people, two):
 
 
 def test_a_rejection_says_why_and_the_notes_are_shown(client, cast, people, two):
-    services.alert_review(
+    alert_review(
         actor=people.reviewer_a,
         alert=two.camden_alert,
         decision="reject",
