@@ -68,10 +68,17 @@ KNOWN_CIRCLES = {
     frozenset(
         {
             "governance.subject_access.consultation",
+            "governance.subject_access.door.services",
             "governance.subject_access.services",
             "governance.subject_access.tasks",
         }
-    ): "the supplier consultation and the request's tasks call back into the request services",
+    ): (
+        "the supplier consultation, the request's tasks and the public door call back into the request services"
+        " (and the services tell the door when the clock stops)"
+    ),
+    frozenset({"governance.audit.verification", "governance.tasks"}): (
+        "a verification started from the page queues its task, which runs the verification"
+    ),
     frozenset(
         {"recognition.deployments.watchlists", "recognition.enrolment", "recognition.selectors", "recognition.tasks"}
     ): "recognition.selectors is a gallery cache that also reads templates and is written by enrolment",

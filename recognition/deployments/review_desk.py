@@ -26,6 +26,7 @@ from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
+from governance.locks import lock_rows
 from governance.organisations.models import User
 from recognition.deployments.access import alert_check, can_operate_deployment
 from recognition.deployments.models import Alert, AlertImageShown, Deployment, ReviewImage
@@ -85,7 +86,7 @@ def deployment_review_service_level_set(*, actor: User, deployment: Deployment, 
         raise PermissionRefused("Only the operator's data protection officer sets the review service level.")
     value = _service_level_checked(minutes)
     with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
         before = deployment.review_service_level_minutes
         if before == value:
             return deployment
