@@ -36,6 +36,15 @@ def alert_purpose_kind(request: Any, **kwargs: Any) -> str:
     return "alerts"
 
 
+def disclosure_purpose_kind(request: Any, **kwargs: Any) -> str:
+    """The police act on what was disclosed to their supply chain (the purpose follows from the task, as on
+    the API); the operator's DPO and the regulator say why, once a session."""
+    organisation = getattr(request.user, "organisation", None)
+    if organisation is not None and organisation.is_police:
+        return ACTING_ON_DISCLOSURES
+    return "disclosures"
+
+
 def alert_consulted(request: Any, alert: Alert) -> None:
     audit_consultation(
         actor=request.user,

@@ -487,7 +487,7 @@ def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@personal_data("disclosures")
+@personal_data(consultation.disclosure_purpose_kind)
 def disclosure_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     disclosures = list(access.disclosures_visible_to(user).select_related("alert__supplying_organisation")[:200])
