@@ -118,6 +118,9 @@ def subject_report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 @login_required
 @refusals_as_pages
 def transparency_preview(request: HttpRequest) -> HttpResponse:
+    """An operator's own report this quarter; the regulator picks an operator on the reports page."""
+    if is_regulator(request.user) and not request.GET.get("organisation"):
+        return redirect("report-index")
     operator = transparency_operator_for(request.user, request.GET.get("organisation"))
     start, end = quarter_of(timezone.now())
     report = transparency_report(actor=request.user, operator=operator, start=start, end=end)
@@ -126,7 +129,8 @@ def transparency_preview(request: HttpRequest) -> HttpResponse:
         request,
         report,
         request.GET.get("format", "html"),
-        base_url=reverse("report-transparency"),
+        base_url=reverse("report-transparency")
+        + (f"?organisation={operator.pk}" if is_regulator(request.user) else ""),
         filename="transparency-preview",
         extra={"publish_url": reverse("report-transparency-publish") if can_publish else None},
     )

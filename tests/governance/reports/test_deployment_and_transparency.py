@@ -193,3 +193,17 @@ def test_report_page_pdf_and_chart_render(cast, activity, client, artifacts_dir)
     )
     csv = client.get(url + "?format=csv").content.decode()
     assert "Faces scanned per hour" in csv and "Watchlist reviews and go-lives" in csv
+
+
+def test_the_regulator_reaches_each_operators_preview_and_its_downloads_name_the_operator(cast, client):
+    """The regulator's home links the preview with no operator: it is sent to the reports page, which lists
+    them; an operator's preview offers PDF and CSV of that operator (found walking the demo: both were 404)."""
+    client.force_login(cast.regulator)
+    assert client.get("/reports/transparency/")["Location"] == "/reports/"
+    page = client.get(f"/reports/transparency/?organisation={cast.estate.pk}")
+    assert page.status_code == 200
+    body = page.content.decode()
+    for fmt in ("pdf", "csv"):
+        link = f"/reports/transparency/?organisation={cast.estate.pk}&amp;format={fmt}"
+        assert link in body
+        assert client.get(link.replace("&amp;", "&")).status_code == 200
