@@ -496,6 +496,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "AgreementStatusEnum": "governance.agreements.models.AgreementStatus",
     "WatchlistImageStatusEnum": "governance.watchlist.models.ImageStatus",
     "LegalBasisEnum": "governance.agreements.models.Section35Basis",
+    "EthnicGroupEnum": "recognition.deployments.models.EthnicGroup",
 }
 # Live deployments (recognition.deployments). Frames: limits checked before queueing; bytes wait in
 # the frame store (a Redis without persistence; by default the broker's Redis, which then cannot

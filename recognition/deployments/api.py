@@ -25,7 +25,7 @@ from governance.errors import NotFound, PermissionRefused
 from recognition.deployments import access, api_examples, consultation
 from recognition.deployments.errors import FrameRefused, FramesShed, FrameTooLarge, MatchingUnavailable
 from recognition.deployments.ingest import frame_submit
-from recognition.deployments.models import Disclosure, Outcome
+from recognition.deployments.models import Disclosure, EthnicGroup, Outcome
 from recognition.deployments.services.cameras import camera_for_ingest_key
 from recognition.deployments.services.outcomes import disclosure_record_outcome
 
@@ -196,6 +196,7 @@ class DisclosureSerializer(serializers.ModelSerializer):
     recipient_organisation = serializers.CharField(source="recipient_organisation.short_name")
     # Blank until the force reports it (a read-only model field would be documented without "").
     outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
+    outcome_ethnic_group = serializers.ChoiceField(choices=EthnicGroup.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Disclosure
@@ -222,6 +223,7 @@ class DisclosureSerializer(serializers.ModelSerializer):
             "outcome_notes",
             "outcome_reported_at",
             "outcome_reported_by_name",
+            "outcome_ethnic_group",
         ]
         read_only_fields = fields
 
@@ -229,6 +231,9 @@ class DisclosureSerializer(serializers.ModelSerializer):
 class OutcomeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+    # Optional: the person's ethnic group as the officer recorded it, in the ONS high-level groups only
+    # (counted in the reports' false alerts by group; "" = not recorded).
+    ethnic_group = serializers.ChoiceField(choices=EthnicGroup.choices, required=False, allow_blank=True, default="")
 
 
 def _require_view_disclosures(user) -> None:
@@ -330,5 +335,6 @@ class DisclosureOutcomeApi(APIView):
             disclosure=disclosure,
             outcome=serializer.validated_data["outcome"],
             notes=serializer.validated_data.get("notes", ""),
+            ethnic_group=serializer.validated_data.get("ethnic_group", ""),
         )
         return Response(DisclosureSerializer(disclosure).data)

@@ -28,6 +28,7 @@ DISCLOSURE = {
     "outcome_notes": "",
     "outcome_reported_at": None,
     "outcome_reported_by_name": "",
+    "outcome_ethnic_group": "",
 }
 REPORTED = {
     **DISCLOSURE,
@@ -35,6 +36,7 @@ REPORTED = {
     "outcome_notes": "Arrested on warrant at 18:20 by officers on the north steps.",
     "outcome_reported_at": "2026-12-01T19:10:00Z",
     "outcome_reported_by_name": "api.met-camden",
+    "outcome_ethnic_group": "white",
 }
 
 frame_upload = [
@@ -60,7 +62,11 @@ disclosure_detail = [OpenApiExample("A disclosure", value=DISCLOSURE, response_o
 disclosure_outcome = [
     OpenApiExample(
         "Arrested",
-        value={"outcome": "arrested", "notes": "Arrested on warrant at 18:20 by officers on the north steps."},
+        value={
+            "outcome": "arrested",
+            "notes": "Arrested on warrant at 18:20 by officers on the north steps.",
+            "ethnic_group": "white",
+        },
         request_only=True,
     ),
     OpenApiExample("Outcome recorded", value=REPORTED, response_only=True, status_codes=["200"]),

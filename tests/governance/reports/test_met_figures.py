@@ -154,3 +154,27 @@ def test_the_police_record_the_ethnic_group_on_the_web_form(cast, people, activi
     )
     assert response.status_code == 302
     assert Disclosure.objects.get(pk=activity.disclosures[2].pk).outcome_ethnic_group == "white"
+
+
+def test_the_police_record_the_ethnic_group_through_the_api(cast, people, activity):
+    """The same optional field as the web form, for forces that report outcomes from their own systems."""
+    from rest_framework.test import APIClient
+
+    from governance.api.tokens import api_token_issue
+    from recognition.deployments.models import Disclosure
+
+    _, secret = api_token_issue(
+        actor=None, organisation=people.camden_submitter.organisation, user=people.camden_submitter
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+    pk = activity.disclosures[2].pk
+    refused = client.post(
+        f"/api/v1/disclosures/{pk}/outcome/", {"outcome": "spoken_to", "ethnic_group": "x"}, format="json"
+    )
+    assert refused.status_code == 400
+    answer = client.post(
+        f"/api/v1/disclosures/{pk}/outcome/", {"outcome": "wrong_person", "ethnic_group": "mixed"}, format="json"
+    )
+    assert answer.status_code == 200 and answer.json()["outcome_ethnic_group"] == "mixed"
+    assert Disclosure.objects.get(pk=pk).outcome_ethnic_group == "mixed"
