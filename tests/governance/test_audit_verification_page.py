@@ -45,11 +45,13 @@ def test_a_dpo_starts_a_verification_and_the_page_shows_its_progress_then_its_re
 def test_a_broken_log_is_shown_as_problems_found(cast):
     audit_sequence_all()
     event = AuditEvent.objects.order_by("sequence").first()
-    from django.db import connection
+    from django.db import connection, transaction
 
-    if connection.vendor == "postgresql":
-        pytest.skip("the append-only trigger refuses the edit on PostgreSQL")
-    with connection.cursor() as cursor:  # a tamperer editing the row directly, under the model's refusal
+    # A tamperer editing the row directly, under the model's refusal: on PostgreSQL a superuser who turned
+    # the append-only trigger off for the session (as tests/governance/test_audit_chain.py's attacker).
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(f"UPDATE {AuditEvent._meta.db_table} SET justification = 'forged' WHERE id = %s", [event.pk])
     run = audit_verification_run(audit_verification_start(actor=cast.regulator, queue=False).pk)
     assert run.status == "failed" and run.problems
