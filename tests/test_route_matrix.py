@@ -251,8 +251,9 @@ ROUTES: list[Route] = [
     R("report-index", gate=ROLE_REPORTS),
     R("report-subject", obj="camden_agreement", see=CAMDEN_AGREEMENT_READERS, act=ROLE_REPORTS),
     R("report-subject", obj="deployment", see=DEPLOYMENT_READERS, act=ROLE_REPORTS),
-    # The transparency report is an operator's: others have none to preview or publish.
-    R("report-transparency", gate=ROLE_REPORTS, see={"estate.dpo", "other.dpo"}),
+    # The transparency report is an operator's: others have none to preview or publish; the regulator, naming
+    # no operator, is sent to the reports page that lists them.
+    R("report-transparency", gate=ROLE_REPORTS, see={"estate.dpo", "other.dpo", "regulator"}),
     R("report-transparency-publish", method="post", body="empty", gate=ROLE_REPORTS, see={"estate.dpo", "other.dpo"}),
     R("report-regulator-pack", gate=ROLE_REPORTS),
     # The record of processing: a DPO reads its own controller's (a unit's force's); the regulator picks.
