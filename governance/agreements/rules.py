@@ -292,11 +292,11 @@ def agreement_made_under_dpa1998(agreement: Agreement) -> bool:
     return agreement.recorded_retrospectively and agreement.starts_on < DPA_2018_COMMENCED
 
 
-# The terms a signature covers: the parties and every agreed content (not the lifecycle facts, not the document).
-AGREEMENT_TERMS_FIELDS = (
+# Fields a drafter provides; lifecycle fields are set only by the agreement services.
+EDITABLE_FIELDS: tuple[str, ...] = (
     "title",
-    "supplying_organisation_id",
-    "receiving_organisation_id",
+    "supplying_organisation",
+    "receiving_organisation",
     "purpose",
     "data_items",
     "lawful_basis",
@@ -309,8 +309,6 @@ AGREEMENT_TERMS_FIELDS = (
     "review_on",
     "match_retention_days",
     "watchlist_erasure_hours",
-    "retention_extension_match_days",
-    "retention_extension_watchlist_hours",
     "operator_article6_basis",
     "operator_article9_condition",
     "operator_schedule1_condition",
@@ -321,6 +319,17 @@ AGREEMENT_TERMS_FIELDS = (
     "breach_handling",
     "termination_terms",
     "sanctions",
+)
+
+# The terms a signature covers: the parties and every agreed content (the drafter's fields and an approved retention
+# extension), not the lifecycle facts, not the document.
+AGREEMENT_TERMS_FIELDS = (
+    *(
+        f"{name}_id" if name in ("supplying_organisation", "receiving_organisation") else name
+        for name in EDITABLE_FIELDS
+    ),
+    "retention_extension_match_days",
+    "retention_extension_watchlist_hours",
 )
 
 

@@ -38,6 +38,7 @@ from governance.agreements.models import (
 )
 from governance.agreements.rules import (
     APP_CATEGORY_RULE,
+    EDITABLE_FIELDS,
     MAX_ALERT_RETENTION_DAYS,
     MAX_WATCHLIST_ERASURE_HOURS,
     agreement_approval_missing,
@@ -58,36 +59,6 @@ from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
 from governance.pdf import UnreadablePdf, pdf_page_count
 from governance.references import next_free_reference, save_with_next_reference
-
-# Fields a drafter provides; lifecycle fields are set only by the services below.
-EDITABLE_FIELDS: tuple[str, ...] = (
-    "title",
-    "supplying_organisation",
-    "receiving_organisation",
-    "purpose",
-    "data_items",
-    "lawful_basis",
-    "schedule8_condition",
-    "special_category_data",
-    "permitted_custody_categories",
-    "max_images",
-    "starts_on",
-    "ends_on",
-    "review_on",
-    "match_retention_days",
-    "watchlist_erasure_hours",
-    "operator_article6_basis",
-    "operator_article9_condition",
-    "operator_schedule1_condition",
-    "police_reviewer_required",
-    "operator_reviewers_see_image",
-    "individual_rights",
-    "security_measures",
-    "breach_handling",
-    "termination_terms",
-    "sanctions",
-)
-
 
 # --- helpers -----------------------------------------------------------------------------------
 

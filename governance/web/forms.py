@@ -1,8 +1,12 @@
 from django import forms
 
 from governance.agreements.models import Agreement, CustodyCategory
-from governance.agreements.rules import APP_WATCHLIST_CATEGORIES, agreement_date_problems, retention_term_problems
-from governance.agreements.services import EDITABLE_FIELDS
+from governance.agreements.rules import (
+    APP_WATCHLIST_CATEGORIES,
+    EDITABLE_FIELDS,
+    agreement_date_problems,
+    retention_term_problems,
+)
 from governance.organisations.models import Organisation, OrganisationKind
 from governance.presentation.widgets import DateInput
 
