@@ -62,9 +62,6 @@ def test_the_check_sees_an_import_when_there_is_one(tmp_path):
 # still open are named with the reason each stays; a new circle fails, and so does a named one that is gone (take it
 # off the list). Run alone: ``pytest tests/test_import_boundaries.py -k circle``.
 KNOWN_CIRCLES = {
-    frozenset({"governance.dpia.policy_retention", "governance.dpia.policy_services"}): (
-        "policy_kept_until sits outside the DPIA/retention rules"
-    ),
     frozenset(
         {
             "governance.subject_access.consultation",

@@ -263,7 +263,7 @@ class PolicyDocument(models.Model):
     Versioned like a DPIA: a draft is edited in place; editing an approved version makes the next
     version (a draft), which supersedes it once the controller's DPO approves it. s.42(3): the
     document is kept until six months after the processing it covers ends
-    (``governance.dpia.policy_retention``); then its texts are erased and the record that it existed
+    (``governance.dpia.rules.policy_kept_until``); then its texts are erased and the record that it existed
     stays (``erased_at``, a deletion certificate, an audit event).
     """
 

@@ -1,37 +1,17 @@
 """The retention rule for appropriate policy documents: DPA 2018 s.42(3) — kept while the
 processing it covers goes on and for six months after it ends; then erased (texts blanked, the
-record that it existed kept, a deletion certificate and an ``erasure`` event)."""
+record that it existed kept, a deletion certificate and an ``erasure`` event). The dates themselves
+(``policy_kept_until``, ``policy_erasure_due_on``) are DPIA rules in ``governance.dpia.rules``."""
 
 from __future__ import annotations
 
-import calendar
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from governance.dpia.models import PolicyDocument
 from governance.retention.registry import RetentionRule, retention_rule_register
-
-POLICY_KEPT_MONTHS = 6  # s.42(3)
-
-
-def _months_after(day: date, months: int) -> date:
-    """The same day ``months`` later, or that month's last day (31 August + 6 months = 28/29 February)."""
-    year, month = divmod(day.month - 1 + months, 12)
-    year, month = day.year + year, month + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def policy_kept_until(ended_on: date | None) -> date | None:
-    """The last day the document is kept: six months after the processing ended (``None`` while
-    it goes on). Stored on the record (``kept_until``) so the sweep finds what is due by an index."""
-    return _months_after(ended_on, POLICY_KEPT_MONTHS) if ended_on else None
-
-
-def policy_erasure_due_on(policy: PolicyDocument) -> date | None:
-    """The first day the document may no longer be kept."""
-    return policy.kept_until + timedelta(days=1) if policy.kept_until else None
 
 
 def _policies_due(at: datetime) -> QuerySet:

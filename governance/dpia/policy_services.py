@@ -25,7 +25,7 @@ from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.dpia.models import PolicyDocument, PolicyStatus
 from governance.dpia.policy_access import can_draft_policy, policy_check
-from governance.dpia.policy_retention import policy_kept_until
+from governance.dpia.rules import policy_kept_until
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.locks import lock_rows
 from governance.organisations.models import OrganisationKind, User

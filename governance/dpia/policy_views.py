@@ -16,8 +16,7 @@ from governance.dpia import policy_services as policies
 from governance.dpia.forms import DateInput
 from governance.dpia.models import PolicyDocument, PolicyStatus
 from governance.dpia.policy_access import can_draft_policy, can_policy, policies_visible_to, policy_for
-from governance.dpia.policy_retention import policy_erasure_due_on
-from governance.dpia.rules import policy_review_warning
+from governance.dpia.rules import policy_erasure_due_on, policy_review_warning
 from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
 from governance.web.errors import refusals_as_pages
 

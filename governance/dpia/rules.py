@@ -5,13 +5,14 @@ agreement register all call these names.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from governance.dpia.models import DPIA, DPIAStatus, RiskLevel
+from governance.dpia.models import DPIA, DPIAStatus, PolicyDocument, RiskLevel
 
 # How far ahead of its review date a DPIA starts warning (dashboard, covered agreements and deployments).
 REVIEW_WARNING_DAYS = 30
@@ -278,3 +279,25 @@ def approved_policy_document(controller_ids, *, today: date | None = None):
         .order_by("-approved_at")
         .first()
     )
+
+
+# --- appropriate policy documents: how long they are kept (DPA 2018 s.42(3)) ---------------------------------------
+POLICY_KEPT_MONTHS = 6  # s.42(3)
+
+
+def _months_after(day: date, months: int) -> date:
+    """The same day ``months`` later, or that month's last day (31 August + 6 months = 28/29 February)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def policy_kept_until(ended_on: date | None) -> date | None:
+    """The last day the document is kept: six months after the processing ended (``None`` while
+    it goes on). Stored on the record (``kept_until``) so the sweep finds what is due by an index."""
+    return _months_after(ended_on, POLICY_KEPT_MONTHS) if ended_on else None
+
+
+def policy_erasure_due_on(policy: PolicyDocument) -> date | None:
+    """The first day the document may no longer be kept."""
+    return policy.kept_until + timedelta(days=1) if policy.kept_until else None

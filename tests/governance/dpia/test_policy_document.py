@@ -14,7 +14,7 @@ from governance.audit.models import AuditEvent
 from governance.dpia import policy_services as policies
 from governance.dpia.models import PolicyDocument, PolicyStatus
 from governance.dpia.policy_access import policies_visible_to, policy_for
-from governance.dpia.policy_retention import policy_kept_until
+from governance.dpia.rules import policy_kept_until
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.retention.registry import retention_rule
 from governance.retention.services import retention_sweep
