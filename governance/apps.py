@@ -39,6 +39,9 @@ class GovernanceConfig(AppConfig):
         from governance.subject_access import tasks as subject_access_tasks  # noqa: F401
         from governance.subject_access.door import retention as door_retention  # noqa: F401
 
+        # The public door listens for the clock stopping (a code e-mailed to who asked through it).
+        from governance.subject_access.door import services as door_services  # noqa: F401
+
         providers.register()
 
 

@@ -724,6 +724,7 @@ class World:
             },
         )
         from governance.subject_access import services as subject_requests
+        from governance.subject_access.exports import subject_request_export_build
 
         self.estate_sar = subject_requests.subject_request_receive(
             actor=cast.estate_dpo,
@@ -741,7 +742,7 @@ class World:
         )
         export = subject_requests.subject_request_export_start(actor=cast.estate_dpo, request=self.estate_sar)
         # Built here: inside the world's transaction nothing commits, so the task never runs on its own.
-        self.estate_export = subject_requests.subject_request_export_build(export_id=export.pk)
+        self.estate_export = subject_request_export_build(export_id=export.pk)
         self._door(cast)
         self.btp_agreement = _active_agreement(cast, cast.btp, cast.btp_dpo, "BSCC-2")
         two = TwoForces(cast, people, self.camden_agreement, self.btp_agreement)
@@ -925,6 +926,7 @@ class World:
         from governance.subject_access import services as subject_requests
         from governance.subject_access.door import services as door
         from governance.subject_access.door.models import DoorCodePurpose
+        from governance.subject_access.exports import subject_request_export_build
 
         image = io.BytesIO()
         Image.new("RGB", (120, 120), (200, 170, 150)).save(image, format="JPEG")
@@ -942,7 +944,7 @@ class World:
         )
         self.door_file = self.door_sar.door.files.get()
         export = subject_requests.subject_request_export_start(actor=cast.estate_dpo, request=self.door_sar)
-        self.door_export = subject_requests.subject_request_export_build(export_id=export.pk)
+        self.door_export = subject_request_export_build(export_id=export.pk)
         _, _, self.door_link = door._code_issue(
             submission=self.door_sar.door, purpose=DoorCodePurpose.DOWNLOAD, export=self.door_export, days=7
         )

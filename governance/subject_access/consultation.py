@@ -44,6 +44,7 @@ from governance.subject_access.models import (
     SupplierConsultation,
 )
 from governance.subject_access.registry import ItemRef, subject_data_provider
+from governance.subject_access.request_rows import request_locked, require_open
 
 S45_4 = (
     RestrictionBasis.S45_4_A,
@@ -107,11 +108,9 @@ def subject_request_consult(*, actor, request: SubjectRequest, note: str = "") -
     it. One consultation per force; a ``disclosure`` event per force (it learns that a request
     concerns the items: the request's reference and the items, not the requester's details)."""
     subject_request_check(actor, request, to="change")
-    from governance.subject_access.services import _locked, _require_open
-
     with transaction.atomic():
-        request = _locked(request)
-        _require_open(request)
+        request = request_locked(request)
+        require_open(request)
         asked: dict[int, set[str]] = defaultdict(set)
         for consultation in request.consultations.all():
             asked[consultation.force_id].update(consultation.refs)

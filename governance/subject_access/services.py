@@ -1,5 +1,6 @@
 """Writes for subject requests: intake, the clock, search and decisions, restrictions, referral to
-another controller, the other rights, the export and its downloads, the staff-names policy.
+another controller, the other rights, the export (queued here; built by its task in ``exports``) and its
+downloads, the staff-names policy. When the clock stops it says so (``signals.clock_stopped``) for the public door.
 
 Every function here is an entry point: it checks who may act (``governance.subject_access.access``),
 opens its own ``transaction.atomic()``, changes state and writes its DPA 2018 s.62 audit event in
@@ -10,10 +11,8 @@ the engine's vector, and the photo is never stored.
 
 from __future__ import annotations
 
-import hashlib
-import io
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +27,6 @@ from governance.image_doors import image_door
 from governance.inputs import is_id, meaningful_justification
 from governance.locks import lock_rows
 from governance.organisations.models import Organisation, OrganisationKind, User
-from governance.pdf import pdf_page_count
 from governance.references import next_free_reference, save_with_next_reference
 from governance.subject_access import deadlines
 from governance.subject_access.access import (
@@ -61,6 +59,8 @@ from governance.subject_access.registry import (
     subject_data_provider,
     subject_data_providers,
 )
+from governance.subject_access.request_rows import request_locked, require_open
+from governance.subject_access.signals import clock_stopped
 
 MIN_JUSTIFICATION_CHARS = 10
 MAX_REFERENCES = 20
@@ -99,15 +99,6 @@ def subject_request_due(request: SubjectRequest) -> date | None:
 def _save_due(request: SubjectRequest) -> None:
     request.due_on = subject_request_due(request)
     request.save(update_fields=["due_on", "status"])
-
-
-def _require_open(request: SubjectRequest) -> None:
-    if request.status in CLOSED_STATUSES:
-        raise StateConflict("This request is closed.", code="request_closed")
-
-
-def _locked(request: SubjectRequest) -> SubjectRequest:
-    return lock_rows(SubjectRequest.objects).select_related("organisation").get(pk=request.pk)
 
 
 # --- intake -----------------------------------------------------------------------------------------
@@ -270,11 +261,9 @@ def subject_request_clock_stop(
         refusal = deadlines.fee_refusal(right=request.right, regime=request.regime, ground=fee_ground)
     if refusal is not None:
         raise ValidationFailed(refusal.message, code=refusal.code)
-    from governance.subject_access.door.services import door_asked
-
     with transaction.atomic():
-        request = _locked(request)
-        _require_open(request)
+        request = request_locked(request)
+        require_open(request)
         if request.status in CLOCK_STOPPED_STATUSES:
             raise StateConflict("The clock is already stopped.", code="clock_already_stopped")
         if on < request.received_on or on > timezone.localdate():
@@ -292,7 +281,7 @@ def subject_request_clock_stop(
         )
         request.status = _AWAITING_STATUS[reason]
         _save_due(request)
-        door_asked(request=request, pause=pause)
+        clock_stopped.send(sender=SubjectRequest, request=request, pause=pause)
         audit_record(
             action=AuditAction.ALTERATION,
             event="subject_request.clock_stopped",
@@ -337,7 +326,7 @@ def clock_restart(
     (``subject_request_clock_restart``) or the requester answering a clarification through the
     public door (``actor`` None). Its own transaction (a savepoint inside the caller's)."""
     with transaction.atomic():
-        request = _locked(request)
+        request = request_locked(request)
         pause = request.pauses.filter(restarted_on__isnull=True).order_by("-pk").first()
         if pause is None or request.status not in CLOCK_STOPPED_STATUSES:
             raise StateConflict("The clock is running.", code="clock_running")
@@ -386,8 +375,8 @@ def subject_request_extend(
     the requester was told within the first month (``deadlines.extension_refusal``)."""
     subject_request_check(actor, request, to="change")
     with transaction.atomic():
-        request = _locked(request)
-        _require_open(request)
+        request = request_locked(request)
+        require_open(request)
         if request.extension_months:
             raise StateConflict("The deadline has already been extended.", code="already_extended")
         refusal = deadlines.extension_refusal(
@@ -422,8 +411,8 @@ def subject_request_close(*, actor: User, request: SubjectRequest, status: str, 
     if not note.strip():
         raise ValidationFailed("Record how the request was closed.", code="closing_note_required")
     with transaction.atomic():
-        request = _locked(request)
-        _require_open(request)
+        request = request_locked(request)
+        require_open(request)
         request.status = status
         request.closed_at = timezone.now()
         request.closing_note = note.strip()
@@ -489,7 +478,7 @@ def subject_request_search(
     """Ask every registered provider for candidates; audited as a ``consultation`` with the
     justification (DPA 2018 s.62(3)). Candidates and their crops are returned, never stored."""
     subject_request_check(actor, request, to="search")
-    _require_open(request)
+    require_open(request)
     justification = (justification or "").strip()
     if not meaningful_justification(justification, minimum=MIN_JUSTIFICATION_CHARS):
         raise ValidationFailed(
@@ -569,8 +558,8 @@ def subject_request_decide(
         raise ValidationFailed("Confirm or dismiss at least one candidate.", code="no_decisions")
     now = timezone.now()
     with transaction.atomic():
-        request = _locked(request)
-        _require_open(request)
+        request = request_locked(request)
+        require_open(request)
         items = []
         for ref, decision, found_by in rows:
             item, _ = SubjectRequestItem.objects.update_or_create(
@@ -616,8 +605,8 @@ def subject_request_item_restrict(
     if request.regime == Regime.DPA_PART3 and basis == RestrictionBasis.SCH2_PARA2:
         raise ValidationFailed("Part 3 restrictions rely on s.45(4).", code="restriction_basis_regime")
     with transaction.atomic():
-        request = _locked(request)
-        _require_open(request)
+        request = request_locked(request)
+        require_open(request)
         item = request.items.filter(pk=item_id, decision=ItemDecision.CONFIRMED).first()
         if item is None:
             raise ValidationFailed("No such confirmed item on this request.", code="item_not_found")
@@ -663,7 +652,7 @@ def subject_request_refer(*, actor: User, request: SubjectRequest, controller_id
     request of its own, received today, with its own deadline. Audited as a ``disclosure`` (the
     requester's details go to that controller) on the original and a ``collection`` on the new one."""
     subject_request_check(actor, request, to="change")
-    _require_open(request)
+    require_open(request)
     controllers = {o.pk: o for o in subject_request_controllers(actor=actor, request=request)}
     controller = controllers.get(int(controller_id)) if is_id(controller_id) else None
     if controller is None:
@@ -754,7 +743,7 @@ def _act(*, actor, request, right: str, ref_text: str, reason: str, run) -> Subj
     """Run one right on one item: the provider acts (and audits) inside this transaction, the request
     records what happened; a provider that cannot, or refuses, leaves a refusal with its reason."""
     subject_request_check(actor, request, to="change")
-    _require_open(request)
+    require_open(request)
     if not reason.strip():
         raise ValidationFailed("Record the reason.", code="reason_required")
     ref = _confirmed_ref(request, ref_text)
@@ -821,7 +810,7 @@ def subject_request_object(*, actor: User, request: SubjectRequest, ref: str, re
 def subject_request_refuse_right(*, actor: User, request: SubjectRequest, ref: str, right: str, reason: str):
     """Record that a right is not given effect for an item, and why (e.g. an exemption applies)."""
     subject_request_check(actor, request, to="change")
-    _require_open(request)
+    require_open(request)
     if right not in SubjectRight.values or not reason.strip():
         raise ValidationFailed("Name the right and the reason it is refused.", code="refusal_reason_required")
     return _refuse(request, right, _confirmed_ref(request, ref), actor, reason.strip())
@@ -852,10 +841,6 @@ def organisation_staff_policy_set(*, actor: User, staff_names_as_roles: bool) ->
 # --- export ---------------------------------------------------------------------------------------------
 
 
-def export_kept_until(finished_on: date) -> date:
-    return finished_on + timedelta(days=settings.OVERSIGHT_SUBJECT_EXPORT_RETENTION_DAYS)
-
-
 def subject_request_export_start(*, actor: User, request: SubjectRequest) -> SubjectRequestExport:
     """Queue the response's export; the task builds it after commit (in-process in the embedded default)."""
     from governance.subject_access.consultation import consultation_refusal
@@ -866,7 +851,7 @@ def subject_request_export_start(*, actor: User, request: SubjectRequest) -> Sub
     if refusal is not None:
         raise StateConflict(refusal[1], code=refusal[0])
     with transaction.atomic():
-        request = _locked(request)
+        request = request_locked(request)
         if request.exports.filter(status__in=[ExportStatus.QUEUED, ExportStatus.BUILDING]).exists():
             raise StateConflict("An export of this request is already being built.", code="export_in_progress")
         export = SubjectRequestExport.objects.create(
@@ -878,71 +863,6 @@ def subject_request_export_start(*, actor: User, request: SubjectRequest) -> Sub
         )
         pk = export.pk
         transaction.on_commit(lambda: subject_request_export_task.delay(pk), robust=True)
-    return export
-
-
-def _progress(export_id: int):
-    def report(percent: int, stage: str) -> None:
-        SubjectRequestExport.objects.filter(pk=export_id).update(progress=min(int(percent), 99), stage=stage[:120])
-
-    return report
-
-
-def subject_request_export_build(*, export_id: int) -> SubjectRequestExport | None:
-    """The task's one service: compile as the DPO who asked (access re-checked), render the PDF and
-    the JSON, store both encrypted, audit the ``disclosure`` to the data subject. Idempotent: an
-    export already ready (or erased) is left as it is. Progress is written as it goes."""
-    from governance.subject_access.compile import compile_response
-    from governance.subject_access.documents import response_json, response_pdf
-
-    export = SubjectRequestExport.objects.select_related("request", "requested_by").filter(pk=export_id).first()
-    if export is None or export.status in (ExportStatus.READY, ExportStatus.ERASED):
-        return export
-    report = _progress(export.pk)
-    SubjectRequestExport.objects.filter(pk=export.pk).update(status=ExportStatus.BUILDING, progress=5, stage="Starting")
-    try:
-        actor = export.requested_by
-        request = subject_request_check(actor, export.request, to="export")
-        response = compile_response(actor=actor, request=request, progress=report)
-        report(75, "Rendering the PDF")
-        pdf = response_pdf(response)
-        report(90, "Writing the JSON")
-        data = response_json(response)
-        pages = pdf_page_count(io.BytesIO(pdf))
-    except ApplicationError as error:
-        SubjectRequestExport.objects.filter(pk=export.pk).update(
-            status=ExportStatus.FAILED, error=error.message, stage="Failed"
-        )
-        return SubjectRequestExport.objects.get(pk=export.pk)
-    with transaction.atomic():
-        export = lock_rows(SubjectRequestExport.objects).get(pk=export.pk)
-        export.pdf_ciphertext = encryption.encrypt(pdf)
-        export.json_ciphertext = encryption.encrypt(data)
-        export.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-        export.json_sha256 = hashlib.sha256(data).hexdigest()
-        export.key_id = encryption.key_fingerprint()
-        export.page_count = pages
-        export.status = ExportStatus.READY
-        export.progress = 100
-        export.stage = "Ready"
-        export.finished_at = timezone.now()
-        export.kept_until = export_kept_until(timezone.localdate())
-        export.save()
-        audit_record(
-            action=AuditAction.DISCLOSURE,
-            event="subject_request.exported",
-            actor=actor,
-            target=export,
-            recipient=f"The data subject of {request.reference} (subject access response)",
-            details={
-                "request": request.reference,
-                "items": [i.ref for s in response.sections.values() for i in s],
-                "withheld": len(response.withheld),
-                "pictures": response.picture_count,
-                "pdf_sha256": export.pdf_sha256,
-                "json_sha256": export.json_sha256,
-            },
-        )
     return export
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from governance.subject_access.services import subject_request_export_build
+from governance.subject_access.exports import subject_request_export_build
 
 
 @shared_task(name="governance.subject_access.tasks.subject_request_export", acks_late=True, time_limit=900)

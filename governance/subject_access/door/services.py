@@ -26,6 +26,7 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -56,6 +57,7 @@ from governance.subject_access.models import (
     SubjectRequestExport,
     SubjectRequestPause,
 )
+from governance.subject_access.signals import clock_stopped
 
 MAX_TEXT = 5000
 MAX_NAME = 200
@@ -342,6 +344,12 @@ def door_asked(*, request: SubjectRequest, pause: SubjectRequestPause) -> None:
             f"The code works once, for {settings.OVERSIGHT_DOOR_CODE_DAYS} days."
         ),
     )
+
+
+@receiver(clock_stopped, dispatch_uid="subject-door-asked-when-the-clock-stops")
+def _door_asked_when_the_clock_stops(sender, *, request: SubjectRequest, pause: SubjectRequestPause, **kwargs) -> None:
+    """The request's services stop the clock without knowing about the door (``signals.clock_stopped``)."""
+    door_asked(request=request, pause=pause)
 
 
 def door_code_resend(*, reference: str, email: str, address: str | None) -> None:

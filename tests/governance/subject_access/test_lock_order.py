@@ -30,6 +30,7 @@ def test_a_locked_subject_request_never_blocks_an_audited_commit_scoped_to_its_o
     from governance.audit.services import audit_record
     from governance.subject_access import services as sars
     from governance.subject_access.models import SubjectRequest
+    from governance.subject_access.request_rows import request_locked
 
     request = sars.subject_request_receive(actor=cast.estate_dpo, fields=intake())
     locked, release = threading.Event(), threading.Event()
@@ -38,7 +39,7 @@ def test_a_locked_subject_request_never_blocks_an_audited_commit_scoped_to_its_o
     def hold_the_request() -> None:  # what every service on the path does first, then holds it until its commit
         try:
             with transaction.atomic():
-                sars._locked(request)
+                request_locked(request)
                 locked.set()
                 release.wait(20)
         except BaseException as error:  # noqa: BLE001 - reported below
