@@ -10,7 +10,7 @@ class RecognitionConfig(AppConfig):
 
         # Registers recognition's watchlist-image handlers (enrol on upload, erase templates on
         # withdrawal) with governance's registry.
-        from recognition import enrolment  # noqa: F401
+        from recognition import image_handler  # noqa: F401
 
         # Its panels on the role homes (alerts waiting, disclosures awaiting an outcome) and the
         # review queue's count in the navigation (governance.home.registry); its clocks in governance's

@@ -17,11 +17,13 @@ Face choice (why an image can be rejected):
 
 Idempotent: the image must still be ``received`` and a template is unique per image; the slow
 engine work happens outside any transaction and the result is committed under a row lock.
+
+Queuing on upload and erasing templates on withdrawal: ``recognition.image_handler``; the galleries: reads in
+``recognition.selectors``, this process's cache in ``recognition.gallery_cache``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -35,12 +37,12 @@ from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.locks import lock_rows
 from governance.watchlist.models import ImageStatus, RejectionReason, WatchlistImage
-from governance.watchlist.registry import ErasedItem, register_image_handler
 from governance.watchlist.services import (
     watchlist_image_bytes_for_processing,
     watchlist_image_record_enrolment,
     watchlist_image_record_rejection,
 )
+from recognition.gallery_cache import galleries_after_commit
 from recognition.models import FaceTemplate
 
 logger = logging.getLogger(__name__)
@@ -171,7 +173,7 @@ def watchlist_image_enrol(*, image_id: int) -> str:
         )
         vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
         transaction.on_commit(
-            _after_gallery_change(add={image.agreement_id: [(image.pk, vector)]}, backend=engine.backend)
+            galleries_after_commit(add={image.agreement_id: [(image.pk, vector)]}, backend=engine.backend)
         )
     return "enrolled"
 
@@ -232,78 +234,3 @@ def template_reenrol(*, image_id: int, engine) -> str:
             },
         )
     return "reenrolled"
-
-
-def template_vector(template: FaceTemplate) -> np.ndarray:
-    return np.frombuffer(encryption.decrypt(template.ciphertext), dtype=np.float32).reshape(-1)
-
-
-def _after_gallery_change(*, add: dict | None = None, remove: list[int] | None = None, backend: str = ""):
-    def notify() -> None:
-        from recognition.selectors import gallery_local_apply, gallery_version_bump
-
-        gallery_local_apply(add=add or {}, remove=remove or [], backend=backend)
-        gallery_version_bump()
-
-    return notify
-
-
-class TemplateHandler:
-    """Recognition's part in the watchlist image's life (see ``governance.watchlist.registry``)."""
-
-    name = "recognition.face_template"
-
-    def image_received(self, image: WatchlistImage) -> None:
-        image_id = image.pk
-
-        def enqueue() -> None:
-            from recognition.tasks import enrol_watchlist_image
-
-            enrol_watchlist_image.delay(image_id)
-
-        # robust: a broker hiccup (or, in the embedded default, an engine error while the task runs
-        # in-process) must not turn the already-committed upload into a 500. The image stays
-        # ``received`` and ``recognition.tasks.enrol_pending_images`` picks it up again.
-        transaction.on_commit(enqueue, robust=True)
-
-    def image_erasing(self, image: WatchlistImage, *, actor, reason: str) -> list[ErasedItem]:
-        # Every template of the image, whichever backend made it (the live one and any kept for switching back).
-        templates = list(lock_rows(FaceTemplate.objects).filter(image_id=image.pk).order_by("pk"))
-        if not templates:
-            return []
-        erased = [
-            ErasedItem(
-                subject_type="recognition.facetemplate",
-                subject_id=str(t.pk),
-                sha256=hashlib.sha256(bytes(t.ciphertext)).hexdigest(),
-                label=f"Face template of watchlist image #{image.pk} ({t.backend})",
-            )
-            for t in templates
-        ]
-        FaceTemplate.objects.filter(pk__in=[t.pk for t in templates]).delete()
-        # Stop matching at once: this process's galleries drop the id and every other worker
-        # rebuilds on its next search (version bump), right after commit.
-        transaction.on_commit(_after_gallery_change(remove=[image.pk]))
-        return erased
-
-    def images_moved(self, *, image_ids: list[int]) -> None:
-        """An approved amendment carried these images to its version: their templates follow, and every
-        worker's galleries rebuild (they are keyed by agreement) after commit."""
-        if not image_ids:
-            return
-        from django.db.models import OuterRef, Subquery
-
-        FaceTemplate.objects.filter(image_id__in=image_ids).update(
-            agreement_id=Subquery(WatchlistImage.objects.filter(pk=OuterRef("image_id")).values("agreement_id")[:1])
-        )
-
-        def rebuild() -> None:
-            from recognition.selectors import gallery_cache_clear, gallery_version_bump
-
-            gallery_version_bump()
-            gallery_cache_clear()
-
-        transaction.on_commit(rebuild)
-
-
-register_image_handler(TemplateHandler())

@@ -1,15 +1,9 @@
-"""Reads of biometric data for matching: galleries of face templates per set of agreements.
+"""Reads of biometric data for matching: the live backend, face templates, and galleries of them per set of
+agreements.
 
-Each process keeps the galleries it has built, keyed by the set of agreement ids, together with the
-*gallery version* it saw in the shared cache (Django's cache: Redis when scaled out) before reading
-the templates. Every enrolment and withdrawal sets a new version after its commit, so the next
-``gallery_for_agreements`` call in *any* worker sees a different version and rebuilds from the
-database: a withdrawn template stops matching everywhere at once. The version is a random token,
-not a counter, so a cache eviction can never make an old version look current. In the process that
-made the change, cached galleries are also updated in place, so even a gallery object a caller
-still holds stops returning a withdrawn id.
-
-Ids in a gallery are watchlist image ids (what an alert refers to).
+A gallery is built here from the database (``gallery_for_agreements``) and kept in this process's gallery cache
+(``recognition.gallery_cache``), which every writer tells to rebuild after its change commits. Ids in a gallery are
+watchlist image ids (what an alert refers to).
 
 Backends: a gallery holds the templates of one backend (detector + embedder + weights) only, the
 one whose engine makes the probes searched against it; the live backend is the last audited
@@ -20,26 +14,19 @@ moves to the new backend on its next frame, with its galleries of the new backen
 
 from __future__ import annotations
 
-import threading
-import uuid
 from collections.abc import Iterable
 
 import numpy as np
 from django.core.cache import cache
 
+from governance import encryption
+from recognition.gallery_cache import gallery_cached
 from recognition.models import ActiveBackend, FaceTemplate
 
-GALLERY_VERSION_KEY = "recognition:gallery-version"
 ACTIVE_BACKEND_KEY = "recognition:active-backend"
 # How long a worker may act on a cached live choice if the switch's own cache write was lost (eviction, a per-process
 # cache): the switch sets the key after commit, so normally the change is seen on the next frame.
 ACTIVE_BACKEND_CACHE_SECONDS = 30
-
-_lock = threading.Lock()
-# Keyed by (backend, agreement ids, watchlist review id or None): one backend per gallery, and a live
-# deployment's gallery holds only the images of the watchlist review in force (the watchlist reviewed
-# is the watchlist matched).
-_galleries: dict[tuple[str, frozenset[int], int | None], tuple[str, object]] = {}
 
 
 def live_backend_choice() -> str | None:
@@ -65,16 +52,9 @@ def live_engine():
     return get_engine(live_backend_choice())
 
 
-def gallery_version() -> str:
-    version = cache.get(GALLERY_VERSION_KEY)
-    if version is None:
-        cache.add(GALLERY_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        version = cache.get(GALLERY_VERSION_KEY) or "unversioned"
-    return version
-
-
-def gallery_version_bump() -> None:
-    cache.set(GALLERY_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+def template_vector(template: FaceTemplate) -> np.ndarray:
+    """The template's embedding, decrypted (biometric: never logged)."""
+    return np.frombuffer(encryption.decrypt(template.ciphertext), dtype=np.float32).reshape(-1)
 
 
 def _build(backend: str, agreement_ids: frozenset[int], review_id: int | None):
@@ -83,7 +63,6 @@ def _build(backend: str, agreement_ids: frozenset[int], review_id: int | None):
     from recognition.deployments.models import WatchlistReview
     from recognition.deployments.watchlists import deployment_matched_image_ids
     from recognition.engine import Gallery
-    from recognition.enrolment import template_vector
 
     templates = FaceTemplate.objects.filter(
         image_matchable_q("image__"), backend=backend, image__agreement_id__in=agreement_ids
@@ -121,43 +100,4 @@ def gallery_for_agreements(agreement_ids: Iterable[int], *, backend: str | None 
     """
     backend = backend or live_backend()
     key = (backend, frozenset(int(i) for i in agreement_ids), review_id)
-    version = gallery_version()  # read before the templates: a change after this forces a rebuild next time
-    with _lock:
-        cached = _galleries.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-    gallery = _build(*key)
-    with _lock:
-        _galleries[key] = (version, gallery)
-    return gallery
-
-
-def gallery_local_apply(*, add: dict[int, list[tuple[int, np.ndarray]]], remove: list[int], backend: str = "") -> None:
-    """Apply a committed change to this process's cached galleries in place: additions only to
-    ``backend``'s galleries, and never to one bound to a watchlist review (a live deployment's
-    gallery gains images only through a new review)."""
-    with _lock:
-        galleries = list(_galleries.items())
-    for (gallery_backend, agreements, review_id), (_, gallery) in galleries:
-        if remove:
-            gallery.remove(ids=remove)
-        if gallery_backend != backend or review_id is not None:
-            continue
-        for agreement_id, items in add.items():
-            if agreement_id in agreements and items:
-                gallery.add(ids=[i for i, _ in items], vectors=np.stack([v for _, v in items]))
-
-
-def gallery_cache_clear() -> None:
-    with _lock:
-        _galleries.clear()
-
-
-def galleries_invalidate(*, remove: Iterable[int] = ()) -> None:
-    """Every worker's galleries stop matching these images (or rebuild, when ``remove`` is empty): drop them
-    from this process's galleries in place and set a new gallery version, so every other process rebuilds from
-    the database on its next search. Call after the change commits (``transaction.on_commit``)."""
-    ids = [int(i) for i in remove]
-    if ids:
-        gallery_local_apply(add={}, remove=ids)
-    gallery_version_bump()
+    return gallery_cached(key, lambda: _build(*key))

@@ -93,11 +93,8 @@ def engine_switch(*, choice: str, actor_name: str) -> ActiveBackend:
 
     from recognition.deployments.models import Deployment, DeploymentStatus
     from recognition.engine.engine import backend_id, config_for, parse_backend_choice
-    from recognition.selectors import (
-        ACTIVE_BACKEND_CACHE_SECONDS,
-        ACTIVE_BACKEND_KEY,
-        gallery_version_bump,
-    )
+    from recognition.gallery_cache import gallery_version_bump
+    from recognition.selectors import ACTIVE_BACKEND_CACHE_SECONDS, ACTIVE_BACKEND_KEY
 
     detector, embedder = parse_backend_choice(choice)
     choice = f"{detector}+{embedder}"

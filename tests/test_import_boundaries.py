@@ -62,23 +62,9 @@ def test_the_check_sees_an_import_when_there_is_one(tmp_path):
 # still open are named with the reason each stays; a new circle fails, and so does a named one that is gone (take it
 # off the list). Run alone: ``pytest tests/test_import_boundaries.py -k circle``.
 KNOWN_CIRCLES = {
-    frozenset(
-        {
-            "governance.subject_access.consultation",
-            "governance.subject_access.door.services",
-            "governance.subject_access.services",
-            "governance.subject_access.tasks",
-        }
-    ): (
-        "the supplier consultation, the request's tasks and the public door call back into the request services"
-        " (and the services tell the door when the clock stops)"
-    ),
     frozenset({"governance.audit.verification", "governance.tasks"}): (
         "a verification started from the page queues its task, which runs the verification"
     ),
-    frozenset(
-        {"recognition.deployments.watchlists", "recognition.enrolment", "recognition.selectors", "recognition.tasks"}
-    ): "recognition.selectors is a gallery cache that also reads templates and is written by enrolment",
     frozenset({"recognition.deployments.authorisation", "recognition.deployments.services.planning"}): (
         "planning checks authorisations; authorisation reuses planning's FieldProblem for its form errors"
     ),

@@ -296,7 +296,7 @@ def deployment_watchlist_remove(
 
 
 def _galleries_rebuild() -> None:
-    from recognition.selectors import galleries_invalidate
+    from recognition.gallery_cache import galleries_invalidate
 
     galleries_invalidate()
 

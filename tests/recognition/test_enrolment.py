@@ -11,9 +11,10 @@ from django.db import connection
 
 from governance.audit.models import AuditEvent
 from governance.watchlist.models import ImageStatus, WatchlistImage
-from recognition import selectors
-from recognition.enrolment import template_vector, watchlist_image_enrol
+from recognition import gallery_cache, selectors
+from recognition.enrolment import watchlist_image_enrol
 from recognition.models import FaceTemplate
+from recognition.selectors import template_vector
 from tests.governance.watchlist.support import (  # noqa: F401
     camden_api,
     camden_submitter,
@@ -34,11 +35,11 @@ def engine():
 def _fresh_galleries():
     from django.core.cache import cache
 
-    selectors.gallery_cache_clear()
-    cache.delete(selectors.GALLERY_VERSION_KEY)
+    gallery_cache.gallery_cache_clear()
+    cache.delete(gallery_cache.GALLERY_VERSION_KEY)
     cache.delete(selectors.ACTIVE_BACKEND_KEY)
     yield
-    selectors.gallery_cache_clear()
+    gallery_cache.gallery_cache_clear()
 
 
 def _face(faces_dir, name: str) -> bytes:

@@ -72,7 +72,7 @@ def alert_record_sighting(*, sighting: Sighting) -> tuple[Alert | None, bool]:
     worker's galleries are told to drop it (a gallery that still held it was stale).
     """
     if not deployment_watchlist_images(Deployment(pk=sighting.deployment_id)).filter(pk=sighting.image_id).exists():
-        from recognition.selectors import galleries_invalidate
+        from recognition.gallery_cache import galleries_invalidate
 
         transaction.on_commit(lambda: galleries_invalidate(remove=[sighting.image_id]))
         return None, False

@@ -130,7 +130,7 @@ def deployment_end(*, actor: User | None, deployment: Deployment, reason: str) -
 
 
 def _galleries_discard() -> None:
-    from recognition.selectors import gallery_cache_clear, gallery_version_bump
+    from recognition.gallery_cache import gallery_cache_clear, gallery_version_bump
 
     gallery_version_bump()
     gallery_cache_clear()

@@ -15,9 +15,9 @@ from governance.audit.services import audit_chain_verify
 from governance.retention.models import HoldScope
 from governance.retention.services import legal_hold_place, retention_sweep
 from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage, WatchlistImageContent
-from recognition import selectors
-from recognition.enrolment import template_vector
+from recognition import gallery_cache, selectors
 from recognition.models import FaceTemplate
+from recognition.selectors import template_vector
 from tests.governance.watchlist.support import camden_api, camden_submitter, upload  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.faces, pytest.mark.slow]
@@ -29,10 +29,10 @@ FACES = ["Kofi_Annan/Kofi_Annan_0001.jpg", "Salma_Hayek/Salma_Hayek_0001.jpg", "
 def _fresh_galleries():
     from django.core.cache import cache
 
-    selectors.gallery_cache_clear()
-    cache.delete(selectors.GALLERY_VERSION_KEY)
+    gallery_cache.gallery_cache_clear()
+    cache.delete(gallery_cache.GALLERY_VERSION_KEY)
     yield
-    selectors.gallery_cache_clear()
+    gallery_cache.gallery_cache_clear()
 
 
 def test_images_go_within_the_set_hours_after_termination_and_holds_block_until_they_lapse(

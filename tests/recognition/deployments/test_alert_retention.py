@@ -74,12 +74,12 @@ def test_hold_on_the_agreement_blocks_alert_erasure_until_released(cast, people,
 def test_ending_a_deployment_discards_cached_galleries_in_every_worker(
     cast, live_deployment, active_agreement, django_capture_on_commit_callbacks
 ):
-    from recognition import selectors
+    from recognition import gallery_cache, selectors
     from recognition.deployments.services.golive import deployment_end
 
     selectors.gallery_for_agreements([active_agreement.pk])  # this worker holds the deployment's gallery
-    before = selectors.gallery_version()
+    before = gallery_cache.gallery_version()
     with django_capture_on_commit_callbacks(execute=True):
         deployment_end(actor=cast.estate_dpo, deployment=live_deployment, reason="Operation finished")
-    assert selectors.gallery_version() != before  # every other worker rebuilds on next use, or never
-    assert not selectors._galleries  # and this one dropped its copy at once
+    assert gallery_cache.gallery_version() != before  # every other worker rebuilds on next use, or never
+    assert not gallery_cache._galleries  # and this one dropped its copy at once

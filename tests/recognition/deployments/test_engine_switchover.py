@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from governance.audit.models import AuditEvent
 from governance.watchlist.models import ImageStatus
-from recognition import selectors
+from recognition import gallery_cache, selectors
 from recognition.deployments.models import Alert, Deployment
 from recognition.deployments.services.cameras import camera_issue_ingest_key
 from recognition.deployments.services.planning import deployment_set_threshold
@@ -32,11 +32,11 @@ SFACE, FACENET = "yunet+sface", "mtcnn+facenet"
 
 @pytest.fixture(autouse=True)
 def _fresh_state():
-    selectors.gallery_cache_clear()
-    cache.delete(selectors.GALLERY_VERSION_KEY)
+    gallery_cache.gallery_cache_clear()
+    cache.delete(gallery_cache.GALLERY_VERSION_KEY)
     cache.delete(selectors.ACTIVE_BACKEND_KEY)
     yield
-    selectors.gallery_cache_clear()
+    gallery_cache.gallery_cache_clear()
     cache.delete(selectors.ACTIVE_BACKEND_KEY)
 
 

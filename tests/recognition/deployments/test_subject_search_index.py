@@ -142,10 +142,10 @@ def test_a_hit_on_an_image_no_longer_matchable_raises_nothing_and_every_gallery_
     process's galleries drop it at once and a new gallery version makes every other worker rebuild without it."""
     from governance import encryption
     from governance.watchlist.models import WatchlistImage
-    from recognition import selectors
+    from recognition import gallery_cache, selectors
     from recognition.models import FaceTemplate
 
-    selectors.gallery_cache_clear()
+    gallery_cache.gallery_cache_clear()
     image = enrolled_image_row(active_agreement, cast.camden)
     person = unit(6)
     FaceTemplate.objects.create(
@@ -164,13 +164,13 @@ def test_a_hit_on_an_image_no_longer_matchable_raises_nothing_and_every_gallery_
     assert sight(live_deployment, image, person) is not None
 
     WatchlistImage.objects.filter(pk=image.pk).update(status="withdrawn")
-    version = selectors.gallery_version()
+    version = gallery_cache.gallery_version()
     assert selectors.gallery_for_agreements([active_agreement.pk]) is gallery  # nobody was told: still cached
     with django_capture_on_commit_callbacks(execute=True):
         assert sight(live_deployment, image, person, at=timezone.now() + timedelta(minutes=1)) is None
     assert Alert.objects.get().sightings == 1
     assert gallery.ids().tolist() == []  # this process: dropped in place
-    assert selectors.gallery_version() != version  # every other process: rebuilds on its next frame
+    assert gallery_cache.gallery_version() != version  # every other process: rebuilds on its next frame
     assert len(selectors.gallery_for_agreements([active_agreement.pk])) == 0
 
 
