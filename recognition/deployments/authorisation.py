@@ -41,6 +41,7 @@ from recognition.deployments.access import (
     deployments_visible_to,
     is_authorising_officer_of,
 )
+from recognition.deployments.errors import FieldProblem
 from recognition.deployments.models import (
     AlertStatus,
     AuthorisationDecision,
@@ -65,11 +66,9 @@ def _rank(actor: User) -> str:
 # --- public notice -------------------------------------------------------------------------------
 
 
-def deployment_notice_problems(*, starts_at: datetime | None, notice_given_on: date | None) -> list:
+def deployment_notice_problems(*, starts_at: datetime | None, notice_given_on: date | None) -> list[FieldProblem]:
     """APP on LFR: deployments are overt, and the public is told before they start. A notice dated
     after the day the deployment starts is refused (at planning and again at go-live)."""
-    from recognition.deployments.services.planning import FieldProblem
-
     if starts_at and notice_given_on and notice_given_on > timezone.localtime(starts_at).date():
         return [
             FieldProblem(

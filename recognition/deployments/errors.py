@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from governance.errors import ApplicationError, StateConflict, ValidationFailed
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """A rule's answer about one field of a deployment's form (planning's times, the public notice's date): the page
+    shows ``message`` beside ``field``, and the service refuses with ``code`` (``ValidationFailed`` details)."""
+
+    field: str
+    code: str
+    message: str
 
 
 class DeploymentNotLive(StateConflict):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from recognition.deployments.authorisation import (
     deployment_authorisations_void_changed,
     deployment_notice_require,
 )
+from recognition.deployments.errors import FieldProblem
 from recognition.deployments.models import (
     Deployment,
     DeploymentStatus,
@@ -49,13 +49,6 @@ DEPLOYMENT_FIELDS: tuple[str, ...] = (
     "public_notice",
     "public_notice_given_on",
 )
-
-
-@dataclass(frozen=True)
-class FieldProblem:
-    field: str
-    code: str
-    message: str
 
 
 def deployment_window_problems(*, starts_at: datetime | None, ends_at: datetime | None) -> list[FieldProblem]:
