@@ -10,7 +10,7 @@ models means nothing), and live matching must not stop while the slow part runs.
    enrolled image lacks a template of the target backend. After commit the live choice is written to the shared
    cache and the gallery version bumped, so each worker's next frame is embedded by the target engine and searched
    against a gallery built from the target's templates only; a frame already in flight finishes on the old engine and
-   the old gallery (``ingest.frame_process`` takes the engine once and asks for that engine's gallery), so no frame
+   the old gallery (``matching.frame_process`` takes the engine once and asks for that engine's gallery), so no frame
    is dropped and no gallery is ever mixed.
 
 Switching back is the same command: the old templates are kept (and erased with their image, like the live ones), so

@@ -65,9 +65,6 @@ KNOWN_CIRCLES = {
     frozenset({"governance.audit.verification", "governance.tasks"}): (
         "a verification started from the page queues its task, which runs the verification"
     ),
-    frozenset(
-        {"recognition.deployments.embedded", "recognition.deployments.ingest", "recognition.deployments.tasks"}
-    ): ("frame dispatch (queue in process or publish to Celery) is split across the three"),
 }
 
 

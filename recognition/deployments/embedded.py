@@ -5,7 +5,7 @@ the gallery search of its own frame, and the very first frame for the engine to 
 ``manage.py serve`` (``serve_start``, registered with governance's serve hooks) the live engine is built before the
 server answers, and ``frame_submit`` hands each accepted frame's key to this queue instead: the request is answered
 202 at once, and a worker thread runs exactly what a Celery worker runs (``process_frame`` →
-``ingest.frame_process``), with its own database connection, closed after every frame as a worker's would be.
+``matching.frame_process``), with its own database connection, closed after every frame as a worker's would be.
 
 The queue is bounded (``OVERSIGHT_EMBEDDED_FRAME_QUEUE``): a frame arriving when it is full is shed like a frame over
 a camera's in-flight limit (429, ``Retry-After``, counted as shed; its bytes and slot are dropped at once). Frames

@@ -32,9 +32,9 @@ FRAME_OUTCOME_RETRIES = 30
     time_limit=90,
 )
 def process_frame(self, frame_key: str, camera_id: int, received_at: str, pending: dict | None = None) -> str:
-    """Match one frame (``recognition.deployments.ingest.frame_process``) or settle the outcome an
+    """Match one frame (``recognition.deployments.matching.frame_process``) or settle the outcome an
     earlier try could not count. Idempotent."""
-    from recognition.deployments.ingest import FrameOutcomePending, frame_outcome_settle, frame_process
+    from recognition.deployments.matching import FrameOutcomePending, frame_outcome_settle, frame_process
     from recognition.deployments.models import FrameDropReason
 
     camera_id = int(camera_id)

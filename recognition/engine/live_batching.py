@@ -22,7 +22,7 @@ detects its own frame in parallel with the others (onnxruntime releases the GIL)
 batched; a frame without a face never waits for the batcher.
 
 Nothing about a frame outlives the pass: pictures, faces and embeddings are handed back and dropped, as in
-``ingest.frame_process``. One frame failing (an exception in the pass) does not fail the others: the batch is run
+``matching.frame_process``. One frame failing (an exception in the pass) does not fail the others: the batch is run
 again frame by frame and only the failing frame gets the error.
 """
 

@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from recognition.deployments import frames
-from recognition.deployments.ingest import FrameOutcomePending, frame_outcome_settle, frame_process
+from recognition.deployments.matching import FrameOutcomePending, frame_outcome_settle, frame_process
 from recognition.deployments.models import FaceScanCounter, FrameDropCounter, FrameOutcome
 from recognition.deployments.selectors import frame_accounting, frames_unreconciled
 from recognition.deployments.services.frames import counters_add

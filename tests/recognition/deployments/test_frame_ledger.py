@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from recognition.deployments import frames
 from recognition.deployments.frame_ledger import frame_ledger_accept, frames_settle_lost
-from recognition.deployments.ingest import frame_process
+from recognition.deployments.matching import frame_process
 from recognition.deployments.models import FrameAccepted, FrameOutcome
 from recognition.deployments.selectors import frames_unreconciled
 from tests.conftest import require

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from recognition.deployments import frames
 from recognition.deployments.frame_ledger import frame_ledger_accept
-from recognition.deployments.ingest import frame_process
+from recognition.deployments.matching import frame_process
 from tests.recognition.deployments.test_frame_accounting import totals
 from tests.recognition.deployments.test_frames_api import camera_client, post_frame, small_jpeg
 
