@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from governance.registry import Registry
+
 
 @dataclass(frozen=True)
 class ScenarioContext:
@@ -31,12 +33,11 @@ class ScenarioStep:
     order: int = 100
 
 
-_STEPS: dict[str, ScenarioStep] = {}
+_STEPS: Registry[ScenarioStep] = Registry("scenario step")
 
 
 def scenario_step_register(step: ScenarioStep) -> ScenarioStep:
-    _STEPS[step.name] = step
-    return step
+    return _STEPS.register(step.name, step)
 
 
 def scenario_steps() -> list[ScenarioStep]:

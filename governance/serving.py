@@ -13,23 +13,25 @@ import threading
 import time
 from collections.abc import Callable
 
+from governance.registry import Registry
+
 logger = logging.getLogger(__name__)
 
 ServeHook = Callable[..., Callable[[], None] | None]
 
-_hooks: dict[str, ServeHook] = {}
-_warm_ups: dict[str, Callable[[], object]] = {}
+_hooks: Registry[ServeHook] = Registry("serve hook", replace=True)
+_warm_ups: Registry[Callable[[], object]] = Registry("web warm-up", replace=True)
 
 
 def serve_hook_register(name: str, hook: ServeHook) -> None:
     """Register (or replace) the hook called ``name``."""
-    _hooks[name] = hook
+    _hooks.register(name, hook)
 
 
 def serve_hooks_start(*, stdout=None) -> list[Callable[[], None]]:
     """Run every registered hook in registration order; returns their stop functions (stop them in reverse)."""
     stops = []
-    for hook in list(_hooks.values()):
+    for hook in _hooks.values():
         stop = hook(stdout=stdout)
         if stop is not None:
             stops.append(stop)
@@ -50,7 +52,7 @@ def serve_hooks_stop(stops: list[Callable[[], None]]) -> None:
 
 def web_warm_up_register(name: str, warm_up: Callable[[], object]) -> None:
     """Register (or replace) the warm-up called ``name``: a function of no arguments."""
-    _warm_ups[name] = warm_up
+    _warm_ups.register(name, warm_up)
 
 
 def web_warm_ups_start() -> threading.Thread:
@@ -59,7 +61,7 @@ def web_warm_ups_start() -> threading.Thread:
     def run() -> None:
         from django.db import connection
 
-        for name, warm_up in list(_warm_ups.items()):
+        for name, warm_up in _warm_ups.items():
             started = time.perf_counter()
             try:
                 result = warm_up()

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from governance.registry import Registry
+
 
 @dataclass(frozen=True)
 class SectionRow:
@@ -29,12 +31,12 @@ class AdministrationSection:
     manage_url: Callable[[Any], str] | None = None  # actor -> the section's own page
 
 
-_SECTIONS: dict[str, AdministrationSection] = {}
+_SECTIONS: Registry[AdministrationSection] = Registry("administration section")
 
 
 def administration_section_register(section: AdministrationSection) -> None:
-    _SECTIONS[section.key] = section
+    _SECTIONS.register(section.key, section)
 
 
 def administration_sections() -> list[AdministrationSection]:
-    return list(_SECTIONS.values())
+    return _SECTIONS.values()

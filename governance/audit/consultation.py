@@ -37,6 +37,7 @@ from governance.audit.models import AuditAction, AuditEvent
 from governance.audit.services import audit_record
 from governance.errors import ValidationFailed
 from governance.inputs import CONTROL_CHARACTERS
+from governance.registry import Registry
 
 PURPOSE_HEADER = "X-Oversight-Purpose"
 SESSION_KEY = "oversight_purposes"  # kind -> purpose, remembered for the session
@@ -56,12 +57,11 @@ class PurposeKind:
     suggestions: tuple[str, ...] = ()
 
 
-PURPOSE_KINDS: dict[str, PurposeKind] = {}
+PURPOSE_KINDS: Registry[PurposeKind] = Registry("purpose kind")
 
 
 def purpose_kind_register(kind: PurposeKind) -> PurposeKind:
-    PURPOSE_KINDS[kind.name] = kind
-    return kind
+    return PURPOSE_KINDS.register(kind.name, kind)
 
 
 ALERTS = purpose_kind_register(
@@ -286,21 +286,22 @@ class ConsultedRecord:
     access: Callable[[Any, int], Any]
 
 
-CONSULTED_RECORDS: dict[str, ConsultedRecord] = {}
+CONSULTED_RECORDS: Registry[ConsultedRecord] = Registry("consulted record")
 
 
 def consulted_record_register(record: ConsultedRecord) -> None:
-    CONSULTED_RECORDS[record.slug] = record
+    CONSULTED_RECORDS.register(record.slug, record)
 
 
 # Each app's "does the user see a record about this subject reference?" ``(user, reference) -> bool``:
 # the subject's page is 404 for a reference none of the user's records carries (another
 # organisation's subject looks exactly like an unknown one).
-SUBJECT_LOOKUPS: list[Callable[[Any, str], bool]] = []
+# Named by where the lookup is defined (one per app's module).
+SUBJECT_LOOKUPS: Registry[Callable[[Any, str], bool]] = Registry("subject lookup")
 
 
 def subject_lookup_register(lookup: Callable[[Any, str], bool]) -> None:
-    SUBJECT_LOOKUPS.append(lookup)
+    SUBJECT_LOOKUPS.register(f"{lookup.__module__}.{lookup.__qualname__}", lookup)
 
 
 def _contains(events, key: str, value: Any) -> list[AuditEvent]:
@@ -337,7 +338,7 @@ def consultations_of_subject(*, user: Any, reference: str) -> list[AuditEvent]:
     from governance.errors import NotFound
 
     events = audit_events_visible_to(user).filter(action=AuditAction.CONSULTATION)
-    if not reference or not any(lookup(user, reference) for lookup in SUBJECT_LOOKUPS):
+    if not reference or not any(lookup(user, reference) for lookup in SUBJECT_LOOKUPS.values()):
         raise NotFound("No such subject reference among your records.")
     own = list(events.filter(details__subject_reference=reference).order_by("-sequence")[:500])
     listed = _contains(events.filter(target_id="list").order_by("-sequence"), "subject_references", reference)

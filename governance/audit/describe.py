@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from django.urls import NoReverseMatch, reverse
 
 from governance.audit.models import AuditAction
+from governance.registry import Registry
 
-_PHRASES: dict[str, str] = {}
+_PHRASES: Registry[str] = Registry("audit event phrase")
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,16 @@ class AuditTarget:
     url: Callable[[str], str | None] | None = None
 
 
-_TARGETS: dict[str, AuditTarget] = {}
+_TARGETS: Registry[AuditTarget] = Registry("audit target")
 
 
 def event_phrase_register(code: str, phrase: str) -> None:
-    _PHRASES[code] = phrase
+    _PHRASES.register(code, phrase)
 
 
 def event_phrases_register(phrases: dict[str, str]) -> None:
-    _PHRASES.update(phrases)
+    for code, phrase in phrases.items():
+        _PHRASES.register(code, phrase)
 
 
 def audit_target_register(target_type: str, noun: str, url_name: str | None = None, url=None) -> AuditTarget:
@@ -55,8 +57,7 @@ def audit_target_register(target_type: str, noun: str, url_name: str | None = No
                 return None
 
     target = AuditTarget(target_type, noun, url)
-    _TARGETS[target_type] = target
-    return target
+    return _TARGETS.register(target_type, target)
 
 
 def event_phrase(code: str) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from governance.registry import Registry
+
 
 @dataclass(frozen=True)
 class DeploymentFacts:
@@ -68,13 +70,13 @@ class DeploymentSource:
     evidence_curve: Callable[[], list[AccuracyEvidence]] = field(default=list)
 
 
-_SOURCE: list[DeploymentSource] = []
+# One slot: the source registered last is the one asked.
+_SOURCE: Registry[DeploymentSource] = Registry("deployment source", replace=True)
 
 
 def deployment_source_register(source: DeploymentSource) -> DeploymentSource:
-    _SOURCE[:] = [source]
-    return source
+    return _SOURCE.register("deployments", source)
 
 
 def deployment_source() -> DeploymentSource | None:
-    return _SOURCE[0] if _SOURCE else None
+    return _SOURCE.get("deployments")

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from governance.registry import Registry
+
 
 @dataclass(frozen=True)
 class HomePanel:
@@ -40,13 +42,12 @@ class NavCount:
     label: str = "waiting"
 
 
-_PANELS: dict[str, HomePanel] = {}
-_NAV_COUNTS: dict[str, NavCount] = {}
+_PANELS: Registry[HomePanel] = Registry("home panel")
+_NAV_COUNTS: Registry[NavCount] = Registry("navigation count")
 
 
 def home_panel_register(panel: HomePanel) -> HomePanel:
-    _PANELS[panel.code] = panel
-    return panel
+    return _PANELS.register(panel.code, panel)
 
 
 def home_panels() -> list[HomePanel]:
@@ -54,9 +55,8 @@ def home_panels() -> list[HomePanel]:
 
 
 def nav_count_register(count: NavCount) -> NavCount:
-    _NAV_COUNTS[count.url_name] = count
-    return count
+    return _NAV_COUNTS.register(count.url_name, count)
 
 
 def nav_counts() -> list[NavCount]:
-    return list(_NAV_COUNTS.values())
+    return _NAV_COUNTS.values()

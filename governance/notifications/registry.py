@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from governance.registry import Registry
+
 
 @dataclass(frozen=True)
 class Notice:
@@ -40,12 +42,11 @@ class Clock:
     notices: Callable[[Any, datetime], Iterable[Notice]]
 
 
-_CLOCKS: dict[str, Clock] = {}
+_CLOCKS: Registry[Clock] = Registry("clock")
 
 
 def clock_register(clock: Clock) -> Clock:
-    _CLOCKS[clock.code] = clock
-    return clock
+    return _CLOCKS.register(clock.code, clock)
 
 
 def clocks() -> list[Clock]:

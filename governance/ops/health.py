@@ -21,6 +21,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from governance.registry import Registry
+
 logger = logging.getLogger("oversight.health")
 
 
@@ -70,14 +72,17 @@ def _cache() -> bool:
     return cache.get("oversight:ready") == "1"
 
 
-CHECKS: dict[str, Callable[[], bool | None]] = {"database": _database, "cache": _cache, "broker": _broker}
+CHECKS: Registry[Callable[[], bool | None]] = Registry("readiness check")
+CHECKS.register("database", _database)
+CHECKS.register("cache", _cache)
+CHECKS.register("broker", _broker)
 
 
 def readiness_check_register(name: str, check: Callable[[], bool | None]) -> None:
     """Another app adds what its processes need to be ready (recognition: the live backend's weights,
     ``recognition/engine/readiness.py``). ``check`` returns True, False, or None for "not used here";
     it must answer in well under a second and raise nothing it cannot explain by its class name."""
-    CHECKS[name] = check
+    CHECKS.register(name, check)
 
 
 @never_cache

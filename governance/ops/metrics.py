@@ -34,6 +34,8 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from prometheus_client.core import GaugeMetricFamily
 
+from governance.registry import Registry
+
 logger = logging.getLogger("oversight.metrics")
 
 QUEUES = ("celery",)
@@ -50,12 +52,13 @@ class MetricSource:
         return []
 
 
-_SOURCES: list[MetricSource] = []
+# Named by the source's class: one source of each kind (a family reported twice would break the scrape).
+_SOURCES: Registry[MetricSource] = Registry("metric source")
 
 
 def metric_source_register(source: MetricSource) -> MetricSource:
-    _SOURCES.append(source)
-    return source
+    kind = type(source)
+    return _SOURCES.register(f"{kind.__module__}.{kind.__qualname__}", source)
 
 
 class OversightCollector:
@@ -63,7 +66,7 @@ class OversightCollector:
         """Names only, so registering touches no database (prometheus_client calls this at start-up)."""
         return [
             GaugeMetricFamily("oversight_task_queue_depth", "Tasks waiting in the broker", labels=["queue"]),
-            *(family for source in _SOURCES for family in source.describe()),
+            *(family for source in _SOURCES.values() for family in source.describe()),
             GaugeMetricFamily(
                 "oversight_retention_overdue_items", "Items past erasure time plus grace", labels=["rule"]
             ),
@@ -108,7 +111,7 @@ class OversightCollector:
                 logger.warning("Queue depth unavailable: %s", error.__class__.__name__)
         yield depth
 
-        for source in _SOURCES:
+        for source in _SOURCES.values():
             yield from source.collect()
 
         now = timezone.now()

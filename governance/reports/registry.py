@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from governance.registry import Registry
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -98,13 +100,12 @@ class ReportSubject:
     label: Callable[[Any], str] = field(default=str)
 
 
-_PROVIDERS: dict[str, FigureProvider] = {}
-_SUBJECTS: dict[str, ReportSubject] = {}
+_PROVIDERS: Registry[FigureProvider] = Registry("figure provider")
+_SUBJECTS: Registry[ReportSubject] = Registry("report subject")
 
 
 def figure_provider_register(provider: FigureProvider) -> FigureProvider:
-    _PROVIDERS[provider.code] = provider
-    return provider
+    return _PROVIDERS.register(provider.code, provider)
 
 
 def figure_providers(kind: str) -> list[FigureProvider]:
@@ -112,8 +113,7 @@ def figure_providers(kind: str) -> list[FigureProvider]:
 
 
 def report_subject_register(subject: ReportSubject) -> ReportSubject:
-    _SUBJECTS[subject.kind] = subject
-    return subject
+    return _SUBJECTS.register(subject.kind, subject)
 
 
 def report_subject(kind: str) -> ReportSubject | None:
@@ -138,12 +138,11 @@ class EvidenceProvider:
     compute: Callable[[ReportScope], dict[int, list[str]]]
 
 
-_EVIDENCE: dict[str, EvidenceProvider] = {}
+_EVIDENCE: Registry[EvidenceProvider] = Registry("principle evidence provider")
 
 
 def principle_evidence_register(provider: EvidenceProvider) -> EvidenceProvider:
-    _EVIDENCE[provider.code] = provider
-    return provider
+    return _EVIDENCE.register(provider.code, provider)
 
 
 def principle_evidence(scope: ReportScope) -> dict[int, list[str]]:
@@ -166,12 +165,11 @@ class RelatedLinks:
     compute: Callable[[Any, Any], list[tuple[str, str]]]
 
 
-_LINKS: dict[str, RelatedLinks] = {}
+_LINKS: Registry[RelatedLinks] = Registry("related links provider")
 
 
 def related_links_register(provider: RelatedLinks) -> RelatedLinks:
-    _LINKS[provider.code] = provider
-    return provider
+    return _LINKS.register(provider.code, provider)
 
 
 def related_links(kind: str, actor: Any, subject: Any) -> list[tuple[str, str]]:

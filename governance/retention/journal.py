@@ -41,6 +41,7 @@ from django.conf import settings
 from django.db import transaction
 
 from governance.audit.models import AuditAction, AuditEvent
+from governance.registry import Registry
 
 FORMAT = "oversight-erasure-journal/1"
 LAST_EXPORT_CACHE_KEY = "oversight:erasure-journal:last-export"
@@ -69,16 +70,15 @@ class ErasureKind:
     replay: Callable[[dict[str, Any], str], list[str]]
 
 
-_KINDS: dict[str, ErasureKind] = {}
+_KINDS: Registry[ErasureKind] = Registry("erasure kind")
 
 
 def erasure_kind_register(kind: ErasureKind) -> ErasureKind:
-    _KINDS[kind.event] = kind
-    return kind
+    return _KINDS.register(kind.event, kind)
 
 
 def erasure_kinds() -> dict[str, ErasureKind]:
-    return dict(_KINDS)
+    return dict(_KINDS.items())
 
 
 def journal_path() -> Path:

@@ -30,6 +30,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from governance.registry import Registry
+
 
 @dataclass(frozen=True)
 class RetentionRule:
@@ -64,16 +66,15 @@ def visible_by_parties(*, supplier: str, operator: str | None) -> Callable[[Any,
     return visible
 
 
-_RULES: dict[str, RetentionRule] = {}
+_RULES: Registry[RetentionRule] = Registry("retention rule")
 
 
 def retention_rule_register(rule: RetentionRule) -> RetentionRule:
-    _RULES[rule.code] = rule
-    return rule
+    return _RULES.register(rule.code, rule)
 
 
 def retention_rules() -> list[RetentionRule]:
-    return list(_RULES.values())
+    return _RULES.values()
 
 
 def retention_rule(code: str) -> RetentionRule:
@@ -97,16 +98,15 @@ class HoldTarget:
     label: Callable[[Any], str] = field(default=str)
 
 
-_HOLD_TARGETS: dict[str, HoldTarget] = {}
+_HOLD_TARGETS: Registry[HoldTarget] = Registry("hold target")
 
 
 def hold_target_register(target: HoldTarget) -> HoldTarget:
-    _HOLD_TARGETS[target.scope] = target
-    return target
+    return _HOLD_TARGETS.register(target.scope, target)
 
 
 def hold_targets() -> list[HoldTarget]:
-    return list(_HOLD_TARGETS.values())
+    return _HOLD_TARGETS.values()
 
 
 def hold_target(scope: str) -> HoldTarget | None:

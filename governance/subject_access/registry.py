@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from governance.registry import Registry
+
 ITEM_KIND = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 ITEM_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -164,17 +166,17 @@ class SubjectDataProvider:
     supplied_by: Callable[[Any, ItemRef], int | None] | None = None
 
 
-_PROVIDERS: dict[str, SubjectDataProvider] = {}
-_HOOKS: dict[str, Callable[..., Any]] = {}
+_PROVIDERS: Registry[SubjectDataProvider] = Registry("subject-data provider")
+# The engine's two hooks: one each, the one registered last in use.
+_HOOKS: Registry[Callable[..., Any]] = Registry("face hook", replace=True)
 
 
 def subject_data_provider_register(provider: SubjectDataProvider) -> SubjectDataProvider:
-    _PROVIDERS[provider.kind] = provider
-    return provider
+    return _PROVIDERS.register(provider.kind, provider)
 
 
 def subject_data_providers() -> list[SubjectDataProvider]:
-    return list(_PROVIDERS.values())
+    return _PROVIDERS.values()
 
 
 def subject_data_provider(kind: str) -> SubjectDataProvider | None:
@@ -184,7 +186,7 @@ def subject_data_provider(kind: str) -> SubjectDataProvider | None:
 def face_reader_register(read: Callable[[bytes], FaceProbe]) -> None:
     """``read(photo bytes) -> FaceProbe``; raises ``ValueError`` with a plain message when the photo
     holds no face or more than one."""
-    _HOOKS["face_reader"] = read
+    _HOOKS.register("face_reader", read)
 
 
 def face_reader() -> Callable[[bytes], FaceProbe] | None:
@@ -194,7 +196,7 @@ def face_reader() -> Callable[[bytes], FaceProbe] | None:
 def face_redactor_register(redact: Callable[[bytes, tuple[int, int, int, int] | None], bytes]) -> None:
     """``redact(jpeg, keep_box) -> jpeg`` with every detected face blurred except the one at
     ``keep_box`` (all of them when ``keep_box`` is None)."""
-    _HOOKS["face_redactor"] = redact
+    _HOOKS.register("face_redactor", redact)
 
 
 def face_redactor() -> Callable[[bytes, tuple[int, int, int, int] | None], bytes] | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from governance.registry import Registry
+
 if TYPE_CHECKING:
     from governance.organisations.models import User
     from governance.watchlist.models import WatchlistImage
@@ -40,13 +42,12 @@ class WatchlistImageHandler(Protocol):
         amendment carrying them over): anything keyed by agreement must follow after commit."""
 
 
-_handlers: dict[str, WatchlistImageHandler] = {}
+_handlers: Registry[WatchlistImageHandler] = Registry("watchlist image handler")
 
 
 def register_image_handler(handler: WatchlistImageHandler) -> WatchlistImageHandler:
-    _handlers[handler.name] = handler  # keyed by name, so re-importing a module does not register twice
-    return handler
+    return _handlers.register(handler.name, handler)
 
 
 def image_handlers() -> list[WatchlistImageHandler]:
-    return list(_handlers.values())
+    return _handlers.values()

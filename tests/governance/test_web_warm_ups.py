@@ -13,11 +13,10 @@ from governance import serving
 
 @pytest.fixture
 def registered():
-    saved = dict(serving._warm_ups)
+    saved = serving._warm_ups.snapshot()
     serving._warm_ups.clear()
     yield serving._warm_ups
-    serving._warm_ups.clear()
-    serving._warm_ups.update(saved)
+    serving._warm_ups.restore(saved)
 
 
 def test_warm_ups_run_in_order_off_the_starting_thread_and_a_failure_stops_none(registered, caplog):

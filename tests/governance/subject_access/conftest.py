@@ -31,13 +31,11 @@ def face_like_jpeg(seed: int = 0, size=(200, 200)) -> bytes:
 @pytest.fixture
 def clean_registry():
     """Hooks and providers a test registers are removed afterwards (governance's own stay)."""
-    providers, hooks = dict(registry._PROVIDERS), dict(registry._HOOKS)
+    providers, hooks = registry._PROVIDERS.snapshot(), registry._HOOKS.snapshot()
     registry._HOOKS.clear()
     yield registry
-    registry._PROVIDERS.clear()
-    registry._PROVIDERS.update(providers)
-    registry._HOOKS.clear()
-    registry._HOOKS.update(hooks)
+    registry._PROVIDERS.restore(providers)
+    registry._HOOKS.restore(hooks)
 
 
 class Held:
