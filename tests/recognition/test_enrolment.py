@@ -230,7 +230,7 @@ def test_another_workers_cached_gallery_is_rebuilt_after_a_withdrawal(
     cached = selectors.gallery_for_agreements([active_agreement.pk])
     assert image.pk in cached.ids().tolist()
     # Simulate the withdrawal happening in another process: this process's galleries are not touched.
-    monkeypatch.setattr(selectors, "gallery_local_apply", lambda **kwargs: None)
+    monkeypatch.setattr(gallery_cache, "gallery_local_apply", lambda **kwargs: None)
     with django_capture_on_commit_callbacks(execute=True):
         assert camden_api.delete(f"/api/v1/watchlist-images/{image.pk}/", HTTP_X_REASON="Withdrawn").status_code == 200
     assert image.pk in cached.ids().tolist()  # the stale object (other worker's memory)...
