@@ -22,9 +22,12 @@ Regulators read the metadata of every organisation's records and never image byt
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
@@ -115,6 +118,49 @@ def controller_refusal(actor: Any, record: Any, permission: str, what: str) -> P
     return None
 
 
+@dataclass(frozen=True)
+class RecordAccess:
+    """The one shape of access to a kind of record kept by a controller or shared between parties
+    (agreements, DPIAs, appropriate policy documents), after zulip's ``access_stream_by_id``.
+
+    ``visible_to(actor)`` is the scope (what the actor may see at all); ``refusal(actor, record, to)``
+    says why the actor may not do ``to`` to a record they see (``None``: they may). A record outside
+    the scope is ``NotFound`` exactly like a missing one; a visible one the role may not act on is
+    the refusal (403)."""
+
+    visible_to: Callable[[Any], QuerySet]
+    refusal: Callable[[Any, Any, str], PermissionRefused | None]
+    missing: str
+    missing_code: str
+
+    def _not_found(self) -> NotFound:
+        return NotFound(self.missing, code=self.missing_code)
+
+    def can(self, actor: Any, record: Any, to: str) -> bool:
+        """The button test."""
+        if to == "view":
+            return self.visible_to(actor).filter(pk=record.pk).exists()
+        return self.refusal(actor, record, to) is None
+
+    def check(self, actor: Any, record: Any, *, to: str) -> Any:
+        """Raise unless the actor may do ``to`` to a record already in hand."""
+        if not self.visible_to(actor).filter(pk=record.pk).exists():
+            raise self._not_found()
+        if to != "view":
+            refusal = self.refusal(actor, record, to)
+            if refusal is not None:
+                raise refusal
+        return record
+
+    def by_id(self, actor: Any, pk: Any, *, to: str = "view") -> Any:
+        """The record by its id if the actor may do ``to`` to it (a malformed id is not found)."""
+        try:
+            record = self.visible_to(actor).get(pk=pk)
+        except (ObjectDoesNotExist, ValueError, TypeError, OverflowError):
+            raise self._not_found() from None
+        return self.check(actor, record, to=to)
+
+
 # --- agreements --------------------------------------------------------------------------------
 
 
@@ -184,30 +230,31 @@ def agreement_refusal(actor: Any, agreement: Agreement, to: str) -> PermissionRe
     return None
 
 
+_AGREEMENTS = RecordAccess(agreements_visible_to, agreement_refusal, "No such agreement.", "agreement_not_found")
+
+
 def can_agreement(actor: Any, agreement: Agreement, to: str) -> bool:
     """May the actor do ``to`` to this agreement (the button test)?"""
-    if to == "view":
-        return agreements_visible_to(actor).filter(pk=agreement.pk).exists()
-    return agreement_refusal(actor, agreement, to) is None
+    return _AGREEMENTS.can(actor, agreement, to)
 
 
 def agreement_check(actor: Any, agreement: Agreement, *, to: str) -> Agreement:
     """Raise unless the actor may do ``to``: not visible → ``NotFound``; visible, not allowed → 403."""
-    if not agreements_visible_to(actor).filter(pk=agreement.pk).exists():
-        raise NotFound("No such agreement.", code="agreement_not_found")
-    if to != "view":
-        refusal = agreement_refusal(actor, agreement, to)
-        if refusal is not None:
-            raise refusal
-    return agreement
+    return _AGREEMENTS.check(actor, agreement, to=to)
 
 
 def agreement_for(actor: Any, pk: Any, *, to: str = "view") -> Agreement:
-    try:
-        agreement = agreements_visible_to(actor).get(pk=pk)
-    except (Agreement.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise NotFound("No such agreement.", code="agreement_not_found") from None
-    return agreement_check(actor, agreement, to=to)
+    return _AGREEMENTS.by_id(actor, pk, to=to)
+
+
+def can_read_agreements(actor: Any) -> bool:
+    """The agreement register (its link and its pages): every role whose organisation is party to agreements."""
+    return role_allows(actor, "governance.view_agreement")
+
+
+def can_draft_agreement(actor: Any) -> bool:
+    """Drafting an agreement (and amending or renewing one): a data protection officer of a party."""
+    return role_allows(actor, "governance.add_agreement")
 
 
 # --- watchlist images ------------------------------------------------------------------------------
@@ -218,7 +265,7 @@ def images_visible_to(actor: Any):
     regulators the provenance metadata of images under agreements they are party to / oversee."""
     from governance.watchlist.models import WatchlistImage
 
-    if _organisation(actor) is None or not actor.has_perm("governance.view_watchlistimage"):
+    if not can_read_watchlist(actor):
         return WatchlistImage.objects.none()
     return get_objects_for_user(
         actor,
@@ -268,7 +315,29 @@ def image_for(actor: Any, pk: Any, *, to: str = "view"):
     return image_check(actor, image, to=to)
 
 
+def can_read_watchlist(actor: Any) -> bool:
+    """The watchlist ledger (its link and its pages): the supplying forces' roles, operators' and regulators' DPOs."""
+    return role_allows(actor, "governance.view_watchlistimage")
+
+
+def can_upload_watchlist_image(actor: Any) -> bool:
+    """Uploading to a watchlist (one image, a bulk request or the API): a force's submitter or DPO. Which
+    agreement and whose images is ``governance.watchlist.services``' concern."""
+    return role_allows(actor, "governance.add_watchlistimage")
+
+
 # --- audit log -------------------------------------------------------------------------------------
+
+
+def can_read_audit_log(actor: Any) -> bool:
+    """The audit log and "who looked at this" (every page that shows who consulted a record): DPOs,
+    administrators and regulators."""
+    return role_allows(actor, "governance.view_auditevent")
+
+
+def can_export_audit_log(actor: Any) -> bool:
+    """Exporting the audit log as CSV: DPOs only (an administrator reads it on screen)."""
+    return role_allows(actor, "governance.export_auditevent")
 
 
 def audit_events_visible_to(actor: Any):
@@ -276,7 +345,7 @@ def audit_events_visible_to(actor: Any):
     Regulators read every event. Raises ``PermissionRefused`` for a role without the audit log."""
     from governance.audit.models import AuditEvent, AuditEventOrganisation
 
-    if not role_allows(actor, "governance.view_auditevent"):
+    if not can_read_audit_log(actor):
         raise PermissionRefused("Your role cannot read the audit log.")
     if is_regulator(actor):
         return AuditEvent.objects.all()
@@ -295,11 +364,35 @@ def audit_event_for(actor: Any, sequence: int):
     return event
 
 
+def record_history(target_type: str, records: Any):
+    """What happened to a record (or to each version of it), oldest first, for its own page: the
+    events naming it as their target. The gate is the record's own access function (whoever may open
+    the record reads its history); searching across records is the audit log's, scoped by
+    ``audit_events_visible_to``. ``records``: one record or several (their primary keys)."""
+    from governance.audit.models import AuditEvent
+
+    many = records if isinstance(records, (list, tuple, set, frozenset, QuerySet)) else [records]
+    ids = [str(getattr(record, "pk", record)) for record in many]
+    return AuditEvent.objects.filter(target_type=target_type, target_id__in=ids).order_by("sequence")
+
+
 # --- retention: legal holds, runs and deletion certificates ----------------------------------------
 
 
 def can_view_retention(actor: Any) -> bool:
+    """The retention dashboard (sweeps, holds, certificates): DPOs of every kind of organisation."""
     return role_allows(actor, "retention.view_retentionrun")
+
+
+def can_read_holds(actor: Any) -> bool:
+    """Legal holds (the dashboard panel and the retention page's list)."""
+    return can_view_retention(actor) and role_allows(actor, "retention.view_legalhold")
+
+
+def can_place_hold(actor: Any) -> bool:
+    """Placing a legal hold on a record the organisation is party to: a data protection officer (which
+    records: ``governance.retention.registry.hold_target``)."""
+    return role_allows(actor, "retention.add_legalhold")
 
 
 def _require_retention(actor: Any) -> None:
@@ -320,7 +413,7 @@ def holds_visible_to(actor: Any):
 def can_release_hold(actor: Any, hold) -> bool:
     """Only the side that placed a hold releases it: its organisation or that organisation's force."""
     organisation = _organisation(actor)
-    if organisation is None or not actor.has_perm("retention.change_legalhold"):
+    if organisation is None or not role_allows(actor, "retention.change_legalhold"):
         return False
     placer = hold.placed_by_organisation
     return placer is not None and organisation.pk in {placer.pk, placer.parent_id}
@@ -344,7 +437,7 @@ def certificates_visible_to(actor: Any):
     from governance.watchlist.models import DeletionCertificate
 
     _require_retention(actor)
-    if not actor.has_perm("governance.view_deletioncertificate"):
+    if not role_allows(actor, "governance.view_deletioncertificate"):
         raise PermissionRefused("Your role cannot read deletion certificates.")
     return DeletionCertificate.objects.filter(
         parties_filter(actor, supplier="supplier_organisation_id", operator="operator_organisation_id")
@@ -376,3 +469,28 @@ def run_for(actor: Any, run_id: Any):
         return runs_visible_to(actor).get(run_id=run_id)
     except (RetentionRun.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such retention run.") from None
+
+
+# --- predicates the pages ask by name ----------------------------------------------------------------
+
+# ``{% if may.read_breaches %}`` in a template calls ``can_read_breaches(request.user)``: the only way a
+# template decides what to show about the user's role (``governance.context_processors``). Each domain's
+# access module registers its user-level predicates here (recognition's from its app's ``ready``).
+_PAGE_PREDICATES: dict[str, Callable[[Any], bool]] = {}
+
+
+def page_predicate_register(name: str, predicate: Callable[[Any], bool]) -> None:
+    """Make ``predicate(user)`` answer ``may.<name>`` in templates."""
+    _PAGE_PREDICATES[name] = predicate
+
+
+def page_predicate(name: str) -> Callable[[Any], bool] | None:
+    return _PAGE_PREDICATES.get(name)
+
+
+page_predicate_register("read_agreements", can_read_agreements)
+page_predicate_register("draft_agreement", can_draft_agreement)
+page_predicate_register("read_watchlist", can_read_watchlist)
+page_predicate_register("upload_watchlist_image", can_upload_watchlist_image)
+page_predicate_register("read_audit_log", can_read_audit_log)
+page_predicate_register("view_retention", can_view_retention)

@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from governance.access import agreement_for, can_agreement, role_allows
+from governance.access import agreement_for, can_agreement, can_draft_agreement, can_read_audit_log
 from governance.agreements import services as agreement_services
 from governance.agreements.documents import agreement_render_pdf
 from governance.agreements.models import AgreementStatus
@@ -83,7 +83,7 @@ def agreement_register(request: HttpRequest) -> HttpResponse:
             "statuses": AgreementStatus.choices,
             "organisations": Organisation.objects.order_by("name"),
             "filters": {"status": status, "organisation": organisation, "q": search},
-            "can_draft": role_allows(request.user, "governance.add_agreement"),
+            "can_draft": can_draft_agreement(request.user),
         },
     )
 
@@ -135,7 +135,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def agreement_create(request: HttpRequest) -> HttpResponse:
-    if not role_allows(request.user, "governance.add_agreement"):
+    if not can_draft_agreement(request.user):
         return render(
             request,
             "errors/403.html",
@@ -368,7 +368,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             if exported:
                 return _audit_csv(events)
             context["page"] = Paginator(events, 50).get_page(request.POST.get("page"))
-    elif not role_allows(request.user, "governance.view_auditevent"):
+    elif not can_read_audit_log(request.user):
         raise PermissionRefused("Your role cannot read the audit log.")
     return render(request, "governance/audit_log.html", context)
 
