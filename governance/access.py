@@ -247,6 +247,28 @@ def agreement_for(actor: Any, pk: Any, *, to: str = "view") -> Agreement:
     return _AGREEMENTS.by_id(actor, pk, to=to)
 
 
+def can_extend_retention(actor: Any, agreement: Agreement) -> bool:
+    """A longer retention term than the agreement's: the data protection officer of the supplying force
+    itself — never a unit, never the operator (``governance.agreements.retention_terms``)."""
+    force = agreement.supplying_force
+    return bool(
+        force is not None
+        and _organisation(actor) is not None
+        and actor.organisation_id == force.pk
+        and actor.has_role(Role.DPO)
+    )
+
+
+def can_answer_regulator_on_agreement(actor: Any, agreement: Agreement) -> bool:
+    """The regulator's questions about a notified agreement are answered by the parties' DPOs, those
+    who record the notification (``governance.notifications.regulator``)."""
+    return (
+        not is_regulator(actor)
+        and role_allows(actor, "governance.notify_regulator_agreement")
+        and actor.organisation_id in agreement.concerned_organisation_ids()
+    )
+
+
 def can_read_agreements(actor: Any) -> bool:
     """The agreement register (its link and its pages): every role whose organisation is party to agreements."""
     return role_allows(actor, "governance.view_agreement")
@@ -333,6 +355,11 @@ def can_read_audit_log(actor: Any) -> bool:
     """The audit log and "who looked at this" (every page that shows who consulted a record): DPOs,
     administrators and regulators."""
     return role_allows(actor, "governance.view_auditevent")
+
+
+def can_start_audit_verification(actor: Any) -> bool:
+    """A data protection officer or the regulator may start a verification of the whole log."""
+    return bool(getattr(actor, "is_authenticated", False)) and (is_regulator(actor) or actor.has_role(Role.DPO))
 
 
 def can_export_audit_log(actor: Any) -> bool:

@@ -76,6 +76,12 @@ def dpia_for(actor: Any, pk: Any, *, to: str = "view") -> DPIA:
     return _DPIAS.by_id(actor, pk, to=to)
 
 
+def can_write_dpias(actor: Any) -> bool:
+    """Writing and keeping DPIAs under review (the review reminders): a controller's DPO. Which DPIA:
+    ``can_dpia(actor, dpia, "change")``."""
+    return role_allows(actor, "governance.change_dpia")
+
+
 def can_read_dpias(actor: Any) -> bool:
     """The DPIA register (its link and its pages): DPOs of controllers and regulators."""
     return role_allows(actor, "governance.view_dpia")

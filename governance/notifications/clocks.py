@@ -12,7 +12,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.access import can_draft_agreement, role_allows
+from governance.access import can_draft_agreement
 from governance.notifications.registry import Clock, Notice, clock_register
 from governance.organisations.roles import Role
 
@@ -99,9 +99,11 @@ def agreement_reviews(actor: Any, now: datetime) -> Iterator[Notice]:
 
 def dpia_reviews(actor: Any, now: datetime) -> Iterator[Notice]:
     """DPIAs due for review, overdue or flagged (``dpia_review_warning``), to the controller's DPO."""
-    if not role_allows(actor, "governance.change_dpia"):
-        return
+    from governance.dpia.access import can_write_dpias
     from governance.dpia.selectors import dpia_warnings_visible_to
+
+    if not can_write_dpias(actor):
+        return
 
     for dpia, warning in dpia_warnings_visible_to(actor):
         if dpia.controller_id != actor.organisation_id:
