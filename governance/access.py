@@ -1,11 +1,14 @@
-"""Who may see and do what: the one access layer.
+"""Who may see and do what: the scope rules every access module shares, and the access functions of
+agreements, watchlist images, the audit log and retention.
 
-Every read and every action on a record goes through one function per kind of object here (and in
-``recognition.deployments.access`` for the records recognition owns), in the shape of zulip's
-``access_stream_by_id``: ``<entity>_for(actor, pk, to=...)`` returns the object or raises
-``NotFound`` — the same for a record that does not exist and one the actor's organisation may not
-see —, and ``PermissionRefused`` where the actor may see it but their role may not do that. Views
-use the ``can_*`` predicates for their buttons; nobody re-derives a check in a view or a template.
+Every read and every action on a record goes through one function per kind of object, in its domain's
+access module (this one; ``governance.<domain>.access``; ``recognition.deployments.access``; the list is
+``docs/access.md``), in the shape of zulip's ``access_stream_by_id``: ``<entity>_for(actor, pk, to=...)``
+returns the object or raises ``NotFound`` — the same for a record that does not exist and one the
+actor's organisation may not see —, and ``PermissionRefused`` where the actor may see it but their role
+may not do that. Every decision is a named ``can_<verb>_<thing>`` predicate that views, services, the API
+and templates (``may.<name>``, ``page_predicate_register``) all ask; nobody re-derives a check
+(``tests/test_access_predicates.py``).
 
 Scope is data: a record concerns the organisations stored on it (the parties of an agreement, the
 supplier of an image and the operator it went to, the organisations an audit event is about), and
@@ -233,18 +236,10 @@ def agreement_refusal(actor: Any, agreement: Agreement, to: str) -> PermissionRe
 _AGREEMENTS = RecordAccess(agreements_visible_to, agreement_refusal, "No such agreement.", "agreement_not_found")
 
 
-def can_agreement(actor: Any, agreement: Agreement, to: str) -> bool:
-    """May the actor do ``to`` to this agreement (the button test)?"""
-    return _AGREEMENTS.can(actor, agreement, to)
-
-
-def agreement_check(actor: Any, agreement: Agreement, *, to: str) -> Agreement:
-    """Raise unless the actor may do ``to``: not visible → ``NotFound``; visible, not allowed → 403."""
-    return _AGREEMENTS.check(actor, agreement, to=to)
-
-
-def agreement_for(actor: Any, pk: Any, *, to: str = "view") -> Agreement:
-    return _AGREEMENTS.by_id(actor, pk, to=to)
+# The button test, the check of a record in hand, and the lookup by id (``RecordAccess``).
+can_agreement = _AGREEMENTS.can
+agreement_check = _AGREEMENTS.check
+agreement_for = _AGREEMENTS.by_id
 
 
 def can_extend_retention(actor: Any, agreement: Agreement) -> bool:
@@ -275,7 +270,8 @@ def can_read_agreements(actor: Any) -> bool:
 
 
 def can_draft_agreement(actor: Any) -> bool:
-    """Drafting an agreement (and amending or renewing one): a data protection officer of a party."""
+    """Drafting a new agreement (the list's button, the form, ``agreement_draft``, the review reminders): a
+    data protection officer. Amending or renewing one is ``can_agreement(actor, agreement, "amend")``."""
     return role_allows(actor, "governance.add_agreement")
 
 

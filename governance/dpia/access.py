@@ -63,17 +63,10 @@ def dpia_refusal(actor: Any, dpia: DPIA, to: str) -> PermissionRefused | None:
 _DPIAS = RecordAccess(dpias_visible_to, dpia_refusal, "No such DPIA.", "dpia_not_found")
 
 
-def can_dpia(actor: Any, dpia: DPIA, to: str) -> bool:
-    """The button test."""
-    return _DPIAS.can(actor, dpia, to)
-
-
-def dpia_check(actor: Any, dpia: DPIA, *, to: str) -> DPIA:
-    return _DPIAS.check(actor, dpia, to=to)
-
-
-def dpia_for(actor: Any, pk: Any, *, to: str = "view") -> DPIA:
-    return _DPIAS.by_id(actor, pk, to=to)
+# The button test, the check of a record in hand, and the lookup by id (``RecordAccess``).
+can_dpia = _DPIAS.can
+dpia_check = _DPIAS.check
+dpia_for = _DPIAS.by_id
 
 
 def can_write_dpias(actor: Any) -> bool:

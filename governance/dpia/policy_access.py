@@ -55,17 +55,10 @@ def policy_refusal(actor: Any, policy: PolicyDocument, to: str) -> PermissionRef
 _POLICIES = RecordAccess(policies_visible_to, policy_refusal, "No such policy document.", "policy_not_found")
 
 
-def can_policy(actor: Any, policy: PolicyDocument, to: str) -> bool:
-    """The button test."""
-    return _POLICIES.can(actor, policy, to)
-
-
-def policy_check(actor: Any, policy: PolicyDocument, *, to: str) -> PolicyDocument:
-    return _POLICIES.check(actor, policy, to=to)
-
-
-def policy_for(actor: Any, pk: Any, *, to: str = "view") -> PolicyDocument:
-    return _POLICIES.by_id(actor, pk, to=to)
+# The button test, the check of a record in hand, and the lookup by id (``RecordAccess``).
+can_policy = _POLICIES.can
+policy_check = _POLICIES.check
+policy_for = _POLICIES.by_id
 
 
 def can_read_policies(actor: Any) -> bool:

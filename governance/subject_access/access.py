@@ -61,16 +61,10 @@ _SUBJECT_REQUESTS = RecordAccess(
 )
 
 
-def can_subject_request(actor: Any, request: SubjectRequest, to: str) -> bool:
-    return _SUBJECT_REQUESTS.can(actor, request, to)
-
-
-def subject_request_check(actor: Any, request: SubjectRequest, *, to: str) -> SubjectRequest:
-    return _SUBJECT_REQUESTS.check(actor, request, to=to)
-
-
-def subject_request_for(actor: Any, pk: Any, *, to: str = "view") -> SubjectRequest:
-    return _SUBJECT_REQUESTS.by_id(actor, pk, to=to)
+# The button test, the check of a record in hand, and the lookup by id (``RecordAccess``).
+can_subject_request = _SUBJECT_REQUESTS.can
+subject_request_check = _SUBJECT_REQUESTS.check
+subject_request_for = _SUBJECT_REQUESTS.by_id
 
 
 def can_read_subject_requests(actor: Any) -> bool:
