@@ -1,11 +1,14 @@
-"""Who may see and do what: the one access layer.
+"""Who may see and do what: the scope rules every access module shares, and the access functions of
+agreements, watchlist images, the audit log and retention.
 
-Every read and every action on a record goes through one function per kind of object here (and in
-``recognition.deployments.access`` for the records recognition owns), in the shape of zulip's
-``access_stream_by_id``: ``<entity>_for(actor, pk, to=...)`` returns the object or raises
-``NotFound`` — the same for a record that does not exist and one the actor's organisation may not
-see —, and ``PermissionRefused`` where the actor may see it but their role may not do that. Views
-use the ``can_*`` predicates for their buttons; nobody re-derives a check in a view or a template.
+Every read and every action on a record goes through one function per kind of object, in its domain's
+access module (this one; ``governance.<domain>.access``; ``recognition.deployments.access``; the list is
+``docs/access.md``), in the shape of zulip's ``access_stream_by_id``: ``<entity>_for(actor, pk, to=...)``
+returns the object or raises ``NotFound`` — the same for a record that does not exist and one the
+actor's organisation may not see —, and ``PermissionRefused`` where the actor may see it but their role
+may not do that. Every decision is a named ``can_<verb>_<thing>`` predicate that views, services, the API
+and templates (``may.<name>``, ``page_predicate_register``) all ask; nobody re-derives a check
+(``tests/test_access_predicates.py``).
 
 Scope is data: a record concerns the organisations stored on it (the parties of an agreement, the
 supplier of an image and the operator it went to, the organisations an audit event is about), and
@@ -22,9 +25,12 @@ Regulators read the metadata of every organisation's records and never image byt
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
@@ -115,6 +121,49 @@ def controller_refusal(actor: Any, record: Any, permission: str, what: str) -> P
     return None
 
 
+@dataclass(frozen=True)
+class RecordAccess:
+    """The one shape of access to a kind of record kept by a controller or shared between parties
+    (agreements, DPIAs, appropriate policy documents), after zulip's ``access_stream_by_id``.
+
+    ``visible_to(actor)`` is the scope (what the actor may see at all); ``refusal(actor, record, to)``
+    says why the actor may not do ``to`` to a record they see (``None``: they may). A record outside
+    the scope is ``NotFound`` exactly like a missing one; a visible one the role may not act on is
+    the refusal (403)."""
+
+    visible_to: Callable[[Any], QuerySet]
+    refusal: Callable[[Any, Any, str], PermissionRefused | None]
+    missing: str
+    missing_code: str
+
+    def _not_found(self) -> NotFound:
+        return NotFound(self.missing, code=self.missing_code)
+
+    def can(self, actor: Any, record: Any, to: str) -> bool:
+        """The button test."""
+        if to == "view":
+            return self.visible_to(actor).filter(pk=record.pk).exists()
+        return self.refusal(actor, record, to) is None
+
+    def check(self, actor: Any, record: Any, *, to: str) -> Any:
+        """Raise unless the actor may do ``to`` to a record already in hand."""
+        if not self.visible_to(actor).filter(pk=record.pk).exists():
+            raise self._not_found()
+        if to != "view":
+            refusal = self.refusal(actor, record, to)
+            if refusal is not None:
+                raise refusal
+        return record
+
+    def by_id(self, actor: Any, pk: Any, *, to: str = "view") -> Any:
+        """The record by its id if the actor may do ``to`` to it (a malformed id is not found)."""
+        try:
+            record = self.visible_to(actor).get(pk=pk)
+        except (ObjectDoesNotExist, ValueError, TypeError, OverflowError):
+            raise self._not_found() from None
+        return self.check(actor, record, to=to)
+
+
 # --- agreements --------------------------------------------------------------------------------
 
 
@@ -184,30 +233,46 @@ def agreement_refusal(actor: Any, agreement: Agreement, to: str) -> PermissionRe
     return None
 
 
-def can_agreement(actor: Any, agreement: Agreement, to: str) -> bool:
-    """May the actor do ``to`` to this agreement (the button test)?"""
-    if to == "view":
-        return agreements_visible_to(actor).filter(pk=agreement.pk).exists()
-    return agreement_refusal(actor, agreement, to) is None
+_AGREEMENTS = RecordAccess(agreements_visible_to, agreement_refusal, "No such agreement.", "agreement_not_found")
 
 
-def agreement_check(actor: Any, agreement: Agreement, *, to: str) -> Agreement:
-    """Raise unless the actor may do ``to``: not visible → ``NotFound``; visible, not allowed → 403."""
-    if not agreements_visible_to(actor).filter(pk=agreement.pk).exists():
-        raise NotFound("No such agreement.", code="agreement_not_found")
-    if to != "view":
-        refusal = agreement_refusal(actor, agreement, to)
-        if refusal is not None:
-            raise refusal
-    return agreement
+# The button test, the check of a record in hand, and the lookup by id (``RecordAccess``).
+can_agreement = _AGREEMENTS.can
+agreement_check = _AGREEMENTS.check
+agreement_for = _AGREEMENTS.by_id
 
 
-def agreement_for(actor: Any, pk: Any, *, to: str = "view") -> Agreement:
-    try:
-        agreement = agreements_visible_to(actor).get(pk=pk)
-    except (Agreement.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise NotFound("No such agreement.", code="agreement_not_found") from None
-    return agreement_check(actor, agreement, to=to)
+def can_extend_retention(actor: Any, agreement: Agreement) -> bool:
+    """A longer retention term than the agreement's: the data protection officer of the supplying force
+    itself — never a unit, never the operator (``governance.agreements.retention_terms``)."""
+    force = agreement.supplying_force
+    return bool(
+        force is not None
+        and _organisation(actor) is not None
+        and actor.organisation_id == force.pk
+        and actor.has_role(Role.DPO)
+    )
+
+
+def can_answer_regulator_on_agreement(actor: Any, agreement: Agreement) -> bool:
+    """The regulator's questions about a notified agreement are answered by the parties' DPOs, those
+    who record the notification (``governance.notifications.regulator``)."""
+    return (
+        not is_regulator(actor)
+        and role_allows(actor, "governance.notify_regulator_agreement")
+        and actor.organisation_id in agreement.concerned_organisation_ids()
+    )
+
+
+def can_read_agreements(actor: Any) -> bool:
+    """The agreement register (its link and its pages): every role whose organisation is party to agreements."""
+    return role_allows(actor, "governance.view_agreement")
+
+
+def can_draft_agreement(actor: Any) -> bool:
+    """Drafting a new agreement (the list's button, the form, ``agreement_draft``, the review reminders): a
+    data protection officer. Amending or renewing one is ``can_agreement(actor, agreement, "amend")``."""
+    return role_allows(actor, "governance.add_agreement")
 
 
 # --- watchlist images ------------------------------------------------------------------------------
@@ -218,7 +283,7 @@ def images_visible_to(actor: Any):
     regulators the provenance metadata of images under agreements they are party to / oversee."""
     from governance.watchlist.models import WatchlistImage
 
-    if _organisation(actor) is None or not actor.has_perm("governance.view_watchlistimage"):
+    if not can_read_watchlist(actor):
         return WatchlistImage.objects.none()
     return get_objects_for_user(
         actor,
@@ -268,7 +333,34 @@ def image_for(actor: Any, pk: Any, *, to: str = "view"):
     return image_check(actor, image, to=to)
 
 
+def can_read_watchlist(actor: Any) -> bool:
+    """The watchlist ledger (its link and its pages): the supplying forces' roles, operators' and regulators' DPOs."""
+    return role_allows(actor, "governance.view_watchlistimage")
+
+
+def can_upload_watchlist_image(actor: Any) -> bool:
+    """Uploading to a watchlist (one image, a bulk request or the API): a force's submitter or DPO. Which
+    agreement and whose images is ``governance.watchlist.services``' concern."""
+    return role_allows(actor, "governance.add_watchlistimage")
+
+
 # --- audit log -------------------------------------------------------------------------------------
+
+
+def can_read_audit_log(actor: Any) -> bool:
+    """The audit log and "who looked at this" (every page that shows who consulted a record): DPOs,
+    administrators and regulators."""
+    return role_allows(actor, "governance.view_auditevent")
+
+
+def can_start_audit_verification(actor: Any) -> bool:
+    """A data protection officer or the regulator may start a verification of the whole log."""
+    return bool(getattr(actor, "is_authenticated", False)) and (is_regulator(actor) or actor.has_role(Role.DPO))
+
+
+def can_export_audit_log(actor: Any) -> bool:
+    """Exporting the audit log as CSV: DPOs only (an administrator reads it on screen)."""
+    return role_allows(actor, "governance.export_auditevent")
 
 
 def audit_events_visible_to(actor: Any):
@@ -276,7 +368,7 @@ def audit_events_visible_to(actor: Any):
     Regulators read every event. Raises ``PermissionRefused`` for a role without the audit log."""
     from governance.audit.models import AuditEvent, AuditEventOrganisation
 
-    if not role_allows(actor, "governance.view_auditevent"):
+    if not can_read_audit_log(actor):
         raise PermissionRefused("Your role cannot read the audit log.")
     if is_regulator(actor):
         return AuditEvent.objects.all()
@@ -295,11 +387,35 @@ def audit_event_for(actor: Any, sequence: int):
     return event
 
 
+def record_history(target_type: str, records: Any):
+    """What happened to a record (or to each version of it), oldest first, for its own page: the
+    events naming it as their target. The gate is the record's own access function (whoever may open
+    the record reads its history); searching across records is the audit log's, scoped by
+    ``audit_events_visible_to``. ``records``: one record or several (their primary keys)."""
+    from governance.audit.models import AuditEvent
+
+    many = records if isinstance(records, (list, tuple, set, frozenset, QuerySet)) else [records]
+    ids = [str(getattr(record, "pk", record)) for record in many]
+    return AuditEvent.objects.filter(target_type=target_type, target_id__in=ids).order_by("sequence")
+
+
 # --- retention: legal holds, runs and deletion certificates ----------------------------------------
 
 
 def can_view_retention(actor: Any) -> bool:
+    """The retention dashboard (sweeps, holds, certificates): DPOs of every kind of organisation."""
     return role_allows(actor, "retention.view_retentionrun")
+
+
+def can_read_holds(actor: Any) -> bool:
+    """Legal holds (the dashboard panel and the retention page's list)."""
+    return can_view_retention(actor) and role_allows(actor, "retention.view_legalhold")
+
+
+def can_place_hold(actor: Any) -> bool:
+    """Placing a legal hold on a record the organisation is party to: a data protection officer (which
+    records: ``governance.retention.registry.hold_target``)."""
+    return role_allows(actor, "retention.add_legalhold")
 
 
 def _require_retention(actor: Any) -> None:
@@ -320,7 +436,7 @@ def holds_visible_to(actor: Any):
 def can_release_hold(actor: Any, hold) -> bool:
     """Only the side that placed a hold releases it: its organisation or that organisation's force."""
     organisation = _organisation(actor)
-    if organisation is None or not actor.has_perm("retention.change_legalhold"):
+    if organisation is None or not role_allows(actor, "retention.change_legalhold"):
         return False
     placer = hold.placed_by_organisation
     return placer is not None and organisation.pk in {placer.pk, placer.parent_id}
@@ -344,7 +460,7 @@ def certificates_visible_to(actor: Any):
     from governance.watchlist.models import DeletionCertificate
 
     _require_retention(actor)
-    if not actor.has_perm("governance.view_deletioncertificate"):
+    if not role_allows(actor, "governance.view_deletioncertificate"):
         raise PermissionRefused("Your role cannot read deletion certificates.")
     return DeletionCertificate.objects.filter(
         parties_filter(actor, supplier="supplier_organisation_id", operator="operator_organisation_id")
@@ -376,3 +492,28 @@ def run_for(actor: Any, run_id: Any):
         return runs_visible_to(actor).get(run_id=run_id)
     except (RetentionRun.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such retention run.") from None
+
+
+# --- predicates the pages ask by name ----------------------------------------------------------------
+
+# ``{% if may.read_breaches %}`` in a template calls ``can_read_breaches(request.user)``: the only way a
+# template decides what to show about the user's role (``governance.context_processors``). Each domain's
+# access module registers its user-level predicates here (recognition's from its app's ``ready``).
+_PAGE_PREDICATES: dict[str, Callable[[Any], bool]] = {}
+
+
+def page_predicate_register(name: str, predicate: Callable[[Any], bool]) -> None:
+    """Make ``predicate(user)`` answer ``may.<name>`` in templates."""
+    _PAGE_PREDICATES[name] = predicate
+
+
+def page_predicate(name: str) -> Callable[[Any], bool] | None:
+    return _PAGE_PREDICATES.get(name)
+
+
+page_predicate_register("read_agreements", can_read_agreements)
+page_predicate_register("draft_agreement", can_draft_agreement)
+page_predicate_register("read_watchlist", can_read_watchlist)
+page_predicate_register("upload_watchlist_image", can_upload_watchlist_image)
+page_predicate_register("read_audit_log", can_read_audit_log)
+page_predicate_register("view_retention", can_view_retention)

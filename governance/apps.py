@@ -44,6 +44,13 @@ class GovernanceConfig(AppConfig):
 
         providers.register()
 
+        # Each domain's predicates the pages ask by name (``{% if may.read_breaches %}``, governance.access).
+        from governance.administration import access as administration_access  # noqa: F401
+        from governance.breaches import access as breaches_access  # noqa: F401
+        from governance.dpia import access as dpia_access  # noqa: F401
+        from governance.reports import access as reports_access  # noqa: F401
+        from governance.subject_access import access as subject_access_access  # noqa: F401
+
 
 def _second_factor_devices_out_of_the_admin() -> None:
     """django-otp's admin pages for TOTP and static devices are gone (issue 26): their ``config``

@@ -18,6 +18,27 @@ class _NavCounts:
         return self._cache[key]
 
 
+class _Predicates:
+    """The access predicates a template asks by name: ``{% if may.read_breaches %}`` is
+    ``can_read_breaches(request.user)`` (``governance.access.page_predicate``), answered once a page.
+    A name no access module registered is an error on the page, never a silent "no"."""
+
+    def __init__(self, user):
+        self._user = user
+        self._cache: dict[str, bool] = {}
+
+    def __getitem__(self, name: str) -> bool:
+        if name not in self._cache:
+            from governance.access import page_predicate
+
+            predicate = page_predicate(name)
+            if predicate is None:
+                # LookupError, not KeyError: the template engine would read a KeyError as "no such variable".
+                raise LookupError(f"No access predicate named {name!r} (governance.access.page_predicate_register).")
+            self._cache[name] = bool(self._user is not None and predicate(self._user))
+        return self._cache[name]
+
+
 def oversight(request):
     from governance.signin.services import second_factor_required, session_verified
 
@@ -30,4 +51,5 @@ def oversight(request):
         "OVERSIGHT_MODE": settings.OVERSIGHT_MODE,
         "second_factor_pending": pending,
         "nav_counts": _NavCounts(user) if user is not None and not pending else {},
+        "may": _Predicates(user),
     }

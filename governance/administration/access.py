@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from governance.access import _organisation, answerable_ids, role_allows
+from governance.access import _organisation, answerable_ids, page_predicate_register, role_allows
 from governance.api.models import ApiToken
 from governance.errors import NotFound, PermissionRefused
 from governance.organisations.models import Organisation, OrganisationKind, User
@@ -122,3 +122,6 @@ def api_token_for(actor: Any, pk: Any) -> ApiToken:
         return api_tokens_administered_by(actor).get(pk=pk)
     except (ApiToken.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFound("No such API token.") from None
+
+
+page_predicate_register("administer", can_administer)

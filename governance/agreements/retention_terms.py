@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from governance.access import agreement_check
+from governance.access import agreement_check, can_extend_retention
 from governance.agreements.models import Agreement, AgreementStatus
 from governance.agreements.rules import (
     MAX_ALERT_RETENTION_DAYS,
@@ -24,14 +24,12 @@ from governance.audit.services import audit_record
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.locks import lock_rows
 from governance.organisations.models import User
-from governance.organisations.roles import Role
 
 
 def retention_extension_refusal(actor: User, agreement: Agreement) -> PermissionRefused | None:
     """Who approves a longer term: the DPO of the supplying force itself — never a unit, never the
     operator (``None``: the actor may; also the button test)."""
-    force = agreement.supplying_force
-    if force is None or actor.organisation_id != force.pk or not actor.has_role(Role.DPO):
+    if not can_extend_retention(actor, agreement):
         return PermissionRefused(
             "Only the supplying force's data protection officer approves a longer retention term.",
             code="not_supplying_force_dpo",

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from governance.access import agreements_visible_to
+from governance.access import agreements_visible_to, record_history
 from governance.agreements.models import Agreement, AgreementStatus
 from governance.agreements.rules import RuleBreach, agreement_rule_breaches
 from governance.audit.models import AuditEvent
@@ -40,9 +40,7 @@ def agreement_versions(*, user: User, agreement: Agreement) -> QuerySet[Agreemen
 
 def agreement_history(*, agreement: Agreement) -> QuerySet[AuditEvent]:
     """The agreement's full history, straight from the audit log."""
-    return AuditEvent.objects.filter(target_type="governance.agreement", target_id=str(agreement.pk)).order_by(
-        "sequence"
-    )
+    return record_history("governance.agreement", agreement)
 
 
 def dashboard_figures(*, user: User) -> dict:

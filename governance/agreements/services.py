@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from governance.access import agreement_check, agreement_party_ids, agreement_reader_ids
+from governance.access import agreement_check, agreement_party_ids, agreement_reader_ids, can_draft_agreement
 from governance.agreements.documents import signed_document_erase, signed_document_refuse_active_content
 from governance.agreements.models import (
     ENDED_STATES,
@@ -173,7 +173,7 @@ def _save_new_agreement(agreement: Agreement) -> None:
 
 def agreement_draft(*, actor: User, fields: dict[str, Any]) -> Agreement:
     """Create a draft agreement. The actor's organisation must be one of the parties."""
-    if not actor.has_perm("governance.add_agreement"):
+    if not can_draft_agreement(actor):
         raise PermissionRefused("Only a data protection officer can draft an agreement.")
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:

@@ -311,8 +311,9 @@ class WatchlistImageBulkApi(WatchlistApi):
         limit = settings.OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS
         if len(items) > limit:
             raise ValidationFailed(f"At most {limit} items per bulk request.", code="too_many_items")
-        if not request.user.has_perm("governance.add_watchlistimage"):
-            from governance.errors import PermissionRefused
+        from governance.access import can_upload_watchlist_image
+        from governance.errors import PermissionRefused
 
+        if not can_upload_watchlist_image(request.user):
             raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
         return idempotent(request, lambda: _bulk(request, items))

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from governance.access import role_allows
+from governance.access import can_read_audit_log
 from governance.audit.consultation import (
     PURPOSE_KINDS,
     audit_consultation,
@@ -49,7 +49,7 @@ def consultation_purpose(request: HttpRequest) -> HttpResponse:
 
 
 def _require_audit_role(user) -> None:
-    if not role_allows(user, "governance.view_auditevent"):
+    if not can_read_audit_log(user):
         raise PermissionRefused("Your role cannot read the audit log.")
 
 

@@ -413,7 +413,9 @@ def _redact_row(pk: int, blank: dict[str, Any]) -> None:
 
 def audit_log_consult(*, user, filters: dict, justification: str, exported: bool) -> None:
     """Record that someone read (or exported) the audit log, with what they searched for."""
-    if exported and not user.has_perm("governance.export_auditevent"):
+    from governance.access import can_export_audit_log
+
+    if exported and not can_export_audit_log(user):
         raise PermissionRefused("Your role cannot export the audit log.")
     with transaction.atomic():
         audit_record(

@@ -22,14 +22,6 @@ STALE_AFTER_SECONDS = 6 * 3600
 PROBLEMS_KEPT = 20
 
 
-def can_start_audit_verification(actor: Any) -> bool:
-    """A data protection officer or the regulator may start a verification of the whole log."""
-    from governance.access import is_regulator
-    from governance.organisations.roles import Role
-
-    return bool(getattr(actor, "is_authenticated", False)) and (is_regulator(actor) or actor.has_role(Role.DPO))
-
-
 def audit_verification_latest() -> AuditVerification | None:
     return AuditVerification.objects.first()
 
@@ -47,6 +39,7 @@ def audit_verification_start(*, actor: Any | None, queue: bool = True) -> AuditV
     """Start a verification run (``actor`` None: beat). Idempotent while one runs: that one is returned.
     Audited as a consultation of the log; the run itself is queued after the commit (``queue``), or run by
     the caller (beat's task, already on a worker)."""
+    from governance.access import can_start_audit_verification
     from governance.audit.services import audit_record
     from governance.tasks import audit_verification_run_task
 

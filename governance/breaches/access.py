@@ -9,13 +9,23 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from governance.access import answerable_ids, is_regulator, role_allows
+from governance.access import answerable_ids, is_regulator, page_predicate_register, role_allows
 from governance.breaches.models import Breach
 from governance.errors import NotFound, PermissionRefused
 
 
+def can_read_breaches(actor: Any) -> bool:
+    """The breach register (its link, its page, its CSV and the dashboard's clock panel): DPOs and regulators."""
+    return role_allows(actor, "governance.view_breach")
+
+
+def can_record_breach(actor: Any) -> bool:
+    """Recording a breach for the actor's own organisation: its DPO."""
+    return role_allows(actor, "governance.add_breach")
+
+
 def breaches_visible_to(actor: Any) -> QuerySet[Breach]:
-    if not role_allows(actor, "governance.view_breach"):
+    if not can_read_breaches(actor):
         return Breach.objects.none()
     if is_regulator(actor):
         return Breach.objects.select_related("organisation")
@@ -36,3 +46,6 @@ def breach_for(actor: Any, pk: Any, *, to: str = "view") -> Breach:
     if to == "change" and not can_change_breach(actor, breach):
         raise PermissionRefused("Only the organisation that recorded the breach updates it.")
     return breach
+
+
+page_predicate_register("read_breaches", can_read_breaches)

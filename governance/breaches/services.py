@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from governance.access import agreement_check, agreement_party_ids, role_allows
+from governance.access import agreement_check, agreement_party_ids
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
-from governance.breaches.access import breach_for
+from governance.breaches.access import breach_for, can_record_breach
 from governance.breaches.models import Breach, BreachParty
 from governance.breaches.rules import art33_missing, breach_party_hours, subjects_not_told_refusal
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
@@ -71,7 +71,7 @@ def _next_reference() -> str:
 
 def breach_record(*, actor, fields: dict[str, Any]) -> Breach:
     """Enter a breach for the actor's organisation (its DPO). Audited as a ``collection``."""
-    if not role_allows(actor, "governance.add_breach"):
+    if not can_record_breach(actor):
         raise PermissionRefused("Your role cannot record breaches.")
     with transaction.atomic():
         breach = Breach(

@@ -11,9 +11,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from governance.access import agreement_for, agreement_party_ids, agreements_visible_to, role_allows
+from governance.access import agreement_for, agreement_party_ids, agreements_visible_to
 from governance.breaches import services
-from governance.breaches.access import breach_for, breaches_visible_to, can_change_breach
+from governance.breaches.access import (
+    breach_for,
+    breaches_visible_to,
+    can_change_breach,
+    can_read_breaches,
+    can_record_breach,
+)
 from governance.breaches.models import Breach, NotToldGround
 from governance.breaches.rules import (
     art33_missing,
@@ -92,7 +98,7 @@ def _initial_contact(user) -> dict:
 @login_required
 @refusals_as_pages
 def breach_register(request: HttpRequest) -> HttpResponse:
-    if not role_allows(request.user, "governance.view_breach"):
+    if not can_read_breaches(request.user):
         return render(request, "errors/403.html", {"message": "Your role cannot read the breach register."}, status=403)
     breaches = breaches_visible_to(request.user)
     if request.GET.get("format") == "csv":
@@ -127,7 +133,7 @@ def breach_register(request: HttpRequest) -> HttpResponse:
         return response
     form = (
         BreachForm(request.POST or None, initial=_initial_contact(request.user))
-        if role_allows(request.user, "governance.add_breach")
+        if can_record_breach(request.user)
         else None
     )
     if request.method == "POST" and form is not None and form.is_valid():

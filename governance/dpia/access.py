@@ -12,13 +12,21 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from governance.access import _organisation, controller_refusal, is_regulator, role_allows, supply_chain_ids
+from governance.access import (
+    RecordAccess,
+    _organisation,
+    controller_refusal,
+    is_regulator,
+    page_predicate_register,
+    role_allows,
+    supply_chain_ids,
+)
 from governance.dpia.models import DPIA
-from governance.errors import NotFound, PermissionRefused
+from governance.errors import PermissionRefused
 
 
 def dpias_visible_to(actor: Any) -> QuerySet[DPIA]:
-    if _organisation(actor) is None or not role_allows(actor, "governance.view_dpia"):
+    if not can_read_dpias(actor):
         return DPIA.objects.none()
     queryset = DPIA.objects.select_related("controller")
     if is_regulator(actor):
@@ -52,30 +60,28 @@ def dpia_refusal(actor: Any, dpia: DPIA, to: str) -> PermissionRefused | None:
     return refusal
 
 
-def can_dpia(actor: Any, dpia: DPIA, to: str) -> bool:
-    """The button test."""
-    if to == "view":
-        return dpias_visible_to(actor).filter(pk=dpia.pk).exists()
-    return dpia_refusal(actor, dpia, to) is None
+_DPIAS = RecordAccess(dpias_visible_to, dpia_refusal, "No such DPIA.", "dpia_not_found")
 
 
-def dpia_check(actor: Any, dpia: DPIA, *, to: str) -> DPIA:
-    if not dpias_visible_to(actor).filter(pk=dpia.pk).exists():
-        raise NotFound("No such DPIA.", code="dpia_not_found")
-    if to != "view":
-        refusal = dpia_refusal(actor, dpia, to)
-        if refusal is not None:
-            raise refusal
-    return dpia
+# The button test, the check of a record in hand, and the lookup by id (``RecordAccess``).
+can_dpia = _DPIAS.can
+dpia_check = _DPIAS.check
+dpia_for = _DPIAS.by_id
 
 
-def dpia_for(actor: Any, pk: Any, *, to: str = "view") -> DPIA:
-    try:
-        dpia = dpias_visible_to(actor).get(pk=pk)
-    except (DPIA.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise NotFound("No such DPIA.", code="dpia_not_found") from None
-    return dpia_check(actor, dpia, to=to)
+def can_write_dpias(actor: Any) -> bool:
+    """Writing and keeping DPIAs under review (the review reminders): a controller's DPO. Which DPIA:
+    ``can_dpia(actor, dpia, "change")``."""
+    return role_allows(actor, "governance.change_dpia")
+
+
+def can_read_dpias(actor: Any) -> bool:
+    """The DPIA register (its link and its pages): DPOs of controllers and regulators."""
+    return role_allows(actor, "governance.view_dpia")
 
 
 def can_draft_dpia(actor: Any) -> bool:
     return role_allows(actor, "governance.add_dpia") and not is_regulator(actor)
+
+
+page_predicate_register("read_dpias", can_read_dpias)

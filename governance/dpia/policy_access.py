@@ -11,14 +11,21 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from governance.access import _organisation, controller_refusal, is_regulator, role_allows, supply_chain_ids
+from governance.access import (
+    RecordAccess,
+    _organisation,
+    controller_refusal,
+    is_regulator,
+    role_allows,
+    supply_chain_ids,
+)
 from governance.dpia.models import PolicyDocument
-from governance.errors import NotFound, PermissionRefused
+from governance.errors import PermissionRefused
 
 
 def policies_visible_to(actor: Any) -> QuerySet[PolicyDocument]:
     organisation = _organisation(actor)
-    if organisation is None or not role_allows(actor, "governance.view_policydocument"):
+    if not can_read_policies(actor):
         return PolicyDocument.objects.none()
     queryset = PolicyDocument.objects.select_related("controller", "controller__parent")
     if is_regulator(actor):
@@ -45,29 +52,18 @@ def policy_refusal(actor: Any, policy: PolicyDocument, to: str) -> PermissionRef
     return refusal
 
 
-def can_policy(actor: Any, policy: PolicyDocument, to: str) -> bool:
-    """The button test."""
-    if to == "view":
-        return policies_visible_to(actor).filter(pk=policy.pk).exists()
-    return policy_refusal(actor, policy, to) is None
+_POLICIES = RecordAccess(policies_visible_to, policy_refusal, "No such policy document.", "policy_not_found")
 
 
-def policy_check(actor: Any, policy: PolicyDocument, *, to: str) -> PolicyDocument:
-    if not policies_visible_to(actor).filter(pk=policy.pk).exists():
-        raise NotFound("No such policy document.", code="policy_not_found")
-    if to != "view":
-        refusal = policy_refusal(actor, policy, to)
-        if refusal is not None:
-            raise refusal
-    return policy
+# The button test, the check of a record in hand, and the lookup by id (``RecordAccess``).
+can_policy = _POLICIES.can
+policy_check = _POLICIES.check
+policy_for = _POLICIES.by_id
 
 
-def policy_for(actor: Any, pk: Any, *, to: str = "view") -> PolicyDocument:
-    try:
-        policy = policies_visible_to(actor).get(pk=pk)
-    except (PolicyDocument.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise NotFound("No such policy document.", code="policy_not_found") from None
-    return policy_check(actor, policy, to=to)
+def can_read_policies(actor: Any) -> bool:
+    """The appropriate policy documents (their link on the DPIA register and their pages): DPOs and regulators."""
+    return role_allows(actor, "governance.view_policydocument")
 
 
 def can_draft_policy(actor: Any) -> bool:

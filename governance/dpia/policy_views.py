@@ -9,13 +9,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from governance.access import agreement_party_ids, agreements_visible_to, role_allows
+from governance.access import agreement_party_ids, agreements_visible_to, record_history
 from governance.agreements.models import Schedule8Condition
-from governance.audit.models import AuditEvent
 from governance.dpia import policy_services as policies
 from governance.dpia.forms import DateInput
 from governance.dpia.models import PolicyDocument, PolicyStatus
-from governance.dpia.policy_access import can_draft_policy, can_policy, policies_visible_to, policy_for
+from governance.dpia.policy_access import (
+    can_draft_policy,
+    can_policy,
+    can_read_policies,
+    policies_visible_to,
+    policy_for,
+)
 from governance.dpia.rules import policy_erasure_due_on, policy_review_warning
 from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
 from governance.web.errors import refusals_as_pages
@@ -74,7 +79,7 @@ def _show_errors(request, error: ApplicationError) -> None:
 @login_required
 @refusals_as_pages
 def policy_list(request: HttpRequest) -> HttpResponse:
-    if not role_allows(request.user, "governance.view_policydocument"):
+    if not can_read_policies(request.user):
         raise PermissionRefused("Your role does not read appropriate policy documents.")
     rows = [(p, policy_review_warning(p)) for p in policies_visible_to(request.user).order_by("reference", "-version")]
     return render(request, "dpia/policy_list.html", {"rows": rows, "can_draft": can_draft_policy(request.user)})
@@ -135,9 +140,7 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     policy = policy_for(user, pk)
     versions = policies_visible_to(user).filter(reference=policy.reference).order_by("version")
-    history = AuditEvent.objects.filter(
-        target_type="governance.policydocument", target_id__in=[str(v.pk) for v in versions]
-    ).order_by("sequence")
+    history = record_history("governance.policydocument", list(versions))
     return render(
         request,
         "dpia/policy_detail.html",

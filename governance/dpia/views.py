@@ -8,11 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from governance.access import agreement_party_ids, agreements_visible_to, role_allows
-from governance.audit.models import AuditEvent
+from governance.access import agreement_party_ids, agreements_visible_to, record_history
 from governance.dpia import selectors
 from governance.dpia import services as dpias
-from governance.dpia.access import can_dpia, can_draft_dpia, dpia_for
+from governance.dpia.access import can_dpia, can_draft_dpia, can_read_dpias, dpia_for
 from governance.dpia.documents import dpia_render_pdf
 from governance.dpia.forms import (
     AgreementsForm,
@@ -25,6 +24,7 @@ from governance.dpia.forms import (
     RiskForm,
 )
 from governance.dpia.models import DPIAStatus
+from governance.dpia.policy_access import can_read_policies
 from governance.dpia.rules import (
     dpia_in_force_problem,
     dpia_review_warning,
@@ -58,7 +58,7 @@ def _show_errors(request, error: ApplicationError) -> None:
 @login_required
 @refusals_as_pages
 def dpia_list(request: HttpRequest) -> HttpResponse:
-    if not role_allows(request.user, "governance.view_dpia"):
+    if not can_read_dpias(request.user):
         raise PermissionRefused("Your role does not read DPIAs.")
     status = request.GET.get("status", "")
     return render(
@@ -69,7 +69,7 @@ def dpia_list(request: HttpRequest) -> HttpResponse:
             "statuses": DPIAStatus.choices,
             "status": status,
             "can_draft": can_draft_dpia(request.user),
-            "can_read_policies": role_allows(request.user, "governance.view_policydocument"),
+            "can_read_policies": can_read_policies(request.user),
         },
     )
 
@@ -113,9 +113,7 @@ def dpia_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     dpia = dpia_for(user, pk)
     versions = selectors.dpia_versions(user=user, dpia=dpia)
-    history = AuditEvent.objects.filter(
-        target_type="governance.dpia", target_id__in=[str(v.pk) for v in versions]
-    ).order_by("sequence")
+    history = record_history("governance.dpia", list(versions))
     can = {to: can_dpia(user, dpia, to) for to in ("change", "submit", "approve", "reject", "revise", "consult")}
     return render(
         request,

@@ -15,11 +15,14 @@ from django.db.models import Count
 from governance.access import (
     agreements_visible_to,
     can_agreement,
+    can_draft_agreement,
+    can_read_agreements,
+    can_read_holds,
+    can_read_watchlist,
     can_view_retention,
     holds_visible_to,
     images_visible_to,
     is_regulator,
-    role_allows,
 )
 from governance.agreements.models import AgreementStatus
 from governance.home.registry import HomePanel, home_panel_register
@@ -33,7 +36,7 @@ FORCE_SIDE = frozenset({Role.DPO.value, Role.FORCE_SUBMITTER.value})
 def agreements_awaiting(actor: Any) -> dict | None:
     """Submitted agreements this DPO's organisation must act on: the operator countersigns, the
     supplying force approves (its prerequisites listed on the agreement's page)."""
-    if not role_allows(actor, "governance.view_agreement"):
+    if not can_read_agreements(actor):
         return None
     rows = []
     for agreement in agreements_visible_to(actor).filter(status=AgreementStatus.SUBMITTED).order_by("submitted_at"):
@@ -46,7 +49,9 @@ def agreements_awaiting(actor: Any) -> dict | None:
 
 def subject_requests_open(actor: Any) -> dict | None:
     """Open subject requests with their legal deadline, overdue first (``subject_requests_visible_to``)."""
-    if not role_allows(actor, "governance.view_subjectrequest"):
+    from governance.subject_access.access import can_read_subject_requests
+
+    if not can_read_subject_requests(actor):
         return None
     from governance.subject_access.selectors import subject_requests_needing_attention
 
@@ -57,7 +62,7 @@ def subject_requests_open(actor: Any) -> dict | None:
 
 
 def legal_holds(actor: Any) -> dict | None:
-    if not can_view_retention(actor) or not role_allows(actor, "retention.view_legalhold"):
+    if not can_read_holds(actor):
         return None
     holds = holds_visible_to(actor).in_force().order_by("placed_at")
     return {"holds": list(holds[:10]), "count": holds.count()}
@@ -74,15 +79,16 @@ def retention_due(actor: Any) -> dict | None:
 
 
 def review_dates(actor: Any) -> dict | None:
-    if not role_allows(actor, "governance.add_agreement"):
+    if not can_draft_agreement(actor):
         return None
     from governance.agreements.selectors import dashboard_figures
+    from governance.dpia.access import can_read_dpias
     from governance.dpia.selectors import dpia_warnings_visible_to
 
     figures = dashboard_figures(user=actor)
     review_due = list(figures["review_due"])
     expiring = list(figures["expiring"])
-    dpias = dpia_warnings_visible_to(actor) if role_allows(actor, "governance.view_dpia") else []
+    dpias = dpia_warnings_visible_to(actor) if can_read_dpias(actor) else []
     return {
         "review_due": review_due,
         "expiring": expiring,
@@ -95,7 +101,7 @@ def review_dates(actor: Any) -> dict | None:
 def our_images(actor: Any) -> dict | None:
     """A force's (or unit's) watchlist images and where each stands."""
     organisation = getattr(actor, "organisation", None)
-    if organisation is None or not organisation.is_police or not role_allows(actor, "governance.view_watchlistimage"):
+    if organisation is None or not organisation.is_police or not can_read_watchlist(actor):
         return None
     from governance.watchlist.models import ImageStatus
 
@@ -132,7 +138,9 @@ def registers(actor: Any) -> dict | None:
 
 
 def reports(actor: Any) -> dict | None:
-    if not is_regulator(actor) or not role_allows(actor, "governance.view_reports"):
+    from governance.reports.access import can_read_reports
+
+    if not is_regulator(actor) or not can_read_reports(actor):
         return None
     return {}
 

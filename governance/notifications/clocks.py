@@ -12,7 +12,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.access import role_allows
+from governance.access import can_draft_agreement
 from governance.notifications.registry import Clock, Notice, clock_register
 from governance.organisations.roles import Role
 
@@ -23,7 +23,9 @@ REGULATOR = frozenset({Role.REGULATOR.value})
 def subject_request_deadlines(actor: Any, now: datetime) -> Iterator[Notice]:
     """A week before the deadline (and on the day) and once it has passed (``subject_request_deadline``). The
     stage names the due date, so an extended or restarted deadline is reminded afresh."""
-    if not role_allows(actor, "governance.change_subjectrequest"):
+    from governance.subject_access.access import can_answer_subject_requests
+
+    if not can_answer_subject_requests(actor):
         return
     from governance.subject_access.models import CLOSED_STATUSES
     from governance.subject_access.selectors import subject_request_deadline, subject_requests_visible_to
@@ -81,7 +83,7 @@ def breach_party_clocks(actor: Any, now: datetime) -> Iterator[Notice]:
 
 def agreement_reviews(actor: Any, now: datetime) -> Iterator[Notice]:
     """Live agreements past their review date (the dashboard's ``review_due``), once per review date."""
-    if not role_allows(actor, "governance.add_agreement"):
+    if not can_draft_agreement(actor):
         return
     from governance.agreements.selectors import dashboard_figures
 
@@ -97,9 +99,11 @@ def agreement_reviews(actor: Any, now: datetime) -> Iterator[Notice]:
 
 def dpia_reviews(actor: Any, now: datetime) -> Iterator[Notice]:
     """DPIAs due for review, overdue or flagged (``dpia_review_warning``), to the controller's DPO."""
-    if not role_allows(actor, "governance.change_dpia"):
-        return
+    from governance.dpia.access import can_write_dpias
     from governance.dpia.selectors import dpia_warnings_visible_to
+
+    if not can_write_dpias(actor):
+        return
 
     for dpia, warning in dpia_warnings_visible_to(actor):
         if dpia.controller_id != actor.organisation_id:

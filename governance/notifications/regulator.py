@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from governance.access import agreements_visible_to, is_regulator, role_allows
+from governance.access import agreements_visible_to, can_answer_regulator_on_agreement, is_regulator
 from governance.audit.describe import event_phrases_register
 from governance.notifications.models import NotifiedKind
 
@@ -41,15 +41,6 @@ def _agreements_received(actor: Any) -> QuerySet:
     return agreements_visible_to(actor).filter(regulator_id=actor.organisation_id, regulator_notified_on__isnull=False)
 
 
-def _agreement_answers(actor: Any, agreement: Any) -> bool:
-    # The parties' DPOs: those who record the notification to the regulator answer its questions about it.
-    return (
-        not is_regulator(actor)
-        and role_allows(actor, "governance.notify_regulator_agreement")
-        and actor.organisation_id in agreement.concerned_organisation_ids()
-    )
-
-
 def _breaches_received(actor: Any) -> QuerySet:
     from governance.breaches.access import breaches_visible_to
 
@@ -71,7 +62,7 @@ RECEIVED_KINDS: dict[str, ReceivedKind] = {
         "agreement",
         "agreement-detail",
         _agreements_received,
-        _agreement_answers,
+        can_answer_regulator_on_agreement,
         lambda agreement: agreement.concerned_organisation_ids(),
     ),
     NotifiedKind.BREACH: ReceivedKind(

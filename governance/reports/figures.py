@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from governance.access import agreement_for, holds_visible_to, images_visible_to, role_allows
+from governance.access import agreement_for, can_view_retention, holds_visible_to, images_visible_to
 from governance.agreements.models import ENDED_STATES, Agreement, CustodyCategory
 from governance.agreements.rules import agreement_is_notified, agreement_rule_breaches, retention_extension_text
 from governance.reports.registry import (
@@ -303,7 +303,7 @@ def agreement_figures(scope: ReportScope) -> list[Section]:
     images = images_visible_to(scope.actor).filter(agreement__reference=agreement.reference)
     candidates = erasure_candidates(images)
     holds = []
-    if role_allows(scope.actor, "retention.view_retentionrun"):
+    if can_view_retention(scope.actor):
         version_ids = [
             str(pk) for pk in Agreement.objects.filter(reference=agreement.reference).values_list("pk", flat=True)
         ]

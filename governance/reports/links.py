@@ -7,9 +7,9 @@ from typing import Any
 
 from django.urls import reverse
 
-from governance.access import images_visible_to, role_allows
+from governance.access import images_visible_to
+from governance.reports.access import can_read_reports
 from governance.reports.registry import related_links
-from governance.reports.selectors import REPORT_PERMISSION
 
 
 def agreement_links(actor: Any, agreement) -> list[tuple[str, str]]:
@@ -22,6 +22,6 @@ def agreement_links(actor: Any, agreement) -> list[tuple[str, str]]:
                 f"{reverse('watchlist-ledger')}?agreement={agreement.pk}",
             )
         )
-    if role_allows(actor, REPORT_PERMISSION):
+    if can_read_reports(actor):
         links.append(("Its report (page, PDF, CSV)", reverse("report-subject", args=["agreement", agreement.pk])))
     return links + related_links("agreement", actor, agreement)

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from governance.access import agreements_visible_to, answerable_ids, images_visible_to, is_regulator, role_allows
+from governance.access import agreements_visible_to, answerable_ids, images_visible_to, is_regulator
 from governance.agreements.rules import (
     agreement_is_notified,
     agreement_rule_breaches,
@@ -27,6 +27,7 @@ from governance.audit.transparency import audit_pack_handed_over
 from governance.breaches.access import breaches_visible_to
 from governance.breaches.rules import breach_commissioner_clock, breach_subjects_state
 from governance.errors import PermissionRefused, ValidationFailed
+from governance.reports.access import can_comment_on_self_assessment, can_read_reports
 from governance.reports.figures import erasure_candidates, image_erasure_due_at
 from governance.reports.models import PrincipleCommentary, PublishedReport
 from governance.reports.registry import (
@@ -41,7 +42,7 @@ from governance.reports.registry import (
     principle_evidence_register,
     report_sections,
 )
-from governance.reports.selectors import REPORT_PERMISSION, Report
+from governance.reports.selectors import Report
 from governance.watchlist.models import ImageStatus
 
 PRINCIPLES = {
@@ -286,7 +287,7 @@ def self_assessment_section(scope: ReportScope) -> Section:
 
 
 def regulator_pack(actor: Any) -> Report:
-    if not role_allows(actor, REPORT_PERMISSION):
+    if not can_read_reports(actor):
         raise PermissionRefused("Your role cannot read accountability reports.")
     scope = ReportScope(actor=actor)
     sections = report_sections("regulator_pack", scope) + [self_assessment_section(scope)]
@@ -298,7 +299,7 @@ def regulator_pack(actor: Any) -> Report:
 
 def principle_commentary_set(*, actor: Any, principle: int, text: str) -> PrincipleCommentary:
     """The DPO writes their organisation's commentary on one principle. Audited as an ``alteration``."""
-    if not role_allows(actor, "governance.publish_reports"):
+    if not can_comment_on_self_assessment(actor):
         raise PermissionRefused("Only a data protection officer comments on the self-assessment.")
     if principle not in PRINCIPLES or not text.strip():
         raise ValidationFailed("Choose a principle (1-12) and write the commentary.")

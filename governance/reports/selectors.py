@@ -9,13 +9,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from governance.access import is_regulator, role_allows
+from governance.access import is_regulator
 from governance.errors import NotFound, PermissionRefused
 from governance.organisations.models import Organisation, OrganisationKind
+from governance.reports.access import can_read_reports
 from governance.reports.models import PublishedReport
 from governance.reports.registry import ReportScope, Section, report_sections, report_subject
-
-REPORT_PERMISSION = "governance.view_reports"
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class Report:
 
 
 def require_reports(actor: Any) -> None:
-    if not role_allows(actor, REPORT_PERMISSION):
+    if not can_read_reports(actor):
         raise PermissionRefused("Your role cannot read accountability reports.")
 
 

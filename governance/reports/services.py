@@ -9,16 +9,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance.access import role_allows
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import PermissionRefused
 from governance.organisations.models import Organisation, OrganisationKind
+from governance.reports.access import can_publish_transparency_report
 from governance.reports.documents import sections_to_json
 from governance.reports.models import PublishedReport
 from governance.reports.selectors import previous_quarter, transparency_report
-
-PUBLISH_PERMISSION = "governance.publish_reports"
 
 
 def transparency_report_publish(
@@ -30,7 +28,7 @@ def transparency_report_publish(
     (``actor=None``). Idempotent: a period already published returns the existing snapshot (the
     public figures never change under a reader). One transaction: snapshot + audit event.
     """
-    if actor is not None and not (role_allows(actor, PUBLISH_PERMISSION) and actor.organisation_id == operator.pk):
+    if actor is not None and not can_publish_transparency_report(actor, operator):
         raise PermissionRefused("Only the operator's data protection officer publishes its transparency report.")
     existing = PublishedReport.objects.filter(
         organisation=operator, kind="transparency", period_start=start, period_end=end

@@ -12,15 +12,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from governance.access import agreements_visible_to, is_regulator, role_allows
+from governance.access import agreements_visible_to, is_regulator
 from governance.errors import ApplicationError, NotFound, PermissionRefused
 from governance.inputs import is_id
 from governance.organisations.models import Organisation, OrganisationKind
+from governance.reports.access import (
+    can_comment_on_self_assessment,
+    can_publish_transparency_report,
+    can_read_reports,
+)
 from governance.reports.documents import report_context, report_csv, report_pdf, sections_from_json
 from governance.reports.pack import PRINCIPLES, principle_commentary_set, regulator_pack
 from governance.reports.ropa import ropa_controller_for, ropa_controllers_for, ropa_report
 from governance.reports.selectors import (
-    REPORT_PERMISSION,
     Report,
     published_report_by_slug,
     published_reports_of,
@@ -29,7 +33,7 @@ from governance.reports.selectors import (
     transparency_operator_for,
     transparency_report,
 )
-from governance.reports.services import PUBLISH_PERMISSION, transparency_report_publish
+from governance.reports.services import transparency_report_publish
 from governance.web.errors import refusals_as_pages
 
 
@@ -74,7 +78,7 @@ def _respond(
 @login_required
 @refusals_as_pages
 def report_index(request: HttpRequest) -> HttpResponse:
-    if not role_allows(request.user, REPORT_PERMISSION):
+    if not can_read_reports(request.user):
         return render(
             request, "errors/403.html", {"message": "Your role cannot read accountability reports."}, status=403
         )
@@ -124,7 +128,7 @@ def transparency_preview(request: HttpRequest) -> HttpResponse:
     operator = transparency_operator_for(request.user, request.GET.get("organisation"))
     start, end = quarter_of(timezone.now())
     report = transparency_report(actor=request.user, operator=operator, start=start, end=end)
-    can_publish = role_allows(request.user, PUBLISH_PERMISSION) and request.user.organisation_id == operator.pk
+    can_publish = can_publish_transparency_report(request.user, operator)
     return _respond(
         request,
         report,
@@ -178,7 +182,7 @@ def published_report(request: HttpRequest, slug: str) -> HttpResponse:
 @refusals_as_pages
 def regulator_pack_view(request: HttpRequest) -> HttpResponse:
     report = regulator_pack(request.user)
-    can_comment = role_allows(request.user, PUBLISH_PERMISSION) and not is_regulator(request.user)
+    can_comment = can_comment_on_self_assessment(request.user)
     return _respond(
         request,
         report,
@@ -195,7 +199,7 @@ def regulator_pack_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @refusals_as_pages
 def principle_commentary(request: HttpRequest) -> HttpResponse:
-    if not role_allows(request.user, PUBLISH_PERMISSION) or is_regulator(request.user):
+    if not can_comment_on_self_assessment(request.user):
         raise PermissionRefused("Only an organisation's data protection officer writes its commentary.")
     principle = int(request.POST["principle"]) if is_id(request.POST.get("principle", "")) else 0
     try:

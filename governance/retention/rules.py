@@ -23,9 +23,9 @@ from governance.retention.registry import (
 
 
 def _audit_events_visible(actor, queryset: QuerySet) -> QuerySet:
-    from governance.access import audit_events_visible_to, role_allows
+    from governance.access import audit_events_visible_to, can_read_audit_log
 
-    if not role_allows(actor, "governance.view_auditevent"):
+    if not can_read_audit_log(actor):
         return queryset.none()
     return queryset.filter(pk__in=audit_events_visible_to(actor).values("pk"))
 

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from governance.access import hold_for
+from governance.access import can_place_hold, hold_for
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
@@ -155,7 +155,7 @@ def legal_hold_place(*, actor: User, target: str, reason: str, until: datetime |
     force it blocks erasure of what it covers. ``target`` is ``"<scope>:<id>"`` from the picker
     (``hold_target_choices``); anything the organisation is not party to — or that does not exist —
     is not found. Transaction: its own; audited as an ``alteration``."""
-    if not actor.has_perm("retention.add_legalhold") or actor.organisation is None:
+    if not can_place_hold(actor):
         raise PermissionRefused("Only a data protection officer can place a legal hold.")
     scope, _, target_id = str(target).partition(":")
     kind = hold_target(scope)

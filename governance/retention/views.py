@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from governance.access import can_release_hold, hold_for, is_regulator, role_allows
+from governance.access import can_place_hold, can_release_hold, hold_for, is_regulator
 from governance.errors import ApplicationError
 from governance.presentation.widgets import DateTimeLocalInput
 from governance.retention.documents import certificates_render_pdf
@@ -44,7 +44,7 @@ class ReleaseForm(forms.Form):
 def retention_dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     status = retention_status(user=user)
-    can_hold = role_allows(user, "retention.add_legalhold")
+    can_hold = can_place_hold(user)
     return render(
         request,
         "retention/dashboard.html",

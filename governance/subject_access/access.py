@@ -14,7 +14,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from governance.access import _organisation, answerable_ids, is_regulator, role_allows
+from governance.access import (
+    RecordAccess,
+    _organisation,
+    answerable_ids,
+    is_regulator,
+    page_predicate_register,
+    role_allows,
+)
 from governance.errors import NotFound, PermissionRefused
 from governance.subject_access.models import SubjectRequest
 
@@ -28,7 +35,7 @@ _ACTIONS: dict[str, str] = {
 
 
 def subject_requests_visible_to(actor: Any) -> QuerySet[SubjectRequest]:
-    if _organisation(actor) is None or not role_allows(actor, "governance.view_subjectrequest"):
+    if not can_read_subject_requests(actor):
         return SubjectRequest.objects.none()
     queryset = SubjectRequest.objects.select_related("organisation", "referred_from", "referred_from__organisation")
     if is_regulator(actor):
@@ -49,30 +56,26 @@ def subject_request_refusal(actor: Any, request: SubjectRequest, to: str) -> Per
     return None
 
 
-def can_subject_request(actor: Any, request: SubjectRequest, to: str) -> bool:
-    if to == "view":
-        return subject_requests_visible_to(actor).filter(pk=request.pk).exists()
-    return subject_request_refusal(actor, request, to) is None
+_SUBJECT_REQUESTS = RecordAccess(
+    subject_requests_visible_to, subject_request_refusal, "No such subject request.", "subject_request_not_found"
+)
 
 
-def subject_request_check(actor: Any, request: SubjectRequest, *, to: str) -> SubjectRequest:
-    if not subject_requests_visible_to(actor).filter(pk=request.pk).exists():
-        raise NotFound("No such subject request.", code="subject_request_not_found")
-    refusal = subject_request_refusal(actor, request, to)
-    if refusal is not None:
-        raise refusal
-    return request
+# The button test, the check of a record in hand, and the lookup by id (``RecordAccess``).
+can_subject_request = _SUBJECT_REQUESTS.can
+subject_request_check = _SUBJECT_REQUESTS.check
+subject_request_for = _SUBJECT_REQUESTS.by_id
 
 
-def subject_request_for(actor: Any, pk: Any, *, to: str = "view") -> SubjectRequest:
-    try:
-        request = subject_requests_visible_to(actor).get(pk=pk)
-    except (SubjectRequest.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise NotFound("No such subject request.", code="subject_request_not_found") from None
-    refusal = subject_request_refusal(actor, request, to)
-    if refusal is not None:
-        raise refusal
-    return request
+def can_read_subject_requests(actor: Any) -> bool:
+    """The register of subject requests (its link and its pages): DPOs and regulators (metadata only)."""
+    return role_allows(actor, "governance.view_subjectrequest")
+
+
+def can_answer_subject_requests(actor: Any) -> bool:
+    """Acting on subject requests (compiling, recipients, consultations, deadline reminders): DPOs of the
+    organisations that receive them. Which request: ``subject_request_for(..., to="change")``."""
+    return role_allows(actor, "governance.change_subjectrequest")
 
 
 def can_receive_subject_requests(actor: Any) -> bool:
@@ -94,3 +97,6 @@ def subject_request_export_for(actor: Any, pk: Any, *, to: str = "export"):
     if refusal is not None:
         raise refusal
     return export
+
+
+page_predicate_register("read_subject_requests", can_read_subject_requests)

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from governance.access import _organisation, answerable_ids, role_allows
+from governance.access import _organisation, answerable_ids
 from governance.audit.describe import event_phrases_register
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
@@ -35,7 +35,7 @@ from governance.home.registry import HomePanel, home_panel_register
 from governance.locks import lock_rows
 from governance.organisations.models import Organisation
 from governance.organisations.roles import Role
-from governance.subject_access.access import subject_request_check
+from governance.subject_access.access import can_answer_subject_requests, subject_request_check
 from governance.subject_access.models import (
     ConsultationDecision,
     ItemDecision,
@@ -144,7 +144,7 @@ def subject_request_consult(*, actor, request: SubjectRequest, note: str = "") -
 def consultations_visible_to(actor: Any) -> QuerySet[SupplierConsultation]:
     """The consulted force's DPO and the DPO of the organisation that asked; nobody else (404)."""
     organisation = _organisation(actor)
-    if organisation is None or not role_allows(actor, "governance.change_subjectrequest"):
+    if not can_answer_subject_requests(actor):
         return SupplierConsultation.objects.none()
     ids = answerable_ids(organisation)
     return SupplierConsultation.objects.filter(Q(force_id__in=ids) | Q(request__organisation_id__in=ids))
@@ -153,11 +153,7 @@ def consultations_visible_to(actor: Any) -> QuerySet[SupplierConsultation]:
 def can_decide_consultation(actor: Any, consultation: SupplierConsultation) -> bool:
     """The consulted force itself decides (its DPO): never the organisation that asked."""
     organisation = _organisation(actor)
-    return bool(
-        organisation
-        and organisation.pk == consultation.force_id
-        and role_allows(actor, "governance.change_subjectrequest")
-    )
+    return bool(organisation and organisation.pk == consultation.force_id and can_answer_subject_requests(actor))
 
 
 def consultation_for(actor: Any, pk: Any, *, to: str = "view") -> SupplierConsultation:
@@ -236,7 +232,7 @@ def consultation_decide(
 def consultations_waiting(actor: Any) -> dict | None:
     """The force's task: subject requests at other organisations waiting for its s.45(4) decision."""
     organisation = _organisation(actor)
-    if organisation is None or not organisation.is_police or not role_allows(actor, "governance.change_subjectrequest"):
+    if organisation is None or not organisation.is_police or not can_answer_subject_requests(actor):
         return None
     rows = list(
         consultations_visible_to(actor)

@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from governance.access import _organisation, answerable_ids, role_allows
+from governance.access import _organisation, answerable_ids
 from governance.audit.describe import event_phrases_register
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
@@ -37,6 +37,7 @@ from governance.home.registry import HomePanel, home_panel_register
 from governance.locks import lock_rows
 from governance.organisations.models import Organisation
 from governance.organisations.roles import Role
+from governance.subject_access.access import can_answer_subject_requests
 from governance.subject_access.models import (
     NoticeException,
     RecipientNotification,
@@ -104,7 +105,7 @@ def recipients_notify(
 def recipient_notifications_visible_to(actor: Any) -> QuerySet[RecipientNotification]:
     """The recipient's DPO (and its force's) and the sender's DPO; nobody else (404)."""
     organisation = _organisation(actor)
-    if organisation is None or not role_allows(actor, "governance.change_subjectrequest"):
+    if not can_answer_subject_requests(actor):
         return RecipientNotification.objects.none()
     ids = answerable_ids(organisation)
     return RecipientNotification.objects.filter(Q(recipient_id__in=ids) | Q(request__organisation_id__in=ids))
@@ -208,7 +209,7 @@ def recipient_notification_exception(
 def notifications_to_apply(actor: Any) -> dict | None:
     """The recipient's task: rectifications and erasures other organisations made to data they
     disclosed to it, until acknowledged."""
-    if not role_allows(actor, "governance.change_subjectrequest"):
+    if not can_answer_subject_requests(actor):
         return None
     ids = answerable_ids(_organisation(actor))
     rows = [

@@ -16,14 +16,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from governance.access import is_regulator, role_allows
+from governance.access import is_regulator, record_history
 from governance.audit.consultation import audit_consultation, audit_consultation_batch, personal_data
-from governance.audit.models import AuditEvent
 from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
 from governance.inputs import is_id, parse_int
 from governance.subject_access import selectors
 from governance.subject_access import services as sars
 from governance.subject_access.access import (
+    can_read_subject_requests,
     can_receive_subject_requests,
     can_subject_request,
     subject_request_export_for,
@@ -73,7 +73,7 @@ def _show_errors(request, error: ApplicationError) -> None:
 
 
 def _gate(user) -> None:
-    if not role_allows(user, "governance.view_subjectrequest"):
+    if not can_read_subject_requests(user):
         raise PermissionRefused("Your role does not handle subject requests.")
 
 
@@ -219,7 +219,7 @@ def subject_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "controllers": sars.subject_request_controllers(actor=user, request=sar)
                 if sar.status not in CLOSED_STATUSES
                 else [],
-                "history": AuditEvent.objects.filter(target_type="governance.subjectrequest", target_id=str(sar.pk)),
+                "history": record_history("governance.subjectrequest", sar),
                 "stop_form": StopClockForm(),
                 "restart_form": RestartClockForm(),
                 "extend_form": ExtendForm(),

@@ -10,7 +10,7 @@ register = template.Library()
 
 @register.inclusion_tag("breaches/clock_panel.html", takes_context=True)
 def breach_clock_panel(context):
-    from governance.breaches.access import breaches_visible_to
+    from governance.breaches.access import breaches_visible_to, can_read_breaches
     from governance.breaches.models import BreachParty
     from governance.breaches.rules import breach_commissioner_clock, breach_party_clock
 
@@ -28,4 +28,4 @@ def breach_clock_panel(context):
     ).select_related("breach", "organisation")
     for party in untold[:50]:
         rows.append((party.breach, breach_party_clock(party)))
-    return {"show": user.has_perm("governance.view_breach"), "rows": rows}
+    return {"show": can_read_breaches(user), "rows": rows}

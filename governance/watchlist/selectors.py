@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from governance.access import image_for, images_visible_to
+from governance.access import image_for, images_visible_to, record_history
 from governance.audit.models import AuditEvent
 from governance.organisations.models import User
 from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage
@@ -59,9 +59,7 @@ def image_get(*, user: User, pk) -> WatchlistImage:
 
 def image_history(*, image: WatchlistImage) -> QuerySet[AuditEvent]:
     """The image's life straight from the audit log: collection, consultations, enrolment, erasure."""
-    return AuditEvent.objects.filter(target_type="governance.watchlistimage", target_id=str(image.pk)).order_by(
-        "sequence"
-    )
+    return record_history("governance.watchlistimage", image)
 
 
 def image_certificates(*, image: WatchlistImage) -> QuerySet[DeletionCertificate]:

@@ -33,7 +33,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from governance import encryption
-from governance.access import agreement_for, image_check
+from governance.access import agreement_for, can_upload_watchlist_image, image_check
 from governance.agreements.models import Agreement, CustodyCategory, Schedule8Condition, Section35Basis
 from governance.agreements.rules import APP_CATEGORY_RULE, non_app_categories
 from governance.audit.models import AuditAction
@@ -237,7 +237,7 @@ def watchlist_image_upload(
     ``ImageRefused`` / ``ImageTooLarge``, ``DuplicateImage``, ``ImageDoorBusy`` (429: the organisation's decode
     slots are all taken, ``governance.image_doors``).
     """
-    if not actor.has_perm("governance.add_watchlistimage"):
+    if not can_upload_watchlist_image(actor):
         raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
     agreement = _agreement_for_upload(actor, agreement_id)
     if not _supplier_may_upload(actor.organisation, agreement):

@@ -16,11 +16,18 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from governance.access import agreement_for, can_agreement, role_allows
+from governance.access import (
+    agreement_for,
+    can_agreement,
+    can_draft_agreement,
+    can_extend_retention,
+    can_read_audit_log,
+    can_start_audit_verification,
+)
 from governance.agreements import services as agreement_services
 from governance.agreements.documents import agreement_render_pdf
 from governance.agreements.models import AgreementStatus
-from governance.agreements.retention_terms import agreement_retention_extend, retention_extension_refusal
+from governance.agreements.retention_terms import agreement_retention_extend
 from governance.agreements.rules import (
     agreement_approval_prerequisites,
     agreement_made_under_dpa1998,
@@ -83,7 +90,7 @@ def agreement_register(request: HttpRequest) -> HttpResponse:
             "statuses": AgreementStatus.choices,
             "organisations": Organisation.objects.order_by("name"),
             "filters": {"status": status, "organisation": organisation, "q": search},
-            "can_draft": role_allows(request.user, "governance.add_agreement"),
+            "can_draft": can_draft_agreement(request.user),
         },
     )
 
@@ -120,7 +127,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             | {"add": can_agreement(user, agreement, "amend")},
             "notification_form": RegulatorNotificationForm(),
             "extension_form": RetentionExtensionForm(),
-            "can_extend_retention": retention_extension_refusal(user, agreement) is None,
+            "can_extend_retention": can_extend_retention(user, agreement),
             "retention_extension": retention_extension_text(agreement),
             "legal_basis_problems": []
             if agreement.recorded_retrospectively
@@ -135,7 +142,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def agreement_create(request: HttpRequest) -> HttpResponse:
-    if not role_allows(request.user, "governance.add_agreement"):
+    if not can_draft_agreement(request.user):
         return render(
             request,
             "errors/403.html",
@@ -344,7 +351,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     from governance.audit.verification import (
         audit_verification_last_finished,
         audit_verification_latest,
-        can_start_audit_verification,
     )
 
     context = {
@@ -368,7 +374,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             if exported:
                 return _audit_csv(events)
             context["page"] = Paginator(events, 50).get_page(request.POST.get("page"))
-    elif not role_allows(request.user, "governance.view_auditevent"):
+    elif not can_read_audit_log(request.user):
         raise PermissionRefused("Your role cannot read the audit log.")
     return render(request, "governance/audit_log.html", context)
 

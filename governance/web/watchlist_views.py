@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from governance.access import can_image, role_allows
+from governance.access import can_image, can_upload_watchlist_image
 from governance.agreements.models import Agreement
 from governance.audit.consultation import personal_data
 from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
@@ -60,7 +60,7 @@ def watchlist_ledger(request: HttpRequest) -> HttpResponse:
             ).order_by("name"),
             "statuses": ImageStatus.choices,
             "filters": {"agreement": agreement_id, "organisation": organisation, "status": status, "q": search},
-            "can_upload": role_allows(request.user, "governance.add_watchlistimage"),
+            "can_upload": can_upload_watchlist_image(request.user),
         },
     )
 
@@ -91,7 +91,7 @@ def watchlist_image_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @refusals_as_pages
 def watchlist_upload(request: HttpRequest) -> HttpResponse:
     """One image with its provenance: the API's service, refusals shown on the form with their sentence."""
-    if not role_allows(request.user, "governance.add_watchlistimage"):
+    if not can_upload_watchlist_image(request.user):
         raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
     form = WatchlistUploadForm(request.POST or None, request.FILES or None, actor=request.user)
     status, retry_after = 200, None
@@ -156,7 +156,7 @@ def _upload_each(request: HttpRequest, form: BulkUploadForm) -> list[dict]:
 @refusals_as_pages
 def watchlist_bulk_upload(request: HttpRequest) -> HttpResponse:
     """Several images with the provenance they share and a manifest of each one's references; a result per file."""
-    if not role_allows(request.user, "governance.add_watchlistimage"):
+    if not can_upload_watchlist_image(request.user):
         raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
     form = BulkUploadForm(request.POST or None, request.FILES or None, actor=request.user)
     results, status = None, 200

@@ -19,7 +19,13 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from governance.access import is_police_reviewer, parties_filter, role_allows, supply_chain_ids
+from governance.access import (
+    is_police_reviewer,
+    page_predicate_register,
+    parties_filter,
+    role_allows,
+    supply_chain_ids,
+)
 from governance.errors import NotFound, PermissionRefused
 from governance.organisations.models import Organisation, OrganisationKind
 from governance.organisations.roles import Role
@@ -28,8 +34,53 @@ from recognition.deployments.models import Alert, AlertStatus, Camera, Deploymen
 # --- deployments -----------------------------------------------------------------------------------
 
 
+def can_read_deployments(actor: Any) -> bool:
+    """The deployment register (its link and its pages): operators' DPOs and reviewers, police reviewers,
+    Authorising Officers and regulators."""
+    return role_allows(actor, "deployments.view_deployment")
+
+
+def can_review_alerts(actor: Any) -> bool:
+    """The review queue (its link, its page, its poll and the home panel): the operator's reviewers and
+    police reviewers. Which alert: ``can_review_alert``."""
+    return role_allows(actor, "deployments.review_alerts_deployment")
+
+
+def can_read_disclosures(actor: Any) -> bool:
+    """The disclosure register (its link, its page and the API): the operator's DPO, the force's
+    submitters and regulators."""
+    return role_allows(actor, "deployments.view_disclosure")
+
+
+def can_report_outcomes(actor: Any) -> bool:
+    """Reporting what the police did with disclosed alerts (the home panel). Which disclosure:
+    ``can_report_outcome``."""
+    return role_allows(actor, "deployments.report_outcome_disclosure")
+
+
+def can_disclose_alerts(actor: Any) -> bool:
+    """Disclosing confirmed alerts to the supplying force: the operator's DPO. Which alert:
+    ``can_disclose_alert``."""
+    return role_allows(actor, "deployments.disclose_alerts_deployment")
+
+
+def can_authorise_deployments(actor: Any) -> bool:
+    """The Authorising Officer's role (College of Policing APP). Which deployment: ``is_authorising_officer_of``."""
+    return role_allows(actor, "deployments.authorise_deployment")
+
+
+def is_force_authorising_officer(actor: Any) -> bool:
+    """An Authorising Officer of a police force itself (a unit's never authorises: force level, as agreements)."""
+    organisation = getattr(actor, "organisation", None)
+    return bool(
+        organisation is not None
+        and organisation.kind == OrganisationKind.POLICE_FORCE
+        and can_authorise_deployments(actor)
+    )
+
+
 def deployments_visible_to(actor: Any) -> QuerySet[Deployment]:
-    if not role_allows(actor, "deployments.view_deployment"):
+    if not can_read_deployments(actor):
         return Deployment.objects.none()
     return (
         Deployment.objects.filter(
@@ -87,13 +138,9 @@ def deployment_supplying_forces(deployment: Deployment) -> list[Organisation]:
 
 def is_authorising_officer_of(actor: Any, deployment: Deployment) -> bool:
     """The actor holds the Authorising Officer role in one of the deployment's supplying forces."""
-    organisation = getattr(actor, "organisation", None)
-    return bool(
-        organisation is not None
-        and organisation.kind == OrganisationKind.POLICE_FORCE
-        and role_allows(actor, "deployments.authorise_deployment")
-        and organisation.pk in {force.pk for force in deployment_supplying_forces(deployment)}
-    )
+    return is_force_authorising_officer(actor) and actor.organisation_id in {
+        force.pk for force in deployment_supplying_forces(deployment)
+    }
 
 
 def can_authorise_deployment(actor: Any, deployment: Deployment) -> bool:
@@ -250,7 +297,7 @@ def is_supply_side(actor: Any, alert: Alert) -> bool:
 
 def can_review_alert(actor: Any, alert: Alert) -> bool:
     """Reviewers of the operator and police reviewers of the supplying side review an alert."""
-    if not role_allows(actor, "deployments.review_alerts_deployment"):
+    if not can_review_alerts(actor):
         return False
     if actor.organisation_id == alert.deployment.operator_id:
         return True
@@ -423,3 +470,8 @@ def camera_for(actor: Any, pk: Any) -> Camera:
 
 def camera_check(actor: Any, camera: Camera) -> Camera:
     return camera_for(actor, camera.pk)
+
+
+page_predicate_register("read_deployments", can_read_deployments)
+page_predicate_register("review_alerts", can_review_alerts)
+page_predicate_register("read_disclosures", can_read_disclosures)

@@ -18,7 +18,6 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.access import role_allows
 from governance.api.filters import PURPOSE_PARAMETER, query_choice, query_id
 from governance.audit.consultation import personal_data
 from governance.errors import NotFound, PermissionRefused
@@ -237,7 +236,7 @@ class OutcomeSerializer(serializers.Serializer):
 
 
 def _require_view_disclosures(user) -> None:
-    if not role_allows(user, "deployments.view_disclosure"):
+    if not access.can_read_disclosures(user):
         raise PermissionRefused("Your role cannot read disclosures.")
 
 

@@ -19,7 +19,10 @@ class DeploymentsConfig(AppConfig):
         # checks: the frame store kept apart from the broker (check --deploy).
         # administration: the cameras section of governance's administration page.
         from governance.serving import serve_hook_register, web_warm_up_register
+
+        # access: the deployments' predicates the pages ask by name (``may.review_alerts``, governance.access).
         from recognition.deployments import (
+            access,  # noqa: F401
             administration,  # noqa: F401
             checks,  # noqa: F401
             consultation,  # noqa: F401  (who looked at an alert or a disclosure)

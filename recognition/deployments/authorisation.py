@@ -36,10 +36,12 @@ from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
 from recognition.deployments.access import (
     can_authorise_deployment,
+    can_authorise_deployments,
     deployment_check,
     deployment_supplying_forces,
     deployments_visible_to,
     is_authorising_officer_of,
+    is_force_authorising_officer,
 )
 from recognition.deployments.errors import FieldProblem
 from recognition.deployments.models import (
@@ -215,9 +217,7 @@ def _decision_check(actor: User, deployment: Deployment) -> Deployment:
     deployment_check(actor, deployment, to="view")
     organisation = actor.organisation
     if not is_authorising_officer_of(actor, deployment):
-        from governance.access import role_allows
-
-        if not role_allows(actor, "deployments.authorise_deployment"):
+        if not can_authorise_deployments(actor):
             raise PermissionRefused(
                 "Only an Authorising Officer of a supplying police force authorises a deployment.",
                 code="not_authorising_officer",
@@ -381,15 +381,7 @@ def deployments_awaiting_authorisation(actor: User) -> QuerySet[Deployment]:
 
 
 def is_ao(actor: User) -> bool:
-    from governance.access import role_allows
-    from governance.organisations.models import OrganisationKind
-
-    organisation = getattr(actor, "organisation", None)
-    return bool(
-        organisation is not None
-        and organisation.kind == OrganisationKind.POLICE_FORCE
-        and role_allows(actor, "deployments.authorise_deployment")
-    )
+    return is_force_authorising_officer(actor)
 
 
 # --- after the deployment ------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from governance.access import role_allows
 from governance.audit.consultation import (
     ConsultedRecord,
     audit_consultation,
@@ -28,7 +27,7 @@ def alert_purpose_kind(request: Any, **kwargs: Any) -> str:
     """A reviewer's purpose follows from the task (reviewing), and so does a police user's (acting on
     what its supply chain was disclosed: the only alerts the police see); anyone else says why, once a
     session."""
-    if role_allows(request.user, "deployments.review_alerts_deployment"):
+    if access.can_review_alerts(request.user):
         return REVIEWING
     organisation = getattr(request.user, "organisation", None)
     if organisation is not None and organisation.is_police:

@@ -10,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 
-from governance.access import role_allows
 from governance.home.registry import HomePanel, NavCount, home_panel_register, nav_count_register
 from governance.organisations.roles import Role
 from recognition.deployments import access, selectors
@@ -28,13 +27,13 @@ def _waiting_for(actor: Any):
 
 
 def alerts_waiting_count(actor: Any) -> int:
-    if not role_allows(actor, "deployments.review_alerts_deployment"):
+    if not access.can_review_alerts(actor):
         return 0
     return _waiting_for(actor).count()
 
 
 def alerts_waiting(actor: Any) -> dict | None:
-    if not role_allows(actor, "deployments.review_alerts_deployment"):
+    if not access.can_review_alerts(actor):
         return None
     rows = [row for row in selectors.review_queue(user=actor) if row["my_decision"] is None]
     return {"rows": rows[:10], "count": len(rows)}
@@ -45,7 +44,7 @@ def disclosures_awaiting_our_outcome(actor: Any) -> dict | None:
     organisation = getattr(actor, "organisation", None)
     if organisation is None or not organisation.is_police:
         return None
-    if not role_allows(actor, "deployments.report_outcome_disclosure"):
+    if not access.can_report_outcomes(actor):
         return None
     waiting = [
         d
@@ -58,7 +57,7 @@ def disclosures_awaiting_our_outcome(actor: Any) -> dict | None:
 def operator_outcomes_overdue(actor: Any) -> dict | None:
     """Operator side: disclosures the police have not answered within the chase period."""
     organisation = getattr(actor, "organisation", None)
-    if organisation is None or organisation.is_police or not role_allows(actor, "deployments.view_disclosure"):
+    if organisation is None or organisation.is_police or not access.can_read_disclosures(actor):
         return None
     overdue = selectors.disclosures_awaiting_outcome(user=actor)
     return {
@@ -70,7 +69,7 @@ def operator_outcomes_overdue(actor: Any) -> dict | None:
 
 def alerts_to_disclose(actor: Any) -> dict | None:
     """Operator's DPO: alerts confirmed by two reviewers and not yet disclosed to the supplying force."""
-    if not role_allows(actor, "deployments.disclose_alerts_deployment"):
+    if not access.can_disclose_alerts(actor):
         return None
     disclosed = Disclosure.objects.filter(alert_id=OuterRef("pk"))
     alerts = (

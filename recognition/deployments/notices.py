@@ -13,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from governance.access import role_allows
 from governance.notifications.registry import Clock, Notice, clock_register
 from governance.organisations.roles import Role
 from recognition.deployments import access, selectors
@@ -30,7 +29,7 @@ def outcomes_overdue(actor: Any, now: datetime) -> Iterator[Notice]:
         cutoff = now - timedelta(days=settings.OVERSIGHT_OUTCOME_CHASE_DAYS)
         waiting = access.disclosures_received_by(actor).filter(outcome="", disclosed_at__lte=cutoff)
         rows = [(d, reverse("disclosure-list")) for d in waiting if access.can_report_outcome(actor, d)]
-    elif role_allows(actor, "deployments.view_disclosure"):
+    elif access.can_read_disclosures(actor):
         waiting = selectors.disclosures_awaiting_outcome(user=actor)
         rows = [(d, reverse("alert-detail", args=[d.alert_id])) for d in waiting]
     else:

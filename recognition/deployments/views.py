@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from governance.access import agreements_visible_to, role_allows
+from governance.access import agreements_visible_to
 from governance.audit.consultation import personal_data
 from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict
 from governance.inputs import optional_id
@@ -324,7 +324,7 @@ def deployment_post_review(request: HttpRequest, pk: int) -> HttpResponse:
 @refusals_as_pages
 @personal_data(consultation.REVIEWING)
 def review_queue(request: HttpRequest) -> HttpResponse:
-    if not role_allows(request.user, "deployments.review_alerts_deployment"):
+    if not access.can_review_alerts(request.user):
         raise PermissionRefused("Only reviewers see the review queue.")
     alerts = selectors.review_queue(user=request.user)
     consultation.alerts_listed(request, alerts, event="review_queue.viewed", label="Review queue")
@@ -338,7 +338,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 def review_queue_json(request: HttpRequest) -> JsonResponse:
     """Polled every ~2 s by the queue page. Holds no image and no other reviewer's decision. A poll is
     recorded when it shows alerts this session's last recorded poll did not (no event every 2 s)."""
-    if not role_allows(request.user, "deployments.review_alerts_deployment"):
+    if not access.can_review_alerts(request.user):
         raise PermissionRefused("Only reviewers see the review queue.")
     alerts = selectors.review_queue(user=request.user)
     consultation.alerts_polled(request, alerts)
