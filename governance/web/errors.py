@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from governance.errors import ApplicationError, NotFound, PermissionRefused
 
@@ -33,3 +34,25 @@ def refusals_as_pages(view: Callable) -> Callable:
             return response
 
     return wrapper
+
+
+def refusals_back_to(page: str) -> Callable[[Callable], Callable]:
+    """A form posted from the page ``page`` (a URL name taking the view's ``pk``): a refusal of what was asked
+    (``ValidationFailed``, ``StateConflict``, …) goes back to that page as a message, so the user can correct it
+    there; a missing or forbidden object (``NotFound``, ``PermissionRefused``) is left to ``refusals_as_pages``
+    (the 404 or 403 page), which must wrap this decorator."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request, pk, *args, **kwargs):
+            try:
+                return view(request, pk, *args, **kwargs)
+            except (NotFound, PermissionRefused):
+                raise
+            except ApplicationError as error:
+                messages.error(request, error.message)
+                return redirect(page, pk)
+
+        return wrapper
+
+    return decorate
