@@ -29,6 +29,7 @@ from governance.dpia.policy_retention import policy_kept_until
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.locks import lock_rows
 from governance.organisations.models import OrganisationKind, User
+from governance.retention.erasure import erasure_with_certificate
 
 POLICY_FIELDS: tuple[str, ...] = (
     "title",
@@ -271,42 +272,34 @@ def policy_erase(*, policy: PolicyDocument, run_id: str | None) -> int:
     """Erase one policy document version whose retention has passed, inside the caller's transaction
     (the retention sweep's): blank its texts, keep the record that it existed, write a deletion
     certificate (both sides: the controller) and an ``erasure`` audit event. Idempotent."""
-    from governance.watchlist.models import DeletionCertificate
-
     policy = lock_rows(PolicyDocument.objects).select_related("controller").get(pk=policy.pk)
     if policy.erased_at:
         return 0
     erased = {name: getattr(policy, name) for name in ERASED_TEXTS}
     digest = hashlib.sha256(json.dumps(erased, sort_keys=True).encode()).hexdigest()
-    now = timezone.now()
     for name in ERASED_TEXTS:
         setattr(policy, name, "")
-    policy.erased_at = now
+    policy.erased_at = timezone.now()
     policy.save(update_fields=[*ERASED_TEXTS, "erased_at", "updated_at"])
     reason = (
         f"The processing {policy.reference} covers ended on {policy.processing_ended_on:%d %B %Y}; "
         "an appropriate policy document is kept for six months after (DPA 2018 s.42(3))."
     )
-    DeletionCertificate.objects.create(
-        subject_type="governance.policydocument",
-        subject_id=str(policy.pk),
-        subject_label=str(policy),
-        sha256=digest,
-        reason=reason,
-        rule="policy_document.processing_ended",
-        erased_at=now,
-        erased_by_name="retention",
-        run_id=run_id,
-        details={"reference": policy.reference, "version": policy.version, "fields": list(ERASED_TEXTS)},
-        supplier_organisation=policy.controller,
-        operator_organisation=policy.controller,
-    )
-    audit_record(
-        action=AuditAction.ERASURE,
-        event="policy_document.erased",
-        actor=None,
+    erasure_with_certificate(
         target=policy,
+        subject_type="governance.policydocument",
+        label=str(policy),
+        sha256=digest,
+        rule="policy_document.processing_ended",
+        reason=reason,
+        run_id=run_id,
+        erased_at=policy.erased_at,
+        erased_by_name="retention",
+        details={"reference": policy.reference, "version": policy.version, "fields": list(ERASED_TEXTS)},
+        supplier_organisation_id=policy.controller_id,
+        operator_organisation_id=policy.controller_id,
+        event="policy_document.erased",
         justification=reason,
-        details={"run_id": run_id, "sha256": digest},
+        audit_details={"sha256": digest},
     )
     return 1
