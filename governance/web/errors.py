@@ -36,11 +36,22 @@ def refusals_as_pages(view: Callable) -> Callable:
     return wrapper
 
 
-def refusals_back_to(page: str) -> Callable[[Callable], Callable]:
+def refusal_messages(request, error: ApplicationError) -> None:
+    """A refusal as messages on the next page: its sentence, then one line per field it names (``details``: a list
+    of sentences, or one value such as a size or a limit)."""
+    messages.error(request, error.message)
+    if isinstance(error.details, dict):
+        for name, problems in error.details.items():
+            listed = problems if isinstance(problems, (list, tuple)) else [problems]
+            messages.error(request, f"{name}: {' '.join(map(str, listed))}")
+
+
+def refusals_back_to(page: str, *, with_details: bool = False) -> Callable[[Callable], Callable]:
     """A form posted from the page ``page`` (a URL name taking the view's ``pk``): a refusal of what was asked
-    (``ValidationFailed``, ``StateConflict``, …) goes back to that page as a message, so the user can correct it
-    there; a missing or forbidden object (``NotFound``, ``PermissionRefused``) is left to ``refusals_as_pages``
-    (the 404 or 403 page), which must wrap this decorator."""
+    (``ValidationFailed``, ``StateConflict``, …) goes back to that page as a message (``with_details``: and one per
+    field it names, ``refusal_messages``), so the user can correct it there; a missing or forbidden object
+    (``NotFound``, ``PermissionRefused``) is left to ``refusals_as_pages`` (the 404 or 403 page), which must wrap
+    this decorator."""
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
@@ -50,7 +61,10 @@ def refusals_back_to(page: str) -> Callable[[Callable], Callable]:
             except (NotFound, PermissionRefused):
                 raise
             except ApplicationError as error:
-                messages.error(request, error.message)
+                if with_details:
+                    refusal_messages(request, error)
+                else:
+                    messages.error(request, error.message)
                 return redirect(page, pk)
 
         return wrapper
