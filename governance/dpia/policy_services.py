@@ -26,6 +26,7 @@ from governance.audit.services import audit_record
 from governance.dpia.models import PolicyDocument, PolicyStatus
 from governance.dpia.policy_access import can_draft_policy, policy_check
 from governance.dpia.policy_retention import policy_kept_until
+from governance.dpia.versions import previous_version_supersede
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.locks import lock_rows
 from governance.organisations.models import OrganisationKind, User
@@ -231,17 +232,13 @@ def policy_approve(*, actor: User, policy: PolicyDocument) -> PolicyDocument:
             target=policy,
             details={"version": policy.version},
         )
-        previous = policy.previous_version
-        if previous is not None and previous.status == PolicyStatus.APPROVED:
-            previous.status = PolicyStatus.SUPERSEDED
-            previous.save(update_fields=["status", "updated_at"])
-            audit_record(
-                action=AuditAction.ALTERATION,
-                event="policy_document.superseded",
-                actor=actor,
-                target=previous,
-                details={"superseded_by_version": policy.version},
-            )
+        previous_version_supersede(
+            policy,
+            actor=actor,
+            approved=PolicyStatus.APPROVED,
+            superseded=PolicyStatus.SUPERSEDED,
+            event="policy_document.superseded",
+        )
     return policy
 
 

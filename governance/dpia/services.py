@@ -35,6 +35,7 @@ from governance.dpia.rules import (
     dpia_submission_gaps,
     prior_consultation_required,
 )
+from governance.dpia.versions import previous_version_supersede
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
@@ -425,18 +426,9 @@ def dpia_approve(*, actor: User, dpia: DPIA, capacity: str = "") -> DPIA:
             target=dpia,
             details={"version": dpia.version, "capacity": dpia.approved_by_capacity},
         )
-        previous = dpia.previous_version
-        if previous is not None and previous.status == DPIAStatus.APPROVED:
-            previous = _locked(previous)
-            previous.status = DPIAStatus.SUPERSEDED
-            previous.save(update_fields=["status", "updated_at"])
-            audit_record(
-                action=AuditAction.ALTERATION,
-                event="dpia.superseded",
-                actor=actor,
-                target=previous,
-                details={"superseded_by_version": dpia.version},
-            )
+        previous_version_supersede(
+            dpia, actor=actor, approved=DPIAStatus.APPROVED, superseded=DPIAStatus.SUPERSEDED, event="dpia.superseded"
+        )
     return dpia
 
 
