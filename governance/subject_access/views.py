@@ -62,6 +62,7 @@ from governance.subject_access.recipients import (
 )
 from governance.subject_access.registry import subject_data_provider
 from governance.web.errors import refusal_messages, refusals_as_pages, refusals_back_to
+from governance.web.responses import personal_data_response
 
 
 def _gate(user) -> None:
@@ -475,10 +476,7 @@ def subject_request_download(request: HttpRequest, pk: int, fmt: str) -> HttpRes
         return JsonResponse(
             {"error": {"code": error.code, "message": error.message}}, status=getattr(error, "status_code", 400)
         )
-    response = HttpResponse(data, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{export.request.reference}-response.{fmt}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return personal_data_response(data, content_type, filename=f"{export.request.reference}-response.{fmt}")
 
 
 @login_required

@@ -18,6 +18,7 @@ from governance.audit.consultation import personal_data
 from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict
 from governance.inputs import optional_id
 from governance.web.errors import refusals_as_pages, refusals_back_to
+from governance.web.responses import personal_data_response
 from recognition.deployments import (
     access,
     authorisation,
@@ -384,34 +385,32 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _jpeg(data: bytes) -> HttpResponse:
-    response = HttpResponse(data, content_type="image/jpeg")
-    response["Cache-Control"] = "no-store"  # served afresh (and recorded) on every view, never from a cache
-    return response
+def alert_jpeg(request: HttpRequest, pk: int, *, to: str, read) -> HttpResponse:
+    """One of an alert's images for a reviewer allowed ``to`` see it (``access.alert_for``); ``read`` is the service
+    that records the showing and audits it. An image already erased is a 404. Served afresh (and recorded) on every
+    view, never from a cache."""
+    alert = access.alert_for(request.user, pk, to=to)
+    try:
+        data = read(actor=request.user, alert=alert)
+    except StateConflict as gone:
+        raise NotFound(gone.message) from gone
+    return personal_data_response(data, "image/jpeg")
 
 
 @login_required
 @require_GET
 @refusals_as_pages
 def alert_crop_image(request: HttpRequest, pk: int) -> HttpResponse:
-    """The camera crop, served to a reviewer of the alert; the service records the showing and audits it."""
-    alert = access.alert_for(request.user, pk, to="crop")
-    try:
-        return _jpeg(alert_probe_crop(actor=request.user, alert=alert))
-    except StateConflict as gone:
-        raise NotFound(gone.message) from gone
+    """The camera crop, served to a reviewer of the alert."""
+    return alert_jpeg(request, pk, to="crop", read=alert_probe_crop)
 
 
 @login_required
 @require_GET
 @refusals_as_pages
 def alert_reference_image(request: HttpRequest, pk: int) -> HttpResponse:
-    """The enrolled watchlist face, served to a reviewer allowed to see it; the service records the showing."""
-    alert = access.alert_for(request.user, pk, to="thumbnail")
-    try:
-        return _jpeg(alert_watchlist_thumbnail(actor=request.user, alert=alert))
-    except StateConflict as gone:
-        raise NotFound(gone.message) from gone
+    """The enrolled watchlist face, served to a reviewer allowed to see it."""
+    return alert_jpeg(request, pk, to="thumbnail", read=alert_watchlist_thumbnail)
 
 
 @login_required
