@@ -46,6 +46,16 @@ def refusal_messages(request, error: ApplicationError) -> None:
             messages.error(request, f"{name}: {' '.join(map(str, listed))}")
 
 
+def refusal_on_form(form, error: ApplicationError) -> None:
+    """A refusal shown on the form that was posted: its sentence above the form, and each problem it names beside
+    the field it names (problems for fields the form does not have are in the sentence)."""
+    form.add_error(None, error.message)
+    if isinstance(error.details, dict):
+        for field, problems in error.details.items():
+            if field in form.fields:
+                form.add_error(field, problems)
+
+
 def refusals_back_to(page: str, *, with_details: bool = False) -> Callable[[Callable], Callable]:
     """A form posted from the page ``page`` (a URL name taking the view's ``pk``): a refusal of what was asked
     (``ValidationFailed``, ``StateConflict``, …) goes back to that page as a message (``with_details``: and one per

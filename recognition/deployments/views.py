@@ -17,7 +17,7 @@ from governance.access import agreements_visible_to, role_allows
 from governance.audit.consultation import personal_data
 from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict
 from governance.inputs import optional_id
-from governance.web.errors import refusals_as_pages, refusals_back_to
+from governance.web.errors import refusal_on_form, refusals_as_pages, refusals_back_to
 from governance.web.responses import personal_data_response
 from recognition.deployments import (
     access,
@@ -133,10 +133,7 @@ def deployment_create(request: HttpRequest) -> HttpResponse:
                 actor=request.user, agreements=agreements, fields=data, service_level_minutes=service_level
             )
         except ApplicationError as error:
-            form.add_error(None, error.message)
-            for field, problems in (error.details or {}).items() if isinstance(error.details, dict) else []:
-                if field in form.fields:
-                    form.add_error(field, problems)
+            refusal_on_form(form, error)
         else:
             messages.success(request, f"Deployment {deployment.reference} planned.")
             return redirect("deployment-detail", deployment.pk)
