@@ -23,7 +23,7 @@ from governance.errors import ApplicationError, NotFound, PermissionRefused
 from governance.home.selectors import home_for
 from governance.organisations.roles import Role
 from governance.organisations.services import user_create
-from governance.web.errors import refusals_as_pages
+from governance.web.errors import refusals_as_pages, refusals_back_to
 
 SECRET_KEY = "administration_secret"
 
@@ -150,37 +150,33 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @refusals_as_pages
+@refusals_back_to("administration-user")
 def user_action(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
     user = access.managed_user_for(actor, pk)
     action = request.POST.get("action", "")
-    try:
-        if action in {"assign_role", "remove_role"}:
-            try:
-                role = Role(request.POST.get("role", ""))
-            except ValueError:
-                raise NotFound("No such role.") from None
-            if action == "assign_role":
-                services.user_role_assign(actor=actor, user=user, role=role)
-                messages.success(request, f"{user.username} now holds the role {role.label}.")
-            else:
-                services.user_role_remove(actor=actor, user=user, role=role)
-                messages.success(request, f"{user.username} no longer holds the role {role.label}.")
-        elif action == "deactivate":
-            services.user_deactivate(actor=actor, user=user, reason=request.POST.get("reason", ""))
-            messages.success(request, f"{user.username} is deactivated; their API tokens are revoked.")
-        elif action == "reactivate":
-            services.user_reactivate(actor=actor, user=user)
-            messages.success(request, f"{user.username} is active again.")
-        elif action == "reinvite":
-            _keep_invitation_link(request, user, services.invitation_issue(actor=actor, user=user))
-            messages.success(request, "A new invitation link is ready; earlier links no longer work.")
+    if action in {"assign_role", "remove_role"}:
+        try:
+            role = Role(request.POST.get("role", ""))
+        except ValueError:
+            raise NotFound("No such role.") from None
+        if action == "assign_role":
+            services.user_role_assign(actor=actor, user=user, role=role)
+            messages.success(request, f"{user.username} now holds the role {role.label}.")
         else:
-            raise NotFound("Unknown action.")
-    except (NotFound, PermissionRefused):
-        raise
-    except ApplicationError as error:
-        messages.error(request, error.message)
+            services.user_role_remove(actor=actor, user=user, role=role)
+            messages.success(request, f"{user.username} no longer holds the role {role.label}.")
+    elif action == "deactivate":
+        services.user_deactivate(actor=actor, user=user, reason=request.POST.get("reason", ""))
+        messages.success(request, f"{user.username} is deactivated; their API tokens are revoked.")
+    elif action == "reactivate":
+        services.user_reactivate(actor=actor, user=user)
+        messages.success(request, f"{user.username} is active again.")
+    elif action == "reinvite":
+        _keep_invitation_link(request, user, services.invitation_issue(actor=actor, user=user))
+        messages.success(request, "A new invitation link is ready; earlier links no longer work.")
+    else:
+        raise NotFound("Unknown action.")
     return redirect("administration-user", pk=user.pk)
 
 

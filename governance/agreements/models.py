@@ -8,11 +8,11 @@ handling, review, termination, sanctions). State changes only through
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from governance.fields import user_reference
 from governance.organisations.models import Organisation
 
 
@@ -160,9 +160,7 @@ class Agreement(models.Model):
     retention_extension_match_days = models.PositiveIntegerField(null=True, blank=True)
     retention_extension_watchlist_hours = models.PositiveIntegerField(null=True, blank=True)
     retention_extension_reason = models.TextField(blank=True)
-    retention_extension_approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    retention_extension_approved_by = user_reference()
     retention_extension_approved_by_name = models.CharField(max_length=200, blank=True)
     retention_extension_approved_at = models.DateTimeField(null=True, blank=True)
     # The operator's own lawful basis as a UK GDPR controller (DOMAIN.md: Art. 6, Art. 9, Schedule 1).
@@ -206,13 +204,9 @@ class Agreement(models.Model):
     signed_terms_digest = models.CharField(max_length=64, blank=True)
 
     # Lifecycle facts.
-    drafted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    drafted_by = user_reference()
     submitted_at = models.DateTimeField(null=True, blank=True)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    submitted_by = user_reference()
     regulator_notified_on = models.DateField(null=True, blank=True)
     regulator_notification_reference = models.CharField(max_length=120, blank=True)
     regulator_notified_by = models.CharField(max_length=200, blank=True)
@@ -220,13 +214,9 @@ class Agreement(models.Model):
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="agreements_notified"
     )
     countersigned_at = models.DateTimeField(null=True, blank=True)
-    countersigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    countersigned_by = user_reference()
     approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    approved_by = user_reference()
     approved_by_name = models.CharField(max_length=200, blank=True)
     approving_organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="agreements_approved"
@@ -234,9 +224,7 @@ class Agreement(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     termination_reason = models.TextField(blank=True)
-    terminated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    terminated_by = user_reference()
 
     # Versions and renewals.
     previous_version = models.OneToOneField(

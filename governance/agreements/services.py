@@ -59,17 +59,9 @@ from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.organisations.roles import REGULATORS_GROUP_NAME
 from governance.pdf import UnreadablePdf, pdf_page_count
 from governance.references import next_free_reference, save_with_next_reference
+from governance.states import locked_in_state
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _require_status(agreement: Agreement, *allowed: AgreementStatus, action: str) -> None:
-    if agreement.status not in allowed:
-        allowed_labels = " or ".join(AgreementStatus(s).label.lower() for s in allowed)
-        raise StateConflict(
-            f"Cannot {action}: the agreement is {agreement.get_status_display().lower()}, it must be {allowed_labels}.",
-            code="invalid_state",
-        )
 
 
 def _full_clean(agreement: Agreement, *, new_reference: bool = False) -> None:
@@ -202,8 +194,7 @@ def agreement_update(*, actor: User, agreement: Agreement, fields: dict[str, Any
     if unknown:
         raise ValidationFailed("Unknown agreement fields.", details=sorted(unknown))
     with transaction.atomic():
-        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
-        _require_status(agreement, AgreementStatus.DRAFT, action="edit the agreement")
+        agreement = locked_in_state(agreement, AgreementStatus.DRAFT, action="edit the agreement")
         before = _snapshot(agreement)
         for name, value in fields.items():
             setattr(agreement, name, value)
@@ -260,8 +251,7 @@ def agreement_attach_signed_document(*, actor: User, agreement: Agreement, docum
         digest.update(chunk)
     document.seek(0)
     with transaction.atomic():
-        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
-        _require_status(
+        agreement = locked_in_state(
             agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="attach the signed document"
         )
         replaced = agreement.signed_document.name
@@ -293,8 +283,7 @@ def agreement_submit(*, actor: User, agreement: Agreement) -> Agreement:
     """Submit a complete draft for force-level approval."""
     agreement_check(actor, agreement, to="submit")
     with transaction.atomic():
-        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
-        _require_status(agreement, AgreementStatus.DRAFT, action="submit the agreement")
+        agreement = locked_in_state(agreement, AgreementStatus.DRAFT, action="submit the agreement")
         missing = ico_missing_contents(agreement)
         if missing:
             raise ValidationFailed(
@@ -334,8 +323,7 @@ def agreement_record_regulator_notification(
     if regulator.kind != OrganisationKind.REGULATOR:
         raise ValidationFailed("The notified body must be a regulator.", code="not_a_regulator")
     with transaction.atomic():
-        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
-        _require_status(
+        agreement = locked_in_state(
             agreement, AgreementStatus.DRAFT, AgreementStatus.SUBMITTED, action="record the regulator notification"
         )
         agreement.regulator_notified_on = notified_on
@@ -369,8 +357,7 @@ def agreement_countersign(*, actor: User, agreement: Agreement) -> Agreement:
     """The receiving operator's DPO countersigns a submitted agreement."""
     agreement_check(actor, agreement, to="countersign")
     with transaction.atomic():
-        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
-        _require_status(agreement, AgreementStatus.SUBMITTED, action="countersign")
+        agreement = locked_in_state(agreement, AgreementStatus.SUBMITTED, action="countersign")
         if agreement.countersigned_at:
             return agreement
         agreement.countersigned_at = timezone.now()
@@ -388,8 +375,7 @@ def agreement_approve(*, actor: User, agreement: Agreement) -> Agreement:
     agreement_check(actor, agreement, to="approve")
     organisation = actor.organisation
     with transaction.atomic():
-        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
-        _require_status(agreement, AgreementStatus.SUBMITTED, action="approve")
+        agreement = locked_in_state(agreement, AgreementStatus.SUBMITTED, action="approve")
         blind = agreement_review_blind_problem(agreement)  # meaningful human review (Art. 22)
         if blind:
             raise ValidationFailed(blind, code="review_without_reference")
@@ -512,8 +498,7 @@ def agreement_terminate(*, actor: User, agreement: Agreement, reason: str) -> Ag
     if not reason.strip():
         raise ValidationFailed("Give the reason for termination.", code="reason_required")
     with transaction.atomic():
-        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
-        _require_status(agreement, AgreementStatus.APPROVED, AgreementStatus.ACTIVE, action="terminate")
+        agreement = locked_in_state(agreement, AgreementStatus.APPROVED, AgreementStatus.ACTIVE, action="terminate")
         agreement.status = AgreementStatus.TERMINATED
         agreement.ended_at = timezone.now()
         agreement.termination_reason = reason.strip()
@@ -555,8 +540,7 @@ def agreement_amend(*, actor: User, agreement: Agreement, summary: str) -> Agree
     if not summary.strip():
         raise ValidationFailed("Describe what the amendment changes.", code="summary_required")
     with transaction.atomic():
-        agreement = lock_rows(Agreement.objects).get(pk=agreement.pk)
-        _require_status(agreement, AgreementStatus.APPROVED, AgreementStatus.ACTIVE, action="amend")
+        agreement = locked_in_state(agreement, AgreementStatus.APPROVED, AgreementStatus.ACTIVE, action="amend")
         if Agreement.objects.filter(previous_version=agreement).exists():
             raise StateConflict("An amendment of this version already exists.", code="amendment_exists")
         amendment = Agreement(

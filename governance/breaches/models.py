@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import models
 
+from governance.fields import user_reference
 from governance.organisations.models import Organisation
 
 # Art. 33(1) / s.67(1): notify the Commissioner without undue delay and, where feasible, within 72
@@ -74,7 +74,7 @@ class Breach(models.Model):
     subjects_notified_how = models.TextField(blank=True)
     subjects_not_notified_reason = models.TextField(blank=True, help_text="Art. 34(3) / s.68: why they were not told.")
     subjects_not_notified_ground = models.CharField(max_length=20, choices=NotToldGround.choices, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_by = user_reference(blank=False)
     recorded_by_name = models.CharField(max_length=200)
     recorded_at = models.DateTimeField()
 

@@ -23,20 +23,11 @@ class DPIASectionsForm(forms.ModelForm):
         fields = list(EDITABLE_FIELDS)
         widgets = {
             "review_on": DateInput(),
+            # Every section written as prose; the title, the adviser's name and the yes/no answer stay one line.
             **{
                 name: forms.Textarea(attrs={"rows": 3})
-                for name in (
-                    "nature",
-                    "scope",
-                    "context",
-                    "purposes",
-                    "necessity",
-                    "proportionality",
-                    "safeguards",
-                    "dpo_advice",
-                    "dpo_advice_response",
-                    "subject_views",
-                )
+                for name in EDITABLE_FIELDS
+                if name not in {"title", "review_on", "dpo_advice_by_name", "dpo_advice_followed"}
             },
         }
 

@@ -12,11 +12,11 @@ State changes only through ``governance.dpia.services``.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from governance.agreements.models import Agreement
+from governance.fields import user_reference
 from governance.organisations.models import Organisation
 
 
@@ -84,9 +84,7 @@ class DPIA(models.Model):
     dpo_advice = models.TextField(blank=True)
     dpo_advice_by_name = models.CharField(max_length=200, blank=True)
     # Who recorded the advice and when: apart from the controller's sign-off, which is another person's.
-    dpo_advice_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    dpo_advice_by = user_reference()
     dpo_advice_at = models.DateTimeField(null=True, blank=True)
     dpo_advice_followed = models.BooleanField(null=True, blank=True)
     dpo_advice_response = models.TextField(blank=True, help_text="Where the advice was not followed: why.")
@@ -109,15 +107,11 @@ class DPIA(models.Model):
         help_text="Agreements covered (by reference: their amendments too).",
     )
 
-    drafted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    drafted_by = user_reference()
     submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_by_name = models.CharField(max_length=200, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    approved_by = user_reference()
     approved_by_name = models.CharField(max_length=200, blank=True)
     approved_by_capacity = models.CharField(
         max_length=200, blank=True, help_text="In what capacity the controller signed off."
@@ -288,9 +282,7 @@ class PolicyDocument(models.Model):
     )
     processing_description = models.TextField(blank=True, help_text="The processing this document covers.")
     agreements = models.ManyToManyField(Agreement, related_name="policy_documents", blank=True)
-    drafted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    drafted_by = user_reference()
     review_on = models.DateField(help_text="When the document must be reviewed.")
     processing_ended_on = models.DateField(
         null=True, blank=True, help_text="When the processing it covers ended: the document is kept six months after."
@@ -303,9 +295,7 @@ class PolicyDocument(models.Model):
     )
 
     approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    approved_by = user_reference()
     approved_by_name = models.CharField(max_length=200, blank=True)
     previous_version = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"

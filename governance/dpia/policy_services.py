@@ -26,9 +26,11 @@ from governance.audit.services import audit_record
 from governance.dpia.models import PolicyDocument, PolicyStatus
 from governance.dpia.policy_access import can_draft_policy, policy_check
 from governance.dpia.rules import policy_kept_until
+from governance.dpia.versions import previous_version_supersede
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.locks import lock_rows
 from governance.organisations.models import OrganisationKind, User
+from governance.retention.erasure import erasure_with_certificate
 
 POLICY_FIELDS: tuple[str, ...] = (
     "title",
@@ -230,17 +232,13 @@ def policy_approve(*, actor: User, policy: PolicyDocument) -> PolicyDocument:
             target=policy,
             details={"version": policy.version},
         )
-        previous = policy.previous_version
-        if previous is not None and previous.status == PolicyStatus.APPROVED:
-            previous.status = PolicyStatus.SUPERSEDED
-            previous.save(update_fields=["status", "updated_at"])
-            audit_record(
-                action=AuditAction.ALTERATION,
-                event="policy_document.superseded",
-                actor=actor,
-                target=previous,
-                details={"superseded_by_version": policy.version},
-            )
+        previous_version_supersede(
+            policy,
+            actor=actor,
+            approved=PolicyStatus.APPROVED,
+            superseded=PolicyStatus.SUPERSEDED,
+            event="policy_document.superseded",
+        )
     return policy
 
 
@@ -271,42 +269,34 @@ def policy_erase(*, policy: PolicyDocument, run_id: str | None) -> int:
     """Erase one policy document version whose retention has passed, inside the caller's transaction
     (the retention sweep's): blank its texts, keep the record that it existed, write a deletion
     certificate (both sides: the controller) and an ``erasure`` audit event. Idempotent."""
-    from governance.watchlist.models import DeletionCertificate
-
     policy = lock_rows(PolicyDocument.objects).select_related("controller").get(pk=policy.pk)
     if policy.erased_at:
         return 0
     erased = {name: getattr(policy, name) for name in ERASED_TEXTS}
     digest = hashlib.sha256(json.dumps(erased, sort_keys=True).encode()).hexdigest()
-    now = timezone.now()
     for name in ERASED_TEXTS:
         setattr(policy, name, "")
-    policy.erased_at = now
+    policy.erased_at = timezone.now()
     policy.save(update_fields=[*ERASED_TEXTS, "erased_at", "updated_at"])
     reason = (
         f"The processing {policy.reference} covers ended on {policy.processing_ended_on:%d %B %Y}; "
         "an appropriate policy document is kept for six months after (DPA 2018 s.42(3))."
     )
-    DeletionCertificate.objects.create(
-        subject_type="governance.policydocument",
-        subject_id=str(policy.pk),
-        subject_label=str(policy),
-        sha256=digest,
-        reason=reason,
-        rule="policy_document.processing_ended",
-        erased_at=now,
-        erased_by_name="retention",
-        run_id=run_id,
-        details={"reference": policy.reference, "version": policy.version, "fields": list(ERASED_TEXTS)},
-        supplier_organisation=policy.controller,
-        operator_organisation=policy.controller,
-    )
-    audit_record(
-        action=AuditAction.ERASURE,
-        event="policy_document.erased",
-        actor=None,
+    erasure_with_certificate(
         target=policy,
+        subject_type="governance.policydocument",
+        label=str(policy),
+        sha256=digest,
+        rule="policy_document.processing_ended",
+        reason=reason,
+        run_id=run_id,
+        erased_at=policy.erased_at,
+        erased_by_name="retention",
+        details={"reference": policy.reference, "version": policy.version, "fields": list(ERASED_TEXTS)},
+        supplier_organisation_id=policy.controller_id,
+        operator_organisation_id=policy.controller_id,
+        event="policy_document.erased",
         justification=reason,
-        details={"run_id": run_id, "sha256": digest},
+        audit_details={"sha256": digest},
     )
     return 1

@@ -22,8 +22,8 @@ from governance.dpia.policy_access import (
     policy_for,
 )
 from governance.dpia.rules import policy_erasure_due_on, policy_review_warning
-from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
-from governance.web.errors import refusals_as_pages
+from governance.errors import ApplicationError, PermissionRefused, ValidationFailed
+from governance.web.errors import refusal_messages, refusals_as_pages, refusals_back_to
 
 
 class PolicyForm(forms.ModelForm):
@@ -69,13 +69,6 @@ def _split(cleaned: dict) -> tuple[dict, list[int], str]:
     return fields, [int(v) for v in cleaned.get("agreements") or []], cleaned.get("change_summary", "")
 
 
-def _show_errors(request, error: ApplicationError) -> None:
-    messages.error(request, error.message)
-    if isinstance(error.details, dict):
-        for field, problems in error.details.items():
-            messages.error(request, f"{field}: {' '.join(map(str, problems))}")
-
-
 @login_required
 @refusals_as_pages
 def policy_list(request: HttpRequest) -> HttpResponse:
@@ -98,7 +91,7 @@ def policy_create(request: HttpRequest) -> HttpResponse:
         try:
             policy = policies.policy_draft(actor=request.user, fields=fields, agreement_ids=agreement_ids)
         except ApplicationError as error:
-            _show_errors(request, error)
+            refusal_messages(request, error)
         else:
             messages.success(request, f"{policy.reference} drafted.")
             return redirect("policy-detail", pk=policy.pk)
@@ -125,7 +118,7 @@ def policy_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 change_summary=change_summary,
             )
         except ApplicationError as error:
-            _show_errors(request, error)
+            refusal_messages(request, error)
         else:
             messages.success(
                 request, "Saved." if written.pk == policy.pk else f"Version {written.version} drafted with the changes."
@@ -160,28 +153,22 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @refusals_as_pages
+@refusals_back_to("policy-detail", with_details=True)
 def policy_action(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     policy = policy_for(user, pk)
     action = request.POST.get("action", "")
-    try:
-        if action == "approve":
-            policies.policy_approve(actor=user, policy=policy)
-            messages.success(request, "Approved for the controller.")
-        elif action == "end":
-            field = forms.DateField(required=False)
-            try:
-                ended_on = field.clean(request.POST.get("ended_on", ""))
-            except forms.ValidationError:
-                raise ValidationFailed("Give the date the processing ended.", code="bad_date") from None
-            policies.policy_record_processing_end(actor=user, policy=policy, ended_on=ended_on)
-            messages.success(
-                request, "End of the processing recorded." if ended_on else "End of the processing cleared."
-            )
-        else:
-            messages.error(request, "Unknown action.")
-    except (NotFound, PermissionRefused):
-        raise
-    except ApplicationError as error:
-        _show_errors(request, error)
+    if action == "approve":
+        policies.policy_approve(actor=user, policy=policy)
+        messages.success(request, "Approved for the controller.")
+    elif action == "end":
+        field = forms.DateField(required=False)
+        try:
+            ended_on = field.clean(request.POST.get("ended_on", ""))
+        except forms.ValidationError:
+            raise ValidationFailed("Give the date the processing ended.", code="bad_date") from None
+        policies.policy_record_processing_end(actor=user, policy=policy, ended_on=ended_on)
+        messages.success(request, "End of the processing recorded." if ended_on else "End of the processing cleared.")
+    else:
+        messages.error(request, "Unknown action.")
     return redirect("policy-detail", pk=policy.pk)

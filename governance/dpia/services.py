@@ -35,9 +35,11 @@ from governance.dpia.rules import (
     dpia_submission_gaps,
     prior_consultation_required,
 )
+from governance.dpia.versions import previous_version_supersede
 from governance.errors import PermissionRefused, StateConflict, ValidationFailed
 from governance.locks import lock_rows
 from governance.organisations.models import Organisation, User
+from governance.states import locked_in_state
 
 # The sections a DPO writes (Art. 35(7); s.64). Coverage, risks and sign-offs have their own services.
 EDITABLE_FIELDS: tuple[str, ...] = (
@@ -61,19 +63,6 @@ RISK_FIELDS: tuple[str, ...] = ("title", "description", "likelihood", "severity"
 
 def _name(actor: User | None) -> str:
     return (actor.get_full_name() or actor.get_username()) if actor else "system"
-
-
-def _require_status(dpia: DPIA, *allowed: str, action: str) -> None:
-    if dpia.status not in allowed:
-        labels = " or ".join(DPIAStatus(s).label.lower() for s in allowed)
-        raise StateConflict(
-            f"Cannot {action}: the DPIA is {dpia.get_status_display().lower()}, it must be {labels}.",
-            code="invalid_state",
-        )
-
-
-def _locked(dpia: DPIA) -> DPIA:
-    return lock_rows(DPIA.objects).get(pk=dpia.pk)
 
 
 def _clean(obj, **kwargs) -> None:
@@ -141,8 +130,7 @@ def dpia_update(*, actor: User, dpia: DPIA, fields: dict[str, Any]) -> DPIA:
     if unknown:
         raise ValidationFailed("Unknown DPIA fields.", details=sorted(unknown))
     with transaction.atomic():
-        dpia = _locked(dpia)
-        _require_status(dpia, DPIAStatus.DRAFT, action="edit the DPIA")
+        dpia = locked_in_state(dpia, DPIAStatus.DRAFT, action="edit the DPIA")
         before = _snapshot(dpia)
         for name, value in fields.items():
             setattr(dpia, name, value)
@@ -170,8 +158,7 @@ def dpia_set_agreements(*, actor: User, dpia: DPIA, agreement_ids: list[int]) ->
     """Choose the agreements the DPIA covers: ones the actor sees and the controller is party to."""
     dpia_check(actor, dpia, to="change")
     with transaction.atomic():
-        dpia = _locked(dpia)
-        _require_status(dpia, DPIAStatus.DRAFT, action="change what the DPIA covers")
+        dpia = locked_in_state(dpia, DPIAStatus.DRAFT, action="change what the DPIA covers")
         chosen = list(agreements_visible_to(actor).filter(pk__in=agreement_ids))
         if len(chosen) != len(set(agreement_ids)):
             raise ValidationFailed("Unknown agreement.", code="agreement_not_found")
@@ -216,8 +203,7 @@ def dpia_cover_deployment(
             f"{dpia.controller} neither operates nor supplies {facts.reference}.", code="not_a_party"
         )
     with transaction.atomic():
-        dpia = _locked(dpia)
-        _require_status(dpia, DPIAStatus.DRAFT, action="change what the DPIA covers")
+        dpia = locked_in_state(dpia, DPIAStatus.DRAFT, action="change what the DPIA covers")
         row, _ = DPIADeployment.objects.update_or_create(
             dpia=dpia,
             deployment_id=facts.pk,
@@ -244,8 +230,7 @@ def dpia_cover_deployment(
 def dpia_uncover_deployment(*, actor: User, dpia: DPIA, deployment_id: int) -> None:
     dpia_check(actor, dpia, to="change")
     with transaction.atomic():
-        dpia = _locked(dpia)
-        _require_status(dpia, DPIAStatus.DRAFT, action="change what the DPIA covers")
+        dpia = locked_in_state(dpia, DPIAStatus.DRAFT, action="change what the DPIA covers")
         row = dpia.deployments.filter(deployment_id=deployment_id).first()
         if row is None:
             return
@@ -280,8 +265,7 @@ def dpia_risk_add(*, actor: User, dpia: DPIA, fields: dict[str, Any]) -> DPIARis
     dpia_check(actor, dpia, to="change")
     values = _risk_values(fields)
     with transaction.atomic():
-        dpia = _locked(dpia)
-        _require_status(dpia, DPIAStatus.DRAFT, action="change the risks")
+        dpia = locked_in_state(dpia, DPIAStatus.DRAFT, action="change the risks")
         risk = DPIARisk(dpia=dpia, position=dpia.risks.count() + 1, **values)
         _clean(risk, exclude=["dpia"])
         risk.save()
@@ -304,8 +288,7 @@ def dpia_risk_update(*, actor: User, risk: DPIARisk, fields: dict[str, Any]) -> 
     dpia_check(actor, risk.dpia, to="change")
     values = _risk_values(fields)
     with transaction.atomic():
-        dpia = _locked(risk.dpia)
-        _require_status(dpia, DPIAStatus.DRAFT, action="change the risks")
+        dpia = locked_in_state(risk.dpia, DPIAStatus.DRAFT, action="change the risks")
         risk = lock_rows(DPIARisk.objects).get(pk=risk.pk, dpia=dpia)
         for name, value in values.items():
             setattr(risk, name, value)
@@ -324,8 +307,7 @@ def dpia_risk_update(*, actor: User, risk: DPIARisk, fields: dict[str, Any]) -> 
 def dpia_risk_remove(*, actor: User, risk: DPIARisk) -> None:
     dpia_check(actor, risk.dpia, to="change")
     with transaction.atomic():
-        dpia = _locked(risk.dpia)
-        _require_status(dpia, DPIAStatus.DRAFT, action="change the risks")
+        dpia = locked_in_state(risk.dpia, DPIAStatus.DRAFT, action="change the risks")
         DPIARisk.objects.filter(pk=risk.pk, dpia=dpia).delete()
         audit_record(
             action=AuditAction.ALTERATION,
@@ -346,8 +328,7 @@ def dpia_record_prior_consultation(
     if consulted_on > timezone.localdate():
         raise ValidationFailed("The consultation date cannot be in the future.", code="consultation_in_future")
     with transaction.atomic():
-        dpia = _locked(dpia)
-        _require_status(dpia, DPIAStatus.DRAFT, DPIAStatus.IN_REVIEW, action="record the prior consultation")
+        dpia = locked_in_state(dpia, DPIAStatus.DRAFT, DPIAStatus.IN_REVIEW, action="record the prior consultation")
         dpia.consultation_on = consulted_on
         dpia.consultation_reference = reference.strip()
         dpia.consultation_outcome = outcome.strip()
@@ -369,8 +350,7 @@ def dpia_submit(*, actor: User, dpia: DPIA) -> DPIA:
     """Send a complete draft for the controller's review. Refused while a section is missing."""
     dpia_check(actor, dpia, to="submit")
     with transaction.atomic():
-        dpia = _locked(dpia)
-        _require_status(dpia, DPIAStatus.DRAFT, action="send the DPIA for review")
+        dpia = locked_in_state(dpia, DPIAStatus.DRAFT, action="send the DPIA for review")
         gaps = dpia_submission_gaps(dpia)
         if gaps:
             raise ValidationFailed(
@@ -391,8 +371,7 @@ def dpia_approve(*, actor: User, dpia: DPIA, capacity: str = "") -> DPIA:
     Approving a later version supersedes the one before (which stopped covering anything then)."""
     dpia_check(actor, dpia, to="approve")
     with transaction.atomic():
-        dpia = _locked(dpia)
-        _require_status(dpia, DPIAStatus.IN_REVIEW, action="approve the DPIA")
+        dpia = locked_in_state(dpia, DPIAStatus.IN_REVIEW, action="approve the DPIA")
         if prior_consultation_required(dpia) and not dpia.consultation_recorded:
             raise StateConflict(
                 "A residual risk stays high: the Commissioner must be consulted before the processing starts "
@@ -425,18 +404,9 @@ def dpia_approve(*, actor: User, dpia: DPIA, capacity: str = "") -> DPIA:
             target=dpia,
             details={"version": dpia.version, "capacity": dpia.approved_by_capacity},
         )
-        previous = dpia.previous_version
-        if previous is not None and previous.status == DPIAStatus.APPROVED:
-            previous = _locked(previous)
-            previous.status = DPIAStatus.SUPERSEDED
-            previous.save(update_fields=["status", "updated_at"])
-            audit_record(
-                action=AuditAction.ALTERATION,
-                event="dpia.superseded",
-                actor=actor,
-                target=previous,
-                details={"superseded_by_version": dpia.version},
-            )
+        previous_version_supersede(
+            dpia, actor=actor, approved=DPIAStatus.APPROVED, superseded=DPIAStatus.SUPERSEDED, event="dpia.superseded"
+        )
     return dpia
 
 
@@ -445,8 +415,7 @@ def dpia_reject(*, actor: User, dpia: DPIA, reason: str) -> DPIA:
     if not reason.strip():
         raise ValidationFailed("Say why the DPIA is rejected.", code="reason_required")
     with transaction.atomic():
-        dpia = _locked(dpia)
-        _require_status(dpia, DPIAStatus.IN_REVIEW, action="reject the DPIA")
+        dpia = locked_in_state(dpia, DPIAStatus.IN_REVIEW, action="reject the DPIA")
         dpia.status = DPIAStatus.REJECTED
         dpia.rejected_at = timezone.now()
         dpia.rejected_by_name = _name(actor)
@@ -466,8 +435,7 @@ def dpia_revise(*, actor: User, dpia: DPIA, change_summary: str) -> DPIA:
     if not change_summary.strip():
         raise ValidationFailed("Say what the new version changes and why.", code="change_summary_required")
     with transaction.atomic():
-        old = _locked(dpia)
-        _require_status(old, DPIAStatus.APPROVED, DPIAStatus.REJECTED, action="revise the DPIA")
+        old = locked_in_state(dpia, DPIAStatus.APPROVED, DPIAStatus.REJECTED, action="revise the DPIA")
         if DPIA.objects.filter(previous_version=old).exists():
             raise StateConflict("A newer version of this DPIA already exists.", code="newer_version_exists")
         new = DPIA.objects.create(

@@ -33,7 +33,7 @@ from governance.dpia.rules import (
 )
 from governance.errors import ApplicationError, NotFound, PermissionRefused
 from governance.inputs import is_id, optional_id, parse_id
-from governance.web.errors import refusals_as_pages
+from governance.web.errors import refusal_messages, refusals_as_pages, refusals_back_to
 
 
 def _agreement_choices(user, dpia) -> list[tuple[str, str]]:
@@ -46,13 +46,6 @@ def _agreement_choices(user, dpia) -> list[tuple[str, str]]:
 
 def _deployment_choices(user) -> list[tuple[int, str]]:
     return [(f.pk, f"{f.reference} — {f.name}") for f in selectors.deployment_candidates(user=user)]
-
-
-def _show_errors(request, error: ApplicationError) -> None:
-    messages.error(request, error.message)
-    if isinstance(error.details, dict):
-        for field, problems in error.details.items():
-            messages.error(request, f"{field}: {' '.join(map(str, problems))}")
 
 
 @login_required
@@ -84,7 +77,7 @@ def dpia_create(request: HttpRequest) -> HttpResponse:
         try:
             dpia = dpias.dpia_draft(actor=request.user, fields=form.cleaned_data)
         except ApplicationError as error:
-            _show_errors(request, error)
+            refusal_messages(request, error)
         else:
             messages.success(request, f"{dpia.reference} drafted. Add what it covers and its risks.")
             return redirect("dpia-detail", pk=dpia.pk)
@@ -100,7 +93,7 @@ def dpia_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             dpias.dpia_update(actor=request.user, dpia=dpia, fields=form.cleaned_data)
         except ApplicationError as error:
-            _show_errors(request, error)
+            refusal_messages(request, error)
         else:
             messages.success(request, "Sections saved.")
             return redirect("dpia-detail", pk=dpia.pk)
@@ -149,75 +142,71 @@ def dpia_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @refusals_as_pages
+@refusals_back_to("dpia-detail", with_details=True)
 def dpia_action(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     dpia = dpia_for(user, pk)
     action = request.POST.get("action", "")
     target = dpia
-    try:
-        if action == "submit":
-            dpias.dpia_submit(actor=user, dpia=dpia)
-            messages.success(request, "Sent for review.")
-        elif action == "approve":
-            form = ApproveForm(request.POST)
-            form.is_valid()
-            dpias.dpia_approve(actor=user, dpia=dpia, capacity=form.cleaned_data.get("capacity", ""))
-            messages.success(request, "Approved and signed off for the controller.")
-        elif action == "reject":
-            form = ReasonForm(request.POST)
-            dpias.dpia_reject(actor=user, dpia=dpia, reason=form.data.get("reason", ""))
-            messages.success(request, "Rejected.")
-        elif action == "revise":
-            target = dpias.dpia_revise(actor=user, dpia=dpia, change_summary=request.POST.get("change_summary", ""))
-            messages.success(request, f"Version {target.version} drafted from version {dpia.version}.")
-        elif action == "consult":
-            form = ConsultationForm(request.POST)
-            if not form.is_valid():
-                messages.error(request, "Give the consultation's date, reference and outcome.")
-            else:
-                dpias.dpia_record_prior_consultation(actor=user, dpia=dpia, **form.cleaned_data)
-                messages.success(request, "Prior consultation recorded.")
-        elif action == "risk_add":
-            form = RiskForm(request.POST)
-            if not form.is_valid():
-                messages.error(request, "The risk needs every field: " + ", ".join(form.errors))
-            else:
-                dpias.dpia_risk_add(actor=user, dpia=dpia, fields=form.cleaned_data)
-                messages.success(request, "Risk added.")
-        elif action == "risk_remove":
-            risk = dpia.risks.filter(pk=optional_id(request.POST.get("risk"), "risk")).first()
-            if risk is None:
-                raise NotFound("No such risk.")
-            dpias.dpia_risk_remove(actor=user, risk=risk)
-            messages.success(request, "Risk removed.")
-        elif action == "agreements":
-            ids = [int(v) for v in request.POST.getlist("agreements") if is_id(v)]
-            dpias.dpia_set_agreements(actor=user, dpia=dpia, agreement_ids=ids)
-            messages.success(request, "Agreements covered updated.")
-        elif action == "deployment":
-            form = CoverDeploymentForm(request.POST, choices=_deployment_choices(user))
-            if not form.is_valid():
-                messages.error(request, "Choose a deployment and give the evidence and the monitoring plan.")
-            else:
-                dpias.dpia_cover_deployment(
-                    actor=user,
-                    dpia=dpia,
-                    deployment_id=form.cleaned_data["deployment"],
-                    demographic_evidence=form.cleaned_data["demographic_evidence"],
-                    monitoring_plan=form.cleaned_data["monitoring_plan"],
-                )
-                messages.success(request, "Deployment covered, with the engine's measured figures.")
-        elif action == "deployment_remove":
-            dpias.dpia_uncover_deployment(
-                actor=user, dpia=dpia, deployment_id=parse_id(request.POST.get("deployment", ""), "deployment")
-            )
-            messages.success(request, "Deployment removed.")
+    if action == "submit":
+        dpias.dpia_submit(actor=user, dpia=dpia)
+        messages.success(request, "Sent for review.")
+    elif action == "approve":
+        form = ApproveForm(request.POST)
+        form.is_valid()
+        dpias.dpia_approve(actor=user, dpia=dpia, capacity=form.cleaned_data.get("capacity", ""))
+        messages.success(request, "Approved and signed off for the controller.")
+    elif action == "reject":
+        form = ReasonForm(request.POST)
+        dpias.dpia_reject(actor=user, dpia=dpia, reason=form.data.get("reason", ""))
+        messages.success(request, "Rejected.")
+    elif action == "revise":
+        target = dpias.dpia_revise(actor=user, dpia=dpia, change_summary=request.POST.get("change_summary", ""))
+        messages.success(request, f"Version {target.version} drafted from version {dpia.version}.")
+    elif action == "consult":
+        form = ConsultationForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Give the consultation's date, reference and outcome.")
         else:
-            messages.error(request, "Unknown action.")
-    except (NotFound, PermissionRefused):
-        raise
-    except ApplicationError as error:
-        _show_errors(request, error)
+            dpias.dpia_record_prior_consultation(actor=user, dpia=dpia, **form.cleaned_data)
+            messages.success(request, "Prior consultation recorded.")
+    elif action == "risk_add":
+        form = RiskForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "The risk needs every field: " + ", ".join(form.errors))
+        else:
+            dpias.dpia_risk_add(actor=user, dpia=dpia, fields=form.cleaned_data)
+            messages.success(request, "Risk added.")
+    elif action == "risk_remove":
+        risk = dpia.risks.filter(pk=optional_id(request.POST.get("risk"), "risk")).first()
+        if risk is None:
+            raise NotFound("No such risk.")
+        dpias.dpia_risk_remove(actor=user, risk=risk)
+        messages.success(request, "Risk removed.")
+    elif action == "agreements":
+        ids = [int(v) for v in request.POST.getlist("agreements") if is_id(v)]
+        dpias.dpia_set_agreements(actor=user, dpia=dpia, agreement_ids=ids)
+        messages.success(request, "Agreements covered updated.")
+    elif action == "deployment":
+        form = CoverDeploymentForm(request.POST, choices=_deployment_choices(user))
+        if not form.is_valid():
+            messages.error(request, "Choose a deployment and give the evidence and the monitoring plan.")
+        else:
+            dpias.dpia_cover_deployment(
+                actor=user,
+                dpia=dpia,
+                deployment_id=form.cleaned_data["deployment"],
+                demographic_evidence=form.cleaned_data["demographic_evidence"],
+                monitoring_plan=form.cleaned_data["monitoring_plan"],
+            )
+            messages.success(request, "Deployment covered, with the engine's measured figures.")
+    elif action == "deployment_remove":
+        dpias.dpia_uncover_deployment(
+            actor=user, dpia=dpia, deployment_id=parse_id(request.POST.get("deployment", ""), "deployment")
+        )
+        messages.success(request, "Deployment removed.")
+    else:
+        messages.error(request, "Unknown action.")
     return redirect("dpia-detail", pk=target.pk)
 
 

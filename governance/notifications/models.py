@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from governance.fields import user_reference
 from governance.organisations.models import Organisation
 
 
@@ -57,9 +58,7 @@ class RegulatorAcknowledgement(models.Model):
     kind = models.CharField(max_length=20, choices=NotifiedKind.choices)
     object_id = models.PositiveBigIntegerField()
     acknowledged_at = models.DateTimeField()
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    acknowledged_by = user_reference(blank=False)
     acknowledged_by_name = models.CharField(max_length=200)
 
     class Meta:
@@ -76,13 +75,11 @@ class RegulatorQuery(models.Model):
     object_id = models.PositiveBigIntegerField()
     question = models.TextField(max_length=4000)
     asked_at = models.DateTimeField()
-    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    asked_by = user_reference(blank=False)
     asked_by_name = models.CharField(max_length=200)
     answer = models.TextField(max_length=4000, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
-    answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    answered_by = user_reference()
     answered_by_name = models.CharField(max_length=200, blank=True)
 
     class Meta:

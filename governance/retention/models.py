@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from governance.fields import user_reference
 
 
 class HoldScope(models.TextChoices):
@@ -33,15 +34,13 @@ class LegalHold(models.Model):
     target_id = models.CharField(max_length=64)
     target_label = models.CharField(max_length=300, blank=True)
     reason = models.TextField()
-    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    placed_by = user_reference(blank=False)
     placed_at = models.DateTimeField(default=timezone.now)
     until = models.DateTimeField(
         null=True, blank=True, help_text="The hold lapses at this time; empty = until released."
     )
     released_at = models.DateTimeField(null=True, blank=True)
-    released_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    released_by = user_reference()
     release_reason = models.TextField(blank=True)
     # Scope: the two sides of what is held (both read the hold) and the side that placed it (only
     # it, or its force, releases it). Set by ``legal_hold_place`` from the held record itself.

@@ -116,6 +116,18 @@ def _watchlist_image_erase(image, run_id: str | None) -> int:
     return len(certificates)
 
 
+def watchlist_image_hold_keys(image) -> list[tuple[str, str]]:
+    """A legal hold on the image itself or on its agreement keeps a watchlist image, under either rule that erases
+    it (this one and recognition's ``watchlist_image.deployment_ended``)."""
+    return [(HoldScope.WATCHLIST_IMAGE.value, str(image.pk)), (HoldScope.AGREEMENT.value, str(image.agreement_id))]
+
+
+# Both sides of the sharing see a watchlist image's erasure: the supplying force and the agreement's operator.
+watchlist_images_visible = visible_by_parties(
+    supplier="supplying_organisation_id", operator="agreement__receiving_organisation_id"
+)
+
+
 retention_rule_register(
     RetentionRule(
         code="watchlist_image.agreement_ended",
@@ -126,14 +138,9 @@ retention_rule_register(
         "within those hours after the last deployment that used them ends.",
         due=_watchlist_images_due,
         erase=_watchlist_image_erase,
-        hold_keys=lambda image: [
-            (HoldScope.WATCHLIST_IMAGE.value, str(image.pk)),
-            (HoldScope.AGREEMENT.value, str(image.agreement_id)),
-        ],
+        hold_keys=watchlist_image_hold_keys,
         describe=str,
-        visible=visible_by_parties(
-            supplier="supplying_organisation_id", operator="agreement__receiving_organisation_id"
-        ),
+        visible=watchlist_images_visible,
     )
 )
 

@@ -12,9 +12,9 @@ State changes only through ``governance.subject_access.services``.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
+from governance.fields import user_reference
 from governance.organisations.models import Organisation
 
 
@@ -110,9 +110,7 @@ class SubjectRequest(models.Model):
     closing_note = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = user_reference()
     created_by_name = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -201,9 +199,7 @@ class SubjectRequestItem(models.Model):
     ref = models.CharField(max_length=120, help_text="ItemRef text, kind:key")
     decision = models.CharField(max_length=12, choices=ItemDecision.choices)
     found_by = models.CharField(max_length=40, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    decided_by = user_reference()
     decided_by_name = models.CharField(max_length=200, blank=True)
     decided_at = models.DateTimeField()
     restricted = models.BooleanField(default=False)
@@ -266,9 +262,7 @@ class SubjectRequestExport(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     stage = models.CharField(max_length=120, blank=True)
     error = models.TextField(blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    requested_by = user_reference()
     requested_by_name = models.CharField(max_length=200, blank=True)
     requested_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -28,6 +28,7 @@ from governance.inputs import is_id, meaningful_justification
 from governance.locks import lock_rows
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.references import next_free_reference, save_with_next_reference
+from governance.retention.erasure import erasure_with_certificate
 from governance.subject_access import deadlines
 from governance.subject_access.access import (
     can_receive_subject_requests,
@@ -894,36 +895,27 @@ def subject_request_export_download(*, actor: User, export: SubjectRequestExport
 def subject_request_export_erase(*, export: SubjectRequestExport, run_id: str | None) -> int:
     """Erase an export's files at the end of its retention (its own rule): ciphertexts blanked, a
     deletion certificate and an ``erasure`` event. Inside the caller's transaction; idempotent."""
-    from governance.watchlist.models import DeletionCertificate
-
     export = lock_rows(SubjectRequestExport.objects).select_related("request").get(pk=export.pk)
     if export.erased_at:
         return 0
-    now = timezone.now()
-    certificate = DeletionCertificate.objects.create(
-        subject_type="governance.subjectrequestexport",
-        subject_id=str(export.pk),
-        subject_label=f"Subject access response files of {export.request.reference}",
-        sha256=export.pdf_sha256,
-        reason=f"Kept {settings.OVERSIGHT_SUBJECT_EXPORT_RETENTION_DAYS} days after it was built.",
-        rule="subject_request_export.kept_until",
-        erased_at=now,
-        erased_by_name="system",
-        run_id=run_id,
-        operator_organisation_id=export.request.organisation_id,
-        details={"subject_request": export.request.reference, "json_sha256": export.json_sha256},
-    )
     export.pdf_ciphertext = None
     export.json_ciphertext = None
     export.status = ExportStatus.ERASED
-    export.erased_at = now
+    export.erased_at = timezone.now()
     export.save(update_fields=["pdf_ciphertext", "json_ciphertext", "status", "erased_at"])
-    audit_record(
-        action=AuditAction.ERASURE,
-        event="subject_request_export.erased",
-        actor=None,
+    erasure_with_certificate(
         target=export,
+        subject_type="governance.subjectrequestexport",
+        label=f"Subject access response files of {export.request.reference}",
+        sha256=export.pdf_sha256,
+        rule="subject_request_export.kept_until",
+        reason=f"Kept {settings.OVERSIGHT_SUBJECT_EXPORT_RETENTION_DAYS} days after it was built.",
+        run_id=run_id,
+        erased_at=export.erased_at,
+        details={"subject_request": export.request.reference, "json_sha256": export.json_sha256},
+        operator_organisation_id=export.request.organisation_id,
+        event="subject_request_export.erased",
         justification="Retention of subject access response files",
-        details={"run_id": run_id, "certificate": certificate.pk},
+        cite_certificate=True,
     )
     return 1

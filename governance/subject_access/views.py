@@ -61,15 +61,8 @@ from governance.subject_access.recipients import (
     recipient_notification_for,
 )
 from governance.subject_access.registry import subject_data_provider
-from governance.web.errors import refusals_as_pages
-
-
-def _show_errors(request, error: ApplicationError) -> None:
-    messages.error(request, error.message)
-    if isinstance(error.details, dict):
-        for name, problems in error.details.items():  # a list of sentences, or one value (a size, a limit)
-            listed = problems if isinstance(problems, (list, tuple)) else [problems]
-            messages.error(request, f"{name}: {' '.join(map(str, listed))}")
+from governance.web.errors import refusal_messages, refusals_as_pages, refusals_back_to
+from governance.web.responses import personal_data_response
 
 
 def _gate(user) -> None:
@@ -139,7 +132,7 @@ def subject_request_create(request: HttpRequest) -> HttpResponse:
                 awaiting_identity=form.cleaned_data["awaiting_identity"],
             )
         except ApplicationError as error:
-            _show_errors(request, error)
+            refusal_messages(request, error)
         else:
             messages.success(request, f"{created.reference} recorded.")
             return redirect("subject-request-detail", pk=created.pk)
@@ -157,7 +150,7 @@ def subject_request_policy(request: HttpRequest) -> HttpResponse:
     except PermissionRefused:
         raise
     except ApplicationError as error:
-        _show_errors(request, error)
+        refusal_messages(request, error)
     else:
         messages.success(
             request,
@@ -250,105 +243,99 @@ def _date(value: str):
 @login_required
 @require_POST
 @refusals_as_pages
+@refusals_back_to("subject-request-detail", with_details=True)
 def subject_request_action(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     sar = subject_request_for(user, pk, to="change")
     data = request.POST
     action = data.get("action", "")
     target = sar
-    try:
-        if action == "stop":
-            sars.subject_request_clock_stop(
+    if action == "stop":
+        sars.subject_request_clock_stop(
+            actor=user,
+            request=sar,
+            reason=data.get("reason", ""),
+            on=_date(data.get("on", "")) or _today(),
+            note=data.get("note", ""),
+            fee_ground=data.get("fee_ground", ""),
+        )
+        messages.success(request, "Clock stopped.")
+    elif action == "restart":
+        sars.subject_request_clock_restart(
+            actor=user,
+            request=sar,
+            on=_date(data.get("on", "")) or _today(),
+            identity_verified_how=data.get("identity_verified_how", ""),
+            identity_verified_by_name=data.get("identity_verified_by_name", ""),
+        )
+        messages.success(request, "Received: the deadline is recalculated.")
+    elif action == "extend":
+        months = parse_int(data.get("months", "") or "0", "months", maximum=24)
+        sars.subject_request_extend(
+            actor=user,
+            request=sar,
+            months=months,
+            reason=data.get("reason", ""),
+            requester_told_on=_date(data.get("requester_told_on", "")),
+        )
+        messages.success(request, "Deadline extended.")
+    elif action == "close":
+        sars.subject_request_close(actor=user, request=sar, status=data.get("status", ""), note=data.get("note", ""))
+        messages.success(request, "Request closed.")
+    elif action == "withhold":
+        item = data.get("item", "")
+        sars.subject_request_item_restrict(
+            actor=user,
+            request=sar,
+            item_id=int(item) if is_id(item) else 0,
+            basis=data.get("basis", ""),
+            reason=data.get("reason", ""),
+            neither_confirm_nor_deny=data.get("neither_confirm_nor_deny") == "on",
+        )
+        messages.success(request, "Item withheld from the response, with its reason.")
+    elif action == "refer":
+        target = sars.subject_request_refer(
+            actor=user, request=sar, controller_id=data.get("controller", ""), note=data.get("note", "")
+        )
+        messages.success(request, f"Referred: the controller has its own linked request {target.reference}.")
+        target = sar
+    elif action == "consult":
+        asked = consult(actor=user, request=sar, note=data.get("note", ""))
+        messages.success(request, "Asked: " + ", ".join(str(c.force) for c in asked) + ".")
+    elif action == "notice-exception":
+        notice = recipient_notification_for(user, data.get("notification", ""), to="except")
+        if notice.request_id != sar.pk:
+            raise NotFound("No such notification.", code="notification_not_found")
+        recipient_notification_exception(
+            actor=user, notification=notice, exception=data.get("exception", ""), reason=data.get("reason", "")
+        )
+        messages.success(request, "Exception recorded: the recipient is no longer chased.")
+    elif action in ("rectify", "erase", "restrict", "unrestrict", "refuse", "object"):
+        ref, reason = data.get("ref", ""), data.get("reason", "")
+        if action == "rectify":
+            done = sars.subject_request_rectify(
                 actor=user,
                 request=sar,
-                reason=data.get("reason", ""),
-                on=_date(data.get("on", "")) or _today(),
-                note=data.get("note", ""),
-                fee_ground=data.get("fee_ground", ""),
+                ref=ref,
+                field=data.get("field", ""),
+                value=data.get("value", ""),
+                reason=reason,
             )
-            messages.success(request, "Clock stopped.")
-        elif action == "restart":
-            sars.subject_request_clock_restart(
-                actor=user,
-                request=sar,
-                on=_date(data.get("on", "")) or _today(),
-                identity_verified_how=data.get("identity_verified_how", ""),
-                identity_verified_by_name=data.get("identity_verified_by_name", ""),
+        elif action == "erase":
+            done = sars.subject_request_erase(actor=user, request=sar, ref=ref, reason=reason)
+        elif action == "object":
+            done = sars.subject_request_object(actor=user, request=sar, ref=ref, reason=reason)
+        elif action == "refuse":
+            done = sars.subject_request_refuse_right(
+                actor=user, request=sar, ref=ref, right=data.get("right", ""), reason=reason
             )
-            messages.success(request, "Received: the deadline is recalculated.")
-        elif action == "extend":
-            months = parse_int(data.get("months", "") or "0", "months", maximum=24)
-            sars.subject_request_extend(
-                actor=user,
-                request=sar,
-                months=months,
-                reason=data.get("reason", ""),
-                requester_told_on=_date(data.get("requester_told_on", "")),
-            )
-            messages.success(request, "Deadline extended.")
-        elif action == "close":
-            sars.subject_request_close(
-                actor=user, request=sar, status=data.get("status", ""), note=data.get("note", "")
-            )
-            messages.success(request, "Request closed.")
-        elif action == "withhold":
-            item = data.get("item", "")
-            sars.subject_request_item_restrict(
-                actor=user,
-                request=sar,
-                item_id=int(item) if is_id(item) else 0,
-                basis=data.get("basis", ""),
-                reason=data.get("reason", ""),
-                neither_confirm_nor_deny=data.get("neither_confirm_nor_deny") == "on",
-            )
-            messages.success(request, "Item withheld from the response, with its reason.")
-        elif action == "refer":
-            target = sars.subject_request_refer(
-                actor=user, request=sar, controller_id=data.get("controller", ""), note=data.get("note", "")
-            )
-            messages.success(request, f"Referred: the controller has its own linked request {target.reference}.")
-            target = sar
-        elif action == "consult":
-            asked = consult(actor=user, request=sar, note=data.get("note", ""))
-            messages.success(request, "Asked: " + ", ".join(str(c.force) for c in asked) + ".")
-        elif action == "notice-exception":
-            notice = recipient_notification_for(user, data.get("notification", ""), to="except")
-            if notice.request_id != sar.pk:
-                raise NotFound("No such notification.", code="notification_not_found")
-            recipient_notification_exception(
-                actor=user, notification=notice, exception=data.get("exception", ""), reason=data.get("reason", "")
-            )
-            messages.success(request, "Exception recorded: the recipient is no longer chased.")
-        elif action in ("rectify", "erase", "restrict", "unrestrict", "refuse", "object"):
-            ref, reason = data.get("ref", ""), data.get("reason", "")
-            if action == "rectify":
-                done = sars.subject_request_rectify(
-                    actor=user,
-                    request=sar,
-                    ref=ref,
-                    field=data.get("field", ""),
-                    value=data.get("value", ""),
-                    reason=reason,
-                )
-            elif action == "erase":
-                done = sars.subject_request_erase(actor=user, request=sar, ref=ref, reason=reason)
-            elif action == "object":
-                done = sars.subject_request_object(actor=user, request=sar, ref=ref, reason=reason)
-            elif action == "refuse":
-                done = sars.subject_request_refuse_right(
-                    actor=user, request=sar, ref=ref, right=data.get("right", ""), reason=reason
-                )
-            else:
-                done = sars.subject_request_restrict_processing(
-                    actor=user, request=sar, ref=ref, restricted=action == "restrict", reason=reason
-                )
-            (messages.success if done.outcome == "done" else messages.warning)(request, done.reason)
         else:
-            messages.error(request, "Unknown action.")
-    except (NotFound, PermissionRefused):
-        raise
-    except ApplicationError as error:
-        _show_errors(request, error)
+            done = sars.subject_request_restrict_processing(
+                actor=user, request=sar, ref=ref, restricted=action == "restrict", reason=reason
+            )
+        (messages.success if done.outcome == "done" else messages.warning)(request, done.reason)
+    else:
+        messages.error(request, "Unknown action.")
     return redirect("subject-request-detail", pk=target.pk)
 
 
@@ -400,7 +387,7 @@ def subject_request_search(request: HttpRequest, pk: int) -> HttpResponse:
         except (NotFound, PermissionRefused):
             raise
         except ApplicationError as error:
-            _show_errors(request, error)
+            refusal_messages(request, error)
     candidates = [
         {"candidate": c, "crop": _crop_src(c.crop_jpeg), "score": f"{c.score:.3f}" if c.score is not None else ""}
         for c in (outcome.candidates if outcome else [])
@@ -437,7 +424,7 @@ def subject_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as error:
         if isinstance(error, (NotFound, PermissionRefused)):
             raise
-        _show_errors(request, error)
+        refusal_messages(request, error)
     else:
         confirmed = sum(1 for i in items if i.decision == ItemDecision.CONFIRMED)
         messages.success(request, f"{confirmed} confirmed, {len(items) - confirmed} dismissed.")
@@ -454,7 +441,7 @@ def subject_request_export(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as error:
         if isinstance(error, (NotFound, PermissionRefused)):
             raise
-        _show_errors(request, error)
+        refusal_messages(request, error)
     else:
         messages.success(request, "The response is being built.")
     return redirect("subject-request-detail", pk=sar.pk)
@@ -489,10 +476,7 @@ def subject_request_download(request: HttpRequest, pk: int, fmt: str) -> HttpRes
         return JsonResponse(
             {"error": {"code": error.code, "message": error.message}}, status=getattr(error, "status_code", 400)
         )
-    response = HttpResponse(data, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{export.request.reference}-response.{fmt}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return personal_data_response(data, content_type, filename=f"{export.request.reference}-response.{fmt}")
 
 
 @login_required
@@ -508,7 +492,7 @@ def rights_notification_acknowledge(request: HttpRequest, pk: int) -> HttpRespon
     except (NotFound, PermissionRefused):
         raise
     except ApplicationError as error:
-        _show_errors(request, error)
+        refusal_messages(request, error)
     else:
         messages.success(request, "Acknowledged.")
     return redirect("dashboard")
@@ -538,7 +522,7 @@ def rights_consultation(request: HttpRequest, pk: int) -> HttpResponse:
         except (NotFound, PermissionRefused):
             raise
         except ApplicationError as error:
-            _show_errors(request, error)
+            refusal_messages(request, error)
         else:
             messages.success(request, "Decision recorded.")
         return redirect("rights-consultation", pk=pk)

@@ -49,7 +49,7 @@ from governance.errors import ApplicationError, NotFound, PermissionRefused
 from governance.home.selectors import home_for
 from governance.organisations.models import Organisation
 from governance.reports.links import agreement_links
-from governance.web.errors import refusals_as_pages
+from governance.web.errors import refusal_on_form, refusals_as_pages
 from governance.web.forms import (
     AgreementForm,
     AmendForm,
@@ -154,7 +154,7 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
         try:
             agreement = agreement_services.agreement_draft(actor=request.user, fields=form.cleaned_data)
         except ApplicationError as error:
-            _form_error(form, error)
+            refusal_on_form(form, error)
         else:
             messages.success(request, f"Draft {agreement.reference} created.")
             return redirect("agreement-detail", pk=agreement.pk)
@@ -171,21 +171,13 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             agreement_services.agreement_update(actor=request.user, agreement=agreement, fields=fields)
         except ApplicationError as error:
-            _form_error(form, error)
+            refusal_on_form(form, error)
         else:
             messages.success(request, "Draft saved.")
             return redirect("agreement-detail", pk=pk)
     return render(
         request, "governance/agreement_form.html", {"form": form, "title": f"Edit {agreement}", "agreement": agreement}
     )
-
-
-def _form_error(form, error: ApplicationError) -> None:
-    form.add_error(None, error.message)
-    if isinstance(error.details, dict):
-        for field, problems in error.details.items():
-            if field in form.fields:
-                form.add_error(field, problems)
 
 
 def _run_action(request: HttpRequest, pk: int) -> tuple[str, str]:

@@ -24,8 +24,7 @@ from governance.watchlist.models import LIVE_STATUSES, ImageStatus
 from governance.watchlist.selectors import image_certificates, image_get, image_history, image_list, ledger_summary
 from governance.watchlist.services import watchlist_image_upload, watchlist_image_withdraw
 from governance.watchlist.validation import max_bytes
-from governance.web.errors import refusals_as_pages
-from governance.web.views import _form_error
+from governance.web.errors import refusal_on_form, refusals_as_pages
 from governance.web.watchlist_forms import BulkUploadForm, WatchlistUploadForm, WithdrawalForm
 
 
@@ -111,7 +110,7 @@ def watchlist_upload(request: HttpRequest) -> HttpResponse:
         except (NotFound, PermissionRefused):
             raise
         except ApplicationError as error:
-            _form_error(form, error)
+            refusal_on_form(form, error)
             status = error.status_code
             retry_after = getattr(error, "retry_after_seconds", None)
         else:

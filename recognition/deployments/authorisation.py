@@ -53,6 +53,7 @@ from recognition.deployments.models import (
     DeploymentStatus,
     PostDeploymentReview,
 )
+from recognition.deployments.services.common import deployment_locked_unended
 
 MIN_REASON_CHARS = 10
 
@@ -268,9 +269,7 @@ def deployment_authorise(
     _reasons_required(reasons)
     force = actor.organisation
     with transaction.atomic():
-        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
-        if deployment.status == DeploymentStatus.ENDED:
-            raise StateConflict("The deployment has ended.", code="deployment_ended")
+        deployment = deployment_locked_unended(deployment)
         terms = deployment_authorised_terms(deployment)
         earlier = list(
             lock_rows(DeploymentAuthorisation.objects).filter(
@@ -326,9 +325,7 @@ def deployment_authorisation_refuse(*, actor: User, deployment: Deployment, reas
     _reasons_required({"refusal_reasons": reasons})
     force = actor.organisation
     with transaction.atomic():
-        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
-        if deployment.status == DeploymentStatus.ENDED:
-            raise StateConflict("The deployment has ended.", code="deployment_ended")
+        deployment = deployment_locked_unended(deployment)
         now = timezone.now()
         earlier = list(
             lock_rows(DeploymentAuthorisation.objects).filter(

@@ -9,9 +9,9 @@ proportionality; each deployment is reviewed afterwards (outcomes, false alerts,
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
+from governance.fields import user_reference
 from governance.organisations.models import Organisation
 
 
@@ -34,9 +34,7 @@ class DeploymentAuthorisation(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="+", help_text="The supplying force this decision is for."
     )
     decision = models.CharField(max_length=12, choices=AuthorisationDecision.choices)
-    officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    officer = user_reference()
     # Copies that outlive the account (and, for unverified records, all there ever was).
     officer_name = models.CharField(max_length=200)
     officer_rank = models.CharField(max_length=80, blank=True)
@@ -79,9 +77,7 @@ class PostDeploymentReview(models.Model):
         "deployments.Deployment", on_delete=models.PROTECT, related_name="post_deployment_reviews"
     )
     force = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    reviewed_by = user_reference()
     reviewed_by_name = models.CharField(max_length=200)
     reviewed_by_rank = models.CharField(max_length=80, blank=True)
     outcomes = models.TextField(help_text="What the deployment achieved: engagements, arrests, safeguarding.")

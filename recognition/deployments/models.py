@@ -10,11 +10,11 @@ State changes only through ``recognition.deployments.services``.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from governance.agreements.models import Agreement
+from governance.fields import user_reference
 from governance.organisations.models import Organisation
 from governance.watchlist.models import WatchlistImage
 
@@ -53,9 +53,7 @@ class Deployment(models.Model):
     authorising_officer_organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    authorising_officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    authorising_officer = user_reference()
     authorised_at = models.DateTimeField(null=True, blank=True)
     watchlist_justification = models.TextField(help_text="Who is on the watchlist and why (categories, necessity).")
     location_justification = models.TextField(help_text="Why this place and this time.")
@@ -92,9 +90,7 @@ class Deployment(models.Model):
     )
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -154,7 +150,7 @@ class WatchlistReview(models.Model):
     """The pre-deployment watchlist review: required before *each* go-live (College of Policing)."""
 
     deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="watchlist_reviews")
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_by = user_reference(blank=False)
     reviewed_by_name = models.CharField(max_length=200)
     reviewed_at = models.DateTimeField()
     image_count = models.PositiveIntegerField(help_text="Enrolled images the watchlist held when it was reviewed.")
@@ -365,7 +361,7 @@ class RejectionReason(models.TextChoices):
 
 class AlertReview(models.Model):
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="reviews")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reviewer = user_reference(blank=False)
     reviewer_name = models.CharField(max_length=200)
     reviewer_organisation = models.CharField(max_length=200, blank=True)
     as_police_reviewer = models.BooleanField(default=False)
@@ -410,7 +406,7 @@ class AlertImageShown(models.Model):
     confirmation made without the reference image is not meaningful human involvement)."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="images_shown")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reviewer = user_reference(blank=False)
     image = models.CharField(max_length=10, choices=ReviewImage.choices)
     shown_at = models.DateTimeField()
 
@@ -462,16 +458,14 @@ class Disclosure(models.Model):
     recipient = models.CharField(max_length=300, help_text="Who received it, e.g. the LFR desk's CJSM address.")
     channel = models.CharField(max_length=20, choices=DisclosureChannel.choices)
     justification = models.TextField()
-    disclosed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    disclosed_by = user_reference(blank=False)
     disclosed_by_name = models.CharField(max_length=200)
     disclosed_at = models.DateTimeField(db_index=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     outcome_notes = models.TextField(blank=True)
     outcome_ethnic_group = models.CharField(max_length=8, choices=EthnicGroup.choices, blank=True, default="")
     outcome_reported_at = models.DateTimeField(null=True, blank=True)
-    outcome_reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    outcome_reported_by = user_reference(blank=False)
     outcome_reported_by_name = models.CharField(max_length=200, blank=True)
     # Retention blanks the recipient, justification and notes after their own period.
     redacted_at = models.DateTimeField(null=True, blank=True)
@@ -494,7 +488,7 @@ class OutcomeCorrection(models.Model):
     previous_reported_by_name = models.CharField(max_length=200, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     reason = models.TextField()
-    corrected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    corrected_by = user_reference(blank=False)
     corrected_by_name = models.CharField(max_length=200)
     corrected_at = models.DateTimeField()
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
+from governance.retention.erasure import erasure_with_certificate
 from governance.retention.models import HoldScope
 from governance.retention.registry import (
     HoldTarget,
@@ -31,6 +32,7 @@ from governance.retention.registry import (
     retention_rule_register,
     visible_by_parties,
 )
+from governance.retention.rules import watchlist_image_hold_keys, watchlist_images_visible
 from governance.watchlist.models import DeletionCertificate
 from recognition.deployments.models import Alert, AlertReview, DeploymentStatus, Disclosure, OutcomeCorrection
 
@@ -290,14 +292,9 @@ retention_rule_register(
         "deployment's watchlist is erased the same hours after its receipt. The force's provenance record stays.",
         due=_watchlist_at_operator_due,
         erase=_watchlist_at_operator_erase,
-        hold_keys=lambda image: [
-            (HoldScope.WATCHLIST_IMAGE.value, str(image.pk)),
-            (HoldScope.AGREEMENT.value, str(image.agreement_id)),
-        ],
+        hold_keys=watchlist_image_hold_keys,
         describe=str,
-        visible=visible_by_parties(
-            supplier="supplying_organisation_id", operator="agreement__receiving_organisation_id"
-        ),
+        visible=watchlist_images_visible,
     )
 )
 
@@ -320,27 +317,21 @@ def _review_digest(review: AlertReview) -> str:
 
 
 def _review_erase(review: AlertReview, run_id: str | None, reason: str = "Review record retention period ended") -> int:
-    DeletionCertificate.objects.create(
+    erasure_with_certificate(
+        target=review,
         subject_type="deployments.alertreview",
-        subject_id=str(review.pk),
-        subject_label=f"Review of alert #{review.alert_id}",
+        label=f"Review of alert #{review.alert_id}",
         sha256=_review_digest(review),
-        reason=reason,
         rule="alert_review.record_retention",
-        erased_at=timezone.now(),
-        erased_by_name="Oversight retention sweep",
+        reason=reason,
         run_id=run_id,
+        erased_by_name="Oversight retention sweep",
         details={"alert": review.alert_id},
         supplier_organisation_id=review.alert.supplying_organisation_id,
         operator_organisation_id=review.alert.deployment.operator_id,
-    )
-    audit_record(
-        action=AuditAction.ERASURE,
         event="alert_review.erased",
-        actor=None,
-        target=review,
         justification="Review record retention period ended",
-        details={"run_id": run_id, "alert": review.alert_id},
+        audit_details={"alert": review.alert_id},
         organisations=review.alert.concerned_organisation_ids(),
     )
     review.delete()
@@ -365,31 +356,26 @@ DISCLOSURE_RETENTION_REASON = (
 
 
 def _disclosure_erase(disclosure: Disclosure, run_id: str | None, reason: str = DISCLOSURE_RETENTION_REASON) -> int:
-    DeletionCertificate.objects.create(
+    now = timezone.now()
+    Disclosure.objects.filter(pk=disclosure.pk).update(
+        recipient="", justification="", outcome_notes="", redacted_at=now
+    )
+    OutcomeCorrection.objects.filter(disclosure=disclosure).update(previous_notes="", reason="")
+    erasure_with_certificate(
+        target=("deployments.disclosure", str(disclosure.pk), f"Disclosure #{disclosure.pk}"),
         subject_type="deployments.disclosure",
-        subject_id=str(disclosure.pk),
-        subject_label=str(disclosure)[:300],
+        label=str(disclosure)[:300],
         sha256=_disclosure_digest(disclosure),
-        reason=reason,
         rule="disclosure.record_retention",
-        erased_at=timezone.now(),
-        erased_by_name="Oversight retention sweep",
+        reason=reason,
         run_id=run_id,
+        erased_at=now,
+        erased_by_name="Oversight retention sweep",
         details={"alert": disclosure.alert_id},
         supplier_organisation_id=disclosure.alert.supplying_organisation_id,
         operator_organisation_id=disclosure.alert.deployment.operator_id,
-    )
-    Disclosure.objects.filter(pk=disclosure.pk).update(
-        recipient="", justification="", outcome_notes="", redacted_at=timezone.now()
-    )
-    OutcomeCorrection.objects.filter(disclosure=disclosure).update(previous_notes="", reason="")
-    audit_record(
-        action=AuditAction.ERASURE,
         event="disclosure.redacted",
-        actor=None,
-        target=("deployments.disclosure", str(disclosure.pk), f"Disclosure #{disclosure.pk}"),
         justification="Disclosure record retention period ended",
-        details={"run_id": run_id},
         organisations=disclosure.alert.concerned_organisation_ids(),
     )
     return 1

@@ -3,16 +3,18 @@ the operator DPO's review service level. The queue page and its JSON poll are in
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
-from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict
+from governance.errors import ApplicationError, NotFound, PermissionRefused
 from governance.web.errors import refusals_as_pages
 from recognition.deployments import access, review_desk
-from recognition.deployments.views import _jpeg
+from recognition.deployments.views import alert_jpeg
 
 
 @login_required
@@ -21,11 +23,12 @@ from recognition.deployments.views import _jpeg
 def alert_queue_thumbnail(request: HttpRequest, pk: int, image: str) -> HttpResponse:
     """A queue thumbnail of the crop or of the enrolled face, for a reviewer who may see that image on the
     alert page (404 for an alert they cannot see, 403 for an image they may not); no-store, recorded."""
-    alert = access.alert_for(request.user, pk, to="crop" if image == "crop" else "thumbnail")
-    try:
-        return _jpeg(review_desk.alert_queue_thumbnail(actor=request.user, alert=alert, image=image))
-    except StateConflict as gone:
-        raise NotFound(gone.message) from gone
+    return alert_jpeg(
+        request,
+        pk,
+        to="crop" if image == "crop" else "thumbnail",
+        read=partial(review_desk.alert_queue_thumbnail, image=image),
+    )
 
 
 @login_required

@@ -17,7 +17,8 @@ from governance.access import agreements_visible_to
 from governance.audit.consultation import personal_data
 from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict
 from governance.inputs import optional_id
-from governance.web.errors import refusals_as_pages
+from governance.web.errors import refusal_on_form, refusals_as_pages, refusals_back_to
+from governance.web.responses import personal_data_response
 from recognition.deployments import (
     access,
     authorisation,
@@ -52,12 +53,6 @@ from recognition.deployments.services.planning import (
 )
 from recognition.deployments.services.review import alert_probe_crop, alert_watchlist_thumbnail
 from recognition.deployments.watchlists import deployment_matched_image_ids, deployment_watchlist_summary
-
-
-def _back_with_error(request: HttpRequest, error: ApplicationError, to: str, *args) -> HttpResponse:
-    messages.error(request, error.message)
-    return redirect(to, *args)
-
 
 # --- deployments -------------------------------------------------------------------------------
 
@@ -138,10 +133,7 @@ def deployment_create(request: HttpRequest) -> HttpResponse:
                 actor=request.user, agreements=agreements, fields=data, service_level_minutes=service_level
             )
         except ApplicationError as error:
-            form.add_error(None, error.message)
-            for field, problems in (error.details or {}).items() if isinstance(error.details, dict) else []:
-                if field in form.fields:
-                    form.add_error(field, problems)
+            refusal_on_form(form, error)
         else:
             messages.success(request, f"Deployment {deployment.reference} planned.")
             return redirect("deployment-detail", deployment.pk)
@@ -206,54 +198,50 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @refusals_as_pages
+@refusals_back_to("deployment-detail")
 def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
     deployment = access.deployment_for(request.user, pk)
     action = request.POST.get("action", "")
-    try:
-        if action == "review":
-            watchlist_review_record(actor=request.user, deployment=deployment, notes=request.POST.get("notes", ""))
-            messages.success(request, "Watchlist review recorded.")
-        elif action == "go_live":
-            deployment_go_live(actor=request.user, deployment=deployment)
-            messages.success(request, "The deployment is live.")
-        elif action == "pause":
-            deployment_pause(actor=request.user, deployment=deployment, reason=request.POST.get("reason", ""))
-            messages.success(request, "Paused. A new watchlist review is needed before going live again.")
-        elif action == "end":
-            deployment_end(
-                actor=request.user,
-                deployment=deployment,
-                reason=request.POST.get("reason", "") or "Ended by the operator.",
+    if action == "review":
+        watchlist_review_record(actor=request.user, deployment=deployment, notes=request.POST.get("notes", ""))
+        messages.success(request, "Watchlist review recorded.")
+    elif action == "go_live":
+        deployment_go_live(actor=request.user, deployment=deployment)
+        messages.success(request, "The deployment is live.")
+    elif action == "pause":
+        deployment_pause(actor=request.user, deployment=deployment, reason=request.POST.get("reason", ""))
+        messages.success(request, "Paused. A new watchlist review is needed before going live again.")
+    elif action == "end":
+        deployment_end(
+            actor=request.user,
+            deployment=deployment,
+            reason=request.POST.get("reason", "") or "Ended by the operator.",
+        )
+        messages.success(request, "The deployment has ended.")
+    elif action == "add_camera":
+        camera_add(
+            actor=request.user,
+            deployment=deployment,
+            name=request.POST.get("name", ""),
+            location=request.POST.get("location", ""),
+            direction=request.POST.get("direction", ""),
+        )
+        messages.success(request, "Camera added.")
+    elif action == "camera_key":
+        camera = deployment.cameras.filter(pk=optional_id(request.POST.get("camera"), "camera")).first()
+        if camera is None:
+            raise NotFound("No such camera.")
+        try:
+            secret = camera_keys.camera_key_issue_confirmed(
+                actor=request.user, camera=camera, confirmed=request.POST.get("confirm") == "yes"
             )
-            messages.success(request, "The deployment has ended.")
-        elif action == "add_camera":
-            camera_add(
-                actor=request.user,
-                deployment=deployment,
-                name=request.POST.get("name", ""),
-                location=request.POST.get("location", ""),
-                direction=request.POST.get("direction", ""),
-            )
-            messages.success(request, "Camera added.")
-        elif action == "camera_key":
-            camera = deployment.cameras.filter(pk=optional_id(request.POST.get("camera"), "camera")).first()
-            if camera is None:
-                raise NotFound("No such camera.")
-            try:
-                secret = camera_keys.camera_key_issue_confirmed(
-                    actor=request.user, camera=camera, confirmed=request.POST.get("confirm") == "yes"
-                )
-            except StateConflict as refused:
-                if refused.code != camera_keys.CONFIRMATION_REQUIRED:
-                    raise
-                return camera_key_confirmation_redirect(camera, "deployment")
-            request.session["camera_key"] = {"camera": camera.name, "key": secret}
-        else:
-            messages.error(request, "Unknown action.")
-    except (NotFound, PermissionRefused):
-        raise
-    except ApplicationError as error:
-        return _back_with_error(request, error, "deployment-detail", deployment.pk)
+        except StateConflict as refused:
+            if refused.code != camera_keys.CONFIRMATION_REQUIRED:
+                raise
+            return camera_key_confirmation_redirect(camera, "deployment")
+        request.session["camera_key"] = {"camera": camera.name, "key": secret}
+    else:
+        messages.error(request, "Unknown action.")
     return redirect("deployment-detail", deployment.pk)
 
 
@@ -263,57 +251,49 @@ def deployment_action(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @refusals_as_pages
+@refusals_back_to("deployment-detail")
 def deployment_authorisation(request: HttpRequest, pk: int) -> HttpResponse:
     """The AO of a supplying force authorises (with reasons on necessity, proportionality, the
     watchlist criteria and the location) or refuses (with reasons) the deployment as it stands."""
     deployment = access.deployment_for(request.user, pk)
     post = request.POST
-    try:
-        if post.get("decision") == "authorise":
-            authorisation.deployment_authorise(
-                actor=request.user,
-                deployment=deployment,
-                necessity=post.get("necessity", ""),
-                proportionality=post.get("proportionality", ""),
-                watchlist_criteria=post.get("watchlist_criteria", ""),
-                location=post.get("location", ""),
-            )
-            messages.success(request, f"You authorised {deployment.reference} for {request.user.organisation}.")
-        elif post.get("decision") == "refuse":
-            authorisation.deployment_authorisation_refuse(
-                actor=request.user, deployment=deployment, reasons=post.get("refusal_reasons", "")
-            )
-            messages.success(request, f"You refused {deployment.reference} for {request.user.organisation}.")
-        else:
-            messages.error(request, "Choose to authorise or to refuse.")
-    except (NotFound, PermissionRefused):
-        raise
-    except ApplicationError as error:
-        return _back_with_error(request, error, "deployment-detail", deployment.pk)
+    if post.get("decision") == "authorise":
+        authorisation.deployment_authorise(
+            actor=request.user,
+            deployment=deployment,
+            necessity=post.get("necessity", ""),
+            proportionality=post.get("proportionality", ""),
+            watchlist_criteria=post.get("watchlist_criteria", ""),
+            location=post.get("location", ""),
+        )
+        messages.success(request, f"You authorised {deployment.reference} for {request.user.organisation}.")
+    elif post.get("decision") == "refuse":
+        authorisation.deployment_authorisation_refuse(
+            actor=request.user, deployment=deployment, reasons=post.get("refusal_reasons", "")
+        )
+        messages.success(request, f"You refused {deployment.reference} for {request.user.organisation}.")
+    else:
+        messages.error(request, "Choose to authorise or to refuse.")
     return redirect("deployment-detail", deployment.pk)
 
 
 @login_required
 @require_POST
 @refusals_as_pages
+@refusals_back_to("deployment-detail")
 def deployment_post_review(request: HttpRequest, pk: int) -> HttpResponse:
     """The AO's post-deployment review: outcomes, false alerts, issues, whether to continue."""
     deployment = access.deployment_for(request.user, pk)
     post = request.POST
-    try:
-        authorisation.post_deployment_review_record(
-            actor=request.user,
-            deployment=deployment,
-            outcomes=post.get("outcomes", ""),
-            false_alerts=post.get("false_alerts", ""),
-            issues=post.get("issues", ""),
-            continue_decision=post.get("continue_decision", ""),
-        )
-        messages.success(request, "Post-deployment review recorded.")
-    except (NotFound, PermissionRefused):
-        raise
-    except ApplicationError as error:
-        return _back_with_error(request, error, "deployment-detail", deployment.pk)
+    authorisation.post_deployment_review_record(
+        actor=request.user,
+        deployment=deployment,
+        outcomes=post.get("outcomes", ""),
+        false_alerts=post.get("false_alerts", ""),
+        issues=post.get("issues", ""),
+        continue_decision=post.get("continue_decision", ""),
+    )
+    messages.success(request, "Post-deployment review recorded.")
     return redirect("deployment-detail", deployment.pk)
 
 
@@ -402,39 +382,38 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _jpeg(data: bytes) -> HttpResponse:
-    response = HttpResponse(data, content_type="image/jpeg")
-    response["Cache-Control"] = "no-store"  # served afresh (and recorded) on every view, never from a cache
-    return response
+def alert_jpeg(request: HttpRequest, pk: int, *, to: str, read) -> HttpResponse:
+    """One of an alert's images for a reviewer allowed ``to`` see it (``access.alert_for``); ``read`` is the service
+    that records the showing and audits it. An image already erased is a 404. Served afresh (and recorded) on every
+    view, never from a cache."""
+    alert = access.alert_for(request.user, pk, to=to)
+    try:
+        data = read(actor=request.user, alert=alert)
+    except StateConflict as gone:
+        raise NotFound(gone.message) from gone
+    return personal_data_response(data, "image/jpeg")
 
 
 @login_required
 @require_GET
 @refusals_as_pages
 def alert_crop_image(request: HttpRequest, pk: int) -> HttpResponse:
-    """The camera crop, served to a reviewer of the alert; the service records the showing and audits it."""
-    alert = access.alert_for(request.user, pk, to="crop")
-    try:
-        return _jpeg(alert_probe_crop(actor=request.user, alert=alert))
-    except StateConflict as gone:
-        raise NotFound(gone.message) from gone
+    """The camera crop, served to a reviewer of the alert."""
+    return alert_jpeg(request, pk, to="crop", read=alert_probe_crop)
 
 
 @login_required
 @require_GET
 @refusals_as_pages
 def alert_reference_image(request: HttpRequest, pk: int) -> HttpResponse:
-    """The enrolled watchlist face, served to a reviewer allowed to see it; the service records the showing."""
-    alert = access.alert_for(request.user, pk, to="thumbnail")
-    try:
-        return _jpeg(alert_watchlist_thumbnail(actor=request.user, alert=alert))
-    except StateConflict as gone:
-        raise NotFound(gone.message) from gone
+    """The enrolled watchlist face, served to a reviewer allowed to see it."""
+    return alert_jpeg(request, pk, to="thumbnail", read=alert_watchlist_thumbnail)
 
 
 @login_required
 @require_POST
 @refusals_as_pages
+@refusals_back_to("alert-detail")
 def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
     alert = access.alert_for(request.user, pk)
     decision = request.POST.get("decision", "")
@@ -446,12 +425,11 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
             reason=request.POST.get("reason", ""),
             notes=request.POST.get("notes", ""),
         )
-    except (NotFound, PermissionRefused) as error:
-        if isinstance(error, PermissionRefused) and error.code in {"police_reviewer_required", "reference_not_shown"}:
-            return _back_with_error(request, error, "alert-detail", pk)
+    except PermissionRefused as error:  # these two refusals the reviewer can put right on the alert's page
+        if error.code in {"police_reviewer_required", "reference_not_shown"}:
+            messages.error(request, error.message)
+            return redirect("alert-detail", pk)
         raise
-    except ApplicationError as error:
-        return _back_with_error(request, error, "alert-detail", pk)
     label = dict(ReviewDecision.choices)[decision].split(":")[0]
     messages.success(
         request, f"Your decision ({label.lower()}) is recorded. The alert is {alert.get_status_display().lower()}."
@@ -462,6 +440,7 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @refusals_as_pages
+@refusals_back_to("alert-detail")
 def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
     alert = access.alert_for(request.user, pk)
     chosen = request.POST.get("recipient_organisation") or ""
@@ -469,19 +448,14 @@ def alert_disclose(request: HttpRequest, pk: int) -> HttpResponse:
     if organisation is None:
         messages.error(request, "Choose the receiving force or unit.")
         return redirect("alert-detail", pk)
-    try:
-        disclosure_services.alert_disclose(
-            actor=request.user,
-            alert=alert,
-            recipient_organisation=organisation,
-            recipient=request.POST.get("recipient", ""),
-            channel=request.POST.get("channel", ""),
-            justification=request.POST.get("justification", ""),
-        )
-    except (NotFound, PermissionRefused):
-        raise
-    except ApplicationError as error:
-        return _back_with_error(request, error, "alert-detail", pk)
+    disclosure_services.alert_disclose(
+        actor=request.user,
+        alert=alert,
+        recipient_organisation=organisation,
+        recipient=request.POST.get("recipient", ""),
+        channel=request.POST.get("channel", ""),
+        justification=request.POST.get("justification", ""),
+    )
     messages.success(request, f"Disclosed to {organisation}. The disclosure is in the audit log.")
     return redirect("alert-detail", pk)
 

@@ -12,9 +12,9 @@ operator's copies after the deployment ends is dated from it (``watchlist_image_
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
+from governance.fields import user_reference
 from governance.organisations.models import Organisation
 from governance.watchlist.models import WatchlistImage
 
@@ -24,13 +24,11 @@ class DeploymentWatchlistEntry(models.Model):
     image = models.ForeignKey(WatchlistImage, on_delete=models.PROTECT, related_name="deployment_entries")
     # The force accountable for the image (copied from it): whose review covers this entry.
     force = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    added_by = user_reference(blank=False)
     added_by_name = models.CharField(max_length=200)
     added_at = models.DateTimeField()
     removed_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    removed_by = user_reference()
     removed_by_name = models.CharField(max_length=200, blank=True)
     removal_reason = models.TextField(blank=True)
 

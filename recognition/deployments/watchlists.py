@@ -38,6 +38,7 @@ from governance.watchlist.models import ImageStatus, WatchlistImage
 from governance.watchlist.selectors import image_matchable_q, watchlist_images_matchable
 from recognition.deployments.access import composable_images_q, watchlist_deployment_check
 from recognition.deployments.models import Deployment, DeploymentStatus, WatchlistReview
+from recognition.deployments.services.common import deployment_locked_unended
 from recognition.deployments.watchlist_models import DeploymentWatchlistEntry
 
 MIN_NOTES_CHARS = 10
@@ -206,9 +207,7 @@ def deployment_watchlist_compose(
     if not images:
         raise ValidationFailed("Choose at least one image.", code="no_images_chosen")
     with transaction.atomic():
-        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
-        if deployment.status == DeploymentStatus.ENDED:
-            raise StateConflict("The deployment has ended.", code="deployment_ended")
+        deployment = deployment_locked_unended(deployment)
         locked = list(lock_rows(WatchlistImage.objects).filter(pk__in=[i.pk for i in images]).order_by("pk"))
         already = set(deployment_watchlist_entries(deployment).values_list("image_id", flat=True))
         for image in locked:
@@ -259,9 +258,7 @@ def deployment_watchlist_remove(
             details={"reason": ["Say why the images come off the watchlist."]},
         )
     with transaction.atomic():
-        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
-        if deployment.status == DeploymentStatus.ENDED:
-            raise StateConflict("The deployment has ended.", code="deployment_ended")
+        deployment = deployment_locked_unended(deployment)
         entries = list(
             lock_rows(deployment_watchlist_entries(deployment))
             .filter(image_id__in=[i.pk for i in images])
@@ -342,9 +339,7 @@ def deployment_watchlist_review(*, actor: User, deployment: Deployment, notes: s
             details={"notes": ["Record what was checked (currency, necessity, categories)."]},
         )
     with transaction.atomic():
-        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
-        if deployment.status == DeploymentStatus.ENDED:
-            raise StateConflict("The deployment has ended.", code="deployment_ended")
+        deployment = deployment_locked_unended(deployment)
         image_ids = list(deployment_watchlist_images(deployment, force_id=force.pk).values_list("pk", flat=True))
         if not image_ids:
             raise StateConflict(

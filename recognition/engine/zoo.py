@@ -88,13 +88,12 @@ def _dequantize(
     return (q - zero) * scale
 
 
-def float_graph(data: bytes):
-    """The SFace ONNX model with its int8 weights dequantised, weight reshapes folded and only ``data`` as input."""
-    import onnx
+def _folded(graph, also=None) -> tuple[dict, list]:
+    """The graph's constants and its remaining nodes once its int8 weights (``DequantizeLinear`` of constants) and the
+    reshapes of constant weights are folded into float32 constants; ``also(node, attributes, constants, nodes)``
+    handles a model's other foldable nodes (True: handled)."""
     from onnx import helper, numpy_helper
 
-    model = onnx.load_from_string(data)
-    graph = model.graph
     constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     nodes = []
     for node in graph.node:
@@ -104,30 +103,64 @@ def float_graph(data: bytes):
             constants[node.output[0]] = _dequantize(
                 q, scale, zero, axis=int(attributes.get("axis", 1)), block_size=int(attributes.get("block_size", 0))
             )
-        elif node.op_type == "Constant" and "value" in attributes:
-            constants[node.output[0]] = numpy_helper.to_array(attributes["value"])
         elif node.op_type == "Reshape" and all(name in constants for name in node.input):
             constants[node.output[0]] = constants[node.input[0]].reshape(constants[node.input[1]].astype(np.int64))
-        elif node.op_type == "Dropout":  # inference: the identity (and its ratio input stops shape inference)
-            nodes.append(helper.make_node("Identity", [node.input[0]], [node.output[0]], name=node.name))
-        else:
+        elif also is None or not also(node, attributes, constants, nodes):
             nodes.append(node)
+    return constants, nodes
+
+
+def _inputs(graph, constants: dict, nodes: list, *, expected: str, model: str) -> tuple[set, list]:
+    """The names the folded nodes use, and the graph's inputs left once the weights are constants: ``expected`` only
+    (another input means another model file)."""
     used = {name for node in nodes for name in node.input}
     inputs = [i for i in graph.input if i.name not in constants and i.name in used]
-    if [i.name for i in inputs] != ["data"]:
-        raise WeightsError(f"Unexpected SFace graph inputs {[i.name for i in inputs]}.")
+    if [i.name for i in inputs] != [expected]:
+        raise WeightsError(f"Unexpected {model} graph inputs {[i.name for i in inputs]}.")
+    return used, inputs
+
+
+def _initializers(constants: dict, used: set) -> list:
+    from onnx import numpy_helper
+
+    return [
+        numpy_helper.from_array(np.ascontiguousarray(constants[name]), name=name)
+        for name in sorted(used)
+        if name in constants
+    ]
+
+
+def _sface_node(node, attributes: dict, constants: dict, nodes: list) -> bool:
+    """SFace's own foldable nodes: ``Constant`` values become constants; ``Dropout`` is the identity at inference
+    (and its ratio input stops shape inference)."""
+    from onnx import helper, numpy_helper
+
+    if node.op_type == "Constant" and "value" in attributes:
+        constants[node.output[0]] = numpy_helper.to_array(attributes["value"])
+        return True
+    if node.op_type == "Dropout":
+        nodes.append(helper.make_node("Identity", [node.input[0]], [node.output[0]], name=node.name))
+        return True
+    return False
+
+
+def float_graph(data: bytes):
+    """The SFace ONNX model with its int8 weights dequantised, weight reshapes folded and only ``data`` as input."""
+    import onnx
+    from onnx import helper
+
+    graph = onnx.load_from_string(data).graph
+    constants, nodes = _folded(graph, also=_sface_node)
+    used, inputs = _inputs(graph, constants, nodes, expected="data", model="SFace")
     batch = inputs[0].type.tensor_type.shape.dim[0]
     batch.ClearField("dim_value")
     batch.dim_param = "batch"
     for output in graph.output:
         output.type.tensor_type.shape.dim[0].ClearField("dim_value")
         output.type.tensor_type.shape.dim[0].dim_param = "batch"
-    initializers = [
-        numpy_helper.from_array(np.ascontiguousarray(constants[name]), name=name)
-        for name in sorted(used)
-        if name in constants
-    ]
-    new_graph = helper.make_graph(nodes, graph.name, inputs, list(graph.output), initializer=initializers)
+    new_graph = helper.make_graph(
+        nodes, graph.name, inputs, list(graph.output), initializer=_initializers(constants, used)
+    )
     # What is left (Conv, BatchNormalization, PRelu, Sub, Mul, Flatten, Identity, Gemm) means the same at opset 17,
     # the newest onnx2torch converts; the opset-21 part of the file was the blocked DequantizeLinear, folded above.
     remaining = sorted({node.op_type for node in nodes})
@@ -156,27 +189,11 @@ def yunet_float_graph(data: bytes):
     result is plain float32 opset 17 (its operators mean the same there), which onnxruntime optimises on load.
     """
     import onnx
-    from onnx import helper, numpy_helper
+    from onnx import helper
 
-    model = onnx.load_from_string(data)
-    graph = model.graph
-    constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    nodes = []
-    for node in graph.node:
-        attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        if node.op_type == "DequantizeLinear" and all(name in constants for name in node.input):
-            q, scale, zero = (constants[name] for name in node.input)
-            constants[node.output[0]] = _dequantize(
-                q, scale, zero, axis=int(attributes.get("axis", 1)), block_size=int(attributes.get("block_size", 0))
-            )
-        elif node.op_type == "Reshape" and all(name in constants for name in node.input):
-            constants[node.output[0]] = constants[node.input[0]].reshape(constants[node.input[1]].astype(np.int64))
-        else:
-            nodes.append(node)
-    used = {name for node in nodes for name in node.input}
-    inputs = [i for i in graph.input if i.name not in constants and i.name in used]
-    if [i.name for i in inputs] != ["input"]:
-        raise WeightsError(f"Unexpected YuNet graph inputs {[i.name for i in inputs]}.")
+    graph = onnx.load_from_string(data).graph
+    constants, nodes = _folded(graph)
+    used, inputs = _inputs(graph, constants, nodes, expected="input", model="YuNet")
     remaining = sorted({node.op_type for node in nodes})
     if not set(remaining) <= _YUNET_OPS:
         raise WeightsError(f"Unexpected operators in the YuNet graph: {remaining}.")
@@ -187,12 +204,9 @@ def yunet_float_graph(data: bytes):
     for output in graph.output:
         output.type.tensor_type.shape.dim[1].ClearField("dim_value")
         output.type.tensor_type.shape.dim[1].dim_param = f"{output.name}_anchors"
-    initializers = [
-        numpy_helper.from_array(np.ascontiguousarray(constants[name]), name=name)
-        for name in sorted(used)
-        if name in constants
-    ]
-    new_graph = helper.make_graph(nodes, graph.name, inputs, list(graph.output), initializer=initializers)
+    new_graph = helper.make_graph(
+        nodes, graph.name, inputs, list(graph.output), initializer=_initializers(constants, used)
+    )
     folded = helper.make_model(new_graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     onnx.checker.check_model(folded)
     return folded

@@ -38,6 +38,7 @@ from governance.errors import ApplicationError, NotFound, RateLimited, StateConf
 from governance.locks import lock_rows
 from governance.organisations.models import Organisation, OrganisationKind, User
 from governance.ratelimit import rate_hit
+from governance.retention.erasure import erasure_with_certificate
 from governance.subject_access.access import subject_request_check, subject_requests_visible_to
 from governance.subject_access.door.models import (
     DoorCode,
@@ -572,35 +573,26 @@ def door_photo_read(*, actor: User, request: SubjectRequest, pk) -> bytes:
 def door_file_erase(*, item: DoorFile, run_id: str | None) -> int:
     """Erase a file at the end of its retention: ciphertext blanked, a deletion certificate and an
     ``erasure`` event. Inside the retention run's transaction; idempotent."""
-    from governance.watchlist.models import DeletionCertificate
-
     item = lock_rows(DoorFile.objects).select_related("submission__request").get(pk=item.pk)
     if item.erased_at:
         return 0
     request = item.submission.request
-    now = timezone.now()
-    certificate = DeletionCertificate.objects.create(
-        subject_type="governance.doorfile",
-        subject_id=str(item.pk),
-        subject_label=f"{item.get_kind_display()} sent with {request.reference}",
-        sha256=item.sha256,
-        reason=f"Kept {settings.OVERSIGHT_DOOR_FILE_RETENTION_DAYS} days after the request was closed.",
-        rule="subject_door_file.after_close",
-        erased_at=now,
-        erased_by_name="system",
-        run_id=run_id,
-        operator_organisation_id=request.organisation_id,
-        details={"subject_request": request.reference},
-    )
     item.ciphertext = None
-    item.erased_at = now
+    item.erased_at = timezone.now()
     item.save(update_fields=["ciphertext", "erased_at"])
-    audit_record(
-        action=AuditAction.ERASURE,
-        event="subject_door_file.erased",
-        actor=None,
+    erasure_with_certificate(
         target=item,
+        subject_type="governance.doorfile",
+        label=f"{item.get_kind_display()} sent with {request.reference}",
+        sha256=item.sha256,
+        rule="subject_door_file.after_close",
+        reason=f"Kept {settings.OVERSIGHT_DOOR_FILE_RETENTION_DAYS} days after the request was closed.",
+        run_id=run_id,
+        erased_at=item.erased_at,
+        details={"subject_request": request.reference},
+        operator_organisation_id=request.organisation_id,
+        event="subject_door_file.erased",
         justification="Retention of files sent through the public page",
-        details={"run_id": run_id, "certificate": certificate.pk},
+        cite_certificate=True,
     )
     return 1

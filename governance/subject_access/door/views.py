@@ -18,6 +18,7 @@ from governance.subject_access.door import services as door
 from governance.subject_access.door.forms import DoorAnswerForm, DoorCodeForm, DoorNewCodeForm, DoorRequestForm
 from governance.subject_access.door.models import DoorFileKind
 from governance.web.errors import refusals_as_pages
+from governance.web.responses import personal_data_response
 
 
 def _uploads(request: HttpRequest, names: dict[str, str]) -> list[tuple[str, bytes]]:
@@ -164,10 +165,7 @@ def door_download(request: HttpRequest, token: str) -> HttpResponse:
             except ApplicationError as error:
                 status = _refused(request, error)
             else:
-                response = HttpResponse(data, content_type=content_type)
-                response["Content-Disposition"] = f'attachment; filename="{filename}"'
-                response["Cache-Control"] = "no-store"
-                return response
+                return personal_data_response(data, content_type, filename=filename)
         else:
             status = 400
     response = render(
@@ -193,9 +191,7 @@ def door_download(request: HttpRequest, token: str) -> HttpResponse:
 @refusals_as_pages
 def door_file(request: HttpRequest, pk: int) -> HttpResponse:
     item = door.door_file_for(request.user, pk)
-    response = HttpResponse(door.door_file_read(actor=request.user, item=item), content_type=item.content_type)
-    response["Cache-Control"] = "no-store"
-    return response
+    return personal_data_response(door.door_file_read(actor=request.user, item=item), item.content_type)
 
 
 @login_required

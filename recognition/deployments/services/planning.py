@@ -12,8 +12,7 @@ from django.utils import timezone
 from governance.agreements.models import Agreement
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
-from governance.errors import PermissionRefused, StateConflict, ValidationFailed
-from governance.locks import lock_rows
+from governance.errors import PermissionRefused, ValidationFailed
 from governance.organisations.models import Organisation, User
 from governance.references import next_free_reference, save_with_next_reference
 from recognition.deployments.access import (
@@ -27,10 +26,9 @@ from recognition.deployments.authorisation import (
 from recognition.deployments.errors import FieldProblem
 from recognition.deployments.models import (
     Deployment,
-    DeploymentStatus,
     WatchlistReview,
 )
-from recognition.deployments.services.common import text_required
+from recognition.deployments.services.common import deployment_locked_unended, text_required
 from recognition.deployments.watchlists import (
     deployment_watchlist_images,
     deployment_watchlist_review,
@@ -190,9 +188,7 @@ def deployment_set_threshold(
     authorisations (go-live then needs new ones)."""
     deployment_check(actor, deployment, to="operate")
     with transaction.atomic():
-        deployment = lock_rows(Deployment.objects).get(pk=deployment.pk)
-        if deployment.status == DeploymentStatus.ENDED:
-            raise StateConflict("The deployment has ended.", code="deployment_ended")
+        deployment = deployment_locked_unended(deployment)
         before = deployment.match_threshold
         deployment.match_threshold = float(threshold)
         deployment.threshold_justification = justification
