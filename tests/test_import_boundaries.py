@@ -76,9 +76,6 @@ KNOWN_CIRCLES = {
         "the supplier consultation, the request's tasks and the public door call back into the request services"
         " (and the services tell the door when the clock stops)"
     ),
-    frozenset({"governance.audit.verification", "governance.tasks"}): (
-        "a verification started from the page queues its task, which runs the verification"
-    ),
     frozenset(
         {"recognition.deployments.watchlists", "recognition.enrolment", "recognition.selectors", "recognition.tasks"}
     ): "recognition.selectors is a gallery cache that also reads templates and is written by enrolment",
