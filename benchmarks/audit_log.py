@@ -265,7 +265,7 @@ def _lag_note(rows: dict, writers: list[int]) -> str:
         "commit) sampled every 100 ms from the writers' start to 0.5 s after their end; each level starts with "
         "nothing pending (what the previous level left for beat is sequenced first: before that was done, entries "
         "left at the end of the 8-writer level waited through the 6 s plain level and counted in the 32-writer "
-        "level's lag, most of the 6.7 s measured there before). The sequencer runs on commit: each writer, once "
+        "level's lag, inflating the 6.7 s measured there before). The sequencer runs on commit: each writer, once "
         "its transaction has committed, checks the sequencer's lock with one statement (no transaction); if it "
         "is free it sequences batch after batch (two round trips each: the lock and every read, then every write "
         "and the commit) while batches find entries, for at most 0.25 s; if it is held, the holder's next batch "
@@ -280,6 +280,19 @@ def _lag_note(rows: dict, writers: list[int]) -> str:
             "that many writers, PostgreSQL and other work; load averages above): not met there."
         )
     return text
+
+
+def _busy_note(f: dict) -> str:
+    """Said when the run shared the machine with much other work (load above twice the cores)."""
+    start = (f.get("load_average_at_start") or [0])[0]
+    if start <= 4:
+        return ""
+    return (
+        f" **This run's machine was busy** (load {start:.1f} on 2 cores at the start): every process, PostgreSQL's "
+        "included, waited for a core, so the absolute rates and the proof and verification times are several times "
+        "a quiet machine's (the previous quiet run, in git history: 148 s per million events, proofs 0.5 ms); "
+        "compare the appends only with the plain inserts of the same run."
+    )
 
 
 def _load(values) -> str:
@@ -310,7 +323,7 @@ def render(f: dict) -> str:
             "",
             f"PostgreSQL {f['postgresql']} on the same machine (shared with other work: other engineers' test runs). "
             f"Load average (1, 5, 15 min) at the start {_load(f.get('load_average_at_start'))}, at the end "
-            f"{_load(f.get('load_average_at_end'))}: on 2 cores, every figure is a loaded machine's.",
+            f"{_load(f.get('load_average_at_end'))}: on 2 cores, every figure is a loaded machine's." + _busy_note(f),
             "",
             f"**Appends** ({f['seconds']:g} s per level; each writer a process with its own connection, one event per "
             "transaction through `audit_record`; the plain insert is one row of the audit row's average size, "
