@@ -76,13 +76,13 @@ class AuditEvent(models.Model):
         ordering = ["sequence"]
         permissions = [("export_auditevent", "Can export the audit log")]
         # Every append writes every index, so there are only those a query uses (issue 23): the record's
-        # events (type, id), the page's filters (action, event name, time), the actor, and the unique
-        # number and hash. No ``varchar_pattern_ops`` twins (the searches are ``icontains``, which they
-        # do not serve) and no single-column type or id index (the composite's prefix serves those).
+        # events (type, id), the page's and the erasure journal's filters (action, time), the actor, and
+        # the unique number and hash. No ``varchar_pattern_ops`` twins and no index on the event's name
+        # (the searches are ``icontains``, which they do not serve) and no single-column type or id index
+        # (the composite's prefix serves those).
         indexes = [
             models.Index(fields=["target_type", "target_id", "sequence"], name="audit_target_idx"),
             models.Index(fields=["action"], name="audit_action_idx"),
-            models.Index(fields=["event"], name="audit_event_name_idx"),
         ]
         constraints = [models.UniqueConstraint(fields=["chain_hash"], name="audit_event_chain_hash_unique")]
 
@@ -101,7 +101,10 @@ class AuditEventOrganisation(models.Model):
     """
 
     event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="organisation_links")
-    organisation = models.ForeignKey("governance.Organisation", on_delete=models.PROTECT, related_name="+")
+    # No index of its own: the unique (organisation, event) below starts with it.
+    organisation = models.ForeignKey(
+        "governance.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "event"], name="audit_event_org_unique")]
