@@ -105,10 +105,12 @@ def _beat(stop, results) -> None:
     results.put(batches)
 
 
-def _lag_sampler(stop, results) -> None:
-    """The metric's value (age of the oldest pending event) every 100 ms, on its own connection."""
+def _lag_sampler(barrier, stop, results) -> None:
+    """The metric's value (age of the oldest pending event) every 100 ms, on its own connection, from the
+    moment the writers start (it waits at their barrier) until the level ends."""
     from governance.audit.sequencer import sequencer_lag_seconds
 
+    barrier.wait()
     lags = []
     while not stop.is_set():
         lags.append(sequencer_lag_seconds())
@@ -121,18 +123,23 @@ def _level(kind: str, writers: int, seconds: float, arg, *, with_sequencer: bool
 
     connections.close_all()  # each child opens its own connection after the fork
     context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(writers)
+    sampled = kind == "audit" and with_sequencer
+    barrier = context.Barrier(writers + (1 if sampled else 0))
     results = context.Queue()
     target = _audit_writer if kind == "audit" else _plain_writer
     sequencer = None
-    if kind == "audit" and with_sequencer:
-        from governance.audit.models import AuditTreeHead
+    if sampled:
+        from governance.audit.models import AuditPending, AuditTreeHead
+        from governance.audit.sequencer import audit_sequence_all
 
+        # Each level's lag is its own: what an earlier level left for beat (whose process stops with its
+        # level) is sequenced before this one starts, so it does not wait through the plain level between.
+        audit_sequence_all()
         heads_before = AuditTreeHead.objects.count()
         connections.close_all()
         stop, batch_results, lag_results = context.Event(), context.Queue(), context.Queue()
         sequencer = context.Process(target=_beat, args=(stop, batch_results))
-        sampler = context.Process(target=_lag_sampler, args=(stop, lag_results))
+        sampler = context.Process(target=_lag_sampler, args=(barrier, stop, lag_results))
         sequencer.start()
         sampler.start()
     procs = [context.Process(target=target, args=(barrier, results, seconds, arg, n)) for n in range(writers)]
@@ -150,6 +157,7 @@ def _level(kind: str, writers: int, seconds: float, arg, *, with_sequencer: bool
         sampler.join()
         lags.sort()
         row["sequencer_batches"] = AuditTreeHead.objects.count() - heads_before
+        row["left_for_beat"] = AuditPending.objects.count()  # at the level's end (beat's next run takes them)
         row["beat_batches"] = beat_batches
         row["lag_p95_s"] = lags[int(0.95 * (len(lags) - 1))] if lags else 0.0
         row["lag_max_s"] = lags[-1] if lags else 0.0
@@ -247,16 +255,22 @@ def _lag_note(rows: dict, writers: list[int]) -> str:
     over = [w for w in writers if rows[("audit", w)]["lag_p95_s"] >= 1.0]
     under = [w for w in writers if w not in over]
     batches = ", ".join(
-        f"{rows[('audit', w)]['sequencer_batches']} at {w} ({rows[('audit', w)].get('beat_batches', 0)} by beat)"
+        f"{rows[('audit', w)]['sequencer_batches']} at {w} ({rows[('audit', w)].get('beat_batches', 0)} by beat, "
+        f"{rows[('audit', w)].get('left_for_beat', 0)} left)"
         for w in writers
     )
     text = (
         "**Sequencer lag** is the metric `oversight_audit_sequencer_lag_seconds` (age of the oldest event without "
         "a leaf, counted from the moment `audit_record` ran, so it includes the writer's own transaction up to its "
-        "commit) sampled every 100 ms. The sequencer runs on commit: each writer, once its transaction has "
-        "committed, tries the sequencer's lock without waiting and, if it gets it, sequences everything committed "
-        "(its events and the others'); beat every 2 s is the safety net. Batches (signed heads) per level: "
-        f"{batches}. "
+        "commit) sampled every 100 ms from the writers' start to 0.5 s after their end; each level starts with "
+        "nothing pending (what the previous level left for beat is sequenced first: before that was done, entries "
+        "left at the end of the 8-writer level waited through the 6 s plain level and counted in the 32-writer "
+        "level's lag, inflating the 6.7 s measured there before). The sequencer runs on commit: each writer, once "
+        "its transaction has committed, checks the sequencer's lock with one statement (no transaction); if it "
+        "is free it sequences batch after batch (two round trips each: the lock and every read, then every write "
+        "and the commit) while batches find entries, for at most 0.25 s; if it is held, the holder's next batch "
+        "takes its events. Beat every 2 s is the safety net. Batches (signed heads) per level, and events left "
+        f"pending for beat at the level's end: {batches}. "
     )
     if under:
         text += f"Under 1 s (the target) at {', '.join(map(str, under))} writer(s). "
@@ -266,6 +280,19 @@ def _lag_note(rows: dict, writers: list[int]) -> str:
             "that many writers, PostgreSQL and other work; load averages above): not met there."
         )
     return text
+
+
+def _busy_note(f: dict) -> str:
+    """Said when the run shared the machine with much other work (load above twice the cores)."""
+    start = (f.get("load_average_at_start") or [0])[0]
+    if start <= 4:
+        return ""
+    return (
+        f" **This run's machine was busy** (load {start:.1f} on 2 cores at the start): every process, PostgreSQL's "
+        "included, waited for a core, so the absolute rates and the proof and verification times are several times "
+        "a quiet machine's (the previous quiet run, in git history: 148 s per million events, proofs 0.5 ms); "
+        "compare the appends only with the plain inserts of the same run."
+    )
 
 
 def _load(values) -> str:
@@ -296,7 +323,7 @@ def render(f: dict) -> str:
             "",
             f"PostgreSQL {f['postgresql']} on the same machine (shared with other work: other engineers' test runs). "
             f"Load average (1, 5, 15 min) at the start {_load(f.get('load_average_at_start'))}, at the end "
-            f"{_load(f.get('load_average_at_end'))}: on 2 cores, every figure is a loaded machine's.",
+            f"{_load(f.get('load_average_at_end'))}: on 2 cores, every figure is a loaded machine's." + _busy_note(f),
             "",
             f"**Appends** ({f['seconds']:g} s per level; each writer a process with its own connection, one event per "
             "transaction through `audit_record`; the plain insert is one row of the audit row's average size, "
@@ -306,12 +333,13 @@ def render(f: dict) -> str:
             "",
             f"At 8 writers the log reaches **{ratio_8:.2f}** of the plain insert rate (target ≥ 0.4: "
             + ("met" if ratio_8 >= 0.4 else "**missed in this run**")
-            + "; before the transparency log, one chain lock held to commit: 0.021). An audited append is several "
-            "rows (event, scope rows, pending entry) and the writers' share of the sequencing, against one bare row; "
-            "on 2 cores shared with other work the ratio moves a lot between runs. Appends do not wait for each "
-            "other: each takes "
-            "a number from a PostgreSQL sequence and inserts its event, scope rows and pending entry; the sequencer "
-            "integrates what has committed in batches. The audit rate includes the writers' sequencing work on commit.",
+            + "; before the transparency log, one chain lock held to commit: 0.021). An audited append is one "
+            "prepared statement (the event with its number and leaf hash, its scope rows and its pending entry) "
+            "writing three rows and their indexes, plus its digests and signature computed in the writer, plus "
+            "its share of the sequencing (the lock check after commit, the batches, the signed heads), against "
+            "one bare row with one index. The machine has 2 cores shared with other work: the writers, their "
+            "PostgreSQL backends and everything else share them, so the rates are CPU-bound and the ratio is "
+            "roughly the plain insert's CPU cost over the append's; it moves a lot between runs.",
             "",
             _lag_note(rows, writers),
             "",

@@ -13,6 +13,11 @@ from celery import shared_task
 from governance.agreements.services import agreements_apply_dates
 from governance.audit.sequencer import audit_sequence_all
 from governance.audit.services import audit_seal_chain_head
+from governance.audit.verification import (
+    audit_verification_run,
+    audit_verification_run_task,  # noqa: F401 - registered with the workers through this module
+    audit_verification_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,19 +47,8 @@ def audit_seal_chain_head_task() -> int | None:
 @shared_task(name="governance.tasks.audit_verify_chain", acks_late=True)
 def audit_verify_chain_task() -> bool:
     """Nightly: the whole log verified, recorded as a run the audit page shows."""
-    from governance.audit.verification import audit_verification_run, audit_verification_start
-
     run = audit_verification_run(audit_verification_start(actor=None, queue=False).pk)
     ok = run is not None and run.status == "passed"
     if not ok:
         logger.error("Audit log verification FAILED: %s", (run.problems if run else [])[:5])
     return ok
-
-
-@shared_task(name="governance.tasks.audit_verification_run", acks_late=True, ignore_result=True)
-def audit_verification_run_task(pk: int) -> str | None:
-    """A verification started from the audit page (governance/audit/verification.py)."""
-    from governance.audit.verification import audit_verification_run
-
-    run = audit_verification_run(pk)
-    return run.status if run else None

@@ -59,13 +59,10 @@ def test_the_check_sees_an_import_when_there_is_one(tmp_path):
 # --- import circles --------------------------------------------------------------------------------------------------
 # Every import between product modules counts, a deferred one (inside a function) included: deferring an import hides
 # a circle from Python at start-up, not from the engineer who has to read both modules to change either. The circles
-# still open are named with the reason each stays; a new circle fails, and so does a named one that is gone (take it
-# off the list). Run alone: ``pytest tests/test_import_boundaries.py -k circle``.
-KNOWN_CIRCLES = {
-    frozenset({"governance.audit.verification", "governance.tasks"}): (
-        "a verification started from the page queues its task, which runs the verification"
-    ),
-}
+# still open would be named here with the reason each stays (none is, since issue 24 closed the last six); a new circle
+# fails, and so does a named one that is gone (take it off the list). Run alone:
+# ``pytest tests/test_import_boundaries.py -k circle``.
+KNOWN_CIRCLES: dict[frozenset[str], str] = {}
 
 
 def module_name(path: Path, root: Path) -> str:

@@ -40,11 +40,11 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    # Position in the chain: gapless, assigned under a lock so concurrent writers cannot fork it.
+    # The event's number: unique and increasing, drawn without a lock (not gapless: see sequencer.py).
     sequence = models.BigIntegerField(unique=True)
     occurred_at = models.DateTimeField(db_index=True)
-    action = models.CharField(max_length=20, choices=AuditAction.choices, db_index=True)
-    event = models.CharField(max_length=80, db_index=True, help_text="What happened, e.g. agreement.approved")
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    event = models.CharField(max_length=80, help_text="What happened, e.g. agreement.approved")
     # Actor: a reference plus copies that outlive the user's deletion.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -53,15 +53,15 @@ class AuditEvent(models.Model):
     actor_organisation = models.CharField(max_length=200, blank=True)
     justification = models.TextField(blank=True)
     recipient = models.CharField(max_length=300, blank=True, help_text="Who received the data (disclosures)")
-    target_type = models.CharField(max_length=80, db_index=True)
-    target_id = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=80)
+    target_id = models.CharField(max_length=64)
     target_label = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
     # Integrity.
     field_digests = models.JSONField(default=dict, help_text="SHA-256 per content field, kept through redaction")
     content_digest = models.CharField(max_length=64)
     previous_hash = models.CharField(max_length=64)
-    chain_hash = models.CharField(max_length=64, unique=True)
+    chain_hash = models.CharField(max_length=64)
     # HMAC of chain_hash with the seal key (outside the database): a rewrite that recomputes every
     # later hash still cannot recompute these, so verification names the first rewritten event.
     signature = models.CharField(max_length=64)
@@ -75,7 +75,16 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["sequence"]
         permissions = [("export_auditevent", "Can export the audit log")]
-        indexes = [models.Index(fields=["target_type", "target_id", "sequence"], name="audit_target_idx")]
+        # Every append writes every index, so there are only those a query uses (issue 23): the record's
+        # events (type, id), the page's and the erasure journal's filters (action, time), the actor, and
+        # the unique number and hash. No ``varchar_pattern_ops`` twins and no index on the event's name
+        # (the searches are ``icontains``, which they do not serve) and no single-column type or id index
+        # (the composite's prefix serves those).
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "sequence"], name="audit_target_idx"),
+            models.Index(fields=["action"], name="audit_action_idx"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["chain_hash"], name="audit_event_chain_hash_unique")]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.event} {self.target_type}:{self.target_id}"
@@ -92,7 +101,10 @@ class AuditEventOrganisation(models.Model):
     """
 
     event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="organisation_links")
-    organisation = models.ForeignKey("governance.Organisation", on_delete=models.PROTECT, related_name="+")
+    # No index of its own: the unique (organisation, event) below starts with it.
+    organisation = models.ForeignKey(
+        "governance.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "event"], name="audit_event_org_unique")]

@@ -28,6 +28,7 @@ needed, and it works the same on SQLite, where writers are serialised anyway.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import time
@@ -40,6 +41,7 @@ from django.utils import timezone
 
 from governance.audit import tlog
 from governance.audit.models import (
+    NODE_LEVEL_SHIFT,
     AuditEvent,
     AuditLeaf,
     AuditPending,
@@ -54,8 +56,10 @@ SEQUENCER_LOCK_ID = 620_063
 # PostgreSQL sequence giving events their numbers without any lock (migration governance 0013).
 ENTRY_SEQUENCE = "oversight_audit_entry_seq"
 BATCH_SIZE = 20_000
-# A committing writer sequences at most this many entries (its request should not carry a backlog).
+# A committing writer sequences at most this many entries a batch, and stops starting batches after
+# this long (its request should not carry a backlog; the next committer or beat carries on).
 ON_COMMIT_BATCH_SIZE = 2_000
+ON_COMMIT_SECONDS = 0.25
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +78,9 @@ def next_entry_number() -> int:
 # --- keys ------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8)
 def _private_key(value: str):
+    """The key object of a setting's value (parsed once per process: every batch signs a head)."""
     from governance.audit import checkpoint
 
     return checkpoint.private_key_from_setting(value)
@@ -183,27 +189,109 @@ def audit_sequence(*, batch_size: int = BATCH_SIZE) -> AuditTreeHead | None:
     commit together or not at all. Returns None when another sequencer holds the lock or nothing is
     pending. Not audited itself (it records no action of anyone's; it *is* the log's bookkeeping).
     """
+    if connection.vendor == "postgresql":
+        if connection.get_autocommit() and not connection.in_atomic_block:
+            return _sequence_postgresql_own_transaction(batch_size)
+        with transaction.atomic():
+            return _sequence_postgresql(batch_size)
     with transaction.atomic():
         if not _try_lock():
             return None
         pending = list(AuditPending.objects.order_by("event_id").values_list("event_id", "leaf_hash")[:batch_size])
         if not pending:
             return None
-        if connection.vendor == "postgresql":
-            return _sequence_postgresql(pending)
         builder = tree_append(pending)
         AuditPending.objects.filter(event_id__in=[event_id for event_id, _ in pending]).delete()
         return head_store(head_sign(tree_size=builder.size, root_hash=builder.root()))
 
 
-def _sequence_postgresql(pending: list[tuple[int, str]]) -> AuditTreeHead:
-    """PostgreSQL: the batch's writes — leaves, subtree nodes, removal of the pending entries, the
-    signed head — in one statement (arrays, one round trip), so a batch costs a few round trips
-    whatever its size. Same rows as ``tree_append`` + ``head_store``."""
-    size = tree_size()
-    keys = tlog.TreeBuilder.frontier_keys(size)
-    found = nodes_fetch(set(keys))
-    builder = tlog.TreeBuilder(size, [found[k] for k in keys])
+# The batch's reads in one round trip, two statements: the first takes the sequencer's lock, the
+# second (its own snapshot, taken *after* the lock, so it sees every batch committed before) reads
+# the tree's size, the hashes of its right edge (``TreeBuilder.frontier_keys`` in SQL: for each set
+# bit ``level`` of the size, the subtree ``(level, (size >> (level + 1)) << 1)``) and the oldest
+# pending entries — the latter only while the lock is this transaction's (a one-time check).
+_READ_BATCH = f"""
+    SELECT pg_try_advisory_xact_lock(%s);
+    WITH size AS (SELECT coalesce(max("index") + 1, 0) AS n FROM {AuditLeaf._meta.db_table}),
+    frontier AS (
+        SELECT level, (size.n >> (level + 1)) << 1 AS position
+        FROM size, generate_series(0, 62) AS level
+        WHERE (size.n >> level) & 1 = 1
+    )
+    SELECT 0, n, NULL::varchar FROM size
+    UNION ALL
+    SELECT 1, f.level, l.leaf_hash FROM frontier f JOIN {AuditLeaf._meta.db_table} l
+        ON f.level = 0 AND l."index" = f.position
+    UNION ALL
+    SELECT 1, f.level, t.hash FROM frontier f JOIN {AuditTreeNode._meta.db_table} t
+        ON f.level > 0 AND t.key = (f.level::bigint << {NODE_LEVEL_SHIFT}) | f.position
+    UNION ALL
+    (SELECT 2, event_id, leaf_hash FROM {AuditPending._meta.db_table}
+     WHERE (SELECT pg_try_advisory_xact_lock(%s)) ORDER BY event_id LIMIT %s)
+"""
+
+# The batch's writes in one statement (arrays): leaves, subtree nodes, removal of the pending entries
+# and the signed head.
+_WRITE_BATCH = """
+    WITH l AS (
+        INSERT INTO {leaves} ("index", event_id, leaf_hash) SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[])
+    ),
+    n AS (INSERT INTO {nodes} (key, hash) SELECT * FROM unnest(%s::bigint[], %s::varchar[])),
+    d AS (DELETE FROM {pending} WHERE event_id = ANY(%s))
+    INSERT INTO {heads} ({columns}) VALUES ({values}) RETURNING id
+"""
+
+
+def _sequence_postgresql_own_transaction(batch_size: int) -> AuditTreeHead | None:
+    """The batch as its own transaction in two round trips: ``BEGIN`` travels with the reads and
+    ``COMMIT`` with the writes (statements of one message run in order; a failing one skips the rest,
+    so a failed write never commits). Killed in between, PostgreSQL rolls the transaction back with
+    the connection. Only outside any transaction of Django's (``audit_sequence`` checks)."""
+    try:
+        made = _sequence_postgresql(batch_size, begin="BEGIN;", commit="; COMMIT")
+    except BaseException:
+        _end_transaction("ROLLBACK")
+        raise
+    if made is None:
+        _end_transaction("ROLLBACK")  # nothing written: the lock (if it was taken) goes with it
+    return made
+
+
+def _end_transaction(command: str) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(command)
+    except Exception:  # noqa: BLE001 - the connection is gone: PostgreSQL ended the transaction with it
+        logger.warning("The sequencer could not end its transaction (%s); the connection is closed.", command)
+        connection.close()
+
+
+def _sequence_postgresql(batch_size: int, *, begin: str = "", commit: str = "") -> AuditTreeHead | None:
+    """PostgreSQL: a batch in two statements whatever its size (the reads, the writes), plus the
+    transaction's start and commit: the tree's right edge is read with the pending entries, the new
+    leaves' subtree nodes are computed here in memory, and every row is written by one statement. Same
+    rows as ``tree_append`` + ``head_store``."""
+    with connection.cursor() as cursor:
+        cursor.execute(begin + _READ_BATCH, [SEQUENCER_LOCK_ID, SEQUENCER_LOCK_ID, batch_size])
+        if begin:
+            cursor.nextset()
+        locked = bool(cursor.fetchone()[0])
+        cursor.nextset()
+        rows = cursor.fetchall()
+    if not locked:
+        return None  # another sequencer holds it (whatever the second statement read is not ours to use)
+    size, frontier, pending = 0, [], []
+    for part, number, value in rows:
+        if part == 0:
+            size = number
+        elif part == 1:
+            frontier.append((number, value))
+        else:
+            pending.append((number, value))
+    if not pending:
+        return None
+    frontier.sort(reverse=True)  # largest subtree first, as TreeBuilder keeps its right edge
+    builder = tlog.TreeBuilder(size, [value for _, value in frontier])
     indexes, event_ids, leaves, node_keys, node_hashes = [], [], [], [], []
     for event_id, leaf in pending:
         indexes.append(builder.size)
@@ -214,18 +302,17 @@ def _sequence_postgresql(pending: list[tuple[int, str]]) -> AuditTreeHead:
             node_hashes.append(value)
     head = head_sign(tree_size=builder.size, root_hash=builder.root())
     fields = {k: head[k] for k in tlog.HEAD_SIGNED_FIELDS if k != "format"} | {"signature": head["signature"]}
-    sql = f"""
-        WITH l AS (
-            INSERT INTO {AuditLeaf._meta.db_table} ("index", event_id, leaf_hash)
-            SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[])
-        ),
-        n AS (
-            INSERT INTO {AuditTreeNode._meta.db_table} (key, hash) SELECT * FROM unnest(%s::bigint[], %s::varchar[])
-        ),
-        d AS (DELETE FROM {AuditPending._meta.db_table} WHERE event_id = ANY(%s))
-        INSERT INTO {AuditTreeHead._meta.db_table} ({", ".join(fields)}) VALUES ({", ".join(["%s"] * len(fields))})
-        RETURNING id
-    """
+    sql = (
+        _WRITE_BATCH.format(
+            leaves=AuditLeaf._meta.db_table,
+            nodes=AuditTreeNode._meta.db_table,
+            pending=AuditPending._meta.db_table,
+            heads=AuditTreeHead._meta.db_table,
+            columns=", ".join(fields),
+            values=", ".join(["%s"] * len(fields)),
+        )
+        + commit
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [indexes, event_ids, leaves, node_keys, node_hashes, event_ids, *fields.values()])
         made = AuditTreeHead(id=cursor.fetchone()[0], **fields)
@@ -244,12 +331,32 @@ def audit_sequence_all(*, batch_size: int = BATCH_SIZE) -> AuditTreeHead | None:
         head = made
 
 
+def _sequencer_free() -> bool:
+    """Whether no sequencer holds the lock at this instant: one statement in autocommit (a try of the
+    transaction lock in its own one-statement transaction, released at once), no transaction to begin
+    or commit. A hint only: ``audit_sequence`` takes the lock for real."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SEQUENCER_LOCK_ID])
+        return bool(cursor.fetchone()[0])
+
+
 def audit_sequence_after_commit() -> None:
-    """Run by ``transaction.on_commit`` after a transaction that appended events: one batch if the
-    sequencer's lock is free, nothing otherwise (never waits). Failures are logged, never raised: the
-    caller's work has committed, and beat retries."""
+    """Run by ``transaction.on_commit`` after a transaction that appended events.
+
+    If another sequencer holds the lock, return at once, at the cost of one statement (no transaction):
+    that sequencer takes this writer's events in its next batch (below). Otherwise sequence, batch after
+    batch while batches find entries (each batch's snapshot sees what committed while the previous was
+    written, including the events of the writers who found the lock held), for at most
+    ``ON_COMMIT_SECONDS``: the next committer, or beat, carries on. Failures are logged, never raised:
+    the caller's work has committed, and beat retries."""
     try:
-        audit_sequence(batch_size=ON_COMMIT_BATCH_SIZE)
+        if not _sequencer_free():
+            return
+        deadline = time.monotonic() + ON_COMMIT_SECONDS
+        while audit_sequence(batch_size=ON_COMMIT_BATCH_SIZE) is not None and time.monotonic() < deadline:
+            pass
     except Exception:  # noqa: BLE001 - the committed work stands; beat is the safety net
         logger.exception("Sequencing on commit failed; beat will retry.")
 

@@ -151,38 +151,78 @@ _EVENT_COLUMNS = (
 )
 
 
-def _insert_postgresql(new: AuditEvent, concerned_ids: list[int]) -> None:
-    """PostgreSQL: the event, its scope rows and its pending entry in one statement (one round trip):
-    the number comes from the sequence and the leaf hash (``tlog.leaf_hash``, SHA-256 of the leaf
-    data, which ends with the number) is computed by the same statement. Nothing here is secret."""
-    import json
+# The append statement, prepared once per database connection: each append then sends only its values
+# (``EXECUTE``), and PostgreSQL neither parses nor plans it again. The name prepared on a connection is
+# kept on it (``_APPEND_PREPARED``); a connection object without it prepares first, under a new name
+# each try, so a message that failed after its PREPARE never leaves a name that is taken.
+_APPEND_STATEMENT = "oversight_audit_append"
+_APPEND_PREPARED = "_oversight_audit_append_name"
+_APPEND_TRIES = "_oversight_audit_append_tries"
 
-    prefix = tlog.leaf_data_prefix(new.content_digest)
+
+def _append_sql() -> str:
+    """PostgreSQL: the event, its scope rows and its pending entry in one statement: the number comes
+    from the sequence and the leaf hash (``tlog.leaf_hash``, SHA-256 of the leaf data, which ends with
+    the number) is computed by the same statement. Parameters: the event columns, details, field
+    digests, content digest, leaf data prefix, signature, key id, organisation ids."""
     events = AuditEvent._meta.db_table
     columns = ", ".join(_EVENT_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(_EVENT_COLUMNS))
-    sql = f"""
+    count = len(_EVENT_COLUMNS)
+    values = ", ".join(f"${i}" for i in range(1, count + 1))
+    details, digests, content, prefix, signature, key_id, organisations = (f"${count + i}" for i in range(1, 8))
+    return f"""
         WITH n AS (SELECT nextval('{ENTRY_SEQUENCE}') AS s),
         e AS (
             INSERT INTO {events} (sequence, {columns}, details, field_digests, content_digest, previous_hash,
                                   chain_hash, signature, signature_key_id)
-            SELECT n.s, {placeholders}, %s::jsonb, %s::jsonb, %s, '',
-                   encode(sha256(decode('00', 'hex') || convert_to(%s || n.s::text || '}}', 'UTF8')), 'hex'), %s, %s
+            SELECT n.s, {values}, {details}::jsonb, {digests}::jsonb, {content}, '',
+                   encode(sha256(decode('00', 'hex') || convert_to({prefix} || n.s::text || '}}', 'UTF8')), 'hex'),
+                   {signature}, {key_id}
             FROM n
             RETURNING id, sequence, chain_hash
         ),
         o AS (
             INSERT INTO {AuditEventOrganisation._meta.db_table} (event_id, organisation_id)
-            SELECT e.id, unnest(%s::bigint[]) FROM e
+            SELECT e.id, unnest({organisations}::bigint[]) FROM e
         ),
         p AS (INSERT INTO {AuditPending._meta.db_table} (event_id, leaf_hash) SELECT e.id, e.chain_hash FROM e)
         SELECT id, sequence, chain_hash FROM e
     """
+
+
+_APPEND_TYPES = (
+    "timestamptz",  # occurred_at
+    *["text"] * 2,  # action, event
+    "bigint",  # actor_id
+    *["text"] * 7,  # actor_username ... target_label
+    *["text"] * 6,  # details, field digests (JSON text), content digest, prefix, signature, key id
+    "bigint[]",  # organisations
+)
+
+
+def _insert_postgresql(new: AuditEvent, concerned_ids: list[int]) -> None:
+    """PostgreSQL: the append in one round trip, no SELECT before it (``_append_sql``). Nothing here
+    is secret. The first append on a connection prepares the statement in the same message."""
+    import json
+
+    raw = connection.connection
+    name = getattr(raw, _APPEND_PREPARED, "")
+    prepare = ""
+    if not name:
+        # Not transactional: a prepared statement outlives a rollback, and goes with the connection.
+        tries = getattr(raw, _APPEND_TRIES, 0) + 1
+        setattr(raw, _APPEND_TRIES, tries)
+        name = f"{_APPEND_STATEMENT}_{tries}"
+        prepare = f"PREPARE {name} ({', '.join(_APPEND_TYPES)}) AS {_append_sql()};"
     params = [getattr(new, column) for column in _EVENT_COLUMNS]
-    params += [json.dumps(new.details), json.dumps(new.field_digests), new.content_digest, prefix]
-    params += [new.signature, new.signature_key_id, concerned_ids]
+    params += [json.dumps(new.details), json.dumps(new.field_digests), new.content_digest]
+    params += [tlog.leaf_data_prefix(new.content_digest), new.signature, new.signature_key_id, concerned_ids]
+    placeholders = ", ".join(["%s"] * len(params))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"{prepare} EXECUTE {name} ({placeholders})", params)
+        if prepare:
+            setattr(raw, _APPEND_PREPARED, name)
+            cursor.nextset()
         new.pk, new.sequence, new.chain_hash = cursor.fetchone()
     new._state.adding = False
     new._state.db = connection.alias

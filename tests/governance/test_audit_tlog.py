@@ -524,3 +524,80 @@ def test_the_verify_command_checks_an_export_with_heads_and_proofs(tmp_path):
     (tmp_path / "export.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(CommandError, match="problem"):
         call_command("verify_audit_export", *args)
+
+
+# --- the lean append and sequencer (PostgreSQL) -----------------------------------------------------
+
+
+def _sequencer_lock_holders() -> int:
+    from governance.audit.sequencer import SEQUENCER_LOCK_ID
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted", [SEQUENCER_LOCK_ID]
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sequencer_batch_outside_a_transaction_is_its_own_and_leaves_nothing_open(postgres, settings):
+    """Outside Django's transactions the batch begins and commits in its statements' text: afterwards the
+    connection is idle (no transaction left open) and the lock free, whether it sequenced or found nothing."""
+    from psycopg.pq import TransactionStatus
+
+    settings.AUDIT_SEQUENCE_ON_COMMIT = False  # left for the run below
+    for n in range(3):
+        with transaction.atomic():
+            audit_record(action=AuditAction.COLLECTION, event="test.batch", actor=None, target=("t", str(n), "t"))
+    assert AuditPending.objects.count() == 3
+    assert audit_sequence().tree_size == 3
+    assert connection.connection.pgconn.transaction_status == TransactionStatus.IDLE
+    assert _sequencer_lock_holders() == 0 and not AuditPending.objects.exists()
+    assert audit_sequence() is None  # nothing pending
+    assert connection.connection.pgconn.transaction_status == TransactionStatus.IDLE
+    assert _sequencer_lock_holders() == 0
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_finding_the_sequencer_busy_leaves_its_event_to_the_holder(postgres):
+    """The on-commit check respects the lock held by another sequencer (here a second connection holding
+    it): the writer returns, its event waits, and the holder's next run sequences it; nothing is lost."""
+    import psycopg
+
+    from governance.audit.sequencer import SEQUENCER_LOCK_ID
+
+    db = connection.settings_dict
+    other = psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"], port=db["PORT"] or None
+    )
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [SEQUENCER_LOCK_ID])
+        with transaction.atomic():
+            audit_record(action=AuditAction.COLLECTION, event="test.busy", actor=None, target=("t", "1", "t"))
+        assert AuditPending.objects.count() == 1 and latest_head() is None  # left to the holder
+        assert audit_sequence() is None  # a second sequencer does not take it either
+    finally:
+        other.close()  # the holder's run ends
+    head = audit_sequence_all()
+    assert head.tree_size == 1 and not AuditPending.objects.exists()
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_first_append_on_a_connection_does_not_break_its_later_appends(postgres):
+    """The append statement is prepared by a connection's first append, in the same message as its
+    execution; when that execution fails (here a target type over its 80 characters: a clear database
+    error, the caller's transaction rolled back), the next append on the same connection still works."""
+    from django.db import DataError
+
+    connection.close()  # a fresh connection: its first append prepares
+    with pytest.raises(DataError), transaction.atomic():
+        audit_record(action=AuditAction.COLLECTION, event="test.bad", actor=None, target=("t" * 81, "1", "t"))
+    for n in range(2):
+        with transaction.atomic():
+            audit_record(action=AuditAction.COLLECTION, event="test.good", actor=None, target=("t", str(n), "t"))
+    assert AuditEvent.objects.filter(event="test.bad").count() == 0
+    assert AuditEvent.objects.filter(event="test.good").count() == 2
+    audit_sequence_all()
+    assert audit_chain_verify().ok
