@@ -10,8 +10,11 @@ the engine's vector, and the photo is never stored.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -43,9 +46,11 @@ from governance.subject_access.models import (
     ExportStatus,
     ItemDecision,
     PauseReason,
+    PhotoSearchStatus,
     Regime,
     RequestStatus,
     RestrictionBasis,
+    SubjectPhotoSearch,
     SubjectRequest,
     SubjectRequestAction,
     SubjectRequestExport,
@@ -61,6 +66,8 @@ from governance.subject_access.registry import (
     subject_data_provider,
     subject_data_providers,
 )
+
+logger = logging.getLogger(__name__)
 
 MIN_JUSTIFICATION_CHARS = 10
 MAX_REFERENCES = 20
@@ -453,17 +460,69 @@ class SearchOutcome:
     problems: list[str] = field(default_factory=list)  # providers that could not search, in plain words
 
 
-def subject_photo_read(photo: bytes, *, actor: User | None = None):
-    """The requester's photo → the engine's ``FaceProbe`` through the registered face reader, read
-    once. The bytes are checked like every upload first (type sniffed, size and pixels capped)."""
-    from governance.watchlist.validation import image_clean
+def subject_photo_admit(photo: bytes) -> None:
+    """The checks a photo search makes inside the web request, all from the bytes' length and header (no pixel
+    is decoded, issue 26): the size limit, the type sniffed (JPEG, PNG or WebP), the header readable, the format's
+    decode budget (``OVERSIGHT_IMAGE_DECODE_PIXELS``, ``OVERSIGHT_IMAGE_DECODE_MAX_BYTES``, capped by the watchlist
+    pixel limit as the face reader's) and the JPEG scan count. Codes as the watchlist door's."""
+    from governance.imagetypes import (
+        HeaderUnreadable,
+        decode_budget_problem,
+        image_header,
+        jpeg_scan_count,
+        other_image_type,
+        sniff_format,
+    )
 
     limit = settings.OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES
     if len(photo) > limit:
         raise ValidationFailed(
             f"The photo is {len(photo):,} bytes; the limit is {limit:,} bytes.", code="photo_too_large"
         )
-    with image_door(actor):  # the organisation's decode slots (a coded 429 when all are taken)
+    if not photo:
+        raise ValidationFailed("The photo file is empty.", code="empty_file")
+    kind = sniff_format(photo)
+    if kind is None:
+        other = other_image_type(photo)
+        if other:
+            raise ValidationFailed(f"{other} images are not accepted; send JPEG, PNG or WebP.", code="unsupported_type")
+        raise ValidationFailed("The file is not a JPEG, PNG or WebP image.", code="not_an_image")
+    try:
+        _kind, width, height, bytes_per_pixel = image_header(photo)
+    except HeaderUnreadable:
+        raise ValidationFailed(
+            f"The file starts like {kind} but its header cannot be read.", code="not_an_image"
+        ) from None
+    most = settings.OVERSIGHT_WATCHLIST_MAX_PIXELS
+    problem = decode_budget_problem(
+        kind,
+        width,
+        height,
+        bytes_per_pixel,
+        pixels={name: min(budget, most) for name, budget in settings.OVERSIGHT_IMAGE_DECODE_PIXELS.items()},
+        memory=settings.OVERSIGHT_IMAGE_DECODE_MAX_BYTES,
+    )
+    if problem:
+        raise ValidationFailed(problem[1], code=problem[0], details={"width": width, "height": height})
+    if kind == "JPEG" and (scans := jpeg_scan_count(photo)) > settings.OVERSIGHT_JPEG_MAX_SCANS:
+        raise ValidationFailed(
+            f"The JPEG has {scans} scans; at most {settings.OVERSIGHT_JPEG_MAX_SCANS} are accepted.",
+            code="too_many_scans",
+        )
+
+
+def subject_photo_read(photo: bytes, *, actor: User | None = None, door: bool = True):
+    """The requester's photo → the engine's ``FaceProbe`` through the registered face reader, read
+    once. The bytes are checked like every upload first (type sniffed, size and pixels capped).
+
+    ``door``: hold one of the organisation's decode slots (``image_door``) while decoding; a worker that bounds
+    its own concurrency passes False."""
+    from contextlib import nullcontext
+
+    from governance.watchlist.validation import image_clean
+
+    subject_photo_admit(photo)
+    with image_door(actor) if door else nullcontext():  # the organisation's decode slots (429 when all are taken)
         clean = image_clean(photo)
     reader = face_reader()
     if reader is None:
@@ -477,17 +536,11 @@ def subject_photo_read(photo: bytes, *, actor: User | None = None):
         raise ValidationFailed(f"The photo cannot be searched: {error}", code="no_usable_face") from None
 
 
-def subject_request_search(
-    *,
-    actor: User,
-    request: SubjectRequest,
-    justification: str,
-    subject_references=(),
-    case_references=(),
-    photo: bytes | None = None,
-) -> SearchOutcome:
-    """Ask every registered provider for candidates; audited as a ``consultation`` with the
-    justification (DPA 2018 s.62(3)). Candidates and their crops are returned, never stored."""
+def _search_terms(
+    actor: User, request: SubjectRequest, justification: str, subject_references, case_references, *, photo: bool
+) -> tuple[str, list[str], list[str]]:
+    """Who may search, the request open, a meaningful justification and something to search by: the checks every
+    search makes first. Returns the justification and the two reference lists, cleaned."""
     subject_request_check(actor, request, to="search")
     _require_open(request)
     justification = (justification or "").strip()
@@ -500,19 +553,45 @@ def subject_request_search(
     subjects, cases = _references(subject_references), _references(case_references)
     if not (subjects or cases or photo):
         raise ValidationFailed("Give a reference or a photo to search by.", code="nothing_to_search")
+    return justification, subjects, cases
+
+
+def _search_refused_record(
+    actor: User, request: SubjectRequest, justification: str, subjects: list[str], refused: ApplicationError
+) -> None:
+    """A refused photo search is still a consultation that was attempted: on the record (issue 22)."""
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.CONSULTATION,
+            event="subject_request.search_refused",
+            actor=actor,
+            target=request,
+            justification=justification,
+            details={"by_face": True, "refused": refused.code, "subject_references": subjects},
+        )
+
+
+def subject_request_search(
+    *,
+    actor: User,
+    request: SubjectRequest,
+    justification: str,
+    subject_references=(),
+    case_references=(),
+    photo: bytes | None = None,
+    door: bool = True,
+) -> SearchOutcome:
+    """Ask every registered provider for candidates; audited as a ``consultation`` with the
+    justification (DPA 2018 s.62(3)). Candidates and their crops are returned; a photo search's are kept, encrypted,
+    on its ``SubjectPhotoSearch`` until the searcher decides (``subject_photo_search_start``). ``door`` as
+    ``subject_photo_read``'s."""
+    justification, subjects, cases = _search_terms(
+        actor, request, justification, subject_references, case_references, photo=bool(photo)
+    )
     try:
-        probe = subject_photo_read(photo, actor=actor) if photo else None
+        probe = subject_photo_read(photo, actor=actor, door=door) if photo else None
     except ApplicationError as refused:
-        # A refused photo search is still a consultation that was attempted: on the record (issue 22).
-        with transaction.atomic():
-            audit_record(
-                action=AuditAction.CONSULTATION,
-                event="subject_request.search_refused",
-                actor=actor,
-                target=request,
-                justification=justification,
-                details={"by_face": True, "refused": refused.code, "subject_references": subjects},
-            )
+        _search_refused_record(actor, request, justification, subjects, refused)
         raise
     query = SubjectQuery(
         subject_references=tuple(subjects), case_references=tuple(cases), face=probe, justification=justification
@@ -542,6 +621,143 @@ def subject_request_search(
             },
         )
     return outcome
+
+
+# --- the search by photo, off the web request (issue 26) -------------------------------------------------------------
+
+PHOTO_SEARCH_FAILED = "search_failed"
+
+
+def subject_photo_search_start(
+    *,
+    actor: User,
+    request: SubjectRequest,
+    justification: str,
+    photo: bytes,
+    subject_references=(),
+    case_references=(),
+) -> SubjectPhotoSearch:
+    """The web request's half of a search by photo: the checks every search makes, the photo's checks from its
+    length and header (``subject_photo_admit``: nothing is decoded), a face engine registered; then the search is
+    recorded with the photo encrypted, queued for the worker after commit (in-process in the embedded default), and
+    returned at once. A photo refused here is audited as a refused search, as one the worker refuses is."""
+    from governance.subject_access.tasks import subject_photo_search_task
+
+    justification, subjects, cases = _search_terms(
+        actor, request, justification, subject_references, case_references, photo=True
+    )
+    try:
+        subject_photo_admit(photo)
+        if face_reader() is None:
+            raise ValidationFailed(
+                "Search by face is not available: no face engine is registered in this installation.",
+                code="face_search_unavailable",
+            )
+    except ApplicationError as refused:
+        _search_refused_record(actor, request, justification, subjects, refused)
+        raise
+    with transaction.atomic():
+        search = SubjectPhotoSearch.objects.create(
+            request=request,
+            actor=actor,
+            actor_name=_name(actor),
+            justification=justification,
+            subject_references=subjects,
+            case_references=cases,
+            photo_ciphertext=encryption.encrypt(photo),
+            created_at=timezone.now(),
+        )
+        pk = search.pk
+        transaction.on_commit(lambda: subject_photo_search_task.delay(pk), robust=True)
+    return search
+
+
+def subject_photo_search_run(*, search_id: int) -> SubjectPhotoSearch | None:
+    """The worker's half: decode the photo, read the face, ask every provider (``subject_request_search``, as the
+    searcher, whose access is checked again; audited there as today), then store the candidates encrypted, or the
+    coded refusal (no face, corrupt, too many pixels, ...: ``refusal_code``), and erase the photo either way. The face
+    read from it lives only in this call. Idempotent: a search already finished (or its photo gone) is left as it is.
+
+    Decoding here holds no web decode slot (``image_door``) when a worker runs it; in the embedded default the task
+    runs inside the web process, so it holds one there."""
+    search = SubjectPhotoSearch.objects.select_related("request", "actor").filter(pk=search_id).first()
+    if search is None or search.status != PhotoSearchStatus.QUEUED or not search.photo_ciphertext:
+        return search
+    refusal: ApplicationError | None = None
+    outcome = None
+    try:
+        outcome = subject_request_search(
+            actor=search.actor,
+            request=search.request,
+            justification=search.justification,
+            subject_references=search.subject_references,
+            case_references=search.case_references,
+            photo=encryption.decrypt(bytes(search.photo_ciphertext)),
+            door=bool(settings.CELERY_TASK_ALWAYS_EAGER),
+        )
+    except ApplicationError as error:
+        refusal = error
+    except Exception:  # noqa: BLE001 - a fault of the engine or a provider: a coded result, never a lost search
+        logger.exception("Photo search #%s could not be completed", search_id)  # no photo, no face in the log
+        refusal = ApplicationError(
+            "The search could not be completed; the photo was erased. Search again.", code=PHOTO_SEARCH_FAILED
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        search = lock_rows(SubjectPhotoSearch.objects).get(pk=search_id)
+        if search.status != PhotoSearchStatus.QUEUED:
+            return search
+        search.photo_ciphertext = None
+        search.photo_erased_at = now
+        search.finished_at = now
+        if refusal is not None:
+            search.status = PhotoSearchStatus.REFUSED
+            search.refusal_code = refusal.code[:60]
+            search.refusal_message = refusal.message
+        else:
+            search.status = PhotoSearchStatus.DONE
+            search.candidate_count = len(outcome.candidates)
+            search.results_ciphertext = encryption.encrypt(_search_outcome_dump(outcome))
+        search.save()
+    return search
+
+
+def _search_outcome_dump(outcome: SearchOutcome) -> bytes:
+    candidates = [
+        {
+            "ref": str(c.ref),
+            "title": c.title,
+            "found_by": c.found_by,
+            "summary": c.summary,
+            "score": c.score,
+            "crop": base64.b64encode(c.crop_jpeg).decode("ascii") if c.crop_jpeg else None,
+        }
+        for c in outcome.candidates
+    ]
+    return json.dumps({"by_face": outcome.by_face, "problems": outcome.problems, "candidates": candidates}).encode()
+
+
+def subject_photo_search_outcome(search: SubjectPhotoSearch) -> SearchOutcome | None:
+    """A finished search's candidates, decrypted for its searcher's page (None: not done, or already erased). The
+    caller audits the reading (``audit_consultation``)."""
+    if search.status != PhotoSearchStatus.DONE or not search.results_ciphertext:
+        return None
+    data = json.loads(encryption.decrypt(bytes(search.results_ciphertext)))
+    return SearchOutcome(
+        by_face=data["by_face"],
+        problems=data["problems"],
+        candidates=[
+            Candidate(
+                ref=ItemRef.parse(c["ref"]),
+                title=c["title"],
+                found_by=c["found_by"],
+                summary=c["summary"],
+                score=c["score"],
+                crop_jpeg=base64.b64decode(c["crop"]) if c["crop"] else None,
+            )
+            for c in data["candidates"]
+        ],
+    )
 
 
 def subject_request_decide(
@@ -585,6 +801,10 @@ def subject_request_decide(
                 },
             )
             items.append(item)
+        # The candidates of this searcher's photo searches have served their purpose: erased with the decisions.
+        SubjectPhotoSearch.objects.filter(request=request, actor=actor, results_erased_at__isnull=True).exclude(
+            results_ciphertext=None
+        ).update(results_ciphertext=None, results_erased_at=now)
         audit_record(
             action=AuditAction.COMBINATION,
             event="subject_request.items_decided",
