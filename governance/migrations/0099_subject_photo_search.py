@@ -6,35 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0020_signed_terms_audit_receipts_verifications'),
+        ("governance", "0020_signed_terms_audit_receipts_verifications"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SubjectPhotoSearch',
+            name="SubjectPhotoSearch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_name', models.CharField(blank=True, max_length=200)),
-                ('justification', models.TextField()),
-                ('subject_references', models.JSONField(blank=True, default=list)),
-                ('case_references', models.JSONField(blank=True, default=list)),
-                ('status', models.CharField(choices=[('queued', 'Searching'), ('done', 'Done'), ('refused', 'Refused')], default='queued', max_length=10)),
-                ('photo_ciphertext', models.BinaryField(blank=True, null=True)),
-                ('photo_erased_at', models.DateTimeField(blank=True, null=True)),
-                ('results_ciphertext', models.BinaryField(blank=True, null=True)),
-                ('results_erased_at', models.DateTimeField(blank=True, null=True)),
-                ('candidate_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('refusal_code', models.CharField(blank=True, max_length=60)),
-                ('refusal_message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='photo_searches', to='governance.subjectrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("actor_name", models.CharField(blank=True, max_length=200)),
+                ("justification", models.TextField()),
+                ("subject_references", models.JSONField(blank=True, default=list)),
+                ("case_references", models.JSONField(blank=True, default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Searching"), ("done", "Done"), ("refused", "Refused")],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("photo_ciphertext", models.BinaryField(blank=True, null=True)),
+                ("photo_erased_at", models.DateTimeField(blank=True, null=True)),
+                ("results_ciphertext", models.BinaryField(blank=True, null=True)),
+                ("results_erased_at", models.DateTimeField(blank=True, null=True)),
+                ("candidate_count", models.PositiveIntegerField(blank=True, null=True)),
+                ("refusal_code", models.CharField(blank=True, max_length=60)),
+                ("refusal_message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="photo_searches",
+                        to="governance.subjectrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
     ]

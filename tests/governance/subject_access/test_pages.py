@@ -81,8 +81,10 @@ def test_search_by_face_in_the_page_shows_scored_crops_and_records_only_the_deci
     search = SubjectPhotoSearch.objects.get()
     result_url = reverse("subject-request-search-result", args=[request.pk, search.pk])
     assert answer.status_code == 302 and answer["Location"] == result_url
-    assert search.status == "queued" and search.photo_ciphertext and not AuditEvent.objects.filter(
-        event="subject_request.searched"
+    assert (
+        search.status == "queued"
+        and search.photo_ciphertext
+        and not AuditEvent.objects.filter(event="subject_request.searched")
     )
     waiting = client.get(result_url).content.decode()
     assert 'data-status="queued"' in waiting and '<meta http-equiv="refresh" content="2">' in waiting
