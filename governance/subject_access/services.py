@@ -5,7 +5,7 @@ Every function here is an entry point: it checks who may act (``governance.subje
 opens its own ``transaction.atomic()``, changes state and writes its DPA 2018 s.62 audit event in
 that same transaction (the request's ``concerned_organisation_ids()`` scope it in the log). Nothing
 biometric goes into an audit event: a face search is logged as "by face", never with the photo or
-the engine's vector, and the photo is never stored.
+the engine's vector; a search's photo is kept (encrypted) only until its worker has searched, then erased.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The subject request pages. Thin: parse the form → access / selector → one service → render.
 
 A search is a POST (its justification never lands in a URL); candidates and their crops are shown
-in the answer to that POST as data: URIs (the CSP allows ``img-src data:``) and never stored.
+as data: URIs (the CSP allows ``img-src data:``): in the answer to that POST for a search by reference, on the
+search's own page (its searcher's only) for a search by photo, which a worker runs (issue 26).
 """
 
 from __future__ import annotations
