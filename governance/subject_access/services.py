@@ -722,6 +722,46 @@ def subject_photo_search_run(*, search_id: int) -> SubjectPhotoSearch | None:
     return search
 
 
+# The sweep (``subject_photo_searches_sweep``, every few minutes): a search still queued this long after it was
+# recorded lost its task (a broker or worker crash) and is queued again (longer than the task's time limit, so a
+# search still running is never run twice); one still queued after the longer wait is ended as ``search_failed``
+# and its photo erased, so no photo is kept for a search that will not run. Candidates nobody decided on are erased
+# after ``PHOTO_SEARCH_RESULTS_KEPT``.
+PHOTO_SEARCH_REQUEUE_AFTER = timedelta(minutes=15)
+PHOTO_SEARCH_GIVE_UP_AFTER = timedelta(hours=1)
+PHOTO_SEARCH_RESULTS_KEPT = timedelta(days=7)
+
+
+def subject_photo_searches_sweep(*, now=None) -> dict[str, int]:
+    """Nothing accepted is lost, nothing kept for ever (issue 26): re-queue the searches whose task was lost, end
+    those that never ran (photo erased, a coded ``search_failed``), erase undecided candidates past their time."""
+    from governance.subject_access.tasks import subject_photo_search_task
+
+    now = now or timezone.now()
+    queued = SubjectPhotoSearch.objects.filter(status=PhotoSearchStatus.QUEUED)
+    requeued = list(
+        queued.filter(
+            created_at__lte=now - PHOTO_SEARCH_REQUEUE_AFTER, created_at__gt=now - PHOTO_SEARCH_GIVE_UP_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for pk in requeued:
+        subject_photo_search_task.delay(pk)
+    ended = queued.filter(created_at__lte=now - PHOTO_SEARCH_GIVE_UP_AFTER).update(
+        status=PhotoSearchStatus.REFUSED,
+        refusal_code=PHOTO_SEARCH_FAILED,
+        refusal_message="The search did not run; the photo was erased. Search again.",
+        photo_ciphertext=None,
+        photo_erased_at=now,
+        finished_at=now,
+    )
+    erased = (
+        SubjectPhotoSearch.objects.filter(finished_at__lte=now - PHOTO_SEARCH_RESULTS_KEPT, results_erased_at=None)
+        .exclude(results_ciphertext=None)
+        .update(results_ciphertext=None, results_erased_at=now)
+    )
+    return {"requeued": len(requeued), "ended": ended, "results_erased": erased}
+
+
 def _search_outcome_dump(outcome: SearchOutcome) -> bytes:
     candidates = [
         {

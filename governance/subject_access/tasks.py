@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from governance.subject_access.services import subject_photo_search_run, subject_request_export_build
+from governance.subject_access.services import (
+    subject_photo_search_run,
+    subject_photo_searches_sweep,
+    subject_request_export_build,
+)
 
 
 @shared_task(name="governance.subject_access.tasks.subject_request_export", acks_late=True, time_limit=900)
@@ -21,3 +25,9 @@ def subject_photo_search_task(search_id: int) -> str:
     pk; a finished search is left as it is."""
     search = subject_photo_search_run(search_id=search_id)
     return search.status if search else "missing"
+
+
+@shared_task(name="governance.subject_access.tasks.subject_photo_searches_sweep")
+def subject_photo_searches_sweep_task() -> dict:
+    """Beat, every few minutes: lost photo searches queued again, never-run ones ended, old candidates erased."""
+    return subject_photo_searches_sweep()

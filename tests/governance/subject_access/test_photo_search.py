@@ -146,3 +146,40 @@ def test_only_the_searcher_sees_the_search_and_other_organisations_do_not_learn_
     client.force_login(cast.estate_dpo)
     missing = reverse("subject-request-search-result", args=[sar.pk, SubjectPhotoSearch.objects.get().pk + 1])
     assert client.get(missing).status_code == 404
+
+
+def test_the_sweep_requeues_a_lost_search_ends_one_that_never_ran_and_erases_old_candidates(
+    cast, sar, clean_registry, settings
+):
+    """A broker or worker crash loses the task of a search already answered: the sweep (on the beat schedule)
+    queues it again; one that still has not run is ended with its photo erased; undecided candidates go in a week."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    clean_registry.face_reader_register(colour_layout)
+    beat = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "governance.subject_access.tasks.subject_photo_searches_sweep" in beat
+
+    def lost(minutes_ago: int) -> SubjectPhotoSearch:
+        with TestCase.captureOnCommitCallbacks(execute=False):  # the task is never sent: lost
+            search = sars.subject_photo_search_start(
+                actor=cast.estate_dpo, request=sar, justification=JUSTIFICATION, photo=face_like_jpeg(2)
+            )
+        SubjectPhotoSearch.objects.filter(pk=search.pk).update(
+            created_at=timezone.now() - timedelta(minutes=minutes_ago)
+        )
+        return search
+
+    recent, lost_one, abandoned = lost(1), lost(20), lost(120)
+    assert sars.subject_photo_searches_sweep() == {"requeued": 1, "ended": 1, "results_erased": 0}
+    recent.refresh_from_db(), lost_one.refresh_from_db(), abandoned.refresh_from_db()
+    assert recent.status == "queued" and recent.photo_ciphertext  # its task may still be on its way
+    assert lost_one.status == "done" and lost_one.photo_ciphertext is None and lost_one.results_ciphertext
+    assert abandoned.status == "refused" and abandoned.refusal_code == "search_failed"
+    assert abandoned.photo_ciphertext is None and abandoned.photo_erased_at
+
+    later = timezone.now() + timedelta(days=8)
+    assert sars.subject_photo_searches_sweep(now=later)["results_erased"] == 1
+    lost_one.refresh_from_db()
+    assert lost_one.results_ciphertext is None and sars.subject_photo_search_outcome(lost_one) is None
