@@ -2,12 +2,14 @@
 
 The corpus of the issue 26 probe, built here (nothing binary is committed, nothing imported from ``tests``): a
 uniform 6300x6300 lossless WebP (1.5 KB), a 16-bit RGBA PNG just inside the PNG budget and one past it, a huge
-uniform PNG, a lawful 40 MP JPEG, a decompression bomb, a 20-image bulk body of the uniform WebP, and a 40 MP photo
-sent to the subject-access photo search. For each: the CPU seconds (process time, best of 3) and the peak memory
-(the process's high-water mark, reset before each run through ``/proc/self/clear_refs``, in a fresh interpreter per file) of what runs inside the
-web request today (``image_clean``: the header budget, then the decode and re-encode of what passes it), and the
-worker's cost of decoding what was stored (enrolment). Writes ``benchmarks/results/hostile-uploads.json`` and the
-``hostile-uploads`` section of BENCHMARKS.md from it. Prints figures; asserts nothing (STYLE.md).
+uniform PNG, a lawful 40 MP JPEG, a decompression bomb, a lawful 1080p camera frame, and a 20-image bulk body of the
+uniform WebP. Each file goes through every image door it can reach: the watchlist upload (API and web form), the
+watchlist bulk upload, the subject-access photo search, the public subject-access door's photo, and a camera frame.
+For each: the CPU seconds (process time, best of 3) and the peak memory (the process's high-water mark, reset before
+each run through ``/proc/self/clear_refs``, in a fresh interpreter per file) of what that door runs *inside the web
+request* on this branch (``DOORS`` says which function), and the worker's cost of decoding what was taken. Writes
+``benchmarks/results/hostile-uploads.json`` and the ``hostile-uploads`` section of BENCHMARKS.md from it. Prints
+figures; asserts nothing (STYLE.md).
 """
 
 from __future__ import annotations
@@ -54,26 +56,72 @@ def _photo_jpeg(width: int, height: int) -> bytes:
     return _save(Image.blend(noise, gradient, 0.5), "JPEG", quality=85)
 
 
+# The image doors and what each runs inside the web request (module, function), on this branch.
+DOORS = {
+    "watchlist upload": "governance.watchlist.validation.image_clean (the API and the web form)",
+    "watchlist bulk upload": "the JSON body parsed, then governance.watchlist.validation.image_clean for each image",
+    "subject-access photo search": "governance.subject_access.services.subject_photo_admit (length and header), the "
+    "photo encrypted for the worker",
+    "public door photo": "governance.subject_access.door.services._files_clean (image_clean of each file)",
+    "camera frame": "recognition.deployments.ingest._check_frame (length and header)",
+}
+
+
 def corpus() -> list[tuple[str, str, bytes | list[bytes]]]:
-    """(door, name, bytes or a bulk body's images)."""
+    """(door, name, bytes or a bulk body's images): every single file through every single-image door."""
     from PIL import Image
 
     uniform_webp = _save(Image.new("RGB", (6300, 6300), (128, 128, 128)), "WEBP", lossless=True)
-    photo_40mp = _photo_jpeg(7740, 5160)  # 39.9 MP: inside the JPEG budget
-    return [
-        ("watchlist upload", "uniform 6300x6300 lossless WebP", uniform_webp),
-        (
-            "watchlist upload",
-            "16-bit RGBA PNG 4800x4800 (inside the PNG budget)",
-            _uniform_png(4800, 4800, depth=16, colour=6, channels=4),
-        ),
-        ("watchlist upload", "16-bit RGBA PNG 6300x6300", _uniform_png(6300, 6300, depth=16, colour=6, channels=4)),
-        ("watchlist upload", "huge uniform PNG 6000x6000", _uniform_png(6000, 6000)),
-        ("watchlist upload", "decompression bomb PNG 10000x10000", _uniform_png(10000, 10000)),
-        ("watchlist upload", "large JPEG 40 MP", photo_40mp),
-        ("bulk upload", "20-image bulk body (uniform WebP each)", [uniform_webp] * 20),
-        ("subject-access photo search", "40 MP photo", photo_40mp),
+    files = [
+        ("uniform 6300x6300 lossless WebP", uniform_webp),
+        ("16-bit RGBA PNG 4800x4800 (inside the PNG budget)", _uniform_png(4800, 4800, depth=16, colour=6, channels=4)),
+        ("16-bit RGBA PNG 6300x6300", _uniform_png(6300, 6300, depth=16, colour=6, channels=4)),
+        ("huge uniform PNG 6000x6000", _uniform_png(6000, 6000)),
+        ("decompression bomb PNG 10000x10000", _uniform_png(10000, 10000)),
+        ("large JPEG 40 MP", _photo_jpeg(7740, 5160)),  # 39.9 MP: inside the JPEG budget
+        ("lawful camera frame JPEG 1920x1080", _photo_jpeg(1920, 1080)),
     ]
+    rows: list[tuple[str, str, bytes | list[bytes]]] = [
+        (door, name, data) for door in DOORS if door != "watchlist bulk upload" for name, data in files
+    ]
+    rows.append(("watchlist bulk upload", "20-image bulk body (uniform WebP each)", [uniform_webp] * 20))
+    return rows
+
+
+def _door_request(door: str):
+    """The function the door runs inside the web request, taking one image's bytes."""
+    if door in ("watchlist upload", "watchlist bulk upload"):
+        from governance.watchlist.validation import image_clean
+
+        return image_clean
+    if door == "subject-access photo search":
+        from governance import encryption
+        from governance.subject_access.services import subject_photo_admit
+
+        def search_start(data: bytes) -> bytes:
+            subject_photo_admit(data)
+            encryption.encrypt(data)
+            return data  # the worker decodes what was taken
+
+        return search_start
+    if door == "public door photo":
+        from governance.subject_access.door.services import _files_clean
+
+        return lambda data: _files_clean([("photo", data)])[0][1].data
+    if door == "camera frame":
+        from django.core.cache import cache
+
+        from recognition.deployments.ingest import _check_frame
+        from recognition.selectors import ACTIVE_BACKEND_KEY
+
+        cache.set(ACTIVE_BACKEND_KEY, "", timeout=None)  # the configured backend: no database in this process
+
+        def frame_check(data: bytes) -> bytes:
+            _check_frame(data)
+            return data
+
+        return frame_check
+    raise ValueError(door)
 
 
 def _peak_reset() -> int:
@@ -99,9 +147,8 @@ def _measure(job: tuple[str, bytes | list[bytes]], queue) -> None:
 
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     django.setup()
-    from governance.watchlist.validation import image_clean
-
     door, data = job
+    request_work = _door_request(door)
     items = data if isinstance(data, list) else [data]
     if door == "bulk upload":  # the JSON body as sent, parsed in the request
         body = json.dumps({"items": [{"image_base64": base64.b64encode(i).decode()} for i in items]}).encode()
@@ -114,12 +161,12 @@ def _measure(job: tuple[str, bytes | list[bytes]], queue) -> None:
             items = [base64.b64decode(i["image_base64"]) for i in json.loads(body)["items"]]
         for item in items:
             try:
-                clean = image_clean(item)
+                taken = request_work(item)
             except Exception as error:  # noqa: BLE001 - the refusal is the figure
                 outcomes.append(getattr(error, "code", type(error).__name__))
             else:
                 outcomes.append("taken")
-                stored.append(clean.data)
+                stored.append(taken if isinstance(taken, bytes) else taken.data)
         best_cpu = min(best_cpu, time.process_time() - started)
         peak = max(peak, _status("VmHWM") - base)
     worker_cpu = 0.0
@@ -161,6 +208,7 @@ def main() -> None:
     figures = {
         "rows": rows,
         "target_web_cpu_s": TARGET_WEB_CPU_S,
+        "doors": DOORS,
         "budgets": {
             "pixels": settings.OVERSIGHT_IMAGE_DECODE_PIXELS,
             "decoded_bytes": settings.OVERSIGHT_IMAGE_DECODE_MAX_BYTES,
@@ -180,11 +228,14 @@ def render(figures: dict) -> str:
     lines = [
         "## Hostile input: web-request cost at each image door (issue 26)",
         "",
-        "The probe's corpus. Web request: what runs inside the request today (`image_clean`: the per-format decode "
-        "budget read from the header, then the decode and re-encode of what passes it), CPU seconds (process time, "
-        "best of 3) and peak memory above the process's resting size. Worker: decoding the stored copy for enrolment. "
+        "The probe's corpus through every image door. Web request: what the door runs inside the request on the "
+        "branch measured (below), CPU seconds (process time, best of 3) and peak memory above the process's resting "
+        "size. Worker: decoding what the door took (the stored copy for enrolment; the photo for the search; the "
+        "frame for matching), without the face engine. "
         f"Budgets: pixels {', '.join(f'{k} {v:,}' for k, v in budgets['pixels'].items())}; decoded bytes "
         f"{budgets['decoded_bytes']:,}; {budgets['per_organisation_decodes']} decodes in flight per organisation.",
+        "",
+        *[f"- {door}: {work}" for door, work in figures.get("doors", {}).items()],
         "",
         "| Door | File | Bytes | Outcome | Web request: CPU s | Web request: peak MiB | Worker decode: CPU s |",
         "| --- | --- | ---: | --- | ---: | ---: | ---: |",
@@ -196,16 +247,24 @@ def render(figures: dict) -> str:
             f"| {row['web_peak_mib']:.1f} | {worker} |"
         )
     over = [row for row in rows if row["web_cpu_s"] > target]
+    worst = {}
+    for row in rows:
+        if row["web_cpu_s"] >= worst.get(row["door"], {"web_cpu_s": -1})["web_cpu_s"]:
+            worst[row["door"]] = row
     lines += [
         "",
+        "- Worst web-request CPU per door: "
+        + "; ".join(f"{door} {row['web_cpu_s']:.3f} s ({row['file']})" for door, row in worst.items())
+        + ".",
         f"- Target: under {target} s of web-request CPU for any input. "
         + (
-            "Met for every file."
+            "Met for every file at every door."
             if not over
             else f"**Not met** for {len(over)} of {len(rows)}: "
-            + "; ".join(f"{row['file']} ({row['web_cpu_s']:.2f} s)" for row in over)
-            + ". What the header budget refuses costs nothing; a lawful large image is still decoded and re-encoded "
-            "inside the request (moving that to the worker, answered 202, is not done yet)."
+            + "; ".join(f"{row['door']}: {row['file']} ({row['web_cpu_s']:.2f} s)" for row in over)
+            + ". What the header budget refuses costs nothing; the doors that still decode and re-encode inside "
+            "the request on the branch measured (the watchlist upload, its bulk form and the public door's photo, "
+            "through `image_clean`) pay for a lawful large image there."
         ),
         f"- Total benchmark time: {figures['seconds']} s.",
     ]

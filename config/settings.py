@@ -366,6 +366,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.reports.tasks.transparency_reports_quarterly",
         "schedule": crontab(day_of_month=1, month_of_year="1,4,7,10", hour=2, minute=30),
     },
+    # Photo searches whose task was lost are queued again; undecided candidates erased after a week (issue 26).
+    "subject-photo-searches-sweep": {
+        "task": "governance.subject_access.tasks.subject_photo_searches_sweep",
+        "schedule": timedelta(minutes=5),
+    },
     "deployments-end-due": {
         "task": "recognition.deployments.tasks.deployments_end_due",
         "schedule": timedelta(minutes=1),

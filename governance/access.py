@@ -38,6 +38,7 @@ from governance.agreements.models import Agreement
 from governance.errors import NotFound, PermissionRefused
 from governance.organisations.models import Organisation, OrganisationKind
 from governance.organisations.roles import Role
+from governance.registry import Registry
 
 # --- scope ---------------------------------------------------------------------------------------
 
@@ -499,12 +500,12 @@ def run_for(actor: Any, run_id: Any):
 # ``{% if may.read_breaches %}`` in a template calls ``can_read_breaches(request.user)``: the only way a
 # template decides what to show about the user's role (``governance.context_processors``). Each domain's
 # access module registers its user-level predicates here (recognition's from its app's ``ready``).
-_PAGE_PREDICATES: dict[str, Callable[[Any], bool]] = {}
+_PAGE_PREDICATES: Registry[Callable[[Any], bool]] = Registry("page predicate")
 
 
 def page_predicate_register(name: str, predicate: Callable[[Any], bool]) -> None:
     """Make ``predicate(user)`` answer ``may.<name>`` in templates."""
-    _PAGE_PREDICATES[name] = predicate
+    _PAGE_PREDICATES.register(name, predicate)
 
 
 def page_predicate(name: str) -> Callable[[Any], bool] | None:

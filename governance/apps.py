@@ -35,7 +35,13 @@ class GovernanceConfig(AppConfig):
 
         # Subject requests: governance's own subject-data providers (recognition registers its
         # own), the export task and the exported files' retention rule.
-        from governance.subject_access import consultation, providers, recipients, retention  # noqa: F401
+        from governance.subject_access import (  # noqa: F401
+            consultation,
+            photo_searches,  # noqa: F401 - the photo search's tasks
+            providers,
+            recipients,
+            retention,
+        )
         from governance.subject_access import tasks as subject_access_tasks  # noqa: F401
         from governance.subject_access.door import retention as door_retention  # noqa: F401
 

@@ -201,6 +201,8 @@ ROUTES: list[Route] = [
         act={"estate.dpo"},
     ),
     R("subject-request-search", obj="estate_sar", see=ESTATE_SAR_READERS, act={"estate.dpo"}),
+    # A search by photo: its searcher only (the estate's DPO here); the regulator is refused the contents.
+    R("subject-request-search-result", obj="estate_photo_search", see=ESTATE_SAR_READERS, act={"estate.dpo"}),
     R(
         "subject-request-decide",
         method="post",
@@ -632,6 +634,16 @@ def test_every_route_has_an_expectation():
 # --- the world -------------------------------------------------------------------------------------
 
 
+def _small_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (120, 120), (90, 60, 30)).save(out, format="JPEG")
+    return out.getvalue()
+
+
 def _active_agreement(cast, supplier, approver, reference):
     from governance.agreements import services
     from governance.dpia.rules import approved_policy_document
@@ -723,6 +735,7 @@ class World:
                 "risk_assessment": "Recipient known and deleted it.",
             },
         )
+        from governance.subject_access import photo_searches
         from governance.subject_access import services as subject_requests
         from governance.subject_access.exports import subject_request_export_build
 
@@ -743,6 +756,13 @@ class World:
         export = subject_requests.subject_request_export_start(actor=cast.estate_dpo, request=self.estate_sar)
         # Built here: inside the world's transaction nothing commits, so the task never runs on its own.
         self.estate_export = subject_request_export_build(export_id=export.pk)
+        # Queued only (nothing commits in the world): its page says "searching".
+        self.estate_photo_search = photo_searches.subject_photo_search_start(
+            actor=cast.estate_dpo,
+            request=self.estate_sar,
+            justification="Route matrix: the requester's photo.",
+            photo=_small_jpeg(),
+        )
         self._door(cast)
         self.btp_agreement = _active_agreement(cast, cast.btp, cast.btp_dpo, "BSCC-2")
         two = TwoForces(cast, people, self.camden_agreement, self.btp_agreement)
@@ -967,6 +987,8 @@ class World:
             return {"short_name": record.short_name}
         if route.name == "subject-request-download":
             return {"pk": record.pk, "fmt": "pdf"}
+        if route.obj == "estate_photo_search":
+            return {"pk": record.request_id, "search_pk": record.pk}
 
         if route.obj == "invitation":
             return {"secret": record}

@@ -285,6 +285,48 @@ class SubjectRequestExport(models.Model):
         return self.request.concerned_organisation_ids()
 
 
+class PhotoSearchStatus(models.TextChoices):
+    QUEUED = "queued", "Searching"
+    DONE = "done", "Done"
+    REFUSED = "refused", "Refused"
+
+
+class SubjectPhotoSearch(models.Model):
+    """A search by the requester's photo, recorded at once and run by a worker (issue 26): the web request only
+    checks the photo's size, type and header decode budget and stores it encrypted; the worker decodes it, reads
+    the face, asks every provider and stores the candidates (encrypted), or a coded refusal. The photo is erased
+    when the worker is done with it (the face read from it is never stored), and the candidates when the searcher
+    records decisions (``subject_request_decide``). Only the DPO who searched sees the results, as before."""
+
+    ENCRYPTED_FIELDS = ("photo_ciphertext", "results_ciphertext")
+
+    request = models.ForeignKey(SubjectRequest, on_delete=models.PROTECT, related_name="photo_searches")
+    actor = user_reference()
+    actor_name = models.CharField(max_length=200, blank=True)
+    justification = models.TextField()
+    subject_references = models.JSONField(default=list, blank=True)
+    case_references = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=PhotoSearchStatus.choices, default=PhotoSearchStatus.QUEUED)
+    photo_ciphertext = models.BinaryField(null=True, blank=True)
+    photo_erased_at = models.DateTimeField(null=True, blank=True)
+    results_ciphertext = models.BinaryField(null=True, blank=True)
+    results_erased_at = models.DateTimeField(null=True, blank=True)
+    candidate_count = models.PositiveIntegerField(null=True, blank=True)
+    refusal_code = models.CharField(max_length=60, blank=True)
+    refusal_message = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Photo search #{self.pk} of {self.request}"
+
+    def concerned_organisation_ids(self) -> set[int]:
+        return self.request.concerned_organisation_ids()
+
+
 class NoticeException(models.TextChoices):
     """UK GDPR Art. 19: recipients are told "unless this proves impossible or involves
     disproportionate effort" (DPA 2018 s.48(2)-(3) for Part 3 rectification and erasure)."""

@@ -9,9 +9,11 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from governance.errors import NotFound
+from governance.inputs import is_id
 from governance.subject_access.access import subject_requests_visible_to
 from governance.subject_access.deadlines import days_remaining
-from governance.subject_access.models import CLOCK_STOPPED_STATUSES, CLOSED_STATUSES, SubjectRequest
+from governance.subject_access.models import CLOCK_STOPPED_STATUSES, CLOSED_STATUSES, SubjectPhotoSearch, SubjectRequest
 
 DUE_SOON_DAYS = 7
 
@@ -59,3 +61,15 @@ def subject_requests_needing_attention(*, user: Any, limit: int = 20) -> list[tu
     for request in open_requests[:limit]:
         rows.append((request, subject_request_deadline(request, today=today)))
     return rows
+
+
+def subject_photo_search_for(actor: Any, request: SubjectRequest, pk: Any) -> SubjectPhotoSearch:
+    """One photo search of ``request`` (already read through ``subject_request_for``), only for the DPO who made
+    it: its candidates were found with that person's access and are shown to no one else, as a search's answer
+    always was. Any other id, or another person's search, is ``NotFound`` (missing and forbidden look the same)."""
+    search = None
+    if is_id(pk) and getattr(actor, "pk", None) is not None:
+        search = SubjectPhotoSearch.objects.filter(request=request, actor=actor, pk=int(pk)).first()
+    if search is None:
+        raise NotFound("No such search.", code="photo_search_not_found")
+    return search

@@ -6,11 +6,12 @@ Every function here is an entry point: it checks who may act (``governance.subje
 opens its own ``transaction.atomic()``, changes state and writes its DPA 2018 s.62 audit event in
 that same transaction (the request's ``concerned_organisation_ids()`` scope it in the log). Nothing
 biometric goes into an audit event: a face search is logged as "by face", never with the photo or
-the engine's vector, and the photo is never stored.
+the engine's vector; a search's photo is kept (encrypted) only until its worker has searched, then erased.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -45,6 +46,7 @@ from governance.subject_access.models import (
     Regime,
     RequestStatus,
     RestrictionBasis,
+    SubjectPhotoSearch,
     SubjectRequest,
     SubjectRequestAction,
     SubjectRequestExport,
@@ -62,6 +64,8 @@ from governance.subject_access.registry import (
 )
 from governance.subject_access.request_rows import request_locked, require_open
 from governance.subject_access.signals import clock_stopped
+
+logger = logging.getLogger(__name__)
 
 MIN_JUSTIFICATION_CHARS = 10
 MAX_REFERENCES = 20
@@ -443,17 +447,69 @@ class SearchOutcome:
     problems: list[str] = field(default_factory=list)  # providers that could not search, in plain words
 
 
-def subject_photo_read(photo: bytes, *, actor: User | None = None):
-    """The requester's photo → the engine's ``FaceProbe`` through the registered face reader, read
-    once. The bytes are checked like every upload first (type sniffed, size and pixels capped)."""
-    from governance.watchlist.validation import image_clean
+def subject_photo_admit(photo: bytes) -> None:
+    """The checks a photo search makes inside the web request, all from the bytes' length and header (no pixel
+    is decoded, issue 26): the size limit, the type sniffed (JPEG, PNG or WebP), the header readable, the format's
+    decode budget (``OVERSIGHT_IMAGE_DECODE_PIXELS``, ``OVERSIGHT_IMAGE_DECODE_MAX_BYTES``, capped by the watchlist
+    pixel limit as the face reader's) and the JPEG scan count. Codes as the watchlist door's."""
+    from governance.imagetypes import (
+        HeaderUnreadable,
+        decode_budget_problem,
+        image_header,
+        jpeg_scan_count,
+        other_image_type,
+        sniff_format,
+    )
 
     limit = settings.OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES
     if len(photo) > limit:
         raise ValidationFailed(
             f"The photo is {len(photo):,} bytes; the limit is {limit:,} bytes.", code="photo_too_large"
         )
-    with image_door(actor):  # the organisation's decode slots (a coded 429 when all are taken)
+    if not photo:
+        raise ValidationFailed("The photo file is empty.", code="empty_file")
+    kind = sniff_format(photo)
+    if kind is None:
+        other = other_image_type(photo)
+        if other:
+            raise ValidationFailed(f"{other} images are not accepted; send JPEG, PNG or WebP.", code="unsupported_type")
+        raise ValidationFailed("The file is not a JPEG, PNG or WebP image.", code="not_an_image")
+    try:
+        _kind, width, height, bytes_per_pixel = image_header(photo)
+    except HeaderUnreadable:
+        raise ValidationFailed(
+            f"The file starts like {kind} but its header cannot be read.", code="not_an_image"
+        ) from None
+    most = settings.OVERSIGHT_WATCHLIST_MAX_PIXELS
+    problem = decode_budget_problem(
+        kind,
+        width,
+        height,
+        bytes_per_pixel,
+        pixels={name: min(budget, most) for name, budget in settings.OVERSIGHT_IMAGE_DECODE_PIXELS.items()},
+        memory=settings.OVERSIGHT_IMAGE_DECODE_MAX_BYTES,
+    )
+    if problem:
+        raise ValidationFailed(problem[1], code=problem[0], details={"width": width, "height": height})
+    if kind == "JPEG" and (scans := jpeg_scan_count(photo)) > settings.OVERSIGHT_JPEG_MAX_SCANS:
+        raise ValidationFailed(
+            f"The JPEG has {scans} scans; at most {settings.OVERSIGHT_JPEG_MAX_SCANS} are accepted.",
+            code="too_many_scans",
+        )
+
+
+def subject_photo_read(photo: bytes, *, actor: User | None = None, door: bool = True):
+    """The requester's photo → the engine's ``FaceProbe`` through the registered face reader, read
+    once. The bytes are checked like every upload first (type sniffed, size and pixels capped).
+
+    ``door``: hold one of the organisation's decode slots (``image_door``) while decoding; a worker that bounds
+    its own concurrency passes False."""
+    from contextlib import nullcontext
+
+    from governance.watchlist.validation import image_clean
+
+    subject_photo_admit(photo)
+    with image_door(actor) if door else nullcontext():  # the organisation's decode slots (429 when all are taken)
         clean = image_clean(photo)
     reader = face_reader()
     if reader is None:
@@ -467,17 +523,11 @@ def subject_photo_read(photo: bytes, *, actor: User | None = None):
         raise ValidationFailed(f"The photo cannot be searched: {error}", code="no_usable_face") from None
 
 
-def subject_request_search(
-    *,
-    actor: User,
-    request: SubjectRequest,
-    justification: str,
-    subject_references=(),
-    case_references=(),
-    photo: bytes | None = None,
-) -> SearchOutcome:
-    """Ask every registered provider for candidates; audited as a ``consultation`` with the
-    justification (DPA 2018 s.62(3)). Candidates and their crops are returned, never stored."""
+def _search_terms(
+    actor: User, request: SubjectRequest, justification: str, subject_references, case_references, *, photo: bool
+) -> tuple[str, list[str], list[str]]:
+    """Who may search, the request open, a meaningful justification and something to search by: the checks every
+    search makes first. Returns the justification and the two reference lists, cleaned."""
     subject_request_check(actor, request, to="search")
     require_open(request)
     justification = (justification or "").strip()
@@ -490,19 +540,45 @@ def subject_request_search(
     subjects, cases = _references(subject_references), _references(case_references)
     if not (subjects or cases or photo):
         raise ValidationFailed("Give a reference or a photo to search by.", code="nothing_to_search")
+    return justification, subjects, cases
+
+
+def _search_refused_record(
+    actor: User, request: SubjectRequest, justification: str, subjects: list[str], refused: ApplicationError
+) -> None:
+    """A refused photo search is still a consultation that was attempted: on the record (issue 22)."""
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.CONSULTATION,
+            event="subject_request.search_refused",
+            actor=actor,
+            target=request,
+            justification=justification,
+            details={"by_face": True, "refused": refused.code, "subject_references": subjects},
+        )
+
+
+def subject_request_search(
+    *,
+    actor: User,
+    request: SubjectRequest,
+    justification: str,
+    subject_references=(),
+    case_references=(),
+    photo: bytes | None = None,
+    door: bool = True,
+) -> SearchOutcome:
+    """Ask every registered provider for candidates; audited as a ``consultation`` with the
+    justification (DPA 2018 s.62(3)). Candidates and their crops are returned; a photo search's are kept, encrypted,
+    on its ``SubjectPhotoSearch`` until the searcher decides (``subject_photo_search_start``). ``door`` as
+    ``subject_photo_read``'s."""
+    justification, subjects, cases = _search_terms(
+        actor, request, justification, subject_references, case_references, photo=bool(photo)
+    )
     try:
-        probe = subject_photo_read(photo, actor=actor) if photo else None
+        probe = subject_photo_read(photo, actor=actor, door=door) if photo else None
     except ApplicationError as refused:
-        # A refused photo search is still a consultation that was attempted: on the record (issue 22).
-        with transaction.atomic():
-            audit_record(
-                action=AuditAction.CONSULTATION,
-                event="subject_request.search_refused",
-                actor=actor,
-                target=request,
-                justification=justification,
-                details={"by_face": True, "refused": refused.code, "subject_references": subjects},
-            )
+        _search_refused_record(actor, request, justification, subjects, refused)
         raise
     query = SubjectQuery(
         subject_references=tuple(subjects), case_references=tuple(cases), face=probe, justification=justification
@@ -575,6 +651,10 @@ def subject_request_decide(
                 },
             )
             items.append(item)
+        # The candidates of this searcher's photo searches have served their purpose: erased with the decisions.
+        SubjectPhotoSearch.objects.filter(request=request, actor=actor, results_erased_at__isnull=True).exclude(
+            results_ciphertext=None
+        ).update(results_ciphertext=None, results_erased_at=now)
         audit_record(
             action=AuditAction.COMBINATION,
             event="subject_request.items_decided",

@@ -1,4 +1,6 @@
-"""The subject access export, built off the request (``subject_request_export_start`` enqueues it on commit)."""
+"""The subject access tasks run off the web request: the export (``subject_request_export_start`` enqueues it on
+commit). The search by photo's tasks live beside their code in ``governance.subject_access.photo_searches``
+(registered when the app is ready, ``governance/apps.py``)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.subject_request_detail, name="subject-request-detail"),
     path("<int:pk>/action/", views.subject_request_action, name="subject-request-action"),
     path("<int:pk>/search/", views.subject_request_search, name="subject-request-search"),
+    path("<int:pk>/search/<int:search_pk>/", views.subject_request_search_result, name="subject-request-search-result"),
     path("<int:pk>/decide/", views.subject_request_decide, name="subject-request-decide"),
     path("<int:pk>/export/", views.subject_request_export, name="subject-request-export"),
     path("exports/<int:pk>/status/", views.subject_request_export_status, name="subject-request-export-status"),

@@ -1,7 +1,8 @@
 """The subject request pages. Thin: parse the form → access / selector → one service → render.
 
 A search is a POST (its justification never lands in a URL); candidates and their crops are shown
-in the answer to that POST as data: URIs (the CSP allows ``img-src data:``) and never stored.
+as data: URIs (the CSP allows ``img-src data:``): in the answer to that POST for a search by reference, on the
+search's own page (its searcher's only) for a search by photo, which a worker runs (issue 26).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from governance.access import is_regulator, record_history
 from governance.audit.consultation import audit_consultation, audit_consultation_batch, personal_data
 from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
 from governance.inputs import is_id, parse_int
-from governance.subject_access import selectors
+from governance.subject_access import photo_searches, selectors
 from governance.subject_access import services as sars
 from governance.subject_access.access import (
     can_read_subject_requests,
@@ -376,6 +377,16 @@ def subject_request_search(request: HttpRequest, pk: int) -> HttpResponse:
                 data = photo.read()
             elif is_id(request.POST.get("door_photo")):  # the photo the requester sent through the door
                 data = door_photo_read(actor=user, request=sar, pk=request.POST["door_photo"])
+            if data:  # by photo: recorded and answered at once; the worker decodes and searches (issue 26)
+                search = photo_searches.subject_photo_search_start(
+                    actor=user,
+                    request=sar,
+                    justification=form.cleaned_data["justification"],
+                    subject_references=form.cleaned_data["subject_references"],
+                    case_references=form.cleaned_data["case_references"],
+                    photo=data,
+                )
+                return redirect("subject-request-search-result", pk=sar.pk, search_pk=search.pk)
             outcome = sars.subject_request_search(
                 actor=user,
                 request=sar,
@@ -404,6 +415,47 @@ def subject_request_search(request: HttpRequest, pk: int) -> HttpResponse:
             "door_photos": door_photos(sar),
         },
         status=status,
+    )
+
+
+# While a photo search is queued its page reloads itself after this many seconds (a meta refresh: no script).
+PHOTO_SEARCH_REFRESH_SECONDS = 2
+
+
+@login_required
+@refusals_as_pages
+def subject_request_search_result(request: HttpRequest, pk: int, search_pk: int) -> HttpResponse:
+    """A search by photo: "searching" (the page refreshes itself) until the worker is done, then its candidates
+    (each showing audited as a consultation, as the search was) or its coded refusal. Only its searcher sees it."""
+    user = request.user
+    sar = subject_request_for(user, pk, to="search")
+    search = selectors.subject_photo_search_for(user, sar, search_pk)
+    outcome = photo_searches.subject_photo_search_outcome(search)
+    if outcome is not None:
+        audit_consultation(
+            actor=user,
+            target=sar,
+            event="subject_request.search_results_viewed",
+            justification=search.justification,
+            shown=f"The {len(outcome.candidates)} candidates of photo search #{search.pk}",
+            details={"search": search.pk, "candidates": [str(c.ref) for c in outcome.candidates]},
+        )
+    decided = dict(sar.items.values_list("ref", "decision"))
+    candidates = [
+        {"candidate": c, "crop": _crop_src(c.crop_jpeg), "score": f"{c.score:.3f}" if c.score is not None else ""}
+        for c in (outcome.candidates if outcome else [])
+        if decided.get(str(c.ref)) is None
+    ]
+    return render(
+        request,
+        "subject_access/request_search_result.html",
+        {
+            "sar": sar,
+            "search": search,
+            "outcome": outcome,
+            "candidates": candidates,
+            "refresh_seconds": PHOTO_SEARCH_REFRESH_SECONDS,
+        },
     )
 
 

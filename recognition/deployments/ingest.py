@@ -49,11 +49,18 @@ class FrameReceipt:
 
 
 def _check_frame(data: bytes) -> None:
-    """Cheap checks before anything is queued: size, format sniffed from the bytes, pixel count
-    from the header (decompression bombs), JPEG scan count (scan bombs). The worker decodes it fully (``decode_image``)."""
-    from PIL import Image
-
-    from governance.imagetypes import jpeg_scan_count, sniff_format
+    """Cheap checks before anything is queued: size, format sniffed from the bytes, then from the header alone (no
+    pixel decoded, issue 26) the pixel count against the frame limit and the format's decode budget
+    (``OVERSIGHT_IMAGE_DECODE_PIXELS``, ``OVERSIGHT_IMAGE_DECODE_MAX_BYTES``: codes ``too_many_pixels``,
+    ``decode_budget_exceeded``, as at the other image doors), and the JPEG scan count (scan bombs). The worker
+    decodes it fully (``decode_image``)."""
+    from governance.imagetypes import (
+        HeaderUnreadable,
+        decode_budget_problem,
+        image_header,
+        jpeg_scan_count,
+        sniff_format,
+    )
 
     if not data:
         raise FrameRefused("The frame is empty.", code="empty_frame")
@@ -63,15 +70,24 @@ def _check_frame(data: bytes) -> None:
     if kind not in ACCEPTED_FRAME_FORMATS:
         raise FrameUnsupported("Frames must be JPEG or PNG.")
     try:
-        with Image.open(io.BytesIO(data), formats=[kind]) as image:
-            width, height = image.size
-    except Exception:  # noqa: BLE001 - Pillow raises many types for bad headers
+        _kind, width, height, bytes_per_pixel = image_header(data)
+    except HeaderUnreadable:
         raise FrameRefused("The frame's header cannot be read.", code="not_an_image") from None
     if width * height > settings.OVERSIGHT_FRAME_MAX_PIXELS:
         raise FrameRefused(
             f"The frame has {width * height:,} pixels; the limit is {settings.OVERSIGHT_FRAME_MAX_PIXELS:,}.",
             code="too_many_pixels",
         )
+    problem = decode_budget_problem(
+        kind,
+        width,
+        height,
+        bytes_per_pixel,
+        pixels=settings.OVERSIGHT_IMAGE_DECODE_PIXELS,
+        memory=settings.OVERSIGHT_IMAGE_DECODE_MAX_BYTES,
+    )
+    if problem:
+        raise FrameRefused(problem[1], code=problem[0])
     if kind == "JPEG" and jpeg_scan_count(data) > settings.OVERSIGHT_JPEG_MAX_SCANS:
         # Each progressive scan is a decoding pass over the whole frame: refused before a worker spends seconds on it.
         raise FrameRefused(

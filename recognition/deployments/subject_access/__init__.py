@@ -3,7 +3,10 @@
 - **Face reader**: the requester's photo goes through the engine exactly as a watchlist image does at
   enrolment (``decode_image`` with the watchlist pixel limit, the live engine's detector and its downscaling, the
   enrolment face rule ``choose_face``, template-style embedding). Exactly one usable face gives a ``FaceProbe``;
-  none, several or one too small is a ``ValueError`` in plain words.
+  none, several or one too small is a ``ValueError`` in plain words. It runs in the worker's task of a search by
+  photo (``governance.subject_access.tasks.subject_photo_search``, issue 26), never in the web request, which only
+  checks the photo's length and header; the probe it returns lives only in that task (never stored), and the photo
+  is erased when the task is done.
 - **Face redactor**: every face the engine's detector finds, except the subject's (``keep_box``), is pixelated
   and then blurred (irreversible: the pixels are averaged away before the blur, so no deconvolution brings the
   face back).

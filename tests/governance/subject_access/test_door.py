@@ -338,11 +338,19 @@ def test_the_dpo_searches_by_face_with_the_photo_sent_through_the_door(cast, com
     dpo = _signed_in(cast.estate_dpo)
     page = dpo.get(reverse("subject-request-search", args=[request.pk]))
     assert f'name="door_photo" value="{photo.pk}"'.encode() in page.content
-    found = dpo.post(
+    found = commit(
+        dpo.post,
         reverse("subject-request-search", args=[request.pk]),
         {"justification": "Photo sent with the request.", "door_photo": photo.pk},
     )
-    assert found.status_code == 200 and len(reads) == 1
+    # Answered at once; the search ran on commit (in-process, as in the embedded default) and erased its copy of
+    # the photo (the door's own file stays, under the door's retention).
+    from governance.subject_access.models import SubjectPhotoSearch
+
+    search = SubjectPhotoSearch.objects.get()
+    assert found.status_code == 302 and found["Location"].endswith(f"/search/{search.pk}/") and len(reads) == 1
+    assert search.status == "done" and search.photo_ciphertext is None and search.photo_erased_at
+    assert DoorFile.objects.filter(pk=photo.pk).exists()
     assert AuditEvent.objects.get(event="subject_request.searched").details["by_face"] is True
     assert AuditEvent.objects.filter(event="subject_door.file_viewed").count() == 1
     # Another request's photo is not this request's: not found.

@@ -54,6 +54,13 @@ def test_an_incomplete_intake_shows_coded_reasons_not_a_500(client, cast):
 def test_search_by_face_in_the_page_shows_scored_crops_and_records_only_the_decision(
     client, cast, held, clean_registry, settings
 ):
+    """The photo search is answered at once ("searching", refreshing itself); the worker's task (run here as the
+    embedded default runs it, on commit) stores the candidates, which the page then shows."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import TestCase
+
+    from governance.subject_access.models import SubjectPhotoSearch
+
     clean_registry.face_reader_register(colour_layout)
     clean_registry.face_redactor_register(blur_others)
     clean_registry.subject_data_provider_register(ProbeStore({"p1": face_like_jpeg(1)}).provider())
@@ -61,29 +68,55 @@ def test_search_by_face_in_the_page_shows_scored_crops_and_records_only_the_deci
     client.post(reverse("subject-request-create"), _form())
     request = SubjectRequest.objects.get()
     url = reverse("subject-request-search", args=[request.pk])
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
-    page = client.post(
-        url,
-        {
-            "justification": "Photo supplied with the SAR.",
-            "subject_references": "MET-S-0001",
-            "photo": SimpleUploadedFile("me.jpg", face_like_jpeg(2), content_type="image/jpeg"),
-        },
+    with TestCase.captureOnCommitCallbacks(execute=False) as queued:
+        answer = client.post(
+            url,
+            {
+                "justification": "Photo supplied with the SAR.",
+                "subject_references": "MET-S-0001",
+                "photo": SimpleUploadedFile("me.jpg", face_like_jpeg(2), content_type="image/jpeg"),
+            },
+        )
+    search = SubjectPhotoSearch.objects.get()
+    result_url = reverse("subject-request-search-result", args=[request.pk, search.pk])
+    assert answer.status_code == 302 and answer["Location"] == result_url
+    assert (
+        search.status == "queued"
+        and search.photo_ciphertext
+        and not AuditEvent.objects.filter(event="subject_request.searched")
     )
+    waiting = client.get(result_url).content.decode()
+    assert 'data-status="queued"' in waiting and '<meta http-equiv="refresh" content="2">' in waiting
+    assert len(queued) == 1
+    queued[0]()  # the worker's task (in-process, as in the embedded default)
+    search.refresh_from_db()
+    assert search.status == "done" and search.photo_ciphertext is None and search.photo_erased_at
+    page = client.get(result_url)
     text = page.content.decode()
-    assert page.status_code == 200 and 'data-ref="test-probe:p1"' in text
-    assert re.search(r'<img class="thumbnail" src="data:image/jpeg;base64,', text)  # not a stored file
+    assert page.status_code == 200 and 'data-ref="test-probe:p1"' in text and "http-equiv" not in text
+    assert re.search(r'<img class="thumbnail" src="data:image/jpeg;base64,', text)  # not a served file
     assert "img-src 'self' data:" in page["Content-Security-Policy"]
     assert f'data-ref="watchlist-image:{held.image.pk}"' in text
     event = AuditEvent.objects.get(event="subject_request.searched")
     assert event.justification == "Photo supplied with the SAR." and event.details["by_face"] is True
+    assert event.actor_id == cast.estate_dpo.pk
+    viewed = AuditEvent.objects.get(event="subject_request.search_results_viewed")
+    assert viewed.action == "consultation" and "test-probe:p1" in viewed.details["candidates"]
+    # Another DPO of the same organisation does not see this searcher's candidates (nor learns the search exists).
+    client.force_login(cast.estate_dpo2)
+    assert client.get(result_url).status_code == 404
+    client.force_login(cast.estate_dpo)
     refs = re.findall(r'name="ref" value="([^"]+)"', text)
     decisions = {f"decision_{i}": "confirmed" if ref == "test-probe:p1" else "dismissed" for i, ref in enumerate(refs)}
     response = client.post(reverse("subject-request-decide", args=[request.pk]), {"ref": refs, **decisions})
     assert response.status_code == 302
     stored = dict(request.items.values_list("ref", "decision"))
     assert stored["test-probe:p1"] == "confirmed" and len(stored) == len(refs)
+    # The candidates served their purpose: erased with the decisions.
+    search.refresh_from_db()
+    assert search.results_ciphertext is None and search.results_erased_at
+    assert "were erased when decisions were recorded" in client.get(result_url).content.decode()
     # Too big a photo: refused (coded) before it is read; a search without a justification too.
     settings.OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES = 1000
     big = client.post(

@@ -121,6 +121,43 @@ def test_bad_frames_are_refused(cast, live_deployment, settings):
     assert missing.status_code == 400
 
 
+def _png_header_only(width: int, height: int, *, depth: int = 8, colour: int = 2) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` (its one IDAT row says nothing: a bomb by its header)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_frames_over_the_decode_budget_are_refused_from_the_header_with_the_code(cast, live_deployment, settings):
+    """Issue 26: the frame door reads size from the header and holds it to the format's decode budget, with the
+    codes the other image doors use; nothing is queued or counted."""
+    camera = live_deployment.camera
+    client = camera_client(cast, camera)
+    bomb = post_frame(client, camera, _png_header_only(60_000, 60_000), "f.png")
+    assert bomb.status_code == 400 and bomb.json()["error"]["code"] == "too_many_pixels"
+    settings.OVERSIGHT_IMAGE_DECODE_PIXELS = {**settings.OVERSIGHT_IMAGE_DECODE_PIXELS, "PNG": 1_000_000}
+    over_budget = post_frame(client, camera, _png_header_only(1280, 1024), "f.png")  # inside the frame limit
+    assert over_budget.status_code == 400 and over_budget.json()["error"]["code"] == "too_many_pixels"
+    assert "PNG images may have at most 1,000,000 pixels" in over_budget.json()["error"]["message"]
+    # 16-bit RGBA: eight bytes a pixel once decoded.
+    settings.OVERSIGHT_IMAGE_DECODE_MAX_BYTES = 1280 * 1024 * 4
+    heavy = post_frame(client, camera, _png_header_only(1280, 720, depth=16, colour=6), "f.png")
+    assert heavy.status_code == 400 and heavy.json()["error"]["code"] == "decode_budget_exceeded"
+    unreadable = post_frame(client, camera, b"\xff\xd8\xff\xe0" + b"\x00" * 64)
+    assert unreadable.status_code == 400 and unreadable.json()["error"]["code"] == "not_an_image"
+    assert frames.inflight_count(camera.pk) == 0 and counters(camera).get("frames_accepted", 0) == 0
+
+
 def test_overload_sheds_frames_and_counts_them(cast, live_deployment, settings):
     camera = live_deployment.camera
     settings.OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA = 2

@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from pypdf import PdfReader
 from rest_framework.test import APIClient
 
+from governance.subject_access import photo_searches
 from governance.subject_access import services as sar
 from governance.subject_access.models import SubjectRequestExport
 from governance.subject_access.registry import face_reader
@@ -165,3 +166,41 @@ def test_a_passer_by_with_no_match_gets_the_non_match_explanation(
     assert "not kept" in text and "faces scanned" in text
     assert _items(data) == []
     assert "not kept" in json.dumps(data)
+
+
+def test_the_photo_search_runs_in_the_worker_with_the_live_engine_and_erases_the_photo(
+    cast, alerted, faces_dir, engine, django_capture_on_commit_callbacks
+):
+    """Issue 26: answered at once; the task (on commit, in-process as in the embedded default) reads the face with
+    the live engine and finds the person's alert; a photo with no face is a coded result; the photo is erased."""
+    from PIL import Image
+
+    from governance.subject_access.models import SubjectPhotoSearch
+
+    _image, alert = alerted
+    request = sar.subject_request_receive(actor=cast.estate_dpo, fields=intake(subject_references=[]))
+    with django_capture_on_commit_callbacks(execute=True):
+        search = photo_searches.subject_photo_search_start(
+            actor=cast.estate_dpo,
+            request=request,
+            justification="Subject access request: the requester's own photo, identity verified.",
+            photo=_photo(faces_dir, "Kofi_Annan_0004"),
+        )
+        assert search.status == "queued"  # answered before the engine ran
+    search.refresh_from_db()
+    assert search.status == "done" and search.photo_ciphertext is None and search.photo_erased_at
+    found = photo_searches.subject_photo_search_outcome(search)
+    assert f"alert:{alert.pk}" in {str(c.ref) for c in found.candidates}
+
+    landscape = io.BytesIO()
+    Image.linear_gradient("L").resize((320, 240)).convert("RGB").save(landscape, format="JPEG")
+    with django_capture_on_commit_callbacks(execute=True):
+        faceless = photo_searches.subject_photo_search_start(
+            actor=cast.estate_dpo,
+            request=request,
+            justification="Subject access request: a photo with no face in it.",
+            photo=landscape.getvalue(),
+        )
+    faceless = SubjectPhotoSearch.objects.get(pk=faceless.pk)
+    assert faceless.status == "refused" and faceless.refusal_code == "no_usable_face"
+    assert faceless.photo_ciphertext is None and photo_searches.subject_photo_search_outcome(faceless) is None
