@@ -136,7 +136,7 @@ def _run(args, worker, log) -> None:
 
     # The scenario is built with the test suite's helpers (cast, agreement, deployment): the same
     # service calls, kept in one place.
-    from tests.conftest import Cast, agreement_terms, approved_dpia, signed_pdf
+    from tests.conftest import Cast, agreement_terms, approved_dpia, approved_policy, signed_pdf
     from tests.recognition.deployments.conftest import (
         People,
         compose_frame,
@@ -165,6 +165,8 @@ def _run(args, worker, log) -> None:
     agreements.agreement_submit(actor=cast.estate_dpo, agreement=agreement)
     agreements.agreement_countersign(actor=cast.estate_dpo, agreement=agreement)
     approved_dpia(cast, agreements=[agreement])  # approval needs an approved DPIA covering the agreement
+    approved_policy(cast.met_dpo)  # and the supplying force's s.42 policy document
+    approved_policy(cast.estate_dpo, agreements=[agreement])  # the operator's own, for go-live
     agreement = agreements.agreement_approve(actor=cast.met_dpo, agreement=agreement)
 
     started = time.monotonic()

@@ -156,6 +156,9 @@ def write_section(name: str, *, path: Path = BENCHMARKS_FILE) -> Path:
 def main() -> None:
     import importlib
 
+    # Run as ``python -m benchmarks.results`` this file is ``__main__``; the benchmark modules register their
+    # renderers with ``benchmarks.results``, so that module's registry and writer are the ones to use.
+    shared = importlib.import_module("benchmarks.results")
     for results in sorted(RESULTS_DIR.glob("*.json")):
         name = results.stem
         module = name.replace("-", "_")
@@ -163,10 +166,10 @@ def main() -> None:
             importlib.import_module(f"benchmarks.{module}")  # registers its renderer, if it has one
         except ModuleNotFoundError:
             pass
-        if name not in _RENDERERS and "markdown" not in json.loads(results.read_text()):
-            print(f"{name}: written by its own module (python -m benchmarks.{module} --help)")
+        if name not in shared._RENDERERS and "markdown" not in json.loads(results.read_text()):
+            print(f"{name}: no renderer and no text: rerun python -m benchmarks.{module}")
             continue
-        write_section(name)
+        shared.write_section(name)
         print(f"{name}: section rewritten from {results.relative_to(ROOT)}")
 
 

@@ -103,6 +103,12 @@ def main() -> None:  # noqa: PLR0915 - a straight script
                 FROM generate_series(1, %s) AS i""",
             [first, now - timedelta(days=89), args.alert_ids, args.events],
         )
+        if connection.vendor == "postgresql":  # the rows above took numbers outside the entry sequence
+            from governance.audit.sequencer import ENTRY_SEQUENCE
+
+            cursor.execute(
+                f"SELECT setval(%s, (SELECT max(sequence) FROM {AuditEvent._meta.db_table}))", [ENTRY_SEQUENCE]
+            )
         cursor.execute(f"ANALYZE {AuditEvent._meta.db_table}")
     load_seconds = time.perf_counter() - started
     print(f"Loaded {args.events:,} audit events over {args.alert_ids:,} alert ids in {load_seconds:.0f} s")

@@ -29,7 +29,7 @@ from urllib.parse import urlparse, urlunparse
 
 from benchmarks.results import record_markdown as record_benchmark
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _bench_database_url(url: str) -> str:

@@ -504,6 +504,18 @@ ROUTES: list[Route] = [
         see=DEPLOYMENT_READERS,
         act={"estate.dpo"},
     ),
+    # The same through the API: the deployment's readers read it, only the operator's DPO sets it (force
+    # submitters' tokens have no role that views deployments: not found).
+    R("api-deployment-detail", api=True, obj="deployment", see=DEPLOYMENT_READERS),
+    R(
+        "api-deployment-review-service-level",
+        api=True,
+        method="post",
+        obj="deployment",
+        body="api_service_level",
+        see=DEPLOYMENT_READERS,
+        act={"estate.dpo"},
+    ),
     R("review-queue", gate=REVIEWERS | POLICE_REVIEWERS),
     # The queue's thumbnails: exactly who gets the review page's images (recorded and audited the same way).
     R(
@@ -1080,6 +1092,8 @@ class World:
         }
         if route.body == "bulk":
             return {"items": [{"agreement": self.camden_agreement.pk}]}, "application/json"
+        if route.body == "api_service_level":
+            return {"review_service_level_minutes": 9}, "application/json"
         if route.body == "api_outcome":
             return {"outcome": "arrested", "notes": "Route matrix."}, "application/json"
         return bodies[route.body], None

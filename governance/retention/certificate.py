@@ -3,7 +3,8 @@ held and erased the data, through its Data Protection Officer), what was deleted
 rule (its name and its legal source), whether it was late and by how much, and the audit event that
 recorded the erasure in the tamper-evident log.
 
-``RULE_SOURCES`` is the one place that names each erasure rule's legal source.
+``RULE_SOURCES`` is the one place that names each erasure rule's legal source; ``certificate_erased_by`` the one
+place that says who erased an item.
 """
 
 from __future__ import annotations
@@ -47,10 +48,16 @@ RULE_SOURCES: dict[str, tuple[str, str]] = {
 }
 
 
+# What the services store as ``erased_by_name`` when no person erased the item (a retention sweep, run by the
+# scheduler): older rows hold any of them.
+_NO_PERSON = {"", "system", "retention", "Oversight retention sweep"}
+
+
 @dataclass(frozen=True)
 class CertificateEvidence:
     certificate: Any
     issuer: Any  # Organisation or None
+    erased_by: str
     rule_name: str
     legal_source: str
     due_at: datetime | None
@@ -64,6 +71,16 @@ def _rule_name(code: str) -> str:
     named = RULE_SOURCES.get(code, ("", ""))[0]
     registered = next((r.title for r in retention_rules() if r.code == code), "")
     return named or registered or code
+
+
+def certificate_erased_by(certificate) -> str:
+    """Who erased the item, as the certificate says it: the person who did (kept by name even after their account
+    is deleted), or, where nobody did, the retention sweep and the rule it applied, by the rule's name
+    ("Retention sweep under rule Alerts after their match-retention period") rather than "system"."""
+    name = (certificate.erased_by_name or "").strip()
+    if certificate.erased_by_id is not None or name not in _NO_PERSON:
+        return name or "A member of staff"
+    return f"Retention sweep under rule {_rule_name(certificate.rule)}"
 
 
 def _due_at(certificate) -> datetime | None:
@@ -106,6 +123,7 @@ def certificate_evidence(certificate) -> CertificateEvidence:
     return CertificateEvidence(
         certificate=certificate,
         issuer=certificate.operator_organisation or certificate.supplier_organisation,
+        erased_by=certificate_erased_by(certificate),
         rule_name=_rule_name(certificate.rule),
         legal_source=RULE_SOURCES.get(certificate.rule, ("", _STORAGE_LIMIT))[1],
         due_at=due,

@@ -18,6 +18,7 @@ from governance.access import (
     runs_visible_to,
 )
 from governance.organisations.models import User
+from governance.retention.certificate import certificate_erased_by
 from governance.retention.models import RetentionRunStatus
 from governance.retention.registry import RetentionRule, hold_targets, retention_rules
 
@@ -129,7 +130,7 @@ def certificate_as_dict(certificate) -> dict:
         },
         "why": {"rule": certificate.rule, "reason": certificate.reason},
         "when": certificate.erased_at.isoformat(),
-        "by": certificate.erased_by_name or "Oversight retention sweep",
+        "by": certificate_erased_by(certificate),
         "run": certificate.run_id,
         "details": certificate.details,
     }

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from governance.access import can_place_hold, can_release_hold, hold_for, is_regulator
 from governance.errors import ApplicationError
 from governance.presentation.widgets import DateTimeLocalInput
+from governance.retention.certificate import certificate_erased_by
 from governance.retention.documents import certificates_render_pdf
 from governance.retention.selectors import (
     certificate_as_dict,
@@ -53,7 +54,7 @@ def retention_dashboard(request: HttpRequest) -> HttpResponse:
             "hold_form": LegalHoldForm(user=user) if can_hold else None,
             "release_form": ReleaseForm(),
             "holds": [(h, can_release_hold(user, h)) for h in status["holds"]],
-            "certificates": deletion_certificates(user=user)[:25],
+            "certificates": [(c, certificate_erased_by(c)) for c in deletion_certificates(user=user)[:25]],
             "can_hold": can_hold,
         },
     )

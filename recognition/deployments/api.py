@@ -1,4 +1,5 @@
-"""REST API: camera gateways post frames; police forces read disclosures and report outcomes.
+"""REST API: camera gateways post frames; police forces read disclosures and report outcomes; a deployment's
+parties read it and its review service level, which the operator's DPO sets (as on the web).
 
 Views stay thin: authenticate → selector → one service → serialize. Errors come out in the one
 shape of ``governance.api.errors`` (``ApplicationError`` subclasses carry their status).
@@ -24,7 +25,12 @@ from governance.errors import NotFound, PermissionRefused
 from recognition.deployments import access, api_examples, consultation
 from recognition.deployments.errors import FrameRefused, FramesShed, FrameTooLarge, MatchingUnavailable
 from recognition.deployments.ingest import frame_submit
-from recognition.deployments.models import Disclosure, EthnicGroup, Outcome
+from recognition.deployments.models import Deployment, Disclosure, EthnicGroup, Outcome
+from recognition.deployments.review_desk import (
+    SERVICE_LEVEL_MAX,
+    SERVICE_LEVEL_MIN,
+    deployment_review_service_level_set,
+)
 from recognition.deployments.services.cameras import camera_for_ingest_key
 from recognition.deployments.services.outcomes import disclosure_record_outcome
 
@@ -337,3 +343,62 @@ class DisclosureOutcomeApi(APIView):
             ethnic_group=serializer.validated_data.get("ethnic_group", ""),
         )
         return Response(DisclosureSerializer(disclosure).data)
+
+
+# --- deployments: the review service level ------------------------------------------------------------
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    """What a deployment's parties read of it through the API: no personal data."""
+
+    operator = serializers.CharField(source="operator.name", read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = ["id", "reference", "name", "operator", "site", "status", "review_service_level_minutes"]
+        read_only_fields = fields
+
+
+class ServiceLevelSerializer(serializers.Serializer):
+    # The range is the service's (``review_desk``), which checks it again.
+    review_service_level_minutes = serializers.IntegerField(
+        min_value=SERVICE_LEVEL_MIN,
+        max_value=SERVICE_LEVEL_MAX,
+        help_text=f"Whole minutes an alert may wait for review ({SERVICE_LEVEL_MIN}-{SERVICE_LEVEL_MAX}).",
+    )
+
+
+@extend_schema(tags=["deployments"])
+class DeploymentDetailApi(RetrieveAPIView):
+    """A deployment the caller's organisation is party to (its operator or a supplier of its agreements), with
+    how long an alert may wait for review there; any other id is not found."""
+
+    serializer_class = DeploymentSerializer
+
+    @extend_schema(examples=api_examples.deployment_detail)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_object(self):
+        return access.deployment_for(self.request.user, self.kwargs["pk"])
+
+
+class DeploymentServiceLevelApi(APIView):
+    @extend_schema(
+        tags=["deployments"],
+        operation_id="deployments_review_service_level",
+        summary="Set how long an alert may wait for review at this deployment (the operator's DPO only)",
+        request=ServiceLevelSerializer,
+        responses={200: DeploymentSerializer},
+        examples=api_examples.deployment_service_level,
+    )
+    def post(self, request, pk: int):
+        deployment = access.deployment_for(request.user, pk)
+        serializer = ServiceLevelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deployment = deployment_review_service_level_set(
+            actor=request.user,
+            deployment=deployment,
+            minutes=serializer.validated_data["review_service_level_minutes"],
+        )
+        return Response(DeploymentSerializer(deployment).data)

@@ -1,4 +1,4 @@
-"""Request and response examples of the camera and disclosure API operations (shown in the docs;
+"""Request and response examples of the camera, disclosure and deployment API operations (shown in the docs;
 checked against the schema by ``tests/api/test_api_schema.py``)."""
 
 from __future__ import annotations
@@ -70,4 +70,24 @@ disclosure_outcome = [
         request_only=True,
     ),
     OpenApiExample("Outcome recorded", value=REPORTED, response_only=True, status_codes=["200"]),
+]
+
+DEPLOYMENT = {
+    "id": 3,
+    "reference": "LFR-2026-0003",
+    "name": "Granary Square evening deployment",
+    "operator": "King's Cross Estate Operator",
+    "site": "King's Cross estate, Granary Square",
+    "status": "live",
+    "review_service_level_minutes": 5,
+}
+deployment_detail = [OpenApiExample("A deployment", value=DEPLOYMENT, response_only=True, status_codes=["200"])]
+deployment_service_level = [
+    OpenApiExample("Ten minutes", value={"review_service_level_minutes": 10}, request_only=True),
+    OpenApiExample(
+        "Service level set",
+        value={**DEPLOYMENT, "review_service_level_minutes": 10},
+        response_only=True,
+        status_codes=["200"],
+    ),
 ]

@@ -42,6 +42,13 @@ def test_scenario_has_the_register_a_live_deployment_and_an_intact_audit_trail(s
     review = deployment.watchlist_reviews.get()
     assert review.reviewed_by.username == "dpo.camden" and review.force.short_name == "met"
     assert audit_chain_verify().ok
+    # Every organisation has a public contact e-mail: the transparency page's contact point names it.
+    from governance.organisations.models import Organisation
+    from governance.reports.controller import contact_point
+
+    assert all(o.contact_email for o in Organisation.objects.all())
+    estate = Organisation.objects.get(short_name="kx-estate")
+    assert contact_point(estate).endswith(": privacy@kingscross-estate.example")
     # DPIAs (governance.dpia): the 2016 agreement had none; the current one and the live deployment do.
     from governance.dpia.models import DPIA, DPIAStatus
     from governance.dpia.rules import prior_consultation_required

@@ -75,6 +75,8 @@ class Command(BaseCommand):
                 short_name=item["short_name"],
                 kind=item["kind"],
                 parent=orgs.get(item.get("parent")) if item.get("parent") else None,
+                # The public contact point (transparency page, certificates, the subject's door).
+                contact_email=item.get("contact_email", ""),
             )
         return orgs
 

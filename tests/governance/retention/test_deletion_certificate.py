@@ -59,6 +59,28 @@ def test_the_certificate_names_issuer_rule_source_lateness_and_audit_event(
     assert "Image withdrawn by the supplying force" in text and "late by 2 days" in text
     assert f"Event no. {event.sequence} of the audit log" in text
     assert f"Certificate of deletion no. {certificates[0].pk}" in text
+    # Nobody erased it by hand: the sweep did, under the rule named, never "system".
+    assert "By Retention sweep under rule Image withdrawn by the supplying force" in text
+    assert "system" not in text
+
+
+def test_who_erased_it_is_the_person_or_the_sweep_and_its_rule_on_every_view_of_the_certificate(
+    cast, active_agreement, client
+):
+    swept = held_image(cast, active_agreement)
+    (by_sweep, *_) = watchlist_image_erase(image=swept, actor=None, reason="Agreement ended.", rule="agreement_ended")
+    assert by_sweep.erased_by_name == "system"  # what the service stores; the certificate words it
+    by_hand = held_image(cast, active_agreement)
+    (by_person, *_) = watchlist_image_erase(image=by_hand, actor=cast.camden_dpo, reason="Erased.", rule="withdrawal")
+    sweep_words = "Retention sweep under rule Watchlist images after their agreement ends"
+    assert certificate_evidence(by_sweep).erased_by == sweep_words
+    assert certificate_evidence(by_person).erased_by == by_person.erased_by_name != ""
+    client.force_login(cast.estate_dpo)
+    assert client.get(reverse("deletion-certificate", args=[by_sweep.pk, "json"])).json()["by"] == sweep_words
+    person = client.get(reverse("deletion-certificate", args=[by_person.pk, "json"])).json()["by"]
+    assert person == by_person.erased_by_name
+    page = client.get(reverse("retention-dashboard")).content.decode()
+    assert sweep_words in page and f'<td class="small">{person}</td>' in page and ">system<" not in page
 
 
 def test_a_certificate_on_time_says_so(cast, active_agreement):

@@ -218,3 +218,32 @@ def test_thumbnails_the_queue_fetches_by_itself_do_not_keep_an_idle_session(clie
     with time_machine.travel(start + timedelta(minutes=31), tick=False):
         response = client.get(reverse("review-queue"))
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_the_api_reads_the_service_level_for_the_deployments_parties_and_only_the_operator_dpo_sets_it(
+    client, live_deployment, cast
+):
+    detail = reverse("api-deployment-detail", args=[live_deployment.pk])
+    setting = reverse("api-deployment-review-service-level", args=[live_deployment.pk])
+    client.force_login(cast.met_dpo)  # the supplying force's DPO: a party, reads it, may not set it
+    read = client.get(detail)
+    assert read.status_code == 200
+    assert read.json()["review_service_level_minutes"] == 5 and read.json()["reference"] == live_deployment.reference
+    refused = client.post(setting, {"review_service_level_minutes": 3}, content_type="application/json")
+    assert refused.status_code == 403
+    client.force_login(cast.btp_dpo)  # no agreement of this deployment: it does not exist for BTP
+    assert client.get(detail).status_code == 404
+    assert client.post(setting, {"review_service_level_minutes": 3}, content_type="application/json").status_code == 404
+    client.force_login(cast.estate_dpo)
+    for bad in ("abc", 0, 241, "²", None):
+        response = client.post(setting, {"review_service_level_minutes": bad}, content_type="application/json")
+        assert response.status_code == 400, bad
+    response = client.post(setting, {"review_service_level_minutes": 241}, content_type="application/json")
+    assert response.json()["error"]["code"] == "validation_failed"
+    assert "review_service_level_minutes" in response.json()["error"]["details"]
+    response = client.post(setting, {"review_service_level_minutes": 12}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["review_service_level_minutes"] == 12
+    assert Deployment.objects.get(pk=live_deployment.pk).review_service_level_minutes == 12
+    event = AuditEvent.objects.filter(event="deployment.review_service_level_set").latest("pk")
+    assert event.action == AuditAction.ALTERATION and event.details["minutes"] == 12
+    assert event.actor_id == cast.estate_dpo.pk
