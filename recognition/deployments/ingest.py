@@ -9,7 +9,6 @@ worker claims them (``matching.py``).
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 from dataclasses import dataclass
 from datetime import datetime
