@@ -11,8 +11,9 @@ from django.db.models import Count, Q, QuerySet
 
 from governance.access import image_for, images_visible_to
 from governance.audit.models import AuditEvent
+from governance.errors import NotFound
 from governance.organisations.models import User
-from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage
+from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistBulkUpload, WatchlistImage
 
 
 def image_matchable_q(prefix: str = "") -> Q:
@@ -93,3 +94,29 @@ def ledger_summary(*, user: User) -> list[dict]:
         c = entry["counts"]
         entry["live"] = c["received"] + c["enrolled"] + c["rejected"]
     return sorted(summary.values(), key=lambda e: e["reference"])
+
+
+def bulk_upload_get(*, user: User, pk) -> WatchlistBulkUpload:
+    """The one access function for a bulk upload's results: the uploader's organisation only (its images are the
+    supplier's). Missing and another organisation's are the same ``NotFound``."""
+    organisation_id = getattr(user, "organisation_id", None)
+    bulk = (
+        WatchlistBulkUpload.objects.filter(pk=pk, organisation_id=organisation_id).first()
+        if organisation_id and str(pk).isascii() and str(pk).isdigit() and int(pk) < 2**62
+        else None
+    )
+    if bulk is None:
+        raise NotFound("No such bulk upload.", code="bulk_upload_not_found")
+    return bulk
+
+
+def bulk_upload_items(*, user: User, bulk: WatchlistBulkUpload) -> list:
+    """The bulk's results in file order, each accepted image's current state read live (``checking``, ``received``,
+    ``enrolled``, ``rejected`` with its code...) and only where the user may still see the image."""
+    items = list(bulk.items.order_by("index"))
+    visible = {
+        image.pk: image for image in images_visible_to(user).filter(pk__in=[i.image_id for i in items if i.image_id])
+    }
+    for item in items:
+        item.visible_image = visible.get(item.image_id)
+    return items
