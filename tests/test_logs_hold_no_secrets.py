@@ -55,7 +55,7 @@ def test_logs_hold_no_secret_and_no_biometric_data(
     token = api._credentials["HTTP_AUTHORIZATION"].split()[1]
     image = synthetic_jpeg(seed=77)
     created = upload(api, active_agreement, image)
-    assert created.status_code == 201, created.content
+    assert created.status_code == 202, created.content
     justification = "Briefing on the subject for operation Heron"
     assert (
         api.get(

@@ -504,6 +504,11 @@ def watchlist_image_read_bytes(
     with transaction.atomic():
         content = WatchlistImageContent.objects.filter(image_id=image.pk).first()
         if content is None:
+            if image.awaiting_check:  # the bytes as uploaded are never served (issue 26)
+                raise StateConflict(
+                    "This image is still being checked; its bytes can be read once the check has cleaned them.",
+                    code="image_checking",
+                )
             if image.status == ImageStatus.ERASED:
                 raise ImageGone("This image was erased; only its provenance and deletion certificate remain.")
             raise NotFound("No image bytes are held for this record.", code="no_image_bytes")
@@ -520,7 +525,9 @@ def watchlist_image_read_bytes(
 
 
 def watchlist_image_bytes_for_processing(*, image_id: int) -> bytes | None:
-    """The decrypted bytes for the system's own processing (enrolment). The caller audits what it does."""
+    """The decrypted clean bytes for the system's own processing (enrolment, reviewers' crops). The caller audits
+    what it does. None while the image is checking: the bytes as uploaded (``WatchlistImageUpload``) are only ever
+    read by ``watchlist_image_process_upload``."""
     content = WatchlistImageContent.objects.filter(image_id=image_id).first()
     return encryption.decrypt(content.ciphertext) if content else None
 

@@ -29,7 +29,7 @@ def test_an_upload_without_a_legal_basis_is_refused_naming_the_field(camden_api,
 
 def test_an_upload_stating_its_legal_basis_records_it(camden_api, active_agreement):
     response = upload(camden_api, active_agreement, seed=72, legal_basis="s35_5")
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     assert WatchlistImage.objects.get(pk=response.json()["id"]).legal_basis == "s35_5"
 
 

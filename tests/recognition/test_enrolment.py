@@ -48,7 +48,7 @@ def _face(faces_dir, name: str) -> bytes:
 def _upload_and_enrol(api, agreement, data: bytes, capture, **fields) -> WatchlistImage:
     with capture(execute=True):
         response = upload(api, agreement, data, **fields)
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     return WatchlistImage.objects.get(pk=response.json()["id"])
 
 
