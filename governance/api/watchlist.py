@@ -368,7 +368,7 @@ class WatchlistBulkUploadDetailApi(WatchlistApi):
         responses={200: BulkStatusSerializer},
         examples=examples.watchlist_bulk_status,
     )
-    @personal_data(consultation.ledger_purpose_kind)
+    @personal_data(consultation.bulk_purpose_kind)
     def get(self, request, pk: int):
         bulk = bulk_upload_get(user=request.user, pk=pk)
         items = bulk_upload_items(user=request.user, bulk=bulk)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from governance.access import image_for, images_visible_to
+from governance.access import image_for, images_visible_to, role_allows
 from governance.audit.models import AuditEvent
-from governance.errors import NotFound
+from governance.errors import NotFound, PermissionRefused
 from governance.organisations.models import User
 from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistBulkUpload, WatchlistImage
 
@@ -97,12 +97,15 @@ def ledger_summary(*, user: User) -> list[dict]:
 
 
 def bulk_upload_get(*, user: User, pk) -> WatchlistBulkUpload:
-    """The one access function for a bulk upload's results: the uploader's organisation only (its images are the
+    """The one access function for a bulk upload's results: a role that uploads (``add_watchlistimage``; any other
+    role is ``PermissionRefused``, whatever the record), of the uploader's organisation (its images are the
     supplier's). Missing and another organisation's are the same ``NotFound``."""
-    organisation_id = getattr(user, "organisation_id", None)
+    if not role_allows(user, "governance.add_watchlistimage"):
+        raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
+    text = str(pk)
     bulk = (
-        WatchlistBulkUpload.objects.filter(pk=pk, organisation_id=organisation_id).first()
-        if organisation_id and str(pk).isascii() and str(pk).isdigit() and int(pk) < 2**62
+        WatchlistBulkUpload.objects.filter(pk=int(text), organisation_id=user.organisation_id).first()
+        if text.isascii() and text.isdigit() and int(text) < 2**62
         else None
     )
     if bulk is None:

@@ -193,7 +193,8 @@ def watchlist_bulk_upload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@personal_data(consultation.ledger_purpose_kind)
+@refusals_as_pages
+@personal_data(consultation.bulk_purpose_kind)
 def watchlist_bulk_upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A bulk upload's results, each file's read live: refused at receipt (code), checking, received, enrolled or
     rejected (code). The uploader's organisation only."""

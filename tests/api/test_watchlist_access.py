@@ -203,9 +203,9 @@ def test_bulk_each_item_on_its_own(camden_api, active_agreement):
         _item(active_agreement, 44),
     ]
     response = camden_api.post("/api/v1/watchlist-images/bulk/", {"items": items}, format="json")
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
     body = response.json()
-    assert body["created"] == 2 and body["refused"] == 4
+    assert body["accepted"] == 2 and body["refused"] == 4
     codes = [r["error"]["code"] if r["error"] else None for r in body["results"]]
     assert codes == [None, "category_not_permitted", "not_an_image", "duplicate_image", "missing_provenance", None]
     assert WatchlistImage.objects.count() == 2

@@ -47,7 +47,7 @@ def test_a_bulk_item_without_a_legal_basis_is_refused_on_its_own(camden_api, act
     stated["image_base64"] = base64.b64encode(synthetic_jpeg(74)).decode()
     missing["image_base64"] = base64.b64encode(synthetic_jpeg(75)).decode()
     response = camden_api.post("/api/v1/watchlist-images/bulk/", {"items": [stated, missing]}, format="json")
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
     results = response.json()["results"]
     assert results[0]["ok"] and not results[1]["ok"]
     assert results[1]["error"]["code"] == "missing_provenance" and "legal_basis" in results[1]["error"]["details"]
