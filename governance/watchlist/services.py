@@ -555,6 +555,12 @@ def watchlist_image_process_upload(*, image_id: int) -> str:
     finally:
         del data
     with transaction.atomic():
+        # The agreement first, as an upload locks it (same order, no deadlock): the canonical-pixels check below
+        # cannot race another image of the agreement being cleaned at the same time.
+        agreement_id = WatchlistImage.objects.filter(pk=image_id).values_list("agreement_id", flat=True).first()
+        if agreement_id is None:
+            return "skipped:missing"
+        _locked_agreement(agreement_id)
         image = lock_rows(WatchlistImage.objects).select_related("agreement").filter(pk=image_id).first()
         if image is None:
             return "skipped:missing"
