@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -314,7 +314,7 @@ def _bulk_body(bulk, items: list, url: str) -> dict:
     return {
         "id": bulk.pk,
         "url": url,
-        "created_at": bulk.created_at,
+        "created_at": serializers.DateTimeField().to_representation(bulk.created_at),
         "accepted": accepted,
         "refused": len(results) - accepted,
         "checking": stages.count("checking"),

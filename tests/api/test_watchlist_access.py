@@ -11,7 +11,14 @@ from rest_framework.test import APIClient
 
 from governance.audit.models import AuditEvent
 from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage, WatchlistImageContent
-from tests.governance.watchlist.support import error_code, provenance_fields, synthetic_jpeg, token_client, upload
+from tests.governance.watchlist.support import (
+    error_code,
+    provenance_fields,
+    synthetic_jpeg,
+    token_client,
+    upload,
+    worker_check,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +29,7 @@ JUSTIFY = {"HTTP_X_JUSTIFICATION": "Verifying the image before the deployment br
 def image_id(camden_api, active_agreement):
     response = upload(camden_api, active_agreement, seed=21)
     assert response.status_code == 202
+    assert worker_check(response.json()["id"]) == "clean"  # the worker's decode (the test's transaction never commits)
     return response.json()["id"]
 
 
