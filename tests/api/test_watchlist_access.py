@@ -132,6 +132,7 @@ def test_withdrawal_erases_bytes_with_certificate_and_audit(camden_api, image_id
     assert events == [
         ("collection", "watchlist_image.received"),
         ("disclosure", "watchlist_image.disclosed_to_operator"),  # the force's side of the supply
+        ("alteration", "watchlist_image.cleaned"),  # the worker's decode: the bytes as sent replaced by clean ones
         ("alteration", "watchlist_image.withdrawn"),
         ("erasure", "watchlist_image.erased"),
     ]
