@@ -205,6 +205,7 @@ def test_withdrawal_stops_matching_at_once_and_audits_the_whole_cycle(
     assert trail == [
         ("collection", "watchlist_image.received"),
         ("disclosure", "watchlist_image.disclosed_to_operator"),  # the force's side of the supply
+        ("alteration", "watchlist_image.cleaned"),  # the worker's decode: the bytes as sent replaced by clean ones
         ("combination", "watchlist_image.enrolled"),
         ("alteration", "watchlist_image.withdrawn"),
         ("erasure", "watchlist_image.erased"),
