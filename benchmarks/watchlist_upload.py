@@ -278,7 +278,7 @@ def main() -> None:
         for thread in threads:
             thread.join()
         upload_wall = time.perf_counter() - started
-        accepted = statuses.get(201, 0)
+        accepted = statuses.get(202, 0)
         pending_at_end = WatchlistImage.objects.filter(status=ImageStatus.RECEIVED).count()
         deadline = time.monotonic() + args.drain_timeout
         while WatchlistImage.objects.filter(status=ImageStatus.RECEIVED).exists() and time.monotonic() < deadline:
@@ -328,7 +328,7 @@ Images: distinct JPEGs of the dev face set (~10-15 kB, 250x250), each with an `I
 
 | figure | value |
 | --- | --- |
-| uploads accepted (201) | {accepted} of {args.uploads} (statuses: {dict(sorted(statuses.items()))}) |
+| uploads accepted (202) | {accepted} of {args.uploads} (statuses: {dict(sorted(statuses.items()))}) |
 | **uploads/s sustained by the API** | **{figures["uploads_per_s"]:.1f}** over {upload_wall:.1f} s |
 | upload request latency p50 / **p95** / p99 | {figures["p50_ms"]:.0f} / **{figures["p95_ms"]:.0f}** / {figures["p99_ms"]:.0f} ms (mean {figures["mean_ms"]:.0f} ms) |
 | still awaiting enrolment when uploads finished | {pending_at_end} |

@@ -32,8 +32,11 @@ from governance.subject_access.models import (  # noqa: F401, E402
 )
 from governance.watchlist.models import (  # noqa: F401, E402
     DeletionCertificate,
+    WatchlistBulkItem,
+    WatchlistBulkUpload,
     WatchlistImage,
     WatchlistImageContent,
     WatchlistImageGroupObjectPermission,
+    WatchlistImageUpload,
     WatchlistImageUserObjectPermission,
 )

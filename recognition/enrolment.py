@@ -1,8 +1,9 @@
 """Enrolment: watchlist image → one face template, and the template's erasure on withdrawal.
 
 Flow (ARCHITECTURE.md, "Image in"): the upload commits → ``image_received`` enqueues
-``recognition.tasks.enrol_watchlist_image`` after commit → ``watchlist_image_enrol`` decrypts the
-bytes, detects faces, picks the one to enrol, embeds it and stores the template encrypted → every
+``recognition.tasks.enrol_watchlist_image`` after commit → ``watchlist_image_enrol`` has governance check the upload
+first (``watchlist_image_process_upload``: full decode and metadata-free re-encode, or a rejection with the decode's
+code; issue 26, off the web request), then decrypts the clean bytes, detects faces, picks the one to enrol, embeds it and stores the template encrypted → every
 worker's galleries are told to reload (``recognition.selectors.gallery_version_bump``).
 
 Face choice (why an image can be rejected):
@@ -39,6 +40,7 @@ from governance.locks import lock_rows
 from governance.watchlist.models import ImageStatus, RejectionReason, WatchlistImage
 from governance.watchlist.services import (
     watchlist_image_bytes_for_processing,
+    watchlist_image_process_upload,
     watchlist_image_record_enrolment,
     watchlist_image_record_rejection,
 )
@@ -129,9 +131,14 @@ def watchlist_image_enrol(*, image_id: int) -> str:
     from recognition.engine import ImageRejected, decode_image
     from recognition.selectors import live_engine
 
+    checked = watchlist_image_process_upload(image_id=image_id)
+    if checked.startswith("rejected:"):
+        return checked
     image = WatchlistImage.objects.select_related("agreement").filter(pk=image_id).first()
     if image is None:
         return "skipped:missing"
+    if image.awaiting_check:
+        return "skipped:checking"
     if image.status != ImageStatus.RECEIVED or FaceTemplate.objects.filter(image_id=image_id).exists():
         return f"skipped:{image.status}"
     choice: FaceChoice

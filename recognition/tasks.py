@@ -38,11 +38,13 @@ def enrol_watchlist_image(image_id: int) -> str:
 @shared_task(name="recognition.tasks.enrol_pending_images", acks_late=True)
 def enrol_pending_images(limit: int = 200) -> int:
     """Re-enqueue images still ``received`` (e.g. the broker was down when they were uploaded, or the
-    task was lost with a worker). On the beat schedule (``enrol-pending-images``); at most ``limit``
+    task was lost with a worker), those still waiting for their check (``checking``: the uploaded bytes kept in
+    ``WatchlistImageUpload``, a single or a bulk upload's) as those waiting for enrolment. On the beat schedule (``enrol-pending-images``); at most ``limit``
     a run. Enqueuing an image whose own task is merely slow is harmless: enrolment is idempotent and
     locks the image row before it writes."""
     from datetime import timedelta
 
+    from django.db.models import Q
     from django.utils import timezone
 
     from governance.watchlist.models import ImageStatus, WatchlistImage
@@ -50,7 +52,10 @@ def enrol_pending_images(limit: int = 200) -> int:
     stale = timezone.now() - timedelta(minutes=2)
     ids = list(
         WatchlistImage.objects.filter(
-            status=ImageStatus.RECEIVED, received_at__lt=stale, recorded_retrospectively=False, content__isnull=False
+            Q(content__isnull=False) | Q(pending_upload__isnull=False),
+            status=ImageStatus.RECEIVED,
+            received_at__lt=stale,
+            recorded_retrospectively=False,
         )
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 
 from tests.governance.signin.totp import totp_code
-from tests.governance.watchlist.support import synthetic_jpeg, token_client, upload
+from tests.governance.watchlist.support import synthetic_jpeg, token_client, upload, worker_check
 from tests.recognition.deployments.conftest import live_deployment, planned_deployment  # noqa: F401 - fixtures
 from tests.recognition.deployments.test_frames_api import post_frame, small_jpeg
 
@@ -55,7 +55,8 @@ def test_logs_hold_no_secret_and_no_biometric_data(
     token = api._credentials["HTTP_AUTHORIZATION"].split()[1]
     image = synthetic_jpeg(seed=77)
     created = upload(api, active_agreement, image)
-    assert created.status_code == 201, created.content
+    assert created.status_code == 202, created.content
+    assert worker_check(created.json()["id"]) == "clean"  # the worker's decode (the test's transaction never commits)
     justification = "Briefing on the subject for operation Heron"
     assert (
         api.get(

@@ -364,6 +364,8 @@ ROUTES: list[Route] = [
     R("watchlist-ledger"),
     R("watchlist-upload", gate=SUBMITTERS & USERS),
     R("watchlist-bulk-upload", gate=SUBMITTERS & USERS),
+    # A bulk upload's results: submitters of the uploader's organisation (Camden's here).
+    R("watchlist-bulk-upload-detail", obj="camden_bulk", gate=SUBMITTERS & USERS, see={"camden.submitter"}),
     R("watchlist-image-detail", obj="camden_image", see=CAMDEN_IMAGE_READERS),
     R(
         "watchlist-image-withdraw",
@@ -375,6 +377,13 @@ ROUTES: list[Route] = [
     ),
     R("api-watchlist-image-list", api=True),
     R("api-watchlist-image-bulk", api=True, method="post", body="bulk", act=SUBMITTERS),
+    R(
+        "api-watchlist-bulk-upload-detail",
+        api=True,
+        obj="camden_bulk",
+        gate=SUBMITTERS,
+        see={"camden.submitter", "token.camden"},
+    ),
     R("api-watchlist-image-detail", api=True, obj="camden_image", see=CAMDEN_IMAGE_READERS),
     R(
         "api-watchlist-image-bytes",
@@ -688,12 +697,15 @@ class World:
     def __init__(self):
         from governance.agreements.services import agreement_draft
         from governance.api.tokens import api_token_issue
+        from governance.errors import ValidationFailed
         from governance.organisations.roles import Role
         from governance.organisations.services import user_create
         from governance.retention.services import legal_hold_place, retention_sweep
         from governance.watchlist.models import DeletionCertificate
         from governance.watchlist.services import (
+            BulkFile,
             Provenance,
+            watchlist_bulk_upload,
             watchlist_image_upload,
             watchlist_image_withdraw,
         )
@@ -702,7 +714,7 @@ class World:
         from recognition.deployments.services.disclosure import alert_disclose
         from recognition.deployments.services.golive import deployment_end
         from recognition.deployments.services.planning import deployment_plan
-        from tests.governance.watchlist.support import synthetic_jpeg
+        from tests.governance.watchlist.support import synthetic_jpeg, worker_check
         from tests.recognition.deployments.conftest import People, deployment_fields, go_live
         from tests.recognition.deployments.test_supply_scope import TwoForces
 
@@ -810,7 +822,7 @@ class World:
 
         # Watchlist images with bytes (uploaded by Camden's submitter): one kept, one withdrawn.
         def upload(seed, subject):
-            return watchlist_image_upload(
+            image = watchlist_image_upload(
                 actor=people.camden_submitter,
                 agreement_id=self.camden_agreement.pk,
                 image_bytes=synthetic_jpeg(seed),
@@ -821,6 +833,9 @@ class World:
                     image_taken_on=timezone.localdate() - timedelta(days=20),
                 ),
             )
+            worker_check(image.pk)  # the worker's decode and clean: inside the world's transaction no task runs
+            image.refresh_from_db()
+            return image
 
         self.camden_image = upload(1, "MET-U-0001")
         # One with bytes on the live deployment's watchlist, put there by the Met (its thumbnail route). Marked
@@ -834,6 +849,23 @@ class World:
         compose_watchlist(self.deployment, [self.watchlist_image])
         withdrawn = watchlist_image_withdraw(
             actor=people.camden_submitter, image=upload(2, "MET-U-0002"), reason="Arrested; no longer wanted."
+        )
+        self.camden_bulk = watchlist_bulk_upload(
+            actor=people.camden_submitter,
+            files=[
+                BulkFile(
+                    name="five.jpg",
+                    agreement_id=self.camden_agreement.pk,
+                    image_bytes=synthetic_jpeg(5),
+                    provenance=Provenance(
+                        subject_reference="MET-U-0005",
+                        custody_category="wanted",
+                        custody_reference="CUST/9/5",
+                        image_taken_on=timezone.localdate() - timedelta(days=20),
+                    ),
+                ),
+                BulkFile(name="six.jpg", refusal=ValidationFailed("Route matrix.", code="missing_provenance")),
+            ],
         )
         self.certificate = DeletionCertificate.objects.filter(details__watchlist_image=withdrawn.pk).first()
         self.hold = legal_hold_place(

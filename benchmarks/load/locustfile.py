@@ -119,7 +119,7 @@ class PoliceUploader(HttpUser):
             name=name,
             catch_response=True,
         ) as response:
-            if response.status_code == 201:
+            if response.status_code == 202:  # accepted; the worker checks and enrols it (issue 26)
                 _accepted_uploads.append(response.json()["id"])
                 response.success()
             _tally("upload", name, response, started)

@@ -14,7 +14,7 @@ What it does, bounded in count (quotas) and in time (``--run-time``, ``--drain-t
 3. runs Locust headless (``benchmarks/load/locustfile.py``): police uploads, camera frames and signed-in
    DPO page reads **at the same time**, each kind with its quota;
 4. waits until the worker has drained (every accepted upload enrolled or rejected, every accepted
-   frame counted), then accounts for every request in the database: each upload answered 201 is a
+   frame counted), then accounts for every request in the database: each upload answered 202 is a
    stored image row with its ``watchlist_image.received`` audit event, and has left ``received``;
    the frame counters' outcomes add up to the frames answered 202 plus the frames the door refused
    and counted (429 shed, 409 not live, 503 unavailable), and a ``frames_accepted`` counter where
@@ -48,7 +48,7 @@ LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 # What each endpoint answers when it did its job. 429 from the frame endpoint is the designed
 # shedding of a camera that outruns the workers (counted by the server), not an error.
 EXPECTED = {
-    "POST /api/v1/watchlist-images/": {"201"},
+    "POST /api/v1/watchlist-images/": {"202"},
     "POST /api/v1/cameras/<id>/frames/": {"202", "429"},
     "POST /sign-in/": {"302"},
 }
@@ -381,7 +381,7 @@ def run(args) -> dict:
     accounting = {
         "uploads": {
             "accepted": len(accepted_uploads),
-            "answered_201": statuses.get("POST /api/v1/watchlist-images/", {}).get("201", 0),
+            "answered_upload_202": statuses.get("POST /api/v1/watchlist-images/", {}).get("202", 0),
             "stored": stored.count(),
             "stored_ids_match": set(stored.values_list("pk", flat=True)) == accepted_uploads,
             "with_received_audit_event": len(received_events),
@@ -404,7 +404,7 @@ def run(args) -> dict:
     up, fr = accounting["uploads"], accounting["frames"]
     accounting["ok"] = bool(
         drained_in_time
-        and up["accepted"] == up["answered_201"] == up["stored"] == up["with_received_audit_event"]
+        and up["accepted"] == up["answered_upload_202"] == up["stored"] == up["with_received_audit_event"]
         and up["stored_ids_match"]
         and up["still_received"] == 0
         and fr["outcomes"] == fr["answered_202"] + fr["door_counted"]
@@ -487,13 +487,13 @@ def _markdown(args, outcome: dict) -> str:
             f"load average {os.getloadavg()[0]:.1f} at the end.",
             f"{args.police} police clients (one API token), {args.cameras} camera gateways (one camera each, "
             f"640x480 frames of 2-3 faces), {args.web} signed-in DPOs; {outcome['load_wall_s']} s of load. Error rate: "
-            "answers other than the endpoint's success (201 / 202 or 429 shed / 200 / 302 for sign-in).",
+            "answers other than the endpoint's success (202 for uploads and frames, or 429 shed / 200 / 302 for sign-in).",
             "",
             *rows,
             "",
             f"Accounted for in the database afterwards (the worker drained in {acc['drain_s']} s after the load):",
             "",
-            f"- uploads: {up['answered_201']} answered 201 = {up['stored']} image rows (ids match: "
+            f"- uploads: {up['answered_upload_202']} answered 202 = {up['stored']} image rows (ids match: "
             f"{up['stored_ids_match']}) = {up['with_received_audit_event']} `watchlist_image.received` audit "
             f"events; after the drain {up['by_status']}",
             f"- frames: {fr['answered_202']} answered 202 + {fr['door_counted']} refused and counted at the door "

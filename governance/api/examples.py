@@ -71,6 +71,7 @@ WATCHLIST_IMAGE = {
     "height": 800,
     "face_box": None,
     "status": "received",
+    "stage": "received",
     "rejection_reason": "",
     "rejection_message": "",
     "enrolled_at": None,
@@ -81,9 +82,13 @@ WATCHLIST_IMAGE = {
     "recorded_retrospectively": False,
 }
 
+# As the upload's 202 answers it: the worker has not yet decoded it (no width or height yet).
+CHECKING_IMAGE = {**WATCHLIST_IMAGE, "stage": "checking", "width": None, "height": None}
+
 WITHDRAWN_IMAGE = {
     **WATCHLIST_IMAGE,
     "status": "erased",
+    "stage": "erased",
     "enrolled_at": "2026-12-01T18:32:09Z",
     "withdrawn_at": "2026-12-02T08:00:00Z",
     "withdrawal_reason": "Warrant executed; no longer wanted.",
@@ -137,7 +142,12 @@ watchlist_upload = [
         request_only=True,
         media_type="multipart/form-data",
     ),
-    OpenApiExample("Received", value=WATCHLIST_IMAGE, response_only=True, status_codes=["201"]),
+    OpenApiExample(
+        "Accepted, checking",
+        value={**CHECKING_IMAGE, "url": "/api/v1/watchlist-images/1201/"},
+        response_only=True,
+        status_codes=["202"],
+    ),
 ]
 watchlist_detail = [
     OpenApiExample("Received", value={**WATCHLIST_IMAGE, "deletion_certificates": []}, response_only=True),
@@ -150,6 +160,30 @@ watchlist_withdraw = [
     ),
     OpenApiExample("Withdrawn and erased", value=WITHDRAWN_IMAGE, response_only=True, status_codes=["200"]),
 ]
+BULK_STATUS = {
+    "id": 31,
+    "url": "/api/v1/watchlist-bulk-uploads/31/",
+    "created_at": "2026-12-01T18:32:05Z",
+    "accepted": 1,
+    "refused": 1,
+    "checking": 1,
+    "complete": False,
+    "results": [
+        {"index": 0, "ok": True, "image": CHECKING_IMAGE, "error": None},
+        {
+            "index": 1,
+            "ok": False,
+            "image": None,
+            "error": {
+                "code": "not_an_image",
+                "message": "The file is not a JPEG, PNG or WebP image.",
+                "details": None,
+                "status": 422,
+            },
+        },
+    ],
+}
+
 watchlist_bulk = [
     OpenApiExample(
         "Two images",
@@ -161,27 +195,27 @@ watchlist_bulk = [
         },
         request_only=True,
     ),
+    OpenApiExample("One accepted, one refused", value=BULK_STATUS, response_only=True, status_codes=["202"]),
+]
+
+watchlist_bulk_status = [
     OpenApiExample(
-        "One taken, one refused",
+        "Both done: one enrolled, one refused at receipt",
         value={
-            "created": 1,
-            "refused": 1,
+            **BULK_STATUS,
+            "checking": 0,
+            "complete": True,
             "results": [
-                {"index": 0, "ok": True, "image": WATCHLIST_IMAGE, "error": None},
                 {
-                    "index": 1,
-                    "ok": False,
-                    "image": None,
-                    "error": {
-                        "code": "not_an_image",
-                        "message": "The file is not a JPEG, PNG or WebP image.",
-                        "details": None,
-                        "status": 422,
-                    },
+                    "index": 0,
+                    "ok": True,
+                    "image": {**WATCHLIST_IMAGE, "status": "enrolled", "stage": "enrolled"},
+                    "error": None,
                 },
+                BULK_STATUS["results"][1],
             ],
         },
         response_only=True,
         status_codes=["200"],
-    ),
+    )
 ]

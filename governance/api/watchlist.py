@@ -1,5 +1,9 @@
 """The police watchlist API (v1): upload with provenance, list, read, read bytes, withdraw, bulk.
 
+Uploads are answered at once (issue 26): ``202 Accepted`` with the image (``stage`` ``checking``) and its URL in
+``Location``; the worker decodes and cleans it, then enrols it (``received`` → ``enrolled`` | ``rejected``, a refused
+decode with its code). A bulk upload is answered ``202`` with its results URL, each file's result listed there.
+
 Views stay thin: parse → selector → one service → serialize. Authentication: knox tokens (one per
 force or unit, see ``governance.api.tokens``) or a signed-in session; per-token rate limits; an
 ``Idempotency-Key`` makes retried uploads safe.
@@ -11,9 +15,10 @@ import mimetypes
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -26,8 +31,9 @@ from governance.api.pagination import BoundedLimitOffsetPagination
 from governance.api.parsers import BoundedJSONParser, BulkJSONParser
 from governance.api.tokens import RegisteredTokenAuthentication, TokenRateThrottle, request_token_key
 from governance.api.watchlist_serializers import (
+    AcceptedImageSerializer,
     BulkItemSerializer,
-    BulkResultSerializer,
+    BulkStatusSerializer,
     BulkUploadSerializer,
     PaginatedWatchlistImageSerializer,
     WatchlistImageDetailSerializer,
@@ -40,8 +46,14 @@ from governance.errors import ApplicationError, ValidationFailed
 from governance.watchlist import consultation
 from governance.watchlist.errors import ImageTooLarge, ProvenanceInvalid
 from governance.watchlist.models import ImageStatus
-from governance.watchlist.selectors import image_get, image_list
-from governance.watchlist.services import watchlist_image_read_bytes, watchlist_image_upload, watchlist_image_withdraw
+from governance.watchlist.selectors import bulk_upload_get, bulk_upload_items, image_get, image_list
+from governance.watchlist.services import (
+    BulkFile,
+    watchlist_bulk_upload,
+    watchlist_image_read_bytes,
+    watchlist_image_upload,
+    watchlist_image_withdraw,
+)
 from governance.watchlist.validation import max_bytes
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -99,7 +111,10 @@ def _upload_one(request, serializer) -> Response:
         provenance=serializer.provenance(),
         token_key=request_token_key(request),
     )
-    return Response(WatchlistImageSerializer(image).data, status=status.HTTP_201_CREATED)
+    url = reverse("api-watchlist-image-detail", args=[image.pk])
+    return Response(
+        {**WatchlistImageSerializer(image).data, "url": url}, status=status.HTTP_202_ACCEPTED, headers={"Location": url}
+    )
 
 
 class WatchlistImageListApi(WatchlistApi):
@@ -149,12 +164,16 @@ class WatchlistImageListApi(WatchlistApi):
         tags=["watchlist"],
         operation_id="watchlist_images_upload",
         summary="Upload one watchlist image with its provenance",
-        description="Checked against the agreement (active, party, category, cap, duplicate) and the bytes "
-        "(type, size, pixels). Stored encrypted; enrolment follows asynchronously — poll the image's "
-        "status (received → enrolled | rejected).",
+        description="Checked at once against the agreement (active, party, category, cap, duplicate bytes) and the "
+        "bytes' cheap checks (size, type, header: pixels and the format's decode budget, JPEG scans). Answered "
+        "202 Accepted with the image (stage 'checking') and its URL (also in Location). The worker then decodes "
+        "it and re-encodes it without metadata (EXIF, GPS are erased), and enrols it: poll the image's status "
+        "(received → enrolled | rejected). A file whose full decode fails (truncated or corrupt data: "
+        "corrupt_image; or the same pixels as an image already held: duplicate_image) ends 'rejected' with "
+        "that code in rejection_reason.",
         parameters=[IDEMPOTENCY_HEADER],
         request={"multipart/form-data": WatchlistImageUploadSerializer},
-        responses={201: WatchlistImageSerializer},
+        responses={202: AcceptedImageSerializer},
         examples=examples.watchlist_upload,
     )
     def post(self, request):
@@ -250,39 +269,58 @@ class WatchlistImageBytesApi(WatchlistApi):
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 
+def _refusal_of(item: BulkItemSerializer) -> ApplicationError | None:
+    return None if item.is_valid() else _provenance_refusal(item.errors)
+
+
 def _bulk(request, items: list) -> Response:
-    results = []
+    files = []
     for index, raw in enumerate(items):
         item = BulkItemSerializer(data=raw)
-        try:
-            if not item.is_valid():
-                raise _provenance_refusal(item.errors)
-            image = watchlist_image_upload(
-                actor=request.user,
+        refusal = _refusal_of(item)
+        files.append(
+            BulkFile(name=f"item {index}", refusal=refusal)
+            if refusal
+            else BulkFile(
+                name=f"item {index}",
                 agreement_id=item.validated_data["agreement"],
                 image_bytes=item.validated_data["image_base64"],
                 provenance=item.provenance(),
-                token_key=request_token_key(request),
             )
-        except ApplicationError as error:
+        )
+    bulk = watchlist_bulk_upload(actor=request.user, files=files, token_key=request_token_key(request))
+    url = reverse("api-watchlist-bulk-upload-detail", args=[bulk.pk])
+    return Response(
+        _bulk_body(bulk, bulk_upload_items(user=request.user, bulk=bulk), url), status=202, headers={"Location": url}
+    )
+
+
+def _bulk_body(bulk, items: list, url: str) -> dict:
+    """A bulk's results: per file the accepted image (its stage read live) or the refusal with its code."""
+    results = []
+    for item in items:
+        image = item.visible_image
+        if item.image_id and image is not None:
             results.append(
-                {
-                    "index": index,
-                    "ok": False,
-                    "image": None,
-                    "error": {
-                        "code": error.code,
-                        "message": error.message,
-                        "details": error.details,
-                        "status": error.status_code,
-                    },
-                }
+                {"index": item.index, "ok": True, "image": WatchlistImageSerializer(image).data, "error": None}
             )
+        elif item.image_id:  # accepted, since erased beyond the reader's sight: the id only
+            results.append({"index": item.index, "ok": True, "image": None, "error": None})
         else:
-            results.append({"index": index, "ok": True, "image": WatchlistImageSerializer(image).data, "error": None})
-    created = sum(1 for r in results if r["ok"])
-    body = {"created": created, "refused": len(results) - created, "results": results}
-    return Response(body, status=status.HTTP_200_OK)
+            error = {"code": item.code, "message": item.message, "details": item.details, "status": item.status_code}
+            results.append({"index": item.index, "ok": False, "image": None, "error": error})
+    accepted = sum(1 for r in results if r["ok"])
+    stages = [r["image"]["stage"] for r in results if r["image"]]
+    return {
+        "id": bulk.pk,
+        "url": url,
+        "created_at": serializers.DateTimeField().to_representation(bulk.created_at),
+        "accepted": accepted,
+        "refused": len(results) - accepted,
+        "checking": stages.count("checking"),
+        "complete": "checking" not in stages,
+        "results": results,
+    }
 
 
 class WatchlistImageBulkApi(WatchlistApi):
@@ -292,13 +330,16 @@ class WatchlistImageBulkApi(WatchlistApi):
         tags=["watchlist"],
         operation_id="watchlist_images_bulk",
         summary="Upload several images; each succeeds or fails on its own",
-        description='Body: {"items": [{...upload fields..., "image_base64": "..."}]}. Returns 200 with a result '
-        "per item (the created image, or the refusal with its code). At most "
-        "OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS items and OVERSIGHT_WATCHLIST_BULK_MAX_BYTES bytes of body "
+        description='Body: {"items": [{...upload fields..., "image_base64": "..."}]}. Each item gets only the '
+        "cheap checks of a single upload in the request; answered 202 Accepted with the bulk's results and its "
+        "URL (also in Location): per item the accepted image (stage 'checking' until the worker has decoded it) "
+        "or the refusal with its code. Poll the URL: 'complete' is true once no accepted image is still "
+        "checking; a file whose decode fails ends with its image 'rejected' and the code in rejection_reason. "
+        "At most OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS items and OVERSIGHT_WATCHLIST_BULK_MAX_BYTES bytes of body "
         "(a larger body is refused with 413 before it is parsed).",
         parameters=[IDEMPOTENCY_HEADER],
         request=BulkUploadSerializer,
-        responses={200: BulkResultSerializer},
+        responses={202: BulkStatusSerializer},
         examples=examples.watchlist_bulk,
     )
     def post(self, request):
@@ -317,3 +358,23 @@ class WatchlistImageBulkApi(WatchlistApi):
         if not can_upload_watchlist_image(request.user):
             raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
         return idempotent(request, lambda: _bulk(request, items))
+
+
+class WatchlistBulkUploadDetailApi(WatchlistApi):
+    @extend_schema(
+        tags=["watchlist"],
+        operation_id="watchlist_bulk_uploads_retrieve",
+        summary="A bulk upload's results, each file's read live (your organisation's bulk uploads only)",
+        parameters=[PURPOSE_PARAMETER],
+        responses={200: BulkStatusSerializer},
+        examples=examples.watchlist_bulk_status,
+    )
+    @personal_data(consultation.bulk_purpose_kind)
+    def get(self, request, pk: int):
+        bulk = bulk_upload_get(user=request.user, pk=pk)
+        items = bulk_upload_items(user=request.user, bulk=bulk)
+        consultation.images_listed(
+            request, [i.visible_image for i in items if i.visible_image], event="watchlist_bulk_upload.viewed"
+        )
+        url = reverse("api-watchlist-bulk-upload-detail", args=[bulk.pk])
+        return Response(_bulk_body(bulk, items, url))

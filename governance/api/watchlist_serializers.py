@@ -11,7 +11,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.agreements.models import CustodyCategory, Schedule8Condition, Section35Basis
-from governance.watchlist.models import DeletionCertificate, RejectionReason, TransferChannel, WatchlistImage
+from governance.watchlist.models import (
+    DeletionCertificate,
+    ImageStatus,
+    RejectionReason,
+    TransferChannel,
+    WatchlistImage,
+)
 from governance.watchlist.services import Provenance
 
 
@@ -136,6 +142,12 @@ class WatchlistImageSerializer(serializers.ModelSerializer):
     supplying_force = serializers.SlugRelatedField(slug_field="short_name", read_only=True)
     # Blank unless rejected (a read-only model field would be documented without "").
     rejection_reason = serializers.ChoiceField(choices=RejectionReason.choices, allow_blank=True, read_only=True)
+    stage = serializers.ChoiceField(
+        choices=["checking", *ImageStatus.values],
+        read_only=True,
+        help_text="The status as a force reads it: 'checking' while the worker has not yet decoded and cleaned the "
+        "upload (no clean bytes yet), then the status.",
+    )
 
     class Meta:
         model = WatchlistImage
@@ -162,6 +174,7 @@ class WatchlistImageSerializer(serializers.ModelSerializer):
             "height",
             "face_box",
             "status",
+            "stage",
             "rejection_reason",
             "rejection_message",
             "enrolled_at",
@@ -195,9 +208,24 @@ class BulkItemResultSerializer(serializers.Serializer):
     error = serializers.DictField(allow_null=True)
 
 
-class BulkResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    refused = serializers.IntegerField()
+class AcceptedImageSerializer(WatchlistImageSerializer):
+    """The answer to an upload (202): the image as accepted, and where to poll it."""
+
+    url = serializers.CharField(read_only=True, help_text="The image's URL (also in the Location header).")
+
+    class Meta(WatchlistImageSerializer.Meta):
+        fields = [*WatchlistImageSerializer.Meta.fields, "url"]
+        read_only_fields = fields
+
+
+class BulkStatusSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField(help_text="The bulk's results URL (also in the Location header of the 202).")
+    created_at = serializers.DateTimeField()
+    accepted = serializers.IntegerField(help_text="Files accepted at receipt (their images may still be checking).")
+    refused = serializers.IntegerField(help_text="Files refused at receipt, each with its code.")
+    checking = serializers.IntegerField(help_text="Accepted images the worker has not yet decoded.")
+    complete = serializers.BooleanField(help_text="True once no accepted image is still checking.")
     results = BulkItemResultSerializer(many=True)
 
 

@@ -37,6 +37,12 @@ def ledger_purpose_kind(request: Any, **kwargs: Any) -> str:
     return "watchlist"
 
 
+def bulk_purpose_kind(request: Any, **kwargs: Any) -> str:
+    """A bulk upload's results are shown only to submitters of the organisation that uploaded them
+    (``selectors.bulk_upload_get``): the purpose follows from the task, whoever asks (the others are refused after)."""
+    return "=Checking the results of our force's own bulk upload"
+
+
 def image_consulted(request: Any, image: WatchlistImage, *, event: str = "watchlist_image.viewed") -> None:
     audit_consultation(
         actor=request.user,

@@ -6,7 +6,14 @@ watchlist (custody category, custody or case reference, a pseudonymous subject r
 name), the SHA-256 of the bytes the force sent, and its life: received → enrolled | rejected →
 withdrawn → erased, with reasons and timestamps.
 
-The image bytes live in a separate row (``WatchlistImageContent``), encrypted with
+An upload is accepted after cheap checks only (``governance.watchlist.validation.image_precheck``): until the
+worker has decoded it and re-encoded it without metadata, the bytes as sent wait encrypted in
+``WatchlistImageUpload`` and the image is ``checking`` (``WatchlistImage.awaiting_check``, status ``received``). Nothing
+reads that row but the worker's ``watchlist_image_process_upload``, which deletes it whatever the outcome: every reader
+of image bytes (consultation, reviewer crops, enrolment, subject access) reads ``WatchlistImageContent``, which only
+ever holds clean bytes.
+
+The clean image bytes live in a separate row (``WatchlistImageContent``), encrypted with
 ``governance.encryption``: listings never load them, and erasure deletes that row in the same
 transaction that writes the deletion certificate and the audit event. Keeping the ciphertext in the
 database rather than in files also makes "nothing half-stored" hold for any enclosing transaction
@@ -47,6 +54,16 @@ class RejectionReason(models.TextChoices):
     FACE_BOX_EMPTY = "face_box_empty", "No face found inside the given face box"
     UNREADABLE = "unreadable", "Image could not be decoded"
     AGREEMENT_NOT_ACTIVE = "agreement_not_active", "Agreement no longer active"
+    # Refusals of the worker's full decode (the codes of ``governance.watchlist.validation.image_clean``): the
+    # request's cheap checks passed, the decode did not.
+    CORRUPT_IMAGE = "corrupt_image", "Image data truncated or corrupt"
+    NOT_AN_IMAGE = "not_an_image", "Not a readable JPEG, PNG or WebP image"
+    TOO_MANY_PIXELS = "too_many_pixels", "Image has too many pixels"
+    DECODE_BUDGET_EXCEEDED = "decode_budget_exceeded", "Image would cost too much to decode"
+    TOO_MANY_SCANS = "too_many_scans", "JPEG has too many scans"
+    IMAGE_TOO_SMALL = "image_too_small", "Image too small to hold a usable face"
+    # The canonical (re-encoded) pixels are those of an image already held under the agreement.
+    DUPLICATE_IMAGE = "duplicate_image", "Same pixels as an image already held"
 
 
 class TransferChannel(models.TextChoices):
@@ -107,6 +124,10 @@ class WatchlistImage(models.Model):
 
     # Life.
     status = models.CharField(max_length=12, choices=ImageStatus.choices, default=ImageStatus.RECEIVED, db_index=True)
+    awaiting_check = models.BooleanField(
+        default=False,
+        help_text="Received, not yet decoded and cleaned by the worker (shown as 'checking'): no clean bytes yet.",
+    )
     rejection_reason = models.CharField(max_length=30, choices=RejectionReason.choices, blank=True)
     rejection_message = models.TextField(blank=True)
     enrolled_at = models.DateTimeField(null=True, blank=True)
@@ -161,6 +182,11 @@ class WatchlistImage(models.Model):
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
 
+    @property
+    def stage(self) -> str:
+        """The status as a force reads it: ``checking`` while the worker has not yet cleaned the upload."""
+        return "checking" if self.awaiting_check and self.status == ImageStatus.RECEIVED else self.status
+
 
 class WatchlistImageContent(models.Model):
     """The encrypted image bytes. One row per image; deleted on erasure."""
@@ -174,6 +200,67 @@ class WatchlistImageContent(models.Model):
 
     def __str__(self) -> str:
         return f"encrypted bytes of image #{self.image_id}"
+
+
+class WatchlistImageUpload(models.Model):
+    """The bytes exactly as uploaded, encrypted, until the worker has checked and cleaned them (issue 26).
+
+    May hold EXIF (GPS position, device serials): read only by ``watchlist_image_process_upload`` and deleted by it in
+    the transaction that stores the clean bytes or rejects the image; erasure deletes it too.
+    """
+
+    ENCRYPTED_FIELDS = ("ciphertext",)
+
+    image = models.OneToOneField(
+        WatchlistImage, on_delete=models.CASCADE, primary_key=True, related_name="pending_upload"
+    )
+    ciphertext = models.BinaryField(help_text="Fernet token of the bytes as uploaded (never served).")
+    key_id = models.CharField(max_length=16, help_text="Fingerprint of the key that encrypted it (rotation).")
+
+    def __str__(self) -> str:
+        return f"uploaded bytes awaiting check of image #{self.image_id}"
+
+
+class WatchlistBulkUpload(models.Model):
+    """One bulk upload (API or web form) and the result of each file in it (issue 26).
+
+    The request records each file's result at receipt (the accepted image, or the coded refusal); the worker then
+    decodes each accepted image, so a file's final outcome is its image's status, read live. Visible to the
+    uploader's organisation only (``governance.watchlist.selectors.bulk_upload_get``).
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=20, choices=TransferChannel.choices, default=TransferChannel.API)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Bulk upload #{self.pk}"
+
+
+class WatchlistBulkItem(models.Model):
+    """One file of a bulk upload: the image it became, or the code and sentence of its refusal."""
+
+    bulk = models.ForeignKey(WatchlistBulkUpload, on_delete=models.CASCADE, related_name="items")
+    index = models.PositiveIntegerField()
+    name = models.CharField(max_length=200, blank=True, help_text="The file's name (web form) or blank (API).")
+    image = models.ForeignKey(WatchlistImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    code = models.CharField(max_length=40, blank=True)
+    message = models.TextField(blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    details = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["bulk", "index"]
+        constraints = [models.UniqueConstraint(fields=["bulk", "index"], name="watchlist_bulk_item_unique_index")]
+
+    def __str__(self) -> str:
+        return f"Item {self.index} of bulk upload #{self.bulk_id}"
 
 
 class WatchlistImageUserObjectPermission(UserObjectPermissionBase):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from governance.access import image_for, images_visible_to, record_history
+from governance.access import can_upload_watchlist_image, image_for, images_visible_to, record_history
 from governance.audit.models import AuditEvent
+from governance.errors import NotFound, PermissionRefused
 from governance.organisations.models import User
-from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage
+from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistBulkUpload, WatchlistImage
 
 
 def image_matchable_q(prefix: str = "") -> Q:
@@ -91,3 +92,32 @@ def ledger_summary(*, user: User) -> list[dict]:
         c = entry["counts"]
         entry["live"] = c["received"] + c["enrolled"] + c["rejected"]
     return sorted(summary.values(), key=lambda e: e["reference"])
+
+
+def bulk_upload_get(*, user: User, pk) -> WatchlistBulkUpload:
+    """The one access function for a bulk upload's results: a role that uploads (``add_watchlistimage``; any other
+    role is ``PermissionRefused``, whatever the record), of the uploader's organisation (its images are the
+    supplier's). Missing and another organisation's are the same ``NotFound``."""
+    if not can_upload_watchlist_image(user):
+        raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
+    text = str(pk)
+    bulk = (
+        WatchlistBulkUpload.objects.filter(pk=int(text), organisation_id=user.organisation_id).first()
+        if text.isascii() and text.isdigit() and int(text) < 2**62
+        else None
+    )
+    if bulk is None:
+        raise NotFound("No such bulk upload.", code="bulk_upload_not_found")
+    return bulk
+
+
+def bulk_upload_items(*, user: User, bulk: WatchlistBulkUpload) -> list:
+    """The bulk's results in file order, each accepted image's current state read live (``checking``, ``received``,
+    ``enrolled``, ``rejected`` with its code...) and only where the user may still see the image."""
+    items = list(bulk.items.order_by("index"))
+    visible = {
+        image.pk: image for image in images_visible_to(user).filter(pk__in=[i.image_id for i in items if i.image_id])
+    }
+    for item in items:
+        item.visible_image = visible.get(item.image_id)
+    return items

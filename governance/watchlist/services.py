@@ -4,7 +4,11 @@ Every entry point opens its own ``transaction.atomic()`` (nested calls become sa
 upload or the scenario loader can wrap several), checks who may act, validates, changes state and
 records its DPA 2018 s.62 event in that same transaction:
 
-- upload → ``collection``;
+- upload → ``collection`` (at receipt: the request runs only the cheap checks and keeps the bytes as sent, encrypted,
+  awaiting the worker);
+- the worker's check (``watchlist_image_process_upload``: full decode, metadata-free re-encode, canonical-pixels
+  duplicate) → ``alteration`` (``watchlist_image.cleaned``: the bytes as sent, EXIF and all, are erased and replaced by
+  the clean ones), or a rejection with the decode's code → ``alteration`` (``watchlist_image.rejected``);
 - reading the image bytes → ``consultation``, with the reader's justification (required);
 - enrolment (a template derived from the image and added to galleries) → ``combination``;
   a rejection at enrolment → ``alteration``;
@@ -38,7 +42,7 @@ from governance.agreements.models import Agreement, CustodyCategory, Schedule8Co
 from governance.agreements.rules import APP_CATEGORY_RULE, non_app_categories
 from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
-from governance.errors import NotFound, PermissionRefused, StateConflict, ValidationFailed
+from governance.errors import ApplicationError, NotFound, PermissionRefused, StateConflict, ValidationFailed
 from governance.image_doors import image_door
 from governance.inputs import meaningful_justification
 from governance.locks import lock_rows
@@ -49,6 +53,7 @@ from governance.watchlist.errors import (
     CategoryNotPermitted,
     DuplicateImage,
     ImageGone,
+    ImageRefused,
     JustificationRequired,
     NotAParty,
     ProvenanceInvalid,
@@ -60,11 +65,14 @@ from governance.watchlist.models import (
     ImageStatus,
     RejectionReason,
     TransferChannel,
+    WatchlistBulkItem,
+    WatchlistBulkUpload,
     WatchlistImage,
     WatchlistImageContent,
+    WatchlistImageUpload,
 )
 from governance.watchlist.registry import ErasedItem, image_handlers
-from governance.watchlist.validation import CleanImage, image_clean
+from governance.watchlist.validation import CleanImage, ImageFacts, image_clean, image_precheck
 
 MIN_JUSTIFICATION_CHARS = 10
 PROVENANCE_REQUIRED = ("subject_reference", "custody_category", "custody_reference", "image_taken_on")
@@ -227,11 +235,14 @@ def watchlist_image_upload(
     provenance: Provenance,
     token_key: str = "",
 ) -> WatchlistImage:
-    """Validate an uploaded image against its agreement, store it encrypted, audit ``collection``.
+    """Accept an uploaded image against its agreement, keep the bytes as sent encrypted, audit ``collection``.
 
-    Transaction: its own ``atomic`` (a savepoint inside a caller's). The bytes are checked and
-    re-encoded *before* the transaction; nothing is written unless every check passes. After commit
-    the registered handlers' work runs (recognition enrols the image).
+    Issue 26: the request does only what is cheap and bounded (``image_precheck``: size, type, header, the format's
+    decode budget, JPEG scans; provenance; the agreement; the duplicate of the uploaded bytes' SHA-256). The image is
+    returned ``received`` and ``awaiting_check`` ("checking"); after commit the registered handlers' work runs in the
+    worker (recognition calls ``watchlist_image_process_upload``, which decodes and cleans the bytes or rejects the
+    image with the decode's code, then enrols it).
+    Transaction: its own ``atomic`` (a savepoint inside a caller's); nothing is written unless every check passes.
     Refusals: ``NotFound`` (agreement not visible), ``PermissionRefused`` (role), ``NotAParty``,
     ``ProvenanceInvalid``, ``CategoryNotPermitted``, ``AgreementRefusesImage`` (state, dates, cap),
     ``ImageRefused`` / ``ImageTooLarge``, ``DuplicateImage``, ``ImageDoorBusy`` (429: the organisation's decode
@@ -253,20 +264,72 @@ def watchlist_image_upload(
             details={"permitted": agreement.permitted_custody_categories},
         )
     agreement_check_accepts_images(agreement)
-    with image_door(actor):  # the organisation's decode slots (a coded 429 when all are taken)
-        clean = image_clean(image_bytes)
+    with image_door(actor):  # the organisation's upload slots (a coded 429 when all are taken)
+        facts = image_precheck(image_bytes)
     with transaction.atomic():
         agreement = _locked_agreement(agreement.pk)
         agreement_check_accepts_images(agreement)
         return _create(
             actor=actor,
             agreement=agreement,
-            clean=clean,
+            clean=None,
+            unchecked=(facts, image_bytes),
             provenance=provenance,
             token_key=token_key,
             enforce_cap=True,
             retrospective=False,
         )
+
+
+@dataclass(frozen=True)
+class BulkFile:
+    """One file of a bulk upload as the door parsed it: its bytes and provenance, or the refusal of its parsing."""
+
+    name: str
+    agreement_id: int | None = None
+    image_bytes: bytes = b""
+    provenance: Provenance | None = None
+    refusal: ApplicationError | None = None
+
+
+def watchlist_bulk_upload(
+    *, actor: User, files: list[BulkFile], channel: str = TransferChannel.API, token_key: str = ""
+) -> WatchlistBulkUpload:
+    """Record a bulk upload and the result of each file at receipt (issue 26): the accepted image (``checking``; the
+    worker decodes it, as a single upload) or the coded refusal. One file's refusal does not stop the others.
+
+    Each file costs only the cheap checks of ``watchlist_image_upload``; each accepted image and its result row
+    commit together (the image's own transaction), so a file is never accepted without its result, and an accepted
+    image whose task is lost is picked up by the recovery sweep (``recognition.tasks.enrol_pending_images``).
+    Refusals of the whole request (role, item count) are the caller's, before this is called.
+    """
+    if not can_upload_watchlist_image(actor):
+        raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
+    bulk = WatchlistBulkUpload.objects.create(
+        organisation=actor.organisation, submitted_by=actor, channel=channel, created_at=timezone.now()
+    )
+    for index, file in enumerate(files):
+        item = WatchlistBulkItem(bulk=bulk, index=index, name=file.name[:200])
+        try:
+            if file.refusal is not None:
+                raise file.refusal
+            if file.provenance is None or file.agreement_id is None:
+                raise ProvenanceInvalid(f"No provenance names {file.name}.", code="missing_provenance")
+            with transaction.atomic():
+                item.image = watchlist_image_upload(
+                    actor=actor,
+                    agreement_id=file.agreement_id,
+                    image_bytes=file.image_bytes,
+                    provenance=Provenance(**{**file.provenance.__dict__, "transfer_channel": channel}),
+                    token_key=token_key,
+                )
+                item.save()
+        except ApplicationError as error:
+            item.image = None
+            item.code, item.message, item.status_code = error.code, error.message, error.status_code
+            item.details = error.details or None
+            item.save()
+    return bulk
 
 
 def _create(
@@ -280,6 +343,7 @@ def _create(
     retrospective: bool,
     supplying_organisation: Organisation | None = None,
     sha256: str = "",
+    unchecked: tuple[ImageFacts, bytes] | None = None,
 ) -> WatchlistImage:
     live = WatchlistImage.objects.filter(agreement=agreement, status__in=LIVE_STATUSES)
     if enforce_cap and live.count() >= agreement.max_images:
@@ -289,7 +353,8 @@ def _create(
             code="image_cap_reached",
             details={"max_images": agreement.max_images},
         )
-    sha256 = clean.original_sha256 if clean else sha256
+    facts = unchecked[0] if unchecked else None
+    sha256 = clean.original_sha256 if clean else facts.sha256 if facts else sha256
     stored_sha256 = hashlib.sha256(clean.data).hexdigest() if clean else ""
     if sha256:
         blocking = WatchlistImage.objects.filter(agreement=agreement, status__in=DUPLICATE_BLOCKING_STATUSES)
@@ -323,10 +388,11 @@ def _create(
         received_at=timezone.now(),
         sha256=sha256,
         stored_sha256=stored_sha256,
-        image_format=clean.format if clean else "",
+        image_format=clean.format if clean else facts.format if facts else "",
         width=clean.width if clean else None,
         height=clean.height if clean else None,
-        original_bytes=clean.original_bytes if clean else None,
+        original_bytes=clean.original_bytes if clean else facts.original_bytes if facts else None,
+        awaiting_check=unchecked is not None,
         recorded_retrospectively=retrospective,
     )
     try:
@@ -339,6 +405,10 @@ def _create(
         ) from None
     if clean:
         _store(image, clean)
+    if unchecked:
+        WatchlistImageUpload.objects.create(
+            image=image, ciphertext=encryption.encrypt(unchecked[1]), key_id=encryption.key_fingerprint()
+        )
     _grant_image_access(image)
     audit_record(
         action=AuditAction.COLLECTION,
@@ -352,7 +422,7 @@ def _create(
             "channel": image.transfer_channel,
             "sha256": sha256,
             "token": token_key,
-            "has_bytes": bool(clean),
+            "has_bytes": bool(clean or unchecked),
         },
     )
     # For the force the same supply is a disclosure (s.62(1)(d)): by the force, to the operator, under
@@ -366,7 +436,7 @@ def _create(
         justification=f"Shared under agreement {agreement.reference} ({agreement.title})",
         details={"agreement": agreement.reference, "supplier": supplier.short_name},
     )
-    if clean and not retrospective:
+    if (clean or unchecked) and not retrospective:
         for handler in image_handlers():
             handler.image_received(image)
     return image
@@ -434,6 +504,11 @@ def watchlist_image_read_bytes(
     with transaction.atomic():
         content = WatchlistImageContent.objects.filter(image_id=image.pk).first()
         if content is None:
+            if image.awaiting_check:  # the bytes as uploaded are never served (issue 26)
+                raise StateConflict(
+                    "This image is still being checked; its bytes can be read once the check has cleaned them.",
+                    code="image_checking",
+                )
             if image.status == ImageStatus.ERASED:
                 raise ImageGone("This image was erased; only its provenance and deletion certificate remain.")
             raise NotFound("No image bytes are held for this record.", code="no_image_bytes")
@@ -450,9 +525,90 @@ def watchlist_image_read_bytes(
 
 
 def watchlist_image_bytes_for_processing(*, image_id: int) -> bytes | None:
-    """The decrypted bytes for the system's own processing (enrolment). The caller audits what it does."""
+    """The decrypted clean bytes for the system's own processing (enrolment, reviewers' crops). The caller audits
+    what it does. None while the image is checking: the bytes as uploaded (``WatchlistImageUpload``) are only ever
+    read by ``watchlist_image_process_upload``."""
     content = WatchlistImageContent.objects.filter(image_id=image_id).first()
     return encryption.decrypt(content.ciphertext) if content else None
+
+
+def watchlist_image_process_upload(*, image_id: int) -> str:
+    """The worker's check of an accepted upload (issue 26): full decode, EXIF orientation, metadata-free re-encode.
+
+    Returns ``"clean"`` (the clean bytes replace the uploaded ones; width, height and ``stored_sha256`` filled; audit
+    ``alteration`` ``watchlist_image.cleaned``), ``"rejected:<code>"`` (the decode refused the bytes with the codes of
+    ``image_clean``, or the canonical pixels are those of an image already held: ``duplicate_image``; audit
+    ``alteration`` ``watchlist_image.rejected``) or ``"skipped:<why>"`` (nothing to check: already checked, withdrawn,
+    erased). Whatever the outcome the bytes as uploaded (EXIF, GPS) are deleted: they never outlive processing.
+
+    Transaction: none during the decode; one ``atomic`` with the image row locked to write the outcome. Idempotent and
+    safe to run concurrently (the second finds the image checked and skips).
+    """
+    pending = WatchlistImageUpload.objects.filter(image_id=image_id).first()
+    if pending is None:
+        return "skipped:no_upload"
+    data = encryption.decrypt(pending.ciphertext)
+    try:
+        clean, refusal = image_clean(data), None
+    except ImageRefused as refused:
+        clean, refusal = None, refused
+    finally:
+        del data
+    with transaction.atomic():
+        # The agreement first, as an upload locks it (same order, no deadlock): the canonical-pixels check below
+        # cannot race another image of the agreement being cleaned at the same time.
+        agreement_id = WatchlistImage.objects.filter(pk=image_id).values_list("agreement_id", flat=True).first()
+        if agreement_id is None:
+            return "skipped:missing"
+        _locked_agreement(agreement_id)
+        image = lock_rows(WatchlistImage.objects).select_related("agreement").filter(pk=image_id).first()
+        if image is None:
+            return "skipped:missing"
+        erased_upload = WatchlistImageUpload.objects.filter(image_id=image_id).delete()[0]
+        if not erased_upload or not image.awaiting_check:
+            return f"skipped:{image.status}"
+        image.awaiting_check = False
+        if image.status != ImageStatus.RECEIVED:  # withdrawn while it waited: erasure took the bytes
+            image.save(update_fields=["awaiting_check"])
+            return f"skipped:{image.status}"
+        if clean is not None:
+            stored_sha256 = hashlib.sha256(clean.data).hexdigest()
+            same_pixels = (
+                WatchlistImage.objects.filter(
+                    agreement_id=image.agreement_id,
+                    status__in=DUPLICATE_BLOCKING_STATUSES,
+                    stored_sha256=stored_sha256,
+                )
+                .exclude(pk=image.pk)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if same_pixels:
+                refusal = DuplicateImage(
+                    f"This image has the same pixels as image #{same_pixels}, already held under agreement "
+                    f"{image.agreement.reference}.",
+                    details={"existing_image": same_pixels},
+                )
+        if refusal is not None:
+            image.save(update_fields=["awaiting_check"])
+            watchlist_image_record_rejection(image=image, reason=refusal.code, message=refusal.message)
+            return f"rejected:{refusal.code}"
+        _store(image, clean)
+        image.stored_sha256 = stored_sha256
+        image.width, image.height = clean.width, clean.height
+        image.save(update_fields=["awaiting_check", "stored_sha256", "width", "height"])
+        audit_record(
+            action=AuditAction.ALTERATION,
+            event="watchlist_image.cleaned",
+            actor=None,
+            target=image,
+            details={
+                "agreement": image.agreement.reference,
+                "stored_sha256": stored_sha256,
+                "uploaded_bytes_erased": True,
+            },
+        )
+    return "clean"
 
 
 def watchlist_image_record_enrolment(*, image: WatchlistImage, template: Any, details: dict[str, Any]) -> None:
@@ -558,6 +714,17 @@ def watchlist_image_erase(
                 )
             )
             content.delete()
+        pending = WatchlistImageUpload.objects.filter(image_id=image.pk).first()
+        if pending is not None:  # withdrawn before the worker checked it: the bytes as uploaded go too
+            erased.append(
+                ErasedItem(
+                    subject_type="governance.watchlistimageupload",
+                    subject_id=str(image.pk),
+                    sha256=image.sha256,
+                    label=f"Uploaded bytes (not yet checked) of {image}",
+                )
+            )
+            pending.delete()
         for handler in image_handlers():
             erased.extend(handler.image_erasing(image, actor=actor, reason=reason))
         certificates = [
@@ -584,7 +751,8 @@ def watchlist_image_erase(
         ]
         image.status = ImageStatus.ERASED
         image.erased_at = now
-        image.save(update_fields=["status", "erased_at"])
+        image.awaiting_check = False
+        image.save(update_fields=["status", "erased_at", "awaiting_check"])
         audit_record(
             action=AuditAction.ERASURE,
             event="watchlist_image.erased",

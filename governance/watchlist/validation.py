@@ -4,10 +4,12 @@ The bytes come from outside, so: the type is sniffed from the leading bytes (nev
 the declared content type), only JPEG, PNG and WebP are accepted, the size is capped, and the pixel
 count is read from the *header* and refused before any pixel is decoded (a decompression bomb is a
 few kilobytes that decode to gigabytes), as is a JPEG with more scans than any encoder writes (each
-progressive scan is a pass over every block: a scan bomb costs seconds of CPU per request). The image is then fully decoded (a truncated file is
-refused here, not in the enrolment worker) and re-encoded without any metadata, so EXIF — GPS
-position, device serial numbers, capture software — never reaches storage. EXIF orientation is
-applied first so the stored pixels look as the force saw them.
+progressive scan is a pass over every block: a scan bomb costs seconds of CPU per request). Those checks are
+``image_precheck``: cheap and bounded, they are all a web request runs (issue 26). ``image_clean`` then fully decodes
+the image (a truncated file is refused there) and re-encodes it without any metadata, so EXIF — GPS position, device
+serial numbers, capture software — never outlives processing; the worker runs it
+(``governance.watchlist.services.watchlist_image_process_upload``). EXIF orientation is applied first so the stored
+pixels look as the force saw them.
 
 Type sniffing is shared with the face engine through ``governance.imagetypes`` (governance does not import
 recognition; recognition may import governance).
@@ -48,6 +50,17 @@ class CleanImage:
     original_bytes: int
 
 
+@dataclass(frozen=True)
+class ImageFacts:
+    """What the cheap checks learn of an upload: its format, its size from the header, and its SHA-256."""
+
+    format: str
+    width: int
+    height: int
+    sha256: str
+    original_bytes: int
+
+
 def max_bytes() -> int:
     return settings.OVERSIGHT_WATCHLIST_MAX_BYTES
 
@@ -56,11 +69,13 @@ def max_pixels() -> int:
     return settings.OVERSIGHT_WATCHLIST_MAX_PIXELS
 
 
-def image_clean(data: bytes) -> CleanImage:
-    """Validate and re-encode uploaded bytes; raise ``ImageRefused`` with a stable code otherwise.
+def image_precheck(data: bytes) -> ImageFacts:
+    """The checks an upload passes before it is accepted, all cheap and bounded (no pixel is decoded); raise
+    ``ImageRefused`` with a stable code otherwise. The web request runs only these (issue 26: decoding is the
+    worker's, ``image_clean``).
 
     Codes: ``empty_file``, ``file_too_large``, ``unsupported_type``, ``not_an_image``,
-    ``too_many_pixels``, ``decode_budget_exceeded``, ``too_many_scans``, ``corrupt_image``, ``image_too_small``.
+    ``too_many_pixels``, ``decode_budget_exceeded``, ``too_many_scans``, ``image_too_small``.
     The size, pixels and decoded bytes come from the header (``governance.imagetypes.image_header``) and are held
     to the format's budget (``OVERSIGHT_IMAGE_DECODE_PIXELS``, ``OVERSIGHT_IMAGE_DECODE_MAX_BYTES``) before Pillow
     opens the file.
@@ -104,7 +119,6 @@ def image_clean(data: bytes) -> CleanImage:
                 "bytes_per_pixel": bytes_per_pixel,
             },
         )
-    original_sha256 = hashlib.sha256(data).hexdigest()
     with warnings.catch_warnings():
         # Our own explicit limit below replaces Pillow's global bomb warning.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -135,6 +149,25 @@ def image_clean(data: bytes) -> CleanImage:
                 f"The image is {width}x{height}; each side must be at least {minimum} pixels to hold a usable face.",
                 code="image_too_small",
             )
+    return ImageFacts(
+        format=kind, width=width, height=height, sha256=hashlib.sha256(data).hexdigest(), original_bytes=len(data)
+    )
+
+
+def image_clean(data: bytes) -> CleanImage:
+    """Validate, fully decode and re-encode uploaded bytes; raise ``ImageRefused`` with a stable code otherwise.
+
+    Codes: those of ``image_precheck``, and ``corrupt_image`` (truncated or corrupt data, found only by decoding).
+    Costs a full decode: run it in the worker (``watchlist_image_process_upload``), never in a web request.
+    """
+    facts = image_precheck(data)
+    kind = facts.format
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=[kind])
+        except Exception:  # noqa: BLE001 - the precheck opened it; anything now is a corrupt file
+            raise ImageRefused(f"The {kind} data is truncated or corrupt.", code="corrupt_image") from None
         try:
             # WeasyPrint (agreement PDFs) sets this Pillow global to True when imported, which would
             # make a truncated upload decode "successfully" with grey padding. Watchlist images must
@@ -163,6 +196,6 @@ def image_clean(data: bytes) -> CleanImage:
         content_type=CONTENT_TYPES[kind],
         width=image.width,
         height=image.height,
-        original_sha256=original_sha256,
-        original_bytes=len(data),
+        original_sha256=facts.sha256,
+        original_bytes=facts.original_bytes,
     )

@@ -39,6 +39,11 @@ urlpatterns += [
     path("watchlist/", watchlist_views.watchlist_ledger, name="watchlist-ledger"),
     path("watchlist/upload/", watchlist_views.watchlist_upload, name="watchlist-upload"),
     path("watchlist/upload/bulk/", watchlist_views.watchlist_bulk_upload, name="watchlist-bulk-upload"),
+    path(
+        "watchlist/upload/bulk/<int:pk>/",
+        watchlist_views.watchlist_bulk_upload_detail,
+        name="watchlist-bulk-upload-detail",
+    ),
     path("watchlist/<int:pk>/", watchlist_views.watchlist_image_detail, name="watchlist-image-detail"),
     path(
         "watchlist/<int:pk>/withdraw/", watchlist_views.watchlist_image_withdraw_view, name="watchlist-image-withdraw"

@@ -20,9 +20,24 @@ from governance.inputs import is_id
 from governance.organisations.models import Organisation, OrganisationKind
 from governance.watchlist import consultation
 from governance.watchlist.errors import ImageTooLarge
-from governance.watchlist.models import LIVE_STATUSES, ImageStatus
-from governance.watchlist.selectors import image_certificates, image_get, image_history, image_list, ledger_summary
-from governance.watchlist.services import watchlist_image_upload, watchlist_image_withdraw
+from governance.watchlist.models import LIVE_STATUSES, ImageStatus, TransferChannel
+from governance.watchlist.selectors import (
+    bulk_upload_get,
+    bulk_upload_items,
+    image_certificates,
+    image_get,
+    image_history,
+    image_list,
+    ledger_summary,
+)
+from governance.watchlist.services import (
+    BulkFile,
+    watchlist_image_upload,
+    watchlist_image_withdraw,
+)
+from governance.watchlist.services import (
+    watchlist_bulk_upload as bulk_upload_record,
+)
 from governance.watchlist.validation import max_bytes
 from governance.web.errors import refusal_on_form, refusals_as_pages
 from governance.web.watchlist_forms import BulkUploadForm, WatchlistUploadForm, WithdrawalForm
@@ -115,7 +130,8 @@ def watchlist_upload(request: HttpRequest) -> HttpResponse:
             retry_after = getattr(error, "retry_after_seconds", None)
         else:
             messages.success(
-                request, f"Image #{image.pk} received under {image.agreement.reference}; enrolment follows."
+                request,
+                f"Image #{image.pk} received under {image.agreement.reference}; it is being checked, then enrolled.",
             )
             return redirect("watchlist-image-detail", pk=image.pk)
     elif request.method == "POST":
@@ -126,54 +142,79 @@ def watchlist_upload(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _upload_each(request: HttpRequest, form: BulkUploadForm) -> list[dict]:
-    """Each file on its own (the API's bulk rule): the created image, or the refusal with its code."""
-    results = []
+def _bulk_files(form: BulkUploadForm) -> list[BulkFile]:
+    """Each file with its provenance, or the refusal the form finds (no manifest line, too large to read)."""
+    files = []
     for upload in form.cleaned_data["images"]:
         provenance = form.provenance_for(upload.name)
-        try:
-            if provenance is None:
-                raise ValidationFailed(f"No manifest line names {upload.name}.", code="missing_provenance")
-            if upload.size > max_bytes():
-                raise ImageTooLarge(
-                    f"The image is {upload.size:,} bytes; the limit is {max_bytes():,} bytes.", code="file_too_large"
-                )
-            image = watchlist_image_upload(
-                actor=request.user,
+        if provenance is None:
+            refusal = ValidationFailed(f"No manifest line names {upload.name}.", code="missing_provenance")
+        elif upload.size > max_bytes():  # not read: the service would refuse it the same way
+            refusal = ImageTooLarge(
+                f"The image is {upload.size:,} bytes; the limit is {max_bytes():,} bytes.", code="file_too_large"
+            )
+        else:
+            refusal = None
+        files.append(
+            BulkFile(name=upload.name, refusal=refusal)
+            if refusal
+            else BulkFile(
+                name=upload.name,
                 agreement_id=form.cleaned_data["agreement"].pk,
                 image_bytes=upload.read(),
                 provenance=provenance,
             )
-        except ApplicationError as error:
-            results.append({"name": upload.name, "image": None, "code": error.code, "message": error.message})
-        else:
-            results.append({"name": upload.name, "image": image, "code": "", "message": ""})
-    return results
+        )
+    return files
 
 
 @login_required
 @refusals_as_pages
 def watchlist_bulk_upload(request: HttpRequest) -> HttpResponse:
-    """Several images with the provenance they share and a manifest of each one's references; a result per file."""
+    """Several images with the provenance they share and a manifest of each one's references. The request runs each
+    file's cheap checks and records the bulk (issue 26); its results page then shows each file's result as the
+    worker completes it."""
     if not can_upload_watchlist_image(request.user):
         raise PermissionRefused("Your role cannot upload watchlist images.", code="role_cannot_upload")
     form = BulkUploadForm(request.POST or None, request.FILES or None, actor=request.user)
-    results, status = None, 200
+    status = 200
     if request.method == "POST" and form.is_valid():
         limit = settings.OVERSIGHT_WATCHLIST_BULK_MAX_ITEMS
         if len(form.cleaned_data["images"]) > limit:
             form.add_error("images", f"At most {limit} images at a time.")
             status = 400
         else:
-            results = _upload_each(request, form)
+            bulk = bulk_upload_record(actor=request.user, files=_bulk_files(form), channel=TransferChannel.WEB)
+            return redirect("watchlist-bulk-upload-detail", pk=bulk.pk)
     elif request.method == "POST":
         status = 400
-    created = sum(1 for r in results or [] if r["image"])
+    return render(request, "watchlist/bulk_upload.html", {"form": form}, status=status)
+
+
+@login_required
+@refusals_as_pages
+@personal_data(consultation.bulk_purpose_kind)
+def watchlist_bulk_upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A bulk upload's results, each file's read live: refused at receipt (code), checking, received, enrolled or
+    rejected (code). The uploader's organisation only."""
+    try:
+        bulk = bulk_upload_get(user=request.user, pk=pk)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    items = bulk_upload_items(user=request.user, bulk=bulk)
+    images = [item.visible_image for item in items if item.visible_image]
+    consultation.images_listed(request, images, event="watchlist_bulk_upload.viewed")
+    accepted = sum(1 for item in items if item.image_id)
     return render(
         request,
-        "watchlist/bulk_upload.html",
-        {"form": form, "results": results, "created": created, "refused": len(results or []) - created},
-        status=status,
+        "watchlist/bulk_results.html",
+        {
+            "bulk": bulk,
+            "items": items,
+            "accepted": accepted,
+            "refused": len(items) - accepted,
+            "checking": sum(1 for image in images if image.stage == "checking"),
+        },
     )
 
 

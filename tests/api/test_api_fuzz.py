@@ -87,7 +87,7 @@ def world(cast, people, live_deployment, active_agreement, settings):  # noqa: F
     settings.OVERSIGHT_FRAMES_IN_FLIGHT_PER_CAMERA = 100000
     force = token_client(people.camden_submitter)
     uploaded = upload(force, active_agreement, seed=99)
-    assert uploaded.status_code == 201, uploaded.content[:300]
+    assert uploaded.status_code == 202, uploaded.content[:300]
     alert = raise_alert(live_deployment, enrolled_image_row(active_agreement, cast.camden))
     confirmed(alert, people)
     disclosure = alert_disclose(

@@ -42,7 +42,7 @@ def test_command_issues_a_hashed_token_for_a_service_account(cast, active_agreem
     assert timedelta(days=6, hours=23) < entry.expires_at - timezone.now() <= timedelta(days=7)
     assert AuditEvent.objects.filter(event="api_token.issued", target_id=str(entry.pk)).exists()
     api = _client(secret)
-    assert upload(api, active_agreement).status_code == 201
+    assert upload(api, active_agreement).status_code == 202
     entry.refresh_from_db()
     assert entry.use_count == 1 and entry.last_used_at is not None
     assert AuditEvent.objects.filter(event="api_token.first_used").count() == 1

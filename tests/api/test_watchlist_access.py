@@ -11,7 +11,14 @@ from rest_framework.test import APIClient
 
 from governance.audit.models import AuditEvent
 from governance.watchlist.models import DeletionCertificate, ImageStatus, WatchlistImage, WatchlistImageContent
-from tests.governance.watchlist.support import error_code, provenance_fields, synthetic_jpeg, token_client, upload
+from tests.governance.watchlist.support import (
+    error_code,
+    provenance_fields,
+    synthetic_jpeg,
+    token_client,
+    upload,
+    worker_check,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +28,8 @@ JUSTIFY = {"HTTP_X_JUSTIFICATION": "Verifying the image before the deployment br
 @pytest.fixture
 def image_id(camden_api, active_agreement):
     response = upload(camden_api, active_agreement, seed=21)
-    assert response.status_code == 201
+    assert response.status_code == 202
+    assert worker_check(response.json()["id"]) == "clean"  # the worker's decode (the test's transaction never commits)
     return response.json()["id"]
 
 
@@ -124,6 +132,7 @@ def test_withdrawal_erases_bytes_with_certificate_and_audit(camden_api, image_id
     assert events == [
         ("collection", "watchlist_image.received"),
         ("disclosure", "watchlist_image.disclosed_to_operator"),  # the force's side of the supply
+        ("alteration", "watchlist_image.cleaned"),  # the worker's decode: the bytes as sent replaced by clean ones
         ("alteration", "watchlist_image.withdrawn"),
         ("erasure", "watchlist_image.erased"),
     ]
@@ -153,7 +162,7 @@ def test_idempotent_retry_returns_the_same_result_once(camden_api, active_agreem
     key = {"HTTP_IDEMPOTENCY_KEY": "upload-2026-0001"}
     first = upload(camden_api, active_agreement, seed=31, headers=key)
     second = upload(camden_api, active_agreement, seed=31, headers=key)
-    assert first.status_code == second.status_code == 201
+    assert first.status_code == second.status_code == 202
     assert first.json() == second.json()
     assert second["Idempotent-Replayed"] == "true"
     assert WatchlistImage.objects.count() == 1
@@ -162,7 +171,7 @@ def test_idempotent_retry_returns_the_same_result_once(camden_api, active_agreem
 
 def test_same_key_different_body_refused(camden_api, active_agreement):
     key = {"HTTP_IDEMPOTENCY_KEY": "upload-2026-0002"}
-    assert upload(camden_api, active_agreement, seed=32, headers=key).status_code == 201
+    assert upload(camden_api, active_agreement, seed=32, headers=key).status_code == 202
     other_image = upload(camden_api, active_agreement, seed=33, headers=key)
     assert other_image.status_code == 422 and error_code(other_image) == "idempotency_key_reused"
     other_field = upload(camden_api, active_agreement, seed=32, headers=key, subject_reference="DIFFERENT")
@@ -173,15 +182,15 @@ def test_same_key_different_body_refused(camden_api, active_agreement):
 def test_refusal_is_not_stored_so_a_fixed_retry_succeeds(camden_api, active_agreement):
     key = {"HTTP_IDEMPOTENCY_KEY": "upload-2026-0003"}
     assert upload(camden_api, active_agreement, seed=34, headers=key, custody_category="missing").status_code == 422
-    assert upload(camden_api, active_agreement, seed=34, headers=key).status_code == 201
+    assert upload(camden_api, active_agreement, seed=34, headers=key).status_code == 202
 
 
 def test_keys_are_scoped_to_the_token(cast, camden_submitter, camden_api, active_agreement):
     other_token = token_client(camden_submitter)
     key = {"HTTP_IDEMPOTENCY_KEY": "shared-key"}
-    assert upload(camden_api, active_agreement, seed=35, headers=key).status_code == 201
+    assert upload(camden_api, active_agreement, seed=35, headers=key).status_code == 202
     response = upload(other_token, active_agreement, seed=36, headers=key)
-    assert response.status_code == 201 and "Idempotent-Replayed" not in response
+    assert response.status_code == 202 and "Idempotent-Replayed" not in response
 
 
 # --- bulk ------------------------------------------------------------------------------------------
@@ -203,9 +212,9 @@ def test_bulk_each_item_on_its_own(camden_api, active_agreement):
         _item(active_agreement, 44),
     ]
     response = camden_api.post("/api/v1/watchlist-images/bulk/", {"items": items}, format="json")
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
     body = response.json()
-    assert body["created"] == 2 and body["refused"] == 4
+    assert body["accepted"] == 2 and body["refused"] == 4
     codes = [r["error"]["code"] if r["error"] else None for r in body["results"]]
     assert codes == [None, "category_not_permitted", "not_an_image", "duplicate_image", "missing_provenance", None]
     assert WatchlistImage.objects.count() == 2

@@ -69,7 +69,7 @@ def test_a_body_over_the_limit_is_413_before_it_is_parsed(camden_api, active_agr
     small = json.dumps(_items(active_agreement, 9)).encode()
     assert len(small) <= 50_000
     accepted = _post_raw(camden_api, small)
-    assert accepted.status_code == 200 and accepted.json()["created"] == 1
+    assert accepted.status_code == 202 and accepted.json()["accepted"] == 1
 
 
 def test_the_default_limit_refuses_a_body_of_hundreds_of_megabytes(camden_api, active_agreement, settings):

@@ -29,7 +29,7 @@ def test_an_upload_without_a_legal_basis_is_refused_naming_the_field(camden_api,
 
 def test_an_upload_stating_its_legal_basis_records_it(camden_api, active_agreement):
     response = upload(camden_api, active_agreement, seed=72, legal_basis="s35_5")
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     assert WatchlistImage.objects.get(pk=response.json()["id"]).legal_basis == "s35_5"
 
 
@@ -47,7 +47,7 @@ def test_a_bulk_item_without_a_legal_basis_is_refused_on_its_own(camden_api, act
     stated["image_base64"] = base64.b64encode(synthetic_jpeg(74)).decode()
     missing["image_base64"] = base64.b64encode(synthetic_jpeg(75)).decode()
     response = camden_api.post("/api/v1/watchlist-images/bulk/", {"items": [stated, missing]}, format="json")
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
     results = response.json()["results"]
     assert results[0]["ok"] and not results[1]["ok"]
     assert results[1]["error"]["code"] == "missing_provenance" and "legal_basis" in results[1]["error"]["details"]

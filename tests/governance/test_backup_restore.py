@@ -74,7 +74,7 @@ def test_a_restored_backup_verifies_and_gets_the_later_erasures_back(
 
     def uploaded(seed: int) -> WatchlistImage:
         response = upload(api, active_agreement, synthetic_jpeg(seed), subject_reference=f"KX-BACKUP-{seed}")
-        assert response.status_code == 201, response.content
+        assert response.status_code == 202, response.content
         return WatchlistImage.objects.get(pk=response.json()["id"])
 
     withdrawn_before = uploaded(1)

@@ -40,10 +40,10 @@ def test_mixed_load_loses_nothing_it_accepted_and_answers_no_5xx(tmp_path):
     assert outcome["server_errors"] == {}, outcome["endpoints"]
     # Every kind of client ran, at the same time (their quotas end the run; its time bound only on a busy machine).
     assert all(outcome["answered"][kind] > 0 for kind in ("upload", "frame", "read")), outcome["locust_tail"]
-    # Uploads: every 201 is a stored, audited image that the worker then enrolled or rejected.
+    # Uploads: every 202 is a stored, audited image that the worker then enrolled or rejected.
     uploads = acc["uploads"]
-    assert uploads["answered_201"] > 0
-    assert uploads["answered_201"] == uploads["stored"] == uploads["with_received_audit_event"]
+    assert uploads["answered_upload_202"] > 0
+    assert uploads["answered_upload_202"] == uploads["stored"] == uploads["with_received_audit_event"]
     assert uploads["stored_ids_match"] and uploads["still_received"] == 0
     # Frames: every frame the server took (202) or refused and counted ended in exactly one counted outcome.
     frames = acc["frames"]

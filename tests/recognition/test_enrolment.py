@@ -49,7 +49,7 @@ def _face(faces_dir, name: str) -> bytes:
 def _upload_and_enrol(api, agreement, data: bytes, capture, **fields) -> WatchlistImage:
     with capture(execute=True):
         response = upload(api, agreement, data, **fields)
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     return WatchlistImage.objects.get(pk=response.json()["id"])
 
 
@@ -206,6 +206,7 @@ def test_withdrawal_stops_matching_at_once_and_audits_the_whole_cycle(
     assert trail == [
         ("collection", "watchlist_image.received"),
         ("disclosure", "watchlist_image.disclosed_to_operator"),  # the force's side of the supply
+        ("alteration", "watchlist_image.cleaned"),  # the worker's decode: the bytes as sent replaced by clean ones
         ("combination", "watchlist_image.enrolled"),
         ("alteration", "watchlist_image.withdrawn"),
         ("erasure", "watchlist_image.erased"),

@@ -53,7 +53,7 @@ def test_a_lost_enrolment_is_picked_up_by_the_schedule(faces_dir, camden_api, ac
     response = upload(
         camden_api, active_agreement, (faces_dir / "dev" / "Kofi_Annan" / "Kofi_Annan_0001.jpg").read_bytes()
     )
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     image = WatchlistImage.objects.get(pk=response.json()["id"])
     assert image.status == ImageStatus.RECEIVED
 

@@ -52,7 +52,7 @@ def test_images_go_within_the_set_hours_after_termination_and_holds_block_until_
                 (faces_dir / "dev" / name).read_bytes(),
                 subject_reference=f"KX-SUBJ-{index:04d}",
             )
-        assert response.status_code == 201, response.content
+        assert response.status_code == 202, response.content
         images.append(WatchlistImage.objects.get(pk=response.json()["id"]))
     assert all(i.status == ImageStatus.ENROLLED for i in WatchlistImage.objects.filter(pk__in=[i.pk for i in images]))
     vectors = {t.image_id: template_vector(t) for t in FaceTemplate.objects.filter(image__in=images)}

@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from governance.subject_access import registry
+from tests.governance.watchlist.support import worker_check
 
 
 def face_like_jpeg(seed: int = 0, size=(200, 200)) -> bytes:
@@ -58,7 +59,7 @@ class Held:
         self.submitter.save()
 
         def upload(seed, subject, case):
-            return watchlist_image_upload(
+            image = watchlist_image_upload(
                 actor=self.submitter,
                 agreement_id=agreement.pk,
                 image_bytes=face_like_jpeg(seed),
@@ -70,6 +71,9 @@ class Held:
                     face_box=[20, 40, 90, 140],
                 ),
             )
+            worker_check(image.pk)  # the worker's decode and clean (the test's transaction never commits)
+            image.refresh_from_db()
+            return image
 
         self.image = upload(1, "MET-S-0001", "CUST/77/1")
         self.withdrawn = watchlist_image_withdraw(

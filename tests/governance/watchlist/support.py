@@ -110,3 +110,12 @@ def upload(
 
 def error_code(response) -> str:
     return response.json()["error"]["code"]
+
+
+def worker_check(image_id: int) -> str:
+    """The worker's first step with an accepted upload (``recognition.tasks.enrol_watchlist_image`` calls it before
+    enrolment): decode, clean, store, or reject. Run by hand where the test's transaction never commits, so no
+    after-commit task runs; tests of the whole path use ``django_capture_on_commit_callbacks(execute=True)``."""
+    from governance.watchlist.services import watchlist_image_process_upload
+
+    return watchlist_image_process_upload(image_id=image_id)

@@ -41,9 +41,9 @@ def test_a_force_over_its_slots_gets_a_coded_429_and_others_do_not(
         assert busy.status_code == 429 and error_code(busy) == "image_door_busy"
         assert busy["Retry-After"] == str(ImageDoorBusy.retry_after_seconds)
         other = upload(btp_api, btp_agreement, image=synthetic_jpeg(2))
-        assert other.status_code == 201, other.content
+        assert other.status_code == 202, other.content
     assert not WatchlistImage.objects.filter(agreement=active_agreement).exists()
-    assert upload(camden_api, active_agreement, image=synthetic_jpeg(1)).status_code == 201
+    assert upload(camden_api, active_agreement, image=synthetic_jpeg(1)).status_code == 202
 
 
 def test_the_web_form_answers_429_with_retry_after(client, camden_submitter, active_agreement):

@@ -10,14 +10,16 @@ from django.core.management import call_command
 
 from governance import encryption
 from governance.watchlist.models import ImageStatus, WatchlistImage, WatchlistImageContent
-from tests.governance.watchlist.support import upload
+from tests.governance.watchlist.support import upload, worker_check
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def image_id(camden_api, active_agreement):
-    return upload(camden_api, active_agreement, seed=61, subject_reference="LEDGER-REF-1").json()["id"]
+    image_id = upload(camden_api, active_agreement, seed=61, subject_reference="LEDGER-REF-1").json()["id"]
+    assert worker_check(image_id) == "clean"  # the worker's decode (the test's transaction never commits)
+    return image_id
 
 
 def test_operator_dpo_sees_the_ledger_and_the_image_history(client, cast, image_id, active_agreement):

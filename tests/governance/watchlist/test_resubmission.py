@@ -39,13 +39,13 @@ def test_a_rejected_group_photo_is_resubmitted_with_a_face_box_and_enrolled(
     photo = (faces_dir / "dev" / GROUP_PHOTO).read_bytes()
     with django_capture_on_commit_callbacks(execute=True):
         first = upload(camden_api, active_agreement, photo)
-    assert first.status_code == 201, first.content
+    assert first.status_code == 202, first.content
     rejected = WatchlistImage.objects.get(pk=first.json()["id"])
     assert rejected.status == ImageStatus.REJECTED and rejected.rejection_reason == "multiple_faces"
 
     with django_capture_on_commit_callbacks(execute=True):
         again = upload(camden_api, active_agreement, photo, face_box=_first_face_box(faces_dir))
-    assert again.status_code == 201, again.content
+    assert again.status_code == 202, again.content
     corrected = WatchlistImage.objects.get(pk=again.json()["id"])
     assert corrected.pk != rejected.pk and corrected.sha256 == rejected.sha256
     assert corrected.status == ImageStatus.ENROLLED and FaceTemplate.objects.filter(image=corrected).exists()
@@ -65,14 +65,14 @@ def test_a_rejected_image_does_not_block_its_resubmission(camden_api, active_agr
 
     data = synthetic_jpeg(61)
     first = upload(camden_api, active_agreement, data)
-    assert first.status_code == 201
+    assert first.status_code == 202
     image = WatchlistImage.objects.get(pk=first.json()["id"])
     # Waiting for enrolment, the same bytes are a duplicate.
     waiting = upload(camden_api, active_agreement, data)
     assert waiting.status_code == 409 and error_code(waiting) == "duplicate_image"
     watchlist_image_record_rejection(image=image, reason=RejectionReason.NO_FACE, message="No face was found.")
     resubmitted = upload(camden_api, active_agreement, data, face_box="10,10,120,120")
-    assert resubmitted.status_code == 201, resubmitted.content
+    assert resubmitted.status_code == 202, resubmitted.content
     assert resubmitted.json()["status"] == "received" and resubmitted.json()["face_box"] == [10.0, 10.0, 120.0, 120.0]
     assert list(WatchlistImage.objects.filter(sha256=image.sha256).order_by("pk").values_list("status", flat=True)) == [
         ImageStatus.REJECTED,

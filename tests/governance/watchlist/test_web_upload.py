@@ -9,7 +9,13 @@ import pytest
 from django.urls import reverse
 
 from governance.audit.models import AuditEvent
-from governance.watchlist.models import DeletionCertificate, ImageStatus, TransferChannel, WatchlistImage
+from governance.watchlist.models import (
+    DeletionCertificate,
+    ImageStatus,
+    TransferChannel,
+    WatchlistBulkUpload,
+    WatchlistImage,
+)
 from tests.governance.watchlist.support import provenance_fields, synthetic_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -141,8 +147,10 @@ def test_a_submitter_uploads_several_images_and_gets_a_result_per_file(client, c
         "one.jpg, KX-SUBJ-0101, CUST/1/101\ntwo.gif, KX-SUBJ-0102, CUST/1/102\nthree.jpg, KX-SUBJ-0103, CUST/1/103\n"
     )
     response = client.post(reverse("watchlist-bulk-upload"), fields)
-    body = response.content.decode()
-    assert response.status_code == 200 and "2 received, 2 refused" in body
+    bulk = WatchlistBulkUpload.objects.get()
+    assert response.status_code == 302 and response.url == reverse("watchlist-bulk-upload-detail", args=[bulk.pk])
+    body = client.get(response.url).content.decode()
+    assert "2 received, 2 refused, 2 still checking" in body
     assert "GIF images are not accepted" in body and "No manifest line names four.jpg" in body
     images = WatchlistImage.objects.order_by("subject_reference")
     assert [(i.subject_reference, i.custody_reference, i.transfer_channel) for i in images] == [
