@@ -78,11 +78,14 @@ def _is_project(obj) -> bool:
     return module.split(".")[0] in PROJECT_PACKAGES
 
 
-def _text(node: ast.AST | None, assigned: dict | None = None) -> str:
+def _text(node: ast.AST | None, assigned: dict | None = None, instance=None) -> str:
     """A message argument as readers see it: interpolations become ``…``; a local name set once to a
-    literal reads as that literal."""
+    literal reads as that literal; ``self.x`` of a walked instance reads as its value."""
     if isinstance(node, ast.Name) and assigned and node.id in assigned:
         return _text(assigned[node.id])
+    if _is_self_attribute(node) and instance is not None:
+        value = getattr(instance, node.attr, None)
+        return value if isinstance(value, str) else ""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
@@ -94,15 +97,21 @@ def _text(node: ast.AST | None, assigned: dict | None = None) -> str:
     return ""
 
 
-def _resolve(node: ast.AST, namespace: dict, owner: type | None):
+def _is_self_attribute(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+
+
+def _resolve(node: ast.AST, namespace: dict, owner: type | None, instance=None):
     if isinstance(node, ast.Name):
+        if node.id == "self" and instance is not None:
+            return instance
         if node.id in ("self", "cls"):
             return owner
         if node.id in namespace:
             return namespace[node.id]
         return getattr(builtins, node.id, None)
     if isinstance(node, ast.Attribute):
-        base = _resolve(node.value, namespace, owner)
+        base = _resolve(node.value, namespace, owner, instance)
         if base is None:
             return None
         try:
@@ -126,7 +135,10 @@ def _owner_of(function) -> type | None:
     return obj if isinstance(obj, type) else None
 
 
-def _callees_and_codes(function, owner: type | None) -> tuple[list, set[ErrorCode]]:
+def _callees_and_codes(function, owner: type | None, instance=None) -> tuple[list, set[ErrorCode]]:
+    """The codes ``function`` raises itself, and the project functions it calls: ``(function, instance)`` pairs,
+    the instance given where the call goes through one (a bound method such as ``agreement_for =
+    _AGREEMENTS.by_id``, or ``self.x`` inside one), so ``code=self.missing_code`` reads as that instance's code."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, SyntaxError):
@@ -141,9 +153,12 @@ def _callees_and_codes(function, owner: type | None) -> tuple[list, set[ErrorCod
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        target = _resolve(node.func, namespace, owner)
+        target = _resolve(node.func, namespace, owner, instance)
         if isinstance(target, (staticmethod, classmethod)):
             target = target.__func__
+        if inspect.ismethod(target) and _is_project(type(target.__self__)):
+            callees.append((target.__func__, target.__self__))
+            continue
         if isinstance(target, type):
             if issubclass(target, ApplicationError):
                 code_node = _keyword(node, "code")
@@ -151,16 +166,18 @@ def _callees_and_codes(function, owner: type | None) -> tuple[list, set[ErrorCod
                     code = target.default_code
                 elif isinstance(code_node, ast.Constant) and isinstance(code_node.value, str):
                     code = code_node.value
+                elif _is_self_attribute(code_node) and isinstance(getattr(instance, code_node.attr, None), str):
+                    code = getattr(instance, code_node.attr)
                 else:
                     continue  # a code held in a variable: the fuzz test's observed codes cover it
-                message = _text(node.args[0] if node.args else _keyword(node, "message"), assigned)
+                message = _text(node.args[0] if node.args else _keyword(node, "message"), assigned, instance)
                 codes.add(ErrorCode(target.status_code, code, message or (target.__doc__ or "").strip()))
             elif issubclass(target, drf_exceptions.APIException):
                 codes.add(_drf_code(target))
             elif _is_project(target):
                 # Building a project object runs its constructor and (serializers, fields) its validation hooks.
                 callees.extend(
-                    member
+                    (member, None)
                     for name, member in vars(target).items()
                     if inspect.isfunction(member) and (name in CONSTRUCTION_HOOKS or name.startswith("validate_"))
                 )
@@ -176,22 +193,23 @@ def _callees_and_codes(function, owner: type | None) -> tuple[list, set[ErrorCod
                 codes.add(ErrorCode(status, code or default_code, message or default_message))
             continue
         if inspect.isfunction(target) and _is_project(target):
-            callees.append(target)
+            callees.append((target, instance if _is_self_attribute(node.func) else None))
     return callees, codes
 
 
 def _codes_in(*roots, owner: type | None = None) -> set[ErrorCode]:
     seen, found = set(), set()
-    stack = [(root, owner) for root in roots]
+    stack = [(root, owner, None) for root in roots]
     while stack:
-        function, function_owner = stack.pop()
+        function, function_owner, instance = stack.pop()
         function = inspect.unwrap(function)
-        if function in seen or not inspect.isfunction(function) or not _is_project(function):
+        key = (function, id(instance))
+        if key in seen or not inspect.isfunction(function) or not _is_project(function):
             continue
-        seen.add(function)
-        callees, codes = _callees_and_codes(function, function_owner or _owner_of(function))
+        seen.add(key)
+        callees, codes = _callees_and_codes(function, function_owner or _owner_of(function), instance)
         found |= codes
-        stack.extend((callee, None) for callee in callees)
+        stack.extend((callee, None, callee_instance) for callee, callee_instance in callees)
     return found
 
 
