@@ -4,7 +4,7 @@ Flow (ARCHITECTURE.md, "Image in"): the upload commits → ``image_received`` en
 ``recognition.tasks.enrol_watchlist_image`` after commit → ``watchlist_image_enrol`` has governance check the upload
 first (``watchlist_image_process_upload``: full decode and metadata-free re-encode, or a rejection with the decode's
 code; issue 26, off the web request), then decrypts the clean bytes, detects faces, picks the one to enrol, embeds it and stores the template encrypted → every
-worker's galleries are told to reload (``recognition.selectors.gallery_version_bump``).
+worker's galleries are told to reload (``recognition.gallery_cache.gallery_version_bump``).
 
 Face choice (why an image can be rejected):
 - no face detected → ``no_face``;
