@@ -138,17 +138,38 @@ REGULATORS_GROUP_NAME = "oversight:regulators"
 
 
 def role_groups_sync(*, using: str = "default") -> None:
-    """Create the role groups and set their permissions exactly as ``ROLE_PERMISSIONS`` says."""
+    """Create the role groups and set their permissions exactly as ``ROLE_PERMISSIONS`` says.
+
+    Runs on every ``user_create``: a handful of queries (all permissions in one, each group's
+    current set compared and written only where it differs), not one per permission."""
     from django.contrib.auth.models import Group, Permission
 
+    codenames = {dotted.split(".")[1] for perms in ROLE_PERMISSIONS.values() for dotted in perms}
+    permission_ids: dict[str, set[int]] = {}
+    for pk, app_label, codename in (
+        Permission.objects.using(using)
+        .filter(codename__in=codenames)
+        .values_list("pk", "content_type__app_label", "codename")
+    ):
+        permission_ids.setdefault(f"{app_label}.{codename}", set()).add(pk)
+    names = [role.group_name for role in ROLE_PERMISSIONS] + [REGULATORS_GROUP_NAME]
+    groups = {group.name: group for group in Group.objects.using(using).filter(name__in=names)}
+    for name in names:
+        if name not in groups:
+            groups[name], _ = Group.objects.using(using).get_or_create(name=name)
+    through = Group.permissions.through
+    current: dict[int, set[int]] = {}
+    for group_id, permission_id in (
+        through.objects.using(using)
+        .filter(group_id__in=[groups[role.group_name].pk for role in ROLE_PERMISSIONS])
+        .values_list("group_id", "permission_id")
+    ):
+        current.setdefault(group_id, set()).add(permission_id)
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.using(using).get_or_create(name=role.group_name)
-        wanted = []
-        for dotted in sorted(perms):
-            app_label, codename = dotted.split(".")
-            wanted.extend(Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename))
-        group.permissions.set(wanted)
-    Group.objects.using(using).get_or_create(name=REGULATORS_GROUP_NAME)
+        group = groups[role.group_name]
+        wanted = set().union(*(permission_ids.get(dotted, set()) for dotted in perms))
+        if current.get(group.pk, set()) != wanted:
+            group.permissions.set(wanted)
 
 
 def role_groups_sync_after_migrate(sender, using: str = "default", **kwargs) -> None:
