@@ -56,11 +56,6 @@ class DoorFile(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.submission.request}"
 
-    @property
-    def readable(self) -> bool:
-        """Checked by the worker, not refused, not erased: the only files any reader serves."""
-        return self.checked_at is not None and not self.refusal_code and not self.erased_at and bool(self.ciphertext)
-
     def concerned_organisation_ids(self) -> set[int]:
         return self.submission.concerned_organisation_ids()
 

@@ -234,7 +234,7 @@ def _files_precheck(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes, st
 
 def _files_store(submission: DoorSubmission, accepted) -> list[DoorFile]:
     """The uploads stored encrypted as sent, unchecked; the worker's check is queued for after commit. No reader
-    serves them before it has run (``DoorFile.readable``)."""
+    serves them before it has run (``door_file_read``, ``door_photos``)."""
     from governance.subject_access.door.checks import door_files_queue
 
     now = timezone.now()
