@@ -371,6 +371,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.subject_access.tasks.subject_photo_searches_sweep",
         "schedule": timedelta(minutes=5),
     },
+    # Files sent through the public door whose check in the worker was lost are queued again (issue 26).
+    "subject-door-files-sweep": {
+        "task": "governance.subject_access.door.checks.door_files_sweep",
+        "schedule": timedelta(minutes=5),
+    },
     "deployments-end-due": {
         "task": "recognition.deployments.tasks.deployments_end_due",
         "schedule": timedelta(minutes=1),

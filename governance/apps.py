@@ -43,6 +43,7 @@ class GovernanceConfig(AppConfig):
             retention,
         )
         from governance.subject_access import tasks as subject_access_tasks  # noqa: F401
+        from governance.subject_access.door import checks as door_checks  # noqa: F401 - the door files' tasks
         from governance.subject_access.door import retention as door_retention  # noqa: F401
 
         # The public door listens for the clock stopping (a code e-mailed to who asked through it).

@@ -989,6 +989,7 @@ class World:
 
         from governance.subject_access import services as subject_requests
         from governance.subject_access.door import services as door
+        from governance.subject_access.door.checks import door_file_check
         from governance.subject_access.door.models import DoorCodePurpose
         from governance.subject_access.exports import subject_request_export_build
 
@@ -1007,6 +1008,7 @@ class World:
             address="192.0.2.1",
         )
         self.door_file = self.door_sar.door.files.get()
+        door_file_check(file_id=self.door_file.pk)  # the worker's check, which runs after commit (issue 26)
         export = subject_requests.subject_request_export_start(actor=cast.estate_dpo, request=self.door_sar)
         self.door_export = subject_request_export_build(export_id=export.pk)
         _, _, self.door_link = door._code_issue(

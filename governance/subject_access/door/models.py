@@ -27,7 +27,10 @@ class DoorFileKind(models.TextChoices):
 
 
 class DoorFile(models.Model):
-    """One image the person sent: checked and re-encoded as every upload is, then stored encrypted."""
+    """One image the person sent, stored encrypted. The web request runs only the cheap checks
+    (``image_precheck``) and keeps the bytes as uploaded; the worker (``door.checks``) decodes and re-encodes them
+    without metadata and sets ``checked_at``, or erases them and records ``refusal_code`` (issue 26). Nothing reads
+    a file before ``checked_at``."""
 
     ENCRYPTED_FIELDS = ("ciphertext",)
 
@@ -39,6 +42,12 @@ class DoorFile(models.Model):
     sha256 = models.CharField(max_length=64)
     key_id = models.CharField(max_length=16, blank=True)
     received_at = models.DateTimeField()
+    checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker decoded and re-encoded it (or refused it); None: checking."
+    )
+    refusal_code = models.CharField(
+        max_length=60, blank=True, help_text="Why the worker refused the image (its bytes are then erased)."
+    )
     erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

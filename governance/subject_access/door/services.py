@@ -5,9 +5,11 @@ Who acts: the data subject, not signed in (``actor`` None in the audit log, the 
 the event's details), or the DPO through ``governance.subject_access.access``. Every entry point
 opens its own ``transaction.atomic()`` and writes its audit event inside it. E-mails leave through
 Django's mail API after commit (``transaction.on_commit``), never before the state they describe is
-saved. Uploads are hostile: every image goes through ``image_clean`` (type sniffed from its bytes,
-size, pixel and scan limits, re-encoded without metadata) and is stored encrypted
-(``governance.encryption``). Codes and link tokens are stored as keyed hashes only, never logged.
+saved. Uploads are hostile: every image goes through the cheap checks (type sniffed from its bytes,
+size, header, decode budget, scan and pixel limits: ``image_precheck``, nothing decoded in the web request) and is
+stored encrypted (``governance.encryption``); the worker decodes it and keeps only a metadata-free re-encoding, or
+erases a refused one (``door.checks``, issue 26). Nothing reads a file the worker has not checked. Codes and link
+tokens are stored as keyed hashes only, never logged.
 
 The link alone is not enough: the response is released only to the link's token *and* a one-time
 code sent in a separate e-mail; the link works once, until it expires, and locks after
@@ -203,13 +205,16 @@ def _mail_on_commit(*, to: str, subject: str, body: str) -> None:
 # --- files -----------------------------------------------------------------------------------------------
 
 
-def _files_clean(files: list[tuple[str, bytes]]) -> list[tuple[str, object]]:
-    """Each upload checked as every upload is; refused with its coded reason, naming the file."""
-    from governance.watchlist.validation import image_clean
+def _files_precheck(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes, str]]:
+    """Each upload given the cheap checks every upload gets in a web request (``image_precheck``: size, type,
+    header, decode budget, scans, minimum side; nothing decoded, issue 26); refused with its coded reason, naming
+    the file. Returns ``(kind, bytes as uploaded, content type)``: the worker decodes them (``door.checks``)."""
+    from governance.imagetypes import CONTENT_TYPES
+    from governance.watchlist.validation import image_precheck
 
     if len(files) > settings.OVERSIGHT_DOOR_MAX_FILES:
         raise ValidationFailed(f"Send at most {settings.OVERSIGHT_DOOR_MAX_FILES} images.", code="door_too_many_files")
-    cleaned = []
+    accepted = []
     for kind, data in files:
         if kind not in DoorFileKind.values:
             raise ValidationFailed("Unknown kind of file.", code="door_file_kind_unknown")
@@ -220,27 +225,34 @@ def _files_clean(files: list[tuple[str, bytes]]) -> list[tuple[str, object]]:
                 code="file_too_large",
             )
         try:
-            cleaned.append((kind, image_clean(data)))
+            facts = image_precheck(data)
         except ApplicationError as error:
             raise ValidationFailed(f"{DoorFileKind(kind).label}: {error.message}", code=error.code) from None
-    return cleaned
+        accepted.append((kind, data, CONTENT_TYPES[facts.format]))
+    return accepted
 
 
-def _files_store(submission: DoorSubmission, cleaned) -> list[DoorFile]:
+def _files_store(submission: DoorSubmission, accepted) -> list[DoorFile]:
+    """The uploads stored encrypted as sent, unchecked; the worker's check is queued for after commit. No reader
+    serves them before it has run (``door_file_read``, ``door_photos``)."""
+    from governance.subject_access.door.checks import door_files_queue
+
     now = timezone.now()
-    return [
+    stored = [
         DoorFile.objects.create(
             submission=submission,
             kind=kind,
-            ciphertext=encryption.encrypt(clean.data),
-            content_type=clean.content_type,
-            size=len(clean.data),
-            sha256=hashlib.sha256(clean.data).hexdigest(),
+            ciphertext=encryption.encrypt(data),
+            content_type=content_type,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
             key_id=encryption.key_fingerprint(),
             received_at=now,
         )
-        for kind, clean in cleaned
+        for kind, data, content_type in accepted
     ]
+    door_files_queue([item.pk for item in stored])
+    return stored
 
 
 # --- submission ------------------------------------------------------------------------------------------
@@ -269,7 +281,7 @@ def door_submit(
         raise ValidationFailed(
             "Give an e-mail address we can reach you at.", code="request_incomplete", details={"email": ["Invalid."]}
         ) from None
-    cleaned = _files_clean(files)
+    accepted = _files_precheck(files)
     fields = {
         "regime": door_regime(controller),
         "right": values.get("right"),
@@ -287,7 +299,7 @@ def door_submit(
             note="Proof of identity: the month starts from the day it arrived, once the DPO has checked it.",
         )
         submission = DoorSubmission.objects.create(request=request, email=email, submitted_at=timezone.now())
-        stored = _files_store(submission, cleaned)
+        stored = _files_store(submission, accepted)
         audit_record(
             action=AuditAction.COLLECTION,
             event="subject_door.submitted",
@@ -395,8 +407,8 @@ def door_answer(
     )
     row = _code_check(row, code, address=address)
     text = (text or "").strip()[:MAX_TEXT]
-    cleaned = _files_clean(files)
-    if not text and not cleaned:
+    accepted = _files_precheck(files)
+    if not text and not accepted:
         raise ValidationFailed("Write an answer or attach an image.", code="door_answer_empty")
     with transaction.atomic():
         row = lock_rows(DoorCode.objects).get(pk=row.pk)
@@ -409,7 +421,7 @@ def door_answer(
         row.used_at = timezone.now()
         row.save(update_fields=["used_at"])
         DoorReply.objects.create(submission=submission, pause=pause, text=text, received_at=timezone.now())
-        stored = _files_store(submission, cleaned)
+        stored = _files_store(submission, accepted)
         audit_record(
             action=AuditAction.COLLECTION,
             event="subject_door.answered",
@@ -521,7 +533,7 @@ def door_context(request: SubjectRequest) -> dict:
     if submission is None:
         return {}
     files = list(submission.files.all())
-    identity = [f.received_at for f in files if f.kind == DoorFileKind.IDENTITY]
+    identity = [f.received_at for f in files if f.kind == DoorFileKind.IDENTITY and not f.refusal_code]
     context = {"door": submission, "door_files": files, "door_replies": list(submission.replies.all())}
     if identity:
         context["restart_form"] = RestartClockForm(initial={"on": timezone.localtime(max(identity)).date()})
@@ -543,8 +555,14 @@ def door_file_for(actor, pk) -> DoorFile:
 def door_file_read(*, actor: User, item: DoorFile) -> bytes:
     """Decrypt a file for the DPO; audited as a ``consultation`` of the person's data."""
     subject_request_check(actor, item.submission.request, to="contents")
+    if item.refusal_code:
+        raise StateConflict(
+            f"This image was refused when it was checked ({item.refusal_code}) and erased.", code="door_file_refused"
+        )
     if item.erased_at or item.ciphertext is None:
         raise StateConflict("This file has been erased (retention).", code="door_file_erased")
+    if item.checked_at is None:
+        raise StateConflict("This image is still being checked; try again shortly.", code="door_file_checking")
     data = encryption.decrypt(bytes(item.ciphertext))
     with transaction.atomic():
         audit_record(
@@ -558,8 +576,16 @@ def door_file_read(*, actor: User, item: DoorFile) -> bytes:
 
 
 def door_photos(request: SubjectRequest) -> list[DoorFile]:
-    """The photos the requester sent through the door that are still held (for the DPO's face search)."""
-    return list(DoorFile.objects.filter(submission__request=request, kind=DoorFileKind.PHOTO, erased_at__isnull=True))
+    """The photos the requester sent through the door that are checked and still held (for the DPO's face search)."""
+    return list(
+        DoorFile.objects.filter(
+            submission__request=request,
+            kind=DoorFileKind.PHOTO,
+            erased_at__isnull=True,
+            checked_at__isnull=False,
+            refusal_code="",
+        )
+    )
 
 
 def door_photo_read(*, actor: User, request: SubjectRequest, pk) -> bytes:
