@@ -53,7 +53,6 @@ from governance.watchlist.errors import (
     CategoryNotPermitted,
     DuplicateImage,
     ImageGone,
-    ImageRefused,
     JustificationRequired,
     NotAParty,
     ProvenanceInvalid,
@@ -72,7 +71,7 @@ from governance.watchlist.models import (
     WatchlistImageUpload,
 )
 from governance.watchlist.registry import ErasedItem, image_handlers
-from governance.watchlist.validation import CleanImage, ImageFacts, image_clean, image_precheck
+from governance.watchlist.validation import CleanImage, ImageFacts, image_clean, image_clean_stored, image_precheck
 
 MIN_JUSTIFICATION_CHARS = 10
 PROVENANCE_REQUIRED = ("subject_reference", "custody_category", "custody_reference", "image_taken_on")
@@ -547,13 +546,7 @@ def watchlist_image_process_upload(*, image_id: int) -> str:
     pending = WatchlistImageUpload.objects.filter(image_id=image_id).first()
     if pending is None:
         return "skipped:no_upload"
-    data = encryption.decrypt(pending.ciphertext)
-    try:
-        clean, refusal = image_clean(data), None
-    except ImageRefused as refused:
-        clean, refusal = None, refused
-    finally:
-        del data
+    clean, refusal = image_clean_stored(pending.ciphertext)
     with transaction.atomic():
         # The agreement first, as an upload locks it (same order, no deadlock): the canonical-pixels check below
         # cannot race another image of the agreement being cleaned at the same time.

@@ -199,3 +199,17 @@ def image_clean(data: bytes) -> CleanImage:
         original_sha256=facts.sha256,
         original_bytes=facts.original_bytes,
     )
+
+
+def image_clean_stored(ciphertext: bytes) -> tuple[CleanImage | None, ImageRefused | None]:
+    """The worker's half of a door (issue 26): decrypt the bytes kept as uploaded and clean them. Returns the clean
+    image, or the refusal with its code; the decrypted upload is not kept beyond this call."""
+    from governance import encryption
+
+    data = encryption.decrypt(bytes(ciphertext))
+    try:
+        return image_clean(data), None
+    except ImageRefused as refused:
+        return None, refused
+    finally:
+        del data

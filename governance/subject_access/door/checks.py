@@ -24,8 +24,7 @@ from governance.audit.models import AuditAction
 from governance.audit.services import audit_record
 from governance.locks import lock_rows
 from governance.subject_access.door.models import DoorFile
-from governance.watchlist.errors import ImageRefused
-from governance.watchlist.validation import image_clean
+from governance.watchlist.validation import image_clean_stored
 
 # A file still unchecked this long after it was received lost its task (a broker or worker crash): queued again.
 DOOR_FILE_REQUEUE_AFTER = timedelta(minutes=15)
@@ -50,13 +49,7 @@ def door_file_check(*, file_id: int) -> str:
         return "skipped:missing"
     if item.checked_at is not None or item.erased_at is not None or item.ciphertext is None:
         return "skipped:checked"
-    data = encryption.decrypt(bytes(item.ciphertext))
-    try:
-        clean, refusal = image_clean(data), None
-    except ImageRefused as refused:
-        clean, refusal = None, refused
-    finally:
-        del data
+    clean, refusal = image_clean_stored(item.ciphertext)
     with transaction.atomic():
         item = lock_rows(DoorFile.objects).select_related("submission__request").filter(pk=file_id).first()
         if item is None:
