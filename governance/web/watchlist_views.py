@@ -18,6 +18,7 @@ from governance.audit.consultation import personal_data
 from governance.errors import ApplicationError, NotFound, PermissionRefused, ValidationFailed
 from governance.inputs import is_id
 from governance.organisations.models import Organisation, OrganisationKind
+from governance.retention.certificate import certificate_erased_by
 from governance.watchlist import consultation
 from governance.watchlist.errors import ImageTooLarge
 from governance.watchlist.models import LIVE_STATUSES, ImageStatus, TransferChannel
@@ -93,7 +94,10 @@ def watchlist_image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "image": image,
             "history": image_history(image=image),
-            "certificates": image_certificates(image=image),
+            # Who erased each, as its certificate says it: a person, or the sweep and its rule (never "system").
+            "certificates": [
+                (certificate, certificate_erased_by(certificate)) for certificate in image_certificates(image=image)
+            ],
             "template": image.face_templates.order_by("-pk").first() if image.status == ImageStatus.ENROLLED else None,
             "can_withdraw": image.status in LIVE_STATUSES and can_image(request.user, image, "withdraw"),
             "withdraw_form": WithdrawalForm(),

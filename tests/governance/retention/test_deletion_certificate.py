@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
 from governance.audit.models import AuditEvent
 from governance.retention.certificate import certificate_evidence
@@ -81,6 +82,14 @@ def test_who_erased_it_is_the_person_or_the_sweep_and_its_rule_on_every_view_of_
     assert person == by_person.erased_by_name
     page = client.get(reverse("retention-dashboard")).content.decode()
     assert sweep_words in page and f'<td class="small">{person}</td>' in page and ">system<" not in page
+    # The image's own page words its certificate the same way (its supplier's DPO reads it there; the factory's row
+    # gets the supplier's read permission an upload would have given).
+    assign_perm("governance.view_watchlistimage", cast.camden.access_group, swept)
+    client.force_login(cast.camden_dpo)
+    image_page = client.get(
+        reverse("watchlist-image-detail", args=[swept.pk]), HTTP_X_OVERSIGHT_PURPOSE="Checking the image was erased."
+    ).content.decode()
+    assert f"by {sweep_words}" in image_page and "by system" not in image_page
 
 
 def test_a_certificate_on_time_says_so(cast, active_agreement):
