@@ -449,53 +449,21 @@ class SearchOutcome:
 
 def subject_photo_admit(photo: bytes) -> None:
     """The checks a photo search makes inside the web request, all from the bytes' length and header (no pixel
-    is decoded, issue 26): the size limit, the type sniffed (JPEG, PNG or WebP), the header readable, the format's
-    decode budget (``OVERSIGHT_IMAGE_DECODE_PIXELS``, ``OVERSIGHT_IMAGE_DECODE_MAX_BYTES``, capped by the watchlist
-    pixel limit as the face reader's) and the JPEG scan count. Codes as the watchlist door's."""
-    from governance.imagetypes import (
-        HeaderUnreadable,
-        decode_budget_problem,
-        image_header,
-        jpeg_scan_count,
-        other_image_type,
-        sniff_format,
-    )
+    is decoded, issue 26): the photo's own size limit (``OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES``), then the same checks as
+    every image door (``governance.watchlist.validation.image_precheck``: type sniffed, header readable, the format's
+    decode budget, JPEG scans, pixels, minimum side), with the same codes; refused as a form error (400) here."""
+    from governance.watchlist.errors import ImageRefused
+    from governance.watchlist.validation import image_precheck
 
     limit = settings.OVERSIGHT_SUBJECT_PHOTO_MAX_BYTES
     if len(photo) > limit:
         raise ValidationFailed(
             f"The photo is {len(photo):,} bytes; the limit is {limit:,} bytes.", code="photo_too_large"
         )
-    if not photo:
-        raise ValidationFailed("The photo file is empty.", code="empty_file")
-    kind = sniff_format(photo)
-    if kind is None:
-        other = other_image_type(photo)
-        if other:
-            raise ValidationFailed(f"{other} images are not accepted; send JPEG, PNG or WebP.", code="unsupported_type")
-        raise ValidationFailed("The file is not a JPEG, PNG or WebP image.", code="not_an_image")
     try:
-        _kind, width, height, bytes_per_pixel = image_header(photo)
-    except HeaderUnreadable:
-        raise ValidationFailed(
-            f"The file starts like {kind} but its header cannot be read.", code="not_an_image"
-        ) from None
-    most = settings.OVERSIGHT_WATCHLIST_MAX_PIXELS
-    problem = decode_budget_problem(
-        kind,
-        width,
-        height,
-        bytes_per_pixel,
-        pixels={name: min(budget, most) for name, budget in settings.OVERSIGHT_IMAGE_DECODE_PIXELS.items()},
-        memory=settings.OVERSIGHT_IMAGE_DECODE_MAX_BYTES,
-    )
-    if problem:
-        raise ValidationFailed(problem[1], code=problem[0], details={"width": width, "height": height})
-    if kind == "JPEG" and (scans := jpeg_scan_count(photo)) > settings.OVERSIGHT_JPEG_MAX_SCANS:
-        raise ValidationFailed(
-            f"The JPEG has {scans} scans; at most {settings.OVERSIGHT_JPEG_MAX_SCANS} are accepted.",
-            code="too_many_scans",
-        )
+        image_precheck(photo)
+    except ImageRefused as refused:
+        raise ValidationFailed(refused.message, code=refused.code, details=refused.details) from None
 
 
 def subject_photo_read(photo: bytes, *, actor: User | None = None, door: bool = True):
